@@ -1,0 +1,1 @@
+"""What the four services share: settings, event envelope and models, Kafka and Mongo helpers."""

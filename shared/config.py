@@ -1,0 +1,50 @@
+"""One settings class per service, all shaped alike; each reads its own env prefix."""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+from typing import Literal
+
+from pydantic import SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+Environment = Literal["development", "test", "production"]
+
+
+class ServiceSettings(BaseSettings):
+    """Connection and process settings every service has; subclasses set the env prefix."""
+
+    model_config = SettingsConfigDict(extra="ignore", frozen=True)
+
+    environment: Environment = "development"
+    http_host: str = "127.0.0.1"
+    http_port: int = 8000
+    kafka_bootstrap_servers: str = "127.0.0.1:9092"
+    kafka_replication_factor: int = 1
+    mongo_url: str = "mongodb://127.0.0.1:27017/"
+    mongo_database: str = "adminduk"
+    log_level: str = "INFO"
+    local_secrets_dir: Path = Path(".local/secrets")
+    shutdown_timeout_s: float = 15.0
+    max_body_bytes: int = 64 * 1024
+
+    def secret(self, name: str, configured: SecretStr | None) -> SecretStr:
+        """The configured secret; outside production, a random one made once and kept locally."""
+        if configured is not None and configured.get_secret_value():
+            return configured
+        if self.environment == "production":
+            raise ValueError(f"{name} must be set in production")
+        return SecretStr(local_secret(self.local_secrets_dir, name))
+
+
+def local_secret(directory: Path, name: str) -> str:
+    """Reads a development secret from `directory`, creating it (owner-only) on first use."""
+    path = directory / name
+    if path.is_file():
+        return path.read_text().strip()
+    directory.mkdir(parents=True, exist_ok=True)
+    value = secrets.token_hex(32)
+    path.touch(mode=0o600)
+    path.write_text(value)
+    return value

@@ -1,0 +1,1 @@
+"""CloudEvents envelope, versioned event models and the topics they travel on."""

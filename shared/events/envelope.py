@@ -1,0 +1,56 @@
+"""CloudEvents 1.0 structured-mode JSON: the one envelope every Kafka message uses."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any, ClassVar, Literal, Self
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Event(BaseModel):
+    """The `data` of an event: immutable, past tense, one class per type and version."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    event_type: ClassVar[str]
+
+    @property
+    def subject(self) -> str:
+        """The key that keeps one request's events in order."""
+        raise NotImplementedError
+
+
+class CloudEvent(BaseModel):
+    """A CloudEvents 1.0 event in structured JSON mode."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    specversion: Literal["1.0"] = "1.0"
+    id: str = Field(min_length=1, description="Unique per source; consumers deduplicate by it.")
+    source: str = Field(min_length=1, description="The service that produced the event.")
+    type: str = Field(min_length=1, description="Reverse-DNS type name ending in its version.")
+    time: datetime = Field(description="When the fact happened, in UTC.")
+    subject: str = Field(min_length=1, description="The request id the event is about.")
+    datacontenttype: Literal["application/json"] = "application/json"
+    data: dict[str, Any]
+
+    @classmethod
+    def wrap(cls, event: Event, *, source: str, time: datetime | None = None) -> Self:
+        """Puts `event` in a new envelope with a fresh id."""
+        return cls(
+            id=str(uuid.uuid4()),
+            source=source,
+            type=event.event_type,
+            time=time or datetime.now(UTC),
+            subject=event.subject,
+            data=event.model_dump(mode="json"),
+        )
+
+    def to_json_bytes(self) -> bytes:
+        return self.model_dump_json().encode()
+
+    @classmethod
+    def from_json_bytes(cls, raw: bytes | None) -> Self:
+        return cls.model_validate_json(raw or b"")

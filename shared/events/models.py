@@ -1,0 +1,112 @@
+"""Version 1 of the events on the requests, cases and notifications topics.
+
+Fields marked `personal_data` (NIK, names, phone numbers) are pseudonymised before they reach the
+audit log, and are never logged.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from shared.events.envelope import Event
+
+PERSONAL: dict[str, Any] = {"personal_data": True}
+
+
+class NotificationChannel(StrEnum):
+    """How a citizen wants to hear from the office."""
+
+    WHATSAPP = "WHATSAPP"
+    SMS = "SMS"
+
+
+class Applicant(BaseModel):
+    """The citizen a request is for, as given at submission."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    nik: str = Field(description="16-digit national identity number.", json_schema_extra=PERSONAL)
+    name: str = Field(description="Full name as on the KK.", json_schema_extra=PERSONAL)
+    phone: str = Field(description="Mobile number in E.164 form.", json_schema_extra=PERSONAL)
+    preferred_channel: NotificationChannel = Field(description="Where notifications go.")
+
+
+class RequestSubmitted(Event):
+    """A citizen's request was accepted by intake."""
+
+    event_type: ClassVar[str] = "id.go.adminduk.request.submitted.v1"
+
+    request_id: str = Field(description="Intake's id of the request; the key of all its events.")
+    service_code: str = Field(description="Catalogue code of the service asked for, e.g. KK_BARU.")
+    applicant: Applicant = Field(description="Who the request is for and how to reach them.")
+    submitted_at: datetime = Field(description="When intake accepted the request (UTC).")
+
+    @property
+    def subject(self) -> str:
+        return self.request_id
+
+
+class CaseOpened(Event):
+    """Processing opened a case for a submitted request."""
+
+    event_type: ClassVar[str] = "id.go.adminduk.case.opened.v1"
+
+    request_id: str = Field(description="The request the case handles.")
+    service_code: str = Field(description="Catalogue code of the service.")
+    state: str = Field(description="The case's state after opening.")
+    opened_at: datetime = Field(description="When the case was opened (UTC).")
+    applicant_name: str = Field(
+        description="Name to greet the citizen by.", json_schema_extra=PERSONAL
+    )
+    contact_phone: str = Field(
+        description="Where to notify the citizen.", json_schema_extra=PERSONAL
+    )
+    contact_channel: NotificationChannel = Field(description="Channel to notify the citizen on.")
+
+    @property
+    def subject(self) -> str:
+        return self.request_id
+
+
+class NotificationSent(Event):
+    """A message reached the provider for delivery to a citizen."""
+
+    event_type: ClassVar[str] = "id.go.adminduk.notification.sent.v1"
+
+    notification_id: str = Field(description="Notify's id of the message.")
+    request_id: str = Field(description="The request the message is about.")
+    channel: NotificationChannel = Field(description="Channel the message went out on.")
+    template: str = Field(description="Name of the message template used.")
+    provider_message_id: str = Field(description="The provider's id for the message.")
+    sent_at: datetime = Field(description="When the provider accepted the message (UTC).")
+
+    @property
+    def subject(self) -> str:
+        return self.request_id
+
+
+class NotificationFailed(Event):
+    """Notify gave up on a message after its retries."""
+
+    event_type: ClassVar[str] = "id.go.adminduk.notification.failed.v1"
+
+    notification_id: str = Field(description="Notify's id of the message.")
+    request_id: str = Field(description="The request the message is about.")
+    channel: NotificationChannel = Field(description="Channel that was tried.")
+    attempts: int = Field(description="How many deliveries were tried.")
+    reason: str = Field(description="The last error, without personal data.")
+    failed_at: datetime = Field(description="When notify gave up (UTC).")
+
+    @property
+    def subject(self) -> str:
+        return self.request_id
+
+
+EVENT_TYPES: dict[str, type[Event]] = {
+    model.event_type: model
+    for model in (RequestSubmitted, CaseOpened, NotificationSent, NotificationFailed)
+}

@@ -1,0 +1,156 @@
+"""The HTTP pieces every service's API shares: health probes, error bodies and a body size limit."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+
+from fastapi import APIRouter, FastAPI, Request, status
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+ReadinessCheck = Callable[[], Awaitable[bool]]
+Wiring = Callable[[FastAPI], AbstractAsyncContextManager[Mapping[str, ReadinessCheck]]]
+"""Connects a service's adapters, puts them on `app.state` and yields its readiness checks."""
+
+
+def build_app(
+    *, title: str, max_body_bytes: int, wiring: Wiring, routers: Sequence[APIRouter] = ()
+) -> FastAPI:
+    """A service's FastAPI app: health probes, error bodies, body limit, and its own routes."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async with wiring(app) as checks:
+            app.state.readiness = checks
+            yield
+
+    app = FastAPI(title=title, lifespan=lifespan)
+    app.add_middleware(BodySizeLimit, max_bytes=max_body_bytes)
+    install_error_handlers(app)
+    app.include_router(health_router())
+    for router in routers:
+        app.include_router(router)
+    return app
+
+
+def health_router() -> APIRouter:
+    """`/healthz` says the process is alive; `/readyz` says whether its dependencies answer."""
+    router = APIRouter(tags=["health"])
+
+    @router.get("/healthz")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @router.get("/readyz")
+    async def readyz(request: Request) -> JSONResponse:
+        checks: Mapping[str, ReadinessCheck] = request.app.state.readiness
+        results = {name: await check() for name, check in checks.items()}
+        ready = all(results.values())
+        return JSONResponse(
+            {"status": "ready" if ready else "not ready"}
+            | {name: "ok" if ok else "unavailable" for name, ok in results.items()},
+            status_code=status.HTTP_200_OK if ready else status.HTTP_503_SERVICE_UNAVAILABLE,
+        )
+
+    return router
+
+
+def error_body(
+    code: str, message: str, details: list[dict[str, str]] | None = None
+) -> dict[str, object]:
+    body: dict[str, object] = {"error": code, "message": message}
+    if details:
+        body["details"] = details
+    return body
+
+
+async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    details = [
+        {
+            "field": ".".join(str(part) for part in error["loc"] if part != "body") or "body",
+            "reason": str(error["msg"]),
+        }
+        for error in exc.errors()
+    ]
+    return JSONResponse(
+        error_body("invalid_request", "Data permohonan tidak valid.", details),
+        status_code=status.HTTP_422_UNPROCESSABLE_CONTENT,
+    )
+
+
+class ApiError(Exception):
+    """Raised by routes for a refusal a client can act on: a status, a stable code, a reason."""
+
+    def __init__(self, status_code: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status_code = status_code
+        self.code = code
+        self.message = message
+
+
+async def _api_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, ApiError)
+    return JSONResponse(error_body(exc.code, exc.message), status_code=exc.status_code)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(ApiError, _api_error)
+
+
+class BodySizeLimit:
+    """Refuses request bodies over `max_bytes` with 413, whether or not Content-Length is sent.
+
+    The body is read here, up to the limit, and replayed to the app: API bodies are small.
+    """
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope["headers"]).get(b"content-length", b"")
+        if declared.isdigit() and int(declared) > self.max_bytes:
+            await self._refuse(scope, send)
+            return
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":
+                break
+            chunks.append(message.get("body", b""))
+            size += len(chunks[-1])
+            if size > self.max_bytes:
+                await self._refuse(scope, send)
+                return
+            if not message.get("more_body", False):
+                break
+        body = b"".join(chunks)
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if replayed:
+                return await receive()
+            replayed = True
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        await self.app(scope, replay, send)
+
+    async def _refuse(self, scope: Scope, send: Send) -> None:
+        response = JSONResponse(
+            error_body("body_too_large", f"Isi permintaan melebihi {self.max_bytes} byte."),
+            status_code=status.HTTP_413_CONTENT_TOO_LARGE,
+        )
+        await response(scope, _disconnected, send)
+
+
+async def _disconnected() -> Message:
+    return {"type": "http.disconnect"}

@@ -1,0 +1,118 @@
+"""The connections one service process holds: its Mongo database and its Kafka producer."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any, Protocol, TypeVar
+
+import uvicorn
+from aiokafka import AIOKafkaProducer
+from fastapi import FastAPI
+from pymongo import AsyncMongoClient
+from pymongo.asynchronous.database import AsyncDatabase
+
+from shared.config import ServiceSettings
+from shared.events.topics import Topic
+from shared.http import ReadinessCheck
+from shared.kafka import ensure_topics, kafka_reachable, new_producer
+from shared.logging import configure_logging
+from shared.mongo import Document, mongo_reachable, new_mongo_client
+
+S = TypeVar("S", bound=ServiceSettings)
+
+
+class Worker(Protocol):
+    """A background loop of a service: an outbox relay, a consumer, a delivery loop."""
+
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+    @property
+    def running(self) -> bool: ...
+
+
+@dataclass
+class Infrastructure:
+    mongo: AsyncMongoClient[Document]
+    db: AsyncDatabase[Document]
+    producer: AIOKafkaProducer
+
+    @classmethod
+    async def connect(cls, settings: ServiceSettings, topics: Iterable[Topic]) -> Infrastructure:
+        """Creates the topics the service touches, then opens Mongo and starts the producer."""
+        await ensure_topics(
+            settings.kafka_bootstrap_servers,
+            topics,
+            replication_factor=settings.kafka_replication_factor,
+        )
+        mongo = new_mongo_client(settings.mongo_url)
+        producer = new_producer(settings.kafka_bootstrap_servers)
+        await producer.start()
+        return cls(mongo=mongo, db=mongo[settings.mongo_database], producer=producer)
+
+    async def close(self) -> None:
+        await self.producer.stop()
+        await self.mongo.close()
+
+    def readiness_checks(self) -> dict[str, ReadinessCheck]:
+        async def kafka() -> bool:
+            return await kafka_reachable(self.producer)
+
+        async def mongo() -> bool:
+            return await mongo_reachable(self.db)
+
+        return {"kafka": kafka, "mongo": mongo}
+
+
+def serve(
+    service: str, settings_type: type[S], create_app: Callable[[S], FastAPI], **uvicorn_options: Any
+) -> None:
+    """Runs one service with JSON logs until SIGINT or SIGTERM, finishing in-flight work."""
+    settings = settings_type()
+    configure_logging(service=service, level=settings.log_level)
+    uvicorn.run(
+        create_app(settings),
+        host=settings.http_host,
+        port=settings.http_port,
+        log_config=None,
+        timeout_graceful_shutdown=int(settings.shutdown_timeout_s),
+        **uvicorn_options,
+    )
+
+
+@asynccontextmanager
+async def connected(
+    settings: ServiceSettings, topics: Iterable[Topic]
+) -> AsyncIterator[Infrastructure]:
+    infra = await Infrastructure.connect(settings, topics)
+    try:
+        yield infra
+    finally:
+        await infra.close()
+
+
+@asynccontextmanager
+async def running(workers: Mapping[str, Worker]) -> AsyncIterator[dict[str, ReadinessCheck]]:
+    """Starts the workers in order and stops them in reverse, so consumers stop before relays.
+
+    Yields one readiness check per worker, holding while its loop runs.
+    """
+    started: list[Worker] = []
+    try:
+        for worker in workers.values():
+            await worker.start()
+            started.append(worker)
+        yield {name: _running_check(worker) for name, worker in workers.items()}
+    finally:
+        for worker in reversed(started):
+            await worker.stop()
+
+
+def _running_check(worker: Worker) -> ReadinessCheck:
+    async def check() -> bool:
+        return worker.running
+
+    return check
