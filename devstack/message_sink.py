@@ -1,0 +1,67 @@
+"""A stand-in WhatsApp/SMS gateway for local runs and tests: it keeps and prints what it is sent.
+
+It speaks the provider contract notify uses: `POST /v1/messages` answers a `message_id`; the same
+Idempotency-Key answers the same id and stores nothing new. `GET /v1/messages` lists what arrived.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import uuid
+from typing import Annotated
+
+import uvicorn
+from fastapi import FastAPI, Header
+from pydantic import BaseModel
+
+log = logging.getLogger("message_sink")
+
+
+class OutgoingMessage(BaseModel):
+    reference: str
+    channel: str
+    to: str
+    text: str
+
+
+class ReceivedMessage(OutgoingMessage):
+    message_id: str
+
+
+def create_app() -> FastAPI:
+    app = FastAPI(title="Local message sink")
+    received: dict[str, ReceivedMessage] = {}
+
+    @app.post("/v1/messages", status_code=202)
+    async def accept(
+        message: OutgoingMessage,
+        idempotency_key: Annotated[str | None, Header()] = None,
+    ) -> dict[str, str]:
+        key = idempotency_key or str(uuid.uuid4())
+        if key not in received:
+            received[key] = ReceivedMessage(**message.model_dump(), message_id=str(uuid.uuid4()))
+            log.info("%s to %s: %s", message.channel, message.to, message.text)
+        return {"message_id": received[key].message_id}
+
+    @app.get("/v1/messages")
+    async def listing() -> list[ReceivedMessage]:
+        return list(received.values())
+
+    @app.get("/healthz")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    return app
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--port", type=int, default=8009)
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s message-sink %(message)s")
+    uvicorn.run(create_app(), host="127.0.0.1", port=args.port, log_level="warning")
+
+
+if __name__ == "__main__":
+    main()

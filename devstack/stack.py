@@ -1,0 +1,164 @@
+"""The whole backend on one machine: Kafka, FerretDB, a message sink and the four services."""
+
+from __future__ import annotations
+
+import os
+import sys
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from devstack import ferretdb, kafka
+from devstack.paths import REPO_ROOT
+from devstack.process import ManagedProcess, free_port
+
+SERVICES = ("intake", "processing", "notify", "audit")
+SERVICE_READY_TIMEOUT_S = 90.0
+
+
+@dataclass
+class Ports:
+    kafka: int = 9092
+    kafka_controller: int = 9093
+    mongo: int = 27017
+    message_sink: int = 8009
+    services: dict[str, int] = field(
+        default_factory=lambda: {"intake": 8001, "processing": 8002, "notify": 8003, "audit": 8004}
+    )
+
+    @classmethod
+    def free(cls) -> Ports:
+        """Ports nothing listens on, so a test stack never meets a running one."""
+        return cls(
+            kafka=free_port(),
+            kafka_controller=free_port(),
+            mongo=free_port(),
+            message_sink=free_port(),
+            services={name: free_port() for name in SERVICES},
+        )
+
+
+def http_ok(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:
+            return bool(response.status == 200)
+    except (urllib.error.URLError, OSError):
+        return False
+
+
+class Stack:
+    """Starts what it is asked to, in dependency order, and stops all of it in reverse."""
+
+    def __init__(
+        self,
+        run_dir: Path,
+        ports: Ports,
+        *,
+        kafka_bootstrap: str | None = None,
+        mongo_url: str | None = None,
+    ) -> None:
+        self.run_dir = run_dir
+        self.ports = ports
+        self._external_kafka = kafka_bootstrap
+        self._external_mongo = mongo_url
+        self.processes: dict[str, ManagedProcess] = {}
+
+    @property
+    def kafka_bootstrap(self) -> str:
+        return self._external_kafka or f"127.0.0.1:{self.ports.kafka}"
+
+    @property
+    def mongo_url(self) -> str:
+        return self._external_mongo or f"mongodb://127.0.0.1:{self.ports.mongo}/"
+
+    @property
+    def message_sink_url(self) -> str:
+        return f"http://127.0.0.1:{self.ports.message_sink}"
+
+    def service_url(self, name: str) -> str:
+        return f"http://127.0.0.1:{self.ports.services[name]}"
+
+    def start_engines(self) -> None:
+        """Provisions (once) and starts local Kafka and FerretDB, unless external ones are given."""
+        if self._external_kafka is None:
+            node = kafka.KafkaNode(
+                libs=kafka.provision(),
+                data_dir=self.run_dir / "kafka",
+                port=self.ports.kafka,
+                controller_port=self.ports.kafka_controller,
+            )
+            self.processes["kafka"] = node.start()
+        if self._external_mongo is None:
+            server = ferretdb.FerretDBServer(
+                binary=ferretdb.provision(),
+                data_dir=self.run_dir / "ferretdb",
+                port=self.ports.mongo,
+            )
+            self.processes["ferretdb"] = server.start()
+
+    def start_message_sink(self) -> None:
+        process = ManagedProcess(
+            "message sink",
+            [sys.executable, "-m", "devstack.message_sink", f"--port={self.ports.message_sink}"],
+            log_path=self.run_dir / "logs" / "message_sink.log",
+            cwd=REPO_ROOT,
+        )
+        process.start()
+        process.wait_until(
+            lambda: http_ok(f"{self.message_sink_url}/healthz"),
+            timeout=SERVICE_READY_TIMEOUT_S,
+            what="answer /healthz",
+        )
+        self.processes["message_sink"] = process
+
+    def service_env(self, name: str) -> dict[str, str]:
+        prefix = name.upper()
+        env = dict(os.environ)
+        env.update(
+            {
+                f"{prefix}_HTTP_PORT": str(self.ports.services[name]),
+                f"{prefix}_KAFKA_BOOTSTRAP_SERVERS": self.kafka_bootstrap,
+                f"{prefix}_MONGO_URL": self.mongo_url,
+                f"{prefix}_LOCAL_SECRETS_DIR": str(self.run_dir / "secrets"),
+            }
+        )
+        if name == "notify":
+            env.setdefault("NOTIFY_PROVIDER_URL", self.message_sink_url)
+        return env
+
+    def start_service(self, name: str) -> ManagedProcess:
+        """Starts one service as its own process and waits until `/readyz` says ready."""
+        process = ManagedProcess(
+            name,
+            [sys.executable, "-m", f"services.{name}"],
+            log_path=self.run_dir / "logs" / f"{name}.log",
+            env=self.service_env(name),
+            cwd=REPO_ROOT,
+        )
+        process.start()
+        self.processes[name] = process
+        process.wait_until(
+            lambda: http_ok(f"{self.service_url(name)}/readyz"),
+            timeout=SERVICE_READY_TIMEOUT_S,
+            what="become ready",
+        )
+        return process
+
+    def start_all(self) -> None:
+        self.start_engines()
+        self.start_message_sink()
+        for name in SERVICES:
+            self.start_service(name)
+
+    def stop(self) -> None:
+        """Stops services before the engines they use."""
+        for name in reversed(list(self.processes)):
+            self.processes.pop(name).stop()
+
+    def urls(self) -> dict[str, str]:
+        urls = {name: self.service_url(name) for name in SERVICES}
+        urls["message sink"] = self.message_sink_url
+        urls["kafka"] = self.kafka_bootstrap
+        urls["mongodb"] = self.mongo_url
+        return urls

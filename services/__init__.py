@@ -1,0 +1,1 @@
+"""The four services: intake, processing, notify and audit, each its own process."""

@@ -1,0 +1,55 @@
+"""The audit log in MongoDB: one document per entry, keyed by its sequence number."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import asdict
+from typing import Any
+
+from pymongo import ASCENDING, DESCENDING
+from pymongo.asynchronous.collection import AsyncCollection
+from pymongo.errors import DuplicateKeyError
+
+from services.audit.domain.chain import AuditEntry
+from services.audit.service_layer.ports import AppendConflict
+from shared.mongo import Document
+
+
+class MongoAuditLog:
+    def __init__(self, collection: AsyncCollection[Document]) -> None:
+        self._collection = collection
+
+    async def ensure_indexes(self) -> None:
+        await self._collection.create_index([("event_id", ASCENDING)], unique=True)
+        await self._collection.create_index([("subject", ASCENDING), ("_id", ASCENDING)])
+
+    async def head(self) -> AuditEntry | None:
+        document = await self._collection.find_one({}, sort=[("_id", DESCENDING)])
+        return None if document is None else _entry(document)
+
+    async def contains(self, event_id: str) -> bool:
+        return await self._collection.find_one({"event_id": event_id}, {"_id": 1}) is not None
+
+    async def append(self, entry: AuditEntry) -> None:
+        document = asdict(entry)
+        document["_id"] = document.pop("sequence")
+        try:
+            await self._collection.insert_one(document)
+        except DuplicateKeyError as exc:
+            raise AppendConflict(str(exc)) from exc
+
+    async def entries(
+        self, *, after_sequence: int = 0, subject: str | None = None, limit: int | None = None
+    ) -> AsyncIterator[AuditEntry]:
+        query: dict[str, Any] = {"_id": {"$gt": after_sequence}}
+        if subject is not None:
+            query["subject"] = subject
+        cursor = self._collection.find(query, sort=[("_id", ASCENDING)], limit=limit or 0)
+        async for document in cursor:
+            yield _entry(document)
+
+
+def _entry(document: Document) -> AuditEntry:
+    fields = dict(document)
+    fields["sequence"] = fields.pop("_id")
+    return AuditEntry(**fields)

@@ -1,0 +1,32 @@
+"""The edges audit's use cases talk to."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Protocol
+
+from services.audit.domain.chain import AuditEntry
+
+
+class AppendConflict(Exception):
+    """Another entry took the sequence number first."""
+
+
+class AuditLogRepository(Protocol):
+    async def head(self) -> AuditEntry | None:
+        """The last entry, or None for an empty log."""
+        ...
+
+    async def contains(self, event_id: str) -> bool:
+        """Whether the event has been logged already."""
+        ...
+
+    async def append(self, entry: AuditEntry) -> None:
+        """Adds the entry; raises AppendConflict if its sequence or event is taken."""
+        ...
+
+    def entries(
+        self, *, after_sequence: int = 0, subject: str | None = None, limit: int | None = None
+    ) -> AsyncIterator[AuditEntry]:
+        """Entries in sequence order."""
+        ...

@@ -1,0 +1,1 @@
+"""Intake: accepts citizens' requests from every channel and owns the citizen-facing request."""

@@ -1,0 +1,92 @@
+"""A citizen's request as intake accepts it: validated against the catalogue, then submitted."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+
+from services.intake.domain.catalogue import ServiceCatalogue
+from services.intake.domain.identity import InvalidIdentity, normalize_phone, validate_nik
+from shared.events.envelope import Event
+from shared.events.models import Applicant, NotificationChannel, RequestSubmitted
+
+
+class RequestStatus(StrEnum):
+    SUBMITTED = "SUBMITTED"
+
+
+class InPersonOnly(ValueError):
+    """The service needs the citizen at the office (biometrics, QR scan): it is booked, not sent."""
+
+    def __init__(self, code: str) -> None:
+        super().__init__(code)
+        self.code = code
+
+
+@dataclass(frozen=True)
+class SubmissionForm:
+    """What a citizen (or someone on their behalf) fills in."""
+
+    service_code: str
+    nik: str
+    name: str
+    phone: str
+    preferred_channel: NotificationChannel
+
+
+@dataclass
+class CitizenRequest:
+    request_id: str
+    service_code: str
+    applicant: Applicant
+    status: RequestStatus
+    submitted_at: datetime
+    form_digest: str
+    events: list[Event] = field(default_factory=list)
+
+
+def submit(
+    *, request_id: str, form: SubmissionForm, catalogue: ServiceCatalogue, now: datetime
+) -> CitizenRequest:
+    """Checks a form and turns it into a submitted request carrying its `RequestSubmitted` event."""
+    service = catalogue.get(form.service_code)
+    if service.in_person_only:
+        raise InPersonOnly(service.code)
+    name = " ".join(form.name.split())
+    if not name:
+        raise InvalidIdentity("Nama wajib diisi.")
+    applicant = Applicant(
+        nik=validate_nik(form.nik),
+        name=name,
+        phone=normalize_phone(form.phone),
+        preferred_channel=form.preferred_channel,
+    )
+    request = CitizenRequest(
+        request_id=request_id,
+        service_code=service.code,
+        applicant=applicant,
+        status=RequestStatus.SUBMITTED,
+        submitted_at=now,
+        form_digest=_digest(service.code, applicant),
+    )
+    request.events.append(
+        RequestSubmitted(
+            request_id=request_id,
+            service_code=service.code,
+            applicant=applicant,
+            submitted_at=now,
+        )
+    )
+    return request
+
+
+def _digest(service_code: str, applicant: Applicant) -> str:
+    """Fingerprint of the form's content, to tell a retried submission from a different one."""
+    canonical = json.dumps(
+        {"service_code": service_code, "applicant": applicant.model_dump(mode="json")},
+        sort_keys=True,
+    )
+    return hashlib.sha256(canonical.encode()).hexdigest()

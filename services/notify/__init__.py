@@ -1,0 +1,1 @@
+"""Notify: turns events into messages to citizens over WhatsApp and SMS, with retries."""

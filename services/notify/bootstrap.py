@@ -1,0 +1,71 @@
+"""Wires notify: Mongo notifications, the cases consumer, the delivery loop and the outbox relay."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from functools import partial
+
+from fastapi import FastAPI
+
+from services.notify.adapters.http_provider import HttpMessageProvider, provider_client
+from services.notify.adapters.mongo_notifications import MongoNotificationRepository
+from services.notify.config import NotifySettings
+from services.notify.entrypoints.consumer import on_cases
+from services.notify.service_layer.delivery import deliver_due
+from shared.events.topics import CASES, NOTIFICATIONS, dead_letter_topic
+from shared.http import ReadinessCheck, Wiring, build_app
+from shared.mongo import OutboxRelay
+from shared.polling import PollingLoop
+from shared.runtime import Worker, connected, running
+
+
+@asynccontextmanager
+async def connect(
+    settings: NotifySettings, app: FastAPI
+) -> AsyncIterator[Mapping[str, ReadinessCheck]]:
+    topics = [CASES, NOTIFICATIONS, dead_letter_topic(settings.consumer_group)]
+    token = settings.provider_token.get_secret_value() if settings.provider_token else None
+    async with (
+        connected(settings, topics) as infra,
+        provider_client(
+            settings.provider_url, token=token, timeout_s=settings.provider_timeout_s
+        ) as http,
+    ):
+        collection = infra.db["notifications"]
+        repository = MongoNotificationRepository(collection)
+        await repository.ensure_indexes()
+        relay = OutboxRelay(collection=collection, producer=infra.producer)
+        delivery = PollingLoop(
+            name="delivery",
+            step=partial(
+                deliver_due,
+                repository=repository,
+                provider=HttpMessageProvider(http),
+                outbox_ready=relay.wake,
+                max_attempts=settings.max_delivery_attempts,
+                now=lambda: datetime.now(UTC),
+            ),
+        )
+        consumer = on_cases(
+            settings=settings,
+            producer=infra.producer,
+            repository=repository,
+            delivery_ready=delivery.wake,
+        )
+        workers: dict[str, Worker] = {
+            "outbox_relay": relay,
+            "delivery": delivery,
+            "consumer": consumer,
+        }
+        async with running(workers) as worker_checks:
+            yield infra.readiness_checks() | worker_checks
+
+
+def create_app(settings: NotifySettings, wiring: Wiring | None = None) -> FastAPI:
+    return build_app(
+        title="Adminduk Go Digital: notify",
+        max_body_bytes=settings.max_body_bytes,
+        wiring=wiring or partial(connect, settings),
+    )

@@ -1,0 +1,1 @@
+"""Processing: opens a case for every request and moves it through its states on deadlines."""

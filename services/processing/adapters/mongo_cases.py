@@ -1,0 +1,48 @@
+"""Processing's cases in MongoDB; each records the events it applied and carries its outbox."""
+
+from __future__ import annotations
+
+from pymongo import ASCENDING
+from pymongo.asynchronous.collection import AsyncCollection
+from pymongo.errors import DuplicateKeyError
+
+from services.processing.domain.case import Case, CaseState
+from shared.events.envelope import CloudEvent
+from shared.events.models import Applicant
+from shared.mongo import Document, outbox_entry
+
+
+class MongoCaseRepository:
+    def __init__(self, collection: AsyncCollection[Document]) -> None:
+        self._collection = collection
+
+    async def ensure_indexes(self) -> None:
+        await self._collection.create_index([("processed_events", ASCENDING)], unique=True)
+
+    async def add(self, case: Case, *, processed_event_id: str, outbox: list[CloudEvent]) -> bool:
+        document = {
+            "_id": case.request_id,
+            "service_code": case.service_code,
+            "applicant": case.applicant.model_dump(mode="json"),
+            "state": case.state.value,
+            "opened_at": case.opened_at,
+            "processed_events": [processed_event_id],
+            "outbox": [outbox_entry(event) for event in outbox],
+        }
+        try:
+            await self._collection.insert_one(document)
+        except DuplicateKeyError:
+            return False
+        return True
+
+    async def get(self, request_id: str) -> Case | None:
+        document = await self._collection.find_one({"_id": request_id}, {"outbox": 0})
+        if document is None:
+            return None
+        return Case(
+            request_id=document["_id"],
+            service_code=document["service_code"],
+            applicant=Applicant.model_validate(document["applicant"]),
+            state=CaseState(document["state"]),
+            opened_at=document["opened_at"],
+        )

@@ -1,0 +1,15 @@
+from __future__ import annotations
+
+from pydantic_settings import SettingsConfigDict
+
+from shared.config import ServiceSettings
+
+
+class ProcessingSettings(ServiceSettings):
+    """Processing's settings, read from PROCESSING_* variables."""
+
+    model_config = SettingsConfigDict(env_prefix="PROCESSING_", extra="ignore", frozen=True)
+
+    http_port: int = 8002
+    mongo_database: str = "adminduk_processing"
+    consumer_group: str = "processing"
