@@ -71,8 +71,9 @@ class OutboxRelay(PollingLoop):
                 await self._producer.send_and_wait(
                     item["topic"], item["payload"].encode(), key=item["key"].encode()
                 )
+                # The whole item, as read: FerretDB's $pull matches values, not conditions.
                 await self._collection.update_one(
-                    {"_id": document["_id"]}, {"$pull": {"outbox": {"id": item["id"]}}}
+                    {"_id": document["_id"]}, {"$pull": {"outbox": item}}
                 )
                 published += 1
         return published
