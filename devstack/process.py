@@ -76,6 +76,10 @@ class ManagedProcess:
     def pid(self) -> int | None:
         return None if self._popen is None else self._popen.pid
 
+    @property
+    def returncode(self) -> int | None:
+        return None if self._popen is None else self._popen.returncode
+
     def running(self) -> bool:
         return self._popen is not None and self._popen.poll() is None
 

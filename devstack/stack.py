@@ -151,10 +151,11 @@ class Stack:
         for name in SERVICES:
             self.start_service(name)
 
-    def stop(self) -> None:
-        """Stops services before the engines they use."""
+    def stop(self, names: list[str] | None = None) -> None:
+        """Stops the named processes (all by default) in reverse start order: services first."""
         for name in reversed(list(self.processes)):
-            self.processes.pop(name).stop()
+            if names is None or name in names:
+                self.processes.pop(name).stop()
 
     def urls(self) -> dict[str, str]:
         urls = {name: self.service_url(name) for name in SERVICES}

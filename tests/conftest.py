@@ -1,0 +1,29 @@
+"""The real engines, started once per test session by the project's own devstack.
+
+Tests that need them fail (not skip) when an engine cannot be provisioned or started. Set
+ADMINDUK_TEST_KAFKA and ADMINDUK_TEST_MONGO_URL to test against engines that run elsewhere.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import pytest
+
+from devstack.stack import Ports, Stack
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    stack = Stack(
+        tmp_path_factory.mktemp("stack"),
+        Ports.free(),
+        kafka_bootstrap=os.environ.get("ADMINDUK_TEST_KAFKA"),
+        mongo_url=os.environ.get("ADMINDUK_TEST_MONGO_URL"),
+    )
+    try:
+        stack.start_engines()
+        yield stack
+    finally:
+        stack.stop()

@@ -1,0 +1,153 @@
+"""The consumer loop against a real broker: commit after success, retries, dead letters, stop."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+
+from aiokafka import AIOKafkaProducer
+
+from shared.events.envelope import CloudEvent
+from shared.events.topics import Topic
+from shared.kafka import EventConsumer, publish
+from tests.integration.conftest import TopicFactory, read_all
+
+EVENT_TYPE = "id.go.adminduk.test.v1"
+
+
+def event(n: int, subject: str = "req-1") -> CloudEvent:
+    return CloudEvent(
+        id=f"evt-{uuid.uuid4()}",
+        source="/test",
+        type=EVENT_TYPE,
+        time=datetime.now(UTC),
+        subject=subject,
+        data={"n": n},
+    )
+
+
+def consumer(
+    bootstrap_servers: str,
+    producer: AIOKafkaProducer,
+    *,
+    group_id: str,
+    topic: Topic,
+    dead_letter: Topic,
+    handle: Callable[[CloudEvent], Awaitable[None]],
+) -> EventConsumer:
+    return EventConsumer(
+        bootstrap_servers=bootstrap_servers,
+        group_id=group_id,
+        topics=[topic],
+        handle=handle,
+        producer=producer,
+        dead_letter=dead_letter,
+        max_attempts=3,
+        retry_backoff_s=0.01,
+    )
+
+
+async def until(condition: Callable[[], bool], timeout_s: float = 20.0) -> None:
+    async with asyncio.timeout(timeout_s):
+        while not condition():  # noqa: ASYNC110 - polls state a handler fills
+            await asyncio.sleep(0.05)
+
+
+async def test_committed_events_are_not_delivered_again_to_the_group(
+    bootstrap_servers: str, producer: AIOKafkaProducer, new_topic: TopicFactory
+) -> None:
+    topic, dead_letter = await new_topic(), await new_topic(partitions=1)
+    group = f"group-{uuid.uuid4().hex[:8]}"
+    seen: list[int] = []
+
+    async def handle(received: CloudEvent) -> None:
+        seen.append(received.data["n"])
+
+    for n in range(3):
+        await publish(producer, topic.name, event(n))
+    first = consumer(bootstrap_servers, producer, group_id=group, topic=topic,
+                     dead_letter=dead_letter, handle=handle)  # fmt: skip
+    await first.start()
+    await until(lambda: len(seen) == 3)
+    await first.stop()
+
+    await publish(producer, topic.name, event(3))
+    second = consumer(bootstrap_servers, producer, group_id=group, topic=topic,
+                      dead_letter=dead_letter, handle=handle)  # fmt: skip
+    await second.start()
+    await until(lambda: len(seen) == 4)
+    await asyncio.sleep(1.0)
+    await second.stop()
+
+    assert seen == [0, 1, 2, 3]
+
+
+async def test_a_failing_handler_is_retried_and_a_hopeless_event_is_dead_lettered(
+    bootstrap_servers: str, producer: AIOKafkaProducer, new_topic: TopicFactory
+) -> None:
+    topic, dead_letter = await new_topic(partitions=1), await new_topic(partitions=1)
+    attempts: dict[int, int] = {}
+    handled: list[int] = []
+
+    async def handle(received: CloudEvent) -> None:
+        n = received.data["n"]
+        attempts[n] = attempts.get(n, 0) + 1
+        if n == 0 and attempts[n] < 3:
+            raise ValueError("flaky")
+        if n == 1:
+            raise ValueError("always broken")
+        handled.append(n)
+
+    for n in range(3):
+        await publish(producer, topic.name, event(n))
+    await producer.send_and_wait(topic.name, b"{not json", key=b"req-1")
+    loop = consumer(bootstrap_servers, producer, group_id=f"g-{uuid.uuid4().hex[:8]}",
+                    topic=topic, dead_letter=dead_letter, handle=handle)  # fmt: skip
+    await loop.start()
+    dead = await read_all(bootstrap_servers, dead_letter, expected=2)
+    await until(lambda: handled == [0, 2])
+    await loop.stop()
+
+    assert attempts == {0: 3, 1: 3, 2: 1}
+    assert len(dead) == 2
+    errors = [dict(record.headers)["error"].decode() for record in dead]
+    assert errors[0] == "ValueError: always broken"
+    assert errors[1].startswith("not a CloudEvent")
+    assert dead[1].value == b"{not json"
+    assert {dict(record.headers)["source_topic"] for record in dead} == {topic.name.encode()}
+
+
+async def test_stop_lets_the_event_in_hand_finish_and_commit(
+    bootstrap_servers: str, producer: AIOKafkaProducer, new_topic: TopicFactory
+) -> None:
+    topic, dead_letter = await new_topic(partitions=1), await new_topic(partitions=1)
+    group = f"group-{uuid.uuid4().hex[:8]}"
+    started = asyncio.Event()
+    finished: list[int] = []
+
+    async def slow(received: CloudEvent) -> None:
+        started.set()
+        await asyncio.sleep(1.0)
+        finished.append(received.data["n"])
+
+    await publish(producer, topic.name, event(7))
+    loop = consumer(bootstrap_servers, producer, group_id=group, topic=topic,
+                    dead_letter=dead_letter, handle=slow)  # fmt: skip
+    await loop.start()
+    await asyncio.wait_for(started.wait(), 20)
+    await loop.stop()
+    assert finished == [7]
+
+    again: list[int] = []
+
+    async def record(received: CloudEvent) -> None:
+        again.append(received.data["n"])
+
+    await publish(producer, topic.name, event(8))
+    second = consumer(bootstrap_servers, producer, group_id=group, topic=topic,
+                      dead_letter=dead_letter, handle=record)  # fmt: skip
+    await second.start()
+    await until(lambda: again == [8])
+    await second.stop()
