@@ -7,6 +7,7 @@ import shutil
 import signal
 import sys
 import threading
+from pathlib import Path
 
 from devstack import ferretdb, kafka
 from devstack.paths import CACHE_DIR
@@ -30,6 +31,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     run = commands.add_parser("run", help="run engines, message sink and the four services")
     defaults = Ports()
     run.add_argument("--fresh", action="store_true", help="start from empty engines")
+    run.add_argument(
+        "--data-dir", type=Path, default=CACHE_DIR / "run", help="where engines keep data and logs"
+    )
     run.add_argument("--kafka-bootstrap", help="use this Kafka cluster instead of a local broker")
     run.add_argument("--mongo-url", help="use this MongoDB instead of a local FerretDB")
     run.add_argument("--kafka-port", type=int, default=defaults.kafka)
@@ -42,7 +46,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 
 
 def run(args: argparse.Namespace) -> None:
-    run_dir = CACHE_DIR / "run"
+    run_dir: Path = args.data_dir
     if args.fresh and run_dir.exists():
         shutil.rmtree(run_dir)
     ports = Ports(

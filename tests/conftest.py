@@ -8,10 +8,22 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
 from devstack.stack import Ports, Stack
+
+TESTS_DIR = Path(__file__).parent
+MARKED_FOLDERS = {"integration", "e2e", "deployment"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Marks tests by folder, so `-m "not e2e"` and the like select them."""
+    for item in items:
+        folder = item.path.relative_to(TESTS_DIR).parts[0]
+        if folder in MARKED_FOLDERS:
+            item.add_marker(folder)
 
 
 @pytest.fixture(scope="session")

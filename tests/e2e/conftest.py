@@ -11,8 +11,6 @@ import pytest
 
 from devstack.stack import SERVICES, Stack
 
-pytestmark = pytest.mark.e2e
-
 T = TypeVar("T")
 
 SUBMISSION = {

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 import httpx
 
 from devstack.stack import Stack
@@ -22,7 +24,7 @@ async def test_a_submitted_request_is_opened_notified_and_audited_in_order(
     assert message["channel"] == "WHATSAPP"
     assert "GRATIS" in message["text"]
 
-    async def three_entries() -> list[dict[str, object]] | None:
+    async def three_entries() -> list[dict[str, Any]] | None:
         entries = await audit_entries(http, backend, subject=request_id)
         return entries if len(entries) >= 3 else None
 

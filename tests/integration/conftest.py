@@ -14,8 +14,6 @@ from shared.events.topics import DAY_MS, Topic
 from shared.kafka import ensure_topics, new_producer
 from shared.mongo import Document, new_mongo_client
 
-pytestmark = [pytest.mark.kafka, pytest.mark.mongo]
-
 TopicFactory = Callable[..., Awaitable[Topic]]
 
 
