@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import secrets
 from pathlib import Path
 from typing import Literal
@@ -41,10 +42,13 @@ class ServiceSettings(BaseSettings):
 def local_secret(directory: Path, name: str) -> str:
     """Reads a development secret from `directory`, creating it (owner-only) on first use."""
     path = directory / name
-    if path.is_file():
-        return path.read_text().strip()
+    if path.is_file() and (stored := path.read_text().strip()):
+        return stored
     directory.mkdir(parents=True, exist_ok=True)
     value = secrets.token_hex(32)
-    path.touch(mode=0o600)
-    path.write_text(value)
+    partial = directory / f".{name}.{secrets.token_hex(4)}"
+    descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "w") as file:
+        file.write(value)
+    partial.replace(path)
     return value

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request, status
 from fastapi.exceptions import RequestValidationError
@@ -66,17 +67,40 @@ def error_body(
     return body
 
 
+_REASONS = {
+    "json_invalid": "Isi permintaan bukan JSON yang valid.",
+    "missing": "Wajib diisi.",
+    "extra_forbidden": "Kolom ini tidak dikenal.",
+    "string_too_short": "Terlalu pendek.",
+    "string_too_long": "Terlalu panjang.",
+    "string_type": "Harus berupa teks.",
+    "model_attributes_type": "Isi permintaan harus berupa objek JSON.",
+    "dict_type": "Isi permintaan harus berupa objek JSON.",
+}
+
+
+def _detail(error: Mapping[str, Any]) -> dict[str, str]:
+    """One validation error as a field name and a reason a citizen can read."""
+    location = [str(part) for part in error["loc"]]
+    if location[:1] == ["body"]:
+        location = location[1:]
+    if error["type"] == "json_invalid":
+        location = []
+    if error["type"] == "enum":
+        reason = f"Harus salah satu dari: {error.get('ctx', {}).get('expected', '')}."
+    else:
+        reason = _REASONS.get(error["type"], str(error["msg"]).removeprefix("Value error, "))
+    return {"field": ".".join(location) or "body", "reason": reason}
+
+
 async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
-    details = [
-        {
-            "field": ".".join(str(part) for part in error["loc"] if part != "body") or "body",
-            "reason": str(error["msg"]),
-        }
-        for error in exc.errors()
-    ]
     return JSONResponse(
-        error_body("invalid_request", "Data permohonan tidak valid.", details),
+        error_body(
+            "invalid_request",
+            "Data permohonan tidak valid.",
+            [_detail(error) for error in exc.errors()],
+        ),
         status_code=status.HTTP_422_UNPROCESSABLE_CONTENT,
     )
 

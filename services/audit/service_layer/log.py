@@ -15,10 +15,15 @@ from shared.kafka import PoisonEvent, RetryableError
 async def record_event(
     *, event: CloudEvent, log: AuditLogRepository, pseudonym_key: bytes, now: datetime
 ) -> None:
-    """Appends the event with personal data pseudonymised; an event logged already is skipped."""
+    """Appends the event with personal data pseudonymised; an event logged already is skipped.
+
+    The data is validated against its model first, so a field the model does not know cannot
+    slip into the log unmasked: such an event fails validation and is dead-lettered.
+    """
     model = EVENT_TYPES.get(event.type)
     if model is None:
         raise PoisonEvent(f"unknown event type {event.type}: its personal data cannot be masked")
+    data = model.model_validate(event.data).model_dump(mode="json")
     if await log.contains(event.id):
         return
     entry = next_entry(
@@ -29,7 +34,7 @@ async def record_event(
         subject=event.subject,
         event_time=event.time.isoformat(),
         recorded_at=now.isoformat(),
-        data=pseudonymise(model, event.data, pseudonym_key),
+        data=pseudonymise(model, data, pseudonym_key),
     )
     try:
         await log.append(entry)

@@ -18,6 +18,8 @@ class InvalidIdentity(ValueError):
 def validate_nik(value: str) -> str:
     """Returns the NIK as 16 digits, or says why it is not one."""
     compact: str = stdnum_nik.compact(value)
+    if not compact:
+        raise InvalidIdentity("NIK harus terdiri dari 16 digit.")
     try:
         stdnum_nik.validate(compact)
     except InvalidLength:

@@ -34,11 +34,12 @@ class HttpMessageProvider:
             ) from exc
         if response.is_success:
             try:
-                return str(response.json()["message_id"])
+                message_id = response.json()["message_id"]
             except (ValueError, KeyError, TypeError):
-                raise ProviderError(
-                    "provider answered without a message_id", retryable=True
-                ) from None
+                message_id = None
+            if not isinstance(message_id, str | int) or message_id == "":
+                raise ProviderError("provider answered without a message_id", retryable=True)
+            return str(message_id)
         retryable = response.status_code >= 500 or response.status_code in RETRYABLE_STATUS
         raise ProviderError(f"provider answered {response.status_code}", retryable=retryable)
 

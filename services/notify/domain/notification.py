@@ -78,7 +78,7 @@ class Notification:
 
 def retry_delay(attempts: int) -> timedelta:
     """2 s, 4 s, 8 s … up to ten minutes between tries."""
-    delay: timedelta = FIRST_RETRY * 2 ** (attempts - 1)
+    delay: timedelta = FIRST_RETRY * 2 ** min(attempts - 1, 16)
     return min(delay, LONGEST_RETRY)
 
 

@@ -1,0 +1,128 @@
+"""Valid domain objects and events with sensible defaults, for tests to vary one field at a time.
+
+Times are whole seconds in UTC: MongoDB keeps milliseconds only.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from services.audit.domain.chain import AuditEntry, next_entry
+from services.intake.domain.citizen_request import CitizenRequest, RequestStatus
+from services.notify.domain.notification import Notification, NotificationStatus
+from services.processing.domain.case import Case, CaseState
+from shared.events.envelope import CloudEvent
+from shared.events.models import (
+    Applicant,
+    CaseOpened,
+    NotificationChannel,
+    RequestSubmitted,
+)
+
+T0 = datetime(2025, 3, 3, 1, 30, tzinfo=UTC)
+VALID_NIK = "3516091204800001"
+MOBILE = "+6281234567890"
+
+
+def applicant(
+    *,
+    nik: str = VALID_NIK,
+    name: str = "Siti Aminah",
+    phone: str = MOBILE,
+    channel: NotificationChannel = NotificationChannel.WHATSAPP,
+) -> Applicant:
+    return Applicant(nik=nik, name=name, phone=phone, preferred_channel=channel)
+
+
+def request_submitted(
+    request_id: str = "req-1", *, service_code: str = "KK_BARU", submitted_at: datetime = T0
+) -> RequestSubmitted:
+    return RequestSubmitted(
+        request_id=request_id,
+        service_code=service_code,
+        applicant=applicant(),
+        submitted_at=submitted_at,
+    )
+
+
+def case_opened(request_id: str = "req-1", *, opened_at: datetime = T0) -> CaseOpened:
+    return CaseOpened(
+        request_id=request_id,
+        service_code="KK_BARU",
+        state="SUBMITTED",
+        opened_at=opened_at,
+        applicant_name="Siti Aminah",
+        contact_phone=MOBILE,
+        contact_channel=NotificationChannel.SMS,
+    )
+
+
+def citizen_request(
+    request_id: str = "req-1", *, service_code: str = "KK_BARU", form_digest: str = "a" * 64
+) -> CitizenRequest:
+    return CitizenRequest(
+        request_id=request_id,
+        service_code=service_code,
+        applicant=applicant(),
+        status=RequestStatus.SUBMITTED,
+        submitted_at=T0,
+        form_digest=form_digest,
+    )
+
+
+def case(request_id: str = "req-1", *, service_code: str = "KK_BARU") -> Case:
+    return Case(
+        request_id=request_id,
+        service_code=service_code,
+        applicant=applicant(channel=NotificationChannel.SMS),
+        state=CaseState.SUBMITTED,
+        opened_at=T0,
+    )
+
+
+def notification(
+    notification_id: str = "evt-1:citizen",
+    *,
+    next_attempt_at: datetime = T0,
+    status: NotificationStatus = NotificationStatus.PENDING,
+    attempts: int = 0,
+    last_error: str | None = None,
+    provider_message_id: str | None = None,
+) -> Notification:
+    return Notification(
+        notification_id=notification_id,
+        request_id="req-1",
+        channel=NotificationChannel.WHATSAPP,
+        recipient=MOBILE,
+        template="case_opened",
+        text="Yth. Siti Aminah, permohonan KK_BARU Anda sudah kami terima.",
+        status=status,
+        attempts=attempts,
+        next_attempt_at=next_attempt_at,
+        last_error=last_error,
+        provider_message_id=provider_message_id,
+    )
+
+
+def wrapped(event: RequestSubmitted | CaseOpened, *, source: str = "/test") -> CloudEvent:
+    return CloudEvent.wrap(event, source=source, time=T0)
+
+
+def audit_chain(*subjects: str, data: dict[str, Any] | None = None) -> list[AuditEntry]:
+    """A valid chain with one entry per subject, event ids `evt-1`, `evt-2`, …"""
+    entries: list[AuditEntry] = []
+    for number, subject in enumerate(subjects, start=1):
+        entries.append(
+            next_entry(
+                entries[-1] if entries else None,
+                event_id=f"evt-{number}",
+                event_type=RequestSubmitted.event_type,
+                source="/adminduk/intake",
+                subject=subject,
+                event_time=T0.isoformat(),
+                recorded_at=T0.isoformat(),
+                data=data if data is not None else {"n": number},
+            )
+        )
+    return entries

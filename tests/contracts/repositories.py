@@ -1,0 +1,321 @@
+"""What every implementation of a storage port must do, fake or MongoDB alike.
+
+Each class is abstract: a subclass named `Test…` provides a function-scoped `repository` fixture
+holding an empty store (with its indexes created, where the implementation has any).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import datetime, timedelta
+
+import pytest
+
+from services.audit.domain.chain import AuditEntry, next_entry
+from services.audit.service_layer.ports import AppendConflict, AuditLogRepository
+from services.intake.service_layer.ports import RequestRepository
+from services.notify.domain.notification import NotificationStatus
+from services.notify.service_layer.ports import NotificationRepository
+from services.processing.service_layer.ports import CaseRepository
+from tests.builders import (
+    T0,
+    audit_chain,
+    case,
+    case_opened,
+    citizen_request,
+    notification,
+    request_submitted,
+    wrapped,
+)
+
+
+def is_utc(moment: datetime) -> bool:
+    return moment.utcoffset() == timedelta(0)
+
+
+class RequestRepositoryContract:
+    async def test_add_then_get_round_trips_every_field(
+        self, repository: RequestRepository
+    ) -> None:
+        request = citizen_request("req-1")
+
+        assert await repository.add(request, [wrapped(request_submitted("req-1"))]) is True
+
+        loaded = await repository.get("req-1")
+        assert loaded == dataclasses.replace(request, events=[])
+        assert loaded is not None
+        assert is_utc(loaded.submitted_at)
+
+    async def test_second_add_with_the_same_id_returns_false_and_keeps_the_first(
+        self, repository: RequestRepository
+    ) -> None:
+        first = citizen_request("req-1", service_code="KK_BARU", form_digest="a" * 64)
+        second = citizen_request("req-1", service_code="AKTA_LAHIR", form_digest="b" * 64)
+        await repository.add(first, [])
+
+        assert await repository.add(second, [wrapped(request_submitted("req-1"))]) is False
+
+        assert await repository.get("req-1") == dataclasses.replace(first, events=[])
+
+    async def test_get_of_a_missing_id_returns_none(self, repository: RequestRepository) -> None:
+        await repository.add(citizen_request("req-1"), [])
+
+        assert await repository.get("req-2") is None
+
+
+class CaseRepositoryContract:
+    async def test_add_then_get_round_trips_every_field(self, repository: CaseRepository) -> None:
+        opened = case("req-1")
+
+        added = await repository.add(
+            opened, processed_event_id="evt-1", outbox=[wrapped(case_opened("req-1"))]
+        )
+
+        assert added is True
+        loaded = await repository.get("req-1")
+        assert loaded == dataclasses.replace(opened, events=[])
+        assert loaded is not None
+        assert is_utc(loaded.opened_at)
+
+    async def test_second_add_of_the_same_case_returns_false_and_keeps_the_first(
+        self, repository: CaseRepository
+    ) -> None:
+        first = case("req-1", service_code="KK_BARU")
+        await repository.add(first, processed_event_id="evt-1", outbox=[])
+
+        again = await repository.add(
+            case("req-1", service_code="KIA"), processed_event_id="evt-2", outbox=[]
+        )
+
+        assert again is False
+        assert await repository.get("req-1") == dataclasses.replace(first, events=[])
+
+    async def test_an_event_that_opened_a_case_cannot_open_another(
+        self, repository: CaseRepository
+    ) -> None:
+        await repository.add(case("req-1"), processed_event_id="evt-1", outbox=[])
+
+        assert await repository.add(case("req-2"), processed_event_id="evt-1", outbox=[]) is False
+        assert await repository.get("req-2") is None
+
+    async def test_get_of_a_missing_id_returns_none(self, repository: CaseRepository) -> None:
+        await repository.add(case("req-1"), processed_event_id="evt-1", outbox=[])
+
+        assert await repository.get("req-2") is None
+
+
+class NotificationRepositoryContract:
+    async def test_add_then_due_round_trips_every_field(
+        self, repository: NotificationRepository
+    ) -> None:
+        fresh = notification("n-1", next_attempt_at=T0)
+        retried = notification(
+            "n-2",
+            next_attempt_at=T0 + timedelta(seconds=1),
+            attempts=2,
+            last_error="provider answered 503",
+            provider_message_id="unused",
+        )
+        assert await repository.add(fresh) is True
+        assert await repository.add(retried) is True
+
+        loaded = await repository.due(T0 + timedelta(seconds=1), limit=10)
+
+        assert loaded == [fresh, retried]
+        assert all(is_utc(item.next_attempt_at) for item in loaded)
+        assert all(item.events == [] for item in loaded)
+
+    async def test_second_add_with_the_same_id_returns_false_and_keeps_the_first(
+        self, repository: NotificationRepository
+    ) -> None:
+        first = notification("n-1", attempts=0)
+        await repository.add(first)
+
+        assert await repository.add(notification("n-1", attempts=5)) is False
+
+        assert await repository.due(T0, limit=10) == [first]
+
+    async def test_due_returns_only_pending_notifications_whose_time_has_come(
+        self, repository: NotificationRepository
+    ) -> None:
+        now = T0 + timedelta(minutes=5)
+        await repository.add(notification("past", next_attempt_at=now - timedelta(seconds=1)))
+        await repository.add(notification("exactly-now", next_attempt_at=now))
+        await repository.add(notification("future", next_attempt_at=now + timedelta(seconds=1)))
+        await repository.add(notification("sent", status=NotificationStatus.SENT))
+        await repository.add(notification("failed", status=NotificationStatus.FAILED))
+
+        due = await repository.due(now, limit=10)
+
+        assert [item.notification_id for item in due] == ["past", "exactly-now"]
+
+    async def test_due_returns_the_oldest_first_up_to_the_limit(
+        self, repository: NotificationRepository
+    ) -> None:
+        for name, seconds in [("middle", 20), ("newest", 30), ("oldest", 10)]:
+            await repository.add(
+                notification(name, next_attempt_at=T0 + timedelta(seconds=seconds))
+            )
+        now = T0 + timedelta(minutes=1)
+
+        assert [n.notification_id for n in await repository.due(now, limit=10)] == [
+            "oldest",
+            "middle",
+            "newest",
+        ]
+        assert [n.notification_id for n in await repository.due(now, limit=2)] == [
+            "oldest",
+            "middle",
+        ]
+
+    async def test_save_persists_a_rescheduled_attempt(
+        self, repository: NotificationRepository
+    ) -> None:
+        await repository.add(notification("n-1", next_attempt_at=T0))
+        [pending] = await repository.due(T0, limit=10)
+        pending.mark_attempt_failed(reason="timeout", retryable=True, max_attempts=5, now=T0)
+
+        await repository.save(pending, [])
+
+        assert await repository.due(T0, limit=10) == []
+        [rescheduled] = await repository.due(pending.next_attempt_at, limit=10)
+        assert rescheduled.attempts == 1
+        assert rescheduled.last_error == "timeout"
+        assert rescheduled.next_attempt_at == T0 + timedelta(seconds=2)
+        assert rescheduled.status is NotificationStatus.PENDING
+
+    @pytest.mark.parametrize("outcome", ["sent", "failed"])
+    async def test_save_of_a_final_outcome_takes_the_notification_off_the_queue(
+        self, repository: NotificationRepository, outcome: str
+    ) -> None:
+        await repository.add(notification("n-1"))
+        [pending] = await repository.due(T0, limit=10)
+        if outcome == "sent":
+            pending.mark_sent(provider_message_id="wa-1", now=T0)
+        else:
+            pending.mark_attempt_failed(
+                reason="bad number", retryable=False, max_attempts=5, now=T0
+            )
+
+        await repository.save(pending, [])
+
+        assert await repository.due(T0 + timedelta(days=365), limit=10) == []
+
+    async def test_save_never_inserts_an_unknown_notification(
+        self, repository: NotificationRepository
+    ) -> None:
+        await repository.save(notification("never-added"), [])
+
+        assert await repository.due(T0, limit=10) == []
+
+
+class AuditLogContract:
+    async def test_an_empty_log_has_no_head_and_no_entries(
+        self, repository: AuditLogRepository
+    ) -> None:
+        assert await repository.head() is None
+        assert await repository.contains("evt-1") is False
+        assert [entry async for entry in repository.entries()] == []
+
+    async def test_appended_entries_round_trip_every_field(
+        self, repository: AuditLogRepository
+    ) -> None:
+        data = {
+            "request_id": "req-1",
+            "applicant": {"nik": "hmac-sha256:" + "f" * 64, "preferred_channel": "SMS"},
+            "attempts": 3,
+            "reason": None,
+            "note": "Kabupaten Sidoarjo — ñ",
+            "tags": ["a", "b"],
+        }
+        chain = audit_chain("req-1", "req-2", data=data)
+        for entry in chain:
+            await repository.append(entry)
+
+        assert [entry async for entry in repository.entries()] == chain
+        assert await repository.head() == chain[-1]
+        assert await repository.contains("evt-1") is True
+        assert await repository.contains("evt-3") is False
+
+    async def test_entries_come_in_sequence_order_whatever_the_order_of_appends(
+        self, repository: AuditLogRepository
+    ) -> None:
+        first, second, third = audit_chain("a", "b", "c")
+        for entry in (third, first, second):
+            await repository.append(entry)
+
+        assert [entry.sequence async for entry in repository.entries()] == [1, 2, 3]
+        assert await repository.head() == third
+
+    async def test_entries_start_after_the_given_sequence(
+        self, repository: AuditLogRepository
+    ) -> None:
+        for entry in audit_chain("a", "b", "c", "d"):
+            await repository.append(entry)
+
+        after_two = [entry.sequence async for entry in repository.entries(after_sequence=2)]
+
+        assert after_two == [3, 4]
+        assert [entry async for entry in repository.entries(after_sequence=4)] == []
+
+    async def test_entries_of_one_subject_only(self, repository: AuditLogRepository) -> None:
+        for entry in audit_chain("req-1", "req-2", "req-1", "req-3", "req-1"):
+            await repository.append(entry)
+
+        of_req_1 = [entry.sequence async for entry in repository.entries(subject="req-1")]
+        later_of_req_1 = [
+            entry.sequence
+            async for entry in repository.entries(subject="req-1", after_sequence=1, limit=1)
+        ]
+
+        assert of_req_1 == [1, 3, 5]
+        assert later_of_req_1 == [3]
+        assert [entry async for entry in repository.entries(subject="req-9")] == []
+
+    async def test_entries_respect_the_limit(self, repository: AuditLogRepository) -> None:
+        for entry in audit_chain("a", "b", "c"):
+            await repository.append(entry)
+
+        assert [entry.sequence async for entry in repository.entries(limit=2)] == [1, 2]
+        assert [entry.sequence async for entry in repository.entries(limit=None)] == [1, 2, 3]
+
+    async def test_append_at_a_taken_sequence_conflicts_and_keeps_the_first(
+        self, repository: AuditLogRepository
+    ) -> None:
+        [first] = audit_chain("req-1")
+        rival = next_entry(
+            None,
+            event_id="evt-rival",
+            event_type=first.event_type,
+            source=first.source,
+            subject="req-2",
+            event_time=first.event_time,
+            recorded_at=first.recorded_at,
+            data={},
+        )
+        await repository.append(first)
+
+        with pytest.raises(AppendConflict):
+            await repository.append(rival)
+
+        assert [entry async for entry in repository.entries()] == [first]
+        assert await repository.contains("evt-rival") is False
+
+    async def test_append_of_a_logged_event_conflicts(self, repository: AuditLogRepository) -> None:
+        [first] = audit_chain("req-1")
+        await repository.append(first)
+        same_event_again: AuditEntry = next_entry(
+            first,
+            event_id=first.event_id,
+            event_type=first.event_type,
+            source=first.source,
+            subject=first.subject,
+            event_time=first.event_time,
+            recorded_at=first.recorded_at,
+            data=first.data,
+        )
+
+        with pytest.raises(AppendConflict):
+            await repository.append(same_event_again)
+
+        assert [entry async for entry in repository.entries()] == [first]

@@ -1,0 +1,166 @@
+"""In-memory stand-ins for the ports, behaving like the Mongo adapters.
+
+Like the adapters, they store copies: what a use case changes after a write is not seen until it
+saves again, and loaded objects never carry the domain events of an earlier call.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+from collections.abc import AsyncIterator
+from datetime import datetime, timedelta
+
+from services.audit.domain.chain import AuditEntry
+from services.audit.service_layer.ports import AppendConflict
+from services.intake.domain.citizen_request import CitizenRequest
+from services.notify.domain.notification import Notification, NotificationStatus
+from services.notify.service_layer.ports import ProviderError
+from services.processing.domain.case import Case
+from shared.events.envelope import CloudEvent
+
+
+class CallCounter:
+    """A `Callable[[], None]` wake-up signal that counts how often it was raised."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def __call__(self) -> None:
+        self.calls += 1
+
+
+class FakeClock:
+    def __init__(self, start: datetime) -> None:
+        self.current = start
+
+    def __call__(self) -> datetime:
+        return self.current
+
+    def advance(self, delta: timedelta) -> None:
+        self.current += delta
+
+
+class FakeRequestRepository:
+    def __init__(self) -> None:
+        self.requests: dict[str, CitizenRequest] = {}
+        self.outbox: list[CloudEvent] = []
+
+    async def add(self, request: CitizenRequest, outbox: list[CloudEvent]) -> bool:
+        if request.request_id in self.requests:
+            return False
+        self.requests[request.request_id] = dataclasses.replace(request, events=[])
+        self.outbox.extend(outbox)
+        return True
+
+    async def get(self, request_id: str) -> CitizenRequest | None:
+        stored = self.requests.get(request_id)
+        return None if stored is None else dataclasses.replace(stored, events=[])
+
+
+class FakeCaseRepository:
+    """Refuses a case whose id exists, or whose causing event opened another case already."""
+
+    def __init__(self) -> None:
+        self.cases: dict[str, Case] = {}
+        self.processed_events: set[str] = set()
+        self.outbox: list[CloudEvent] = []
+
+    async def add(self, case: Case, *, processed_event_id: str, outbox: list[CloudEvent]) -> bool:
+        if case.request_id in self.cases or processed_event_id in self.processed_events:
+            return False
+        self.cases[case.request_id] = dataclasses.replace(case, events=[])
+        self.processed_events.add(processed_event_id)
+        self.outbox.extend(outbox)
+        return True
+
+    async def get(self, request_id: str) -> Case | None:
+        stored = self.cases.get(request_id)
+        return None if stored is None else dataclasses.replace(stored, events=[])
+
+
+class FakeNotificationRepository:
+    def __init__(self) -> None:
+        self.notifications: dict[str, Notification] = {}
+        self.outbox: list[CloudEvent] = []
+
+    async def add(self, notification: Notification) -> bool:
+        if notification.notification_id in self.notifications:
+            return False
+        self.notifications[notification.notification_id] = dataclasses.replace(
+            notification, events=[]
+        )
+        return True
+
+    async def due(self, now: datetime, limit: int) -> list[Notification]:
+        due = sorted(
+            (
+                notification
+                for notification in self.notifications.values()
+                if notification.status is NotificationStatus.PENDING
+                and notification.next_attempt_at <= now
+            ),
+            key=lambda notification: notification.next_attempt_at,
+        )
+        # A limit of 0 means no limit, as in MongoDB.
+        return [dataclasses.replace(notification) for notification in due[: limit or None]]
+
+    async def save(self, notification: Notification, outbox: list[CloudEvent]) -> None:
+        """Updates an existing notification only: like `update_one`, it never inserts."""
+        if notification.notification_id not in self.notifications:
+            return
+        self.notifications[notification.notification_id] = dataclasses.replace(
+            notification, events=[]
+        )
+        self.outbox.extend(outbox)
+
+
+class FakeMessageProvider:
+    """Accepts every message, unless told to fail the next ones."""
+
+    def __init__(self) -> None:
+        self.attempts: list[Notification] = []
+        self.sent: list[Notification] = []
+        self._failures: list[ProviderError] = []
+
+    def fail_next(self, times: int, *, retryable: bool, reason: str = "provider down") -> None:
+        self._failures += [ProviderError(reason, retryable=retryable) for _ in range(times)]
+
+    async def send(self, notification: Notification) -> str:
+        self.attempts.append(dataclasses.replace(notification, events=[]))
+        if self._failures:
+            raise self._failures.pop(0)
+        self.sent.append(dataclasses.replace(notification, events=[]))
+        return f"provider-{len(self.sent)}"
+
+
+class FakeAuditLog:
+    def __init__(self) -> None:
+        self.by_sequence: dict[int, AuditEntry] = {}
+
+    async def head(self) -> AuditEntry | None:
+        if not self.by_sequence:
+            return None
+        return copy.deepcopy(self.by_sequence[max(self.by_sequence)])
+
+    async def contains(self, event_id: str) -> bool:
+        return any(entry.event_id == event_id for entry in self.by_sequence.values())
+
+    async def append(self, entry: AuditEntry) -> None:
+        if entry.sequence in self.by_sequence:
+            raise AppendConflict(f"sequence {entry.sequence} is taken")
+        if await self.contains(entry.event_id):
+            raise AppendConflict(f"event {entry.event_id} is logged already")
+        self.by_sequence[entry.sequence] = copy.deepcopy(entry)
+
+    async def entries(
+        self, *, after_sequence: int = 0, subject: str | None = None, limit: int | None = None
+    ) -> AsyncIterator[AuditEntry]:
+        selected = [
+            self.by_sequence[sequence]
+            for sequence in sorted(self.by_sequence)
+            if sequence > after_sequence
+            and (subject is None or self.by_sequence[sequence].subject == subject)
+        ]
+        for entry in selected[: limit or None]:
+            yield copy.deepcopy(entry)

@@ -1,0 +1,40 @@
+from __future__ import annotations
+
+import pytest
+
+from tests.contracts.repositories import (
+    AuditLogContract,
+    CaseRepositoryContract,
+    NotificationRepositoryContract,
+    RequestRepositoryContract,
+)
+from tests.fakes import (
+    FakeAuditLog,
+    FakeCaseRepository,
+    FakeNotificationRepository,
+    FakeRequestRepository,
+)
+
+
+class TestFakeRequestRepository(RequestRepositoryContract):
+    @pytest.fixture
+    def repository(self) -> FakeRequestRepository:
+        return FakeRequestRepository()
+
+
+class TestFakeCaseRepository(CaseRepositoryContract):
+    @pytest.fixture
+    def repository(self) -> FakeCaseRepository:
+        return FakeCaseRepository()
+
+
+class TestFakeNotificationRepository(NotificationRepositoryContract):
+    @pytest.fixture
+    def repository(self) -> FakeNotificationRepository:
+        return FakeNotificationRepository()
+
+
+class TestFakeAuditLog(AuditLogContract):
+    @pytest.fixture
+    def repository(self) -> FakeAuditLog:
+        return FakeAuditLog()

@@ -1,0 +1,304 @@
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from services.intake.adapters.catalogue_file import load_catalogue
+from services.intake.bootstrap import create_app
+from services.intake.config import IntakeSettings
+from services.intake.entrypoints.api import IntakeContext
+from shared.http import ReadinessCheck
+from tests.fakes import CallCounter, FakeRequestRepository
+
+MAX_BODY_BYTES = 2048
+FORM: dict[str, Any] = {
+    "service_code": "KK_BARU",
+    "nik": "3516091204800001",
+    "name": "Siti Aminah",
+    "phone": "081234567890",
+    "preferred_channel": "WHATSAPP",
+}
+
+
+@dataclass
+class Intake:
+    client: httpx.AsyncClient
+    repository: FakeRequestRepository
+    outbox_ready: CallCounter
+
+
+def answering(ok: bool) -> ReadinessCheck:
+    async def check() -> bool:
+        return ok
+
+    return check
+
+
+@asynccontextmanager
+async def running_intake(checks: Mapping[str, ReadinessCheck]) -> AsyncIterator[Intake]:
+    repository = FakeRequestRepository()
+    outbox_ready = CallCounter()
+
+    @asynccontextmanager
+    async def wiring(app: FastAPI) -> AsyncIterator[Mapping[str, ReadinessCheck]]:
+        app.state.context = IntakeContext(
+            repository=repository, catalogue=load_catalogue(), outbox_ready=outbox_ready
+        )
+        yield checks
+
+    app = create_app(IntakeSettings(max_body_bytes=MAX_BODY_BYTES), wiring=wiring)
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://intake.test"
+        ) as client,
+    ):
+        yield Intake(client=client, repository=repository, outbox_ready=outbox_ready)
+
+
+@pytest.fixture
+async def intake() -> AsyncIterator[Intake]:
+    async with running_intake({"mongo": answering(True)}) as running:
+        yield running
+
+
+async def test_a_submission_is_accepted_with_its_id_status_and_location(intake: Intake) -> None:
+    response = await intake.client.post("/v1/requests", json=FORM)
+
+    assert response.status_code == 202
+    body = response.json()
+    assert body["status"] == "SUBMITTED"
+    assert body["service_code"] == "KK_BARU"
+    assert datetime.fromisoformat(body["submitted_at"]).utcoffset() is not None
+    assert response.headers["Location"] == f"/v1/requests/{body['request_id']}"
+    assert list(intake.repository.requests) == [body["request_id"]]
+    assert intake.outbox_ready.calls == 1
+
+
+async def test_a_replay_with_the_same_key_answers_200_with_the_same_request(
+    intake: Intake,
+) -> None:
+    headers = {"Idempotency-Key": "b5b2c6a0-retry"}
+    first = await intake.client.post("/v1/requests", json=FORM, headers=headers)
+
+    replay = await intake.client.post("/v1/requests", json=FORM, headers=headers)
+
+    assert first.status_code == 202
+    assert replay.status_code == 200
+    assert replay.json() == first.json()
+    assert replay.headers["Location"] == first.headers["Location"]
+    assert len(intake.repository.requests) == 1
+    assert intake.outbox_ready.calls == 1
+
+
+async def test_a_replay_with_the_same_key_and_another_form_is_a_409(intake: Intake) -> None:
+    headers = {"Idempotency-Key": "b5b2c6a0-retry"}
+    await intake.client.post("/v1/requests", json=FORM, headers=headers)
+
+    conflict = await intake.client.post(
+        "/v1/requests", json=FORM | {"service_code": "KIA"}, headers=headers
+    )
+
+    assert conflict.status_code == 409
+    assert conflict.json()["error"] == "idempotency_conflict"
+    assert "Idempotency-Key" in conflict.json()["message"]
+    assert len(intake.repository.requests) == 1
+    assert intake.outbox_ready.calls == 1
+
+
+async def test_a_submitted_request_can_be_looked_up(intake: Intake) -> None:
+    submitted = await intake.client.post("/v1/requests", json=FORM)
+
+    found = await intake.client.get(submitted.headers["Location"])
+
+    assert found.status_code == 200
+    assert found.json() == submitted.json()
+
+
+async def test_an_unknown_request_is_a_404_with_an_error_body(intake: Intake) -> None:
+    response = await intake.client.get("/v1/requests/no-such-request")
+
+    assert response.status_code == 404
+    assert response.json() == {"error": "not_found", "message": "Permohonan tidak ditemukan."}
+
+
+async def test_the_service_list_shows_every_service_and_whether_it_is_online(
+    intake: Intake,
+) -> None:
+    response = await intake.client.get("/v1/services")
+
+    assert response.status_code == 200
+    services = {service["code"]: service for service in response.json()}
+    assert len(services) == 12
+    assert services["KTP_REKAM"]["online"] is False
+    assert services["KTP_REKAM"]["deadline_working_days"] is None
+    assert services["AKTA_LAHIR"]["online"] is True
+    assert "Surat keterangan lahir" in services["AKTA_LAHIR"]["requirements"]
+
+
+@dataclass(frozen=True)
+class BadInput:
+    content: bytes
+    error: str
+    field: str | None = None
+    reason: str | None = None
+    headers: tuple[tuple[str, str], ...] = ()
+
+
+def form_with(**changes: Any) -> bytes:
+    return json.dumps(FORM | changes).encode()
+
+
+def form_without(name: str) -> bytes:
+    return json.dumps({key: value for key, value in FORM.items() if key != name}).encode()
+
+
+BAD_INPUTS = {
+    "malformed-json": BadInput(
+        b'{"service_code": "KK_BARU",', "invalid_request", "body", "bukan JSON yang valid"
+    ),
+    "not-an-object": BadInput(b'["KK_BARU"]', "invalid_request", field="body"),
+    "empty-body": BadInput(b"", "invalid_request", field="body"),
+    "missing-nik": BadInput(form_without("nik"), "invalid_request", "nik", "Wajib diisi."),
+    "missing-phone": BadInput(form_without("phone"), "invalid_request", field="phone"),
+    "unknown-field": BadInput(form_with(email="a@b.id"), "invalid_request", field="email"),
+    "unknown-service": BadInput(form_with(service_code="SIM_BARU"), "unknown_service"),
+    "in-person-service": BadInput(form_with(service_code="KTP_REKAM"), "in_person_only"),
+    "nik-too-short": BadInput(
+        form_with(nik="35160912"), "invalid_request", "nik", "NIK harus terdiri dari 16 digit."
+    ),
+    "nik-bad-date": BadInput(
+        form_with(nik="3516093204800001"), "invalid_request", "nik", "tanggal lahir"
+    ),
+    "landline-phone": BadInput(
+        form_with(phone="0211234567"), "invalid_request", "phone", "nomor seluler Indonesia"
+    ),
+    "blank-name": BadInput(form_with(name="   "), "invalid_request", field="name"),
+    "unknown-channel": BadInput(
+        form_with(preferred_channel="EMAIL"), "invalid_request", field="preferred_channel"
+    ),
+    "short-idempotency-key": BadInput(
+        form_with(),
+        "invalid_request",
+        "header.idempotency-key",
+        headers=(("Idempotency-Key", "k"),),
+    ),
+}
+
+
+@pytest.mark.parametrize("bad", BAD_INPUTS.values(), ids=BAD_INPUTS.keys())
+async def test_bad_input_is_a_422_that_says_why_and_stores_nothing(
+    intake: Intake, bad: BadInput
+) -> None:
+    response = await intake.client.post(
+        "/v1/requests",
+        content=bad.content,
+        headers={"Content-Type": "application/json", **dict(bad.headers)},
+    )
+
+    assert response.status_code == 422
+    body = response.json()
+    assert body["error"] == bad.error
+    assert isinstance(body["message"], str)
+    assert body["message"]
+    if bad.field is not None:
+        assert bad.field in [detail["field"] for detail in body["details"]]
+    if bad.reason is not None:
+        assert any(bad.reason in detail["reason"] for detail in body["details"])
+    assert not any(d["reason"].startswith("Value error") for d in body.get("details", []))
+    assert intake.repository.requests == {}
+    assert intake.outbox_ready.calls == 0
+
+
+async def test_a_body_declared_over_the_limit_is_a_413(intake: Intake) -> None:
+    padded = form_with(name="Siti " + "a" * MAX_BODY_BYTES)
+
+    response = await intake.client.post(
+        "/v1/requests", content=padded, headers={"Content-Type": "application/json"}
+    )
+
+    assert response.request.headers["Content-Length"] == str(len(padded))
+    assert response.status_code == 413
+    assert response.json() == {
+        "error": "body_too_large",
+        "message": f"Isi permintaan melebihi {MAX_BODY_BYTES} byte.",
+    }
+    assert intake.repository.requests == {}
+    assert intake.outbox_ready.calls == 0
+
+
+class ChunkedBody:
+    """A request body streamed in chunks, so no Content-Length is sent; counts chunks taken."""
+
+    def __init__(self, content: bytes, chunk_size: int) -> None:
+        self._chunks = [
+            content[start : start + chunk_size] for start in range(0, len(content), chunk_size)
+        ]
+        self.total = len(self._chunks)
+        self.taken = 0
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        for chunk in self._chunks:
+            self.taken += 1
+            yield chunk
+
+
+async def test_a_streamed_body_over_the_limit_is_a_413_without_reading_it_all(
+    intake: Intake,
+) -> None:
+    body = ChunkedBody(form_with(name="Siti " + "a" * 10 * MAX_BODY_BYTES), chunk_size=256)
+
+    response = await intake.client.post(
+        "/v1/requests", content=body, headers={"Content-Type": "application/json"}
+    )
+
+    assert "Content-Length" not in response.request.headers
+    assert response.status_code == 413
+    assert response.json()["error"] == "body_too_large"
+    assert body.taken <= MAX_BODY_BYTES // 256 + 1 < body.total
+    assert intake.repository.requests == {}
+    assert intake.outbox_ready.calls == 0
+
+
+async def test_a_streamed_body_within_the_limit_is_accepted(intake: Intake) -> None:
+    body = ChunkedBody(form_with(), chunk_size=16)
+
+    response = await intake.client.post(
+        "/v1/requests", content=body, headers={"Content-Type": "application/json"}
+    )
+
+    assert "Content-Length" not in response.request.headers
+    assert body.taken == body.total > 1
+    assert response.status_code == 202
+    assert len(intake.repository.requests) == 1
+
+
+async def test_healthz_answers_while_the_process_runs(intake: Intake) -> None:
+    response = await intake.client.get("/healthz")
+
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok"}
+
+
+async def test_readyz_is_200_when_every_check_passes(intake: Intake) -> None:
+    response = await intake.client.get("/readyz")
+
+    assert response.status_code == 200
+    assert response.json() == {"status": "ready", "mongo": "ok"}
+
+
+async def test_readyz_is_503_and_names_the_failing_check() -> None:
+    checks = {"mongo": answering(True), "kafka": answering(False)}
+    async with running_intake(checks) as intake:
+        response = await intake.client.get("/readyz")
+
+    assert response.status_code == 503
+    assert response.json() == {"status": "not ready", "mongo": "ok", "kafka": "unavailable"}

@@ -1,0 +1,115 @@
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from services.intake.adapters.catalogue_file import load_catalogue
+from services.intake.domain.catalogue import UnknownService
+from services.intake.domain.citizen_request import (
+    InPersonOnly,
+    RequestStatus,
+    SubmissionForm,
+    submit,
+)
+from services.intake.domain.identity import InvalidIdentity
+from shared.events.models import Applicant, NotificationChannel, RequestSubmitted
+from tests.builders import T0
+
+CATALOGUE = load_catalogue()
+FORM = SubmissionForm(
+    service_code="KK_BARU",
+    nik="3516.0912.0480.0001",
+    name="  Siti \t  Aminah ",
+    phone="+62 812-3456-7890",
+    preferred_channel=NotificationChannel.SMS,
+)
+
+
+def test_submit_normalises_the_form_and_emits_one_request_submitted() -> None:
+    request = submit(request_id="req-1", form=FORM, catalogue=CATALOGUE, now=T0)
+
+    expected_applicant = Applicant(
+        nik="3516091204800001",
+        name="Siti Aminah",
+        phone="+6281234567890",
+        preferred_channel=NotificationChannel.SMS,
+    )
+    assert request.request_id == "req-1"
+    assert request.service_code == "KK_BARU"
+    assert request.status is RequestStatus.SUBMITTED
+    assert request.submitted_at == T0
+    assert request.applicant == expected_applicant
+    assert request.events == [
+        RequestSubmitted(
+            request_id="req-1",
+            service_code="KK_BARU",
+            applicant=expected_applicant,
+            submitted_at=T0,
+        )
+    ]
+
+
+@pytest.mark.parametrize("code", ["KTP_REKAM", "IKD_AKTIVASI"])
+def test_an_in_person_service_cannot_be_submitted(code: str) -> None:
+    form = dataclasses.replace(FORM, service_code=code)
+
+    with pytest.raises(InPersonOnly) as refused:
+        submit(request_id="req-1", form=form, catalogue=CATALOGUE, now=T0)
+
+    assert refused.value.code == code
+
+
+def test_an_unknown_service_cannot_be_submitted() -> None:
+    form = dataclasses.replace(FORM, service_code="SIM_BARU")
+
+    with pytest.raises(UnknownService):
+        submit(request_id="req-1", form=form, catalogue=CATALOGUE, now=T0)
+
+
+@pytest.mark.parametrize("name", ["", "   ", "\t\n"])
+def test_an_empty_name_is_refused(name: str) -> None:
+    form = dataclasses.replace(FORM, name=name)
+
+    with pytest.raises(InvalidIdentity, match="Nama wajib diisi"):
+        submit(request_id="req-1", form=form, catalogue=CATALOGUE, now=T0)
+
+
+@pytest.mark.parametrize(
+    "form",
+    [dataclasses.replace(FORM, nik="3516091204"), dataclasses.replace(FORM, phone="0211234567")],
+    ids=["nik", "phone"],
+)
+def test_an_invalid_identity_is_refused(form: SubmissionForm) -> None:
+    with pytest.raises(InvalidIdentity):
+        submit(request_id="req-1", form=form, catalogue=CATALOGUE, now=T0)
+
+
+def test_the_same_form_gives_the_same_digest_whatever_its_spelling_id_or_time() -> None:
+    respelled = dataclasses.replace(FORM, name="Siti Aminah", phone="081234567890")
+
+    first = submit(request_id="req-1", form=FORM, catalogue=CATALOGUE, now=T0)
+    again = submit(
+        request_id="req-2", form=respelled, catalogue=CATALOGUE, now=T0.replace(year=2026)
+    )
+
+    assert first.form_digest == again.form_digest
+    assert len(first.form_digest) == 64
+
+
+@pytest.mark.parametrize(
+    "other",
+    [
+        dataclasses.replace(FORM, service_code="KIA"),
+        dataclasses.replace(FORM, nik="3516091204800002"),
+        dataclasses.replace(FORM, name="Siti Aminah Binti Ahmad"),
+        dataclasses.replace(FORM, phone="081234567891"),
+        dataclasses.replace(FORM, preferred_channel=NotificationChannel.WHATSAPP),
+    ],
+    ids=["service_code", "nik", "name", "phone", "preferred_channel"],
+)
+def test_a_different_form_gives_a_different_digest(other: SubmissionForm) -> None:
+    first = submit(request_id="req-1", form=FORM, catalogue=CATALOGUE, now=T0)
+    different = submit(request_id="req-1", form=other, catalogue=CATALOGUE, now=T0)
+
+    assert first.form_digest != different.form_digest

@@ -1,0 +1,201 @@
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from services.notify.domain.notification import NotificationStatus
+from services.notify.service_layer.delivery import deliver_due, queue_case_opened_message
+from shared.events.models import NotificationFailed, NotificationSent
+from tests.builders import T0, case_opened, notification
+from tests.fakes import CallCounter, FakeClock, FakeMessageProvider, FakeNotificationRepository
+
+
+@pytest.fixture
+def repository() -> FakeNotificationRepository:
+    return FakeNotificationRepository()
+
+
+@pytest.fixture
+def provider() -> FakeMessageProvider:
+    return FakeMessageProvider()
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock(T0)
+
+
+@pytest.fixture
+def outbox_ready() -> CallCounter:
+    return CallCounter()
+
+
+async def deliver(
+    repository: FakeNotificationRepository,
+    provider: FakeMessageProvider,
+    clock: FakeClock,
+    outbox_ready: CallCounter,
+    *,
+    max_attempts: int = 3,
+) -> int:
+    return await deliver_due(
+        repository=repository,
+        provider=provider,
+        outbox_ready=outbox_ready,
+        max_attempts=max_attempts,
+        now=clock,
+    )
+
+
+async def test_a_case_opened_event_queues_one_message_however_often_it_arrives(
+    repository: FakeNotificationRepository,
+) -> None:
+    delivery_ready = CallCounter()
+
+    for minute in range(3):
+        await queue_case_opened_message(
+            opened=case_opened("req-1"),
+            event_id="evt-1",
+            repository=repository,
+            delivery_ready=delivery_ready,
+            now=T0 + timedelta(minutes=minute),
+        )
+
+    assert list(repository.notifications) == ["evt-1:citizen"]
+    assert repository.notifications["evt-1:citizen"].next_attempt_at == T0
+    assert delivery_ready.calls == 1
+
+
+async def test_a_due_message_is_sent_and_announced(
+    repository: FakeNotificationRepository,
+    provider: FakeMessageProvider,
+    clock: FakeClock,
+    outbox_ready: CallCounter,
+) -> None:
+    await repository.add(notification("n-1", next_attempt_at=T0))
+
+    tried = await deliver(repository, provider, clock, outbox_ready)
+
+    assert tried == 1
+    assert [sent.notification_id for sent in provider.sent] == ["n-1"]
+    stored = repository.notifications["n-1"]
+    assert stored.status is NotificationStatus.SENT
+    assert stored.provider_message_id == "provider-1"
+    assert stored.attempts == 1
+    [event] = repository.outbox
+    assert event.type == NotificationSent.event_type
+    assert event.subject == "req-1"
+    assert event.source == "/adminduk/notify"
+    assert NotificationSent.model_validate(event.data).provider_message_id == "provider-1"
+    assert outbox_ready.calls == 1
+    assert await deliver(repository, provider, clock, outbox_ready) == 0
+    assert len(provider.attempts) == 1
+
+
+async def test_only_due_messages_are_tried(
+    repository: FakeNotificationRepository,
+    provider: FakeMessageProvider,
+    clock: FakeClock,
+    outbox_ready: CallCounter,
+) -> None:
+    await repository.add(notification("now", next_attempt_at=T0))
+    await repository.add(notification("later", next_attempt_at=T0 + timedelta(seconds=1)))
+
+    assert await deliver(repository, provider, clock, outbox_ready) == 1
+
+    assert [attempt.notification_id for attempt in provider.attempts] == ["now"]
+    assert repository.notifications["later"].status is NotificationStatus.PENDING
+
+
+async def test_a_retryable_failure_reschedules_quietly_then_succeeds(
+    repository: FakeNotificationRepository,
+    provider: FakeMessageProvider,
+    clock: FakeClock,
+    outbox_ready: CallCounter,
+) -> None:
+    await repository.add(notification("n-1", next_attempt_at=T0))
+    provider.fail_next(1, retryable=True, reason="provider answered 503")
+
+    assert await deliver(repository, provider, clock, outbox_ready) == 1
+
+    stored = repository.notifications["n-1"]
+    assert stored.status is NotificationStatus.PENDING
+    assert stored.attempts == 1
+    assert stored.last_error == "provider answered 503"
+    assert stored.next_attempt_at == T0 + timedelta(seconds=2)
+    assert repository.outbox == []
+    assert outbox_ready.calls == 0
+
+    clock.advance(timedelta(seconds=1))
+    assert await deliver(repository, provider, clock, outbox_ready) == 0
+    clock.advance(timedelta(seconds=1))
+    assert await deliver(repository, provider, clock, outbox_ready) == 1
+
+    assert repository.notifications["n-1"].status is NotificationStatus.SENT
+    assert repository.notifications["n-1"].attempts == 2
+    assert [event.type for event in repository.outbox] == [NotificationSent.event_type]
+    assert outbox_ready.calls == 1
+
+
+async def test_retryable_failures_give_up_at_the_maximum_attempts(
+    repository: FakeNotificationRepository,
+    provider: FakeMessageProvider,
+    clock: FakeClock,
+    outbox_ready: CallCounter,
+) -> None:
+    await repository.add(notification("n-1", next_attempt_at=T0))
+    provider.fail_next(3, retryable=True, reason="provider unreachable: ConnectError")
+
+    for _ in range(3):
+        assert await deliver(repository, provider, clock, outbox_ready, max_attempts=3) == 1
+        clock.advance(timedelta(minutes=10))
+
+    assert await deliver(repository, provider, clock, outbox_ready, max_attempts=3) == 0
+    stored = repository.notifications["n-1"]
+    assert stored.status is NotificationStatus.FAILED
+    assert stored.attempts == 3
+    [event] = repository.outbox
+    assert event.type == NotificationFailed.event_type
+    failed = NotificationFailed.model_validate(event.data)
+    assert failed.attempts == 3
+    assert failed.reason == "provider unreachable: ConnectError"
+    assert outbox_ready.calls == 1
+    assert provider.sent == []
+
+
+async def test_a_permanent_failure_gives_up_at_once(
+    repository: FakeNotificationRepository,
+    provider: FakeMessageProvider,
+    clock: FakeClock,
+    outbox_ready: CallCounter,
+) -> None:
+    await repository.add(notification("n-1", next_attempt_at=T0))
+    provider.fail_next(1, retryable=False, reason="provider answered 400")
+
+    await deliver(repository, provider, clock, outbox_ready, max_attempts=8)
+
+    assert repository.notifications["n-1"].status is NotificationStatus.FAILED
+    assert [event.type for event in repository.outbox] == [NotificationFailed.event_type]
+    assert NotificationFailed.model_validate(repository.outbox[0].data).attempts == 1
+    assert outbox_ready.calls == 1
+
+
+async def test_one_failing_message_does_not_hold_back_the_others(
+    repository: FakeNotificationRepository,
+    provider: FakeMessageProvider,
+    clock: FakeClock,
+    outbox_ready: CallCounter,
+) -> None:
+    await repository.add(notification("first", next_attempt_at=T0 - timedelta(seconds=2)))
+    await repository.add(notification("second", next_attempt_at=T0 - timedelta(seconds=1)))
+    provider.fail_next(1, retryable=False)
+
+    assert await deliver(repository, provider, clock, outbox_ready) == 2
+
+    assert repository.notifications["first"].status is NotificationStatus.FAILED
+    assert repository.notifications["second"].status is NotificationStatus.SENT
+    assert [event.type for event in repository.outbox] == [
+        NotificationFailed.event_type,
+        NotificationSent.event_type,
+    ]

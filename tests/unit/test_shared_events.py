@@ -1,0 +1,117 @@
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import UTC, datetime
+
+import pytest
+from pydantic import ValidationError
+
+from shared.events.envelope import CloudEvent
+from shared.events.models import (
+    EVENT_TYPES,
+    CaseOpened,
+    NotificationFailed,
+    NotificationSent,
+    RequestSubmitted,
+)
+from shared.events.topics import CASES, NOTIFICATIONS, REQUESTS, TOPIC_OF, dead_letter_topic
+from tests.builders import T0, request_submitted
+
+
+def test_wrap_fills_the_cloudevents_attributes_from_the_event() -> None:
+    submitted = request_submitted("req-1")
+
+    event = CloudEvent.wrap(submitted, source="/adminduk/intake", time=T0)
+
+    assert event.specversion == "1.0"
+    assert event.type == "id.go.adminduk.request.submitted.v1"
+    assert event.source == "/adminduk/intake"
+    assert event.subject == "req-1"
+    assert event.time == T0
+    assert event.datacontenttype == "application/json"
+    assert RequestSubmitted.model_validate(event.data) == submitted
+    assert uuid.UUID(event.id)
+
+
+def test_every_wrap_gets_a_fresh_id() -> None:
+    submitted = request_submitted("req-1")
+
+    ids = {CloudEvent.wrap(submitted, source="/test").id for _ in range(5)}
+
+    assert len(ids) == 5
+
+
+def test_wrap_without_a_time_uses_the_current_utc_time() -> None:
+    before = datetime.now(UTC)
+
+    event = CloudEvent.wrap(request_submitted(), source="/test")
+
+    assert before <= event.time <= datetime.now(UTC)
+    assert event.time.utcoffset() is not None
+
+
+def test_an_event_survives_a_json_round_trip() -> None:
+    event = CloudEvent.wrap(request_submitted("req-1"), source="/adminduk/intake", time=T0)
+
+    raw = event.to_json_bytes()
+
+    assert json.loads(raw)["specversion"] == "1.0"
+    assert CloudEvent.from_json_bytes(raw) == event
+
+
+@pytest.mark.parametrize(
+    "raw", [None, b"", b"not json", b"{}", b"[1, 2]", b'{"specversion": "0.3"}']
+)
+def test_anything_but_a_cloudevent_is_a_validation_error(raw: bytes | None) -> None:
+    with pytest.raises(ValidationError):
+        CloudEvent.from_json_bytes(raw)
+
+
+def test_unknown_attributes_are_refused() -> None:
+    document = json.loads(CloudEvent.wrap(request_submitted(), source="/test").to_json_bytes())
+    document["traceparent"] = "00-abc-def-01"
+
+    with pytest.raises(ValidationError, match="traceparent"):
+        CloudEvent.from_json_bytes(json.dumps(document).encode())
+
+
+@pytest.mark.parametrize("attribute", ["id", "source", "type", "subject"])
+def test_required_attributes_may_not_be_empty(attribute: str) -> None:
+    document = json.loads(CloudEvent.wrap(request_submitted(), source="/test").to_json_bytes())
+    document[attribute] = ""
+
+    with pytest.raises(ValidationError):
+        CloudEvent.from_json_bytes(json.dumps(document).encode())
+
+
+def test_event_data_refuses_unknown_fields() -> None:
+    data = request_submitted().model_dump(mode="json") | {"note": "extra"}
+
+    with pytest.raises(ValidationError):
+        RequestSubmitted.model_validate(data)
+
+
+def test_every_event_type_travels_on_the_topic_of_its_writer() -> None:
+    assert set(TOPIC_OF) == set(EVENT_TYPES.values())
+    assert dict(TOPIC_OF) == {
+        RequestSubmitted: REQUESTS,
+        CaseOpened: CASES,
+        NotificationSent: NOTIFICATIONS,
+        NotificationFailed: NOTIFICATIONS,
+    }
+
+
+def test_event_types_are_versioned_and_keyed_by_their_name() -> None:
+    for name, model in EVENT_TYPES.items():
+        assert model.event_type == name
+        assert name.startswith("id.go.adminduk.")
+        assert name.endswith(".v1")
+
+
+def test_a_consumer_group_has_its_own_dead_letter_topic() -> None:
+    topic = dead_letter_topic("notify")
+
+    assert topic.name == "adminduk.dlq.notify.v1"
+    assert topic.partitions == 1
+    assert topic.retention_ms > REQUESTS.retention_ms

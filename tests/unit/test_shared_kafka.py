@@ -1,0 +1,37 @@
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from shared.kafka import in_time_order
+
+
+@dataclass(frozen=True)
+class Record:
+    partition: int
+    offset: int
+    timestamp: int
+
+
+def test_in_time_order_merges_partitions_by_timestamp() -> None:
+    partition_0 = [Record(0, 0, 100), Record(0, 1, 300), Record(0, 2, 500)]
+    partition_1 = [Record(1, 0, 200), Record(1, 1, 400)]
+
+    merged = list(in_time_order([partition_0, partition_1]))
+
+    assert [record.timestamp for record in merged] == [100, 200, 300, 400, 500]
+
+
+def test_in_time_order_never_reorders_one_partition() -> None:
+    """Producer clocks may go backwards within a partition; offsets must still come in order."""
+    partition_0 = [Record(0, 0, 500), Record(0, 1, 100)]
+    partition_1 = [Record(1, 0, 300)]
+
+    merged = list(in_time_order([partition_0, partition_1]))
+
+    assert [(r.partition, r.offset) for r in merged if r.partition == 0] == [(0, 0), (0, 1)]
+    assert len(merged) == 3
+
+
+def test_in_time_order_of_nothing_is_nothing() -> None:
+    assert list(in_time_order([])) == []
+    assert list(in_time_order([[], []])) == []
