@@ -145,10 +145,17 @@ class EventConsumer:
         """Lets the event in hand finish and commit, then leaves the group."""
         self._stopping.set()
         if self._task is not None:
-            await self._task
+            await asyncio.gather(self._task, return_exceptions=True)
         await self._consumer.stop()
 
     async def _run(self) -> None:
+        try:
+            await self._consume()
+        except Exception:
+            log.exception("consumer %s stopped on an error", self._group_id)
+            raise
+
+    async def _consume(self) -> None:
         while not self._stopping.is_set():
             batches = await self._consumer.getmany(timeout_ms=300)
             for record in in_time_order(batches.values()):

@@ -46,7 +46,7 @@ class PollingLoop:
         self._stopping = True
         self._wakeup.set()
         if self._task is not None:
-            await self._task
+            await asyncio.gather(self._task, return_exceptions=True)
 
     @property
     def running(self) -> bool:
@@ -62,6 +62,9 @@ class PollingLoop:
             except TRANSIENT_ERRORS as exc:
                 log.warning("%s failed, will retry: %r", self._name, exc)
                 delay = min(delay * 2, self._max_backoff_s)
+            except Exception:
+                log.exception("%s stopped on an error", self._name)
+                raise
             if self._stopping:
                 return
             with contextlib.suppress(TimeoutError):

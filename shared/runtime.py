@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
+import signal
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -21,6 +24,7 @@ from shared.logging import configure_logging
 from shared.mongo import Document, mongo_reachable, new_mongo_client
 
 S = TypeVar("S", bound=ServiceSettings)
+log = logging.getLogger(__name__)
 
 
 class Worker(Protocol):
@@ -94,21 +98,49 @@ async def connected(
         await infra.close()
 
 
+def _terminate_self() -> None:
+    signal.raise_signal(signal.SIGTERM)
+
+
 @asynccontextmanager
-async def running(workers: Mapping[str, Worker]) -> AsyncIterator[dict[str, ReadinessCheck]]:
+async def running(
+    workers: Mapping[str, Worker],
+    *,
+    on_worker_death: Callable[[], None] = _terminate_self,
+    watch_interval_s: float = 1.0,
+) -> AsyncIterator[dict[str, ReadinessCheck]]:
     """Starts the workers in order and stops them in reverse, so consumers stop before relays.
 
-    Yields one readiness check per worker, holding while its loop runs.
+    Yields one readiness check per worker. A worker whose loop ends on its own leaves the service
+    unable to do its job, so the service shuts down gracefully and its supervisor restarts it.
     """
     started: list[Worker] = []
+    watchdog: asyncio.Task[None] | None = None
     try:
         for worker in workers.values():
             await worker.start()
             started.append(worker)
+        watchdog = asyncio.create_task(
+            _watch(workers, on_worker_death, watch_interval_s), name="worker-watchdog"
+        )
         yield {name: _running_check(worker) for name, worker in workers.items()}
     finally:
+        if watchdog is not None:
+            watchdog.cancel()
         for worker in reversed(started):
             await worker.stop()
+
+
+async def _watch(
+    workers: Mapping[str, Worker], on_worker_death: Callable[[], None], interval_s: float
+) -> None:
+    while True:
+        await asyncio.sleep(interval_s)
+        dead = [name for name, worker in workers.items() if not worker.running]
+        if dead:
+            log.error("background loop stopped on its own: %s; shutting down", ", ".join(dead))
+            on_worker_death()
+            return
 
 
 def _running_check(worker: Worker) -> ReadinessCheck:
