@@ -14,7 +14,7 @@ from aiokafka import AIOKafkaProducer
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import PyMongoError
+from pymongo.errors import DuplicateKeyError, PyMongoError
 
 from shared.events.envelope import CloudEvent
 from shared.events.models import EVENT_TYPES
@@ -34,6 +34,15 @@ async def mongo_reachable(db: AsyncDatabase[Document], timeout_s: float = 3.0) -
     try:
         await asyncio.wait_for(db.command("ping"), timeout_s)
     except (PyMongoError, TimeoutError):
+        return False
+    return True
+
+
+async def insert_new(collection: AsyncCollection[Document], document: Document) -> bool:
+    """Inserts a document; False if one with the same key exists, so redelivery changes nothing."""
+    try:
+        await collection.insert_one(document)
+    except DuplicateKeyError:
         return False
     return True
 

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from pymongo.asynchronous.collection import AsyncCollection
-from pymongo.errors import DuplicateKeyError
 
 from services.intake.domain.citizen_request import CitizenRequest, RequestStatus
 from shared.events.envelope import CloudEvent
 from shared.events.models import Applicant
-from shared.mongo import Document, outbox_entry
+from shared.mongo import Document, insert_new, outbox_entry
 
 
 class MongoRequestRepository:
@@ -25,11 +24,7 @@ class MongoRequestRepository:
             "form_digest": request.form_digest,
             "outbox": [outbox_entry(event) for event in outbox],
         }
-        try:
-            await self._collection.insert_one(document)
-        except DuplicateKeyError:
-            return False
-        return True
+        return await insert_new(self._collection, document)
 
     async def get(self, request_id: str) -> CitizenRequest | None:
         document = await self._collection.find_one({"_id": request_id}, {"outbox": 0})

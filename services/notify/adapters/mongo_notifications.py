@@ -6,12 +6,11 @@ from datetime import datetime
 
 from pymongo import ASCENDING
 from pymongo.asynchronous.collection import AsyncCollection
-from pymongo.errors import DuplicateKeyError
 
 from services.notify.domain.notification import Notification, NotificationStatus
 from shared.events.envelope import CloudEvent
 from shared.events.models import NotificationChannel
-from shared.mongo import Document, outbox_entry
+from shared.mongo import Document, insert_new, outbox_entry
 
 
 class MongoNotificationRepository:
@@ -22,13 +21,10 @@ class MongoNotificationRepository:
         await self._collection.create_index([("status", ASCENDING), ("next_attempt_at", ASCENDING)])
 
     async def add(self, notification: Notification) -> bool:
-        try:
-            await self._collection.insert_one(
-                {"_id": notification.notification_id, **_fields(notification), "outbox": []}
-            )
-        except DuplicateKeyError:
-            return False
-        return True
+        return await insert_new(
+            self._collection,
+            {"_id": notification.notification_id, **_fields(notification), "outbox": []},
+        )
 
     async def due(self, now: datetime, limit: int) -> list[Notification]:
         cursor = self._collection.find(

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from pymongo import ASCENDING
 from pymongo.asynchronous.collection import AsyncCollection
-from pymongo.errors import DuplicateKeyError
 
 from services.processing.domain.case import Case, CaseState
 from shared.events.envelope import CloudEvent
 from shared.events.models import Applicant
-from shared.mongo import Document, outbox_entry
+from shared.mongo import Document, insert_new, outbox_entry
 
 
 class MongoCaseRepository:
@@ -29,11 +28,7 @@ class MongoCaseRepository:
             "processed_events": [processed_event_id],
             "outbox": [outbox_entry(event) for event in outbox],
         }
-        try:
-            await self._collection.insert_one(document)
-        except DuplicateKeyError:
-            return False
-        return True
+        return await insert_new(self._collection, document)
 
     async def get(self, request_id: str) -> Case | None:
         document = await self._collection.find_one({"_id": request_id}, {"outbox": 0})
