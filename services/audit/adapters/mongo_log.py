@@ -16,16 +16,23 @@ from shared.mongo import Document
 
 
 class MongoAuditLog:
+    """Keeps the head in memory: the log has one writer, and a stale head only costs a conflict."""
+
     def __init__(self, collection: AsyncCollection[Document]) -> None:
         self._collection = collection
+        self._head: AuditEntry | None = None
+        self._head_loaded = False
 
     async def ensure_indexes(self) -> None:
         await self._collection.create_index([("event_id", ASCENDING)], unique=True)
         await self._collection.create_index([("subject", ASCENDING), ("_id", ASCENDING)])
 
     async def head(self) -> AuditEntry | None:
-        document = await self._collection.find_one({}, sort=[("_id", DESCENDING)])
-        return None if document is None else _entry(document)
+        if not self._head_loaded:
+            document = await self._collection.find_one({}, sort=[("_id", DESCENDING)])
+            self._head = None if document is None else _entry(document)
+            self._head_loaded = True
+        return self._head
 
     async def contains(self, event_id: str) -> bool:
         return await self._collection.find_one({"event_id": event_id}, {"_id": 1}) is not None
@@ -36,7 +43,10 @@ class MongoAuditLog:
         try:
             await self._collection.insert_one(document)
         except DuplicateKeyError as exc:
+            self._head_loaded = False
             raise AppendConflict(str(exc)) from exc
+        if self._head is None or entry.sequence > self._head.sequence:
+            self._head = entry
 
     async def entries(
         self, *, after_sequence: int = 0, subject: str | None = None, limit: int | None = None

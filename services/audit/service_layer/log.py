@@ -17,6 +17,8 @@ async def record_event(
 ) -> None:
     """Appends the event with personal data pseudonymised; an event logged already is skipped.
 
+    The unique event id does the deduplication, so the usual path is one insert.
+
     The data is validated against its model first, so a field the model does not know cannot
     slip into the log unmasked: such an event fails validation and is dead-lettered.
     """
@@ -24,8 +26,6 @@ async def record_event(
     if model is None:
         raise PoisonEvent(f"unknown event type {event.type}: its personal data cannot be masked")
     data = model.model_validate(event.data).model_dump(mode="json")
-    if await log.contains(event.id):
-        return
     entry = next_entry(
         await log.head(),
         event_id=event.id,
@@ -39,6 +39,7 @@ async def record_event(
     try:
         await log.append(entry)
     except AppendConflict:
+        # Either this event is logged already (a redelivery) or another writer took the place.
         if not await log.contains(event.id):
             raise RetryableError(f"audit sequence {entry.sequence} was taken; retrying") from None
 
