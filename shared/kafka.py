@@ -158,18 +158,24 @@ class EventConsumer:
     async def _consume(self) -> None:
         while not self._stopping.is_set():
             batches = await self._consumer.getmany(timeout_ms=300)
-            for record in in_time_order(batches.values()):
-                if self._stopping.is_set() or not await self._process(record):
-                    return
-                partition = TopicPartition(record.topic, record.partition)
-                await self._commit(partition, record.offset + 1)
+            handled: dict[TopicPartition, int] = {}
+            try:
+                for record in in_time_order(batches.values()):
+                    if self._stopping.is_set() or not await self._process(record):
+                        return
+                    handled[TopicPartition(record.topic, record.partition)] = record.offset + 1
+            finally:
+                await self._commit(handled)
 
-    async def _commit(self, partition: TopicPartition, offset: int) -> None:
+    async def _commit(self, offsets: dict[TopicPartition, int]) -> None:
+        """Commits what was handled; one commit per fetched batch keeps the broker unburdened."""
+        if not offsets:
+            return
         try:
-            await self._consumer.commit({partition: offset})
+            await self._consumer.commit(offsets)
         except CommitFailedError:
             log.warning(
-                "commit lost to a rebalance; the event will be redelivered and deduplicated"
+                "commit lost to a rebalance; those events will be redelivered, deduplicated"
             )
 
     @property
