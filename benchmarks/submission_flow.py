@@ -14,6 +14,7 @@ import asyncio
 import statistics
 import tempfile
 import time
+from datetime import datetime
 from pathlib import Path
 
 import httpx
@@ -63,12 +64,39 @@ async def wait_until_notified(stack: Stack, request_ids: set[str], timeout_s: fl
     raise TimeoutError(f"not every request was notified within {timeout_s} s")
 
 
-async def audit_size(stack: Stack) -> int:
-    async with httpx.AsyncClient(timeout=60) as http:
-        response = await http.get(f"{stack.service_url('audit')}/v1/audit/verify")
-        verification = response.json()
-        assert verification["valid"], verification
-        return int(verification["entries"])
+async def stage_latencies(
+    stack: Stack, request_ids: set[str], timeout_s: float
+) -> dict[str, list[float]]:
+    """Seconds from submission to case opened and to notification sent, from the audit log."""
+    started = time.perf_counter()
+    async with httpx.AsyncClient(base_url=stack.service_url("audit"), timeout=60) as http:
+        while True:
+            verification = (await http.get("/v1/audit/verify")).json()
+            assert verification["valid"], verification
+            if verification["entries"] >= 3 * len(request_ids):
+                break
+            if time.perf_counter() - started > timeout_s:
+                raise TimeoutError("the audit log did not catch up")
+            await asyncio.sleep(0.5)
+        times: dict[str, dict[str, datetime]] = {}
+        after = 0
+        while True:
+            page = (
+                await http.get("/v1/audit/entries", params={"after_sequence": after, "limit": 1000})
+            ).json()
+            for entry in page["entries"]:
+                times.setdefault(entry["subject"], {})[entry["event_type"].split(".")[-2]] = (
+                    datetime.fromisoformat(entry["event_time"])
+                )
+            if page["next_after_sequence"] is None:
+                break
+            after = page["next_after_sequence"]
+    stages: dict[str, list[float]] = {"case opened": [], "notification sent": []}
+    for request_id in request_ids:
+        moments = times[request_id]
+        stages["case opened"].append((moments["opened"] - moments["submitted"]).total_seconds())
+        stages["notification sent"].append((moments["sent"] - moments["submitted"]).total_seconds())
+    return stages
 
 
 async def measure(stack: Stack, requests: int, concurrency: int) -> None:
@@ -84,7 +112,10 @@ async def measure(stack: Stack, requests: int, concurrency: int) -> None:
     print(f"intake throughput      {requests / submitted_in:.0f} requests/s")
     print(f"all notified after     {total:.2f} s ({drained_in:.2f} s after the last submission)")
     print(f"end-to-end throughput  {requests / total:.0f} requests/s")
-    print(f"audit log              {await audit_size(stack)} entries, chain verified")
+    for stage, seconds in (await stage_latencies(stack, request_ids, timeout_s=600)).items():
+        cut = statistics.quantiles(seconds, n=100)
+        spread = f"p50 {cut[49]:.2f} s, p95 {cut[94]:.2f} s, max {max(seconds):.2f} s"
+        print(f"submitted → {stage:<17} {spread}")
 
 
 def main() -> None:
