@@ -24,6 +24,7 @@ from shared.polling import PollingLoop
 Document = dict[str, Any]
 
 PENDING_OUTBOX: Document = {"outbox.0": {"$exists": True}}
+SWEEP_CHUNK = 200
 
 
 def new_mongo_client(url: str) -> AsyncMongoClient[Document]:
@@ -59,30 +60,63 @@ def outbox_entry(event: CloudEvent) -> Document:
 
 
 class OutboxRelay(PollingLoop):
-    """Publishes one collection's outbox items in order, then removes them from their document."""
+    """Publishes one collection's outbox items in order, then removes them from their document.
+
+    `wake(document_id)` after a write publishes that document's items at once; the sweep finds
+    documents whose items no one asked for (e.g. written just before a crash).
+    """
 
     def __init__(
         self,
         *,
         collection: AsyncCollection[Document],
         producer: AIOKafkaProducer,
-        interval_s: float = 1.0,
+        sweep_interval_s: float = 30.0,
     ) -> None:
-        super().__init__(name=f"outbox-{collection.name}", step=self.flush, interval_s=interval_s)
+        super().__init__(
+            name=f"outbox-{collection.name}",
+            handle=self.publish,
+            sweep=self.sweep,
+            sweep_interval_s=sweep_interval_s,
+        )
         self._collection = collection
         self._producer = producer
 
-    async def flush(self) -> int:
-        """Publishes every pending item; returns how many were published."""
+    async def publish(self, document_ids: list[str]) -> int:
+        """Publishes the pending items of the given documents; returns how many."""
+        documents = []
+        for document_id in document_ids:
+            document = await self._collection.find_one({"_id": document_id}, {"outbox": 1})
+            if document is not None and document.get("outbox"):
+                documents.append(document)
+        return await self._publish(documents)
+
+    async def sweep(self) -> int:
+        """Publishes every pending item of the collection; returns how many."""
         published = 0
+        chunk: list[Document] = []
         async for document in self._collection.find(PENDING_OUTBOX, {"outbox": 1}):
-            for item in document["outbox"]:
-                await self._producer.send_and_wait(
-                    item["topic"], item["payload"].encode(), key=item["key"].encode()
-                )
-                # The whole item, as read: FerretDB's $pull matches values, not conditions.
-                await self._collection.update_one(
-                    {"_id": document["_id"]}, {"$pull": {"outbox": item}}
-                )
-                published += 1
-        return published
+            chunk.append(document)
+            if len(chunk) == SWEEP_CHUNK:
+                published += await self._publish(chunk)
+                chunk = []
+        return published + await self._publish(chunk)
+
+    async def _publish(self, documents: list[Document]) -> int:
+        """Sends all items at once, so the producer batches them, and removes them once all are
+        acknowledged. Items of one document go in order to one partition; if any send fails,
+        none is removed and all are sent again later, which consumers deduplicate."""
+        deliveries = [
+            await self._producer.send(
+                item["topic"], item["payload"].encode(), key=item["key"].encode()
+            )
+            for document in documents
+            for item in document["outbox"]
+        ]
+        await asyncio.gather(*deliveries)
+        for document in documents:
+            # The items as read: FerretDB's pulls match values, not conditions.
+            await self._collection.update_one(
+                {"_id": document["_id"]}, {"$pullAll": {"outbox": document["outbox"]}}
+            )
+        return len(deliveries)

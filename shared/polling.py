@@ -1,4 +1,9 @@
-"""A background loop that does its work when woken and at least every interval."""
+"""A background loop that works through what it is told about at once, and sweeps for the rest.
+
+Writers name the document they just changed (`wake(key)`), so steady-state work is a lookup by
+`_id`. A sweep at start and every `sweep_interval_s` finds whatever no one named: work left by a
+crash, or retries that have come due.
+"""
 
 from __future__ import annotations
 
@@ -13,23 +18,26 @@ log = logging.getLogger(__name__)
 
 
 class PollingLoop:
-    """Runs `step` when woken and every `interval_s`; transient errors back off and retry.
+    """Runs `handle(keys)` for woken keys and `sweep()` periodically; transient errors back off.
 
-    Any other error ends the loop, which the service's readiness check then reports.
+    Any other error ends the loop, which the service's readiness check and watchdog then report.
     """
 
     def __init__(
         self,
         *,
         name: str,
-        step: Callable[[], Awaitable[object]],
-        interval_s: float = 1.0,
+        handle: Callable[[list[str]], Awaitable[object]],
+        sweep: Callable[[], Awaitable[object]],
+        sweep_interval_s: float,
         max_backoff_s: float = 10.0,
     ) -> None:
         self._name = name
-        self._step = step
-        self._interval_s = interval_s
+        self._handle = handle
+        self._sweep = sweep
+        self._sweep_interval_s = sweep_interval_s
         self._max_backoff_s = max_backoff_s
+        self._pending: dict[str, None] = {}
         self._wakeup = asyncio.Event()
         self._stopping = False
         self._task: asyncio.Task[None] | None = None
@@ -37,12 +45,13 @@ class PollingLoop:
     async def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name=self._name)
 
-    def wake(self) -> None:
-        """Asks for a step now rather than at the next interval."""
+    def wake(self, key: str) -> None:
+        """Asks for the work on `key` to be done now rather than at the next sweep."""
+        self._pending[key] = None
         self._wakeup.set()
 
     async def stop(self) -> None:
-        """Finishes the step in progress and one last step, then stops."""
+        """Finishes the work in progress and what was woken before, then stops."""
         self._stopping = True
         self._wakeup.set()
         if self._task is not None:
@@ -53,19 +62,48 @@ class PollingLoop:
         return self._task is not None and not self._task.done()
 
     async def _run(self) -> None:
-        delay = self._interval_s
+        try:
+            await self._loop()
+        except Exception:
+            log.exception("%s stopped on an error", self._name)
+            raise
+
+    async def _loop(self) -> None:
+        clock = asyncio.get_running_loop().time
+        next_sweep = clock()
+        backoff = 0.0
         while True:
             self._wakeup.clear()
             try:
-                await self._step()
-                delay = self._interval_s
+                await self._work(sweep=clock() >= next_sweep and not self._stopping)
+                if clock() >= next_sweep:
+                    next_sweep = clock() + self._sweep_interval_s
+                backoff = 0.0
             except TRANSIENT_ERRORS as exc:
-                log.warning("%s failed, will retry: %r", self._name, exc)
-                delay = min(delay * 2, self._max_backoff_s)
-            except Exception:
-                log.exception("%s stopped on an error", self._name)
-                raise
-            if self._stopping:
+                backoff = min(max(backoff * 2, 0.2), self._max_backoff_s)
+                log.warning("%s failed, retrying in %.1f s: %r", self._name, backoff, exc)
+                if self._stopping:
+                    return
+            if self._stopping and not self._pending:
                 return
+            if self._pending and not backoff:
+                continue
+            delay = backoff or max(next_sweep - clock(), 0.0)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wakeup.wait(), delay)
+
+    async def _work(self, *, sweep: bool) -> None:
+        keys = list(self._pending)
+        self._pending.clear()
+        try:
+            if sweep:
+                await self._sweep()
+            if keys:
+                await self._handle(keys)
+        except BaseException:
+            self._pending.update(dict.fromkeys(keys))
+            raise
+
+
+Wake = Callable[[str], None]
+"""Tells a background loop which document (by `_id`) has work for it."""

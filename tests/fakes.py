@@ -21,13 +21,17 @@ from shared.events.envelope import CloudEvent
 
 
 class CallCounter:
-    """A `Callable[[], None]` wake-up signal that counts how often it was raised."""
+    """A wake-up signal (`shared.polling.Wake`) that records the keys it was raised for."""
 
     def __init__(self) -> None:
-        self.calls = 0
+        self.keys: list[str] = []
 
-    def __call__(self) -> None:
-        self.calls += 1
+    def __call__(self, key: str) -> None:
+        self.keys.append(key)
+
+    @property
+    def calls(self) -> int:
+        return len(self.keys)
 
 
 class FakeClock:
@@ -91,6 +95,10 @@ class FakeNotificationRepository:
             notification, events=[]
         )
         return True
+
+    async def get(self, notification_id: str) -> Notification | None:
+        stored = self.notifications.get(notification_id)
+        return None if stored is None else dataclasses.replace(stored)
 
     async def due(self, now: datetime, limit: int) -> list[Notification]:
         due = sorted(

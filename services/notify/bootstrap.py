@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from functools import partial
+from typing import Any
 
 from fastapi import FastAPI
 
@@ -13,7 +14,7 @@ from services.notify.adapters.http_provider import HttpMessageProvider, provider
 from services.notify.adapters.mongo_notifications import MongoNotificationRepository
 from services.notify.config import NotifySettings
 from services.notify.entrypoints.consumer import on_cases
-from services.notify.service_layer.delivery import deliver_due
+from services.notify.service_layer.delivery import deliver, deliver_due
 from shared.events.topics import CASES, NOTIFICATIONS, dead_letter_topic
 from shared.http import ReadinessCheck, Wiring, build_app
 from shared.mongo import OutboxRelay
@@ -37,16 +38,18 @@ async def connect(
         repository = MongoNotificationRepository(collection)
         await repository.ensure_indexes()
         relay = OutboxRelay(collection=collection, producer=infra.producer)
+        attempt: dict[str, Any] = {
+            "repository": repository,
+            "provider": HttpMessageProvider(http),
+            "outbox_ready": relay.wake,
+            "max_attempts": settings.max_delivery_attempts,
+            "now": lambda: datetime.now(UTC),
+        }
         delivery = PollingLoop(
             name="delivery",
-            step=partial(
-                deliver_due,
-                repository=repository,
-                provider=HttpMessageProvider(http),
-                outbox_ready=relay.wake,
-                max_attempts=settings.max_delivery_attempts,
-                now=lambda: datetime.now(UTC),
-            ),
+            handle=lambda ids: deliver(notification_ids=ids, **attempt),
+            sweep=lambda: deliver_due(**attempt),
+            sweep_interval_s=settings.retry_sweep_interval_s,
         )
         consumer = on_cases(
             settings=settings,

@@ -18,3 +18,4 @@ class NotifySettings(ServiceSettings):
     provider_token: SecretStr | None = None
     provider_timeout_s: float = 10.0
     max_delivery_attempts: int = 8
+    retry_sweep_interval_s: float = 5.0

@@ -135,6 +135,15 @@ class NotificationRepositoryContract:
 
         assert await repository.due(T0, limit=10) == [first]
 
+    async def test_get_loads_one_notification_whatever_its_status(
+        self, repository: NotificationRepository
+    ) -> None:
+        pending = notification("n-1", next_attempt_at=T0 + timedelta(hours=1))
+        await repository.add(pending)
+
+        assert await repository.get("n-1") == pending
+        assert await repository.get("n-2") is None
+
     async def test_due_returns_only_pending_notifications_whose_time_has_come(
         self, repository: NotificationRepository
     ) -> None:

@@ -61,7 +61,7 @@ async def test_a_new_request_is_stored_with_its_event_and_the_relay_is_woken(
     assert outcome.created is True
     request_id = outcome.request.request_id
     assert await repository.get(request_id) == dataclasses.replace(outcome.request, events=[])
-    assert outbox_ready.calls == 1
+    assert outbox_ready.keys == [request_id]
     [event] = repository.outbox
     assert event.type == RequestSubmitted.event_type
     assert event.subject == request_id

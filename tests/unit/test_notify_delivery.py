@@ -5,6 +5,7 @@ from datetime import timedelta
 import pytest
 
 from services.notify.domain.notification import NotificationStatus
+from services.notify.service_layer import delivery
 from services.notify.service_layer.delivery import deliver_due, queue_case_opened_message
 from shared.events.models import NotificationFailed, NotificationSent
 from tests.builders import T0, case_opened, notification
@@ -64,7 +65,7 @@ async def test_a_case_opened_event_queues_one_message_however_often_it_arrives(
 
     assert list(repository.notifications) == ["evt-1:citizen"]
     assert repository.notifications["evt-1:citizen"].next_attempt_at == T0
-    assert delivery_ready.calls == 1
+    assert delivery_ready.keys == ["evt-1:citizen"]
 
 
 async def test_a_due_message_is_sent_and_announced(
@@ -199,3 +200,29 @@ async def test_one_failing_message_does_not_hold_back_the_others(
         NotificationFailed.event_type,
         NotificationSent.event_type,
     ]
+
+
+async def test_named_messages_are_tried_only_while_pending_and_due(
+    repository: FakeNotificationRepository,
+    provider: FakeMessageProvider,
+    clock: FakeClock,
+    outbox_ready: CallCounter,
+) -> None:
+    await repository.add(notification("due", next_attempt_at=T0))
+    await repository.add(notification("later", next_attempt_at=T0 + timedelta(minutes=1)))
+    await repository.add(notification("done", next_attempt_at=T0, status=NotificationStatus.SENT))
+
+    tried = await delivery.deliver(
+        notification_ids=["due", "later", "done", "unknown"],
+        repository=repository,
+        provider=provider,
+        outbox_ready=outbox_ready,
+        max_attempts=3,
+        now=clock,
+    )
+
+    assert tried == 1
+    assert [sent.notification_id for sent in provider.sent] == ["due"]
+    assert repository.notifications["due"].status is NotificationStatus.SENT
+    assert repository.notifications["later"].status is NotificationStatus.PENDING
+    assert outbox_ready.keys == ["due"]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated
@@ -17,6 +16,7 @@ from services.intake.service_layer import submission
 from services.intake.service_layer.ports import RequestRepository
 from shared.events.models import NotificationChannel
 from shared.http import ApiError
+from shared.polling import Wake
 
 
 @dataclass(frozen=True)
@@ -25,7 +25,7 @@ class IntakeContext:
 
     repository: RequestRepository
     catalogue: ServiceCatalogue
-    outbox_ready: Callable[[], None]
+    outbox_ready: Wake
 
 
 def get_context(request: Request) -> IntakeContext:

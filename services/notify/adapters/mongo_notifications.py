@@ -26,6 +26,10 @@ class MongoNotificationRepository:
             {"_id": notification.notification_id, **_fields(notification), "outbox": []},
         )
 
+    async def get(self, notification_id: str) -> Notification | None:
+        document = await self._collection.find_one({"_id": notification_id}, {"outbox": 0})
+        return None if document is None else _notification(document)
+
     async def due(self, now: datetime, limit: int) -> list[Notification]:
         cursor = self._collection.find(
             {"status": NotificationStatus.PENDING.value, "next_attempt_at": {"$lte": now}},

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import UTC, datetime
 
 from aiokafka import AIOKafkaProducer
@@ -14,6 +13,7 @@ from shared.events.envelope import CloudEvent
 from shared.events.models import CaseOpened
 from shared.events.topics import CASES
 from shared.kafka import EventConsumer, subscribe
+from shared.polling import Wake
 
 
 def on_cases(
@@ -21,7 +21,7 @@ def on_cases(
     settings: NotifySettings,
     producer: AIOKafkaProducer,
     repository: NotificationRepository,
-    delivery_ready: Callable[[], None],
+    delivery_ready: Wake,
 ) -> EventConsumer:
     async def case_opened(event: CloudEvent) -> None:
         await delivery.queue_case_opened_message(

@@ -1,11 +1,15 @@
-"""Notify's use cases: queue a message for an event, deliver what is due."""
+"""Notify's use cases: queue a message for an event, deliver messages that are due."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
 
-from services.notify.domain.notification import case_opened_message
+from services.notify.domain.notification import (
+    Notification,
+    NotificationStatus,
+    case_opened_message,
+)
 from services.notify.service_layer.ports import (
     MessageProvider,
     NotificationRepository,
@@ -13,6 +17,7 @@ from services.notify.service_layer.ports import (
 )
 from shared.events.envelope import CloudEvent
 from shared.events.models import CaseOpened
+from shared.polling import Wake
 
 SOURCE = "/adminduk/notify"
 
@@ -22,38 +27,72 @@ async def queue_case_opened_message(
     opened: CaseOpened,
     event_id: str,
     repository: NotificationRepository,
-    delivery_ready: Callable[[], None],
+    delivery_ready: Wake,
     now: datetime,
 ) -> None:
     """Queues the citizen's 'request received' message; a redelivered event queues nothing."""
     notification = case_opened_message(event_id, opened, now=now)
     if await repository.add(notification):
-        delivery_ready()
+        delivery_ready(notification.notification_id)
+
+
+async def deliver(
+    *,
+    notification_ids: list[str],
+    repository: NotificationRepository,
+    provider: MessageProvider,
+    outbox_ready: Wake,
+    max_attempts: int,
+    now: Callable[[], datetime],
+) -> int:
+    """Tries the named messages that are still pending and due; returns how many were tried."""
+    tried = 0
+    for notification_id in notification_ids:
+        notification = await repository.get(notification_id)
+        if (
+            notification is not None
+            and notification.status is NotificationStatus.PENDING
+            and notification.next_attempt_at <= now()
+        ):
+            await _attempt(notification, repository, provider, outbox_ready, max_attempts, now)
+            tried += 1
+    return tried
 
 
 async def deliver_due(
     *,
     repository: NotificationRepository,
     provider: MessageProvider,
-    outbox_ready: Callable[[], None],
+    outbox_ready: Wake,
     max_attempts: int,
     now: Callable[[], datetime],
     batch_size: int = 50,
 ) -> int:
-    """Tries every due message once; returns how many were tried."""
+    """Tries every message whose next attempt is due, oldest first; returns how many were tried."""
     due = await repository.due(now(), batch_size)
     for notification in due:
-        try:
-            message_id = await provider.send(notification)
-        except ProviderError as exc:
-            notification.mark_attempt_failed(
-                reason=str(exc), retryable=exc.retryable, max_attempts=max_attempts, now=now()
-            )
-        else:
-            notification.mark_sent(provider_message_id=message_id, now=now())
-        moment = now()
-        outbox = [CloudEvent.wrap(item, source=SOURCE, time=moment) for item in notification.events]
-        await repository.save(notification, outbox)
-        if outbox:
-            outbox_ready()
+        await _attempt(notification, repository, provider, outbox_ready, max_attempts, now)
     return len(due)
+
+
+async def _attempt(
+    notification: Notification,
+    repository: NotificationRepository,
+    provider: MessageProvider,
+    outbox_ready: Wake,
+    max_attempts: int,
+    now: Callable[[], datetime],
+) -> None:
+    try:
+        message_id = await provider.send(notification)
+    except ProviderError as exc:
+        notification.mark_attempt_failed(
+            reason=str(exc), retryable=exc.retryable, max_attempts=max_attempts, now=now()
+        )
+    else:
+        notification.mark_sent(provider_message_id=message_id, now=now())
+    moment = now()
+    outbox = [CloudEvent.wrap(item, source=SOURCE, time=moment) for item in notification.events]
+    await repository.save(notification, outbox)
+    if outbox:
+        outbox_ready(notification.notification_id)

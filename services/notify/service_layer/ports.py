@@ -28,6 +28,10 @@ class NotificationRepository(Protocol):
         """Stores a new pending notification; False if it exists, so redelivery adds nothing."""
         ...
 
+    async def get(self, notification_id: str) -> Notification | None:
+        """Loads a notification by its id."""
+        ...
+
     async def due(self, now: datetime, limit: int) -> list[Notification]:
         """Pending notifications whose next attempt is due, oldest first."""
         ...

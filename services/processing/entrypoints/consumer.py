@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import UTC, datetime
 
 from aiokafka import AIOKafkaProducer
@@ -14,6 +13,7 @@ from shared.events.envelope import CloudEvent
 from shared.events.models import RequestSubmitted
 from shared.events.topics import REQUESTS
 from shared.kafka import EventConsumer, subscribe
+from shared.polling import Wake
 
 
 def on_requests(
@@ -21,7 +21,7 @@ def on_requests(
     settings: ProcessingSettings,
     producer: AIOKafkaProducer,
     repository: CaseRepository,
-    outbox_ready: Callable[[], None],
+    outbox_ready: Wake,
 ) -> EventConsumer:
     async def request_submitted(event: CloudEvent) -> None:
         await cases.open_case_for_request(
