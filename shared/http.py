@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
@@ -9,7 +10,10 @@ from typing import Any
 from fastapi import APIRouter, FastAPI, Request, status
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pymongo.errors import ConnectionFailure
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+log = logging.getLogger(__name__)
 
 ReadinessCheck = Callable[[], Awaitable[bool]]
 Wiring = Callable[[FastAPI], AbstractAsyncContextManager[Mapping[str, ReadinessCheck]]]
@@ -120,9 +124,28 @@ async def _api_error(request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(error_body(exc.code, exc.message), status_code=exc.status_code)
 
 
+async def _storage_unavailable(request: Request, exc: Exception) -> JSONResponse:
+    log.warning("database unreachable while serving %s: %r", request.url.path, exc)
+    return JSONResponse(
+        error_body("unavailable", "Layanan sedang tidak tersedia. Silakan coba lagi."),
+        status_code=status.HTTP_503_SERVICE_UNAVAILABLE,
+        headers={"Retry-After": "5"},
+    )
+
+
+async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    return JSONResponse(
+        error_body("internal_error", "Terjadi kesalahan pada sistem. Silakan coba lagi."),
+        status_code=status.HTTP_500_INTERNAL_SERVER_ERROR,
+    )
+
+
 def install_error_handlers(app: FastAPI) -> None:
+    """Every refusal and failure answers JSON with a stable code; none leaks internals."""
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(ApiError, _api_error)
+    app.add_exception_handler(ConnectionFailure, _storage_unavailable)
+    app.add_exception_handler(Exception, _unexpected)
 
 
 class BodySizeLimit:

@@ -10,6 +10,7 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
+from pymongo.errors import ServerSelectionTimeoutError
 
 from services.intake.adapters.catalogue_file import load_catalogue
 from services.intake.bootstrap import create_app
@@ -30,6 +31,7 @@ FORM: dict[str, Any] = {
 
 @dataclass
 class Intake:
+    app: FastAPI
     client: httpx.AsyncClient
     repository: FakeRequestRepository
     outbox_ready: CallCounter
@@ -61,7 +63,7 @@ async def running_intake(checks: Mapping[str, ReadinessCheck]) -> AsyncIterator[
             transport=httpx.ASGITransport(app=app), base_url="http://intake.test"
         ) as client,
     ):
-        yield Intake(client=client, repository=repository, outbox_ready=outbox_ready)
+        yield Intake(app=app, client=client, repository=repository, outbox_ready=outbox_ready)
 
 
 @pytest.fixture
@@ -302,3 +304,34 @@ async def test_readyz_is_503_and_names_the_failing_check() -> None:
 
     assert response.status_code == 503
     assert response.json() == {"status": "not ready", "mongo": "ok", "kafka": "unavailable"}
+
+
+async def test_an_unreachable_database_is_a_503_asking_to_retry(
+    intake: Intake, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def unreachable(*args: object, **kwargs: object) -> bool:
+        raise ServerSelectionTimeoutError("no servers")
+
+    monkeypatch.setattr(intake.repository, "add", unreachable)
+
+    response = await intake.client.post("/v1/requests", json=FORM)
+
+    assert response.status_code == 503
+    assert response.headers["Retry-After"] == "5"
+    assert response.json()["error"] == "unavailable"
+
+
+async def test_an_unexpected_failure_is_a_500_that_reveals_nothing(
+    intake: Intake, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def broken(*args: object, **kwargs: object) -> bool:
+        raise RuntimeError("secret internals")
+
+    monkeypatch.setattr(intake.repository, "add", broken)
+    transport = httpx.ASGITransport(app=intake.app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://intake.test") as client:
+        response = await client.post("/v1/requests", json=FORM)
+
+    assert response.status_code == 500
+    assert response.json()["error"] == "internal_error"
+    assert "secret" not in response.text
