@@ -13,6 +13,9 @@ from fastapi.responses import JSONResponse
 from pymongo.errors import ConnectionFailure
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from shared import metrics
+from shared.metrics import HttpMetrics
+
 log = logging.getLogger(__name__)
 
 ReadinessCheck = Callable[[], Awaitable[bool]]
@@ -33,8 +36,10 @@ def build_app(
 
     app = FastAPI(title=title, lifespan=lifespan)
     app.add_middleware(BodySizeLimit, max_bytes=max_body_bytes)
+    app.add_middleware(HttpMetrics)
     install_error_handlers(app)
     app.include_router(health_router())
+    app.include_router(metrics.router)
     for router in routers:
         app.include_router(router)
     return app

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import heapq
+import json
 import logging
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
 
@@ -17,6 +18,7 @@ from shared.config import ServiceSettings
 from shared.events.envelope import CloudEvent
 from shared.events.topics import Topic, dead_letter_topic
 from shared.messagebus import EventDispatcher
+from shared.metrics import EVENTS
 
 log = logging.getLogger(__name__)
 
@@ -194,6 +196,7 @@ class EventConsumer:
         while True:
             try:
                 await self._handle(event)
+                EVENTS.labels(self._group_id, event.type, "handled").inc()
                 return True
             except TRANSIENT_ERRORS as exc:
                 log.warning("transient failure on %s, retrying: %r", event.type, exc)
@@ -214,6 +217,7 @@ class EventConsumer:
             await asyncio.sleep(min(self._retry_backoff_s * 2 ** min(retries, 6), 10.0))
 
     async def _send_to_dead_letter(self, record: ConsumerRecord[bytes, bytes], error: str) -> None:
+        EVENTS.labels(self._group_id, _event_type(record), "dead_lettered").inc()
         log.error(
             "dead-lettering %s[%d]@%d: %s", record.topic, record.partition, record.offset, error
         )
@@ -246,3 +250,11 @@ def subscribe(
         producer=producer,
         dead_letter=dead_letter_topic(group_id),
     )
+
+
+def _event_type(record: ConsumerRecord[bytes, bytes]) -> str:
+    """The type a dead-lettered record claims to be, for the metric label; 'unreadable' if none."""
+    try:
+        return str(json.loads(record.value or b"")["type"])[:100]
+    except (ValueError, KeyError, TypeError):
+        return "unreadable"

@@ -19,6 +19,7 @@ from pymongo.errors import DuplicateKeyError, PyMongoError
 from shared.events.envelope import CloudEvent
 from shared.events.models import EVENT_TYPES
 from shared.events.topics import TOPIC_OF
+from shared.metrics import OUTBOX_PUBLISHED
 from shared.polling import PollingLoop
 
 Document = dict[str, Any]
@@ -114,6 +115,7 @@ class OutboxRelay(PollingLoop):
             for item in document["outbox"]
         ]
         await asyncio.gather(*deliveries)
+        OUTBOX_PUBLISHED.labels(self._collection.name).inc(len(deliveries))
         for document in documents:
             # The items as read: FerretDB's pulls match values, not conditions.
             await self._collection.update_one(

@@ -8,6 +8,7 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
 from aiokafka import AIOKafkaProducer
+from prometheus_client import REGISTRY
 
 from shared.events.envelope import CloudEvent
 from shared.events.topics import Topic
@@ -47,6 +48,11 @@ def consumer(
         max_attempts=3,
         retry_backoff_s=0.01,
     )
+
+
+def handled_count(group: str, event_type: str, outcome: str) -> float:
+    labels = {"group": group, "type": event_type, "outcome": outcome}
+    return REGISTRY.get_sample_value("adminduk_events_total", labels) or 0.0
 
 
 async def until(condition: Callable[[], bool], timeout_s: float = 20.0) -> None:
@@ -103,7 +109,8 @@ async def test_a_failing_handler_is_retried_and_a_hopeless_event_is_dead_lettere
     for n in range(3):
         await publish(producer, topic.name, event(n))
     await producer.send_and_wait(topic.name, b"{not json", key=b"req-1")
-    loop = consumer(bootstrap_servers, producer, group_id=f"g-{uuid.uuid4().hex[:8]}",
+    group = f"g-{uuid.uuid4().hex[:8]}"
+    loop = consumer(bootstrap_servers, producer, group_id=group,
                     topic=topic, dead_letter=dead_letter, handle=handle)  # fmt: skip
     await loop.start()
     dead = await read_all(bootstrap_servers, dead_letter, expected=2)
@@ -111,6 +118,9 @@ async def test_a_failing_handler_is_retried_and_a_hopeless_event_is_dead_lettere
     await loop.stop()
 
     assert attempts == {0: 3, 1: 3, 2: 1}
+    assert handled_count(group, EVENT_TYPE, "handled") == 2
+    assert handled_count(group, EVENT_TYPE, "dead_lettered") == 1
+    assert handled_count(group, "unreadable", "dead_lettered") == 1
     assert len(dead) == 2
     errors = [dict(record.headers)["error"].decode() for record in dead]
     assert errors[0] == "ValueError: always broken"

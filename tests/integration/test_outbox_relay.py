@@ -3,6 +3,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from aiokafka import AIOKafkaProducer
+from prometheus_client import REGISTRY
 from pymongo.asynchronous.database import AsyncDatabase
 
 from shared.events.envelope import CloudEvent
@@ -66,10 +67,13 @@ async def test_the_sweep_publishes_what_no_one_asked_for(
     await collection.insert_one({"_id": "b", "outbox": []})
     await collection.insert_one({"_id": "c", "outbox": outbox_of(topic, "c", 1)})
     relay = OutboxRelay(collection=collection, producer=producer)
+    before = REGISTRY.get_sample_value("adminduk_outbox_published_total", {"collection": "cases"})
 
     assert await relay.sweep() == 3
     assert await relay.sweep() == 0
     assert len(await read_all(bootstrap_servers, topic, expected=3)) == 3
+    after = REGISTRY.get_sample_value("adminduk_outbox_published_total", {"collection": "cases"})
+    assert (after or 0) - (before or 0) == 3
 
 
 async def test_a_running_relay_sweeps_at_start_publishes_when_woken_and_flushes_on_stop(

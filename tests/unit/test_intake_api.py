@@ -335,3 +335,13 @@ async def test_an_unexpected_failure_is_a_500_that_reveals_nothing(
     assert response.status_code == 500
     assert response.json()["error"] == "internal_error"
     assert "secret" not in response.text
+
+
+async def test_metrics_count_requests_by_route_template(intake: Intake) -> None:
+    await intake.client.get("/v1/requests/3f0c9a34-unknown")
+
+    response = await intake.client.get("/metrics")
+
+    assert response.status_code == 200
+    assert 'route="/v1/requests/{request_id}",status="404"' in response.text
+    assert "3f0c9a34-unknown" not in response.text
