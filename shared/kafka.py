@@ -6,41 +6,23 @@ import asyncio
 import heapq
 import json
 import logging
-from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import CommitFailedError, KafkaError
 from pydantic import ValidationError
-from pymongo.errors import ConnectionFailure
 
 from shared.config import ServiceSettings
+from shared.errors import TRANSIENT_ERRORS, PoisonEvent
 from shared.events.envelope import CloudEvent
 from shared.events.topics import Topic, dead_letter_topic
-from shared.messagebus import EventDispatcher
+from shared.messagebus import EventDispatcher, Handler
 from shared.metrics import EVENTS
 
 log = logging.getLogger(__name__)
 
 TOPIC_ALREADY_EXISTS = 36
-
-
-class RetryableError(Exception):
-    """A handler lost a race it can win by trying again (e.g. two appenders at one position)."""
-
-
-class PoisonEvent(Exception):
-    """An event this consumer can never handle; it goes straight to the dead-letter topic."""
-
-
-TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
-    ConnectionFailure,
-    KafkaError,
-    TimeoutError,
-    RetryableError,
-)
-
-EventHandler = Callable[[CloudEvent], Awaitable[None]]
 
 
 class TopicCreationError(RuntimeError):
@@ -117,7 +99,7 @@ class EventConsumer:
         bootstrap_servers: str,
         group_id: str,
         topics: Iterable[Topic],
-        handle: EventHandler,
+        handle: Handler,
         producer: AIOKafkaProducer,
         dead_letter: Topic,
         max_attempts: int = 5,
@@ -239,7 +221,7 @@ def subscribe(
     group_id: str,
     topics: Iterable[Topic],
     producer: AIOKafkaProducer,
-    handlers: Mapping[str, EventHandler],
+    handlers: Mapping[str, Handler],
 ) -> EventConsumer:
     """A consumer group routing each event type to its handler, with its own dead-letter topic."""
     return EventConsumer(

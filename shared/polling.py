@@ -12,7 +12,7 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 
-from shared.kafka import TRANSIENT_ERRORS
+from shared.errors import TRANSIENT_ERRORS
 
 log = logging.getLogger(__name__)
 

@@ -9,9 +9,9 @@ from pydantic import ValidationError
 from services.audit.domain.chain import GENESIS_HASH, AuditEntry, next_entry
 from services.audit.domain.pseudonym import PREFIX
 from services.audit.service_layer.log import list_entries, record_event, verify_log
+from shared.errors import PoisonEvent, RetryableError
 from shared.events.envelope import CloudEvent
 from shared.events.models import CaseOpened, RequestSubmitted
-from shared.kafka import PoisonEvent, RetryableError
 from tests.builders import T0, VALID_NIK, audit_chain, case_opened, request_submitted, wrapped
 from tests.fakes import FakeAuditLog
 

@@ -7,9 +7,9 @@ from datetime import datetime
 from services.audit.domain.chain import AuditEntry, ChainVerification, ChainVerifier, next_entry
 from services.audit.domain.pseudonym import pseudonymise
 from services.audit.service_layer.ports import AppendConflict, AuditLogRepository
+from shared.errors import PoisonEvent, RetryableError
 from shared.events.envelope import CloudEvent
 from shared.events.models import EVENT_TYPES
-from shared.kafka import PoisonEvent, RetryableError
 
 
 async def record_event(
