@@ -2,6 +2,7 @@
 
 It speaks the provider contract notify uses: `POST /v1/messages` answers a `message_id`; the same
 Idempotency-Key answers the same id and stores nothing new. `GET /v1/messages` lists what arrived.
+`POST /v1/faults` makes it refuse the next messages, to watch notify retry.
 """
 
 from __future__ import annotations
@@ -13,7 +14,8 @@ from typing import Annotated
 
 import uvicorn
 from fastapi import FastAPI, Header
-from pydantic import BaseModel
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
 
 log = logging.getLogger("message_sink")
 
@@ -29,15 +31,31 @@ class ReceivedMessage(OutgoingMessage):
     message_id: str
 
 
+class Faults(BaseModel):
+    fail_next: int = Field(ge=0)
+    status: int = Field(default=503, ge=400, le=599)
+
+
 def create_app() -> FastAPI:
     app = FastAPI(title="Local message sink")
     received: dict[str, ReceivedMessage] = {}
+    faults = Faults(fail_next=0)
 
-    @app.post("/v1/messages", status_code=202)
+    @app.post("/v1/faults", status_code=204)
+    async def set_faults(wanted: Faults) -> None:
+        nonlocal faults
+        faults = wanted
+
+    @app.post("/v1/messages", status_code=202, response_model=None)
     async def accept(
         message: OutgoingMessage,
         idempotency_key: Annotated[str | None, Header()] = None,
-    ) -> dict[str, str]:
+    ) -> dict[str, str] | JSONResponse:
+        nonlocal faults
+        if faults.fail_next:
+            faults = Faults(fail_next=faults.fail_next - 1, status=faults.status)
+            log.info("refusing a message to %s with %d", message.to, faults.status)
+            return JSONResponse({"error": "injected fault"}, status_code=faults.status)
         key = idempotency_key or str(uuid.uuid4())
         if key not in received:
             received[key] = ReceivedMessage(**message.model_dump(), message_id=str(uuid.uuid4()))

@@ -6,6 +6,7 @@ import os
 import sys
 import urllib.error
 import urllib.request
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -57,8 +58,10 @@ class Stack:
         *,
         kafka_bootstrap: str | None = None,
         mongo_url: str | None = None,
+        service_env: Mapping[str, str] | None = None,
     ) -> None:
         self.run_dir = run_dir
+        self._extra_env = dict(service_env or {})
         self.ports = ports
         self._external_kafka = kafka_bootstrap
         self._external_mongo = mongo_url
@@ -114,7 +117,7 @@ class Stack:
 
     def service_env(self, name: str) -> dict[str, str]:
         prefix = name.upper()
-        env = dict(os.environ)
+        env = dict(os.environ) | self._extra_env
         env.update(
             {
                 f"{prefix}_HTTP_PORT": str(self.ports.services[name]),

@@ -33,6 +33,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         Ports.free(),
         kafka_bootstrap=os.environ.get("ADMINDUK_TEST_KAFKA"),
         mongo_url=os.environ.get("ADMINDUK_TEST_MONGO_URL"),
+        # Retries come due after 2 s; sweeping every second keeps the retry tests short.
+        service_env={"NOTIFY_RETRY_SWEEP_INTERVAL_S": "1"},
     )
     try:
         stack.start_engines()
