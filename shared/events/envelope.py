@@ -25,7 +25,8 @@ class Event(BaseModel):
 class CloudEvent(BaseModel):
     """A CloudEvents 1.0 event in structured JSON mode."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    # Extension attributes a newer producer adds must not stop older consumers (tolerant reader).
+    model_config = ConfigDict(frozen=True, extra="ignore")
 
     specversion: Literal["1.0"] = "1.0"
     id: str = Field(min_length=1, description="Unique per source; consumers deduplicate by it.")
