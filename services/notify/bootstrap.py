@@ -6,7 +6,6 @@ from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from functools import partial
-from typing import Any
 
 from fastapi import FastAPI
 
@@ -14,7 +13,7 @@ from services.notify.adapters.http_provider import HttpMessageProvider, provider
 from services.notify.adapters.mongo_notifications import MongoNotificationRepository
 from services.notify.config import NotifySettings
 from services.notify.entrypoints.consumer import on_cases
-from services.notify.service_layer.delivery import deliver, deliver_due
+from services.notify.service_layer.delivery import Delivery
 from shared.events.topics import CASES, NOTIFICATIONS, dead_letter_topic
 from shared.http import ReadinessCheck, Wiring, build_app
 from shared.mongo import OutboxRelay
@@ -38,28 +37,28 @@ async def connect(
         repository = MongoNotificationRepository(collection)
         await repository.ensure_indexes()
         relay = OutboxRelay(collection=collection, producer=infra.producer)
-        attempt: dict[str, Any] = {
-            "repository": repository,
-            "provider": HttpMessageProvider(http),
-            "outbox_ready": relay.wake,
-            "max_attempts": settings.max_delivery_attempts,
-            "now": lambda: datetime.now(UTC),
-        }
-        delivery = PollingLoop(
+        delivery = Delivery(
+            repository=repository,
+            provider=HttpMessageProvider(http),
+            outbox_ready=relay.wake,
+            max_attempts=settings.max_delivery_attempts,
+            now=lambda: datetime.now(UTC),
+        )
+        delivery_loop = PollingLoop(
             name="delivery",
-            handle=lambda ids: deliver(notification_ids=ids, **attempt),
-            sweep=lambda: deliver_due(**attempt),
+            handle=delivery.deliver,
+            sweep=delivery.deliver_due,
             sweep_interval_s=settings.retry_sweep_interval_s,
         )
         consumer = on_cases(
             settings=settings,
             producer=infra.producer,
             repository=repository,
-            delivery_ready=delivery.wake,
+            delivery_ready=delivery_loop.wake,
         )
         workers: dict[str, Worker] = {
             "outbox_relay": relay,
-            "delivery": delivery,
+            "delivery": delivery_loop,
             "consumer": consumer,
         }
         async with running(workers) as worker_checks:

@@ -5,8 +5,7 @@ from datetime import timedelta
 import pytest
 
 from services.notify.domain.notification import NotificationStatus
-from services.notify.service_layer import delivery
-from services.notify.service_layer.delivery import deliver_due, queue_case_opened_message
+from services.notify.service_layer.delivery import Delivery, queue_case_opened_message
 from shared.events.models import NotificationFailed, NotificationSent
 from tests.builders import T0, case_opened, notification
 from tests.fakes import CallCounter, FakeClock, FakeMessageProvider, FakeNotificationRepository
@@ -40,13 +39,13 @@ async def deliver(
     *,
     max_attempts: int = 3,
 ) -> int:
-    return await deliver_due(
+    return await Delivery(
         repository=repository,
         provider=provider,
         outbox_ready=outbox_ready,
         max_attempts=max_attempts,
         now=clock,
-    )
+    ).deliver_due()
 
 
 async def test_a_case_opened_event_queues_one_message_however_often_it_arrives(
@@ -212,14 +211,13 @@ async def test_named_messages_are_tried_only_while_pending_and_due(
     await repository.add(notification("later", next_attempt_at=T0 + timedelta(minutes=1)))
     await repository.add(notification("done", next_attempt_at=T0, status=NotificationStatus.SENT))
 
-    tried = await delivery.deliver(
-        notification_ids=["due", "later", "done", "unknown"],
+    tried = await Delivery(
         repository=repository,
         provider=provider,
         outbox_ready=outbox_ready,
         max_attempts=3,
         now=clock,
-    )
+    ).deliver(["due", "later", "done", "unknown"])
 
     assert tried == 1
     assert [sent.notification_id for sent in provider.sent] == ["due"]

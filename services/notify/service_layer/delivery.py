@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 
 from services.notify.domain.notification import (
@@ -36,63 +37,51 @@ async def queue_case_opened_message(
         delivery_ready(notification.notification_id)
 
 
-async def deliver(
-    *,
-    notification_ids: list[str],
-    repository: NotificationRepository,
-    provider: MessageProvider,
-    outbox_ready: Wake,
-    max_attempts: int,
-    now: Callable[[], datetime],
-) -> int:
-    """Tries the named messages that are still pending and due; returns how many were tried."""
-    tried = 0
-    for notification_id in notification_ids:
-        notification = await repository.get(notification_id)
-        if (
-            notification is not None
-            and notification.status is NotificationStatus.PENDING
-            and notification.next_attempt_at <= now()
-        ):
-            await _attempt(notification, repository, provider, outbox_ready, max_attempts, now)
-            tried += 1
-    return tried
+@dataclass(frozen=True)
+class Delivery:
+    """Hands messages to the provider and records each attempt's outcome with its events."""
 
+    repository: NotificationRepository
+    provider: MessageProvider
+    outbox_ready: Wake
+    max_attempts: int
+    now: Callable[[], datetime]
 
-async def deliver_due(
-    *,
-    repository: NotificationRepository,
-    provider: MessageProvider,
-    outbox_ready: Wake,
-    max_attempts: int,
-    now: Callable[[], datetime],
-    batch_size: int = 50,
-) -> int:
-    """Tries every message whose next attempt is due, oldest first; returns how many were tried."""
-    due = await repository.due(now(), batch_size)
-    for notification in due:
-        await _attempt(notification, repository, provider, outbox_ready, max_attempts, now)
-    return len(due)
+    async def deliver(self, notification_ids: list[str]) -> int:
+        """Tries the named messages that are still pending and due; returns how many were tried."""
+        tried = 0
+        for notification_id in notification_ids:
+            notification = await self.repository.get(notification_id)
+            if (
+                notification is not None
+                and notification.status is NotificationStatus.PENDING
+                and notification.next_attempt_at <= self.now()
+            ):
+                await self._attempt(notification)
+                tried += 1
+        return tried
 
+    async def deliver_due(self, batch_size: int = 50) -> int:
+        """Tries every message whose next attempt is due, oldest first; returns how many."""
+        due = await self.repository.due(self.now(), batch_size)
+        for notification in due:
+            await self._attempt(notification)
+        return len(due)
 
-async def _attempt(
-    notification: Notification,
-    repository: NotificationRepository,
-    provider: MessageProvider,
-    outbox_ready: Wake,
-    max_attempts: int,
-    now: Callable[[], datetime],
-) -> None:
-    try:
-        message_id = await provider.send(notification)
-    except ProviderError as exc:
-        notification.mark_attempt_failed(
-            reason=str(exc), retryable=exc.retryable, max_attempts=max_attempts, now=now()
-        )
-    else:
-        notification.mark_sent(provider_message_id=message_id, now=now())
-    moment = now()
-    outbox = [CloudEvent.wrap(item, source=SOURCE, time=moment) for item in notification.events]
-    await repository.save(notification, outbox)
-    if outbox:
-        outbox_ready(notification.notification_id)
+    async def _attempt(self, notification: Notification) -> None:
+        try:
+            message_id = await self.provider.send(notification)
+        except ProviderError as exc:
+            notification.mark_attempt_failed(
+                reason=str(exc),
+                retryable=exc.retryable,
+                max_attempts=self.max_attempts,
+                now=self.now(),
+            )
+        else:
+            notification.mark_sent(provider_message_id=message_id, now=self.now())
+        moment = self.now()
+        outbox = [CloudEvent.wrap(item, source=SOURCE, time=moment) for item in notification.events]
+        await self.repository.save(notification, outbox)
+        if outbox:
+            self.outbox_ready(notification.notification_id)
