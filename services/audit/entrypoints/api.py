@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel
 
+from services.audit.domain.chain import AuditEntry, ChainVerification
 from services.audit.service_layer import log
 from services.audit.service_layer.ports import AuditLogRepository
 
@@ -20,29 +20,9 @@ def get_log(request: Request) -> AuditLogRepository:
 LogDep = Annotated[AuditLogRepository, Depends(get_log)]
 
 
-class EntryView(BaseModel):
-    sequence: int
-    event_id: str
-    event_type: str
-    source: str
-    subject: str
-    event_time: str
-    recorded_at: str
-    data: dict[str, Any]
-    previous_hash: str
-    entry_hash: str
-
-
 class EntriesPage(BaseModel):
-    entries: list[EntryView]
+    entries: list[AuditEntry]
     next_after_sequence: int | None
-
-
-class VerificationView(BaseModel):
-    valid: bool
-    entries: int
-    head_hash: str
-    first_invalid_sequence: int | None
 
 
 router = APIRouter(prefix="/v1/audit")
@@ -59,11 +39,11 @@ async def list_entries(
         log=repository, after_sequence=after_sequence, subject=subject, limit=limit
     )
     return EntriesPage(
-        entries=[EntryView(**asdict(entry)) for entry in entries],
+        entries=entries,
         next_after_sequence=entries[-1].sequence if len(entries) == limit else None,
     )
 
 
 @router.get("/verify")
-async def verify(repository: LogDep) -> VerificationView:
-    return VerificationView(**asdict(await log.verify_log(log=repository)))
+async def verify(repository: LogDep) -> ChainVerification:
+    return await log.verify_log(log=repository)
