@@ -34,6 +34,7 @@ class ReceivedMessage(OutgoingMessage):
 class Faults(BaseModel):
     fail_next: int = Field(ge=0)
     status: int = Field(default=503, ge=400, le=599)
+    to: str | None = Field(default=None, description="Only messages to this number, if given.")
 
 
 def create_app() -> FastAPI:
@@ -52,8 +53,8 @@ def create_app() -> FastAPI:
         idempotency_key: Annotated[str | None, Header()] = None,
     ) -> dict[str, str] | JSONResponse:
         nonlocal faults
-        if faults.fail_next:
-            faults = Faults(fail_next=faults.fail_next - 1, status=faults.status)
+        if faults.fail_next and faults.to in (None, message.to):
+            faults = faults.model_copy(update={"fail_next": faults.fail_next - 1})
             log.info("refusing a message to %s with %d", message.to, faults.status)
             return JSONResponse({"error": "injected fault"}, status_code=faults.status)
         key = idempotency_key or str(uuid.uuid4())

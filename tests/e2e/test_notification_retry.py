@@ -16,18 +16,20 @@ async def test_a_refused_message_is_retried_until_the_provider_takes_it(
     backend: Stack, http: httpx.AsyncClient
 ) -> None:
     faults = await http.post(
-        f"{backend.message_sink_url}/v1/faults", json={"fail_next": 2, "status": 503}
+        f"{backend.message_sink_url}/v1/faults",
+        json={"fail_next": 2, "status": 503, "to": "+6281299990001"},
     )
     assert faults.status_code == 204
 
-    response = await http.post(f"{backend.service_url('intake')}/v1/requests", json=SUBMISSION)
+    submission = {**SUBMISSION, "phone": "081299990001"}
+    response = await http.post(f"{backend.service_url('intake')}/v1/requests", json=submission)
     request_id = response.json()["request_id"]
 
     async def delivered() -> list[dict[str, Any]]:
         return [m for m in await sink_messages(http, backend) if request_id in m["text"]]
 
     [message] = await eventually(delivered, timeout_s=45, what="the message after two refusals")
-    assert message["to"] == "+6281234567890"
+    assert message["to"] == "+6281299990001"
 
     async def sent_event() -> list[dict[str, Any]]:
         entries = await audit_entries(http, backend, subject=request_id)
