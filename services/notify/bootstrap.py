@@ -43,6 +43,7 @@ async def connect(
             outbox_ready=relay.wake,
             max_attempts=settings.max_delivery_attempts,
             now=lambda: datetime.now(UTC),
+            concurrency=settings.delivery_concurrency,
         )
         delivery_loop = PollingLoop(
             name="delivery",

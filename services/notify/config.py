@@ -19,3 +19,4 @@ class NotifySettings(ServiceSettings):
     provider_timeout_s: float = 10.0
     max_delivery_attempts: int = 8
     retry_sweep_interval_s: float = 5.0
+    delivery_concurrency: int = 8

@@ -1,10 +1,11 @@
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 import pytest
 
-from services.notify.domain.notification import NotificationStatus
+from services.notify.domain.notification import Notification, NotificationStatus
 from services.notify.service_layer.delivery import Delivery, queue_case_opened_message
 from shared.events.models import NotificationFailed, NotificationSent
 from tests.builders import T0, case_opened, notification
@@ -224,3 +225,39 @@ async def test_named_messages_are_tried_only_while_pending_and_due(
     assert repository.notifications["due"].status is NotificationStatus.SENT
     assert repository.notifications["later"].status is NotificationStatus.PENDING
     assert outbox_ready.keys == ["due"]
+
+
+class SlowProvider:
+    """Takes a while per message and remembers how many it handled at once."""
+
+    def __init__(self) -> None:
+        self.in_flight = 0
+        self.most_in_flight = 0
+
+    async def send(self, notification: Notification) -> str:
+        self.in_flight += 1
+        self.most_in_flight = max(self.most_in_flight, self.in_flight)
+        await asyncio.sleep(0.01)
+        self.in_flight -= 1
+        return f"id-{notification.notification_id}"
+
+
+async def test_messages_are_sent_concurrently_up_to_the_limit(
+    repository: FakeNotificationRepository, clock: FakeClock, outbox_ready: CallCounter
+) -> None:
+    for n in range(10):
+        await repository.add(notification(f"n-{n}", next_attempt_at=T0))
+    provider = SlowProvider()
+
+    tried = await Delivery(
+        repository=repository,
+        provider=provider,
+        outbox_ready=outbox_ready,
+        max_attempts=3,
+        now=clock,
+        concurrency=3,
+    ).deliver_due()
+
+    assert tried == 10
+    assert provider.most_in_flight == 3
+    assert {n.status for n in repository.notifications.values()} == {NotificationStatus.SENT}

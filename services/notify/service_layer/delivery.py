@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -46,10 +47,11 @@ class Delivery:
     outbox_ready: Wake
     max_attempts: int
     now: Callable[[], datetime]
+    concurrency: int = 8
 
     async def deliver(self, notification_ids: list[str]) -> int:
         """Tries the named messages that are still pending and due; returns how many were tried."""
-        tried = 0
+        due = []
         for notification_id in notification_ids:
             notification = await self.repository.get(notification_id)
             if (
@@ -57,16 +59,23 @@ class Delivery:
                 and notification.status is NotificationStatus.PENDING
                 and notification.next_attempt_at <= self.now()
             ):
-                await self._attempt(notification)
-                tried += 1
-        return tried
+                due.append(notification)
+        return await self._attempt_all(due)
 
     async def deliver_due(self, batch_size: int = 50) -> int:
         """Tries every message whose next attempt is due, oldest first; returns how many."""
-        due = await self.repository.due(self.now(), batch_size)
-        for notification in due:
-            await self._attempt(notification)
-        return len(due)
+        return await self._attempt_all(await self.repository.due(self.now(), batch_size))
+
+    async def _attempt_all(self, notifications: list[Notification]) -> int:
+        """Tries up to `concurrency` messages at once: one slow provider call holds up no other."""
+        slots = asyncio.Semaphore(self.concurrency)
+
+        async def attempt(notification: Notification) -> None:
+            async with slots:
+                await self._attempt(notification)
+
+        await asyncio.gather(*(attempt(notification) for notification in notifications))
+        return len(notifications)
 
     async def _attempt(self, notification: Notification) -> None:
         try:
