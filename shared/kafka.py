@@ -71,10 +71,6 @@ async def kafka_reachable(producer: AIOKafkaProducer, timeout_s: float = 3.0) ->
     return True
 
 
-async def publish(producer: AIOKafkaProducer, topic: str, event: CloudEvent) -> None:
-    await producer.send_and_wait(topic, event.to_json_bytes(), key=event.subject.encode())
-
-
 def in_time_order(
     batches: Iterable[list[ConsumerRecord[bytes, bytes]]],
 ) -> Iterator[ConsumerRecord[bytes, bytes]]:

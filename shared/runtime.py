@@ -8,7 +8,7 @@ import signal
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Any, Protocol, TypeVar
+from typing import Protocol, TypeVar
 
 import uvicorn
 from aiokafka import AIOKafkaProducer
@@ -71,9 +71,7 @@ class Infrastructure:
         return {"kafka": kafka, "mongo": mongo}
 
 
-def serve(
-    service: str, settings_type: type[S], create_app: Callable[[S], FastAPI], **uvicorn_options: Any
-) -> None:
+def serve(service: str, settings_type: type[S], create_app: Callable[[S], FastAPI]) -> None:
     """Runs one service with JSON logs until SIGINT or SIGTERM, finishing in-flight work."""
     settings = settings_type()
     configure_logging(service=service, level=settings.log_level)
@@ -83,7 +81,6 @@ def serve(
         port=settings.http_port,
         log_config=None,
         timeout_graceful_shutdown=int(settings.shutdown_timeout_s),
-        **uvicorn_options,
     )
 
 

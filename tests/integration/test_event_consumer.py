@@ -12,7 +12,7 @@ from prometheus_client import REGISTRY
 
 from shared.events.envelope import CloudEvent
 from shared.events.topics import Topic
-from shared.kafka import EventConsumer, publish
+from shared.kafka import EventConsumer
 from tests.integration.conftest import TopicFactory, read_all
 
 EVENT_TYPE = "id.go.adminduk.test.v1"
@@ -27,6 +27,10 @@ def event(n: int, subject: str = "req-1") -> CloudEvent:
         subject=subject,
         data={"n": n},
     )
+
+
+async def publish(producer: AIOKafkaProducer, topic: str, event: CloudEvent) -> None:
+    await producer.send_and_wait(topic, event.to_json_bytes(), key=event.subject.encode())
 
 
 def consumer(
