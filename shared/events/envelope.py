@@ -10,16 +10,21 @@ from pydantic import BaseModel, ConfigDict, Field
 
 
 class Event(BaseModel):
-    """The `data` of an event: immutable, past tense, one class per type and version."""
+    """The `data` of an event: immutable, past tense, one class per type and version.
+
+    Every event is about one citizen's request, whose id keys it on Kafka so that one request's
+    events stay in order.
+    """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     event_type: ClassVar[str]
 
+    request_id: str = Field(description="Intake's id of the request; the key of all its events.")
+
     @property
     def subject(self) -> str:
-        """The key that keeps one request's events in order."""
-        raise NotImplementedError
+        return self.request_id
 
 
 class CloudEvent(BaseModel):

@@ -40,14 +40,9 @@ class RequestSubmitted(Event):
 
     event_type: ClassVar[str] = "id.go.adminduk.request.submitted.v1"
 
-    request_id: str = Field(description="Intake's id of the request; the key of all its events.")
     service_code: str = Field(description="Catalogue code of the service asked for, e.g. KK_BARU.")
     applicant: Applicant = Field(description="Who the request is for and how to reach them.")
     submitted_at: datetime = Field(description="When intake accepted the request (UTC).")
-
-    @property
-    def subject(self) -> str:
-        return self.request_id
 
 
 class CaseOpened(Event):
@@ -55,7 +50,6 @@ class CaseOpened(Event):
 
     event_type: ClassVar[str] = "id.go.adminduk.case.opened.v1"
 
-    request_id: str = Field(description="The request the case handles.")
     service_code: str = Field(description="Catalogue code of the service.")
     state: str = Field(description="The case's state after opening.")
     opened_at: datetime = Field(description="When the case was opened (UTC).")
@@ -67,10 +61,6 @@ class CaseOpened(Event):
     )
     contact_channel: NotificationChannel = Field(description="Channel to notify the citizen on.")
 
-    @property
-    def subject(self) -> str:
-        return self.request_id
-
 
 class NotificationSent(Event):
     """A message reached the provider for delivery to a citizen."""
@@ -78,15 +68,10 @@ class NotificationSent(Event):
     event_type: ClassVar[str] = "id.go.adminduk.notification.sent.v1"
 
     notification_id: str = Field(description="Notify's id of the message.")
-    request_id: str = Field(description="The request the message is about.")
     channel: NotificationChannel = Field(description="Channel the message went out on.")
     template: str = Field(description="Name of the message template used.")
     provider_message_id: str = Field(description="The provider's id for the message.")
     sent_at: datetime = Field(description="When the provider accepted the message (UTC).")
-
-    @property
-    def subject(self) -> str:
-        return self.request_id
 
 
 class NotificationFailed(Event):
@@ -95,15 +80,10 @@ class NotificationFailed(Event):
     event_type: ClassVar[str] = "id.go.adminduk.notification.failed.v1"
 
     notification_id: str = Field(description="Notify's id of the message.")
-    request_id: str = Field(description="The request the message is about.")
     channel: NotificationChannel = Field(description="Channel that was tried.")
     attempts: int = Field(description="How many deliveries were tried.")
     reason: str = Field(description="The last error, without personal data.")
     failed_at: datetime = Field(description="When notify gave up (UTC).")
-
-    @property
-    def subject(self) -> str:
-        return self.request_id
 
 
 EVENT_TYPES: dict[str, type[Event]] = {
