@@ -9,7 +9,7 @@ import sys
 import threading
 from pathlib import Path
 
-from devstack import ferretdb, kafka
+from devstack import ferretdb, kafka, postgres
 from devstack.paths import CACHE_DIR
 from devstack.process import StartupError
 from devstack.stack import SERVICES, Ports, Stack
@@ -27,7 +27,10 @@ Then read the audit log:
 def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m devstack", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("provision", help="resolve the Kafka jars and build FerretDB, then exit")
+    commands.add_parser(
+        "provision",
+        help="resolve the Kafka jars, build FerretDB and find PostgreSQL, then exit",
+    )
     run = commands.add_parser("run", help="run engines, message sink and the four services")
     defaults = Ports()
     run.add_argument("--fresh", action="store_true", help="start from empty engines")
@@ -39,6 +42,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     run.add_argument("--kafka-port", type=int, default=defaults.kafka)
     run.add_argument("--kafka-controller-port", type=int, default=defaults.kafka_controller)
     run.add_argument("--mongo-port", type=int, default=defaults.mongo)
+    run.add_argument("--postgres-port", type=int, default=defaults.postgres)
     run.add_argument("--message-sink-port", type=int, default=defaults.message_sink)
     for name in SERVICES:
         run.add_argument(f"--{name}-port", type=int, default=defaults.services[name])
@@ -53,6 +57,7 @@ def run(args: argparse.Namespace) -> None:
         kafka=args.kafka_port,
         kafka_controller=args.kafka_controller_port,
         mongo=args.mongo_port,
+        postgres=args.postgres_port,
         message_sink=args.message_sink_port,
         services={name: getattr(args, f"{name}_port") for name in SERVICES},
     )
@@ -61,12 +66,21 @@ def run(args: argparse.Namespace) -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stopping.set())
     try:
-        print("Starting Kafka, FerretDB, the message sink and the four services ...", flush=True)
+        print(
+            "Starting PostgreSQL, FerretDB, Kafka, the message sink and the four services ...",
+            flush=True,
+        )
         stack.start_all()
         print("\nAdminduk Go Digital is running:")
         for name, url in stack.urls().items():
             print(f"  {name:<13} {url}")
-        print(f"\nLogs and data: {run_dir}\n")
+        print(f"\nLogs and data: {run_dir}")
+        if stack.postgres_scratch is not None:
+            print(
+                f"PostgreSQL data: {stack.postgres_scratch}, removed at stop "
+                f"(PostgreSQL's user cannot reach {run_dir})"
+            )
+        print()
         print(EXAMPLE.format(intake=stack.service_url("intake"), audit=stack.service_url("audit")))
         print("Press Ctrl-C to stop.", flush=True)
         stopping.wait()
@@ -81,6 +95,7 @@ def main(argv: list[str]) -> int:
         if args.command == "provision":
             print(f"Kafka jars: {kafka.provision()}")
             print(f"FerretDB:   {ferretdb.provision()}")
+            print(f"PostgreSQL: {postgres.find_bindir()}")
         else:
             run(args)
     except StartupError as exc:

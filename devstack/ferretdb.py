@@ -1,4 +1,4 @@
-"""FerretDB v1 with its SQLite backend: the MongoDB-protocol server for local runs and tests."""
+"""FerretDB v1 over PostgreSQL: the MongoDB-protocol server for local runs and tests."""
 
 from __future__ import annotations
 
@@ -10,6 +10,8 @@ from devstack.paths import CACHE_DIR, PACKAGE_DIR, fingerprint
 from devstack.process import ManagedProcess, StartupError, port_open, run_checked
 
 SOURCE_DIR = PACKAGE_DIR / "ferretdb"
+VERSION_GUARD = SOURCE_DIR / "version_guard.sql"
+"""Makes concurrent updates of one document safe: run in FerretDB's database before it starts."""
 READY_TIMEOUT_S = 30.0
 
 
@@ -35,9 +37,12 @@ def provision(cache_dir: Path = CACHE_DIR) -> Path:
 
 @dataclass(frozen=True)
 class FerretDBServer:
+    """A server on loopback that keeps its data in the PostgreSQL database at `postgresql_url`."""
+
     binary: Path
-    data_dir: Path
+    postgresql_url: str
     port: int
+    log_path: Path
 
     @property
     def url(self) -> str:
@@ -45,15 +50,14 @@ class FerretDBServer:
 
     def start(self) -> ManagedProcess:
         """Starts the server and waits until it accepts connections."""
-        self.data_dir.mkdir(parents=True, exist_ok=True)
         process = ManagedProcess(
             "FerretDB",
             [
                 str(self.binary),
                 f"--listen-addr=127.0.0.1:{self.port}",
-                f"--data-dir={self.data_dir / 'sqlite'}",
+                f"--postgresql-url={self.postgresql_url}",
             ],
-            log_path=self.data_dir / "ferretdb.log",
+            log_path=self.log_path,
         )
         process.start()
         try:

@@ -8,11 +8,22 @@ import socket
 import subprocess
 import time
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 
 class StartupError(RuntimeError):
     """A local engine or service could not be provisioned or did not become ready."""
+
+
+@dataclass(frozen=True)
+class Account:
+    """A system user to run a child as, for servers that refuse to run as root."""
+
+    name: str
+    uid: int
+    gid: int
+    groups: tuple[int, ...] = ()
 
 
 def free_port() -> int:
@@ -32,16 +43,30 @@ def port_open(port: int, host: str = "127.0.0.1") -> bool:
         return False
 
 
-def run_checked(cmd: Sequence[str], *, cwd: Path | None = None, what: str) -> None:
+def run_checked(
+    cmd: Sequence[str], *, cwd: Path | None = None, account: Account | None = None, what: str
+) -> None:
     """Runs a provisioning command and turns its failure into a readable StartupError."""
-    result = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, check=False)
+    result = subprocess.run(
+        cmd,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        check=False,
+        user=None if account is None else account.uid,
+        group=None if account is None else account.gid,
+        extra_groups=None if account is None else list(account.groups),
+    )
     if result.returncode != 0:
         output = (result.stdout + result.stderr).strip().splitlines()[-25:]
         raise StartupError(f"{what} failed (exit {result.returncode}):\n" + "\n".join(output))
 
 
 class ManagedProcess:
-    """A child process with its output in a log file, stopped with its whole process group."""
+    """A child process with its output in a log file, stopped with its whole process group.
+
+    `stop_signal` is how it is asked to stop; `account` runs it as another user (only root can).
+    """
 
     def __init__(
         self,
@@ -51,12 +76,16 @@ class ManagedProcess:
         log_path: Path,
         env: Mapping[str, str] | None = None,
         cwd: Path | None = None,
+        account: Account | None = None,
+        stop_signal: signal.Signals = signal.SIGTERM,
     ) -> None:
         self.name = name
         self.cmd = list(cmd)
         self.log_path = log_path
         self.env = dict(os.environ if env is None else env)
         self.cwd = cwd
+        self.account = account
+        self.stop_signal = stop_signal
         self._popen: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
@@ -70,6 +99,9 @@ class ManagedProcess:
                 env=self.env,
                 cwd=self.cwd,
                 start_new_session=True,
+                user=None if self.account is None else self.account.uid,
+                group=None if self.account is None else self.account.gid,
+                extra_groups=None if self.account is None else list(self.account.groups),
             )
 
     @property
@@ -106,12 +138,12 @@ class ManagedProcess:
             return ""
         return "\n".join(text.splitlines()[-lines:])
 
-    def stop(self, *, timeout: float = 20.0, sig: signal.Signals = signal.SIGTERM) -> None:
+    def stop(self, *, timeout: float = 20.0, sig: signal.Signals | None = None) -> None:
         """Asks the process group to stop, and kills it if it has not within `timeout`."""
         if self._popen is None or self._popen.poll() is not None:
             return
         try:
-            os.killpg(self._popen.pid, sig)
+            os.killpg(self._popen.pid, sig or self.stop_signal)
             self._popen.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
             os.killpg(self._popen.pid, signal.SIGKILL)

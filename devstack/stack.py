@@ -1,16 +1,18 @@
-"""The whole backend on one machine: Kafka, FerretDB, a message sink and the four services."""
+"""The whole backend on one machine: the engines, a message sink and the four services."""
 
 from __future__ import annotations
 
 import os
+import shutil
 import sys
+import tempfile
 import urllib.error
 import urllib.request
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from devstack import ferretdb, kafka
+from devstack import ferretdb, kafka, postgres
 from devstack.paths import REPO_ROOT
 from devstack.process import ManagedProcess, free_port
 
@@ -23,6 +25,7 @@ class Ports:
     kafka: int = 9092
     kafka_controller: int = 9093
     mongo: int = 27017
+    postgres: int = 55432
     message_sink: int = 8009
     services: dict[str, int] = field(
         default_factory=lambda: {"intake": 8001, "processing": 8002, "notify": 8003, "audit": 8004}
@@ -35,6 +38,7 @@ class Ports:
             kafka=free_port(),
             kafka_controller=free_port(),
             mongo=free_port(),
+            postgres=free_port(),
             message_sink=free_port(),
             services={name: free_port() for name in SERVICES},
         )
@@ -66,6 +70,7 @@ class Stack:
         self._external_kafka = kafka_bootstrap
         self._external_mongo = mongo_url
         self.processes: dict[str, ManagedProcess] = {}
+        self.postgres_scratch: Path | None = None
 
     @property
     def kafka_bootstrap(self) -> str:
@@ -83,7 +88,19 @@ class Stack:
         return f"http://127.0.0.1:{self.ports.services[name]}"
 
     def start_engines(self) -> None:
-        """Provisions (once) and starts local Kafka and FerretDB, unless external ones are given."""
+        """Provisions (once) and starts local PostgreSQL, FerretDB and Kafka, unless external
+        ones are given."""
+        if self._external_mongo is None:
+            cluster = self._postgres_cluster()
+            self.processes["postgres"] = cluster.start()
+            cluster.run_script(ferretdb.VERSION_GUARD)
+            server = ferretdb.FerretDBServer(
+                binary=ferretdb.provision(),
+                postgresql_url=cluster.url,
+                port=self.ports.mongo,
+                log_path=self.run_dir / "ferretdb" / "ferretdb.log",
+            )
+            self.processes["ferretdb"] = server.start()
         if self._external_kafka is None:
             node = kafka.KafkaNode(
                 libs=kafka.provision(),
@@ -92,13 +109,23 @@ class Stack:
                 controller_port=self.ports.kafka_controller,
             )
             self.processes["kafka"] = node.start()
-        if self._external_mongo is None:
-            server = ferretdb.FerretDBServer(
-                binary=ferretdb.provision(),
-                data_dir=self.run_dir / "ferretdb",
-                port=self.ports.mongo,
-            )
-            self.processes["ferretdb"] = server.start()
+
+    def _postgres_cluster(self) -> postgres.PostgresCluster:
+        """The cluster lives in the run folder, unless PostgreSQL's user cannot reach it (pytest's
+        folders are private to root): then in a scratch folder that stop() removes."""
+        account = postgres.server_account()
+        home = self.run_dir / "postgres" / "cluster"
+        if postgres.unreachable_parent(home, account) is not None:
+            if self.postgres_scratch is None:
+                self.postgres_scratch = Path(tempfile.mkdtemp(prefix="adminduk-postgres-"))
+            home = self.postgres_scratch
+        return postgres.PostgresCluster(
+            bindir=postgres.find_bindir(),
+            home=home,
+            port=self.ports.postgres,
+            log_path=self.run_dir / "postgres" / "postgres.log",
+            account=account,
+        )
 
     def start_message_sink(self) -> None:
         process = ManagedProcess(
@@ -159,6 +186,9 @@ class Stack:
         for name in reversed(list(self.processes)):
             if names is None or name in names:
                 self.processes.pop(name).stop()
+        if self.postgres_scratch is not None and "postgres" not in self.processes:
+            shutil.rmtree(self.postgres_scratch)
+            self.postgres_scratch = None
 
     def urls(self) -> dict[str, str]:
         urls = {name: self.service_url(name) for name in SERVICES}

@@ -1,4 +1,4 @@
-// Command ferretdb runs FerretDB v1 with its SQLite backend: a MongoDB-wire-protocol server for local
+// Command ferretdb runs FerretDB v1 over PostgreSQL: a MongoDB-wire-protocol server for local
 // development and tests. Embedding the library avoids the version file that `go install` lacks.
 package main
 
@@ -15,18 +15,15 @@ import (
 
 func main() {
 	listen := flag.String("listen-addr", "127.0.0.1:27017", "TCP address to listen on")
-	dataDir := flag.String("data-dir", "data", "directory of the SQLite databases")
+	postgresqlURL := flag.String(
+		"postgresql-url", "postgres://127.0.0.1:5432/ferretdb", "PostgreSQL connection string",
+	)
 	flag.Parse()
 
-	if err := os.MkdirAll(*dataDir, 0o755); err != nil {
-		fmt.Fprintln(os.Stderr, "ferretdb:", err)
-		os.Exit(1)
-	}
-
 	server, err := ferretdb.New(&ferretdb.Config{
-		Listener:  ferretdb.ListenerConfig{TCP: *listen},
-		Handler:   "sqlite",
-		SQLiteURL: "file:" + *dataDir + "/",
+		Listener:      ferretdb.ListenerConfig{TCP: *listen},
+		Handler:       "postgresql",
+		PostgreSQLURL: *postgresqlURL,
 	})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "ferretdb:", err)

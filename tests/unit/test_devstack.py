@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import os
+import pwd
 import shutil
+import signal
+import stat
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from devstack import kafka
-from devstack.process import ManagedProcess, StartupError, free_port, port_open
+from devstack import kafka, postgres
+from devstack.process import Account, ManagedProcess, StartupError, free_port, port_open
 
 
 def python(code: str, tmp_path: Path) -> ManagedProcess:
@@ -57,6 +61,25 @@ def test_stop_kills_a_process_that_ignores_sigterm(tmp_path: Path) -> None:
     assert process.returncode == -9
 
 
+def test_stop_sends_the_process_its_own_stop_signal(tmp_path: Path) -> None:
+    process = ManagedProcess(
+        "probe",
+        [sys.executable, "-c",
+         "import signal, sys, time; signal.signal(signal.SIGINT, lambda *_: sys.exit(7)); "
+         "print('ready', flush=True); time.sleep(60)"],
+        log_path=tmp_path / "probe.log",
+        stop_signal=signal.SIGINT,
+    )  # fmt: skip
+    process.start()
+    process.wait_until(
+        lambda: "ready" in (tmp_path / "probe.log").read_text(), timeout=10, what="start"
+    )
+
+    process.stop(timeout=10)
+
+    assert process.returncode == 7
+
+
 def test_free_ports_are_free() -> None:
     assert not port_open(free_port())
 
@@ -86,3 +109,91 @@ def test_old_java_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
 
     with pytest.raises(StartupError, match="Java 17 not found"):
         kafka.require_java()
+
+
+def fake_postgresql(bindir: Path) -> None:
+    bindir.mkdir(parents=True)
+    for tool in ("initdb", "postgres", "psql"):
+        (bindir / tool).write_text("#!/bin/sh\n")
+        (bindir / tool).chmod(0o755)
+
+
+def test_the_newest_debian_postgresql_is_used(tmp_path: Path) -> None:
+    for version in ("9.6", "15", "13"):
+        fake_postgresql(tmp_path / version / "bin")
+    (tmp_path / "17" / "bin").mkdir(parents=True)
+
+    assert postgres.find_bindir(tmp_path) == tmp_path / "15" / "bin"
+
+
+def test_missing_postgresql_names_the_debian_package(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(shutil, "which", lambda name: None)
+
+    with pytest.raises(StartupError, match=r"PostgreSQL not found.*apt-get install postgresql"):
+        postgres.find_bindir(tmp_path / "nothing")
+
+
+def test_postgresql_runs_as_its_system_user_when_we_are_root(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(os, "geteuid", lambda: 1000)
+    assert postgres.server_account() is None
+
+    monkeypatch.setattr(os, "geteuid", lambda: 0)
+    account = postgres.server_account()
+
+    assert account is not None
+    assert account.name in postgres.SERVER_USERS
+    assert account.uid != 0
+
+
+def test_without_a_postgres_user_nobody_runs_postgresql(monkeypatch: pytest.MonkeyPatch) -> None:
+    nobody = pwd.getpwnam("nobody")
+
+    def getpwnam(name: str) -> pwd.struct_passwd:
+        if name == "nobody":
+            return nobody
+        raise KeyError(name)
+
+    monkeypatch.setattr(os, "geteuid", lambda: 0)
+    monkeypatch.setattr(pwd, "getpwnam", getpwnam)
+
+    account = postgres.server_account()
+
+    assert account is not None
+    assert (account.name, account.uid) == ("nobody", nobody.pw_uid)
+
+
+def test_a_private_folder_stops_another_user_on_the_way_in(tmp_path: Path) -> None:
+    private = tmp_path / "private"
+    private.mkdir(mode=0o700)
+    info = tmp_path.stat()
+    owner = Account("owner", info.st_uid, info.st_gid)
+    stranger = Account("stranger", info.st_uid + 4242, info.st_gid + 4242)
+
+    blocked = postgres.unreachable_parent(private / "cluster", stranger)
+
+    assert postgres.unreachable_parent(private / "cluster", owner) is None
+    assert postgres.unreachable_parent(private / "cluster", None) is None
+    assert blocked is not None
+    assert blocked in (private, *private.parents)
+    assert not blocked.stat().st_mode & stat.S_IXOTH
+
+
+def test_the_cluster_trusts_loopback_only_and_keeps_fsync_on(tmp_path: Path) -> None:
+    cluster = postgres.PostgresCluster(
+        bindir=Path("/pg/bin"), home=tmp_path, port=5999, log_path=tmp_path / "postgres.log"
+    )
+
+    initdb = cluster.initdb_command(tmp_path / "data.new")
+    server = cluster.server_command()
+
+    assert initdb[:3] == ["/pg/bin/initdb", "-D", str(tmp_path / "data.new")]
+    assert {"--auth=trust", "--encoding=UTF8", "--username=ferretdb"} <= set(initdb)
+    assert server[:3] == ["/pg/bin/postgres", "-D", str(tmp_path / "data")]
+    options = set(server[4::2])
+    assert {"listen_addresses=127.0.0.1", "port=5999", "fsync=on"} <= options
+    assert f"unix_socket_directories={tmp_path / 'socket'}" in options
+    assert cluster.url == "postgres://ferretdb@127.0.0.1:5999/ferretdb"

@@ -1,0 +1,50 @@
+-- FerretDB 1.24 updates a document by reading it, changing it and writing the whole of it back,
+-- without a lock, so two concurrent updates of one document lose one of them. Every update the
+-- services make raises the document's `version` by one; this guard refuses a write that does not,
+-- which is what a write based on a stale read does. The writer gets an error (SQLSTATE 40001) and
+-- tries again on the current document, as MongoDB itself would have done.
+CREATE OR REPLACE FUNCTION adminduk_version_guard() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF OLD._jsonb ? 'version'
+     AND (NEW._jsonb ->> 'version')::numeric IS DISTINCT FROM (OLD._jsonb ->> 'version')::numeric + 1
+  THEN
+    RAISE EXCEPTION 'write conflict: the document changed since it was read'
+      USING ERRCODE = 'serialization_failure';
+  END IF;
+  RETURN NEW;
+END $$;
+
+CREATE OR REPLACE FUNCTION adminduk_guard_table(target regclass) RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+  IF EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = target AND attname = '_jsonb')
+     AND (SELECT relname FROM pg_class WHERE oid = target) NOT LIKE '\_ferretdb%'
+     AND NOT EXISTS (
+       SELECT 1 FROM pg_trigger WHERE tgrelid = target AND tgname = 'adminduk_version_guard'
+     )
+  THEN
+    EXECUTE format(
+      'CREATE TRIGGER adminduk_version_guard BEFORE UPDATE ON %s '
+      'FOR EACH ROW EXECUTE FUNCTION adminduk_version_guard()', target);
+  END IF;
+END $$;
+
+CREATE OR REPLACE FUNCTION adminduk_guard_new_tables() RETURNS event_trigger LANGUAGE plpgsql AS $$
+DECLARE
+  created record;
+BEGIN
+  FOR created IN
+    SELECT objid FROM pg_event_trigger_ddl_commands()
+    WHERE command_tag = 'CREATE TABLE' AND object_type = 'table'
+  LOOP
+    PERFORM adminduk_guard_table(created.objid::regclass);
+  END LOOP;
+END $$;
+
+DROP EVENT TRIGGER IF EXISTS adminduk_guard_new_tables;
+CREATE EVENT TRIGGER adminduk_guard_new_tables ON ddl_command_end
+  WHEN TAG IN ('CREATE TABLE') EXECUTE FUNCTION adminduk_guard_new_tables();
+
+-- Tables made before the guard existed (data kept from an earlier run).
+SELECT adminduk_guard_table(c.oid)
+FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE c.relkind = 'r' AND n.nspname NOT IN ('pg_catalog', 'information_schema');
