@@ -7,7 +7,7 @@ import secrets
 from pathlib import Path
 from typing import Literal
 
-from pydantic import SecretStr
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 Environment = Literal["development", "test", "production"]
@@ -29,6 +29,7 @@ class ServiceSettings(BaseSettings):
     local_secrets_dir: Path = Path(".local/secrets")
     shutdown_timeout_s: float = 15.0
     max_body_bytes: int = 64 * 1024
+    consumer_concurrency: int = Field(default=32, ge=1, le=1000)
 
     def secret(self, name: str, configured: SecretStr | None) -> SecretStr:
         """The configured secret; outside production, a random one made once and kept locally."""

@@ -3,22 +3,35 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import heapq
 import json
 import logging
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator
+from typing import Any, TypeVar
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
+from aiokafka import (
+    AIOKafkaConsumer,
+    AIOKafkaProducer,
+    ConsumerRebalanceListener,
+    ConsumerRecord,
+    TopicPartition,
+)
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import CommitFailedError, KafkaError
 from pydantic import ValidationError
 
+from shared.clock import Clock
 from shared.config import ServiceSettings
-from shared.errors import TRANSIENT_ERRORS, PoisonEvent
+from shared.errors import PoisonEvent, is_transient
 from shared.events.envelope import CloudEvent
+from shared.events.models import EVENT_TYPES
 from shared.events.topics import Topic, dead_letter_topic
-from shared.messagebus import EventDispatcher, Handler
-from shared.metrics import EVENTS
+from shared.messagebus import Dispatch, Subscription
+from shared.metrics import EVENTS, counting_operations
+from shared.ordering import CommitTracker, KeyedRunner
+
+D = TypeVar("D")
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +66,17 @@ async def ensure_topics(
         await admin.close()
 
 
+def service_topics(
+    service: str, *, subscription: Subscription[Any] | None = None, group_id: str | None = None
+) -> list[Topic]:
+    """The topics a service creates at start: those it writes, reads, and its dead letters."""
+    topics = [cls.topic for cls in EVENT_TYPES.values() if cls.topic.writer == service]
+    if subscription is not None:
+        topics += subscription.topics
+        topics.append(dead_letter_topic(group_id or service))
+    return list(dict.fromkeys(topics))
+
+
 def new_producer(bootstrap_servers: str) -> AIOKafkaProducer:
     """An idempotent producer that waits for all in-sync replicas."""
     return AIOKafkaProducer(
@@ -82,8 +106,26 @@ def in_time_order(
     return heapq.merge(*batches, key=lambda record: record.timestamp)
 
 
+class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
+    """Before partitions move to another consumer, finishes and commits what was taken from them."""
+
+    def __init__(self, owner: EventConsumer) -> None:
+        self._owner = owner
+
+    async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
+        await self._owner.settle(revoked)
+
+    async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
+        return None
+
+
 class EventConsumer:
-    """Feeds each event to a handler, committing its offset only after the handler succeeded.
+    """Feeds events to a handler, concurrently across keys and in order within a key.
+
+    Up to `concurrency` events are handled at once; events with the same Kafka key (one request)
+    strictly one after the other, in offset order. A partition's offset is committed only up to
+    its first event not yet handled, so a crash at any moment loses nothing; what is redelivered
+    the idempotent handlers recognise.
 
     Transient failures (Mongo or Kafka unreachable) are retried until they pass; any other error is
     retried `max_attempts` times and then the message goes to the dead-letter topic with the error.
@@ -95,38 +137,61 @@ class EventConsumer:
         bootstrap_servers: str,
         group_id: str,
         topics: Iterable[Topic],
-        handle: Handler,
+        handle: Dispatch,
         producer: AIOKafkaProducer,
         dead_letter: Topic,
         max_attempts: int = 5,
         retry_backoff_s: float = 0.2,
+        concurrency: int = 32,
+        max_in_flight: int = 1000,
+        commit_interval_s: float = 0.2,
     ) -> None:
         self._consumer = AIOKafkaConsumer(
-            *(topic.name for topic in topics),
             bootstrap_servers=bootstrap_servers,
             group_id=group_id,
             enable_auto_commit=False,
             auto_offset_reset="earliest",
         )
+        self._topics = [topic.name for topic in topics]
         self._group_id = group_id
         self._handle = handle
         self._producer = producer
         self._dead_letter = dead_letter
         self._max_attempts = max_attempts
         self._retry_backoff_s = retry_backoff_s
+        self._max_in_flight = max_in_flight
+        self._commit_interval_s = commit_interval_s
+        self._runner = KeyedRunner(concurrency)
+        self._progress: CommitTracker[TopicPartition] = CommitTracker()
+        self._room = asyncio.Event()
         self._stopping = asyncio.Event()
+        self._failure: BaseException | None = None
         self._task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
+        self._consumer.subscribe(self._topics, listener=_Rebalance(self))
         await self._consumer.start()
         self._task = asyncio.create_task(self._run(), name=f"consumer-{self._group_id}")
 
     async def stop(self) -> None:
-        """Lets the event in hand finish and commit, then leaves the group."""
+        """Lets the events in hand finish and commit, then leaves the group."""
         self._stopping.set()
+        self._room.set()
         if self._task is not None:
             await asyncio.gather(self._task, return_exceptions=True)
         await self._consumer.stop()
+
+    @property
+    def running(self) -> bool:
+        return self._task is not None and not self._task.done()
+
+    async def settle(self, partitions: set[TopicPartition] | None = None) -> None:
+        """Waits for every event taken to be handled (or given up), commits, and forgets
+        `partitions`."""
+        await self._runner.drain()
+        await self._commit()
+        if partitions:
+            self._progress.forget(partitions)
 
     async def _run(self) -> None:
         try:
@@ -134,33 +199,64 @@ class EventConsumer:
         except Exception:
             log.exception("consumer %s stopped on an error", self._group_id)
             raise
+        finally:
+            await self.settle()
+        if self._failure is not None:
+            raise self._failure
 
     async def _consume(self) -> None:
+        clock = asyncio.get_running_loop().time
+        last_commit = clock()
         while not self._stopping.is_set():
-            batches = await self._consumer.getmany(timeout_ms=300)
-            handled: dict[TopicPartition, int] = {}
-            try:
+            room = self._max_in_flight - self._runner.pending
+            if room <= 0:
+                self._room.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._room.wait(), self._commit_interval_s)
+            else:
+                batches = await self._consumer.getmany(timeout_ms=300, max_records=room)
                 for record in in_time_order(batches.values()):
-                    if self._stopping.is_set() or not await self._process(record):
-                        return
-                    handled[TopicPartition(record.topic, record.partition)] = record.offset + 1
-            finally:
-                await self._commit(handled)
+                    self._take(record)
+            if clock() - last_commit >= self._commit_interval_s:
+                await self._commit()
+                last_commit = clock()
 
-    async def _commit(self, offsets: dict[TopicPartition, int]) -> None:
-        """Commits what was handled; one commit per fetched batch keeps the broker unburdened."""
-        if not offsets:
+    def _take(self, record: ConsumerRecord[bytes, bytes]) -> None:
+        partition = TopicPartition(record.topic, record.partition)
+        self._progress.take(partition, record.offset)
+
+        async def job() -> bool:
+            if self._stopping.is_set():
+                return False
+            try:
+                handled = await self._process(record)
+            except Exception as exc:
+                # Only the dead-letter send can get here; the service must not run on without it.
+                self._failure = exc
+                self._stopping.set()
+                return False
+            if handled:
+                self._progress.finish(partition, record.offset)
+            self._room.set()
+            return handled
+
+        self._runner.submit(record.key, job)
+
+    async def _commit(self) -> None:
+        """Commits every partition's position up to its first unhandled event."""
+        positions = self._progress.uncommitted()
+        if not positions:
             return
         try:
-            await self._consumer.commit(offsets)
+            await self._consumer.commit(positions)
         except CommitFailedError:
             log.warning(
                 "commit lost to a rebalance; those events will be redelivered, deduplicated"
             )
-
-    @property
-    def running(self) -> bool:
-        return self._task is not None and not self._task.done()
+        except KafkaError as exc:
+            log.warning("commit failed, retried with the next one: %r", exc)
+        else:
+            self._progress.committed(positions)
 
     async def _process(self, record: ConsumerRecord[bytes, bytes]) -> bool:
         """Handles or dead-letters one record; False when stopping cut a transient retry short."""
@@ -173,24 +269,31 @@ class EventConsumer:
         retries = 0
         while True:
             try:
-                await self._handle(event)
+                with counting_operations(self._group_id):
+                    await self._handle(event)
                 EVENTS.labels(self._group_id, event.type, "handled").inc()
                 return True
-            except TRANSIENT_ERRORS as exc:
-                log.warning("transient failure on %s, retrying: %r", event.type, exc)
-                if self._stopping.is_set():
-                    return False
-            except (ValidationError, PoisonEvent) as exc:
+            except ValidationError as exc:
+                await self._send_to_dead_letter(
+                    record, f"cannot handle {event.type}: {describe_validation_error(exc)}"
+                )
+                return True
+            except PoisonEvent as exc:
                 await self._send_to_dead_letter(record, f"cannot handle {event.type}: {exc}")
                 return True
             except Exception as exc:
-                failures += 1
-                log.exception(
-                    "handler failed on %s (%d/%d)", event.type, failures, self._max_attempts
-                )
-                if failures >= self._max_attempts:
-                    await self._send_to_dead_letter(record, f"{type(exc).__name__}: {exc}")
-                    return True
+                if is_transient(exc):
+                    log.warning("transient failure on %s, retrying: %r", event.type, exc)
+                    if self._stopping.is_set():
+                        return False
+                else:
+                    failures += 1
+                    log.exception(
+                        "handler failed on %s (%d/%d)", event.type, failures, self._max_attempts
+                    )
+                    if failures >= self._max_attempts:
+                        await self._send_to_dead_letter(record, f"{type(exc).__name__}: {exc}")
+                        return True
             retries += 1
             await asyncio.sleep(min(self._retry_backoff_s * 2 ** min(retries, 6), 10.0))
 
@@ -211,22 +314,32 @@ class EventConsumer:
         )
 
 
+def describe_validation_error(exc: ValidationError) -> str:
+    """Where and why validation failed, without the offending values (they may be personal)."""
+    return "; ".join(
+        f"{'.'.join(str(part) for part in error['loc']) or '(root)'}: {error['type']}"
+        for error in exc.errors(include_url=False, include_input=False)
+    )
+
+
 def subscribe(
     *,
     settings: ServiceSettings,
     group_id: str,
-    topics: Iterable[Topic],
+    subscription: Subscription[D],
+    dependencies: D,
+    clock: Clock,
     producer: AIOKafkaProducer,
-    handlers: Mapping[str, Handler],
 ) -> EventConsumer:
-    """A consumer group routing each event type to its handler, with its own dead-letter topic."""
+    """A consumer group for the subscription's topics, with its own dead-letter topic."""
     return EventConsumer(
         bootstrap_servers=settings.kafka_bootstrap_servers,
         group_id=group_id,
-        topics=topics,
-        handle=EventDispatcher(handlers),
+        topics=subscription.topics,
+        handle=subscription.bind(dependencies, clock),
         producer=producer,
         dead_letter=dead_letter_topic(group_id),
+        concurrency=settings.consumer_concurrency,
     )
 
 

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 
 from fastapi import APIRouter, Response
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
+from pymongo import monitoring
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 EVENTS = Counter(
@@ -23,6 +27,65 @@ HTTP_REQUESTS = Histogram(
     "HTTP requests by method, route template and status.",
     ["method", "route", "status"],
 )
+
+DB_OPERATIONS = Counter(
+    "adminduk_db_operations_total",
+    "MongoDB commands sent, by what the service was doing (consumer group, background loop, "
+    "http) and command; with adminduk_events_total it gives the database cost of an event.",
+    ["activity", "command"],
+)
+DB_OPERATIONS_PER_EVENT = Histogram(
+    "adminduk_db_operations_per_event",
+    "MongoDB commands a consumer group's handler sent for one event, retries included.",
+    ["group"],
+    buckets=(0, 1, 2, 3, 4, 5, 6, 8, 10, 15, 20, 50),
+)
+
+_activity: ContextVar[str] = ContextVar("adminduk_activity", default="other")
+_tally: ContextVar[list[int] | None] = ContextVar("adminduk_operation_tally", default=None)
+_HANDSHAKES = frozenset({"hello", "ismaster", "isMaster"})
+
+
+class OperationCounter(monitoring.CommandListener):
+    """Counts every command a Mongo client sends under the activity of the task that sent it."""
+
+    def started(self, event: monitoring.CommandStartedEvent) -> None:
+        if event.command_name in _HANDSHAKES:
+            return
+        DB_OPERATIONS.labels(_activity.get(), event.command_name).inc()
+        tally = _tally.get()
+        if tally is not None:
+            tally[0] += 1
+
+    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
+        return None
+
+    def failed(self, event: monitoring.CommandFailedEvent) -> None:
+        return None
+
+
+@contextmanager
+def activity(name: str) -> Iterator[None]:
+    """Attributes the database commands sent inside the block (and its tasks) to `name`."""
+    token = _activity.set(name)
+    try:
+        yield
+    finally:
+        _activity.reset(token)
+
+
+@contextmanager
+def counting_operations(group: str) -> Iterator[None]:
+    """Records how many database commands handling one event of `group` took."""
+    tally = [0]
+    tally_token = _tally.set(tally)
+    try:
+        with activity(group):
+            yield
+    finally:
+        _tally.reset(tally_token)
+        DB_OPERATIONS_PER_EVENT.labels(group).observe(tally[0])
+
 
 router = APIRouter(tags=["health"])
 
@@ -52,7 +115,8 @@ class HttpMetrics:
             await send(message)
 
         try:
-            await self.app(scope, receive, send_with_status)
+            with activity("http"):
+                await self.app(scope, receive, send_with_status)
         finally:
             HTTP_REQUESTS.labels(scope["method"], _route(scope), str(status)).observe(
                 time.perf_counter() - started

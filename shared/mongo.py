@@ -1,35 +1,46 @@
-"""MongoDB helpers: the client, a reachability check, and the outbox kept inside each document.
+"""MongoDB helpers: the client, the one way to write documents, and the outbox inside each.
 
 A service writes its state change and the events it must publish in one document update (the
 `outbox` array); the relay publishes them and only then removes them. Nothing accepted is lost, and
 nothing needs multi-document transactions or change streams.
+
+Every document carries a `version` that every update raises by one. On MongoDB a single-document
+update is atomic anyway; the local engine (FerretDB) is not, and its version guard refuses a write
+based on a stale read, which `update_document` then retries on the current document.
 """
 
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+import random
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, TypeVar
 
 from aiokafka import AIOKafkaProducer
-from pymongo import AsyncMongoClient
+from pymongo import AsyncMongoClient, UpdateOne
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import DuplicateKeyError, PyMongoError
+from pymongo.errors import DuplicateKeyError, OperationFailure, PyMongoError
 
+from shared.errors import is_write_conflict
 from shared.events.envelope import CloudEvent
 from shared.events.models import EVENT_TYPES
-from shared.events.topics import TOPIC_OF
-from shared.metrics import OUTBOX_PUBLISHED
+from shared.metrics import OUTBOX_PUBLISHED, OperationCounter
 from shared.polling import PollingLoop
 
 Document = dict[str, Any]
+T = TypeVar("T")
+
+VERSION = "version"
 
 PENDING_OUTBOX: Document = {"outbox.0": {"$exists": True}}
-SWEEP_CHUNK = 200
+BATCH = 200
 
 
 def new_mongo_client(url: str) -> AsyncMongoClient[Document]:
-    return AsyncMongoClient(url, tz_aware=True, serverSelectionTimeoutMS=5000)
+    return AsyncMongoClient(
+        url, tz_aware=True, serverSelectionTimeoutMS=5000, event_listeners=[OperationCounter()]
+    )
 
 
 async def mongo_reachable(db: AsyncDatabase[Document], timeout_s: float = 3.0) -> bool:
@@ -41,29 +52,117 @@ async def mongo_reachable(db: AsyncDatabase[Document], timeout_s: float = 3.0) -
 
 
 async def insert_new(collection: AsyncCollection[Document], document: Document) -> bool:
-    """Inserts a document; False if one with the same key exists, so redelivery changes nothing."""
+    """Inserts a document at version 0; False if one with the same key exists, so redelivery
+    changes nothing."""
     try:
-        await collection.insert_one(document)
+        await collection.insert_one({VERSION: 0, **document})
     except DuplicateKeyError:
         return False
     return True
 
 
+def versioned(update: Document) -> Document:
+    """The update with the document's version raised by one, as every update must."""
+    return {**update, "$inc": {**update.get("$inc", {}), VERSION: 1}}
+
+
+async def retry_write_conflicts(write: Callable[[], Awaitable[T]], *, attempts: int = 100) -> T:
+    """Runs `write` again while another writer changed the document first."""
+    for attempt in range(1, attempts + 1):
+        try:
+            return await write()
+        except OperationFailure as exc:
+            if attempt == attempts or not is_write_conflict(exc):
+                raise
+            await asyncio.sleep(random.uniform(0, 0.001 * min(attempt, 20)))
+    raise AssertionError("unreachable")
+
+
+async def update_document(
+    collection: AsyncCollection[Document],
+    document_id: str,
+    update: Document,
+    *,
+    expected: Document | None = None,
+) -> bool:
+    """Updates one document by `_id` if it matches `expected`; False if nothing matched.
+
+    Of concurrent updates whose `expected` holds only before they apply, exactly one applies.
+    """
+    result = await retry_write_conflicts(
+        lambda: collection.update_one({**(expected or {}), "_id": document_id}, versioned(update))
+    )
+    return result.modified_count == 1
+
+
 def outbox_entry(event: CloudEvent) -> Document:
     """An outbox item: the topic the event goes to and its exact bytes, as stored JSON text."""
-    topic = TOPIC_OF[EVENT_TYPES[event.type]]
     return {
         "id": event.id,
-        "topic": topic.name,
+        "topic": EVENT_TYPES[event.type].topic.name,
         "key": event.subject,
         "payload": event.model_dump_json(),
     }
 
 
+async def apply_once(
+    collection: AsyncCollection[Document],
+    *,
+    document_id: str,
+    event_id: str,
+    changes: Document,
+    outbox: Sequence[CloudEvent] = (),
+    expected: Document | None = None,
+) -> bool:
+    """Applies the change an event causes, records the event and queues the outbox, in one update.
+
+    The document lists the ids of the events it applied (`processed_events`); one that applied
+    `event_id` already matches no filter, so a redelivered event changes nothing. `expected`
+    adds conditions (e.g. `{"state": ..., "version": ...}`) so that of two racing changes exactly
+    one matches. False when nothing matched: applied before, gone, or not as expected.
+    """
+    update: Document = {
+        "$push": {
+            "processed_events": event_id,
+            "outbox": {"$each": [outbox_entry(event) for event in outbox]},
+        },
+    }
+    if changes:
+        update["$set"] = changes
+    return await update_document(
+        collection,
+        document_id,
+        update,
+        expected={**(expected or {}), "processed_events": {"$ne": event_id}},
+    )
+
+
+async def insert_applied(
+    collection: AsyncCollection[Document],
+    document: Document,
+    *,
+    event_id: str,
+    outbox: Sequence[CloudEvent] = (),
+) -> bool:
+    """Creates the document an event causes, with the event recorded and the outbox queued.
+
+    False if the document exists, so a redelivered event creates nothing.
+    """
+    return await insert_new(
+        collection,
+        {
+            **document,
+            "processed_events": [event_id],
+            "outbox": [outbox_entry(event) for event in outbox],
+        },
+    )
+
+
 class OutboxRelay(PollingLoop):
     """Publishes one collection's outbox items in order, then removes them from their document.
 
-    `wake(document_id)` after a write publishes that document's items at once; the sweep finds
+    `wake(document_id)` after a write publishes that document's items soon; whatever was woken
+    meanwhile goes in one read, one pipelined send and one clearing write. The sweep finds
     documents whose items no one asked for (e.g. written just before a crash).
     """
 
@@ -84,13 +183,23 @@ class OutboxRelay(PollingLoop):
         self._producer = producer
 
     async def publish(self, document_ids: list[str]) -> int:
-        """Publishes the pending items of the given documents; returns how many."""
-        documents = []
-        for document_id in document_ids:
-            document = await self._collection.find_one({"_id": document_id}, {"outbox": 1})
-            if document is not None and document.get("outbox"):
-                documents.append(document)
-        return await self._publish(documents)
+        """Publishes the pending items of the given documents; returns how many.
+
+        The documents are read by `_id` concurrently rather than with one `$in` query, which the
+        local engine answers by scanning the whole collection.
+        """
+        published = 0
+        for start in range(0, len(document_ids), BATCH):
+            found = await asyncio.gather(
+                *(
+                    self._collection.find_one({"_id": document_id}, {"outbox": 1})
+                    for document_id in document_ids[start : start + BATCH]
+                )
+            )
+            published += await self._publish(
+                [document for document in found if document and document.get("outbox")]
+            )
+        return published
 
     async def sweep(self) -> int:
         """Publishes every pending item of the collection; returns how many."""
@@ -98,7 +207,7 @@ class OutboxRelay(PollingLoop):
         chunk: list[Document] = []
         async for document in self._collection.find(PENDING_OUTBOX, {"outbox": 1}):
             chunk.append(document)
-            if len(chunk) == SWEEP_CHUNK:
+            if len(chunk) == BATCH:
                 published += await self._publish(chunk)
                 chunk = []
         return published + await self._publish(chunk)
@@ -107,6 +216,8 @@ class OutboxRelay(PollingLoop):
         """Sends all items at once, so the producer batches them, and removes them once all are
         acknowledged. Items of one document go in order to one partition; if any send fails,
         none is removed and all are sent again later, which consumers deduplicate."""
+        if not documents:
+            return 0
         deliveries = [
             await self._producer.send(
                 item["topic"], item["payload"].encode(), key=item["key"].encode()
@@ -116,9 +227,13 @@ class OutboxRelay(PollingLoop):
         ]
         await asyncio.gather(*deliveries)
         OUTBOX_PUBLISHED.labels(self._collection.name).inc(len(deliveries))
-        for document in documents:
-            # The items as read: FerretDB's pulls match values, not conditions.
-            await self._collection.update_one(
-                {"_id": document["_id"]}, {"$pullAll": {"outbox": document["outbox"]}}
+        # Removed by value: the local engine's $pull ignores conditions. Pulling again what is gone
+        # changes nothing, so a write conflict retries the whole batch.
+        removals = [
+            UpdateOne(
+                {"_id": document["_id"]}, versioned({"$pullAll": {"outbox": document["outbox"]}})
             )
+            for document in documents
+        ]
+        await retry_write_conflicts(lambda: self._collection.bulk_write(removals, ordered=False))
         return len(deliveries)

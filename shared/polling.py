@@ -12,7 +12,8 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 
-from shared.errors import TRANSIENT_ERRORS
+from shared.errors import is_transient
+from shared.metrics import activity
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +64,8 @@ class PollingLoop:
 
     async def _run(self) -> None:
         try:
-            await self._loop()
+            with activity(self._name):
+                await self._loop()
         except Exception:
             log.exception("%s stopped on an error", self._name)
             raise
@@ -79,7 +81,9 @@ class PollingLoop:
                 if clock() >= next_sweep:
                     next_sweep = clock() + self._sweep_interval_s
                 backoff = 0.0
-            except TRANSIENT_ERRORS as exc:
+            except Exception as exc:
+                if not is_transient(exc):
+                    raise
                 backoff = min(max(backoff * 2, 0.2), self._max_backoff_s)
                 log.warning("%s failed, retrying in %.1f s: %r", self._name, backoff, exc)
                 if self._stopping:

@@ -12,7 +12,7 @@ from services.audit.domain.chain import AuditEntry, next_entry
 from services.intake.domain.citizen_request import CitizenRequest, RequestStatus
 from services.notify.domain.notification import Notification, NotificationStatus
 from services.processing.domain.case import Case, CaseState
-from shared.events.envelope import CloudEvent
+from shared.events.envelope import CloudEvent, Event
 from shared.events.models import (
     Applicant,
     CaseOpened,
@@ -105,7 +105,7 @@ def notification(
     )
 
 
-def wrapped(event: RequestSubmitted | CaseOpened, *, source: str = "/test") -> CloudEvent:
+def wrapped(event: Event, *, source: str = "/test") -> CloudEvent:
     return CloudEvent.wrap(event, source=source, time=T0)
 
 

@@ -8,11 +8,10 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from datetime import datetime, timedelta
 
 from services.audit.domain.chain import AuditEntry
-from services.audit.service_layer.ports import AppendConflict
 from services.intake.domain.citizen_request import CitizenRequest
 from services.notify.domain.notification import Notification, NotificationStatus
 from services.notify.service_layer.ports import ProviderError
@@ -154,12 +153,12 @@ class FakeAuditLog:
     async def contains(self, event_id: str) -> bool:
         return any(entry.event_id == event_id for entry in self.by_sequence.values())
 
-    async def append(self, entry: AuditEntry) -> None:
-        if entry.sequence in self.by_sequence:
-            raise AppendConflict(f"sequence {entry.sequence} is taken")
-        if await self.contains(entry.event_id):
-            raise AppendConflict(f"event {entry.event_id} is logged already")
-        self.by_sequence[entry.sequence] = copy.deepcopy(entry)
+    async def append(self, entries: Sequence[AuditEntry]) -> int:
+        for added, entry in enumerate(entries):
+            if entry.sequence in self.by_sequence or await self.contains(entry.event_id):
+                return added
+            self.by_sequence[entry.sequence] = copy.deepcopy(entry)
+        return len(entries)
 
     async def entries(
         self, *, after_sequence: int = 0, subject: str | None = None, limit: int | None = None

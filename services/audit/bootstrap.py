@@ -11,27 +11,32 @@ from fastapi import FastAPI
 from services.audit.adapters.mongo_log import MongoAuditLog
 from services.audit.config import AuditSettings
 from services.audit.entrypoints import api
-from services.audit.entrypoints.consumer import AUDITED_TOPICS, on_all_topics
-from shared.events.topics import dead_letter_topic
+from services.audit.entrypoints.consumer import Dependencies, subscription
+from services.audit.service_layer.log import AuditRecorder
+from shared.clock import Clock, system_clock
 from shared.http import ReadinessCheck, Wiring, build_app
+from shared.kafka import service_topics, subscribe
 from shared.runtime import connected, running
 
 
 @asynccontextmanager
 async def connect(
-    settings: AuditSettings, app: FastAPI
+    settings: AuditSettings, app: FastAPI, *, clock: Clock = system_clock
 ) -> AsyncIterator[Mapping[str, ReadinessCheck]]:
     key = settings.secret("AUDIT_PSEUDONYM_KEY", settings.pseudonym_key).get_secret_value()
-    topics = [*AUDITED_TOPICS, dead_letter_topic(settings.consumer_group)]
+    topics = service_topics("audit", subscription=subscription, group_id=settings.consumer_group)
     async with connected(settings, topics) as infra:
         repository = MongoAuditLog(infra.db["log"])
         await repository.ensure_indexes()
         app.state.audit_log = repository
-        consumer = on_all_topics(
+        recorder = AuditRecorder(log=repository, pseudonym_key=key.encode(), clock=clock)
+        consumer = subscribe(
             settings=settings,
+            group_id=settings.consumer_group,
+            subscription=subscription,
+            dependencies=Dependencies(recorder=recorder),
+            clock=clock,
             producer=infra.producer,
-            repository=repository,
-            pseudonym_key=key.encode(),
         )
         async with running({"consumer": consumer}) as worker_checks:
             yield infra.readiness_checks() | worker_checks

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime
 from functools import partial
 
 from fastapi import FastAPI
@@ -12,10 +11,11 @@ from fastapi import FastAPI
 from services.notify.adapters.http_provider import HttpMessageProvider, provider_client
 from services.notify.adapters.mongo_notifications import MongoNotificationRepository
 from services.notify.config import NotifySettings
-from services.notify.entrypoints.consumer import on_cases
+from services.notify.entrypoints.consumer import Dependencies, subscription
 from services.notify.service_layer.delivery import Delivery
-from shared.events.topics import CASES, NOTIFICATIONS, dead_letter_topic
+from shared.clock import Clock, system_clock
 from shared.http import ReadinessCheck, Wiring, build_app
+from shared.kafka import service_topics, subscribe
 from shared.mongo import OutboxRelay
 from shared.polling import PollingLoop
 from shared.runtime import Worker, connected, running
@@ -23,9 +23,9 @@ from shared.runtime import Worker, connected, running
 
 @asynccontextmanager
 async def connect(
-    settings: NotifySettings, app: FastAPI
+    settings: NotifySettings, app: FastAPI, *, clock: Clock = system_clock
 ) -> AsyncIterator[Mapping[str, ReadinessCheck]]:
-    topics = [CASES, NOTIFICATIONS, dead_letter_topic(settings.consumer_group)]
+    topics = service_topics("notify", subscription=subscription, group_id=settings.consumer_group)
     token = settings.provider_token.get_secret_value() if settings.provider_token else None
     async with (
         connected(settings, topics) as infra,
@@ -42,7 +42,7 @@ async def connect(
             provider=HttpMessageProvider(http),
             outbox_ready=relay.wake,
             max_attempts=settings.max_delivery_attempts,
-            now=lambda: datetime.now(UTC),
+            now=clock,
             concurrency=settings.delivery_concurrency,
         )
         delivery_loop = PollingLoop(
@@ -51,11 +51,13 @@ async def connect(
             sweep=delivery.deliver_due,
             sweep_interval_s=settings.retry_sweep_interval_s,
         )
-        consumer = on_cases(
+        consumer = subscribe(
             settings=settings,
+            group_id=settings.consumer_group,
+            subscription=subscription,
+            dependencies=Dependencies(repository=repository, delivery_ready=delivery_loop.wake),
+            clock=clock,
             producer=infra.producer,
-            repository=repository,
-            delivery_ready=delivery_loop.wake,
         )
         workers: dict[str, Worker] = {
             "outbox_relay": relay,

@@ -10,28 +10,33 @@ from fastapi import FastAPI
 
 from services.processing.adapters.mongo_cases import MongoCaseRepository
 from services.processing.config import ProcessingSettings
-from services.processing.entrypoints.consumer import on_requests
-from shared.events.topics import CASES, REQUESTS, dead_letter_topic
+from services.processing.entrypoints.consumer import Dependencies, subscription
+from shared.clock import Clock, system_clock
 from shared.http import ReadinessCheck, Wiring, build_app
+from shared.kafka import service_topics, subscribe
 from shared.mongo import OutboxRelay
 from shared.runtime import connected, running
 
 
 @asynccontextmanager
 async def connect(
-    settings: ProcessingSettings, app: FastAPI
+    settings: ProcessingSettings, app: FastAPI, *, clock: Clock = system_clock
 ) -> AsyncIterator[Mapping[str, ReadinessCheck]]:
-    topics = [REQUESTS, CASES, dead_letter_topic(settings.consumer_group)]
+    topics = service_topics(
+        "processing", subscription=subscription, group_id=settings.consumer_group
+    )
     async with connected(settings, topics) as infra:
         collection = infra.db["cases"]
         repository = MongoCaseRepository(collection)
         await repository.ensure_indexes()
         relay = OutboxRelay(collection=collection, producer=infra.producer)
-        consumer = on_requests(
+        consumer = subscribe(
             settings=settings,
+            group_id=settings.consumer_group,
+            subscription=subscription,
+            dependencies=Dependencies(repository=repository, outbox_ready=relay.wake),
+            clock=clock,
             producer=infra.producer,
-            repository=repository,
-            outbox_ready=relay.wake,
         )
         async with running({"outbox_relay": relay, "consumer": consumer}) as worker_checks:
             yield infra.readiness_checks() | worker_checks

@@ -1,26 +1,23 @@
 """The AsyncAPI 3.0 document of every topic and message, generated from the event models.
 
-`python -m shared.events.asyncapi > docs/asyncapi.json` writes it; a test keeps the committed copy
-equal to what the models say.
+Writers come from each event's topic, readers from the services' subscriptions;
+`python -m services.asyncapi > docs/asyncapi.json` writes it, and a test keeps the committed copy
+equal to what the declarations say.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any
 
 from pydantic.json_schema import models_json_schema
 
 from shared.events.envelope import CloudEvent, Event
 from shared.events.models import EVENT_TYPES
-from shared.events.topics import CASES, NOTIFICATIONS, REQUESTS, TOPIC_OF, Topic
+from shared.events.topics import Topic
+from shared.messagebus import Subscription
 
-WRITER: dict[Topic, str] = {REQUESTS: "intake", CASES: "processing", NOTIFICATIONS: "notify"}
-READERS: dict[Topic, list[str]] = {
-    REQUESTS: ["processing", "audit"],
-    CASES: ["notify", "audit"],
-    NOTIFICATIONS: ["audit"],
-}
 SCHEMAS = "#/components/schemas/{model}"
 
 
@@ -37,7 +34,7 @@ def _envelope_schema(model: type[Event]) -> dict[str, Any]:
     return {**schema, "title": f"{model.__name__}Event", "properties": properties}
 
 
-def document() -> dict[str, Any]:
+def document(subscriptions: Sequence[Subscription[Any]]) -> dict[str, Any]:
     models = list(EVENT_TYPES.values())
     _, definitions = models_json_schema(
         [(model, "serialization") for model in models], ref_template=SCHEMAS
@@ -57,12 +54,13 @@ def document() -> dict[str, Any]:
             "payload": {"$ref": SCHEMAS.format(model=f"{name}Event")},
             "bindings": {"kafka": {"key": {"type": "string", "description": "The request id."}}},
         }
-    for topic in WRITER:
+    topics = list(dict.fromkeys(model.topic for model in models))
+    for topic in topics:
         channel = _channel_id(topic)
         channel_messages = {
             model.__name__: {"$ref": f"#/components/messages/{model.__name__}"}
             for model in models
-            if TOPIC_OF[model] == topic
+            if model.topic == topic
         }
         channels[channel] = {
             "address": topic.name,
@@ -70,18 +68,19 @@ def document() -> dict[str, Any]:
             "bindings": {"kafka": {"partitions": topic.partitions, "topicConfiguration": {
                 "retention.ms": topic.retention_ms}}},
         }  # fmt: skip
-        refs = [{"$ref": f"#/channels/{channel}/messages/{name}"} for name in channel_messages]
-        operations[f"{WRITER[topic]}Sends{channel.title()}"] = {
+        operations[f"{topic.writer}Sends{channel.title()}"] = {
             "action": "send",
             "channel": {"$ref": f"#/channels/{channel}"},
-            "messages": refs,
+            "messages": _refs(channel, channel_messages),
         }
-        for reader in READERS[topic]:
-            operations[f"{reader}Receives{channel.title()}"] = {
-                "action": "receive",
-                "channel": {"$ref": f"#/channels/{channel}"},
-                "messages": refs,
-            }
+        for subscription in subscriptions:
+            received = [event.__name__ for event in subscription.events if event.topic == topic]
+            if received:
+                operations[f"{subscription.service}Receives{channel.title()}"] = {
+                    "action": "receive",
+                    "channel": {"$ref": f"#/channels/{channel}"},
+                    "messages": _refs(channel, received),
+                }
     return {
         "asyncapi": "3.0.0",
         "info": {
@@ -99,9 +98,9 @@ def document() -> dict[str, Any]:
     }
 
 
-def render() -> str:
-    return json.dumps(document(), indent=2, ensure_ascii=False) + "\n"
+def _refs(channel: str, names: Sequence[str] | dict[str, Any]) -> list[dict[str, str]]:
+    return [{"$ref": f"#/channels/{channel}/messages/{name}"} for name in names]
 
 
-if __name__ == "__main__":
-    print(render(), end="")
+def render(subscriptions: Sequence[Subscription[Any]]) -> str:
+    return json.dumps(document(subscriptions), indent=2, ensure_ascii=False) + "\n"

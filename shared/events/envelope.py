@@ -3,28 +3,52 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from datetime import UTC, datetime
+from types import MappingProxyType
 from typing import Any, ClassVar, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from shared.events.topics import Topic
+
+_REGISTRY: dict[str, type[Event]] = {}
 
 
 class Event(BaseModel):
     """The `data` of an event: immutable, past tense, one class per type and version.
 
     Every event is about one citizen's request, whose id keys it on Kafka so that one request's
-    events stay in order.
+    events stay in order. A class that sets `event_type` and `topic` is registered by that alone:
+    nothing else needs listing it for it to be published, consumed, audited and documented.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     event_type: ClassVar[str]
+    topic: ClassVar[Topic]
 
     request_id: str = Field(description="Intake's id of the request; the key of all its events.")
 
     @property
     def subject(self) -> str:
         return self.request_id
+
+    @classmethod
+    def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
+        super().__pydantic_init_subclass__(**kwargs)
+        if "event_type" not in cls.__dict__:
+            return
+        if not isinstance(cls.__dict__.get("topic"), Topic):
+            raise TypeError(f"{cls.__name__} sets event_type but names no topic")
+        if cls.event_type in _REGISTRY:
+            raise TypeError(f"event type {cls.event_type} is declared twice")
+        _REGISTRY[cls.event_type] = cls
+
+
+def registered_events() -> Mapping[str, type[Event]]:
+    """Every event class by type name, in declaration order; read-only."""
+    return MappingProxyType(_REGISTRY)
 
 
 class CloudEvent(BaseModel):

@@ -12,7 +12,8 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from shared.events.envelope import Event
+from shared.events.envelope import Event, registered_events
+from shared.events.topics import CASES, NOTIFICATIONS, REQUESTS, Topic
 
 PERSONAL: dict[str, Any] = {"personal_data": True}
 
@@ -39,6 +40,7 @@ class RequestSubmitted(Event):
     """A citizen's request was accepted by intake."""
 
     event_type: ClassVar[str] = "id.go.adminduk.request.submitted.v1"
+    topic: ClassVar[Topic] = REQUESTS
 
     service_code: str = Field(description="Catalogue code of the service asked for, e.g. KK_BARU.")
     applicant: Applicant = Field(description="Who the request is for and how to reach them.")
@@ -49,6 +51,7 @@ class CaseOpened(Event):
     """Processing opened a case for a submitted request."""
 
     event_type: ClassVar[str] = "id.go.adminduk.case.opened.v1"
+    topic: ClassVar[Topic] = CASES
 
     service_code: str = Field(description="Catalogue code of the service.")
     state: str = Field(description="The case's state after opening.")
@@ -66,6 +69,7 @@ class NotificationSent(Event):
     """A message reached the provider for delivery to a citizen."""
 
     event_type: ClassVar[str] = "id.go.adminduk.notification.sent.v1"
+    topic: ClassVar[Topic] = NOTIFICATIONS
 
     notification_id: str = Field(description="Notify's id of the message.")
     channel: NotificationChannel = Field(description="Channel the message went out on.")
@@ -78,6 +82,7 @@ class NotificationFailed(Event):
     """Notify gave up on a message after its retries."""
 
     event_type: ClassVar[str] = "id.go.adminduk.notification.failed.v1"
+    topic: ClassVar[Topic] = NOTIFICATIONS
 
     notification_id: str = Field(description="Notify's id of the message.")
     channel: NotificationChannel = Field(description="Channel that was tried.")
@@ -86,7 +91,5 @@ class NotificationFailed(Event):
     failed_at: datetime = Field(description="When notify gave up (UTC).")
 
 
-EVENT_TYPES: dict[str, type[Event]] = {
-    model.event_type: model
-    for model in (RequestSubmitted, CaseOpened, NotificationSent, NotificationFailed)
-}
+EVENT_TYPES = registered_events()
+"""Every event type of the system; importing this module registers them."""

@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 import pytest
 
 from services.audit.domain.chain import AuditEntry, next_entry
-from services.audit.service_layer.ports import AppendConflict, AuditLogRepository
+from services.audit.service_layer.ports import AuditLogRepository
 from services.intake.service_layer.ports import RequestRepository
 from services.notify.domain.notification import NotificationStatus
 from services.notify.service_layer.ports import NotificationRepository
@@ -239,7 +239,7 @@ class AuditLogContract:
         }
         chain = audit_chain("req-1", "req-2", data=data)
         for entry in chain:
-            await repository.append(entry)
+            await repository.append([entry])
 
         assert [entry async for entry in repository.entries()] == chain
         assert await repository.head() == chain[-1]
@@ -251,7 +251,7 @@ class AuditLogContract:
     ) -> None:
         first, second, third = audit_chain("a", "b", "c")
         for entry in (third, first, second):
-            await repository.append(entry)
+            await repository.append([entry])
 
         assert [entry.sequence async for entry in repository.entries()] == [1, 2, 3]
         assert await repository.head() == third
@@ -260,7 +260,7 @@ class AuditLogContract:
         self, repository: AuditLogRepository
     ) -> None:
         for entry in audit_chain("a", "b", "c", "d"):
-            await repository.append(entry)
+            await repository.append([entry])
 
         after_two = [entry.sequence async for entry in repository.entries(after_sequence=2)]
 
@@ -269,7 +269,7 @@ class AuditLogContract:
 
     async def test_entries_of_one_subject_only(self, repository: AuditLogRepository) -> None:
         for entry in audit_chain("req-1", "req-2", "req-1", "req-3", "req-1"):
-            await repository.append(entry)
+            await repository.append([entry])
 
         of_req_1 = [entry.sequence async for entry in repository.entries(subject="req-1")]
         later_of_req_1 = [
@@ -283,7 +283,7 @@ class AuditLogContract:
 
     async def test_entries_respect_the_limit(self, repository: AuditLogRepository) -> None:
         for entry in audit_chain("a", "b", "c"):
-            await repository.append(entry)
+            await repository.append([entry])
 
         assert [entry.sequence async for entry in repository.entries(limit=2)] == [1, 2]
         assert [entry.sequence async for entry in repository.entries(limit=None)] == [1, 2, 3]
@@ -302,17 +302,16 @@ class AuditLogContract:
             recorded_at=first.recorded_at,
             data={},
         )
-        await repository.append(first)
+        await repository.append([first])
 
-        with pytest.raises(AppendConflict):
-            await repository.append(rival)
+        assert await repository.append([rival]) == 0
 
         assert [entry async for entry in repository.entries()] == [first]
         assert await repository.contains("evt-rival") is False
 
     async def test_append_of_a_logged_event_conflicts(self, repository: AuditLogRepository) -> None:
         [first] = audit_chain("req-1")
-        await repository.append(first)
+        await repository.append([first])
         same_event_again: AuditEntry = next_entry(
             first,
             event_id=first.event_id,
@@ -324,7 +323,37 @@ class AuditLogContract:
             data=first.data,
         )
 
-        with pytest.raises(AppendConflict):
-            await repository.append(same_event_again)
+        assert await repository.append([same_event_again]) == 0
 
         assert [entry async for entry in repository.entries()] == [first]
+
+    async def test_a_batch_is_added_in_one_call_in_order(
+        self, repository: AuditLogRepository
+    ) -> None:
+        chain = audit_chain("a", "b", "c")
+
+        assert await repository.append(chain) == 3
+
+        assert [entry async for entry in repository.entries()] == chain
+        assert await repository.head() == chain[-1]
+
+    async def test_a_batch_stops_at_its_first_taken_event_keeping_what_came_before(
+        self, repository: AuditLogRepository
+    ) -> None:
+        first, second, third = audit_chain("a", "b", "c")
+        await repository.append([first])
+        logged_again = next_entry(
+            second,
+            event_id=first.event_id,
+            event_type=first.event_type,
+            source=first.source,
+            subject=first.subject,
+            event_time=first.event_time,
+            recorded_at=first.recorded_at,
+            data=first.data,
+        )
+
+        assert await repository.append([second, logged_again, third]) == 1
+
+        assert [entry async for entry in repository.entries()] == [first, second]
+        assert await repository.head() == second

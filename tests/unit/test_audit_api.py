@@ -34,8 +34,7 @@ async def audit_api(log: FakeAuditLog) -> AsyncIterator[httpx.AsyncClient]:
 @pytest.fixture
 async def log() -> FakeAuditLog:
     log = FakeAuditLog()
-    for entry in audit_chain("req-1", "req-2", "req-1", "req-3"):
-        await log.append(entry)
+    await log.append(audit_chain("req-1", "req-2", "req-1", "req-3"))
     return log
 
 
@@ -90,8 +89,7 @@ async def test_verify_points_at_a_tampered_entry() -> None:
     entries = audit_chain("req-1", "req-2", "req-3")
     entries[1] = dataclasses.replace(entries[1], subject="req-9")
     log = FakeAuditLog()
-    for entry in entries:
-        await log.append(entry)
+    await log.append(entries)
 
     async with audit_api(log) as client:
         verification = (await client.get("/v1/audit/verify")).json()

@@ -1,26 +1,40 @@
 from __future__ import annotations
 
+import asyncio
 import dataclasses
+from collections.abc import Sequence
 from datetime import timedelta
 
-import pytest
-from pydantic import ValidationError
+from pymongo.errors import AutoReconnect
 
 from services.audit.domain.chain import GENESIS_HASH, AuditEntry, next_entry
 from services.audit.domain.pseudonym import PREFIX
-from services.audit.service_layer.log import list_entries, record_event, verify_log
-from shared.errors import PoisonEvent, RetryableError
-from shared.events.envelope import CloudEvent
+from services.audit.service_layer.log import AuditRecorder, list_entries, verify_log
+from shared.events.envelope import Event
 from shared.events.models import CaseOpened, RequestSubmitted
+from shared.messagebus import Received
 from tests.builders import T0, VALID_NIK, audit_chain, case_opened, request_submitted, wrapped
-from tests.fakes import FakeAuditLog
+from tests.fakes import FakeAuditLog, FakeClock
 
 KEY = b"audit-key"
 RECORDED_AT = T0 + timedelta(seconds=5)
 
 
-async def record(log: FakeAuditLog, event: CloudEvent) -> None:
-    await record_event(event=event, log=log, pseudonym_key=KEY, now=RECORDED_AT)
+def received(
+    event: Event, *, source: str = "/test", event_id: str | None = None
+) -> Received[Event]:
+    envelope = wrapped(event, source=source)
+    return Received(
+        data=event,
+        event_id=event_id or envelope.id,
+        source=source,
+        time=envelope.time,
+        now=RECORDED_AT,
+    )
+
+
+def recorder(log: FakeAuditLog) -> AuditRecorder:
+    return AuditRecorder(log=log, pseudonym_key=KEY, clock=FakeClock(RECORDED_AT))
 
 
 async def all_entries(log: FakeAuditLog) -> list[AuditEntry]:
@@ -29,14 +43,14 @@ async def all_entries(log: FakeAuditLog) -> list[AuditEntry]:
 
 async def test_an_event_is_appended_with_its_envelope_and_masked_data() -> None:
     log = FakeAuditLog()
-    event = wrapped(request_submitted("req-1"), source="/adminduk/intake")
+    message = received(request_submitted("req-1"), source="/adminduk/intake")
 
-    await record(log, event)
+    await recorder(log).record(message)
 
     [entry] = await all_entries(log)
     assert entry.sequence == 1
     assert entry.previous_hash == GENESIS_HASH
-    assert entry.event_id == event.id
+    assert entry.event_id == message.event_id
     assert entry.event_type == RequestSubmitted.event_type
     assert entry.source == "/adminduk/intake"
     assert entry.subject == "req-1"
@@ -49,9 +63,10 @@ async def test_an_event_is_appended_with_its_envelope_and_masked_data() -> None:
 
 async def test_events_are_chained_in_the_order_they_are_recorded() -> None:
     log = FakeAuditLog()
+    audit = recorder(log)
 
-    await record(log, wrapped(request_submitted("req-1")))
-    await record(log, wrapped(case_opened("req-1")))
+    await audit.record(received(request_submitted("req-1")))
+    await audit.record(received(case_opened("req-1")))
 
     first, second = await all_entries(log)
     assert second.sequence == 2
@@ -62,35 +77,56 @@ async def test_events_are_chained_in_the_order_they_are_recorded() -> None:
 
 async def test_a_redelivered_event_adds_nothing() -> None:
     log = FakeAuditLog()
-    event = wrapped(request_submitted("req-1"))
+    audit = recorder(log)
+    message = received(request_submitted("req-1"))
 
-    await record(log, event)
-    await record(log, event)
+    await audit.record(message)
+    await audit.record(message)
 
-    assert [entry.event_id for entry in await all_entries(log)] == [event.id]
+    assert [entry.event_id for entry in await all_entries(log)] == [message.event_id]
 
 
-async def test_an_unknown_event_type_is_poison_and_is_not_logged() -> None:
+class CountingAuditLog(FakeAuditLog):
+    def __init__(self) -> None:
+        super().__init__()
+        self.writes: list[int] = []
+
+    async def append(self, entries: Sequence[AuditEntry]) -> int:
+        self.writes.append(len(entries))
+        await asyncio.sleep(0.01)
+        return await super().append(entries)
+
+
+async def test_events_recorded_at_once_share_writes_and_keep_their_arrival_order() -> None:
+    log = CountingAuditLog()
+    audit = recorder(log)
+    messages = [received(request_submitted(f"req-{n}")) for n in range(20)]
+
+    await asyncio.gather(*(audit.record(message) for message in messages))
+
+    assert [entry.event_id for entry in await all_entries(log)] == [
+        message.event_id for message in messages
+    ]
+    assert sum(log.writes) == 20
+    assert len(log.writes) <= 2
+    assert (await verify_log(log=log)).valid
+
+
+async def test_a_redelivery_inside_a_batch_is_dropped_and_the_rest_still_chains() -> None:
     log = FakeAuditLog()
-    event = wrapped(request_submitted("req-1")).model_copy(
-        update={"type": "id.go.adminduk.request.withdrawn.v1"}
-    )
+    audit = recorder(log)
+    first = received(request_submitted("req-1"))
+    await audit.record(first)
+    batch = [received(case_opened("req-1")), first, received(request_submitted("req-2"))]
 
-    with pytest.raises(PoisonEvent, match=r"request\.withdrawn"):
-        await record(log, event)
+    await asyncio.gather(*(audit.record(message) for message in batch))
 
-    assert await all_entries(log) == []
-
-
-async def test_data_the_model_does_not_know_is_refused_not_logged_in_clear() -> None:
-    log = FakeAuditLog()
-    event = wrapped(request_submitted("req-1"))
-    leaky = event.model_copy(update={"data": {**event.data, "ktp_nik": VALID_NIK}})
-
-    with pytest.raises(ValidationError):
-        await record(log, leaky)
-
-    assert await all_entries(log) == []
+    assert [entry.event_id for entry in await all_entries(log)] == [
+        first.event_id,
+        batch[0].event_id,
+        batch[2].event_id,
+    ]
+    assert (await verify_log(log=log)).valid
 
 
 class RacedAuditLog(FakeAuditLog):
@@ -99,9 +135,11 @@ class RacedAuditLog(FakeAuditLog):
     def __init__(self, rival_event_id: str) -> None:
         super().__init__()
         self._rival_event_id = rival_event_id
+        self._raced = False
 
-    async def append(self, entry: AuditEntry) -> None:
-        if entry.sequence not in self.by_sequence:
+    async def append(self, entries: Sequence[AuditEntry]) -> int:
+        if not self._raced:
+            self._raced = True
             rival = next_entry(
                 await self.head(),
                 event_id=self._rival_event_id,
@@ -112,33 +150,62 @@ class RacedAuditLog(FakeAuditLog):
                 recorded_at=T0.isoformat(),
                 data={},
             )
-            await super().append(rival)
-        await super().append(entry)
+            await super().append([rival])
+        return await super().append(entries)
 
 
-async def test_losing_the_sequence_to_another_event_is_retryable() -> None:
+async def test_losing_the_sequence_to_another_writer_chains_after_its_entry() -> None:
     log = RacedAuditLog(rival_event_id="evt-rival")
-    event = wrapped(request_submitted("req-1"))
+    message = received(request_submitted("req-1"))
 
-    with pytest.raises(RetryableError):
-        await record(log, event)
+    await recorder(log).record(message)
 
-    assert [entry.event_id for entry in await all_entries(log)] == ["evt-rival"]
+    assert [entry.event_id for entry in await all_entries(log)] == [
+        "evt-rival",
+        message.event_id,
+    ]
+    assert (await verify_log(log=log)).valid
 
 
 async def test_losing_the_sequence_to_the_same_event_is_done() -> None:
-    event = wrapped(request_submitted("req-1"))
-    log = RacedAuditLog(rival_event_id=event.id)
+    message = received(request_submitted("req-1"))
+    log = RacedAuditLog(rival_event_id=message.event_id)
 
-    await record(log, event)
+    await recorder(log).record(message)
 
-    assert [entry.event_id for entry in await all_entries(log)] == [event.id]
+    assert [entry.event_id for entry in await all_entries(log)] == [message.event_id]
+
+
+class UnreachableAuditLog(FakeAuditLog):
+    def __init__(self) -> None:
+        super().__init__()
+        self.down = True
+
+    async def append(self, entries: Sequence[AuditEntry]) -> int:
+        if self.down:
+            raise AutoReconnect("database unreachable")
+        return await super().append(entries)
+
+
+async def test_a_failed_write_fails_every_event_in_it_and_the_next_record_works() -> None:
+    log = UnreachableAuditLog()
+    audit = recorder(log)
+    messages = [received(request_submitted(f"req-{n}")) for n in range(3)]
+
+    results = await asyncio.gather(
+        *(audit.record(message) for message in messages), return_exceptions=True
+    )
+
+    assert all(isinstance(result, AutoReconnect) for result in results)
+    assert await all_entries(log) == []
+    log.down = False
+    await audit.record(messages[0])
+    assert [entry.event_id for entry in await all_entries(log)] == [messages[0].event_id]
 
 
 async def test_list_entries_pages_through_the_log() -> None:
     log = FakeAuditLog()
-    for entry in audit_chain("req-1", "req-2", "req-1", "req-1"):
-        await log.append(entry)
+    await log.append(audit_chain("req-1", "req-2", "req-1", "req-1"))
 
     page = await list_entries(log=log, after_sequence=1, subject="req-1", limit=1)
     rest = await list_entries(log=log, after_sequence=page[-1].sequence, subject="req-1", limit=10)
@@ -149,8 +216,9 @@ async def test_list_entries_pages_through_the_log() -> None:
 
 async def test_a_recorded_log_verifies() -> None:
     log = FakeAuditLog()
-    for event in [wrapped(request_submitted("req-1")), wrapped(case_opened("req-1"))]:
-        await record(log, event)
+    audit = recorder(log)
+    for event in [request_submitted("req-1"), case_opened("req-1")]:
+        await audit.record(received(event))
 
     result = await verify_log(log=log)
 
@@ -163,8 +231,7 @@ async def test_a_recorded_log_verifies() -> None:
 
 async def test_a_tampered_log_fails_verification_at_the_changed_entry() -> None:
     log = FakeAuditLog()
-    for entry in audit_chain("a", "b", "c"):
-        await log.append(entry)
+    await log.append(audit_chain("a", "b", "c"))
     log.by_sequence[2] = dataclasses.replace(log.by_sequence[2], data={"n": "changed"})
 
     result = await verify_log(log=log)

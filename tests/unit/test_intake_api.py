@@ -17,7 +17,8 @@ from services.intake.bootstrap import create_app
 from services.intake.config import IntakeSettings
 from services.intake.entrypoints.api import IntakeContext
 from shared.http import ReadinessCheck
-from tests.fakes import CallCounter, FakeRequestRepository
+from tests.builders import T0
+from tests.fakes import CallCounter, FakeClock, FakeRequestRepository
 
 MAX_BODY_BYTES = 2048
 FORM: dict[str, Any] = {
@@ -52,7 +53,10 @@ async def running_intake(checks: Mapping[str, ReadinessCheck]) -> AsyncIterator[
     @asynccontextmanager
     async def wiring(app: FastAPI) -> AsyncIterator[Mapping[str, ReadinessCheck]]:
         app.state.context = IntakeContext(
-            repository=repository, catalogue=load_catalogue(), outbox_ready=outbox_ready
+            repository=repository,
+            catalogue=load_catalogue(),
+            outbox_ready=outbox_ready,
+            clock=FakeClock(T0),
         )
         yield checks
 
@@ -79,7 +83,7 @@ async def test_a_submission_is_accepted_with_its_id_status_and_location(intake: 
     body = response.json()
     assert body["status"] == "SUBMITTED"
     assert body["service_code"] == "KK_BARU"
-    assert datetime.fromisoformat(body["submitted_at"]).utcoffset() is not None
+    assert datetime.fromisoformat(body["submitted_at"]) == T0
     assert response.headers["Location"] == f"/v1/requests/{body['request_id']}"
     assert list(intake.repository.requests) == [body["request_id"]]
     assert intake.outbox_ready.calls == 1

@@ -1,17 +1,24 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from devstack.paths import REPO_ROOT
-from services.audit.entrypoints.consumer import AUDITED_TOPICS
-from shared.events.asyncapi import READERS, document, render
-from shared.events.models import EVENT_TYPES
+from services.asyncapi import SUBSCRIPTIONS
+from shared.events import asyncapi
+from shared.events.models import EVENT_TYPES, CaseOpened, RequestSubmitted
 
 COMMITTED = REPO_ROOT / "docs" / "asyncapi.json"
 
 
+def document() -> dict[str, Any]:
+    return asyncapi.document(SUBSCRIPTIONS)
+
+
 def test_the_committed_document_is_what_the_models_generate() -> None:
-    assert COMMITTED.read_text() == render(), "run: python -m shared.events.asyncapi"
+    assert COMMITTED.read_text() == asyncapi.render(SUBSCRIPTIONS), (
+        "run: python -m services.asyncapi > docs/asyncapi.json"
+    )
 
 
 def test_every_event_type_has_a_message_on_its_topic() -> None:
@@ -32,11 +39,22 @@ def test_personal_data_is_marked_in_the_schemas() -> None:
     assert "personal_data" not in schemas["CaseOpened"]["properties"]["request_id"]
 
 
-def test_the_audit_reads_every_topic_the_document_says_it_reads() -> None:
-    assert set(AUDITED_TOPICS) == {
-        topic for topic, readers in READERS.items() if "audit" in readers
-    }
+def test_writers_and_readers_follow_from_the_declarations() -> None:
+    operations = document()["operations"]
+
+    assert operations["intakeSendsRequests"]["action"] == "send"
+    assert operations["processingSendsCases"]["action"] == "send"
+    assert operations["processingReceivesRequests"]["messages"] == [
+        {"$ref": f"#/channels/requests/messages/{RequestSubmitted.__name__}"}
+    ]
+    assert operations["notifyReceivesCases"]["messages"] == [
+        {"$ref": f"#/channels/cases/messages/{CaseOpened.__name__}"}
+    ]
+    audited = [name for name in operations if name.startswith("auditReceives")]
+    assert sorted(audited) == ["auditReceivesCases", "auditReceivesNotifications",
+                               "auditReceivesRequests"]  # fmt: skip
+    assert "notifyReceivesRequests" not in operations
 
 
 def test_the_document_is_plain_json() -> None:
-    assert json.loads(render()) == document()
+    assert json.loads(asyncapi.render(SUBSCRIPTIONS)) == document()

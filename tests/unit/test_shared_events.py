@@ -3,11 +3,12 @@ from __future__ import annotations
 import json
 import uuid
 from datetime import UTC, datetime
+from typing import ClassVar
 
 import pytest
 from pydantic import ValidationError
 
-from shared.events.envelope import CloudEvent
+from shared.events.envelope import CloudEvent, Event
 from shared.events.models import (
     EVENT_TYPES,
     CaseOpened,
@@ -15,7 +16,7 @@ from shared.events.models import (
     NotificationSent,
     RequestSubmitted,
 )
-from shared.events.topics import CASES, NOTIFICATIONS, REQUESTS, TOPIC_OF, dead_letter_topic
+from shared.events.topics import CASES, NOTIFICATIONS, REQUESTS, Topic, dead_letter_topic
 from tests.builders import T0, request_submitted
 
 
@@ -93,13 +94,33 @@ def test_event_data_refuses_unknown_fields() -> None:
 
 
 def test_every_event_type_travels_on_the_topic_of_its_writer() -> None:
-    assert set(TOPIC_OF) == set(EVENT_TYPES.values())
-    assert dict(TOPIC_OF) == {
+    assert {model: model.topic for model in EVENT_TYPES.values()} == {
         RequestSubmitted: REQUESTS,
         CaseOpened: CASES,
         NotificationSent: NOTIFICATIONS,
         NotificationFailed: NOTIFICATIONS,
     }
+    assert (REQUESTS.writer, CASES.writer, NOTIFICATIONS.writer) == (
+        "intake",
+        "processing",
+        "notify",
+    )
+
+
+def test_declaring_an_event_class_registers_it_and_a_missing_topic_is_refused() -> None:
+    with pytest.raises(TypeError, match="names no topic"):
+
+        class Topicless(Event):
+            event_type: ClassVar[str] = "id.go.adminduk.test.topicless.v1"
+
+    with pytest.raises(TypeError, match="declared twice"):
+
+        class Twin(Event):
+            event_type: ClassVar[str] = RequestSubmitted.event_type
+            topic: ClassVar[Topic] = REQUESTS
+
+    assert "id.go.adminduk.test.topicless.v1" not in EVENT_TYPES
+    assert EVENT_TYPES[RequestSubmitted.event_type] is RequestSubmitted
 
 
 def test_event_types_are_versioned_and_keyed_by_their_name() -> None:

@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import asdict
 from typing import Any
 
 from pymongo import ASCENDING, DESCENDING
 from pymongo.asynchronous.collection import AsyncCollection
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import BulkWriteError
 
 from services.audit.domain.chain import AuditEntry
-from services.audit.service_layer.ports import AppendConflict
 from shared.mongo import Document
+
+DUPLICATE_KEY = 11000
 
 
 class MongoAuditLog:
@@ -37,16 +38,25 @@ class MongoAuditLog:
     async def contains(self, event_id: str) -> bool:
         return await self._collection.find_one({"event_id": event_id}, {"_id": 1}) is not None
 
-    async def append(self, entry: AuditEntry) -> None:
-        document = asdict(entry)
-        document["_id"] = document.pop("sequence")
+    async def append(self, entries: Sequence[AuditEntry]) -> int:
+        if not entries:
+            return 0
+        documents = []
+        for entry in entries:
+            document = asdict(entry)
+            document["_id"] = document.pop("sequence")
+            documents.append(document)
         try:
-            await self._collection.insert_one(document)
-        except DuplicateKeyError as exc:
+            await self._collection.insert_many(documents, ordered=True)
+        except BulkWriteError as exc:
+            if any(error.get("code") != DUPLICATE_KEY for error in exc.details["writeErrors"]):
+                raise
             self._head_loaded = False
-            raise AppendConflict(str(exc)) from exc
-        if self._head is None or entry.sequence > self._head.sequence:
-            self._head = entry
+            added: int = exc.details["nInserted"]
+            return added
+        if self._head is None or entries[-1].sequence > self._head.sequence:
+            self._head = entries[-1]
+        return len(entries)
 
     async def entries(
         self, *, after_sequence: int = 0, subject: str | None = None, limit: int | None = None

@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from typing import Protocol
 
 from services.audit.domain.chain import AuditEntry
-
-
-class AppendConflict(Exception):
-    """Another entry took the sequence number first."""
 
 
 class AuditLogRepository(Protocol):
@@ -21,8 +17,9 @@ class AuditLogRepository(Protocol):
         """Whether the event has been logged already."""
         ...
 
-    async def append(self, entry: AuditEntry) -> None:
-        """Adds the entry; raises AppendConflict if its sequence or event is taken."""
+    async def append(self, entries: Sequence[AuditEntry]) -> int:
+        """Adds the entries in order in one write, stopping at the first whose sequence or event
+        is taken; returns how many were added."""
         ...
 
     def entries(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Request, Response, status
@@ -14,6 +14,7 @@ from services.intake.domain.citizen_request import CitizenRequest, InPersonOnly,
 from services.intake.domain.identity import InvalidIdentity, normalize_phone, validate_nik
 from services.intake.service_layer import submission
 from services.intake.service_layer.ports import RequestRepository
+from shared.clock import Clock
 from shared.events.models import NotificationChannel
 from shared.http import ApiError
 from shared.polling import Wake
@@ -26,6 +27,7 @@ class IntakeContext:
     repository: RequestRepository
     catalogue: ServiceCatalogue
     outbox_ready: Wake
+    clock: Clock
 
 
 def get_context(request: Request) -> IntakeContext:
@@ -118,7 +120,7 @@ async def submit_request(
             repository=context.repository,
             catalogue=context.catalogue,
             outbox_ready=context.outbox_ready,
-            now=datetime.now(UTC),
+            now=context.clock(),
         )
     except UnknownService as exc:
         raise ApiError(

@@ -10,7 +10,7 @@ from pymongo.asynchronous.collection import AsyncCollection
 from services.notify.domain.notification import Notification, NotificationStatus
 from shared.events.envelope import CloudEvent
 from shared.events.models import NotificationChannel
-from shared.mongo import Document, insert_new, outbox_entry
+from shared.mongo import Document, insert_new, outbox_entry, update_document
 
 
 class MongoNotificationRepository:
@@ -40,8 +40,9 @@ class MongoNotificationRepository:
         return [_notification(document) async for document in cursor]
 
     async def save(self, notification: Notification, outbox: list[CloudEvent]) -> None:
-        await self._collection.update_one(
-            {"_id": notification.notification_id},
+        await update_document(
+            self._collection,
+            notification.notification_id,
             {
                 "$set": _fields(notification),
                 "$push": {"outbox": {"$each": [outbox_entry(event) for event in outbox]}},

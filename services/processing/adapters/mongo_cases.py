@@ -8,7 +8,7 @@ from pymongo.asynchronous.collection import AsyncCollection
 from services.processing.domain.case import Case, CaseState
 from shared.events.envelope import CloudEvent
 from shared.events.models import Applicant
-from shared.mongo import Document, insert_new, outbox_entry
+from shared.mongo import Document, insert_applied
 
 
 class MongoCaseRepository:
@@ -16,6 +16,7 @@ class MongoCaseRepository:
         self._collection = collection
 
     async def ensure_indexes(self) -> None:
+        """An event that opened one case can open no other."""
         await self._collection.create_index([("processed_events", ASCENDING)], unique=True)
 
     async def add(self, case: Case, *, processed_event_id: str, outbox: list[CloudEvent]) -> bool:
@@ -25,10 +26,10 @@ class MongoCaseRepository:
             "applicant": case.applicant.model_dump(mode="json"),
             "state": case.state.value,
             "opened_at": case.opened_at,
-            "processed_events": [processed_event_id],
-            "outbox": [outbox_entry(event) for event in outbox],
         }
-        return await insert_new(self._collection, document)
+        return await insert_applied(
+            self._collection, document, event_id=processed_event_id, outbox=outbox
+        )
 
     async def get(self, request_id: str) -> Case | None:
         document = await self._collection.find_one({"_id": request_id}, {"outbox": 0})

@@ -1,0 +1,82 @@
+"""The local MongoDB engine under concurrent writes, and the update operators the code relies on."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+
+import pytest
+from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import OperationFailure
+
+from shared.errors import is_write_conflict
+from shared.mongo import Document, insert_new, update_document
+
+CLIENTS = 20
+
+
+async def test_concurrent_updates_of_one_collection_all_apply(
+    mongo_db: AsyncDatabase[Document],
+) -> None:
+    counters = mongo_db["counters"]
+    await counters.insert_many([{"_id": n, "count": 0} for n in range(CLIENTS)])
+
+    results = await asyncio.gather(
+        *(counters.update_one({"_id": n}, {"$inc": {"count": 1}}) for n in range(CLIENTS))
+    )
+
+    assert [result.modified_count for result in results] == [1] * CLIENTS
+    assert [doc["count"] async for doc in counters.find().sort("_id")] == [1] * CLIENTS
+
+
+async def test_concurrent_updates_of_one_document_all_apply(
+    mongo_db: AsyncDatabase[Document],
+) -> None:
+    """The local engine loses such updates unless its version guard turns them into conflicts,
+    which `update_document` retries."""
+    counters = mongo_db["counters"]
+    await insert_new(counters, {"_id": "total", "count": 0})
+
+    results = await asyncio.gather(
+        *(update_document(counters, "total", {"$inc": {"count": 1}}) for _ in range(CLIENTS))
+    )
+
+    assert results == [True] * CLIENTS
+    assert await counters.find_one({"_id": "total"}) == {
+        "_id": "total",
+        "version": CLIENTS,
+        "count": CLIENTS,
+    }
+
+
+@pytest.mark.skipif(
+    bool(os.environ.get("ADMINDUK_TEST_MONGO_URL")),
+    reason="the version guard belongs to the local engine; MongoDB's updates are atomic",
+)
+async def test_a_write_that_does_not_raise_the_version_is_refused_as_a_conflict(
+    mongo_db: AsyncDatabase[Document],
+) -> None:
+    counters = mongo_db["counters"]
+    await insert_new(counters, {"_id": "total", "count": 0})
+
+    with pytest.raises(OperationFailure) as refused:
+        await counters.update_one({"_id": "total"}, {"$set": {"count": 5}})
+
+    assert is_write_conflict(refused.value)
+    assert await counters.find_one({"_id": "total"}) == {"_id": "total", "version": 0, "count": 0}
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="FerretDB 1.24's $pull removes equal values only and ignores conditions",
+)
+async def test_a_pull_with_a_condition_removes_the_matching_items(
+    mongo_db: AsyncDatabase[Document],
+) -> None:
+    queue = mongo_db["queue"]
+    await queue.insert_one({"_id": "q", "items": [{"n": 1}, {"n": 2}, {"n": 3}]})
+
+    result = await queue.update_one({"_id": "q"}, {"$pull": {"items": {"n": {"$gte": 2}}}})
+
+    assert result.modified_count == 1
+    assert await queue.find_one({"_id": "q"}) == {"_id": "q", "items": [{"n": 1}]}
