@@ -55,3 +55,37 @@ async def test_every_service_reports_ready(backend: Stack, http: httpx.AsyncClie
         assert response.status_code == 200, (name, response.text)
         assert response.json()["kafka"] == "ok"
         assert response.json()["mongo"] == "ok"
+
+
+def sample(metrics: str, name: str, **labels: str) -> float:
+    """The value of one Prometheus sample in the text format, 0 if absent."""
+    wanted = ",".join(f'{key}="{value}"' for key, value in labels.items())
+    prefix = f"{name}{{{wanted}}} " if labels else f"{name} "
+    for line in metrics.splitlines():
+        if line.startswith(prefix):
+            return float(line.removeprefix(prefix))
+    return 0.0
+
+
+async def test_metrics_count_database_operations_per_handled_event(
+    backend: Stack, http: httpx.AsyncClient
+) -> None:
+    response = await http.post(f"{backend.service_url('intake')}/v1/requests", json=SUBMISSION)
+    assert response.status_code == 202, response.text
+
+    async def opened_once_more() -> str | None:
+        text = (await http.get(f"{backend.service_url('processing')}/metrics")).text
+        handled = sample(text, "adminduk_db_operations_per_event_count", group="processing")
+        return text if handled >= 1 else None
+
+    processing = await eventually(opened_once_more, what="processing to count its operations")
+    events = sample(processing, "adminduk_db_operations_per_event_count", group="processing")
+    operations = sample(processing, "adminduk_db_operations_per_event_sum", group="processing")
+    assert 1 <= operations / events <= 3
+    assert sample(processing, "adminduk_db_operations_total",
+                  activity="processing", command="insert") >= events  # fmt: skip
+    relay = sample(processing, "adminduk_db_operations_total",
+                   activity="outbox-cases", command="update")  # fmt: skip
+    assert relay >= 1
+    intake = (await http.get(f"{backend.service_url('intake')}/metrics")).text
+    assert sample(intake, "adminduk_db_operations_total", activity="http", command="insert") >= 1
