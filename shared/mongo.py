@@ -161,9 +161,10 @@ async def insert_applied(
 class OutboxRelay(PollingLoop):
     """Publishes one collection's outbox items in order, then removes them from their document.
 
-    `wake(document_id)` after a write publishes that document's items soon; whatever was woken
-    meanwhile goes in one read, one pipelined send and one clearing write. The sweep finds
-    documents whose items no one asked for (e.g. written just before a crash).
+    Writers hand over what they just stored (`wake(document_id, events)`), so the steady state
+    reads nothing back: whatever was handed over meanwhile goes in one pipelined send and one
+    clearing write. The sweep finds documents whose items no one handed over (e.g. written just
+    before a crash, or more than the relay holds in memory while Kafka is away).
     """
 
     def __init__(
@@ -172,6 +173,7 @@ class OutboxRelay(PollingLoop):
         collection: AsyncCollection[Document],
         producer: AIOKafkaProducer,
         sweep_interval_s: float = 30.0,
+        max_held_documents: int = 10_000,
     ) -> None:
         super().__init__(
             name=f"outbox-{collection.name}",
@@ -181,24 +183,52 @@ class OutboxRelay(PollingLoop):
         )
         self._collection = collection
         self._producer = producer
+        self._max_held = max_held_documents
+        self._held: dict[str, list[Document]] = {}
+        self._read_back: set[str] = set()
+
+    def wake(self, key: str, events: Sequence[CloudEvent] = ()) -> None:
+        """Publishes soon what document `key` just stored; given the `events`, without reading.
+
+        A document once read back stays so until then, so its items still go out in order.
+        """
+        holds = key in self._held or len(self._held) < self._max_held
+        if events and holds and key not in self._read_back:
+            self._held.setdefault(key, []).extend(outbox_entry(event) for event in events)
+        else:
+            self._held.pop(key, None)
+            self._read_back.add(key)
+        super().wake(key)
 
     async def publish(self, document_ids: list[str]) -> int:
         """Publishes the pending items of the given documents; returns how many.
 
-        The documents are read by `_id` concurrently rather than with one `$in` query, which the
-        local engine answers by scanning the whole collection.
+        Documents with nothing handed over are read by `_id`, concurrently rather than with one
+        `$in` query, which the local engine answers by scanning the whole collection.
         """
         published = 0
         for start in range(0, len(document_ids), BATCH):
+            chunk = document_ids[start : start + BATCH]
+            held: list[Document] = [
+                {"_id": document_id, "outbox": list(self._held[document_id])}
+                for document_id in chunk
+                if document_id in self._held
+            ]
             found = await asyncio.gather(
                 *(
                     self._collection.find_one({"_id": document_id}, {"outbox": 1})
-                    for document_id in document_ids[start : start + BATCH]
+                    for document_id in chunk
+                    if document_id not in self._held
                 )
             )
-            published += await self._publish(
-                [document for document in found if document and document.get("outbox")]
-            )
+            documents = held + [document for document in found if document and document["outbox"]]
+            published += await self._publish(documents)
+            for document in held:
+                # Gone if the document was switched to reading back meanwhile.
+                current = self._held.pop(document["_id"], [])
+                if remaining := current[len(document["outbox"]) :]:
+                    self._held[document["_id"]] = remaining
+            self._read_back.difference_update(chunk)
         return published
 
     async def sweep(self) -> int:

@@ -20,13 +20,15 @@ from shared.events.envelope import CloudEvent
 
 
 class CallCounter:
-    """A wake-up signal (`shared.polling.Wake`) that records the keys it was raised for."""
+    """A wake-up signal (`shared.polling.Wake` or `OutboxReady`) that records what it was told."""
 
     def __init__(self) -> None:
         self.keys: list[str] = []
+        self.events: list[CloudEvent] = []
 
-    def __call__(self, key: str) -> None:
+    def __call__(self, key: str, events: Sequence[CloudEvent] = ()) -> None:
         self.keys.append(key)
+        self.events.extend(events)
 
     @property
     def calls(self) -> int:

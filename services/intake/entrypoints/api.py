@@ -17,7 +17,7 @@ from services.intake.service_layer.ports import RequestRepository
 from shared.clock import Clock
 from shared.events.models import NotificationChannel
 from shared.http import ApiError
-from shared.polling import Wake
+from shared.polling import OutboxReady
 
 
 @dataclass(frozen=True)
@@ -26,7 +26,7 @@ class IntakeContext:
 
     repository: RequestRepository
     catalogue: ServiceCatalogue
-    outbox_ready: Wake
+    outbox_ready: OutboxReady
     clock: Clock
 
 

@@ -10,7 +10,7 @@ from services.intake.domain.catalogue import ServiceCatalogue
 from services.intake.domain.citizen_request import CitizenRequest, SubmissionForm, submit
 from services.intake.service_layer.ports import RequestRepository
 from shared.events.envelope import CloudEvent
-from shared.polling import Wake
+from shared.polling import OutboxReady
 
 SOURCE = "/adminduk/intake"
 _IDEMPOTENCY_NAMESPACE = uuid.UUID("5b0c1d3e-8a55-4d0f-9f3a-2f1f4b8c6a10")
@@ -39,7 +39,7 @@ async def submit_request(
     idempotency_key: str | None,
     repository: RequestRepository,
     catalogue: ServiceCatalogue,
-    outbox_ready: Wake,
+    outbox_ready: OutboxReady,
     now: datetime,
 ) -> SubmissionOutcome:
     """Stores a new request and its RequestSubmitted event, or returns the one a retry refers to."""
@@ -48,7 +48,7 @@ async def submit_request(
     )
     outbox = [CloudEvent.wrap(event, source=SOURCE, time=now) for event in request.events]
     if await repository.add(request, outbox):
-        outbox_ready(request.request_id)
+        outbox_ready(request.request_id, outbox)
         return SubmissionOutcome(request=request, created=True)
     existing = await repository.get(request.request_id)
     if existing is None or existing.form_digest != request.form_digest:

@@ -19,7 +19,7 @@ from services.notify.service_layer.ports import (
 )
 from shared.events.envelope import CloudEvent
 from shared.events.models import CaseOpened
-from shared.polling import Wake
+from shared.polling import OutboxReady, Wake
 
 SOURCE = "/adminduk/notify"
 
@@ -44,7 +44,7 @@ class Delivery:
 
     repository: NotificationRepository
     provider: MessageProvider
-    outbox_ready: Wake
+    outbox_ready: OutboxReady
     max_attempts: int
     now: Callable[[], datetime]
     concurrency: int = 8
@@ -93,4 +93,4 @@ class Delivery:
         outbox = [CloudEvent.wrap(item, source=SOURCE, time=moment) for item in notification.events]
         await self.repository.save(notification, outbox)
         if outbox:
-            self.outbox_ready(notification.notification_id)
+            self.outbox_ready(notification.notification_id, outbox)

@@ -8,13 +8,13 @@ from services.processing.service_layer import cases
 from services.processing.service_layer.ports import CaseRepository
 from shared.events.models import RequestSubmitted
 from shared.messagebus import Received, Subscription
-from shared.polling import Wake
+from shared.polling import OutboxReady
 
 
 @dataclass(frozen=True)
 class Dependencies:
     repository: CaseRepository
-    outbox_ready: Wake
+    outbox_ready: OutboxReady
 
 
 subscription: Subscription[Dependencies] = Subscription("processing")
