@@ -11,14 +11,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import statistics
 import tempfile
 import time
-from datetime import datetime
 from pathlib import Path
 
 import httpx
 
+from benchmarks.audit_log import AuditTimes, verify
+from benchmarks.stats import percentiles
 from devstack.stack import Ports, Stack
 
 SUBMISSION = {
@@ -68,35 +68,13 @@ async def stage_latencies(
     stack: Stack, request_ids: set[str], timeout_s: float
 ) -> dict[str, list[float]]:
     """Seconds from submission to case opened and to notification sent, from the audit log."""
-    started = time.perf_counter()
-    async with httpx.AsyncClient(base_url=stack.service_url("audit"), timeout=60) as http:
-        while True:
-            verification = (await http.get("/v1/audit/verify")).json()
-            assert verification["valid"], verification
-            if verification["entries"] >= 3 * len(request_ids):
-                break
-            if time.perf_counter() - started > timeout_s:
-                raise TimeoutError("the audit log did not catch up")
-            await asyncio.sleep(0.5)
-        times: dict[str, dict[str, datetime]] = {}
-        after = 0
-        while True:
-            page = (
-                await http.get("/v1/audit/entries", params={"after_sequence": after, "limit": 1000})
-            ).json()
-            for entry in page["entries"]:
-                times.setdefault(entry["subject"], {})[entry["event_type"].split(".")[-2]] = (
-                    datetime.fromisoformat(entry["event_time"])
-                )
-            if page["next_after_sequence"] is None:
-                break
-            after = page["next_after_sequence"]
-    stages: dict[str, list[float]] = {"case opened": [], "notification sent": []}
-    for request_id in request_ids:
-        moments = times[request_id]
-        stages["case opened"].append((moments["opened"] - moments["submitted"]).total_seconds())
-        stages["notification sent"].append((moments["sent"] - moments["submitted"]).total_seconds())
-    return stages
+    audit = AuditTimes(stack.service_url("audit"))
+    if not await audit.wait_for(request_ids, timeout_s):
+        raise TimeoutError("the audit log did not catch up")
+    verification = await verify(stack.service_url("audit"))
+    assert verification["valid"], verification
+    stages = audit.stage_seconds(request_ids).items()
+    return {stage: list(seconds.values()) for stage, seconds in stages}
 
 
 async def measure(stack: Stack, requests: int, concurrency: int) -> None:
@@ -105,16 +83,16 @@ async def measure(stack: Stack, requests: int, concurrency: int) -> None:
     submitted_in = time.perf_counter() - started
     drained_in = await wait_until_notified(stack, request_ids, timeout_s=300)
     total = time.perf_counter() - started
-    quantiles = statistics.quantiles(latencies, n=100)
+    post = {name: (value or 0.0) * 1000 for name, value in percentiles(latencies).items()}
     print(f"requests               {requests} with {concurrency} concurrent clients")
-    print(f"intake POST latency    p50 {quantiles[49] * 1000:.1f} ms, "
-          f"p95 {quantiles[94] * 1000:.1f} ms, max {max(latencies) * 1000:.1f} ms")  # fmt: skip
+    print(f"intake POST latency    p50 {post['p50']:.1f} ms, "
+          f"p95 {post['p95']:.1f} ms, max {post['max']:.1f} ms")  # fmt: skip
     print(f"intake throughput      {requests / submitted_in:.0f} requests/s")
     print(f"all notified after     {total:.2f} s ({drained_in:.2f} s after the last submission)")
     print(f"end-to-end throughput  {requests / total:.0f} requests/s")
     for stage, seconds in (await stage_latencies(stack, request_ids, timeout_s=600)).items():
-        cut = statistics.quantiles(seconds, n=100)
-        spread = f"p50 {cut[49]:.2f} s, p95 {cut[94]:.2f} s, max {max(seconds):.2f} s"
+        cut = {name: value or 0.0 for name, value in percentiles(seconds).items()}
+        spread = f"p50 {cut['p50']:.2f} s, p95 {cut['p95']:.2f} s, max {cut['max']:.2f} s"
         print(f"submitted → {stage:<17} {spread}")
 
 
