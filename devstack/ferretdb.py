@@ -10,8 +10,9 @@ from devstack.paths import CACHE_DIR, PACKAGE_DIR, fingerprint
 from devstack.process import ManagedProcess, StartupError, port_open, run_checked
 
 SOURCE_DIR = PACKAGE_DIR / "ferretdb"
-VERSION_GUARD = SOURCE_DIR / "version_guard.sql"
-"""Makes concurrent updates of one document safe: run in FerretDB's database before it starts."""
+TABLES_SQL = SOURCE_DIR / "tables.sql"
+"""Makes concurrent updates of one document safe and lookups by `_id` indexed; run in FerretDB's
+database before it starts."""
 READY_TIMEOUT_S = 30.0
 
 

@@ -32,7 +32,11 @@ SETTINGS = {
     "maintenance_work_mem": "256MB",
     "max_wal_size": "2GB",
     "jit": "off",
+    "max_connections": "400",
 }
+# FerretDB's own default of 50 PostgreSQL connections is spent by fewer concurrent clients than the
+# services open: an update holds one connection for its read while waiting for another to write.
+FERRETDB_POOL_SIZE = 300
 
 
 def _version(folder: Path) -> tuple[int, ...]:
@@ -130,7 +134,10 @@ class PostgresCluster:
 
     @property
     def url(self) -> str:
-        return f"postgres://{SUPERUSER}@127.0.0.1:{self.port}/{DATABASE}"
+        return (
+            f"postgres://{SUPERUSER}@127.0.0.1:{self.port}/{DATABASE}"
+            f"?pool_max_conns={FERRETDB_POOL_SIZE}"
+        )
 
     def initdb_command(self, data_dir: Path) -> list[str]:
         return [

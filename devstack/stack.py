@@ -93,7 +93,7 @@ class Stack:
         if self._external_mongo is None:
             cluster = self._postgres_cluster()
             self.processes["postgres"] = cluster.start()
-            cluster.run_script(ferretdb.VERSION_GUARD)
+            cluster.run_script(ferretdb.TABLES_SQL)
             server = ferretdb.FerretDBServer(
                 binary=ferretdb.provision(),
                 postgresql_url=cluster.url,

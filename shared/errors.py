@@ -30,7 +30,7 @@ WRITE_CONFLICT = 112
 
 def is_write_conflict(exc: BaseException) -> bool:
     """Another writer changed the document first: MongoDB's WriteConflict, or the local engine's
-    version guard refusing a write based on a stale read (devstack/ferretdb/version_guard.sql)."""
+    version guard refusing a write based on a stale read (devstack/ferretdb/tables.sql)."""
     return isinstance(exc, OperationFailure) and (
         exc.code == WRITE_CONFLICT or "SQLSTATE 40001" in str(exc)
     )

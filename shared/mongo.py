@@ -32,6 +32,8 @@ Document = dict[str, Any]
 T = TypeVar("T")
 
 VERSION = "version"
+MAX_CONNECTIONS = 32
+"""Per service process; beyond this, operations queue in the driver rather than in the engine."""
 
 PENDING_OUTBOX: Document = {"outbox.0": {"$exists": True}}
 BATCH = 200
@@ -39,7 +41,11 @@ BATCH = 200
 
 def new_mongo_client(url: str) -> AsyncMongoClient[Document]:
     return AsyncMongoClient(
-        url, tz_aware=True, serverSelectionTimeoutMS=5000, event_listeners=[OperationCounter()]
+        url,
+        tz_aware=True,
+        serverSelectionTimeoutMS=5000,
+        maxPoolSize=MAX_CONNECTIONS,
+        event_listeners=[OperationCounter()],
     )
 
 

@@ -80,3 +80,19 @@ async def test_a_pull_with_a_condition_removes_the_matching_items(
 
     assert result.modified_count == 1
     assert await queue.find_one({"_id": "q"}) == {"_id": "q", "items": [{"n": 1}]}
+
+
+@pytest.mark.skipif(
+    bool(os.environ.get("ADMINDUK_TEST_MONGO_URL")),
+    reason="the _id index concerns the local engine; MongoDB indexes _id itself",
+)
+async def test_a_lookup_by_id_uses_an_index_rather_than_scanning_the_collection(
+    mongo_db: AsyncDatabase[Document],
+) -> None:
+    await mongo_db["requests"].insert_many([{"_id": f"req-{n}"} for n in range(100)])
+
+    plan = await mongo_db.command("explain", {"find": "requests", "filter": {"_id": "req-7"}})
+
+    text = str(plan["queryPlanner"])
+    assert "Index Scan" in text
+    assert "Seq Scan" not in text

@@ -51,15 +51,14 @@ class Delivery:
 
     async def deliver(self, notification_ids: list[str]) -> int:
         """Tries the named messages that are still pending and due; returns how many were tried."""
-        due = []
-        for notification_id in notification_ids:
-            notification = await self.repository.get(notification_id)
-            if (
-                notification is not None
-                and notification.status is NotificationStatus.PENDING
-                and notification.next_attempt_at <= self.now()
-            ):
-                due.append(notification)
+        loaded = await asyncio.gather(*map(self.repository.get, notification_ids))
+        due = [
+            notification
+            for notification in loaded
+            if notification is not None
+            and notification.status is NotificationStatus.PENDING
+            and notification.next_attempt_at <= self.now()
+        ]
         return await self._attempt_all(due)
 
     async def deliver_due(self, batch_size: int = 50) -> int:

@@ -1,8 +1,14 @@
--- FerretDB 1.24 updates a document by reading it, changing it and writing the whole of it back,
--- without a lock, so two concurrent updates of one document lose one of them. Every update the
--- services make raises the document's `version` by one; this guard refuses a write that does not,
--- which is what a write based on a stale read does. The writer gets an error (SQLSTATE 40001) and
--- tries again on the current document, as MongoDB itself would have done.
+-- What the project adds to every table FerretDB 1.24 keeps a collection in.
+--
+-- A version guard. FerretDB updates a document by reading it, changing it and writing the whole of
+-- it back, without a lock, so two concurrent updates of one document lose one of them. Every update
+-- the services make raises the document's `version` by one; the guard refuses a write that does
+-- not, which is what a write based on a stale read does. The writer gets an error (SQLSTATE 40001)
+-- and tries again on the current document, as MongoDB itself would have done.
+--
+-- An index for lookups by `_id`. FerretDB filters `_jsonb->'_id' @> value`, which its own btree
+-- index on `_id` cannot serve, so every find or update by `_id` scanned the whole table; a GIN index
+-- on the same expression serves it.
 CREATE OR REPLACE FUNCTION adminduk_version_guard() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
   IF OLD._jsonb ? 'version'
@@ -15,17 +21,24 @@ BEGIN
 END $$;
 
 CREATE OR REPLACE FUNCTION adminduk_guard_table(target regclass) RETURNS void LANGUAGE plpgsql AS $$
+DECLARE
+  table_name text := (SELECT relname FROM pg_class WHERE oid = target);
 BEGIN
-  IF EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = target AND attname = '_jsonb')
-     AND (SELECT relname FROM pg_class WHERE oid = target) NOT LIKE '\_ferretdb%'
-     AND NOT EXISTS (
-       SELECT 1 FROM pg_trigger WHERE tgrelid = target AND tgname = 'adminduk_version_guard'
-     )
+  IF NOT EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = target AND attname = '_jsonb')
+     OR table_name LIKE '\_ferretdb%'
   THEN
+    RETURN;
+  END IF;
+  IF NOT EXISTS (
+    SELECT 1 FROM pg_trigger WHERE tgrelid = target AND tgname = 'adminduk_version_guard'
+  ) THEN
     EXECUTE format(
       'CREATE TRIGGER adminduk_version_guard BEFORE UPDATE ON %s '
       'FOR EACH ROW EXECUTE FUNCTION adminduk_version_guard()', target);
   END IF;
+  EXECUTE format(
+    'CREATE INDEX IF NOT EXISTS %I ON %s USING gin ((_jsonb -> ''_id'') jsonb_path_ops)',
+    table_name || '_adminduk_id', target);
 END $$;
 
 CREATE OR REPLACE FUNCTION adminduk_guard_new_tables() RETURNS event_trigger LANGUAGE plpgsql AS $$
