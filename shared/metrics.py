@@ -118,9 +118,19 @@ class HttpMetrics:
             with activity("http"):
                 await self.app(scope, receive, send_with_status)
         finally:
-            HTTP_REQUESTS.labels(scope["method"], _route(scope), str(status)).observe(
+            HTTP_REQUESTS.labels(_method(scope), _route(scope), str(status)).observe(
                 time.perf_counter() - started
             )
+
+
+HTTP_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+
+
+def _method(scope: Scope) -> str:
+    """The request's method if it is a standard one: clients choose it, so anything else would
+    let them add label values (and memory) without bound."""
+    method = str(scope["method"])
+    return method if method in HTTP_METHODS else "other"
 
 
 def _route(scope: Scope) -> str:

@@ -1,0 +1,38 @@
+from __future__ import annotations
+
+import random
+import string
+
+import httpx
+from fastapi import FastAPI
+
+from shared import metrics
+from shared.metrics import HttpMetrics
+
+
+def app() -> FastAPI:
+    application = FastAPI()
+    application.add_middleware(HttpMetrics)
+    application.include_router(metrics.router)
+
+    @application.get("/things/{thing_id}")
+    async def thing(thing_id: str) -> dict[str, str]:
+        return {"id": thing_id}
+
+    return application
+
+
+async def test_methods_clients_make_up_are_counted_as_other_and_do_not_grow_the_metrics() -> None:
+    transport = httpx.ASGITransport(app=app())
+    async with httpx.AsyncClient(transport=transport, base_url="http://service.test") as client:
+        await client.get("/things/1")
+        before = len((await client.get("/metrics")).text)
+        rng = random.Random(7)
+        for _ in range(200):
+            method = "".join(rng.choices(string.ascii_uppercase, k=12))
+            await client.request(method, f"/things/{rng.randrange(10**9)}")
+        text = (await client.get("/metrics")).text
+
+    assert 'method="other",route="/things/{thing_id}",status="405"' in text
+    assert len(text) - before < 5_000
+    assert 'method="GET",route="/things/{thing_id}",status="200"' in text
