@@ -218,6 +218,20 @@ class NotificationRepositoryContract:
         assert await repository.due(T0, limit=10) == []
 
 
+def logged_again(entry: AuditEntry, *, after: AuditEntry) -> AuditEntry:
+    """The same event as `entry`, chained once more after `after`: a redelivery."""
+    return next_entry(
+        after,
+        event_id=entry.event_id,
+        event_type=entry.event_type,
+        source=entry.source,
+        subject=entry.subject,
+        event_time=entry.event_time,
+        recorded_at=entry.recorded_at,
+        data=entry.data,
+    )
+
+
 class AuditLogContract:
     async def test_an_empty_log_has_no_head_and_no_entries(
         self, repository: AuditLogRepository
@@ -312,18 +326,7 @@ class AuditLogContract:
     async def test_append_of_a_logged_event_conflicts(self, repository: AuditLogRepository) -> None:
         [first] = audit_chain("req-1")
         await repository.append([first])
-        same_event_again: AuditEntry = next_entry(
-            first,
-            event_id=first.event_id,
-            event_type=first.event_type,
-            source=first.source,
-            subject=first.subject,
-            event_time=first.event_time,
-            recorded_at=first.recorded_at,
-            data=first.data,
-        )
-
-        assert await repository.append([same_event_again]) == 0
+        assert await repository.append([logged_again(first, after=first)]) == 0
 
         assert [entry async for entry in repository.entries()] == [first]
 
@@ -342,18 +345,8 @@ class AuditLogContract:
     ) -> None:
         first, second, third = audit_chain("a", "b", "c")
         await repository.append([first])
-        logged_again = next_entry(
-            second,
-            event_id=first.event_id,
-            event_type=first.event_type,
-            source=first.source,
-            subject=first.subject,
-            event_time=first.event_time,
-            recorded_at=first.recorded_at,
-            data=first.data,
-        )
 
-        assert await repository.append([second, logged_again, third]) == 1
+        assert await repository.append([second, logged_again(first, after=second), third]) == 1
 
         assert [entry async for entry in repository.entries()] == [first, second]
         assert await repository.head() == second

@@ -13,6 +13,10 @@ from shared.errors import is_write_conflict
 from shared.mongo import Document, insert_new, update_document
 
 CLIENTS = 20
+local_engine_only = pytest.mark.skipif(
+    bool(os.environ.get("ADMINDUK_TEST_MONGO_URL")),
+    reason="checks what devstack adds to FerretDB; MongoDB does the same by itself",
+)
 
 
 async def test_concurrent_updates_of_one_collection_all_apply(
@@ -49,10 +53,7 @@ async def test_concurrent_updates_of_one_document_all_apply(
     }
 
 
-@pytest.mark.skipif(
-    bool(os.environ.get("ADMINDUK_TEST_MONGO_URL")),
-    reason="the version guard belongs to the local engine; MongoDB's updates are atomic",
-)
+@local_engine_only
 async def test_a_write_that_does_not_raise_the_version_is_refused_as_a_conflict(
     mongo_db: AsyncDatabase[Document],
 ) -> None:
@@ -82,10 +83,7 @@ async def test_a_pull_with_a_condition_removes_the_matching_items(
     assert await queue.find_one({"_id": "q"}) == {"_id": "q", "items": [{"n": 1}]}
 
 
-@pytest.mark.skipif(
-    bool(os.environ.get("ADMINDUK_TEST_MONGO_URL")),
-    reason="the _id index concerns the local engine; MongoDB indexes _id itself",
-)
+@local_engine_only
 async def test_a_lookup_by_id_uses_an_index_rather_than_scanning_the_collection(
     mongo_db: AsyncDatabase[Document],
 ) -> None:
