@@ -24,12 +24,18 @@ from pydantic import ValidationError
 from shared.clock import Clock
 from shared.config import ServiceSettings
 from shared.errors import PoisonEvent, is_transient
-from shared.events.envelope import CloudEvent
+from shared.events.envelope import (
+    ATTRIBUTE_HEADER_PREFIX,
+    CloudEvent,
+    KafkaHeaders,
+    NotACloudEvent,
+)
 from shared.events.models import EVENT_TYPES
 from shared.events.topics import Topic, dead_letter_topic
 from shared.messagebus import Dispatch, Subscription
 from shared.metrics import EVENTS, counting_operations
 from shared.ordering import CommitTracker, KeyedRunner
+from shared.redaction import describe_error, describe_validation_error, redact
 
 D = TypeVar("D")
 
@@ -127,8 +133,10 @@ class EventConsumer:
     its first event not yet handled, so a crash at any moment loses nothing; what is redelivered
     the idempotent handlers recognise.
 
-    Transient failures (Mongo or Kafka unreachable) are retried until they pass; any other error is
-    retried `max_attempts` times and then the message goes to the dead-letter topic with the error.
+    Events come in either content mode of the CloudEvents Kafka binding. Transient failures (Mongo
+    or Kafka unreachable) are retried until they pass; any other error is retried `max_attempts`
+    times and then the message goes to the dead-letter topic with the error. Errors are logged and
+    dead-lettered through `shared.redaction`: field names and error types, never the values.
     """
 
     def __init__(
@@ -261,9 +269,11 @@ class EventConsumer:
     async def _process(self, record: ConsumerRecord[bytes, bytes]) -> bool:
         """Handles or dead-letters one record; False when stopping cut a transient retry short."""
         try:
-            event = CloudEvent.from_json_bytes(record.value)
-        except ValidationError as exc:
-            await self._send_to_dead_letter(record, f"not a CloudEvent: {exc.error_count()} errors")
+            event = CloudEvent.from_kafka(record.value, record.headers)
+        except NotACloudEvent as exc:
+            await self._send_to_dead_letter(
+                record, _claimed_type(record), f"not a CloudEvent: {exc}"
+            )
             return True
         failures = 0
         retries = 0
@@ -275,15 +285,21 @@ class EventConsumer:
                 return True
             except ValidationError as exc:
                 await self._send_to_dead_letter(
-                    record, f"cannot handle {event.type}: {describe_validation_error(exc)}"
+                    record,
+                    event.type,
+                    f"cannot handle {event.type}: {describe_validation_error(exc)}",
                 )
                 return True
             except PoisonEvent as exc:
-                await self._send_to_dead_letter(record, f"cannot handle {event.type}: {exc}")
+                await self._send_to_dead_letter(
+                    record, event.type, f"cannot handle {event.type}: {exc}"
+                )
                 return True
             except Exception as exc:
                 if is_transient(exc):
-                    log.warning("transient failure on %s, retrying: %r", event.type, exc)
+                    log.warning(
+                        "transient failure on %s, retrying: %s", event.type, describe_error(exc)
+                    )
                     if self._stopping.is_set():
                         return False
                 else:
@@ -292,17 +308,22 @@ class EventConsumer:
                         "handler failed on %s (%d/%d)", event.type, failures, self._max_attempts
                     )
                     if failures >= self._max_attempts:
-                        await self._send_to_dead_letter(record, f"{type(exc).__name__}: {exc}")
+                        await self._send_to_dead_letter(record, event.type, describe_error(exc))
                         return True
             retries += 1
             await asyncio.sleep(min(self._retry_backoff_s * 2 ** min(retries, 6), 10.0))
 
-    async def _send_to_dead_letter(self, record: ConsumerRecord[bytes, bytes], error: str) -> None:
-        EVENTS.labels(self._group_id, _event_type(record), "dead_lettered").inc()
+    async def _send_to_dead_letter(
+        self, record: ConsumerRecord[bytes, bytes], event_type: str, error: str
+    ) -> None:
+        """Forwards the record as it came, value and headers, with headers saying why."""
+        error = redact(error)
+        EVENTS.labels(self._group_id, event_type, "dead_lettered").inc()
         log.error(
             "dead-lettering %s[%d]@%d: %s", record.topic, record.partition, record.offset, error
         )
         headers = [
+            *record.headers,
             ("error", error.encode()[:2000]),
             ("source_topic", record.topic.encode()),
             ("source_partition", str(record.partition).encode()),
@@ -312,14 +333,6 @@ class EventConsumer:
         await self._producer.send_and_wait(
             self._dead_letter.name, record.value, key=record.key, headers=headers
         )
-
-
-def describe_validation_error(exc: ValidationError) -> str:
-    """Where and why validation failed, without the offending values (they may be personal)."""
-    return "; ".join(
-        f"{'.'.join(str(part) for part in error['loc']) or '(root)'}: {error['type']}"
-        for error in exc.errors(include_url=False, include_input=False)
-    )
 
 
 def subscribe(
@@ -343,8 +356,12 @@ def subscribe(
     )
 
 
-def _event_type(record: ConsumerRecord[bytes, bytes]) -> str:
-    """The type a dead-lettered record claims to be, for the metric label; 'unreadable' if none."""
+def _claimed_type(record: ConsumerRecord[bytes, bytes]) -> str:
+    """The type an undecodable record claims to be, for the metric label; 'unreadable' if none."""
+    headers: KafkaHeaders = record.headers
+    for name, value in headers:
+        if name.lower() == f"{ATTRIBUTE_HEADER_PREFIX}type" and value:
+            return value.decode(errors="replace")[:100]
     try:
         return str(json.loads(record.value or b"")["type"])[:100]
     except (ValueError, KeyError, TypeError):

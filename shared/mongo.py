@@ -256,7 +256,10 @@ class OutboxRelay(PollingLoop):
             return 0
         deliveries = [
             await self._producer.send(
-                item["topic"], item["payload"].encode(), key=item["key"].encode()
+                item["topic"],
+                item["payload"].encode(),
+                key=item["key"].encode(),
+                headers=CloudEvent.structured_headers(),
             )
             for document in documents
             for item in document["outbox"]

@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from shared.errors import is_transient
 from shared.events.envelope import CloudEvent
 from shared.metrics import activity
+from shared.redaction import describe_error
 
 log = logging.getLogger(__name__)
 
@@ -86,7 +87,9 @@ class PollingLoop:
                 if not is_transient(exc):
                     raise
                 backoff = min(max(backoff * 2, 0.2), self._max_backoff_s)
-                log.warning("%s failed, retrying in %.1f s: %r", self._name, backoff, exc)
+                log.warning(
+                    "%s failed, retrying in %.1f s: %s", self._name, backoff, describe_error(exc)
+                )
                 if self._stopping:
                     return
             if self._stopping and not self._pending:

@@ -13,12 +13,28 @@ from typing import Any
 
 from pydantic.json_schema import models_json_schema
 
-from shared.events.envelope import CloudEvent, Event
+from shared.events.envelope import CONTENT_TYPE_HEADER, STRUCTURED_CONTENT_TYPE, CloudEvent, Event
 from shared.events.models import EVENT_TYPES
 from shared.events.topics import Topic
 from shared.messagebus import Subscription
 
 SCHEMAS = "#/components/schemas/{model}"
+
+HEADERS = {
+    "type": "object",
+    "description": (
+        "Kafka headers of the CloudEvents Kafka protocol binding. The services send structured "
+        "mode; they also read binary mode (attributes in ce_* headers, the data as the value)."
+    ),
+    "properties": {
+        CONTENT_TYPE_HEADER: {
+            "const": STRUCTURED_CONTENT_TYPE,
+            "type": "string",
+            "description": "Structured content mode: the value is the whole event as JSON.",
+        }
+    },
+    "required": [CONTENT_TYPE_HEADER],
+}
 
 
 def _channel_id(topic: Topic) -> str:
@@ -40,6 +56,7 @@ def document(subscriptions: Sequence[Subscription[Any]]) -> dict[str, Any]:
         [(model, "serialization") for model in models], ref_template=SCHEMAS
     )
     schemas: dict[str, Any] = dict(definitions["$defs"])
+    schemas["KafkaHeaders"] = HEADERS
     messages: dict[str, Any] = {}
     channels: dict[str, Any] = {}
     operations: dict[str, Any] = {}
@@ -50,7 +67,8 @@ def document(subscriptions: Sequence[Subscription[Any]]) -> dict[str, Any]:
             "name": name,
             "title": model.event_type,
             "summary": (model.__doc__ or "").strip(),
-            "contentType": "application/json",
+            "contentType": STRUCTURED_CONTENT_TYPE,
+            "headers": {"$ref": SCHEMAS.format(model="KafkaHeaders")},
             "payload": {"$ref": SCHEMAS.format(model=f"{name}Event")},
             "bindings": {"kafka": {"key": {"type": "string", "description": "The request id."}}},
         }
@@ -87,11 +105,12 @@ def document(subscriptions: Sequence[Subscription[Any]]) -> dict[str, Any]:
             "title": "Adminduk Go Digital events",
             "version": "1.0.0",
             "description": (
-                "CloudEvents 1.0 in structured JSON, keyed by request id. Fields marked "
-                "personal_data are pseudonymised in the audit log and never logged."
+                "CloudEvents 1.0 in structured JSON (Kafka binding, content-type "
+                f"{STRUCTURED_CONTENT_TYPE}), keyed by request id. Fields marked personal_data "
+                "are pseudonymised in the audit log and never logged."
             ),
         },
-        "defaultContentType": "application/json",
+        "defaultContentType": STRUCTURED_CONTENT_TYPE,
         "channels": channels,
         "operations": operations,
         "components": {"messages": messages, "schemas": schemas},

@@ -30,7 +30,12 @@ def event(n: int, subject: str = "req-1") -> CloudEvent:
 
 
 async def publish(producer: AIOKafkaProducer, topic: str, event: CloudEvent) -> None:
-    await producer.send_and_wait(topic, event.to_json_bytes(), key=event.subject.encode())
+    await producer.send_and_wait(
+        topic,
+        event.to_json_bytes(),
+        key=event.subject.encode(),
+        headers=CloudEvent.structured_headers(),
+    )
 
 
 def consumer(

@@ -56,5 +56,16 @@ def test_writers_and_readers_follow_from_the_declarations() -> None:
     assert "notifyReceivesRequests" not in operations
 
 
+def test_messages_are_structured_mode_cloudevents_with_their_content_type_header() -> None:
+    spec = document()
+
+    assert spec["defaultContentType"] == "application/cloudevents+json"
+    headers = spec["components"]["schemas"]["KafkaHeaders"]
+    assert headers["properties"]["content-type"]["const"] == "application/cloudevents+json"
+    for message in spec["components"]["messages"].values():
+        assert message["contentType"] == "application/cloudevents+json"
+        assert message["headers"] == {"$ref": "#/components/schemas/KafkaHeaders"}
+
+
 def test_the_document_is_plain_json() -> None:
     assert json.loads(asyncapi.render(SUBSCRIPTIONS)) == document()

@@ -8,10 +8,15 @@ from collections.abc import Iterator
 from datetime import datetime
 
 import pytest
+from pydantic import ValidationError
 
-from shared.logging import JsonFormatter
+from shared.events.models import Applicant
+from shared.logging import JsonFormatter, RedactPersonalData, configure_logging
+from shared.redaction import describe_error, format_exception, redact
+from tests.builders import MOBILE, VALID_NIK
 
 UTC_MILLISECONDS = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}\+00:00$")
+NAME = "Siti Aminah"
 
 
 @pytest.fixture
@@ -91,3 +96,101 @@ def test_an_exception_is_included_with_its_traceback(
     assert entry["level"] == "ERROR"
     assert isinstance(entry["exception"], str)
     assert "RuntimeError: Nama wajib diisi" in entry["exception"]
+
+
+PHONES = ["+6281234567890", "6281234567890", "081234567890", "0812-3456-7890", "+62 812 3456 789"]
+
+
+@pytest.mark.parametrize("phone", PHONES)
+def test_redact_removes_indonesian_mobile_numbers(phone: str) -> None:
+    assert redact(f"to {phone}, twice: {phone}.") == "to <phone>, twice: <phone>."
+
+
+def test_redact_removes_niks_and_pydantic_inputs() -> None:
+    text = (
+        "nik 3516091204800001; 1 validation error for Applicant\npreferred_channel\n  Field "
+        "required [type=missing, input_value={'name': 'Siti Aminah'}, input_type=dict]\n"
+        "  input_value='Siti Aminah, [1]...'"
+    )
+
+    assert redact(text) == (
+        "nik <nik>; 1 validation error for Applicant\npreferred_channel\n  Field "
+        "required [type=missing, input_value=<redacted>, input_type=dict]\n"
+        "  input_value=<redacted>"
+    )
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "event 7c0d5f2e-8b1a-4c3e-9d2f-1a2b3c4d5e6f",
+        "retrying in 0.812345678 s",
+        "offset 12345678901234567",
+        "2025-03-03T01:30:00.123+00:00 req-1 took 0812 ms",
+    ],
+)
+def test_redact_leaves_ordinary_numbers(text: str) -> None:
+    assert redact(text) == text
+
+
+def invalid_applicant() -> ValidationError:
+    with pytest.raises(ValidationError) as raised:
+        Applicant.model_validate({"nik": VALID_NIK, "name": NAME, "phone": MOBILE})
+    return raised.value
+
+
+def test_a_validation_error_is_described_by_fields_and_types() -> None:
+    assert describe_error(invalid_applicant()) == "ValidationError: preferred_channel: missing"
+    assert describe_error(KeyError(f"dup key {VALID_NIK}")) == "KeyError: 'dup key <nik>'"
+
+
+def test_a_traceback_keeps_its_frames_and_chain_but_not_the_values() -> None:
+    try:
+        try:
+            raise invalid_applicant()
+        except ValidationError as exc:
+            raise RuntimeError("could not open the case") from exc
+    except RuntimeError as exc:
+        text = format_exception(exc)
+
+    assert text.startswith("Traceback (most recent call last):\n")
+    assert "ValidationError: preferred_channel: missing" in text
+    assert "direct cause of the following exception" in text
+    assert text.endswith("RuntimeError: could not open the case")
+    assert "invalid_applicant()" in text
+    for value in (VALID_NIK, NAME, MOBILE, "input_value"):
+        assert value not in text
+
+
+def test_the_filter_redacts_message_exception_and_extra_fields(
+    captured: tuple[logging.Logger, io.StringIO],
+) -> None:
+    logger, stream = captured
+    handler = next(h for h in logger.handlers if isinstance(h.formatter, JsonFormatter))
+    handler.addFilter(RedactPersonalData())
+
+    try:
+        raise ValueError(f"bad input {invalid_applicant()}")
+    except ValueError:
+        logger.exception("failed for %s", VALID_NIK, extra={"to": {"phone": MOBILE}})
+    logger.info("%s", "broken %d format", extra={"contact": "0812 3456 7890"})
+
+    first, second = lines(stream)
+    assert first["message"] == "failed for <nik>"
+    assert first["to"] == "{'phone': '<phone>'}"
+    assert isinstance(first["exception"], str)
+    assert "ValueError: bad input 1 validation error for Applicant" in first["exception"]
+    assert second == second | {"message": "broken %d format", "contact": "<phone>"}
+    assert NAME not in stream.getvalue()
+
+
+def test_configure_logging_installs_the_filter() -> None:
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    try:
+        configure_logging(service="intake", level="INFO")
+        [handler] = root.handlers
+        assert any(isinstance(f, RedactPersonalData) for f in handler.filters)
+    finally:
+        root.handlers[:] = handlers
+        root.setLevel(level)

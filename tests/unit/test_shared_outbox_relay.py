@@ -8,7 +8,7 @@ from typing import Any, cast
 from aiokafka import AIOKafkaProducer
 from pymongo.asynchronous.collection import AsyncCollection
 
-from shared.events.envelope import CloudEvent
+from shared.events.envelope import CloudEvent, KafkaHeaders
 from shared.events.topics import REQUESTS
 from shared.mongo import Document, OutboxRelay, outbox_entry
 from tests.builders import request_submitted, wrapped
@@ -41,9 +41,13 @@ class StoredOutboxes:
 class SentMessages:
     def __init__(self) -> None:
         self.sent: list[tuple[str, bytes]] = []
+        self.headers: list[KafkaHeaders] = []
 
-    async def send(self, topic: str, value: bytes, key: bytes) -> asyncio.Future[None]:
+    async def send(
+        self, topic: str, value: bytes, key: bytes, headers: KafkaHeaders
+    ) -> asyncio.Future[None]:
         self.sent.append((topic, key))
+        self.headers.append(list(headers))
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         done.set_result(None)
         return done
@@ -73,6 +77,7 @@ async def test_handed_over_items_are_published_in_order_without_reading_back() -
 
     assert stored.reads == []
     assert producer.sent == [(REQUESTS.name, b"req-1")] * 3
+    assert producer.headers == [[("content-type", b"application/cloudevents+json")]] * 3
     assert stored.outboxes["req-1"] == []
     assert await outbox_relay.publish(["req-1"]) == 0
     assert stored.reads == ["req-1"]

@@ -1,0 +1,127 @@
+"""The CloudEvents Kafka protocol binding, checked with a Kafka client and a CloudEvents SDK that
+the services do not use: what the services publish the SDK reads, and what the SDK writes, in
+either content mode, the services' consumer reads."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+from aiokafka import AIOKafkaProducer
+from cloudevents.core.base import BaseCloudEvent
+from cloudevents.core.bindings import kafka as binding
+from cloudevents.core.formats.json import JSONFormat
+from cloudevents.core.v1.event import CloudEvent as SdkEvent
+from confluent_kafka import Consumer, Message, Producer
+from pymongo.asynchronous.database import AsyncDatabase
+
+from shared.events.envelope import CloudEvent
+from shared.mongo import Document, OutboxRelay, outbox_entry
+from tests.builders import request_submitted, wrapped
+from tests.integration.conftest import TopicFactory
+from tests.integration.test_event_consumer import consumer, until
+
+
+def consume_raw(bootstrap_servers: str, topic: str, expected: int) -> list[Message]:
+    """Reads a topic from the start with confluent-kafka until `expected` messages came."""
+    reader = Consumer(
+        {
+            "bootstrap.servers": bootstrap_servers,
+            "group.id": f"raw-{uuid.uuid4().hex[:8]}",
+            "auto.offset.reset": "earliest",
+            "enable.auto.commit": False,
+        }
+    )
+    reader.subscribe([topic])
+    received: list[Message] = []
+    try:
+        for _ in range(200):
+            message = reader.poll(0.1)
+            if message is not None and message.error() is None:
+                received.append(message)
+            if len(received) >= expected:
+                break
+    finally:
+        reader.close()
+    return received
+
+
+def produce_raw(bootstrap_servers: str, topic: str, message: binding.KafkaMessage) -> None:
+    producer = Producer({"bootstrap.servers": bootstrap_servers})
+    headers: dict[str, str | bytes | None] = dict(message.headers)
+    producer.produce(topic, value=message.value, key=message.key, headers=headers)
+    assert producer.flush(10) == 0
+
+
+def as_sdk_event(event: CloudEvent) -> BaseCloudEvent:
+    attributes = event.model_dump(exclude={"data"})
+    return SdkEvent(attributes=attributes, data=event.data)
+
+
+def subject_as_key(event: BaseCloudEvent) -> str | None:
+    return event.get_subject()
+
+
+async def test_what_the_outbox_relay_publishes_the_sdk_reads_as_structured_mode(
+    mongo_db: AsyncDatabase[Document],
+    new_topic: TopicFactory,
+    producer: AIOKafkaProducer,
+    bootstrap_servers: str,
+) -> None:
+    topic = await new_topic(partitions=1)
+    published = wrapped(request_submitted("req-1"), source="/adminduk/intake")
+    collection = mongo_db["requests"]
+    await collection.insert_one(
+        {"_id": "req-1", "outbox": [outbox_entry(published) | {"topic": topic.name}]}
+    )
+
+    assert await OutboxRelay(collection=collection, producer=producer).publish(["req-1"]) == 1
+
+    [raw] = await asyncio.to_thread(consume_raw, bootstrap_servers, topic.name, 1)
+    raw_headers, value, key = raw.headers(), raw.value(), raw.key()
+    assert raw_headers == [("content-type", b"application/cloudevents+json")]
+    assert isinstance(raw_headers, list)
+    assert value is not None
+    assert key == b"req-1"
+    headers = {name: header for name, header in raw_headers if isinstance(header, bytes)}
+    message = binding.KafkaMessage(headers=headers, key=key, value=value)
+    decoded = binding.from_structured(message, JSONFormat())
+    assert decoded.get_attributes() == {
+        **published.model_dump(exclude={"data"}),
+        "partitionkey": "req-1",
+    }
+    assert decoded.get_data() == published.data
+
+
+async def test_binary_and_structured_events_from_the_sdk_reach_the_handler_as_one_event(
+    new_topic: TopicFactory, producer: AIOKafkaProducer, bootstrap_servers: str
+) -> None:
+    topic, dead_letter = await new_topic(partitions=1), await new_topic(partitions=1)
+    original = wrapped(request_submitted("req-1"), source="/adminduk/intake")
+    sdk_event = as_sdk_event(original)
+    binary = binding.to_binary(sdk_event, JSONFormat(), key_mapper=subject_as_key)
+    structured = binding.to_structured(sdk_event, JSONFormat(), key_mapper=subject_as_key)
+    assert binary.headers["ce_specversion"] == b"1.0"
+    assert binary.headers["content-type"] == b"application/json"
+    await producer.send_and_wait(
+        topic.name, original.to_json_bytes(), key=b"req-1", headers=CloudEvent.structured_headers()
+    )
+    for message in (binary, structured):
+        await asyncio.to_thread(produce_raw, bootstrap_servers, topic.name, message)
+    handled: list[CloudEvent] = []
+
+    async def handle(event: CloudEvent) -> None:
+        handled.append(event)
+
+    group = f"group-{uuid.uuid4().hex[:8]}"
+    loop = consumer(bootstrap_servers, producer, group_id=group, topic=topic,
+                    dead_letter=dead_letter, handle=handle)  # fmt: skip
+    await loop.start()
+    try:
+        await until(lambda: len(handled) == 3)
+    finally:
+        await loop.stop()
+
+    # The services' own message, then the SDK's binary and structured ones: one event, one id,
+    # so a handler's deduplication by id treats them alike.
+    assert handled == [original, original, original]
