@@ -33,7 +33,7 @@ from shared.events.envelope import (
 from shared.events.models import EVENT_TYPES
 from shared.events.topics import Topic, dead_letter_topic
 from shared.messagebus import Dispatch, Subscription
-from shared.metrics import EVENTS, counting_operations
+from shared.metrics import EVENTS, counting_operations, event_type_label
 from shared.ordering import CommitTracker, KeyedRunner
 from shared.redaction import describe_error, describe_validation_error, redact
 
@@ -281,7 +281,7 @@ class EventConsumer:
             try:
                 with counting_operations(self._group_id):
                     await self._handle(event)
-                EVENTS.labels(self._group_id, event.type, "handled").inc()
+                EVENTS.labels(self._group_id, event_type_label(event.type), "handled").inc()
                 return True
             except ValidationError as exc:
                 await self._send_to_dead_letter(
@@ -318,7 +318,7 @@ class EventConsumer:
     ) -> None:
         """Forwards the record as it came, value and headers, with headers saying why."""
         error = redact(error)
-        EVENTS.labels(self._group_id, event_type, "dead_lettered").inc()
+        EVENTS.labels(self._group_id, event_type_label(event_type), "dead_lettered").inc()
         log.error(
             "dead-lettering %s[%d]@%d: %s", record.topic, record.partition, record.offset, error
         )

@@ -12,6 +12,8 @@ from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_
 from pymongo import monitoring
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from shared.events.models import EVENT_TYPES
+
 EVENTS = Counter(
     "adminduk_events_total",
     "Events a consumer group took from Kafka, by type and outcome (handled, dead_lettered).",
@@ -85,6 +87,12 @@ def counting_operations(group: str) -> Iterator[None]:
     finally:
         _tally.reset(tally_token)
         DB_OPERATIONS_PER_EVENT.labels(group).observe(tally[0])
+
+
+def event_type_label(event_type: str) -> str:
+    """A registered event type by name; anything else a producer sends as 'other', so that made-up
+    types cannot add label values without bound."""
+    return event_type if event_type in EVENT_TYPES or event_type == "unreadable" else "other"
 
 
 router = APIRouter(tags=["health"])

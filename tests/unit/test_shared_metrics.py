@@ -7,7 +7,8 @@ import httpx
 from fastapi import FastAPI
 
 from shared import metrics
-from shared.metrics import HttpMetrics
+from shared.events.models import RequestSubmitted
+from shared.metrics import HttpMetrics, event_type_label
 
 
 def app() -> FastAPI:
@@ -36,3 +37,9 @@ async def test_methods_clients_make_up_are_counted_as_other_and_do_not_grow_the_
     assert 'method="other",route="/things/{thing_id}",status="405"' in text
     assert len(text) - before < 5_000
     assert 'method="GET",route="/things/{thing_id}",status="200"' in text
+
+
+def test_event_types_are_labelled_by_name_only_when_an_event_class_declares_them() -> None:
+    assert event_type_label(RequestSubmitted.event_type) == RequestSubmitted.event_type
+    assert event_type_label("unreadable") == "unreadable"
+    assert event_type_label("id.go.adminduk.made.up.v9") == "other"
