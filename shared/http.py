@@ -1,4 +1,8 @@
-"""The HTTP pieces every service's API shares: health probes, error bodies and a body size limit."""
+"""The HTTP pieces every service's API shares: health probes, error bodies and a body size limit.
+
+Every 4xx and 5xx answer of every service has one shape, `ErrorBody`, and each route documents the
+statuses it can answer in its OpenAPI document (`error_responses`), so a client can rely on both.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +14,9 @@ from typing import Any
 from fastapi import APIRouter, FastAPI, Request, status
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
 from pymongo.errors import ConnectionFailure
+from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared import metrics
@@ -19,6 +25,8 @@ from shared.metrics import HttpMetrics
 log = logging.getLogger(__name__)
 
 ReadinessCheck = Callable[[], Awaitable[bool]]
+Responses = dict[int | str, dict[str, Any]]
+RETRY_AFTER_S = 5
 Wiring = Callable[[FastAPI], AbstractAsyncContextManager[Mapping[str, ReadinessCheck]]]
 """Connects a service's adapters, puts them on `app.state` and yields its readiness checks."""
 
@@ -34,7 +42,7 @@ def build_app(
             app.state.readiness = checks
             yield
 
-    app = FastAPI(title=title, lifespan=lifespan)
+    app = FastAPI(title=title, lifespan=lifespan, responses=error_responses(500))
     app.add_middleware(BodySizeLimit, max_bytes=max_body_bytes)
     app.add_middleware(HttpMetrics)
     install_error_handlers(app)
@@ -53,27 +61,96 @@ def health_router() -> APIRouter:
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
-    @router.get("/readyz")
+    @router.get(
+        "/readyz",
+        response_model=dict[str, str],
+        responses=error_responses(503),
+        description="`status` is `ready`, and each dependency checked is `ok`.",
+    )
     async def readyz(request: Request) -> JSONResponse:
         checks: Mapping[str, ReadinessCheck] = request.app.state.readiness
         results = {name: await check() for name, check in checks.items()}
-        ready = all(results.values())
-        return JSONResponse(
-            {"status": "ready" if ready else "not ready"}
-            | {name: "ok" if ok else "unavailable" for name, ok in results.items()},
-            status_code=status.HTTP_200_OK if ready else status.HTTP_503_SERVICE_UNAVAILABLE,
-        )
+        failing = [name for name, ok in results.items() if not ok]
+        if failing:
+            return unavailable(
+                "not_ready",
+                "Layanan belum siap: ada bagian yang tidak menjawab.",
+                [ErrorDetail(field=name, reason="Tidak menjawab.") for name in failing],
+            )
+        return JSONResponse({"status": "ready"} | dict.fromkeys(results, "ok"))
 
     return router
 
 
-def error_body(
-    code: str, message: str, details: list[dict[str, str]] | None = None
-) -> dict[str, object]:
-    body: dict[str, object] = {"error": code, "message": message}
-    if details:
-        body["details"] = details
-    return body
+class ErrorDetail(BaseModel):
+    """One thing a request got wrong."""
+
+    field: str = Field(
+        description="What it is about: a body field (`nik`), the whole `body`, a parameter "
+        "(`query.limit`, `path.request_id`, `header.idempotency-key`) or, from `/readyz`, "
+        "a dependency (`kafka`)."
+    )
+    reason: str = Field(description="Why, in plain Indonesian.")
+
+
+class ErrorBody(BaseModel):
+    """The body of every 4xx and 5xx answer of every service."""
+
+    error: str = Field(
+        description="Stable code to act on, e.g. `invalid_request`, `not_found`, `unavailable`."
+    )
+    message: str = Field(description="What happened, in plain Indonesian.")
+    details: list[ErrorDetail] = Field(
+        default=[], description="What was wrong, item by item; absent when there is nothing to add."
+    )
+
+
+def error_body(code: str, message: str, details: Sequence[ErrorDetail] = ()) -> dict[str, object]:
+    """An `ErrorBody` as JSON, built through the model so no answer can drift from its schema."""
+    body = ErrorBody(error=code, message=message, details=list(details))
+    return body.model_dump(exclude_defaults=True)
+
+
+def unavailable(code: str, message: str, details: Sequence[ErrorDetail] = ()) -> JSONResponse:
+    """A 503 that says when to try again."""
+    return JSONResponse(
+        error_body(code, message, details),
+        status_code=status.HTTP_503_SERVICE_UNAVAILABLE,
+        headers={"Retry-After": str(RETRY_AFTER_S)},
+    )
+
+
+_DESCRIPTIONS = {
+    404: "Nothing has this id.",
+    409: "The request conflicts with one made before.",
+    413: "The body is longer than the service's MAX_BODY_BYTES.",
+    422: "The request does not fit this document, or a rule described here refuses it; "
+    "`details` names each field and why.",
+    500: "An unexpected failure; the body reveals nothing of it.",
+    503: "A dependency (the database, Kafka) does not answer; try again after `Retry-After`.",
+}
+
+
+def error_response(status_code: int, description: str | None = None) -> dict[str, Any]:
+    """One status a route can answer with `ErrorBody`, for its OpenAPI `responses`."""
+    response: dict[str, Any] = {
+        "model": ErrorBody,
+        "description": description or _DESCRIPTIONS[status_code],
+    }
+    if status_code == status.HTTP_503_SERVICE_UNAVAILABLE:
+        response["headers"] = {
+            "Retry-After": {
+                "description": "Seconds to wait before trying again.",
+                "required": True,
+                "schema": {"type": "integer", "minimum": 0},
+            }
+        }
+    return response
+
+
+def error_responses(*status_codes: int) -> Responses:
+    """The statuses a route can answer with `ErrorBody`, described as every route describes them."""
+    return {status_code: error_response(status_code) for status_code in status_codes}
 
 
 _REASONS = {
@@ -83,35 +160,91 @@ _REASONS = {
     "string_too_short": "Terlalu pendek.",
     "string_too_long": "Terlalu panjang.",
     "string_type": "Harus berupa teks.",
+    "string_unicode": "Harus berupa teks Unicode yang sah.",
+    "string_pattern_mismatch": "Formatnya tidak sesuai.",
+    "int_type": "Harus berupa bilangan bulat.",
+    "int_parsing": "Harus berupa bilangan bulat.",
+    "int_from_float": "Harus berupa bilangan bulat.",
+    "uuid_type": "Harus berupa UUID, misalnya 3f0c9a34-7d2e-4b8a-9c1d-2e5f6a7b8c9d.",
+    "uuid_parsing": "Harus berupa UUID, misalnya 3f0c9a34-7d2e-4b8a-9c1d-2e5f6a7b8c9d.",
     "model_attributes_type": "Isi permintaan harus berupa objek JSON.",
     "dict_type": "Isi permintaan harus berupa objek JSON.",
 }
+_BOUNDS = {"greater_than_equal": ("ge", "Paling kecil"), "less_than_equal": ("le", "Paling besar")}
+_MAX_FIELD_CHARS = 100
 
 
-def _detail(error: Mapping[str, Any]) -> dict[str, str]:
+def _detail(error: Mapping[str, Any]) -> ErrorDetail:
     """One validation error as a field name and a reason a citizen can read."""
     location = [str(part) for part in error["loc"]]
     if location[:1] == ["body"]:
         location = location[1:]
     if error["type"] == "json_invalid":
         location = []
+    context = error.get("ctx", {})
     if error["type"] == "enum":
-        reason = f"Harus salah satu dari: {error.get('ctx', {}).get('expected', '')}."
+        reason = f"Harus salah satu dari: {context.get('expected', '')}."
+    elif error["type"] in _BOUNDS:
+        bound, wording = _BOUNDS[error["type"]]
+        reason = f"{wording} {context.get(bound)}."
+    elif error["type"] == "value_error":
+        reason = str(error["msg"]).removeprefix("Value error, ")
     else:
-        reason = _REASONS.get(error["type"], str(error["msg"]).removeprefix("Value error, "))
-    return {"field": ".".join(location) or "body", "reason": reason}
+        reason = _REASONS.get(error["type"], "Nilainya tidak valid.")
+    return ErrorDetail(field=_field_name(location), reason=reason)
+
+
+def _field_name(location: list[str]) -> str:
+    """The field's path, short and encodable whatever keys the client sent."""
+    name = ".".join(location) or "body"
+    return name[:_MAX_FIELD_CHARS].encode("utf-8", "replace").decode()
+
+
+def _invalid_request(details: Sequence[ErrorDetail]) -> JSONResponse:
+    return JSONResponse(
+        error_body("invalid_request", "Data permohonan tidak valid.", details),
+        status_code=status.HTTP_422_UNPROCESSABLE_CONTENT,
+    )
 
 
 async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
-    return JSONResponse(
-        error_body(
-            "invalid_request",
-            "Data permohonan tidak valid.",
-            [_detail(error) for error in exc.errors()],
-        ),
-        status_code=status.HTTP_422_UNPROCESSABLE_CONTENT,
+    return _invalid_request([_detail(error) for error in exc.errors()])
+
+
+_HTTP_ERRORS = {
+    status.HTTP_404_NOT_FOUND: ("not_found", "Alamat ini tidak ada."),
+    status.HTTP_405_METHOD_NOT_ALLOWED: (
+        "method_not_allowed",
+        "Metode HTTP ini tidak dilayani di alamat ini.",
+    ),
+}
+
+
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
+    """Routing refusals (unknown path, wrong method) and unreadable bodies, in the one shape.
+
+    FastAPI refuses a body it cannot decode (not UTF-8, nested past the recursion limit, an
+    integer past Python's digit limit) with a bare 400 raised from the decoding error; that is
+    invalid input like any other, so it is a 422 that says what is wrong.
+    """
+    assert isinstance(exc, HTTPException)
+    if exc.status_code == status.HTTP_400_BAD_REQUEST:
+        return _invalid_request([ErrorDetail(field="body", reason=_unreadable(exc.__cause__))])
+    code, message = _HTTP_ERRORS.get(
+        exc.status_code, ("http_error", "Permintaan ini tidak dapat dilayani.")
     )
+    return JSONResponse(error_body(code, message), status_code=exc.status_code, headers=exc.headers)
+
+
+def _unreadable(cause: BaseException | None) -> str:
+    if isinstance(cause, UnicodeDecodeError):
+        return "Isi permintaan harus berupa teks UTF-8."
+    if isinstance(cause, RecursionError):
+        return "Isi permintaan bersarang terlalu dalam."
+    if isinstance(cause, ValueError):
+        return "Isi permintaan memuat angka yang terlalu panjang."
+    return _REASONS["json_invalid"]
 
 
 class ApiError(Exception):
@@ -131,11 +264,7 @@ async def _api_error(request: Request, exc: Exception) -> JSONResponse:
 
 async def _storage_unavailable(request: Request, exc: Exception) -> JSONResponse:
     log.warning("database unreachable while serving %s: %r", request.url.path, exc)
-    return JSONResponse(
-        error_body("unavailable", "Layanan sedang tidak tersedia. Silakan coba lagi."),
-        status_code=status.HTTP_503_SERVICE_UNAVAILABLE,
-        headers={"Retry-After": "5"},
-    )
+    return unavailable("unavailable", "Layanan sedang tidak tersedia. Silakan coba lagi.")
 
 
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
@@ -148,6 +277,7 @@ async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
 def install_error_handlers(app: FastAPI) -> None:
     """Every refusal and failure answers JSON with a stable code; none leaks internals."""
     app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(HTTPException, _http_error)
     app.add_exception_handler(ApiError, _api_error)
     app.add_exception_handler(ConnectionFailure, _storage_unavailable)
     app.add_exception_handler(Exception, _unexpected)

@@ -63,6 +63,14 @@ class FakeRequestRepository:
         return None if stored is None else dataclasses.replace(stored, events=[])
 
 
+class FakeIdempotencyKeys:
+    def __init__(self) -> None:
+        self.request_ids: dict[str, str] = {}
+
+    async def claim(self, *, key_hash: str, request_id: str, now: datetime) -> str:
+        return self.request_ids.setdefault(key_hash, request_id)
+
+
 class FakeCaseRepository:
     """Refuses a case whose id exists, or whose causing event opened another case already."""
 

@@ -9,6 +9,7 @@ from functools import partial
 from fastapi import FastAPI
 
 from services.intake.adapters.catalogue_file import load_catalogue
+from services.intake.adapters.mongo_idempotency import MongoIdempotencyKeys
 from services.intake.adapters.mongo_requests import MongoRequestRepository
 from services.intake.config import IntakeSettings
 from services.intake.entrypoints import api
@@ -28,6 +29,7 @@ async def connect(
         relay = OutboxRelay(collection=collection, producer=infra.producer)
         app.state.context = api.IntakeContext(
             repository=MongoRequestRepository(collection),
+            idempotency_keys=MongoIdempotencyKeys(infra.db["idempotency_keys"]),
             catalogue=load_catalogue(),
             outbox_ready=relay.wake,
             clock=clock,

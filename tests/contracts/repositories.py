@@ -6,6 +6,7 @@ holding an empty store (with its indexes created, where the implementation has a
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 from datetime import datetime, timedelta
 
@@ -13,7 +14,7 @@ import pytest
 
 from services.audit.domain.chain import AuditEntry, next_entry
 from services.audit.service_layer.ports import AuditLogRepository
-from services.intake.service_layer.ports import RequestRepository
+from services.intake.service_layer.ports import IdempotencyKeyRepository, RequestRepository
 from services.notify.domain.notification import NotificationStatus
 from services.notify.service_layer.ports import NotificationRepository
 from services.processing.service_layer.ports import CaseRepository
@@ -61,6 +62,36 @@ class RequestRepositoryContract:
         await repository.add(citizen_request("req-1"), [])
 
         assert await repository.get("req-2") is None
+
+
+class IdempotencyKeyRepositoryContract:
+    async def test_an_unknown_key_is_tied_to_the_given_request_id(
+        self, repository: IdempotencyKeyRepository
+    ) -> None:
+        assert await repository.claim(key_hash="a" * 64, request_id="req-1", now=T0) == "req-1"
+
+    async def test_a_known_key_keeps_the_request_id_it_was_tied_to_first(
+        self, repository: IdempotencyKeyRepository
+    ) -> None:
+        await repository.claim(key_hash="a" * 64, request_id="req-1", now=T0)
+
+        again = await repository.claim(key_hash="a" * 64, request_id="req-2", now=T0)
+
+        assert again == "req-1"
+
+    async def test_keys_are_tied_independently(self, repository: IdempotencyKeyRepository) -> None:
+        await repository.claim(key_hash="a" * 64, request_id="req-1", now=T0)
+
+        assert await repository.claim(key_hash="b" * 64, request_id="req-2", now=T0) == "req-2"
+
+    async def test_of_concurrent_claims_of_one_key_one_wins_for_all(
+        self, repository: IdempotencyKeyRepository
+    ) -> None:
+        claims = [
+            repository.claim(key_hash="c" * 64, request_id=f"req-{n}", now=T0) for n in range(8)
+        ]
+
+        assert len(set(await asyncio.gather(*claims))) == 1
 
 
 class CaseRepositoryContract:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import json
+import uuid
 from typing import Any
 
 import httpx
@@ -17,6 +19,17 @@ from tests.e2e.conftest import SUBMISSION
 
 def with_changes(**changes: Any) -> dict[str, Any]:
     return {**SUBMISSION, **changes}
+
+
+def raw(content: bytes) -> dict[str, Any]:
+    return {"content": content, "headers": {"Content-Type": "application/json"}}
+
+
+def with_name(name: str) -> dict[str, Any]:
+    return {"json": with_changes(name=name)}
+
+
+KEY = {"Idempotency-Key": "refused-form-key-1"}
 
 
 BAD_SUBMISSIONS: dict[str, tuple[dict[str, Any], int, str]] = {
@@ -37,6 +50,27 @@ BAD_SUBMISSIONS: dict[str, tuple[dict[str, Any], int, str]] = {
         422,
         "invalid_request",
     ),
+    "invalid UTF-8": (
+        raw(json.dumps(SUBMISSION).encode().replace(b"Siti", b"Si\xffti")),
+        422,
+        "invalid_request",
+    ),
+    "deeply nested JSON": (
+        raw(b'{"name": ' + b"[" * 20_000 + b"]" * 20_000 + b"}"),
+        422,
+        "invalid_request",
+    ),
+    "huge integer": (raw(b'{"nik": ' + b"9" * 5000 + b"}"), 422, "invalid_request"),
+    "bell and escape in the name": (with_name("Siti\u0007\u001b[31mRed"), 422, "invalid_request"),
+    "NUL in the name": (with_name("Siti\u0000Aminah"), 422, "invalid_request"),
+    "right-to-left override in the name": (with_name("Siti \u202eanimA"), 422, "invalid_request"),
+    "bidi isolate in the name": (with_name("Siti \u2068Aminah\u2069"), 422, "invalid_request"),
+    "zero-width space in the name": (with_name("Si\u200bti Aminah"), 422, "invalid_request"),
+    "refused form with an idempotency key": (
+        {"json": with_changes(service_code="KTP_REKAM"), "headers": KEY},
+        422,
+        "in_person_only",
+    ),
 }
 
 
@@ -51,10 +85,14 @@ async def requests_topic_end_offsets(stack: Stack) -> int:
     return sum(offsets.values())
 
 
-async def stored_requests(stack: Stack) -> int:
+async def stored_requests(stack: Stack) -> dict[str, int]:
+    """Requests (each carrying its outbox) and idempotency keys intake holds."""
     client = new_mongo_client(stack.mongo_url)
     try:
-        return await client["adminduk_intake"]["requests"].count_documents({})
+        db = client["adminduk_intake"]
+        return {
+            name: await db[name].count_documents({}) for name in ("requests", "idempotency_keys")
+        }
     finally:
         await client.close()
 
@@ -73,6 +111,24 @@ async def test_bad_submission_is_refused_with_a_reason(
     body = response.json()
     assert body["error"] == expected_error
     assert body["message"]
+    assert set(body) <= {"error", "message", "details"}
     await asyncio.sleep(1.5)
     assert await stored_requests(backend) == stored_before
     assert await requests_topic_end_offsets(backend) == published_before
+
+
+async def test_a_request_id_is_read_in_any_spelling_of_its_uuid(
+    backend: Stack, http: httpx.AsyncClient
+) -> None:
+    intake = backend.service_url("intake")
+    submitted = await http.post(f"{intake}/v1/requests", json=SUBMISSION)
+    request_id = uuid.UUID(submitted.json()["request_id"])
+
+    spellings = [str(request_id), str(request_id).upper(), f"{{{request_id}}}"]
+    found = [await http.get(f"{intake}/v1/requests/{spelling}") for spelling in spellings]
+    malformed = await http.get(f"{intake}/v1/requests/{str(request_id)[:-1]}")
+
+    assert [response.status_code for response in found] == [200, 200, 200]
+    assert {response.json()["request_id"] for response in found} == {str(request_id)}
+    assert malformed.status_code == 422
+    assert malformed.json()["details"][0]["field"] == "path.request_id"

@@ -6,6 +6,7 @@ import pytest
 from pymongo.asynchronous.database import AsyncDatabase
 
 from services.audit.adapters.mongo_log import MongoAuditLog
+from services.intake.adapters.mongo_idempotency import MongoIdempotencyKeys
 from services.intake.adapters.mongo_requests import MongoRequestRepository
 from services.notify.adapters.mongo_notifications import MongoNotificationRepository
 from services.processing.adapters.mongo_cases import MongoCaseRepository
@@ -13,6 +14,7 @@ from shared.mongo import Document
 from tests.contracts.repositories import (
     AuditLogContract,
     CaseRepositoryContract,
+    IdempotencyKeyRepositoryContract,
     NotificationRepositoryContract,
     RequestRepositoryContract,
 )
@@ -22,6 +24,12 @@ class TestMongoRequestRepository(RequestRepositoryContract):
     @pytest.fixture
     def repository(self, mongo_db: AsyncDatabase[Document]) -> MongoRequestRepository:
         return MongoRequestRepository(mongo_db["requests"])
+
+
+class TestMongoIdempotencyKeys(IdempotencyKeyRepositoryContract):
+    @pytest.fixture
+    def repository(self, mongo_db: AsyncDatabase[Document]) -> MongoIdempotencyKeys:
+        return MongoIdempotencyKeys(mongo_db["idempotency_keys"])
 
 
 class TestMongoCaseRepository(CaseRepositoryContract):

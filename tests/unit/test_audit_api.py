@@ -62,13 +62,39 @@ async def test_entries_of_one_subject(log: FakeAuditLog) -> None:
     assert [entry["sequence"] for entry in page["entries"]] == [1, 3]
 
 
-@pytest.mark.parametrize("params", [{"limit": 0}, {"limit": 1001}, {"after_sequence": -1}])
-async def test_bad_paging_is_a_422(log: FakeAuditLog, params: dict[str, int]) -> None:
+@pytest.mark.parametrize(
+    ("params", "field", "reason"),
+    [
+        ({"limit": 0}, "query.limit", "Paling kecil 1."),
+        ({"limit": 1001}, "query.limit", "Paling besar 1000."),
+        ({"limit": "ten"}, "query.limit", "Harus berupa bilangan bulat."),
+        ({"after_sequence": -1}, "query.after_sequence", "Paling kecil 0."),
+        ({"after_sequence": 2**63}, "query.after_sequence", f"Paling besar {2**63 - 1}."),
+        ({"after_sequence": 10**400}, "query.after_sequence", "Paling besar"),
+        ({"subject": "req-1\u0000"}, "query.subject", "Formatnya tidak sesuai."),
+        ({"subject": ""}, "query.subject", "Terlalu pendek."),
+    ],
+)
+async def test_bad_paging_is_a_422_that_names_the_parameter(
+    log: FakeAuditLog, params: dict[str, str | int], field: str, reason: str
+) -> None:
     async with audit_api(log) as client:
         response = await client.get("/v1/audit/entries", params=params)
 
     assert response.status_code == 422
-    assert response.json()["error"] == "invalid_request"
+    body = response.json()
+    assert body["error"] == "invalid_request"
+    [detail] = body["details"]
+    assert detail["field"] == field
+    assert reason in detail["reason"]
+
+
+async def test_paging_from_the_largest_sequence_finds_nothing(log: FakeAuditLog) -> None:
+    async with audit_api(log) as client:
+        response = await client.get("/v1/audit/entries", params={"after_sequence": 2**63 - 1})
+
+    assert response.status_code == 200
+    assert response.json() == {"entries": [], "next_after_sequence": None}
 
 
 async def test_verify_reports_an_intact_chain(log: FakeAuditLog) -> None:

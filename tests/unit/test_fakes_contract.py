@@ -5,12 +5,14 @@ import pytest
 from tests.contracts.repositories import (
     AuditLogContract,
     CaseRepositoryContract,
+    IdempotencyKeyRepositoryContract,
     NotificationRepositoryContract,
     RequestRepositoryContract,
 )
 from tests.fakes import (
     FakeAuditLog,
     FakeCaseRepository,
+    FakeIdempotencyKeys,
     FakeNotificationRepository,
     FakeRequestRepository,
 )
@@ -20,6 +22,12 @@ class TestFakeRequestRepository(RequestRepositoryContract):
     @pytest.fixture
     def repository(self) -> FakeRequestRepository:
         return FakeRequestRepository()
+
+
+class TestFakeIdempotencyKeys(IdempotencyKeyRepositoryContract):
+    @pytest.fixture
+    def repository(self) -> FakeIdempotencyKeys:
+        return FakeIdempotencyKeys()
 
 
 class TestFakeCaseRepository(CaseRepositoryContract):

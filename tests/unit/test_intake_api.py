@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -16,9 +17,9 @@ from services.intake.adapters.catalogue_file import load_catalogue
 from services.intake.bootstrap import create_app
 from services.intake.config import IntakeSettings
 from services.intake.entrypoints.api import IntakeContext
-from shared.http import ReadinessCheck
+from shared.http import ErrorBody, ReadinessCheck
 from tests.builders import T0
-from tests.fakes import CallCounter, FakeClock, FakeRequestRepository
+from tests.fakes import CallCounter, FakeClock, FakeIdempotencyKeys, FakeRequestRepository
 
 MAX_BODY_BYTES = 2048
 FORM: dict[str, Any] = {
@@ -35,6 +36,7 @@ class Intake:
     app: FastAPI
     client: httpx.AsyncClient
     repository: FakeRequestRepository
+    idempotency_keys: FakeIdempotencyKeys
     outbox_ready: CallCounter
 
 
@@ -46,28 +48,38 @@ def answering(ok: bool) -> ReadinessCheck:
 
 
 @asynccontextmanager
-async def running_intake(checks: Mapping[str, ReadinessCheck]) -> AsyncIterator[Intake]:
+async def running_intake(
+    checks: Mapping[str, ReadinessCheck], max_body_bytes: int = MAX_BODY_BYTES
+) -> AsyncIterator[Intake]:
     repository = FakeRequestRepository()
+    idempotency_keys = FakeIdempotencyKeys()
     outbox_ready = CallCounter()
 
     @asynccontextmanager
     async def wiring(app: FastAPI) -> AsyncIterator[Mapping[str, ReadinessCheck]]:
         app.state.context = IntakeContext(
             repository=repository,
+            idempotency_keys=idempotency_keys,
             catalogue=load_catalogue(),
             outbox_ready=outbox_ready,
             clock=FakeClock(T0),
         )
         yield checks
 
-    app = create_app(IntakeSettings(max_body_bytes=MAX_BODY_BYTES), wiring=wiring)
+    app = create_app(IntakeSettings(max_body_bytes=max_body_bytes), wiring=wiring)
     async with (
         app.router.lifespan_context(app),
         httpx.AsyncClient(
             transport=httpx.ASGITransport(app=app), base_url="http://intake.test"
         ) as client,
     ):
-        yield Intake(app=app, client=client, repository=repository, outbox_ready=outbox_ready)
+        yield Intake(
+            app=app,
+            client=client,
+            repository=repository,
+            idempotency_keys=idempotency_keys,
+            outbox_ready=outbox_ready,
+        )
 
 
 @pytest.fixture
@@ -130,10 +142,62 @@ async def test_a_submitted_request_can_be_looked_up(intake: Intake) -> None:
 
 
 async def test_an_unknown_request_is_a_404_with_an_error_body(intake: Intake) -> None:
-    response = await intake.client.get("/v1/requests/no-such-request")
+    response = await intake.client.get(f"/v1/requests/{uuid.uuid4()}")
 
     assert response.status_code == 404
     assert response.json() == {"error": "not_found", "message": "Permohonan tidak ditemukan."}
+
+
+async def test_a_request_is_found_by_any_spelling_of_its_id(intake: Intake) -> None:
+    submitted = (await intake.client.post("/v1/requests", json=FORM)).json()
+    request_id = uuid.UUID(submitted["request_id"])
+
+    spellings = [str(request_id).upper(), f"{{{request_id}}}", request_id.hex, request_id.urn]
+    found = [await intake.client.get(f"/v1/requests/{spelling}") for spelling in spellings]
+
+    assert str(request_id) == submitted["request_id"]
+    assert [response.status_code for response in found] == [200] * len(spellings)
+    assert all(response.json() == submitted for response in found)
+
+
+@pytest.mark.parametrize(
+    "request_id", ["no-such-request", "3f0c9a34-unknown", "3f0c9a34-7d2e-4b8a-9c1d-2e5f6a7b8c9"]
+)
+async def test_a_malformed_request_id_is_a_422_that_names_the_path(
+    intake: Intake, request_id: str
+) -> None:
+    response = await intake.client.get(f"/v1/requests/{request_id}")
+
+    assert response.status_code == 422
+    body = response.json()
+    assert body["error"] == "invalid_request"
+    assert body["details"] == [{"field": "path.request_id", "reason": UUID_REASON}]
+
+
+UUID_REASON = "Harus berupa UUID, misalnya 3f0c9a34-7d2e-4b8a-9c1d-2e5f6a7b8c9d."
+
+
+async def test_request_ids_are_random_even_with_an_idempotency_key(intake: Intake) -> None:
+    headers = {"Idempotency-Key": "b5b2c6a0-retry"}
+
+    first = (await intake.client.post("/v1/requests", json=FORM, headers=headers)).json()
+
+    assert uuid.UUID(first["request_id"]).version == 4
+    assert list(intake.idempotency_keys.request_ids.values()) == [first["request_id"]]
+    assert "b5b2c6a0-retry" not in intake.idempotency_keys.request_ids
+
+
+async def test_an_unknown_path_and_a_wrong_method_answer_in_the_error_shape(
+    intake: Intake,
+) -> None:
+    unknown = await intake.client.get("/v1/nothing-here")
+    wrong_method = await intake.client.delete("/v1/services")
+
+    assert unknown.status_code == 404
+    assert unknown.json()["error"] == "not_found"
+    assert wrong_method.status_code == 405
+    assert wrong_method.json()["error"] == "method_not_allowed"
+    assert wrong_method.headers["Allow"] == "GET"
 
 
 async def test_the_service_list_shows_every_service_and_whether_it_is_online(
@@ -171,6 +235,37 @@ BAD_INPUTS = {
     "malformed-json": BadInput(
         b'{"service_code": "KK_BARU",', "invalid_request", "body", "bukan JSON yang valid"
     ),
+    "lone-surrogate": BadInput(
+        form_with().replace(b"Siti", b"\\ud800Siti"), "invalid_request", "name", "Unicode"
+    ),
+    "integer-name": BadInput(form_with(name=10**40), "invalid_request", "name", "teks"),
+    "name-with-bell-and-escape": BadInput(
+        form_with(name="Siti\u0007\u001b[31mRed"), "invalid_request", "name", "karakter kontrol"
+    ),
+    "name-with-nul": BadInput(
+        form_with(name="Siti\u0000"), "invalid_request", "name", "karakter kontrol (U+0000)"
+    ),
+    "name-with-right-to-left-override": BadInput(
+        form_with(name="Siti \u202eanimA"), "invalid_request", "name", "arah teks (U+202E)"
+    ),
+    "name-with-isolate": BadInput(
+        form_with(name="Siti \u2067Aminah"), "invalid_request", "name", "arah teks (U+2067)"
+    ),
+    "name-with-zero-width-space": BadInput(
+        form_with(name="Si\u200bti"), "invalid_request", "name", "tak terlihat (U+200B)"
+    ),
+    "nik-with-separators": BadInput(
+        form_with(nik="3516.0912.0480.0001"), "invalid_request", "nik", "tanpa spasi"
+    ),
+    "nik-with-arabic-indic-digits": BadInput(
+        form_with(nik="\u0663\u0665" + "16091204800001"), "invalid_request", field="nik"
+    ),
+    "phone-with-tab": BadInput(
+        form_with(phone="0812\t34567890"), "invalid_request", "phone", "seluler"
+    ),
+    "lower-case-service-code": BadInput(
+        form_with(service_code="kk_baru"), "invalid_request", "service_code", "Format"
+    ),
     "not-an-object": BadInput(b'["KK_BARU"]', "invalid_request", field="body"),
     "empty-body": BadInput(b"", "invalid_request", field="body"),
     "missing-nik": BadInput(form_without("nik"), "invalid_request", "nik", "Wajib diisi."),
@@ -197,6 +292,18 @@ BAD_INPUTS = {
         "header.idempotency-key",
         headers=(("Idempotency-Key", "k"),),
     ),
+    "idempotency-key-with-spaces": BadInput(
+        form_with(),
+        "invalid_request",
+        "header.idempotency-key",
+        "Formatnya tidak sesuai.",
+        headers=(("Idempotency-Key", "my retry key"),),
+    ),
+    "refused-form-with-an-idempotency-key": BadInput(
+        form_with(service_code="KTP_REKAM"),
+        "in_person_only",
+        headers=(("Idempotency-Key", "b5b2c6a0-retry"),),
+    ),
 }
 
 
@@ -220,7 +327,37 @@ async def test_bad_input_is_a_422_that_says_why_and_stores_nothing(
     if bad.reason is not None:
         assert any(bad.reason in detail["reason"] for detail in body["details"])
     assert not any(d["reason"].startswith("Value error") for d in body.get("details", []))
+    assert ErrorBody.model_validate(body).model_dump(exclude_defaults=True) == body
     assert intake.repository.requests == {}
+    assert intake.idempotency_keys.request_ids == {}
+    assert intake.outbox_ready.calls == 0
+
+
+UNDECODABLE = {
+    "invalid-utf8": (form_with().replace(b"Siti", b"Si\xffti"), "harus berupa teks UTF-8"),
+    "deeply-nested": (b'{"name": ' + b"[" * 20_000 + b"]" * 20_000 + b"}", "terlalu dalam"),
+    "huge-integer": (b'{"nik": ' + b"9" * 5000 + b"}", "angka yang terlalu panjang"),
+}
+
+
+@pytest.mark.parametrize("case", UNDECODABLE.values(), ids=UNDECODABLE.keys())
+async def test_a_body_that_cannot_be_decoded_is_a_422_in_the_error_shape(
+    case: tuple[bytes, str],
+) -> None:
+    content, reason = case
+    async with running_intake({}, max_body_bytes=65_536) as intake:
+        response = await intake.client.post(
+            "/v1/requests", content=content, headers={"Content-Type": "application/json"}
+        )
+
+    assert response.status_code == 422
+    body = response.json()
+    assert body["error"] == "invalid_request"
+    [detail] = body["details"]
+    assert detail["field"] == "body"
+    assert reason in detail["reason"]
+    assert intake.repository.requests == {}
+    assert intake.idempotency_keys.request_ids == {}
     assert intake.outbox_ready.calls == 0
 
 
@@ -307,7 +444,12 @@ async def test_readyz_is_503_and_names_the_failing_check() -> None:
         response = await intake.client.get("/readyz")
 
     assert response.status_code == 503
-    assert response.json() == {"status": "not ready", "mongo": "ok", "kafka": "unavailable"}
+    assert response.headers["Retry-After"] == "5"
+    assert response.json() == {
+        "error": "not_ready",
+        "message": "Layanan belum siap: ada bagian yang tidak menjawab.",
+        "details": [{"field": "kafka", "reason": "Tidak menjawab."}],
+    }
 
 
 async def test_an_unreachable_database_is_a_503_asking_to_retry(
@@ -342,10 +484,11 @@ async def test_an_unexpected_failure_is_a_500_that_reveals_nothing(
 
 
 async def test_metrics_count_requests_by_route_template(intake: Intake) -> None:
-    await intake.client.get("/v1/requests/3f0c9a34-unknown")
+    unknown = uuid.uuid4()
+    await intake.client.get(f"/v1/requests/{unknown}")
 
     response = await intake.client.get("/metrics")
 
     assert response.status_code == 200
     assert 'route="/v1/requests/{request_id}",status="404"' in response.text
-    assert "3f0c9a34-unknown" not in response.text
+    assert str(unknown) not in response.text

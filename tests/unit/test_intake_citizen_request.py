@@ -13,6 +13,7 @@ from services.intake.domain.citizen_request import (
     submit,
 )
 from services.intake.domain.identity import InvalidIdentity
+from services.intake.domain.text import InvalidText
 from shared.events.models import Applicant, NotificationChannel, RequestSubmitted
 from tests.builders import T0
 
@@ -71,8 +72,24 @@ def test_an_unknown_service_cannot_be_submitted() -> None:
 def test_an_empty_name_is_refused(name: str) -> None:
     form = dataclasses.replace(FORM, name=name)
 
-    with pytest.raises(InvalidIdentity, match="Nama wajib diisi"):
+    with pytest.raises(InvalidText, match="Nama wajib diisi"):
         submit(request_id="req-1", form=form, catalogue=CATALOGUE, now=T0)
+
+
+@pytest.mark.parametrize("name", ["Siti\u0007\u001b[31mRed", "Siti\u202eanimA", "Si\u200bti"])
+def test_a_name_with_hidden_characters_is_refused(name: str) -> None:
+    form = dataclasses.replace(FORM, name=name)
+
+    with pytest.raises(InvalidText, match="Tidak boleh berisi"):
+        submit(request_id="req-1", form=form, catalogue=CATALOGUE, now=T0)
+
+
+def test_a_name_is_stored_in_nfc() -> None:
+    form = dataclasses.replace(FORM, name="Rene\u0301 Siti")
+
+    request = submit(request_id="req-1", form=form, catalogue=CATALOGUE, now=T0)
+
+    assert request.applicant.name == "Ren\u00e9 Siti"
 
 
 @pytest.mark.parametrize(

@@ -1,8 +1,19 @@
 from __future__ import annotations
 
-import pytest
+import re
 
-from services.intake.domain.identity import InvalidIdentity, normalize_phone, validate_nik
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from services.intake.domain.identity import (
+    NIK_PATTERN,
+    PHONE_PATTERN,
+    InvalidIdentity,
+    normalize_phone,
+    validate_nik,
+    validate_nik_digits,
+)
 
 WRONG_LENGTH = "NIK harus terdiri dari 16 digit."
 NOT_DIGITS = "NIK hanya boleh berisi angka."
@@ -73,6 +84,10 @@ def test_indonesian_mobile_numbers_are_normalised_to_e164(phone: str) -> None:
         "81234567890",
         "0812abc4567",
         "",
+        "+628\u0661\u0662\u0663\u0664\u0665\u0666\u0667\u0668",
+        "081234567890\n",
+        "0812\t34567890",
+        "0812+34567890",
     ],
     ids=[
         "jakarta-landline",
@@ -84,8 +99,57 @@ def test_indonesian_mobile_numbers_are_normalised_to_e164(phone: str) -> None:
         "no-prefix",
         "letters",
         "empty",
+        "arabic-indic-digits",
+        "trailing-newline",
+        "tab",
+        "plus-after-digits",
     ],
 )
 def test_numbers_that_are_not_indonesian_mobiles_are_refused(phone: str) -> None:
     with pytest.raises(InvalidIdentity, match="Nomor HP harus nomor seluler Indonesia"):
         normalize_phone(phone)
+
+
+def test_the_api_takes_a_nik_as_sixteen_digits_only() -> None:
+    assert validate_nik_digits("3516091204800001") == "3516091204800001"
+
+
+@pytest.mark.parametrize(
+    ("nik", "reason"),
+    [
+        ("3516.0912.0480.0001", "tanpa spasi atau tanda baca"),
+        (" 3516091204800001", "tanpa spasi atau tanda baca"),
+        ("3516091204800001\n", "tanpa spasi atau tanda baca"),
+        ("35160912", WRONG_LENGTH),
+        ("35160912048000AB", NOT_DIGITS),
+        ("3516093204800001", BAD_COMPONENT),
+    ],
+)
+def test_the_api_refuses_a_nik_in_any_other_spelling(nik: str, reason: str) -> None:
+    with pytest.raises(InvalidIdentity, match=reason):
+        validate_nik_digits(nik)
+
+    assert (re.fullmatch(NIK_PATTERN, nik) is not None) is (reason == BAD_COMPONENT)
+
+
+def phone_accepted(phone: str) -> bool:
+    try:
+        normalize_phone(phone)
+    except InvalidIdentity:
+        return False
+    return True
+
+
+PHONE = re.compile(PHONE_PATTERN)
+
+
+@settings(max_examples=500, derandomize=True)
+@given(st.text(alphabet="0123456789++() .-\t8", max_size=20))
+def test_the_phone_pattern_accepts_exactly_the_numbers_the_server_accepts(phone: str) -> None:
+    assert (PHONE.fullmatch(phone) is not None) is phone_accepted(phone)
+
+
+@settings(max_examples=50, derandomize=True)
+@given(st.from_regex(PHONE, fullmatch=True))
+def test_every_number_the_phone_pattern_describes_is_accepted(phone: str) -> None:
+    assert normalize_phone(phone).startswith("+628")

@@ -1,20 +1,24 @@
 from __future__ import annotations
 
 import dataclasses
+import uuid
+from datetime import datetime
 
 import pytest
 
 from services.intake.adapters.catalogue_file import load_catalogue
-from services.intake.domain.citizen_request import SubmissionForm
+from services.intake.domain.citizen_request import CitizenRequest, InPersonOnly, SubmissionForm
 from services.intake.service_layer.submission import (
     IdempotencyConflict,
     SubmissionOutcome,
     get_request,
+    idempotency_key_hash,
     submit_request,
 )
+from shared.events.envelope import CloudEvent
 from shared.events.models import NotificationChannel, RequestSubmitted
 from tests.builders import T0
-from tests.fakes import CallCounter, FakeRequestRepository
+from tests.fakes import CallCounter, FakeIdempotencyKeys, FakeRequestRepository
 
 CATALOGUE = load_catalogue()
 FORM = SubmissionForm(
@@ -36,10 +40,16 @@ def outbox_ready() -> CallCounter:
     return CallCounter()
 
 
+@pytest.fixture
+def keys() -> FakeIdempotencyKeys:
+    return FakeIdempotencyKeys()
+
+
 async def submit(
     repository: FakeRequestRepository,
     outbox_ready: CallCounter,
     *,
+    keys: FakeIdempotencyKeys | None = None,
     form: SubmissionForm = FORM,
     idempotency_key: str | None = None,
 ) -> SubmissionOutcome:
@@ -47,6 +57,7 @@ async def submit(
         form=form,
         idempotency_key=idempotency_key,
         repository=repository,
+        idempotency_keys=keys or FakeIdempotencyKeys(),
         catalogue=CATALOGUE,
         outbox_ready=outbox_ready,
         now=T0,
@@ -73,11 +84,11 @@ async def test_a_new_request_is_stored_with_its_event_and_the_relay_is_woken(
 
 
 async def test_a_retry_with_the_same_key_and_form_returns_the_stored_request(
-    repository: FakeRequestRepository, outbox_ready: CallCounter
+    repository: FakeRequestRepository, outbox_ready: CallCounter, keys: FakeIdempotencyKeys
 ) -> None:
-    first = await submit(repository, outbox_ready, idempotency_key="key-12345")
+    first = await submit(repository, outbox_ready, keys=keys, idempotency_key="key-12345")
 
-    retry = await submit(repository, outbox_ready, idempotency_key="key-12345")
+    retry = await submit(repository, outbox_ready, keys=keys, idempotency_key="key-12345")
 
     assert retry.created is False
     assert retry.request.request_id == first.request.request_id
@@ -88,13 +99,15 @@ async def test_a_retry_with_the_same_key_and_form_returns_the_stored_request(
 
 
 async def test_a_retry_with_the_same_key_and_another_form_is_a_conflict(
-    repository: FakeRequestRepository, outbox_ready: CallCounter
+    repository: FakeRequestRepository, outbox_ready: CallCounter, keys: FakeIdempotencyKeys
 ) -> None:
-    first = await submit(repository, outbox_ready, idempotency_key="key-12345")
+    first = await submit(repository, outbox_ready, keys=keys, idempotency_key="key-12345")
     other_form = dataclasses.replace(FORM, service_code="AKTA_MATI")
 
     with pytest.raises(IdempotencyConflict):
-        await submit(repository, outbox_ready, form=other_form, idempotency_key="key-12345")
+        await submit(
+            repository, outbox_ready, keys=keys, form=other_form, idempotency_key="key-12345"
+        )
 
     stored = await repository.get(first.request.request_id)
     assert stored is not None
@@ -104,10 +117,10 @@ async def test_a_retry_with_the_same_key_and_another_form_is_a_conflict(
 
 
 async def test_different_keys_give_different_requests(
-    repository: FakeRequestRepository, outbox_ready: CallCounter
+    repository: FakeRequestRepository, outbox_ready: CallCounter, keys: FakeIdempotencyKeys
 ) -> None:
-    first = await submit(repository, outbox_ready, idempotency_key="key-aaaaa")
-    second = await submit(repository, outbox_ready, idempotency_key="key-bbbbb")
+    first = await submit(repository, outbox_ready, keys=keys, idempotency_key="key-aaaaa")
+    second = await submit(repository, outbox_ready, keys=keys, idempotency_key="key-bbbbb")
 
     assert first.request.request_id != second.request.request_id
     assert second.created is True
@@ -134,3 +147,92 @@ async def test_get_request_finds_a_stored_request_and_none_otherwise(
     assert found is not None
     assert found.request_id == outcome.request.request_id
     assert await get_request(request_id="no-such-request", repository=repository) is None
+
+
+async def test_a_request_id_is_random_and_the_key_is_kept_only_as_a_hash(
+    repository: FakeRequestRepository, outbox_ready: CallCounter, keys: FakeIdempotencyKeys
+) -> None:
+    key = "key-12345"
+    elsewhere = FakeRequestRepository()
+
+    first = await submit(repository, outbox_ready, keys=keys, idempotency_key=key)
+    same_key_elsewhere = await submit(elsewhere, CallCounter(), idempotency_key=key)
+
+    request_id = first.request.request_id
+    assert uuid.UUID(request_id).version == 4
+    assert request_id != same_key_elsewhere.request.request_id
+    assert keys.request_ids == {idempotency_key_hash(key): request_id}
+
+
+async def test_a_refused_form_ties_no_key(
+    repository: FakeRequestRepository, outbox_ready: CallCounter, keys: FakeIdempotencyKeys
+) -> None:
+    in_person = dataclasses.replace(FORM, service_code="KTP_REKAM")
+
+    with pytest.raises(InPersonOnly):
+        await submit(
+            repository, outbox_ready, keys=keys, form=in_person, idempotency_key="key-12345"
+        )
+
+    assert keys.request_ids == {}
+    retry = await submit(repository, outbox_ready, keys=keys, idempotency_key="key-12345")
+    assert retry.created is True
+
+
+class CrashAfterClaim(FakeRequestRepository):
+    """Stores nothing the first time, as if the process died between the two writes."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.crashed = False
+
+    async def add(self, request: CitizenRequest, outbox: list[CloudEvent]) -> bool:
+        if not self.crashed:
+            self.crashed = True
+            raise ConnectionResetError("process died")
+        return await super().add(request, outbox)
+
+
+async def test_a_retry_after_a_crash_between_key_and_request_stores_the_request_once(
+    outbox_ready: CallCounter, keys: FakeIdempotencyKeys
+) -> None:
+    repository = CrashAfterClaim()
+    with pytest.raises(ConnectionResetError):
+        await submit(repository, outbox_ready, keys=keys, idempotency_key="key-12345")
+    [claimed] = keys.request_ids.values()
+
+    retry = await submit(repository, outbox_ready, keys=keys, idempotency_key="key-12345")
+    again = await submit(repository, outbox_ready, keys=keys, idempotency_key="key-12345")
+
+    assert retry.created is True
+    assert retry.request.request_id == claimed
+    assert again.created is False
+    assert again.request.request_id == claimed
+    assert list(repository.requests) == [claimed]
+    assert len(repository.outbox) == 1
+
+
+class ConcurrentClaim(FakeIdempotencyKeys):
+    """Another submission with the same key claims it just before this one does."""
+
+    def __init__(self, other_request_id: str) -> None:
+        super().__init__()
+        self.other_request_id = other_request_id
+
+    async def claim(self, *, key_hash: str, request_id: str, now: datetime) -> str:
+        self.request_ids.setdefault(key_hash, self.other_request_id)
+        return await super().claim(key_hash=key_hash, request_id=request_id, now=now)
+
+
+async def test_a_key_claimed_by_a_concurrent_submission_gives_its_request_id(
+    repository: FakeRequestRepository, outbox_ready: CallCounter
+) -> None:
+    other = str(uuid.uuid4())
+
+    outcome = await submit(
+        repository, outbox_ready, keys=ConcurrentClaim(other), idempotency_key="key-12345"
+    )
+
+    assert outcome.request.request_id == other
+    assert [event.subject for event in repository.outbox] == [other]
+    assert RequestSubmitted.model_validate(repository.outbox[0].data).request_id == other

@@ -9,7 +9,8 @@ from datetime import datetime
 from enum import StrEnum
 
 from services.intake.domain.catalogue import ServiceCatalogue
-from services.intake.domain.identity import InvalidIdentity, normalize_phone, validate_nik
+from services.intake.domain.identity import normalize_phone, validate_nik
+from services.intake.domain.text import normalize_name
 from shared.events.envelope import Event
 from shared.events.models import Applicant, NotificationChannel, RequestSubmitted
 
@@ -55,12 +56,9 @@ def submit(
     service = catalogue.get(form.service_code)
     if service.in_person_only:
         raise InPersonOnly(service.code)
-    name = " ".join(form.name.split())
-    if not name:
-        raise InvalidIdentity("Nama wajib diisi.")
     applicant = Applicant(
         nik=validate_nik(form.nik),
-        name=name,
+        name=normalize_name(form.name),
         phone=normalize_phone(form.phone),
         preferred_channel=form.preferred_channel,
     )

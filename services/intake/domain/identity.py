@@ -7,8 +7,20 @@ import re
 from stdnum.exceptions import InvalidComponent, InvalidFormat, InvalidLength
 from stdnum.id import nik as stdnum_nik
 
-_PHONE_SEPARATORS = re.compile(r"[\s().-]")
-_MOBILE = re.compile(r"^\+628\d{7,11}$")
+NIK_PATTERN = r"^[0-9]{16}$"
+"""A NIK as the API takes it: the 16 digits, nothing between them."""
+
+_SEPARATOR = r"[ ().-]"
+PHONE_PATTERN = (
+    rf"^{_SEPARATOR}*(\+{_SEPARATOR}*6{_SEPARATOR}*2|6{_SEPARATOR}*2|0)"
+    rf"{_SEPARATOR}*8({_SEPARATOR}*[0-9]){{7,11}}{_SEPARATOR}*$"
+)
+"""Exactly the numbers `normalize_phone` accepts: 08…, 628… or +628…, with spaces, dots, hyphens and
+brackets anywhere."""
+
+_PHONE_SEPARATORS = re.compile(_SEPARATOR)
+_MOBILE = re.compile(r"\+628[0-9]{7,11}")
+_NIK_DIGITS = re.compile(NIK_PATTERN)
 
 
 class InvalidIdentity(ValueError):
@@ -33,6 +45,16 @@ def validate_nik(value: str) -> str:
     return compact
 
 
+def validate_nik_digits(value: str) -> str:
+    """Like `validate_nik`, for a NIK that must come as `NIK_PATTERN` says: no separators."""
+    if _NIK_DIGITS.fullmatch(value) is None:
+        validate_nik(value)
+        raise InvalidIdentity(
+            "NIK harus ditulis sebagai 16 angka 0-9, tanpa spasi atau tanda baca."
+        )
+    return validate_nik(value)
+
+
 def normalize_phone(value: str) -> str:
     """Returns an Indonesian mobile number in E.164 form (+628...), or says why it is not one."""
     digits = _PHONE_SEPARATORS.sub("", value)
@@ -40,6 +62,6 @@ def normalize_phone(value: str) -> str:
         digits = "+62" + digits[1:]
     elif digits.startswith("628"):
         digits = "+" + digits
-    if not _MOBILE.match(digits):
+    if _MOBILE.fullmatch(digits) is None:
         raise InvalidIdentity("Nomor HP harus nomor seluler Indonesia, misalnya 081234567890.")
     return digits

@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
 from services.intake.domain.catalogue import ServiceCatalogue
 from services.intake.domain.citizen_request import CitizenRequest, SubmissionForm, submit
-from services.intake.service_layer.ports import RequestRepository
+from services.intake.service_layer.ports import IdempotencyKeyRepository, RequestRepository
 from shared.events.envelope import CloudEvent
 from shared.polling import OutboxReady
 
 SOURCE = "/adminduk/intake"
-_IDEMPOTENCY_NAMESPACE = uuid.UUID("5b0c1d3e-8a55-4d0f-9f3a-2f1f4b8c6a10")
 
 
 class IdempotencyConflict(Exception):
@@ -26,11 +26,9 @@ class SubmissionOutcome:
     created: bool
 
 
-def request_id_for(idempotency_key: str | None) -> str:
-    """A fresh id, or the same id every time for the same idempotency key."""
-    if idempotency_key is None:
-        return str(uuid.uuid4())
-    return str(uuid.uuid5(_IDEMPOTENCY_NAMESPACE, idempotency_key))
+def idempotency_key_hash(idempotency_key: str) -> str:
+    """What the server keeps of a client's key: enough to recognise it, not the key itself."""
+    return hashlib.sha256(idempotency_key.encode()).hexdigest()
 
 
 async def submit_request(
@@ -38,14 +36,25 @@ async def submit_request(
     form: SubmissionForm,
     idempotency_key: str | None,
     repository: RequestRepository,
+    idempotency_keys: IdempotencyKeyRepository,
     catalogue: ServiceCatalogue,
     outbox_ready: OutboxReady,
     now: datetime,
 ) -> SubmissionOutcome:
-    """Stores a new request and its RequestSubmitted event, or returns the one a retry refers to."""
-    request = submit(
-        request_id=request_id_for(idempotency_key), form=form, catalogue=catalogue, now=now
-    )
+    """Stores a new request and its RequestSubmitted event, or returns the one a retry refers to.
+
+    Request ids are random, never derived from what a caller sends. A key is tied to a fresh id
+    before the request is stored under it; a retry after a crash in between finds the key's id
+    and stores the request then. A form that is refused ties no key.
+    """
+    fresh_id = str(uuid.uuid4())
+    request = submit(request_id=fresh_id, form=form, catalogue=catalogue, now=now)
+    if idempotency_key is not None:
+        request_id = await idempotency_keys.claim(
+            key_hash=idempotency_key_hash(idempotency_key), request_id=fresh_id, now=now
+        )
+        if request_id != fresh_id:
+            request = submit(request_id=request_id, form=form, catalogue=catalogue, now=now)
     outbox = [CloudEvent.wrap(event, source=SOURCE, time=now) for event in request.events]
     if await repository.add(request, outbox):
         outbox_ready(request.request_id, outbox)
