@@ -29,6 +29,9 @@ class ServiceSettings(BaseSettings):
     local_secrets_dir: Path = Path(".local/secrets")
     shutdown_timeout_s: float = 15.0
     max_body_bytes: int = 64 * 1024
+    body_timeout_s: float = Field(default=10.0, gt=0)
+    database_timeout_s: float = Field(default=2.0, gt=0)
+    http_idle_timeout_s: int = Field(default=5, ge=1)
     consumer_concurrency: int = Field(default=32, ge=1, le=1000)
 
     def secret(self, name: str, configured: SecretStr | None) -> SecretStr:

@@ -1,4 +1,4 @@
-"""The HTTP pieces every service's API shares: health probes, error bodies and a body size limit.
+"""The HTTP pieces every service's API shares: health probes, error bodies and request limits.
 
 Every 4xx and 5xx answer of every service has one shape, `ErrorBody`, and each route documents the
 statuses it can answer in its OpenAPI document (`error_responses`), so a client can rely on both.
@@ -6,20 +6,23 @@ statuses it can answer in its OpenAPI document (`error_responses`), so a client 
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
 
+import pymongo
 from fastapi import APIRouter, FastAPI, Request, status
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
-from pymongo.errors import ConnectionFailure
+from pymongo.errors import ConnectionFailure, PyMongoError
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared import metrics
+from shared.config import ServiceSettings
 from shared.metrics import HttpMetrics
 
 log = logging.getLogger(__name__)
@@ -32,9 +35,17 @@ Wiring = Callable[[FastAPI], AbstractAsyncContextManager[Mapping[str, ReadinessC
 
 
 def build_app(
-    *, title: str, max_body_bytes: int, wiring: Wiring, routers: Sequence[APIRouter] = ()
+    *,
+    title: str,
+    settings: ServiceSettings,
+    wiring: Wiring,
+    routers: Sequence[APIRouter] = (),
+    unbounded_paths: Collection[str] = (),
 ) -> FastAPI:
-    """A service's FastAPI app: health probes, error bodies, body limit, and its own routes."""
+    """A service's FastAPI app: health probes, error bodies, request limits, and its own routes.
+
+    `unbounded_paths` are routes whose database work may take longer than the usual deadline.
+    """
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -43,7 +54,12 @@ def build_app(
             yield
 
     app = FastAPI(title=title, lifespan=lifespan, responses=error_responses(500))
-    app.add_middleware(BodySizeLimit, max_bytes=max_body_bytes)
+    app.add_middleware(
+        DatabaseDeadline, timeout_s=settings.database_timeout_s, unbounded_paths=unbounded_paths
+    )
+    app.add_middleware(
+        RequestBody, max_bytes=settings.max_body_bytes, timeout_s=settings.body_timeout_s
+    )
     app.add_middleware(HttpMetrics)
     install_error_handlers(app)
     app.include_router(health_router())
@@ -262,7 +278,11 @@ async def _api_error(request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(error_body(exc.code, exc.message), status_code=exc.status_code)
 
 
-async def _storage_unavailable(request: Request, exc: Exception) -> JSONResponse:
+async def _storage_failure(request: Request, exc: Exception) -> JSONResponse:
+    """Unreachable or too slow is a 503 to try again later; any other database error is a 500."""
+    assert isinstance(exc, PyMongoError)
+    if not (isinstance(exc, ConnectionFailure) or exc.timeout):
+        return await _unexpected(request, exc)
     log.warning("database unreachable while serving %s: %r", request.url.path, exc)
     return unavailable("unavailable", "Layanan sedang tidak tersedia. Silakan coba lagi.")
 
@@ -279,19 +299,22 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(HTTPException, _http_error)
     app.add_exception_handler(ApiError, _api_error)
-    app.add_exception_handler(ConnectionFailure, _storage_unavailable)
+    app.add_exception_handler(PyMongoError, _storage_failure)
     app.add_exception_handler(Exception, _unexpected)
 
 
-class BodySizeLimit:
-    """Refuses request bodies over `max_bytes` with 413, whether or not Content-Length is sent.
+class RequestBody:
+    """Reads the whole request body before the app sees it, within a size and a time limit.
 
-    The body is read here, up to the limit, and replayed to the app: API bodies are small.
+    A body over `max_bytes` is refused with 413, whether or not Content-Length says so; one that
+    has not fully arrived after `timeout_s` with 408, so a client that declares more than it sends
+    cannot hold a connection and a worker. API bodies are small, so buffering them costs little.
     """
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, max_bytes: int, timeout_s: float) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.timeout_s = timeout_s
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -299,22 +322,17 @@ class BodySizeLimit:
             return
         declared = dict(scope["headers"]).get(b"content-length", b"")
         if declared.isdigit() and int(declared) > self.max_bytes:
-            await self._refuse(scope, send)
+            await self._refuse(scope, send, self._too_large())
             return
-        chunks: list[bytes] = []
-        size = 0
-        while True:
-            message = await receive()
-            if message["type"] != "http.request":
-                break
-            chunks.append(message.get("body", b""))
-            size += len(chunks[-1])
-            if size > self.max_bytes:
-                await self._refuse(scope, send)
-                return
-            if not message.get("more_body", False):
-                break
-        body = b"".join(chunks)
+        try:
+            async with asyncio.timeout(self.timeout_s):
+                body = await self._read(receive)
+        except TimeoutError:
+            await self._refuse(scope, send, self._too_slow())
+            return
+        if body is None:
+            await self._refuse(scope, send, self._too_large())
+            return
         replayed = False
 
         async def replay() -> Message:
@@ -326,12 +344,62 @@ class BodySizeLimit:
 
         await self.app(scope, replay, send)
 
-    async def _refuse(self, scope: Scope, send: Send) -> None:
-        response = JSONResponse(
+    async def _read(self, receive: Receive) -> bytes | None:
+        """The body, or None once it grows past the limit."""
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":
+                break
+            chunks.append(message.get("body", b""))
+            size += len(chunks[-1])
+            if size > self.max_bytes:
+                return None
+            if not message.get("more_body", False):
+                break
+        return b"".join(chunks)
+
+    def _too_large(self) -> JSONResponse:
+        return JSONResponse(
             error_body("body_too_large", f"Isi permintaan melebihi {self.max_bytes} byte."),
             status_code=status.HTTP_413_CONTENT_TOO_LARGE,
         )
+
+    def _too_slow(self) -> JSONResponse:
+        return JSONResponse(
+            error_body(
+                "body_timeout",
+                f"Isi permintaan tidak selesai dikirim dalam {self.timeout_s:g} detik.",
+            ),
+            status_code=status.HTTP_408_REQUEST_TIMEOUT,
+            headers={"Connection": "close"},
+        )
+
+    async def _refuse(self, scope: Scope, send: Send, response: JSONResponse) -> None:
         await response(scope, _disconnected, send)
+
+
+class DatabaseDeadline:
+    """Gives the database work of one request a shared deadline of `timeout_s`.
+
+    When the engine stops answering, a request then fails as unreachable (503 with Retry-After)
+    within that time, instead of waiting on an open connection for as long as the outage lasts.
+    """
+
+    def __init__(
+        self, app: ASGIApp, timeout_s: float, unbounded_paths: Collection[str] = ()
+    ) -> None:
+        self.app = app
+        self.timeout_s = timeout_s
+        self.unbounded_paths = frozenset(unbounded_paths)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] in self.unbounded_paths:
+            await self.app(scope, receive, send)
+            return
+        with pymongo.timeout(self.timeout_s):
+            await self.app(scope, receive, send)
 
 
 async def _disconnected() -> Message:

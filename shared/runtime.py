@@ -81,6 +81,7 @@ def serve(service: str, settings_type: type[S], create_app: Callable[[S], FastAP
         port=settings.http_port,
         log_config=None,
         timeout_graceful_shutdown=int(settings.shutdown_timeout_s),
+        timeout_keep_alive=settings.http_idle_timeout_s,
     )
 
 

@@ -33,8 +33,13 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         Ports.free(),
         kafka_bootstrap=os.environ.get("ADMINDUK_TEST_KAFKA"),
         mongo_url=os.environ.get("ADMINDUK_TEST_MONGO_URL"),
-        # Retries come due after 2 s; sweeping every second keeps the retry tests short.
-        service_env={"NOTIFY_RETRY_SWEEP_INTERVAL_S": "1"},
+        service_env={
+            # Retries come due after 2 s; sweeping every second keeps the retry tests short.
+            "NOTIFY_RETRY_SWEEP_INTERVAL_S": "1",
+            # Short limits keep the tests of slow clients short.
+            "INTAKE_BODY_TIMEOUT_S": "2",
+            "INTAKE_HTTP_IDLE_TIMEOUT_S": "2",
+        },
     )
     try:
         stack.start_engines()

@@ -45,7 +45,8 @@ async def connect(
 def create_app(settings: AuditSettings, wiring: Wiring | None = None) -> FastAPI:
     return build_app(
         title="Adminduk Go Digital: audit",
-        max_body_bytes=settings.max_body_bytes,
+        settings=settings,
         wiring=wiring or partial(connect, settings),
         routers=[api.router],
+        unbounded_paths=[api.VERIFY_PATH],
     )

@@ -41,7 +41,7 @@ async def connect(
 def create_app(settings: IntakeSettings, wiring: Wiring | None = None) -> FastAPI:
     return build_app(
         title="Adminduk Go Digital: intake",
-        max_body_bytes=settings.max_body_bytes,
+        settings=settings,
         wiring=wiring or partial(connect, settings),
         routers=[api.router],
     )

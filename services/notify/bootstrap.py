@@ -71,6 +71,6 @@ async def connect(
 def create_app(settings: NotifySettings, wiring: Wiring | None = None) -> FastAPI:
     return build_app(
         title="Adminduk Go Digital: notify",
-        max_body_bytes=settings.max_body_bytes,
+        settings=settings,
         wiring=wiring or partial(connect, settings),
     )

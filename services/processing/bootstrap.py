@@ -45,6 +45,6 @@ async def connect(
 def create_app(settings: ProcessingSettings, wiring: Wiring | None = None) -> FastAPI:
     return build_app(
         title="Adminduk Go Digital: processing",
-        max_body_bytes=settings.max_body_bytes,
+        settings=settings,
         wiring=wiring or partial(connect, settings),
     )
