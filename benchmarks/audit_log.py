@@ -37,6 +37,10 @@ class AuditTimes:
                 f"{self._audit_url}/v1/audit/entries",
                 params={"after_sequence": self._after, "limit": PAGE},
             )
+            if response.status_code == httpx.codes.SERVICE_UNAVAILABLE:
+                # Busy past its database deadline: ask again when it says to.
+                await asyncio.sleep(float(response.headers.get("Retry-After", POLL_INTERVAL_S)))
+                continue
             response.raise_for_status()
             page = response.json()
             for entry in page["entries"]:
