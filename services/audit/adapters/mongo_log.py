@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import math
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import asdict
-from typing import Any
 
 from pymongo import ASCENDING, DESCENDING
 from pymongo.asynchronous.collection import AsyncCollection
@@ -14,6 +15,7 @@ from services.audit.domain.chain import AuditEntry
 from shared.mongo import Document
 
 DUPLICATE_KEY = 11000
+READ_BATCH = 200
 
 
 class MongoAuditLog:
@@ -61,12 +63,27 @@ class MongoAuditLog:
     async def entries(
         self, *, after_sequence: int = 0, subject: str | None = None, limit: int | None = None
     ) -> AsyncIterator[AuditEntry]:
-        query: dict[str, Any] = {"_id": {"$gt": after_sequence}}
         if subject is not None:
-            query["subject"] = subject
-        cursor = self._collection.find(query, sort=[("_id", ASCENDING)], limit=limit or 0)
-        async for document in cursor:
-            yield _entry(document)
+            query = {"_id": {"$gt": after_sequence}, "subject": subject}
+            cursor = self._collection.find(query, sort=[("_id", ASCENDING)], limit=limit or 0)
+            async for document in cursor:
+                yield _entry(document)
+            return
+        # Sequence numbers have no gaps, so a page is a set of lookups by _id, which every engine
+        # answers from an index; a range query would scan the whole log on the local engine.
+        sequence = after_sequence + 1
+        remaining = limit or math.inf
+        while remaining > 0:
+            count = int(min(READ_BATCH, remaining))
+            documents = await asyncio.gather(
+                *(self._collection.find_one({"_id": n}) for n in range(sequence, sequence + count))
+            )
+            for found in documents:
+                if found is None:
+                    return
+                yield _entry(found)
+            sequence += count
+            remaining -= count
 
 
 def _entry(document: Document) -> AuditEntry:
