@@ -139,6 +139,7 @@ def unavailable(code: str, message: str, details: Sequence[ErrorDetail] = ()) ->
 _DESCRIPTIONS = {
     404: "Nothing has this id.",
     409: "The request conflicts with one made before.",
+    408: "The body did not fully arrive within the service's BODY_TIMEOUT_S.",
     413: "The body is longer than the service's MAX_BODY_BYTES.",
     422: "The request does not fit this document, or a rule described here refuses it; "
     "`details` names each field and why.",

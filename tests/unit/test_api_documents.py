@@ -76,7 +76,7 @@ def test_submitting_documents_each_status_it_answers() -> None:
     operation = document("intake")["paths"]["/v1/requests"]["post"]
     responses = operation["responses"]
 
-    assert set(responses) == {"200", "202", "409", "413", "422", "500", "503"}
+    assert set(responses) == {"200", "202", "408", "409", "413", "422", "500", "503"}
     view = {"$ref": "#/components/schemas/RequestView"}
     assert responses["200"]["content"]["application/json"]["schema"] == view
     assert responses["202"]["content"]["application/json"]["schema"] == view

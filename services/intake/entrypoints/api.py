@@ -167,7 +167,7 @@ async def list_services(context: ContextDep) -> list[ServiceView]:
         409: error_response(
             status.HTTP_409_CONFLICT, "The Idempotency-Key was used before for another form."
         ),
-        **error_responses(413, 422, 503),
+        **error_responses(408, 413, 422, 503),
     },
 )
 async def submit_request(
