@@ -38,9 +38,8 @@ class AuditTimes:
                 params={"after_sequence": self._after, "limit": PAGE},
             )
             if response.status_code == httpx.codes.SERVICE_UNAVAILABLE:
-                # Busy past its database deadline: ask again when it says to.
-                await asyncio.sleep(float(response.headers.get("Retry-After", POLL_INTERVAL_S)))
-                continue
+                # Busy past its database deadline: the caller asks again, within its own deadline.
+                return
             response.raise_for_status()
             page = response.json()
             for entry in page["entries"]:
