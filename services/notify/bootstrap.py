@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from services.notify.adapters.http_provider import HttpMessageProvider, provider_client
 from services.notify.adapters.mongo_notifications import MongoNotificationRepository
 from services.notify.config import NotifySettings
+from services.notify.domain.notification import Notification
 from services.notify.entrypoints.consumer import Dependencies, subscription
 from services.notify.service_layer.delivery import Delivery
 from shared.clock import Clock, system_clock
@@ -51,11 +52,16 @@ async def connect(
             sweep=delivery.deliver_due,
             sweep_interval_s=settings.retry_sweep_interval_s,
         )
+
+        def delivery_ready(notification: Notification) -> None:
+            delivery.hold(notification)
+            delivery_loop.wake(notification.notification_id)
+
         consumer = subscribe(
             settings=settings,
             group_id=settings.consumer_group,
             subscription=subscription,
-            dependencies=Dependencies(repository=repository, delivery_ready=delivery_loop.wake),
+            dependencies=Dependencies(repository=repository, delivery_ready=delivery_ready),
             clock=clock,
             producer=infra.producer,
         )

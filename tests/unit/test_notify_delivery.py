@@ -52,20 +52,58 @@ async def deliver(
 async def test_a_case_opened_event_queues_one_message_however_often_it_arrives(
     repository: FakeNotificationRepository,
 ) -> None:
-    delivery_ready = CallCounter()
+    handed_over: list[Notification] = []
 
     for minute in range(3):
         await queue_case_opened_message(
             opened=case_opened("req-1"),
             event_id="evt-1",
             repository=repository,
-            delivery_ready=delivery_ready,
+            delivery_ready=handed_over.append,
             now=T0 + timedelta(minutes=minute),
         )
 
     assert list(repository.notifications) == ["evt-1:citizen"]
     assert repository.notifications["evt-1:citizen"].next_attempt_at == T0
-    assert delivery_ready.keys == ["evt-1:citizen"]
+    assert [notification.notification_id for notification in handed_over] == ["evt-1:citizen"]
+
+
+class CountingReads(FakeNotificationRepository):
+    def __init__(self) -> None:
+        super().__init__()
+        self.reads: list[str] = []
+
+    async def get(self, notification_id: str) -> Notification | None:
+        self.reads.append(notification_id)
+        return await super().get(notification_id)
+
+
+async def test_a_handed_over_message_is_sent_without_being_read_back(
+    provider: FakeMessageProvider, clock: FakeClock, outbox_ready: CallCounter
+) -> None:
+    repository = CountingReads()
+    delivery = Delivery(
+        repository=repository,
+        provider=provider,
+        outbox_ready=outbox_ready,
+        max_attempts=3,
+        now=clock,
+    )
+    await queue_case_opened_message(
+        opened=case_opened("req-1"),
+        event_id="evt-1",
+        repository=repository,
+        delivery_ready=delivery.hold,
+        now=T0,
+    )
+
+    assert await delivery.deliver(["evt-1:citizen"]) == 1
+    assert await delivery.deliver(["evt-1:citizen"]) == 0
+
+    assert [n.notification_id for n in provider.sent] == ["evt-1:citizen"]
+    assert repository.reads == ["evt-1:citizen"]
+    stored = repository.notifications["evt-1:citizen"]
+    assert stored.status is NotificationStatus.SENT
 
 
 async def test_a_due_message_is_sent_and_announced(

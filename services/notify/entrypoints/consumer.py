@@ -5,16 +5,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from services.notify.service_layer import delivery
+from services.notify.service_layer.delivery import DeliveryReady
 from services.notify.service_layer.ports import NotificationRepository
 from shared.events.models import CaseOpened
 from shared.messagebus import Received, Subscription
-from shared.polling import Wake
 
 
 @dataclass(frozen=True)
 class Dependencies:
     repository: NotificationRepository
-    delivery_ready: Wake
+    delivery_ready: DeliveryReady
 
 
 subscription: Subscription[Dependencies] = Subscription("notify")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from services.notify.domain.notification import (
@@ -19,9 +19,12 @@ from services.notify.service_layer.ports import (
 )
 from shared.events.envelope import CloudEvent
 from shared.events.models import CaseOpened
-from shared.polling import OutboxReady, Wake
+from shared.polling import OutboxReady
 
 SOURCE = "/adminduk/notify"
+
+DeliveryReady = Callable[[Notification], None]
+"""Hands a stored, pending notification to the delivery loop, which then need not read it back."""
 
 
 async def queue_case_opened_message(
@@ -29,13 +32,13 @@ async def queue_case_opened_message(
     opened: CaseOpened,
     event_id: str,
     repository: NotificationRepository,
-    delivery_ready: Wake,
+    delivery_ready: DeliveryReady,
     now: datetime,
 ) -> None:
     """Queues the citizen's 'request received' message; a redelivered event queues nothing."""
     notification = case_opened_message(event_id, opened, now=now)
     if await repository.add(notification):
-        delivery_ready(notification.notification_id)
+        delivery_ready(notification)
 
 
 @dataclass(frozen=True)
@@ -48,10 +51,15 @@ class Delivery:
     max_attempts: int
     now: Callable[[], datetime]
     concurrency: int = 8
+    _held: dict[str, Notification] = field(default_factory=dict)
+
+    def hold(self, notification: Notification) -> None:
+        """Keeps a just-stored notification for its first attempt, saving a read."""
+        self._held[notification.notification_id] = notification
 
     async def deliver(self, notification_ids: list[str]) -> int:
         """Tries the named messages that are still pending and due; returns how many were tried."""
-        loaded = await asyncio.gather(*map(self.repository.get, notification_ids))
+        loaded = await asyncio.gather(*map(self._load, notification_ids))
         due = [
             notification
             for notification in loaded
@@ -60,6 +68,10 @@ class Delivery:
             and notification.next_attempt_at <= self.now()
         ]
         return await self._attempt_all(due)
+
+    async def _load(self, notification_id: str) -> Notification | None:
+        held = self._held.pop(notification_id, None)
+        return held if held is not None else await self.repository.get(notification_id)
 
     async def deliver_due(self, batch_size: int = 50) -> int:
         """Tries every message whose next attempt is due, oldest first; returns how many."""
