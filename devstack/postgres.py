@@ -34,8 +34,9 @@ SETTINGS = {
     "jit": "off",
     "max_connections": "400",
 }
-# FerretDB's own default of 50 PostgreSQL connections is spent by fewer concurrent clients than the
-# services open: an update holds one connection for its read while waiting for another to write.
+# FerretDB's own default of 50 PostgreSQL connections ran out under the services' load and the
+# engine stopped answering; an update can hold one connection for its read while it waits for
+# another to write, so it needs room beyond the number of clients.
 FERRETDB_POOL_SIZE = 300
 
 
