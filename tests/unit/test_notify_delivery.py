@@ -299,3 +299,30 @@ async def test_messages_are_sent_concurrently_up_to_the_limit(
     assert tried == 10
     assert provider.most_in_flight == 3
     assert {n.status for n in repository.notifications.values()} == {NotificationStatus.SENT}
+
+
+async def test_a_held_message_the_sweep_sent_first_is_not_sent_again(
+    repository: FakeNotificationRepository,
+    provider: FakeMessageProvider,
+    clock: FakeClock,
+    outbox_ready: CallCounter,
+) -> None:
+    delivery = Delivery(
+        repository=repository,
+        provider=provider,
+        outbox_ready=outbox_ready,
+        max_attempts=3,
+        now=clock,
+    )
+    await queue_case_opened_message(
+        opened=case_opened("req-1"),
+        event_id="evt-1",
+        repository=repository,
+        delivery_ready=delivery.hold,
+        now=T0,
+    )
+
+    assert await delivery.deliver_due() == 1
+    assert await delivery.deliver(["evt-1:citizen"]) == 0
+
+    assert [n.notification_id for n in provider.sent] == ["evt-1:citizen"]

@@ -54,7 +54,11 @@ class Delivery:
     _held: dict[str, Notification] = field(default_factory=dict)
 
     def hold(self, notification: Notification) -> None:
-        """Keeps a just-stored notification for its first attempt, saving a read."""
+        """Keeps a just-stored notification for its first attempt, saving a read.
+
+        Whichever path attempts a message first drops its held copy, so a copy made stale by a
+        sweep's attempt is never sent again.
+        """
         self._held[notification.notification_id] = notification
 
     async def deliver(self, notification_ids: list[str]) -> int:
@@ -79,6 +83,8 @@ class Delivery:
 
     async def _attempt_all(self, notifications: list[Notification]) -> int:
         """Tries up to `concurrency` messages at once: one slow provider call holds up no other."""
+        for notification in notifications:
+            self._held.pop(notification.notification_id, None)
         slots = asyncio.Semaphore(self.concurrency)
 
         async def attempt(notification: Notification) -> None:
