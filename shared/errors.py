@@ -22,8 +22,9 @@ TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
 )
 """Failures that pass by themselves: retried with backoff for as long as they last."""
 
-# Server answers that mean "not now": shutting down, stepping down, or lock contention.
-TRANSIENT_SERVER_CODES = frozenset({6, 7, 89, 91, 112, 189, 262, 9001, 10107, 11600, 11602, 13435})
+# Server answers that mean "not now": shutting down, stepping down, or lock contention (write
+# conflicts are told apart by `is_write_conflict`).
+TRANSIENT_SERVER_CODES = frozenset({6, 7, 89, 91, 189, 262, 9001, 10107, 11600, 11602, 13435})
 TRANSIENT_LABELS = ("RetryableWriteError", "TransientTransactionError")
 WRITE_CONFLICT = 112
 
