@@ -1,4 +1,6 @@
-"""`python -m devstack run` runs the whole backend locally; `provision` fetches and builds."""
+"""`python -m devstack run` runs the whole backend locally; `provision` fetches and builds;
+`token` prints a token from the local issuer.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ import threading
 from pathlib import Path
 
 from devstack import ferretdb, kafka, postgres
+from devstack.issuer import ROLES
 from devstack.paths import CACHE_DIR
 from devstack.process import StartupError
 from devstack.stack import SERVICES, Ports, Stack
@@ -19,9 +22,18 @@ Submit a request:
   curl -s -X POST {intake}/v1/requests -H 'Content-Type: application/json' \\
     -d '{{"service_code": "KK_BARU", "nik": "3516091204800001", "name": "Siti Aminah",
          "phone": "081234567890", "preferred_channel": "WHATSAPP"}}'
-Then read the audit log:
-  curl -s {audit}/v1/audit/entries
+Then read the audit log, as an auditor with a token from the local issuer:
+  curl -s {audit}/v1/audit/entries -H "Authorization: Bearer $(scripts/token --role auditor)"
+Tokens for other roles: scripts/token --role verifier --service-point KANTOR_DINAS
 """
+RUN_DIR = CACHE_DIR / "run"
+
+
+def positive_int(text: str) -> int:
+    value = int(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be positive, not {value}")
+    return value
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -31,11 +43,15 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         "provision",
         help="resolve the Kafka jars, build FerretDB and find PostgreSQL, then exit",
     )
-    run = commands.add_parser("run", help="run engines, message sink and the four services")
+    run = commands.add_parser(
+        "run", help="run engines, message sink, token issuer and the four services"
+    )
     defaults = Ports()
-    run.add_argument("--fresh", action="store_true", help="start from empty engines")
     run.add_argument(
-        "--data-dir", type=Path, default=CACHE_DIR / "run", help="where engines keep data and logs"
+        "--fresh", action="store_true", help="start from empty engines and a new issuer key"
+    )
+    run.add_argument(
+        "--data-dir", type=Path, default=RUN_DIR, help="where engines keep data and logs"
     )
     run.add_argument("--kafka-bootstrap", help="use this Kafka cluster instead of a local broker")
     run.add_argument("--mongo-url", help="use this MongoDB instead of a local FerretDB")
@@ -44,8 +60,24 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     run.add_argument("--mongo-port", type=int, default=defaults.mongo)
     run.add_argument("--postgres-port", type=int, default=defaults.postgres)
     run.add_argument("--message-sink-port", type=int, default=defaults.message_sink)
+    run.add_argument("--issuer-port", type=int, default=defaults.issuer)
     for name in SERVICES:
         run.add_argument(f"--{name}-port", type=int, default=defaults.services[name])
+    token = commands.add_parser(
+        "token", help="print a token for a role, signed with the key of `run`'s issuer"
+    )
+    token.add_argument("--role", required=True, choices=ROLES)
+    token.add_argument("--subject", help="the token's `sub` (default: ROLE-test)")
+    token.add_argument("--name", help="the person's display name")
+    token.add_argument("--village", help="the village code, for village roles")
+    token.add_argument("--service-point", help="the service point, for counter roles")
+    token.add_argument(
+        "--lifetime-s", type=positive_int, default=3600, help="seconds until it expires"
+    )
+    token.add_argument("--issuer-port", type=int, default=defaults.issuer)
+    token.add_argument(
+        "--data-dir", type=Path, default=RUN_DIR, help="the run folder whose issuer key signs"
+    )
     return parser.parse_args(argv)
 
 
@@ -59,6 +91,7 @@ def run(args: argparse.Namespace) -> None:
         mongo=args.mongo_port,
         postgres=args.postgres_port,
         message_sink=args.message_sink_port,
+        issuer=args.issuer_port,
         services={name: getattr(args, f"{name}_port") for name in SERVICES},
     )
     stack = Stack(run_dir, ports, kafka_bootstrap=args.kafka_bootstrap, mongo_url=args.mongo_url)
@@ -67,7 +100,8 @@ def run(args: argparse.Namespace) -> None:
         signal.signal(sig, lambda *_: stopping.set())
     try:
         print(
-            "Starting PostgreSQL, FerretDB, Kafka, the message sink and the four services ...",
+            "Starting PostgreSQL, FerretDB, Kafka, the message sink, the token issuer "
+            "and the four services ...",
             flush=True,
         )
         stack.start_all()
@@ -89,6 +123,19 @@ def run(args: argparse.Namespace) -> None:
         stack.stop()
 
 
+def token(args: argparse.Namespace) -> None:
+    """Prints a token that the issuer of `run` (same folder, same port) vouches for."""
+    stack = Stack(args.data_dir, Ports(issuer=args.issuer_port))
+    claims = {
+        "subject": args.subject,
+        "name": args.name,
+        "village": args.village,
+        "service_point": args.service_point,
+    }
+    given = {key: value for key, value in claims.items() if value is not None}
+    print(stack.mint_token(args.role, lifetime_s=args.lifetime_s, **given))
+
+
 def main(argv: list[str]) -> int:
     args = parse_args(argv)
     try:
@@ -96,6 +143,8 @@ def main(argv: list[str]) -> int:
             print(f"Kafka jars: {kafka.provision()}")
             print(f"FerretDB:   {ferretdb.provision()}")
             print(f"PostgreSQL: {postgres.find_bindir()}")
+        elif args.command == "token":
+            token(args)
         else:
             run(args)
     except StartupError as exc:

@@ -1,4 +1,4 @@
-"""The whole backend on one machine: the engines, a message sink and the four services."""
+"""The whole backend on one machine: engines, message sink, token issuer and the four services."""
 
 from __future__ import annotations
 
@@ -11,8 +11,11 @@ import urllib.request
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from devstack import ferretdb, kafka, postgres
+from devstack.issuer import DEFAULT_PORT as ISSUER_PORT
+from devstack.issuer import SigningKeys, load_or_create_keys, local_issuer_url, mint
 from devstack.paths import REPO_ROOT
 from devstack.process import ManagedProcess, free_port
 
@@ -27,6 +30,7 @@ class Ports:
     mongo: int = 27017
     postgres: int = 55432
     message_sink: int = 8009
+    issuer: int = ISSUER_PORT
     services: dict[str, int] = field(
         default_factory=lambda: {"intake": 8001, "processing": 8002, "notify": 8003, "audit": 8004}
     )
@@ -40,6 +44,7 @@ class Ports:
             mongo=free_port(),
             postgres=free_port(),
             message_sink=free_port(),
+            issuer=free_port(),
             services={name: free_port() for name in SERVICES},
         )
 
@@ -71,6 +76,7 @@ class Stack:
         self._external_mongo = mongo_url
         self.processes: dict[str, ManagedProcess] = {}
         self.postgres_scratch: Path | None = None
+        self._issuer_keys: SigningKeys | None = None
 
     @property
     def kafka_bootstrap(self) -> str:
@@ -83,6 +89,14 @@ class Stack:
     @property
     def message_sink_url(self) -> str:
         return f"http://127.0.0.1:{self.ports.message_sink}"
+
+    @property
+    def issuer_url(self) -> str:
+        return local_issuer_url(self.ports.issuer)
+
+    @property
+    def issuer_keys_dir(self) -> Path:
+        return self.run_dir / "issuer"
 
     def service_url(self, name: str) -> str:
         return f"http://127.0.0.1:{self.ports.services[name]}"
@@ -142,6 +156,43 @@ class Stack:
         )
         self.processes["message_sink"] = process
 
+    def start_issuer(self) -> None:
+        """Starts the token issuer, making its key here first so that `mint_token` signs with it."""
+        self.issuer_keys()
+        process = ManagedProcess(
+            "issuer",
+            [
+                sys.executable,
+                "-m",
+                "devstack.issuer",
+                f"--port={self.ports.issuer}",
+                f"--keys-dir={self.issuer_keys_dir}",
+                f"--issuer={self.issuer_url}",
+            ],
+            log_path=self.run_dir / "logs" / "issuer.log",
+            cwd=REPO_ROOT,
+        )
+        process.start()
+        self.processes["issuer"] = process
+        process.wait_until(
+            lambda: http_ok(f"{self.issuer_url}/healthz"),
+            timeout=SERVICE_READY_TIMEOUT_S,
+            what="answer /healthz",
+        )
+
+    def issuer_keys(self) -> SigningKeys:
+        """The issuer's signing key, created on first use."""
+        if self._issuer_keys is None:
+            self._issuer_keys = load_or_create_keys(self.issuer_keys_dir)
+        return self._issuer_keys
+
+    def mint_token(self, role: str, **claims: Any) -> str:
+        """A token from the local issuer for one role; `claims` are `mint`'s keywords."""
+        subject = claims.pop("subject", f"{role}-test")
+        return mint(
+            self.issuer_keys(), issuer=self.issuer_url, subject=subject, roles=[role], **claims
+        )
+
     def service_env(self, name: str) -> dict[str, str]:
         prefix = name.upper()
         env = dict(os.environ) | self._extra_env
@@ -151,6 +202,7 @@ class Stack:
                 f"{prefix}_KAFKA_BOOTSTRAP_SERVERS": self.kafka_bootstrap,
                 f"{prefix}_MONGO_URL": self.mongo_url,
                 f"{prefix}_LOCAL_SECRETS_DIR": str(self.run_dir / "secrets"),
+                f"{prefix}_OIDC_ISSUER": self.issuer_url,
             }
         )
         if name == "notify":
@@ -178,6 +230,7 @@ class Stack:
     def start_all(self) -> None:
         self.start_engines()
         self.start_message_sink()
+        self.start_issuer()
         for name in SERVICES:
             self.start_service(name)
 
@@ -193,6 +246,7 @@ class Stack:
     def urls(self) -> dict[str, str]:
         urls = {name: self.service_url(name) for name in SERVICES}
         urls["message sink"] = self.message_sink_url
+        urls["issuer"] = self.issuer_url
         urls["kafka"] = self.kafka_bootstrap
         urls["mongodb"] = self.mongo_url
         return urls
