@@ -1,24 +1,73 @@
-"""docker-compose.yml is checked by the docker client here; running it needs a Docker engine."""
+"""docker-compose.yml and the Keycloak realm it imports.
+
+The docker client checks the compose file (`docker compose config` needs no engine) and the realm
+file is read as Keycloak imports it; running the whole stack needs a Docker engine.
+"""
 
 from __future__ import annotations
 
+import hashlib
 import json
+import re
 import subprocess
+from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.serialization import (
+    Encoding,
+    NoEncryption,
+    PrivateFormat,
+    load_pem_private_key,
+)
 
 from devstack.compose import compose_env
 from devstack.paths import REPO_ROOT
 from tests.e2e.conftest import SUBMISSION
 
 COMPOSE_FILE = REPO_ROOT / "docker-compose.yml"
+REALM_FILE = REPO_ROOT / "deploy" / "keycloak" / "realm-adminduk.json"
 SERVICES = {"intake", "processing", "notify", "audit"}
+STAFF_ROLES = {
+    "village_operator",
+    "counter_officer",
+    "verifier",
+    "operator",
+    "signer",
+    "supervisor",
+    "auditor",
+    "admin",
+}
+ATTRIBUTE_CLAIMS = {"village", "service_point"}
+AUDIENCE = "adminduk"
+CONSOLE = "adminduk-console"
+USER_PROFILE = "org.keycloak.userprofile.UserProfileProvider"
+
+
+def _hex_key(label: str) -> str:
+    return hashlib.sha256(label.encode()).hexdigest()
+
+
+def _citizen_signing_key() -> str:
+    key = Ed25519PrivateKey.generate()
+    return key.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption()).decode()
+
+
+SERVICE_KEYS = {
+    f"{name.upper()}_{kind}": _hex_key(f"{name} {kind}")
+    for name in sorted(SERVICES)
+    for kind in ("DATA_KEYS", "LOOKUP_KEY")
+}
 REQUIRED_SETTINGS = {
+    "KEYCLOAK_ADMIN_PASSWORD": "admin-password-for-config-check",
     "AUDIT_PSEUDONYM_KEY": "0f" * 32,
     "NOTIFY_PROVIDER_URL": "https://gateway.invalid",
     "NOTIFY_PROVIDER_TOKEN": "token-for-config-check",
+    "INTAKE_CITIZEN_SIGNING_KEY": _citizen_signing_key(),
+    **SERVICE_KEYS,
 }
 
 
@@ -37,23 +86,84 @@ def compose_config(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_compose_file_is_valid_and_wires_every_service(docker_env: dict[str, str]) -> None:
+@pytest.fixture(scope="module")
+def services(docker_env: dict[str, str]) -> dict[str, Any]:
+    """The services as Compose runs them, with every required setting given."""
     result = compose_config({**docker_env, **REQUIRED_SETTINGS})
-
     assert result.returncode == 0, result.stderr
-    services: dict[str, Any] = json.loads(result.stdout)["services"]
-    assert set(services) == SERVICES | {"kafka", "mongo"}
+    resolved: dict[str, Any] = json.loads(result.stdout)["services"]
+    return resolved
+
+
+@pytest.fixture(scope="module")
+def realm() -> dict[str, Any]:
+    loaded: dict[str, Any] = json.loads(REALM_FILE.read_text())
+    return loaded
+
+
+def configs(client: dict[str, Any], mapper_type: str) -> list[dict[str, str]]:
+    """The config of each of the client's protocol mappers of one type."""
+    return [
+        mapper["config"]
+        for mapper in client.get("protocolMappers", [])
+        if mapper["protocolMapper"] == mapper_type
+    ]
+
+
+def user_profile(realm: dict[str, Any]) -> dict[str, Any]:
+    """The declarative user profile, which the realm keeps as JSON text inside its JSON."""
+    (provider,) = realm["components"][USER_PROFILE]
+    (text,) = provider["config"]["kc.user.profile.config"]
+    profile: dict[str, Any] = json.loads(text)
+    return profile
+
+
+def test_compose_file_is_valid_and_wires_every_service(services: dict[str, Any]) -> None:
+    assert set(services) == SERVICES | {"kafka", "mongo", "keycloak"}
     assert services["kafka"]["image"].startswith("apache/kafka:4.")
     for name in SERVICES:
         service = services[name]
         assert service["command"] == ["python", "-m", f"services.{name}"]
         assert "healthcheck" in service
-        assert service["depends_on"]["kafka"]["condition"] == "service_healthy"
-        assert service["depends_on"]["mongo"]["condition"] == "service_healthy"
+        for engine in ("kafka", "mongo", "keycloak"):
+            assert service["depends_on"][engine]["condition"] == "service_healthy"
         prefix = name.upper()
         assert service["environment"][f"{prefix}_KAFKA_BOOTSTRAP_SERVERS"] == "kafka:9092"
         assert service["environment"][f"{prefix}_ENVIRONMENT"] == "production"
     assert services["audit"]["environment"]["AUDIT_PSEUDONYM_KEY"] == "0f" * 32
+
+
+def test_every_service_trusts_staff_tokens_of_the_realm(
+    services: dict[str, Any], realm: dict[str, Any]
+) -> None:
+    keycloak = services["keycloak"]
+    public_url = keycloak["environment"]["KC_HOSTNAME"]
+    (port,) = keycloak["ports"]
+    issuer = f"{public_url}/realms/{realm['realm']}"
+    jwks_url = (
+        f"http://keycloak:{port['target']}/realms/{realm['realm']}/protocol/openid-connect/certs"
+    )
+
+    for name in SERVICES:
+        environment = services[name]["environment"]
+        prefix = name.upper()
+        assert environment[f"{prefix}_OIDC_ISSUER"] == issuer
+        assert environment[f"{prefix}_OIDC_JWKS_URL"] == jwks_url
+        assert environment[f"{prefix}_OIDC_AUDIENCE"] == AUDIENCE
+
+
+def test_every_service_gets_its_own_keys_from_the_environment(services: dict[str, Any]) -> None:
+    for name in SERVICES:
+        environment = services[name]["environment"]
+        for kind in ("DATA_KEYS", "LOOKUP_KEY"):
+            variable = f"{name.upper()}_{kind}"
+            assert environment[variable] == SERVICE_KEYS[variable]
+
+    pem = services["intake"]["environment"]["INTAKE_CITIZEN_SIGNING_KEY"]
+    assert pem == REQUIRED_SETTINGS["INTAKE_CITIZEN_SIGNING_KEY"]
+    assert isinstance(load_pem_private_key(pem.encode(), password=None), Ed25519PrivateKey)
+    for name in SERVICES - {"intake"}:
+        assert "INTAKE_CITIZEN_SIGNING_KEY" not in services[name]["environment"]
 
 
 @pytest.mark.parametrize("missing", sorted(REQUIRED_SETTINGS))
@@ -66,6 +176,125 @@ def test_compose_refuses_to_run_without_a_secret(docker_env: dict[str, str], mis
 
     assert result.returncode != 0
     assert missing in result.stderr
+
+
+def test_keycloak_is_pinned_and_imports_the_realm(services: dict[str, Any]) -> None:
+    keycloak = services["keycloak"]
+    environment = keycloak["environment"]
+
+    assert re.fullmatch(r"quay\.io/keycloak/keycloak:26\.\d+\.\d+", keycloak["image"])
+    assert keycloak["command"] == ["start-dev", "--import-realm"]
+    (realm_mount,) = [volume for volume in keycloak["volumes"] if volume["type"] == "bind"]
+    assert Path(realm_mount["source"]) == REALM_FILE.parent
+    assert realm_mount["target"] == "/opt/keycloak/data/import"
+    assert realm_mount["read_only"] is True
+    admin_password = REQUIRED_SETTINGS["KEYCLOAK_ADMIN_PASSWORD"]
+    assert environment["KC_BOOTSTRAP_ADMIN_PASSWORD"] == admin_password
+    assert environment["KC_HEALTH_ENABLED"] == "true"
+    assert "/health/ready" in " ".join(keycloak["healthcheck"]["test"])
+    (port,) = keycloak["ports"]
+    assert port["host_ip"] == "127.0.0.1"
+    assert urlsplit(environment["KC_HOSTNAME"]).port == int(port["published"])
+
+
+def test_realm_defines_exactly_the_staff_roles(realm: dict[str, Any]) -> None:
+    roles = realm["roles"]["realm"]
+
+    assert {role["name"] for role in roles} == STAFF_ROLES
+    assert not any(role.get("composite") for role in roles)
+    assert "client" not in realm["roles"]
+
+
+def test_every_client_puts_the_claims_the_services_read(realm: dict[str, Any]) -> None:
+    assert {client["clientId"] for client in realm["clients"]} >= {CONSOLE}
+    for client in realm["clients"]:
+        (roles,) = configs(client, "oidc-usermodel-realm-role-mapper")
+        assert roles["claim.name"] == "roles"
+        assert roles["multivalued"] == "true"
+        assert roles["access.token.claim"] == "true"
+        attributes = configs(client, "oidc-usermodel-attribute-mapper")
+        assert {config["claim.name"] for config in attributes} == ATTRIBUTE_CLAIMS
+        for config in attributes:
+            assert config["user.attribute"] == config["claim.name"]
+            assert config["access.token.claim"] == "true"
+            assert config["multivalued"] == "false"
+        (audience,) = configs(client, "oidc-audience-mapper")
+        assert audience["included.custom.audience"] == AUDIENCE
+        assert audience["access.token.claim"] == "true"
+
+
+def test_only_the_staff_roles_reach_the_roles_claim(realm: dict[str, Any]) -> None:
+    """Keycloak's own roles (default-roles-adminduk, offline_access) stay out of the token."""
+    scoped = {mapping["client"]: set(mapping["roles"]) for mapping in realm["scopeMappings"]}
+
+    for client in realm["clients"]:
+        assert client["fullScopeAllowed"] is False
+        assert scoped[client["clientId"]] == STAFF_ROLES
+
+
+def test_clients_keep_keycloaks_built_in_scopes(realm: dict[str, Any]) -> None:
+    """Declaring any client scope stops Keycloak creating `basic` (sub) and `profile` (name)."""
+    assert "clientScopes" not in realm
+    for client in realm["clients"]:
+        assert "defaultClientScopes" not in client
+        assert "optionalClientScopes" not in client
+
+
+def test_clients_are_public_without_secrets_or_service_accounts(realm: dict[str, Any]) -> None:
+    for client in realm["clients"]:
+        assert client["publicClient"] is True
+        assert "secret" not in client
+        assert client["serviceAccountsEnabled"] is False
+        assert client["directAccessGrantsEnabled"] is False
+        assert client["implicitFlowEnabled"] is False
+
+
+def test_staff_console_signs_in_with_code_flow_and_pkce(realm: dict[str, Any]) -> None:
+    (console,) = [client for client in realm["clients"] if client["clientId"] == CONSOLE]
+
+    assert console["standardFlowEnabled"] is True
+    assert console["attributes"]["pkce.code.challenge.method"] == "S256"
+    assert console["redirectUris"]
+    for uri in console["redirectUris"]:
+        assert urlsplit(uri).hostname in {"localhost", "127.0.0.1"}
+
+
+def test_access_tokens_are_short_lived(realm: dict[str, Any]) -> None:
+    assert 300 <= realm["accessTokenLifespan"] <= 900
+    for client in realm["clients"]:
+        assert "access.token.lifespan" not in client.get("attributes", {})
+
+
+def test_realm_holds_no_users_and_no_credentials(realm: dict[str, Any]) -> None:
+    def keys(value: Any) -> set[str]:
+        if isinstance(value, dict):
+            return set(value) | {key for item in value.values() for key in keys(item)}
+        if isinstance(value, list):
+            return {key for item in value for key in keys(item)}
+        return set()
+
+    assert "users" not in realm
+    assert not keys(realm) & {"credentials", "password", "secret", "privateKey"}
+
+
+def test_user_profile_lets_only_admins_set_village_and_service_point(
+    realm: dict[str, Any],
+) -> None:
+    profile = user_profile(realm)
+    attributes = {attribute["name"]: attribute for attribute in profile["attributes"]}
+
+    assert {"username", "email", "firstName", "lastName"} <= set(attributes)
+    assert "unmanagedAttributePolicy" not in profile
+    for name in ATTRIBUTE_CLAIMS:
+        assert attributes[name]["permissions"]["edit"] == ["admin"]
+        assert attributes[name]["multivalued"] is False
+    village = re.compile(attributes["village"]["validations"]["pattern"]["pattern"])
+    service_point = re.compile(attributes["service_point"]["validations"]["pattern"]["pattern"])
+    assert village.fullmatch("3516092001")
+    assert not village.fullmatch("35160900")
+    for code in ("KANTOR_DINAS", "MPP_MOJOKERTO", "KEC_MOJOSARI"):
+        assert service_point.fullmatch(code)
+    assert not service_point.fullmatch("kantor dinas")
 
 
 @pytest.fixture(scope="session")
