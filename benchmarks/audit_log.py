@@ -9,11 +9,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from datetime import datetime
 from typing import Any
 
 import httpx
+
+from devstack.stack import Stack
 
 PAGE = 1000
 POLL_INTERVAL_S = 1.0
@@ -26,8 +28,9 @@ STAGES = {"case opened": "opened", "notification sent": "sent"}
 class AuditTimes:
     """The event times per request, read page by page; later reads start where the last ended."""
 
-    def __init__(self, audit_url: str) -> None:
+    def __init__(self, audit_url: str, headers: Mapping[str, str]) -> None:
         self._audit_url = audit_url
+        self._headers = dict(headers)
         self._after = 0
         self.times: dict[str, dict[str, datetime]] = {}
 
@@ -36,6 +39,7 @@ class AuditTimes:
             response = await http.get(
                 f"{self._audit_url}/v1/audit/entries",
                 params={"after_sequence": self._after, "limit": PAGE},
+                headers=self._headers,
             )
             if response.status_code == httpx.codes.SERVICE_UNAVAILABLE:
                 # Busy past its database deadline: the caller asks again, within its own deadline.
@@ -87,10 +91,15 @@ class AuditTimes:
         return stages
 
 
-async def verify(audit_url: str) -> dict[str, Any]:
+def auditor(stack: Stack) -> dict[str, str]:
+    """An auditor's token from the stack's issuer, valid longer than any benchmark runs."""
+    return {"Authorization": f"Bearer {stack.mint_token('auditor', lifetime_s=12 * 3600)}"}
+
+
+async def verify(audit_url: str, headers: Mapping[str, str]) -> dict[str, Any]:
     """The audit service's check of the whole hash chain."""
     async with httpx.AsyncClient(timeout=120) as http:
-        response = await http.get(f"{audit_url}/v1/audit/verify")
+        response = await http.get(f"{audit_url}/v1/audit/verify", headers=dict(headers))
         response.raise_for_status()
         verification: dict[str, Any] = response.json()
         return verification

@@ -22,11 +22,17 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.analysis import EVENTS_WRITTEN_PER_REQUEST, RunAnalysis, RunFigures, Series
-from benchmarks.audit_log import AuditTimes, verify
+from benchmarks.audit_log import AuditTimes, auditor, verify
 from benchmarks.ceilings import Ceiling, measure_ceilings
 from benchmarks.cpu import CpuMeter, process_groups
 from benchmarks.lag import LagProbe
-from benchmarks.load import CLIENTS, CONNECTIONS_PER_CLIENT, MAX_REQUESTS, open_loop
+from benchmarks.load import (
+    CLIENTS,
+    CONNECTIONS_PER_CLIENT,
+    MANY_CITIZENS,
+    MAX_REQUESTS,
+    open_loop,
+)
 from benchmarks.machine import Machine, this_machine
 from benchmarks.monitor import Monitor
 from benchmarks.plot import plot_run, plot_sweep
@@ -69,7 +75,8 @@ class Bench:
         self.stack = stack
         self.drain_timeout_s = drain_timeout_s
         self.machine: Machine = this_machine()
-        self.audit = AuditTimes(stack.service_url("audit"))
+        self.auditor = auditor(stack)
+        self.audit = AuditTimes(stack.service_url("audit"), self.auditor)
         self.ceilings: dict[str, Ceiling] = {}
         self.idle_cpu_per_s: dict[str, float] = {}
 
@@ -124,7 +131,7 @@ async def single(bench: Bench, rate: float, duration_s: float, out: Path) -> Non
     await bench.measure_ceilings()
     async with LagProbe(bench.stack.kafka_bootstrap) as probe:
         step = await bench.step(probe, rate, duration_s)
-    chain = await verify(bench.stack.service_url("audit"))
+    chain = await verify(bench.stack.service_url("audit"), bench.auditor)
     rows = comparisons(step.figures, bench.ceilings, bench.machine)
     print_figures(step.figures)
     print(f"audit chain              valid: {chain['valid']} ({chain['entries']} entries)")
@@ -220,7 +227,7 @@ def main() -> None:
     name = f"sweep-{stamp}" if args.sweep else f"open-loop-{args.rate:g}rps-{duration:g}s-{stamp}"
     out: Path = args.out or RESULTS / name
     with tempfile.TemporaryDirectory(prefix="adminduk-bench-") as run_dir:
-        stack = Stack(Path(run_dir), Ports.free())
+        stack = Stack(Path(run_dir), Ports.free(), service_env=MANY_CITIZENS)
         try:
             stack.start_all()
             bench = Bench(stack, args.drain_timeout)

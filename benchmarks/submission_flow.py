@@ -17,7 +17,8 @@ from pathlib import Path
 
 import httpx
 
-from benchmarks.audit_log import AuditTimes, verify
+from benchmarks.audit_log import AuditTimes, auditor, verify
+from benchmarks.load import MANY_CITIZENS
 from benchmarks.stats import percentiles
 from devstack.stack import Ports, Stack
 
@@ -68,10 +69,11 @@ async def stage_latencies(
     stack: Stack, request_ids: set[str], timeout_s: float
 ) -> dict[str, list[float]]:
     """Seconds from submission to case opened and to notification sent, from the audit log."""
-    audit = AuditTimes(stack.service_url("audit"))
+    headers = auditor(stack)
+    audit = AuditTimes(stack.service_url("audit"), headers)
     if not await audit.wait_for(request_ids, timeout_s):
         raise TimeoutError("the audit log did not catch up")
-    verification = await verify(stack.service_url("audit"))
+    verification = await verify(stack.service_url("audit"), headers)
     assert verification["valid"], verification
     stages = audit.stage_seconds(request_ids).items()
     return {stage: list(seconds.values()) for stage, seconds in stages}
@@ -102,7 +104,7 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=20)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="adminduk-bench-") as run_dir:
-        stack = Stack(Path(run_dir), Ports.free())
+        stack = Stack(Path(run_dir), Ports.free(), service_env=MANY_CITIZENS)
         try:
             stack.start_all()
             asyncio.run(measure(stack, args.requests, args.concurrency))

@@ -1,4 +1,5 @@
-"""A stand-in WhatsApp/SMS gateway for local runs and tests: it keeps and prints what it is sent.
+"""A stand-in WhatsApp/SMS gateway for local runs and tests: it keeps what it is sent, and logs
+that it arrived without the recipient or the text, which are personal data.
 
 It speaks the provider contract notify uses: `POST /v1/messages` answers a `message_id`; the same
 Idempotency-Key answers the same id and stores nothing new. `GET /v1/messages` lists what arrived.
@@ -55,12 +56,17 @@ def create_app() -> FastAPI:
         nonlocal faults
         if faults.fail_next and faults.to in (None, message.to):
             faults = faults.model_copy(update={"fail_next": faults.fail_next - 1})
-            log.info("refusing a message to %s with %d", message.to, faults.status)
+            log.info("refusing message %s with %d", message.reference, faults.status)
             return JSONResponse({"error": "injected fault"}, status_code=faults.status)
         key = idempotency_key or str(uuid.uuid4())
         if key not in received:
             received[key] = ReceivedMessage(**message.model_dump(), message_id=str(uuid.uuid4()))
-            log.info("%s to %s: %s", message.channel, message.to, message.text)
+            log.info(
+                "%s message %s accepted (%d characters)",
+                message.channel,
+                message.reference,
+                len(message.text),
+            )
         return {"message_id": received[key].message_id}
 
     @app.get("/v1/messages")

@@ -5,12 +5,20 @@ from __future__ import annotations
 import os
 import secrets
 from pathlib import Path
-from typing import Literal
+from typing import ClassVar, Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from shared.crypto import Cipher
+
 Environment = Literal["development", "test", "production"]
+LOCAL_ISSUER = "http://127.0.0.1:8010"
+"""The issuer that `scripts/run` starts, trusted outside production when none is configured."""
+
+
+class MissingSecrets(ValueError):
+    """Production settings that lack secrets; names the variables, never a value."""
 
 
 class ServiceSettings(BaseSettings):
@@ -33,14 +41,67 @@ class ServiceSettings(BaseSettings):
     database_timeout_s: float = Field(default=2.0, gt=0)
     http_idle_timeout_s: int = Field(default=5, ge=1)
     consumer_concurrency: int = Field(default=32, ge=1, le=1000)
+    oidc_issuer: str | None = None
+    oidc_audience: str = "adminduk"
+    oidc_jwks_url: str | None = None
+    data_keys: SecretStr | None = None
+    lookup_key: SecretStr | None = None
+    trusted_proxies: str = ""
+
+    required_in_production: ClassVar[tuple[str, ...]] = ("oidc_issuer", "data_keys", "lookup_key")
+    """Settings without which a production service refuses to start; subclasses add theirs."""
+
+    @property
+    def env_prefix(self) -> str:
+        return str(self.model_config.get("env_prefix", ""))
+
+    def check_production(self) -> None:
+        """Raises MissingSecrets naming every required setting that production lacks."""
+        if self.environment != "production":
+            return
+        missing = [
+            f"{self.env_prefix}{name.upper()}"
+            for name in self.required_in_production
+            if not _is_set(getattr(self, name))
+        ]
+        if missing:
+            raise MissingSecrets(f"production needs {', '.join(missing)}")
 
     def secret(self, name: str, configured: SecretStr | None) -> SecretStr:
         """The configured secret; outside production, a random one made once and kept locally."""
         if configured is not None and configured.get_secret_value():
             return configured
         if self.environment == "production":
-            raise ValueError(f"{name} must be set in production")
+            raise MissingSecrets(f"{name} must be set in production")
         return SecretStr(local_secret(self.local_secrets_dir, name))
+
+    def cipher(self) -> Cipher:
+        """Encrypts the personal fields this service stores, with its own keys."""
+        data_keys = self.secret(f"{self.env_prefix}DATA_KEYS", self.data_keys)
+        lookup_key = self.secret(f"{self.env_prefix}LOOKUP_KEY", self.lookup_key)
+        return Cipher.from_hex(
+            data_keys=data_keys.get_secret_value(), lookup_key=lookup_key.get_secret_value()
+        )
+
+    @property
+    def issuer(self) -> str:
+        """The OpenID Connect issuer of staff tokens."""
+        if self.oidc_issuer:
+            return self.oidc_issuer
+        if self.environment == "production":
+            raise MissingSecrets(f"{self.env_prefix}OIDC_ISSUER must be set in production")
+        return LOCAL_ISSUER
+
+    @property
+    def proxies(self) -> frozenset[str]:
+        """Peers whose X-Forwarded-For is believed (a load balancer in front of the service)."""
+        return frozenset(part.strip() for part in self.trusted_proxies.split(",") if part.strip())
+
+
+def _is_set(value: object) -> bool:
+    if isinstance(value, SecretStr):
+        return bool(value.get_secret_value())
+    return bool(value)
 
 
 def local_secret(directory: Path, name: str) -> str:

@@ -1,6 +1,8 @@
-"""How handlers and background loops say what a failure means: retry it, or give up on the event."""
+"""What a failure means: retry it, give up on the event, or refuse an HTTP call with a reason."""
 
 from __future__ import annotations
+
+from collections.abc import Mapping
 
 from aiokafka.errors import KafkaError
 from pymongo.errors import ConnectionFailure, OperationFailure, PyMongoError
@@ -44,3 +46,20 @@ def is_transient(exc: BaseException) -> bool:
     if isinstance(exc, PyMongoError) and any(map(exc.has_error_label, TRANSIENT_LABELS)):
         return True
     return isinstance(exc, OperationFailure) and exc.code in TRANSIENT_SERVER_CODES
+
+
+class ApiError(Exception):
+    """Raised by routes for a refusal a client can act on: a status, a stable code, a reason."""
+
+    def __init__(
+        self,
+        status_code: int,
+        code: str,
+        message: str,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status_code = status_code
+        self.code = code
+        self.message = message
+        self.headers = dict(headers or {})

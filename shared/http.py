@@ -12,8 +12,9 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Mapp
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
 
+import httpx
 import pymongo
-from fastapi import APIRouter, FastAPI, Request, status
+from fastapi import APIRouter, Depends, FastAPI, Request, status
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
@@ -22,7 +23,18 @@ from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared import metrics
+from shared.access import (
+    PROBES,
+    Access,
+    AccessTable,
+    RateLimiter,
+    authorize,
+    document_access,
+    unruled_routes,
+)
+from shared.auth import STAFF_ROLES, KeySource, RemoteKeys, TokenVerifier, TrustedIssuer
 from shared.config import ServiceSettings
+from shared.errors import ApiError
 from shared.metrics import HttpMetrics
 
 log = logging.getLogger(__name__)
@@ -39,21 +51,54 @@ def build_app(
     title: str,
     settings: ServiceSettings,
     wiring: Wiring,
+    access: AccessTable,
     routers: Sequence[APIRouter] = (),
     unbounded_paths: Collection[str] = (),
+    rate_limits: Mapping[str, int] | None = None,
+    extra_issuers: Sequence[TrustedIssuer] = (),
+    staff_keys: KeySource | None = None,
 ) -> FastAPI:
-    """A service's FastAPI app: health probes, error bodies, request limits, and its own routes.
+    """A service's FastAPI app: health probes, error bodies, request limits, access rules, and
+    its own routes.
 
+    Every route needs a rule in `access` (the probes have theirs): an app with a route that has
+    none is refused here, so no route is ever open by omission. Staff tokens are checked against
+    the configured OpenID Connect issuer (its JWKS, unless `staff_keys` are given), plus
+    `extra_issuers`.
     `unbounded_paths` are routes whose database work may take longer than the usual deadline.
     """
+    settings.check_production()
+    keys_client = httpx.AsyncClient(timeout=5.0)
+    staff = TrustedIssuer(
+        issuer=settings.issuer,
+        audience=settings.oidc_audience,
+        keys=staff_keys
+        or RemoteKeys(issuer=settings.issuer, http=keys_client, jwks_url=settings.oidc_jwks_url),
+        grants=STAFF_ROLES,
+    )
+    table = {**PROBES, **access}
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        async with wiring(app) as checks:
-            app.state.readiness = checks
-            yield
+        try:
+            async with wiring(app) as checks:
+                app.state.readiness = checks
+                yield
+        finally:
+            await keys_client.aclose()
 
-    app = FastAPI(title=title, lifespan=lifespan, responses=error_responses(500))
+    app = FastAPI(
+        title=title,
+        lifespan=lifespan,
+        responses=error_responses(500),
+        dependencies=[Depends(authorize)],
+    )
+    app.state.access = Access(
+        table=table,
+        verifier=TokenVerifier([staff, *extra_issuers]),
+        limiter=RateLimiter(dict(rate_limits or {})),
+        trusted_proxies=settings.proxies,
+    )
     app.add_middleware(
         DatabaseDeadline, timeout_s=settings.database_timeout_s, unbounded_paths=unbounded_paths
     )
@@ -66,7 +111,24 @@ def build_app(
     app.include_router(metrics.router)
     for router in routers:
         app.include_router(router)
+    _document(app, table)
+    if missing := unruled_routes(app, table):
+        raise RuntimeError(f"routes without an access rule: {missing}")
     return app
+
+
+def _document(app: FastAPI, table: AccessTable) -> None:
+    """Puts the access rules into the app's OpenAPI document."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = generate()
+            document_access(schema, table)
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def health_router() -> APIRouter:
@@ -264,19 +326,11 @@ def _unreadable(cause: BaseException | None) -> str:
     return _REASONS["json_invalid"]
 
 
-class ApiError(Exception):
-    """Raised by routes for a refusal a client can act on: a status, a stable code, a reason."""
-
-    def __init__(self, status_code: int, code: str, message: str) -> None:
-        super().__init__(message)
-        self.status_code = status_code
-        self.code = code
-        self.message = message
-
-
 async def _api_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, ApiError)
-    return JSONResponse(error_body(exc.code, exc.message), status_code=exc.status_code)
+    return JSONResponse(
+        error_body(exc.code, exc.message), status_code=exc.status_code, headers=exc.headers
+    )
 
 
 async def _storage_failure(request: Request, exc: Exception) -> JSONResponse:

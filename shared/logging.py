@@ -2,14 +2,16 @@
 
 No code logs personal data: errors are logged through `shared.redaction`, which names fields
 rather than repeating their values. `RedactPersonalData` is the last line of defence for what
-slips through, and it can only catch what has a shape (NIKs, phone numbers, validation inputs):
-a name is recognisable by no pattern, so it must never be put in a log line to begin with.
+slips through: it catches what has a shape (NIKs, phone numbers, validation inputs) anywhere, and
+whole extra fields whose name says they are personal (a name, an applicant, a recipient). A name
+in the message text itself is recognisable by no pattern, so it must never be put there.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import re
 import sys
 from datetime import UTC, datetime
 from types import TracebackType
@@ -23,6 +25,10 @@ _RESERVED = set(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {
     "color_message",
 }
 _PLAIN = (int, float, bool, type(None))
+_PERSONAL_FIELD = re.compile(
+    r"(^|_)(nik|name|phone|applicant|recipient|otp|sign_in_code)(_|$)", re.IGNORECASE
+)
+REDACTED = "<redacted>"
 
 ExcInfo: TypeAlias = (
     tuple[type[BaseException], BaseException, TracebackType | None] | tuple[None, None, None]
@@ -70,7 +76,12 @@ class RedactPersonalData(logging.Filter):
         elif record.exc_text:
             record.exc_text = redact(record.exc_text)
         for key, value in list(vars(record).items()):
-            if key in _RESERVED or isinstance(value, _PLAIN):
+            if key in _RESERVED:
+                continue
+            if _PERSONAL_FIELD.search(key):
+                setattr(record, key, REDACTED)
+                continue
+            if isinstance(value, _PLAIN):
                 continue
             text = value if isinstance(value, str) else str(value)
             if (redacted := redact(text)) != text:

@@ -22,6 +22,7 @@ from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError, OperationFailure, PyMongoError
 
+from shared.crypto import Cipher
 from shared.errors import is_write_conflict
 from shared.events.envelope import CloudEvent
 from shared.events.models import EVENT_TYPES
@@ -101,14 +102,19 @@ async def update_document(
     return result.modified_count == 1
 
 
-def outbox_entry(event: CloudEvent) -> Document:
-    """An outbox item: the topic the event goes to and its exact bytes, as stored JSON text."""
+def outbox_entry(event: CloudEvent, cipher: Cipher) -> Document:
+    """An outbox item: the topic the event goes to and its exact bytes, sealed because events
+    carry personal data. Sealed the same way every time, so it can be removed by value."""
     return {
         "id": event.id,
         "topic": EVENT_TYPES[event.type].topic.name,
         "key": event.subject,
-        "payload": event.model_dump_json(),
+        "payload": cipher.seal_stable(event.to_json_bytes(), context=_outbox_context(event.id)),
     }
+
+
+def _outbox_context(event_id: str) -> str:
+    return f"outbox/{event_id}"
 
 
 async def apply_once(
@@ -117,6 +123,7 @@ async def apply_once(
     document_id: str,
     event_id: str,
     changes: Document,
+    cipher: Cipher,
     outbox: Sequence[CloudEvent] = (),
     expected: Document | None = None,
 ) -> bool:
@@ -130,7 +137,7 @@ async def apply_once(
     update: Document = {
         "$push": {
             "processed_events": event_id,
-            "outbox": {"$each": [outbox_entry(event) for event in outbox]},
+            "outbox": {"$each": [outbox_entry(event, cipher) for event in outbox]},
         },
     }
     if changes:
@@ -148,6 +155,7 @@ async def insert_applied(
     document: Document,
     *,
     event_id: str,
+    cipher: Cipher,
     outbox: Sequence[CloudEvent] = (),
 ) -> bool:
     """Creates the document an event causes, with the event recorded and the outbox queued.
@@ -159,7 +167,7 @@ async def insert_applied(
         {
             **document,
             "processed_events": [event_id],
-            "outbox": [outbox_entry(event) for event in outbox],
+            "outbox": [outbox_entry(event, cipher) for event in outbox],
         },
     )
 
@@ -178,6 +186,7 @@ class OutboxRelay(PollingLoop):
         *,
         collection: AsyncCollection[Document],
         producer: AIOKafkaProducer,
+        cipher: Cipher,
         sweep_interval_s: float = 30.0,
         max_held_documents: int = 10_000,
     ) -> None:
@@ -189,6 +198,7 @@ class OutboxRelay(PollingLoop):
         )
         self._collection = collection
         self._producer = producer
+        self._cipher = cipher
         self._max_held = max_held_documents
         self._held: dict[str, list[Document]] = {}
         self._read_back: set[str] = set()
@@ -200,7 +210,9 @@ class OutboxRelay(PollingLoop):
         """
         holds = key in self._held or len(self._held) < self._max_held
         if events and holds and key not in self._read_back:
-            self._held.setdefault(key, []).extend(outbox_entry(event) for event in events)
+            self._held.setdefault(key, []).extend(
+                outbox_entry(event, self._cipher) for event in events
+            )
         else:
             self._held.pop(key, None)
             self._read_back.add(key)
@@ -257,7 +269,7 @@ class OutboxRelay(PollingLoop):
         deliveries = [
             await self._producer.send(
                 item["topic"],
-                item["payload"].encode(),
+                self._cipher.open(item["payload"], context=_outbox_context(item["id"])),
                 key=item["key"].encode(),
                 headers=CloudEvent.structured_headers(),
             )

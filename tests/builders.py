@@ -12,7 +12,8 @@ from services.audit.domain.chain import AuditEntry, next_entry
 from services.intake.domain.citizen_request import CitizenRequest, RequestStatus
 from services.notify.domain.notification import Notification, NotificationStatus
 from services.processing.domain.case import Case, CaseState
-from shared.events.envelope import CloudEvent, Event
+from shared.crypto import Cipher
+from shared.events.envelope import Actor, ActorKind, Channel, CloudEvent, Event
 from shared.events.models import (
     Applicant,
     CaseOpened,
@@ -21,6 +22,15 @@ from shared.events.models import (
 )
 
 T0 = datetime(2025, 3, 3, 1, 30, tzinfo=UTC)
+CITIZEN = Actor(kind=ActorKind.CITIZEN, id="anonymous", channel=Channel.API)
+SYSTEM = Actor.system("test")
+
+
+def cipher() -> Cipher:
+    """A cipher with fixed test keys."""
+    return Cipher(data_keys=[b"k" * 32], lookup_key=b"l" * 32)
+
+
 VALID_NIK = "3516091204800001"
 MOBILE = "+6281234567890"
 
@@ -39,6 +49,7 @@ def request_submitted(
     request_id: str = "req-1", *, service_code: str = "KK_BARU", submitted_at: datetime = T0
 ) -> RequestSubmitted:
     return RequestSubmitted(
+        actor=CITIZEN,
         request_id=request_id,
         service_code=service_code,
         applicant=applicant(),
@@ -48,6 +59,7 @@ def request_submitted(
 
 def case_opened(request_id: str = "req-1", *, opened_at: datetime = T0) -> CaseOpened:
     return CaseOpened(
+        actor=SYSTEM,
         request_id=request_id,
         service_code="KK_BARU",
         state="SUBMITTED",
@@ -59,12 +71,24 @@ def case_opened(request_id: str = "req-1", *, opened_at: datetime = T0) -> CaseO
 
 
 def citizen_request(
-    request_id: str = "req-1", *, service_code: str = "KK_BARU", form_digest: str = "a" * 64
+    request_id: str = "req-1",
+    *,
+    service_code: str = "KK_BARU",
+    form_digest: str = "a" * 64,
+    tracking_number: str = "K7M2Q9XP",
+    owner_phone: str = MOBILE,
+    village: str | None = None,
+    service_point: str | None = None,
 ) -> CitizenRequest:
     return CitizenRequest(
         request_id=request_id,
+        tracking_number=tracking_number,
         service_code=service_code,
         applicant=applicant(),
+        owner_phone=owner_phone,
+        submitted_by=CITIZEN,
+        village=village,
+        service_point=service_point,
         status=RequestStatus.SUBMITTED,
         submitted_at=T0,
         form_digest=form_digest,
@@ -92,7 +116,7 @@ def notification(
 ) -> Notification:
     return Notification(
         notification_id=notification_id,
-        request_id="req-1",
+        about="req-1",
         channel=NotificationChannel.WHATSAPP,
         recipient=MOBILE,
         template="case_opened",

@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 
 from services.audit.domain.chain import AuditEntry
 from services.intake.domain.citizen_request import CitizenRequest
+from services.intake.domain.sign_in import SignInChallenge
 from services.notify.domain.notification import Notification, NotificationStatus
 from services.notify.service_layer.ports import ProviderError
 from services.processing.domain.case import Case
@@ -49,7 +50,21 @@ class FakeClock:
 class FakeRequestRepository:
     def __init__(self) -> None:
         self.requests: dict[str, CitizenRequest] = {}
+        self.tracking_numbers: dict[str, str] = {}
         self.outbox: list[CloudEvent] = []
+
+    async def reserve_tracking_number(self, tracking_number: str, request_id: str) -> bool:
+        if tracking_number in self.tracking_numbers:
+            return False
+        self.tracking_numbers[tracking_number] = request_id
+        return True
+
+    async def find_by_tracking_number(self, tracking_number: str) -> CitizenRequest | None:
+        request_id = self.tracking_numbers.get(tracking_number)
+        request = None if request_id is None else await self.get(request_id)
+        if request is None or request.tracking_number != tracking_number:
+            return None
+        return request
 
     async def add(self, request: CitizenRequest, outbox: list[CloudEvent]) -> bool:
         if request.request_id in self.requests:
@@ -61,6 +76,34 @@ class FakeRequestRepository:
     async def get(self, request_id: str) -> CitizenRequest | None:
         stored = self.requests.get(request_id)
         return None if stored is None else dataclasses.replace(stored, events=[])
+
+
+class FakeSignInRepository:
+    def __init__(self) -> None:
+        self.challenges: dict[str, tuple[SignInChallenge, int]] = {}
+        self.outbox: list[CloudEvent] = []
+
+    def document_id(self, phone: str) -> str:
+        return f"phone:{phone}"
+
+    async def current(self, phone: str) -> tuple[SignInChallenge | None, int]:
+        stored = self.challenges.get(phone)
+        return (None, -1) if stored is None else stored
+
+    async def replace(
+        self,
+        phone: str,
+        challenge: SignInChallenge,
+        *,
+        version: int,
+        outbox: Sequence[CloudEvent] = (),
+    ) -> bool:
+        _, current = await self.current(phone)
+        if current != version:
+            return False
+        self.challenges[phone] = (challenge, version + 1)
+        self.outbox.extend(outbox)
+        return True
 
 
 class FakeIdempotencyKeys:

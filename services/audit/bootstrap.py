@@ -11,8 +11,10 @@ from fastapi import FastAPI
 from services.audit.adapters.mongo_log import MongoAuditLog
 from services.audit.config import AuditSettings
 from services.audit.entrypoints import api
+from services.audit.entrypoints.access import ACCESS
 from services.audit.entrypoints.consumer import Dependencies, subscription
 from services.audit.service_layer.log import AuditRecorder
+from shared.auth import KeySource
 from shared.clock import Clock, system_clock
 from shared.http import ReadinessCheck, Wiring, build_app
 from shared.kafka import service_topics, subscribe
@@ -42,11 +44,15 @@ async def connect(
             yield infra.readiness_checks() | worker_checks
 
 
-def create_app(settings: AuditSettings, wiring: Wiring | None = None) -> FastAPI:
+def create_app(
+    settings: AuditSettings, wiring: Wiring | None = None, *, staff_keys: KeySource | None = None
+) -> FastAPI:
     return build_app(
         title="Adminduk Go Digital: audit",
         settings=settings,
         wiring=wiring or partial(connect, settings),
         routers=[api.router],
+        access=ACCESS,
+        staff_keys=staff_keys,
         unbounded_paths=[api.VERIFY_PATH],
     )

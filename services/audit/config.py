@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import ClassVar
+
 from pydantic import SecretStr
 from pydantic_settings import SettingsConfigDict
 
@@ -15,3 +17,8 @@ class AuditSettings(ServiceSettings):
     mongo_database: str = "adminduk_audit"
     consumer_group: str = "audit"
     pseudonym_key: SecretStr | None = None
+
+    required_in_production: ClassVar[tuple[str, ...]] = (
+        *ServiceSettings.required_in_production,
+        "pseudonym_key",
+    )

@@ -1,4 +1,5 @@
-"""Wires intake: Mongo repository, outbox relay to Kafka, catalogue file, and the HTTP API."""
+"""Wires intake: Mongo repositories, outbox relays to Kafka, the catalogue file, citizens' token
+signing, and the HTTP API."""
 
 from __future__ import annotations
 
@@ -9,39 +10,83 @@ from functools import partial
 from fastapi import FastAPI
 
 from services.intake.adapters.catalogue_file import load_catalogue
+from services.intake.adapters.citizen_tokens import (
+    CitizenTokenSigner,
+    citizen_subject,
+    load_signing_key,
+)
 from services.intake.adapters.mongo_idempotency import MongoIdempotencyKeys
 from services.intake.adapters.mongo_requests import MongoRequestRepository
+from services.intake.adapters.mongo_sign_in import MongoSignInRepository
 from services.intake.config import IntakeSettings
-from services.intake.entrypoints import api
+from services.intake.entrypoints import api, sign_in_api
+from services.intake.entrypoints.access import ACCESS
+from shared.auth import KeySource
 from shared.clock import Clock, system_clock
+from shared.crypto import Cipher
 from shared.http import ReadinessCheck, Wiring, build_app
 from shared.kafka import service_topics
 from shared.mongo import OutboxRelay
 from shared.runtime import connected, running
 
+CODE_PURPOSE = "sign-in-code"
+
+
+def token_signer(settings: IntakeSettings, cipher: Cipher) -> CitizenTokenSigner:
+    key = settings.secret("INTAKE_CITIZEN_SIGNING_KEY", settings.citizen_signing_key)
+    return CitizenTokenSigner(
+        key=load_signing_key(key.get_secret_value()),
+        issuer=settings.citizen_issuer,
+        audience=settings.oidc_audience,
+        subject_of=partial(citizen_subject, cipher),
+    )
+
 
 @asynccontextmanager
 async def connect(
-    settings: IntakeSettings, app: FastAPI, *, clock: Clock = system_clock
+    settings: IntakeSettings,
+    cipher: Cipher,
+    signer: CitizenTokenSigner,
+    app: FastAPI,
+    *,
+    clock: Clock = system_clock,
 ) -> AsyncIterator[Mapping[str, ReadinessCheck]]:
     async with connected(settings, service_topics("intake")) as infra:
-        collection = infra.db["requests"]
-        relay = OutboxRelay(collection=collection, producer=infra.producer)
+        requests = infra.db["requests"]
+        sign_ins = infra.db["sign_in_codes"]
+        relay = OutboxRelay(collection=requests, producer=infra.producer, cipher=cipher)
+        sign_in_relay = OutboxRelay(collection=sign_ins, producer=infra.producer, cipher=cipher)
         app.state.context = api.IntakeContext(
-            repository=MongoRequestRepository(collection),
+            repository=MongoRequestRepository(requests, infra.db["tracking_numbers"], cipher),
             idempotency_keys=MongoIdempotencyKeys(infra.db["idempotency_keys"]),
             catalogue=load_catalogue(),
             outbox_ready=relay.wake,
+            sign_ins=MongoSignInRepository(sign_ins, cipher),
+            sign_in_outbox_ready=sign_in_relay.wake,
+            hash_code=lambda challenge_id, code: cipher.lookup_hash(
+                f"{challenge_id}:{code}", purpose=CODE_PURPOSE
+            ),
+            citizen_tokens=signer,
             clock=clock,
         )
-        async with running({"outbox_relay": relay}) as worker_checks:
+        workers = {"outbox_relay": relay, "sign_in_outbox_relay": sign_in_relay}
+        async with running(workers) as worker_checks:
             yield infra.readiness_checks() | worker_checks
 
 
-def create_app(settings: IntakeSettings, wiring: Wiring | None = None) -> FastAPI:
+def create_app(
+    settings: IntakeSettings, wiring: Wiring | None = None, *, staff_keys: KeySource | None = None
+) -> FastAPI:
+    settings.check_production()
+    cipher = settings.cipher()
+    signer = token_signer(settings, cipher)
     return build_app(
         title="Adminduk Go Digital: intake",
         settings=settings,
-        wiring=wiring or partial(connect, settings),
-        routers=[api.router],
+        wiring=wiring or partial(connect, settings, cipher, signer),
+        routers=[api.router, sign_in_api.router],
+        access=ACCESS,
+        staff_keys=staff_keys,
+        rate_limits=settings.rate_limits(),
+        extra_issuers=[signer.trusted_issuer()],
     )

@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+from typing import ClassVar
+
+from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
 from shared.config import ServiceSettings
@@ -12,3 +15,21 @@ class IntakeSettings(ServiceSettings):
 
     http_port: int = 8001
     mongo_database: str = "adminduk_intake"
+    citizen_signing_key: SecretStr | None = None
+    citizen_issuer: str = "urn:adminduk:intake:citizens"
+    submissions_per_minute: int = Field(default=30, ge=1)
+    lookups_per_minute: int = Field(default=10, ge=1)
+    sign_ins_per_minute: int = Field(default=10, ge=1)
+
+    required_in_production: ClassVar[tuple[str, ...]] = (
+        *ServiceSettings.required_in_production,
+        "citizen_signing_key",
+    )
+
+    def rate_limits(self) -> dict[str, int]:
+        """Calls per minute and client on the public routes, by the name the access table uses."""
+        return {
+            "submissions": self.submissions_per_minute,
+            "lookups": self.lookups_per_minute,
+            "sign_ins": self.sign_ins_per_minute,
+        }

@@ -12,8 +12,10 @@ from services.notify.adapters.http_provider import HttpMessageProvider, provider
 from services.notify.adapters.mongo_notifications import MongoNotificationRepository
 from services.notify.config import NotifySettings
 from services.notify.domain.notification import Notification
+from services.notify.entrypoints.access import ACCESS
 from services.notify.entrypoints.consumer import Dependencies, subscription
 from services.notify.service_layer.delivery import Delivery
+from shared.auth import KeySource
 from shared.clock import Clock, system_clock
 from shared.http import ReadinessCheck, Wiring, build_app
 from shared.kafka import service_topics, subscribe
@@ -35,9 +37,10 @@ async def connect(
         ) as http,
     ):
         collection = infra.db["notifications"]
-        repository = MongoNotificationRepository(collection)
+        cipher = settings.cipher()
+        repository = MongoNotificationRepository(collection, cipher)
         await repository.ensure_indexes()
-        relay = OutboxRelay(collection=collection, producer=infra.producer)
+        relay = OutboxRelay(collection=collection, producer=infra.producer, cipher=cipher)
         delivery = Delivery(
             repository=repository,
             provider=HttpMessageProvider(http),
@@ -74,9 +77,13 @@ async def connect(
             yield infra.readiness_checks() | worker_checks
 
 
-def create_app(settings: NotifySettings, wiring: Wiring | None = None) -> FastAPI:
+def create_app(
+    settings: NotifySettings, wiring: Wiring | None = None, *, staff_keys: KeySource | None = None
+) -> FastAPI:
     return build_app(
         title="Adminduk Go Digital: notify",
         settings=settings,
         wiring=wiring or partial(connect, settings),
+        access=ACCESS,
+        staff_keys=staff_keys,
     )

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import ClassVar
+
 from pydantic import SecretStr
 from pydantic_settings import SettingsConfigDict
 
@@ -20,3 +22,8 @@ class NotifySettings(ServiceSettings):
     max_delivery_attempts: int = 8
     retry_sweep_interval_s: float = 5.0
     delivery_concurrency: int = 8
+
+    required_in_production: ClassVar[tuple[str, ...]] = (
+        *ServiceSettings.required_in_production,
+        "provider_token",
+    )

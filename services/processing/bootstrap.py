@@ -10,7 +10,9 @@ from fastapi import FastAPI
 
 from services.processing.adapters.mongo_cases import MongoCaseRepository
 from services.processing.config import ProcessingSettings
+from services.processing.entrypoints.access import ACCESS
 from services.processing.entrypoints.consumer import Dependencies, subscription
+from shared.auth import KeySource
 from shared.clock import Clock, system_clock
 from shared.http import ReadinessCheck, Wiring, build_app
 from shared.kafka import service_topics, subscribe
@@ -27,9 +29,10 @@ async def connect(
     )
     async with connected(settings, topics) as infra:
         collection = infra.db["cases"]
-        repository = MongoCaseRepository(collection)
+        cipher = settings.cipher()
+        repository = MongoCaseRepository(collection, cipher)
         await repository.ensure_indexes()
-        relay = OutboxRelay(collection=collection, producer=infra.producer)
+        relay = OutboxRelay(collection=collection, producer=infra.producer, cipher=cipher)
         consumer = subscribe(
             settings=settings,
             group_id=settings.consumer_group,
@@ -42,9 +45,16 @@ async def connect(
             yield infra.readiness_checks() | worker_checks
 
 
-def create_app(settings: ProcessingSettings, wiring: Wiring | None = None) -> FastAPI:
+def create_app(
+    settings: ProcessingSettings,
+    wiring: Wiring | None = None,
+    *,
+    staff_keys: KeySource | None = None,
+) -> FastAPI:
     return build_app(
         title="Adminduk Go Digital: processing",
         settings=settings,
         wiring=wiring or partial(connect, settings),
+        access=ACCESS,
+        staff_keys=staff_keys,
     )

@@ -11,6 +11,7 @@ import json
 import uuid
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
+from enum import StrEnum
 from types import MappingProxyType
 from typing import Any, ClassVar, Final, Literal, Self
 
@@ -27,12 +28,51 @@ KafkaHeaders = Sequence[tuple[str, bytes | None]]
 _REGISTRY: dict[str, type[Event]] = {}
 
 
+class ActorKind(StrEnum):
+    CITIZEN = "citizen"
+    STAFF = "staff"
+    OPERATOR = "operator"
+    SYSTEM = "system"
+    PROVIDER = "provider"
+
+
+class Channel(StrEnum):
+    """Where an action came from."""
+
+    API = "api"
+    WHATSAPP = "whatsapp"
+    SMS = "sms"
+    SYSTEM = "system"
+
+
+class Actor(BaseModel):
+    """Who caused an event, so that audit can attribute every action; never personal data.
+
+    A citizen's id is an opaque pseudonym of their phone number; staff and operators are known by
+    their identity provider's subject id.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    kind: ActorKind = Field(description="A citizen, staff, a village operator, the system itself.")
+    id: str = Field(min_length=1, description="Stable id of who acted (token subject).")
+    role: str | None = Field(default=None, description="The role the actor acted in.")
+    village: str | None = Field(default=None, description="A village operator's village code.")
+    service_point: str | None = Field(default=None, description="An officer's service point.")
+    channel: Channel = Field(description="Where the action came from.")
+
+    @classmethod
+    def system(cls, service: str) -> Actor:
+        """The backend itself: timers, retries, reactions to other events."""
+        return cls(kind=ActorKind.SYSTEM, id=service, channel=Channel.SYSTEM)
+
+
 class Event(BaseModel):
     """The `data` of an event: immutable, past tense, one class per type and version.
 
-    Every event is about one citizen's request, whose id keys it on Kafka so that one request's
-    events stay in order. A class that sets `event_type` and `topic` is registered by that alone:
-    nothing else needs listing it for it to be published, consumed, audited and documented.
+    Its `subject` keys it on Kafka, so that one subject's events stay in order. A class that sets
+    `event_type` and `topic` is registered by that alone: nothing else needs listing it for it to
+    be published, consumed, audited and documented.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -40,11 +80,11 @@ class Event(BaseModel):
     event_type: ClassVar[str]
     topic: ClassVar[Topic]
 
-    request_id: str = Field(description="Intake's id of the request; the key of all its events.")
+    actor: Actor = Field(description="Who caused the event.")
 
     @property
     def subject(self) -> str:
-        return self.request_id
+        raise NotImplementedError
 
     @classmethod
     def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
@@ -56,6 +96,16 @@ class Event(BaseModel):
         if cls.event_type in _REGISTRY:
             raise TypeError(f"event type {cls.event_type} is declared twice")
         _REGISTRY[cls.event_type] = cls
+
+
+class RequestEvent(Event):
+    """An event about one citizen's request, whose id keys it."""
+
+    request_id: str = Field(description="Intake's id of the request; the key of all its events.")
+
+    @property
+    def subject(self) -> str:
+        return self.request_id
 
 
 def registered_events() -> Mapping[str, type[Event]]:
@@ -79,7 +129,9 @@ class CloudEvent(BaseModel):
     source: str = Field(min_length=1, description="The service that produced the event.")
     type: str = Field(min_length=1, description="Reverse-DNS type name ending in its version.")
     time: datetime = Field(description="When the fact happened, in UTC.")
-    subject: str = Field(min_length=1, description="The request id the event is about.")
+    subject: str = Field(
+        min_length=1, description="What the event is about (a request id); its Kafka key."
+    )
     datacontenttype: Literal["application/json"] = "application/json"
     data: dict[str, Any]
 

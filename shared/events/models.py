@@ -1,4 +1,4 @@
-"""Version 1 of the events on the requests, cases and notifications topics.
+"""Version 1 of the events on the requests, cases, notifications and identity topics.
 
 Fields marked `personal_data` (NIK, names, phone numbers) are pseudonymised before they reach the
 audit log, and are never logged.
@@ -12,8 +12,8 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from shared.events.envelope import Event, registered_events
-from shared.events.topics import CASES, NOTIFICATIONS, REQUESTS, Topic
+from shared.events.envelope import Event, RequestEvent, registered_events
+from shared.events.topics import CASES, IDENTITY, NOTIFICATIONS, REQUESTS, Topic
 
 PERSONAL: dict[str, Any] = {"personal_data": True}
 
@@ -36,7 +36,7 @@ class Applicant(BaseModel):
     preferred_channel: NotificationChannel = Field(description="Where notifications go.")
 
 
-class RequestSubmitted(Event):
+class RequestSubmitted(RequestEvent):
     """A citizen's request was accepted by intake."""
 
     event_type: ClassVar[str] = "id.go.adminduk.request.submitted.v1"
@@ -47,7 +47,7 @@ class RequestSubmitted(Event):
     submitted_at: datetime = Field(description="When intake accepted the request (UTC).")
 
 
-class CaseOpened(Event):
+class CaseOpened(RequestEvent):
     """Processing opened a case for a submitted request."""
 
     event_type: ClassVar[str] = "id.go.adminduk.case.opened.v1"
@@ -72,10 +72,15 @@ class NotificationSent(Event):
     topic: ClassVar[Topic] = NOTIFICATIONS
 
     notification_id: str = Field(description="Notify's id of the message.")
+    about: str = Field(description="The request or sign-in the message is about; the event's key.")
     channel: NotificationChannel = Field(description="Channel the message went out on.")
     template: str = Field(description="Name of the message template used.")
     provider_message_id: str = Field(description="The provider's id for the message.")
     sent_at: datetime = Field(description="When the provider accepted the message (UTC).")
+
+    @property
+    def subject(self) -> str:
+        return self.about
 
 
 class NotificationFailed(Event):
@@ -85,10 +90,37 @@ class NotificationFailed(Event):
     topic: ClassVar[Topic] = NOTIFICATIONS
 
     notification_id: str = Field(description="Notify's id of the message.")
+    about: str = Field(description="The request or sign-in the message is about; the event's key.")
     channel: NotificationChannel = Field(description="Channel that was tried.")
     attempts: int = Field(description="How many deliveries were tried.")
     reason: str = Field(description="The last error, without personal data.")
     failed_at: datetime = Field(description="When notify gave up (UTC).")
+
+    @property
+    def subject(self) -> str:
+        return self.about
+
+
+class SignInCodeRequested(Event):
+    """A citizen asked for a one-time code to sign in; notify sends it to their phone."""
+
+    event_type: ClassVar[str] = "id.go.adminduk.identity.sign_in_code_requested.v1"
+    topic: ClassVar[Topic] = IDENTITY
+
+    challenge_id: str = Field(description="Intake's id of this sign-in attempt; the event's key.")
+    phone: str = Field(
+        description="Where the code goes, in E.164 form.", json_schema_extra=PERSONAL
+    )
+    channel: NotificationChannel = Field(description="How the code goes.")
+    code: str = Field(
+        description="The one-time code; secret, so pseudonymised like personal data.",
+        json_schema_extra=PERSONAL,
+    )
+    expires_at: datetime = Field(description="When the code stops working (UTC).")
+
+    @property
+    def subject(self) -> str:
+        return self.challenge_id
 
 
 EVENT_TYPES = registered_events()

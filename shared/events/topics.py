@@ -25,6 +25,9 @@ NOTIFICATIONS = Topic(
     "adminduk.notifications.v1", partitions=6, retention_ms=30 * DAY_MS, writer="notify"
 )
 
+IDENTITY = Topic("adminduk.identity.v1", partitions=3, retention_ms=DAY_MS, writer="intake")
+"""Sign-in codes on their way to notify: short-lived, so kept one day only."""
+
 
 def dead_letter_topic(consumer_group: str) -> Topic:
     """Where a consumer group puts the messages it cannot handle, kept longer for inspection."""

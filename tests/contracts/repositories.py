@@ -14,10 +14,12 @@ import pytest
 
 from services.audit.domain.chain import AuditEntry, next_entry
 from services.audit.service_layer.ports import AuditLogRepository
+from services.intake.domain.citizen_request import CitizenRequest
 from services.intake.service_layer.ports import IdempotencyKeyRepository, RequestRepository
 from services.notify.domain.notification import NotificationStatus
 from services.notify.service_layer.ports import NotificationRepository
 from services.processing.service_layer.ports import CaseRepository
+from shared.events.envelope import Actor, ActorKind, Channel
 from tests.builders import (
     T0,
     audit_chain,
@@ -34,16 +36,41 @@ def is_utc(moment: datetime) -> bool:
     return moment.utcoffset() == timedelta(0)
 
 
-class RequestRepositoryContract:
-    async def test_add_then_get_round_trips_every_field(
-        self, repository: RequestRepository
-    ) -> None:
-        request = citizen_request("req-1")
+VILLAGE_OPERATOR = Actor(
+    kind=ActorKind.OPERATOR,
+    id="operator-1",
+    role="village_operator",
+    village="3515010001",
+    channel=Channel.API,
+)
+COUNTER_OFFICER = Actor(
+    kind=ActorKind.STAFF,
+    id="officer-1",
+    role="counter_officer",
+    service_point="SIDOARJO_1",
+    channel=Channel.API,
+)
+SUBMITTED = {
+    "by its citizen": citizen_request("req-1"),
+    "by a village operator": dataclasses.replace(
+        citizen_request("req-1", village="3515010001", owner_phone="+6281111111111"),
+        submitted_by=VILLAGE_OPERATOR,
+    ),
+    "by a counter officer": dataclasses.replace(
+        citizen_request("req-1", service_point="SIDOARJO_1"), submitted_by=COUNTER_OFFICER
+    ),
+}
 
-        assert await repository.add(request, [wrapped(request_submitted("req-1"))]) is True
+
+class RequestRepositoryContract:
+    @pytest.mark.parametrize("submitted", SUBMITTED.values(), ids=list(SUBMITTED))
+    async def test_add_then_get_round_trips_every_field(
+        self, repository: RequestRepository, submitted: CitizenRequest
+    ) -> None:
+        assert await repository.add(submitted, [wrapped(request_submitted("req-1"))]) is True
 
         loaded = await repository.get("req-1")
-        assert loaded == dataclasses.replace(request, events=[])
+        assert loaded == dataclasses.replace(submitted, events=[])
         assert loaded is not None
         assert is_utc(loaded.submitted_at)
 
@@ -62,6 +89,41 @@ class RequestRepositoryContract:
         await repository.add(citizen_request("req-1"), [])
 
         assert await repository.get("req-2") is None
+
+    async def test_a_tracking_number_is_tied_to_one_request_only(
+        self, repository: RequestRepository
+    ) -> None:
+        assert await repository.reserve_tracking_number("K7M2Q9XP", "req-1") is True
+
+        assert await repository.reserve_tracking_number("K7M2Q9XP", "req-2") is False
+        assert await repository.reserve_tracking_number("P9Q2M7KX", "req-2") is True
+
+    async def test_a_request_is_found_by_the_tracking_number_it_was_stored_with(
+        self, repository: RequestRepository
+    ) -> None:
+        request = citizen_request("req-1", tracking_number="K7M2Q9XP")
+        await repository.reserve_tracking_number("K7M2Q9XP", "req-1")
+        await repository.add(request, [])
+
+        assert await repository.find_by_tracking_number("K7M2Q9XP") == dataclasses.replace(
+            request, events=[]
+        )
+        assert await repository.find_by_tracking_number("P9Q2M7KX") is None
+
+    async def test_a_number_reserved_by_a_submission_that_did_not_store_it_finds_nothing(
+        self, repository: RequestRepository
+    ) -> None:
+        """A crash after reserving, then a retry of the same request that reserved another."""
+        await repository.reserve_tracking_number("K7M2Q9XP", "req-1")
+        await repository.reserve_tracking_number("P9Q2M7KX", "req-1")
+        await repository.reserve_tracking_number("Q2M7KXP9", "req-2")
+        await repository.add(citizen_request("req-1", tracking_number="P9Q2M7KX"), [])
+
+        assert await repository.find_by_tracking_number("K7M2Q9XP") is None
+        assert await repository.find_by_tracking_number("Q2M7KXP9") is None
+        found = await repository.find_by_tracking_number("P9Q2M7KX")
+        assert found is not None
+        assert found.request_id == "req-1"
 
 
 class IdempotencyKeyRepositoryContract:

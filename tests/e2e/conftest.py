@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from typing import Any, TypeVar
 
@@ -26,11 +27,22 @@ SUBMISSION = {
 def backend(stack: Stack) -> Iterator[Stack]:
     stack.start_message_sink()
     try:
+        stack.start_issuer()
         for name in SERVICES:
             stack.start_service(name)
         yield stack
     finally:
-        stack.stop([*SERVICES, "message_sink"])
+        stack.stop([*SERVICES, "issuer", "message_sink"])
+
+
+@pytest.fixture(scope="session")
+def tokens(backend: Stack) -> Callable[..., dict[str, str]]:
+    """`tokens(role, **claims)` is an Authorization header with a fresh token from the issuer."""
+
+    def bearer(role: str, **claims: Any) -> dict[str, str]:
+        return {"Authorization": f"Bearer {backend.mint_token(role, **claims)}"}
+
+    return bearer
 
 
 @pytest.fixture
@@ -63,7 +75,11 @@ async def audit_entries(
         params: dict[str, Any] = {"after_sequence": after, "limit": 1000}
         if subject is not None:
             params["subject"] = subject
-        response = await http.get(f"{stack.service_url('audit')}/v1/audit/entries", params=params)
+        response = await http.get(
+            f"{stack.service_url('audit')}/v1/audit/entries",
+            params=params,
+            headers=auditor(stack),
+        )
         response.raise_for_status()
         page = response.json()
         entries += page["entries"]
@@ -77,3 +93,47 @@ async def sink_messages(http: httpx.AsyncClient, stack: Stack) -> list[dict[str,
     response.raise_for_status()
     messages: list[dict[str, Any]] = response.json()
     return messages
+
+
+def auditor(stack: Stack) -> dict[str, str]:
+    return {"Authorization": f"Bearer {stack.mint_token('auditor')}"}
+
+
+_CITIZEN_TOKENS: dict[str, tuple[str, float]] = {}
+
+
+async def sign_in(http: httpx.AsyncClient, stack: Stack, phone: str) -> dict[str, str]:
+    """Signs a citizen in as they would: a code by SMS through notify, read at the message sink.
+
+    Tokens are kept for the session, since a phone gets a new code only once a minute.
+    """
+    loop = asyncio.get_running_loop()
+    cached = _CITIZEN_TOKENS.get(phone)
+    if cached is None or cached[1] < loop.time() + 60:
+        intake = stack.service_url("intake")
+        before = len(await codes_sent(http, stack, phone))
+        asked = await http.post(f"{intake}/v1/auth/otp", json={"phone": phone, "channel": "SMS"})
+        assert asked.status_code == 202, asked.text
+
+        async def newest_code() -> str | None:
+            sent = await codes_sent(http, stack, phone)
+            return sent[-1] if len(sent) > before else None
+
+        received = await eventually(newest_code, what="the sign-in code at the message sink")
+        verified = await http.post(
+            f"{intake}/v1/auth/otp/verify", json={"phone": phone, "code": received}
+        )
+        assert verified.status_code == 200, verified.text
+        body = verified.json()
+        _CITIZEN_TOKENS[phone] = (body["access_token"], loop.time() + body["expires_in"])
+    return {"Authorization": f"Bearer {_CITIZEN_TOKENS[phone][0]}"}
+
+
+async def codes_sent(http: httpx.AsyncClient, stack: Stack, phone: str) -> list[str]:
+    """The sign-in codes the message sink received for `phone` (E.164), oldest first."""
+    return [
+        match.group(1)
+        for message in await sink_messages(http, stack)
+        if message["to"] == phone
+        and (match := re.search(r"Kode masuk Adminduk Anda: (\d{6})", message["text"]))
+    ]

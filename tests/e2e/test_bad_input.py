@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -118,15 +119,19 @@ async def test_bad_submission_is_refused_with_a_reason(
 
 
 async def test_a_request_id_is_read_in_any_spelling_of_its_uuid(
-    backend: Stack, http: httpx.AsyncClient
+    backend: Stack, http: httpx.AsyncClient, tokens: Callable[..., dict[str, str]]
 ) -> None:
     intake = backend.service_url("intake")
-    submitted = await http.post(f"{intake}/v1/requests", json=SUBMISSION)
+    counter = tokens("counter_officer", service_point="KANTOR_DINAS")
+    submitted = await http.post(f"{intake}/v1/requests", json=SUBMISSION, headers=counter)
     request_id = uuid.UUID(submitted.json()["request_id"])
 
     spellings = [str(request_id), str(request_id).upper(), f"{{{request_id}}}"]
-    found = [await http.get(f"{intake}/v1/requests/{spelling}") for spelling in spellings]
-    malformed = await http.get(f"{intake}/v1/requests/{str(request_id)[:-1]}")
+    found = [
+        await http.get(f"{intake}/v1/requests/{spelling}", headers=counter)
+        for spelling in spellings
+    ]
+    malformed = await http.get(f"{intake}/v1/requests/{str(request_id)[:-1]}", headers=counter)
 
     assert [response.status_code for response in found] == [200, 200, 200]
     assert {response.json()["request_id"] for response in found} == {str(request_id)}

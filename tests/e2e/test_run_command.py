@@ -1,4 +1,5 @@
-"""The README's run command brings the backend up; a request sent by curl reaches the audit log."""
+"""The README's run command brings the backend up; a request sent by curl reaches the audit log,
+read with a token from the README's token command."""
 
 from __future__ import annotations
 
@@ -28,12 +29,15 @@ def curl(*args: str) -> str:
 @pytest.mark.skipif(shutil.which("curl") is None, reason="curl is not installed")
 def test_run_command_serves_a_request_submitted_with_curl(tmp_path: Path) -> None:
     ports = {name: free_port() for name in SERVICES}
+    issuer_port = free_port()
     port_args = [f"--{name}-port={port}" for name, port in ports.items()]
     engine_args = [
         f"--kafka-port={free_port()}",
         f"--kafka-controller-port={free_port()}",
         f"--mongo-port={free_port()}",
         f"--message-sink-port={free_port()}",
+        f"--postgres-port={free_port()}",
+        f"--issuer-port={issuer_port}",
     ]
     output = tmp_path / "run.out"
     with output.open("w") as out:
@@ -58,9 +62,17 @@ def test_run_command_serves_a_request_submitted_with_curl(tmp_path: Path) -> Non
             curl("-X", "POST", f"{intake}/v1/requests", "-H", json_header, "-d", body)
         )
         request_id = submitted["request_id"]
+        token = subprocess.run(
+            [sys.executable, "-m", "devstack", "token", "--role", "auditor",
+             f"--data-dir={tmp_path / 'data'}", f"--issuer-port={issuer_port}"],
+            cwd=REPO_ROOT, capture_output=True, text=True, check=True,
+        ).stdout.strip()  # fmt: skip
+        auditor = f"Authorization: Bearer {token}"
         deadline = time.monotonic() + 30
         while True:
-            entries = json.loads(curl(f"{audit}/v1/audit/entries?subject={request_id}"))
+            entries = json.loads(
+                curl("-H", auditor, f"{audit}/v1/audit/entries?subject={request_id}")
+            )
             if len(entries["entries"]) >= 2:
                 break
             assert time.monotonic() < deadline, entries

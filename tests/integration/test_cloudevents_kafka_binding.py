@@ -17,7 +17,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from shared.events.envelope import CloudEvent
 from shared.mongo import Document, OutboxRelay, outbox_entry
-from tests.builders import request_submitted, wrapped
+from tests.builders import cipher, request_submitted, wrapped
 from tests.integration.conftest import TopicFactory
 from tests.integration.test_event_consumer import consumer, until
 
@@ -72,10 +72,11 @@ async def test_what_the_outbox_relay_publishes_the_sdk_reads_as_structured_mode(
     published = wrapped(request_submitted("req-1"), source="/adminduk/intake")
     collection = mongo_db["requests"]
     await collection.insert_one(
-        {"_id": "req-1", "outbox": [outbox_entry(published) | {"topic": topic.name}]}
+        {"_id": "req-1", "outbox": [outbox_entry(published, cipher()) | {"topic": topic.name}]}
     )
+    relay = OutboxRelay(collection=collection, producer=producer, cipher=cipher())
 
-    assert await OutboxRelay(collection=collection, producer=producer).publish(["req-1"]) == 1
+    assert await relay.publish(["req-1"]) == 1
 
     [raw] = await asyncio.to_thread(consume_raw, bootstrap_servers, topic.name, 1)
     raw_headers, value, key = raw.headers(), raw.value(), raw.key()

@@ -9,7 +9,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from shared.events.envelope import CloudEvent
 from shared.mongo import Document, apply_once, insert_applied
-from tests.builders import case_opened
+from tests.builders import case_opened, cipher
 
 
 def outgoing(request_id: str) -> CloudEvent:
@@ -23,9 +23,9 @@ async def test_a_created_document_records_its_event_and_outbox_and_a_redelivery_
     event = outgoing("req-1")
 
     assert await insert_applied(collection, {"_id": "req-1", "state": "A"}, event_id="e1",
-                                outbox=[event])  # fmt: skip
+                                cipher=cipher(), outbox=[event])  # fmt: skip
     assert not await insert_applied(collection, {"_id": "req-1", "state": "B"}, event_id="e1",
-                                    outbox=[event])  # fmt: skip
+                                    cipher=cipher(), outbox=[event])  # fmt: skip
 
     document = await collection.find_one({"_id": "req-1"})
     assert document is not None
@@ -38,7 +38,8 @@ async def test_a_change_is_applied_once_however_often_its_event_arrives(
     mongo_db: AsyncDatabase[Document],
 ) -> None:
     collection = mongo_db["cases"]
-    await insert_applied(collection, {"_id": "req-1", "state": "A", "version": 1}, event_id="e1")
+    await insert_applied(collection, {"_id": "req-1", "state": "A", "version": 1}, event_id="e1",
+                         cipher=cipher())  # fmt: skip
     event = outgoing("req-1")
 
     results = []
@@ -46,7 +47,7 @@ async def test_a_change_is_applied_once_however_often_its_event_arrives(
         results.append(
             await apply_once(
                 collection, document_id="req-1", event_id="e2", changes={"state": "B"},
-                outbox=[event],
+                cipher=cipher(), outbox=[event],
             )
         )  # fmt: skip
 
@@ -63,7 +64,7 @@ async def test_of_twenty_racing_changes_from_one_state_exactly_one_wins(
 ) -> None:
     collection = mongo_db["cases"]
     await insert_applied(collection, {"_id": "req-1", "state": "OPEN", "version": 1},
-                         event_id="e0")  # fmt: skip
+                         event_id="e0", cipher=cipher())  # fmt: skip
 
     async def claim(officer: int) -> bool:
         return await apply_once(
@@ -71,6 +72,7 @@ async def test_of_twenty_racing_changes_from_one_state_exactly_one_wins(
             document_id="req-1",
             event_id=f"claim-{officer}",
             changes={"state": "CLAIMED", "officer": officer},
+            cipher=cipher(),
             expected={"state": "OPEN", "version": 1},
         )
 
@@ -90,5 +92,5 @@ async def test_a_change_to_a_missing_document_changes_nothing(
     collection = mongo_db["cases"]
 
     assert not await apply_once(collection, document_id="nobody", event_id="e1",
-                                changes={"state": "B"})  # fmt: skip
+                                changes={"state": "B"}, cipher=cipher())  # fmt: skip
     assert await collection.count_documents({}) == 0

@@ -10,7 +10,20 @@ from services.intake.adapters.mongo_idempotency import MongoIdempotencyKeys
 from services.intake.adapters.mongo_requests import MongoRequestRepository
 from services.notify.adapters.mongo_notifications import MongoNotificationRepository
 from services.processing.adapters.mongo_cases import MongoCaseRepository
+from shared.crypto import Cipher, UnreadableSecret
 from shared.mongo import Document
+from tests.builders import (
+    MOBILE,
+    T0,
+    VALID_NIK,
+    case,
+    case_opened,
+    cipher,
+    citizen_request,
+    notification,
+    request_submitted,
+    wrapped,
+)
 from tests.contracts.repositories import (
     AuditLogContract,
     CaseRepositoryContract,
@@ -23,7 +36,7 @@ from tests.contracts.repositories import (
 class TestMongoRequestRepository(RequestRepositoryContract):
     @pytest.fixture
     def repository(self, mongo_db: AsyncDatabase[Document]) -> MongoRequestRepository:
-        return MongoRequestRepository(mongo_db["requests"])
+        return MongoRequestRepository(mongo_db["requests"], mongo_db["tracking_numbers"], cipher())
 
 
 class TestMongoIdempotencyKeys(IdempotencyKeyRepositoryContract):
@@ -35,7 +48,7 @@ class TestMongoIdempotencyKeys(IdempotencyKeyRepositoryContract):
 class TestMongoCaseRepository(CaseRepositoryContract):
     @pytest.fixture
     async def repository(self, mongo_db: AsyncDatabase[Document]) -> MongoCaseRepository:
-        repository = MongoCaseRepository(mongo_db["cases"])
+        repository = MongoCaseRepository(mongo_db["cases"], cipher())
         await repository.ensure_indexes()
         return repository
 
@@ -43,7 +56,7 @@ class TestMongoCaseRepository(CaseRepositoryContract):
 class TestMongoNotificationRepository(NotificationRepositoryContract):
     @pytest.fixture
     async def repository(self, mongo_db: AsyncDatabase[Document]) -> MongoNotificationRepository:
-        repository = MongoNotificationRepository(mongo_db["notifications"])
+        repository = MongoNotificationRepository(mongo_db["notifications"], cipher())
         await repository.ensure_indexes()
         return repository
 
@@ -54,3 +67,43 @@ class TestMongoAuditLog(AuditLogContract):
         repository = MongoAuditLog(mongo_db["log"])
         await repository.ensure_indexes()
         return repository
+
+
+PERSONAL = (VALID_NIK, "Siti Aminah", MOBILE, MOBILE.removeprefix("+"))
+
+
+def in_clear(document: Document) -> list[str]:
+    text = repr(document)
+    return [value for value in PERSONAL if value in text]
+
+
+async def test_requests_cases_and_notifications_keep_personal_data_sealed(
+    mongo_db: AsyncDatabase[Document],
+) -> None:
+    requests = MongoRequestRepository(mongo_db["requests"], mongo_db["tracking_numbers"], cipher())
+    cases = MongoCaseRepository(mongo_db["cases"], cipher())
+    notifications = MongoNotificationRepository(mongo_db["notifications"], cipher())
+    sent = notification("n-1")
+    sent.mark_sent(provider_message_id="wa-1", now=T0)
+
+    await requests.add(citizen_request("req-1"), [wrapped(request_submitted("req-1"))])
+    await cases.add(case("req-1"), processed_event_id="evt-1", outbox=[wrapped(case_opened())])
+    await notifications.add(notification("n-1"))
+    await notifications.save(sent, [wrapped(event) for event in sent.events])
+
+    for name in ("requests", "cases", "notifications"):
+        [document] = await mongo_db[name].find().to_list()
+        assert document["outbox"], name
+        assert in_clear(document) == [], name
+
+
+async def test_stored_personal_data_does_not_open_under_other_keys(
+    mongo_db: AsyncDatabase[Document],
+) -> None:
+    other_keys = Cipher(data_keys=[b"o" * 32], lookup_key=b"l" * 32)
+    await MongoCaseRepository(mongo_db["cases"], cipher()).add(
+        case("req-1"), processed_event_id="evt-1", outbox=[]
+    )
+
+    with pytest.raises(UnreadableSecret):
+        await MongoCaseRepository(mongo_db["cases"], other_keys).get("req-1")

@@ -28,6 +28,7 @@ APPS: dict[str, Callable[[], FastAPI]] = {
     "audit": lambda: audit_app(AuditSettings()),
 }
 ERROR_BODY = {"$ref": "#/components/schemas/ErrorBody"}
+BEARER: dict[str, list[str]] = {"bearerAuth": []}
 METHODS = {"get", "post", "put", "patch", "delete"}
 
 
@@ -54,8 +55,22 @@ def test_every_error_status_is_documented_with_the_one_error_shape(service: str)
         for status, response in responses.items():
             if int(status) >= 400:
                 assert response["content"]["application/json"]["schema"] == ERROR_BODY, name
-            if status == "503":
+            if status in ("429", "503"):
                 assert response["headers"]["Retry-After"]["required"] is True, name
+
+
+@pytest.mark.parametrize("service", APPS)
+def test_every_operation_documents_the_bearer_token_and_its_401(service: str) -> None:
+    doc = document(service)
+
+    assert doc["components"]["securitySchemes"]["bearerAuth"] == {
+        "type": "http",
+        "scheme": "bearer",
+        "bearerFormat": "JWT",
+    }
+    for name, operation in operations(doc):
+        assert "401" in operation["responses"], name
+        assert BEARER in operation["security"], name
 
 
 @pytest.mark.parametrize("service", APPS)
@@ -69,14 +84,27 @@ def test_every_operation_that_takes_input_documents_its_422(service: str) -> Non
 def test_readiness_documents_its_503(service: str) -> None:
     responses = document(service)["paths"]["/readyz"]["get"]["responses"]
 
-    assert set(responses) == {"200", "500", "503"}
+    assert set(responses) == {"200", "401", "500", "503"}
 
 
 def test_submitting_documents_each_status_it_answers() -> None:
     operation = document("intake")["paths"]["/v1/requests"]["post"]
     responses = operation["responses"]
 
-    assert set(responses) == {"200", "202", "408", "409", "413", "422", "500", "503"}
+    assert set(responses) == {
+        "200",
+        "202",
+        "401",
+        "403",
+        "408",
+        "409",
+        "413",
+        "422",
+        "429",
+        "500",
+        "503",
+    }
+    assert operation["security"] == [{}, BEARER]
     view = {"$ref": "#/components/schemas/RequestView"}
     assert responses["200"]["content"]["application/json"]["schema"] == view
     assert responses["202"]["content"]["application/json"]["schema"] == view
@@ -104,7 +132,8 @@ def test_a_request_id_is_a_uuid_whose_malformed_form_is_a_documented_422() -> No
 
     [parameter] = operation["parameters"]
     assert parameter["schema"]["format"] == "uuid"
-    assert set(operation["responses"]) == {"200", "404", "422", "500", "503"}
+    assert set(operation["responses"]) == {"200", "401", "403", "404", "422", "500", "503"}
+    assert operation["security"] == [BEARER]
 
 
 def test_audit_paging_parameters_have_bounds() -> None:
@@ -116,3 +145,12 @@ def test_audit_paging_parameters_have_bounds() -> None:
         2**63 - 1,
     )
     assert (schemas["limit"]["minimum"], schemas["limit"]["maximum"]) == (1, 1000)
+
+
+@pytest.mark.parametrize("path", ["/v1/audit/entries", "/v1/audit/verify"])
+def test_reading_the_audit_log_documents_that_it_needs_a_token_with_a_role(path: str) -> None:
+    operation = document("audit")["paths"][path]["get"]
+
+    assert {"401", "403"} <= set(operation["responses"])
+    assert "429" not in operation["responses"]
+    assert operation["security"] == [BEARER]

@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from services.audit.bootstrap import create_app
 from services.audit.config import AuditSettings
 from shared.http import ReadinessCheck
+from tests.auth import STAFF_KEYS, bearer
 from tests.builders import audit_chain
 from tests.fakes import FakeAuditLog
 
@@ -22,11 +23,13 @@ async def audit_api(log: FakeAuditLog) -> AsyncIterator[httpx.AsyncClient]:
         app.state.audit_log = log
         yield {}
 
-    app = create_app(AuditSettings(), wiring=wiring)
+    app = create_app(AuditSettings(), wiring=wiring, staff_keys=STAFF_KEYS)
     transport = httpx.ASGITransport(app=app)
     async with (
         app.router.lifespan_context(app),
-        httpx.AsyncClient(transport=transport, base_url="http://audit.test") as client,
+        httpx.AsyncClient(
+            transport=transport, base_url="http://audit.test", headers=bearer("auditor")
+        ) as client,
     ):
         yield client
 

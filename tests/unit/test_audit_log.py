@@ -13,7 +13,15 @@ from services.audit.service_layer.log import AuditRecorder, list_entries, verify
 from shared.events.envelope import Event
 from shared.events.models import CaseOpened, RequestSubmitted
 from shared.messagebus import Received
-from tests.builders import T0, VALID_NIK, audit_chain, case_opened, request_submitted, wrapped
+from tests.builders import (
+    CITIZEN,
+    T0,
+    VALID_NIK,
+    audit_chain,
+    case_opened,
+    request_submitted,
+    wrapped,
+)
 from tests.fakes import FakeAuditLog, FakeClock
 
 KEY = b"audit-key"
@@ -57,6 +65,7 @@ async def test_an_event_is_appended_with_its_envelope_and_masked_data() -> None:
     assert entry.event_time == T0.isoformat()
     assert entry.recorded_at == RECORDED_AT.isoformat()
     assert entry.data["request_id"] == "req-1"
+    assert entry.data["actor"] == CITIZEN.model_dump(mode="json")
     assert entry.data["applicant"]["nik"].startswith(PREFIX)
     assert VALID_NIK not in repr(entry)
 

@@ -10,7 +10,7 @@ from shared.events.models import (
     NotificationSent,
     RequestSubmitted,
 )
-from tests.builders import MOBILE, T0, VALID_NIK, case_opened, request_submitted
+from tests.builders import MOBILE, SYSTEM, T0, VALID_NIK, case_opened, request_submitted
 
 KEY = b"k" * 32
 OTHER_KEY = b"o" * 32
@@ -47,8 +47,9 @@ def test_personal_data_of_an_opened_case_is_replaced() -> None:
 
 def test_events_without_personal_data_are_unchanged() -> None:
     data = NotificationSent(
+        actor=SYSTEM,
         notification_id="evt-1:citizen",
-        request_id="req-1",
+        about="req-1",
         channel=NotificationChannel.SMS,
         template="case_opened",
         provider_message_id="sms-1",

@@ -5,7 +5,7 @@ import uuid
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -14,12 +14,20 @@ from fastapi import FastAPI
 from pymongo.errors import ServerSelectionTimeoutError
 
 from services.intake.adapters.catalogue_file import load_catalogue
-from services.intake.bootstrap import create_app
+from services.intake.adapters.citizen_tokens import CitizenTokenSigner
+from services.intake.bootstrap import create_app, token_signer
 from services.intake.config import IntakeSettings
 from services.intake.entrypoints.api import IntakeContext
 from shared.http import ErrorBody, ReadinessCheck
+from tests.auth import STAFF_KEYS
 from tests.builders import T0
-from tests.fakes import CallCounter, FakeClock, FakeIdempotencyKeys, FakeRequestRepository
+from tests.fakes import (
+    CallCounter,
+    FakeClock,
+    FakeIdempotencyKeys,
+    FakeRequestRepository,
+    FakeSignInRepository,
+)
 
 MAX_BODY_BYTES = 2048
 FORM: dict[str, Any] = {
@@ -38,6 +46,15 @@ class Intake:
     repository: FakeRequestRepository
     idempotency_keys: FakeIdempotencyKeys
     outbox_ready: CallCounter
+    sign_ins: FakeSignInRepository
+    sign_in_outbox_ready: CallCounter
+    signer: CitizenTokenSigner
+    clock: FakeClock
+
+    def citizen(self, phone: str = "+6281234567890") -> dict[str, str]:
+        """The headers of a citizen signed in with this phone number."""
+        token, _ = self.signer.issue(phone=phone, now=datetime.now(UTC))
+        return {"Authorization": f"Bearer {token}"}
 
 
 def answering(ok: bool) -> ReadinessCheck:
@@ -49,11 +66,16 @@ def answering(ok: bool) -> ReadinessCheck:
 
 @asynccontextmanager
 async def running_intake(
-    checks: Mapping[str, ReadinessCheck], max_body_bytes: int = MAX_BODY_BYTES
+    checks: Mapping[str, ReadinessCheck],
+    max_body_bytes: int = MAX_BODY_BYTES,
+    **limits: int,
 ) -> AsyncIterator[Intake]:
     repository = FakeRequestRepository()
     idempotency_keys = FakeIdempotencyKeys()
     outbox_ready = CallCounter()
+    sign_ins = FakeSignInRepository()
+    sign_in_outbox_ready = CallCounter()
+    clock = FakeClock(T0)
 
     @asynccontextmanager
     async def wiring(app: FastAPI) -> AsyncIterator[Mapping[str, ReadinessCheck]]:
@@ -62,11 +84,17 @@ async def running_intake(
             idempotency_keys=idempotency_keys,
             catalogue=load_catalogue(),
             outbox_ready=outbox_ready,
-            clock=FakeClock(T0),
+            sign_ins=sign_ins,
+            sign_in_outbox_ready=sign_in_outbox_ready,
+            hash_code=lambda challenge_id, code: f"{challenge_id}:{code}",
+            citizen_tokens=signer,
+            clock=clock,
         )
         yield checks
 
-    app = create_app(IntakeSettings(max_body_bytes=max_body_bytes), wiring=wiring)
+    settings = IntakeSettings.model_validate({"max_body_bytes": max_body_bytes, **limits})
+    signer = token_signer(settings, settings.cipher())
+    app = create_app(settings, wiring=wiring, staff_keys=STAFF_KEYS)
     async with (
         app.router.lifespan_context(app),
         httpx.AsyncClient(
@@ -79,6 +107,10 @@ async def running_intake(
             repository=repository,
             idempotency_keys=idempotency_keys,
             outbox_ready=outbox_ready,
+            sign_ins=sign_ins,
+            sign_in_outbox_ready=sign_in_outbox_ready,
+            signer=signer,
+            clock=clock,
         )
 
 
@@ -135,14 +167,21 @@ async def test_a_replay_with_the_same_key_and_another_form_is_a_409(intake: Inta
 async def test_a_submitted_request_can_be_looked_up(intake: Intake) -> None:
     submitted = await intake.client.post("/v1/requests", json=FORM)
 
-    found = await intake.client.get(submitted.headers["Location"])
+    found = await intake.client.get(submitted.headers["Location"], headers=intake.citizen())
 
     assert found.status_code == 200
-    assert found.json() == submitted.json()
+    assert found.json() == submitted.json() | {
+        "applicant": {
+            "name": "Siti Aminah",
+            "nik": "************0001",
+            "phone": "+62********890",
+            "preferred_channel": "WHATSAPP",
+        }
+    }
 
 
 async def test_an_unknown_request_is_a_404_with_an_error_body(intake: Intake) -> None:
-    response = await intake.client.get(f"/v1/requests/{uuid.uuid4()}")
+    response = await intake.client.get(f"/v1/requests/{uuid.uuid4()}", headers=intake.citizen())
 
     assert response.status_code == 404
     assert response.json() == {"error": "not_found", "message": "Permohonan tidak ditemukan."}
@@ -153,11 +192,14 @@ async def test_a_request_is_found_by_any_spelling_of_its_id(intake: Intake) -> N
     request_id = uuid.UUID(submitted["request_id"])
 
     spellings = [str(request_id).upper(), f"{{{request_id}}}", request_id.hex, request_id.urn]
-    found = [await intake.client.get(f"/v1/requests/{spelling}") for spelling in spellings]
+    found = [
+        await intake.client.get(f"/v1/requests/{spelling}", headers=intake.citizen())
+        for spelling in spellings
+    ]
 
     assert str(request_id) == submitted["request_id"]
     assert [response.status_code for response in found] == [200] * len(spellings)
-    assert all(response.json() == submitted for response in found)
+    assert all(response.json()["request_id"] == submitted["request_id"] for response in found)
 
 
 @pytest.mark.parametrize(
@@ -166,7 +208,7 @@ async def test_a_request_is_found_by_any_spelling_of_its_id(intake: Intake) -> N
 async def test_a_malformed_request_id_is_a_422_that_names_the_path(
     intake: Intake, request_id: str
 ) -> None:
-    response = await intake.client.get(f"/v1/requests/{request_id}")
+    response = await intake.client.get(f"/v1/requests/{request_id}", headers=intake.citizen())
 
     assert response.status_code == 422
     body = response.json()
@@ -485,7 +527,7 @@ async def test_an_unexpected_failure_is_a_500_that_reveals_nothing(
 
 async def test_metrics_count_requests_by_route_template(intake: Intake) -> None:
     unknown = uuid.uuid4()
-    await intake.client.get(f"/v1/requests/{unknown}")
+    await intake.client.get(f"/v1/requests/{unknown}", headers=intake.citizen())
 
     response = await intake.client.get("/metrics")
 

@@ -1,21 +1,24 @@
 from __future__ import annotations
 
 import dataclasses
+from datetime import datetime
 
 import pytest
 
 from services.intake.adapters.catalogue_file import load_catalogue
 from services.intake.domain.catalogue import UnknownService
 from services.intake.domain.citizen_request import (
+    CitizenRequest,
     InPersonOnly,
     RequestStatus,
     SubmissionForm,
+    Submitter,
     submit,
 )
 from services.intake.domain.identity import InvalidIdentity
 from services.intake.domain.text import InvalidText
 from shared.events.models import Applicant, NotificationChannel, RequestSubmitted
-from tests.builders import T0
+from tests.builders import CITIZEN, T0
 
 CATALOGUE = load_catalogue()
 FORM = SubmissionForm(
@@ -25,10 +28,28 @@ FORM = SubmissionForm(
     phone="+62 812-3456-7890",
     preferred_channel=NotificationChannel.SMS,
 )
+TRACKING_NUMBER = "K7M2Q9XP"
+
+
+def submit_form(
+    form: SubmissionForm = FORM,
+    *,
+    request_id: str = "req-1",
+    tracking_number: str = TRACKING_NUMBER,
+    now: datetime = T0,
+) -> CitizenRequest:
+    return submit(
+        request_id=request_id,
+        tracking_number=tracking_number,
+        form=form,
+        submitter=Submitter(actor=CITIZEN),
+        catalogue=CATALOGUE,
+        now=now,
+    )
 
 
 def test_submit_normalises_the_form_and_emits_one_request_submitted() -> None:
-    request = submit(request_id="req-1", form=FORM, catalogue=CATALOGUE, now=T0)
+    request = submit_form()
 
     expected_applicant = Applicant(
         nik="3516091204800001",
@@ -37,12 +58,16 @@ def test_submit_normalises_the_form_and_emits_one_request_submitted() -> None:
         preferred_channel=NotificationChannel.SMS,
     )
     assert request.request_id == "req-1"
+    assert request.tracking_number == TRACKING_NUMBER
     assert request.service_code == "KK_BARU"
     assert request.status is RequestStatus.SUBMITTED
     assert request.submitted_at == T0
     assert request.applicant == expected_applicant
+    assert request.owner_phone == "+6281234567890"
+    assert request.submitted_by == CITIZEN
     assert request.events == [
         RequestSubmitted(
+            actor=CITIZEN,
             request_id="req-1",
             service_code="KK_BARU",
             applicant=expected_applicant,
@@ -56,7 +81,7 @@ def test_an_in_person_service_cannot_be_submitted(code: str) -> None:
     form = dataclasses.replace(FORM, service_code=code)
 
     with pytest.raises(InPersonOnly) as refused:
-        submit(request_id="req-1", form=form, catalogue=CATALOGUE, now=T0)
+        submit_form(form)
 
     assert refused.value.code == code
 
@@ -65,7 +90,7 @@ def test_an_unknown_service_cannot_be_submitted() -> None:
     form = dataclasses.replace(FORM, service_code="SIM_BARU")
 
     with pytest.raises(UnknownService):
-        submit(request_id="req-1", form=form, catalogue=CATALOGUE, now=T0)
+        submit_form(form)
 
 
 @pytest.mark.parametrize("name", ["", "   ", "\t\n"])
@@ -73,7 +98,7 @@ def test_an_empty_name_is_refused(name: str) -> None:
     form = dataclasses.replace(FORM, name=name)
 
     with pytest.raises(InvalidText, match="Nama wajib diisi"):
-        submit(request_id="req-1", form=form, catalogue=CATALOGUE, now=T0)
+        submit_form(form)
 
 
 @pytest.mark.parametrize("name", ["Siti\u0007\u001b[31mRed", "Siti\u202eanimA", "Si\u200bti"])
@@ -81,13 +106,13 @@ def test_a_name_with_hidden_characters_is_refused(name: str) -> None:
     form = dataclasses.replace(FORM, name=name)
 
     with pytest.raises(InvalidText, match="Tidak boleh berisi"):
-        submit(request_id="req-1", form=form, catalogue=CATALOGUE, now=T0)
+        submit_form(form)
 
 
 def test_a_name_is_stored_in_nfc() -> None:
     form = dataclasses.replace(FORM, name="Rene\u0301 Siti")
 
-    request = submit(request_id="req-1", form=form, catalogue=CATALOGUE, now=T0)
+    request = submit_form(form)
 
     assert request.applicant.name == "Ren\u00e9 Siti"
 
@@ -99,15 +124,15 @@ def test_a_name_is_stored_in_nfc() -> None:
 )
 def test_an_invalid_identity_is_refused(form: SubmissionForm) -> None:
     with pytest.raises(InvalidIdentity):
-        submit(request_id="req-1", form=form, catalogue=CATALOGUE, now=T0)
+        submit_form(form)
 
 
 def test_the_same_form_gives_the_same_digest_whatever_its_spelling_id_or_time() -> None:
     respelled = dataclasses.replace(FORM, name="Siti Aminah", phone="081234567890")
 
-    first = submit(request_id="req-1", form=FORM, catalogue=CATALOGUE, now=T0)
-    again = submit(
-        request_id="req-2", form=respelled, catalogue=CATALOGUE, now=T0.replace(year=2026)
+    first = submit_form()
+    again = submit_form(
+        respelled, request_id="req-2", tracking_number="P9Q2M7KX", now=T0.replace(year=2026)
     )
 
     assert first.form_digest == again.form_digest
@@ -126,7 +151,7 @@ def test_the_same_form_gives_the_same_digest_whatever_its_spelling_id_or_time() 
     ids=["service_code", "nik", "name", "phone", "preferred_channel"],
 )
 def test_a_different_form_gives_a_different_digest(other: SubmissionForm) -> None:
-    first = submit(request_id="req-1", form=FORM, catalogue=CATALOGUE, now=T0)
-    different = submit(request_id="req-1", form=other, catalogue=CATALOGUE, now=T0)
+    first = submit_form()
+    different = submit_form(other)
 
     assert first.form_digest != different.form_digest

@@ -7,7 +7,12 @@ from datetime import datetime
 import pytest
 
 from services.intake.adapters.catalogue_file import load_catalogue
-from services.intake.domain.citizen_request import CitizenRequest, InPersonOnly, SubmissionForm
+from services.intake.domain.citizen_request import (
+    CitizenRequest,
+    InPersonOnly,
+    SubmissionForm,
+    Submitter,
+)
 from services.intake.service_layer.submission import (
     IdempotencyConflict,
     SubmissionOutcome,
@@ -17,7 +22,7 @@ from services.intake.service_layer.submission import (
 )
 from shared.events.envelope import CloudEvent
 from shared.events.models import NotificationChannel, RequestSubmitted
-from tests.builders import T0
+from tests.builders import CITIZEN, T0
 from tests.fakes import CallCounter, FakeIdempotencyKeys, FakeRequestRepository
 
 CATALOGUE = load_catalogue()
@@ -55,6 +60,7 @@ async def submit(
 ) -> SubmissionOutcome:
     return await submit_request(
         form=form,
+        submitter=Submitter(actor=CITIZEN),
         idempotency_key=idempotency_key,
         repository=repository,
         idempotency_keys=keys or FakeIdempotencyKeys(),
@@ -73,6 +79,7 @@ async def test_a_new_request_is_stored_with_its_event_and_the_relay_is_woken(
     request_id = outcome.request.request_id
     assert await repository.get(request_id) == dataclasses.replace(outcome.request, events=[])
     assert outbox_ready.keys == [request_id]
+    assert repository.tracking_numbers == {outcome.request.tracking_number: request_id}
     [event] = repository.outbox
     assert event.type == RequestSubmitted.event_type
     assert event.subject == request_id
@@ -80,6 +87,7 @@ async def test_a_new_request_is_stored_with_its_event_and_the_relay_is_woken(
     assert event.time == T0
     submitted = RequestSubmitted.model_validate(event.data)
     assert submitted.request_id == request_id
+    assert submitted.actor == CITIZEN
     assert submitted.applicant.phone == "+6281234567890"
 
 
@@ -93,6 +101,7 @@ async def test_a_retry_with_the_same_key_and_form_returns_the_stored_request(
     assert retry.created is False
     assert retry.request.request_id == first.request.request_id
     assert retry.request.form_digest == first.request.form_digest
+    assert retry.request.tracking_number == first.request.tracking_number
     assert len(repository.requests) == 1
     assert len(repository.outbox) == 1
     assert outbox_ready.calls == 1

@@ -9,10 +9,12 @@ from services.notify.domain.notification import (
     case_opened_message,
     retry_delay,
 )
+from shared.events.envelope import Actor
 from shared.events.models import NotificationChannel, NotificationFailed, NotificationSent
 from tests.builders import T0, case_opened, notification
 
 NOW = T0 + timedelta(minutes=1)
+NOTIFY = Actor.system("notify")
 
 
 @pytest.mark.parametrize(
@@ -50,8 +52,9 @@ def test_a_retryable_failure_at_the_maximum_gives_up_and_says_so() -> None:
     assert message.status is NotificationStatus.FAILED
     assert message.events == [
         NotificationFailed(
+            actor=NOTIFY,
             notification_id=message.notification_id,
-            request_id="req-1",
+            about="req-1",
             channel=NotificationChannel.WHATSAPP,
             attempts=5,
             reason="provider answered 503",
@@ -86,8 +89,9 @@ def test_mark_sent_records_the_provider_id_and_emits_notification_sent() -> None
     assert message.provider_message_id == "wamid.123"
     assert message.events == [
         NotificationSent(
+            actor=NOTIFY,
             notification_id=message.notification_id,
-            request_id="req-1",
+            about="req-1",
             channel=NotificationChannel.WHATSAPP,
             template="case_opened",
             provider_message_id="wamid.123",
@@ -106,7 +110,7 @@ def test_the_case_opened_message_tells_the_citizen_in_indonesian_that_it_is_free
     assert "req-42" in message.text
     assert "GRATIS" in message.text
     assert message.notification_id == "evt-9:citizen"
-    assert message.request_id == "req-42"
+    assert message.about == "req-42"
     assert message.recipient == opened.contact_phone
     assert message.channel is NotificationChannel.SMS
     assert message.template == "case_opened"

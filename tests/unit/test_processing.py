@@ -4,6 +4,7 @@ from datetime import timedelta
 
 from services.processing.domain.case import CaseState, open_case
 from services.processing.service_layer.cases import open_case_for_request
+from shared.events.envelope import Actor
 from shared.events.models import CaseOpened, NotificationChannel
 from tests.builders import T0, applicant, request_submitted
 from tests.fakes import CallCounter, FakeCaseRepository
@@ -23,6 +24,7 @@ def test_open_case_starts_in_submitted_and_emits_case_opened_with_contact_detail
     assert case.opened_at == OPENED_AT
     assert case.events == [
         CaseOpened(
+            actor=Actor.system("processing"),
             request_id="req-7",
             service_code="AKTA_LAHIR",
             state="SUBMITTED",

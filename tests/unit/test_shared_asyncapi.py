@@ -6,7 +6,7 @@ from typing import Any
 from devstack.paths import REPO_ROOT
 from services.asyncapi import SUBSCRIPTIONS
 from shared.events import asyncapi
-from shared.events.models import EVENT_TYPES, CaseOpened, RequestSubmitted
+from shared.events.models import EVENT_TYPES, CaseOpened, RequestSubmitted, SignInCodeRequested
 
 COMMITTED = REPO_ROOT / "docs" / "asyncapi.json"
 
@@ -28,7 +28,12 @@ def test_every_event_type_has_a_message_on_its_topic() -> None:
     titles = {message["title"] for message in spec["components"]["messages"].values()}
     assert titles == set(EVENT_TYPES)
     addresses = {channel["address"] for channel in spec["channels"].values()}
-    assert addresses == {"adminduk.requests.v1", "adminduk.cases.v1", "adminduk.notifications.v1"}
+    assert addresses == {
+        "adminduk.requests.v1",
+        "adminduk.cases.v1",
+        "adminduk.notifications.v1",
+        "adminduk.identity.v1",
+    }
 
 
 def test_personal_data_is_marked_in_the_schemas() -> None:
@@ -37,6 +42,9 @@ def test_personal_data_is_marked_in_the_schemas() -> None:
     assert schemas["Applicant"]["properties"]["nik"]["personal_data"] is True
     assert schemas["CaseOpened"]["properties"]["contact_phone"]["personal_data"] is True
     assert "personal_data" not in schemas["CaseOpened"]["properties"]["request_id"]
+    assert schemas["SignInCodeRequested"]["properties"]["phone"]["personal_data"] is True
+    assert schemas["SignInCodeRequested"]["properties"]["code"]["personal_data"] is True
+    assert "personal_data" not in schemas["Actor"]["properties"]["id"]
 
 
 def test_writers_and_readers_follow_from_the_declarations() -> None:
@@ -44,15 +52,19 @@ def test_writers_and_readers_follow_from_the_declarations() -> None:
 
     assert operations["intakeSendsRequests"]["action"] == "send"
     assert operations["processingSendsCases"]["action"] == "send"
+    assert operations["intakeSendsIdentity"]["action"] == "send"
     assert operations["processingReceivesRequests"]["messages"] == [
         {"$ref": f"#/channels/requests/messages/{RequestSubmitted.__name__}"}
     ]
     assert operations["notifyReceivesCases"]["messages"] == [
         {"$ref": f"#/channels/cases/messages/{CaseOpened.__name__}"}
     ]
+    assert operations["notifyReceivesIdentity"]["messages"] == [
+        {"$ref": f"#/channels/identity/messages/{SignInCodeRequested.__name__}"}
+    ]
     audited = [name for name in operations if name.startswith("auditReceives")]
-    assert sorted(audited) == ["auditReceivesCases", "auditReceivesNotifications",
-                               "auditReceivesRequests"]  # fmt: skip
+    assert sorted(audited) == ["auditReceivesCases", "auditReceivesIdentity",
+                               "auditReceivesNotifications", "auditReceivesRequests"]  # fmt: skip
     assert "notifyReceivesRequests" not in operations
 
 

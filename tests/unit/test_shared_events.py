@@ -12,12 +12,21 @@ from shared.events.envelope import CloudEvent, Event
 from shared.events.models import (
     EVENT_TYPES,
     CaseOpened,
+    NotificationChannel,
     NotificationFailed,
     NotificationSent,
     RequestSubmitted,
+    SignInCodeRequested,
 )
-from shared.events.topics import CASES, NOTIFICATIONS, REQUESTS, Topic, dead_letter_topic
-from tests.builders import T0, request_submitted
+from shared.events.topics import (
+    CASES,
+    IDENTITY,
+    NOTIFICATIONS,
+    REQUESTS,
+    Topic,
+    dead_letter_topic,
+)
+from tests.builders import MOBILE, SYSTEM, T0, request_submitted
 
 
 def test_wrap_fills_the_cloudevents_attributes_from_the_event() -> None:
@@ -33,6 +42,29 @@ def test_wrap_fills_the_cloudevents_attributes_from_the_event() -> None:
     assert event.datacontenttype == "application/json"
     assert RequestSubmitted.model_validate(event.data) == submitted
     assert uuid.UUID(event.id)
+
+
+def test_events_that_are_not_about_a_request_are_keyed_by_what_they_are_about() -> None:
+    sent = NotificationSent(
+        actor=SYSTEM,
+        notification_id="evt-1:citizen",
+        about="challenge-1",
+        channel=NotificationChannel.SMS,
+        template="sign_in_code",
+        provider_message_id="sms-1",
+        sent_at=T0,
+    )
+    requested = SignInCodeRequested(
+        actor=SYSTEM,
+        challenge_id="challenge-2",
+        phone=MOBILE,
+        channel=NotificationChannel.SMS,
+        code="123456",
+        expires_at=T0,
+    )
+
+    assert CloudEvent.wrap(sent, source="/test").subject == "challenge-1"
+    assert CloudEvent.wrap(requested, source="/test").subject == "challenge-2"
 
 
 def test_every_wrap_gets_a_fresh_id() -> None:
@@ -99,11 +131,13 @@ def test_every_event_type_travels_on_the_topic_of_its_writer() -> None:
         CaseOpened: CASES,
         NotificationSent: NOTIFICATIONS,
         NotificationFailed: NOTIFICATIONS,
+        SignInCodeRequested: IDENTITY,
     }
-    assert (REQUESTS.writer, CASES.writer, NOTIFICATIONS.writer) == (
+    assert (REQUESTS.writer, CASES.writer, NOTIFICATIONS.writer, IDENTITY.writer) == (
         "intake",
         "processing",
         "notify",
+        "intake",
     )
 
 

@@ -14,6 +14,7 @@ from pymongo import _csot
 from pymongo.errors import ExecutionTimeout, NetworkTimeout, OperationFailure
 from starlette.types import Message
 
+from shared.access import AccessTable, public
 from shared.config import ServiceSettings
 from shared.http import ReadinessCheck, build_app
 
@@ -22,6 +23,12 @@ FAILURES = {
     "network-timeout": NetworkTimeout("timed out"),
     "execution-timeout": ExecutionTimeout("operation exceeded time limit", code=50),
     "other": OperationFailure("bad command", code=2),
+}
+ACCESS: AccessTable = {
+    ("POST", "/echo"): public(),
+    ("GET", "/deadline"): public(),
+    ("GET", "/slow-report"): public(),
+    ("GET", "/fails/{kind}"): public(),
 }
 
 
@@ -56,6 +63,7 @@ def app() -> FastAPI:
         title="test",
         settings=settings,
         wiring=no_wiring,
+        access=ACCESS,
         routers=[router],
         unbounded_paths=["/slow-report"],
     )

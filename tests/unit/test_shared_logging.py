@@ -184,6 +184,31 @@ def test_the_filter_redacts_message_exception_and_extra_fields(
     assert NAME not in stream.getvalue()
 
 
+def test_the_filter_drops_extra_fields_named_as_personal_data(
+    captured: tuple[logging.Logger, io.StringIO],
+) -> None:
+    logger, stream = captured
+    handler = next(h for h in logger.handlers if isinstance(h.formatter, JsonFormatter))
+    handler.addFilter(RedactPersonalData())
+
+    logger.info(
+        "queued",
+        extra={
+            "applicant_name": NAME,
+            "full_name": NAME,
+            "recipient": {"who": NAME},
+            "sign_in_code": 123456,
+            "service_code": "KK_BARU",
+        },
+    )
+
+    [line] = lines(stream)
+    assert NAME not in stream.getvalue()
+    assert "123456" not in stream.getvalue()
+    assert line["applicant_name"] == line["full_name"] == line["recipient"] == "<redacted>"
+    assert line["service_code"] == "KK_BARU"
+
+
 def test_configure_logging_installs_the_filter() -> None:
     root = logging.getLogger()
     handlers, level = root.handlers[:], root.level

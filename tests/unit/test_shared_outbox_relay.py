@@ -11,7 +11,7 @@ from pymongo.asynchronous.collection import AsyncCollection
 from shared.events.envelope import CloudEvent, KafkaHeaders
 from shared.events.topics import REQUESTS
 from shared.mongo import Document, OutboxRelay, outbox_entry
-from tests.builders import request_submitted, wrapped
+from tests.builders import cipher, request_submitted, wrapped
 
 
 class StoredOutboxes:
@@ -24,7 +24,7 @@ class StoredOutboxes:
         self.reads: list[str] = []
 
     def store(self, document_id: str, events: list[CloudEvent]) -> None:
-        self.outboxes.setdefault(document_id, []).extend(outbox_entry(e) for e in events)
+        self.outboxes.setdefault(document_id, []).extend(outbox_entry(e, cipher()) for e in events)
 
     async def find_one(self, query: Document, projection: Document) -> Document | None:
         self.reads.append(query["_id"])
@@ -41,12 +41,14 @@ class StoredOutboxes:
 class SentMessages:
     def __init__(self) -> None:
         self.sent: list[tuple[str, bytes]] = []
+        self.values: list[bytes] = []
         self.headers: list[KafkaHeaders] = []
 
     async def send(
         self, topic: str, value: bytes, key: bytes, headers: KafkaHeaders
     ) -> asyncio.Future[None]:
         self.sent.append((topic, key))
+        self.values.append(value)
         self.headers.append(list(headers))
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         done.set_result(None)
@@ -57,6 +59,7 @@ def relay(collection: StoredOutboxes, producer: SentMessages, **options: int) ->
     return OutboxRelay(
         collection=cast(AsyncCollection[Document], collection),
         producer=cast(AIOKafkaProducer, producer),
+        cipher=cipher(),
         **options,
     )
 
@@ -77,6 +80,7 @@ async def test_handed_over_items_are_published_in_order_without_reading_back() -
 
     assert stored.reads == []
     assert producer.sent == [(REQUESTS.name, b"req-1")] * 3
+    assert producer.values == [event.to_json_bytes() for event in first + second]
     assert producer.headers == [[("content-type", b"application/cloudevents+json")]] * 3
     assert stored.outboxes["req-1"] == []
     assert await outbox_relay.publish(["req-1"]) == 0
@@ -86,12 +90,14 @@ async def test_handed_over_items_are_published_in_order_without_reading_back() -
 async def test_a_wake_without_the_events_reads_the_document_back() -> None:
     stored, producer = StoredOutboxes(), SentMessages()
     outbox_relay = relay(stored, producer)
-    stored.store("req-1", events("req-1", 2))
+    written = events("req-1", 2)
+    stored.store("req-1", written)
     outbox_relay.wake("req-1")
 
     assert await outbox_relay.publish(["req-1"]) == 2
 
     assert stored.reads == ["req-1"]
+    assert producer.values == [event.to_json_bytes() for event in written]
     assert stored.outboxes["req-1"] == []
 
 

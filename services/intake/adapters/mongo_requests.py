@@ -1,40 +1,93 @@
-"""Intake's request documents in MongoDB, each carrying its own outbox of events to publish."""
+"""Intake's request documents in MongoDB, each carrying its own outbox of events to publish.
+
+Personal data (the applicant, the owner's phone number, the form's fingerprint) is stored sealed;
+a keyed hash of the owner's number sits beside it for finding a citizen's requests by value.
+Tracking numbers are kept in their own small collection, addressed by `_id`.
+"""
 
 from __future__ import annotations
+
+from typing import Any
 
 from pymongo.asynchronous.collection import AsyncCollection
 
 from services.intake.domain.citizen_request import CitizenRequest, RequestStatus
-from shared.events.envelope import CloudEvent
+from shared.crypto import Cipher
+from shared.events.envelope import Actor, CloudEvent
 from shared.events.models import Applicant
 from shared.mongo import Document, insert_new, outbox_entry
 
+OWNER_PURPOSE = "request-owner"
+
 
 class MongoRequestRepository:
-    def __init__(self, collection: AsyncCollection[Document]) -> None:
+    def __init__(
+        self,
+        collection: AsyncCollection[Document],
+        tracking_numbers: AsyncCollection[Document],
+        cipher: Cipher,
+    ) -> None:
         self._collection = collection
+        self._tracking_numbers = tracking_numbers
+        self._cipher = cipher
+
+    async def reserve_tracking_number(self, tracking_number: str, request_id: str) -> bool:
+        return await insert_new(
+            self._tracking_numbers, {"_id": tracking_number, "request_id": request_id}
+        )
 
     async def add(self, request: CitizenRequest, outbox: list[CloudEvent]) -> bool:
+        personal = {
+            "applicant": request.applicant.model_dump(mode="json"),
+            "owner_phone": request.owner_phone,
+            "form_digest": request.form_digest,
+        }
         document = {
             "_id": request.request_id,
+            "tracking_number": request.tracking_number,
             "service_code": request.service_code,
-            "applicant": request.applicant.model_dump(mode="json"),
+            "personal": self._cipher.seal_json(personal, context=_personal(request.request_id)),
+            "owner": self._cipher.lookup_hash(request.owner_phone, purpose=OWNER_PURPOSE),
+            "submitted_by": request.submitted_by.model_dump(mode="json"),
+            "village": request.village,
+            "service_point": request.service_point,
             "status": request.status.value,
             "submitted_at": request.submitted_at,
-            "form_digest": request.form_digest,
-            "outbox": [outbox_entry(event) for event in outbox],
+            "outbox": [outbox_entry(event, self._cipher) for event in outbox],
         }
         return await insert_new(self._collection, document)
 
     async def get(self, request_id: str) -> CitizenRequest | None:
         document = await self._collection.find_one({"_id": request_id}, {"outbox": 0})
-        if document is None:
+        return None if document is None else self._request(document)
+
+    async def find_by_tracking_number(self, tracking_number: str) -> CitizenRequest | None:
+        entry = await self._tracking_numbers.find_one({"_id": tracking_number})
+        if entry is None:
             return None
+        request = await self.get(entry["request_id"])
+        if request is None or request.tracking_number != tracking_number:
+            return None
+        return request
+
+    def _request(self, document: Document) -> CitizenRequest:
+        personal: dict[str, Any] = self._cipher.open_json(
+            document["personal"], context=_personal(document["_id"])
+        )
         return CitizenRequest(
             request_id=document["_id"],
+            tracking_number=document["tracking_number"],
             service_code=document["service_code"],
-            applicant=Applicant.model_validate(document["applicant"]),
+            applicant=Applicant.model_validate(personal["applicant"]),
+            owner_phone=personal["owner_phone"],
+            submitted_by=Actor.model_validate(document["submitted_by"]),
+            village=document["village"],
+            service_point=document["service_point"],
             status=RequestStatus(document["status"]),
             submitted_at=document["submitted_at"],
-            form_digest=document["form_digest"],
+            form_digest=personal["form_digest"],
         )
+
+
+def _personal(request_id: str) -> str:
+    return f"requests/{request_id}/personal"

@@ -11,7 +11,7 @@ from enum import StrEnum
 from services.intake.domain.catalogue import ServiceCatalogue
 from services.intake.domain.identity import normalize_phone, validate_nik
 from services.intake.domain.text import normalize_name
-from shared.events.envelope import Event
+from shared.events.envelope import Actor, Event
 from shared.events.models import Applicant, NotificationChannel, RequestSubmitted
 
 
@@ -38,11 +38,31 @@ class SubmissionForm:
     preferred_channel: NotificationChannel
 
 
+@dataclass(frozen=True)
+class Submitter:
+    """Who sends a form, and so who may see the request afterwards.
+
+    The owner is the citizen whose phone number a one-time code proved, or else the applicant's
+    number as given; a village operator's village and a counter officer's service point let them
+    follow the requests they submitted.
+    """
+
+    actor: Actor
+    owner_phone: str | None = None
+    village: str | None = None
+    service_point: str | None = None
+
+
 @dataclass
 class CitizenRequest:
     request_id: str
+    tracking_number: str
     service_code: str
     applicant: Applicant
+    owner_phone: str
+    submitted_by: Actor
+    village: str | None
+    service_point: str | None
     status: RequestStatus
     submitted_at: datetime
     form_digest: str
@@ -50,7 +70,13 @@ class CitizenRequest:
 
 
 def submit(
-    *, request_id: str, form: SubmissionForm, catalogue: ServiceCatalogue, now: datetime
+    *,
+    request_id: str,
+    tracking_number: str,
+    form: SubmissionForm,
+    submitter: Submitter,
+    catalogue: ServiceCatalogue,
+    now: datetime,
 ) -> CitizenRequest:
     """Checks a form and turns it into a submitted request carrying its `RequestSubmitted` event."""
     service = catalogue.get(form.service_code)
@@ -64,14 +90,20 @@ def submit(
     )
     request = CitizenRequest(
         request_id=request_id,
+        tracking_number=tracking_number,
         service_code=service.code,
         applicant=applicant,
+        owner_phone=submitter.owner_phone or applicant.phone,
+        submitted_by=submitter.actor,
+        village=submitter.village,
+        service_point=submitter.service_point,
         status=RequestStatus.SUBMITTED,
         submitted_at=now,
         form_digest=_digest(service.code, applicant),
     )
     request.events.append(
         RequestSubmitted(
+            actor=submitter.actor,
             request_id=request_id,
             service_code=service.code,
             applicant=applicant,

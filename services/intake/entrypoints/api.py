@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any
@@ -10,6 +11,14 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, Header, Path, Request, Response, status
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
+from services.intake.domain.callers import (
+    MissingScope,
+    Visibility,
+    mask_nik,
+    mask_phone,
+    submitter,
+    visibility,
+)
 from services.intake.domain.catalogue import ServiceCatalogue, UnknownService
 from services.intake.domain.citizen_request import (
     CitizenRequest,
@@ -25,11 +34,20 @@ from services.intake.domain.identity import (
     validate_nik_digits,
 )
 from services.intake.domain.text import InvalidText, name_pattern, normalize_name
+from services.intake.domain.tracking import TRACKING_PATTERN, normalize_tracking_number
 from services.intake.service_layer import submission
-from services.intake.service_layer.ports import IdempotencyKeyRepository, RequestRepository
+from services.intake.service_layer.ports import (
+    CitizenTokens,
+    IdempotencyKeyRepository,
+    RequestRepository,
+    SignInRepository,
+)
+from services.intake.service_layer.sign_in import CodeHasher
+from shared.access import CallerDep
 from shared.clock import Clock
+from shared.errors import ApiError
 from shared.events.models import NotificationChannel
-from shared.http import ApiError, error_response, error_responses
+from shared.http import error_response, error_responses
 from shared.polling import OutboxReady
 
 
@@ -41,6 +59,10 @@ class IntakeContext:
     idempotency_keys: IdempotencyKeyRepository
     catalogue: ServiceCatalogue
     outbox_ready: OutboxReady
+    sign_ins: SignInRepository
+    sign_in_outbox_ready: OutboxReady
+    hash_code: CodeHasher
+    citizen_tokens: CitizenTokens
     clock: Clock
 
 
@@ -97,22 +119,68 @@ class SubmitRequestBody(BaseModel):
     )
 
 
+class ApplicantView(BaseModel):
+    """Who the request is for; NIK and phone masked unless the caller handles the papers."""
+
+    name: str = Field(description="Full name as given.")
+    nik: str = Field(description="The NIK, or only its last four digits (`************0001`).")
+    phone: str = Field(description="The phone number, or only its last digits.")
+    preferred_channel: NotificationChannel = Field(description="Where notifications go.")
+
+
 class RequestView(BaseModel):
-    """A request as its citizen may see it."""
+    """A request as its caller may see it."""
 
     request_id: UUID = Field(description="The request's id, chosen by the server.")
+    tracking_number: str = Field(
+        description="8 characters to read over the phone or type on a feature phone; with the "
+        "NIK's last four digits it finds the request at `POST /v1/lookup`."
+    )
     service_code: str = Field(description="Catalogue code of the service asked for.")
     status: RequestStatus = Field(description="Where the request stands.")
     submitted_at: datetime = Field(description="When intake accepted the request (UTC).")
+    applicant: ApplicantView | None = Field(
+        default=None,
+        description="Present for callers with a token: the citizen (masked), or the village "
+        "operator or counter officer who handles the request (in full).",
+    )
 
     @classmethod
-    def of(cls, request: CitizenRequest) -> RequestView:
+    def of(cls, request: CitizenRequest, seen_as: Visibility | None = None) -> RequestView:
+        applicant = request.applicant
+        shown = None
+        if seen_as in (Visibility.FULL, Visibility.MASKED):
+            full = seen_as is Visibility.FULL
+            shown = ApplicantView(
+                name=applicant.name,
+                nik=applicant.nik if full else mask_nik(applicant.nik),
+                phone=applicant.phone if full else mask_phone(applicant.phone),
+                preferred_channel=applicant.preferred_channel,
+            )
         return cls(
             request_id=UUID(request.request_id),
+            tracking_number=request.tracking_number,
             service_code=request.service_code,
             status=request.status,
             submitted_at=request.submitted_at,
+            applicant=shown,
         )
+
+
+class LookupBody(BaseModel):
+    """A request's tracking number and a second factor only its citizen knows."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    tracking_number: Annotated[str, AfterValidator(normalize_tracking_number)] = Field(
+        min_length=8,
+        max_length=20,
+        json_schema_extra={"examples": ["K7M2Q9XP"]},
+        description="As given at submission; any case, spaces and hyphens ignored.",
+    )
+    nik_last4: str = Field(
+        pattern=r"^[0-9]{4}$", examples=["0001"], description="The NIK's last four digits."
+    )
 
 
 class ServiceView(BaseModel):
@@ -173,6 +241,7 @@ async def list_services(context: ContextDep) -> list[ServiceView]:
 async def submit_request(
     body: SubmitRequestBody,
     context: ContextDep,
+    caller: CallerDep,
     response: Response,
     idempotency_key: Annotated[
         str | None,
@@ -196,6 +265,7 @@ async def submit_request(
     try:
         outcome = await submission.submit_request(
             form=form,
+            submitter=submitter(caller),
             idempotency_key=idempotency_key,
             repository=context.repository,
             idempotency_keys=context.idempotency_keys,
@@ -215,6 +285,8 @@ async def submit_request(
         ) from None
     except (InvalidIdentity, InvalidText) as exc:
         raise ApiError(UNPROCESSABLE, "invalid_request", str(exc)) from None
+    except MissingScope as exc:
+        raise ApiError(status.HTTP_403_FORBIDDEN, "missing_scope", str(exc)) from None
     except submission.IdempotencyConflict:
         raise ApiError(
             status.HTTP_409_CONFLICT,
@@ -224,13 +296,16 @@ async def submit_request(
     if not outcome.created:
         response.status_code = status.HTTP_200_OK
     response.headers["Location"] = f"/v1/requests/{outcome.request.request_id}"
-    return RequestView.of(outcome.request)
+    seen_as = visibility(caller, outcome.request) if caller is not None else None
+    return RequestView.of(outcome.request, seen_as)
 
 
 @router.get(
     "/requests/{request_id}",
     responses={
-        404: error_response(status.HTTP_404_NOT_FOUND, "No request has this id."),
+        404: error_response(
+            status.HTTP_404_NOT_FOUND, "No request has this id, or none the caller may see."
+        ),
         **error_responses(422, 503),
     },
 )
@@ -239,10 +314,45 @@ async def get_request(
         UUID, Path(description="The request's id, in any spelling of the same UUID.")
     ],
     context: ContextDep,
+    caller: CallerDep,
 ) -> RequestView:
+    """A citizen gets 404 for another citizen's request, exactly as for one that does not
+    exist; a village operator or counter officer gets 403 outside their village or service
+    point."""
+    assert caller is not None, "the access table admits only callers with a token"
     request = await submission.get_request(
         request_id=str(request_id), repository=context.repository
     )
+    seen_as = Visibility.HIDDEN if request is None else visibility(caller, request)
+    if request is None or seen_as is Visibility.HIDDEN:
+        raise ApiError(status.HTTP_404_NOT_FOUND, "not_found", "Permohonan tidak ditemukan.")
+    if seen_as is Visibility.FORBIDDEN:
+        raise ApiError(
+            status.HTTP_403_FORBIDDEN,
+            "forbidden",
+            "Permohonan ini di luar desa atau tempat layanan Anda.",
+        )
+    return RequestView.of(request, seen_as)
+
+
+@router.post(
+    "/lookup",
+    responses={
+        404: error_response(
+            status.HTTP_404_NOT_FOUND, "No request has this tracking number and NIK ending."
+        ),
+        **error_responses(413, 408, 422, 503),
+    },
+)
+async def look_up_request(body: LookupBody, context: ContextDep) -> RequestView:
+    """For a citizen who did not sign in: the status, without personal data."""
+    request = None
+    if re.fullmatch(TRACKING_PATTERN, body.tracking_number):
+        request = await submission.look_up(
+            tracking_number=body.tracking_number,
+            nik_last4=body.nik_last4,
+            repository=context.repository,
+        )
     if request is None:
         raise ApiError(status.HTTP_404_NOT_FOUND, "not_found", "Permohonan tidak ditemukan.")
     return RequestView.of(request)

@@ -1,14 +1,21 @@
-"""Use cases of intake: submit a request, look one up."""
+"""Use cases of intake: submit a request, look one up by id or by tracking number."""
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
 from services.intake.domain.catalogue import ServiceCatalogue
-from services.intake.domain.citizen_request import CitizenRequest, SubmissionForm, submit
+from services.intake.domain.citizen_request import (
+    CitizenRequest,
+    SubmissionForm,
+    Submitter,
+    submit,
+)
+from services.intake.domain.tracking import new_tracking_number
 from services.intake.service_layer.ports import IdempotencyKeyRepository, RequestRepository
 from shared.events.envelope import CloudEvent
 from shared.polling import OutboxReady
@@ -34,6 +41,7 @@ def idempotency_key_hash(idempotency_key: str) -> str:
 async def submit_request(
     *,
     form: SubmissionForm,
+    submitter: Submitter,
     idempotency_key: str | None,
     repository: RequestRepository,
     idempotency_keys: IdempotencyKeyRepository,
@@ -45,26 +53,70 @@ async def submit_request(
 
     Request ids are random, never derived from what a caller sends. A key is tied to a fresh id
     before the request is stored under it; a retry after a crash in between finds the key's id
-    and stores the request then. A form that is refused ties no key.
+    and stores the request then. A form that is refused ties no key. The tracking number is
+    tied to the id just before the request is stored, so every stored request has one.
     """
-    fresh_id = str(uuid.uuid4())
-    request = submit(request_id=fresh_id, form=form, catalogue=catalogue, now=now)
+    request_id = str(uuid.uuid4())
+    request = submit(
+        request_id=request_id,
+        tracking_number="",
+        form=form,
+        submitter=submitter,
+        catalogue=catalogue,
+        now=now,
+    )
     if idempotency_key is not None:
         request_id = await idempotency_keys.claim(
-            key_hash=idempotency_key_hash(idempotency_key), request_id=fresh_id, now=now
+            key_hash=idempotency_key_hash(idempotency_key), request_id=request_id, now=now
         )
-        if request_id != fresh_id:
-            request = submit(request_id=request_id, form=form, catalogue=catalogue, now=now)
+        if (existing := await repository.get(request_id)) is not None:
+            return _retried(existing, request.form_digest)
+    tracking_number = await _reserve_tracking_number(repository, request_id)
+    request = submit(
+        request_id=request_id,
+        tracking_number=tracking_number,
+        form=form,
+        submitter=submitter,
+        catalogue=catalogue,
+        now=now,
+    )
     outbox = [CloudEvent.wrap(event, source=SOURCE, time=now) for event in request.events]
     if await repository.add(request, outbox):
         outbox_ready(request.request_id, outbox)
         return SubmissionOutcome(request=request, created=True)
     existing = await repository.get(request.request_id)
-    if existing is None or existing.form_digest != request.form_digest:
+    if existing is None:
         raise IdempotencyConflict(request.request_id)
+    return _retried(existing, request.form_digest)
+
+
+def _retried(existing: CitizenRequest, form_digest: str) -> SubmissionOutcome:
+    if existing.form_digest != form_digest:
+        raise IdempotencyConflict(existing.request_id)
     return SubmissionOutcome(request=existing, created=False)
+
+
+async def _reserve_tracking_number(repository: RequestRepository, request_id: str) -> str:
+    """A fresh number; a clash (one in a billion at a million requests) draws another."""
+    while True:
+        tracking_number = new_tracking_number()
+        if await repository.reserve_tracking_number(tracking_number, request_id):
+            return tracking_number
 
 
 async def get_request(*, request_id: str, repository: RequestRepository) -> CitizenRequest | None:
     """Looks a request up by its id."""
     return await repository.get(request_id)
+
+
+async def look_up(
+    *, tracking_number: str, nik_last4: str, repository: RequestRepository
+) -> CitizenRequest | None:
+    """The request with this tracking number, if the NIK's last four digits match too.
+
+    A wrong second factor and an unknown number look the same to the caller.
+    """
+    request = await repository.find_by_tracking_number(tracking_number)
+    if request is None or not hmac.compare_digest(request.applicant.nik[-4:], nik_last4):
+        return None
+    return request

@@ -8,14 +8,18 @@ from pymongo import ASCENDING
 from pymongo.asynchronous.collection import AsyncCollection
 
 from services.notify.domain.notification import Notification, NotificationStatus
+from shared.crypto import Cipher
 from shared.events.envelope import CloudEvent
 from shared.events.models import NotificationChannel
 from shared.mongo import Document, insert_new, outbox_entry, update_document
 
 
 class MongoNotificationRepository:
-    def __init__(self, collection: AsyncCollection[Document]) -> None:
+    """Recipients and texts are personal data, so they are stored sealed."""
+
+    def __init__(self, collection: AsyncCollection[Document], cipher: Cipher) -> None:
         self._collection = collection
+        self._cipher = cipher
 
     async def ensure_indexes(self) -> None:
         await self._collection.create_index([("status", ASCENDING), ("next_attempt_at", ASCENDING)])
@@ -23,12 +27,12 @@ class MongoNotificationRepository:
     async def add(self, notification: Notification) -> bool:
         return await insert_new(
             self._collection,
-            {"_id": notification.notification_id, **_fields(notification), "outbox": []},
+            {"_id": notification.notification_id, **self._fields(notification), "outbox": []},
         )
 
     async def get(self, notification_id: str) -> Notification | None:
         document = await self._collection.find_one({"_id": notification_id}, {"outbox": 0})
-        return None if document is None else _notification(document)
+        return None if document is None else self._notification(document)
 
     async def due(self, now: datetime, limit: int) -> list[Notification]:
         cursor = self._collection.find(
@@ -37,45 +41,47 @@ class MongoNotificationRepository:
             sort=[("next_attempt_at", ASCENDING)],
             limit=limit,
         )
-        return [_notification(document) async for document in cursor]
+        return [self._notification(document) async for document in cursor]
 
     async def save(self, notification: Notification, outbox: list[CloudEvent]) -> None:
         await update_document(
             self._collection,
             notification.notification_id,
             {
-                "$set": _fields(notification),
-                "$push": {"outbox": {"$each": [outbox_entry(event) for event in outbox]}},
+                "$set": self._fields(notification),
+                "$push": {
+                    "outbox": {"$each": [outbox_entry(event, self._cipher) for event in outbox]}
+                },
             },
         )
 
+    def _fields(self, notification: Notification) -> Document:
+        context = f"notifications/{notification.notification_id}"
+        return {
+            "about": notification.about,
+            "channel": notification.channel.value,
+            "recipient": self._cipher.seal_text(notification.recipient, context=context),
+            "template": notification.template,
+            "text": self._cipher.seal_text(notification.text, context=context),
+            "status": notification.status.value,
+            "attempts": notification.attempts,
+            "next_attempt_at": notification.next_attempt_at,
+            "last_error": notification.last_error,
+            "provider_message_id": notification.provider_message_id,
+        }
 
-def _fields(notification: Notification) -> Document:
-    return {
-        "request_id": notification.request_id,
-        "channel": notification.channel.value,
-        "recipient": notification.recipient,
-        "template": notification.template,
-        "text": notification.text,
-        "status": notification.status.value,
-        "attempts": notification.attempts,
-        "next_attempt_at": notification.next_attempt_at,
-        "last_error": notification.last_error,
-        "provider_message_id": notification.provider_message_id,
-    }
-
-
-def _notification(document: Document) -> Notification:
-    return Notification(
-        notification_id=document["_id"],
-        request_id=document["request_id"],
-        channel=NotificationChannel(document["channel"]),
-        recipient=document["recipient"],
-        template=document["template"],
-        text=document["text"],
-        status=NotificationStatus(document["status"]),
-        attempts=document["attempts"],
-        next_attempt_at=document["next_attempt_at"],
-        last_error=document["last_error"],
-        provider_message_id=document["provider_message_id"],
-    )
+    def _notification(self, document: Document) -> Notification:
+        context = f"notifications/{document['_id']}"
+        return Notification(
+            notification_id=document["_id"],
+            about=document["about"],
+            channel=NotificationChannel(document["channel"]),
+            recipient=self._cipher.open_text(document["recipient"], context=context),
+            template=document["template"],
+            text=self._cipher.open_text(document["text"], context=context),
+            status=NotificationStatus(document["status"]),
+            attempts=document["attempts"],
+            next_attempt_at=document["next_attempt_at"],
+            last_error=document["last_error"],
+            provider_message_id=document["provider_message_id"],
+        )

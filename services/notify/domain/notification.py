@@ -6,13 +6,16 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from shared.events.envelope import Event
+from shared.events.envelope import Actor, Event
 from shared.events.models import (
     CaseOpened,
     NotificationChannel,
     NotificationFailed,
     NotificationSent,
+    SignInCodeRequested,
 )
+
+NOTIFY = Actor.system("notify")
 
 FIRST_RETRY = timedelta(seconds=2)
 LONGEST_RETRY = timedelta(minutes=10)
@@ -27,7 +30,7 @@ class NotificationStatus(StrEnum):
 @dataclass
 class Notification:
     notification_id: str
-    request_id: str
+    about: str
     channel: NotificationChannel
     recipient: str
     template: str
@@ -45,8 +48,9 @@ class Notification:
         self.provider_message_id = provider_message_id
         self.events.append(
             NotificationSent(
+                actor=NOTIFY,
                 notification_id=self.notification_id,
-                request_id=self.request_id,
+                about=self.about,
                 channel=self.channel,
                 template=self.template,
                 provider_message_id=provider_message_id,
@@ -66,8 +70,9 @@ class Notification:
         self.status = NotificationStatus.FAILED
         self.events.append(
             NotificationFailed(
+                actor=NOTIFY,
                 notification_id=self.notification_id,
-                request_id=self.request_id,
+                about=self.about,
                 channel=self.channel,
                 attempts=self.attempts,
                 reason=reason,
@@ -91,10 +96,31 @@ def case_opened_message(event_id: str, opened: CaseOpened, *, now: datetime) -> 
     )
     return Notification(
         notification_id=f"{event_id}:citizen",
-        request_id=opened.request_id,
+        about=opened.request_id,
         channel=opened.contact_channel,
         recipient=opened.contact_phone,
         template="case_opened",
+        text=text,
+        status=NotificationStatus.PENDING,
+        attempts=0,
+        next_attempt_at=now,
+    )
+
+
+def sign_in_code_message(
+    event_id: str, requested: SignInCodeRequested, *, now: datetime
+) -> Notification:
+    """The one-time code a citizen asked for, with a warning never to pass it on."""
+    text = (
+        f"Kode masuk Adminduk Anda: {requested.code}. Berlaku 5 menit. Jangan berikan kode ini "
+        "kepada siapa pun, termasuk petugas. Dispendukcapil."
+    )
+    return Notification(
+        notification_id=f"{event_id}:citizen",
+        about=requested.challenge_id,
+        channel=requested.channel,
+        recipient=requested.phone,
+        template="sign_in_code",
         text=text,
         status=NotificationStatus.PENDING,
         attempts=0,

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from services.notify.service_layer import delivery
 from services.notify.service_layer.delivery import DeliveryReady
 from services.notify.service_layer.ports import NotificationRepository
-from shared.events.models import CaseOpened
+from shared.events.models import CaseOpened, SignInCodeRequested
 from shared.messagebus import Received, Subscription
 
 
@@ -24,6 +24,19 @@ subscription: Subscription[Dependencies] = Subscription("notify")
 async def on_case_opened(message: Received[CaseOpened], deps: Dependencies) -> None:
     await delivery.queue_case_opened_message(
         opened=message.data,
+        event_id=message.event_id,
+        repository=deps.repository,
+        delivery_ready=deps.delivery_ready,
+        now=message.now,
+    )
+
+
+@subscription.on(SignInCodeRequested)
+async def on_sign_in_code_requested(
+    message: Received[SignInCodeRequested], deps: Dependencies
+) -> None:
+    await delivery.queue_sign_in_code(
+        requested=message.data,
         event_id=message.event_id,
         repository=deps.repository,
         delivery_ready=deps.delivery_ready,

@@ -11,6 +11,7 @@ from services.notify.domain.notification import (
     Notification,
     NotificationStatus,
     case_opened_message,
+    sign_in_code_message,
 )
 from services.notify.service_layer.ports import (
     MessageProvider,
@@ -18,7 +19,7 @@ from services.notify.service_layer.ports import (
     ProviderError,
 )
 from shared.events.envelope import CloudEvent
-from shared.events.models import CaseOpened
+from shared.events.models import CaseOpened, SignInCodeRequested
 from shared.polling import OutboxReady
 
 SOURCE = "/adminduk/notify"
@@ -37,6 +38,22 @@ async def queue_case_opened_message(
 ) -> None:
     """Queues the citizen's 'request received' message; a redelivered event queues nothing."""
     notification = case_opened_message(event_id, opened, now=now)
+    if await repository.add(notification):
+        delivery_ready(notification)
+
+
+async def queue_sign_in_code(
+    *,
+    requested: SignInCodeRequested,
+    event_id: str,
+    repository: NotificationRepository,
+    delivery_ready: DeliveryReady,
+    now: datetime,
+) -> None:
+    """Queues a citizen's one-time code, unless it expired on the way; once per event."""
+    if requested.expires_at <= now:
+        return
+    notification = sign_in_code_message(event_id, requested, now=now)
     if await repository.add(notification):
         delivery_ready(notification)
 

@@ -6,14 +6,18 @@ from pymongo import ASCENDING
 from pymongo.asynchronous.collection import AsyncCollection
 
 from services.processing.domain.case import Case, CaseState
+from shared.crypto import Cipher
 from shared.events.envelope import CloudEvent
 from shared.events.models import Applicant
 from shared.mongo import Document, insert_applied
 
 
 class MongoCaseRepository:
-    def __init__(self, collection: AsyncCollection[Document]) -> None:
+    """The applicant's personal data is stored sealed."""
+
+    def __init__(self, collection: AsyncCollection[Document], cipher: Cipher) -> None:
         self._collection = collection
+        self._cipher = cipher
 
     async def ensure_indexes(self) -> None:
         """An event that opened one case can open no other."""
@@ -23,12 +27,18 @@ class MongoCaseRepository:
         document = {
             "_id": case.request_id,
             "service_code": case.service_code,
-            "applicant": case.applicant.model_dump(mode="json"),
+            "applicant": self._cipher.seal_json(
+                case.applicant.model_dump(mode="json"), context=_applicant(case.request_id)
+            ),
             "state": case.state.value,
             "opened_at": case.opened_at,
         }
         return await insert_applied(
-            self._collection, document, event_id=processed_event_id, outbox=outbox
+            self._collection,
+            document,
+            event_id=processed_event_id,
+            cipher=self._cipher,
+            outbox=outbox,
         )
 
     async def get(self, request_id: str) -> Case | None:
@@ -38,7 +48,13 @@ class MongoCaseRepository:
         return Case(
             request_id=document["_id"],
             service_code=document["service_code"],
-            applicant=Applicant.model_validate(document["applicant"]),
+            applicant=Applicant.model_validate(
+                self._cipher.open_json(document["applicant"], context=_applicant(document["_id"]))
+            ),
             state=CaseState(document["state"]),
             opened_at=document["opened_at"],
         )
+
+
+def _applicant(request_id: str) -> str:
+    return f"cases/{request_id}/applicant"

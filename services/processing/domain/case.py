@@ -6,8 +6,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
-from shared.events.envelope import Event
+from shared.events.envelope import Actor, Event
 from shared.events.models import Applicant, CaseOpened, RequestSubmitted
+
+PROCESSING = Actor.system("processing")
 
 
 class CaseState(StrEnum):
@@ -45,6 +47,7 @@ def open_case(submitted: RequestSubmitted, *, now: datetime) -> Case:
     )
     case.events.append(
         CaseOpened(
+            actor=PROCESSING,
             request_id=case.request_id,
             service_code=case.service_code,
             state=case.state.value,

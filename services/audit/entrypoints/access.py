@@ -1,0 +1,15 @@
+"""Who may call audit's HTTP API: auditors read the log; nobody writes it over HTTP.
+
+The log holds pseudonyms, never raw personal data, so what an auditor reads here reveals no NIK,
+name or phone number. Entries are only ever appended by audit's own consumer.
+"""
+
+from __future__ import annotations
+
+from shared.access import AccessTable, roles
+from shared.auth import Role
+
+ACCESS: AccessTable = {
+    ("GET", "/v1/audit/entries"): roles(Role.AUDITOR),
+    ("GET", "/v1/audit/verify"): roles(Role.AUDITOR),
+}

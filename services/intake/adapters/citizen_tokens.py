@@ -1,0 +1,91 @@
+"""The tokens intake signs for citizens who proved their phone number with a one-time code.
+
+Ed25519 (EdDSA) signatures. The key comes from INTAKE_CITIZEN_SIGNING_KEY (PEM) in production;
+locally, from a seed made once under the local secrets folder. Only intake accepts these tokens,
+and only as the citizen role.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import uuid
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+import jwt
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from jwt import PyJWK
+from jwt.algorithms import OKPAlgorithm
+
+from shared.auth import Role, StaticKeys, TrustedIssuer
+from shared.crypto import Cipher
+
+LIFETIME = timedelta(minutes=15)
+SUBJECT_PURPOSE = "citizen-subject"
+
+
+def load_signing_key(text: str) -> Ed25519PrivateKey:
+    """A PEM private key, or a 64-hex-character seed."""
+    if text.lstrip().startswith("-----BEGIN"):
+        key = serialization.load_pem_private_key(text.encode(), password=None)
+        if not isinstance(key, Ed25519PrivateKey):
+            raise ValueError("INTAKE_CITIZEN_SIGNING_KEY must be an Ed25519 private key")
+        return key
+    try:
+        return Ed25519PrivateKey.from_private_bytes(bytes.fromhex(text.strip()))
+    except ValueError:
+        raise ValueError("INTAKE_CITIZEN_SIGNING_KEY is neither PEM nor a 64-hex seed") from None
+
+
+class CitizenTokenSigner:
+    """Signs citizens' tokens, and says how to check them."""
+
+    def __init__(
+        self,
+        *,
+        key: Ed25519PrivateKey,
+        issuer: str,
+        audience: str,
+        subject_of: Callable[[str], str],
+    ) -> None:
+        self._key = key
+        self._issuer = issuer
+        self._audience = audience
+        self._subject_of = subject_of
+        public = json.loads(OKPAlgorithm.to_jwk(key.public_key()))
+        raw = key.public_key().public_bytes(
+            serialization.Encoding.Raw, serialization.PublicFormat.Raw
+        )
+        self.key_id = base64.urlsafe_b64encode(hashlib.sha256(raw).digest()).decode().rstrip("=")
+        self._public = PyJWK({**public, "kid": self.key_id, "alg": "EdDSA", "use": "sig"})
+
+    def issue(self, *, phone: str, now: datetime) -> tuple[str, int]:
+        claims = {
+            "iss": self._issuer,
+            "aud": self._audience,
+            "sub": self._subject_of(phone),
+            "iat": int(now.timestamp()),
+            "nbf": int(now.timestamp()),
+            "exp": int((now + LIFETIME).timestamp()),
+            "jti": str(uuid.uuid4()),
+            "roles": [Role.CITIZEN.value],
+            "phone_number": phone,
+        }
+        token = jwt.encode(claims, self._key, algorithm="EdDSA", headers={"kid": self.key_id})
+        return token, int(LIFETIME.total_seconds())
+
+    def trusted_issuer(self) -> TrustedIssuer:
+        return TrustedIssuer(
+            issuer=self._issuer,
+            audience=self._audience,
+            keys=StaticKeys({self.key_id: self._public}),
+            grants=frozenset({Role.CITIZEN}),
+        )
+
+
+def citizen_subject(cipher: Cipher, phone: str) -> str:
+    """A citizen's stable, opaque id: a keyed hash of their phone number."""
+    return "citizen-" + cipher.lookup_hash(phone, purpose=SUBJECT_PURPOSE)[:32]

@@ -1,0 +1,103 @@
+"""Production refuses to start without its secrets; elsewhere, safe ones are made locally."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Mapping
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import pytest
+from fastapi import FastAPI
+
+from services.audit.bootstrap import create_app as audit_app
+from services.audit.config import AuditSettings
+from services.intake.bootstrap import create_app as intake_app
+from services.intake.config import IntakeSettings
+from services.notify.bootstrap import create_app as notify_app
+from services.notify.config import NotifySettings
+from services.processing.bootstrap import create_app as processing_app
+from services.processing.config import ProcessingSettings
+from shared.config import MissingSecrets, ServiceSettings
+from shared.http import ReadinessCheck
+
+AppFactory = Callable[..., FastAPI]
+REQUIRED: dict[str, tuple[type[ServiceSettings], AppFactory, set[str]]] = {
+    "intake": (
+        IntakeSettings,
+        intake_app,
+        {
+            "INTAKE_OIDC_ISSUER",
+            "INTAKE_DATA_KEYS",
+            "INTAKE_LOOKUP_KEY",
+            "INTAKE_CITIZEN_SIGNING_KEY",
+        },
+    ),
+    "processing": (
+        ProcessingSettings,
+        processing_app,
+        {"PROCESSING_OIDC_ISSUER", "PROCESSING_DATA_KEYS", "PROCESSING_LOOKUP_KEY"},
+    ),
+    "notify": (
+        NotifySettings,
+        notify_app,
+        {
+            "NOTIFY_OIDC_ISSUER",
+            "NOTIFY_DATA_KEYS",
+            "NOTIFY_LOOKUP_KEY",
+            "NOTIFY_PROVIDER_TOKEN",
+        },
+    ),
+    "audit": (
+        AuditSettings,
+        audit_app,
+        {"AUDIT_OIDC_ISSUER", "AUDIT_DATA_KEYS", "AUDIT_LOOKUP_KEY", "AUDIT_PSEUDONYM_KEY"},
+    ),
+}
+
+
+@asynccontextmanager
+async def nothing(app: FastAPI) -> AsyncIterator[Mapping[str, ReadinessCheck]]:
+    yield {}
+
+
+@pytest.mark.parametrize("service", REQUIRED)
+def test_production_without_secrets_refuses_to_start_and_names_every_missing_one(
+    service: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings_class, create_app, required = REQUIRED[service]
+    monkeypatch.chdir(tmp_path)
+    settings = settings_class(environment="production", local_secrets_dir=tmp_path / "s")
+
+    with pytest.raises(MissingSecrets) as refusal:
+        create_app(settings, nothing)
+
+    assert set(str(refusal.value).removeprefix("production needs ").split(", ")) == required
+    assert not (tmp_path / "s").exists()
+
+
+@pytest.mark.parametrize("service", REQUIRED)
+def test_production_with_every_secret_starts(service: str, tmp_path: Path) -> None:
+    settings_class, create_app, required = REQUIRED[service]
+    values = {
+        name.split("_", 1)[1].lower(): f"{number:02x}" * 32
+        for number, name in enumerate(sorted(required), start=1)
+    }
+    values["oidc_issuer"] = "https://idp.example/realms/adminduk"
+    settings = settings_class.model_validate(
+        {"environment": "production", "local_secrets_dir": tmp_path / "s", **values}
+    )
+
+    app = create_app(settings, nothing)
+
+    assert app.title.endswith(service)
+    assert not (tmp_path / "s").exists()
+
+
+def test_outside_production_secrets_are_made_once_and_kept_owner_only(tmp_path: Path) -> None:
+    settings = ServiceSettings(local_secrets_dir=tmp_path / "s")
+
+    first = settings.cipher().lookup_hash("x", purpose="p")
+    again = ServiceSettings(local_secrets_dir=tmp_path / "s").cipher().lookup_hash("x", purpose="p")
+
+    assert first == again
+    assert {path.stat().st_mode & 0o777 for path in (tmp_path / "s").iterdir()} == {0o600}
