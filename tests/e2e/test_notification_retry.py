@@ -40,9 +40,7 @@ async def test_a_refused_message_is_retried_until_the_provider_takes_it(
 
     client = new_mongo_client(backend.mongo_url)
     try:
-        stored = await client["adminduk_notify"]["notifications"].find_one(
-            {"about": request_id}
-        )
+        stored = await client["adminduk_notify"]["notifications"].find_one({"about": request_id})
     finally:
         await client.close()
     assert stored is not None
