@@ -126,8 +126,11 @@ async def apply_once(
     cipher: Cipher,
     outbox: Sequence[CloudEvent] = (),
     expected: Document | None = None,
+    appended: Document | None = None,
 ) -> bool:
     """Applies the change an event causes, records the event and queues the outbox, in one update.
+
+    `changes` are set; `appended` maps array fields to one item each to add to them.
 
     The document lists the ids of the events it applied (`processed_events`); one that applied
     `event_id` already matches no filter, so a redelivered event changes nothing. `expected`
@@ -138,6 +141,7 @@ async def apply_once(
         "$push": {
             "processed_events": event_id,
             "outbox": {"$each": [outbox_entry(event, cipher) for event in outbox]},
+            **(appended or {}),
         },
     }
     if changes:

@@ -5,7 +5,7 @@ Times are whole seconds in UTC: MongoDB keeps milliseconds only.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from services.audit.domain.chain import AuditEntry, next_entry
@@ -54,6 +54,7 @@ def request_submitted(
         service_code=service_code,
         applicant=applicant(),
         submitted_at=submitted_at,
+        deadline_working_days=1,
     )
 
 
@@ -64,6 +65,8 @@ def case_opened(request_id: str = "req-1", *, opened_at: datetime = T0) -> CaseO
         service_code="KK_BARU",
         state="SUBMITTED",
         opened_at=opened_at,
+        due_at=opened_at + timedelta(days=1),
+        service_point="KANTOR_DINAS",
         applicant_name="Siti Aminah",
         contact_phone=MOBILE,
         contact_channel=NotificationChannel.SMS,
@@ -100,8 +103,10 @@ def case(request_id: str = "req-1", *, service_code: str = "KK_BARU") -> Case:
         request_id=request_id,
         service_code=service_code,
         applicant=applicant(channel=NotificationChannel.SMS),
+        service_point="KANTOR_DINAS",
         state=CaseState.SUBMITTED,
         opened_at=T0,
+        due_at=T0 + timedelta(days=1),
     )
 
 

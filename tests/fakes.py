@@ -12,11 +12,12 @@ from collections.abc import AsyncIterator, Sequence
 from datetime import datetime, timedelta
 
 from services.audit.domain.chain import AuditEntry
-from services.intake.domain.citizen_request import CitizenRequest
+from services.intake.domain.citizen_request import CitizenRequest, StatusChange
 from services.intake.domain.sign_in import SignInChallenge
 from services.notify.domain.notification import Notification, NotificationStatus
 from services.notify.service_layer.ports import ProviderError
 from services.processing.domain.case import Case
+from services.processing.domain.queues import QueueKey, Slot
 from shared.events.envelope import CloudEvent
 
 
@@ -51,12 +52,23 @@ class FakeRequestRepository:
     def __init__(self) -> None:
         self.requests: dict[str, CitizenRequest] = {}
         self.tracking_numbers: dict[str, str] = {}
+        self.processed_events: set[str] = set()
         self.outbox: list[CloudEvent] = []
 
     async def reserve_tracking_number(self, tracking_number: str, request_id: str) -> bool:
         if tracking_number in self.tracking_numbers:
             return False
         self.tracking_numbers[tracking_number] = request_id
+        return True
+
+    async def record_progress(self, request_id: str, event_id: str, change: StatusChange) -> bool:
+        stored = self.requests.get(request_id)
+        if stored is None or event_id in self.processed_events:
+            return False
+        self.processed_events.add(event_id)
+        self.requests[request_id] = dataclasses.replace(
+            stored, status=change.status, history=[*stored.history, change]
+        )
         return True
 
     async def find_by_tracking_number(self, tracking_number: str) -> CitizenRequest | None:
@@ -119,6 +131,7 @@ class FakeCaseRepository:
 
     def __init__(self) -> None:
         self.cases: dict[str, Case] = {}
+        self.revisions: dict[str, int] = {}
         self.processed_events: set[str] = set()
         self.outbox: list[CloudEvent] = []
 
@@ -126,13 +139,43 @@ class FakeCaseRepository:
         if case.request_id in self.cases or processed_event_id in self.processed_events:
             return False
         self.cases[case.request_id] = dataclasses.replace(case, events=[])
+        self.revisions[case.request_id] = 0
         self.processed_events.add(processed_event_id)
         self.outbox.extend(outbox)
         return True
 
-    async def get(self, request_id: str) -> Case | None:
+    async def get(self, request_id: str) -> tuple[Case, int] | None:
         stored = self.cases.get(request_id)
-        return None if stored is None else dataclasses.replace(stored, events=[])
+        if stored is None:
+            return None
+        return copy.deepcopy(dataclasses.replace(stored, events=[])), self.revisions[request_id]
+
+    async def save(self, case: Case, *, revision: int, outbox: list[CloudEvent]) -> bool:
+        if self.revisions.get(case.request_id) != revision:
+            return False
+        self.cases[case.request_id] = copy.deepcopy(dataclasses.replace(case, events=[]))
+        self.revisions[case.request_id] = revision + 1
+        self.outbox.extend(outbox)
+        return True
+
+
+class FakeQueues:
+    """Work queues as lists of slots; `holes` leaves slot numbers unwritten, as a crash would."""
+
+    def __init__(self) -> None:
+        self.slots: dict[str, list[Slot]] = {}
+        self.heads: dict[str, int] = {}
+
+    async def enqueue(self, key: QueueKey, request_id: str, at: datetime) -> None:
+        line = self.slots.setdefault(key.id, [])
+        line.append(Slot(number=len(line), request_id=request_id, at=at))
+
+    async def waiting(self, key: QueueKey, limit: int) -> list[Slot]:
+        head = self.heads.get(key.id, 0)
+        return self.slots.get(key.id, [])[head : head + limit]
+
+    async def advance(self, key: QueueKey, past: int) -> None:
+        self.heads[key.id] = max(self.heads.get(key.id, 0), past + 1)
 
 
 class FakeNotificationRepository:
@@ -224,3 +267,16 @@ class FakeAuditLog:
         ]
         for entry in selected[: limit or None]:
             yield copy.deepcopy(entry)
+
+
+class FlatCalendar:
+    """Every hour is office time: deadlines are whole days after the start."""
+
+    def due_at(self, start: datetime, working_days: int) -> datetime:
+        return start + timedelta(days=working_days)
+
+    def working_time_between(self, start: datetime, end: datetime) -> timedelta:
+        return max(end - start, timedelta(0))
+
+    def add_working_time(self, start: datetime, duration: timedelta) -> datetime:
+        return start + duration

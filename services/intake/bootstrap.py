@@ -1,5 +1,5 @@
-"""Wires intake: Mongo repositories, outbox relays to Kafka, the catalogue file, citizens' token
-signing, and the HTTP API."""
+"""Wires intake: Mongo repositories, outbox relays to Kafka, the consumer of case steps, the
+catalogue file, citizens' token signing, and the HTTP API."""
 
 from __future__ import annotations
 
@@ -21,13 +21,14 @@ from services.intake.adapters.mongo_sign_in import MongoSignInRepository
 from services.intake.config import IntakeSettings
 from services.intake.entrypoints import api, sign_in_api
 from services.intake.entrypoints.access import ACCESS
+from services.intake.entrypoints.consumer import Dependencies, subscription
 from shared.auth import KeySource
 from shared.clock import Clock, system_clock
 from shared.crypto import Cipher
 from shared.http import ReadinessCheck, Wiring, build_app
-from shared.kafka import service_topics
+from shared.kafka import service_topics, subscribe
 from shared.mongo import OutboxRelay
-from shared.runtime import connected, running
+from shared.runtime import Worker, connected, running
 
 CODE_PURPOSE = "sign-in-code"
 
@@ -51,13 +52,15 @@ async def connect(
     *,
     clock: Clock = system_clock,
 ) -> AsyncIterator[Mapping[str, ReadinessCheck]]:
-    async with connected(settings, service_topics("intake")) as infra:
+    topics = service_topics("intake", subscription=subscription, group_id=settings.consumer_group)
+    async with connected(settings, topics) as infra:
         requests = infra.db["requests"]
         sign_ins = infra.db["sign_in_codes"]
         relay = OutboxRelay(collection=requests, producer=infra.producer, cipher=cipher)
         sign_in_relay = OutboxRelay(collection=sign_ins, producer=infra.producer, cipher=cipher)
+        repository = MongoRequestRepository(requests, infra.db["tracking_numbers"], cipher)
         app.state.context = api.IntakeContext(
-            repository=MongoRequestRepository(requests, infra.db["tracking_numbers"], cipher),
+            repository=repository,
             idempotency_keys=MongoIdempotencyKeys(infra.db["idempotency_keys"]),
             catalogue=load_catalogue(),
             outbox_ready=relay.wake,
@@ -69,7 +72,19 @@ async def connect(
             citizen_tokens=signer,
             clock=clock,
         )
-        workers = {"outbox_relay": relay, "sign_in_outbox_relay": sign_in_relay}
+        consumer = subscribe(
+            settings=settings,
+            group_id=settings.consumer_group,
+            subscription=subscription,
+            dependencies=Dependencies(repository=repository),
+            clock=clock,
+            producer=infra.producer,
+        )
+        workers: dict[str, Worker] = {
+            "outbox_relay": relay,
+            "sign_in_outbox_relay": sign_in_relay,
+            "consumer": consumer,
+        }
         async with running(workers) as worker_checks:
             yield infra.readiness_checks() | worker_checks
 

@@ -15,6 +15,7 @@ class IntakeSettings(ServiceSettings):
 
     http_port: int = 8001
     mongo_database: str = "adminduk_intake"
+    consumer_group: str = "intake"
     citizen_signing_key: SecretStr | None = None
     citizen_issuer: str = "urn:adminduk:intake:citizens"
     submissions_per_minute: int = Field(default=30, ge=1)

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from datetime import date
+
 from pydantic_settings import SettingsConfigDict
 
 from shared.config import ServiceSettings
@@ -13,3 +15,7 @@ class ProcessingSettings(ServiceSettings):
     http_port: int = 8002
     mongo_database: str = "adminduk_processing"
     consumer_group: str = "processing"
+    default_service_point: str = "KANTOR_DINAS"
+    """Where requests submitted online, or by village operators, are worked on."""
+    collective_leave: tuple[date, ...] = ()
+    """Collective-leave days (cuti bersama) the office is closed, as a JSON list of dates."""

@@ -45,6 +45,9 @@ class RequestSubmitted(RequestEvent):
     service_code: str = Field(description="Catalogue code of the service asked for, e.g. KK_BARU.")
     applicant: Applicant = Field(description="Who the request is for and how to reach them.")
     submitted_at: datetime = Field(description="When intake accepted the request (UTC).")
+    deadline_working_days: int = Field(
+        ge=1, description="The service's deadline in working days, from the catalogue."
+    )
 
 
 class CaseOpened(RequestEvent):
@@ -56,6 +59,8 @@ class CaseOpened(RequestEvent):
     service_code: str = Field(description="Catalogue code of the service.")
     state: str = Field(description="The case's state after opening.")
     opened_at: datetime = Field(description="When the case was opened (UTC).")
+    due_at: datetime = Field(description="When the office must have finished (UTC).")
+    service_point: str = Field(description="The office whose queues the case is in.")
     applicant_name: str = Field(
         description="Name to greet the citizen by.", json_schema_extra=PERSONAL
     )
@@ -63,6 +68,124 @@ class CaseOpened(RequestEvent):
         description="Where to notify the citizen.", json_schema_extra=PERSONAL
     )
     contact_channel: NotificationChannel = Field(description="Channel to notify the citizen on.")
+
+
+class CaseStage(StrEnum):
+    """The work a case waits for, and so whose queue it is in."""
+
+    VERIFICATION = "VERIFICATION"
+    APPROVAL = "APPROVAL"
+    ISSUANCE = "ISSUANCE"
+    COMPLETION = "COMPLETION"
+
+
+class CollectionMethod(StrEnum):
+    """How the citizen gets an issued document."""
+
+    PRINT_AT_HOME = "PRINT_AT_HOME"
+    OFFICE = "OFFICE"
+    VILLAGE = "VILLAGE"
+
+
+class CaseEvent(RequestEvent):
+    """A step in a case's life; `state` is where the case stands after it."""
+
+    state: str = Field(description="The case's state after the step.")
+    at: datetime = Field(description="When the step was taken (UTC).")
+
+
+class CaseClaimed(CaseEvent):
+    """An officer took a case from a work queue."""
+
+    event_type: ClassVar[str] = "id.go.adminduk.case.claimed.v1"
+    topic: ClassVar[Topic] = CASES
+
+    stage: CaseStage = Field(description="The work the officer took the case for.")
+    out_of_order: bool = Field(description="Taken ahead of older cases waiting in the queue.")
+    reason_code: str | None = Field(description="Why it was taken out of order.")
+
+
+class CaseReleased(CaseEvent):
+    """An officer put a claimed case back in its queue, untouched."""
+
+    event_type: ClassVar[str] = "id.go.adminduk.case.released.v1"
+    topic: ClassVar[Topic] = CASES
+
+    stage: CaseStage = Field(description="The queue the case went back to.")
+
+
+class CaseViewed(CaseEvent):
+    """Someone read a case's personal data."""
+
+    event_type: ClassVar[str] = "id.go.adminduk.case.viewed.v1"
+    topic: ClassVar[Topic] = CASES
+
+
+class RevisionRequested(CaseEvent):
+    """The case went back to the citizen to fix something; its deadline clock stopped."""
+
+    event_type: ClassVar[str] = "id.go.adminduk.case.revision_requested.v1"
+    topic: ClassVar[Topic] = CASES
+
+    items: list[str] = Field(description="What to fix, in Indonesian, one item each.")
+
+
+class CaseResubmitted(CaseEvent):
+    """The citizen fixed what was asked; the case is back in verification, the clock running."""
+
+    event_type: ClassVar[str] = "id.go.adminduk.case.resubmitted.v1"
+    topic: ClassVar[Topic] = CASES
+
+    due_at: datetime = Field(description="The deadline, moved by the time the citizen took.")
+
+
+class CaseVerified(CaseEvent):
+    """A verifier found the request and its documents in order."""
+
+    event_type: ClassVar[str] = "id.go.adminduk.case.verified.v1"
+    topic: ClassVar[Topic] = CASES
+
+
+class CaseApproved(CaseEvent):
+    """The head of office approved the document's issuance."""
+
+    event_type: ClassVar[str] = "id.go.adminduk.case.approved.v1"
+    topic: ClassVar[Topic] = CASES
+
+
+class DocumentIssued(CaseEvent):
+    """The document exists, and the citizen is told how to get it."""
+
+    event_type: ClassVar[str] = "id.go.adminduk.case.document_issued.v1"
+    topic: ClassVar[Topic] = CASES
+
+    document_number: str = Field(description="The issued document's number.")
+    collection: CollectionMethod = Field(description="How the citizen gets it.")
+
+
+class CaseRejected(CaseEvent):
+    """The request cannot be granted, for the reason given."""
+
+    event_type: ClassVar[str] = "id.go.adminduk.case.rejected.v1"
+    topic: ClassVar[Topic] = CASES
+
+    reason: str = Field(description="Why, in Indonesian, for the citizen.")
+
+
+class CaseCompleted(CaseEvent):
+    """The citizen has the document."""
+
+    event_type: ClassVar[str] = "id.go.adminduk.case.completed.v1"
+    topic: ClassVar[Topic] = CASES
+
+    on_time: bool = Field(description="Whether it was done by the deadline.")
+
+
+class CaseCancelled(CaseEvent):
+    """The citizen withdrew the request before verification began."""
+
+    event_type: ClassVar[str] = "id.go.adminduk.case.cancelled.v1"
+    topic: ClassVar[Topic] = CASES
 
 
 class NotificationSent(Event):

@@ -14,12 +14,17 @@ import pytest
 
 from services.audit.domain.chain import AuditEntry, next_entry
 from services.audit.service_layer.ports import AuditLogRepository
-from services.intake.domain.citizen_request import CitizenRequest
+from services.intake.domain.citizen_request import CitizenRequest, RequestStatus, StatusChange
 from services.intake.service_layer.ports import IdempotencyKeyRepository, RequestRepository
 from services.notify.domain.notification import NotificationStatus
 from services.notify.service_layer.ports import NotificationRepository
-from services.processing.service_layer.ports import CaseRepository
+from services.processing.domain.case import Case, CaseState, Claim
+from services.processing.domain.priority import Lane
+from services.processing.domain.queues import QueueKey
+from services.processing.service_layer.ports import CaseRepository, WorkQueues
+from shared.auth import Role
 from shared.events.envelope import Actor, ActorKind, Channel
+from shared.events.models import CaseStage
 from tests.builders import (
     T0,
     audit_chain,
@@ -73,6 +78,25 @@ class RequestRepositoryContract:
         assert loaded == dataclasses.replace(submitted, events=[])
         assert loaded is not None
         assert is_utc(loaded.submitted_at)
+
+    async def test_progress_is_recorded_once_per_event_with_its_note(
+        self, repository: RequestRepository
+    ) -> None:
+        await repository.add(citizen_request("req-1"), [])
+        change = StatusChange(
+            status=RequestStatus.NEEDS_REVISION, at=T0 + timedelta(hours=1), note="Foto KK buram"
+        )
+
+        first = await repository.record_progress("req-1", "evt-7", change)
+        again = await repository.record_progress("req-1", "evt-7", change)
+        unknown = await repository.record_progress("req-2", "evt-8", change)
+
+        assert (first, again, unknown) == (True, False, False)
+        loaded = await repository.get("req-1")
+        assert loaded is not None
+        assert loaded.status is RequestStatus.NEEDS_REVISION
+        assert loaded.history == [change]
+        assert is_utc(loaded.history[0].at)
 
     async def test_second_add_with_the_same_id_returns_false_and_keeps_the_first(
         self, repository: RequestRepository
@@ -166,9 +190,10 @@ class CaseRepositoryContract:
 
         assert added is True
         loaded = await repository.get("req-1")
-        assert loaded == dataclasses.replace(opened, events=[])
+        assert loaded == (dataclasses.replace(opened, events=[]), 0)
         assert loaded is not None
-        assert is_utc(loaded.opened_at)
+        assert is_utc(loaded[0].opened_at)
+        assert is_utc(loaded[0].due_at)
 
     async def test_second_add_of_the_same_case_returns_false_and_keeps_the_first(
         self, repository: CaseRepository
@@ -181,7 +206,7 @@ class CaseRepositoryContract:
         )
 
         assert again is False
-        assert await repository.get("req-1") == dataclasses.replace(first, events=[])
+        assert await repository.get("req-1") == (dataclasses.replace(first, events=[]), 0)
 
     async def test_an_event_that_opened_a_case_cannot_open_another(
         self, repository: CaseRepository
@@ -195,6 +220,81 @@ class CaseRepositoryContract:
         await repository.add(case("req-1"), processed_event_id="evt-1", outbox=[])
 
         assert await repository.get("req-2") is None
+
+    async def test_save_at_the_read_version_keeps_every_change(
+        self, repository: CaseRepository
+    ) -> None:
+        await repository.add(case("req-1"), processed_event_id="evt-1", outbox=[])
+        loaded = await repository.get("req-1")
+        assert loaded is not None
+        changed, revision = loaded
+        changed.state = CaseState.NEEDS_REVISION
+        changed.verified = True
+        changed.claim = Claim(officer="verifier-1", role=Role.VERIFIER, since=T0)
+        changed.paused_remaining = timedelta(hours=3, seconds=7)
+        changed.due_at = T0 + timedelta(days=3)
+
+        assert await repository.save(changed, revision=revision, outbox=[]) is True
+        assert await repository.get("req-1") == (changed, revision + 1)
+
+    async def test_of_two_saves_from_one_read_only_the_first_is_kept(
+        self, repository: CaseRepository
+    ) -> None:
+        await repository.add(case("req-1"), processed_event_id="evt-1", outbox=[])
+        first, revision = await _loaded(repository, "req-1")
+        second, _ = await _loaded(repository, "req-1")
+        first.state = CaseState.IN_VERIFICATION
+        second.state = CaseState.CANCELLED
+
+        assert await repository.save(first, revision=revision, outbox=[]) is True
+        assert await repository.save(second, revision=revision, outbox=[]) is False
+        assert (await _loaded(repository, "req-1"))[0].state is CaseState.IN_VERIFICATION
+
+
+async def _loaded(repository: CaseRepository, request_id: str) -> tuple[Case, int]:
+    loaded = await repository.get(request_id)
+    assert loaded is not None
+    return loaded
+
+
+class WorkQueuesContract:
+    KEY = QueueKey("KANTOR_DINAS", CaseStage.VERIFICATION, Lane.NORMAL)
+
+    async def test_slots_wait_in_order_and_the_head_moves_forward_only(
+        self, repository: WorkQueues
+    ) -> None:
+        for number in range(5):
+            await repository.enqueue(self.KEY, f"req-{number}", T0 + timedelta(seconds=number))
+
+        first = await repository.waiting(self.KEY, 3)
+        await repository.advance(self.KEY, 1)
+        await repository.advance(self.KEY, 0)
+        rest = await repository.waiting(self.KEY, 10)
+
+        assert [slot.request_id for slot in first] == ["req-0", "req-1", "req-2"]
+        assert [slot.number for slot in rest] == [2, 3, 4]
+        assert rest[0].at == T0 + timedelta(seconds=2)
+
+    async def test_queues_are_separate_and_an_unknown_one_is_empty(
+        self, repository: WorkQueues
+    ) -> None:
+        other = QueueKey("KANTOR_DINAS", CaseStage.VERIFICATION, Lane.PRIORITY)
+        await repository.enqueue(self.KEY, "req-1", T0)
+
+        assert await repository.waiting(other, 10) == []
+        assert len(await repository.waiting(self.KEY, 10)) == 1
+
+    async def test_concurrent_enqueues_each_get_their_own_slot(
+        self, repository: WorkQueues
+    ) -> None:
+        await asyncio.gather(
+            *(repository.enqueue(self.KEY, f"req-{number}", T0) for number in range(12))
+        )
+
+        slots = await repository.waiting(self.KEY, 50)
+
+        assert sorted(slot.number for slot in slots) == list(range(12))
+        assert {slot.request_id for slot in slots} == {f"req-{n}" for n in range(12)}
 
 
 class NotificationRepositoryContract:

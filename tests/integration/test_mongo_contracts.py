@@ -10,6 +10,7 @@ from services.intake.adapters.mongo_idempotency import MongoIdempotencyKeys
 from services.intake.adapters.mongo_requests import MongoRequestRepository
 from services.notify.adapters.mongo_notifications import MongoNotificationRepository
 from services.processing.adapters.mongo_cases import MongoCaseRepository
+from services.processing.adapters.mongo_queues import MongoQueues
 from shared.crypto import Cipher, UnreadableSecret
 from shared.mongo import Document
 from tests.builders import (
@@ -30,6 +31,7 @@ from tests.contracts.repositories import (
     IdempotencyKeyRepositoryContract,
     NotificationRepositoryContract,
     RequestRepositoryContract,
+    WorkQueuesContract,
 )
 
 
@@ -51,6 +53,12 @@ class TestMongoCaseRepository(CaseRepositoryContract):
         repository = MongoCaseRepository(mongo_db["cases"], cipher())
         await repository.ensure_indexes()
         return repository
+
+
+class TestMongoQueues(WorkQueuesContract):
+    @pytest.fixture
+    def repository(self, mongo_db: AsyncDatabase[Document]) -> MongoQueues:
+        return MongoQueues(mongo_db["queues"], mongo_db["queue_slots"])
 
 
 class TestMongoNotificationRepository(NotificationRepositoryContract):

@@ -28,6 +28,8 @@ from services.notify.bootstrap import create_app as notify_app
 from services.notify.config import NotifySettings
 from services.processing.bootstrap import create_app as processing_app
 from services.processing.config import ProcessingSettings
+from services.processing.entrypoints.access import ACCESS as PROCESSING_ACCESS
+from services.processing.entrypoints.api import ProcessingContext
 from shared.access import PROBES, AccessTable, Rule, route_keys
 from shared.auth import Role
 from shared.config import ServiceSettings
@@ -37,10 +39,13 @@ from tests.builders import T0
 from tests.fakes import (
     CallCounter,
     FakeAuditLog,
+    FakeCaseRepository,
     FakeClock,
     FakeIdempotencyKeys,
+    FakeQueues,
     FakeRequestRepository,
     FakeSignInRepository,
+    FlatCalendar,
 )
 
 CALLERS: list[Role | None] = [None, *Role]
@@ -86,15 +91,30 @@ async def nothing(app: FastAPI) -> AsyncIterator[Mapping[str, ReadinessCheck]]:
     yield {}
 
 
+def processing() -> FastAPI:
+    @asynccontextmanager
+    async def wiring(app: FastAPI) -> AsyncIterator[Mapping[str, ReadinessCheck]]:
+        app.state.context = ProcessingContext(
+            repository=FakeCaseRepository(),
+            queues=FakeQueues(),
+            outbox_ready=CallCounter(),
+            calendar=FlatCalendar(),
+            clock=FakeClock(T0),
+        )
+        yield {}
+
+    return processing_app(ProcessingSettings(), wiring, staff_keys=STAFF_KEYS)
+
+
 APPS: dict[str, Callable[[], FastAPI]] = {
     "intake": intake,
-    "processing": lambda: processing_app(ProcessingSettings(), nothing, staff_keys=STAFF_KEYS),
+    "processing": processing,
     "notify": lambda: notify_app(NotifySettings(), nothing, staff_keys=STAFF_KEYS),
     "audit": audit,
 }
 TABLES: dict[str, AccessTable] = {
     "intake": {**PROBES, **INTAKE_ACCESS},
-    "processing": PROBES,
+    "processing": {**PROBES, **PROCESSING_ACCESS},
     "notify": PROBES,
     "audit": {**PROBES, **AUDIT_ACCESS},
 }
@@ -107,10 +127,11 @@ def headers(caller: Role | None) -> dict[str, str]:
     if caller is Role.CITIZEN:
         token, _ = CITIZEN_TOKENS.issue(phone="+6281234567890", now=datetime.now(UTC))
         return {"Authorization": f"Bearer {token}"}
-    scope = {
-        Role.VILLAGE_OPERATOR: {"village": "3516010001"},
-        Role.COUNTER_OFFICER: {"service_point": "KANTOR_DINAS"},
-    }.get(caller, {})
+    scope = (
+        {"village": "3516010001"}
+        if caller is Role.VILLAGE_OPERATOR
+        else {"service_point": "KANTOR_DINAS"}
+    )
     return bearer(caller.value, **scope)
 
 

@@ -8,12 +8,14 @@ from tests.contracts.repositories import (
     IdempotencyKeyRepositoryContract,
     NotificationRepositoryContract,
     RequestRepositoryContract,
+    WorkQueuesContract,
 )
 from tests.fakes import (
     FakeAuditLog,
     FakeCaseRepository,
     FakeIdempotencyKeys,
     FakeNotificationRepository,
+    FakeQueues,
     FakeRequestRepository,
 )
 
@@ -34,6 +36,12 @@ class TestFakeCaseRepository(CaseRepositoryContract):
     @pytest.fixture
     def repository(self) -> FakeCaseRepository:
         return FakeCaseRepository()
+
+
+class TestFakeQueues(WorkQueuesContract):
+    @pytest.fixture
+    def repository(self) -> FakeQueues:
+        return FakeQueues()
 
 
 class TestFakeNotificationRepository(NotificationRepositoryContract):

@@ -72,6 +72,7 @@ def test_submit_normalises_the_form_and_emits_one_request_submitted() -> None:
             service_code="KK_BARU",
             applicant=expected_applicant,
             submitted_at=T0,
+            deadline_working_days=1,
         )
     ]
 

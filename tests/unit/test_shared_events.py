@@ -11,6 +11,7 @@ from pydantic import ValidationError
 from shared.events.envelope import CloudEvent, Event
 from shared.events.models import (
     EVENT_TYPES,
+    CaseEvent,
     CaseOpened,
     NotificationChannel,
     NotificationFailed,
@@ -126,13 +127,17 @@ def test_event_data_refuses_unknown_fields() -> None:
 
 
 def test_every_event_type_travels_on_the_topic_of_its_writer() -> None:
-    assert {model: model.topic for model in EVENT_TYPES.values()} == {
+    case_steps = {model for model in EVENT_TYPES.values() if issubclass(model, CaseEvent)}
+    expected: dict[type[Event], Topic] = {
         RequestSubmitted: REQUESTS,
         CaseOpened: CASES,
+        **dict.fromkeys(case_steps, CASES),
         NotificationSent: NOTIFICATIONS,
         NotificationFailed: NOTIFICATIONS,
         SignInCodeRequested: IDENTITY,
     }
+    assert {model: model.topic for model in EVENT_TYPES.values()} == expected
+    assert len(case_steps) == 11
     assert (REQUESTS.writer, CASES.writer, NOTIFICATIONS.writer, IDENTITY.writer) == (
         "intake",
         "processing",

@@ -11,11 +11,11 @@ from typing import Any
 
 from pymongo.asynchronous.collection import AsyncCollection
 
-from services.intake.domain.citizen_request import CitizenRequest, RequestStatus
+from services.intake.domain.citizen_request import CitizenRequest, RequestStatus, StatusChange
 from shared.crypto import Cipher
 from shared.events.envelope import Actor, CloudEvent
 from shared.events.models import Applicant
-from shared.mongo import Document, insert_new, outbox_entry
+from shared.mongo import Document, apply_once, insert_new, outbox_entry
 
 OWNER_PURPOSE = "request-owner"
 
@@ -53,6 +53,7 @@ class MongoRequestRepository:
             "service_point": request.service_point,
             "status": request.status.value,
             "submitted_at": request.submitted_at,
+            "history": [self._change(request.request_id, change) for change in request.history],
             "outbox": [outbox_entry(event, self._cipher) for event in outbox],
         }
         return await insert_new(self._collection, document)
@@ -86,7 +87,43 @@ class MongoRequestRepository:
             status=RequestStatus(document["status"]),
             submitted_at=document["submitted_at"],
             form_digest=personal["form_digest"],
+            history=[
+                StatusChange(
+                    status=RequestStatus(change["status"]),
+                    at=change["at"],
+                    note=None
+                    if change["note"] is None
+                    else self._cipher.open_text(change["note"], context=_note(document["_id"])),
+                )
+                for change in document["history"]
+            ],
         )
+
+    async def record_progress(self, request_id: str, event_id: str, change: StatusChange) -> bool:
+        """Moves the request to a new status once per case event; False if seen before."""
+        return await apply_once(
+            self._collection,
+            document_id=request_id,
+            event_id=event_id,
+            changes={"status": change.status.value},
+            cipher=self._cipher,
+            appended={"history": self._change(request_id, change)},
+        )
+
+    def _change(self, request_id: str, change: StatusChange) -> Document:
+        """Notes are officers' free text, so they are sealed like personal data."""
+        note = change.note
+        return {
+            "status": change.status.value,
+            "at": change.at,
+            "note": None
+            if note is None
+            else self._cipher.seal_text(note, context=_note(request_id)),
+        }
+
+
+def _note(request_id: str) -> str:
+    return f"requests/{request_id}/history"
 
 
 def _personal(request_id: str) -> str:

@@ -16,7 +16,25 @@ from shared.events.models import Applicant, NotificationChannel, RequestSubmitte
 
 
 class RequestStatus(StrEnum):
+    """Where a request stands: its case's state in processing."""
+
     SUBMITTED = "SUBMITTED"
+    IN_VERIFICATION = "IN_VERIFICATION"
+    NEEDS_REVISION = "NEEDS_REVISION"
+    APPROVED = "APPROVED"
+    ISSUED = "ISSUED"
+    COMPLETED = "COMPLETED"
+    REJECTED = "REJECTED"
+    CANCELLED = "CANCELLED"
+
+
+@dataclass(frozen=True)
+class StatusChange:
+    """One step of the request's history, as the citizen reads it."""
+
+    status: RequestStatus
+    at: datetime
+    note: str | None = None
 
 
 class InPersonOnly(ValueError):
@@ -66,6 +84,7 @@ class CitizenRequest:
     status: RequestStatus
     submitted_at: datetime
     form_digest: str
+    history: list[StatusChange] = field(default_factory=list)
     events: list[Event] = field(default_factory=list)
 
 
@@ -80,7 +99,8 @@ def submit(
 ) -> CitizenRequest:
     """Checks a form and turns it into a submitted request carrying its `RequestSubmitted` event."""
     service = catalogue.get(form.service_code)
-    if service.in_person_only:
+    deadline = service.deadline_working_days
+    if service.in_person_only or deadline is None:
         raise InPersonOnly(service.code)
     applicant = Applicant(
         nik=validate_nik(form.nik),
@@ -99,6 +119,7 @@ def submit(
         service_point=submitter.service_point,
         status=RequestStatus.SUBMITTED,
         submitted_at=now,
+        history=[StatusChange(status=RequestStatus.SUBMITTED, at=now)],
         form_digest=_digest(service.code, applicant),
     )
     request.events.append(
@@ -108,6 +129,7 @@ def submit(
             service_code=service.code,
             applicant=applicant,
             submitted_at=now,
+            deadline_working_days=deadline,
         )
     )
     return request

@@ -128,6 +128,16 @@ class ApplicantView(BaseModel):
     preferred_channel: NotificationChannel = Field(description="Where notifications go.")
 
 
+class StatusChangeView(BaseModel):
+    status: RequestStatus = Field(description="The status the request moved to.")
+    at: datetime = Field(description="When (UTC).")
+    note: str | None = Field(
+        default=None,
+        description="What the citizen needs to know, in Indonesian: what to fix, how to collect "
+        "the document, why it was refused.",
+    )
+
+
 class RequestView(BaseModel):
     """A request as its caller may see it."""
 
@@ -139,6 +149,7 @@ class RequestView(BaseModel):
     service_code: str = Field(description="Catalogue code of the service asked for.")
     status: RequestStatus = Field(description="Where the request stands.")
     submitted_at: datetime = Field(description="When intake accepted the request (UTC).")
+    history: list[StatusChangeView] = Field(description="Every status it had, oldest first.")
     applicant: ApplicantView | None = Field(
         default=None,
         description="Present for callers with a token: the citizen (masked), or the village "
@@ -163,6 +174,10 @@ class RequestView(BaseModel):
             service_code=request.service_code,
             status=request.status,
             submitted_at=request.submitted_at,
+            history=[
+                StatusChangeView(status=change.status, at=change.at, note=change.note)
+                for change in request.history
+            ],
             applicant=shown,
         )
 

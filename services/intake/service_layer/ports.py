@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Protocol
 
-from services.intake.domain.citizen_request import CitizenRequest
+from services.intake.domain.citizen_request import CitizenRequest, StatusChange
 from services.intake.domain.sign_in import SignInChallenge
 from shared.events.envelope import CloudEvent
 
@@ -26,6 +26,11 @@ class RequestRepository(Protocol):
 
     async def get(self, request_id: str) -> CitizenRequest | None:
         """Loads a request by its id."""
+        ...
+
+    async def record_progress(self, request_id: str, event_id: str, change: StatusChange) -> bool:
+        """Sets the new status and adds it to the history, once per event; False if the event
+        was recorded before or the request is unknown."""
         ...
 
 

@@ -1,20 +1,26 @@
-"""Processing's cases in MongoDB; each records the events it applied and carries its outbox."""
+"""Processing's cases in MongoDB; each records the events it applied and carries its outbox.
+
+The applicant's personal data is stored sealed. Every change of the case is a conditional
+update on the revision it was read at, so of two officers acting on one case at once exactly one
+wins. The revision is the case's own: the outbox relay's writes (which raise `version`) leave it.
+"""
 
 from __future__ import annotations
+
+from datetime import timedelta
 
 from pymongo import ASCENDING
 from pymongo.asynchronous.collection import AsyncCollection
 
-from services.processing.domain.case import Case, CaseState
+from services.processing.domain.case import Case, CaseState, Claim
+from shared.auth import Role
 from shared.crypto import Cipher
 from shared.events.envelope import CloudEvent
 from shared.events.models import Applicant
-from shared.mongo import Document, insert_applied
+from shared.mongo import Document, insert_applied, outbox_entry, update_document
 
 
 class MongoCaseRepository:
-    """The applicant's personal data is stored sealed."""
-
     def __init__(self, collection: AsyncCollection[Document], cipher: Cipher) -> None:
         self._collection = collection
         self._cipher = cipher
@@ -30,8 +36,10 @@ class MongoCaseRepository:
             "applicant": self._cipher.seal_json(
                 case.applicant.model_dump(mode="json"), context=_applicant(case.request_id)
             ),
-            "state": case.state.value,
+            "service_point": case.service_point,
             "opened_at": case.opened_at,
+            "revision": 0,
+            **_changing(case),
         }
         return await insert_applied(
             self._collection,
@@ -41,19 +49,64 @@ class MongoCaseRepository:
             outbox=outbox,
         )
 
-    async def get(self, request_id: str) -> Case | None:
-        document = await self._collection.find_one({"_id": request_id}, {"outbox": 0})
+    async def get(self, request_id: str) -> tuple[Case, int] | None:
+        """The case and the revision it was read at."""
+        document = await self._collection.find_one(
+            {"_id": request_id}, {"outbox": 0, "processed_events": 0}
+        )
         if document is None:
             return None
-        return Case(
+        claim = document["claim"]
+        paused = document["paused_remaining_s"]
+        case = Case(
             request_id=document["_id"],
             service_code=document["service_code"],
             applicant=Applicant.model_validate(
                 self._cipher.open_json(document["applicant"], context=_applicant(document["_id"]))
             ),
+            service_point=document["service_point"],
             state=CaseState(document["state"]),
             opened_at=document["opened_at"],
+            due_at=document["due_at"],
+            verified=document["verified"],
+            claim=None
+            if claim is None
+            else Claim(officer=claim["officer"], role=Role(claim["role"]), since=claim["since"]),
+            paused_remaining=None if paused is None else timedelta(seconds=paused),
+            completed_on_time=document["completed_on_time"],
         )
+        return case, int(document["revision"])
+
+    async def save(self, case: Case, *, revision: int, outbox: list[CloudEvent]) -> bool:
+        """Stores the case's changes and events if it is still at `revision`."""
+        return await update_document(
+            self._collection,
+            case.request_id,
+            {
+                "$set": _changing(case),
+                "$inc": {"revision": 1},
+                "$push": {
+                    "outbox": {"$each": [outbox_entry(event, self._cipher) for event in outbox]}
+                },
+            },
+            expected={"revision": revision},
+        )
+
+
+def _changing(case: Case) -> Document:
+    claim = case.claim
+    return {
+        "state": case.state.value,
+        "due_at": case.due_at,
+        "verified": case.verified,
+        "claim": None
+        if claim is None
+        else {"officer": claim.officer, "role": claim.role.value, "since": claim.since},
+        "paused_remaining_s": None
+        if case.paused_remaining is None
+        else case.paused_remaining.total_seconds(),
+        "completed_on_time": case.completed_on_time,
+    }
 
 
 def _applicant(request_id: str) -> str:

@@ -1,21 +1,50 @@
-"""A case: processing's record of the work on one request, and the events it emits."""
+"""A case: processing's record of the work on one request, its state machine and its events.
+
+`SUBMITTED → IN_VERIFICATION → (NEEDS_REVISION ↔ resubmitted) → APPROVED → ISSUED → COMPLETED`,
+or `REJECTED` (with a reason) or `CANCELLED` (by the citizen, before verification).
+
+Work is done in stages, each by its role: a verifier checks the request (claiming a submitted
+case starts its verification) and verifies it, sends it back or rejects it; the head of office
+(signer) approves or rejects; an operator issues the document; a counter officer or operator
+completes the case when the citizen has it. An officer claims a case from the stage's queue, acts
+on it, and the case moves to the next stage's queue unclaimed. Only the claimant acts on a
+claimed case. Every step is a method that checks it is allowed and records its event.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import Protocol
 
+from services.processing.domain.priority import Lane, lane_for
+from shared.auth import Role
 from shared.events.envelope import Actor, Event
-from shared.events.models import Applicant, CaseOpened, RequestSubmitted
+from shared.events.models import (
+    Applicant,
+    CaseApproved,
+    CaseCancelled,
+    CaseClaimed,
+    CaseCompleted,
+    CaseEvent,
+    CaseOpened,
+    CaseRejected,
+    CaseReleased,
+    CaseResubmitted,
+    CaseStage,
+    CaseVerified,
+    CaseViewed,
+    CollectionMethod,
+    DocumentIssued,
+    RequestSubmitted,
+    RevisionRequested,
+)
 
 PROCESSING = Actor.system("processing")
 
 
 class CaseState(StrEnum):
-    """SUBMITTED → IN_VERIFICATION → (NEEDS_REVISION ↔ resubmitted) → APPROVED → ISSUED → COMPLETED,
-    or REJECTED (with a reason) or CANCELLED (by the citizen, before verification)."""
-
     SUBMITTED = "SUBMITTED"
     IN_VERIFICATION = "IN_VERIFICATION"
     NEEDS_REVISION = "NEEDS_REVISION"
@@ -26,24 +55,222 @@ class CaseState(StrEnum):
     CANCELLED = "CANCELLED"
 
 
+STAGE_ROLES: dict[CaseStage, frozenset[Role]] = {
+    CaseStage.VERIFICATION: frozenset({Role.VERIFIER}),
+    CaseStage.APPROVAL: frozenset({Role.SIGNER}),
+    CaseStage.ISSUANCE: frozenset({Role.OPERATOR}),
+    CaseStage.COMPLETION: frozenset({Role.COUNTER_OFFICER, Role.OPERATOR}),
+}
+"""Who does the work of each stage."""
+
+
+class Calendar(Protocol):
+    """The office's working time (see `calendar.WorkingCalendar`)."""
+
+    def due_at(self, start: datetime, working_days: int) -> datetime: ...
+
+    def working_time_between(self, start: datetime, end: datetime) -> timedelta: ...
+
+    def add_working_time(self, start: datetime, duration: timedelta) -> datetime: ...
+
+
+class CaseRefused(Exception):
+    """A step the case's state or claim does not allow; the message says why, in Indonesian."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+class NotAllowed(CaseRefused):
+    """The step is not open to this officer: the case is claimed by another, or not by them."""
+
+
+@dataclass
+class Claim:
+    officer: str
+    role: Role
+    since: datetime
+
+
 @dataclass
 class Case:
     request_id: str
     service_code: str
     applicant: Applicant
+    service_point: str
     state: CaseState
     opened_at: datetime
+    due_at: datetime
+    verified: bool = False
+    claim: Claim | None = None
+    paused_remaining: timedelta | None = None
+    """Office time left until the deadline, kept while the citizen must act."""
+    completed_on_time: bool | None = None
     events: list[Event] = field(default_factory=list)
 
+    @property
+    def lane(self) -> Lane:
+        """Its lane in the queue of a stage it is entering for the first time."""
+        return lane_for(self.service_code, self.applicant.nik, self.opened_at.date())
 
-def open_case(submitted: RequestSubmitted, *, now: datetime) -> Case:
-    """Opens the case for a newly submitted request, waiting in the verification queue."""
+    @property
+    def stage(self) -> CaseStage | None:
+        """The stage whose queue the case is in, or is claimed from; None when no one can act."""
+        if self.state in (CaseState.SUBMITTED, CaseState.IN_VERIFICATION):
+            return CaseStage.APPROVAL if self.verified else CaseStage.VERIFICATION
+        return {
+            CaseState.APPROVED: CaseStage.ISSUANCE,
+            CaseState.ISSUED: CaseStage.COMPLETION,
+        }.get(self.state)
+
+    def claim_for(
+        self, actor: Actor, role: Role, *, now: datetime, out_of_order_reason: str | None = None
+    ) -> None:
+        """Takes the case for its current stage; claiming a submitted case starts verification."""
+        stage = self.stage
+        if stage is None:
+            raise CaseRefused("not_claimable", f"Kasus berstatus {self.state} tidak dapat diambil.")
+        if role not in STAGE_ROLES[stage]:
+            raise NotAllowed("wrong_role", f"Tahap {stage} tidak dikerjakan oleh peran {role}.")
+        if self.claim is not None:
+            raise CaseRefused("already_claimed", "Kasus ini sudah diambil petugas lain.")
+        self.claim = Claim(officer=actor.id, role=role, since=now)
+        if self.state is CaseState.SUBMITTED:
+            self.state = CaseState.IN_VERIFICATION
+        self._record(
+            CaseClaimed,
+            actor,
+            now,
+            stage=stage,
+            out_of_order=out_of_order_reason is not None,
+            reason_code=out_of_order_reason,
+        )
+
+    def release(self, actor: Actor, *, now: datetime) -> None:
+        """Puts the case back in its stage's queue, as it was."""
+        stage = self._claimed_by(actor)
+        self.claim = None
+        self._record(CaseReleased, actor, now, stage=stage)
+
+    def view(self, actor: Actor, *, now: datetime) -> None:
+        """Records that `actor` read the case's personal data."""
+        self._record(CaseViewed, actor, now)
+
+    def request_revision(
+        self, actor: Actor, items: list[str], *, now: datetime, calendar: Calendar
+    ) -> None:
+        """Sends the case back to the citizen; the deadline clock stops until they resubmit."""
+        self._claimed_by(actor, CaseStage.VERIFICATION)
+        wanted = [item.strip() for item in items if item.strip()]
+        if not wanted:
+            raise CaseRefused("items_required", "Sebutkan apa yang harus diperbaiki.")
+        self.paused_remaining = calendar.working_time_between(now, self.due_at)
+        self.state = CaseState.NEEDS_REVISION
+        self.claim = None
+        self._record(RevisionRequested, actor, now, items=wanted)
+
+    def resubmit(self, actor: Actor, *, now: datetime, calendar: Calendar) -> None:
+        """The citizen fixed what was asked: back to verification, with the time they took
+        added to the deadline."""
+        if self.state is not CaseState.NEEDS_REVISION or self.paused_remaining is None:
+            raise CaseRefused("not_waiting", "Kasus ini tidak sedang menunggu perbaikan.")
+        self.due_at = calendar.add_working_time(now, self.paused_remaining)
+        self.paused_remaining = None
+        self.state = CaseState.IN_VERIFICATION
+        self._record(CaseResubmitted, actor, now, due_at=self.due_at)
+
+    def verify(self, actor: Actor, *, now: datetime) -> None:
+        self._claimed_by(actor, CaseStage.VERIFICATION)
+        self.verified = True
+        self.claim = None
+        self._record(CaseVerified, actor, now)
+
+    def approve(self, actor: Actor, *, now: datetime) -> None:
+        self._claimed_by(actor, CaseStage.APPROVAL)
+        self.state = CaseState.APPROVED
+        self.claim = None
+        self._record(CaseApproved, actor, now)
+
+    def issue(
+        self,
+        actor: Actor,
+        *,
+        document_number: str,
+        collection: CollectionMethod,
+        now: datetime,
+    ) -> None:
+        self._claimed_by(actor, CaseStage.ISSUANCE)
+        if not document_number.strip():
+            raise CaseRefused("document_number_required", "Nomor dokumen wajib diisi.")
+        self.state = CaseState.ISSUED
+        self.claim = None
+        self._record(
+            DocumentIssued,
+            actor,
+            now,
+            document_number=document_number.strip(),
+            collection=collection,
+        )
+
+    def complete(self, actor: Actor, *, now: datetime) -> None:
+        self._claimed_by(actor, CaseStage.COMPLETION)
+        self.state = CaseState.COMPLETED
+        self.claim = None
+        self.completed_on_time = now <= self.due_at
+        self._record(CaseCompleted, actor, now, on_time=self.completed_on_time)
+
+    def reject(self, actor: Actor, reason: str, *, now: datetime) -> None:
+        """Refuses the request, by the verifier or the head of office, for a stated reason."""
+        self._claimed_by(actor, CaseStage.VERIFICATION, CaseStage.APPROVAL)
+        if not reason.strip():
+            raise CaseRefused("reason_required", "Alasan penolakan wajib diisi.")
+        self.state = CaseState.REJECTED
+        self.claim = None
+        self._record(CaseRejected, actor, now, reason=reason.strip())
+
+    def cancel(self, actor: Actor, *, now: datetime) -> None:
+        """The citizen withdraws the request; only before anyone started verifying it."""
+        if self.state is not CaseState.SUBMITTED or self.claim is not None:
+            raise CaseRefused(
+                "verification_started", "Permohonan yang sudah diverifikasi tidak dapat dibatalkan."
+            )
+        self.state = CaseState.CANCELLED
+        self._record(CaseCancelled, actor, now)
+
+    def _claimed_by(self, actor: Actor, *stages: CaseStage) -> CaseStage:
+        stage = self.stage
+        if stage is None or (stages and stage not in stages):
+            raise CaseRefused(
+                "wrong_state", f"Langkah ini tidak berlaku untuk kasus berstatus {self.state}."
+            )
+        if self.claim is None or self.claim.officer != actor.id:
+            raise NotAllowed("not_claimant", "Ambil kasus ini dulu sebelum mengerjakannya.")
+        return stage
+
+    def _record(self, event: type[CaseEvent], actor: Actor, now: datetime, **data: object) -> None:
+        common = {"actor": actor, "request_id": self.request_id, "state": self.state, "at": now}
+        self.events.append(event.model_validate(common | data))
+
+
+def open_case(
+    submitted: RequestSubmitted,
+    *,
+    now: datetime,
+    calendar: Calendar,
+    default_service_point: str,
+) -> Case:
+    """Opens the case for a newly submitted request, waiting in its service point's
+    verification queue, due by the service's deadline in working days."""
     case = Case(
         request_id=submitted.request_id,
         service_code=submitted.service_code,
         applicant=submitted.applicant,
+        service_point=submitted.actor.service_point or default_service_point,
         state=CaseState.SUBMITTED,
         opened_at=now,
+        due_at=calendar.due_at(now, submitted.deadline_working_days),
     )
     case.events.append(
         CaseOpened(
@@ -52,6 +279,8 @@ def open_case(submitted: RequestSubmitted, *, now: datetime) -> Case:
             service_code=case.service_code,
             state=case.state.value,
             opened_at=now,
+            due_at=case.due_at,
+            service_point=case.service_point,
             applicant_name=case.applicant.name,
             contact_phone=case.applicant.phone,
             contact_channel=case.applicant.preferred_channel,

@@ -1,7 +1,30 @@
-"""Who may call processing's HTTP API: only the probes every service has, for now."""
+"""Who may call processing's HTTP API: the staff console, for the officers who work on cases.
+
+Which step each role may take on a case, and only on their own service point's cases, is the
+case's and the use case's business (403 or 404 there).
+"""
 
 from __future__ import annotations
 
-from shared.access import AccessTable
+from shared.access import AccessTable, roles
+from shared.auth import Role
 
-ACCESS: AccessTable = {}
+OFFICERS = (Role.VERIFIER, Role.SIGNER, Role.OPERATOR, Role.COUNTER_OFFICER)
+
+ACCESS: AccessTable = {
+    ("POST", "/v1/queues/claim-next"): roles(*OFFICERS),
+    ("GET", "/v1/cases/{request_id}"): roles(*OFFICERS, Role.SUPERVISOR),
+    **{
+        ("POST", f"/v1/cases/{{request_id}}/{step}"): roles(*OFFICERS)
+        for step in (
+            "claim",
+            "release",
+            "verify",
+            "request-revision",
+            "approve",
+            "issue",
+            "reject",
+            "complete",
+        )
+    },
+}

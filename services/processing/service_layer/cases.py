@@ -1,16 +1,30 @@
-"""Processing's use cases on cases."""
+"""Processing's use cases: open a case for a request, keep the work queues, and the officers'
+steps on cases."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 
-from services.processing.domain.case import open_case
-from services.processing.service_layer.ports import CaseRepository
-from shared.events.envelope import CloudEvent
-from shared.events.models import RequestSubmitted
+from services.processing.domain.case import (
+    STAGE_ROLES,
+    Calendar,
+    Case,
+    NotAllowed,
+    open_case,
+)
+from services.processing.domain.priority import Lane
+from services.processing.domain.queues import QueueKey, passable
+from services.processing.service_layer.ports import CaseRepository, WorkQueues
+from shared.auth import Role
+from shared.events.envelope import Actor, CloudEvent
+from shared.events.models import CaseStage, RequestSubmitted
 from shared.polling import OutboxReady
 
 SOURCE = "/adminduk/processing"
+SCAN = 16
+"""Slots read at once from the front of a queue."""
 
 
 async def open_case_for_request(
@@ -19,10 +33,208 @@ async def open_case_for_request(
     event_id: str,
     repository: CaseRepository,
     outbox_ready: OutboxReady,
+    calendar: Calendar,
+    default_service_point: str,
     now: datetime,
 ) -> None:
     """Opens a case for a submitted request; a redelivered event opens nothing."""
-    case = open_case(submitted, now=now)
-    outbox = [CloudEvent.wrap(item, source=SOURCE, time=now) for item in case.events]
+    case = open_case(
+        submitted, now=now, calendar=calendar, default_service_point=default_service_point
+    )
+    outbox = _wrapped(case, now)
     if await repository.add(case, processed_event_id=event_id, outbox=outbox):
         outbox_ready(case.request_id, outbox)
+
+
+async def queue_case(
+    *, request_id: str, returned: bool, repository: CaseRepository, queues: WorkQueues, at: datetime
+) -> None:
+    """Puts a case that waits for work at the end of its stage's queue.
+
+    Called for every event after which a case may wait; a case already queued or taken meanwhile
+    is skipped when officers take work, so queuing it twice changes nothing.
+    """
+    loaded = await repository.get(request_id)
+    if loaded is None:
+        return
+    case, _ = loaded
+    if case.stage is None or case.claim is not None:
+        return
+    lane = Lane.RETURNED if returned else case.lane
+    await queues.enqueue(QueueKey(case.service_point, case.stage, lane), request_id, at)
+
+
+@dataclass(frozen=True)
+class Officer:
+    """A member of staff acting through the console: who, in which roles, where."""
+
+    actor: Actor
+    roles: frozenset[Role]
+    service_point: str
+
+    def role_for(self, stage: CaseStage) -> Role | None:
+        return next((role for role in Role if role in self.roles & STAGE_ROLES[stage]), None)
+
+
+class CaseNotFound(Exception):
+    """No case has this id at the officer's service point."""
+
+
+class CaseChanged(Exception):
+    """Someone else changed the case between reading and writing it."""
+
+
+async def claim_next(
+    *,
+    officer: Officer,
+    stage: CaseStage | None,
+    repository: CaseRepository,
+    queues: WorkQueues,
+    outbox_ready: OutboxReady,
+    now: datetime,
+) -> Case | None:
+    """Takes the oldest case waiting for work the officer does: priority lane first, then
+    released cases, then the rest. None when nothing waits."""
+    stages = [stage] if stage is not None else list(CaseStage)
+    for candidate_stage in stages:
+        role = officer.role_for(candidate_stage)
+        if role is None:
+            continue
+        for lane in Lane:
+            key = QueueKey(officer.service_point, candidate_stage, lane)
+            case = await _take_from(key, officer, role, repository, queues, outbox_ready, now)
+            if case is not None:
+                return case
+    return None
+
+
+async def _take_from(
+    key: QueueKey,
+    officer: Officer,
+    role: Role,
+    repository: CaseRepository,
+    queues: WorkQueues,
+    outbox_ready: OutboxReady,
+    now: datetime,
+) -> Case | None:
+    """Claims the first case still waiting in the queue, forgetting the slots before it whose
+    cases moved on. A slot still being written stops the forgetting, not the search."""
+    while slots := await queues.waiting(key, SCAN):
+        forgettable = -1
+        at_front = True
+        for index, slot in enumerate(slots):
+            if slot.request_id is None:
+                if at_front and passable(slots[index + 1 :], now):
+                    forgettable = slot.number
+                else:
+                    at_front = False
+                continue
+            loaded = await repository.get(slot.request_id)
+            if loaded is not None and _waiting_in(loaded[0], key):
+                case, revision = loaded
+                case.claim_for(officer.actor, role, now=now)
+                if await _save(case, revision, repository, outbox_ready, now):
+                    if at_front:
+                        forgettable = slot.number
+                    if forgettable >= 0:
+                        await queues.advance(key, forgettable)
+                    return case
+            if at_front:
+                forgettable = slot.number
+        if forgettable >= 0:
+            await queues.advance(key, forgettable)
+        if not at_front or len(slots) < SCAN:
+            return None
+    return None
+
+
+def _waiting_in(case: Case, key: QueueKey) -> bool:
+    return (
+        case.stage is key.stage and case.claim is None and case.service_point == key.service_point
+    )
+
+
+async def act(
+    *,
+    request_id: str,
+    officer: Officer,
+    step: Callable[[Case], None],
+    repository: CaseRepository,
+    outbox_ready: OutboxReady,
+    now: datetime,
+) -> Case:
+    """Applies one officer's step to a case of their service point, or raises CaseRefused,
+    CaseNotFound or CaseChanged."""
+    loaded = await repository.get(request_id)
+    if loaded is None or loaded[0].service_point != officer.service_point:
+        raise CaseNotFound(request_id)
+    case, revision = loaded
+    step(case)
+    if not await _save(case, revision, repository, outbox_ready, now):
+        raise CaseChanged(request_id)
+    return case
+
+
+async def claim(
+    *,
+    request_id: str,
+    officer: Officer,
+    reason_code: str,
+    repository: CaseRepository,
+    outbox_ready: OutboxReady,
+    now: datetime,
+) -> Case:
+    """Takes one case ahead of its turn, for a stated reason that auditors see."""
+
+    def take(case: Case) -> None:
+        stage = case.stage
+        role = None if stage is None else officer.role_for(stage)
+        if stage is None or role is None:
+            raise NotAllowed("wrong_role", "Peran Anda tidak mengerjakan tahap kasus ini.")
+        case.claim_for(officer.actor, role, now=now, out_of_order_reason=reason_code)
+
+    return await act(
+        request_id=request_id,
+        officer=officer,
+        step=take,
+        repository=repository,
+        outbox_ready=outbox_ready,
+        now=now,
+    )
+
+
+async def view(
+    *,
+    request_id: str,
+    officer: Officer,
+    repository: CaseRepository,
+    outbox_ready: OutboxReady,
+    now: datetime,
+) -> Case:
+    """The case with its personal data; reading it is recorded for auditors."""
+    while True:
+        try:
+            return await act(
+                request_id=request_id,
+                officer=officer,
+                step=lambda case: case.view(officer.actor, now=now),
+                repository=repository,
+                outbox_ready=outbox_ready,
+                now=now,
+            )
+        except CaseChanged:
+            continue
+
+
+async def _save(
+    case: Case, revision: int, repository: CaseRepository, outbox_ready: OutboxReady, now: datetime
+) -> bool:
+    outbox = _wrapped(case, now)
+    if not await repository.save(case, revision=revision, outbox=outbox):
+        return False
+    outbox_ready(case.request_id, outbox)
+    return True
+
+
+def _wrapped(case: Case, now: datetime) -> list[CloudEvent]:
+    return [CloudEvent.wrap(event, source=SOURCE, time=now) for event in case.events]

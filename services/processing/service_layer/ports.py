@@ -1,10 +1,12 @@
-"""The edges processing's handlers talk to."""
+"""The edges processing's use cases talk to; Mongo adapters and test fakes implement them."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Protocol
 
 from services.processing.domain.case import Case
+from services.processing.domain.queues import QueueKey, Slot
 from shared.events.envelope import CloudEvent
 
 
@@ -16,6 +18,24 @@ class CaseRepository(Protocol):
         """
         ...
 
-    async def get(self, request_id: str) -> Case | None:
-        """Loads the case of a request."""
+    async def get(self, request_id: str) -> tuple[Case, int] | None:
+        """The case of a request, and the revision it was read at."""
+        ...
+
+    async def save(self, case: Case, *, revision: int, outbox: list[CloudEvent]) -> bool:
+        """Stores the case's changes and events, if it is still at `revision`."""
+        ...
+
+
+class WorkQueues(Protocol):
+    async def enqueue(self, key: QueueKey, request_id: str, at: datetime) -> None:
+        """Puts the case at the end of the queue."""
+        ...
+
+    async def waiting(self, key: QueueKey, limit: int) -> list[Slot]:
+        """Up to `limit` slots from the front of the queue, oldest first."""
+        ...
+
+    async def advance(self, key: QueueKey, past: int) -> None:
+        """Forgets the slots up to and including `past`."""
         ...

@@ -1,0 +1,355 @@
+"""The staff console's HTTP API: take work, act on cases, read them.
+
+Officers act only on cases of their own service point (another's is a 404). Two officers who
+act on one case at once: one wins, the other gets 409 and reads the case again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Annotated
+from uuid import UUID
+
+from fastapi import APIRouter, Depends, Path, Query, Request, Response, status
+from pydantic import BaseModel, ConfigDict, Field
+
+from services.processing.domain.case import Calendar, Case, CaseRefused, NotAllowed
+from services.processing.service_layer import cases
+from services.processing.service_layer.cases import CaseChanged, CaseNotFound, Officer
+from services.processing.service_layer.ports import CaseRepository, WorkQueues
+from shared.access import CallerDep
+from shared.auth import Principal
+from shared.clock import Clock
+from shared.errors import ApiError
+from shared.events.envelope import Actor, ActorKind, Channel
+from shared.events.models import CaseStage, CollectionMethod
+from shared.http import error_response, error_responses
+from shared.polling import OutboxReady
+
+
+@dataclass(frozen=True)
+class ProcessingContext:
+    repository: CaseRepository
+    queues: WorkQueues
+    outbox_ready: OutboxReady
+    calendar: Calendar
+    clock: Clock
+
+
+def get_context(request: Request) -> ProcessingContext:
+    context: ProcessingContext = request.app.state.context
+    return context
+
+
+ContextDep = Annotated[ProcessingContext, Depends(get_context)]
+RequestIdPath = Annotated[UUID, Path(description="The request's id, which is its case's id.")]
+
+
+def officer(caller: Principal | None) -> Officer:
+    if caller is None or caller.service_point is None:
+        raise ApiError(
+            status.HTTP_403_FORBIDDEN,
+            "missing_scope",
+            "Token petugas tidak memuat tempat layanan (service_point).",
+        )
+    return Officer(
+        actor=Actor(
+            kind=ActorKind.STAFF,
+            id=caller.subject,
+            role=",".join(sorted(caller.roles)),
+            service_point=caller.service_point,
+            channel=Channel.API,
+        ),
+        roles=caller.roles,
+        service_point=caller.service_point,
+    )
+
+
+class ClaimView(BaseModel):
+    officer: str = Field(description="Who holds the case.")
+    role: str = Field(description="The role they hold it in.")
+    since: datetime
+
+
+class CaseView(BaseModel):
+    """A case as the console shows it."""
+
+    request_id: str
+    service_code: str
+    state: str = Field(description="SUBMITTED, IN_VERIFICATION, NEEDS_REVISION, APPROVED, …")
+    stage: CaseStage | None = Field(description="The work it waits for; none when finished.")
+    service_point: str
+    opened_at: datetime
+    due_at: datetime = Field(description="The deadline on the office's working-day calendar.")
+    claim: ClaimView | None = Field(description="Who has taken it, if anyone.")
+
+    @classmethod
+    def of(cls, case: Case) -> CaseView:
+        claim = case.claim
+        return cls(
+            request_id=case.request_id,
+            service_code=case.service_code,
+            state=case.state.value,
+            stage=case.stage,
+            service_point=case.service_point,
+            opened_at=case.opened_at,
+            due_at=case.due_at,
+            claim=None
+            if claim is None
+            else ClaimView(officer=claim.officer, role=claim.role.value, since=claim.since),
+        )
+
+
+class CaseDetails(CaseView):
+    """A case with the applicant's personal data; every read is recorded for auditors."""
+
+    applicant_name: str
+    applicant_nik: str
+    applicant_phone: str
+
+
+class ClaimBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason_code: str = Field(
+        pattern=r"^[A-Z][A-Z_]{2,39}$",
+        examples=["FUNERAL"],
+        description="Why this case goes ahead of older ones (e.g. FUNERAL, ELDERLY, DISABLED, "
+        "SUPERVISOR_INSTRUCTION); auditors see it.",
+    )
+
+
+class RevisionBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    items: list[str] = Field(
+        min_length=1,
+        max_length=20,
+        description="What the citizen must fix, in Indonesian, one item each.",
+    )
+
+
+class IssueBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    document_number: str = Field(min_length=1, max_length=60, pattern=r"^[A-Za-z0-9./-]+$")
+    collection: CollectionMethod = Field(description="How the citizen gets the document.")
+
+
+class RejectBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str = Field(min_length=3, max_length=500, description="Why, for the citizen.")
+
+
+STEP_ERRORS = {
+    **error_responses(404, 422, 503),
+    409: error_response(
+        status.HTTP_409_CONFLICT,
+        "The case is not in a state for this step, or another officer changed it meanwhile.",
+    ),
+}
+
+router = APIRouter(prefix="/v1/cases", tags=["console"])
+queues_router = APIRouter(prefix="/v1/queues", tags=["console"])
+
+
+@queues_router.post(
+    "/claim-next",
+    responses={
+        204: {"description": "Nothing waits for the caller's work."},
+        **error_responses(422, 503),
+    },
+)
+async def claim_next(
+    context: ContextDep,
+    caller: CallerDep,
+    response: Response,
+    stage: Annotated[
+        CaseStage | None,
+        Query(
+            description="Only this stage's queue; else every stage of the caller's roles, in order."
+        ),
+    ] = None,
+) -> CaseView | None:
+    """The oldest waiting case of the caller's work and service point: priority cases first
+    (death certificates, applicants aged 60 or more), then released ones, then the rest."""
+    case = await cases.claim_next(
+        officer=officer(caller),
+        stage=stage,
+        repository=context.repository,
+        queues=context.queues,
+        outbox_ready=context.outbox_ready,
+        now=context.clock(),
+    )
+    if case is None:
+        response.status_code = status.HTTP_204_NO_CONTENT
+        return None
+    return CaseView.of(case)
+
+
+@router.get("/{request_id}", responses=error_responses(404, 422, 503))
+async def read_case(
+    request_id: RequestIdPath, context: ContextDep, caller: CallerDep
+) -> CaseDetails:
+    case = await _run(
+        lambda: cases.view(
+            request_id=str(request_id),
+            officer=officer(caller),
+            repository=context.repository,
+            outbox_ready=context.outbox_ready,
+            now=context.clock(),
+        )
+    )
+    return CaseDetails(
+        **CaseView.of(case).model_dump(),
+        applicant_name=case.applicant.name,
+        applicant_nik=case.applicant.nik,
+        applicant_phone=case.applicant.phone,
+    )
+
+
+@router.post("/{request_id}/claim", responses=STEP_ERRORS)
+async def claim(
+    request_id: RequestIdPath, body: ClaimBody, context: ContextDep, caller: CallerDep
+) -> CaseView:
+    """Takes this case ahead of its turn; the reason is recorded for auditors."""
+    case = await _run(
+        lambda: cases.claim(
+            request_id=str(request_id),
+            officer=officer(caller),
+            reason_code=body.reason_code,
+            repository=context.repository,
+            outbox_ready=context.outbox_ready,
+            now=context.clock(),
+        )
+    )
+    return CaseView.of(case)
+
+
+@router.post("/{request_id}/release", responses=STEP_ERRORS)
+async def release(request_id: RequestIdPath, context: ContextDep, caller: CallerDep) -> CaseView:
+    """Puts a taken case back in its queue, ahead of newer ones."""
+    acting, now = officer(caller), context.clock()
+    return await _act(
+        context, str(request_id), acting, now, lambda case: case.release(acting.actor, now=now)
+    )
+
+
+@router.post("/{request_id}/verify", responses=STEP_ERRORS)
+async def verify(request_id: RequestIdPath, context: ContextDep, caller: CallerDep) -> CaseView:
+    """The request and its documents are in order: on to the head of office for approval."""
+    acting, now = officer(caller), context.clock()
+    return await _act(
+        context, str(request_id), acting, now, lambda case: case.verify(acting.actor, now=now)
+    )
+
+
+@router.post("/{request_id}/approve", responses=STEP_ERRORS)
+async def approve(request_id: RequestIdPath, context: ContextDep, caller: CallerDep) -> CaseView:
+    acting, now = officer(caller), context.clock()
+    return await _act(
+        context, str(request_id), acting, now, lambda case: case.approve(acting.actor, now=now)
+    )
+
+
+@router.post("/{request_id}/complete", responses=STEP_ERRORS)
+async def complete(request_id: RequestIdPath, context: ContextDep, caller: CallerDep) -> CaseView:
+    """The citizen has the document."""
+    acting, now = officer(caller), context.clock()
+    return await _act(
+        context, str(request_id), acting, now, lambda case: case.complete(acting.actor, now=now)
+    )
+
+
+@router.post("/{request_id}/request-revision", responses=STEP_ERRORS)
+async def request_revision(
+    request_id: RequestIdPath, body: RevisionBody, context: ContextDep, caller: CallerDep
+) -> CaseView:
+    """Sends the request back to the citizen; the deadline clock stops until they resubmit."""
+    acting = officer(caller)
+    now = context.clock()
+    return await _act(
+        context,
+        str(request_id),
+        acting,
+        now,
+        lambda case: case.request_revision(
+            acting.actor, body.items, now=now, calendar=context.calendar
+        ),
+    )
+
+
+@router.post("/{request_id}/issue", responses=STEP_ERRORS)
+async def issue(
+    request_id: RequestIdPath, body: IssueBody, context: ContextDep, caller: CallerDep
+) -> CaseView:
+    acting = officer(caller)
+    now = context.clock()
+    return await _act(
+        context,
+        str(request_id),
+        acting,
+        now,
+        lambda case: case.issue(
+            acting.actor,
+            document_number=body.document_number,
+            collection=body.collection,
+            now=now,
+        ),
+    )
+
+
+@router.post("/{request_id}/reject", responses=STEP_ERRORS)
+async def reject(
+    request_id: RequestIdPath, body: RejectBody, context: ContextDep, caller: CallerDep
+) -> CaseView:
+    acting = officer(caller)
+    now = context.clock()
+    return await _act(
+        context,
+        str(request_id),
+        acting,
+        now,
+        lambda case: case.reject(acting.actor, body.reason, now=now),
+    )
+
+
+async def _act(
+    context: ProcessingContext,
+    request_id: str,
+    acting: Officer,
+    now: datetime,
+    step: Callable[[Case], None],
+) -> CaseView:
+    case = await _run(
+        lambda: cases.act(
+            request_id=request_id,
+            officer=acting,
+            step=step,
+            repository=context.repository,
+            outbox_ready=context.outbox_ready,
+            now=now,
+        )
+    )
+    return CaseView.of(case)
+
+
+async def _run(use_case: Callable[[], Awaitable[Case]]) -> Case:
+    """Runs a use case, turning its refusals into answers the console can act on."""
+    try:
+        return await use_case()
+    except CaseNotFound:
+        raise ApiError(status.HTTP_404_NOT_FOUND, "not_found", "Kasus tidak ditemukan.") from None
+    except NotAllowed as exc:
+        raise ApiError(status.HTTP_403_FORBIDDEN, exc.code, exc.message) from None
+    except CaseRefused as exc:
+        raise ApiError(status.HTTP_409_CONFLICT, exc.code, exc.message) from None
+    except CaseChanged:
+        raise ApiError(
+            status.HTTP_409_CONFLICT,
+            "changed_meanwhile",
+            "Kasus ini baru saja diubah petugas lain. Muat ulang dan coba lagi.",
+        ) from None

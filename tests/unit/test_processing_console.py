@@ -1,0 +1,244 @@
+"""Taking work: the oldest waiting case first, priority cases ahead, and every step once."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import pytest
+
+from services.processing.domain.case import Case, CaseState
+from services.processing.domain.priority import Lane
+from services.processing.domain.queues import WRITE_GRACE, QueueKey, Slot
+from services.processing.service_layer import cases
+from services.processing.service_layer.cases import CaseChanged, CaseNotFound, Officer
+from shared.auth import Role
+from shared.events.envelope import Actor, ActorKind, Channel
+from shared.events.models import CaseStage
+from tests.builders import T0, request_submitted
+from tests.fakes import CallCounter, FakeCaseRepository, FakeQueues, FlatCalendar
+
+NOW = T0 + timedelta(hours=1)
+KEY = QueueKey("KANTOR_DINAS", CaseStage.VERIFICATION, Lane.NORMAL)
+
+
+def officer(name: str = "verifier-1", *roles: Role, service_point: str = "KANTOR_DINAS") -> Officer:
+    held = frozenset(roles or (Role.VERIFIER,))
+    return Officer(
+        actor=Actor(
+            kind=ActorKind.STAFF, id=name, service_point=service_point, channel=Channel.API
+        ),
+        roles=held,
+        service_point=service_point,
+    )
+
+
+class Office:
+    def __init__(self) -> None:
+        self.repository = FakeCaseRepository()
+        self.queues = FakeQueues()
+        self.outbox_ready = CallCounter()
+
+    async def submit(
+        self,
+        request_id: str,
+        *,
+        minutes: float,
+        service_code: str = "KK_BARU",
+        nik: str = "3516091204800001",
+    ) -> None:
+        submitted = request_submitted(request_id, service_code=service_code)
+        submitted = submitted.model_copy(
+            update={"applicant": submitted.applicant.model_copy(update={"nik": nik})}
+        )
+        opened_at = T0 + timedelta(minutes=minutes)
+        await cases.open_case_for_request(
+            submitted=submitted,
+            event_id=f"evt-{request_id}",
+            repository=self.repository,
+            outbox_ready=self.outbox_ready,
+            calendar=FlatCalendar(),
+            default_service_point="KANTOR_DINAS",
+            now=opened_at,
+        )
+        await self.queue(request_id, at=opened_at)
+
+    async def queue(self, request_id: str, *, at: datetime = NOW, returned: bool = False) -> None:
+        await cases.queue_case(
+            request_id=request_id,
+            returned=returned,
+            repository=self.repository,
+            queues=self.queues,
+            at=at,
+        )
+
+    async def next(self, who: Officer | None = None, stage: CaseStage | None = None) -> str | None:
+        case = await cases.claim_next(
+            officer=who or officer(),
+            stage=stage,
+            repository=self.repository,
+            queues=self.queues,
+            outbox_ready=self.outbox_ready,
+            now=NOW,
+        )
+        return None if case is None else case.request_id
+
+
+@pytest.fixture
+def office() -> Office:
+    return Office()
+
+
+async def test_the_oldest_case_is_taken_first(office: Office) -> None:
+    for number in range(3):
+        await office.submit(f"req-{number}", minutes=number)
+
+    taken = [await office.next(officer(f"v-{n}")) for n in range(4)]
+
+    assert taken == ["req-0", "req-1", "req-2", None]
+
+
+async def test_a_death_certificate_and_an_elderly_applicant_go_ahead(office: Office) -> None:
+    await office.submit("old-request", minutes=0)
+    await office.submit("elderly", minutes=5, nik="3516091204500001")
+    await office.submit("funeral", minutes=9, service_code="AKTA_MATI")
+
+    taken = [await office.next(officer(f"v-{n}")) for n in range(3)]
+
+    assert taken == ["elderly", "funeral", "old-request"]
+
+
+async def test_a_released_case_comes_before_newer_ones(office: Office) -> None:
+    await office.submit("req-0", minutes=0)
+    await office.submit("req-1", minutes=1)
+    first = officer("v-1")
+    assert await office.next(first) == "req-0"
+
+    await cases.act(
+        request_id="req-0",
+        officer=first,
+        step=lambda case: case.release(first.actor, now=NOW),
+        repository=office.repository,
+        outbox_ready=office.outbox_ready,
+        now=NOW,
+    )
+    await office.queue("req-0", returned=True)
+
+    assert await office.next(officer("v-2")) == "req-0"
+    assert await office.next(officer("v-3")) == "req-1"
+
+
+async def test_an_officer_takes_only_their_service_points_work(office: Office) -> None:
+    await office.submit("req-0", minutes=0)
+
+    assert await office.next(officer("v-1", service_point="MPP_MOJOKERTO")) is None
+    assert await office.next(officer("v-2")) == "req-0"
+
+
+async def test_an_officer_takes_only_work_of_their_roles(office: Office) -> None:
+    await office.submit("req-0", minutes=0)
+
+    assert await office.next(officer("s-1", Role.SIGNER)) is None
+    assert await office.next(officer("o-1", Role.OPERATOR)) is None
+
+
+async def test_cases_taken_out_of_order_are_skipped_and_forgotten(office: Office) -> None:
+    for number in range(3):
+        await office.submit(f"req-{number}", minutes=number)
+    jumper = officer("v-1")
+    await cases.claim(
+        request_id="req-0",
+        officer=jumper,
+        reason_code="FUNERAL",
+        repository=office.repository,
+        outbox_ready=office.outbox_ready,
+        now=NOW,
+    )
+
+    assert await office.next(officer("v-2")) == "req-1"
+    assert office.queues.heads[KEY.id] == 2
+
+
+async def test_a_case_queued_twice_is_taken_once(office: Office) -> None:
+    await office.submit("req-0", minutes=0)
+    await office.queue("req-0")
+
+    assert await office.next(officer("v-1")) == "req-0"
+    assert await office.next(officer("v-2")) is None
+
+
+async def test_an_empty_slot_still_being_written_is_waited_for_not_skipped(office: Office) -> None:
+    office.queues.slots[KEY.id] = [Slot(number=0, request_id=None, at=None)]
+    await office.submit("req-1", minutes=59.5)
+
+    assert await office.next(officer("v-1")) == "req-1"
+    assert office.queues.heads.get(KEY.id, 0) == 0
+
+
+async def test_an_empty_slot_is_forgotten_once_later_ones_are_old(office: Office) -> None:
+    office.queues.slots[KEY.id] = [Slot(number=0, request_id=None, at=None)]
+    await office.submit("req-1", minutes=0)
+    assert NOW - (T0 + timedelta(minutes=0)) >= WRITE_GRACE
+
+    assert await office.next(officer("v-1")) == "req-1"
+    assert office.queues.heads[KEY.id] == 2
+
+
+async def test_the_next_claim_after_a_full_page_of_taken_cases_finds_the_rest(
+    office: Office,
+) -> None:
+    for number in range(cases.SCAN + 3):
+        await office.submit(f"req-{number:02d}", minutes=number)
+    for number in range(cases.SCAN + 1):
+        jumper = officer(f"j-{number}")
+        await cases.claim(
+            request_id=f"req-{number:02d}",
+            officer=jumper,
+            reason_code="SUPERVISOR_INSTRUCTION",
+            repository=office.repository,
+            outbox_ready=office.outbox_ready,
+            now=NOW,
+        )
+
+    assert await office.next(officer("v-1")) == f"req-{cases.SCAN + 1:02d}"
+
+
+async def test_a_stale_write_is_a_conflict_and_changes_nothing(office: Office) -> None:
+    await office.submit("req-0", minutes=0)
+    first, second = officer("v-1"), officer("v-2")
+    loaded = await office.repository.get("req-0")
+    assert loaded is not None
+    await office.repository.save(loaded[0], revision=loaded[1], outbox=[])
+
+    class Stale(FakeCaseRepository):
+        async def get(self, request_id: str) -> tuple[Case, int] | None:
+            return loaded
+
+    stale = Stale()
+    stale.cases, stale.revisions = office.repository.cases, office.repository.revisions
+
+    with pytest.raises(CaseChanged):
+        await cases.claim(
+            request_id="req-0",
+            officer=second,
+            reason_code="FUNERAL",
+            repository=stale,
+            outbox_ready=office.outbox_ready,
+            now=NOW,
+        )
+    case = office.repository.cases["req-0"]
+    assert case.claim is None
+    assert case.state is CaseState.SUBMITTED
+    assert first.actor.id != second.actor.id
+
+
+async def test_a_case_of_another_service_point_is_not_found(office: Office) -> None:
+    await office.submit("req-0", minutes=0)
+
+    with pytest.raises(CaseNotFound):
+        await cases.view(
+            request_id="req-0",
+            officer=officer("v-1", service_point="MPP_MOJOKERTO"),
+            repository=office.repository,
+            outbox_ready=office.outbox_ready,
+            now=NOW,
+        )
