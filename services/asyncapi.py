@@ -6,12 +6,14 @@ from __future__ import annotations
 from typing import Any
 
 from services.audit.entrypoints import consumer as audit
+from services.intake.entrypoints import consumer as intake
 from services.notify.entrypoints import consumer as notify
 from services.processing.entrypoints import consumer as processing
 from shared.events.asyncapi import render
 from shared.messagebus import Subscription
 
 SUBSCRIPTIONS: list[Subscription[Any]] = [
+    intake.subscription,
     processing.subscription,
     notify.subscription,
     audit.subscription,

@@ -8,15 +8,16 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Iterable, Sequence
 from datetime import datetime, timedelta
 
 from services.audit.domain.chain import AuditEntry
-from services.intake.domain.citizen_request import CitizenRequest, StatusChange
+from services.intake.domain.citizen_request import CitizenRequest, RequestStatus, StatusChange
 from services.intake.domain.sign_in import SignInChallenge
 from services.notify.domain.notification import Notification, NotificationStatus
 from services.notify.service_layer.ports import ProviderError
 from services.processing.domain.case import Case
+from services.processing.domain.deadlines import Timer, minute_of
 from services.processing.domain.queues import QueueKey, Slot
 from shared.events.envelope import CloudEvent
 
@@ -59,6 +60,15 @@ class FakeRequestRepository:
         if tracking_number in self.tracking_numbers:
             return False
         self.tracking_numbers[tracking_number] = request_id
+        return True
+
+    async def add_events(
+        self, request_id: str, outbox: list[CloudEvent], *, status: RequestStatus
+    ) -> bool:
+        stored = self.requests.get(request_id)
+        if stored is None or stored.status is not status:
+            return False
+        self.outbox.extend(outbox)
         return True
 
     async def record_progress(self, request_id: str, event_id: str, change: StatusChange) -> bool:
@@ -280,3 +290,46 @@ class FlatCalendar:
 
     def add_working_time(self, start: datetime, duration: timedelta) -> datetime:
         return start + duration
+
+    def at_fraction(self, start: datetime, due: datetime, fraction: float) -> datetime:
+        return start + (due - start) * fraction
+
+
+class FakeTimers:
+    """Deadline timers by minute, with the shared cursor, in memory."""
+
+    def __init__(self) -> None:
+        self.minutes: dict[datetime, list[Timer]] = {}
+        self.cursor: datetime | None = None
+
+    async def schedule(self, timer: Timer) -> None:
+        self.minutes.setdefault(minute_of(timer.fire_at), []).append(timer)
+
+    async def in_minute(self, minute: datetime) -> list[Timer]:
+        return list(self.minutes.get(minute, []))
+
+    async def fired_until(self, start: datetime) -> datetime:
+        if self.cursor is None:
+            self.cursor = minute_of(start)
+        return self.cursor
+
+    async def advance(self, past: datetime, to: datetime) -> None:
+        if self.cursor == past:
+            self.cursor = to
+
+
+class FakeAtRisk:
+    def __init__(self) -> None:
+        self.points: dict[str, dict[str, tuple[datetime, int]]] = {}
+
+    async def note(
+        self, service_point: str, request_id: str, due_at: datetime, percent: int
+    ) -> None:
+        self.points.setdefault(service_point, {})[request_id] = (due_at, percent)
+
+    async def listed(self, service_point: str) -> dict[str, tuple[datetime, int]]:
+        return dict(self.points.get(service_point, {}))
+
+    async def forget(self, service_point: str, request_ids: Iterable[str]) -> None:
+        for request_id in request_ids:
+            self.points.get(service_point, {}).pop(request_id, None)

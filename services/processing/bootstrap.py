@@ -9,19 +9,25 @@ from functools import partial
 
 from fastapi import FastAPI
 
+from services.processing.adapters.mongo_at_risk import MongoAtRisk
 from services.processing.adapters.mongo_cases import MongoCaseRepository
 from services.processing.adapters.mongo_queues import MongoQueues
+from services.processing.adapters.mongo_report import MongoReportStore
+from services.processing.adapters.mongo_timers import MongoTimers
 from services.processing.config import ProcessingSettings
 from services.processing.domain.calendar import WorkingCalendar
 from services.processing.entrypoints import api
 from services.processing.entrypoints.access import ACCESS
 from services.processing.entrypoints.consumer import Dependencies, subscription
+from services.processing.entrypoints.report_api import ReportContext, reports_router
+from services.processing.service_layer import deadlines
 from shared.auth import KeySource
 from shared.clock import Clock, system_clock
 from shared.http import ReadinessCheck, Wiring, build_app
 from shared.kafka import service_topics, subscribe
 from shared.mongo import OutboxRelay
-from shared.runtime import connected, running
+from shared.polling import PollingLoop
+from shared.runtime import Worker, connected, running
 
 
 @asynccontextmanager
@@ -38,10 +44,15 @@ async def connect(
         repository = MongoCaseRepository(collection, cipher)
         await repository.ensure_indexes()
         queues = MongoQueues(infra.db["queues"], infra.db["queue_slots"])
+        timers = MongoTimers(infra.db["deadline_timers"], infra.db["deadline_cursor"])
+        at_risk = MongoAtRisk(infra.db["at_risk"])
         relay = OutboxRelay(collection=collection, producer=infra.producer, cipher=cipher)
+        report_store = MongoReportStore(infra.db["report_cases"], infra.db["report_counters"])
+        app.state.report = ReportContext(store=report_store, calendar=calendar, clock=clock)
         app.state.context = api.ProcessingContext(
             repository=repository,
             queues=queues,
+            at_risk=at_risk,
             outbox_ready=relay.wake,
             calendar=calendar,
             clock=clock,
@@ -53,15 +64,36 @@ async def connect(
             dependencies=Dependencies(
                 repository=repository,
                 queues=queues,
+                timers=timers,
+                at_risk=at_risk,
                 outbox_ready=relay.wake,
                 calendar=calendar,
                 default_service_point=settings.default_service_point,
+                report=report_store,
             ),
             clock=clock,
             producer=infra.producer,
         )
-        async with running({"outbox_relay": relay, "consumer": consumer}) as worker_checks:
+        deadline_timers = PollingLoop(
+            name="deadline-timers",
+            handle=_nothing_named,
+            sweep=lambda: deadlines.fire_due(
+                timers=timers, repository=repository, outbox_ready=relay.wake, now=clock()
+            ),
+            sweep_interval_s=settings.deadline_sweep_interval_s,
+        )
+        workers: dict[str, Worker] = {
+            "outbox_relay": relay,
+            "consumer": consumer,
+            "deadline_timers": deadline_timers,
+        }
+        async with running(workers) as worker_checks:
             yield infra.readiness_checks() | worker_checks
+
+
+async def _nothing_named(keys: list[str]) -> int:
+    """Timers are found by their minute, never named."""
+    return 0
 
 
 def create_app(
@@ -74,7 +106,7 @@ def create_app(
         title="Adminduk Go Digital: processing",
         settings=settings,
         wiring=wiring or partial(connect, settings),
-        routers=[api.queues_router, api.router],
+        routers=[api.queues_router, api.supervision_router, api.router, reports_router],
         access=ACCESS,
         staff_keys=staff_keys,
     )

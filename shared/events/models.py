@@ -50,6 +50,15 @@ class RequestSubmitted(RequestEvent):
     )
 
 
+class RequestCancelled(RequestEvent):
+    """The citizen (or who submitted for them) withdrew the request before verification."""
+
+    event_type: ClassVar[str] = "id.go.adminduk.request.cancelled.v1"
+    topic: ClassVar[Topic] = REQUESTS
+
+    cancelled_at: datetime = Field(description="When intake took the withdrawal (UTC).")
+
+
 class CaseOpened(RequestEvent):
     """Processing opened a case for a submitted request."""
 
@@ -186,6 +195,37 @@ class CaseCancelled(CaseEvent):
 
     event_type: ClassVar[str] = "id.go.adminduk.case.cancelled.v1"
     topic: ClassVar[Topic] = CASES
+
+
+class CaseReassigned(CaseEvent):
+    """A supervisor gave a claimed case to another officer."""
+
+    event_type: ClassVar[str] = "id.go.adminduk.case.reassigned.v1"
+    topic: ClassVar[Topic] = CASES
+
+    from_officer: str = Field(description="Who held the case.")
+    to_officer: str = Field(description="Who holds it now.")
+
+
+class DeadlineWarning(CaseEvent):
+    """A share of the case's time has passed; its holder and the supervisor are warned."""
+
+    event_type: ClassVar[str] = "id.go.adminduk.case.deadline_warning.v1"
+    topic: ClassVar[Topic] = CASES
+
+    percent: int = Field(description="How much of the working time has passed, e.g. 50 or 80.")
+    due_at: datetime = Field(description="The deadline (UTC).")
+    holder: str | None = Field(description="The officer who holds the case, if anyone.")
+
+
+class DeadlineBreached(CaseEvent):
+    """The deadline passed before the case was finished."""
+
+    event_type: ClassVar[str] = "id.go.adminduk.case.deadline_breached.v1"
+    topic: ClassVar[Topic] = CASES
+
+    due_at: datetime = Field(description="The deadline that passed (UTC).")
+    holder: str | None = Field(description="The officer who holds the case, if anyone.")
 
 
 class NotificationSent(Event):

@@ -21,7 +21,7 @@ from services.notify.service_layer.ports import NotificationRepository
 from services.processing.domain.case import Case, CaseState, Claim
 from services.processing.domain.priority import Lane
 from services.processing.domain.queues import QueueKey
-from services.processing.service_layer.ports import CaseRepository, WorkQueues
+from services.processing.service_layer.ports import AtRisk, CaseRepository, WorkQueues
 from shared.auth import Role
 from shared.events.envelope import Actor, ActorKind, Channel
 from shared.events.models import CaseStage
@@ -543,3 +543,21 @@ class AuditLogContract:
 
         assert [entry async for entry in repository.entries()] == [first, second]
         assert await repository.head() == second
+
+
+class AtRiskContract:
+    async def test_cases_are_noted_updated_listed_and_forgotten(self, repository: AtRisk) -> None:
+        first, second = "3f0c9a34-7d2e-4b8a-9c1d-2e5f6a7b8c9d", "req-2"
+        await repository.note("KANTOR_DINAS", first, T0, 50)
+        await repository.note("KANTOR_DINAS", first, T0, 80)
+        await repository.note("KANTOR_DINAS", second, T0 + timedelta(hours=1), 50)
+        await repository.note("MPP_KOTA", "req-3", T0, 100)
+
+        listed = await repository.listed("KANTOR_DINAS")
+        await repository.forget("KANTOR_DINAS", [first])
+        after = await repository.listed("KANTOR_DINAS")
+
+        assert listed == {first: (T0, 80), second: (T0 + timedelta(hours=1), 50)}
+        assert after == {second: (T0 + timedelta(hours=1), 50)}
+        assert await repository.listed("MPP_KOTA") == {"req-3": (T0, 100)}
+        assert await repository.listed("ELSEWHERE") == {}

@@ -12,7 +12,7 @@ import httpx
 
 from devstack.stack import Stack
 from shared.events.models import CaseViewed
-from tests.e2e.conftest import SUBMISSION, audit_entries, eventually
+from tests.e2e.conftest import SUBMISSION, audit_entries, eventually, sign_in
 
 Tokens = Callable[..., dict[str, str]]
 
@@ -202,3 +202,25 @@ async def test_another_service_points_case_is_not_found(
     )
 
     assert response.status_code == 404
+
+
+async def test_a_citizen_withdraws_a_request_and_its_case_closes(
+    backend: Stack, http: httpx.AsyncClient, tokens: Tokens
+) -> None:
+    office = Office(backend, http, tokens)
+    intake = backend.service_url("intake")
+    submission = SUBMISSION | {"phone": "085700000401"}
+    submitted = (await http.post(f"{intake}/v1/requests", json=submission)).json()
+    citizen = await sign_in(http, backend, "+6285700000401")
+
+    withdrawn = await http.post(
+        f"{intake}/v1/requests/{submitted['request_id']}/cancel", headers=citizen
+    )
+
+    assert withdrawn.status_code == 202, withdrawn.text
+    seen = await office.status_becomes(submitted, "CANCELLED")
+    assert [change["status"] for change in seen["history"]] == ["SUBMITTED", "CANCELLED"]
+    again = await http.post(
+        f"{intake}/v1/requests/{submitted['request_id']}/cancel", headers=citizen
+    )
+    assert again.status_code == 409

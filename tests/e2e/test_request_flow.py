@@ -98,7 +98,11 @@ async def test_metrics_count_database_operations_per_handled_event(
     processing = await eventually(opened_once_more, what="processing to count its operations")
     events = sample(processing, "adminduk_db_operations_per_event_count", group="processing")
     operations = sample(processing, "adminduk_db_operations_per_event_sum", group="processing")
-    assert 1 <= operations / events <= 3
+    # A submission costs processing one insert (the case) and the monthly report's read model
+    # about five commands (its progress document, then each counter it raises, then clearing
+    # what it counted); each case step it reads back from its own topic the same report work,
+    # plus a read and two writes to queue the case, and for the opening three timer upserts.
+    assert 1 <= operations / events <= 16
     assert sample(processing, "adminduk_db_operations_total",
                   activity="processing", command="insert") >= events  # fmt: skip
     relay = sample(processing, "adminduk_db_operations_total",

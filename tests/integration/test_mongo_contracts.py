@@ -9,6 +9,7 @@ from services.audit.adapters.mongo_log import MongoAuditLog
 from services.intake.adapters.mongo_idempotency import MongoIdempotencyKeys
 from services.intake.adapters.mongo_requests import MongoRequestRepository
 from services.notify.adapters.mongo_notifications import MongoNotificationRepository
+from services.processing.adapters.mongo_at_risk import MongoAtRisk
 from services.processing.adapters.mongo_cases import MongoCaseRepository
 from services.processing.adapters.mongo_queues import MongoQueues
 from shared.crypto import Cipher, UnreadableSecret
@@ -26,6 +27,7 @@ from tests.builders import (
     wrapped,
 )
 from tests.contracts.repositories import (
+    AtRiskContract,
     AuditLogContract,
     CaseRepositoryContract,
     IdempotencyKeyRepositoryContract,
@@ -53,6 +55,12 @@ class TestMongoCaseRepository(CaseRepositoryContract):
         repository = MongoCaseRepository(mongo_db["cases"], cipher())
         await repository.ensure_indexes()
         return repository
+
+
+class TestMongoAtRisk(AtRiskContract):
+    @pytest.fixture
+    def repository(self, mongo_db: AsyncDatabase[Document]) -> MongoAtRisk:
+        return MongoAtRisk(mongo_db["at_risk"])
 
 
 class TestMongoQueues(WorkQueuesContract):

@@ -38,6 +38,7 @@ from tests.auth import STAFF_KEYS, bearer
 from tests.builders import T0
 from tests.fakes import (
     CallCounter,
+    FakeAtRisk,
     FakeAuditLog,
     FakeCaseRepository,
     FakeClock,
@@ -97,6 +98,7 @@ def processing() -> FastAPI:
         app.state.context = ProcessingContext(
             repository=FakeCaseRepository(),
             queues=FakeQueues(),
+            at_risk=FakeAtRisk(),
             outbox_ready=CallCounter(),
             calendar=FlatCalendar(),
             clock=FakeClock(T0),

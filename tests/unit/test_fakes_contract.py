@@ -3,6 +3,7 @@ from __future__ import annotations
 import pytest
 
 from tests.contracts.repositories import (
+    AtRiskContract,
     AuditLogContract,
     CaseRepositoryContract,
     IdempotencyKeyRepositoryContract,
@@ -11,6 +12,7 @@ from tests.contracts.repositories import (
     WorkQueuesContract,
 )
 from tests.fakes import (
+    FakeAtRisk,
     FakeAuditLog,
     FakeCaseRepository,
     FakeIdempotencyKeys,
@@ -36,6 +38,12 @@ class TestFakeCaseRepository(CaseRepositoryContract):
     @pytest.fixture
     def repository(self) -> FakeCaseRepository:
         return FakeCaseRepository()
+
+
+class TestFakeAtRisk(AtRiskContract):
+    @pytest.fixture
+    def repository(self) -> FakeAtRisk:
+        return FakeAtRisk()
 
 
 class TestFakeQueues(WorkQueuesContract):

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import AsyncIterator
 
 import pytest
 
+from services.intake.domain.citizen_request import RequestStatus
 from tests.auth import bearer
 from tests.unit.test_intake_api import FORM, Intake, answering, running_intake
 
@@ -191,3 +193,33 @@ async def test_too_many_lookups_from_one_client_are_a_429_with_retry_after() -> 
     assert statuses == [404, 404, 404, 429]
     assert refused.json()["error"] == "rate_limited"
     assert 1 <= int(refused.headers["Retry-After"]) <= 20
+
+
+async def test_a_citizen_withdraws_their_request_before_verification(intake: Intake) -> None:
+    submitted = (await intake.client.post("/v1/requests", json=FORM)).json()
+    url = f"/v1/requests/{submitted['request_id']}/cancel"
+
+    other = await intake.client.post(url, headers=intake.citizen("+6289876543210"))
+    withdrawn = await intake.client.post(url, headers=intake.citizen())
+
+    assert other.status_code == 404
+    assert withdrawn.status_code == 202
+    event = intake.repository.outbox[-1]
+    assert event.type == "id.go.adminduk.request.cancelled.v1"
+    assert event.data["actor"]["kind"] == "citizen"
+
+
+async def test_a_request_in_verification_cannot_be_withdrawn(intake: Intake) -> None:
+    submitted = (await intake.client.post("/v1/requests", json=FORM)).json()
+    stored = intake.repository.requests[submitted["request_id"]]
+    intake.repository.requests[submitted["request_id"]] = dataclasses.replace(
+        stored, status=RequestStatus.IN_VERIFICATION
+    )
+
+    refused = await intake.client.post(
+        f"/v1/requests/{submitted['request_id']}/cancel", headers=intake.citizen()
+    )
+
+    assert refused.status_code == 409
+    assert refused.json()["error"] == "verification_started"
+    assert len(intake.repository.outbox) == 1

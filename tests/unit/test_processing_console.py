@@ -13,8 +13,8 @@ from services.processing.service_layer import cases
 from services.processing.service_layer.cases import CaseChanged, CaseNotFound, Officer
 from shared.auth import Role
 from shared.events.envelope import Actor, ActorKind, Channel
-from shared.events.models import CaseStage
-from tests.builders import T0, request_submitted
+from shared.events.models import CaseStage, RequestCancelled
+from tests.builders import SYSTEM, T0, request_submitted
 from tests.fakes import CallCounter, FakeCaseRepository, FakeQueues, FlatCalendar
 
 NOW = T0 + timedelta(hours=1)
@@ -63,13 +63,9 @@ class Office:
         await self.queue(request_id, at=opened_at)
 
     async def queue(self, request_id: str, *, at: datetime = NOW, returned: bool = False) -> None:
-        await cases.queue_case(
-            request_id=request_id,
-            returned=returned,
-            repository=self.repository,
-            queues=self.queues,
-            at=at,
-        )
+        loaded = await self.repository.get(request_id)
+        assert loaded is not None
+        await cases.queue_case(case=loaded[0], returned=returned, queues=self.queues, at=at)
 
     async def next(self, who: Officer | None = None, stage: CaseStage | None = None) -> str | None:
         case = await cases.claim_next(
@@ -242,3 +238,36 @@ async def test_a_case_of_another_service_point_is_not_found(office: Office) -> N
             outbox_ready=office.outbox_ready,
             now=NOW,
         )
+
+
+async def test_a_withdrawn_request_closes_its_case_once(office: Office) -> None:
+    await office.submit("req-0", minutes=0)
+    cancelled = RequestCancelled(actor=SYSTEM, request_id="req-0", cancelled_at=NOW)
+
+    for _ in range(2):
+        await cases.cancel_case(
+            cancelled=cancelled,
+            repository=office.repository,
+            outbox_ready=office.outbox_ready,
+            now=NOW,
+        )
+
+    assert office.repository.cases["req-0"].state is CaseState.CANCELLED
+    assert [event.type for event in office.repository.outbox].count(
+        "id.go.adminduk.case.cancelled.v1"
+    ) == 1
+    assert await office.next(officer("v-1")) is None
+
+
+async def test_a_withdrawal_after_verification_began_changes_nothing(office: Office) -> None:
+    await office.submit("req-0", minutes=0)
+    assert await office.next(officer("v-1")) == "req-0"
+
+    await cases.cancel_case(
+        cancelled=RequestCancelled(actor=SYSTEM, request_id="req-0", cancelled_at=NOW),
+        repository=office.repository,
+        outbox_ready=office.outbox_ready,
+        now=NOW,
+    )
+
+    assert office.repository.cases["req-0"].state is CaseState.IN_VERIFICATION

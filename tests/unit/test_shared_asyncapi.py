@@ -6,7 +6,13 @@ from typing import Any
 from devstack.paths import REPO_ROOT
 from services.asyncapi import SUBSCRIPTIONS
 from shared.events import asyncapi
-from shared.events.models import EVENT_TYPES, CaseOpened, RequestSubmitted, SignInCodeRequested
+from shared.events.models import (
+    EVENT_TYPES,
+    CaseOpened,
+    RequestCancelled,
+    RequestSubmitted,
+    SignInCodeRequested,
+)
 
 COMMITTED = REPO_ROOT / "docs" / "asyncapi.json"
 
@@ -54,8 +60,10 @@ def test_writers_and_readers_follow_from_the_declarations() -> None:
     assert operations["processingSendsCases"]["action"] == "send"
     assert operations["intakeSendsIdentity"]["action"] == "send"
     assert operations["processingReceivesRequests"]["messages"] == [
-        {"$ref": f"#/channels/requests/messages/{RequestSubmitted.__name__}"}
+        {"$ref": f"#/channels/requests/messages/{RequestSubmitted.__name__}"},
+        {"$ref": f"#/channels/requests/messages/{RequestCancelled.__name__}"},
     ]
+    assert operations["intakeReceivesCases"]["action"] == "receive"
     assert operations["notifyReceivesCases"]["messages"] == [
         {"$ref": f"#/channels/cases/messages/{CaseOpened.__name__}"}
     ]

@@ -16,6 +16,7 @@ from shared.events.models import (
     NotificationChannel,
     NotificationFailed,
     NotificationSent,
+    RequestCancelled,
     RequestSubmitted,
     SignInCodeRequested,
 )
@@ -130,6 +131,7 @@ def test_every_event_type_travels_on_the_topic_of_its_writer() -> None:
     case_steps = {model for model in EVENT_TYPES.values() if issubclass(model, CaseEvent)}
     expected: dict[type[Event], Topic] = {
         RequestSubmitted: REQUESTS,
+        RequestCancelled: REQUESTS,
         CaseOpened: CASES,
         **dict.fromkeys(case_steps, CASES),
         NotificationSent: NOTIFICATIONS,
@@ -137,7 +139,7 @@ def test_every_event_type_travels_on_the_topic_of_its_writer() -> None:
         SignInCodeRequested: IDENTITY,
     }
     assert {model: model.topic for model in EVENT_TYPES.values()} == expected
-    assert len(case_steps) == 11
+    assert len(case_steps) == 14
     assert (REQUESTS.writer, CASES.writer, NOTIFICATIONS.writer, IDENTITY.writer) == (
         "intake",
         "processing",

@@ -15,7 +15,7 @@ from services.intake.domain.citizen_request import CitizenRequest, RequestStatus
 from shared.crypto import Cipher
 from shared.events.envelope import Actor, CloudEvent
 from shared.events.models import Applicant
-from shared.mongo import Document, apply_once, insert_new, outbox_entry
+from shared.mongo import Document, apply_once, insert_new, outbox_entry, update_document
 
 OWNER_PURPOSE = "request-owner"
 
@@ -97,6 +97,17 @@ class MongoRequestRepository:
                 )
                 for change in document["history"]
             ],
+        )
+
+    async def add_events(
+        self, request_id: str, outbox: list[CloudEvent], *, status: RequestStatus
+    ) -> bool:
+        """Queues events of the request if its status is still `status`."""
+        return await update_document(
+            self._collection,
+            request_id,
+            {"$push": {"outbox": {"$each": [outbox_entry(e, self._cipher) for e in outbox]}}},
+            expected={"status": status.value},
         )
 
     async def record_progress(self, request_id: str, event_id: str, change: StatusChange) -> bool:

@@ -12,7 +12,12 @@ from services.intake.domain.catalogue import ServiceCatalogue
 from services.intake.domain.identity import normalize_phone, validate_nik
 from services.intake.domain.text import normalize_name
 from shared.events.envelope import Actor, Event
-from shared.events.models import Applicant, NotificationChannel, RequestSubmitted
+from shared.events.models import (
+    Applicant,
+    NotificationChannel,
+    RequestCancelled,
+    RequestSubmitted,
+)
 
 
 class RequestStatus(StrEnum):
@@ -86,6 +91,23 @@ class CitizenRequest:
     form_digest: str
     history: list[StatusChange] = field(default_factory=list)
     events: list[Event] = field(default_factory=list)
+
+    def cancel(self, actor: Actor, *, now: datetime) -> None:
+        """Withdraws the request, which the office has not begun to verify; processing closes
+        its case."""
+        if self.status is not RequestStatus.SUBMITTED:
+            raise NotCancellable(self.status)
+        self.events.append(
+            RequestCancelled(actor=actor, request_id=self.request_id, cancelled_at=now)
+        )
+
+
+class NotCancellable(ValueError):
+    """The office began working on the request: it can no longer be withdrawn."""
+
+    def __init__(self, status: RequestStatus) -> None:
+        super().__init__(status.value)
+        self.status = status
 
 
 def submit(

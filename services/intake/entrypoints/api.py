@@ -23,6 +23,7 @@ from services.intake.domain.catalogue import ServiceCatalogue, UnknownService
 from services.intake.domain.citizen_request import (
     CitizenRequest,
     InPersonOnly,
+    NotCancellable,
     RequestStatus,
     SubmissionForm,
 )
@@ -44,6 +45,7 @@ from services.intake.service_layer.ports import (
 )
 from services.intake.service_layer.sign_in import CodeHasher
 from shared.access import CallerDep
+from shared.auth import Principal
 from shared.clock import Clock
 from shared.errors import ApiError
 from shared.events.models import NotificationChannel
@@ -334,10 +336,17 @@ async def get_request(
     """A citizen gets 404 for another citizen's request, exactly as for one that does not
     exist; a village operator or counter officer gets 403 outside their village or service
     point."""
+    request, seen_as = await _visible(str(request_id), caller, context)
+    return RequestView.of(request, seen_as)
+
+
+async def _visible(
+    request_id: str, caller: Principal | None, context: IntakeContext
+) -> tuple[CitizenRequest, Visibility]:
+    """The request as the caller may see it; 404 for a citizen's request that is not theirs,
+    403 for one outside an operator's village or an officer's service point."""
     assert caller is not None, "the access table admits only callers with a token"
-    request = await submission.get_request(
-        request_id=str(request_id), repository=context.repository
-    )
+    request = await submission.get_request(request_id=request_id, repository=context.repository)
     seen_as = Visibility.HIDDEN if request is None else visibility(caller, request)
     if request is None or seen_as is Visibility.HIDDEN:
         raise ApiError(status.HTTP_404_NOT_FOUND, "not_found", "Permohonan tidak ditemukan.")
@@ -347,6 +356,46 @@ async def get_request(
             "forbidden",
             "Permohonan ini di luar desa atau tempat layanan Anda.",
         )
+    return request, seen_as
+
+
+@router.post(
+    "/requests/{request_id}/cancel",
+    status_code=status.HTTP_202_ACCEPTED,
+    responses={
+        404: error_response(
+            status.HTTP_404_NOT_FOUND, "No request has this id, or none the caller may see."
+        ),
+        409: error_response(
+            status.HTTP_409_CONFLICT, "The office began verifying it: it cannot be withdrawn."
+        ),
+        **error_responses(422, 503),
+    },
+)
+async def cancel_request(
+    request_id: Annotated[
+        UUID, Path(description="The request's id, in any spelling of the same UUID.")
+    ],
+    context: ContextDep,
+    caller: CallerDep,
+) -> RequestView:
+    """Withdraws a request the office has not begun to verify; its status becomes CANCELLED
+    once processing closed the case."""
+    request, seen_as = await _visible(str(request_id), caller, context)
+    try:
+        await submission.cancel_request(
+            request=request,
+            actor=submitter(caller).actor,
+            repository=context.repository,
+            outbox_ready=context.outbox_ready,
+            now=context.clock(),
+        )
+    except (NotCancellable, submission.StatusChanged):
+        raise ApiError(
+            status.HTTP_409_CONFLICT,
+            "verification_started",
+            "Permohonan sudah mulai diverifikasi sehingga tidak dapat dibatalkan.",
+        ) from None
     return RequestView.of(request, seen_as)
 
 

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Protocol
 
-from services.intake.domain.citizen_request import CitizenRequest, StatusChange
+from services.intake.domain.citizen_request import CitizenRequest, RequestStatus, StatusChange
 from services.intake.domain.sign_in import SignInChallenge
 from shared.events.envelope import CloudEvent
 
@@ -26,6 +26,12 @@ class RequestRepository(Protocol):
 
     async def get(self, request_id: str) -> CitizenRequest | None:
         """Loads a request by its id."""
+        ...
+
+    async def add_events(
+        self, request_id: str, outbox: list[CloudEvent], *, status: RequestStatus
+    ) -> bool:
+        """Queues the request's events, if its status is still `status`; False otherwise."""
         ...
 
     async def record_progress(self, request_id: str, event_id: str, change: StatusChange) -> bool:

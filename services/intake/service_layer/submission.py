@@ -17,7 +17,7 @@ from services.intake.domain.citizen_request import (
 )
 from services.intake.domain.tracking import new_tracking_number
 from services.intake.service_layer.ports import IdempotencyKeyRepository, RequestRepository
-from shared.events.envelope import CloudEvent
+from shared.events.envelope import Actor, CloudEvent
 from shared.polling import OutboxReady
 
 SOURCE = "/adminduk/intake"
@@ -120,3 +120,23 @@ async def look_up(
     if request is None or not hmac.compare_digest(request.applicant.nik[-4:], nik_last4):
         return None
     return request
+
+
+class StatusChanged(Exception):
+    """The request's status changed while the caller acted on it."""
+
+
+async def cancel_request(
+    *,
+    request: CitizenRequest,
+    actor: Actor,
+    repository: RequestRepository,
+    outbox_ready: OutboxReady,
+    now: datetime,
+) -> None:
+    """Asks processing to close the request's case; refused once verification began."""
+    request.cancel(actor, now=now)
+    outbox = [CloudEvent.wrap(event, source=SOURCE, time=now) for event in request.events]
+    if not await repository.add_events(request.request_id, outbox, status=request.status):
+        raise StatusChanged(request.request_id)
+    outbox_ready(request.request_id, outbox)

@@ -74,6 +74,7 @@ class MongoCaseRepository:
             else Claim(officer=claim["officer"], role=Role(claim["role"]), since=claim["since"]),
             paused_remaining=None if paused is None else timedelta(seconds=paused),
             completed_on_time=document["completed_on_time"],
+            deadline_marks=set(document["deadline_marks"]),
         )
         return case, int(document["revision"])
 
@@ -106,6 +107,7 @@ def _changing(case: Case) -> Document:
         if case.paused_remaining is None
         else case.paused_remaining.total_seconds(),
         "completed_on_time": case.completed_on_time,
+        "deadline_marks": sorted(case.deadline_marks),
     }
 
 

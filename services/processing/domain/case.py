@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Protocol
 
+from services.processing.domain.deadlines import Mark, Timer
 from services.processing.domain.priority import Lane, lane_for
 from shared.auth import Role
 from shared.events.envelope import Actor, Event
@@ -29,6 +30,7 @@ from shared.events.models import (
     CaseCompleted,
     CaseEvent,
     CaseOpened,
+    CaseReassigned,
     CaseRejected,
     CaseReleased,
     CaseResubmitted,
@@ -36,6 +38,8 @@ from shared.events.models import (
     CaseVerified,
     CaseViewed,
     CollectionMethod,
+    DeadlineBreached,
+    DeadlineWarning,
     DocumentIssued,
     RequestSubmitted,
     RevisionRequested,
@@ -73,6 +77,8 @@ class Calendar(Protocol):
 
     def add_working_time(self, start: datetime, duration: timedelta) -> datetime: ...
 
+    def at_fraction(self, start: datetime, due: datetime, fraction: float) -> datetime: ...
+
 
 class CaseRefused(Exception):
     """A step the case's state or claim does not allow; the message says why, in Indonesian."""
@@ -108,6 +114,8 @@ class Case:
     paused_remaining: timedelta | None = None
     """Office time left until the deadline, kept while the citizen must act."""
     completed_on_time: bool | None = None
+    deadline_marks: set[str] = field(default_factory=set)
+    """The deadline timers that fired (`Timer.key`)."""
     events: list[Event] = field(default_factory=list)
 
     @property
@@ -176,7 +184,7 @@ class Case:
         added to the deadline."""
         if self.state is not CaseState.NEEDS_REVISION or self.paused_remaining is None:
             raise CaseRefused("not_waiting", "Kasus ini tidak sedang menunggu perbaikan.")
-        self.due_at = calendar.add_working_time(now, self.paused_remaining)
+        self.due_at = _to_the_second(calendar.add_working_time(now, self.paused_remaining))
         self.paused_remaining = None
         self.state = CaseState.IN_VERIFICATION
         self._record(CaseResubmitted, actor, now, due_at=self.due_at)
@@ -239,6 +247,41 @@ class Case:
         self.state = CaseState.CANCELLED
         self._record(CaseCancelled, actor, now)
 
+    def reassign(self, actor: Actor, to_officer: str, *, now: datetime) -> None:
+        """A supervisor moves a claimed case to another officer of the same role."""
+        if self.claim is None:
+            raise CaseRefused("not_claimed", "Kasus ini belum diambil siapa pun.")
+        if not to_officer.strip() or to_officer == self.claim.officer:
+            raise CaseRefused("same_officer", "Pilih petugas lain untuk kasus ini.")
+        previous = self.claim.officer
+        self.claim = Claim(officer=to_officer, role=self.claim.role, since=now)
+        self._record(CaseReassigned, actor, now, from_officer=previous, to_officer=to_officer)
+
+    def mark_deadline(self, timer: Timer, *, now: datetime) -> bool:
+        """Records a warning or a breach once, if the timer is for the current deadline of a
+        case the office is still working on; False when it fires nothing."""
+        waiting_for_office = self.stage is not None
+        if (
+            timer.due_at != self.due_at
+            or timer.key in self.deadline_marks
+            or not waiting_for_office
+        ):
+            return False
+        self.deadline_marks.add(timer.key)
+        holder = None if self.claim is None else self.claim.officer
+        if timer.mark is Mark.BREACH:
+            self._record(DeadlineBreached, PROCESSING, now, due_at=self.due_at, holder=holder)
+        else:
+            self._record(
+                DeadlineWarning,
+                PROCESSING,
+                now,
+                percent=timer.mark.percent,
+                due_at=self.due_at,
+                holder=holder,
+            )
+        return True
+
     def _claimed_by(self, actor: Actor, *stages: CaseStage) -> CaseStage:
         stage = self.stage
         if stage is None or (stages and stage not in stages):
@@ -270,7 +313,7 @@ def open_case(
         service_point=submitted.actor.service_point or default_service_point,
         state=CaseState.SUBMITTED,
         opened_at=now,
-        due_at=calendar.due_at(now, submitted.deadline_working_days),
+        due_at=_to_the_second(calendar.due_at(now, submitted.deadline_working_days)),
     )
     case.events.append(
         CaseOpened(
@@ -287,3 +330,9 @@ def open_case(
         )
     )
     return case
+
+
+def _to_the_second(moment: datetime) -> datetime:
+    """Deadlines are kept to the second, rounded down: stored and compared exactly everywhere,
+    and never later than the rules allow."""
+    return moment.replace(microsecond=0)

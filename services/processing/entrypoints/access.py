@@ -14,6 +14,9 @@ OFFICERS = (Role.VERIFIER, Role.SIGNER, Role.OPERATOR, Role.COUNTER_OFFICER)
 ACCESS: AccessTable = {
     ("POST", "/v1/queues/claim-next"): roles(*OFFICERS),
     ("GET", "/v1/cases/{request_id}"): roles(*OFFICERS, Role.SUPERVISOR),
+    ("GET", "/v1/supervision/at-risk"): roles(Role.SUPERVISOR),
+    ("GET", "/v1/reports/monthly"): roles(Role.SUPERVISOR, Role.ADMIN),
+    ("POST", "/v1/cases/{request_id}/reassign"): roles(Role.SUPERVISOR),
     **{
         ("POST", f"/v1/cases/{{request_id}}/{step}"): roles(*OFFICERS)
         for step in (

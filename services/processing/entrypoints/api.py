@@ -16,9 +16,9 @@ from fastapi import APIRouter, Depends, Path, Query, Request, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.processing.domain.case import Calendar, Case, CaseRefused, NotAllowed
-from services.processing.service_layer import cases
+from services.processing.service_layer import cases, supervision
 from services.processing.service_layer.cases import CaseChanged, CaseNotFound, Officer
-from services.processing.service_layer.ports import CaseRepository, WorkQueues
+from services.processing.service_layer.ports import AtRisk, CaseRepository, WorkQueues
 from shared.access import CallerDep
 from shared.auth import Principal
 from shared.clock import Clock
@@ -33,6 +33,7 @@ from shared.polling import OutboxReady
 class ProcessingContext:
     repository: CaseRepository
     queues: WorkQueues
+    at_risk: AtRisk
     outbox_ready: OutboxReady
     calendar: Calendar
     clock: Clock
@@ -110,6 +111,20 @@ class CaseDetails(CaseView):
     applicant_phone: str
 
 
+class AtRiskView(BaseModel):
+    case: CaseView
+    percent: int = Field(description="Share of the working time passed: 50, 80, or 100 (late).")
+    seconds_left: int = Field(description="Until the deadline by the clock; negative when late.")
+
+
+class ReassignBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    officer: str = Field(
+        min_length=1, max_length=200, description="The `sub` of the officer who takes the case."
+    )
+
+
 class ClaimBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -154,6 +169,7 @@ STEP_ERRORS = {
 
 router = APIRouter(prefix="/v1/cases", tags=["console"])
 queues_router = APIRouter(prefix="/v1/queues", tags=["console"])
+supervision_router = APIRouter(prefix="/v1/supervision", tags=["supervision"])
 
 
 @queues_router.post(
@@ -353,3 +369,38 @@ async def _run(use_case: Callable[[], Awaitable[Case]]) -> Case:
             "changed_meanwhile",
             "Kasus ini baru saja diubah petugas lain. Muat ulang dan coba lagi.",
         ) from None
+
+
+@supervision_router.get("/at-risk", responses=error_responses(422, 503))
+async def at_risk(context: ContextDep, caller: CallerDep) -> list[AtRiskView]:
+    """The supervisor's service point's cases past half of their time, the least time left
+    first, with who holds them."""
+    cases_at_risk = await supervision.cases_at_risk(
+        service_point=officer(caller).service_point,
+        repository=context.repository,
+        at_risk=context.at_risk,
+        now=context.clock(),
+    )
+    return [
+        AtRiskView(
+            case=CaseView.of(item.case),
+            percent=item.percent,
+            seconds_left=int(item.time_left.total_seconds()),
+        )
+        for item in cases_at_risk
+    ]
+
+
+@router.post("/{request_id}/reassign", responses=STEP_ERRORS)
+async def reassign(
+    request_id: RequestIdPath, body: ReassignBody, context: ContextDep, caller: CallerDep
+) -> CaseView:
+    """A supervisor gives a taken case to another officer of the same service point."""
+    acting, now = officer(caller), context.clock()
+    return await _act(
+        context,
+        str(request_id),
+        acting,
+        now,
+        lambda case: case.reassign(acting.actor, body.officer.strip(), now=now),
+    )

@@ -1,8 +1,8 @@
 """Processing's Kafka entry point: the events it consumes, translated into use cases.
 
 Besides intake's submissions, processing reads its own case events: each step after which a case
-waits for work puts it in that work's queue, so a queue can never miss a case whose step was
-stored.
+waits for work puts it in that work's queue, and each step that sets a deadline sets its timers,
+so neither a queue nor a timer can miss a case whose step was stored.
 """
 
 from __future__ import annotations
@@ -10,17 +10,32 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from services.processing.domain.case import Calendar
-from services.processing.service_layer import cases
-from services.processing.service_layer.ports import CaseRepository, WorkQueues
+from services.processing.service_layer import cases, deadlines, supervision
+from services.processing.service_layer.ports import (
+    AtRisk,
+    CaseRepository,
+    DeadlineTimers,
+    WorkQueues,
+)
+from services.processing.service_layer.report import ReportStore, record_for_report
 from shared.events.envelope import RequestEvent
 from shared.events.models import (
     CaseApproved,
+    CaseCancelled,
+    CaseClaimed,
+    CaseCompleted,
+    CaseEvent,
     CaseOpened,
+    CaseRejected,
     CaseReleased,
     CaseResubmitted,
     CaseVerified,
+    DeadlineBreached,
+    DeadlineWarning,
     DocumentIssued,
+    RequestCancelled,
     RequestSubmitted,
+    RevisionRequested,
 )
 from shared.messagebus import Received, Subscription
 from shared.polling import OutboxReady
@@ -31,8 +46,11 @@ class Dependencies:
     repository: CaseRepository
     queues: WorkQueues
     outbox_ready: OutboxReady
+    timers: DeadlineTimers
+    at_risk: AtRisk
     calendar: Calendar
     default_service_point: str
+    report: ReportStore
 
 
 subscription: Subscription[Dependencies] = Subscription("processing")
@@ -40,6 +58,10 @@ subscription: Subscription[Dependencies] = Subscription("processing")
 
 @subscription.on(RequestSubmitted)
 async def on_request_submitted(message: Received[RequestSubmitted], deps: Dependencies) -> None:
+    # The report learns the request's service, channel and district before its case can open.
+    await record_for_report(
+        event=message.data, event_id=message.event_id, store=deps.report, calendar=deps.calendar
+    )
     await cases.open_case_for_request(
         submitted=message.data,
         event_id=message.event_id,
@@ -51,14 +73,54 @@ async def on_request_submitted(message: Received[RequestSubmitted], deps: Depend
     )
 
 
+@subscription.on(RequestCancelled)
+async def on_request_cancelled(message: Received[RequestCancelled], deps: Dependencies) -> None:
+    await cases.cancel_case(
+        cancelled=message.data,
+        repository=deps.repository,
+        outbox_ready=deps.outbox_ready,
+        now=message.now,
+    )
+
+
 @subscription.on(
     CaseOpened, CaseReleased, CaseResubmitted, CaseVerified, CaseApproved, DocumentIssued
 )
 async def on_waiting_for_work(message: Received[RequestEvent], deps: Dependencies) -> None:
+    event = message.data
+    if isinstance(event, CaseEvent):
+        await record_for_report(
+            event=event, event_id=message.event_id, store=deps.report, calendar=deps.calendar
+        )
+    loaded = await deps.repository.get(event.request_id)
+    if loaded is None:
+        return
+    case, _ = loaded
     await cases.queue_case(
-        request_id=message.data.request_id,
-        returned=isinstance(message.data, CaseReleased),
-        repository=deps.repository,
-        queues=deps.queues,
-        at=message.time,
+        case=case, returned=isinstance(event, CaseReleased), queues=deps.queues, at=message.time
+    )
+    if isinstance(event, CaseOpened | CaseResubmitted):
+        await deadlines.set_deadline_timers(
+            case=case,
+            repository=deps.repository,
+            timers=deps.timers,
+            calendar=deps.calendar,
+            outbox_ready=deps.outbox_ready,
+            now=message.now,
+        )
+
+
+@subscription.on(DeadlineWarning, DeadlineBreached)
+async def on_deadline_mark(message: Received[CaseEvent], deps: Dependencies) -> None:
+    if isinstance(message.data, DeadlineWarning | DeadlineBreached):
+        await supervision.note_at_risk(
+            event=message.data, repository=deps.repository, at_risk=deps.at_risk
+        )
+
+
+@subscription.on(CaseClaimed, RevisionRequested, CaseRejected, CaseCompleted, CaseCancelled)
+async def on_case_step(message: Received[CaseEvent], deps: Dependencies) -> None:
+    """Steps that only the monthly report follows."""
+    await record_for_report(
+        event=message.data, event_id=message.event_id, store=deps.report, calendar=deps.calendar
     )

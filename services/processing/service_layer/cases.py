@@ -11,6 +11,7 @@ from services.processing.domain.case import (
     STAGE_ROLES,
     Calendar,
     Case,
+    CaseRefused,
     NotAllowed,
     open_case,
 )
@@ -18,13 +19,14 @@ from services.processing.domain.priority import Lane
 from services.processing.domain.queues import QueueKey, passable
 from services.processing.service_layer.ports import CaseRepository, WorkQueues
 from shared.auth import Role
+from shared.errors import RetryableError
 from shared.events.envelope import Actor, CloudEvent
-from shared.events.models import CaseStage, RequestSubmitted
+from shared.events.models import CaseStage, RequestCancelled, RequestSubmitted
 from shared.polling import OutboxReady
 
 SOURCE = "/adminduk/processing"
-SCAN = 16
-"""Slots read at once from the front of a queue."""
+SCAN = 4
+"""Slots read at once from the front of a queue: the first is usually the one taken."""
 
 
 async def open_case_for_request(
@@ -46,22 +48,39 @@ async def open_case_for_request(
         outbox_ready(case.request_id, outbox)
 
 
-async def queue_case(
-    *, request_id: str, returned: bool, repository: CaseRepository, queues: WorkQueues, at: datetime
+async def cancel_case(
+    *,
+    cancelled: RequestCancelled,
+    repository: CaseRepository,
+    outbox_ready: OutboxReady,
+    now: datetime,
 ) -> None:
+    """Closes the case of a withdrawn request, unless its verification began meanwhile (then
+    the citizen sees it in progress); a repeated withdrawal changes nothing."""
+    while True:
+        loaded = await repository.get(cancelled.request_id)
+        if loaded is None:
+            raise RetryableError(f"case {cancelled.request_id} is not opened yet")
+        case, revision = loaded
+        try:
+            case.cancel(cancelled.actor, now=now)
+        except CaseRefused:
+            return
+        if await _save(case, revision, repository, outbox_ready, now):
+            return
+
+
+async def queue_case(*, case: Case, returned: bool, queues: WorkQueues, at: datetime) -> None:
     """Puts a case that waits for work at the end of its stage's queue.
 
-    Called for every event after which a case may wait; a case already queued or taken meanwhile
-    is skipped when officers take work, so queuing it twice changes nothing.
+    Called, with the case as it is now, for every event after which a case may wait; a case
+    already queued or taken meanwhile is skipped when officers take work, so queuing it twice
+    changes nothing.
     """
-    loaded = await repository.get(request_id)
-    if loaded is None:
-        return
-    case, _ = loaded
     if case.stage is None or case.claim is not None:
         return
     lane = Lane.RETURNED if returned else case.lane
-    await queues.enqueue(QueueKey(case.service_point, case.stage, lane), request_id, at)
+    await queues.enqueue(QueueKey(case.service_point, case.stage, lane), case.request_id, at)
 
 
 @dataclass(frozen=True)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Protocol
 
 from services.processing.domain.case import Case
+from services.processing.domain.deadlines import Timer
 from services.processing.domain.queues import QueueKey, Slot
 from shared.events.envelope import CloudEvent
 
@@ -38,4 +40,38 @@ class WorkQueues(Protocol):
 
     async def advance(self, key: QueueKey, past: int) -> None:
         """Forgets the slots up to and including `past`."""
+        ...
+
+
+class DeadlineTimers(Protocol):
+    async def schedule(self, timer: Timer) -> None:
+        """Keeps the timer until its minute is fired."""
+        ...
+
+    async def in_minute(self, minute: datetime) -> list[Timer]:
+        """The timers that fire within the minute starting at `minute`."""
+        ...
+
+    async def fired_until(self, start: datetime) -> datetime:
+        """The last minute whose timers were fired; `start`'s minute when none was yet."""
+        ...
+
+    async def advance(self, past: datetime, to: datetime) -> None:
+        """Moves the cursor from `past` to `to`, unless it was moved meanwhile."""
+        ...
+
+
+class AtRisk(Protocol):
+    async def note(
+        self, service_point: str, request_id: str, due_at: datetime, percent: int
+    ) -> None:
+        """Lists the case as at risk, with the share of its time that passed."""
+        ...
+
+    async def listed(self, service_point: str) -> dict[str, tuple[datetime, int]]:
+        """The cases listed at risk: their deadline and share of time passed, by request id."""
+        ...
+
+    async def forget(self, service_point: str, request_ids: Iterable[str]) -> None:
+        """Takes cases off the list."""
         ...

@@ -1,0 +1,479 @@
+"""The monthly evaluation: what each case event adds to the month's counters, and the report read
+from them.
+
+A case's progress (its dimensions, its state and since when, the office time it waited for the
+citizen) turns each event into increments of counters per month, dimension and key: received,
+completed, on time, rejected, cancelled, send-backs, time in each state, a histogram of working
+time, and the cases opened and closed per opening day, from which the backlog and its ageing at
+any moment follow. Months are calendar months in Asia/Jakarta; durations are office time on the
+working calendar, and the working time of a case leaves out the time it waited for the citizen.
+"""
+
+from __future__ import annotations
+
+import bisect
+import zlib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, replace
+from datetime import date, datetime, timedelta
+from typing import Protocol
+from zoneinfo import ZoneInfo
+
+from shared.events.envelope import Actor, ActorKind, Channel
+from shared.events.models import (
+    CaseApproved,
+    CaseCancelled,
+    CaseCompleted,
+    CaseEvent,
+    CaseRejected,
+    CaseVerified,
+    DocumentIssued,
+    RequestSubmitted,
+    RevisionRequested,
+)
+
+JAKARTA = ZoneInfo("Asia/Jakarta")
+SHARDS = 16
+"""Counter documents per month: each event writes one, chosen by its request, so concurrent
+writers rarely meet on one document."""
+
+TOTAL, SERVICE, CHANNEL, DISTRICT, OFFICER = "total", "service", "channel", "district", "officer"
+CASE_DIMENSIONS = (SERVICE, CHANNEL, DISTRICT)
+"""Dimensions a case is counted in; an officer is the dimension of a step, not of a case. The
+total is the sum of the services, so it is never a counter of its own (which every event would
+write)."""
+ALL = "ALL"
+
+BUCKET_BOUNDS: tuple[float, ...] = tuple(60.0 * 2 ** (k / 2) for k in range(41))
+"""Upper bounds (seconds) of the working-time histogram: one minute to about two years, each
+bucket √2 wider than the one before; one more bucket holds anything longer."""
+
+
+class OfficeTime(Protocol):
+    """Office time between two instants (see `calendar.WorkingCalendar`)."""
+
+    def working_time_between(self, start: datetime, end: datetime) -> timedelta: ...
+
+
+class WorkingTime(OfficeTime, Protocol):
+    """The office calendar, with its working days, for the backlog's ageing."""
+
+    def is_working_day(self, day: date) -> bool: ...
+
+
+def month_of(moment: datetime) -> str:
+    """The Jakarta calendar month of an instant, as YYYY-MM."""
+    return moment.astimezone(JAKARTA).strftime("%Y-%m")
+
+
+def day_of(moment: datetime) -> str:
+    return moment.astimezone(JAKARTA).date().isoformat()
+
+
+def year_before(month: str) -> str:
+    return f"{int(month[:4]) - 1:04d}{month[4:]}"
+
+
+def months_back(month: str, count: int) -> str:
+    """The month `count` months before `month`."""
+    index = int(month[:4]) * 12 + int(month[5:]) - 1 - count
+    return f"{index // 12:04d}-{index % 12 + 1:02d}"
+
+
+def shard_of(request_id: str) -> int:
+    return zlib.crc32(request_id.encode()) % SHARDS
+
+
+def district_of(nik: str) -> str:
+    """The district of a NIK (`PPRRSS…`): regency and district, e.g. 3516.09."""
+    return f"{nik[:4]}.{nik[4:6]}"
+
+
+def channel_of(submitter: Actor) -> str:
+    """Where a request came in: a village operator, a counter, or the citizen's own channel."""
+    if submitter.kind is ActorKind.OPERATOR:
+        return "VILLAGE_OPERATOR"
+    if submitter.kind is ActorKind.STAFF:
+        return "COUNTER"
+    return {Channel.WHATSAPP: "WHATSAPP", Channel.SMS: "SMS"}.get(submitter.channel, "WEB")
+
+
+def field_key(key: str) -> str:
+    """A key usable as a document field name (no dots, no leading `$`), reversibly."""
+    return key.replace("%", "%25").replace(".", "%2E").replace("$", "%24")
+
+
+def key_of_field(name: str) -> str:
+    return name.replace("%24", "$").replace("%2E", ".").replace("%25", "%")
+
+
+def bucket_of(seconds: float) -> int:
+    return bisect.bisect_left(BUCKET_BOUNDS, seconds)
+
+
+@dataclass(frozen=True)
+class Progress:
+    """What the report keeps of one case between its events."""
+
+    service: str
+    channel: str
+    district: str
+    opened_at: datetime
+    state: str
+    since: datetime
+    waiting_s: float = 0.0
+    """Office time spent waiting for the citizen (NEEDS_REVISION)."""
+    sent_back: bool = False
+    closed: bool = False
+
+    def keys(self) -> dict[str, str]:
+        return {SERVICE: self.service, CHANNEL: self.channel, DISTRICT: self.district}
+
+
+@dataclass(frozen=True)
+class Contribution:
+    """Increments of one month's counters: dotted field paths and amounts."""
+
+    month: str
+    increments: dict[str, int]
+
+
+def submitted(event: RequestSubmitted) -> tuple[Progress, Contribution]:
+    """A new request: received in its month, and open since its day."""
+    at = event.submitted_at
+    progress = Progress(
+        service=event.service_code,
+        channel=channel_of(event.actor),
+        district=district_of(event.applicant.nik),
+        opened_at=at,
+        state="SUBMITTED",
+        since=at,
+    )
+    increments: dict[str, int] = {}
+    for dimension, key in progress.keys().items():
+        row = _row(dimension, key)
+        increments[f"{row}.received"] = 1
+        increments[f"backlog.{dimension}.{field_key(key)}.opened.{day_of(at)}"] = 1
+    return progress, Contribution(month_of(at), increments)
+
+
+def stepped(
+    progress: Progress, event: CaseEvent, calendar: OfficeTime
+) -> tuple[Progress, Contribution | None]:
+    """What a step of the case adds; None when it adds nothing (a claim at a later stage, a
+    release, a read)."""
+    if progress.closed:
+        return progress, None
+    at = event.at
+    increments: dict[str, int] = {}
+    case_rows = [_row(dimension, key) for dimension, key in progress.keys().items()]
+    if event.state != progress.state:
+        spent = calendar.working_time_between(progress.since, at).total_seconds()
+        for row in case_rows:
+            increments[f"{row}.state_s.{progress.state}"] = round(spent)
+            increments[f"{row}.state_n.{progress.state}"] = 1
+        progress = replace(
+            progress,
+            state=event.state,
+            since=at,
+            waiting_s=progress.waiting_s + (spent if progress.state == "NEEDS_REVISION" else 0),
+        )
+    case_fields, officer_fields = _counted(event)
+    if isinstance(event, RevisionRequested):
+        progress = replace(progress, sent_back=True)
+    if isinstance(event, CaseCompleted | CaseRejected | CaseCancelled):
+        if progress.sent_back:
+            case_fields.append("sent_back_cases")
+        case_fields.append("closed")
+        for dimension, key in progress.keys().items():
+            path = f"backlog.{dimension}.{field_key(key)}.closed.{day_of(progress.opened_at)}"
+            increments[path] = 1
+        progress = replace(progress, closed=True)
+    if isinstance(event, CaseCompleted):
+        worked = calendar.working_time_between(progress.opened_at, at).total_seconds()
+        bucket = bucket_of(max(worked - progress.waiting_s, 0.0))
+        case_fields.append(f"hist.{bucket}")
+    for row in case_rows:
+        for name in case_fields:
+            increments[f"{row}.{name}"] = 1
+    if officer_fields and event.actor.kind is ActorKind.STAFF:
+        officer = _row(OFFICER, event.actor.id)
+        for name in ["decisions", *officer_fields]:
+            increments[f"{officer}.{name}"] = 1
+    return progress, (Contribution(month_of(at), increments) if increments else None)
+
+
+def _counted(event: CaseEvent) -> tuple[list[str], list[str]]:
+    """The fields an event counts for its case's rows, and for the officer who took it."""
+    if isinstance(event, CaseCompleted):
+        on_time = ["on_time"] if event.on_time else []
+        return ["completed", *on_time], ["completed", *on_time]
+    if isinstance(event, RevisionRequested):
+        return ["sent_back"], ["sent_back"]
+    if isinstance(event, CaseRejected):
+        return ["rejected"], ["rejected"]
+    if isinstance(event, CaseCancelled):
+        return ["cancelled"], []
+    if isinstance(event, CaseVerified):
+        return [], ["verified"]
+    if isinstance(event, CaseApproved):
+        return [], ["approved"]
+    if isinstance(event, DocumentIssued):
+        return [], ["issued"]
+    return [], []
+
+
+def _row(dimension: str, key: str) -> str:
+    return f"rows.{dimension}.{field_key(key)}"
+
+
+def percentile(histogram: Mapping[int, int], q: float) -> float | None:
+    """The q-quantile (0 < q ≤ 1) of the histogram's values in seconds, interpolated within its
+    bucket; None when it is empty."""
+    total = sum(histogram.values())
+    if total == 0:
+        return None
+    rank = q * total
+    seen = 0
+    for bucket in sorted(histogram):
+        count = histogram[bucket]
+        if count and seen + count >= rank:
+            low = 0.0 if bucket == 0 else BUCKET_BOUNDS[bucket - 1]
+            if bucket >= len(BUCKET_BOUNDS):
+                return low
+            return low + (BUCKET_BOUNDS[bucket] - low) * (rank - seen) / count
+        seen += count
+    return None
+
+
+def rate(part: int, whole: int) -> float | None:
+    return None if whole == 0 else part / whole
+
+
+AGEING = ("0-1", "2-3", "4-5", "6-10", ">10")
+"""Backlog age bands, in working days since the day a case was received."""
+
+
+def age_band(working_days: int) -> str:
+    for band, limit in zip(AGEING, (1, 3, 5, 10), strict=False):
+        if working_days <= limit:
+            return band
+    return AGEING[-1]
+
+
+def working_days_since(days: list[date], as_of: date, calendar: WorkingTime) -> dict[date, int]:
+    """For each day, the working days after it up to `as_of` (inclusive)."""
+    ages: dict[date, int] = {}
+    count = 0
+    current = as_of
+    for day in sorted(days, reverse=True):
+        while current > day:
+            count += calendar.is_working_day(current)
+            current -= timedelta(days=1)
+        ages[day] = count
+    return ages
+
+
+Counters = dict[str, object]
+"""A counter document's nested fields: dimension → key → field → count (or → bucket → count)."""
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """The same month a year before."""
+
+    received: int
+    completed: int
+    on_time_rate: float | None
+    median_working_s: float | None
+
+
+@dataclass(frozen=True)
+class Row:
+    """One dimension's key in the month. For an officer, the rates are of their decisions."""
+
+    dimension: str
+    key: str
+    received: int
+    completed: int
+    on_time: int
+    rejected: int
+    cancelled: int
+    sent_back: int
+    decisions: int
+    on_time_rate: float | None
+    median_working_s: float | None
+    p90_working_s: float | None
+    send_back_rate: float | None
+    rejection_rate: float | None
+    state_mean_s: dict[str, float]
+    backlog: int
+    ageing: dict[str, int]
+    previous: Comparison | None
+
+
+@dataclass(frozen=True)
+class MonthlyReport:
+    month: str
+    as_of: datetime
+    backlog_since: str
+    """Cases received before this month are left out of the backlog."""
+    rows: list[Row]
+
+    def rows_of(self, dimension: str) -> list[Row]:
+        return [row for row in self.rows if row.dimension == dimension]
+
+
+def merged(documents: Iterable[Mapping[str, object]]) -> dict[str, object]:
+    """The sum of nested counter documents (shards of one month)."""
+    total: dict[str, object] = {}
+    for document in documents:
+        _add_into(total, document)
+    return total
+
+
+def _add_into(target: dict[str, object], source: Mapping[str, object]) -> None:
+    for name, value in source.items():
+        if isinstance(value, Mapping):
+            inner = target.setdefault(name, {})
+            assert isinstance(inner, dict)
+            _add_into(inner, value)
+        elif isinstance(value, int | float) and not isinstance(value, bool):
+            current = target.get(name, 0)
+            assert isinstance(current, int | float)
+            target[name] = current + value
+
+
+def build_report(
+    *,
+    month: str,
+    as_of: datetime,
+    rows: Mapping[str, object],
+    previous: Mapping[str, object],
+    backlog: Mapping[str, object],
+    backlog_since: str,
+    calendar: WorkingTime,
+) -> MonthlyReport:
+    """The month's report from its merged counters, the year-before month's, and the backlog
+    counts per opening day of the months from `backlog_since` on."""
+    rows = _with_total(rows)
+    previous = _with_total(previous)
+    backlog = _with_total(backlog)
+    open_cases = _open_by_day(backlog, backlog_since, as_of)
+    days = sorted({day for by_day in open_cases.values() for day in by_day})
+    ages = working_days_since(days, as_of.astimezone(JAKARTA).date(), calendar)
+    result: list[Row] = []
+    for dimension in (TOTAL, *CASE_DIMENSIONS, OFFICER):
+        current = _mapping(rows.get(dimension))
+        earlier = _mapping(previous.get(dimension))
+        keys = set(current)
+        keys |= {key for (dim, key) in open_cases if dim == dimension}
+        if dimension == TOTAL:
+            keys.add(field_key(ALL))
+        for key in sorted(keys):
+            ageing = dict.fromkeys(AGEING, 0)
+            for day, count in open_cases.get((dimension, key), {}).items():
+                ageing[age_band(ages[day])] += count
+            result.append(
+                _make_row(
+                    dimension,
+                    key,
+                    _mapping(current.get(key)),
+                    _mapping(earlier.get(key)) if key in earlier else None,
+                    ageing,
+                )
+            )
+    return MonthlyReport(month=month, as_of=as_of, backlog_since=backlog_since, rows=result)
+
+
+def _make_row(
+    dimension: str,
+    key: str,
+    counts: Mapping[str, object],
+    earlier: Mapping[str, object] | None,
+    ageing: dict[str, int],
+) -> Row:
+    def count(name: str) -> int:
+        value = counts.get(name, 0)
+        return int(value) if isinstance(value, int | float) else 0
+
+    histogram = {int(bucket): int(n) for bucket, n in _numbers(counts.get("hist")).items()}
+    state_s, state_n = _numbers(counts.get("state_s")), _numbers(counts.get("state_n"))
+    closed, decisions = count("closed"), count("decisions")
+    per = decisions if dimension == OFFICER else closed
+    sent_back = count("sent_back")
+    return Row(
+        dimension=dimension,
+        key=key_of_field(key),
+        received=count("received"),
+        completed=count("completed"),
+        on_time=count("on_time"),
+        rejected=count("rejected"),
+        cancelled=count("cancelled"),
+        sent_back=sent_back,
+        decisions=decisions,
+        on_time_rate=rate(count("on_time"), count("completed")),
+        median_working_s=percentile(histogram, 0.5),
+        p90_working_s=percentile(histogram, 0.9),
+        send_back_rate=rate(sent_back if dimension == OFFICER else count("sent_back_cases"), per),
+        rejection_rate=rate(count("rejected"), per),
+        state_mean_s={
+            state: state_s.get(state, 0) / visits for state, visits in state_n.items() if visits
+        },
+        backlog=sum(ageing.values()),
+        ageing=ageing if dimension != OFFICER else {},
+        previous=None if earlier is None else _comparison(earlier),
+    )
+
+
+def _comparison(counts: Mapping[str, object]) -> Comparison:
+    numbers = _numbers(counts)
+    histogram = {int(bucket): int(n) for bucket, n in _numbers(counts.get("hist")).items()}
+    completed = int(numbers.get("completed", 0))
+    return Comparison(
+        received=int(numbers.get("received", 0)),
+        completed=completed,
+        on_time_rate=rate(int(numbers.get("on_time", 0)), completed),
+        median_working_s=percentile(histogram, 0.5),
+    )
+
+
+def _open_by_day(
+    backlog: Mapping[str, object], since: str, as_of: datetime
+) -> dict[tuple[str, str], dict[date, int]]:
+    """Cases still open at `as_of` per (dimension, key) and the day they were received."""
+    last = as_of.astimezone(JAKARTA).date()
+    result: dict[tuple[str, str], dict[date, int]] = {}
+    for dimension, keys in _mapping(backlog).items():
+        for key, counts in _mapping(keys).items():
+            opened = _numbers(_mapping(counts).get("opened"))
+            closed = _numbers(_mapping(counts).get("closed"))
+            by_day: dict[date, int] = {}
+            for name in opened.keys() | closed.keys():
+                day = date.fromisoformat(name)
+                remaining = int(opened.get(name, 0) - closed.get(name, 0))
+                if name[:7] >= since and day <= last and remaining > 0:
+                    by_day[day] = remaining
+            if by_day:
+                result[(dimension, key)] = by_day
+    return result
+
+
+def _mapping(value: object) -> Mapping[str, object]:
+    return value if isinstance(value, Mapping) else {}
+
+
+def _numbers(value: object) -> dict[str, float]:
+    return {
+        name: float(number)
+        for name, number in _mapping(value).items()
+        if isinstance(number, int | float) and not isinstance(number, bool)
+    }
+
+
+def _with_total(counts: Mapping[str, object]) -> dict[str, object]:
+    """The counters with the total row: the sum of the services' rows."""
+    services = _mapping(counts.get(SERVICE))
+    if not services:
+        return dict(counts)
+    return {**counts, TOTAL: {ALL: merged(_mapping(row) for row in services.values())}}

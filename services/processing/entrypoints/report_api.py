@@ -1,0 +1,242 @@
+"""The monthly evaluation for the head of office and supervisors: JSON, CSV or an HTML page."""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request, Response, status
+from pydantic import BaseModel, Field
+
+from services.processing.domain.report import AGEING, MonthlyReport, Row, WorkingTime
+from services.processing.service_layer import report
+from services.processing.service_layer.report import ReportStore
+from services.processing.templates.monthly_report import label, render
+from shared.clock import Clock
+from shared.errors import ApiError
+from shared.http import error_responses
+
+STATES = ("SUBMITTED", "IN_VERIFICATION", "NEEDS_REVISION", "APPROVED", "ISSUED")
+
+
+@dataclass(frozen=True)
+class ReportContext:
+    store: ReportStore
+    calendar: WorkingTime
+    clock: Clock
+
+
+def get_report_context(request: Request) -> ReportContext:
+    context: ReportContext | None = getattr(request.app.state, "report", None)
+    if context is None:
+        raise ApiError(
+            status.HTTP_503_SERVICE_UNAVAILABLE, "not_ready", "Laporan belum dapat dibaca."
+        )
+    return context
+
+
+ReportContextDep = Annotated[ReportContext, Depends(get_report_context)]
+
+
+class ReportFormat(StrEnum):
+    JSON = "json"
+    CSV = "csv"
+    HTML = "html"
+
+
+class ComparisonView(BaseModel):
+    received: int
+    completed: int
+    on_time_rate: float | None
+    median_working_hours: float | None
+
+
+class RowView(BaseModel):
+    """One key of one dimension; for an officer, rates are of the decisions they took."""
+
+    dimension: str = Field(description="total, service, channel, district or officer.")
+    key: str = Field(description="Service code, channel, district (PPRR.SS) or officer id.")
+    label: str = Field(description="The key as the report names it, in Indonesian.")
+    received: int
+    completed: int
+    on_time_rate: float | None = Field(description="Completed by the deadline, of completed.")
+    median_working_hours: float | None = Field(
+        description="Office hours from receipt to completion, without waiting for the citizen."
+    )
+    p90_working_hours: float | None
+    send_back_rate: float | None = Field(
+        description="Closed cases sent back at least once, of closed (officers: of decisions)."
+    )
+    rejection_rate: float | None = Field(description="Rejected, of closed (officers: decisions).")
+    rejected: int
+    cancelled: int
+    sent_back: int = Field(description="Send-backs in the month.")
+    decisions: int = Field(description="An officer's verifications, send-backs, rejections, …")
+    state_mean_hours: dict[str, float] = Field(
+        description="Mean office hours a case stayed in each state it left this month."
+    )
+    backlog: int = Field(description="Cases still open at the report's time.")
+    ageing: dict[str, int] = Field(description="Open cases by working days since receipt.")
+    previous: ComparisonView | None = Field(description="The same month a year before.")
+
+    @classmethod
+    def of(cls, row: Row) -> RowView:
+        previous = row.previous
+        return cls(
+            dimension=row.dimension,
+            key=row.key,
+            label=label(row.dimension, row.key),
+            received=row.received,
+            completed=row.completed,
+            on_time_rate=row.on_time_rate,
+            median_working_hours=_hours(row.median_working_s),
+            p90_working_hours=_hours(row.p90_working_s),
+            send_back_rate=row.send_back_rate,
+            rejection_rate=row.rejection_rate,
+            rejected=row.rejected,
+            cancelled=row.cancelled,
+            sent_back=row.sent_back,
+            decisions=row.decisions,
+            state_mean_hours={
+                state: round(seconds / 3600, 2) for state, seconds in row.state_mean_s.items()
+            },
+            backlog=row.backlog,
+            ageing=row.ageing,
+            previous=None
+            if previous is None
+            else ComparisonView(
+                received=previous.received,
+                completed=previous.completed,
+                on_time_rate=previous.on_time_rate,
+                median_working_hours=_hours(previous.median_working_s),
+            ),
+        )
+
+
+class MonthlyReportView(BaseModel):
+    month: str = Field(description="YYYY-MM, a calendar month in Asia/Jakarta.")
+    as_of: datetime = Field(description="The backlog's moment: the month's end, or now.")
+    backlog_since: str = Field(description="The backlog counts cases received from this month.")
+    rows: list[RowView]
+
+
+reports_router = APIRouter(prefix="/v1/reports", tags=["reports"])
+
+
+@reports_router.get(
+    "/monthly",
+    response_model=MonthlyReportView,
+    responses={
+        200: {
+            "description": "The report, in the format asked for.",
+            "content": {
+                "text/csv": {"schema": {"type": "string"}},
+                "text/html": {"schema": {"type": "string"}},
+            },
+        },
+        **error_responses(422, 503),
+    },
+)
+async def monthly(
+    context: ReportContextDep,
+    month: Annotated[
+        str,
+        Query(pattern=r"^20\d\d-(0[1-9]|1[0-2])$", examples=["2026-11"], description="YYYY-MM"),
+    ],
+    format: Annotated[
+        ReportFormat, Query(description="json, csv (one row per dimension and key) or html.")
+    ] = ReportFormat.JSON,
+) -> Response:
+    """The month's evaluation per service, channel, district and officer, beside the same month
+    a year before."""
+    result = await report.monthly_report(
+        month=month, store=context.store, calendar=context.calendar, now=context.clock()
+    )
+    if format is ReportFormat.HTML:
+        return Response(render(result), media_type="text/html; charset=utf-8")
+    if format is ReportFormat.CSV:
+        return Response(
+            to_csv(result),
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": f'attachment; filename="evaluasi-{month}.csv"'},
+        )
+    view = MonthlyReportView(
+        month=result.month,
+        as_of=result.as_of,
+        backlog_since=result.backlog_since,
+        rows=[RowView.of(row) for row in result.rows],
+    )
+    return Response(view.model_dump_json(), media_type="application/json")
+
+
+CSV_COLUMNS = [
+    "dimension",
+    "key",
+    "label",
+    "received",
+    "completed",
+    "on_time_rate",
+    "median_working_hours",
+    "p90_working_hours",
+    "send_back_rate",
+    "rejection_rate",
+    "rejected",
+    "cancelled",
+    "sent_back",
+    "decisions",
+    "backlog",
+    *(f"ageing_{band}" for band in AGEING),
+    *(f"hours_in_{state.lower()}" for state in STATES),
+    "previous_received",
+    "previous_completed",
+    "previous_on_time_rate",
+    "previous_median_working_hours",
+]
+
+
+def to_csv(result: MonthlyReport) -> str:
+    """A header row, then one row per dimension and key."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(CSV_COLUMNS)
+    for row in result.rows:
+        view = RowView.of(row)
+        previous = view.previous
+        writer.writerow(
+            [
+                view.dimension,
+                view.key,
+                view.label,
+                view.received,
+                view.completed,
+                _cell(view.on_time_rate),
+                _cell(view.median_working_hours),
+                _cell(view.p90_working_hours),
+                _cell(view.send_back_rate),
+                _cell(view.rejection_rate),
+                view.rejected,
+                view.cancelled,
+                view.sent_back,
+                view.decisions,
+                view.backlog,
+                *(view.ageing.get(band, "") for band in AGEING),
+                *(_cell(view.state_mean_hours.get(state)) for state in STATES),
+                "" if previous is None else previous.received,
+                "" if previous is None else previous.completed,
+                "" if previous is None else _cell(previous.on_time_rate),
+                "" if previous is None else _cell(previous.median_working_hours),
+            ]
+        )
+    return out.getvalue()
+
+
+def _hours(seconds: float | None) -> float | None:
+    return None if seconds is None else round(seconds / 3600, 2)
+
+
+def _cell(value: float | None) -> str:
+    return "" if value is None else f"{value:.4g}"

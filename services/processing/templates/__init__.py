@@ -1,0 +1,1 @@
+"""Pages processing renders on the server, in Indonesian."""

@@ -1,0 +1,340 @@
+"""The monthly evaluation as one HTML page for the head of office: figures, inline SVG charts and
+tables, in Indonesian, printable on A4. No script runs in it; the charts are drawn here."""
+
+from __future__ import annotations
+
+from html import escape
+
+from services.processing.domain.report import (
+    AGEING,
+    CHANNEL,
+    DISTRICT,
+    JAKARTA,
+    OFFICER,
+    SERVICE,
+    TOTAL,
+    MonthlyReport,
+    Row,
+)
+
+MONTHS = [
+    "Januari",
+    "Februari",
+    "Maret",
+    "April",
+    "Mei",
+    "Juni",
+    "Juli",
+    "Agustus",
+    "September",
+    "Oktober",
+    "November",
+    "Desember",
+]
+NONE = "\N{EN DASH}"
+"""Shown where there is no figure."""
+SERVICES = {
+    "KK_BARU": "KK baru",
+    "KK_UBAH": "Perubahan KK",
+    "KK_HILANG": "KK hilang/rusak",
+    "KTP_CETAK": "Cetak ulang KTP-el",
+    "KTP_REKAM": "Perekaman KTP-el",
+    "KIA": "Kartu Identitas Anak",
+    "AKTA_LAHIR": "Akta kelahiran",
+    "AKTA_MATI": "Akta kematian",
+    "PINDAH_KELUAR": "Pindah keluar",
+    "PINDAH_DATANG": "Pindah datang",
+    "UBAH_DATA": "Perubahan biodata",
+    "IKD_AKTIVASI": "Aktivasi IKD",
+}
+CHANNELS = {
+    "WEB": "Aplikasi/web",
+    "WHATSAPP": "WhatsApp",
+    "SMS": "SMS",
+    "VILLAGE_OPERATOR": "Operator desa",
+    "COUNTER": "Loket",
+}
+STATES = {
+    "SUBMITTED": "Menunggu diverifikasi",
+    "IN_VERIFICATION": "Dalam verifikasi dan persetujuan",
+    "NEEDS_REVISION": "Menunggu perbaikan pemohon",
+    "APPROVED": "Disetujui, menunggu terbit",
+    "ISSUED": "Terbit, menunggu diserahkan",
+}
+DIMENSIONS = {
+    SERVICE: "Per layanan",
+    CHANNEL: "Per kanal pengajuan",
+    DISTRICT: "Per kecamatan",
+    OFFICER: "Per petugas",
+}
+OFFICE_DAY_S = 8 * 3600
+
+
+def month_name(month: str) -> str:
+    return f"{MONTHS[int(month[5:]) - 1]} {month[:4]}"
+
+
+def label(dimension: str, key: str) -> str:
+    """How a dimension's key is called in the report."""
+    if dimension == TOTAL:
+        return "Semua permohonan"
+    if dimension == SERVICE:
+        return SERVICES.get(key, key)
+    if dimension == CHANNEL:
+        return CHANNELS.get(key, key)
+    if dimension == DISTRICT:
+        regency, _, district = key.partition(".")
+        return f"Kecamatan {district} ({regency[:2]}.{regency[2:]})"
+    return key
+
+
+def number(value: float, decimals: int = 0) -> str:
+    """Indonesian style: 1.234.567 and 12,5."""
+    text = f"{value:,.{decimals}f}"
+    return text.replace(",", "_").replace(".", ",").replace("_", ".")
+
+
+def percent(value: float | None) -> str:
+    return NONE if value is None else f"{number(value * 100, 1)}%"
+
+
+def hours(seconds: float | None) -> str:
+    return NONE if seconds is None else f"{number(seconds / 3600, 1)} jam"
+
+
+def render(report: MonthlyReport) -> str:
+    totals = report.rows_of(TOTAL)
+    total = totals[0] if totals else None
+    services = report.rows_of(SERVICE)
+    as_of = report.as_of.astimezone(JAKARTA).strftime("%d-%m-%Y %H:%M")
+    parts = [
+        f"<h1>Evaluasi Bulanan Layanan Adminduk<br><small>{month_name(report.month)}</small></h1>",
+        f'<p class="meta">Data per {as_of} WIB. Waktu kerja dihitung pada jam kantor, tanpa '
+        "waktu menunggu perbaikan dari pemohon.</p>",
+        _summary(total),
+        '<section class="charts">',
+        _bars(
+            "chart-services",
+            "Permohonan diterima dan selesai per layanan",
+            [(label(SERVICE, row.key), [row.received, row.completed]) for row in services],
+            ["Diterima", "Selesai"],
+        ),
+        _bars(
+            "chart-on-time",
+            "Selesai tepat waktu per layanan (%)",
+            [
+                (label(SERVICE, row.key), [round((row.on_time_rate or 0) * 100, 1)])
+                for row in services
+                if row.completed
+            ],
+            ["Tepat waktu"],
+            maximum=100,
+        ),
+        _bars(
+            "chart-ageing",
+            "Umur tunggakan (hari kerja sejak diterima)",
+            [(f"{band} hari", [total.ageing.get(band, 0) if total else 0]) for band in AGEING],
+            ["Kasus terbuka"],
+        ),
+        _bars(
+            "chart-states",
+            "Rata-rata lama di tiap status (jam kerja)",
+            [
+                (STATES.get(state, state), [round(seconds / 3600, 1)])
+                for state, seconds in (total.state_mean_s.items() if total else [])
+            ],
+            ["Jam kerja"],
+        ),
+        "</section>",
+        *(
+            _table(dimension, title, report.rows_of(dimension))
+            for dimension, title in DIMENSIONS.items()
+        ),
+        f'<p class="meta">Tunggakan menghitung kasus yang diterima sejak '
+        f"{month_name(report.backlog_since)}. Perbandingan dengan bulan yang sama tahun lalu "
+        "ditampilkan bila datanya ada.</p>",
+    ]
+    return PAGE.format(title=f"Evaluasi Bulanan {month_name(report.month)}", body="\n".join(parts))
+
+
+def _summary(total: Row | None) -> str:
+    if total is None:
+        return '<p class="empty">Belum ada data untuk bulan ini.</p>'
+    previous = total.previous
+    cards = [
+        (
+            "received",
+            "Diterima",
+            number(total.received),
+            None if previous is None else number(previous.received),
+        ),
+        (
+            "completed",
+            "Selesai",
+            number(total.completed),
+            None if previous is None else number(previous.completed),
+        ),
+        (
+            "on-time",
+            "Tepat waktu",
+            percent(total.on_time_rate),
+            None if previous is None else percent(previous.on_time_rate),
+        ),
+        (
+            "median",
+            "Median waktu kerja",
+            hours(total.median_working_s),
+            None if previous is None else hours(previous.median_working_s),
+        ),
+        ("p90", "90% selesai dalam", hours(total.p90_working_s), None),
+        ("backlog", "Tunggakan", number(total.backlog), None),
+        ("send-back", "Dikembalikan untuk perbaikan", percent(total.send_back_rate), None),
+        ("rejection", "Ditolak", percent(total.rejection_rate), None),
+    ]
+    items = "".join(
+        f'<div class="card"><span class="label">{name}</span>'
+        f'<span class="figure" id="figure-{key}">{escape(value)}</span>'
+        + ("" if before is None else f'<span class="before">tahun lalu: {escape(before)}</span>')
+        + "</div>"
+        for key, name, value, before in cards
+    )
+    return f'<section class="summary">{items}</section>'
+
+
+def _bars(
+    chart_id: str,
+    title: str,
+    data: list[tuple[str, list[float]]],
+    series: list[str],
+    *,
+    maximum: float | None = None,
+) -> str:
+    """A horizontal bar chart, one group of bars per label."""
+    if not data:
+        return (
+            f'<figure class="chart"><figcaption>{escape(title)}</figcaption>'
+            '<p class="empty">Tidak ada data.</p></figure>'
+        )
+    bar, gap, left, width = 14, 10, 190, 330
+    top = max([maximum or 0.0, *(value for _, values in data for value in values)]) or 1.0
+    group = bar * len(series) + gap
+    height = group * len(data) + 24
+    shapes: list[str] = []
+    for index, (name, values) in enumerate(data):
+        y = index * group
+        shapes.append(
+            f'<text x="{left - 6}" y="{y + bar * len(series) / 2 + 4}" text-anchor="end">'
+            f"{escape(name[:30])}</text>"
+        )
+        for number_, value in enumerate(values):
+            length = width * value / top
+            shapes.append(
+                f'<rect class="s{number_}" x="{left}" y="{y + number_ * bar}" '
+                f'width="{length:.1f}" height="{bar - 2}"><title>{escape(name)}: {number(value, 1)}'
+                f"</title></rect>"
+                f'<text class="value" x="{left + length + 4:.1f}" '
+                f'y="{y + number_ * bar + bar - 4}">'
+                f"{number(value, 1 if value % 1 else 0)}</text>"
+            )
+    legend = "".join(
+        f'<rect class="s{n}" x="{left + n * 110}" y="{height - 14}" width="10" height="10"/>'
+        f'<text x="{left + n * 110 + 14}" y="{height - 5}">{escape(name)}</text>'
+        for n, name in enumerate(series)
+    )
+    return (
+        f'<figure class="chart"><figcaption>{escape(title)}</figcaption>'
+        f'<svg id="{chart_id}" role="img" aria-label="{escape(title)}" '
+        f'viewBox="0 0 {left + width + 50} {height}" width="100%">'
+        f"{''.join(shapes)}{legend}</svg></figure>"
+    )
+
+
+def _table(dimension: str, title: str, rows: list[Row]) -> str:
+    if not rows:
+        return ""
+    if dimension == OFFICER:
+        head = ["Petugas", "Keputusan", "Selesai", "Dikembalikan", "Ditolak"]
+        body = [
+            [
+                row.key,
+                number(row.decisions),
+                number(row.completed),
+                percent(row.send_back_rate),
+                percent(row.rejection_rate),
+            ]
+            for row in rows
+        ]
+    else:
+        head = [
+            "",
+            "Diterima",
+            "Selesai",
+            "Tepat waktu",
+            "Median",
+            "P90",
+            "Dikembalikan",
+            "Ditolak",
+            "Tunggakan",
+            "> 5 hari kerja",
+            "Diterima tahun lalu",
+        ]
+        body = [
+            [
+                label(dimension, row.key),
+                number(row.received),
+                number(row.completed),
+                percent(row.on_time_rate),
+                hours(row.median_working_s),
+                hours(row.p90_working_s),
+                percent(row.send_back_rate),
+                percent(row.rejection_rate),
+                number(row.backlog),
+                number(row.ageing.get("6-10", 0) + row.ageing.get(">10", 0)),
+                NONE if row.previous is None else number(row.previous.received),
+            ]
+            for row in rows
+        ]
+    header = "".join(f"<th>{escape(cell)}</th>" for cell in head)
+    lines = "".join(
+        "<tr>" + "".join(f"<td>{escape(cell)}</td>" for cell in line) + "</tr>" for line in body
+    )
+    return (
+        f'<section class="table" id="table-{dimension}"><h2>{escape(title)}</h2>'
+        f"<table><thead><tr>{header}</tr></thead><tbody>{lines}</tbody></table></section>"
+    )
+
+
+PAGE = """<!doctype html>
+<html lang="id">
+<head>
+<meta charset="utf-8">
+<title>{title}</title>
+<style>
+@page {{ size: A4; margin: 14mm; }}
+body {{ font-family: "DejaVu Sans", Arial, sans-serif; color: #1d2733; margin: 24px; }}
+body {{ font-size: 12px; }}
+h1 {{ font-size: 20px; margin: 0 0 4px; }} h1 small {{ font-size: 15px; color: #4a5a6a; }}
+h2 {{ font-size: 14px; margin: 18px 0 6px; }}
+.meta, .empty {{ color: #4a5a6a; }}
+.summary {{ display: grid; grid-template-columns: repeat(4, 1fr); gap: 8px; margin: 12px 0; }}
+.card {{ border: 1px solid #cfd8e0; border-radius: 6px; padding: 8px; }}
+.card .label, .card .before {{ display: block; color: #4a5a6a; font-size: 11px; }}
+.card .figure {{ display: block; font-size: 20px; font-weight: bold; margin: 2px 0; }}
+.charts {{ display: grid; grid-template-columns: 1fr 1fr; gap: 12px; }}
+figure.chart {{ margin: 0; border: 1px solid #cfd8e0; border-radius: 6px; padding: 8px; }}
+figure.chart {{ break-inside: avoid; }}
+figcaption {{ font-weight: bold; margin-bottom: 6px; }}
+svg text {{ font-size: 10px; fill: #1d2733; }}
+svg .s0 {{ fill: #1f6feb; }} svg .s1 {{ fill: #2da44e; }}
+table {{ border-collapse: collapse; width: 100%; }}
+th, td {{ border-bottom: 1px solid #e1e7ec; padding: 3px 5px; text-align: right; }}
+th:first-child, td:first-child {{ text-align: left; }}
+.table {{ break-inside: avoid; }}
+@media print {{ body {{ margin: 0; }} .charts {{ grid-template-columns: 1fr 1fr; }} }}
+</style>
+</head>
+<body>
+{body}
+</body>
+</html>
+"""
