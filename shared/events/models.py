@@ -59,6 +59,15 @@ class RequestCancelled(RequestEvent):
     cancelled_at: datetime = Field(description="When intake took the withdrawal (UTC).")
 
 
+class RequestResubmitted(RequestEvent):
+    """The citizen fixed what the office asked for and sent the request back."""
+
+    event_type: ClassVar[str] = "id.go.adminduk.request.resubmitted.v1"
+    topic: ClassVar[Topic] = REQUESTS
+
+    resubmitted_at: datetime = Field(description="When intake took it back (UTC).")
+
+
 class CaseOpened(RequestEvent):
     """Processing opened a case for a submitted request."""
 

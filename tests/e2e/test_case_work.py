@@ -121,7 +121,7 @@ async def test_a_request_goes_from_submission_to_completion_and_the_citizen_sees
     assert view["data"]["actor"]["service_point"] == office.point
 
 
-async def test_a_send_back_shows_the_citizen_what_to_fix(
+async def test_a_send_back_shows_the_citizen_what_to_fix_and_resubmission_resumes_it(
     backend: Stack, http: httpx.AsyncClient, tokens: Tokens
 ) -> None:
     office = Office(backend, http, tokens)
@@ -138,6 +138,20 @@ async def test_a_send_back_shows_the_citizen_what_to_fix(
     assert seen["history"][-1]["note"] == "Perlu perbaikan: Foto KK tidak terbaca"
     again = await office.step("verifier", request_id, "verify")
     assert again.status_code == 409
+
+    fixed = await http.post(
+        f"{backend.service_url('intake')}/v1/requests/{request_id}/resubmit",
+        headers=office.officer("counter_officer"),
+    )
+    assert fixed.status_code == 202, fixed.text
+    resumed = await office.status_becomes(submitted, "IN_VERIFICATION")
+    assert [change["status"] for change in resumed["history"]][-2:] == [
+        "NEEDS_REVISION",
+        "IN_VERIFICATION",
+    ]
+    case = await office.take("verifier", request_id)
+    # Moved by the office time the fixing took: none at all outside office hours.
+    assert case["due_at"] >= sent_back.json()["due_at"]
 
 
 async def test_of_two_officers_claiming_one_case_exactly_one_wins(

@@ -223,3 +223,20 @@ async def test_a_request_in_verification_cannot_be_withdrawn(intake: Intake) -> 
     assert refused.status_code == 409
     assert refused.json()["error"] == "verification_started"
     assert len(intake.repository.outbox) == 1
+
+
+async def test_a_request_sent_back_is_resubmitted_once_fixed(intake: Intake) -> None:
+    submitted = (await intake.client.post("/v1/requests", json=FORM)).json()
+    url = f"/v1/requests/{submitted['request_id']}/resubmit"
+    too_early = await intake.client.post(url, headers=intake.citizen())
+    stored = intake.repository.requests[submitted["request_id"]]
+    intake.repository.requests[submitted["request_id"]] = dataclasses.replace(
+        stored, status=RequestStatus.NEEDS_REVISION
+    )
+
+    resubmitted = await intake.client.post(url, headers=intake.citizen())
+
+    assert too_early.status_code == 409
+    assert too_early.json()["error"] == "nothing_to_fix"
+    assert resubmitted.status_code == 202
+    assert intake.repository.outbox[-1].type == "id.go.adminduk.request.resubmitted.v1"

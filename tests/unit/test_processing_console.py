@@ -13,7 +13,7 @@ from services.processing.service_layer import cases
 from services.processing.service_layer.cases import CaseChanged, CaseNotFound, Officer
 from shared.auth import Role
 from shared.events.envelope import Actor, ActorKind, Channel
-from shared.events.models import CaseStage, RequestCancelled
+from shared.events.models import CaseStage, RequestCancelled, RequestResubmitted
 from tests.builders import SYSTEM, T0, request_submitted
 from tests.fakes import CallCounter, FakeCaseRepository, FakeQueues, FlatCalendar
 
@@ -271,3 +271,41 @@ async def test_a_withdrawal_after_verification_began_changes_nothing(office: Off
     )
 
     assert office.repository.cases["req-0"].state is CaseState.IN_VERIFICATION
+
+
+async def test_a_resubmitted_case_goes_back_to_verification_with_its_deadline_moved(
+    office: Office,
+) -> None:
+    await office.submit("req-0", minutes=0)
+    verifier = officer("v-1")
+    assert await office.next(verifier) == "req-0"
+    before = office.repository.cases["req-0"].due_at
+    await cases.act(
+        request_id="req-0",
+        officer=verifier,
+        step=lambda case: case.request_revision(
+            verifier.actor, ["Foto KK"], now=NOW, calendar=FlatCalendar()
+        ),
+        repository=office.repository,
+        outbox_ready=office.outbox_ready,
+        now=NOW,
+    )
+    resubmitted = RequestResubmitted(
+        actor=SYSTEM, request_id="req-0", resubmitted_at=NOW + timedelta(hours=5)
+    )
+
+    for _ in range(2):
+        await cases.resume_case(
+            resubmitted=resubmitted,
+            repository=office.repository,
+            calendar=FlatCalendar(),
+            outbox_ready=office.outbox_ready,
+            now=NOW + timedelta(hours=5),
+        )
+
+    case = office.repository.cases["req-0"]
+    assert case.state is CaseState.IN_VERIFICATION
+    assert case.due_at == before + timedelta(hours=5)
+    assert [event.type for event in office.repository.outbox].count(
+        "id.go.adminduk.case.resubmitted.v1"
+    ) == 1

@@ -10,6 +10,7 @@ from shared.events.models import (
     EVENT_TYPES,
     CaseOpened,
     RequestCancelled,
+    RequestResubmitted,
     RequestSubmitted,
     SignInCodeRequested,
 )
@@ -62,6 +63,7 @@ def test_writers_and_readers_follow_from_the_declarations() -> None:
     assert operations["processingReceivesRequests"]["messages"] == [
         {"$ref": f"#/channels/requests/messages/{RequestSubmitted.__name__}"},
         {"$ref": f"#/channels/requests/messages/{RequestCancelled.__name__}"},
+        {"$ref": f"#/channels/requests/messages/{RequestResubmitted.__name__}"},
     ]
     assert operations["intakeReceivesCases"]["action"] == "receive"
     assert operations["notifyReceivesCases"]["messages"] == [

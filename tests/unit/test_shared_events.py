@@ -17,6 +17,7 @@ from shared.events.models import (
     NotificationFailed,
     NotificationSent,
     RequestCancelled,
+    RequestResubmitted,
     RequestSubmitted,
     SignInCodeRequested,
 )
@@ -132,6 +133,7 @@ def test_every_event_type_travels_on_the_topic_of_its_writer() -> None:
     expected: dict[type[Event], Topic] = {
         RequestSubmitted: REQUESTS,
         RequestCancelled: REQUESTS,
+        RequestResubmitted: REQUESTS,
         CaseOpened: CASES,
         **dict.fromkeys(case_steps, CASES),
         NotificationSent: NOTIFICATIONS,

@@ -16,6 +16,7 @@ from shared.events.models import (
     Applicant,
     NotificationChannel,
     RequestCancelled,
+    RequestResubmitted,
     RequestSubmitted,
 )
 
@@ -101,9 +102,25 @@ class CitizenRequest:
             RequestCancelled(actor=actor, request_id=self.request_id, cancelled_at=now)
         )
 
+    def resubmit(self, actor: Actor, *, now: datetime) -> None:
+        """Sends back a request the office returned for fixing; processing resumes its case."""
+        if self.status is not RequestStatus.NEEDS_REVISION:
+            raise NotWaitingForFixes(self.status)
+        self.events.append(
+            RequestResubmitted(actor=actor, request_id=self.request_id, resubmitted_at=now)
+        )
+
 
 class NotCancellable(ValueError):
     """The office began working on the request: it can no longer be withdrawn."""
+
+    def __init__(self, status: RequestStatus) -> None:
+        super().__init__(status.value)
+        self.status = status
+
+
+class NotWaitingForFixes(ValueError):
+    """The office did not ask for anything to be fixed: there is nothing to send back."""
 
     def __init__(self, status: RequestStatus) -> None:
         super().__init__(status.value)

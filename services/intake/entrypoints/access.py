@@ -27,6 +27,9 @@ ACCESS: AccessTable = {
     ("POST", "/v1/requests/{request_id}/cancel"): roles(
         Role.CITIZEN, Role.VILLAGE_OPERATOR, Role.COUNTER_OFFICER
     ),
+    ("POST", "/v1/requests/{request_id}/resubmit"): roles(
+        Role.CITIZEN, Role.VILLAGE_OPERATOR, Role.COUNTER_OFFICER
+    ),
     ("POST", "/v1/lookup"): public(rate_limit="lookups"),
     ("POST", "/v1/auth/otp"): public(rate_limit="sign_ins"),
     ("POST", "/v1/auth/otp/verify"): public(rate_limit="sign_ins"),

@@ -24,6 +24,7 @@ from services.intake.domain.citizen_request import (
     CitizenRequest,
     InPersonOnly,
     NotCancellable,
+    NotWaitingForFixes,
     RequestStatus,
     SubmissionForm,
 )
@@ -382,19 +383,63 @@ async def cancel_request(
     """Withdraws a request the office has not begun to verify; its status becomes CANCELLED
     once processing closed the case."""
     request, seen_as = await _visible(str(request_id), caller, context)
+    now = context.clock()
+    actor = submitter(caller).actor
     try:
-        await submission.cancel_request(
+        await submission.act_on_request(
             request=request,
-            actor=submitter(caller).actor,
+            step=lambda request: request.cancel(actor, now=now),
             repository=context.repository,
             outbox_ready=context.outbox_ready,
-            now=context.clock(),
+            now=now,
         )
     except (NotCancellable, submission.StatusChanged):
         raise ApiError(
             status.HTTP_409_CONFLICT,
             "verification_started",
             "Permohonan sudah mulai diverifikasi sehingga tidak dapat dibatalkan.",
+        ) from None
+    return RequestView.of(request, seen_as)
+
+
+@router.post(
+    "/requests/{request_id}/resubmit",
+    status_code=status.HTTP_202_ACCEPTED,
+    responses={
+        404: error_response(
+            status.HTTP_404_NOT_FOUND, "No request has this id, or none the caller may see."
+        ),
+        409: error_response(
+            status.HTTP_409_CONFLICT, "The office did not ask for anything to be fixed."
+        ),
+        **error_responses(422, 503),
+    },
+)
+async def resubmit_request(
+    request_id: Annotated[
+        UUID, Path(description="The request's id, in any spelling of the same UUID.")
+    ],
+    context: ContextDep,
+    caller: CallerDep,
+) -> RequestView:
+    """Sends back a request after fixing what the office asked for (status NEEDS_REVISION);
+    verification resumes, and the deadline moves by the time the fixing took."""
+    request, seen_as = await _visible(str(request_id), caller, context)
+    now = context.clock()
+    actor = submitter(caller).actor
+    try:
+        await submission.act_on_request(
+            request=request,
+            step=lambda request: request.resubmit(actor, now=now),
+            repository=context.repository,
+            outbox_ready=context.outbox_ready,
+            now=now,
+        )
+    except (NotWaitingForFixes, submission.StatusChanged):
+        raise ApiError(
+            status.HTTP_409_CONFLICT,
+            "nothing_to_fix",
+            "Permohonan ini tidak sedang menunggu perbaikan.",
         ) from None
     return RequestView.of(request, seen_as)
 

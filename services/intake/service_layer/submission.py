@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -17,7 +18,7 @@ from services.intake.domain.citizen_request import (
 )
 from services.intake.domain.tracking import new_tracking_number
 from services.intake.service_layer.ports import IdempotencyKeyRepository, RequestRepository
-from shared.events.envelope import Actor, CloudEvent
+from shared.events.envelope import CloudEvent
 from shared.polling import OutboxReady
 
 SOURCE = "/adminduk/intake"
@@ -126,16 +127,17 @@ class StatusChanged(Exception):
     """The request's status changed while the caller acted on it."""
 
 
-async def cancel_request(
+async def act_on_request(
     *,
     request: CitizenRequest,
-    actor: Actor,
+    step: Callable[[CitizenRequest], None],
     repository: RequestRepository,
     outbox_ready: OutboxReady,
     now: datetime,
 ) -> None:
-    """Asks processing to close the request's case; refused once verification began."""
-    request.cancel(actor, now=now)
+    """Takes a citizen's step on their request (withdraw it, send it back fixed) and queues its
+    event for processing, if the status the step was allowed in still holds."""
+    step(request)
     outbox = [CloudEvent.wrap(event, source=SOURCE, time=now) for event in request.events]
     if not await repository.add_events(request.request_id, outbox, status=request.status):
         raise StatusChanged(request.request_id)

@@ -34,6 +34,7 @@ from shared.events.models import (
     DeadlineWarning,
     DocumentIssued,
     RequestCancelled,
+    RequestResubmitted,
     RequestSubmitted,
     RevisionRequested,
 )
@@ -78,6 +79,17 @@ async def on_request_cancelled(message: Received[RequestCancelled], deps: Depend
     await cases.cancel_case(
         cancelled=message.data,
         repository=deps.repository,
+        outbox_ready=deps.outbox_ready,
+        now=message.now,
+    )
+
+
+@subscription.on(RequestResubmitted)
+async def on_request_resubmitted(message: Received[RequestResubmitted], deps: Dependencies) -> None:
+    await cases.resume_case(
+        resubmitted=message.data,
+        repository=deps.repository,
+        calendar=deps.calendar,
         outbox_ready=deps.outbox_ready,
         now=message.now,
     )

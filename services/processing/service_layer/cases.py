@@ -21,7 +21,12 @@ from services.processing.service_layer.ports import CaseRepository, WorkQueues
 from shared.auth import Role
 from shared.errors import RetryableError
 from shared.events.envelope import Actor, CloudEvent
-from shared.events.models import CaseStage, RequestCancelled, RequestSubmitted
+from shared.events.models import (
+    CaseStage,
+    RequestCancelled,
+    RequestResubmitted,
+    RequestSubmitted,
+)
 from shared.polling import OutboxReady
 
 SOURCE = "/adminduk/processing"
@@ -64,6 +69,29 @@ async def cancel_case(
         case, revision = loaded
         try:
             case.cancel(cancelled.actor, now=now)
+        except CaseRefused:
+            return
+        if await _save(case, revision, repository, outbox_ready, now):
+            return
+
+
+async def resume_case(
+    *,
+    resubmitted: RequestResubmitted,
+    repository: CaseRepository,
+    calendar: Calendar,
+    outbox_ready: OutboxReady,
+    now: datetime,
+) -> None:
+    """Resumes verification of a case the citizen fixed, moving its deadline by the time that
+    took; a repeated resubmission changes nothing."""
+    while True:
+        loaded = await repository.get(resubmitted.request_id)
+        if loaded is None:
+            raise RetryableError(f"case {resubmitted.request_id} is not opened yet")
+        case, revision = loaded
+        try:
+            case.resubmit(resubmitted.actor, now=now, calendar=calendar)
         except CaseRefused:
             return
         if await _save(case, revision, repository, outbox_ready, now):
