@@ -32,6 +32,7 @@ from services.processing.adapters.mongo_report import (
     MongoReportStore,
     counter_increments,
     new_counter,
+    shard_of,
 )
 from services.processing.domain import report
 from services.processing.domain.calendar import WorkingCalendar
@@ -174,7 +175,10 @@ def generate(requests: int, calendar: WorkingCalendar) -> tuple[dict[str, dict[s
                 if maybe is None:
                     continue
                 change = maybe
-            for counter, increments in counter_increments(change.month, change.increments).items():
+            shard = shard_of(request_id)
+            for counter, increments in counter_increments(
+                change.month, change.increments, shard
+            ).items():
                 target = documents[counter]
                 for name, amount in increments.items():
                     target[name] += amount

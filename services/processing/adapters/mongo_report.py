@@ -1,17 +1,20 @@
 """The monthly report's read model in MongoDB, every hot write addressed by `_id`.
 
 `report_cases` holds one progress document per request (`_id` the request id): the events
-applied, the case's progress and the increments not yet counted. `report_counters` holds one
-small document per month, dimension and key (`_id` like `2026-11|service|KK_BARU`), raised with
-`$inc` (the local engine rewrites a whole document on each update, so small documents keep
-updates cheap); its `fence` lists the last events counted into it, so that an event's
-increments are added once even when counting is repeated after a crash or by a second
-consumer. The counters are a small collection (a hundred or so documents a month), so reading a
-month scans little even where only `_id` is indexed.
+applied, the case's progress and the increments not yet counted. `report_counters` holds small
+documents per month, dimension, key and shard (`_id` like `2026-11|service|KK_BARU|3`), raised
+with `$inc` (the local engine rewrites a whole document on each update, so small documents keep
+updates cheap). A request's increments always go to the shard its id hashes to, so concurrent
+requests rarely write one document at once, while each counter's `fence` (the last events
+counted into it) still sees every repeat of an event: an event's increments are added once even
+when counting is repeated after a crash or by a second consumer. The counters are a small
+collection (about a thousand documents a month), so reading a month scans little even where only
+`_id` is indexed.
 """
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 from pymongo.asynchronous.collection import AsyncCollection
@@ -20,6 +23,7 @@ from services.processing.domain.report import Progress, field_key
 from services.processing.service_layer.report import Pending, Tracked
 from shared.mongo import Document, insert_new, update_document
 
+SHARDS = 8
 FENCE = 64
 """Event ids each counter document remembers: a duplicate of an event counted more than this
 many counts ago on the same document would be counted again. Duplicates come from a crash or a
@@ -76,7 +80,7 @@ class MongoReportStore:
         )
 
     async def count(self, request_id: str, pending: Pending) -> None:
-        by_counter = counter_increments(pending.month, pending.increments)
+        by_counter = counter_increments(pending.month, pending.increments, shard_of(request_id))
         for counter, increments in by_counter.items():
             if counter not in self._known_counters:
                 await insert_new(self._counters, {**new_counter(counter), "fence": []})
@@ -120,23 +124,32 @@ class MongoReportStore:
         ]
 
 
-def counter_increments(month: str, increments: dict[str, int]) -> dict[str, dict[str, int]]:
-    """The increments of one month by the counter document they go to, and its field."""
+def shard_of(request_id: str) -> int:
+    return int(hashlib.sha256(request_id.encode()).hexdigest()[:8], 16) % SHARDS
+
+
+def counter_increments(
+    month: str, increments: dict[str, int], shard: int
+) -> dict[str, dict[str, int]]:
+    """The increments of one month by the counter document (of `shard`) they go to, and its
+    field."""
     by_counter: dict[str, dict[str, int]] = {}
     for path, amount in increments.items():
         part, dimension, key, field = path.split(".", 3)
         name = field if part == "rows" else f"{part}.{field}"
-        by_counter.setdefault(f"{month}|{dimension}|{key}", {})[name] = amount
+        by_counter.setdefault(f"{month}|{dimension}|{key}|{shard}", {})[name] = amount
     return by_counter
 
 
 def new_counter(counter: str) -> Document:
     """A counter document's identifying fields, from its `_id`."""
-    month, dimension, key = counter.split("|")
-    return {"_id": counter, "month": month, "dimension": dimension, "key": key}
+    month, dimension, key, shard = counter.split("|")
+    return {"_id": counter, "month": month, "dimension": dimension, "key": key, "shard": int(shard)}
 
 
-_NOT_COUNTS = frozenset({"_id", "month", "dimension", "key", "version", "fence", "backlog"})
+_NOT_COUNTS = frozenset(
+    {"_id", "month", "dimension", "key", "shard", "version", "fence", "backlog"}
+)
 
 
 def _counts(document: Document) -> Document:

@@ -1,12 +1,17 @@
-"""Deadline timers in MongoDB: one document per minute of firing time, addressed by `_id`, and a
-cursor with the last minute whose timers were fired.
+"""Deadline timers in MongoDB: per minute of firing time, a few documents addressed by `_id`
+(`<minute>|<shard>`, the shard from the request id), and a cursor with the last minute whose
+timers were fired.
 
 Firing walks the minutes from the cursor to now by `_id`, so it never queries by time (the local
-engine would scan), and a processing that was down catches up on every minute it missed.
+engine would scan), and a processing that was down catches up on every minute it missed. The
+shards keep each document small and rarely written by two requests at once: the local engine
+rewrites a whole document on every push.
 """
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
 from datetime import datetime
 
 from pymongo.asynchronous.collection import AsyncCollection
@@ -16,10 +21,15 @@ from services.processing.domain.deadlines import Mark, Timer, minute_of
 from shared.mongo import Document, insert_new, retry_write_conflicts, update_document
 
 CURSOR = "cursor"
+SHARDS = 16
 
 
-def _bucket_id(minute: datetime) -> str:
-    return minute.strftime("%Y-%m-%dT%H:%M")
+def _bucket_id(minute: datetime, shard: int) -> str:
+    return f"{minute.strftime('%Y-%m-%dT%H:%M')}|{shard}"
+
+
+def _shard_of(request_id: str) -> int:
+    return int(hashlib.sha256(request_id.encode()).hexdigest()[:8], 16) % SHARDS
 
 
 class MongoTimers:
@@ -37,7 +47,7 @@ class MongoTimers:
             "due_at": timer.due_at,
             "fire_at": timer.fire_at,
         }
-        bucket = _bucket_id(minute_of(timer.fire_at))
+        bucket = _bucket_id(minute_of(timer.fire_at), _shard_of(timer.request_id))
         while True:
             try:
                 await retry_write_conflicts(
@@ -52,9 +62,9 @@ class MongoTimers:
                 continue  # another first timer of the minute made the document
 
     async def in_minute(self, minute: datetime) -> list[Timer]:
-        document = await self._buckets.find_one({"_id": _bucket_id(minute)})
-        if document is None:
-            return []
+        documents = await asyncio.gather(
+            *(self._buckets.find_one({"_id": _bucket_id(minute, shard)}) for shard in range(SHARDS))
+        )
         return [
             Timer(
                 request_id=entry["request_id"],
@@ -62,6 +72,8 @@ class MongoTimers:
                 due_at=entry["due_at"],
                 fire_at=entry["fire_at"],
             )
+            for document in documents
+            if document is not None
             for entry in document["entries"]
         ]
 
