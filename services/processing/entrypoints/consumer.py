@@ -59,10 +59,6 @@ subscription: Subscription[Dependencies] = Subscription("processing")
 
 @subscription.on(RequestSubmitted)
 async def on_request_submitted(message: Received[RequestSubmitted], deps: Dependencies) -> None:
-    # The report learns the request's service, channel and district before its case can open.
-    await record_for_report(
-        event=message.data, event_id=message.event_id, store=deps.report, calendar=deps.calendar
-    )
     await cases.open_case_for_request(
         submitted=message.data,
         event_id=message.event_id,
@@ -71,6 +67,11 @@ async def on_request_submitted(message: Received[RequestSubmitted], deps: Depend
         calendar=deps.calendar,
         default_service_point=deps.default_service_point,
         now=message.now,
+    )
+    # After the case, so the citizen's notice waits for nothing else; the case's own steps come
+    # later on the same key, so the report still learns the request first.
+    await record_for_report(
+        event=message.data, event_id=message.event_id, store=deps.report, calendar=deps.calendar
     )
 
 
