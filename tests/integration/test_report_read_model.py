@@ -4,13 +4,12 @@ writers and a crash between its writes."""
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from pymongo.asynchronous.database import AsyncDatabase
 
-from services.processing.adapters.mongo_report import FENCE, MongoReportStore
+from services.processing.adapters.mongo_report import MongoReportStore
 from services.processing.domain.calendar import WorkingCalendar
 from services.processing.domain.report import MonthlyReport, Row
 from services.processing.service_layer.report import Pending, monthly_report, record_for_report
@@ -128,23 +127,3 @@ async def test_a_crash_between_the_writes_neither_loses_nor_repeats_a_count(
     fences = [doc["fence"] async for doc in mongo_db["report_counters"].find({})]
     # Service, channel and district saw both events; the officer only the completion.
     assert sorted(fences) == [["d1"], ["s1", "d1"], ["s1", "d1"], ["s1", "d1"]]
-
-
-async def test_a_counters_fence_is_trimmed_now_and_then_and_still_stops_recent_repeats(
-    mongo_db: AsyncDatabase[Document],
-) -> None:
-    store = store_in(mongo_db)
-    counted = 3 * FENCE
-    increment = Pending(
-        event_id="", month="2026-11", increments={"rows.service.KK_BARU.received": 1}
-    )
-
-    for number in range(counted):
-        await store.count("r1", dataclasses.replace(increment, event_id=f"e{number}"))
-    for number in range(counted - FENCE, counted):
-        await store.count("r1", dataclasses.replace(increment, event_id=f"e{number}"))
-
-    [counter] = [document async for document in mongo_db["report_counters"].find({})]
-    assert counter["received"] == counted
-    assert FENCE <= len(counter["fence"]) <= 2 * FENCE
-    assert counter["fence"][-1] == f"e{counted - 1}"

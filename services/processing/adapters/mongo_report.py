@@ -17,18 +17,17 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
-from pymongo import ReturnDocument
 from pymongo.asynchronous.collection import AsyncCollection
 
 from services.processing.domain.report import Progress, field_key
 from services.processing.service_layer.report import Pending, Tracked
-from shared.mongo import Document, insert_new, retry_write_conflicts, update_document, versioned
+from shared.mongo import Document, insert_new, update_document
 
 SHARDS = 8
 FENCE = 64
-"""Event ids each counter document remembers at least (at most twice as many): a duplicate of an
-event counted more than this many counts ago on the same document could be counted again.
-Duplicates come from a crash or a rebalance, so they follow their original closely."""
+"""Event ids each counter document remembers: a duplicate of an event counted more than this
+many counts ago on the same document would be counted again. Duplicates come from a crash or a
+rebalance, so they follow their original closely."""
 
 
 class MongoReportStore:
@@ -86,43 +85,27 @@ class MongoReportStore:
             if counter not in self._known_counters:
                 await insert_new(self._counters, {**new_counter(counter), "fence": []})
                 self._known_counters.add(counter)
-            raised = await self._raise(counter, increments, pending.event_id)
-            if raised is not None and len(raised["fence"]) > 2 * FENCE:
-                await self._trim(counter, raised)
+            await update_document(
+                self._counters,
+                counter,
+                {"$inc": increments, "$push": {"fence": pending.event_id}},
+                expected={"fence": {"$ne": pending.event_id}},
+            )
         await self._forget(request_id, list(by_counter), pending)
 
-    async def _raise(
-        self, counter: str, increments: dict[str, int], event_id: str
-    ) -> Document | None:
-        """Adds the increments unless the counter's fence has the event; the counter after it
-        (None when the fence had it)."""
-
-        async def attempt() -> Document | None:
-            raised: Document | None = await self._counters.find_one_and_update(
-                {"_id": counter, "fence": {"$ne": event_id}},
-                versioned({"$inc": increments, "$push": {"fence": event_id}}),
-                return_document=ReturnDocument.AFTER,
-            )
-            return raised
-
-        return await retry_write_conflicts(attempt)
-
     async def _forget(self, request_id: str, counters: list[str], pending: Pending) -> None:
-        """Removes a counted event's pending item from its request's progress document."""
+        """Removes a counted event's pending item, and each counter's oldest fence entry once its
+        fence is longer than `FENCE`: an entry stays while a late duplicate could come."""
         await update_document(
             self._cases, request_id, {"$unset": {f"pending.{field_key(pending.event_id)}": ""}}
         )
-
-    async def _trim(self, counter: str, raised: Document) -> None:
-        """Keeps the latest `FENCE` events of a counter's fence, once it holds twice as many: one
-        write every `FENCE` counts rather than one per count. A trim that loses a race to another
-        count is left to the next one."""
-        await update_document(
-            self._counters,
-            counter,
-            {"$set": {"fence": raised["fence"][-FENCE:]}},
-            expected={"version": raised["version"]},
-        )
+        for counter in counters:
+            await update_document(
+                self._counters,
+                counter,
+                {"$pop": {"fence": -1}},
+                expected={f"fence.{FENCE}": {"$exists": True}},
+            )
 
     async def counters(self, months: list[str]) -> dict[str, list[dict[str, object]]]:
         found: dict[str, list[dict[str, object]]] = {month: [] for month in months}
