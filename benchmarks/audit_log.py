@@ -20,6 +20,8 @@ from devstack.stack import Stack
 PAGE = 1000
 POLL_INTERVAL_S = 1.0
 PAGE_TIMEOUT_S = 30.0
+VERIFY_TIMEOUT_S = 600.0
+"""Verification re-reads the whole log, while the backlog a run left may still be draining."""
 ENTRIES_PER_REQUEST = 3
 STAGES = {"case opened": "opened", "notification sent": "sent"}
 """Stage name and the event (second-to-last part of the event type) that ends it."""
@@ -98,7 +100,7 @@ def auditor(stack: Stack) -> dict[str, str]:
 
 async def verify(audit_url: str, headers: Mapping[str, str]) -> dict[str, Any]:
     """The audit service's check of the whole hash chain."""
-    async with httpx.AsyncClient(timeout=120) as http:
+    async with httpx.AsyncClient(timeout=VERIFY_TIMEOUT_S) as http:
         response = await http.get(f"{audit_url}/v1/audit/verify", headers=dict(headers))
         response.raise_for_status()
         verification: dict[str, Any] = response.json()
