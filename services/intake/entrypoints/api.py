@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any
@@ -49,6 +50,7 @@ from shared.access import CallerDep
 from shared.auth import Principal
 from shared.clock import Clock
 from shared.errors import ApiError
+from shared.events.envelope import Actor
 from shared.events.models import NotificationChannel
 from shared.http import error_response, error_responses
 from shared.polling import OutboxReady
@@ -382,24 +384,17 @@ async def cancel_request(
 ) -> RequestView:
     """Withdraws a request the office has not begun to verify; its status becomes CANCELLED
     once processing closed the case."""
-    request, seen_as = await _visible(str(request_id), caller, context)
-    now = context.clock()
-    actor = submitter(caller).actor
-    try:
-        await submission.act_on_request(
-            request=request,
-            step=lambda request: request.cancel(actor, now=now),
-            repository=context.repository,
-            outbox_ready=context.outbox_ready,
-            now=now,
-        )
-    except (NotCancellable, submission.StatusChanged):
-        raise ApiError(
-            status.HTTP_409_CONFLICT,
+    return await _citizen_step(
+        str(request_id),
+        caller,
+        context,
+        lambda request, actor, now: request.cancel(actor, now=now),
+        refused=NotCancellable,
+        refusal=(
             "verification_started",
             "Permohonan sudah mulai diverifikasi sehingga tidak dapat dibatalkan.",
-        ) from None
-    return RequestView.of(request, seen_as)
+        ),
+    )
 
 
 @router.post(
@@ -424,23 +419,41 @@ async def resubmit_request(
 ) -> RequestView:
     """Sends back a request after fixing what the office asked for (status NEEDS_REVISION);
     verification resumes, and the deadline moves by the time the fixing took."""
-    request, seen_as = await _visible(str(request_id), caller, context)
+    return await _citizen_step(
+        str(request_id),
+        caller,
+        context,
+        lambda request, actor, now: request.resubmit(actor, now=now),
+        refused=NotWaitingForFixes,
+        refusal=("nothing_to_fix", "Permohonan ini tidak sedang menunggu perbaikan."),
+    )
+
+
+async def _citizen_step(
+    request_id: str,
+    caller: Principal | None,
+    context: IntakeContext,
+    step: Callable[[CitizenRequest, Actor, datetime], None],
+    *,
+    refused: type[Exception],
+    refusal: tuple[str, str],
+) -> RequestView:
+    """Takes a step of the citizen (or who submitted for them) on a request they may see;
+    `refusal` (code, message) is the 409 when its status does not allow it, or changed
+    meanwhile."""
+    request, seen_as = await _visible(request_id, caller, context)
     now = context.clock()
     actor = submitter(caller).actor
     try:
         await submission.act_on_request(
             request=request,
-            step=lambda request: request.resubmit(actor, now=now),
+            step=lambda request: step(request, actor, now),
             repository=context.repository,
             outbox_ready=context.outbox_ready,
             now=now,
         )
-    except (NotWaitingForFixes, submission.StatusChanged):
-        raise ApiError(
-            status.HTTP_409_CONFLICT,
-            "nothing_to_fix",
-            "Permohonan ini tidak sedang menunggu perbaikan.",
-        ) from None
+    except (refused, submission.StatusChanged):
+        raise ApiError(status.HTTP_409_CONFLICT, *refusal) from None
     return RequestView.of(request, seen_as)
 
 
