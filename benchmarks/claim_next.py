@@ -22,13 +22,13 @@ from benchmarks.stats import percentiles
 from devstack.stack import Ports, Stack
 from services.processing.adapters.mongo_cases import MongoCaseRepository
 from services.processing.adapters.mongo_queues import MongoQueues
-from services.processing.domain.calendar import WorkingCalendar
 from services.processing.domain.case import open_case
 from services.processing.domain.priority import Lane
 from services.processing.domain.queues import QueueKey
 from services.processing.service_layer import cases
 from services.processing.service_layer.cases import Officer
 from shared.auth import Role
+from shared.calendar import WorkingCalendar
 from shared.crypto import Cipher
 from shared.events.envelope import Actor, ActorKind, Channel, CloudEvent
 from shared.events.models import Applicant, CaseStage, NotificationChannel, RequestSubmitted
@@ -58,6 +58,7 @@ def submitted(number: int, point: str) -> RequestSubmitted:
         ),
         submitted_at=START,
         deadline_working_days=1,
+        expected_at=START + timedelta(days=1),
     )
 
 

@@ -35,8 +35,8 @@ from services.processing.adapters.mongo_report import (
     shard_of,
 )
 from services.processing.domain import report
-from services.processing.domain.calendar import WorkingCalendar
 from services.processing.service_layer.report import monthly_report, record_for_report
+from shared.calendar import WorkingCalendar
 from shared.events.envelope import Actor, ActorKind, Channel
 from shared.events.models import (
     Applicant,
@@ -96,6 +96,7 @@ def case_events(rng: random.Random, request_id: str) -> Iterator[RequestSubmitte
         applicant=applicant(rng),
         submitted_at=at,
         deadline_working_days=1,
+        expected_at=at + timedelta(days=1),
     )
     common = {"request_id": request_id}
     fate = rng.random()

@@ -4,20 +4,23 @@ from __future__ import annotations
 
 import os
 import secrets
+from datetime import date
 from pathlib import Path
 from typing import ClassVar, Literal
 
-from pydantic import Field, SecretStr
+from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from shared.calendar import WorkingCalendar
 from shared.crypto import Cipher
+from shared.errors import InvalidConfiguration
 
 Environment = Literal["development", "test", "production"]
 LOCAL_ISSUER = "http://127.0.0.1:8010"
 """The issuer that `scripts/run` starts, trusted outside production when none is configured."""
 
 
-class MissingSecrets(ValueError):
+class MissingSecrets(InvalidConfiguration):
     """Production settings that lack secrets; names the variables, never a value."""
 
 
@@ -47,6 +50,11 @@ class ServiceSettings(BaseSettings):
     data_keys: SecretStr | None = None
     lookup_key: SecretStr | None = None
     trusted_proxies: str = ""
+    collective_leave: tuple[date, ...] = Field(
+        default=(), validation_alias=AliasChoices("collective_leave", "ADMINDUK_COLLECTIVE_LEAVE")
+    )
+    """Collective-leave days (cuti bersama) the office is closed, as a JSON list of dates; one
+    variable for every service, so that intake promises the dates processing keeps."""
 
     required_in_production: ClassVar[tuple[str, ...]] = ("oidc_issuer", "data_keys", "lookup_key")
     """Settings without which a production service refuses to start; subclasses add theirs."""
@@ -82,6 +90,10 @@ class ServiceSettings(BaseSettings):
         return Cipher.from_hex(
             data_keys=data_keys.get_secret_value(), lookup_key=lookup_key.get_secret_value()
         )
+
+    def calendar(self) -> WorkingCalendar:
+        """The office's working days, the same in every service."""
+        return WorkingCalendar(collective_leave=self.collective_leave)
 
     @property
     def issuer(self) -> str:

@@ -8,6 +8,11 @@ from aiokafka.errors import KafkaError
 from pymongo.errors import ConnectionFailure, OperationFailure, PyMongoError
 
 
+class InvalidConfiguration(ValueError):
+    """A service cannot start with the configuration it was given; the message says what to fix,
+    never a secret value."""
+
+
 class RetryableError(Exception):
     """A handler lost a race it can win by trying again (e.g. two appenders at one position)."""
 
@@ -57,9 +62,13 @@ class ApiError(Exception):
         code: str,
         message: str,
         headers: Mapping[str, str] | None = None,
+        *,
+        details: Mapping[str, str] | None = None,
     ) -> None:
         super().__init__(message)
         self.status_code = status_code
         self.code = code
         self.message = message
         self.headers = dict(headers or {})
+        self.details = dict(details or {})
+        """Reason by field, for a refusal that is about particular fields."""

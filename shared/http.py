@@ -329,7 +329,13 @@ def _unreadable(cause: BaseException | None) -> str:
 async def _api_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, ApiError)
     return JSONResponse(
-        error_body(exc.code, exc.message), status_code=exc.status_code, headers=exc.headers
+        error_body(
+            exc.code,
+            exc.message,
+            [ErrorDetail(field=field, reason=reason) for field, reason in exc.details.items()],
+        ),
+        status_code=exc.status_code,
+        headers=exc.headers,
     )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+import sys
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -17,6 +18,7 @@ from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 
 from shared.config import ServiceSettings
+from shared.errors import InvalidConfiguration
 from shared.events.topics import Topic
 from shared.http import ReadinessCheck
 from shared.kafka import ensure_topics, kafka_reachable, new_producer
@@ -25,6 +27,10 @@ from shared.mongo import Document, mongo_reachable, new_mongo_client
 
 S = TypeVar("S", bound=ServiceSettings)
 log = logging.getLogger(__name__)
+
+EX_CONFIG = 78
+"""The exit status of a process refused for its configuration (sysexits.h), so a supervisor
+tells it from a crash."""
 
 
 class Worker(Protocol):
@@ -75,8 +81,13 @@ def serve(service: str, settings_type: type[S], create_app: Callable[[S], FastAP
     """Runs one service with JSON logs until SIGINT or SIGTERM, finishing in-flight work."""
     settings = settings_type()
     configure_logging(service=service, level=settings.log_level)
+    try:
+        app = create_app(settings)
+    except InvalidConfiguration as exc:
+        log.critical("%s cannot start: %s", service, exc)
+        sys.exit(EX_CONFIG)
     uvicorn.run(
-        create_app(settings),
+        app,
         host=settings.http_host,
         port=settings.http_port,
         log_config=None,

@@ -32,6 +32,43 @@ def cipher() -> Cipher:
 
 
 VALID_NIK = "3516091204800001"
+FAMILY_CARD = "3516090101080001"
+FORM_FIELDS: dict[str, dict[str, str]] = {
+    "KK_BARU": {"reason": "MENIKAH", "address": "Jl. Majapahit 12, Sooko"},
+    "KK_UBAH": {"family_card_number": FAMILY_CARD, "change": "Tambah anak bernama Budi"},
+    "KK_HILANG": {"family_card_number": FAMILY_CARD, "cause": "HILANG"},
+    "KTP_CETAK": {"family_card_number": FAMILY_CARD, "reason": "RUSAK"},
+    "KIA": {
+        "family_card_number": FAMILY_CARD,
+        "child_name": "Budi Santoso",
+        "child_date_of_birth": "2019-04-12",
+    },
+    "AKTA_LAHIR": {
+        "family_card_number": FAMILY_CARD,
+        "child_name": "Budi Santoso",
+        "child_date_of_birth": "2025-02-20",
+        "child_sex": "L",
+        "place_of_birth": "Mojokerto",
+    },
+    "AKTA_MATI": {
+        "family_card_number": FAMILY_CARD,
+        "deceased_nik": "3516095005500002",
+        "deceased_name": "Sumarni",
+        "date_of_death": "2025-02-28",
+    },
+    "PINDAH_KELUAR": {
+        "family_card_number": FAMILY_CARD,
+        "destination_address": "Jl. Pahlawan 3, Surabaya",
+        "reason": "PEKERJAAN",
+    },
+    "PINDAH_DATANG": {"skpwni_number": "474/123/2025", "address": "Jl. Majapahit 5, Sooko"},
+    "UBAH_DATA": {
+        "family_card_number": FAMILY_CARD,
+        "element": "PEKERJAAN",
+        "correct_value": "Guru",
+    },
+}
+"""Valid answers to every online service's own form fields, as of the default catalogue."""
 MOBILE = "+6281234567890"
 
 
@@ -55,6 +92,7 @@ def request_submitted(
         applicant=applicant(),
         submitted_at=submitted_at,
         deadline_working_days=1,
+        expected_at=submitted_at + timedelta(days=1),
     )
 
 
@@ -94,6 +132,7 @@ def citizen_request(
         service_point=service_point,
         status=RequestStatus.SUBMITTED,
         submitted_at=T0,
+        expected_at=T0 + timedelta(days=1),
         form_digest=form_digest,
     )
 

@@ -19,6 +19,7 @@ from services.intake.adapters.mongo_idempotency import MongoIdempotencyKeys
 from services.intake.adapters.mongo_requests import MongoRequestRepository
 from services.intake.adapters.mongo_sign_in import MongoSignInRepository
 from services.intake.config import IntakeSettings
+from services.intake.domain.catalogue import ServiceCatalogue
 from services.intake.entrypoints import api, sign_in_api
 from services.intake.entrypoints.access import ACCESS
 from services.intake.entrypoints.consumer import Dependencies, subscription
@@ -48,6 +49,7 @@ async def connect(
     settings: IntakeSettings,
     cipher: Cipher,
     signer: CitizenTokenSigner,
+    catalogue: ServiceCatalogue,
     app: FastAPI,
     *,
     clock: Clock = system_clock,
@@ -62,7 +64,7 @@ async def connect(
         app.state.context = api.IntakeContext(
             repository=repository,
             idempotency_keys=MongoIdempotencyKeys(infra.db["idempotency_keys"]),
-            catalogue=load_catalogue(),
+            catalogue=catalogue,
             outbox_ready=relay.wake,
             sign_ins=MongoSignInRepository(sign_ins, cipher),
             sign_in_outbox_ready=sign_in_relay.wake,
@@ -70,6 +72,7 @@ async def connect(
                 f"{challenge_id}:{code}", purpose=CODE_PURPOSE
             ),
             citizen_tokens=signer,
+            calendar=settings.calendar(),
             clock=clock,
         )
         consumer = subscribe(
@@ -95,10 +98,11 @@ def create_app(
     settings.check_production()
     cipher = settings.cipher()
     signer = token_signer(settings, cipher)
+    catalogue = load_catalogue(settings.catalogue_file)
     return build_app(
         title="Adminduk Go Digital: intake",
         settings=settings,
-        wiring=wiring or partial(connect, settings, cipher, signer),
+        wiring=wiring or partial(connect, settings, cipher, signer, catalogue),
         routers=[api.router, sign_in_api.router],
         access=ACCESS,
         staff_keys=staff_keys,

@@ -1,10 +1,12 @@
 from __future__ import annotations
 
+from pathlib import Path
 from typing import ClassVar
 
 from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
+from services.intake.adapters.catalogue_file import DEFAULT_CATALOGUE
 from shared.config import ServiceSettings
 
 
@@ -18,6 +20,8 @@ class IntakeSettings(ServiceSettings):
     consumer_group: str = "intake"
     citizen_signing_key: SecretStr | None = None
     citizen_issuer: str = "urn:adminduk:intake:citizens"
+    catalogue_file: Path = DEFAULT_CATALOGUE
+    """The service catalogue (JSON); checked in full at start."""
     submissions_per_minute: int = Field(default=30, ge=1)
     lookups_per_minute: int = Field(default=10, ge=1)
     sign_ins_per_minute: int = Field(default=10, ge=1)

@@ -15,7 +15,6 @@ from services.processing.adapters.mongo_queues import MongoQueues
 from services.processing.adapters.mongo_report import MongoReportStore
 from services.processing.adapters.mongo_timers import MongoTimers
 from services.processing.config import ProcessingSettings
-from services.processing.domain.calendar import WorkingCalendar
 from services.processing.entrypoints import api
 from services.processing.entrypoints.access import ACCESS
 from services.processing.entrypoints.consumer import Dependencies, subscription
@@ -37,7 +36,7 @@ async def connect(
     topics = service_topics(
         "processing", subscription=subscription, group_id=settings.consumer_group
     )
-    calendar = WorkingCalendar(collective_leave=settings.collective_leave)
+    calendar = settings.calendar()
     async with connected(settings, topics) as infra:
         collection = infra.db["cases"]
         cipher = settings.cipher()

@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-from datetime import date
-
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
@@ -18,7 +16,5 @@ class ProcessingSettings(ServiceSettings):
     consumer_group: str = "processing"
     default_service_point: str = "KANTOR_DINAS"
     """Where requests submitted online, or by village operators, are worked on."""
-    collective_leave: tuple[date, ...] = ()
     deadline_sweep_interval_s: float = Field(default=10.0, gt=0)
     """How often due deadline timers are looked for (they fire within a minute and this)."""
-    """Collective-leave days (cuti bersama) the office is closed, as a JSON list of dates."""

@@ -13,7 +13,16 @@ from typing import Any, ClassVar
 from pydantic import BaseModel, ConfigDict, Field
 
 from shared.events.envelope import Event, RequestEvent, registered_events
-from shared.events.topics import CASES, IDENTITY, NOTIFICATIONS, REQUESTS, Topic
+from shared.events.topics import (
+    APPOINTMENTS,
+    CASES,
+    COMPLAINTS,
+    CONVERSATIONS,
+    IDENTITY,
+    NOTIFICATIONS,
+    REQUESTS,
+    Topic,
+)
 
 PERSONAL: dict[str, Any] = {"personal_data": True}
 
@@ -32,7 +41,11 @@ class Applicant(BaseModel):
 
     nik: str = Field(description="16-digit national identity number.", json_schema_extra=PERSONAL)
     name: str = Field(description="Full name as on the KK.", json_schema_extra=PERSONAL)
-    phone: str = Field(description="Mobile number in E.164 form.", json_schema_extra=PERSONAL)
+    phone: str | None = Field(
+        description="Mobile number in E.164 form; none for a citizen without a phone, helped by "
+        "a village operator, who is then notified instead.",
+        json_schema_extra=PERSONAL,
+    )
     preferred_channel: NotificationChannel = Field(description="Where notifications go.")
 
 
@@ -44,9 +57,28 @@ class RequestSubmitted(RequestEvent):
 
     service_code: str = Field(description="Catalogue code of the service asked for, e.g. KK_BARU.")
     applicant: Applicant = Field(description="Who the request is for and how to reach them.")
+    form: dict[str, str] = Field(
+        default_factory=dict,
+        description="The service's own form fields as checked against the catalogue, by name.",
+        json_schema_extra=PERSONAL,
+    )
+    consent_recorded: bool = Field(
+        default=False,
+        description="A village operator or counter officer submitted it, and recorded that the "
+        "citizen agreed to it.",
+    )
     submitted_at: datetime = Field(description="When intake accepted the request (UTC).")
     deadline_working_days: int = Field(
         ge=1, description="The service's deadline in working days, from the catalogue."
+    )
+    expected_at: datetime = Field(
+        description="When the citizen was told to expect the document (UTC): the deadline on "
+        "the office's working-day calendar."
+    )
+    missing_documents: list[str] = Field(
+        default_factory=list,
+        description="Catalogue codes of the mandatory documents not yet sent; a "
+        "`RequestCompleted` follows once they are all there.",
     )
 
 
@@ -66,6 +98,131 @@ class RequestResubmitted(RequestEvent):
     topic: ClassVar[Topic] = REQUESTS
 
     resubmitted_at: datetime = Field(description="When intake took it back (UTC).")
+
+
+class DocumentAttached(RequestEvent):
+    """A document for the request was received and stored by intake."""
+
+    event_type: ClassVar[str] = "id.go.adminduk.request.document_attached.v1"
+    topic: ClassVar[Topic] = REQUESTS
+
+    document_id: str = Field(description="Intake's id of the stored file.")
+    requirement: str = Field(description="Catalogue code of the document it fulfils, e.g. KK.")
+    media_type: str = Field(description="The type sniffed from the file's bytes.")
+    size_bytes: int = Field(ge=1, description="The file's size.")
+    sha256: str = Field(description="SHA-256 of the file's bytes, hex.")
+    replaces: str | None = Field(
+        default=None, description="The document id it replaces, when sent again after a send-back."
+    )
+    attached_at: datetime = Field(description="When intake stored it (UTC).")
+
+
+class RequestCompleted(RequestEvent):
+    """Every mandatory document of the request is present: the office can verify it."""
+
+    event_type: ClassVar[str] = "id.go.adminduk.request.completed.v1"
+    topic: ClassVar[Topic] = REQUESTS
+
+    documents: dict[str, str] = Field(
+        description="Document id by catalogue code, for every document present."
+    )
+    completed_at: datetime = Field(description="When the last mandatory document came (UTC).")
+
+
+class AppointmentBooked(Event):
+    """A visit to a service point was booked for an in-person service."""
+
+    event_type: ClassVar[str] = "id.go.adminduk.appointment.booked.v1"
+    topic: ClassVar[Topic] = APPOINTMENTS
+
+    appointment_id: str = Field(description="Intake's id of the appointment; the event's key.")
+    booking_number: str = Field(description="What the citizen shows at the counter.")
+    service_code: str = Field(description="Catalogue code of the in-person service.")
+    service_point: str = Field(description="Where the visit takes place.")
+    starts_at: datetime = Field(description="Start of the booked time slot (UTC).")
+    ends_at: datetime = Field(description="End of the booked time slot (UTC).")
+    nik: str = Field(description="The citizen's NIK.", json_schema_extra=PERSONAL)
+    name: str = Field(description="The citizen's name.", json_schema_extra=PERSONAL)
+    phone: str | None = Field(
+        description="Where to confirm and remind, in E.164 form.", json_schema_extra=PERSONAL
+    )
+    contact_channel: NotificationChannel = Field(description="Channel to confirm and remind on.")
+    rescheduled_from: str | None = Field(
+        default=None, description="The appointment this one replaces, when rescheduled."
+    )
+    booked_at: datetime = Field(description="When it was booked (UTC).")
+
+    @property
+    def subject(self) -> str:
+        return self.appointment_id
+
+
+class AppointmentCancelled(Event):
+    """A booked visit was cancelled, or replaced by a rescheduled one; its slot is free again."""
+
+    event_type: ClassVar[str] = "id.go.adminduk.appointment.cancelled.v1"
+    topic: ClassVar[Topic] = APPOINTMENTS
+
+    appointment_id: str = Field(description="The cancelled appointment; the event's key.")
+    rescheduled_to: str | None = Field(
+        default=None, description="The appointment that replaces it, when rescheduled."
+    )
+    cancelled_at: datetime = Field(description="When it was cancelled (UTC).")
+
+    @property
+    def subject(self) -> str:
+        return self.appointment_id
+
+
+class ComplaintCategory(StrEnum):
+    ILLEGAL_FEE = "ILLEGAL_FEE"
+    """Pungli: someone asked for money for a free service."""
+    RUDENESS = "RUDENESS"
+    DELAY = "DELAY"
+    OTHER = "OTHER"
+
+
+class ComplaintFiled(Event):
+    """A citizen complained about an illegal fee, rudeness or a delay; audit follows it up."""
+
+    event_type: ClassVar[str] = "id.go.adminduk.complaint.filed.v1"
+    topic: ClassVar[Topic] = COMPLAINTS
+
+    complaint_id: str = Field(description="Intake's id of the complaint; the event's key.")
+    complaint_number: str = Field(description="What the citizen quotes to follow it up.")
+    category: ComplaintCategory = Field(description="What the complaint is about.")
+    description: str = Field(description="The citizen's own words.", json_schema_extra=PERSONAL)
+    request_id: str | None = Field(
+        default=None, description="The request it is about, when a tracking number was given."
+    )
+    anonymous: bool = Field(description="Whether the citizen withheld who they are.")
+    phone: str | None = Field(
+        default=None,
+        description="Where to answer, unless anonymous, in E.164 form.",
+        json_schema_extra=PERSONAL,
+    )
+    filed_at: datetime = Field(description="When intake took it (UTC).")
+
+    @property
+    def subject(self) -> str:
+        return self.complaint_id
+
+
+class ConversationReply(Event):
+    """Intake's answer to a citizen's WhatsApp or SMS message; notify sends it as it is."""
+
+    event_type: ClassVar[str] = "id.go.adminduk.conversation.reply.v1"
+    topic: ClassVar[Topic] = CONVERSATIONS
+
+    reply_id: str = Field(description="Intake's id of the reply; the event's key.")
+    phone: str = Field(description="Who to answer, in E.164 form.", json_schema_extra=PERSONAL)
+    channel: NotificationChannel = Field(description="The channel the citizen wrote on.")
+    text: str = Field(description="The reply, in plain Indonesian.", json_schema_extra=PERSONAL)
+    in_reply_to: str = Field(description="The provider's id of the citizen's message.")
+
+    @property
+    def subject(self) -> str:
+        return self.reply_id
 
 
 class CaseOpened(RequestEvent):

@@ -25,6 +25,18 @@ NOTIFICATIONS = Topic(
     "adminduk.notifications.v1", partitions=6, retention_ms=30 * DAY_MS, writer="notify"
 )
 
+APPOINTMENTS = Topic(
+    "adminduk.appointments.v1", partitions=3, retention_ms=30 * DAY_MS, writer="intake"
+)
+COMPLAINTS = Topic(
+    "adminduk.complaints.v1", partitions=3, retention_ms=90 * DAY_MS, writer="intake"
+)
+
+CONVERSATIONS = Topic(
+    "adminduk.conversations.v1", partitions=3, retention_ms=DAY_MS, writer="intake"
+)
+"""Replies to citizens' WhatsApp and SMS messages on their way to notify; kept one day only."""
+
 IDENTITY = Topic("adminduk.identity.v1", partitions=3, retention_ms=DAY_MS, writer="intake")
 """Sign-in codes on their way to notify: short-lived, so kept one day only."""
 

@@ -20,6 +20,8 @@ SUBMISSION = {
     "name": "Siti Aminah",
     "phone": "081234567890",
     "preferred_channel": "WHATSAPP",
+    "fields": {"reason": "MENIKAH", "address": "Jl. Majapahit 12, Sooko"},
+    "consent": True,
 }
 
 

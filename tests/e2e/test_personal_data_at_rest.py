@@ -59,6 +59,8 @@ async def test_personal_data_is_only_where_the_data_map_says(
         "name": NAME,
         "phone": f"0{PHONE_DIGITS}",
         "preferred_channel": "SMS",
+        "fields": {"family_card_number": "3516090101080001", "reason": "HILANG"},
+        "consent": True,
     }
     operator = tokens("village_operator", village="3516010001")
     submitted = await http.post(f"{intake}/v1/requests", json=form, headers=operator)

@@ -10,9 +10,9 @@ import pytest
 from pymongo.asynchronous.database import AsyncDatabase
 
 from services.processing.adapters.mongo_report import MongoReportStore
-from services.processing.domain.calendar import WorkingCalendar
 from services.processing.domain.report import MonthlyReport, Row
 from services.processing.service_layer.report import Pending, monthly_report, record_for_report
+from shared.calendar import WorkingCalendar
 from shared.events.envelope import Actor, ActorKind, Channel, Event
 from shared.events.models import CaseCompleted, RequestSubmitted, RevisionRequested
 from shared.mongo import Document
@@ -36,6 +36,7 @@ def submitted(request_id: str) -> RequestSubmitted:
         applicant=applicant(),
         submitted_at=MONDAY,
         deadline_working_days=1,
+        expected_at=MONDAY + timedelta(days=1),
     )
 
 

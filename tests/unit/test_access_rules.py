@@ -30,6 +30,7 @@ from services.processing.bootstrap import create_app as processing_app
 from services.processing.config import ProcessingSettings
 from services.processing.entrypoints.access import ACCESS as PROCESSING_ACCESS
 from services.processing.entrypoints.api import ProcessingContext
+from shared.calendar import WorkingCalendar
 from shared.access import PROBES, AccessTable, Rule, route_keys
 from shared.auth import Role
 from shared.config import ServiceSettings
@@ -71,6 +72,7 @@ def intake() -> FastAPI:
             sign_in_outbox_ready=CallCounter(),
             hash_code=lambda challenge_id, code: f"{challenge_id}:{code}",
             citizen_tokens=CITIZEN_TOKENS,
+            calendar=WorkingCalendar(),
             clock=FakeClock(T0),
         )
         yield {}

@@ -18,9 +18,10 @@ from services.intake.adapters.citizen_tokens import CitizenTokenSigner
 from services.intake.bootstrap import create_app, token_signer
 from services.intake.config import IntakeSettings
 from services.intake.entrypoints.api import IntakeContext
+from shared.calendar import WorkingCalendar
 from shared.http import ErrorBody, ReadinessCheck
 from tests.auth import STAFF_KEYS
-from tests.builders import T0
+from tests.builders import FORM_FIELDS, T0
 from tests.fakes import (
     CallCounter,
     FakeClock,
@@ -36,6 +37,8 @@ FORM: dict[str, Any] = {
     "name": "Siti Aminah",
     "phone": "081234567890",
     "preferred_channel": "WHATSAPP",
+    "fields": {"reason": "MENIKAH", "address": "Jl. Majapahit 12, Sooko"},
+    "consent": True,
 }
 
 
@@ -88,6 +91,7 @@ async def running_intake(
             sign_in_outbox_ready=sign_in_outbox_ready,
             hash_code=lambda challenge_id, code: f"{challenge_id}:{code}",
             citizen_tokens=signer,
+            calendar=WorkingCalendar(),
             clock=clock,
         )
         yield checks
@@ -154,7 +158,9 @@ async def test_a_replay_with_the_same_key_and_another_form_is_a_409(intake: Inta
     await intake.client.post("/v1/requests", json=FORM, headers=headers)
 
     conflict = await intake.client.post(
-        "/v1/requests", json=FORM | {"service_code": "KIA"}, headers=headers
+        "/v1/requests",
+        json=FORM | {"service_code": "KIA", "fields": FORM_FIELDS["KIA"]},
+        headers=headers,
     )
 
     assert conflict.status_code == 409
@@ -248,12 +254,39 @@ async def test_the_service_list_shows_every_service_and_whether_it_is_online(
     response = await intake.client.get("/v1/services")
 
     assert response.status_code == 200
-    services = {service["code"]: service for service in response.json()}
+    services = {service["service_code"]: service for service in response.json()}
     assert len(services) == 12
     assert services["KTP_REKAM"]["online"] is False
     assert services["KTP_REKAM"]["deadline_working_days"] is None
     assert services["AKTA_LAHIR"]["online"] is True
     assert "Surat keterangan lahir" in services["AKTA_LAHIR"]["requirements"]
+    assert services["AKTA_LAHIR"]["service_name"] == "Akta kelahiran"
+    assert services["AKTA_LAHIR"]["metadata"] is True
+    assert "sms" in services["AKTA_LAHIR"]["channels"]
+
+
+async def test_a_service_definition_lists_its_form_as_open311_attributes(intake: Intake) -> None:
+    response = await intake.client.get("/v1/services/AKTA_LAHIR")
+
+    assert response.status_code == 200
+    definition = response.json()
+    attributes = {attribute["code"]: attribute for attribute in definition["attributes"]}
+    assert list(attributes) == list(FORM_FIELDS["AKTA_LAHIR"])
+    assert [attribute["order"] for attribute in definition["attributes"]] == [1, 2, 3, 4, 5]
+    assert attributes["child_sex"]["datatype"] == "singlevaluelist"
+    assert {value["key"] for value in attributes["child_sex"]["values"]} == {"L", "P"}
+    assert attributes["child_date_of_birth"]["datatype"] == "datetime"
+    assert all(attribute["required"] for attribute in attributes.values())
+    documents = {document["code"]: document for document in definition["documents"]}
+    assert documents["BUKU_NIKAH"]["alternatives"] == ["SPTJM kebenaran data kelahiran"]
+    assert documents["KK"]["media_types"] == ["application/pdf", "image/jpeg", "image/png"]
+
+
+async def test_an_unknown_service_definition_is_a_404(intake: Intake) -> None:
+    response = await intake.client.get("/v1/services/SIM_A")
+
+    assert response.status_code == 404
+    assert response.json()["error"] == "not_found"
 
 
 @dataclass(frozen=True)
@@ -311,7 +344,23 @@ BAD_INPUTS = {
     "not-an-object": BadInput(b'["KK_BARU"]', "invalid_request", field="body"),
     "empty-body": BadInput(b"", "invalid_request", field="body"),
     "missing-nik": BadInput(form_without("nik"), "invalid_request", "nik", "Wajib diisi."),
-    "missing-phone": BadInput(form_without("phone"), "invalid_request", field="phone"),
+    "missing-phone": BadInput(form_without("phone"), "invalid_form", field="phone"),
+    "missing-form-field": BadInput(
+        form_with(fields={"reason": "MENIKAH"}), "invalid_form", field="fields.address"
+    ),
+    "unknown-form-field": BadInput(
+        form_with(fields={**FORM["fields"], "hobby": "x"}), "invalid_form", field="fields.hobby"
+    ),
+    "wrong-choice": BadInput(
+        form_with(fields={**FORM["fields"], "reason": "BOSAN"}), "invalid_form", "fields.reason"
+    ),
+    "nik-of-another-regency": BadInput(
+        form_with(nik="3578091204800001"), "invalid_form", "nik", "kabupaten/kota lain"
+    ),
+    "birth-date-not-in-nik": BadInput(
+        form_with(date_of_birth="1980-04-13"), "invalid_form", "nik", "Tanggal lahir"
+    ),
+    "sex-not-in-nik": BadInput(form_with(sex="P"), "invalid_form", "nik", "Jenis kelamin"),
     "unknown-field": BadInput(form_with(email="a@b.id"), "invalid_request", field="email"),
     "unknown-service": BadInput(form_with(service_code="SIM_BARU"), "unknown_service"),
     "in-person-service": BadInput(form_with(service_code="KTP_REKAM"), "in_person_only"),

@@ -17,16 +17,20 @@ from services.intake.domain.citizen_request import (
 )
 from services.intake.domain.identity import InvalidIdentity
 from services.intake.domain.text import InvalidText
+from shared.calendar import WorkingCalendar
 from shared.events.models import Applicant, NotificationChannel, RequestSubmitted
-from tests.builders import CITIZEN, T0
+from tests.builders import CITIZEN, FORM_FIELDS, T0
 
 CATALOGUE = load_catalogue()
+CALENDAR = WorkingCalendar()
+CODE = "KK_BARU"
 FORM = SubmissionForm(
-    service_code="KK_BARU",
+    service_code=CODE,
     nik="3516.0912.0480.0001",
     name="  Siti \t  Aminah ",
     phone="+62 812-3456-7890",
     preferred_channel=NotificationChannel.SMS,
+    fields=FORM_FIELDS[CODE],
 )
 TRACKING_NUMBER = "K7M2Q9XP"
 
@@ -44,6 +48,7 @@ def submit_form(
         form=form,
         submitter=Submitter(actor=CITIZEN),
         catalogue=CATALOGUE,
+        calendar=CALENDAR,
         now=now,
     )
 
@@ -71,8 +76,11 @@ def test_submit_normalises_the_form_and_emits_one_request_submitted() -> None:
             request_id="req-1",
             service_code="KK_BARU",
             applicant=expected_applicant,
+            form={"reason": "MENIKAH", "address": "Jl. Majapahit 12, Sooko"},
             submitted_at=T0,
             deadline_working_days=1,
+            expected_at=CALENDAR.due_at(T0, 1),
+            missing_documents=["BUKU_NIKAH"],
         )
     ]
 
@@ -143,7 +151,7 @@ def test_the_same_form_gives_the_same_digest_whatever_its_spelling_id_or_time() 
 @pytest.mark.parametrize(
     "other",
     [
-        dataclasses.replace(FORM, service_code="KIA"),
+        dataclasses.replace(FORM, service_code="KIA", fields=FORM_FIELDS["KIA"]),
         dataclasses.replace(FORM, nik="3516091204800002"),
         dataclasses.replace(FORM, name="Siti Aminah Binti Ahmad"),
         dataclasses.replace(FORM, phone="081234567891"),

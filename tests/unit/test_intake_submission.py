@@ -20,18 +20,22 @@ from services.intake.service_layer.submission import (
     idempotency_key_hash,
     submit_request,
 )
+from shared.calendar import WorkingCalendar
 from shared.events.envelope import CloudEvent
 from shared.events.models import NotificationChannel, RequestSubmitted
-from tests.builders import CITIZEN, T0
+from tests.builders import CITIZEN, FORM_FIELDS, T0
 from tests.fakes import CallCounter, FakeIdempotencyKeys, FakeRequestRepository
 
 CATALOGUE = load_catalogue()
+CALENDAR = WorkingCalendar()
+CODE = "AKTA_LAHIR"
 FORM = SubmissionForm(
-    service_code="AKTA_LAHIR",
+    service_code=CODE,
     nik="3516091204800001",
     name="Siti Aminah",
     phone="081234567890",
     preferred_channel=NotificationChannel.WHATSAPP,
+    fields=FORM_FIELDS[CODE],
 )
 
 
@@ -65,6 +69,7 @@ async def submit(
         repository=repository,
         idempotency_keys=keys or FakeIdempotencyKeys(),
         catalogue=CATALOGUE,
+        calendar=CALENDAR,
         outbox_ready=outbox_ready,
         now=T0,
     )
@@ -111,7 +116,9 @@ async def test_a_retry_with_the_same_key_and_another_form_is_a_conflict(
     repository: FakeRequestRepository, outbox_ready: CallCounter, keys: FakeIdempotencyKeys
 ) -> None:
     first = await submit(repository, outbox_ready, keys=keys, idempotency_key="key-12345")
-    other_form = dataclasses.replace(FORM, service_code="AKTA_MATI")
+    other_form = dataclasses.replace(
+        FORM, service_code="AKTA_MATI", fields=FORM_FIELDS["AKTA_MATI"]
+    )
 
     with pytest.raises(IdempotencyConflict):
         await submit(

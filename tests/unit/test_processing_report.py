@@ -11,7 +11,6 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from services.processing.domain import report
-from services.processing.domain.calendar import WorkingCalendar
 from services.processing.domain.report import Progress, field_key, percentile
 from services.processing.entrypoints.report_api import CSV_COLUMNS, to_csv
 from services.processing.service_layer.report import (
@@ -21,6 +20,7 @@ from services.processing.service_layer.report import (
     record_for_report,
 )
 from services.processing.templates.monthly_report import render
+from shared.calendar import WorkingCalendar
 from shared.events.envelope import Actor, ActorKind, Channel, Event
 from shared.events.models import (
     CaseClaimed,
@@ -119,6 +119,7 @@ def submitted(request_id: str, at: datetime, *, submitter: Actor = COUNTER) -> R
         applicant=applicant(),
         submitted_at=at,
         deadline_working_days=1,
+        expected_at=at + timedelta(days=1),
     )
 
 

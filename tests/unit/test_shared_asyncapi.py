@@ -40,6 +40,9 @@ def test_every_event_type_has_a_message_on_its_topic() -> None:
         "adminduk.cases.v1",
         "adminduk.notifications.v1",
         "adminduk.identity.v1",
+        "adminduk.appointments.v1",
+        "adminduk.complaints.v1",
+        "adminduk.conversations.v1",
     }
 
 
@@ -73,8 +76,10 @@ def test_writers_and_readers_follow_from_the_declarations() -> None:
         {"$ref": f"#/channels/identity/messages/{SignInCodeRequested.__name__}"}
     ]
     audited = [name for name in operations if name.startswith("auditReceives")]
-    assert sorted(audited) == ["auditReceivesCases", "auditReceivesIdentity",
-                               "auditReceivesNotifications", "auditReceivesRequests"]  # fmt: skip
+    assert sorted(audited) == ["auditReceivesAppointments", "auditReceivesCases",
+                               "auditReceivesComplaints", "auditReceivesConversations",
+                               "auditReceivesIdentity", "auditReceivesNotifications",
+                               "auditReceivesRequests"]  # fmt: skip
     assert "notifyReceivesRequests" not in operations
 
 

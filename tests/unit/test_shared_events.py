@@ -11,18 +11,27 @@ from pydantic import ValidationError
 from shared.events.envelope import CloudEvent, Event
 from shared.events.models import (
     EVENT_TYPES,
+    AppointmentBooked,
+    AppointmentCancelled,
     CaseEvent,
     CaseOpened,
+    ComplaintFiled,
+    ConversationReply,
+    DocumentAttached,
     NotificationChannel,
     NotificationFailed,
     NotificationSent,
     RequestCancelled,
+    RequestCompleted,
     RequestResubmitted,
     RequestSubmitted,
     SignInCodeRequested,
 )
 from shared.events.topics import (
+    APPOINTMENTS,
     CASES,
+    COMPLAINTS,
+    CONVERSATIONS,
     IDENTITY,
     NOTIFICATIONS,
     REQUESTS,
@@ -134,6 +143,12 @@ def test_every_event_type_travels_on_the_topic_of_its_writer() -> None:
         RequestSubmitted: REQUESTS,
         RequestCancelled: REQUESTS,
         RequestResubmitted: REQUESTS,
+        DocumentAttached: REQUESTS,
+        RequestCompleted: REQUESTS,
+        AppointmentBooked: APPOINTMENTS,
+        AppointmentCancelled: APPOINTMENTS,
+        ComplaintFiled: COMPLAINTS,
+        ConversationReply: CONVERSATIONS,
         CaseOpened: CASES,
         **dict.fromkeys(case_steps, CASES),
         NotificationSent: NOTIFICATIONS,
@@ -148,6 +163,7 @@ def test_every_event_type_travels_on_the_topic_of_its_writer() -> None:
         "notify",
         "intake",
     )
+    assert {APPOINTMENTS.writer, COMPLAINTS.writer, CONVERSATIONS.writer} == {"intake"}
 
 
 def test_declaring_an_event_class_registers_it_and_a_missing_topic_is_refused() -> None:

@@ -7,6 +7,7 @@ Tracking numbers are kept in their own small collection, addressed by `_id`.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from pymongo.asynchronous.collection import AsyncCollection
@@ -41,18 +42,25 @@ class MongoRequestRepository:
             "applicant": request.applicant.model_dump(mode="json"),
             "owner_phone": request.owner_phone,
             "form_digest": request.form_digest,
+            "form": request.form,
         }
+        owner = request.owner_phone
         document = {
             "_id": request.request_id,
             "tracking_number": request.tracking_number,
             "service_code": request.service_code,
             "personal": self._cipher.seal_json(personal, context=_personal(request.request_id)),
-            "owner": self._cipher.lookup_hash(request.owner_phone, purpose=OWNER_PURPOSE),
+            "owner": None
+            if owner is None
+            else self._cipher.lookup_hash(owner, purpose=OWNER_PURPOSE),
             "submitted_by": request.submitted_by.model_dump(mode="json"),
             "village": request.village,
             "service_point": request.service_point,
             "status": request.status.value,
             "submitted_at": request.submitted_at,
+            "expected_at": request.expected_at,
+            "required_documents": list(request.required_documents),
+            "documents": request.documents,
             "history": [self._change(request.request_id, change) for change in request.history],
             "outbox": [outbox_entry(event, self._cipher) for event in outbox],
         }
@@ -86,6 +94,10 @@ class MongoRequestRepository:
             service_point=document["service_point"],
             status=RequestStatus(document["status"]),
             submitted_at=document["submitted_at"],
+            expected_at=document["expected_at"],
+            form=personal["form"],
+            required_documents=tuple(document["required_documents"]),
+            documents=dict(document["documents"]),
             form_digest=personal["form_digest"],
             history=[
                 StatusChange(
@@ -119,6 +131,32 @@ class MongoRequestRepository:
             changes={"status": change.status.value},
             cipher=self._cipher,
             appended={"history": self._change(request_id, change)},
+        )
+
+    async def attach_document(
+        self,
+        request_id: str,
+        *,
+        requirement: str,
+        document_id: str,
+        seen: Mapping[str, str | None],
+        status: RequestStatus,
+        outbox: list[CloudEvent],
+    ) -> bool:
+        """Sets the requirement's document and queues its events, if the status and the
+        documents the caller decided on are still as it read them."""
+        unchanged = {
+            f"documents.{code}": {"$exists": False} if present is None else present
+            for code, present in seen.items()
+        }
+        return await update_document(
+            self._collection,
+            request_id,
+            {
+                "$set": {f"documents.{requirement}": document_id},
+                "$push": {"outbox": {"$each": [outbox_entry(e, self._cipher) for e in outbox]}},
+            },
+            expected={"status": status.value, **unchanged},
         )
 
     def _change(self, request_id: str, change: StatusChange) -> Document:

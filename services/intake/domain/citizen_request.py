@@ -4,14 +4,25 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 
-from services.intake.domain.catalogue import ServiceCatalogue
-from services.intake.domain.identity import normalize_phone, validate_nik
+from services.intake.domain.catalogue import IntakeChannel, ServiceCatalogue, ServiceDefinition
+from services.intake.domain.forms import InvalidForm, check_fields
+from services.intake.domain.identity import (
+    InvalidIdentity,
+    Sex,
+    check_birth_details,
+    check_resident,
+    normalize_phone,
+    validate_nik,
+)
 from services.intake.domain.text import normalize_name
-from shared.events.envelope import Actor, Event
+from shared.auth import Role
+from shared.calendar import JAKARTA, WorkingCalendar
+from shared.events.envelope import Actor, ActorKind, Channel, Event
 from shared.events.models import (
     Applicant,
     NotificationChannel,
@@ -51,15 +62,36 @@ class InPersonOnly(ValueError):
         self.code = code
 
 
+class NotOfferedOnChannel(ValueError):
+    """The catalogue does not offer the service through the channel it came from."""
+
+    def __init__(self, code: str, channel: IntakeChannel) -> None:
+        super().__init__(code)
+        self.code = code
+        self.channel = channel
+
+
+class ConsentRequired(ValueError):
+    """Someone submitting for a citizen must record that the citizen agreed to it."""
+
+
 @dataclass(frozen=True)
 class SubmissionForm:
-    """What a citizen (or someone on their behalf) fills in."""
+    """What a citizen (or someone on their behalf) fills in.
+
+    `phone` may be missing only when a village operator or counter officer submits for a citizen
+    without one; `consent` records that such a citizen agreed to the submission.
+    """
 
     service_code: str
     nik: str
     name: str
-    phone: str
+    phone: str | None
     preferred_channel: NotificationChannel
+    fields: Mapping[str, str] = field(default_factory=dict)
+    date_of_birth: date | None = None
+    sex: Sex | None = None
+    consent: bool = False
 
 
 @dataclass(frozen=True)
@@ -76,6 +108,24 @@ class Submitter:
     village: str | None = None
     service_point: str | None = None
 
+    @property
+    def channel(self) -> IntakeChannel:
+        """The catalogue's name for where the submission came from."""
+        if self.actor.kind is ActorKind.OPERATOR:
+            return IntakeChannel.VILLAGE_OPERATOR
+        if self.actor.role is Role.COUNTER_OFFICER:
+            return IntakeChannel.COUNTER
+        if self.actor.channel is Channel.WHATSAPP:
+            return IntakeChannel.WHATSAPP
+        if self.actor.channel is Channel.SMS:
+            return IntakeChannel.SMS
+        return IntakeChannel.APP
+
+    @property
+    def assisted(self) -> bool:
+        """Submitted on the citizen's behalf by a village operator or a counter officer."""
+        return self.channel in (IntakeChannel.VILLAGE_OPERATOR, IntakeChannel.COUNTER)
+
 
 @dataclass
 class CitizenRequest:
@@ -83,15 +133,25 @@ class CitizenRequest:
     tracking_number: str
     service_code: str
     applicant: Applicant
-    owner_phone: str
+    owner_phone: str | None
     submitted_by: Actor
     village: str | None
     service_point: str | None
     status: RequestStatus
     submitted_at: datetime
     form_digest: str
+    expected_at: datetime
+    form: dict[str, str] = field(default_factory=dict)
+    required_documents: tuple[str, ...] = ()
+    """Catalogue codes of the mandatory documents, as the catalogue had them at submission."""
+    documents: dict[str, str] = field(default_factory=dict)
+    """Id of the stored file by catalogue code, for every document received."""
     history: list[StatusChange] = field(default_factory=list)
     events: list[Event] = field(default_factory=list)
+
+    @property
+    def missing_documents(self) -> list[str]:
+        return sorted(set(self.required_documents) - set(self.documents))
 
     def cancel(self, actor: Actor, *, now: datetime) -> None:
         """Withdraws the request, which the office has not begun to verify; processing closes
@@ -134,32 +194,41 @@ def submit(
     form: SubmissionForm,
     submitter: Submitter,
     catalogue: ServiceCatalogue,
+    calendar: WorkingCalendar,
     now: datetime,
 ) -> CitizenRequest:
-    """Checks a form and turns it into a submitted request carrying its `RequestSubmitted` event."""
+    """Checks a form against its service and turns it into a submitted request carrying its
+    `RequestSubmitted` event; the expected date is the deadline on the working-day calendar."""
     service = catalogue.get(form.service_code)
     deadline = service.deadline_working_days
     if service.in_person_only or deadline is None:
         raise InPersonOnly(service.code)
-    applicant = Applicant(
-        nik=validate_nik(form.nik),
-        name=normalize_name(form.name),
-        phone=normalize_phone(form.phone),
-        preferred_channel=form.preferred_channel,
-    )
+    if submitter.channel not in service.channels:
+        raise NotOfferedOnChannel(service.code, submitter.channel)
+    applicant = _applicant(form, service, submitter, catalogue.regency.code)
+    if submitter.assisted and not form.consent:
+        raise ConsentRequired(
+            "Pengajuan atas nama warga harus disertai persetujuan warga (consent)."
+        )
+    fields = check_fields(service, form.fields, today=now.astimezone(JAKARTA).date())
+    owner_phone = submitter.owner_phone or applicant.phone
+    expected_at = calendar.due_at(now, deadline)
     request = CitizenRequest(
         request_id=request_id,
         tracking_number=tracking_number,
         service_code=service.code,
         applicant=applicant,
-        owner_phone=submitter.owner_phone or applicant.phone,
+        owner_phone=owner_phone,
         submitted_by=submitter.actor,
         village=submitter.village,
         service_point=submitter.service_point,
         status=RequestStatus.SUBMITTED,
         submitted_at=now,
+        expected_at=expected_at,
+        form=fields,
+        required_documents=tuple(sorted(service.mandatory_documents)),
         history=[StatusChange(status=RequestStatus.SUBMITTED, at=now)],
-        form_digest=_digest(service.code, applicant),
+        form_digest=_digest(service.code, applicant, fields),
     )
     request.events.append(
         RequestSubmitted(
@@ -167,17 +236,45 @@ def submit(
             request_id=request_id,
             service_code=service.code,
             applicant=applicant,
+            form=fields,
+            consent_recorded=submitter.assisted,
             submitted_at=now,
             deadline_working_days=deadline,
+            expected_at=expected_at,
+            missing_documents=request.missing_documents,
         )
     )
     return request
 
 
-def _digest(service_code: str, applicant: Applicant) -> str:
+def _applicant(
+    form: SubmissionForm, service: ServiceDefinition, submitter: Submitter, regency_code: str
+) -> Applicant:
+    nik = validate_nik(form.nik)
+    try:
+        if service.residents_only:
+            check_resident(nik, regency_code)
+        check_birth_details(nik, date_of_birth=form.date_of_birth, sex=form.sex)
+    except InvalidIdentity as exc:
+        raise InvalidForm("nik", str(exc)) from None
+    if form.phone is None and not submitter.assisted:
+        raise InvalidForm("phone", "Nomor HP wajib diisi agar Anda dapat dihubungi.")
+    return Applicant(
+        nik=nik,
+        name=normalize_name(form.name),
+        phone=None if form.phone is None else normalize_phone(form.phone),
+        preferred_channel=form.preferred_channel,
+    )
+
+
+def _digest(service_code: str, applicant: Applicant, fields: Mapping[str, str]) -> str:
     """Fingerprint of the form's content, to tell a retried submission from a different one."""
     canonical = json.dumps(
-        {"service_code": service_code, "applicant": applicant.model_dump(mode="json")},
+        {
+            "service_code": service_code,
+            "applicant": applicant.model_dump(mode="json"),
+            "fields": dict(fields),
+        },
         sort_keys=True,
     )
     return hashlib.sha256(canonical.encode()).hexdigest()

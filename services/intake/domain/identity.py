@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+from datetime import date
+from enum import StrEnum
 
 from stdnum.exceptions import InvalidComponent, InvalidFormat, InvalidLength
 from stdnum.id import nik as stdnum_nik
@@ -65,3 +67,36 @@ def normalize_phone(value: str) -> str:
     if _MOBILE.fullmatch(digits) is None:
         raise InvalidIdentity("Nomor HP harus nomor seluler Indonesia, misalnya 081234567890.")
     return digits
+
+
+class Sex(StrEnum):
+    """As on the KK: L (laki-laki) or P (perempuan); a NIK adds 40 to the birth day of women."""
+
+    MALE = "L"
+    FEMALE = "P"
+
+
+def check_resident(nik: str, regency_code: str) -> None:
+    """The NIK was issued in the regency (its first four digits): some services are for
+    residents only."""
+    if not nik.startswith(regency_code):
+        raise InvalidIdentity(
+            "NIK ini terdaftar di kabupaten/kota lain; layanan ini hanya untuk penduduk kabupaten "
+            "ini. Untuk pindah ke sini, ajukan layanan PINDAH_DATANG."
+        )
+
+
+def check_birth_details(nik: str, *, date_of_birth: date | None, sex: Sex | None) -> None:
+    """The birth date and sex given agree with those the NIK encodes (DDMMYY, women's DD + 40)."""
+    encoded_day = int(nik[6:8])
+    female = encoded_day > 40
+    if sex is not None and female != (sex is Sex.FEMALE):
+        raise InvalidIdentity("Jenis kelamin tidak sesuai dengan NIK.")
+    if date_of_birth is not None:
+        day = encoded_day - 40 if female else encoded_day
+        if (day, int(nik[8:10]), int(nik[10:12])) != (
+            date_of_birth.day,
+            date_of_birth.month,
+            date_of_birth.year % 100,
+        ):
+            raise InvalidIdentity("Tanggal lahir tidak sesuai dengan NIK.")

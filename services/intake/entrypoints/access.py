@@ -14,6 +14,7 @@ from shared.auth import Role
 
 ACCESS: AccessTable = {
     ("GET", "/v1/services"): public(),
+    ("GET", "/v1/services/{service_code}"): public(),
     ("POST", "/v1/requests"): roles(
         Role.CITIZEN,
         Role.VILLAGE_OPERATOR,

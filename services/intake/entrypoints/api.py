@@ -5,12 +5,12 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Header, Path, Request, Response, status
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
 from services.intake.domain.callers import (
     MissingScope,
@@ -20,19 +20,31 @@ from services.intake.domain.callers import (
     submitter,
     visibility,
 )
-from services.intake.domain.catalogue import ServiceCatalogue, UnknownService
+from services.intake.domain.catalogue import (
+    FieldType,
+    FormField,
+    IntakeChannel,
+    MediaType,
+    ServiceCatalogue,
+    ServiceDefinition,
+    UnknownService,
+)
 from services.intake.domain.citizen_request import (
     CitizenRequest,
+    ConsentRequired,
     InPersonOnly,
     NotCancellable,
+    NotOfferedOnChannel,
     NotWaitingForFixes,
     RequestStatus,
     SubmissionForm,
 )
+from services.intake.domain.forms import InvalidForm
 from services.intake.domain.identity import (
     NIK_PATTERN,
     PHONE_PATTERN,
     InvalidIdentity,
+    Sex,
     normalize_phone,
     validate_nik_digits,
 )
@@ -48,6 +60,7 @@ from services.intake.service_layer.ports import (
 from services.intake.service_layer.sign_in import CodeHasher
 from shared.access import CallerDep
 from shared.auth import Principal
+from shared.calendar import WorkingCalendar
 from shared.clock import Clock
 from shared.errors import ApiError
 from shared.events.envelope import Actor
@@ -68,6 +81,7 @@ class IntakeContext:
     sign_in_outbox_ready: OutboxReady
     hash_code: CodeHasher
     citizen_tokens: CitizenTokens
+    calendar: WorkingCalendar
     clock: Clock
 
 
@@ -77,6 +91,13 @@ def get_context(request: Request) -> IntakeContext:
 
 
 ContextDep = Annotated[IntakeContext, Depends(get_context)]
+
+
+def _optional(check: Callable[[str], str]) -> Callable[[str | None], str | None]:
+    def checked(value: str | None) -> str | None:
+        return None if value is None else check(value)
+
+    return checked
 
 
 def _pattern(pattern: str, *examples: str) -> dict[str, Any]:
@@ -114,13 +135,40 @@ class SubmitRequestBody(BaseModel):
         "breaks count as spaces), bidirectional controls or other invisible format characters "
         "(Unicode categories Cc and Cf, in every plane).",
     )
-    phone: Annotated[str, AfterValidator(normalize_phone)] = Field(
+    phone: Annotated[str | None, AfterValidator(_optional(normalize_phone))] = Field(
+        default=None,
         json_schema_extra=_pattern(PHONE_PATTERN, "081234567890", "+62 812-3456-7890"),
         description="Indonesian mobile number: 08…, 628… or +628… followed by 7 to 11 digits, "
-        "with spaces, dots, hyphens or brackets anywhere. Stored as E.164 (+628…).",
+        "with spaces, dots, hyphens or brackets anywhere. Stored as E.164 (+628…). Required, "
+        "except from a village operator or counter officer for a citizen without a phone (the "
+        "operator is then notified instead).",
     )
     preferred_channel: NotificationChannel = Field(
         description="Where the citizen hears about the request."
+    )
+    fields: dict[
+        Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,39}$")],
+        Annotated[str, StringConstraints(max_length=2000)],
+    ] = Field(
+        default_factory=dict,
+        max_length=40,
+        examples=[{"reason": "MENIKAH", "address": "Jl. Majapahit 12, Sooko"}],
+        description="The service's own form fields by name, as `GET /v1/services/{code}` lists "
+        "them (`attributes`); a missing required field, an unknown one or a wrong value is "
+        "refused with 422 `invalid_form`, naming the field.",
+    )
+    date_of_birth: date | None = Field(
+        default=None, description="If given, it must agree with the birth date in the NIK."
+    )
+    sex: Sex | None = Field(
+        default=None,
+        description="L or P, as on the KK; if given, it must agree with the NIK (women's birth "
+        "day has 40 added).",
+    )
+    consent: bool = Field(
+        default=False,
+        description="A village operator or counter officer submitting for a citizen records "
+        "here that the citizen agreed; without it they get 422 `consent_required`.",
     )
 
 
@@ -129,7 +177,9 @@ class ApplicantView(BaseModel):
 
     name: str = Field(description="Full name as given.")
     nik: str = Field(description="The NIK, or only its last four digits (`************0001`).")
-    phone: str = Field(description="The phone number, or only its last digits.")
+    phone: str | None = Field(
+        description="The phone number, or only its last digits; none if the citizen has no phone."
+    )
     preferred_channel: NotificationChannel = Field(description="Where notifications go.")
 
 
@@ -154,6 +204,14 @@ class RequestView(BaseModel):
     service_code: str = Field(description="Catalogue code of the service asked for.")
     status: RequestStatus = Field(description="Where the request stands.")
     submitted_at: datetime = Field(description="When intake accepted the request (UTC).")
+    expected_datetime: datetime = Field(
+        description="When the document is due (UTC): the service's deadline in working days, "
+        "counted on the office's calendar from submission (Open311 `expected_datetime`)."
+    )
+    missing_documents: list[str] = Field(
+        description="Catalogue codes of mandatory documents still to be sent "
+        "(`POST /v1/requests/{request_id}/documents`); the office verifies once none is missing."
+    )
     history: list[StatusChangeView] = Field(description="Every status it had, oldest first.")
     applicant: ApplicantView | None = Field(
         default=None,
@@ -170,7 +228,9 @@ class RequestView(BaseModel):
             shown = ApplicantView(
                 name=applicant.name,
                 nik=applicant.nik if full else mask_nik(applicant.nik),
-                phone=applicant.phone if full else mask_phone(applicant.phone),
+                phone=applicant.phone
+                if full or applicant.phone is None
+                else mask_phone(applicant.phone),
                 preferred_channel=applicant.preferred_channel,
             )
         return cls(
@@ -179,6 +239,8 @@ class RequestView(BaseModel):
             service_code=request.service_code,
             status=request.status,
             submitted_at=request.submitted_at,
+            expected_datetime=request.expected_at,
+            missing_documents=request.missing_documents,
             history=[
                 StatusChangeView(status=change.status, at=change.at, note=change.note)
                 for change in request.history
@@ -204,15 +266,128 @@ class LookupBody(BaseModel):
 
 
 class ServiceView(BaseModel):
-    """One service of the catalogue."""
+    """One service of the catalogue, named as in Open311 GeoReport v2's service list."""
 
-    code: str = Field(description="What `service_code` names it by.")
-    name: str = Field(description="Its name in Indonesian.")
+    service_code: str = Field(description="What `service_code` names it by.")
+    service_name: str = Field(description="Its name in Indonesian.")
+    description: str = Field(description="What it is for, in Indonesian.")
+    metadata: bool = Field(
+        description="Whether its form has fields of its own (`GET /v1/services/{code}`)."
+    )
+    type: str = Field(
+        description="Open311 `batch`: the office answers later, by the deadline, not at once."
+    )
+    keywords: str = Field(description="Words to find it by, comma separated.")
+    group: str = Field(description="The kind of document, e.g. `Kartu Keluarga`.")
+    help: str = Field(description="What to prepare, in plain Indonesian.")
     requirements: list[str] = Field(description="Documents the citizen needs, in Indonesian.")
     deadline_working_days: int | None = Field(
         description="Working days the office takes; none for a booked visit."
     )
     online: bool = Field(description="Whether it can be submitted here rather than in person.")
+    channels: list[IntakeChannel] = Field(
+        description="Where it can be applied for (or, in person, booked) from."
+    )
+
+    @classmethod
+    def of(cls, service: ServiceDefinition) -> ServiceView:
+        return cls(
+            service_code=service.code,
+            service_name=service.name,
+            description=service.description,
+            metadata=bool(service.fields),
+            type="batch",
+            keywords=", ".join((service.code, service.group)),
+            group=service.group,
+            help=service.help,
+            requirements=list(service.requirements),
+            deadline_working_days=service.deadline_working_days,
+            online=service.online,
+            channels=sorted(service.channels),
+        )
+
+
+class AttributeValue(BaseModel):
+    key: str = Field(description="What to send as the field's value.")
+    name: str = Field(description="What a citizen reads, in Indonesian.")
+
+
+_DATATYPES = {
+    FieldType.TEXT: ("string", "Teks bebas."),
+    FieldType.DATE: ("datetime", "Tanggal dengan format TTTT-BB-HH."),
+    FieldType.CHOICE: ("singlevaluelist", "Salah satu nilai `key` di `values`."),
+    FieldType.NIK: ("string", "NIK: 16 angka."),
+    FieldType.FAMILY_CARD: ("string", "Nomor Kartu Keluarga: 16 angka."),
+}
+
+
+class AttributeView(BaseModel):
+    """One field of a service's form, as an Open311 GeoReport v2 attribute."""
+
+    variable: bool = Field(description="Always true: the citizen fills it in.")
+    code: str = Field(description="The field's name in `fields` of `POST /v1/requests`.")
+    datatype: str = Field(description="Open311 datatype: string, datetime or singlevaluelist.")
+    required: bool = Field(description="Whether a submission without it is refused.")
+    datatype_description: str = Field(description="What a valid value looks like.")
+    order: int = Field(description="Where it comes in the form, from 1.")
+    description: str = Field(description="The question, in Indonesian.")
+    help: str = Field(description="How to answer it, in Indonesian.")
+    max_length: int = Field(description="Longest answer taken.")
+    values: list[AttributeValue] = Field(description="The choices of a singlevaluelist.")
+
+    @classmethod
+    def of(cls, field: FormField, order: int) -> AttributeView:
+        datatype, described = _DATATYPES[field.type]
+        if field.not_in_future:
+            described += " Tidak boleh di masa depan."
+        return cls(
+            variable=True,
+            code=field.name,
+            datatype=datatype,
+            required=field.required,
+            datatype_description=described,
+            order=order,
+            description=field.label,
+            help=field.help,
+            max_length=field.max_length,
+            values=[AttributeValue(key=c.key, name=c.label) for c in field.choices],
+        )
+
+
+class DocumentView(BaseModel):
+    code: str = Field(description="What to name it by when uploading it.")
+    name: str = Field(description="The document, in Indonesian.")
+    mandatory: bool = Field(description="Whether the office verifies only once it is there.")
+    alternatives: list[str] = Field(description="Other documents that serve instead.")
+    media_types: list[MediaType] = Field(description="File types taken, known by their bytes.")
+    max_bytes: int = Field(description="Largest file taken.")
+
+
+class ServiceDefinitionView(ServiceView):
+    """A service with its form, as Open311 GeoReport v2's service definition, and its documents."""
+
+    attributes: list[AttributeView] = Field(description="The service's own form fields.")
+    documents: list[DocumentView] = Field(description="The documents to send with it.")
+
+    @classmethod
+    def of(cls, service: ServiceDefinition) -> ServiceDefinitionView:
+        return cls(
+            **ServiceView.of(service).model_dump(),
+            attributes=[
+                AttributeView.of(field, order) for order, field in enumerate(service.fields, 1)
+            ],
+            documents=[
+                DocumentView(
+                    code=document.code,
+                    name=document.name,
+                    mandatory=document.mandatory,
+                    alternatives=list(document.alternatives),
+                    media_types=list(document.media_types),
+                    max_bytes=document.max_bytes,
+                )
+                for document in service.documents
+            ],
+        )
 
 
 UNPROCESSABLE = status.HTTP_422_UNPROCESSABLE_CONTENT
@@ -229,16 +404,28 @@ router = APIRouter(prefix="/v1")
 
 @router.get("/services")
 async def list_services(context: ContextDep) -> list[ServiceView]:
-    return [
-        ServiceView(
-            code=service.code,
-            name=service.name,
-            requirements=list(service.requirements),
-            deadline_working_days=service.deadline_working_days,
-            online=service.online,
-        )
-        for service in context.catalogue.all()
-    ]
+    """The catalogue, sorted by code (Open311 GeoReport v2 service list)."""
+    return [ServiceView.of(service) for service in context.catalogue.all()]
+
+
+@router.get(
+    "/services/{service_code}",
+    responses={
+        404: error_response(status.HTTP_404_NOT_FOUND, "No service has this code."),
+        **error_responses(422),
+    },
+)
+async def get_service(
+    service_code: Annotated[str, Path(max_length=40, description="The service's code.")],
+    context: ContextDep,
+) -> ServiceDefinitionView:
+    """One service with its form fields and documents (Open311 GeoReport v2 service
+    definition)."""
+    try:
+        service = context.catalogue.get(service_code)
+    except UnknownService:
+        raise ApiError(status.HTTP_404_NOT_FOUND, "not_found", "Layanan tidak ditemukan.") from None
+    return ServiceDefinitionView.of(service)
 
 
 @router.post(
@@ -281,6 +468,10 @@ async def submit_request(
         name=body.name,
         phone=body.phone,
         preferred_channel=body.preferred_channel,
+        fields=body.fields,
+        date_of_birth=body.date_of_birth,
+        sex=body.sex,
+        consent=body.consent,
     )
     try:
         outcome = await submission.submit_request(
@@ -290,6 +481,7 @@ async def submit_request(
             repository=context.repository,
             idempotency_keys=context.idempotency_keys,
             catalogue=context.catalogue,
+            calendar=context.calendar,
             outbox_ready=context.outbox_ready,
             now=context.clock(),
         )
@@ -302,6 +494,18 @@ async def submit_request(
             UNPROCESSABLE,
             "in_person_only",
             f"Layanan {exc.code} harus dilakukan langsung di kantor; silakan buat janji kunjungan.",
+        ) from None
+    except NotOfferedOnChannel as exc:
+        raise ApiError(
+            UNPROCESSABLE,
+            "channel_not_offered",
+            f"Layanan {exc.code} tidak dapat diajukan melalui saluran ini.",
+        ) from None
+    except ConsentRequired as exc:
+        raise ApiError(UNPROCESSABLE, "consent_required", str(exc)) from None
+    except InvalidForm as exc:
+        raise ApiError(
+            UNPROCESSABLE, "invalid_form", str(exc), details={exc.field: str(exc)}
         ) from None
     except (InvalidIdentity, InvalidText) as exc:
         raise ApiError(UNPROCESSABLE, "invalid_request", str(exc)) from None

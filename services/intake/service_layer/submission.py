@@ -18,6 +18,7 @@ from services.intake.domain.citizen_request import (
 )
 from services.intake.domain.tracking import new_tracking_number
 from services.intake.service_layer.ports import IdempotencyKeyRepository, RequestRepository
+from shared.calendar import WorkingCalendar
 from shared.events.envelope import CloudEvent
 from shared.polling import OutboxReady
 
@@ -47,6 +48,7 @@ async def submit_request(
     repository: RequestRepository,
     idempotency_keys: IdempotencyKeyRepository,
     catalogue: ServiceCatalogue,
+    calendar: WorkingCalendar,
     outbox_ready: OutboxReady,
     now: datetime,
 ) -> SubmissionOutcome:
@@ -64,6 +66,7 @@ async def submit_request(
         form=form,
         submitter=submitter,
         catalogue=catalogue,
+        calendar=calendar,
         now=now,
     )
     if idempotency_key is not None:
@@ -79,6 +82,7 @@ async def submit_request(
         form=form,
         submitter=submitter,
         catalogue=catalogue,
+        calendar=calendar,
         now=now,
     )
     outbox = [CloudEvent.wrap(event, source=SOURCE, time=now) for event in request.events]

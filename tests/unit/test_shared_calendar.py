@@ -7,7 +7,7 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from services.processing.domain.calendar import JAKARTA, WorkingCalendar
+from shared.calendar import JAKARTA, WorkingCalendar
 
 CALENDAR = WorkingCalendar()
 INDONESIA_2026 = holidays.country_holidays("ID", years=2026)
