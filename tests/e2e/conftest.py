@@ -9,12 +9,15 @@ from typing import Any, TypeVar
 
 import httpx
 import pytest
+from pymongo import MongoClient
+from pymongo.database import Database
 
 from devstack.stack import SERVICES, Stack
+from shared.mongo import Document
 
 T = TypeVar("T")
 
-SUBMISSION = {
+SUBMISSION: dict[str, Any] = {
     "service_code": "KK_BARU",
     "nik": "3516091204800001",
     "name": "Siti Aminah",
@@ -45,6 +48,16 @@ def tokens(backend: Stack) -> Callable[..., dict[str, str]]:
         return {"Authorization": f"Bearer {backend.mint_token(role, **claims)}"}
 
     return bearer
+
+
+@pytest.fixture
+def intake_db(backend: Stack) -> Iterator[Database[Document]]:
+    """Intake's database, to check what a call stored or did not."""
+    client: MongoClient[Document] = MongoClient(backend.mongo_url, tz_aware=True)
+    try:
+        yield client["adminduk_intake"]
+    finally:
+        client.close()
 
 
 @pytest.fixture

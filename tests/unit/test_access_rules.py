@@ -24,15 +24,16 @@ from services.intake.bootstrap import token_signer
 from services.intake.config import IntakeSettings
 from services.intake.entrypoints.access import ACCESS as INTAKE_ACCESS
 from services.intake.entrypoints.api import IntakeContext
+from services.intake.entrypoints.documents_api import DocumentsContext
 from services.notify.bootstrap import create_app as notify_app
 from services.notify.config import NotifySettings
 from services.processing.bootstrap import create_app as processing_app
 from services.processing.config import ProcessingSettings
 from services.processing.entrypoints.access import ACCESS as PROCESSING_ACCESS
 from services.processing.entrypoints.api import ProcessingContext
-from shared.calendar import WorkingCalendar
 from shared.access import PROBES, AccessTable, Rule, route_keys
 from shared.auth import Role
+from shared.calendar import WorkingCalendar
 from shared.config import ServiceSettings
 from shared.http import ReadinessCheck, build_app
 from tests.auth import STAFF_KEYS, bearer
@@ -43,6 +44,7 @@ from tests.fakes import (
     FakeAuditLog,
     FakeCaseRepository,
     FakeClock,
+    FakeDocumentStore,
     FakeIdempotencyKeys,
     FakeQueues,
     FakeRequestRepository,
@@ -74,6 +76,9 @@ def intake() -> FastAPI:
             citizen_tokens=CITIZEN_TOKENS,
             calendar=WorkingCalendar(),
             clock=FakeClock(T0),
+        )
+        app.state.documents = DocumentsContext(
+            store=FakeDocumentStore(), default_service_point="KANTOR_DINAS"
         )
         yield {}
 
