@@ -18,6 +18,7 @@ from devstack.issuer import DEFAULT_PORT as ISSUER_PORT
 from devstack.issuer import SigningKeys, load_or_create_keys, local_issuer_url, mint
 from devstack.paths import REPO_ROOT
 from devstack.process import ManagedProcess, free_port
+from shared.config import local_secret
 
 SERVICES = ("intake", "processing", "notify", "audit")
 SERVICE_READY_TIMEOUT_S = 90.0
@@ -31,6 +32,8 @@ class Ports:
     postgres: int = 55432
     message_sink: int = 8009
     issuer: int = ISSUER_PORT
+    whatsapp_graph: int | None = None
+    """Where a test may stand in for WhatsApp's Graph API; intake uses the real one if None."""
     services: dict[str, int] = field(
         default_factory=lambda: {"intake": 8001, "processing": 8002, "notify": 8003, "audit": 8004}
     )
@@ -45,6 +48,7 @@ class Ports:
             postgres=free_port(),
             message_sink=free_port(),
             issuer=free_port(),
+            whatsapp_graph=free_port(),
             services={name: free_port() for name in SERVICES},
         )
 
@@ -207,7 +211,20 @@ class Stack:
         )
         if name == "notify":
             env.setdefault("NOTIFY_PROVIDER_URL", self.message_sink_url)
+        if name == "intake" and self.ports.whatsapp_graph is not None:
+            env.setdefault("INTAKE_WHATSAPP_GRAPH_URL", self.whatsapp_graph_url)
         return env
+
+    @property
+    def whatsapp_graph_url(self) -> str:
+        return f"http://127.0.0.1:{self.ports.whatsapp_graph}/v21.0"
+
+    def service_secret(self, name: str) -> str:
+        """A service's secret as it reads it, e.g. INTAKE_WHATSAPP_APP_SECRET: configured, or
+        generated in the stack's local secrets folder; for tests that play the party who
+        shares it (the WhatsApp provider signing its webhooks)."""
+        service = name.split("_", 1)[0].lower()
+        return self.service_env(service).get(name) or local_secret(self.run_dir / "secrets", name)
 
     def start_service(self, name: str) -> ManagedProcess:
         """Starts one service as its own process and waits until `/readyz` says ready."""

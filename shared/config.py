@@ -55,6 +55,12 @@ class ServiceSettings(BaseSettings):
     )
     """Collective-leave days (cuti bersama) the office is closed, as a JSON list of dates; one
     variable for every service, so that intake promises the dates processing keeps."""
+    default_service_point: str = Field(
+        default="KANTOR_DINAS",
+        validation_alias=AliasChoices("default_service_point", "ADMINDUK_DEFAULT_SERVICE_POINT"),
+    )
+    """Where requests not submitted at a counter are worked on: processing queues their cases
+    there, and intake lets that point's officers read their documents."""
 
     required_in_production: ClassVar[tuple[str, ...]] = ("oidc_issuer", "data_keys", "lookup_key")
     """Settings without which a production service refuses to start; subclasses add theirs."""

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -46,6 +48,15 @@ Wiring = Callable[[FastAPI], AbstractAsyncContextManager[Mapping[str, ReadinessC
 """Connects a service's adapters, puts them on `app.state` and yields its readiness checks."""
 
 
+@dataclass(frozen=True)
+class StreamedBody:
+    """The limits of a route that reads its body as it arrives (a file upload) instead of the
+    usual small body buffered whole: its own size and time, both larger than the usual ones."""
+
+    max_bytes: int
+    timeout_s: float
+
+
 def build_app(
     *,
     title: str,
@@ -54,6 +65,7 @@ def build_app(
     access: AccessTable,
     routers: Sequence[APIRouter] = (),
     unbounded_paths: Collection[str] = (),
+    streamed_routes: Mapping[str, StreamedBody] | None = None,
     rate_limits: Mapping[str, int] | None = None,
     extra_issuers: Sequence[TrustedIssuer] = (),
     staff_keys: KeySource | None = None,
@@ -66,6 +78,8 @@ def build_app(
     the configured OpenID Connect issuer (its JWKS, unless `staff_keys` are given), plus
     `extra_issuers`.
     `unbounded_paths` are routes whose database work may take longer than the usual deadline.
+    `streamed_routes` (by route path as declared, `/v1/requests/{request_id}/documents`) read their
+    body as a stream within their own limits; every other route keeps the usual ones.
     """
     settings.check_production()
     keys_client = httpx.AsyncClient(timeout=5.0)
@@ -99,11 +113,18 @@ def build_app(
         limiter=RateLimiter(dict(rate_limits or {})),
         trusted_proxies=settings.proxies,
     )
+    streamed = StreamedRoutes(streamed_routes or {})
     app.add_middleware(
-        DatabaseDeadline, timeout_s=settings.database_timeout_s, unbounded_paths=unbounded_paths
+        DatabaseDeadline,
+        timeout_s=settings.database_timeout_s,
+        unbounded_paths=unbounded_paths,
+        streamed=streamed,
     )
     app.add_middleware(
-        RequestBody, max_bytes=settings.max_body_bytes, timeout_s=settings.body_timeout_s
+        RequestBody,
+        max_bytes=settings.max_body_bytes,
+        timeout_s=settings.body_timeout_s,
+        streamed=streamed,
     )
     app.add_middleware(HttpMetrics)
     install_error_handlers(app)
@@ -364,35 +385,65 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(Exception, _unexpected)
 
 
+class StreamedRoutes:
+    """Tells, before routing does, whether a request is for one of the streamed routes."""
+
+    def __init__(self, routes: Mapping[str, StreamedBody]) -> None:
+        self._routes = [(re.compile(_path_pattern(path)), body) for path, body in routes.items()]
+
+    def match(self, path: str) -> StreamedBody | None:
+        return next((body for pattern, body in self._routes if pattern.fullmatch(path)), None)
+
+
+def _path_pattern(path: str) -> str:
+    """A declared route path as a regular expression, each `{parameter}` one path segment."""
+    return "[^/]+".join(re.escape(part) for part in re.split(r"\{[^}/]+\}", path))
+
+
 class RequestBody:
     """Reads the whole request body before the app sees it, within a size and a time limit.
 
     A body over `max_bytes` is refused with 413, whether or not Content-Length says so; one that
     has not fully arrived after `timeout_s` with 408, so a client that declares more than it sends
     cannot hold a connection and a worker. API bodies are small, so buffering them costs little.
+    A streamed route's body is not buffered: the app reads it as it arrives, and reading past the
+    route's own size or time raises the same refusals (`ApiError`), so the route stops early.
     """
 
-    def __init__(self, app: ASGIApp, max_bytes: int, timeout_s: float) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        max_bytes: int,
+        timeout_s: float,
+        streamed: StreamedRoutes | None = None,
+    ) -> None:
         self.app = app
         self.max_bytes = max_bytes
         self.timeout_s = timeout_s
+        self.streamed = streamed or StreamedRoutes({})
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         declared = dict(scope["headers"]).get(b"content-length", b"")
+        if (streamed := self.streamed.match(scope["path"])) is not None:
+            if declared.isdigit() and int(declared) > streamed.max_bytes:
+                await self._refuse(scope, send, _too_large(streamed.max_bytes))
+                return
+            await self.app(scope, _metered(receive, streamed), send)
+            return
         if declared.isdigit() and int(declared) > self.max_bytes:
-            await self._refuse(scope, send, self._too_large())
+            await self._refuse(scope, send, _too_large(self.max_bytes))
             return
         try:
             async with asyncio.timeout(self.timeout_s):
                 body = await self._read(receive)
         except TimeoutError:
-            await self._refuse(scope, send, self._too_slow())
+            await self._refuse(scope, send, _too_slow(self.timeout_s))
             return
         if body is None:
-            await self._refuse(scope, send, self._too_large())
+            await self._refuse(scope, send, _too_large(self.max_bytes))
             return
         replayed = False
 
@@ -421,24 +472,67 @@ class RequestBody:
                 break
         return b"".join(chunks)
 
-    def _too_large(self) -> JSONResponse:
-        return JSONResponse(
-            error_body("body_too_large", f"Isi permintaan melebihi {self.max_bytes} byte."),
-            status_code=status.HTTP_413_CONTENT_TOO_LARGE,
-        )
-
-    def _too_slow(self) -> JSONResponse:
-        return JSONResponse(
-            error_body(
-                "body_timeout",
-                f"Isi permintaan tidak selesai dikirim dalam {self.timeout_s:g} detik.",
-            ),
-            status_code=status.HTTP_408_REQUEST_TIMEOUT,
-            headers={"Connection": "close"},
-        )
-
     async def _refuse(self, scope: Scope, send: Send, response: JSONResponse) -> None:
         await response(scope, _disconnected, send)
+
+
+def _body_too_large(max_bytes: int) -> ApiError:
+    return ApiError(
+        status.HTTP_413_CONTENT_TOO_LARGE,
+        "body_too_large",
+        f"Isi permintaan melebihi {max_bytes} byte.",
+    )
+
+
+def _body_timeout(timeout_s: float) -> ApiError:
+    return ApiError(
+        status.HTTP_408_REQUEST_TIMEOUT,
+        "body_timeout",
+        f"Isi permintaan tidak selesai dikirim dalam {timeout_s:g} detik.",
+        {"Connection": "close"},
+    )
+
+
+def _refusal(error: ApiError) -> JSONResponse:
+    return JSONResponse(
+        error_body(error.code, error.message), status_code=error.status_code, headers=error.headers
+    )
+
+
+def _too_large(max_bytes: int) -> JSONResponse:
+    return _refusal(_body_too_large(max_bytes))
+
+
+def _too_slow(timeout_s: float) -> JSONResponse:
+    return _refusal(_body_timeout(timeout_s))
+
+
+def _metered(receive: Receive, limits: StreamedBody) -> Receive:
+    """`receive` for a streamed body: raises 413 once the body grows past the route's size, 408
+    once it takes longer than the route's time; after the body, passes messages on as they are."""
+    deadline = asyncio.get_running_loop().time() + limits.timeout_s
+    size = 0
+    complete = False
+
+    async def metered() -> Message:
+        nonlocal size, complete
+        if complete:
+            return await receive()
+        try:
+            async with asyncio.timeout_at(deadline):
+                message = await receive()
+        except TimeoutError:
+            raise _body_timeout(limits.timeout_s) from None
+        if message["type"] != "http.request":
+            complete = True
+            return message
+        size += len(message.get("body", b""))
+        complete = not message.get("more_body", False)
+        if size > limits.max_bytes:
+            raise _body_too_large(limits.max_bytes)
+        return message
+
+    return metered
 
 
 class DatabaseDeadline:
@@ -446,20 +540,29 @@ class DatabaseDeadline:
 
     When the engine stops answering, a request then fails as unreachable (503 with Retry-After)
     within that time, instead of waiting on an open connection for as long as the outage lasts.
+    A streamed route, whose database work happens while its body arrives, has the time its body
+    may take added.
     """
 
     def __init__(
-        self, app: ASGIApp, timeout_s: float, unbounded_paths: Collection[str] = ()
+        self,
+        app: ASGIApp,
+        timeout_s: float,
+        unbounded_paths: Collection[str] = (),
+        streamed: StreamedRoutes | None = None,
     ) -> None:
         self.app = app
         self.timeout_s = timeout_s
         self.unbounded_paths = frozenset(unbounded_paths)
+        self.streamed = streamed or StreamedRoutes({})
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"] in self.unbounded_paths:
             await self.app(scope, receive, send)
             return
-        with pymongo.timeout(self.timeout_s):
+        streamed = self.streamed.match(scope["path"])
+        extra = 0.0 if streamed is None else streamed.timeout_s
+        with pymongo.timeout(self.timeout_s + extra):
             await self.app(scope, receive, send)
 
 

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterable, AsyncIterator, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 
 from services.audit.domain.chain import AuditEntry
 from services.intake.domain.citizen_request import CitizenRequest, RequestStatus, StatusChange
+from services.intake.domain.documents import StoredDocument
 from services.intake.domain.sign_in import SignInChallenge
 from services.notify.domain.notification import Notification, NotificationStatus
 from services.notify.service_layer.ports import ProviderError
@@ -63,10 +64,10 @@ class FakeRequestRepository:
         return True
 
     async def add_events(
-        self, request_id: str, outbox: list[CloudEvent], *, status: RequestStatus
+        self, request_id: str, outbox: list[CloudEvent], *, status: RequestStatus | None
     ) -> bool:
         stored = self.requests.get(request_id)
-        if stored is None or stored.status is not status:
+        if stored is None or status not in (None, stored.status):
             return False
         self.outbox.extend(outbox)
         return True
@@ -97,7 +98,55 @@ class FakeRequestRepository:
 
     async def get(self, request_id: str) -> CitizenRequest | None:
         stored = self.requests.get(request_id)
-        return None if stored is None else dataclasses.replace(stored, events=[])
+        return None if stored is None else copy.deepcopy(dataclasses.replace(stored, events=[]))
+
+    async def attach_document(
+        self,
+        request_id: str,
+        *,
+        requirement: str,
+        document_id: str,
+        seen: Mapping[str, str | None],
+        status: RequestStatus,
+        outbox: list[CloudEvent],
+    ) -> bool:
+        stored = self.requests.get(request_id)
+        if stored is None or stored.status is not status:
+            return False
+        if any(stored.documents.get(code) != present for code, present in seen.items()):
+            return False
+        documents = {**stored.documents, requirement: document_id}
+        self.requests[request_id] = dataclasses.replace(stored, documents=documents)
+        self.outbox.extend(outbox)
+        return True
+
+
+class FakeDocumentStore:
+    """Keeps bytes apart from descriptions, like the chunk store: only a committed one reads."""
+
+    def __init__(self) -> None:
+        self.contents: dict[str, bytes] = {}
+        self.documents: dict[str, StoredDocument] = {}
+
+    async def write(self, document_id: str, content: AsyncIterable[bytes]) -> None:
+        self.contents[document_id] = b""
+        try:
+            async for part in content:
+                self.contents[document_id] += part
+        except BaseException:
+            del self.contents[document_id]
+            raise
+
+    async def commit(self, document: StoredDocument, *, stored_at: datetime) -> None:
+        self.documents[document.document_id] = document
+
+    async def discard(self, document_id: str) -> None:
+        self.documents.pop(document_id, None)
+        self.contents.pop(document_id, None)
+
+    async def read(self, document_id: str) -> tuple[StoredDocument, bytes] | None:
+        document = self.documents.get(document_id)
+        return None if document is None else (document, self.contents[document_id])
 
 
 class FakeSignInRepository:

@@ -15,18 +15,37 @@ from services.intake.adapters.citizen_tokens import (
     citizen_subject,
     load_signing_key,
 )
+from services.intake.adapters.mongo_appointments import MongoAppointmentRepository, MongoSlotPlaces
+from services.intake.adapters.mongo_complaints import MongoComplaintRepository
+from services.intake.adapters.mongo_conversations import MongoConversationRepository
+from services.intake.adapters.mongo_documents import MongoDocumentStore
 from services.intake.adapters.mongo_idempotency import MongoIdempotencyKeys
+from services.intake.adapters.mongo_inbound import MongoInboundMessages
 from services.intake.adapters.mongo_requests import MongoRequestRepository
 from services.intake.adapters.mongo_sign_in import MongoSignInRepository
+from services.intake.adapters.service_points_file import load_service_points
+from services.intake.adapters.whatsapp_media import WhatsAppMedia, media_client
 from services.intake.config import IntakeSettings
+from services.intake.domain.appointments import BookingRules, ServicePoints
 from services.intake.domain.catalogue import ServiceCatalogue
-from services.intake.entrypoints import api, sign_in_api
+from services.intake.entrypoints import (
+    api,
+    appointments_api,
+    complaints_api,
+    documents_api,
+    sign_in_api,
+    sms_api,
+    whatsapp_api,
+)
 from services.intake.entrypoints.access import ACCESS
 from services.intake.entrypoints.consumer import Dependencies, subscription
+from services.intake.service_layer.appointments import Agenda
+from services.intake.service_layer.conversations import ConversationContext
+from services.intake.service_layer.sms import SmsContext
 from shared.auth import KeySource
 from shared.clock import Clock, system_clock
 from shared.crypto import Cipher
-from shared.http import ReadinessCheck, Wiring, build_app
+from shared.http import ReadinessCheck, StreamedBody, Wiring, build_app
 from shared.kafka import service_topics, subscribe
 from shared.mongo import OutboxRelay
 from shared.runtime import Worker, connected, running
@@ -52,10 +71,14 @@ async def connect(
     catalogue: ServiceCatalogue,
     app: FastAPI,
     *,
+    service_points: ServicePoints,
     clock: Clock = system_clock,
 ) -> AsyncIterator[Mapping[str, ReadinessCheck]]:
     topics = service_topics("intake", subscription=subscription, group_id=settings.consumer_group)
-    async with connected(settings, topics) as infra:
+    async with (
+        connected(settings, topics) as infra,
+        media_client(timeout_s=settings.whatsapp_media_timeout_s) as media_http,
+    ):
         requests = infra.db["requests"]
         sign_ins = infra.db["sign_in_codes"]
         relay = OutboxRelay(collection=requests, producer=infra.producer, cipher=cipher)
@@ -75,6 +98,99 @@ async def connect(
             calendar=settings.calendar(),
             clock=clock,
         )
+        document_store = MongoDocumentStore(
+            infra.db["documents"], infra.db["document_chunks"], cipher
+        )
+        app.state.documents = documents_api.DocumentsContext(
+            store=document_store, default_service_point=settings.default_service_point
+        )
+        inbound_messages = infra.db["inbound_messages"]
+        inbound = MongoInboundMessages(inbound_messages, cipher)
+        inbound_relay = OutboxRelay(
+            collection=inbound_messages, producer=infra.producer, cipher=cipher
+        )
+        conversations = infra.db["conversations"]
+        conversation_relay = OutboxRelay(
+            collection=conversations, producer=infra.producer, cipher=cipher
+        )
+        app.state.whatsapp = whatsapp_api.WhatsAppContext(
+            app_secret=settings.secret("INTAKE_WHATSAPP_APP_SECRET", settings.whatsapp_app_secret)
+            .get_secret_value()
+            .encode(),
+            verify_token=settings.secret(
+                "INTAKE_WHATSAPP_VERIFY_TOKEN", settings.whatsapp_verify_token
+            ).get_secret_value(),
+            conversations=ConversationContext(
+                conversations=MongoConversationRepository(
+                    conversations, infra.db["conversation_documents"], cipher
+                ),
+                inbound=inbound,
+                media=WhatsAppMedia(
+                    media_http,
+                    graph_url=settings.whatsapp_graph_url,
+                    access_token=settings.secret(
+                        "INTAKE_WHATSAPP_ACCESS_TOKEN", settings.whatsapp_access_token
+                    ).get_secret_value(),
+                    total_timeout_s=settings.whatsapp_media_timeout_s,
+                ),
+                requests=repository,
+                idempotency_keys=MongoIdempotencyKeys(infra.db["idempotency_keys"]),
+                documents=document_store,
+                catalogue=catalogue,
+                calendar=settings.calendar(),
+                outbox_ready=conversation_relay.wake,
+                request_outbox_ready=relay.wake,
+                citizen_id=partial(citizen_subject, cipher),
+            ),
+            clock=clock,
+        )
+        appointments = infra.db["appointments"]
+        appointment_relay = OutboxRelay(
+            collection=appointments, producer=infra.producer, cipher=cipher
+        )
+        app.state.appointments = appointments_api.AppointmentsContext(
+            agenda=Agenda(
+                appointments=MongoAppointmentRepository(
+                    appointments, infra.db["appointment_holders"], cipher
+                ),
+                places=MongoSlotPlaces(infra.db["appointment_slots"]),
+                rules=BookingRules(
+                    service_points=service_points,
+                    calendar=settings.calendar(),
+                    horizon_days=settings.booking_horizon_days,
+                ),
+                outbox_ready=appointment_relay.wake,
+            ),
+            catalogue=catalogue,
+            clock=clock,
+        )
+        complaints = infra.db["complaints"]
+        complaint_relay = OutboxRelay(collection=complaints, producer=infra.producer, cipher=cipher)
+        app.state.complaints = complaints_api.ComplaintsContext(
+            complaints=MongoComplaintRepository(complaints, cipher),
+            requests=repository,
+            outbox_ready=complaint_relay.wake,
+            clock=clock,
+        )
+        app.state.sms = sms_api.SmsWebhookContext(
+            secret=settings.secret("INTAKE_SMS_WEBHOOK_SECRET", settings.sms_webhook_secret)
+            .get_secret_value()
+            .encode(),
+            inbound=inbound,
+            replies_ready=inbound_relay.wake,
+            commands=SmsContext(
+                catalogue=catalogue,
+                calendar=settings.calendar(),
+                requests=repository,
+                idempotency_keys=MongoIdempotencyKeys(infra.db["idempotency_keys"]),
+                requests_ready=relay.wake,
+                agenda=app.state.appointments.agenda,
+                complaints=app.state.complaints.complaints,
+                complaints_ready=complaint_relay.wake,
+                subject_of=partial(citizen_subject, cipher),
+            ),
+            clock=clock,
+        )
         consumer = subscribe(
             settings=settings,
             group_id=settings.consumer_group,
@@ -86,6 +202,10 @@ async def connect(
         workers: dict[str, Worker] = {
             "outbox_relay": relay,
             "sign_in_outbox_relay": sign_in_relay,
+            "conversation_outbox_relay": conversation_relay,
+            "inbound_outbox_relay": inbound_relay,
+            "appointment_outbox_relay": appointment_relay,
+            "complaint_outbox_relay": complaint_relay,
             "consumer": consumer,
         }
         async with running(workers) as worker_checks:
@@ -99,12 +219,28 @@ def create_app(
     cipher = settings.cipher()
     signer = token_signer(settings, cipher)
     catalogue = load_catalogue(settings.catalogue_file)
+    service_points = load_service_points(catalogue, settings.service_points_file)
     return build_app(
         title="Adminduk Go Digital: intake",
         settings=settings,
-        wiring=wiring or partial(connect, settings, cipher, signer, catalogue),
-        routers=[api.router, sign_in_api.router],
+        wiring=wiring
+        or partial(connect, settings, cipher, signer, catalogue, service_points=service_points),
+        routers=[
+            api.router,
+            sign_in_api.router,
+            documents_api.router,
+            whatsapp_api.router,
+            sms_api.router,
+            appointments_api.router,
+            complaints_api.router,
+        ],
         access=ACCESS,
+        unbounded_paths=[whatsapp_api.WEBHOOK_PATH, sms_api.WEBHOOK_PATH],
+        streamed_routes={
+            documents_api.DOCUMENTS_PATH: StreamedBody(
+                max_bytes=settings.max_document_bytes, timeout_s=settings.document_timeout_s
+            )
+        },
         staff_keys=staff_keys,
         rate_limits=settings.rate_limits(),
         extra_issuers=[signer.trusted_issuer()],

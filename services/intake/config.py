@@ -7,6 +7,7 @@ from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
 from services.intake.adapters.catalogue_file import DEFAULT_CATALOGUE
+from services.intake.adapters.service_points_file import DEFAULT_SERVICE_POINTS
 from shared.config import ServiceSettings
 
 
@@ -22,13 +23,37 @@ class IntakeSettings(ServiceSettings):
     citizen_issuer: str = "urn:adminduk:intake:citizens"
     catalogue_file: Path = DEFAULT_CATALOGUE
     """The service catalogue (JSON); checked in full at start."""
+    service_points_file: Path = DEFAULT_SERVICE_POINTS
+    """The service points taking visits, their slots and capacities (JSON); checked at start."""
+    booking_horizon_days: int = Field(default=30, ge=1, le=366)
+    """How many days ahead a visit may be booked."""
     submissions_per_minute: int = Field(default=30, ge=1)
     lookups_per_minute: int = Field(default=10, ge=1)
     sign_ins_per_minute: int = Field(default=10, ge=1)
+    max_document_bytes: int = Field(default=10 * 1024 * 1024, ge=1)
+    """The most a document upload's body may hold, whatever its requirement allows (which is
+    checked too); other routes keep `max_body_bytes`."""
+    document_timeout_s: float = Field(default=120.0, gt=0)
+    """How long a document upload's body may take to arrive."""
+    whatsapp_app_secret: SecretStr | None = None
+    """The Meta app's secret, which signs every webhook delivery (X-Hub-Signature-256)."""
+    whatsapp_verify_token: SecretStr | None = None
+    """What Meta's verification challenge must name when the webhook is set up."""
+    whatsapp_access_token: SecretStr | None = None
+    """The Cloud API token that fetches the photos and files citizens send."""
+    whatsapp_graph_url: str = "https://graph.facebook.com/v21.0"
+    whatsapp_media_timeout_s: float = Field(default=10.0, gt=0)
+    """How long fetching one photo or file may take in all."""
+    sms_webhook_secret: SecretStr | None = None
+    """Shared with the SMS gateway, which signs every delivery with it (X-Sms-Signature)."""
 
     required_in_production: ClassVar[tuple[str, ...]] = (
         *ServiceSettings.required_in_production,
         "citizen_signing_key",
+        "whatsapp_app_secret",
+        "whatsapp_verify_token",
+        "whatsapp_access_token",
+        "sms_webhook_secret",
     )
 
     def rate_limits(self) -> dict[str, int]:

@@ -14,7 +14,5 @@ class ProcessingSettings(ServiceSettings):
     http_port: int = 8002
     mongo_database: str = "adminduk_processing"
     consumer_group: str = "processing"
-    default_service_point: str = "KANTOR_DINAS"
-    """Where requests submitted online, or by village operators, are worked on."""
     deadline_sweep_interval_s: float = Field(default=10.0, gt=0)
     """How often due deadline timers are looked for (they fire within a minute and this)."""

@@ -117,6 +117,18 @@ class DocumentAttached(RequestEvent):
     attached_at: datetime = Field(description="When intake stored it (UTC).")
 
 
+class DocumentViewed(RequestEvent):
+    """Someone other than the citizen opened a document of the request; auditors see who read
+    whose papers."""
+
+    event_type: ClassVar[str] = "id.go.adminduk.request.document_viewed.v1"
+    topic: ClassVar[Topic] = REQUESTS
+
+    document_id: str = Field(description="Intake's id of the file that was read.")
+    requirement: str = Field(description="Catalogue code of the document.")
+    viewed_at: datetime = Field(description="When it was handed out (UTC).")
+
+
 class RequestCompleted(RequestEvent):
     """Every mandatory document of the request is present: the office can verify it."""
 
@@ -239,8 +251,10 @@ class CaseOpened(RequestEvent):
     applicant_name: str = Field(
         description="Name to greet the citizen by.", json_schema_extra=PERSONAL
     )
-    contact_phone: str = Field(
-        description="Where to notify the citizen.", json_schema_extra=PERSONAL
+    contact_phone: str | None = Field(
+        description="Where to notify the citizen; none for a citizen without a phone, whose "
+        "village operator or counter officer (the event's submitter) follows the request.",
+        json_schema_extra=PERSONAL,
     )
     contact_channel: NotificationChannel = Field(description="Channel to notify the citizen on.")
 

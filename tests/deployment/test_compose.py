@@ -67,6 +67,10 @@ REQUIRED_SETTINGS = {
     "NOTIFY_PROVIDER_URL": "https://gateway.invalid",
     "NOTIFY_PROVIDER_TOKEN": "token-for-config-check",
     "INTAKE_CITIZEN_SIGNING_KEY": _citizen_signing_key(),
+    "INTAKE_WHATSAPP_APP_SECRET": "app-secret-for-config-check",
+    "INTAKE_WHATSAPP_VERIFY_TOKEN": "verify-token-for-config-check",
+    "INTAKE_WHATSAPP_ACCESS_TOKEN": "access-token-for-config-check",
+    "INTAKE_SMS_WEBHOOK_SECRET": "sms-secret-for-config-check",
     **SERVICE_KEYS,
 }
 

@@ -12,7 +12,7 @@ import httpx
 
 from devstack.stack import Stack
 from shared.events.models import CaseViewed
-from tests.e2e.conftest import SUBMISSION, audit_entries, eventually, sign_in
+from tests.e2e.conftest import SUBMISSION, audit_entries, eventually, sign_in, upload_documents
 
 Tokens = Callable[..., dict[str, str]]
 
@@ -29,12 +29,13 @@ class Office:
         return self.tokens(role, service_point=self.point, subject=name or f"{role}-{self.point}")
 
     async def submit(self) -> dict[str, Any]:
+        """A request submitted at the counter, with its documents."""
+        counter = self.officer("counter_officer")
         response = await self.http.post(
-            f"{self.stack.service_url('intake')}/v1/requests",
-            json=SUBMISSION,
-            headers=self.officer("counter_officer"),
+            f"{self.stack.service_url('intake')}/v1/requests", json=SUBMISSION, headers=counter
         )
         assert response.status_code == 202, response.text
+        await upload_documents(self.http, self.stack, response.json()["request_id"], counter)
         return dict(response.json())
 
     async def claim_next(self, role: str, name: str | None = None) -> httpx.Response:
@@ -58,6 +59,19 @@ class Office:
         return await self.http.post(
             f"{self.cases}/{request_id}/{step}", json=body or None, headers=self.officer(role)
         )
+
+    async def verify(self, request_id: str) -> httpx.Response:
+        """Verifies the case once processing has learnt of its documents, which reach it as
+        events after the case may already be in the verifier's queue."""
+
+        async def answered() -> httpx.Response | None:
+            response = await self.step("verifier", request_id, "verify")
+            waiting = response.status_code == 409 and response.json()["error"] == (
+                "documents_missing"
+            )
+            return None if waiting else response
+
+        return await eventually(answered, what="the case's documents at processing")
 
     async def status(self, submitted: dict[str, Any]) -> dict[str, Any]:
         response = await self.http.post(
@@ -86,7 +100,7 @@ async def test_a_request_goes_from_submission_to_completion_and_the_citizen_sees
     assert case["state"] == "IN_VERIFICATION"
     details = await http.get(f"{office.cases}/{request_id}", headers=office.officer("verifier"))
     assert details.json()["applicant_nik"] == SUBMISSION["nik"]
-    assert (await office.step("verifier", request_id, "verify")).status_code == 200
+    assert (await office.verify(request_id)).status_code == 200
     await office.take("signer", request_id)
     assert (await office.step("signer", request_id, "approve")).status_code == 200
     await office.take("operator", request_id)

@@ -1,23 +1,28 @@
 from __future__ import annotations
 
 import dataclasses
-from datetime import datetime
+from datetime import UTC, date, datetime
 
 import pytest
 
 from services.intake.adapters.catalogue_file import load_catalogue
-from services.intake.domain.catalogue import UnknownService
+from services.intake.domain.catalogue import IntakeChannel, UnknownService
 from services.intake.domain.citizen_request import (
     CitizenRequest,
+    ConsentRequired,
     InPersonOnly,
+    NotOfferedOnChannel,
     RequestStatus,
     SubmissionForm,
     Submitter,
     submit,
 )
-from services.intake.domain.identity import InvalidIdentity
+from services.intake.domain.forms import InvalidForm
+from services.intake.domain.identity import InvalidIdentity, Sex
 from services.intake.domain.text import InvalidText
-from shared.calendar import WorkingCalendar
+from shared.auth import Role
+from shared.calendar import JAKARTA, WorkingCalendar
+from shared.events.envelope import Actor, ActorKind, Channel
 from shared.events.models import Applicant, NotificationChannel, RequestSubmitted
 from tests.builders import CITIZEN, FORM_FIELDS, T0
 
@@ -164,3 +169,116 @@ def test_a_different_form_gives_a_different_digest(other: SubmissionForm) -> Non
     different = submit_form(other)
 
     assert first.form_digest != different.form_digest
+
+
+COUNTER = Actor(
+    kind=ActorKind.STAFF,
+    id="loket-1",
+    role=Role.COUNTER_OFFICER,
+    service_point="KANTOR_DINAS",
+    channel=Channel.API,
+)
+OPERATOR = Actor(
+    kind=ActorKind.OPERATOR,
+    id="operator-1",
+    role=Role.VILLAGE_OPERATOR,
+    village="3516092003",
+    channel=Channel.API,
+)
+
+
+@pytest.mark.parametrize(
+    ("actor", "channel"),
+    [
+        (CITIZEN, IntakeChannel.APP),
+        (CITIZEN.model_copy(update={"channel": Channel.SMS}), IntakeChannel.SMS),
+        (CITIZEN.model_copy(update={"channel": Channel.WHATSAPP}), IntakeChannel.WHATSAPP),
+        (COUNTER, IntakeChannel.COUNTER),
+        (OPERATOR, IntakeChannel.VILLAGE_OPERATOR),
+    ],
+)
+def test_a_submitter_is_named_by_the_catalogues_channel(
+    actor: Actor, channel: IntakeChannel
+) -> None:
+    assert Submitter(actor=actor).channel is channel
+
+
+@pytest.mark.parametrize("actor", [COUNTER, OPERATOR])
+def test_someone_submitting_for_a_citizen_must_record_their_consent(actor: Actor) -> None:
+    with pytest.raises(ConsentRequired):
+        submit(
+            request_id="req-1",
+            tracking_number=TRACKING_NUMBER,
+            form=FORM,
+            submitter=Submitter(actor=actor),
+            catalogue=CATALOGUE,
+            calendar=CALENDAR,
+            now=T0,
+        )
+
+
+def test_an_assisted_citizen_may_have_no_phone_but_a_citizen_alone_must() -> None:
+    without_phone = dataclasses.replace(FORM, phone=None, consent=True)
+
+    assisted = submit(
+        request_id="req-1",
+        tracking_number=TRACKING_NUMBER,
+        form=without_phone,
+        submitter=Submitter(actor=OPERATOR, village="3516092003"),
+        catalogue=CATALOGUE,
+        calendar=CALENDAR,
+        now=T0,
+    )
+    with pytest.raises(InvalidForm) as refused:
+        submit_form(without_phone)
+
+    assert assisted.applicant.phone is None
+    assert assisted.owner_phone is None
+    assert refused.value.field == "phone"
+
+
+def test_the_expected_date_is_the_deadline_on_the_working_day_calendar() -> None:
+    friday_evening = datetime(2025, 3, 7, 10, 0, tzinfo=UTC)  # 17:00 WIB, after closing
+
+    request = submit_form(now=friday_evening)
+
+    assert request.expected_at == CALENDAR.due_at(friday_evening, 1)
+    assert request.expected_at.astimezone(JAKARTA).date() == date(2025, 3, 11)
+    assert request.missing_documents == ["BUKU_NIKAH"]
+
+
+@pytest.mark.parametrize(
+    ("change", "reason"),
+    [
+        ({"nik": "3578091204800001"}, "kabupaten/kota lain"),
+        ({"date_of_birth": date(1980, 4, 13)}, "Tanggal lahir"),
+        ({"sex": Sex.FEMALE}, "Jenis kelamin"),
+    ],
+)
+def test_the_nik_must_be_of_the_regency_and_agree_with_birth_date_and_sex(
+    change: dict[str, object], reason: str
+) -> None:
+    with pytest.raises(InvalidForm) as refused:
+        submit_form(dataclasses.replace(FORM, **change))  # type: ignore[arg-type]
+
+    assert refused.value.field == "nik"
+    assert reason in str(refused.value)
+
+
+def test_a_woman_born_on_the_twelfth_has_52_in_her_nik() -> None:
+    form = dataclasses.replace(
+        FORM, nik="3516095204800001", date_of_birth=date(1980, 4, 12), sex=Sex.FEMALE
+    )
+
+    assert submit_form(form).applicant.nik == "3516095204800001"
+
+
+def test_a_service_not_offered_on_a_channel_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    service = CATALOGUE.get("KK_BARU")
+    sms_only = dataclasses.replace(service, channels=frozenset({IntakeChannel.SMS}))
+    monkeypatch.setattr(CATALOGUE, "get", lambda code: sms_only)
+
+    with pytest.raises(NotOfferedOnChannel) as refused:
+        submit_form()
+
+    assert refused.value.channel is IntakeChannel.APP

@@ -68,6 +68,24 @@ async def test_a_case_opened_event_queues_one_message_however_often_it_arrives(
     assert [notification.notification_id for notification in handed_over] == ["evt-1:citizen"]
 
 
+async def test_a_citizen_without_a_phone_gets_no_message(
+    repository: FakeNotificationRepository,
+) -> None:
+    handed_over: list[Notification] = []
+    opened = case_opened("req-1").model_copy(update={"contact_phone": None})
+
+    await queue_case_opened_message(
+        opened=opened,
+        event_id="evt-1",
+        repository=repository,
+        delivery_ready=handed_over.append,
+        now=T0,
+    )
+
+    assert repository.notifications == {}
+    assert handed_over == []
+
+
 class CountingReads(FakeNotificationRepository):
     def __init__(self) -> None:
         super().__init__()

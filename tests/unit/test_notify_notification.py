@@ -11,7 +11,7 @@ from services.notify.domain.notification import (
 )
 from shared.events.envelope import Actor
 from shared.events.models import NotificationChannel, NotificationFailed, NotificationSent
-from tests.builders import T0, case_opened, notification
+from tests.builders import MOBILE, T0, case_opened, notification
 
 NOW = T0 + timedelta(minutes=1)
 NOTIFY = Actor.system("notify")
@@ -103,7 +103,7 @@ def test_mark_sent_records_the_provider_id_and_emits_notification_sent() -> None
 def test_the_case_opened_message_tells_the_citizen_in_indonesian_that_it_is_free() -> None:
     opened = case_opened("req-42")
 
-    message = case_opened_message("evt-9", opened, now=NOW)
+    message = case_opened_message("evt-9", opened, recipient=MOBILE, now=NOW)
 
     assert message.text.startswith("Yth. Siti Aminah, permohonan KK_BARU Anda sudah kami terima")
     assert "sedang diproses" in message.text
@@ -122,9 +122,9 @@ def test_the_case_opened_message_tells_the_citizen_in_indonesian_that_it_is_free
 def test_one_event_always_gives_the_same_message_id_and_another_event_another() -> None:
     opened = case_opened("req-42")
 
-    first = case_opened_message("evt-9", opened, now=NOW)
-    again = case_opened_message("evt-9", opened, now=NOW + timedelta(hours=1))
-    other = case_opened_message("evt-10", opened, now=NOW)
+    first = case_opened_message("evt-9", opened, recipient=MOBILE, now=NOW)
+    again = case_opened_message("evt-9", opened, recipient=MOBILE, now=NOW + timedelta(hours=1))
+    other = case_opened_message("evt-10", opened, recipient=MOBILE, now=NOW)
 
     assert first.notification_id == again.notification_id
     assert first.notification_id != other.notification_id

@@ -30,6 +30,10 @@ REQUIRED: dict[str, tuple[type[ServiceSettings], AppFactory, set[str]]] = {
             "INTAKE_DATA_KEYS",
             "INTAKE_LOOKUP_KEY",
             "INTAKE_CITIZEN_SIGNING_KEY",
+            "INTAKE_WHATSAPP_APP_SECRET",
+            "INTAKE_WHATSAPP_VERIFY_TOKEN",
+            "INTAKE_WHATSAPP_ACCESS_TOKEN",
+            "INTAKE_SMS_WEBHOOK_SECRET",
         },
     ),
     "processing": (

@@ -9,7 +9,9 @@ from shared.events import asyncapi
 from shared.events.models import (
     EVENT_TYPES,
     CaseOpened,
+    DocumentAttached,
     RequestCancelled,
+    RequestCompleted,
     RequestResubmitted,
     RequestSubmitted,
     SignInCodeRequested,
@@ -67,6 +69,8 @@ def test_writers_and_readers_follow_from_the_declarations() -> None:
         {"$ref": f"#/channels/requests/messages/{RequestSubmitted.__name__}"},
         {"$ref": f"#/channels/requests/messages/{RequestCancelled.__name__}"},
         {"$ref": f"#/channels/requests/messages/{RequestResubmitted.__name__}"},
+        {"$ref": f"#/channels/requests/messages/{DocumentAttached.__name__}"},
+        {"$ref": f"#/channels/requests/messages/{RequestCompleted.__name__}"},
     ]
     assert operations["intakeReceivesCases"]["action"] == "receive"
     assert operations["notifyReceivesCases"]["messages"] == [

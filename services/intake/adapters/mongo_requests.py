@@ -112,14 +112,14 @@ class MongoRequestRepository:
         )
 
     async def add_events(
-        self, request_id: str, outbox: list[CloudEvent], *, status: RequestStatus
+        self, request_id: str, outbox: list[CloudEvent], *, status: RequestStatus | None
     ) -> bool:
-        """Queues events of the request if its status is still `status`."""
+        """Queues events of the request if its status is still `status` (any, for None)."""
         return await update_document(
             self._collection,
             request_id,
             {"$push": {"outbox": {"$each": [outbox_entry(e, self._cipher) for e in outbox]}}},
-            expected={"status": status.value},
+            expected=None if status is None else {"status": status.value},
         )
 
     async def record_progress(self, request_id: str, event_id: str, change: StatusChange) -> bool:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from enum import StrEnum
 
 from services.intake.domain.citizen_request import CitizenRequest, Submitter
-from shared.auth import Principal, Role
+from shared.auth import STAFF_ROLES, Principal, Role
 from shared.events.envelope import Actor, ActorKind, Channel
 
 ANONYMOUS = "anonymous"
@@ -51,6 +51,22 @@ def submitter(principal: Principal | None, channel: Channel = Channel.API) -> Su
     role = Role.CITIZEN if Role.CITIZEN in principal.roles else None
     actor = Actor(kind=ActorKind.CITIZEN, id=principal.subject, role=role, channel=channel)
     return Submitter(actor=actor, owner_phone=principal.phone_number)
+
+
+def reader(principal: Principal) -> Actor:
+    """Who reads a request's papers, as audit should name them."""
+    if principal.roles & STAFF_ROLES:
+        return Actor(
+            kind=ActorKind.OPERATOR
+            if Role.VILLAGE_OPERATOR in principal.roles
+            else ActorKind.STAFF,
+            id=principal.subject,
+            role=",".join(sorted(principal.roles & STAFF_ROLES)),
+            village=principal.village,
+            service_point=principal.service_point,
+            channel=Channel.API,
+        )
+    return submitter(principal).actor
 
 
 class Visibility(StrEnum):

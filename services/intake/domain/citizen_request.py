@@ -113,7 +113,7 @@ class Submitter:
         """The catalogue's name for where the submission came from."""
         if self.actor.kind is ActorKind.OPERATOR:
             return IntakeChannel.VILLAGE_OPERATOR
-        if self.actor.role is Role.COUNTER_OFFICER:
+        if self.actor.role == Role.COUNTER_OFFICER:
             return IntakeChannel.COUNTER
         if self.actor.channel is Channel.WHATSAPP:
             return IntakeChannel.WHATSAPP

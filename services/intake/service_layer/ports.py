@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from datetime import datetime
+from collections.abc import AsyncIterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
 from typing import Protocol
 
+from services.intake.domain.appointments import Appointment, AppointmentStatus, SlotKey
 from services.intake.domain.citizen_request import CitizenRequest, RequestStatus, StatusChange
+from services.intake.domain.complaints import Complaint
+from services.intake.domain.conversation import Conversation
+from services.intake.domain.documents import StoredDocument
 from services.intake.domain.sign_in import SignInChallenge
 from shared.events.envelope import CloudEvent
 
@@ -29,14 +34,50 @@ class RequestRepository(Protocol):
         ...
 
     async def add_events(
-        self, request_id: str, outbox: list[CloudEvent], *, status: RequestStatus
+        self, request_id: str, outbox: list[CloudEvent], *, status: RequestStatus | None
     ) -> bool:
-        """Queues the request's events, if its status is still `status`; False otherwise."""
+        """Queues the request's events, if its status is still `status` (any, for None); False
+        otherwise or if the request is unknown."""
         ...
 
     async def record_progress(self, request_id: str, event_id: str, change: StatusChange) -> bool:
         """Sets the new status and adds it to the history, once per event; False if the event
         was recorded before or the request is unknown."""
+        ...
+
+    async def attach_document(
+        self,
+        request_id: str,
+        *,
+        requirement: str,
+        document_id: str,
+        seen: Mapping[str, str | None],
+        status: RequestStatus,
+        outbox: list[CloudEvent],
+    ) -> bool:
+        """Records the document under its requirement and queues its events in one write, if
+        the status is still `status` and each requirement in `seen` still has the document named
+        there (None: none yet); False otherwise."""
+        ...
+
+
+class DocumentStore(Protocol):
+    async def write(self, document_id: str, content: AsyncIterable[bytes]) -> None:
+        """Stores a new document's bytes as they come; if `content` raises, removes what it
+        stored and raises the same."""
+        ...
+
+    async def commit(self, document: StoredDocument, *, stored_at: datetime) -> None:
+        """Makes a written document readable; written last, so that only a whole file is."""
+        ...
+
+    async def discard(self, document_id: str) -> None:
+        """Removes a document its request did not take, and its bytes, as far as the database
+        lets it: one left behind is unreachable, since only a request's documents are read."""
+        ...
+
+    async def read(self, document_id: str) -> tuple[StoredDocument, bytes] | None:
+        """A committed document and its bytes; None if there is none."""
         ...
 
 
@@ -73,4 +114,152 @@ class SignInRepository(Protocol):
 class CitizenTokens(Protocol):
     def issue(self, *, phone: str, now: datetime) -> tuple[str, int]:
         """A signed token for the citizen with this number, and its lifetime in seconds."""
+        ...
+
+
+class AppointmentRepository(Protocol):
+    """Visits by booking number, and which visit each citizen holds for each service."""
+
+    async def add(self, appointment: Appointment) -> bool:
+        """Stores a booking begun (HOLDING); False if its booking number is taken."""
+        ...
+
+    async def get(self, booking_number: str) -> Appointment | None:
+        """The visit with this booking number."""
+        ...
+
+    async def save(
+        self, appointment: Appointment, outbox: Sequence[CloudEvent], *, expected: AppointmentStatus
+    ) -> bool:
+        """Stores its new status with its outgoing events in one write, if its stored status is
+        still `expected`; False otherwise, so of two racing changes exactly one applies."""
+        ...
+
+    async def discard(self, booking_number: str) -> None:
+        """Removes a booking that never counted (still HOLDING)."""
+        ...
+
+    async def holder(self, nik: str, service_code: str) -> str | None:
+        """The booking number the citizen holds for the service, if any."""
+        ...
+
+    async def hold(
+        self, nik: str, service_code: str, booking_number: str, *, replacing: str | None
+    ) -> bool:
+        """Makes `booking_number` the citizen's visit for the service if they hold none
+        (`replacing` None) or still hold `replacing`; False otherwise."""
+        ...
+
+    async def release(self, nik: str, service_code: str, booking_number: str) -> None:
+        """Lets the citizen book the service again, if they still hold `booking_number`."""
+        ...
+
+
+class SlotPlaces(Protocol):
+    """The places of each slot, as the booking numbers that took them."""
+
+    async def take(self, slot: SlotKey, booking_number: str, *, capacity: int) -> bool:
+        """Gives the booking a place if fewer than `capacity` are taken; True if it has one
+        (now or before). Of racing bookings for the last place, exactly one gets it."""
+        ...
+
+    async def release(self, slot: SlotKey, booking_number: str) -> None:
+        """Frees the booking's place, if it has one."""
+        ...
+
+    async def taken(self, slot: SlotKey) -> list[str]:
+        """The booking numbers holding the slot's places."""
+        ...
+
+    async def counts(self, service_point: str, first: date, last: date) -> dict[SlotKey, int]:
+        """Places taken per slot of the service point from `first` to `last`; a slot without
+        any is left out."""
+        ...
+
+
+class ComplaintRepository(Protocol):
+    async def add(self, complaint: Complaint, outbox: Sequence[CloudEvent]) -> bool:
+        """Stores the complaint with its outgoing events in one write; False if its number is
+        taken."""
+        ...
+
+
+@dataclass(frozen=True)
+class StoredConversation:
+    """A phone's conversation as stored, the version to expect when saving it (-1: none yet),
+    and the ids of the latest messages it took."""
+
+    conversation: Conversation | None
+    version: int
+    handled: tuple[str, ...] = ()
+
+
+class ConversationRepository(Protocol):
+    def document_id(self, phone: str) -> str:
+        """Where the phone's conversation is stored: never the number itself."""
+        ...
+
+    async def load(self, phone: str) -> StoredConversation:
+        """The phone's conversation, or none at version -1."""
+        ...
+
+    async def save(
+        self,
+        phone: str,
+        conversation: Conversation,
+        *,
+        version: int,
+        handled: Sequence[str],
+        outbox: Sequence[CloudEvent],
+    ) -> bool:
+        """Stores the conversation, the ids of the latest messages it took (this one last) and
+        its replies in one write, if the stored one is still at `version`; False if it changed."""
+        ...
+
+    async def hold_document(self, phone: str, requirement: str, content: bytes) -> None:
+        """Keeps a file the conversation received, until the request is submitted; replaces one
+        held for the same requirement."""
+        ...
+
+    async def held_document(self, phone: str, requirement: str) -> bytes | None:
+        """A held file's bytes; None if there is none."""
+        ...
+
+    async def drop_documents(self, phone: str, requirements: Sequence[str]) -> None:
+        """Forgets held files; missing ones change nothing."""
+        ...
+
+
+class InboundMessages(Protocol):
+    """Which messages a provider (WhatsApp, SMS) delivered, so a redelivery changes nothing."""
+
+    async def arrived(self, *, provider: str, message_id: str, now: datetime) -> bool:
+        """Records a delivery; False if the message was handled before."""
+        ...
+
+    async def handled(
+        self,
+        *,
+        provider: str,
+        message_id: str,
+        now: datetime,
+        outbox: Sequence[CloudEvent] = (),
+    ) -> None:
+        """Records that the message's step is taken, with its reply when the channel keeps no
+        conversation of its own; a message handled before is left as it is."""
+        ...
+
+
+class MediaUnavailable(Exception):
+    """A citizen's photo or file could not be fetched from the provider; trying again may help."""
+
+
+class MediaTooLarge(MediaUnavailable):
+    """The file is larger than the document it is sent for may be."""
+
+
+class MediaSource(Protocol):
+    async def fetch(self, media_id: str, *, max_bytes: int) -> bytes:
+        """The bytes of a photo or file a citizen sent; MediaTooLarge past `max_bytes`,
+        MediaUnavailable when the provider does not give it."""
         ...

@@ -9,6 +9,7 @@ from enum import StrEnum
 from shared.events.envelope import Actor, Event
 from shared.events.models import (
     CaseOpened,
+    ConversationReply,
     NotificationChannel,
     NotificationFailed,
     NotificationSent,
@@ -87,7 +88,9 @@ def retry_delay(attempts: int) -> timedelta:
     return min(delay, LONGEST_RETRY)
 
 
-def case_opened_message(event_id: str, opened: CaseOpened, *, now: datetime) -> Notification:
+def case_opened_message(
+    event_id: str, opened: CaseOpened, *, recipient: str, now: datetime
+) -> Notification:
     """Tells the citizen their request is being processed, free of charge."""
     text = (
         f"Yth. {opened.applicant_name}, permohonan {opened.service_code} Anda sudah kami terima "
@@ -98,7 +101,7 @@ def case_opened_message(event_id: str, opened: CaseOpened, *, now: datetime) -> 
         notification_id=f"{event_id}:citizen",
         about=opened.request_id,
         channel=opened.contact_channel,
-        recipient=opened.contact_phone,
+        recipient=recipient,
         template="case_opened",
         text=text,
         status=NotificationStatus.PENDING,
@@ -122,6 +125,23 @@ def sign_in_code_message(
         recipient=requested.phone,
         template="sign_in_code",
         text=text,
+        status=NotificationStatus.PENDING,
+        attempts=0,
+        next_attempt_at=now,
+    )
+
+
+def conversation_reply_message(
+    event_id: str, reply: ConversationReply, *, now: datetime
+) -> Notification:
+    """Intake's answer in a citizen's chat, sent as it is on the channel they wrote on."""
+    return Notification(
+        notification_id=f"{event_id}:reply",
+        about=reply.reply_id,
+        channel=reply.channel,
+        recipient=reply.phone,
+        template="conversation_reply",
+        text=reply.text,
         status=NotificationStatus.PENDING,
         attempts=0,
         next_attempt_at=now,

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from services.notify.service_layer import delivery
 from services.notify.service_layer.delivery import DeliveryReady
 from services.notify.service_layer.ports import NotificationRepository
-from shared.events.models import CaseOpened, SignInCodeRequested
+from shared.events.models import CaseOpened, ConversationReply, SignInCodeRequested
 from shared.messagebus import Received, Subscription
 
 
@@ -37,6 +37,17 @@ async def on_sign_in_code_requested(
 ) -> None:
     await delivery.queue_sign_in_code(
         requested=message.data,
+        event_id=message.event_id,
+        repository=deps.repository,
+        delivery_ready=deps.delivery_ready,
+        now=message.now,
+    )
+
+
+@subscription.on(ConversationReply)
+async def on_conversation_reply(message: Received[ConversationReply], deps: Dependencies) -> None:
+    await delivery.queue_conversation_reply(
+        reply=message.data,
         event_id=message.event_id,
         repository=deps.repository,
         delivery_ready=deps.delivery_ready,

@@ -11,6 +11,7 @@ from services.notify.domain.notification import (
     Notification,
     NotificationStatus,
     case_opened_message,
+    conversation_reply_message,
     sign_in_code_message,
 )
 from services.notify.service_layer.ports import (
@@ -19,7 +20,7 @@ from services.notify.service_layer.ports import (
     ProviderError,
 )
 from shared.events.envelope import CloudEvent
-from shared.events.models import CaseOpened, SignInCodeRequested
+from shared.events.models import CaseOpened, ConversationReply, SignInCodeRequested
 from shared.polling import OutboxReady
 
 SOURCE = "/adminduk/notify"
@@ -36,8 +37,13 @@ async def queue_case_opened_message(
     delivery_ready: DeliveryReady,
     now: datetime,
 ) -> None:
-    """Queues the citizen's 'request received' message; a redelivered event queues nothing."""
-    notification = case_opened_message(event_id, opened, now=now)
+    """Queues the citizen's 'request received' message; a redelivered event queues nothing.
+
+    A citizen without a phone gets none: the operator who submitted for them follows the request
+    in their console."""
+    if opened.contact_phone is None:
+        return
+    notification = case_opened_message(event_id, opened, recipient=opened.contact_phone, now=now)
     if await repository.add(notification):
         delivery_ready(notification)
 
@@ -54,6 +60,20 @@ async def queue_sign_in_code(
     if requested.expires_at <= now:
         return
     notification = sign_in_code_message(event_id, requested, now=now)
+    if await repository.add(notification):
+        delivery_ready(notification)
+
+
+async def queue_conversation_reply(
+    *,
+    reply: ConversationReply,
+    event_id: str,
+    repository: NotificationRepository,
+    delivery_ready: DeliveryReady,
+    now: datetime,
+) -> None:
+    """Queues intake's answer to a citizen's chat message; once per event."""
+    notification = conversation_reply_message(event_id, reply, now=now)
     if await repository.add(notification):
         delivery_ready(notification)
 

@@ -75,6 +75,9 @@ class MongoCaseRepository:
             paused_remaining=None if paused is None else timedelta(seconds=paused),
             completed_on_time=document["completed_on_time"],
             deadline_marks=set(document["deadline_marks"]),
+            # Cases opened before documents were tracked have neither field: nothing missing.
+            missing_documents=set(document.get("missing_documents", [])),
+            documents=dict(document.get("documents", {})),
         )
         return case, int(document["revision"])
 
@@ -108,6 +111,8 @@ def _changing(case: Case) -> Document:
         else case.paused_remaining.total_seconds(),
         "completed_on_time": case.completed_on_time,
         "deadline_marks": sorted(case.deadline_marks),
+        "missing_documents": sorted(case.missing_documents),
+        "documents": case.documents,
     }
 
 

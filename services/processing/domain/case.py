@@ -9,10 +9,15 @@ case starts its verification) and verifies it, sends it back or rejects it; the 
 completes the case when the citizen has it. An officer claims a case from the stage's queue, acts
 on it, and the case moves to the next stage's queue unclaimed. Only the claimant acts on a
 claimed case. Every step is a method that checks it is allowed and records its event.
+
+A case knows which of its request's mandatory documents intake has not received yet, and which
+documents it holds; it is not verified while one is missing (the verifier can still send it back
+to the citizen).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -116,7 +121,15 @@ class Case:
     completed_on_time: bool | None = None
     deadline_marks: set[str] = field(default_factory=set)
     """The deadline timers that fired (`Timer.key`)."""
+    missing_documents: set[str] = field(default_factory=set)
+    """Catalogue codes of the mandatory documents intake has not received yet."""
+    documents: dict[str, str] = field(default_factory=dict)
+    """Intake's id of each document received, by catalogue code."""
     events: list[Event] = field(default_factory=list)
+
+    @property
+    def documents_complete(self) -> bool:
+        return not self.missing_documents
 
     @property
     def lane(self) -> Lane:
@@ -190,7 +203,15 @@ class Case:
         self._record(CaseResubmitted, actor, now, due_at=self.due_at)
 
     def verify(self, actor: Actor, *, now: datetime) -> None:
+        """The request and all its mandatory documents are in order."""
         self._claimed_by(actor, CaseStage.VERIFICATION)
+        if self.missing_documents:
+            raise CaseRefused(
+                "documents_missing",
+                "Dokumen wajib belum lengkap: "
+                f"{', '.join(sorted(self.missing_documents))}. Tunggu dokumennya, atau kirim "
+                "balik permohonan agar pemohon melengkapinya.",
+            )
         self.verified = True
         self.claim = None
         self._record(CaseVerified, actor, now)
@@ -257,6 +278,26 @@ class Case:
         self.claim = Claim(officer=to_officer, role=self.claim.role, since=now)
         self._record(CaseReassigned, actor, now, from_officer=previous, to_officer=to_officer)
 
+    def note_document(self, requirement: str, document_id: str, replaces: str | None) -> bool:
+        """Notes a document intake received for a requirement; False when that changes nothing:
+        noted before, or older than the one the case holds (a redelivered event)."""
+        held = self.documents.get(requirement)
+        if held == document_id or (held is not None and held != replaces):
+            return False
+        self.documents[requirement] = document_id
+        self.missing_documents.discard(requirement)
+        return True
+
+    def note_complete(self, documents: Mapping[str, str]) -> bool:
+        """Notes that intake has every mandatory document, keeping the newer of any the case
+        holds already; False when the case knew it all."""
+        unknown = {code: held for code, held in documents.items() if code not in self.documents}
+        if not unknown and not self.missing_documents:
+            return False
+        self.documents.update(unknown)
+        self.missing_documents.clear()
+        return True
+
     def mark_deadline(self, timer: Timer, *, now: datetime) -> bool:
         """Records a warning or a breach once, if the timer is for the current deadline of a
         case the office is still working on; False when it fires nothing."""
@@ -314,6 +355,7 @@ def open_case(
         state=CaseState.SUBMITTED,
         opened_at=now,
         due_at=_to_the_second(calendar.due_at(now, submitted.deadline_working_days)),
+        missing_documents=set(submitted.missing_documents),
     )
     case.events.append(
         CaseOpened(

@@ -74,6 +74,14 @@ class ClaimView(BaseModel):
     since: datetime
 
 
+class CaseDocumentView(BaseModel):
+    requirement: str = Field(description="Catalogue code of the requirement it fulfils.")
+    document_id: str = Field(
+        description="Intake's id of the file, read at intake's "
+        "`GET /v1/requests/{request_id}/documents/{document_id}`."
+    )
+
+
 class CaseView(BaseModel):
     """A case as the console shows it."""
 
@@ -85,6 +93,12 @@ class CaseView(BaseModel):
     opened_at: datetime
     due_at: datetime = Field(description="The deadline on the office's working-day calendar.")
     claim: ClaimView | None = Field(description="Who has taken it, if anyone.")
+    documents: list[CaseDocumentView] = Field(description="The documents intake received.")
+    missing_documents: list[str] = Field(
+        description="Catalogue codes of mandatory documents not received yet; the case is not "
+        "verified while any is missing."
+    )
+    documents_complete: bool = Field(description="Whether every mandatory document is there.")
 
     @classmethod
     def of(cls, case: Case) -> CaseView:
@@ -100,6 +114,12 @@ class CaseView(BaseModel):
             claim=None
             if claim is None
             else ClaimView(officer=claim.officer, role=claim.role.value, since=claim.since),
+            documents=[
+                CaseDocumentView(requirement=requirement, document_id=document_id)
+                for requirement, document_id in sorted(case.documents.items())
+            ],
+            missing_documents=sorted(case.missing_documents),
+            documents_complete=case.documents_complete,
         )
 
 
@@ -108,7 +128,7 @@ class CaseDetails(CaseView):
 
     applicant_name: str
     applicant_nik: str
-    applicant_phone: str
+    applicant_phone: str | None
 
 
 class AtRiskView(BaseModel):
@@ -254,9 +274,20 @@ async def release(request_id: RequestIdPath, context: ContextDep, caller: Caller
     )
 
 
-@router.post("/{request_id}/verify", responses=STEP_ERRORS)
+@router.post(
+    "/{request_id}/verify",
+    responses={
+        **STEP_ERRORS,
+        409: error_response(
+            status.HTTP_409_CONFLICT,
+            "The case is not in a state for this step, another officer changed it meanwhile, "
+            "or a mandatory document is missing (`documents_missing`, naming them).",
+        ),
+    },
+)
 async def verify(request_id: RequestIdPath, context: ContextDep, caller: CallerDep) -> CaseView:
-    """The request and its documents are in order: on to the head of office for approval."""
+    """The request and its documents are in order: on to the head of office for approval.
+    Refused while a mandatory document is missing; the case can be sent back instead."""
     acting, now = officer(caller), context.clock()
     return await _act(
         context, str(request_id), acting, now, lambda case: case.verify(acting.actor, now=now)

@@ -32,8 +32,10 @@ from shared.events.models import (
     CaseVerified,
     DeadlineBreached,
     DeadlineWarning,
+    DocumentAttached,
     DocumentIssued,
     RequestCancelled,
+    RequestCompleted,
     RequestResubmitted,
     RequestSubmitted,
     RevisionRequested,
@@ -94,6 +96,12 @@ async def on_request_resubmitted(message: Received[RequestResubmitted], deps: De
         outbox_ready=deps.outbox_ready,
         now=message.now,
     )
+
+
+@subscription.on(DocumentAttached, RequestCompleted)
+async def on_request_documents(message: Received[RequestEvent], deps: Dependencies) -> None:
+    if isinstance(message.data, DocumentAttached | RequestCompleted):
+        await cases.note_documents(event=message.data, repository=deps.repository)
 
 
 @subscription.on(

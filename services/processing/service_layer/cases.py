@@ -23,7 +23,9 @@ from shared.errors import RetryableError
 from shared.events.envelope import Actor, CloudEvent
 from shared.events.models import (
     CaseStage,
+    DocumentAttached,
     RequestCancelled,
+    RequestCompleted,
     RequestResubmitted,
     RequestSubmitted,
 )
@@ -95,6 +97,24 @@ async def resume_case(
         except CaseRefused:
             return
         if await _save(case, revision, repository, outbox_ready, now):
+            return
+
+
+async def note_documents(
+    *, event: DocumentAttached | RequestCompleted, repository: CaseRepository
+) -> None:
+    """Keeps the case's record of its request's documents; a redelivered or outdated event
+    changes nothing. The case publishes nothing for it, so the write queues no event."""
+    while True:
+        loaded = await repository.get(event.request_id)
+        if loaded is None:
+            raise RetryableError(f"case {event.request_id} is not opened yet")
+        case, revision = loaded
+        if isinstance(event, DocumentAttached):
+            changed = case.note_document(event.requirement, event.document_id, event.replaces)
+        else:
+            changed = case.note_complete(event.documents)
+        if not changed or await repository.save(case, revision=revision, outbox=[]):
             return
 
 

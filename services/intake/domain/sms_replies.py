@@ -1,0 +1,99 @@
+"""What intake answers by SMS: short, plain Indonesian, one 160-character GSM-7 segment wherever
+the values allow (a test measures every reply with realistic values)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from services.intake.domain.catalogue import FieldType, FormField, ServiceDefinition
+from services.intake.domain.citizen_request import RequestStatus
+from shared.calendar import JAKARTA
+from shared.gsm7 import to_gsm7
+
+STATUS = {
+    RequestStatus.SUBMITTED: "diterima, menunggu diperiksa",
+    RequestStatus.IN_VERIFICATION: "sedang diperiksa",
+    RequestStatus.NEEDS_REVISION: "perlu perbaikan, hubungi desa/kantor",
+    RequestStatus.APPROVED: "disetujui, dokumen dibuat",
+    RequestStatus.ISSUED: "dokumen sudah terbit",
+    RequestStatus.COMPLETED: "selesai",
+    RequestStatus.REJECTED: "ditolak, hubungi kantor",
+    RequestStatus.CANCELLED: "dibatalkan",
+}
+FREE = "GRATIS, tolak pungli."
+GENERAL_HELP = (
+    "DAFTAR <layanan> <NIK> <nama>#isian.. | STATUS <no> | BATAL <no> | "
+    "JANJI <layanan> <tgl> <NIK> <nama> | ADUAN PUNGLI <cerita> | BANTUAN <layanan>"
+)
+
+
+def sms_date(moment: datetime | date) -> str:
+    """`03-12-2026`: a date a feature phone shows as it is."""
+    day = moment.astimezone(JAKARTA).date() if isinstance(moment, datetime) else moment
+    return f"{day:%d-%m-%Y}"
+
+
+def received(
+    service_code: str, tracking_number: str, expected_at: datetime, missing: list[str]
+) -> str:
+    documents = " Bawa/kirim dokumen ke desa, kantor atau WA." if missing else ""
+    return to_gsm7(
+        f"{service_code} diterima. No lacak {tracking_number}. Target selesai "
+        f"{sms_date(expected_at)}.{documents} {FREE}"
+    )
+
+
+def status(tracking_number: str, service_code: str, current: RequestStatus) -> str:
+    return f"{tracking_number} ({service_code}): {STATUS[current]}."
+
+
+def withdrawn(tracking_number: str) -> str:
+    return f"Permohonan {tracking_number} dibatalkan."
+
+
+def not_withdrawable(tracking_number: str, current: RequestStatus) -> str:
+    return f"{tracking_number} tidak dapat dibatalkan: {STATUS[current]}."
+
+
+def not_found(tracking_number: str) -> str:
+    return (
+        f"Permohonan {tracking_number[:12]} tidak ditemukan. Kirim dari HP pemohon atau tambah "
+        "4 angka akhir NIK: STATUS <no> <4 angka>."
+    )
+
+
+def booked(booking_number: str, when: str, place: str) -> str:
+    return to_gsm7(f"Janji {booking_number}: {when}, {place}. Bawa KK. {FREE}")
+
+
+def complaint_filed(complaint_number: str) -> str:
+    return f"Aduan {complaint_number} diterima dan ditindaklanjuti. Identitas pelapor dirahasiakan."
+
+
+def service_help(service: ServiceDefinition) -> str:
+    """The message to send for one service: the order of its fields, and what to bring."""
+    if service.in_person_only:
+        return to_gsm7(
+            f"{service.code}: datang langsung. Kirim JANJI {service.code} <tgl> <NIK> <nama>. "
+            + FREE
+        )
+    answers = "".join(f"#{_placeholder(field)}" for field in service.fields)
+    return to_gsm7(f"DAFTAR {service.code} <NIK> <nama>{answers}. {FREE}")
+
+
+def refused(reason: str) -> str:
+    return to_gsm7(reason)
+
+
+def _placeholder(field: FormField) -> str:
+    match field.type:
+        case FieldType.CHOICE:
+            return "/".join(choice.key for choice in field.choices)
+        case FieldType.DATE:
+            return "tgl"
+        case FieldType.FAMILY_CARD:
+            return "noKK"
+        case FieldType.NIK:
+            return "NIK"
+        case FieldType.TEXT:
+            return f"<{field.label}>"

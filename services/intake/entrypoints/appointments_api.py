@@ -1,0 +1,476 @@
+"""Visits for in-person services over HTTP: book, see free places, cancel, reschedule."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Annotated
+from uuid import UUID
+
+from fastapi import APIRouter, Depends, Path, Query, Request, status
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+from services.intake.domain.appointments import (
+    Appointment,
+    AppointmentStatus,
+    BookingConflict,
+    BookingRefused,
+    FreeDay,
+    Proof,
+    ServicePoint,
+    UnknownServicePoint,
+    day_label,
+    local_day,
+)
+from services.intake.domain.callers import MissingScope, submitter
+from services.intake.domain.catalogue import ServiceCatalogue, UnknownService
+from services.intake.domain.citizen_request import NotOfferedOnChannel
+from services.intake.domain.identity import (
+    NIK_PATTERN,
+    PHONE_PATTERN,
+    InvalidIdentity,
+    normalize_phone,
+    validate_nik_digits,
+)
+from services.intake.domain.text import InvalidText, name_pattern, normalize_name
+from services.intake.domain.tracking import normalize_tracking_number
+from services.intake.service_layer import appointments
+from services.intake.service_layer.appointments import Agenda, AppointmentForm
+from shared.access import CallerDep
+from shared.auth import Principal, Role
+from shared.clock import Clock
+from shared.errors import ApiError
+from shared.events.models import NotificationChannel
+from shared.http import error_response, error_responses
+
+Day = date
+"""For fields named `date`, whose own name would hide the type in their class body."""
+UNPROCESSABLE = status.HTTP_422_UNPROCESSABLE_CONTENT
+CODE_PATTERN = r"^[A-Z][A-Z0-9_]{0,39}$"
+SLOT_PATTERN = r"^([01][0-9]|2[0-3]):[0-5][0-9]-([01][0-9]|2[0-3]):[0-5][0-9]$"
+
+
+@dataclass(frozen=True)
+class AppointmentsContext:
+    """What the appointment routes need, put together by bootstrap."""
+
+    agenda: Agenda
+    catalogue: ServiceCatalogue
+    clock: Clock
+
+
+def get_context(request: Request) -> AppointmentsContext:
+    context: AppointmentsContext = request.app.state.appointments
+    return context
+
+
+ContextDep = Annotated[AppointmentsContext, Depends(get_context)]
+
+
+def _optional_phone(value: str | None) -> str | None:
+    return None if value is None else normalize_phone(value)
+
+
+class BookAppointmentBody(BaseModel):
+    """A visit to a service point for an in-person service."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    service_code: str = Field(
+        min_length=1,
+        max_length=40,
+        pattern=CODE_PATTERN,
+        examples=["KTP_REKAM"],
+        description="An in-person service of the catalogue (`online: false` at "
+        "`GET /v1/services`): KTP_REKAM or IKD_AKTIVASI.",
+    )
+    service_point: str = Field(
+        min_length=1,
+        max_length=40,
+        pattern=CODE_PATTERN,
+        examples=["KANTOR_DINAS"],
+        description="Where the visit takes place; it must offer the service.",
+    )
+    date: Day = Field(
+        description="The day of the visit in WIB: a working day, from today up to the booking "
+        "horizon (30 days by default)."
+    )
+    slot: str = Field(
+        pattern=SLOT_PATTERN,
+        examples=["08:00-09:00"],
+        description="A time slot of the service point (WIB), as "
+        "`GET /v1/appointments/availability` lists them; not one that has begun.",
+    )
+    nik: Annotated[str, AfterValidator(validate_nik_digits)] = Field(
+        json_schema_extra={"pattern": NIK_PATTERN, "examples": ["3516091204800001"]},
+        description="The citizen's 16-digit NIK, of this regency. A NIK holds one active visit "
+        "per service.",
+    )
+    name: Annotated[str, AfterValidator(normalize_name)] = Field(
+        min_length=1,
+        max_length=120,
+        json_schema_extra={"pattern": name_pattern(), "examples": ["Siti Aminah"]},
+        description="Full name as on the KK, without control or invisible characters.",
+    )
+    phone: Annotated[str | None, AfterValidator(_optional_phone)] = Field(
+        default=None,
+        json_schema_extra={"pattern": PHONE_PATTERN, "examples": ["081234567890"]},
+        description="Indonesian mobile number (08…, 628…, +628…), stored as E.164, for the "
+        "confirmation and reminder. Required, except from a counter officer.",
+    )
+    preferred_channel: NotificationChannel = Field(
+        description="Where the confirmation and reminder go."
+    )
+
+
+class NikProof(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    nik_last4: str | None = Field(
+        default=None,
+        pattern=r"^[0-9]{4}$",
+        examples=["0001"],
+        description="The NIK's last four digits: required unless the caller signed in with the "
+        "phone the visit was booked with, or is a counter officer of its service point.",
+    )
+
+
+class CancelBody(NikProof):
+    """Who may cancel the visit."""
+
+
+class RescheduleBody(NikProof):
+    """The new slot, and who may move the visit."""
+
+    date: Day = Field(description="The new day (WIB), under the same rules as a booking.")
+    slot: str = Field(
+        pattern=SLOT_PATTERN, examples=["09:00-10:00"], description="The new time slot (WIB)."
+    )
+    service_point: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=40,
+        pattern=CODE_PATTERN,
+        description="Another service point offering the service; the same one if absent.",
+    )
+
+
+class ServicePointView(BaseModel):
+    code: str = Field(description="The service point's code.")
+    name: str = Field(description="Its name, in Indonesian.")
+    address: str = Field(description="Where it is.")
+
+    @classmethod
+    def of(cls, point: ServicePoint) -> ServicePointView:
+        return cls(code=point.code, name=point.name, address=point.address)
+
+
+class AppointmentView(BaseModel):
+    """A visit, without the citizen's personal data."""
+
+    appointment_id: UUID = Field(description="The visit's id, chosen by the server.")
+    booking_number: str = Field(
+        description="8 characters to show at the counter; with the NIK's last four digits it "
+        "cancels or moves the visit."
+    )
+    service_code: str = Field(description="The in-person service.")
+    service_point: ServicePointView = Field(description="Where to come.")
+    date: Day = Field(description="The day of the visit (WIB).")
+    slot: str = Field(description="The time slot (WIB), e.g. `08:00-09:00`.")
+    starts_at: datetime = Field(description="Start of the slot (UTC).")
+    ends_at: datetime = Field(description="End of the slot (UTC).")
+    schedule: str = Field(
+        description="Day and time as a citizen reads them, e.g. `Senin, 7 Desember 2026, "
+        "08.00-09.00 WIB`."
+    )
+    status: AppointmentStatus = Field(description="BOOKED, or CANCELLED.")
+    rescheduled_from: UUID | None = Field(
+        default=None, description="The visit this one replaces, when it was rescheduled."
+    )
+
+    @classmethod
+    def of(cls, appointment: Appointment, point: ServicePointView) -> AppointmentView:
+        return cls(
+            appointment_id=UUID(appointment.appointment_id),
+            booking_number=appointment.booking_number,
+            service_code=appointment.service_code,
+            service_point=point,
+            date=appointment.slot.day,
+            slot=appointment.slot.slot,
+            starts_at=appointment.starts_at,
+            ends_at=appointment.ends_at,
+            schedule=appointment.schedule(),
+            status=appointment.status,
+            rescheduled_from=None
+            if appointment.rescheduled_from is None
+            else UUID(appointment.rescheduled_from),
+        )
+
+
+class SlotView(BaseModel):
+    slot: str = Field(description="The time slot (WIB), as a booking names it.")
+    starts_at: datetime = Field(description="Its start (UTC).")
+    ends_at: datetime = Field(description="Its end (UTC).")
+    capacity: int = Field(description="Places in the slot, shared by the point's services.")
+    free: int = Field(description="Places still free; 0 when full.")
+
+
+class DayView(BaseModel):
+    date: Day = Field(description="A working day (WIB).")
+    label: str = Field(description="The day as a citizen reads it, e.g. `Senin, 7 Desember 2026`.")
+    slots: list[SlotView] = Field(description="Its slots not yet begun.")
+
+    @classmethod
+    def of(cls, day: FreeDay) -> DayView:
+        return cls(
+            date=day.day,
+            label=day_label(day.day),
+            slots=[
+                SlotView(
+                    slot=free.visit.key.slot,
+                    starts_at=free.visit.starts_at,
+                    ends_at=free.visit.ends_at,
+                    capacity=free.visit.capacity,
+                    free=free.free,
+                )
+                for free in day.slots
+            ],
+        )
+
+
+class AvailabilityView(BaseModel):
+    service_code: str = Field(description="The in-person service asked about.")
+    service_point: ServicePointView = Field(description="Where.")
+    days: list[DayView] = Field(description="The next working days, earliest first.")
+
+
+BOOKING_NUMBER = Path(
+    min_length=8,
+    max_length=20,
+    examples=["K7M2Q9XP"],
+    description="As given at booking; any case, spaces and hyphens ignored.",
+)
+_NOT_FOUND = error_response(
+    status.HTTP_404_NOT_FOUND,
+    "No visit has this booking number, or the NIK's last four digits do not match.",
+)
+_CHANGE_CONFLICT = error_response(
+    status.HTTP_409_CONFLICT,
+    "The visit was cancelled, rescheduled or has begun (`not_active`, "
+    "`appointment_changed`), or the new slot is full (`slot_full`, naming the nearest days with "
+    "places).",
+)
+
+router = APIRouter(prefix="/v1/appointments", tags=["appointments"])
+
+
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    responses={
+        409: error_response(
+            status.HTTP_409_CONFLICT,
+            "The slot is full (`slot_full`: the message names the nearest days with places), "
+            "or the NIK holds an active visit for the service (`already_booked`).",
+        ),
+        **error_responses(408, 413, 422, 503),
+    },
+)
+async def book(
+    body: BookAppointmentBody, context: ContextDep, caller: CallerDep
+) -> AppointmentView:
+    """Books a visit; refusals say why in Indonesian (`office_closed`, `date_in_past`,
+    `slot_started`, `too_far_ahead`, `unknown_slot`, `not_offered_here`, `not_in_person`,
+    `unknown_service_point`, `unknown_service`, `invalid_request`)."""
+    form = AppointmentForm(
+        service_code=body.service_code,
+        service_point=body.service_point,
+        day=body.date,
+        slot=body.slot,
+        nik=body.nik,
+        name=body.name,
+        phone=body.phone,
+        preferred_channel=body.preferred_channel,
+    )
+
+    with _refusals():
+        appointment = await appointments.book_appointment(
+            form=form,
+            booker=submitter(caller),
+            catalogue=context.catalogue,
+            agenda=context.agenda,
+            now=context.clock(),
+        )
+    return _view(appointment, context)
+
+
+@router.get("/availability", responses=error_responses(422, 503))
+async def availability(
+    context: ContextDep,
+    service_code: Annotated[
+        str,
+        Query(
+            min_length=1,
+            max_length=40,
+            pattern=CODE_PATTERN,
+            examples=["KTP_REKAM"],
+            description="The in-person service.",
+        ),
+    ],
+    service_point: Annotated[
+        str,
+        Query(
+            min_length=1,
+            max_length=40,
+            pattern=CODE_PATTERN,
+            examples=["KANTOR_DINAS"],
+            description="The service point.",
+        ),
+    ],
+    start: Annotated[
+        Day | None,
+        Query(alias="from", description="The first day to show (WIB); today if absent."),
+    ] = None,
+    days: Annotated[int, Query(ge=1, le=31, description="How many working days to show.")] = 5,
+) -> AvailabilityView:
+    """Free places per slot of the next working days, for anyone to choose a visit."""
+    now = context.clock()
+    with _refusals():
+        point, free_days = await appointments.availability(
+            service_code=service_code,
+            service_point=service_point,
+            catalogue=context.catalogue,
+            agenda=context.agenda,
+            start=start or local_day(now),
+            days=days,
+            now=now,
+        )
+    return AvailabilityView(
+        service_code=service_code,
+        service_point=ServicePointView.of(point),
+        days=[DayView.of(day) for day in free_days],
+    )
+
+
+@router.post(
+    "/{booking_number}/cancel",
+    responses={404: _NOT_FOUND, 409: _CHANGE_CONFLICT, **error_responses(408, 413, 422, 503)},
+)
+async def cancel(
+    booking_number: Annotated[str, BOOKING_NUMBER],
+    body: CancelBody,
+    context: ContextDep,
+    caller: CallerDep,
+) -> AppointmentView:
+    """Cancels a visit not yet begun, freeing its place: by its citizen (the NIK's last four
+    digits, or signed in with its phone) or a counter officer of its service point."""
+    with _refusals():
+        appointment = await appointments.cancel_appointment(
+            booking_number=normalize_tracking_number(booking_number),
+            proof=_proof(caller, body.nik_last4),
+            actor=submitter(caller).actor,
+            agenda=context.agenda,
+            now=context.clock(),
+        )
+    return _view(appointment, context)
+
+
+@router.post(
+    "/{booking_number}/reschedule",
+    status_code=status.HTTP_201_CREATED,
+    responses={404: _NOT_FOUND, 409: _CHANGE_CONFLICT, **error_responses(408, 413, 422, 503)},
+)
+async def reschedule(
+    booking_number: Annotated[str, BOOKING_NUMBER],
+    body: RescheduleBody,
+    context: ContextDep,
+    caller: CallerDep,
+) -> AppointmentView:
+    """Moves a visit to another slot: a new visit with a new booking number replaces it, and
+    its place is freed. Who may, as for cancelling."""
+    with _refusals():
+        appointment = await appointments.reschedule_appointment(
+            booking_number=normalize_tracking_number(booking_number),
+            day=body.date,
+            slot=body.slot,
+            service_point=body.service_point,
+            proof=_proof(caller, body.nik_last4),
+            actor=submitter(caller).actor,
+            agenda=context.agenda,
+            now=context.clock(),
+        )
+    return _view(appointment, context)
+
+
+def _proof(caller: Principal | None, nik_last4: str | None) -> Proof:
+    if caller is not None and Role.COUNTER_OFFICER in caller.roles:
+        if caller.service_point is None:
+            raise ApiError(
+                status.HTTP_403_FORBIDDEN,
+                "missing_scope",
+                "Token petugas loket tidak memuat tempat layanan.",
+            )
+        return Proof(service_point=caller.service_point)
+    phone = caller.phone_number if caller is not None else None
+    return Proof(nik_last4=nik_last4, phone=phone)
+
+
+def _view(appointment: Appointment, context: AppointmentsContext) -> AppointmentView:
+    """The visit with its service point, named by its code alone if the office has since
+    removed the point from its configuration."""
+    code = appointment.slot.service_point
+    try:
+        point = ServicePointView.of(context.agenda.rules.service_points.get(code))
+    except UnknownServicePoint:
+        point = ServicePointView(code=code, name=code, address="")
+    return AppointmentView.of(appointment, point)
+
+
+@contextmanager
+def _refusals() -> Iterator[None]:
+    """Turns the use cases' refusals into answers with their Indonesian reasons."""
+    try:
+        yield
+    except BookingRefused as exc:
+        raise ApiError(UNPROCESSABLE, exc.code, str(exc)) from None
+    except BookingConflict as exc:
+        raise ApiError(status.HTTP_409_CONFLICT, exc.code, str(exc)) from None
+    except UnknownService as exc:
+        raise ApiError(
+            UNPROCESSABLE, "unknown_service", f"Layanan '{exc.code}' tidak dikenal."
+        ) from None
+    except NotOfferedOnChannel as exc:
+        raise ApiError(
+            UNPROCESSABLE,
+            "channel_not_offered",
+            f"Layanan {exc.code} tidak dapat dipesan melalui saluran ini.",
+        ) from None
+    except (InvalidIdentity, InvalidText) as exc:
+        raise ApiError(UNPROCESSABLE, "invalid_request", str(exc)) from None
+    except MissingScope as exc:
+        raise ApiError(status.HTTP_403_FORBIDDEN, "missing_scope", str(exc)) from None
+    except appointments.NotFound:
+        raise ApiError(
+            status.HTTP_404_NOT_FOUND, "not_found", "Janji kunjungan tidak ditemukan."
+        ) from None
+    except appointments.Forbidden:
+        raise ApiError(
+            status.HTTP_403_FORBIDDEN,
+            "forbidden",
+            "Janji kunjungan ini di luar tempat layanan Anda.",
+        ) from None
+    except appointments.AppointmentChanged:
+        raise ApiError(
+            status.HTTP_409_CONFLICT,
+            "appointment_changed",
+            "Janji kunjungan ini baru saja diubah atau dibatalkan. Silakan periksa kembali.",
+        ) from None
+    except appointments.BookingInterrupted:
+        raise ApiError(
+            status.HTTP_503_SERVICE_UNAVAILABLE,
+            "try_again",
+            "Banyak pemesanan sedang diproses bersamaan. Silakan coba lagi.",
+            {"Retry-After": "1"},
+        ) from None

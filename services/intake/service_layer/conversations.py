@@ -1,0 +1,323 @@
+"""Chat conversations (WhatsApp, SMS): each message a citizen sends is one step and one reply,
+taken exactly once however often the provider delivers it.
+
+Providers deliver a message again when they are not sure it arrived, and no two documents can be
+written at once, so the order of the writes carries the guarantee:
+
+1. The delivery is recorded (`InboundMessages.arrived`). A message handled before stops here.
+2. Whatever the step needs from outside is done first, each part safe to repeat: the file fetched
+   from the provider is held under the conversation (a repeat replaces it with the same bytes),
+   and a confirmed form is submitted with the message's id as its idempotency key (a repeat
+   finds the request the first made) and its held files attached unless already there.
+3. The step is one write of the conversation: its new state, the message's id among those it
+   took, and the reply in its outbox, if the conversation is still at the version it was read at.
+   Another writer in between (a concurrent delivery, the relay clearing the outbox) makes it read
+   and decide again; a message the conversation already took is not taken twice.
+4. The delivery is marked handled, and held files no longer needed are dropped.
+
+A crash before 3 leaves no step and no reply: the provider delivers again and it is taken then.
+A crash after 3 leaves the step taken once: the redelivery finds the message among those the
+conversation took, and only marks it handled. The reply goes to notify through the
+conversation's outbox, never directly.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+
+from services.intake.domain import conversation as chat
+from services.intake.domain.callers import submitter
+from services.intake.domain.catalogue import (
+    DocumentRequirement,
+    ServiceCatalogue,
+    UnknownService,
+)
+from services.intake.domain.citizen_request import (
+    CitizenRequest,
+    ConsentRequired,
+    InPersonOnly,
+    NotOfferedOnChannel,
+    Submitter,
+)
+from services.intake.domain.conversation import (
+    Conversation,
+    FetchedFile,
+    FetchProblem,
+    LookedUp,
+    Text,
+    Turn,
+    Unsupported,
+)
+from services.intake.domain.documents import SNIFF_BYTES, DocumentRefused, sniff
+from services.intake.domain.forms import InvalidForm
+from services.intake.domain.identity import InvalidIdentity
+from services.intake.domain.text import InvalidText
+from services.intake.service_layer import submission
+from services.intake.service_layer.documents import attach_document
+from services.intake.service_layer.ports import (
+    ConversationRepository,
+    DocumentStore,
+    IdempotencyKeyRepository,
+    InboundMessages,
+    MediaSource,
+    MediaTooLarge,
+    MediaUnavailable,
+    RequestRepository,
+)
+from shared.calendar import WorkingCalendar
+from shared.events.envelope import Actor, ActorKind, Channel, CloudEvent
+from shared.events.models import ConversationReply, NotificationChannel
+from shared.polling import OutboxReady
+
+log = logging.getLogger(__name__)
+
+HANDLED_KEPT = 50
+"""Message ids a conversation remembers: far more than a provider redelivers meanwhile."""
+_CHANNELS = {NotificationChannel.WHATSAPP: Channel.WHATSAPP, NotificationChannel.SMS: Channel.SMS}
+
+
+@dataclass(frozen=True)
+class MediaRef:
+    """A photo or file as a message names it: the provider keeps the bytes."""
+
+    media_id: str
+
+
+@dataclass(frozen=True)
+class InboundMessage:
+    """One message from a citizen, as the channel's entry point read it."""
+
+    provider: str
+    message_id: str
+    phone: str
+    """The sender, in E.164 form."""
+    channel: NotificationChannel
+    content: Text | MediaRef | Unsupported
+
+
+@dataclass(frozen=True)
+class ConversationContext:
+    """What taking a message needs, put together by bootstrap."""
+
+    conversations: ConversationRepository
+    inbound: InboundMessages
+    media: MediaSource
+    requests: RequestRepository
+    idempotency_keys: IdempotencyKeyRepository
+    documents: DocumentStore
+    catalogue: ServiceCatalogue
+    calendar: WorkingCalendar
+    outbox_ready: OutboxReady
+    """Wakes the relay of the conversations' outbox."""
+    request_outbox_ready: OutboxReady
+    """Wakes the relay of the requests' outbox."""
+    citizen_id: Callable[[str], str]
+    """A citizen's pseudonym from their phone number."""
+
+
+@dataclass
+class _Fetched:
+    """Files fetched while taking one message, by requirement, so a retry fetches none again."""
+
+    files: dict[str, tuple[FetchedFile | FetchProblem, bytes]] = field(default_factory=dict)
+
+
+async def take_message(
+    *, message: InboundMessage, context: ConversationContext, now: datetime
+) -> None:
+    """Takes one step of the sender's conversation and queues its reply, once per message."""
+    provider, message_id = message.provider, message.message_id
+    if not await context.inbound.arrived(provider=provider, message_id=message_id, now=now):
+        return
+    fetched = _Fetched()
+    dropped: Sequence[str] = ()
+    while True:
+        stored = await context.conversations.load(message.phone)
+        if message_id in stored.handled:
+            break
+        turn = await _turn(message, stored.conversation, context, fetched, now)
+        if turn.hold is not None:
+            await context.conversations.hold_document(
+                message.phone, turn.hold, fetched.files[turn.hold][1]
+            )
+        reply = _reply(message, turn.reply, now)
+        handled = (*stored.handled, message_id)[-HANDLED_KEPT:]
+        if await context.conversations.save(
+            message.phone,
+            turn.conversation,
+            version=stored.version,
+            handled=handled,
+            outbox=[reply],
+        ):
+            context.outbox_ready(context.conversations.document_id(message.phone), [reply])
+            dropped = turn.drop
+            break
+    await context.inbound.handled(provider=provider, message_id=message_id, now=now)
+    await context.conversations.drop_documents(message.phone, dropped)
+
+
+async def _turn(
+    message: InboundMessage,
+    conversation: Conversation | None,
+    context: ConversationContext,
+    fetched: _Fetched,
+    now: datetime,
+) -> Turn:
+    content = await _content(message, conversation, context, fetched, now)
+    number = chat.tracking_number_asked(content)
+    looked_up = None if number is None else await _look_up(number, message.phone, context)
+    turn = chat.receive(
+        conversation,
+        content,
+        phone=message.phone,
+        channel=message.channel,
+        catalogue=context.catalogue,
+        now=now,
+        looked_up=looked_up,
+    )
+    if turn.submit is None:
+        return turn
+    return await _submit(message, turn, context, now)
+
+
+async def _content(
+    message: InboundMessage,
+    conversation: Conversation | None,
+    context: ConversationContext,
+    fetched: _Fetched,
+    now: datetime,
+) -> chat.Content:
+    """The message as the conversation reads it: a photo or file is fetched only when the
+    conversation waits for a document, within that document's size."""
+    if not isinstance(message.content, MediaRef):
+        return message.content
+    requirement = chat.awaited_document(conversation, context.catalogue, now=now)
+    if requirement is None:
+        return chat.Media()
+    if requirement.code not in fetched.files:
+        fetched.files[requirement.code] = await _fetch(
+            message.content.media_id, requirement, context.media, provider=message.provider
+        )
+    return chat.Media(fetched=fetched.files[requirement.code][0])
+
+
+async def _fetch(
+    media_id: str, requirement: DocumentRequirement, media: MediaSource, *, provider: str
+) -> tuple[FetchedFile | FetchProblem, bytes]:
+    try:
+        content = await media.fetch(media_id, max_bytes=requirement.max_bytes)
+    except MediaTooLarge:
+        return FetchProblem.TOO_LARGE, b""
+    except MediaUnavailable as exc:
+        log.warning("a %s file was not fetched: %s", provider, exc)
+        return FetchProblem.UNAVAILABLE, b""
+    found = FetchedFile(
+        requirement=requirement.code,
+        media_type=sniff(content[:SNIFF_BYTES]),
+        size_bytes=len(content),
+        sha256=hashlib.sha256(content).hexdigest(),
+    )
+    return found, content
+
+
+async def _look_up(
+    tracking_number: str, phone: str, context: ConversationContext
+) -> LookedUp | None:
+    """The request, only if this phone owns it: anyone else learns nothing, not even whether
+    the number exists."""
+    request = await context.requests.find_by_tracking_number(tracking_number)
+    if request is None or request.owner_phone != phone:
+        return None
+    return LookedUp(status=request.status, expected_at=request.expected_at)
+
+
+async def _submit(
+    message: InboundMessage, turn: Turn, context: ConversationContext, now: datetime
+) -> Turn:
+    """Submits the confirmed form as the citizen, then attaches the files the conversation held.
+
+    The message's id is the idempotency key, so a redelivered confirmation finds the request it
+    made, and only files not attached yet are attached.
+    """
+    assert turn.submit is not None
+    form = turn.submit
+    anonymous = submitter(None, _CHANNELS[message.channel]).actor
+    actor = anonymous.model_copy(update={"id": context.citizen_id(message.phone)})
+    try:
+        outcome = await submission.submit_request(
+            form=form,
+            submitter=Submitter(actor=actor, owner_phone=form.phone),
+            idempotency_key=f"{message.provider}:{message.message_id}",
+            repository=context.requests,
+            idempotency_keys=context.idempotency_keys,
+            catalogue=context.catalogue,
+            calendar=context.calendar,
+            outbox_ready=context.request_outbox_ready,
+            now=now,
+        )
+    except (InvalidForm, InvalidIdentity, InvalidText, ConsentRequired) as exc:
+        return chat.refused(turn.conversation, reason=str(exc), now=now)
+    except (UnknownService, InPersonOnly, NotOfferedOnChannel, submission.IdempotencyConflict):
+        reason = "layanan ini tidak dapat diajukan lewat saluran ini."
+        return chat.refused(turn.conversation, reason=reason, now=now)
+    request = await _attach_held(outcome.request, message, turn.conversation, actor, context, now)
+    return chat.submitted(
+        turn.conversation,
+        context.catalogue,
+        tracking_number=request.tracking_number,
+        expected_at=request.expected_at,
+        missing_documents=request.missing_documents,
+        now=now,
+    )
+
+
+async def _attach_held(
+    request: CitizenRequest,
+    message: InboundMessage,
+    conversation: Conversation,
+    actor: Actor,
+    context: ConversationContext,
+    now: datetime,
+) -> CitizenRequest:
+    """The request with the held files it lacks attached; one the office's rules refuse (or
+    that is gone) stays missing, and the citizen is told to send it from the app."""
+    for requirement in conversation.documents:
+        if requirement in request.documents:
+            continue
+        content = await context.conversations.held_document(message.phone, requirement)
+        if content is None:
+            continue
+        try:
+            attached = await attach_document(
+                request=replace(request, documents=dict(request.documents), events=[]),
+                requirement=requirement,
+                content=content,
+                actor=actor,
+                repository=context.requests,
+                store=context.documents,
+                catalogue=context.catalogue,
+                outbox_ready=context.request_outbox_ready,
+                clock=lambda: now,
+            )
+        except (DocumentRefused, submission.StatusChanged) as exc:
+            log.warning("a held %s document was not attached: %s", requirement, type(exc).__name__)
+            continue
+        request = attached.request
+    return request
+
+
+def _reply(message: InboundMessage, text: str, now: datetime) -> CloudEvent:
+    reply = ConversationReply(
+        actor=Actor(kind=ActorKind.SYSTEM, id="intake", channel=_CHANNELS[message.channel]),
+        reply_id=str(uuid.uuid4()),
+        phone=message.phone,
+        channel=message.channel,
+        text=text,
+        in_reply_to=message.message_id,
+    )
+    return CloudEvent.wrap(reply, source=submission.SOURCE, time=now)

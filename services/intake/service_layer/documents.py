@@ -1,0 +1,173 @@
+"""Use cases of a request's documents: attach a file, from the API or from a chat channel whose
+provider handed over the bytes, and read one back."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterable, AsyncIterator
+from dataclasses import dataclass
+from datetime import datetime
+
+from services.intake.domain.catalogue import ServiceCatalogue
+from services.intake.domain.citizen_request import CitizenRequest
+from services.intake.domain.documents import (
+    DocumentContent,
+    StoredDocument,
+    attach,
+    check_size,
+    replaced_by_new,
+    requirement_for,
+)
+from services.intake.service_layer.ports import DocumentStore, RequestRepository
+from services.intake.service_layer.submission import SOURCE, StatusChanged
+from shared.clock import Clock
+from shared.events.envelope import Actor, CloudEvent
+from shared.events.models import DocumentViewed
+from shared.polling import OutboxReady
+
+ATTEMPTS = 5
+"""Tries to record a document while other documents of the request arrive at the same moment."""
+
+Content = bytes | AsyncIterable[bytes]
+"""A whole file, or its bytes as they arrive (an HTTP body, a provider's download)."""
+
+
+@dataclass(frozen=True)
+class Attachment:
+    """A document recorded on its request."""
+
+    document: StoredDocument
+    replaces: str | None
+    request: CitizenRequest
+
+
+async def attach_document(
+    *,
+    request: CitizenRequest,
+    requirement: str,
+    content: Content,
+    actor: Actor,
+    repository: RequestRepository,
+    store: DocumentStore,
+    catalogue: ServiceCatalogue,
+    outbox_ready: OutboxReady,
+    clock: Clock,
+    declared_bytes: int | None = None,
+) -> Attachment:
+    """Stores a file for one of the request's requirements and records it on the request with
+    its events, in one write.
+
+    Whether the request takes the document now is checked before any byte is read; the file's
+    type and size as its bytes arrive, so a wrong one is refused without reading the rest. The
+    caller has checked that `actor` may act on `request`. A file that is refused, or that the
+    request does not take in the end, is removed and never readable. A size the sender
+    announced (`declared_bytes`) over the limit is refused before reading.
+    """
+    expected = requirement_for(catalogue.get(request.service_code), requirement)
+    replaced_by_new(request, requirement)
+    if declared_bytes is not None:
+        check_size(expected, declared_bytes)
+    content_check = DocumentContent(expected)
+    document_id = str(uuid.uuid4())
+    await store.write(document_id, _checked(content, content_check))
+    media_type, size_bytes, sha256 = content_check.finish()
+    document = StoredDocument(
+        document_id=document_id,
+        request_id=request.request_id,
+        requirement=requirement,
+        media_type=media_type,
+        size_bytes=size_bytes,
+        sha256=sha256,
+    )
+    now = clock()
+    await store.commit(document, stored_at=now)
+    try:
+        return await _record(request, document, actor, repository, outbox_ready, clock)
+    except BaseException:
+        await store.discard(document_id)
+        raise
+
+
+async def _checked(content: Content, check: DocumentContent) -> AsyncIterator[bytes]:
+    """The content's bytes, refused (by raising) as soon as they show a wrong type or size."""
+    if isinstance(content, bytes):
+        check.feed(content)
+        yield content
+    else:
+        async for part in content:
+            if part:
+                check.feed(part)
+                yield part
+    check.finish()
+
+
+async def _record(
+    request: CitizenRequest,
+    document: StoredDocument,
+    actor: Actor,
+    repository: RequestRepository,
+    outbox_ready: OutboxReady,
+    clock: Clock,
+) -> Attachment:
+    """Records the document if nothing it was decided on changed meanwhile, else decides again
+    on the request as it is now (another document may have just completed it)."""
+    for _ in range(ATTEMPTS):
+        status = request.status
+        seen = {
+            code: request.documents.get(code)
+            for code in {*request.required_documents, *request.documents, document.requirement}
+        }
+        now = clock()
+        replaces = attach(request, document, actor=actor, now=now)
+        outbox = [CloudEvent.wrap(event, source=SOURCE, time=now) for event in request.events]
+        if await repository.attach_document(
+            request.request_id,
+            requirement=document.requirement,
+            document_id=document.document_id,
+            seen=seen,
+            status=status,
+            outbox=outbox,
+        ):
+            outbox_ready(request.request_id, outbox)
+            return Attachment(document=document, replaces=replaces, request=request)
+        reloaded = await repository.get(request.request_id)
+        if reloaded is None:
+            break
+        request = reloaded
+    raise StatusChanged(request.request_id)
+
+
+async def read_document(
+    *,
+    request: CitizenRequest,
+    document_id: str,
+    store: DocumentStore,
+    recorded_reader: Actor | None,
+    repository: RequestRepository,
+    outbox_ready: OutboxReady,
+    now: datetime,
+) -> tuple[StoredDocument, bytes] | None:
+    """One of the request's documents as it holds them now, with its bytes; None for any other
+    (replaced, never attached, or another request's).
+
+    A `recorded_reader` (anyone but the citizen themselves) is named in a `DocumentViewed` event,
+    queued before the bytes are handed out, so no read escapes the audit log.
+    """
+    if document_id not in request.documents.values():
+        return None
+    found = await store.read(document_id)
+    if found is None or found[0].request_id != request.request_id:
+        return None
+    if recorded_reader is not None:
+        viewed = DocumentViewed(
+            actor=recorded_reader,
+            request_id=request.request_id,
+            document_id=document_id,
+            requirement=found[0].requirement,
+            viewed_at=now,
+        )
+        outbox = [CloudEvent.wrap(viewed, source=SOURCE, time=now)]
+        if not await repository.add_events(request.request_id, outbox, status=None):
+            return None
+        outbox_ready(request.request_id, outbox)
+    return found

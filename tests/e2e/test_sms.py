@@ -1,0 +1,109 @@
+"""The SMS channel on the running services: a feature phone applies and asks for the status, the
+gateway's deliveries signed as it signs them, the answers sent by notify to the message sink."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+import httpx
+
+from devstack.stack import Stack
+from services.intake.entrypoints.sms_api import WEBHOOK_PATH, signature
+from shared.events.models import RequestSubmitted
+from shared.gsm7 import segments
+from tests.e2e.conftest import audit_entries, eventually, sink_messages
+
+PHONE = "+6285712340001"
+
+
+class Gateway:
+    """The SMS gateway: signs each delivery with the secret it shares with intake."""
+
+    def __init__(self, stack: Stack, http: httpx.AsyncClient) -> None:
+        self.stack, self.http = stack, http
+        self.secret = stack.service_secret("INTAKE_SMS_WEBHOOK_SECRET").encode()
+
+    async def deliver(
+        self, message_id: str, text: str, *, secret: bytes | None = None
+    ) -> httpx.Response:
+        body = json.dumps({"message_id": message_id, "from": "0857-1234-0001", "text": text})
+        timestamp = str(int(time.time()))
+        return await self.http.post(
+            f"{self.stack.service_url('intake')}{WEBHOOK_PATH}",
+            content=body.encode(),
+            headers={
+                "Content-Type": "application/json",
+                "X-Sms-Timestamp": timestamp,
+                "X-Sms-Signature": signature(secret or self.secret, timestamp, body.encode()),
+            },
+        )
+
+    async def answers(self, containing: str, count: int = 1) -> list[str]:
+        async def sent() -> list[str] | None:
+            texts = [
+                message["text"]
+                for message in await sink_messages(self.http, self.stack)
+                if message["to"] == PHONE
+                and message["reference"].endswith(":reply")
+                and containing in message["text"]
+            ]
+            return texts if len(texts) >= count else None
+
+        return await eventually(sent, what=f"an SMS answer with {containing!r}")
+
+
+async def test_a_feature_phone_applies_by_sms_and_asks_for_the_status(
+    backend: Stack, http: httpx.AsyncClient
+) -> None:
+    gateway = Gateway(backend, http)
+
+    applied = await gateway.deliver(
+        "sms-e2e-1", "daftar ktp-cetak 3516091204800001 Siti Aminah#3516090101080001#hilang"
+    )
+    again = await gateway.deliver(
+        "sms-e2e-1", "daftar ktp-cetak 3516091204800001 Siti Aminah#3516090101080001#hilang"
+    )
+
+    assert applied.status_code == again.status_code == 200
+    [answer] = await gateway.answers("No lacak")
+    assert segments(answer) == 1
+    tracking_number = answer.split("No lacak ")[1][:8]
+
+    async def submitted() -> dict[str, Any] | None:
+        entries = await audit_entries(http, backend)
+        return next(
+            (
+                entry
+                for entry in entries
+                if entry["event_type"] == RequestSubmitted.event_type
+                and entry["data"]["actor"]["channel"] == "sms"
+                and entry["data"]["service_code"] == "KTP_CETAK"
+            ),
+            None,
+        )
+
+    entry = await eventually(submitted, what="the SMS request in the audit log")
+    assert entry["data"]["applicant"]["preferred_channel"] == "SMS"
+
+    await gateway.deliver("sms-e2e-2", f"STATUS {tracking_number}")
+    [status] = await gateway.answers(f"{tracking_number} (KTP_CETAK)")
+    assert "diterima" in status or "diperiksa" in status
+    # The redelivered application made no second request and no second answer.
+    assert len(await gateway.answers("No lacak")) == 1
+
+
+async def test_a_forged_delivery_is_refused_and_answered_nowhere(
+    backend: Stack, http: httpx.AsyncClient
+) -> None:
+    gateway = Gateway(backend, http)
+
+    forged = await gateway.deliver("sms-e2e-forged", "BANTUAN", secret=b"not the secret")
+
+    assert forged.status_code == 401
+    assert forged.json()["error"] == "invalid_signature"
+    await gateway.deliver("sms-e2e-3", "BANTUAN")
+    [help_text] = await gateway.answers("DAFTAR <layanan>")
+    assert segments(help_text) == 1
+    assert len(await gateway.answers("DAFTAR <layanan>")) == 1

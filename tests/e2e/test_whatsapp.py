@@ -1,0 +1,260 @@
+"""A citizen's WhatsApp conversation through the running backend: Meta's webhook deliveries in
+the Cloud API's exact shape and signature, replies through notify to the message sink, the
+photo fetched from a stand-in for the Graph API, and the request submitted and audited."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import httpx
+import pytest
+
+from devstack.stack import Stack
+from shared.events.models import DocumentAttached, RequestCompleted, RequestSubmitted
+from tests.e2e.conftest import audit_entries, eventually, sign_in, sink_messages
+from tests.whatsapp_webhooks import body_of, image, notification, signed, text
+
+NIK = "3516091204800001"
+MEDIA_ID = "1481960382637145"
+PHOTO = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + bytes(range(256)) * 16
+WEBHOOK = "/v1/channels/whatsapp/webhook"
+
+
+class GraphStandIn(BaseHTTPRequestHandler):
+    """Answers like the Graph API and its media server, for one photo and one access token."""
+
+    access_token = ""
+    base_url = ""
+
+    def do_GET(self) -> None:
+        if self.headers.get("Authorization") != f"Bearer {self.access_token}":
+            self._answer(401, b'{"error": {"code": 190}}')
+        elif self.path == f"/v21.0/{MEDIA_ID}":
+            location = {
+                "messaging_product": "whatsapp",
+                "url": f"{self.base_url}/media/{MEDIA_ID}",
+                "mime_type": "image/jpeg",
+                "sha256": hashlib.sha256(PHOTO).hexdigest(),
+                "file_size": str(len(PHOTO)),
+                "id": MEDIA_ID,
+            }
+            self._answer(200, json.dumps(location).encode(), "application/json")
+        elif self.path == f"/media/{MEDIA_ID}":
+            self._answer(200, PHOTO, "image/jpeg")
+        else:
+            self._answer(404, b"{}")
+
+    def _answer(self, status: int, body: bytes, content_type: str = "application/json") -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Quiet: the test reads what intake did, not this server's log."""
+
+
+@pytest.fixture(scope="module")
+def graph_api(backend: Stack) -> Iterator[None]:
+    """The stand-in, where the stack pointed intake's INTAKE_WHATSAPP_GRAPH_URL."""
+    port = backend.ports.whatsapp_graph
+    assert port is not None
+    handler = type(
+        "Graph",
+        (GraphStandIn,),
+        {
+            "access_token": backend.service_secret("INTAKE_WHATSAPP_ACCESS_TOKEN"),
+            "base_url": f"http://127.0.0.1:{port}",
+        },
+    )
+    server = ThreadingHTTPServer(("127.0.0.1", port), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+
+
+class Citizen:
+    """One phone number writing to the office's WhatsApp number, as Meta delivers it."""
+
+    def __init__(self, http: httpx.AsyncClient, stack: Stack, sender: str) -> None:
+        self.http = http
+        self.stack = stack
+        self.sender = sender
+        self.phone = f"+{sender}"
+        self.sent = 0
+
+    async def deliver(self, payload: dict[str, Any], **headers: str) -> httpx.Response:
+        body = body_of(payload)
+        secret = self.stack.service_secret("INTAKE_WHATSAPP_APP_SECRET")
+        return await self.http.post(
+            f"{self.stack.service_url('intake')}{WEBHOOK}",
+            content=body,
+            headers=signed(body, secret) | headers,
+        )
+
+    async def say(self, message: dict[str, Any]) -> str:
+        """Sends one message and returns the reply it gets at the message sink."""
+        before = len(await self.replies())
+        response = await self.deliver(notification(messages=[message]))
+        assert response.status_code == 200, response.text
+
+        async def reply() -> str | None:
+            replies = await self.replies()
+            return replies[before] if len(replies) > before else None
+
+        return await eventually(reply, what="the reply at the message sink")
+
+    async def replies(self) -> list[str]:
+        """Intake's answers in the chat, not notify's own messages about the request."""
+        return [
+            message["text"]
+            for message in await sink_messages(self.http, self.stack)
+            if message["to"] == self.phone
+            and message["channel"] == "WHATSAPP"
+            and message["reference"].endswith(":reply")
+        ]
+
+    def next_id(self) -> str:
+        self.sent += 1
+        return f"wamid.HBgN{self.sender}FQIAEhgU{self.sent:04d}"
+
+
+def menu_number(menu: str, entry: str) -> str:
+    match = re.search(rf"^(\d+)\. {re.escape(entry)}$", menu, re.MULTILINE)
+    assert match is not None, menu
+    return match.group(1)
+
+
+async def test_a_whole_conversation_submits_a_request_the_citizen_then_sees(
+    backend: Stack, http: httpx.AsyncClient, graph_api: None
+) -> None:
+    citizen = Citizen(http, backend, "6281311110001")
+
+    menu = await citizen.say(text(citizen.sender, citizen.next_id(), "Halo"))
+    chosen = menu_number(menu, "Kartu Keluarga baru")
+    assert "GRATIS" in menu
+    assert "Ketik NIK" in await citizen.say(text(citizen.sender, citizen.next_id(), chosen))
+    assert "nama lengkap" in await citizen.say(text(citizen.sender, citizen.next_id(), NIK))
+    assert "Alasan" in await citizen.say(text(citizen.sender, citizen.next_id(), "Siti Aminah"))
+    assert "Alamat" in await citizen.say(text(citizen.sender, citizen.next_id(), "1"))
+    asked = await citizen.say(text(citizen.sender, citizen.next_id(), "Jl. Majapahit 12, Sooko"))
+    assert "Buku nikah" in asked
+    summary = await citizen.say(image(citizen.sender, citizen.next_id(), MEDIA_ID))
+    assert "Buku nikah atau akta perkawinan sudah kami terima" in summary
+    assert "Balas YA" in summary
+    done = await citizen.say(text(citizen.sender, citizen.next_id(), "ya"))
+
+    found = re.search(r"Nomor permohonan: ([0-9A-Z]{8})", done)
+    assert found is not None, done
+    assert "Perkiraan selesai:" in done
+    assert "WIB" in done
+    assert "GRATIS" in done
+    tracking = found.group(1)
+    intake = backend.service_url("intake")
+    looked_up = await http.post(
+        f"{intake}/v1/lookup", json={"tracking_number": tracking, "nik_last4": NIK[-4:]}
+    )
+    assert looked_up.status_code == 200, looked_up.text
+    request = looked_up.json()
+    assert request["service_code"] == "KK_BARU"
+    assert request["missing_documents"] == []
+
+    async def audited() -> list[dict[str, Any]] | None:
+        entries = await audit_entries(http, backend, subject=request["request_id"])
+        types = {entry["event_type"] for entry in entries}
+        wanted = {RequestSubmitted.event_type, DocumentAttached.event_type,
+                  RequestCompleted.event_type}  # fmt: skip
+        return entries if wanted <= types else None
+
+    entries = await eventually(audited, what="the request's audit entries")
+    [submitted] = [e for e in entries if e["event_type"] == RequestSubmitted.event_type]
+    assert submitted["data"]["actor"]["kind"] == "citizen"
+    assert submitted["data"]["actor"]["channel"] == "whatsapp"
+    assert submitted["data"]["actor"]["id"].startswith("citizen-")
+    assert NIK not in str(entries)
+    assert "1311110001" not in str(entries)
+
+    headers = await sign_in(http, backend, citizen.phone)
+    own = await http.get(f"{intake}/v1/requests/{request['request_id']}", headers=headers)
+    assert own.status_code == 200, own.text
+    assert own.json()["tracking_number"] == tracking
+
+    status = await citizen.say(text(citizen.sender, citizen.next_id(), f"STATUS {tracking}"))
+    assert status.startswith("Permohonan Anda")
+
+
+async def test_a_delivery_without_a_valid_signature_is_refused_and_changes_nothing(
+    backend: Stack, http: httpx.AsyncClient
+) -> None:
+    citizen = Citizen(http, backend, "6281311110002")
+    payload = notification(messages=[text(citizen.sender, citizen.next_id(), "Halo")])
+    body = body_of(payload)
+    url = f"{backend.service_url('intake')}{WEBHOOK}"
+
+    missing = await http.post(url, content=body, headers={"Content-Type": "application/json"})
+    forged = await http.post(url, content=body, headers=signed(body, "not the app secret"))
+
+    assert missing.status_code == forged.status_code == 401
+    assert forged.json()["error"] == "invalid_signature"
+    accepted = await citizen.deliver(payload)
+    assert accepted.status_code == 200
+
+    async def replies() -> list[str] | None:
+        return await citizen.replies() or None
+
+    [menu] = await eventually(replies, what="the reply to the signed delivery")
+    assert "Balas dengan angka pilihan Anda" in menu
+
+
+async def test_a_redelivered_message_takes_no_second_step_and_gets_no_second_reply(
+    backend: Stack, http: httpx.AsyncClient
+) -> None:
+    citizen = Citizen(http, backend, "6281311110003")
+    menu = await citizen.say(text(citizen.sender, citizen.next_id(), "Halo"))
+    choice = notification(
+        messages=[text(citizen.sender, citizen.next_id(), menu_number(menu, "Akta kematian"))]
+    )
+
+    first = await citizen.deliver(choice)
+    again = await citizen.deliver(choice)
+
+    async def two_replies() -> list[str] | None:
+        replies = await citizen.replies()
+        return replies if len(replies) >= 2 else None
+
+    await eventually(two_replies, what="the reply to the chosen service")
+    help_reply = await citizen.say(text(citizen.sender, citizen.next_id(), "bantuan"))
+
+    assert first.status_code == again.status_code == 200
+    replies = await citizen.replies()
+    assert len(replies) == 3, replies
+    assert "Ketik NIK" in replies[1]
+    assert "GRATIS" in help_reply
+    assert help_reply.endswith("Ketik NIK pemohon: 16 angka yang tertera di KTP-el atau KK.")
+
+
+async def test_the_verification_challenge_needs_the_verify_token(
+    backend: Stack, http: httpx.AsyncClient
+) -> None:
+    url = f"{backend.service_url('intake')}{WEBHOOK}"
+    token = backend.service_secret("INTAKE_WHATSAPP_VERIFY_TOKEN")
+    params = {"hub.mode": "subscribe", "hub.verify_token": token, "hub.challenge": "1158201444"}
+
+    answered = await http.get(url, params=params)
+    refused = await http.get(url, params=params | {"hub.verify_token": "guess"})
+
+    assert answered.status_code == 200
+    assert answered.text == "1158201444"
+    assert refused.status_code == 403

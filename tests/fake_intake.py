@@ -1,0 +1,136 @@
+"""Intake's whole HTTP app on fakes, every context in place, for tests that call any route."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import partial
+
+from fastapi import FastAPI
+
+from services.intake.adapters.catalogue_file import load_catalogue
+from services.intake.adapters.citizen_tokens import citizen_subject
+from services.intake.adapters.service_points_file import load_service_points
+from services.intake.domain.appointments import BookingRules
+from services.intake.entrypoints.api import IntakeContext
+from services.intake.entrypoints.appointments_api import AppointmentsContext
+from services.intake.entrypoints.complaints_api import ComplaintsContext
+from services.intake.entrypoints.documents_api import DocumentsContext
+from services.intake.entrypoints.sms_api import SmsWebhookContext
+from services.intake.entrypoints.whatsapp_api import WhatsAppContext
+from services.intake.service_layer.appointments import Agenda
+from services.intake.service_layer.conversations import ConversationContext
+from services.intake.service_layer.ports import CitizenTokens
+from services.intake.service_layer.sms import SmsContext
+from shared.calendar import WorkingCalendar
+from tests.builders import T0, cipher
+from tests.fakes import (
+    CallCounter,
+    FakeClock,
+    FakeDocumentStore,
+    FakeIdempotencyKeys,
+    FakeRequestRepository,
+    FakeSignInRepository,
+)
+from tests.fakes_appointments import (
+    FakeAppointmentRepository,
+    FakeComplaintRepository,
+    FakeSlotPlaces,
+)
+from tests.fakes_conversations import (
+    FakeConversationRepository,
+    FakeInboundMessages,
+    FakeMediaSource,
+)
+
+CATALOGUE = load_catalogue()
+WHATSAPP_APP_SECRET = "whatsapp-app-secret-for-tests"
+WHATSAPP_VERIFY_TOKEN = "whatsapp-verify-token-for-tests"
+SMS_SECRET = "sms-gateway-secret-for-tests"
+
+
+@dataclass
+class FakeIntake:
+    """The fakes behind every route; tests read what the routes stored in them."""
+
+    citizen_tokens: CitizenTokens
+    clock: FakeClock = field(default_factory=lambda: FakeClock(T0))
+    requests: FakeRequestRepository = field(default_factory=FakeRequestRepository)
+    idempotency_keys: FakeIdempotencyKeys = field(default_factory=FakeIdempotencyKeys)
+    sign_ins: FakeSignInRepository = field(default_factory=FakeSignInRepository)
+    documents: FakeDocumentStore = field(default_factory=FakeDocumentStore)
+    conversations: FakeConversationRepository = field(default_factory=FakeConversationRepository)
+    inbound: FakeInboundMessages = field(default_factory=FakeInboundMessages)
+    media: FakeMediaSource = field(default_factory=FakeMediaSource)
+    appointments: FakeAppointmentRepository = field(default_factory=FakeAppointmentRepository)
+    places: FakeSlotPlaces = field(default_factory=FakeSlotPlaces)
+    complaints: FakeComplaintRepository = field(default_factory=FakeComplaintRepository)
+    outbox_ready: CallCounter = field(default_factory=CallCounter)
+
+    def install(self, app: FastAPI) -> None:
+        calendar = WorkingCalendar()
+        subject_of = partial(citizen_subject, cipher())
+        app.state.context = IntakeContext(
+            repository=self.requests,
+            idempotency_keys=self.idempotency_keys,
+            catalogue=CATALOGUE,
+            outbox_ready=self.outbox_ready,
+            sign_ins=self.sign_ins,
+            sign_in_outbox_ready=self.outbox_ready,
+            hash_code=lambda challenge_id, code: f"{challenge_id}:{code}",
+            citizen_tokens=self.citizen_tokens,
+            calendar=calendar,
+            clock=self.clock,
+        )
+        app.state.documents = DocumentsContext(
+            store=self.documents, default_service_point="KANTOR_DINAS"
+        )
+        app.state.whatsapp = WhatsAppContext(
+            app_secret=WHATSAPP_APP_SECRET.encode(),
+            verify_token=WHATSAPP_VERIFY_TOKEN,
+            conversations=ConversationContext(
+                conversations=self.conversations,
+                inbound=self.inbound,
+                media=self.media,
+                requests=self.requests,
+                idempotency_keys=self.idempotency_keys,
+                documents=self.documents,
+                catalogue=CATALOGUE,
+                calendar=calendar,
+                outbox_ready=self.outbox_ready,
+                request_outbox_ready=self.outbox_ready,
+                citizen_id=subject_of,
+            ),
+            clock=self.clock,
+        )
+        agenda = Agenda(
+            appointments=self.appointments,
+            places=self.places,
+            rules=BookingRules(service_points=load_service_points(CATALOGUE), calendar=calendar),
+            outbox_ready=self.outbox_ready,
+        )
+        app.state.appointments = AppointmentsContext(
+            agenda=agenda, catalogue=CATALOGUE, clock=self.clock
+        )
+        app.state.complaints = ComplaintsContext(
+            complaints=self.complaints,
+            requests=self.requests,
+            outbox_ready=self.outbox_ready,
+            clock=self.clock,
+        )
+        app.state.sms = SmsWebhookContext(
+            secret=SMS_SECRET.encode(),
+            inbound=self.inbound,
+            replies_ready=self.outbox_ready,
+            commands=SmsContext(
+                catalogue=CATALOGUE,
+                calendar=calendar,
+                requests=self.requests,
+                idempotency_keys=self.idempotency_keys,
+                requests_ready=self.outbox_ready,
+                agenda=agenda,
+                complaints=self.complaints,
+                complaints_ready=self.outbox_ready,
+                subject_of=subject_of,
+            ),
+            clock=self.clock,
+        )

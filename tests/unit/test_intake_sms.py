@@ -1,0 +1,300 @@
+"""The SMS channel through its webhook, as the gateway calls it, on fakes: signatures, every
+command, redeliveries, and replies that fit one SMS."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from services.intake.bootstrap import create_app, token_signer
+from services.intake.config import IntakeSettings
+from services.intake.domain import sms_replies
+from services.intake.domain.citizen_request import RequestStatus
+from services.intake.entrypoints.sms_api import WEBHOOK_PATH, signature
+from shared.calendar import JAKARTA
+from shared.events.models import ConversationReply, RequestCancelled, RequestSubmitted
+from shared.gsm7 import is_gsm7, segments
+from tests.auth import STAFF_KEYS
+from tests.fake_intake import CATALOGUE, SMS_SECRET, FakeIntake
+
+SENDER = "+6281299990001"
+SETTINGS = IntakeSettings(submissions_per_minute=10**6, lookups_per_minute=10**6)
+APPLY = "DAFTAR KTP_CETAK 3516091204800001 Siti Aminah#3516090101080001#HILANG"
+
+
+@dataclass
+class Gateway:
+    client: httpx.AsyncClient
+    fakes: FakeIntake
+    sent: int = 0
+
+    async def deliver(
+        self,
+        text: str,
+        *,
+        message_id: str | None = None,
+        sender: str = SENDER,
+        secret: str = SMS_SECRET,
+        skew_s: int = 0,
+    ) -> httpx.Response:
+        self.sent += 1
+        body = json.dumps(
+            {"message_id": message_id or f"sms-{self.sent}", "from": sender, "text": text}
+        ).encode()
+        timestamp = str(int(self.fakes.clock().timestamp()) + skew_s)
+        return await self.client.post(
+            WEBHOOK_PATH,
+            content=body,
+            headers={
+                "Content-Type": "application/json",
+                "X-Sms-Timestamp": timestamp,
+                "X-Sms-Signature": signature(secret.encode(), timestamp, body),
+            },
+        )
+
+    def replies(self) -> list[str]:
+        return [
+            event.data["text"]
+            for event in self.fakes.inbound.outbox
+            if event.type == ConversationReply.event_type
+        ]
+
+    def last_reply(self) -> str:
+        return self.replies()[-1]
+
+
+@pytest.fixture
+async def gateway() -> AsyncIterator[Gateway]:
+    fakes = FakeIntake(citizen_tokens=token_signer(SETTINGS, SETTINGS.cipher()))
+
+    @asynccontextmanager
+    async def wiring(app: FastAPI) -> AsyncIterator[dict[str, Any]]:
+        fakes.install(app)
+        yield {}
+
+    app = create_app(SETTINGS, wiring=wiring, staff_keys=STAFF_KEYS)
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client,
+    ):
+        yield Gateway(client=client, fakes=fakes)
+
+
+async def test_an_application_by_sms_is_submitted_and_answered_with_its_tracking_number(
+    gateway: Gateway,
+) -> None:
+    response = await gateway.deliver(APPLY)
+
+    assert response.status_code == 200
+    [request] = gateway.fakes.requests.requests.values()
+    assert request.service_code == "KTP_CETAK"
+    assert request.form == {"family_card_number": "3516090101080001", "reason": "HILANG"}
+    assert request.owner_phone == SENDER
+    assert request.submitted_by.channel == "sms"
+    reply = gateway.last_reply()
+    assert request.tracking_number in reply
+    assert request.expected_at.astimezone(JAKARTA).strftime("%d-%m-%Y") in reply
+    assert "GRATIS" in reply
+    assert segments(reply) == 1
+    assert [event.type for event in gateway.fakes.requests.outbox] == [RequestSubmitted.event_type]
+    [reply_event] = gateway.fakes.inbound.outbox
+    assert reply_event.data["phone"] == SENDER
+    assert reply_event.data["channel"] == "SMS"
+
+
+async def test_a_redelivered_message_changes_nothing_and_is_answered_once(
+    gateway: Gateway,
+) -> None:
+    await gateway.deliver(APPLY, message_id="sms-77")
+    again = await gateway.deliver(APPLY, message_id="sms-77")
+
+    assert again.status_code == 200
+    assert len(gateway.fakes.requests.requests) == 1
+    assert len(gateway.replies()) == 1
+
+
+async def test_a_message_handled_halfway_before_a_crash_makes_one_request(
+    gateway: Gateway,
+) -> None:
+    """The gateway delivers again when the first delivery's handler died before it was marked
+    handled: the application finds the first request by the message's idempotency key."""
+    await gateway.deliver(APPLY, message_id="sms-88")
+    gateway.fakes.inbound.handled_at["sms:sms-88"] = None
+
+    await gateway.deliver(APPLY, message_id="sms-88")
+
+    assert len(gateway.fakes.requests.requests) == 1
+
+
+@pytest.mark.parametrize(
+    ("change", "reason"),
+    [
+        ({"secret": "not the gateway's secret"}, "wrong secret"),
+        ({"skew_s": -301}, "too old"),
+        ({"skew_s": 301}, "from the future"),
+    ],
+)
+async def test_a_delivery_not_signed_now_with_the_secret_is_a_401_and_nothing_happens(
+    gateway: Gateway, change: dict[str, Any], reason: str
+) -> None:
+    response = await gateway.deliver(APPLY, **change)
+
+    assert response.status_code == 401, reason
+    assert response.json()["error"] == "invalid_signature"
+    assert gateway.fakes.requests.requests == {}
+    assert gateway.fakes.inbound.handled_at == {}
+
+
+async def test_an_unsigned_delivery_is_a_401(gateway: Gateway) -> None:
+    response = await gateway.client.post(
+        WEBHOOK_PATH, json={"message_id": "x", "from": SENDER, "text": "BANTUAN"}
+    )
+
+    assert response.status_code == 401
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "error"),
+    [
+        (b"{not json", 400, "invalid_json"),
+        (b'{"message_id": "x", "text": "BANTUAN"}', 422, "invalid_message"),
+        (b'{"message_id": {"$ne": null}, "from": "x", "text": "a"}', 422, "invalid_message"),
+        (b'{"message_id": "x", "from": "021555123", "text": "BANTUAN"}', 422, "invalid_sender"),
+    ],
+)
+async def test_a_signed_delivery_that_is_not_a_message_is_refused_with_a_reason(
+    gateway: Gateway, body: bytes, status: int, error: str
+) -> None:
+    timestamp = str(int(gateway.fakes.clock().timestamp()))
+    response = await gateway.client.post(
+        WEBHOOK_PATH,
+        content=body,
+        headers={
+            "X-Sms-Timestamp": timestamp,
+            "X-Sms-Signature": signature(SMS_SECRET.encode(), timestamp, body),
+        },
+    )
+
+    assert response.status_code == status
+    assert response.json()["error"] == error
+    assert gateway.fakes.inbound.handled_at == {}
+
+
+async def test_status_is_told_to_the_owners_phone_or_with_the_niks_last_digits(
+    gateway: Gateway,
+) -> None:
+    await gateway.deliver(APPLY)
+    [request] = gateway.fakes.requests.requests.values()
+
+    await gateway.deliver(f"status {request.tracking_number.lower()}")
+    by_owner = gateway.last_reply()
+    await gateway.deliver(f"STATUS {request.tracking_number}", sender="+6281299990002")
+    by_stranger = gateway.last_reply()
+    await gateway.deliver(f"STATUS {request.tracking_number} 0001", sender="+6281299990002")
+    with_digits = gateway.last_reply()
+
+    assert by_owner == sms_replies.status(
+        request.tracking_number, "KTP_CETAK", RequestStatus.SUBMITTED
+    )
+    assert "tidak ditemukan" in by_stranger
+    assert with_digits == by_owner
+
+
+async def test_the_owner_withdraws_a_request_by_sms(gateway: Gateway) -> None:
+    await gateway.deliver(APPLY)
+    [request] = gateway.fakes.requests.requests.values()
+
+    await gateway.deliver(f"BATAL {request.tracking_number}", sender="+6281299990002")
+    by_stranger = gateway.last_reply()
+    await gateway.deliver(f"BATAL {request.tracking_number}")
+
+    assert "tidak ditemukan" in by_stranger
+    assert gateway.last_reply() == sms_replies.withdrawn(request.tracking_number)
+    assert [event.type for event in gateway.fakes.requests.outbox] == [
+        RequestSubmitted.event_type,
+        RequestCancelled.event_type,
+    ]
+
+
+async def test_a_wrong_application_is_answered_with_what_is_wrong(gateway: Gateway) -> None:
+    await gateway.deliver("DAFTAR KTP_CETAK 3516091204800001 Siti Aminah#123#HILANG")
+    await gateway.deliver("DAFTAR KTP_REKAM 3516091204800001 Siti Aminah")
+    await gateway.deliver("MINTA KTP")
+
+    wrong_card, in_person, unknown = gateway.replies()
+    assert "Nomor KK harus terdiri dari 16 angka" in wrong_card
+    assert "langsung di kantor" in in_person or "JANJI" in in_person
+    assert "BANTUAN" in unknown
+    assert gateway.fakes.requests.requests == {}
+
+
+async def test_a_visit_is_booked_by_sms_on_the_day_asked(gateway: Gateway) -> None:
+    day = gateway.fakes.clock().astimezone(JAKARTA).date() + timedelta(days=1)
+
+    await gateway.deliver(f"JANJI KTP_REKAM {day:%d-%m-%Y} 3516091204800001 Budi Santoso")
+
+    [appointment] = gateway.fakes.appointments.appointments.values()
+    assert appointment.starts_at.astimezone(JAKARTA).date() == day
+    assert appointment.booking_number in gateway.last_reply()
+    assert appointment.booked_by.channel == "sms"
+
+
+async def test_a_visit_asked_for_on_a_sunday_is_answered_with_free_days(gateway: Gateway) -> None:
+    today = gateway.fakes.clock().astimezone(JAKARTA).date()
+    sunday = today + timedelta(days=6 - today.weekday())
+
+    await gateway.deliver(f"JANJI KTP_REKAM {sunday:%d-%m-%Y} 3516091204800001 Budi Santoso")
+
+    assert gateway.fakes.appointments.appointments == {}
+    assert "Ada tempat" in gateway.last_reply()
+
+
+async def test_a_complaint_by_sms_gets_a_complaint_number(gateway: Gateway) -> None:
+    await gateway.deliver("ADUAN PUNGLI petugas loket minta uang 50 ribu")
+
+    [complaint] = gateway.fakes.complaints.complaints.values()
+    assert complaint.complaint_number in gateway.last_reply()
+    assert complaint.category == "ILLEGAL_FEE"
+
+
+async def test_help_lists_the_commands_and_each_services_fields(gateway: Gateway) -> None:
+    await gateway.deliver("BANTUAN")
+    await gateway.deliver("bantuan ktp-cetak")
+
+    general, service = gateway.replies()
+    for keyword in ("DAFTAR", "STATUS", "BATAL", "JANJI", "ADUAN"):
+        assert keyword in general
+    assert service.startswith("DAFTAR KTP_CETAK <NIK> <nama>#noKK#HILANG/RUSAK/PERUBAHAN_DATA")
+
+
+def test_every_reply_fits_one_gsm7_segment_with_realistic_values() -> None:
+    expected = FakeIntake(citizen_tokens=token_signer(SETTINGS, SETTINGS.cipher())).clock()
+    replies = [
+        sms_replies.GENERAL_HELP,
+        sms_replies.received("PINDAH_KELUAR", "K7M2Q9XP", expected, ["KK"]),
+        *(sms_replies.status("K7M2Q9XP", "PINDAH_DATANG", status) for status in RequestStatus),
+        sms_replies.withdrawn("K7M2Q9XP"),
+        *(sms_replies.not_withdrawable("K7M2Q9XP", status) for status in RequestStatus),
+        sms_replies.not_found("K7M2Q9XP"),
+        sms_replies.booked(
+            "K7M2Q9XP", "Selasa, 29 Desember 2026, 08.00-09.00 WIB", "Kantor Dispendukcapil"
+        ),
+        sms_replies.complaint_filed("ADU-K7M2Q9XP"),
+        *(
+            sms_replies.service_help(service)
+            for service in CATALOGUE.all()
+            if service.code != "PINDAH_KELUAR"
+        ),
+    ]
+
+    too_long = [reply for reply in replies if segments(reply) > 1 or not is_gsm7(reply)]
+    assert not too_long
+    assert segments(sms_replies.service_help(CATALOGUE.get("PINDAH_KELUAR"))) <= 2

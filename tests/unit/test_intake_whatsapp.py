@@ -1,0 +1,603 @@
+"""The WhatsApp webhook: its signature, the Cloud API's payloads, and each message taken once as
+one step of its sender's conversation, with the reply queued for notify."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import AsyncIterator, Mapping, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from functools import partial
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from pydantic import ValidationError
+from pymongo.errors import AutoReconnect
+
+from services.intake.adapters.catalogue_file import load_catalogue
+from services.intake.adapters.citizen_tokens import citizen_subject
+from services.intake.bootstrap import create_app
+from services.intake.config import IntakeSettings
+from services.intake.domain.conversation import Conversation, Text, Unsupported, format_wib
+from services.intake.entrypoints.whatsapp_api import (
+    WEBHOOK_PATH,
+    WhatsAppContext,
+    parse_messages,
+    valid_signature,
+)
+from services.intake.service_layer.conversations import ConversationContext, MediaRef
+from shared.calendar import WorkingCalendar
+from shared.events.envelope import ActorKind, Channel
+from shared.events.models import (
+    ConversationReply,
+    DocumentAttached,
+    NotificationChannel,
+    RequestCompleted,
+    RequestSubmitted,
+)
+from shared.http import ReadinessCheck
+from tests.auth import STAFF_KEYS
+from tests.builders import T0, cipher
+from tests.fakes import (
+    CallCounter,
+    FakeClock,
+    FakeDocumentStore,
+    FakeIdempotencyKeys,
+    FakeRequestRepository,
+)
+from tests.fakes_conversations import (
+    FakeConversationRepository,
+    FakeInboundMessages,
+    FakeMediaSource,
+)
+from tests.whatsapp_webhooks import (
+    body_of,
+    button_reply,
+    document,
+    image,
+    list_reply,
+    notification,
+    of_type,
+    signed,
+    status,
+    text,
+)
+
+APP_SECRET = "test-app-secret"
+VERIFY_TOKEN = "test-verify-token"
+SENDER = "6281234567890"
+PHONE = "+6281234567890"
+NIK = "3516091204800001"
+JPEG = b"\xff\xd8\xff\xe0" + b"\x00" * 2048
+PDF = b"%PDF-1.7\n" + b"0" * 1024
+
+
+class FlakyConversations(FakeConversationRepository):
+    """Fails the next save after taking it, like a database that stored it and then dropped
+    the connection; or before taking it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.fail_next: str | None = None
+
+    async def save(
+        self,
+        phone: str,
+        conversation: Conversation,
+        *,
+        version: int,
+        handled: Sequence[str],
+        outbox: Sequence[Any],
+    ) -> bool:
+        failure, self.fail_next = self.fail_next, None
+        if failure == "before":
+            raise AutoReconnect("connection lost")
+        saved = await super().save(
+            phone, conversation, version=version, handled=handled, outbox=outbox
+        )
+        if failure == "after":
+            raise AutoReconnect("connection lost")
+        return saved
+
+
+@dataclass
+class WhatsApp:
+    client: httpx.AsyncClient
+    conversations: FlakyConversations
+    inbound: FakeInboundMessages
+    media: FakeMediaSource
+    requests: FakeRequestRepository
+    documents: FakeDocumentStore
+    replies_ready: CallCounter
+    requests_ready: CallCounter
+    clock: FakeClock
+
+    async def deliver(self, payload: dict[str, Any]) -> httpx.Response:
+        body = body_of(payload)
+        return await self.client.post(WEBHOOK_PATH, content=body, headers=signed(body, APP_SECRET))
+
+    async def say(self, *messages: dict[str, Any]) -> httpx.Response:
+        response = await self.deliver(notification(messages=list(messages)))
+        assert response.status_code == 200, response.text
+        return response
+
+    @property
+    def replies(self) -> list[ConversationReply]:
+        return [ConversationReply.model_validate(event.data) for event in self.conversations.outbox]
+
+    def menu_number(self, entry: str) -> str:
+        match = re.search(rf"^(\d+)\. {re.escape(entry)}$", self.replies[-1].text, re.MULTILINE)
+        assert match is not None, self.replies[-1].text
+        return match.group(1)
+
+
+@asynccontextmanager
+async def running_whatsapp() -> AsyncIterator[WhatsApp]:
+    conversations = FlakyConversations()
+    inbound = FakeInboundMessages()
+    media = FakeMediaSource()
+    requests = FakeRequestRepository()
+    documents = FakeDocumentStore()
+    replies_ready = CallCounter()
+    requests_ready = CallCounter()
+    clock = FakeClock(T0)
+
+    @asynccontextmanager
+    async def wiring(app: FastAPI) -> AsyncIterator[Mapping[str, ReadinessCheck]]:
+        app.state.whatsapp = WhatsAppContext(
+            app_secret=APP_SECRET.encode(),
+            verify_token=VERIFY_TOKEN,
+            conversations=ConversationContext(
+                conversations=conversations,
+                inbound=inbound,
+                media=media,
+                requests=requests,
+                idempotency_keys=FakeIdempotencyKeys(),
+                documents=documents,
+                catalogue=load_catalogue(),
+                calendar=WorkingCalendar(),
+                outbox_ready=replies_ready,
+                request_outbox_ready=requests_ready,
+                citizen_id=partial(citizen_subject, cipher()),
+            ),
+            clock=clock,
+        )
+        yield {}
+
+    app = create_app(IntakeSettings(), wiring=wiring, staff_keys=STAFF_KEYS)
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app, raise_app_exceptions=False),
+            base_url="http://intake.test",
+        ) as client,
+    ):
+        yield WhatsApp(
+            client=client,
+            conversations=conversations,
+            inbound=inbound,
+            media=media,
+            requests=requests,
+            documents=documents,
+            replies_ready=replies_ready,
+            requests_ready=requests_ready,
+            clock=clock,
+        )
+
+
+@pytest.fixture
+async def whatsapp() -> AsyncIterator[WhatsApp]:
+    async with running_whatsapp() as running:
+        yield running
+
+
+async def fill_in_kk_baru(whatsapp: WhatsApp) -> None:
+    """From the first message to the summary of a KK_BARU request with its one document."""
+    await whatsapp.say(text(SENDER, "wamid.1", "Halo"))
+    await whatsapp.say(text(SENDER, "wamid.2", whatsapp.menu_number("Kartu Keluarga baru")))
+    await whatsapp.say(text(SENDER, "wamid.3", NIK))
+    await whatsapp.say(text(SENDER, "wamid.4", "Siti Aminah"))
+    await whatsapp.say(text(SENDER, "wamid.5", "1"))
+    await whatsapp.say(text(SENDER, "wamid.6", "Jl. Majapahit 12, Sooko"))
+    whatsapp.media.files["1481960382637145"] = JPEG
+    await whatsapp.say(image(SENDER, "wamid.7", "1481960382637145"))
+
+
+# The signature
+
+
+def test_the_signature_is_the_hmac_of_the_raw_body_under_the_app_secret() -> None:
+    body = body_of(notification(messages=[text(SENDER, "wamid.1", "Halo")]))
+    header = signed(body, APP_SECRET)["X-Hub-Signature-256"]
+
+    assert valid_signature(body, header, APP_SECRET.encode())
+    assert valid_signature(body, header.upper().replace("SHA256=", "sha256="), APP_SECRET.encode())
+    assert not valid_signature(body + b" ", header, APP_SECRET.encode())
+    assert not valid_signature(body, header, b"another secret")
+    assert not valid_signature(body, header.removeprefix("sha256="), APP_SECRET.encode())
+    assert not valid_signature(body, "sha1=" + header.removeprefix("sha256="), APP_SECRET.encode())
+    assert not valid_signature(body, None, APP_SECRET.encode())
+    assert not valid_signature(body, "sha256=\u00e9", APP_SECRET.encode())
+
+
+# The Cloud API's payloads
+
+
+def test_a_text_message_is_read_with_its_sender_in_e164() -> None:
+    [message] = parse_messages(body_of(notification(messages=[text(SENDER, "wamid.1", "Halo")])))
+
+    inbound = message.inbound()
+    assert inbound.provider == "whatsapp"
+    assert inbound.message_id == "wamid.1"
+    assert inbound.phone == PHONE
+    assert inbound.channel is NotificationChannel.WHATSAPP
+    assert inbound.content == Text("Halo")
+
+
+def test_button_and_list_replies_are_read_as_the_chosen_id() -> None:
+    payload = notification(
+        messages=[
+            button_reply(SENDER, "wamid.1", "YA", "Ya, kirim"),
+            list_reply(SENDER, "wamid.2", "4", "Kartu Keluarga baru"),
+        ]
+    )
+
+    contents = [message.inbound().content for message in parse_messages(body_of(payload))]
+
+    assert contents == [Text("YA"), Text("4")]
+
+
+def test_photos_and_documents_are_read_as_their_media_ids() -> None:
+    payload = notification(
+        messages=[image(SENDER, "wamid.1", "1481960382637145"), document(SENDER, "wamid.2", "987")]
+    )
+
+    contents = [message.inbound().content for message in parse_messages(body_of(payload))]
+
+    assert contents == [MediaRef("1481960382637145"), MediaRef("987")]
+
+
+def test_status_updates_hold_no_messages() -> None:
+    payload = notification(statuses=[status(SENDER, "wamid.out.1"), status(SENDER, "wamid.out.2")])
+
+    assert parse_messages(body_of(payload)) == []
+
+
+def test_kinds_a_form_cannot_use_are_read_as_unsupported_and_reactions_dropped() -> None:
+    payload = notification(
+        messages=[
+            of_type(SENDER, "wamid.1", "audio", audio={"id": "55", "mime_type": "audio/ogg"}),
+            of_type(SENDER, "wamid.2", "sticker", sticker={"id": "56", "animated": False}),
+            of_type(SENDER, "wamid.3", "location", location={"latitude": -7.5, "longitude": 112.4}),
+            of_type(SENDER, "wamid.4", "reaction", reaction={"message_id": "x", "emoji": "👍"}),
+            of_type(SENDER, "wamid.5", "unsupported", errors=[{"code": 131051}]),
+        ]
+    )
+
+    contents = [message.inbound().content for message in parse_messages(body_of(payload))]
+
+    assert contents == [Unsupported("audio"), Unsupported("sticker"), Unsupported("location"),
+                        Unsupported("unsupported")]  # fmt: skip
+
+
+def test_several_messages_and_unknown_fields_are_read_in_order() -> None:
+    payload = notification(
+        messages=[text(SENDER, "wamid.1", "Halo"), text("6285700000001", "wamid.2", "Pagi")]
+    )
+    payload["entry"][0]["changes"][0]["value"]["messages"][0]["context"] = {"forwarded": True}
+    payload["entry"][0]["changes"].append({"field": "account_update", "value": {"event": "X"}})
+    payload["entry"][0]["time"] = 1740965400
+
+    messages = parse_messages(body_of(payload))
+
+    assert [(m.inbound().phone, m.inbound().content) for m in messages] == [
+        (PHONE, Text("Halo")),
+        ("+6285700000001", Text("Pagi")),
+    ]
+
+
+@pytest.mark.parametrize(
+    "broken",
+    [
+        lambda p: p.update(object="page"),
+        lambda p: p["entry"][0]["changes"][0]["value"]["messages"][0].pop("text"),
+        lambda p: p["entry"][0]["changes"][0]["value"]["messages"][0].update({"from": "+62 81"}),
+        lambda p: p["entry"][0]["changes"][0]["value"].pop("metadata"),
+        lambda p: p.pop("entry"),
+    ],
+    ids=["not-whatsapp", "text-without-body", "bad-sender", "no-metadata", "no-entry"],
+)
+def test_a_payload_not_of_the_documented_shape_is_refused(broken: Any) -> None:
+    payload = notification(messages=[text(SENDER, "wamid.1", "Halo")])
+    broken(payload)
+
+    with pytest.raises(ValidationError):
+        parse_messages(body_of(payload))
+
+
+# The webhook
+
+
+async def test_the_verification_challenge_is_answered_for_the_verify_token(
+    whatsapp: WhatsApp,
+) -> None:
+    params = {
+        "hub.mode": "subscribe",
+        "hub.verify_token": VERIFY_TOKEN,
+        "hub.challenge": "1158201444",
+    }
+
+    response = await whatsapp.client.get(WEBHOOK_PATH, params=params)
+
+    assert response.status_code == 200
+    assert response.text == "1158201444"
+    assert response.headers["content-type"].startswith("text/plain")
+
+
+@pytest.mark.parametrize(
+    ("params", "status_code"),
+    [
+        ({"hub.mode": "subscribe", "hub.verify_token": "wrong", "hub.challenge": "1"}, 403),
+        ({"hub.mode": "unsubscribe", "hub.verify_token": VERIFY_TOKEN, "hub.challenge": "1"}, 403),
+        ({"hub.mode": "subscribe", "hub.challenge": "1"}, 422),
+    ],
+)
+async def test_a_challenge_without_the_verify_token_is_refused(
+    whatsapp: WhatsApp, params: dict[str, str], status_code: int
+) -> None:
+    response = await whatsapp.client.get(WEBHOOK_PATH, params=params)
+
+    assert response.status_code == status_code
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"Content-Type": "application/json"},
+        {"Content-Type": "application/json", "X-Hub-Signature-256": "sha256=" + "0" * 64},
+    ],
+    ids=["missing", "wrong"],
+)
+async def test_a_delivery_without_a_valid_signature_is_refused_and_changes_nothing(
+    whatsapp: WhatsApp, headers: dict[str, str]
+) -> None:
+    body = body_of(notification(messages=[text(SENDER, "wamid.1", "Halo")]))
+
+    response = await whatsapp.client.post(WEBHOOK_PATH, content=body, headers=headers)
+
+    assert response.status_code == 401
+    assert response.json()["error"] == "invalid_signature"
+    assert whatsapp.inbound.handled_at == {}
+    assert whatsapp.conversations.conversations == {}
+
+
+async def test_a_signed_body_that_is_not_json_gets_400_with_the_reason(
+    whatsapp: WhatsApp,
+) -> None:
+    for body in (b'{"object": "whatsapp_business_account", "entry": [', b"\xff\xfe", b""):
+        response = await whatsapp.client.post(
+            WEBHOOK_PATH, content=body, headers=signed(body, APP_SECRET)
+        )
+
+        assert response.status_code == 400, body
+        assert response.json()["error"] == "invalid_json"
+        assert "line 1 column" in response.json()["message"]
+    assert whatsapp.conversations.conversations == {}
+
+
+async def test_signed_json_that_is_not_a_notification_gets_422_naming_where(
+    whatsapp: WhatsApp,
+) -> None:
+    payload = notification(messages=[text(SENDER, "wamid.1", "Halo")])
+    del payload["entry"][0]["changes"][0]["value"]["messages"][0]["text"]
+
+    for body in (b"[]", body_of(payload)):
+        response = await whatsapp.client.post(
+            WEBHOOK_PATH, content=body, headers=signed(body, APP_SECRET)
+        )
+
+        assert response.status_code == 422, body
+        assert response.json()["error"] == "invalid_notification"
+    assert "entry.0.changes.0" in response.json()["message"]
+    assert whatsapp.conversations.conversations == {}
+    assert whatsapp.inbound.handled_at == {}
+
+
+async def test_status_updates_are_acknowledged_and_change_nothing(whatsapp: WhatsApp) -> None:
+    response = await whatsapp.deliver(notification(statuses=[status(SENDER, "wamid.out.1")]))
+
+    assert response.status_code == 200
+    assert response.json() == {"messages": 0}
+    assert whatsapp.conversations.conversations == {}
+    assert whatsapp.inbound.handled_at == {}
+
+
+async def test_each_message_gets_one_reply_through_the_outbox(whatsapp: WhatsApp) -> None:
+    response = await whatsapp.say(text(SENDER, "wamid.1", "Halo"))
+
+    assert response.json() == {"messages": 1}
+    [reply] = whatsapp.replies
+    assert reply.phone == PHONE
+    assert reply.channel is NotificationChannel.WHATSAPP
+    assert reply.in_reply_to == "wamid.1"
+    assert "Balas dengan angka pilihan Anda" in reply.text
+    assert reply.actor.kind is ActorKind.SYSTEM
+    assert reply.actor.channel is Channel.WHATSAPP
+    assert whatsapp.replies_ready.keys == [whatsapp.conversations.document_id(PHONE)]
+
+
+async def test_a_redelivered_message_takes_no_second_step_and_gets_no_second_reply(
+    whatsapp: WhatsApp,
+) -> None:
+    await whatsapp.say(text(SENDER, "wamid.1", "Halo"))
+    payload = notification(
+        messages=[text(SENDER, "wamid.2", whatsapp.menu_number("Akta kematian"))]
+    )
+
+    first = await whatsapp.deliver(payload)
+    again = await whatsapp.deliver(payload)
+
+    assert first.status_code == again.status_code == 200
+    assert len(whatsapp.replies) == 2
+    stored = whatsapp.conversations.conversations[PHONE]
+    assert stored.conversation is not None
+    assert stored.conversation.service_code == "AKTA_MATI"
+    assert stored.handled == ("wamid.1", "wamid.2")
+
+
+async def test_several_messages_of_one_delivery_are_taken_in_order(whatsapp: WhatsApp) -> None:
+    await whatsapp.say(text(SENDER, "wamid.1", "Halo"))
+    number = whatsapp.menu_number("Kartu Keluarga baru")
+
+    await whatsapp.say(
+        list_reply(SENDER, "wamid.2", number, "KK baru"), text(SENDER, "wamid.3", NIK)
+    )
+
+    assert [reply.in_reply_to for reply in whatsapp.replies] == ["wamid.1", "wamid.2", "wamid.3"]
+    assert "Ketik nama lengkap" in whatsapp.replies[-1].text
+
+
+async def test_an_unsupported_message_gets_a_polite_reply_and_a_reaction_none(
+    whatsapp: WhatsApp,
+) -> None:
+    await whatsapp.say(of_type(SENDER, "wamid.1", "sticker", sticker={"id": "1"}))
+    await whatsapp.say(of_type(SENDER, "wamid.2", "reaction", reaction={"emoji": "👍"}))
+
+    [reply] = whatsapp.replies
+    assert reply.text.startswith("Maaf, kami hanya dapat membaca pesan teks")
+
+
+async def test_a_whole_conversation_submits_the_request_with_its_document(
+    whatsapp: WhatsApp,
+) -> None:
+    await fill_in_kk_baru(whatsapp)
+    assert "Periksa kembali pengajuan Anda" in whatsapp.replies[-1].text
+
+    await whatsapp.say(text(SENDER, "wamid.8", "YA"))
+
+    [request] = whatsapp.requests.requests.values()
+    assert request.service_code == "KK_BARU"
+    assert request.applicant.nik == NIK
+    assert request.applicant.phone == PHONE
+    assert request.owner_phone == PHONE
+    assert request.form == {"reason": "MENIKAH", "address": "Jl. Majapahit 12, Sooko"}
+    assert request.submitted_by.kind is ActorKind.CITIZEN
+    assert request.submitted_by.channel is Channel.WHATSAPP
+    assert request.submitted_by.id == citizen_subject(cipher(), PHONE)
+    assert set(request.documents) == {"BUKU_NIKAH"}
+    [(stored, content)] = [
+        found
+        for document_id in request.documents.values()
+        if (found := await whatsapp.documents.read(document_id)) is not None
+    ]
+    assert content == JPEG
+    assert stored.media_type.value == "image/jpeg"
+    types = [event.type for event in whatsapp.requests.outbox]
+    assert types == [
+        RequestSubmitted.event_type,
+        DocumentAttached.event_type,
+        RequestCompleted.event_type,
+    ]
+    reply = whatsapp.replies[-1].text
+    assert f"Nomor permohonan: {request.tracking_number}" in reply
+    assert f"Perkiraan selesai: {format_wib(request.expected_at)}." in reply
+    assert "GRATIS" in reply
+    assert "belum kami terima" not in reply
+    assert whatsapp.conversations.held == {}
+
+
+async def test_a_confirmation_whose_step_was_lost_submits_once_when_delivered_again(
+    whatsapp: WhatsApp,
+) -> None:
+    await fill_in_kk_baru(whatsapp)
+    confirmation = notification(messages=[text(SENDER, "wamid.8", "ya")])
+
+    whatsapp.conversations.fail_next = "before"
+    failed = await whatsapp.deliver(confirmation)
+    retried = await whatsapp.deliver(confirmation)
+
+    assert failed.status_code == 503
+    assert retried.status_code == 200
+    [request] = whatsapp.requests.requests.values()
+    assert len(request.documents) == 1
+    assert request.tracking_number in whatsapp.replies[-1].text
+    assert sum("Nomor permohonan" in reply.text for reply in whatsapp.replies) == 1
+
+
+async def test_a_confirmation_stored_before_a_crash_is_only_marked_when_delivered_again(
+    whatsapp: WhatsApp,
+) -> None:
+    await fill_in_kk_baru(whatsapp)
+    confirmation = notification(messages=[text(SENDER, "wamid.8", "ya")])
+
+    whatsapp.conversations.fail_next = "after"
+    failed = await whatsapp.deliver(confirmation)
+    retried = await whatsapp.deliver(confirmation)
+
+    assert failed.status_code == 503
+    assert retried.status_code == 200
+    assert len(whatsapp.requests.requests) == 1
+    assert sum("Nomor permohonan" in reply.text for reply in whatsapp.replies) == 1
+    assert whatsapp.inbound.handled_at["whatsapp:wamid.8"] is not None
+
+
+async def test_a_file_that_cannot_be_fetched_is_asked_for_again(whatsapp: WhatsApp) -> None:
+    await whatsapp.say(text(SENDER, "wamid.1", "Halo"))
+    await whatsapp.say(text(SENDER, "wamid.2", whatsapp.menu_number("Kartu Keluarga baru")))
+    for number, answer in enumerate((NIK, "Siti Aminah", "1", "Jl. Majapahit 12"), start=3):
+        await whatsapp.say(text(SENDER, f"wamid.{number}", answer))
+
+    await whatsapp.say(image(SENDER, "wamid.7", "404040"))
+    whatsapp.media.files["77"] = b"GIF89a" + b"0" * 64
+    await whatsapp.say(document(SENDER, "wamid.8", "77"))
+
+    assert "gagal kami ambil" in whatsapp.replies[-2].text
+    assert "tidak dapat kami terima" in whatsapp.replies[-1].text
+    assert whatsapp.conversations.held == {}
+    stored = whatsapp.conversations.conversations[PHONE].conversation
+    assert stored is not None
+    assert stored.documents == {}
+
+
+async def test_a_photo_sent_when_none_is_awaited_is_not_fetched(whatsapp: WhatsApp) -> None:
+    whatsapp.media.files["1"] = JPEG
+
+    await whatsapp.say(image(SENDER, "wamid.1", "1"))
+
+    assert whatsapp.media.fetched == []
+    assert "Balas dengan angka pilihan Anda" in whatsapp.replies[-1].text
+
+
+async def test_status_answers_the_owner_only(whatsapp: WhatsApp) -> None:
+    await fill_in_kk_baru(whatsapp)
+    await whatsapp.say(text(SENDER, "wamid.8", "ya"))
+    [request] = whatsapp.requests.requests.values()
+    tracking = request.tracking_number
+
+    await whatsapp.say(text(SENDER, "wamid.9", f"status {tracking.lower()}"))
+    await whatsapp.say(text("6285700000001", "wamid.10", f"STATUS {tracking}"))
+
+    owner, stranger = whatsapp.replies[-2:]
+    assert owner.text.startswith("Permohonan Anda sudah diterima dan menunggu diperiksa petugas.")
+    assert stranger.phone == "+6285700000001"
+    assert "4 angka terakhir NIK" in stranger.text
+    assert tracking not in stranger.text
+
+
+async def test_a_webhook_answer_reveals_nothing_of_the_conversation(whatsapp: WhatsApp) -> None:
+    response = await whatsapp.say(text(SENDER, "wamid.1", "Halo"))
+
+    assert json.loads(response.text) == {"messages": 1}
+
+
+@pytest.mark.parametrize("method", ["OPTIONS", "PUT", "DELETE"])
+async def test_another_method_on_the_callback_url_is_told_both_it_takes(
+    whatsapp: WhatsApp, method: str
+) -> None:
+    response = await whatsapp.client.request(method, WEBHOOK_PATH)
+
+    assert response.status_code == 405
+    assert response.headers["Allow"] == "GET, POST"

@@ -1,0 +1,75 @@
+"""Intake's replies in a citizen's chat: notify sends each as it is, once per event, on the
+channel the citizen wrote on, through its consumer like every other event."""
+
+from __future__ import annotations
+
+from services.notify.domain.notification import Notification, NotificationStatus
+from services.notify.entrypoints.consumer import Dependencies, subscription
+from services.notify.service_layer.delivery import Delivery
+from shared.events.envelope import Actor, ActorKind, Channel, CloudEvent
+from shared.events.models import ConversationReply, NotificationChannel, NotificationSent
+from tests.builders import T0
+from tests.fakes import CallCounter, FakeClock, FakeMessageProvider, FakeNotificationRepository
+
+TEXT = "Selamat datang di layanan Dispendukcapil.\n\nBalas dengan angka pilihan Anda:\n1. Akta"
+
+
+def reply(channel: NotificationChannel = NotificationChannel.WHATSAPP) -> CloudEvent:
+    event = ConversationReply(
+        actor=Actor(kind=ActorKind.SYSTEM, id="intake", channel=Channel.WHATSAPP),
+        reply_id="reply-1",
+        phone="+6281234567890",
+        channel=channel,
+        text=TEXT,
+        in_reply_to="wamid.1",
+    )
+    return CloudEvent.wrap(event, source="/adminduk/intake", time=T0)
+
+
+async def test_a_reply_is_sent_as_it_is_once_however_often_its_event_arrives() -> None:
+    repository = FakeNotificationRepository()
+    provider = FakeMessageProvider()
+    handed_over: list[Notification] = []
+    dispatch = subscription.bind(
+        Dependencies(repository=repository, delivery_ready=handed_over.append), FakeClock(T0)
+    )
+    event = reply()
+
+    for _ in range(3):
+        await dispatch(event)
+    outbox_ready = CallCounter()
+    delivery = Delivery(
+        repository=repository,
+        provider=provider,
+        outbox_ready=outbox_ready,
+        max_attempts=3,
+        now=FakeClock(T0),
+    )
+    await delivery.deliver_due()
+
+    [queued] = handed_over
+    assert queued.notification_id == f"{event.id}:reply"
+    [sent] = provider.sent
+    assert sent.recipient == "+6281234567890"
+    assert sent.channel is NotificationChannel.WHATSAPP
+    assert sent.text == TEXT
+    assert sent.template == "conversation_reply"
+    assert sent.about == "reply-1"
+    stored = await repository.get(queued.notification_id)
+    assert stored is not None
+    assert stored.status is NotificationStatus.SENT
+    assert [item.type for item in outbox_ready.events] == [NotificationSent.event_type]
+
+
+async def test_a_reply_goes_out_on_the_channel_the_citizen_wrote_on() -> None:
+    repository = FakeNotificationRepository()
+    dispatch = subscription.bind(
+        Dependencies(repository=repository, delivery_ready=lambda _: None), FakeClock(T0)
+    )
+    event = reply(NotificationChannel.SMS)
+
+    await dispatch(event)
+
+    stored = await repository.get(f"{event.id}:reply")
+    assert stored is not None
+    assert stored.channel is NotificationChannel.SMS
