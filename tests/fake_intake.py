@@ -10,6 +10,8 @@ from fastapi import FastAPI
 from services.intake.adapters.catalogue_file import load_catalogue
 from services.intake.adapters.citizen_tokens import citizen_subject
 from services.intake.adapters.service_points_file import load_service_points
+from services.intake.bootstrap import token_signer
+from services.intake.config import IntakeSettings
 from services.intake.domain.appointments import BookingRules
 from services.intake.entrypoints.api import IntakeContext
 from services.intake.entrypoints.appointments_api import AppointmentsContext
@@ -18,9 +20,9 @@ from services.intake.entrypoints.documents_api import DocumentsContext
 from services.intake.entrypoints.sms_api import SmsWebhookContext
 from services.intake.entrypoints.whatsapp_api import WhatsAppContext
 from services.intake.service_layer.appointments import Agenda
+from services.intake.service_layer.commands import CommandContext
 from services.intake.service_layer.conversations import ConversationContext
 from services.intake.service_layer.ports import CitizenTokens
-from services.intake.service_layer.sms import SmsContext
 from shared.calendar import WorkingCalendar
 from tests.builders import T0, cipher
 from tests.fakes import (
@@ -43,6 +45,7 @@ from tests.fakes_conversations import (
 )
 
 CATALOGUE = load_catalogue()
+SETTINGS = IntakeSettings(submissions_per_minute=10**6, lookups_per_minute=10**6)
 WHATSAPP_APP_SECRET = "whatsapp-app-secret-for-tests"
 WHATSAPP_VERIFY_TOKEN = "whatsapp-verify-token-for-tests"
 SMS_SECRET = "sms-gateway-secret-for-tests"
@@ -52,7 +55,7 @@ SMS_SECRET = "sms-gateway-secret-for-tests"
 class FakeIntake:
     """The fakes behind every route; tests read what the routes stored in them."""
 
-    citizen_tokens: CitizenTokens
+    citizen_tokens: CitizenTokens = field(default_factory=lambda: token_signer(SETTINGS, cipher()))
     clock: FakeClock = field(default_factory=lambda: FakeClock(T0))
     requests: FakeRequestRepository = field(default_factory=FakeRequestRepository)
     idempotency_keys: FakeIdempotencyKeys = field(default_factory=FakeIdempotencyKeys)
@@ -65,6 +68,30 @@ class FakeIntake:
     places: FakeSlotPlaces = field(default_factory=FakeSlotPlaces)
     complaints: FakeComplaintRepository = field(default_factory=FakeComplaintRepository)
     outbox_ready: CallCounter = field(default_factory=CallCounter)
+
+    def agenda(self) -> Agenda:
+        return Agenda(
+            appointments=self.appointments,
+            places=self.places,
+            rules=BookingRules(
+                service_points=load_service_points(CATALOGUE), calendar=WorkingCalendar()
+            ),
+            outbox_ready=self.outbox_ready,
+        )
+
+    def commands(self) -> CommandContext:
+        """What `JANJI`, `ADUAN` and the SMS commands work with."""
+        return CommandContext(
+            catalogue=CATALOGUE,
+            calendar=WorkingCalendar(),
+            requests=self.requests,
+            idempotency_keys=self.idempotency_keys,
+            requests_ready=self.outbox_ready,
+            agenda=self.agenda(),
+            complaints=self.complaints,
+            complaints_ready=self.outbox_ready,
+            subject_of=partial(citizen_subject, cipher()),
+        )
 
     def install(self, app: FastAPI) -> None:
         calendar = WorkingCalendar()
@@ -99,17 +126,12 @@ class FakeIntake:
                 outbox_ready=self.outbox_ready,
                 request_outbox_ready=self.outbox_ready,
                 citizen_id=subject_of,
+                commands=self.commands(),
             ),
             clock=self.clock,
         )
-        agenda = Agenda(
-            appointments=self.appointments,
-            places=self.places,
-            rules=BookingRules(service_points=load_service_points(CATALOGUE), calendar=calendar),
-            outbox_ready=self.outbox_ready,
-        )
         app.state.appointments = AppointmentsContext(
-            agenda=agenda, catalogue=CATALOGUE, clock=self.clock
+            agenda=self.agenda(), catalogue=CATALOGUE, clock=self.clock
         )
         app.state.complaints = ComplaintsContext(
             complaints=self.complaints,
@@ -121,16 +143,6 @@ class FakeIntake:
             secret=SMS_SECRET.encode(),
             inbound=self.inbound,
             replies_ready=self.outbox_ready,
-            commands=SmsContext(
-                catalogue=CATALOGUE,
-                calendar=calendar,
-                requests=self.requests,
-                idempotency_keys=self.idempotency_keys,
-                requests_ready=self.outbox_ready,
-                agenda=agenda,
-                complaints=self.complaints,
-                complaints_ready=self.outbox_ready,
-                subject_of=subject_of,
-            ),
+            commands=self.commands(),
             clock=self.clock,
         )

@@ -40,8 +40,8 @@ from services.intake.entrypoints import (
 from services.intake.entrypoints.access import ACCESS
 from services.intake.entrypoints.consumer import Dependencies, subscription
 from services.intake.service_layer.appointments import Agenda
+from services.intake.service_layer.commands import CommandContext
 from services.intake.service_layer.conversations import ConversationContext
-from services.intake.service_layer.sms import SmsContext
 from shared.auth import KeySource
 from shared.clock import Clock, system_clock
 from shared.crypto import Cipher
@@ -84,9 +84,11 @@ async def connect(
         relay = OutboxRelay(collection=requests, producer=infra.producer, cipher=cipher)
         sign_in_relay = OutboxRelay(collection=sign_ins, producer=infra.producer, cipher=cipher)
         repository = MongoRequestRepository(requests, infra.db["tracking_numbers"], cipher)
+        idempotency_keys = MongoIdempotencyKeys(infra.db["idempotency_keys"])
+        calendar = settings.calendar()
         app.state.context = api.IntakeContext(
             repository=repository,
-            idempotency_keys=MongoIdempotencyKeys(infra.db["idempotency_keys"]),
+            idempotency_keys=idempotency_keys,
             catalogue=catalogue,
             outbox_ready=relay.wake,
             sign_ins=MongoSignInRepository(sign_ins, cipher),
@@ -95,7 +97,7 @@ async def connect(
                 f"{challenge_id}:{code}", purpose=CODE_PURPOSE
             ),
             citizen_tokens=signer,
-            calendar=settings.calendar(),
+            calendar=calendar,
             clock=clock,
         )
         document_store = MongoDocumentStore(
@@ -103,6 +105,45 @@ async def connect(
         )
         app.state.documents = documents_api.DocumentsContext(
             store=document_store, default_service_point=settings.default_service_point
+        )
+        appointments = infra.db["appointments"]
+        appointment_relay = OutboxRelay(
+            collection=appointments, producer=infra.producer, cipher=cipher
+        )
+        app.state.appointments = appointments_api.AppointmentsContext(
+            agenda=Agenda(
+                appointments=MongoAppointmentRepository(
+                    appointments, infra.db["appointment_holders"], cipher
+                ),
+                places=MongoSlotPlaces(infra.db["appointment_slots"]),
+                rules=BookingRules(
+                    service_points=service_points,
+                    calendar=calendar,
+                    horizon_days=settings.booking_horizon_days,
+                ),
+                outbox_ready=appointment_relay.wake,
+            ),
+            catalogue=catalogue,
+            clock=clock,
+        )
+        complaints = infra.db["complaints"]
+        complaint_relay = OutboxRelay(collection=complaints, producer=infra.producer, cipher=cipher)
+        app.state.complaints = complaints_api.ComplaintsContext(
+            complaints=MongoComplaintRepository(complaints, cipher),
+            requests=repository,
+            outbox_ready=complaint_relay.wake,
+            clock=clock,
+        )
+        commands = CommandContext(
+            catalogue=catalogue,
+            calendar=calendar,
+            requests=repository,
+            idempotency_keys=idempotency_keys,
+            requests_ready=relay.wake,
+            agenda=app.state.appointments.agenda,
+            complaints=app.state.complaints.complaints,
+            complaints_ready=complaint_relay.wake,
+            subject_of=partial(citizen_subject, cipher),
         )
         inbound_messages = infra.db["inbound_messages"]
         inbound = MongoInboundMessages(inbound_messages, cipher)
@@ -134,42 +175,15 @@ async def connect(
                     total_timeout_s=settings.whatsapp_media_timeout_s,
                 ),
                 requests=repository,
-                idempotency_keys=MongoIdempotencyKeys(infra.db["idempotency_keys"]),
+                idempotency_keys=idempotency_keys,
                 documents=document_store,
                 catalogue=catalogue,
-                calendar=settings.calendar(),
+                calendar=calendar,
                 outbox_ready=conversation_relay.wake,
                 request_outbox_ready=relay.wake,
                 citizen_id=partial(citizen_subject, cipher),
+                commands=commands,
             ),
-            clock=clock,
-        )
-        appointments = infra.db["appointments"]
-        appointment_relay = OutboxRelay(
-            collection=appointments, producer=infra.producer, cipher=cipher
-        )
-        app.state.appointments = appointments_api.AppointmentsContext(
-            agenda=Agenda(
-                appointments=MongoAppointmentRepository(
-                    appointments, infra.db["appointment_holders"], cipher
-                ),
-                places=MongoSlotPlaces(infra.db["appointment_slots"]),
-                rules=BookingRules(
-                    service_points=service_points,
-                    calendar=settings.calendar(),
-                    horizon_days=settings.booking_horizon_days,
-                ),
-                outbox_ready=appointment_relay.wake,
-            ),
-            catalogue=catalogue,
-            clock=clock,
-        )
-        complaints = infra.db["complaints"]
-        complaint_relay = OutboxRelay(collection=complaints, producer=infra.producer, cipher=cipher)
-        app.state.complaints = complaints_api.ComplaintsContext(
-            complaints=MongoComplaintRepository(complaints, cipher),
-            requests=repository,
-            outbox_ready=complaint_relay.wake,
             clock=clock,
         )
         app.state.sms = sms_api.SmsWebhookContext(
@@ -178,17 +192,7 @@ async def connect(
             .encode(),
             inbound=inbound,
             replies_ready=inbound_relay.wake,
-            commands=SmsContext(
-                catalogue=catalogue,
-                calendar=settings.calendar(),
-                requests=repository,
-                idempotency_keys=MongoIdempotencyKeys(infra.db["idempotency_keys"]),
-                requests_ready=relay.wake,
-                agenda=app.state.appointments.agenda,
-                complaints=app.state.complaints.complaints,
-                complaints_ready=complaint_relay.wake,
-                subject_of=partial(citizen_subject, cipher),
-            ),
+            commands=commands,
             clock=clock,
         )
         consumer = subscribe(

@@ -94,7 +94,12 @@ def test_the_first_message_gets_the_menu_of_online_services_and_other_actions() 
     assert "GRATIS" in turn.reply
     offered = re.findall(r"^\d+\. (.+)$", turn.reply, re.MULTILINE)
     online = [s.name for s in CATALOGUE.all() if s.online and "whatsapp" in s.channels]
-    assert offered == [*online, "Cek status permohonan", "Bantuan dan pengaduan"]
+    assert offered == [
+        *online,
+        "Cek status permohonan",
+        "Bantuan dan pengaduan",
+        "Janji kunjungan (perekaman KTP-el, aktivasi IKD)",
+    ]
     assert "Perekaman KTP-el pertama" not in offered
 
 
@@ -398,7 +403,8 @@ def test_bantuan_helps_and_keeps_the_question_open() -> None:
 
     assert turn.conversation.step is Step.NIK
     assert "GRATIS" in turn.reply
-    assert "Pengaduan" in turn.reply
+    assert "ADUAN PUNGLI" in turn.reply
+    assert "JANJI" in turn.reply
     assert turn.reply.endswith("(1/5) Ketik NIK pemohon: 16 angka yang tertera di KTP-el atau KK.")
 
 

@@ -8,6 +8,7 @@ import re
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import timedelta
 from functools import partial
 from typing import Any
 
@@ -29,7 +30,7 @@ from services.intake.entrypoints.whatsapp_api import (
     valid_signature,
 )
 from services.intake.service_layer.conversations import ConversationContext, MediaRef
-from shared.calendar import WorkingCalendar
+from shared.calendar import JAKARTA, WorkingCalendar
 from shared.events.envelope import ActorKind, Channel
 from shared.events.models import (
     ConversationReply,
@@ -41,6 +42,7 @@ from shared.events.models import (
 from shared.http import ReadinessCheck
 from tests.auth import STAFF_KEYS
 from tests.builders import T0, cipher
+from tests.fake_intake import FakeIntake
 from tests.fakes import (
     CallCounter,
     FakeClock,
@@ -114,6 +116,8 @@ class WhatsApp:
     replies_ready: CallCounter
     requests_ready: CallCounter
     clock: FakeClock
+    elsewhere: FakeIntake
+    """Visits and complaints, which `JANJI` and `ADUAN` reach."""
 
     async def deliver(self, payload: dict[str, Any]) -> httpx.Response:
         body = body_of(payload)
@@ -144,6 +148,7 @@ async def running_whatsapp() -> AsyncIterator[WhatsApp]:
     replies_ready = CallCounter()
     requests_ready = CallCounter()
     clock = FakeClock(T0)
+    elsewhere = FakeIntake(requests=requests, clock=clock)
 
     @asynccontextmanager
     async def wiring(app: FastAPI) -> AsyncIterator[Mapping[str, ReadinessCheck]]:
@@ -162,6 +167,7 @@ async def running_whatsapp() -> AsyncIterator[WhatsApp]:
                 outbox_ready=replies_ready,
                 request_outbox_ready=requests_ready,
                 citizen_id=partial(citizen_subject, cipher()),
+                commands=elsewhere.commands(),
             ),
             clock=clock,
         )
@@ -185,6 +191,7 @@ async def running_whatsapp() -> AsyncIterator[WhatsApp]:
             replies_ready=replies_ready,
             requests_ready=requests_ready,
             clock=clock,
+            elsewhere=elsewhere,
         )
 
 
@@ -601,3 +608,45 @@ async def test_another_method_on_the_callback_url_is_told_both_it_takes(
 
     assert response.status_code == 405
     assert response.headers["Allow"] == "GET, POST"
+
+
+async def test_a_complaint_is_filed_from_the_chat_without_leaving_the_form(
+    whatsapp: WhatsApp,
+) -> None:
+    await whatsapp.say(text(SENDER, "wamid.1", "Halo"))
+    await whatsapp.say(text(SENDER, "wamid.2", whatsapp.menu_number("Kartu Keluarga baru")))
+
+    await whatsapp.say(text(SENDER, "wamid.3", "aduan pungli petugas desa minta 100 ribu"))
+
+    [complaint] = whatsapp.elsewhere.complaints.complaints.values()
+    assert complaint.category == "ILLEGAL_FEE"
+    assert complaint.phone == PHONE
+    assert complaint.filed_by.channel == "whatsapp"
+    assert complaint.complaint_number in whatsapp.replies[-1].text
+    await whatsapp.say(text(SENDER, "wamid.4", NIK))
+    assert "Nama lengkap" in whatsapp.replies[-1].text or "nama" in whatsapp.replies[-1].text
+
+
+async def test_a_visit_is_booked_from_the_chat(whatsapp: WhatsApp) -> None:
+    await whatsapp.say(text(SENDER, "wamid.1", "Halo"))
+    menu = whatsapp.replies[-1].text
+    await whatsapp.say(
+        text(
+            SENDER,
+            "wamid.2",
+            whatsapp.menu_number("Janji kunjungan (perekaman KTP-el, aktivasi IKD)"),
+        )
+    )
+    how = whatsapp.replies[-1].text
+    day = T0.astimezone(JAKARTA).date() + timedelta(days=1)
+
+    await whatsapp.say(
+        text(SENDER, "wamid.3", f"JANJI KTP_REKAM {day:%d-%m-%Y} {NIK} Budi Santoso")
+    )
+
+    assert "Janji kunjungan" in menu
+    assert "JANJI <layanan> <tanggal> <NIK> <nama>" in how
+    [appointment] = whatsapp.elsewhere.appointments.appointments.values()
+    assert appointment.booked_by.channel == "whatsapp"
+    assert appointment.citizen.preferred_channel == "WHATSAPP"
+    assert appointment.booking_number in whatsapp.replies[-1].text

@@ -189,6 +189,33 @@ def tracking_number_asked(content: Content) -> str | None:
     return number if _TRACKING.fullmatch(number) else None
 
 
+KEYWORD_COMMANDS = frozenset({"JANJI", "ADUAN"})
+"""Commands the conversation hands to the keyword channel: booking a visit, filing a complaint."""
+VISIT_HOW = (
+    "Perekaman KTP-el dan aktivasi IKD dilakukan langsung di kantor. Untuk membuat janji, "
+    "ketik:\nJANJI <layanan> <tanggal> <NIK> <nama>\n"
+    "misalnya: JANJI KTP_REKAM 31-12-2026 3516091204800001 Budi Santoso"
+)
+COMPLAINT_HOW = (
+    "Untuk mengadu, ketik:\nADUAN <PUNGLI/KASAR/LAMBAT/LAIN> <cerita singkat>\n"
+    "misalnya: ADUAN PUNGLI petugas meminta uang. Identitas pelapor dirahasiakan."
+)
+
+
+def keyword_command(content: Content) -> bool:
+    """Whether the message is a `JANJI` or `ADUAN` command, answered outside the conversation."""
+    if not isinstance(content, Text):
+        return False
+    words = content.text.split()
+    return bool(words) and words[0].upper() in KEYWORD_COMMANDS
+
+
+def answered(conversation: Conversation | None, reply: str, *, now: datetime) -> Turn:
+    """A keyword command's answer; the conversation stays where it was."""
+    state = _current(conversation, now) or Conversation(step=Step.IDLE, last_active=now)
+    return Turn(_touched(state, now), reply)
+
+
 def awaited_document(
     conversation: Conversation | None, catalogue: ServiceCatalogue, *, now: datetime
 ) -> DocumentRequirement | None:
@@ -416,6 +443,7 @@ class _Flow:
         lines += [f"{number}. {service.name}" for number, service in enumerate(services, 1)]
         lines.append(f"{len(services) + 1}. Cek status permohonan")
         lines.append(f"{len(services) + 2}. Bantuan dan pengaduan")
+        lines.append(f"{len(services) + 3}. Janji kunjungan (perekaman KTP-el, aktivasi IKD)")
         return "\n".join(lines)
 
     def _choose(self, state: Conversation, text: str) -> Turn:
@@ -433,7 +461,9 @@ class _Flow:
         if number == len(services) + 1:
             return Turn(state, STATUS_HOW)
         if number == len(services) + 2:
-            return Turn(state, self._help())
+            return Turn(state, self._help() + "\n\n" + COMPLAINT_HOW)
+        if number == len(services) + 3:
+            return Turn(state, VISIT_HOW)
         return Turn(state, "Maaf, pilihan itu tidak ada.\n\n" + self._menu())
 
     # Global commands
@@ -465,9 +495,11 @@ class _Flow:
                 "- Ketik MENU untuk memilih layanan dan mengajukan permohonan.",
                 "- Ketik STATUS diikuti nomor permohonan untuk melihat statusnya.",
                 "- Ketik BATAL untuk membatalkan pengajuan yang sedang diisi.",
+                "- Ketik JANJI <layanan> <tanggal> <NIK> <nama> untuk janji kunjungan "
+                "(KTP_REKAM, IKD_AKTIVASI).",
                 "Semua layanan GRATIS, tanpa biaya apa pun. Bila ada yang meminta uang atau Anda "
-                "ingin mengadu, sampaikan lewat menu Pengaduan di aplikasi Adminduk atau langsung "
-                "di kantor Dispendukcapil; identitas pelapor dirahasiakan.",
+                "ingin mengadu, ketik ADUAN PUNGLI <cerita> (atau KASAR, LAMBAT, LAIN); "
+                "identitas pelapor dirahasiakan.",
             ]
         )
 

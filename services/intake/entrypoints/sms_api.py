@@ -20,7 +20,8 @@ from fastapi import APIRouter, Depends, Request, status
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from services.intake.domain.identity import InvalidIdentity, normalize_phone
-from services.intake.service_layer import sms, submission
+from services.intake.service_layer import submission
+from services.intake.service_layer.commands import CommandContext, Message, answer
 from services.intake.service_layer.ports import InboundMessages
 from shared.clock import Clock
 from shared.errors import ApiError
@@ -45,7 +46,7 @@ class SmsWebhookContext:
     inbound: InboundMessages
     replies_ready: OutboxReady
     """Wakes the relay of the inbound messages, whose documents carry the replies."""
-    commands: sms.SmsContext
+    commands: CommandContext
     clock: Clock
 
 
@@ -167,8 +168,13 @@ async def receive_sms(request: Request, context: SmsDep) -> SmsReceipt:
         raise ApiError(status.HTTP_422_UNPROCESSABLE_CONTENT, "invalid_sender", str(exc)) from None
     if not await context.inbound.arrived(provider=PROVIDER, message_id=message.message_id, now=now):
         return SmsReceipt(accepted=True)
-    incoming = sms.Sms(message_id=message.message_id, sender=sender, text=message.text)
-    text = await sms.answer(incoming, context.commands, now=now)
+    incoming = Message(
+        message_id=message.message_id,
+        sender=sender,
+        text=message.text,
+        channel=NotificationChannel.SMS,
+    )
+    text = await answer(incoming, context.commands, now=now)
     reply = ConversationReply(
         actor=Actor(kind=ActorKind.SYSTEM, id="intake", channel=Channel.SMS),
         reply_id=f"{PROVIDER}:{message.message_id}",

@@ -58,6 +58,7 @@ from services.intake.domain.forms import InvalidForm
 from services.intake.domain.identity import InvalidIdentity
 from services.intake.domain.text import InvalidText
 from services.intake.service_layer import submission
+from services.intake.service_layer.commands import CommandContext, Message, answer
 from services.intake.service_layer.documents import attach_document
 from services.intake.service_layer.ports import (
     ConversationRepository,
@@ -118,6 +119,8 @@ class ConversationContext:
     """Wakes the relay of the requests' outbox."""
     citizen_id: Callable[[str], str]
     """A citizen's pseudonym from their phone number."""
+    commands: CommandContext
+    """For `JANJI` and `ADUAN`, answered as on the SMS channel."""
 
 
 @dataclass
@@ -169,6 +172,19 @@ async def _turn(
     now: datetime,
 ) -> Turn:
     content = await _content(message, conversation, context, fetched, now)
+    if chat.keyword_command(content):
+        assert isinstance(content, chat.Text)
+        reply = await answer(
+            Message(
+                message_id=message.message_id,
+                sender=message.phone,
+                text=content.text,
+                channel=message.channel,
+            ),
+            context.commands,
+            now=now,
+        )
+        return chat.answered(conversation, reply, now=now)
     number = chat.tracking_number_asked(content)
     looked_up = None if number is None else await _look_up(number, message.phone, context)
     turn = chat.receive(

@@ -1,10 +1,12 @@
-"""The SMS channel's use case: one command per message, answered with one short reply.
+"""Keyword commands (`services/intake/domain/sms_commands.py`): one command per message,
+answered with one short reply. They are the whole SMS channel, and on WhatsApp they book visits
+(`JANJI`) and file complaints (`ADUAN`) beside the guided conversation.
 
-The sender's number is the citizen's: it is the phone of a request applied for by SMS, the owner
-whose requests `STATUS` and `BATAL` may act on, and where replies go. A gateway may deliver a
-message again after a crash midway: applying again finds the first request by an idempotency key
-derived from the message id, and withdrawing or booking again is refused as already done, so a
-redelivery never makes a second request or visit.
+The sender's number is the citizen's: it is the phone of a request applied for this way, the
+owner whose requests `STATUS` and `BATAL` may act on, and where replies go. A provider may
+deliver a message again after a crash midway: applying again finds the first request by an
+idempotency key derived from the message id, and withdrawing or booking again is refused as
+already done, so a redelivery never makes a second request or visit.
 """
 
 from __future__ import annotations
@@ -74,16 +76,21 @@ REFUSALS = (
 """Refusals whose message is the reply: each says in Indonesian what was wrong."""
 
 
+CHANNELS = {NotificationChannel.SMS: Channel.SMS, NotificationChannel.WHATSAPP: Channel.WHATSAPP}
+
+
 @dataclass(frozen=True)
-class Sms:
+class Message:
     message_id: str
     sender: str
     """The citizen's number in E.164 form."""
     text: str
+    channel: NotificationChannel
+    """Where it came from, and so where answers and news about what it asked go."""
 
 
 @dataclass(frozen=True)
-class SmsContext:
+class CommandContext:
     catalogue: ServiceCatalogue
     calendar: WorkingCalendar
     requests: RequestRepository
@@ -96,7 +103,7 @@ class SmsContext:
     """The citizen's pseudonymous id for a phone number, as their sign-in token has it."""
 
 
-async def answer(sms: Sms, context: SmsContext, *, now: datetime) -> str:
+async def answer(sms: Message, context: CommandContext, *, now: datetime) -> str:
     """Carries out the message's command and says how it went."""
     codes = [service.code for service in context.catalogue.all()]
     citizen = Submitter(
@@ -104,7 +111,7 @@ async def answer(sms: Sms, context: SmsContext, *, now: datetime) -> str:
             kind=ActorKind.CITIZEN,
             id=context.subject_of(sms.sender),
             role="citizen",
-            channel=Channel.SMS,
+            channel=CHANNELS[sms.channel],
         ),
         owner_phone=sms.sender,
     )
@@ -123,7 +130,7 @@ async def answer(sms: Sms, context: SmsContext, *, now: datetime) -> str:
 
 
 async def _carry_out(
-    command: Command, sms: Sms, citizen: Submitter, context: SmsContext, *, now: datetime
+    command: Command, sms: Message, citizen: Submitter, context: CommandContext, *, now: datetime
 ) -> str:
     match command:
         case Apply():
@@ -156,7 +163,7 @@ async def _carry_out(
 
 
 async def _apply(
-    command: Apply, sms: Sms, citizen: Submitter, context: SmsContext, *, now: datetime
+    command: Apply, sms: Message, citizen: Submitter, context: CommandContext, *, now: datetime
 ) -> str:
     service = context.catalogue.get(command.service_code)
     if service.in_person_only:
@@ -176,11 +183,11 @@ async def _apply(
             nik=command.nik,
             name=command.name,
             phone=sms.sender,
-            preferred_channel=NotificationChannel.SMS,
+            preferred_channel=sms.channel,
             fields=fields,
         ),
         submitter=citizen,
-        idempotency_key=f"sms:{sms.message_id}",
+        idempotency_key=f"{sms.channel.value.lower()}:{sms.message_id}",
         repository=context.requests,
         idempotency_keys=context.idempotency_keys,
         catalogue=context.catalogue,
@@ -197,7 +204,7 @@ async def _apply(
     )
 
 
-async def _status(command: AskStatus, sms: Sms, context: SmsContext) -> str:
+async def _status(command: AskStatus, sms: Message, context: CommandContext) -> str:
     request = await _own_or_proven(command.tracking_number, command.nik_last4, sms, context)
     if request is None:
         return sms_replies.not_found(command.tracking_number)
@@ -205,7 +212,7 @@ async def _status(command: AskStatus, sms: Sms, context: SmsContext) -> str:
 
 
 async def _withdraw(
-    command: Withdraw, sms: Sms, citizen: Submitter, context: SmsContext, *, now: datetime
+    command: Withdraw, sms: Message, citizen: Submitter, context: CommandContext, *, now: datetime
 ) -> str:
     request = await _own_or_proven(command.tracking_number, None, sms, context)
     if request is None:
@@ -225,7 +232,7 @@ async def _withdraw(
 
 
 async def _own_or_proven(
-    tracking_number: str, nik_last4: str | None, sms: Sms, context: SmsContext
+    tracking_number: str, nik_last4: str | None, sms: Message, context: CommandContext
 ) -> CitizenRequest | None:
     """The request, if the sender's phone owns it or the NIK digits match; None otherwise, the
     same as for an unknown number."""
@@ -240,7 +247,7 @@ async def _own_or_proven(
 
 
 async def _book(
-    command: Book, sms: Sms, citizen: Submitter, context: SmsContext, *, now: datetime
+    command: Book, sms: Message, citizen: Submitter, context: CommandContext, *, now: datetime
 ) -> str:
     """Books the first free slot of the day asked for, at the first service point offering the
     service; a day without room is answered with the nearest days that have some."""
@@ -274,7 +281,7 @@ async def _book(
             nik=command.nik,
             name=command.name,
             phone=sms.sender,
-            preferred_channel=NotificationChannel.SMS,
+            preferred_channel=sms.channel,
         ),
         booker=citizen,
         catalogue=context.catalogue,
