@@ -13,8 +13,8 @@ from services.intake.domain.catalogue import (
     ServiceCatalogue,
     ServiceDefinition,
 )
-from services.intake.domain.citizen_request import CitizenRequest, RequestStatus
-from tests.builders import citizen_request
+from services.intake.domain.citizen_request import CitizenRequest, RequestStatus, StatusChange
+from tests.builders import T0, citizen_request
 
 PDF = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
 JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00\xff\xd9"
@@ -62,13 +62,26 @@ def waiting_request(
     status: RequestStatus = RequestStatus.SUBMITTED,
     documents: dict[str, str] | None = None,
     service_point: str | None = None,
+    asked: tuple[str, ...] = ("KK",),
 ) -> CitizenRequest:
-    """A KK_BARU request of the test catalogue that still needs both mandatory documents."""
-    return dataclasses.replace(
+    """A KK_BARU request of the test catalogue that still needs both mandatory documents; sent
+    back (NEEDS_REVISION), the office asked for `asked` again."""
+    request = dataclasses.replace(
         citizen_request(request_id, service_point=service_point),
         status=status,
         required_documents=("KK", "SURAT"),
         documents=dict(documents or {}),
+    )
+    return sent_back(request, asked) if status is RequestStatus.NEEDS_REVISION else request
+
+
+def sent_back(request: CitizenRequest, asked: tuple[str, ...] = ("KK",)) -> CitizenRequest:
+    """The request as the office returned it, asking for the documents `asked` again."""
+    change = StatusChange(
+        status=RequestStatus.NEEDS_REVISION, at=T0, note="Perlu perbaikan", documents=asked
+    )
+    return dataclasses.replace(
+        request, status=RequestStatus.NEEDS_REVISION, history=[*request.history, change]
     )
 
 

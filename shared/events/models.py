@@ -317,6 +317,10 @@ class RevisionRequested(CaseEvent):
     topic: ClassVar[Topic] = CASES
 
     items: list[str] = Field(description="What to fix, in Indonesian, one item each.")
+    documents: list[str] = Field(
+        default_factory=list,
+        description="Catalogue codes of the documents to send again; only these may be replaced.",
+    )
 
 
 class CaseResubmitted(CaseEvent):

@@ -12,7 +12,14 @@ import httpx
 
 from devstack.stack import Stack
 from shared.events.models import CaseViewed
-from tests.e2e.conftest import SUBMISSION, audit_entries, eventually, sign_in, upload_documents
+from tests.e2e.conftest import (
+    SUBMISSION,
+    TINY_PDF,
+    audit_entries,
+    eventually,
+    sign_in,
+    upload_documents,
+)
 
 Tokens = Callable[..., dict[str, str]]
 
@@ -144,14 +151,27 @@ async def test_a_send_back_shows_the_citizen_what_to_fix_and_resubmission_resume
     await office.take("verifier", request_id)
 
     sent_back = await office.step(
-        "verifier", request_id, "request-revision", items=["Foto KK tidak terbaca"]
+        "verifier",
+        request_id,
+        "request-revision",
+        items=["Foto buku nikah tidak terbaca"],
+        documents=["BUKU_NIKAH"],
     )
 
     assert sent_back.json()["state"] == "NEEDS_REVISION"
     seen = await office.status_becomes(submitted, "NEEDS_REVISION")
-    assert seen["history"][-1]["note"] == "Perlu perbaikan: Foto KK tidak terbaca"
+    assert seen["history"][-1]["note"] == "Perlu perbaikan: Foto buku nikah tidak terbaca"
+    assert seen["documents_to_send_again"] == ["BUKU_NIKAH"]
     again = await office.step("verifier", request_id, "verify")
     assert again.status_code == 409
+    counter = office.officer("counter_officer")
+    replaced = await http.post(
+        f"{backend.service_url('intake')}/v1/requests/{request_id}/documents",
+        params={"requirement": "BUKU_NIKAH"},
+        content=TINY_PDF,
+        headers={**counter, "Content-Type": "application/pdf"},
+    )
+    assert replaced.status_code == 201, replaced.text
 
     fixed = await http.post(
         f"{backend.service_url('intake')}/v1/requests/{request_id}/resubmit",

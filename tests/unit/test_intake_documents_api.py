@@ -23,7 +23,7 @@ from shared.calendar import WorkingCalendar
 from shared.http import ReadinessCheck
 from tests.auth import STAFF_KEYS, bearer
 from tests.builders import MOBILE, T0
-from tests.documents import CATALOGUE, JPEG, PDF, PNG, TEXT, waiting_request
+from tests.documents import CATALOGUE, JPEG, PDF, PNG, TEXT, sent_back, waiting_request
 from tests.fakes import (
     CallCounter,
     FakeClock,
@@ -242,10 +242,14 @@ async def test_a_document_sent_twice_is_refused_unless_the_office_asked_for_it_a
     assert again.json()["error"] == "already_attached"
 
     stored = intake.repository.requests[REQUEST_ID]
-    intake.repository.requests[REQUEST_ID] = dataclasses.replace(
-        stored, status=RequestStatus.NEEDS_REVISION
-    )
+    intake.repository.requests[REQUEST_ID] = sent_back(stored, asked=("SURAT",))
+    not_asked = await intake.upload("KK", JPEG, content_type="image/jpeg")
+    intake.repository.requests[REQUEST_ID] = sent_back(stored, asked=("KK",))
     replaced = await intake.upload("KK", JPEG, content_type="image/jpeg")
+
+    assert not_asked.status_code == 409
+    assert not_asked.json()["error"] == "not_requested"
+    assert "yang diminta: SURAT" in not_asked.json()["message"]
 
     assert replaced.status_code == 201, replaced.text
     assert replaced.json()["replaces"] == first["document_id"]
@@ -315,9 +319,7 @@ async def test_a_counter_requests_documents_are_read_at_that_counters_service_po
 async def test_a_replaced_or_unknown_document_is_not_read(intake: Intake) -> None:
     old = (await intake.upload("KK", PDF)).json()["document_id"]
     stored = intake.repository.requests[REQUEST_ID]
-    intake.repository.requests[REQUEST_ID] = dataclasses.replace(
-        stored, status=RequestStatus.NEEDS_REVISION
-    )
+    intake.repository.requests[REQUEST_ID] = sent_back(stored)
     await intake.upload("KK", PNG, content_type="image/png")
 
     replaced = await intake.client.get(f"{DOCUMENTS}/{old}", headers=intake.citizen())

@@ -102,3 +102,12 @@ async def test_a_step_of_an_unknown_request_is_ignored() -> None:
     )
 
     assert repository.requests == {}
+
+
+def test_a_send_back_shows_the_documents_to_send_again_until_the_next_step() -> None:
+    sent_back = step(RevisionRequested, "NEEDS_REVISION", items=["Foto KK buram"], documents=["KK"])
+
+    change = status_change(sent_back, RequestStatus.IN_VERIFICATION)
+
+    assert change is not None
+    assert change.documents == ("KK",)

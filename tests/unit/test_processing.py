@@ -464,3 +464,23 @@ async def test_a_submitted_request_opens_one_case_and_wakes_the_relay() -> None:
     assert list(repository.cases) == ["req-7"]
     assert outbox_ready.keys == ["req-7"]
     assert [event.type for event in repository.outbox] == [CaseOpened.event_type]
+
+
+def test_a_send_back_names_the_documents_to_send_again_and_only_the_requests_own() -> None:
+    case = in_verification()
+    case.documents = {"KK": "doc-1"}
+    case.missing_documents = {"SURAT"}
+
+    with pytest.raises(CaseRefused) as refused:
+        case.request_revision(
+            VERIFIER, ["Foto buram"], now=OPENED_AT, calendar=CALENDAR, documents=["AKTA"]
+        )
+    case.request_revision(
+        VERIFIER, ["Foto buram"], now=OPENED_AT, calendar=CALENDAR, documents=["KK", "KK"]
+    )
+
+    assert refused.value.code == "unknown_documents"
+    assert "KK, SURAT" in str(refused.value)
+    revision = case.events[-1]
+    assert isinstance(revision, RevisionRequested)
+    assert revision.documents == ["KK"]

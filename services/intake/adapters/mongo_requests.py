@@ -106,6 +106,7 @@ class MongoRequestRepository:
                     note=None
                     if change["note"] is None
                     else self._cipher.open_text(change["note"], context=_note(document["_id"])),
+                    documents=tuple(change.get("documents", ())),
                 )
                 for change in document["history"]
             ],
@@ -165,6 +166,7 @@ class MongoRequestRepository:
         return {
             "status": change.status.value,
             "at": change.at,
+            "documents": list(change.documents),
             "note": None
             if note is None
             else self._cipher.seal_text(note, context=_note(request_id)),

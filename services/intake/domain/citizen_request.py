@@ -52,6 +52,8 @@ class StatusChange:
     status: RequestStatus
     at: datetime
     note: str | None = None
+    documents: tuple[str, ...] = ()
+    """On a send-back: catalogue codes of the documents the office asked to be sent again."""
 
 
 class InPersonOnly(ValueError):
@@ -152,6 +154,14 @@ class CitizenRequest:
     @property
     def missing_documents(self) -> list[str]:
         return sorted(set(self.required_documents) - set(self.documents))
+
+    @property
+    def documents_to_send_again(self) -> tuple[str, ...]:
+        """What the office's latest send-back asked to be replaced, while it waits for fixes."""
+        if self.status is not RequestStatus.NEEDS_REVISION:
+            return ()
+        asked = [c for c in self.history if c.status is RequestStatus.NEEDS_REVISION]
+        return asked[-1].documents if asked else ()
 
     def cancel(self, actor: Actor, *, now: datetime) -> None:
         """Withdraws the request, which the office has not begun to verify; processing closes

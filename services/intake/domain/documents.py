@@ -4,7 +4,7 @@ its arrival means for the request.
 A file's type is read from its first bytes, never from its name or the type its sender declares:
 a PDF begins `%PDF-`, a JPEG `FF D8 FF`, a PNG with its eight-byte signature. A requirement of
 the catalogue accepts only its own types and sizes. Documents are added while the request waits
-for the office (SUBMITTED) and replaced only when the office asked for fixes (NEEDS_REVISION);
+for the office (SUBMITTED) and replaced only when the office asked for them (NEEDS_REVISION);
 the last mandatory one makes the request complete.
 """
 
@@ -167,6 +167,13 @@ def replaced_by_new(request: CitizenRequest, requirement: str) -> str | None:
             )
         return None
     if request.status is RequestStatus.NEEDS_REVISION:
+        asked = request.documents_to_send_again
+        if present is not None and requirement not in asked:
+            raise NotAttachable(
+                "not_requested",
+                f"Kantor tidak meminta dokumen {requirement} dikirim ulang; yang diminta: "
+                f"{', '.join(asked) or 'tidak ada'}.",
+            )
         return present
     raise NotAttachable(
         "not_accepting_documents",

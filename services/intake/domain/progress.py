@@ -24,7 +24,8 @@ def status_change(event: CaseEvent, current: RequestStatus) -> StatusChange | No
     status = RequestStatus(event.state)
     if status is current and not isinstance(event, RevisionRequested):
         return None
-    return StatusChange(status=status, at=event.at, note=_note(event))
+    documents = tuple(event.documents) if isinstance(event, RevisionRequested) else ()
+    return StatusChange(status=status, at=event.at, note=_note(event), documents=documents)
 
 
 def _note(event: CaseEvent) -> str | None:

@@ -191,6 +191,10 @@ class StatusChangeView(BaseModel):
         description="What the citizen needs to know, in Indonesian: what to fix, how to collect "
         "the document, why it was refused.",
     )
+    documents: list[str] = Field(
+        default=[],
+        description="On a send-back: catalogue codes of the documents to send again.",
+    )
 
 
 class RequestView(BaseModel):
@@ -213,6 +217,10 @@ class RequestView(BaseModel):
         "(`POST /v1/requests/{request_id}/documents`); the office verifies once none is missing."
     )
     history: list[StatusChangeView] = Field(description="Every status it had, oldest first.")
+    documents_to_send_again: list[str] = Field(
+        description="While the office waits for fixes: the documents it asked to be sent again, "
+        "the only ones that may be replaced (others get 409 `not_requested`)."
+    )
     applicant: ApplicantView | None = Field(
         default=None,
         description="Present for callers with a token: the citizen (masked), or the village "
@@ -242,9 +250,15 @@ class RequestView(BaseModel):
             expected_datetime=request.expected_at,
             missing_documents=request.missing_documents,
             history=[
-                StatusChangeView(status=change.status, at=change.at, note=change.note)
+                StatusChangeView(
+                    status=change.status,
+                    at=change.at,
+                    note=change.note,
+                    documents=list(change.documents),
+                )
                 for change in request.history
             ],
+            documents_to_send_again=list(request.documents_to_send_again),
             applicant=shown,
         )
 

@@ -17,7 +17,7 @@ to the citizen).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -180,17 +180,34 @@ class Case:
         self._record(CaseViewed, actor, now)
 
     def request_revision(
-        self, actor: Actor, items: list[str], *, now: datetime, calendar: Calendar
+        self,
+        actor: Actor,
+        items: list[str],
+        *,
+        now: datetime,
+        calendar: Calendar,
+        documents: Sequence[str] = (),
     ) -> None:
-        """Sends the case back to the citizen; the deadline clock stops until they resubmit."""
+        """Sends the case back to the citizen; the deadline clock stops until they resubmit.
+
+        `documents` are the catalogue codes of the documents to send again (or send at all):
+        only those may the citizen replace."""
         self._claimed_by(actor, CaseStage.VERIFICATION)
         wanted = [item.strip() for item in items if item.strip()]
         if not wanted:
             raise CaseRefused("items_required", "Sebutkan apa yang harus diperbaiki.")
+        known = set(self.documents) | self.missing_documents
+        unknown = sorted(set(documents) - known)
+        if unknown:
+            raise CaseRefused(
+                "unknown_documents",
+                f"Permohonan ini tidak memuat dokumen {', '.join(unknown)}; yang ada: "
+                f"{', '.join(sorted(known)) or '-'}.",
+            )
         self.paused_remaining = calendar.working_time_between(now, self.due_at)
         self.state = CaseState.NEEDS_REVISION
         self.claim = None
-        self._record(RevisionRequested, actor, now, items=wanted)
+        self._record(RevisionRequested, actor, now, items=wanted, documents=sorted(set(documents)))
 
     def resubmit(self, actor: Actor, *, now: datetime, calendar: Calendar) -> None:
         """The citizen fixed what was asked: back to verification, with the time they took

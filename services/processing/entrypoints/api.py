@@ -13,7 +13,7 @@ from typing import Annotated
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response, status
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from services.processing.domain.case import Calendar, Case, CaseRefused, NotAllowed
 from services.processing.service_layer import cases, supervision
@@ -163,6 +163,13 @@ class RevisionBody(BaseModel):
         min_length=1,
         max_length=20,
         description="What the citizen must fix, in Indonesian, one item each.",
+    )
+    documents: list[Annotated[str, StringConstraints(pattern=r"^[A-Z][A-Z0-9_]{0,39}$")]] = Field(
+        default_factory=list,
+        max_length=20,
+        description="Catalogue codes of the request's documents to send again; the "
+        "citizen may replace only these. Unknown codes are refused with 409 "
+        "`unknown_documents`.",
     )
 
 
@@ -324,7 +331,7 @@ async def request_revision(
         acting,
         now,
         lambda case: case.request_revision(
-            acting.actor, body.items, now=now, calendar=context.calendar
+            acting.actor, body.items, now=now, calendar=context.calendar, documents=body.documents
         ),
     )
 
