@@ -21,7 +21,8 @@ EXAMPLE = """\
 Submit a request:
   curl -s -X POST {intake}/v1/requests -H 'Content-Type: application/json' \\
     -d '{{"service_code": "KK_BARU", "nik": "3516091204800001", "name": "Siti Aminah",
-         "phone": "081234567890", "preferred_channel": "WHATSAPP"}}'
+         "phone": "081234567890", "preferred_channel": "WHATSAPP",
+         "fields": {{"reason": "MENIKAH", "address": "Jl. Majapahit 12, Sooko"}}}}'
 Then read the audit log, as an auditor with a token from the local issuer:
   curl -s {audit}/v1/audit/entries -H "Authorization: Bearer $(scripts/token --role auditor)"
 Tokens for other roles: scripts/token --role verifier --service-point KANTOR_DINAS
@@ -71,6 +72,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     token.add_argument("--name", help="the person's display name")
     token.add_argument("--village", help="the village code, for village roles")
     token.add_argument("--service-point", help="the service point, for counter roles")
+    token.add_argument(
+        "--phone-number", help="the person's phone (+628...), where news of assisted requests go"
+    )
     token.add_argument(
         "--lifetime-s", type=positive_int, default=3600, help="seconds until it expires"
     )
@@ -131,6 +135,7 @@ def token(args: argparse.Namespace) -> None:
         "name": args.name,
         "village": args.village,
         "service_point": args.service_point,
+        "phone_number": args.phone_number,
     }
     given = {key: value for key, value in claims.items() if value is not None}
     print(stack.mint_token(args.role, lifetime_s=args.lifetime_s, **given))

@@ -143,6 +143,7 @@ def mint(
     village: str | None = None,
     service_point: str | None = None,
     name: str | None = None,
+    phone_number: str | None = None,
     lifetime_s: int = 3600,
     now: datetime | None = None,
 ) -> str:
@@ -163,7 +164,12 @@ def mint(
         "jti": str(uuid.uuid4()),
         "roles": list(roles),
     }
-    optional = {"village": village, "service_point": service_point, "name": name}
+    optional = {
+        "village": village,
+        "service_point": service_point,
+        "name": name,
+        "phone_number": phone_number,
+    }
     claims.update({key: value for key, value in optional.items() if value is not None})
     return jwt.encode(claims, keys.private_key, algorithm=ALGORITHM, headers={"kid": keys.kid})
 

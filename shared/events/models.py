@@ -62,6 +62,13 @@ class RequestSubmitted(RequestEvent):
         description="The service's own form fields as checked against the catalogue, by name.",
         json_schema_extra=PERSONAL,
     )
+    assisted_contact: str | None = Field(
+        default=None,
+        description="For a citizen without a phone: the phone of the village operator or "
+        "counter officer who submitted for them (their token's phone_number), where news of the "
+        "request goes instead.",
+        json_schema_extra=PERSONAL,
+    )
     consent_recorded: bool = Field(
         default=False,
         description="A village operator or counter officer submitted it, and recorded that the "

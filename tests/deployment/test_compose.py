@@ -41,7 +41,7 @@ STAFF_ROLES = {
     "auditor",
     "admin",
 }
-ATTRIBUTE_CLAIMS = {"village", "service_point"}
+ATTRIBUTE_CLAIMS = {"village", "service_point", "phone_number"}
 AUDIENCE = "adminduk"
 CONSOLE = "adminduk-console"
 USER_PROFILE = "org.keycloak.userprofile.UserProfileProvider"
@@ -281,7 +281,7 @@ def test_realm_holds_no_users_and_no_credentials(realm: dict[str, Any]) -> None:
     assert not keys(realm) & {"credentials", "password", "secret", "privateKey"}
 
 
-def test_user_profile_lets_only_admins_set_village_and_service_point(
+def test_user_profile_lets_only_admins_set_village_service_point_and_phone(
     realm: dict[str, Any],
 ) -> None:
     profile = user_profile(realm)
@@ -299,6 +299,9 @@ def test_user_profile_lets_only_admins_set_village_and_service_point(
     for code in ("KANTOR_DINAS", "MPP_MOJOKERTO", "KEC_MOJOSARI"):
         assert service_point.fullmatch(code)
     assert not service_point.fullmatch("kantor dinas")
+    phone = re.compile(attributes["phone_number"]["validations"]["pattern"]["pattern"])
+    assert phone.fullmatch("+6281234567890")
+    assert not phone.fullmatch("081234567890")
 
 
 @pytest.fixture(scope="session")

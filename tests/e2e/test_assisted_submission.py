@@ -31,7 +31,12 @@ async def test_an_operator_submits_for_a_citizen_without_a_phone_with_their_cons
     backend: Stack, http: httpx.AsyncClient, tokens: Tokens
 ) -> None:
     intake = backend.service_url("intake")
-    operator = tokens("village_operator", village=VILLAGE, subject="operator-sooko")
+    operator = tokens(
+        "village_operator",
+        village=VILLAGE,
+        subject="operator-sooko",
+        phone_number="+6281377770001",
+    )
 
     without_consent = await http.post(
         f"{intake}/v1/requests", json=WITHOUT_PHONE | {"consent": False}, headers=operator
@@ -51,6 +56,7 @@ async def test_an_operator_submits_for_a_citizen_without_a_phone_with_their_cons
     assert entry["data"]["actor"]["kind"] == "operator"
     assert entry["data"]["actor"]["village"] == VILLAGE
     assert entry["data"]["applicant"]["phone"] is None
+    assert entry["data"]["assisted_contact"].startswith("hmac-sha256:")
     await entry_of(http, backend, request_id, CaseOpened.event_type)
 
     # A request of the same operator with a phone is told; the one without is not.

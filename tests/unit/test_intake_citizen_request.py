@@ -6,6 +6,7 @@ from datetime import UTC, date, datetime
 import pytest
 
 from services.intake.adapters.catalogue_file import load_catalogue
+from services.intake.domain.callers import submitter
 from services.intake.domain.catalogue import IntakeChannel, UnknownService
 from services.intake.domain.citizen_request import (
     CitizenRequest,
@@ -20,7 +21,7 @@ from services.intake.domain.citizen_request import (
 from services.intake.domain.forms import InvalidForm
 from services.intake.domain.identity import InvalidIdentity, Sex
 from services.intake.domain.text import InvalidText
-from shared.auth import Role
+from shared.auth import Principal, Role
 from shared.calendar import JAKARTA, WorkingCalendar
 from shared.events.envelope import Actor, ActorKind, Channel
 from shared.events.models import Applicant, NotificationChannel, RequestSubmitted
@@ -282,3 +283,46 @@ def test_a_service_not_offered_on_a_channel_is_refused(monkeypatch: pytest.Monke
         submit_form()
 
     assert refused.value.channel is IntakeChannel.APP
+
+
+@pytest.mark.parametrize(
+    ("claimed", "contact"),
+    [("+62 813-7777-0001", "+6281377770001"), ("021-555-123", None), (None, None)],
+)
+def test_an_operators_own_phone_is_their_contact_for_citizens_without_one(
+    claimed: str | None, contact: str | None
+) -> None:
+    operator = Principal(
+        subject="operator-1",
+        roles=frozenset({Role.VILLAGE_OPERATOR}),
+        village="3516092003",
+        phone_number=claimed,
+    )
+
+    assisted = submitter(operator)
+    without_phone = submit(
+        request_id="req-1",
+        tracking_number=TRACKING_NUMBER,
+        form=dataclasses.replace(FORM, phone=None, consent=True),
+        submitter=assisted,
+        catalogue=CATALOGUE,
+        calendar=CALENDAR,
+        now=T0,
+    )
+    with_phone = submit(
+        request_id="req-2",
+        tracking_number=TRACKING_NUMBER,
+        form=dataclasses.replace(FORM, consent=True),
+        submitter=assisted,
+        catalogue=CATALOGUE,
+        calendar=CALENDAR,
+        now=T0,
+    )
+
+    assert assisted.contact_phone == contact
+    [event] = without_phone.events
+    assert isinstance(event, RequestSubmitted)
+    assert event.assisted_contact == contact
+    [event] = with_phone.events
+    assert isinstance(event, RequestSubmitted)
+    assert event.assisted_contact is None

@@ -11,6 +11,7 @@ from __future__ import annotations
 from enum import StrEnum
 
 from services.intake.domain.citizen_request import CitizenRequest, Submitter
+from services.intake.domain.identity import InvalidIdentity, normalize_phone
 from shared.auth import STAFF_ROLES, Principal, Role
 from shared.events.envelope import Actor, ActorKind, Channel
 
@@ -36,7 +37,7 @@ def submitter(principal: Principal | None, channel: Channel = Channel.API) -> Su
             village=principal.village,
             channel=channel,
         )
-        return Submitter(actor=actor, village=principal.village)
+        return Submitter(actor=actor, village=principal.village, contact_phone=_contact(principal))
     if Role.COUNTER_OFFICER in principal.roles:
         if principal.service_point is None:
             raise MissingScope("Token petugas loket tidak memuat tempat layanan.")
@@ -47,7 +48,11 @@ def submitter(principal: Principal | None, channel: Channel = Channel.API) -> Su
             service_point=principal.service_point,
             channel=channel,
         )
-        return Submitter(actor=actor, service_point=principal.service_point)
+        return Submitter(
+            actor=actor,
+            service_point=principal.service_point,
+            contact_phone=_contact(principal),
+        )
     role = Role.CITIZEN if Role.CITIZEN in principal.roles else None
     actor = Actor(kind=ActorKind.CITIZEN, id=principal.subject, role=role, channel=channel)
     return Submitter(actor=actor, owner_phone=principal.phone_number)
@@ -67,6 +72,16 @@ def reader(principal: Principal) -> Actor:
             channel=Channel.API,
         )
     return submitter(principal).actor
+
+
+def _contact(principal: Principal) -> str | None:
+    """A staff member's phone from their token, if it is an Indonesian mobile number."""
+    if principal.phone_number is None:
+        return None
+    try:
+        return normalize_phone(principal.phone_number)
+    except InvalidIdentity:
+        return None
 
 
 class Visibility(StrEnum):

@@ -109,6 +109,8 @@ class Submitter:
     owner_phone: str | None = None
     village: str | None = None
     service_point: str | None = None
+    contact_phone: str | None = None
+    """A village operator's or counter officer's own phone, for citizens without one."""
 
     @property
     def channel(self) -> IntakeChannel:
@@ -248,6 +250,7 @@ def submit(
             applicant=applicant,
             form=fields,
             consent_recorded=submitter.assisted,
+            assisted_contact=submitter.contact_phone if applicant.phone is None else None,
             submitted_at=now,
             deadline_working_days=deadline,
             expected_at=expected_at,
