@@ -25,6 +25,7 @@ from services.intake.domain.conversation import (
     Unsupported,
 )
 from shared.events.models import NotificationChannel
+from shared.wib import moment_label
 from tests.builders import T0
 
 CATALOGUE = load_catalogue()
@@ -522,6 +523,6 @@ def test_a_number_outside_indonesia_is_told_the_service_is_for_indonesian_number
 
 
 def test_times_are_shown_in_wib_with_indonesian_names() -> None:
-    assert chat.format_wib(datetime(2025, 8, 17, 3, 5, tzinfo=UTC)) == (
+    assert moment_label(datetime(2025, 8, 17, 3, 5, tzinfo=UTC)) == (
         "Minggu, 17 Agustus 2025 pukul 10.05 WIB"
     )

@@ -22,7 +22,7 @@ from services.intake.adapters.catalogue_file import load_catalogue
 from services.intake.adapters.citizen_tokens import citizen_subject
 from services.intake.bootstrap import create_app
 from services.intake.config import IntakeSettings
-from services.intake.domain.conversation import Conversation, Text, Unsupported, format_wib
+from services.intake.domain.conversation import Conversation, Text, Unsupported
 from services.intake.entrypoints.whatsapp_api import (
     WEBHOOK_PATH,
     WhatsAppContext,
@@ -40,6 +40,7 @@ from shared.events.models import (
     RequestSubmitted,
 )
 from shared.http import ReadinessCheck
+from shared.wib import moment_label
 from tests.auth import STAFF_KEYS
 from tests.builders import T0, cipher
 from tests.fake_intake import FakeIntake
@@ -510,7 +511,7 @@ async def test_a_whole_conversation_submits_the_request_with_its_document(
     ]
     reply = whatsapp.replies[-1].text
     assert f"Nomor permohonan: {request.tracking_number}" in reply
-    assert f"Perkiraan selesai: {format_wib(request.expected_at)}." in reply
+    assert f"Perkiraan selesai: {moment_label(request.expected_at)}." in reply
     assert "GRATIS" in reply
     assert "belum kami terima" not in reply
     assert whatsapp.conversations.held == {}

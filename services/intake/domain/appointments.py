@@ -19,22 +19,8 @@ from enum import StrEnum
 from shared.calendar import JAKARTA, WorkingCalendar
 from shared.events.envelope import Actor, Event
 from shared.events.models import Applicant, AppointmentBooked, AppointmentCancelled
+from shared.wib import day_label, hours_label, slot_label
 
-DAYS = ("Senin", "Selasa", "Rabu", "Kamis", "Jumat", "Sabtu", "Minggu")
-MONTHS = (
-    "Januari",
-    "Februari",
-    "Maret",
-    "April",
-    "Mei",
-    "Juni",
-    "Juli",
-    "Agustus",
-    "September",
-    "Oktober",
-    "November",
-    "Desember",
-)
 WEEKEND = frozenset({5, 6})
 
 
@@ -170,16 +156,6 @@ class NotActive(BookingConflict):
         )
 
 
-def day_label(day: date) -> str:
-    """`Senin, 7 Desember 2026`."""
-    return f"{DAYS[day.weekday()]}, {day.day} {MONTHS[day.month - 1]} {day.year}"
-
-
-def _clock(moment: time) -> str:
-    """Indonesian clock times use a full stop: 08.00."""
-    return f"{moment:%H.%M}"
-
-
 @dataclass(frozen=True)
 class TimeSlot:
     """A slot of every working day, in Jakarta clock time; its places are shared by the point's
@@ -250,19 +226,7 @@ class Visit:
     capacity: int
 
     def label(self) -> str:
-        return schedule_label(self.starts_at, self.ends_at)
-
-
-def schedule_label(starts_at: datetime, ends_at: datetime) -> str:
-    """`Senin, 7 Desember 2026, 08.00-09.00 WIB`."""
-    day = starts_at.astimezone(JAKARTA).date()
-    return f"{day_label(day)}, {_hours(starts_at, ends_at)} WIB"
-
-
-def _hours(starts_at: datetime, ends_at: datetime) -> str:
-    """`08.00-09.00`: Indonesian clock times, in WIB."""
-    start, end = starts_at.astimezone(JAKARTA).time(), ends_at.astimezone(JAKARTA).time()
-    return f"{_clock(start)}-{_clock(end)}"
+        return slot_label(self.starts_at, self.ends_at)
 
 
 def visit(point: ServicePoint, day: date, slot: TimeSlot) -> Visit:
@@ -296,7 +260,7 @@ def describe_free_days(free_days: list[FreeDay]) -> str:
         return "Tidak ada tempat kosong dalam jangka waktu pemesanan; pilih tempat layanan lain."
     days = "; ".join(
         f"{day_label(free.day)} (jam "
-        + ", ".join(_hours(slot.visit.starts_at, slot.visit.ends_at) for slot in free.slots)
+        + ", ".join(hours_label(slot.visit.starts_at, slot.visit.ends_at) for slot in free.slots)
         + ")"
         for free in free_days
     )
@@ -483,7 +447,7 @@ class Appointment:
 
     def schedule(self) -> str:
         """When to come, as a citizen reads it."""
-        return schedule_label(self.starts_at, self.ends_at)
+        return slot_label(self.starts_at, self.ends_at)
 
     def check_changeable(self, *, now: datetime) -> None:
         """Only a booked visit not yet begun can be cancelled or moved."""

@@ -41,6 +41,7 @@ from services.intake.domain.text import InvalidText, normalize_name
 from services.intake.domain.tracking import TRACKING_PATTERN, normalize_tracking_number
 from shared.calendar import JAKARTA
 from shared.events.models import NotificationChannel
+from shared.wib import moment_label
 
 IDLE_LIMIT = timedelta(minutes=30)
 MAX_NAME_LENGTH = 120
@@ -49,21 +50,6 @@ CONFIRM = "YA"
 
 _TRACKING = re.compile(TRACKING_PATTERN)
 _DAY_FIRST = re.compile(r"^(\d{1,2})[-/.](\d{1,2})[-/.](\d{4})$")
-_WEEKDAYS = ("Senin", "Selasa", "Rabu", "Kamis", "Jumat", "Sabtu", "Minggu")
-_MONTHS = (
-    "Januari",
-    "Februari",
-    "Maret",
-    "April",
-    "Mei",
-    "Juni",
-    "Juli",
-    "Agustus",
-    "September",
-    "Oktober",
-    "November",
-    "Desember",
-)
 _MEDIA_NAMES = {MediaType.PDF: "file PDF", MediaType.JPEG: "foto JPG", MediaType.PNG: "gambar PNG"}
 _STATUS_TEXT = {
     RequestStatus.SUBMITTED: "sudah diterima dan menunggu diperiksa petugas",
@@ -268,7 +254,7 @@ def submitted(
     lines = [
         f"Pengajuan {name} Anda sudah kami terima.",
         f"Nomor permohonan: {tracking_number}",
-        f"Perkiraan selesai: {format_wib(expected_at)}.",
+        f"Perkiraan selesai: {moment_label(expected_at)}.",
     ]
     if missing_documents:
         names = [_document_name(service, code) for code in missing_documents]
@@ -294,15 +280,6 @@ def refused(conversation: Conversation, *, reason: str, now: datetime) -> Turn:
         Conversation(step=Step.IDLE, last_active=now),
         f"Maaf, pengajuan tidak dapat kami terima: {reason}\nKetik MENU untuk memulai lagi.",
         drop=tuple(conversation.documents),
-    )
-
-
-def format_wib(moment: datetime) -> str:
-    """`Selasa, 4 Maret 2025 pukul 16.00 WIB`."""
-    local = moment.astimezone(JAKARTA)
-    return (
-        f"{_WEEKDAYS[local.weekday()]}, {local.day} {_MONTHS[local.month - 1]} {local.year} "
-        f"pukul {local:%H.%M} WIB"
     )
 
 
@@ -476,7 +453,7 @@ class _Flow:
         else:
             reply = f"Permohonan Anda {_STATUS_TEXT[looked_up.status]}."
             if looked_up.status in _OPEN:
-                reply += f" Perkiraan selesai: {format_wib(looked_up.expected_at)}."
+                reply += f" Perkiraan selesai: {moment_label(looked_up.expected_at)}."
         return Turn(state, self._with_prompt(state, reply))
 
     def _cancel(self, state: Conversation) -> Turn:

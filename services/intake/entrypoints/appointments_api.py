@@ -21,7 +21,6 @@ from services.intake.domain.appointments import (
     Proof,
     ServicePoint,
     UnknownServicePoint,
-    day_label,
     local_day,
 )
 from services.intake.domain.callers import MissingScope, submitter
@@ -44,6 +43,7 @@ from shared.clock import Clock
 from shared.errors import ApiError
 from shared.events.models import NotificationChannel
 from shared.http import error_response, error_responses
+from shared.wib import day_label
 
 Day = date
 """For fields named `date`, whose own name would hide the type in their class body."""
