@@ -1,4 +1,5 @@
-"""Wires audit: the Mongo log, the consumer of every topic, and the auditors' API."""
+"""Wires audit: the Mongo log and tree, the consumer of every topic, the checkpointer, and the
+auditors' API."""
 
 from __future__ import annotations
 
@@ -6,32 +7,71 @@ from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from functools import partial
 
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from fastapi import FastAPI
 
-from services.audit.adapters.mongo_log import MongoAuditLog
+from services.audit.adapters.mongo_log import MongoLogEntries
+from services.audit.adapters.mongo_tree import MongoCheckpoints, MongoTreeNodes
 from services.audit.config import AuditSettings
+from services.audit.domain.note import NoteSigner
 from services.audit.entrypoints import api
 from services.audit.entrypoints.access import ACCESS
+from services.audit.entrypoints.api import AuditContext
 from services.audit.entrypoints.consumer import Dependencies, subscription
 from services.audit.service_layer.log import AuditRecorder
+from services.audit.service_layer.tree import Checkpointer
 from shared.auth import KeySource
 from shared.clock import Clock, system_clock
+from shared.errors import InvalidConfiguration
 from shared.http import ReadinessCheck, Wiring, build_app
 from shared.kafka import service_topics, subscribe
-from shared.runtime import connected, running
+from shared.polling import PollingLoop
+from shared.runtime import Worker, connected, running
+
+
+def load_signing_key(text: str) -> Ed25519PrivateKey:
+    """A PEM private key, or a 64-hex-character seed."""
+    try:
+        if text.lstrip().startswith("-----BEGIN"):
+            key = serialization.load_pem_private_key(text.encode(), password=None)
+        else:
+            key = Ed25519PrivateKey.from_private_bytes(bytes.fromhex(text.strip()))
+    except ValueError:
+        key = None
+    if not isinstance(key, Ed25519PrivateKey):
+        raise InvalidConfiguration("AUDIT_CHECKPOINT_KEY is neither an Ed25519 PEM key nor a seed")
+    return key
+
+
+def checkpoint_signer(settings: AuditSettings) -> NoteSigner:
+    key = settings.secret("AUDIT_CHECKPOINT_KEY", settings.checkpoint_key)
+    return NoteSigner(settings.checkpoint_origin, load_signing_key(key.get_secret_value()))
 
 
 @asynccontextmanager
 async def connect(
-    settings: AuditSettings, app: FastAPI, *, clock: Clock = system_clock
+    settings: AuditSettings, signer: NoteSigner, app: FastAPI, *, clock: Clock = system_clock
 ) -> AsyncIterator[Mapping[str, ReadinessCheck]]:
     key = settings.secret("AUDIT_PSEUDONYM_KEY", settings.pseudonym_key).get_secret_value()
     topics = service_topics("audit", subscription=subscription, group_id=settings.consumer_group)
     async with connected(settings, topics) as infra:
-        repository = MongoAuditLog(infra.db["log"])
-        await repository.ensure_indexes()
-        app.state.audit_log = repository
-        recorder = AuditRecorder(log=repository, pseudonym_key=key.encode(), clock=clock)
+        entries = MongoLogEntries(infra.db["entries"])
+        await entries.ensure_indexes()
+        nodes = MongoTreeNodes(infra.db["tree_nodes"])
+        checkpoints = MongoCheckpoints(infra.db["latest_checkpoint"], infra.db["checkpoints"])
+        app.state.audit = AuditContext(
+            entries=entries, nodes=nodes, checkpoints=checkpoints, signer=signer
+        )
+        checkpointer = Checkpointer(
+            entries=entries, nodes=nodes, checkpoints=checkpoints, signer=signer
+        )
+        recorder = AuditRecorder(
+            log=entries,
+            pseudonym_key=key.encode(),
+            clock=clock,
+            appended=checkpointer.appended,
+        )
         consumer = subscribe(
             settings=settings,
             group_id=settings.consumer_group,
@@ -40,19 +80,32 @@ async def connect(
             clock=clock,
             producer=infra.producer,
         )
-        async with running({"consumer": consumer}) as worker_checks:
+        checkpoints_loop = PollingLoop(
+            name="checkpoints",
+            handle=_nothing_named,
+            sweep=checkpointer.run,
+            sweep_interval_s=settings.checkpoint_interval_s,
+        )
+        workers: dict[str, Worker] = {"checkpoints": checkpoints_loop, "consumer": consumer}
+        async with running(workers) as worker_checks:
             yield infra.readiness_checks() | worker_checks
+
+
+async def _nothing_named(keys: list[str]) -> None:
+    """Checkpoints follow the clock: nothing names work for them."""
 
 
 def create_app(
     settings: AuditSettings, wiring: Wiring | None = None, *, staff_keys: KeySource | None = None
 ) -> FastAPI:
+    settings.check_production()
+    signer = checkpoint_signer(settings)
     return build_app(
         title="Adminduk Go Digital: audit",
         settings=settings,
-        wiring=wiring or partial(connect, settings),
+        wiring=wiring or partial(connect, settings, signer),
         routers=[api.router],
         access=ACCESS,
         staff_keys=staff_keys,
-        unbounded_paths=[api.VERIFY_PATH],
+        unbounded_paths=[api.VERIFY_PATH, api.EXPORT_PATH],
     )

@@ -1,15 +1,14 @@
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 from collections.abc import Sequence
 from datetime import timedelta
 
 from pymongo.errors import AutoReconnect
 
-from services.audit.domain.chain import GENESIS_HASH, AuditEntry, next_entry
+from services.audit.domain.entry import LogEntry
 from services.audit.domain.pseudonym import PREFIX
-from services.audit.service_layer.log import AuditRecorder, list_entries, verify_log
+from services.audit.service_layer.log import AuditRecorder, list_entries
 from shared.events.envelope import Event
 from shared.events.models import CaseOpened, RequestSubmitted
 from shared.messagebus import Received
@@ -17,12 +16,13 @@ from tests.builders import (
     CITIZEN,
     T0,
     VALID_NIK,
-    audit_chain,
     case_opened,
     request_submitted,
     wrapped,
 )
-from tests.fakes import FakeAuditLog, FakeClock
+from tests.contracts.audit import log_entries
+from tests.fakes import FakeClock
+from tests.fakes_audit import FakeLogEntries
 
 KEY = b"audit-key"
 RECORDED_AT = T0 + timedelta(seconds=5)
@@ -41,23 +41,23 @@ def received(
     )
 
 
-def recorder(log: FakeAuditLog) -> AuditRecorder:
+def recorder(log: FakeLogEntries) -> AuditRecorder:
     return AuditRecorder(log=log, pseudonym_key=KEY, clock=FakeClock(RECORDED_AT))
 
 
-async def all_entries(log: FakeAuditLog) -> list[AuditEntry]:
+async def all_entries(log: FakeLogEntries) -> list[LogEntry]:
     return [entry async for entry in log.entries()]
 
 
 async def test_an_event_is_appended_with_its_envelope_and_masked_data() -> None:
-    log = FakeAuditLog()
+    log = FakeLogEntries()
     message = received(request_submitted("req-1"), source="/adminduk/intake")
 
     await recorder(log).record(message)
 
     [entry] = await all_entries(log)
+    assert entry.index == 0
     assert entry.sequence == 1
-    assert entry.previous_hash == GENESIS_HASH
     assert entry.event_id == message.event_id
     assert entry.event_type == RequestSubmitted.event_type
     assert entry.source == "/adminduk/intake"
@@ -70,22 +70,21 @@ async def test_an_event_is_appended_with_its_envelope_and_masked_data() -> None:
     assert VALID_NIK not in repr(entry)
 
 
-async def test_events_are_chained_in_the_order_they_are_recorded() -> None:
-    log = FakeAuditLog()
+async def test_events_take_the_next_indexes_in_the_order_they_are_recorded() -> None:
+    log = FakeLogEntries()
     audit = recorder(log)
 
     await audit.record(received(request_submitted("req-1")))
     await audit.record(received(case_opened("req-1")))
 
     first, second = await all_entries(log)
-    assert second.sequence == 2
-    assert second.previous_hash == first.entry_hash
+    assert (first.index, second.index) == (0, 1)
     assert second.event_type == CaseOpened.event_type
     assert second.data["contact_phone"].startswith(PREFIX)
 
 
 async def test_a_redelivered_event_adds_nothing() -> None:
-    log = FakeAuditLog()
+    log = FakeLogEntries()
     audit = recorder(log)
     message = received(request_submitted("req-1"))
 
@@ -95,12 +94,12 @@ async def test_a_redelivered_event_adds_nothing() -> None:
     assert [entry.event_id for entry in await all_entries(log)] == [message.event_id]
 
 
-class CountingAuditLog(FakeAuditLog):
+class CountingAuditLog(FakeLogEntries):
     def __init__(self) -> None:
         super().__init__()
         self.writes: list[int] = []
 
-    async def append(self, entries: Sequence[AuditEntry]) -> int:
+    async def append(self, entries: Sequence[LogEntry]) -> int:
         self.writes.append(len(entries))
         await asyncio.sleep(0.01)
         return await super().append(entries)
@@ -118,11 +117,11 @@ async def test_events_recorded_at_once_share_writes_and_keep_their_arrival_order
     ]
     assert sum(log.writes) == 20
     assert len(log.writes) <= 2
-    assert (await verify_log(log=log)).valid
+    assert [entry.index for entry in await all_entries(log)] == list(range(20))
 
 
-async def test_a_redelivery_inside_a_batch_is_dropped_and_the_rest_still_chains() -> None:
-    log = FakeAuditLog()
+async def test_a_redelivery_inside_a_batch_is_dropped_and_the_rest_take_the_next_indexes() -> None:
+    log = FakeLogEntries()
     audit = recorder(log)
     first = received(request_submitted("req-1"))
     await audit.record(first)
@@ -135,22 +134,22 @@ async def test_a_redelivery_inside_a_batch_is_dropped_and_the_rest_still_chains(
         batch[0].event_id,
         batch[2].event_id,
     ]
-    assert (await verify_log(log=log)).valid
+    assert [entry.index for entry in await all_entries(log)] == [0, 1, 2]
 
 
-class RacedAuditLog(FakeAuditLog):
-    """Another appender takes the next sequence between our read of the head and our append."""
+class RacedAuditLog(FakeLogEntries):
+    """Another appender takes the next index between our read of the size and our append."""
 
     def __init__(self, rival_event_id: str) -> None:
         super().__init__()
         self._rival_event_id = rival_event_id
         self._raced = False
 
-    async def append(self, entries: Sequence[AuditEntry]) -> int:
+    async def append(self, entries: Sequence[LogEntry]) -> int:
         if not self._raced:
             self._raced = True
-            rival = next_entry(
-                await self.head(),
+            rival = LogEntry(
+                index=await self.size(),
                 event_id=self._rival_event_id,
                 event_type=RequestSubmitted.event_type,
                 source="/adminduk/intake",
@@ -163,7 +162,7 @@ class RacedAuditLog(FakeAuditLog):
         return await super().append(entries)
 
 
-async def test_losing_the_sequence_to_another_writer_chains_after_its_entry() -> None:
+async def test_losing_the_index_to_another_writer_appends_after_its_entry() -> None:
     log = RacedAuditLog(rival_event_id="evt-rival")
     message = received(request_submitted("req-1"))
 
@@ -173,10 +172,10 @@ async def test_losing_the_sequence_to_another_writer_chains_after_its_entry() ->
         "evt-rival",
         message.event_id,
     ]
-    assert (await verify_log(log=log)).valid
+    assert [entry.index for entry in await all_entries(log)] == [0, 1]
 
 
-async def test_losing_the_sequence_to_the_same_event_is_done() -> None:
+async def test_losing_the_index_to_the_same_event_is_done() -> None:
     message = received(request_submitted("req-1"))
     log = RacedAuditLog(rival_event_id=message.event_id)
 
@@ -185,12 +184,12 @@ async def test_losing_the_sequence_to_the_same_event_is_done() -> None:
     assert [entry.event_id for entry in await all_entries(log)] == [message.event_id]
 
 
-class UnreachableAuditLog(FakeAuditLog):
+class UnreachableAuditLog(FakeLogEntries):
     def __init__(self) -> None:
         super().__init__()
         self.down = True
 
-    async def append(self, entries: Sequence[AuditEntry]) -> int:
+    async def append(self, entries: Sequence[LogEntry]) -> int:
         if self.down:
             raise AutoReconnect("database unreachable")
         return await super().append(entries)
@@ -213,8 +212,8 @@ async def test_a_failed_write_fails_every_event_in_it_and_the_next_record_works(
 
 
 async def test_list_entries_pages_through_the_log() -> None:
-    log = FakeAuditLog()
-    await log.append(audit_chain("req-1", "req-2", "req-1", "req-1"))
+    log = FakeLogEntries()
+    await log.append(log_entries("req-1", "req-2", "req-1", "req-1"))
 
     page = await list_entries(log=log, after_sequence=1, subject="req-1", limit=1)
     rest = await list_entries(log=log, after_sequence=page[-1].sequence, subject="req-1", limit=10)
@@ -223,28 +222,18 @@ async def test_list_entries_pages_through_the_log() -> None:
     assert [entry.sequence for entry in rest] == [4]
 
 
-async def test_a_recorded_log_verifies() -> None:
-    log = FakeAuditLog()
-    audit = recorder(log)
-    for event in [request_submitted("req-1"), case_opened("req-1")]:
-        await audit.record(received(event))
+async def test_what_was_appended_is_handed_over_and_only_that() -> None:
+    handed: list[int] = []
+    log = FakeLogEntries()
+    audit = AuditRecorder(
+        log=log,
+        pseudonym_key=KEY,
+        clock=FakeClock(RECORDED_AT),
+        appended=lambda entries: handed.extend(entry.index for entry in entries),
+    )
+    first = received(request_submitted("req-1"))
 
-    result = await verify_log(log=log)
+    await audit.record(first)
+    await asyncio.gather(*(audit.record(m) for m in [first, received(case_opened("req-1"))]))
 
-    head = await log.head()
-    assert head is not None
-    assert result.valid is True
-    assert result.entries == 2
-    assert result.head_hash == head.entry_hash
-
-
-async def test_a_tampered_log_fails_verification_at_the_changed_entry() -> None:
-    log = FakeAuditLog()
-    await log.append(audit_chain("a", "b", "c"))
-    log.by_sequence[2] = dataclasses.replace(log.by_sequence[2], data={"n": "changed"})
-
-    result = await verify_log(log=log)
-
-    assert result.valid is False
-    assert result.first_invalid_sequence == 2
-    assert result.entries == 1
+    assert handed == [0, 1]

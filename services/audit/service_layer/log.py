@@ -1,13 +1,14 @@
-"""Audit's use cases: record events, page through the log, verify it."""
+"""Audit's use cases for entries: record events in arrival order, page through them."""
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from services.audit.domain.chain import AuditEntry, ChainVerification, ChainVerifier, next_entry
+from services.audit.domain.entry import LogEntry
 from services.audit.domain.pseudonym import pseudonymise
-from services.audit.service_layer.ports import AuditLogRepository
+from services.audit.service_layer.ports import LogEntries
 from shared.clock import Clock
 from shared.events.envelope import Event
 from shared.messagebus import Received
@@ -23,20 +24,25 @@ class AuditRecorder:
     """Appends events to the log in the order they arrive, many in one write.
 
     Handlers call `record` concurrently; what arrives while a write is in flight goes into the
-    next one (group commit), so the log costs one insert per batch, not one per event. An event
-    logged already (a redelivery) is recognised by its unique id and adds nothing. The data was
-    validated against its model, so no field the model does not know reaches the log unmasked.
+    next one (group commit), so the log costs one insert per batch, not one per event. Each entry
+    takes the next index; of several audit instances appending at once, one gets the index and
+    the others try again after it. An event logged already (a redelivery) is recognised by its
+    unique id and adds nothing. What was appended is handed to `appended` (the checkpointer).
+    The data was validated against its model, so no field the model does not know reaches the
+    log unmasked.
     """
 
     def __init__(
         self,
         *,
-        log: AuditLogRepository,
+        log: LogEntries,
         pseudonym_key: bytes,
         clock: Clock,
+        appended: Callable[[Sequence[LogEntry]], None] = lambda entries: None,
         max_batch: int = 500,
     ) -> None:
         self._log = log
+        self._appended = appended
         self._pseudonym_key = pseudonym_key
         self._clock = clock
         self._max_batch = max_batch
@@ -66,22 +72,23 @@ class AuditRecorder:
 
     async def _append(self, batch: list[_Waiting]) -> None:
         while batch:
-            entries = self._entries(await self._log.head(), batch)
+            entries = self._entries(await self._log.size(), batch)
             added = await self._log.append(entries)
+            self._appended(entries[:added])
             for waiting in batch[:added]:
                 waiting.done.set_result(None)
             batch = batch[added:]
-            if batch and await self._log.contains(batch[0].received.event_id):
+            if batch and await self._log.holds(batch[0].received.event_id):
                 batch.pop(0).done.set_result(None)
-            # Otherwise another writer took the next sequence: chain again from the new head.
+            # Otherwise another writer took the next index: number again from the new size.
 
-    def _entries(self, head: AuditEntry | None, batch: list[_Waiting]) -> list[AuditEntry]:
+    def _entries(self, start: int, batch: list[_Waiting]) -> list[LogEntry]:
         recorded_at = self._clock().isoformat()
         entries = []
-        for waiting in batch:
+        for index, waiting in enumerate(batch, start=start):
             received = waiting.received
-            head = next_entry(
-                head,
+            entry = LogEntry(
+                index=index,
                 event_id=received.event_id,
                 event_type=received.data.event_type,
                 source=received.source,
@@ -94,24 +101,15 @@ class AuditRecorder:
                     self._pseudonym_key,
                 ),
             )
-            entries.append(head)
+            entries.append(entry)
         return entries
 
 
 async def list_entries(
-    *, log: AuditLogRepository, after_sequence: int, subject: str | None, limit: int
-) -> list[AuditEntry]:
-    """One page of entries in log order."""
+    *, log: LogEntries, after_sequence: int, subject: str | None, limit: int
+) -> list[LogEntry]:
+    """One page of entries in log order: those numbered after `after_sequence`, which are those
+    from index `after_sequence` on."""
     return [
-        entry
-        async for entry in log.entries(after_sequence=after_sequence, subject=subject, limit=limit)
+        entry async for entry in log.entries(start=after_sequence, subject=subject, limit=limit)
     ]
-
-
-async def verify_log(*, log: AuditLogRepository) -> ChainVerification:
-    """Re-computes the whole chain from the first entry."""
-    verifier = ChainVerifier()
-    async for entry in log.entries():
-        if not verifier.check(entry):
-            break
-    return verifier.result()

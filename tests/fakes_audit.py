@@ -1,0 +1,90 @@
+"""In-memory stand-ins for audit's ports, behaving like the Mongo adapters: entries by index and
+unique by event, tree nodes written once, the latest checkpoint moved only from the one named."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import AsyncIterator, Collection, Mapping, Sequence
+
+from services.audit.domain.checkpoint import SignedCheckpoint
+from services.audit.domain.entry import LogEntry
+from services.audit.domain.merkle import Subtree
+from services.audit.service_layer.ports import TreeIntegrityError
+
+
+class FakeLogEntries:
+    def __init__(self) -> None:
+        self.by_index: dict[int, LogEntry] = {}
+
+    async def size(self) -> int:
+        size = 0
+        while size in self.by_index:
+            size += 1
+        return size
+
+    async def append(self, entries: Sequence[LogEntry]) -> int:
+        for added, entry in enumerate(entries):
+            if entry.index in self.by_index or await self.holds(entry.event_id):
+                return added
+            self.by_index[entry.index] = copy.deepcopy(entry)
+        return len(entries)
+
+    async def holds(self, event_id: str) -> bool:
+        return any(entry.event_id == event_id for entry in self.by_index.values())
+
+    async def at(self, indexes: Collection[int]) -> dict[int, LogEntry]:
+        return {
+            index: copy.deepcopy(self.by_index[index])
+            for index in indexes
+            if index in self.by_index
+        }
+
+    async def entries(
+        self, *, start: int = 0, subject: str | None = None, limit: int | None = None
+    ) -> AsyncIterator[LogEntry]:
+        if subject is None:
+            selected: list[LogEntry] = []
+            while start + len(selected) in self.by_index:
+                selected.append(self.by_index[start + len(selected)])
+        else:
+            selected = [
+                self.by_index[index]
+                for index in sorted(self.by_index)
+                if index >= start and self.by_index[index].subject == subject
+            ]
+        for entry in selected[: limit or None]:
+            yield copy.deepcopy(entry)
+
+
+class FakeTreeNodes:
+    def __init__(self) -> None:
+        self.hashes: dict[Subtree, bytes] = {}
+
+    async def get(self, subtrees: Collection[Subtree]) -> dict[Subtree, bytes]:
+        return {subtree: self.hashes[subtree] for subtree in subtrees if subtree in self.hashes}
+
+    async def put(self, nodes: Mapping[Subtree, bytes]) -> None:
+        differing = [s for s, h in nodes.items() if self.hashes.setdefault(s, h) != h]
+        if differing:
+            raise TreeIntegrityError(f"stored tree nodes hold other hashes: {differing}")
+
+
+class FakeCheckpoints:
+    def __init__(self) -> None:
+        self.current: SignedCheckpoint | None = None
+        self.by_size: dict[int, SignedCheckpoint] = {}
+
+    async def latest(self) -> SignedCheckpoint | None:
+        return self.current
+
+    async def advance(
+        self, checkpoint: SignedCheckpoint, *, previous: SignedCheckpoint | None
+    ) -> bool:
+        if self.current != previous:
+            return False
+        self.current = checkpoint
+        self.by_size.setdefault(checkpoint.size, checkpoint)
+        return True
+
+    async def history(self) -> list[SignedCheckpoint]:
+        return [self.by_size[size] for size in sorted(self.by_size)]
