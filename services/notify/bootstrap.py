@@ -1,4 +1,6 @@
-"""Wires notify: Mongo notifications, the cases consumer, the delivery loop and the outbox relay."""
+"""Wires notify: the templates file, Mongo notifications and recipients, the consumer of requests,
+cases, visits, complaints, sign-ins and chats, the delivery loop, the outbox relay and the
+templates preview."""
 
 from __future__ import annotations
 
@@ -10,11 +12,16 @@ from fastapi import FastAPI
 
 from services.notify.adapters.http_provider import HttpMessageProvider, provider_client
 from services.notify.adapters.mongo_notifications import MongoNotificationRepository
+from services.notify.adapters.mongo_recipients import MongoRecipientDirectory
+from services.notify.adapters.templates_file import load_templates
 from services.notify.config import NotifySettings
 from services.notify.domain.notification import Notification
+from services.notify.domain.templates import Templates
+from services.notify.entrypoints import templates_api
 from services.notify.entrypoints.access import ACCESS
-from services.notify.entrypoints.consumer import Dependencies, subscription
+from services.notify.entrypoints.consumer import subscription
 from services.notify.service_layer.delivery import Delivery
+from services.notify.service_layer.messages import MessageContext
 from shared.auth import KeySource
 from shared.clock import Clock, system_clock
 from shared.http import ReadinessCheck, Wiring, build_app
@@ -26,7 +33,7 @@ from shared.runtime import Worker, connected, running
 
 @asynccontextmanager
 async def connect(
-    settings: NotifySettings, app: FastAPI, *, clock: Clock = system_clock
+    settings: NotifySettings, templates: Templates, app: FastAPI, *, clock: Clock = system_clock
 ) -> AsyncIterator[Mapping[str, ReadinessCheck]]:
     topics = service_topics("notify", subscription=subscription, group_id=settings.consumer_group)
     token = settings.provider_token.get_secret_value() if settings.provider_token else None
@@ -41,6 +48,7 @@ async def connect(
         repository = MongoNotificationRepository(collection, cipher)
         await repository.ensure_indexes()
         relay = OutboxRelay(collection=collection, producer=infra.producer, cipher=cipher)
+        quiet_hours = settings.quiet()
         delivery = Delivery(
             repository=repository,
             provider=HttpMessageProvider(http),
@@ -48,6 +56,7 @@ async def connect(
             max_attempts=settings.max_delivery_attempts,
             now=clock,
             concurrency=settings.delivery_concurrency,
+            quiet_hours=quiet_hours,
         )
         delivery_loop = PollingLoop(
             name="delivery",
@@ -64,7 +73,14 @@ async def connect(
             settings=settings,
             group_id=settings.consumer_group,
             subscription=subscription,
-            dependencies=Dependencies(repository=repository, delivery_ready=delivery_ready),
+            dependencies=MessageContext(
+                repository=repository,
+                recipients=MongoRecipientDirectory(infra.db["recipients"], cipher),
+                templates=templates,
+                delivery_ready=delivery_ready,
+                quiet_hours=quiet_hours,
+                survey_url=settings.survey_link,
+            ),
             clock=clock,
             producer=infra.producer,
         )
@@ -80,10 +96,14 @@ async def connect(
 def create_app(
     settings: NotifySettings, wiring: Wiring | None = None, *, staff_keys: KeySource | None = None
 ) -> FastAPI:
-    return build_app(
+    templates = load_templates(settings.templates_file)
+    app = build_app(
         title="Adminduk Go Digital: notify",
         settings=settings,
-        wiring=wiring or partial(connect, settings),
+        wiring=wiring or partial(connect, settings, templates),
+        routers=[templates_api.router],
         access=ACCESS,
         staff_keys=staff_keys,
     )
+    app.state.templates = templates
+    return app

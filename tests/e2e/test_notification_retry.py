@@ -24,12 +24,16 @@ async def test_a_refused_message_is_retried_until_the_provider_takes_it(
     submission = {**SUBMISSION, "phone": "081299990001"}
     response = await http.post(f"{backend.service_url('intake')}/v1/requests", json=submission)
     request_id = response.json()["request_id"]
+    tracking_number = response.json()["tracking_number"]
 
     async def delivered() -> list[dict[str, Any]]:
-        return [m for m in await sink_messages(http, backend) if request_id in m["text"]]
+        return [
+            m
+            for m in await sink_messages(http, backend)
+            if m["to"] == "+6281299990001" and tracking_number in m["text"]
+        ]
 
-    [message] = await eventually(delivered, timeout_s=45, what="the message after two refusals")
-    assert message["to"] == "+6281299990001"
+    [message] = await eventually(delivered, timeout_s=45, what="the receipt after two refusals")
 
     async def sent_event() -> list[dict[str, Any]]:
         entries = await audit_entries(http, backend, subject=request_id)

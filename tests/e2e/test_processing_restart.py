@@ -18,11 +18,16 @@ from tests.e2e.conftest import SUBMISSION, audit_entries, eventually, sink_messa
 REQUESTS = 30
 
 
+TRACKING_NUMBERS: dict[str, str] = {}
+"""Each submitted request's tracking number, by request id: the receipt quotes it."""
+
+
 async def submit(http: httpx.AsyncClient, stack: Stack, n: int) -> str:
     body = {**SUBMISSION, "name": f"Warga Uji {n}"}
     response = await http.post(f"{stack.service_url('intake')}/v1/requests", json=body)
     assert response.status_code == 202, response.text
     request_id: str = response.json()["request_id"]
+    TRACKING_NUMBERS[request_id] = response.json()["tracking_number"]
     return request_id
 
 
@@ -81,7 +86,7 @@ async def test_processing_restart_loses_nothing_and_applies_nothing_twice(
         messages = [
             m
             for m in await sink_messages(http, backend)
-            if any(request_id in m["text"] for request_id in request_ids)
+            if any(TRACKING_NUMBERS[request_id] in m["text"] for request_id in request_ids)
         ]
         return messages if len(messages) >= REQUESTS else None
 

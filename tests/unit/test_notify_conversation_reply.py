@@ -3,13 +3,17 @@ channel the citizen wrote on, through its consumer like every other event."""
 
 from __future__ import annotations
 
-from services.notify.domain.notification import Notification, NotificationStatus
-from services.notify.entrypoints.consumer import Dependencies, subscription
+from datetime import UTC, datetime
+
+from services.notify.domain.notification import NotificationStatus
+from services.notify.domain.quiet_hours import QuietHours
+from services.notify.entrypoints.consumer import subscription
 from services.notify.service_layer.delivery import Delivery
+from shared.calendar import JAKARTA
 from shared.events.envelope import Actor, ActorKind, Channel, CloudEvent
 from shared.events.models import ConversationReply, NotificationChannel, NotificationSent
 from tests.builders import T0
-from tests.fakes import CallCounter, FakeClock, FakeMessageProvider, FakeNotificationRepository
+from tests.fakes import CallCounter, FakeClock, FakeMessageProvider, FakeNotify
 
 TEXT = "Selamat datang di layanan Dispendukcapil.\n\nBalas dengan angka pilihan Anda:\n1. Akta"
 
@@ -27,12 +31,10 @@ def reply(channel: NotificationChannel = NotificationChannel.WHATSAPP) -> CloudE
 
 
 async def test_a_reply_is_sent_as_it_is_once_however_often_its_event_arrives() -> None:
-    repository = FakeNotificationRepository()
+    notify = FakeNotify()
+    repository = notify.repository
     provider = FakeMessageProvider()
-    handed_over: list[Notification] = []
-    dispatch = subscription.bind(
-        Dependencies(repository=repository, delivery_ready=handed_over.append), FakeClock(T0)
-    )
+    dispatch = subscription.bind(notify.context, FakeClock(T0))
     event = reply()
 
     for _ in range(3):
@@ -47,7 +49,7 @@ async def test_a_reply_is_sent_as_it_is_once_however_often_its_event_arrives() -
     )
     await delivery.deliver_due()
 
-    [queued] = handed_over
+    [queued] = notify.handed_over
     assert queued.notification_id == f"{event.id}:reply"
     [sent] = provider.sent
     assert sent.recipient == "+6281234567890"
@@ -62,14 +64,24 @@ async def test_a_reply_is_sent_as_it_is_once_however_often_its_event_arrives() -
 
 
 async def test_a_reply_goes_out_on_the_channel_the_citizen_wrote_on() -> None:
-    repository = FakeNotificationRepository()
-    dispatch = subscription.bind(
-        Dependencies(repository=repository, delivery_ready=lambda _: None), FakeClock(T0)
-    )
+    notify = FakeNotify()
+    dispatch = subscription.bind(notify.context, FakeClock(T0))
     event = reply(NotificationChannel.SMS)
 
     await dispatch(event)
 
-    stored = await repository.get(f"{event.id}:reply")
+    stored = await notify.repository.get(f"{event.id}:reply")
     assert stored is not None
     assert stored.channel is NotificationChannel.SMS
+
+
+async def test_a_reply_at_night_goes_out_at_once() -> None:
+    night = datetime(2025, 3, 3, 23, 30, tzinfo=JAKARTA).astimezone(UTC)
+    notify = FakeNotify(quiet_hours=QuietHours())
+    event = reply()
+
+    await subscription.bind(notify.context, FakeClock(night))(event)
+
+    stored = await notify.repository.get(f"{event.id}:reply")
+    assert stored is not None
+    assert stored.next_attempt_at == night

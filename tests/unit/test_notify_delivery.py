@@ -1,15 +1,25 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
+import dataclasses
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from services.notify.domain.notification import Notification, NotificationStatus
-from services.notify.service_layer.delivery import Delivery, queue_case_opened_message
+from services.notify.domain.quiet_hours import QuietHours
+from services.notify.service_layer.delivery import Delivery
+from services.notify.service_layer.messages import MessageContext, queue_receipt
+from shared.calendar import JAKARTA
 from shared.events.models import NotificationFailed, NotificationSent
-from tests.builders import T0, case_opened, notification
-from tests.fakes import CallCounter, FakeClock, FakeMessageProvider, FakeNotificationRepository
+from tests.builders import T0, notification, request_submitted
+from tests.fakes import (
+    CallCounter,
+    FakeClock,
+    FakeMessageProvider,
+    FakeNotificationRepository,
+    FakeNotify,
+)
 
 
 @pytest.fixture
@@ -49,41 +59,11 @@ async def deliver(
     ).deliver_due()
 
 
-async def test_a_case_opened_event_queues_one_message_however_often_it_arrives(
-    repository: FakeNotificationRepository,
-) -> None:
-    handed_over: list[Notification] = []
-
-    for minute in range(3):
-        await queue_case_opened_message(
-            opened=case_opened("req-1"),
-            event_id="evt-1",
-            repository=repository,
-            delivery_ready=handed_over.append,
-            now=T0 + timedelta(minutes=minute),
-        )
-
-    assert list(repository.notifications) == ["evt-1:citizen"]
-    assert repository.notifications["evt-1:citizen"].next_attempt_at == T0
-    assert [notification.notification_id for notification in handed_over] == ["evt-1:citizen"]
-
-
-async def test_a_citizen_without_a_phone_gets_no_message(
-    repository: FakeNotificationRepository,
-) -> None:
-    handed_over: list[Notification] = []
-    opened = case_opened("req-1").model_copy(update={"contact_phone": None})
-
-    await queue_case_opened_message(
-        opened=opened,
-        event_id="evt-1",
-        repository=repository,
-        delivery_ready=handed_over.append,
-        now=T0,
+def handing_to(repository: FakeNotificationRepository, delivery: Delivery) -> MessageContext:
+    """The message use cases storing in `repository` and handing over to `delivery`."""
+    return dataclasses.replace(
+        FakeNotify().context, repository=repository, delivery_ready=delivery.hold
     )
-
-    assert repository.notifications == {}
-    assert handed_over == []
 
 
 class CountingReads(FakeNotificationRepository):
@@ -107,11 +87,10 @@ async def test_a_handed_over_message_is_sent_without_being_read_back(
         max_attempts=3,
         now=clock,
     )
-    await queue_case_opened_message(
-        opened=case_opened("req-1"),
+    await queue_receipt(
+        submitted=request_submitted("req-1"),
         event_id="evt-1",
-        repository=repository,
-        delivery_ready=delivery.hold,
+        context=handing_to(repository, delivery),
         now=T0,
     )
 
@@ -332,11 +311,10 @@ async def test_a_held_message_the_sweep_sent_first_is_not_sent_again(
         max_attempts=3,
         now=clock,
     )
-    await queue_case_opened_message(
-        opened=case_opened("req-1"),
+    await queue_receipt(
+        submitted=request_submitted("req-1"),
         event_id="evt-1",
-        repository=repository,
-        delivery_ready=delivery.hold,
+        context=handing_to(repository, delivery),
         now=T0,
     )
 
@@ -344,3 +322,101 @@ async def test_a_held_message_the_sweep_sent_first_is_not_sent_again(
     assert await delivery.deliver(["evt-1:citizen"]) == 0
 
     assert [n.notification_id for n in provider.sent] == ["evt-1:citizen"]
+
+
+WIB_NIGHT = datetime(2025, 3, 3, 20, 59, 50, tzinfo=JAKARTA).astimezone(UTC)
+
+
+async def test_a_retry_that_comes_due_in_quiet_hours_waits_untried_until_six(
+    repository: FakeNotificationRepository,
+    provider: FakeMessageProvider,
+    outbox_ready: CallCounter,
+) -> None:
+    clock = FakeClock(WIB_NIGHT)
+    delivery = Delivery(
+        repository=repository,
+        provider=provider,
+        outbox_ready=outbox_ready,
+        max_attempts=5,
+        now=clock,
+        quiet_hours=QuietHours(),
+    )
+    await repository.add(notification("n-1", next_attempt_at=WIB_NIGHT))
+    provider.fail_next(1, retryable=True)
+
+    assert await delivery.deliver_due() == 1
+    clock.advance(timedelta(seconds=10))
+    assert await delivery.deliver_due() == 1
+
+    held = repository.notifications["n-1"]
+    assert held.attempts == 1
+    assert held.next_attempt_at == datetime(2025, 3, 3, 23, 0, tzinfo=UTC)
+    assert len(provider.attempts) == 1
+    clock.current = held.next_attempt_at - timedelta(seconds=1)
+    assert await delivery.deliver_due() == 0
+    clock.current = held.next_attempt_at
+    assert await delivery.deliver_due() == 1
+    assert repository.notifications["n-1"].status is NotificationStatus.SENT
+
+
+async def test_answers_go_out_in_quiet_hours(
+    repository: FakeNotificationRepository,
+    provider: FakeMessageProvider,
+    outbox_ready: CallCounter,
+) -> None:
+    night = WIB_NIGHT + timedelta(hours=1)
+    for name, template in [("code", "sign_in_code"), ("reply", "conversation_reply")]:
+        await repository.add(
+            dataclasses.replace(notification(name, next_attempt_at=night), template=template)
+        )
+
+    tried = await Delivery(
+        repository=repository,
+        provider=provider,
+        outbox_ready=outbox_ready,
+        max_attempts=3,
+        now=FakeClock(night),
+        quiet_hours=QuietHours(),
+    ).deliver_due()
+
+    assert tried == 2
+    assert sorted(sent.notification_id for sent in provider.sent) == ["code", "reply"]
+
+
+async def test_messages_due_at_one_moment_go_out_in_the_order_they_were_created(
+    repository: FakeNotificationRepository,
+    provider: FakeMessageProvider,
+    clock: FakeClock,
+    outbox_ready: CallCounter,
+) -> None:
+    night = T0 - timedelta(hours=9)
+    for name, minute in [("second", 2), ("third", 3), ("first", 1)]:
+        created_at = night + timedelta(minutes=minute)
+        await repository.add(notification(name, next_attempt_at=T0, created_at=created_at))
+
+    await deliver(repository, provider, clock, outbox_ready)
+
+    assert [sent.notification_id for sent in provider.sent] == ["first", "second", "third"]
+
+
+async def test_a_backlog_larger_than_a_batch_is_sent_in_one_sweep(
+    repository: FakeNotificationRepository,
+    provider: FakeMessageProvider,
+    clock: FakeClock,
+    outbox_ready: CallCounter,
+) -> None:
+    for n in range(7):
+        await repository.add(
+            notification(f"n-{n}", next_attempt_at=T0, created_at=T0 - timedelta(minutes=7 - n))
+        )
+
+    tried = await Delivery(
+        repository=repository,
+        provider=provider,
+        outbox_ready=outbox_ready,
+        max_attempts=3,
+        now=clock,
+    ).deliver_due(batch_size=3)
+
+    assert tried == 7
+    assert [sent.notification_id for sent in provider.sent] == [f"n-{n}" for n in range(7)]

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Callable
 
@@ -7,6 +8,7 @@ import httpx
 import pytest
 
 from services.notify.adapters.http_provider import HttpMessageProvider, provider_client
+from services.notify.domain.notification import ApprovedTemplate
 from services.notify.service_layer.ports import ProviderError
 from tests.builders import notification
 
@@ -41,6 +43,34 @@ async def test_a_delivered_message_returns_the_provider_id() -> None:
         "to": message.recipient,
         "text": message.text,
     }
+
+
+async def test_a_message_from_an_approved_template_names_it_with_its_values() -> None:
+    received: list[httpx.Request] = []
+
+    def accept(request: httpx.Request) -> httpx.Response:
+        received.append(request)
+        return httpx.Response(202, json={"message_id": "wamid.HBgN"})
+
+    message = dataclasses.replace(
+        notification("evt-1:citizen"),
+        approved_template=ApprovedTemplate(
+            name="adminduk_permohonan_disetujui",
+            language="id",
+            parameters=("Siti Aminah", "KK baru", "K7M2Q9XP"),
+        ),
+    )
+
+    await provider_answering(accept).send(message)
+
+    [request] = received
+    sent = json.loads(request.content)
+    assert sent["template"] == {
+        "name": "adminduk_permohonan_disetujui",
+        "language": "id",
+        "parameters": ["Siti Aminah", "KK baru", "K7M2Q9XP"],
+    }
+    assert sent["text"] == message.text
 
 
 async def test_a_numeric_provider_id_is_returned_as_text() -> None:

@@ -1,17 +1,15 @@
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from services.notify.domain.notification import (
-    NotificationStatus,
-    case_opened_message,
-    retry_delay,
-)
+from services.notify.domain.notification import NotificationStatus, new_message, retry_delay
+from services.notify.domain.quiet_hours import QuietHours
+from shared.calendar import JAKARTA
 from shared.events.envelope import Actor
 from shared.events.models import NotificationChannel, NotificationFailed, NotificationSent
-from tests.builders import MOBILE, T0, case_opened, notification
+from tests.builders import MOBILE, T0, notification
 
 NOW = T0 + timedelta(minutes=1)
 NOTIFY = Actor.system("notify")
@@ -93,38 +91,58 @@ def test_mark_sent_records_the_provider_id_and_emits_notification_sent() -> None
             notification_id=message.notification_id,
             about="req-1",
             channel=NotificationChannel.WHATSAPP,
-            template="case_opened",
+            template="request_received",
             provider_message_id="wamid.123",
             sent_at=NOW,
         )
     ]
 
 
-def test_the_case_opened_message_tells_the_citizen_in_indonesian_that_it_is_free() -> None:
-    opened = case_opened("req-42")
-
-    message = case_opened_message("evt-9", opened, recipient=MOBILE, now=NOW)
-
-    assert message.text.startswith("Yth. Siti Aminah, permohonan KK_BARU Anda sudah kami terima")
-    assert "sedang diproses" in message.text
-    assert "req-42" in message.text
-    assert "GRATIS" in message.text
-    assert message.notification_id == "evt-9:citizen"
-    assert message.about == "req-42"
-    assert message.recipient == opened.contact_phone
-    assert message.channel is NotificationChannel.SMS
-    assert message.template == "case_opened"
-    assert message.status is NotificationStatus.PENDING
-    assert message.attempts == 0
-    assert message.next_attempt_at == NOW
+NIGHT = datetime(2025, 3, 3, 23, 0, tzinfo=JAKARTA).astimezone(UTC)
 
 
-def test_one_event_always_gives_the_same_message_id_and_another_event_another() -> None:
-    opened = case_opened("req-42")
+def test_a_new_message_is_pending_and_due_at_once_by_day() -> None:
+    created = new_message(
+        notification_id="evt-9:citizen",
+        about="req-42",
+        channel=NotificationChannel.SMS,
+        recipient=MOBILE,
+        template="request_received",
+        text="Permohonan KK baru diterima.",
+        now=NOW,
+        quiet_hours=QuietHours(),
+    )
 
-    first = case_opened_message("evt-9", opened, recipient=MOBILE, now=NOW)
-    again = case_opened_message("evt-9", opened, recipient=MOBILE, now=NOW + timedelta(hours=1))
-    other = case_opened_message("evt-10", opened, recipient=MOBILE, now=NOW)
+    assert created.status is NotificationStatus.PENDING
+    assert created.attempts == 0
+    assert created.next_attempt_at == NOW
+    assert created.created_at == NOW
+    assert created.can_wait is True
 
-    assert first.notification_id == again.notification_id
-    assert first.notification_id != other.notification_id
+
+@pytest.mark.parametrize(
+    ("template", "quiet_hours", "due"),
+    [
+        ("request_received", QuietHours(), datetime(2025, 3, 3, 23, 0, tzinfo=UTC)),
+        ("request_received", None, NIGHT),
+        ("sign_in_code", QuietHours(), NIGHT),
+        ("conversation_reply", QuietHours(), NIGHT),
+    ],
+    ids=["held", "no-quiet-hours", "sign-in-code", "chat-reply"],
+)
+def test_at_night_only_what_the_citizen_waits_for_goes_out_at_once(
+    template: str, quiet_hours: QuietHours | None, due: datetime
+) -> None:
+    created = new_message(
+        notification_id="evt-9:citizen",
+        about="req-42",
+        channel=NotificationChannel.SMS,
+        recipient=MOBILE,
+        template=template,
+        text="…",
+        now=NIGHT,
+        quiet_hours=quiet_hours,
+    )
+
+    assert created.next_attempt_at == due
+    assert created.created_at == NIGHT

@@ -11,21 +11,32 @@ RETRYABLE_STATUS = {408, 425, 429}
 
 
 class HttpMessageProvider:
-    """POSTs messages to `{base_url}/v1/messages`, the notification id as idempotency key."""
+    """POSTs messages to `{base_url}/v1/messages`, the notification id as idempotency key.
+
+    A message from a template says which, with its language and parameters, for a WhatsApp
+    gateway to send as the approved template; the text is what the citizen reads either way.
+    """
 
     def __init__(self, client: httpx.AsyncClient) -> None:
         self._client = client
 
     async def send(self, notification: Notification) -> str:
+        message: dict[str, object] = {
+            "reference": notification.notification_id,
+            "channel": notification.channel.value,
+            "to": notification.recipient,
+            "text": notification.text,
+        }
+        if (template := notification.approved_template) is not None:
+            message["template"] = {
+                "name": template.name,
+                "language": template.language,
+                "parameters": list(template.parameters),
+            }
         try:
             response = await self._client.post(
                 "/v1/messages",
-                json={
-                    "reference": notification.notification_id,
-                    "channel": notification.channel.value,
-                    "to": notification.recipient,
-                    "text": notification.text,
-                },
+                json=message,
                 headers={"Idempotency-Key": notification.notification_id},
             )
         except httpx.TransportError as exc:

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import datetime
+from typing import Any
 
 from pymongo import ASCENDING
 from pymongo.asynchronous.collection import AsyncCollection
 
-from services.notify.domain.notification import Notification, NotificationStatus
+from services.notify.domain.notification import (
+    ApprovedTemplate,
+    Notification,
+    NotificationStatus,
+)
 from shared.crypto import Cipher
 from shared.events.envelope import CloudEvent
 from shared.events.models import NotificationChannel
@@ -15,7 +21,10 @@ from shared.mongo import Document, insert_new, outbox_entry, update_document
 
 
 class MongoNotificationRepository:
-    """Recipients and texts are personal data, so they are stored sealed."""
+    """Recipients, texts and template parameters are personal data, so they are stored sealed.
+
+    Due messages go oldest first: those held back until quiet hours end, all due at one moment,
+    in the order they were created."""
 
     def __init__(self, collection: AsyncCollection[Document], cipher: Cipher) -> None:
         self._collection = collection
@@ -38,7 +47,7 @@ class MongoNotificationRepository:
         cursor = self._collection.find(
             {"status": NotificationStatus.PENDING.value, "next_attempt_at": {"$lte": now}},
             {"outbox": 0},
-            sort=[("next_attempt_at", ASCENDING)],
+            sort=[("next_attempt_at", ASCENDING), ("created_at", ASCENDING)],
             limit=limit,
         )
         return [self._notification(document) async for document in cursor]
@@ -66,6 +75,10 @@ class MongoNotificationRepository:
             "status": notification.status.value,
             "attempts": notification.attempts,
             "next_attempt_at": notification.next_attempt_at,
+            "created_at": notification.created_at,
+            "approved_template": None
+            if notification.approved_template is None
+            else self._cipher.seal_json(asdict(notification.approved_template), context=context),
             "last_error": notification.last_error,
             "provider_message_id": notification.provider_message_id,
         }
@@ -82,6 +95,16 @@ class MongoNotificationRepository:
             status=NotificationStatus(document["status"]),
             attempts=document["attempts"],
             next_attempt_at=document["next_attempt_at"],
+            created_at=document["created_at"],
+            approved_template=None
+            if document["approved_template"] is None
+            else _approved(self._cipher.open_json(document["approved_template"], context=context)),
             last_error=document["last_error"],
             provider_message_id=document["provider_message_id"],
         )
+
+
+def _approved(opened: dict[str, Any]) -> ApprovedTemplate:
+    return ApprovedTemplate(
+        name=opened["name"], language=opened["language"], parameters=tuple(opened["parameters"])
+    )

@@ -6,26 +6,37 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 
+from services.notify.domain.quiet_hours import QuietHours
 from shared.events.envelope import Actor, Event
 from shared.events.models import (
-    CaseOpened,
     ConversationReply,
     NotificationChannel,
     NotificationFailed,
     NotificationSent,
-    SignInCodeRequested,
 )
 
 NOTIFY = Actor.system("notify")
 
 FIRST_RETRY = timedelta(seconds=2)
 LONGEST_RETRY = timedelta(minutes=10)
+ANSWERS = frozenset({"sign_in_code", "conversation_reply"})
+"""Templates of what a citizen is waiting for at that moment: sent even in quiet hours."""
 
 
 class NotificationStatus(StrEnum):
     PENDING = "PENDING"
     SENT = "SENT"
     FAILED = "FAILED"
+
+
+@dataclass(frozen=True)
+class ApprovedTemplate:
+    """How WhatsApp takes a message the citizen did not just ask for: a template Meta approved,
+    named with its language, and its parameters' values in order."""
+
+    name: str
+    language: str
+    parameters: tuple[str, ...]
 
 
 @dataclass
@@ -39,9 +50,23 @@ class Notification:
     status: NotificationStatus
     attempts: int
     next_attempt_at: datetime
+    created_at: datetime
+    approved_template: ApprovedTemplate | None = None
     last_error: str | None = None
     provider_message_id: str | None = None
     events: list[Event] = field(default_factory=list)
+
+    @property
+    def can_wait(self) -> bool:
+        """Whether quiet hours hold it back: all but sign-in codes and replies in a chat."""
+        return self.template not in ANSWERS
+
+    def hold_for_quiet_hours(self, quiet_hours: QuietHours | None, now: datetime) -> bool:
+        """Puts off a message that can wait until quiet hours end; True if it was put off."""
+        if quiet_hours is None or not self.can_wait or not quiet_hours.holds(now):
+            return False
+        self.next_attempt_at = quiet_hours.release(now)
+        return True
 
     def mark_sent(self, *, provider_message_id: str, now: datetime) -> None:
         self.attempts += 1
@@ -88,61 +113,48 @@ def retry_delay(attempts: int) -> timedelta:
     return min(delay, LONGEST_RETRY)
 
 
-def case_opened_message(
-    event_id: str, opened: CaseOpened, *, recipient: str, now: datetime
+def new_message(
+    *,
+    notification_id: str,
+    about: str,
+    channel: NotificationChannel,
+    recipient: str,
+    template: str,
+    text: str,
+    now: datetime,
+    quiet_hours: QuietHours | None,
+    approved_template: ApprovedTemplate | None = None,
 ) -> Notification:
-    """Tells the citizen their request is being processed, free of charge."""
-    text = (
-        f"Yth. {opened.applicant_name}, permohonan {opened.service_code} Anda sudah kami terima "
-        f"dan sedang diproses. Nomor permohonan: {opened.request_id}. Layanan ini GRATIS; "
-        "jangan berikan uang kepada siapa pun. Dispendukcapil."
-    )
-    return Notification(
-        notification_id=f"{event_id}:citizen",
-        about=opened.request_id,
-        channel=opened.contact_channel,
+    """A pending message, due at once or, if it can wait, when quiet hours end."""
+    notification = Notification(
+        notification_id=notification_id,
+        about=about,
+        channel=channel,
         recipient=recipient,
-        template="case_opened",
+        template=template,
         text=text,
         status=NotificationStatus.PENDING,
         attempts=0,
         next_attempt_at=now,
+        created_at=now,
+        approved_template=approved_template,
     )
-
-
-def sign_in_code_message(
-    event_id: str, requested: SignInCodeRequested, *, now: datetime
-) -> Notification:
-    """The one-time code a citizen asked for, with a warning never to pass it on."""
-    text = (
-        f"Kode masuk Adminduk Anda: {requested.code}. Berlaku 5 menit. Jangan berikan kode ini "
-        "kepada siapa pun, termasuk petugas. Dispendukcapil."
-    )
-    return Notification(
-        notification_id=f"{event_id}:citizen",
-        about=requested.challenge_id,
-        channel=requested.channel,
-        recipient=requested.phone,
-        template="sign_in_code",
-        text=text,
-        status=NotificationStatus.PENDING,
-        attempts=0,
-        next_attempt_at=now,
-    )
+    notification.hold_for_quiet_hours(quiet_hours, now)
+    return notification
 
 
 def conversation_reply_message(
     event_id: str, reply: ConversationReply, *, now: datetime
 ) -> Notification:
-    """Intake's answer in a citizen's chat, sent as it is on the channel they wrote on."""
-    return Notification(
+    """Intake's answer in a citizen's chat, sent as it is on the channel they wrote on: the
+    citizen wrote within the day, so WhatsApp takes free text."""
+    return new_message(
         notification_id=f"{event_id}:reply",
         about=reply.reply_id,
         channel=reply.channel,
         recipient=reply.phone,
         template="conversation_reply",
         text=reply.text,
-        status=NotificationStatus.PENDING,
-        attempts=0,
-        next_attempt_at=now,
+        now=now,
+        quiet_hours=None,
     )

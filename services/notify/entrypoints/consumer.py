@@ -2,54 +2,66 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-from services.notify.service_layer import delivery
-from services.notify.service_layer.delivery import DeliveryReady
-from services.notify.service_layer.ports import NotificationRepository
-from shared.events.models import CaseOpened, ConversationReply, SignInCodeRequested
+from services.notify.domain.recipients import CASE_STEPS, CaseStep
+from services.notify.service_layer import messages
+from services.notify.service_layer.messages import MessageContext
+from shared.events.models import (
+    AppointmentBooked,
+    ComplaintFiled,
+    ConversationReply,
+    RequestSubmitted,
+    SignInCodeRequested,
+)
 from shared.messagebus import Received, Subscription
 
-
-@dataclass(frozen=True)
-class Dependencies:
-    repository: NotificationRepository
-    delivery_ready: DeliveryReady
+subscription: Subscription[MessageContext] = Subscription("notify")
 
 
-subscription: Subscription[Dependencies] = Subscription("notify")
+@subscription.on(RequestSubmitted)
+async def on_request_submitted(
+    message: Received[RequestSubmitted], context: MessageContext
+) -> None:
+    await messages.queue_receipt(
+        submitted=message.data, event_id=message.event_id, context=context, now=message.now
+    )
 
 
-@subscription.on(CaseOpened)
-async def on_case_opened(message: Received[CaseOpened], deps: Dependencies) -> None:
-    await delivery.queue_case_opened_message(
-        opened=message.data,
-        event_id=message.event_id,
-        repository=deps.repository,
-        delivery_ready=deps.delivery_ready,
-        now=message.now,
+@subscription.on(*CASE_STEPS)
+async def on_case_step(message: Received[CaseStep], context: MessageContext) -> None:
+    await messages.queue_case_step(
+        step=message.data, event_id=message.event_id, context=context, now=message.now
+    )
+
+
+@subscription.on(AppointmentBooked)
+async def on_appointment_booked(
+    message: Received[AppointmentBooked], context: MessageContext
+) -> None:
+    await messages.queue_appointment_confirmation(
+        booked=message.data, event_id=message.event_id, context=context, now=message.now
+    )
+
+
+@subscription.on(ComplaintFiled)
+async def on_complaint_filed(message: Received[ComplaintFiled], context: MessageContext) -> None:
+    await messages.queue_complaint_acknowledgement(
+        filed=message.data, event_id=message.event_id, context=context, now=message.now
     )
 
 
 @subscription.on(SignInCodeRequested)
 async def on_sign_in_code_requested(
-    message: Received[SignInCodeRequested], deps: Dependencies
+    message: Received[SignInCodeRequested], context: MessageContext
 ) -> None:
-    await delivery.queue_sign_in_code(
-        requested=message.data,
-        event_id=message.event_id,
-        repository=deps.repository,
-        delivery_ready=deps.delivery_ready,
-        now=message.now,
+    await messages.queue_sign_in_code(
+        requested=message.data, event_id=message.event_id, context=context, now=message.now
     )
 
 
 @subscription.on(ConversationReply)
-async def on_conversation_reply(message: Received[ConversationReply], deps: Dependencies) -> None:
-    await delivery.queue_conversation_reply(
-        reply=message.data,
-        event_id=message.event_id,
-        repository=deps.repository,
-        delivery_ready=deps.delivery_ready,
-        now=message.now,
+async def on_conversation_reply(
+    message: Received[ConversationReply], context: MessageContext
+) -> None:
+    await messages.queue_conversation_reply(
+        reply=message.data, event_id=message.event_id, context=context, now=message.now
     )

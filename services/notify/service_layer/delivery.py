@@ -1,4 +1,4 @@
-"""Notify's use cases: queue a message for an event, deliver messages that are due."""
+"""Notify's delivery: hands messages that are due to the provider and records the outcome."""
 
 from __future__ import annotations
 
@@ -7,20 +7,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from services.notify.domain.notification import (
-    Notification,
-    NotificationStatus,
-    case_opened_message,
-    conversation_reply_message,
-    sign_in_code_message,
-)
+from services.notify.domain.notification import Notification, NotificationStatus
+from services.notify.domain.quiet_hours import QuietHours
 from services.notify.service_layer.ports import (
     MessageProvider,
     NotificationRepository,
     ProviderError,
 )
 from shared.events.envelope import CloudEvent
-from shared.events.models import CaseOpened, ConversationReply, SignInCodeRequested
 from shared.polling import OutboxReady
 
 SOURCE = "/adminduk/notify"
@@ -29,58 +23,13 @@ DeliveryReady = Callable[[Notification], None]
 """Hands a stored, pending notification to the delivery loop, which then need not read it back."""
 
 
-async def queue_case_opened_message(
-    *,
-    opened: CaseOpened,
-    event_id: str,
-    repository: NotificationRepository,
-    delivery_ready: DeliveryReady,
-    now: datetime,
-) -> None:
-    """Queues the citizen's 'request received' message; a redelivered event queues nothing.
-
-    A citizen without a phone gets none: the operator who submitted for them follows the request
-    in their console."""
-    if opened.contact_phone is None:
-        return
-    notification = case_opened_message(event_id, opened, recipient=opened.contact_phone, now=now)
-    if await repository.add(notification):
-        delivery_ready(notification)
-
-
-async def queue_sign_in_code(
-    *,
-    requested: SignInCodeRequested,
-    event_id: str,
-    repository: NotificationRepository,
-    delivery_ready: DeliveryReady,
-    now: datetime,
-) -> None:
-    """Queues a citizen's one-time code, unless it expired on the way; once per event."""
-    if requested.expires_at <= now:
-        return
-    notification = sign_in_code_message(event_id, requested, now=now)
-    if await repository.add(notification):
-        delivery_ready(notification)
-
-
-async def queue_conversation_reply(
-    *,
-    reply: ConversationReply,
-    event_id: str,
-    repository: NotificationRepository,
-    delivery_ready: DeliveryReady,
-    now: datetime,
-) -> None:
-    """Queues intake's answer to a citizen's chat message; once per event."""
-    notification = conversation_reply_message(event_id, reply, now=now)
-    if await repository.add(notification):
-        delivery_ready(notification)
-
-
 @dataclass(frozen=True)
 class Delivery:
-    """Hands messages to the provider and records each attempt's outcome with its events."""
+    """Hands messages to the provider and records each attempt's outcome with its events.
+
+    A message that can wait and comes due in quiet hours (a retry, or one a slow sweep found
+    late) is put off until they end, untried.
+    """
 
     repository: NotificationRepository
     provider: MessageProvider
@@ -88,6 +37,7 @@ class Delivery:
     max_attempts: int
     now: Callable[[], datetime]
     concurrency: int = 8
+    quiet_hours: QuietHours | None = None
     _held: dict[str, Notification] = field(default_factory=dict)
 
     def hold(self, notification: Notification) -> None:
@@ -115,8 +65,14 @@ class Delivery:
         return held if held is not None else await self.repository.get(notification_id)
 
     async def deliver_due(self, batch_size: int = 50) -> int:
-        """Tries every message whose next attempt is due, oldest first; returns how many."""
-        return await self._attempt_all(await self.repository.due(self.now(), batch_size))
+        """Tries every message whose next attempt is due, oldest first, a batch at a time (the
+        night's held messages all come due when quiet hours end); returns how many."""
+        tried = 0
+        while True:
+            batch = await self.repository.due(self.now(), batch_size)
+            tried += await self._attempt_all(batch)
+            if len(batch) < batch_size:
+                return tried
 
     async def _attempt_all(self, notifications: list[Notification]) -> int:
         """Tries up to `concurrency` messages at once: one slow provider call holds up no other."""
@@ -132,6 +88,9 @@ class Delivery:
         return len(notifications)
 
     async def _attempt(self, notification: Notification) -> None:
+        if notification.hold_for_quiet_hours(self.quiet_hours, self.now()):
+            await self.repository.save(notification, [])
+            return
         try:
             message_id = await self.provider.send(notification)
         except ProviderError as exc:

@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Protocol
 
 from services.notify.domain.notification import Notification
+from services.notify.domain.recipients import OperatorNotice, ParkedStep, Recipients
 from shared.events.envelope import CloudEvent
 
 
@@ -38,4 +39,28 @@ class NotificationRepository(Protocol):
 
     async def save(self, notification: Notification, outbox: list[CloudEvent]) -> None:
         """Records an attempt's outcome and its events in one write."""
+        ...
+
+
+class RecipientDirectory(Protocol):
+    """Who hears about each request, by request id."""
+
+    async def learn(self, recipients: Recipients) -> list[ParkedStep]:
+        """Records who hears about a request; returns the steps parked while it was unknown."""
+        ...
+
+    async def get(self, request_id: str) -> Recipients | None:
+        """Who hears about the request; None until its RequestSubmitted is handled."""
+        ...
+
+    async def park(self, request_id: str, parked: ParkedStep) -> bool:
+        """Keeps a step of a request not yet learnt; False if it was learnt meanwhile."""
+        ...
+
+    async def forget_parked(self, request_id: str) -> None:
+        """Drops the parked steps once their messages are queued."""
+        ...
+
+    async def owe_operator(self, request_id: str, notice: OperatorNotice) -> None:
+        """Records a message owed to who submitted for a citizen without a phone; once each."""
         ...

@@ -1,0 +1,154 @@
+"""Message templates, one set per channel, and how a letter is rendered with them.
+
+A template names its parameters; its texts use them as `{tracking_number}`. Values are set on
+one line (WhatsApp refuses parameters with line breaks), and an SMS is kept to GSM-7 characters,
+which a feature phone shows and which fit 160 to a segment.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+
+from services.notify.domain.notification import ApprovedTemplate
+from shared.events.models import CollectionMethod, NotificationChannel
+from shared.gsm7 import segments, to_gsm7
+
+PLACEHOLDER = re.compile(r"\{([a-z][a-z0-9_]*)\}")
+
+
+class TemplateChannel(StrEnum):
+    """Each channel's way of saying it: e-mail has a subject, WhatsApp approved templates."""
+
+    WHATSAPP = "WHATSAPP"
+    SMS = "SMS"
+    EMAIL = "EMAIL"
+
+    @classmethod
+    def of(cls, channel: NotificationChannel) -> TemplateChannel:
+        return cls(channel.value)
+
+
+def placeholders(text: str) -> list[str]:
+    """The parameters a text uses, in the order they first appear."""
+    return list(dict.fromkeys(PLACEHOLDER.findall(text)))
+
+
+def fill(text: str, values: Mapping[str, str]) -> str:
+    return PLACEHOLDER.sub(lambda match: values[match.group(1)], text)
+
+
+@dataclass(frozen=True)
+class Letter:
+    """What to tell someone: a template's name and its parameters' values."""
+
+    template: str
+    values: Mapping[str, str]
+
+
+@dataclass(frozen=True)
+class WhatsAppTemplate:
+    """The template as Meta approved it (name, language, parameters in order) and its text."""
+
+    name: str
+    language: str
+    parameters: tuple[str, ...]
+    text: str
+
+
+@dataclass(frozen=True)
+class SmsTemplate:
+    text: str
+    max_segments: int = 1
+    """More than one only where the file says why (an officer's own words, a long list)."""
+
+
+@dataclass(frozen=True)
+class EmailTemplate:
+    subject: str
+    text: str
+
+
+@dataclass(frozen=True)
+class MessageTemplate:
+    name: str
+    parameters: tuple[str, ...]
+    sample: Mapping[str, str]
+    """Values to preview it with."""
+    whatsapp: WhatsAppTemplate
+    sms: SmsTemplate
+    email: EmailTemplate
+
+
+@dataclass(frozen=True)
+class Rendered:
+    text: str
+    subject: str | None = None
+    approved_template: ApprovedTemplate | None = None
+
+    @property
+    def segments(self) -> int:
+        """SMS segments the text takes."""
+        return segments(self.text)
+
+
+@dataclass(frozen=True)
+class Labels:
+    """Short Indonesian names for codes in messages, where the catalogue's are too long for an
+    SMS; a code without a label is shown as it is."""
+
+    services: Mapping[str, str]
+    documents: Mapping[str, str]
+    service_points: Mapping[str, str]
+    collection: Mapping[CollectionMethod, str]
+
+    def service(self, code: str) -> str:
+        return self.services.get(code, code)
+
+    def document_list(self, codes: list[str]) -> str:
+        return ", ".join(self.documents.get(code, code) for code in codes)
+
+    def service_point(self, code: str) -> str:
+        return self.service_points.get(code, code)
+
+
+class UnknownTemplate(KeyError):
+    """No template has this name."""
+
+
+@dataclass(frozen=True)
+class Templates:
+    """Every template, checked when loaded, and the labels messages use."""
+
+    templates: Mapping[str, MessageTemplate]
+    labels: Labels
+
+    def get(self, name: str) -> MessageTemplate:
+        try:
+            return self.templates[name]
+        except KeyError:
+            raise UnknownTemplate(name) from None
+
+    def render(self, letter: Letter, channel: TemplateChannel) -> Rendered:
+        template = self.get(letter.template)
+        values = {name: " ".join(letter.values[name].split()) for name in template.parameters}
+        if channel is TemplateChannel.WHATSAPP:
+            whatsapp = template.whatsapp
+            approved = ApprovedTemplate(
+                name=whatsapp.name,
+                language=whatsapp.language,
+                parameters=tuple(values[name] for name in whatsapp.parameters),
+            )
+            return Rendered(text=fill(whatsapp.text, values), approved_template=approved)
+        if channel is TemplateChannel.SMS:
+            return Rendered(text=to_gsm7(fill(template.sms.text, values)))
+        return Rendered(
+            text=fill(template.email.text, values), subject=fill(template.email.subject, values)
+        )
+
+    def preview(self, name: str, channel: TemplateChannel) -> Rendered:
+        """The template rendered with the sample values its file declares."""
+        template = self.get(name)
+        return self.render(Letter(template=name, values=template.sample), channel)
