@@ -50,6 +50,7 @@ def submitted(number: int, point: str) -> RequestSubmitted:
         actor=counter,
         request_id=f"{point}-{number:07d}",
         service_code="KK_BARU",
+        tracking_number=f"{number:08d}",
         applicant=Applicant(
             nik="3516091204800001",
             name="Siti Aminah",

@@ -93,6 +93,7 @@ def case_events(rng: random.Random, request_id: str) -> Iterator[RequestSubmitte
         actor=rng.choice(SUBMITTERS),
         request_id=request_id,
         service_code=rng.choice(SERVICES),
+        tracking_number=request_id[-8:].upper(),
         applicant=applicant(rng),
         submitted_at=at,
         deadline_working_days=1,

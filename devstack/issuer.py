@@ -39,6 +39,7 @@ ROLES = (
     "operator",
     "signer",
     "supervisor",
+    "letter_clerk",
     "auditor",
     "admin",
 )

@@ -42,6 +42,7 @@ class Role(StrEnum):
     OPERATOR = "operator"
     SIGNER = "signer"
     SUPERVISOR = "supervisor"
+    LETTER_CLERK = "letter_clerk"
     AUDITOR = "auditor"
     ADMIN = "admin"
 

@@ -334,7 +334,25 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     code, message = _HTTP_ERRORS.get(
         exc.status_code, ("http_error", "Permintaan ini tidak dapat dilayani.")
     )
-    return JSONResponse(error_body(code, message), status_code=exc.status_code, headers=exc.headers)
+    headers = dict(exc.headers or {})
+    if exc.status_code == status.HTTP_405_METHOD_NOT_ALLOWED:
+        headers["Allow"] = ", ".join(_allowed_methods(request.app, request.url.path))
+    return JSONResponse(error_body(code, message), status_code=exc.status_code, headers=headers)
+
+
+def _allowed_methods(app: FastAPI, path: str) -> list[str]:
+    """Every method the API document gives the path, whichever of its routes routing tried
+    first (Starlette names only that route's methods)."""
+    patterns: list[tuple[re.Pattern[str], list[str]]] | None = getattr(
+        app.state, "allowed_methods", None
+    )
+    if patterns is None:
+        patterns = [
+            (re.compile(_path_pattern(template)), [method.upper() for method in operations])
+            for template, operations in app.openapi().get("paths", {}).items()
+        ]
+        app.state.allowed_methods = patterns
+    return sorted({m for pattern, methods in patterns if pattern.fullmatch(path) for m in methods})
 
 
 def _unreadable(cause: BaseException | None) -> str:

@@ -6,9 +6,7 @@ Times are whole seconds in UTC: MongoDB keeps milliseconds only.
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
-from services.audit.domain.chain import AuditEntry, next_entry
 from services.intake.domain.citizen_request import CitizenRequest, RequestStatus
 from services.notify.domain.notification import Notification, NotificationStatus
 from services.processing.domain.case import Case, CaseState
@@ -83,12 +81,17 @@ def applicant(
 
 
 def request_submitted(
-    request_id: str = "req-1", *, service_code: str = "KK_BARU", submitted_at: datetime = T0
+    request_id: str = "req-1",
+    *,
+    service_code: str = "KK_BARU",
+    submitted_at: datetime = T0,
+    tracking_number: str = "K7M2Q9XP",
 ) -> RequestSubmitted:
     return RequestSubmitted(
         actor=CITIZEN,
         request_id=request_id,
         service_code=service_code,
+        tracking_number=tracking_number,
         applicant=applicant(),
         submitted_at=submitted_at,
         deadline_working_days=1,
@@ -153,6 +156,7 @@ def notification(
     notification_id: str = "evt-1:citizen",
     *,
     next_attempt_at: datetime = T0,
+    created_at: datetime = T0,
     status: NotificationStatus = NotificationStatus.PENDING,
     attempts: int = 0,
     last_error: str | None = None,
@@ -163,11 +167,12 @@ def notification(
         about="req-1",
         channel=NotificationChannel.WHATSAPP,
         recipient=MOBILE,
-        template="case_opened",
-        text="Yth. Siti Aminah, permohonan KK_BARU Anda sudah kami terima.",
+        template="request_received",
+        text="Yth. Siti Aminah, permohonan KK baru Anda sudah kami terima.",
         status=status,
         attempts=attempts,
         next_attempt_at=next_attempt_at,
+        created_at=created_at,
         last_error=last_error,
         provider_message_id=provider_message_id,
     )
@@ -175,22 +180,3 @@ def notification(
 
 def wrapped(event: Event, *, source: str = "/test") -> CloudEvent:
     return CloudEvent.wrap(event, source=source, time=T0)
-
-
-def audit_chain(*subjects: str, data: dict[str, Any] | None = None) -> list[AuditEntry]:
-    """A valid chain with one entry per subject, event ids `evt-1`, `evt-2`, …"""
-    entries: list[AuditEntry] = []
-    for number, subject in enumerate(subjects, start=1):
-        entries.append(
-            next_entry(
-                entries[-1] if entries else None,
-                event_id=f"evt-{number}",
-                event_type=RequestSubmitted.event_type,
-                source="/adminduk/intake",
-                subject=subject,
-                event_time=T0.isoformat(),
-                recorded_at=T0.isoformat(),
-                data=data if data is not None else {"n": number},
-            )
-        )
-    return entries

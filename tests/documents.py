@@ -8,12 +8,12 @@ from collections.abc import AsyncIterator
 from services.intake.domain.catalogue import (
     DocumentRequirement,
     IntakeChannel,
-    MediaType,
     Regency,
     ServiceCatalogue,
     ServiceDefinition,
 )
 from services.intake.domain.citizen_request import CitizenRequest, RequestStatus, StatusChange
+from shared.files import MediaType
 from tests.builders import T0, citizen_request
 
 PDF = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"

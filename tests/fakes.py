@@ -8,14 +8,17 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-from collections.abc import AsyncIterable, AsyncIterator, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterable, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 
-from services.audit.domain.chain import AuditEntry
 from services.intake.domain.citizen_request import CitizenRequest, RequestStatus, StatusChange
 from services.intake.domain.documents import StoredDocument
 from services.intake.domain.sign_in import SignInChallenge
+from services.notify.adapters.templates_file import load_templates
 from services.notify.domain.notification import Notification, NotificationStatus
+from services.notify.domain.quiet_hours import QuietHours
+from services.notify.domain.recipients import OperatorNotice, ParkedStep, Recipients
+from services.notify.service_layer.messages import MessageContext
 from services.notify.service_layer.ports import ProviderError
 from services.processing.domain.case import Case
 from services.processing.domain.deadlines import Timer, minute_of
@@ -262,7 +265,7 @@ class FakeNotificationRepository:
                 if notification.status is NotificationStatus.PENDING
                 and notification.next_attempt_at <= now
             ),
-            key=lambda notification: notification.next_attempt_at,
+            key=lambda notification: (notification.next_attempt_at, notification.created_at),
         )
         # A limit of 0 means no limit, as in MongoDB.
         return [dataclasses.replace(notification) for notification in due[: limit or None]]
@@ -275,6 +278,56 @@ class FakeNotificationRepository:
             notification, events=[]
         )
         self.outbox.extend(outbox)
+
+
+class FakeRecipientDirectory:
+    def __init__(self) -> None:
+        self.recipients: dict[str, Recipients] = {}
+        self.parked: dict[str, list[ParkedStep]] = {}
+        self.operator_notices: dict[str, list[OperatorNotice]] = {}
+
+    async def learn(self, recipients: Recipients) -> list[ParkedStep]:
+        self.recipients[recipients.request_id] = recipients
+        return list(self.parked.get(recipients.request_id, []))
+
+    async def get(self, request_id: str) -> Recipients | None:
+        return self.recipients.get(request_id)
+
+    async def park(self, request_id: str, parked: ParkedStep) -> bool:
+        if request_id in self.recipients:
+            return False
+        self.parked.setdefault(request_id, []).append(parked)
+        return True
+
+    async def forget_parked(self, request_id: str) -> None:
+        self.parked.pop(request_id, None)
+
+    async def owe_operator(self, request_id: str, notice: OperatorNotice) -> None:
+        owed = self.operator_notices.setdefault(request_id, [])
+        if notice not in owed:
+            owed.append(notice)
+
+
+class FakeNotify:
+    """Notify's use cases on fakes and the real templates file, with what went to delivery."""
+
+    def __init__(
+        self,
+        *,
+        quiet_hours: QuietHours | None = None,
+        survey_url: str = "https://survei.adminduk.example",
+    ) -> None:
+        self.repository = FakeNotificationRepository()
+        self.recipients = FakeRecipientDirectory()
+        self.handed_over: list[Notification] = []
+        self.context = MessageContext(
+            repository=self.repository,
+            recipients=self.recipients,
+            templates=load_templates(),
+            delivery_ready=self.handed_over.append,
+            quiet_hours=quiet_hours,
+            survey_url=survey_url,
+        )
 
 
 class FakeMessageProvider:
@@ -294,38 +347,6 @@ class FakeMessageProvider:
             raise self._failures.pop(0)
         self.sent.append(dataclasses.replace(notification, events=[]))
         return f"provider-{len(self.sent)}"
-
-
-class FakeAuditLog:
-    def __init__(self) -> None:
-        self.by_sequence: dict[int, AuditEntry] = {}
-
-    async def head(self) -> AuditEntry | None:
-        if not self.by_sequence:
-            return None
-        return copy.deepcopy(self.by_sequence[max(self.by_sequence)])
-
-    async def contains(self, event_id: str) -> bool:
-        return any(entry.event_id == event_id for entry in self.by_sequence.values())
-
-    async def append(self, entries: Sequence[AuditEntry]) -> int:
-        for added, entry in enumerate(entries):
-            if entry.sequence in self.by_sequence or await self.contains(entry.event_id):
-                return added
-            self.by_sequence[entry.sequence] = copy.deepcopy(entry)
-        return len(entries)
-
-    async def entries(
-        self, *, after_sequence: int = 0, subject: str | None = None, limit: int | None = None
-    ) -> AsyncIterator[AuditEntry]:
-        selected = [
-            self.by_sequence[sequence]
-            for sequence in sorted(self.by_sequence)
-            if sequence > after_sequence
-            and (subject is None or self.by_sequence[sequence].subject == subject)
-        ]
-        for entry in selected[: limit or None]:
-            yield copy.deepcopy(entry)
 
 
 class FlatCalendar:

@@ -5,24 +5,34 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
+from datetime import timedelta
 from functools import partial
 
 from fastapi import FastAPI
 
 from services.processing.adapters.mongo_at_risk import MongoAtRisk
 from services.processing.adapters.mongo_cases import MongoCaseRepository
+from services.processing.adapters.mongo_letters import (
+    MongoLetterIndex,
+    MongoLetterRepository,
+    MongoLetterScans,
+)
 from services.processing.adapters.mongo_queues import MongoQueues
 from services.processing.adapters.mongo_report import MongoReportStore
 from services.processing.adapters.mongo_timers import MongoTimers
 from services.processing.config import ProcessingSettings
-from services.processing.entrypoints import api
+from services.processing.entrypoints import api, letters_api
 from services.processing.entrypoints.access import ACCESS
-from services.processing.entrypoints.consumer import Dependencies, subscription
+from services.processing.entrypoints.consumer import (
+    Dependencies,
+    LetterDependencies,
+    subscription,
+)
 from services.processing.entrypoints.report_api import ReportContext, reports_router
 from services.processing.service_layer import deadlines
 from shared.auth import KeySource
 from shared.clock import Clock, system_clock
-from shared.http import ReadinessCheck, Wiring, build_app
+from shared.http import ReadinessCheck, StreamedBody, Wiring, build_app
 from shared.kafka import service_topics, subscribe
 from shared.mongo import OutboxRelay
 from shared.polling import PollingLoop
@@ -47,7 +57,29 @@ async def connect(
         at_risk = MongoAtRisk(infra.db["at_risk"])
         relay = OutboxRelay(collection=collection, producer=infra.producer, cipher=cipher)
         report_store = MongoReportStore(infra.db["report_cases"], infra.db["report_counters"])
-        app.state.report = ReportContext(store=report_store, calendar=calendar, clock=clock)
+        letters = MongoLetterRepository(infra.db["letters"], infra.db["agenda_heads"], cipher)
+        letter_index = MongoLetterIndex(infra.db["letter_index"])
+        letter_relay = OutboxRelay(
+            collection=infra.db["letters"], producer=infra.producer, cipher=cipher
+        )
+        letter_policy = settings.letter_policy()
+        app.state.report = ReportContext(
+            store=report_store, calendar=calendar, clock=clock, letters=letters
+        )
+        app.state.letters = letters_api.LettersContext(
+            repository=letters,
+            scans=MongoLetterScans(infra.db["letter_scans"], cipher),
+            index=letter_index,
+            policy=letter_policy,
+            calendar=calendar,
+            outbox_ready=letter_relay.wake,
+            clock=clock,
+            due_soon_within=timedelta(hours=settings.letter_due_soon_hours),
+            max_scan_bytes=settings.max_letter_scan_bytes,
+        )
+        letter_deadlines = deadlines.LetterDeadlines(
+            repository=letters, outbox_ready=letter_relay.wake
+        )
         app.state.context = api.ProcessingContext(
             repository=repository,
             queues=queues,
@@ -69,6 +101,12 @@ async def connect(
                 calendar=calendar,
                 default_service_point=settings.default_service_point,
                 report=report_store,
+                letters=LetterDependencies(
+                    repository=letters,
+                    index=letter_index,
+                    outbox_ready=letter_relay.wake,
+                    policy=letter_policy,
+                ),
             ),
             clock=clock,
             producer=infra.producer,
@@ -77,12 +115,17 @@ async def connect(
             name="deadline-timers",
             handle=_nothing_named,
             sweep=lambda: deadlines.fire_due(
-                timers=timers, repository=repository, outbox_ready=relay.wake, now=clock()
+                timers=timers,
+                repository=repository,
+                outbox_ready=relay.wake,
+                now=clock(),
+                letters=letter_deadlines,
             ),
             sweep_interval_s=settings.deadline_sweep_interval_s,
         )
         workers: dict[str, Worker] = {
             "outbox_relay": relay,
+            "letter_outbox_relay": letter_relay,
             "consumer": consumer,
             "deadline_timers": deadline_timers,
         }
@@ -105,7 +148,18 @@ def create_app(
         title="Adminduk Go Digital: processing",
         settings=settings,
         wiring=wiring or partial(connect, settings),
-        routers=[api.queues_router, api.supervision_router, api.router, reports_router],
+        routers=[
+            api.queues_router,
+            api.supervision_router,
+            api.router,
+            reports_router,
+            letters_api.router,
+        ],
         access=ACCESS,
         staff_keys=staff_keys,
+        streamed_routes={
+            letters_api.SCAN_PATH: StreamedBody(
+                max_bytes=settings.max_letter_scan_bytes, timeout_s=settings.letter_scan_timeout_s
+            )
+        },
     )

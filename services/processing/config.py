@@ -3,7 +3,18 @@ from __future__ import annotations
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
+from services.processing.domain.letters import LetterPolicy, Urgency
 from shared.config import ServiceSettings
+
+DEFAULT_INSTRUCTIONS = {
+    "TINDAK_LANJUTI": "Tindak lanjuti",
+    "SIAPKAN_JAWABAN": "Siapkan jawaban",
+    "PELAJARI_DAN_LAPORKAN": "Pelajari dan laporkan",
+    "KOORDINASIKAN": "Koordinasikan",
+    "HADIRI_WAKILI": "Hadiri/wakili",
+    "UNTUK_DIKETAHUI": "Untuk diketahui",
+    "ARSIPKAN": "Arsipkan",
+}
 
 
 class ProcessingSettings(ServiceSettings):
@@ -16,3 +27,27 @@ class ProcessingSettings(ServiceSettings):
     consumer_group: str = "processing"
     deadline_sweep_interval_s: float = Field(default=10.0, gt=0)
     """How often due deadline timers are looked for (they fire within a minute and this)."""
+    letter_reply_days: dict[Urgency, int] = Field(
+        default={Urgency.BIASA: 5, Urgency.SEGERA: 2, Urgency.SANGAT_SEGERA: 1}
+    )
+    """Working days to reply to a letter that sets no date of its own, by urgency."""
+    letter_instructions: dict[str, str] = Field(default=DEFAULT_INSTRUCTIONS, min_length=1)
+    """The instructions a disposition may carry: code → wording."""
+    letter_reminder_fraction: float = Field(default=0.8, gt=0, lt=1)
+    """Share of a disposition's working time after which its holder is reminded."""
+    letter_due_soon_hours: float = Field(default=8.0, gt=0)
+    """Working hours before a deadline from which a disposition counts as due soon."""
+    max_letter_scan_bytes: int = Field(default=8 * 1024 * 1024, ge=1)
+    """The largest scanned letter accepted (stored sealed in one document)."""
+    letter_scan_timeout_s: float = Field(default=120.0, gt=0)
+    """How long a scan upload's body may take to arrive."""
+
+    def letter_policy(self) -> LetterPolicy:
+        missing = set(Urgency) - set(self.letter_reply_days)
+        if missing:
+            raise ValueError(f"PROCESSING_LETTER_REPLY_DAYS lacks {sorted(missing)}")
+        return LetterPolicy(
+            reply_days=dict(self.letter_reply_days),
+            instructions=dict(self.letter_instructions),
+            reminder_fraction=self.letter_reminder_fraction,
+        )

@@ -37,6 +37,9 @@ CONVERSATIONS = Topic(
 )
 """Replies to citizens' WhatsApp and SMS messages on their way to notify; kept one day only."""
 
+LETTERS = Topic("adminduk.letters.v1", partitions=3, retention_ms=90 * DAY_MS, writer="processing")
+"""Official letters and their dispositions, keyed by the letter's id."""
+
 IDENTITY = Topic("adminduk.identity.v1", partitions=3, retention_ms=DAY_MS, writer="intake")
 """Sign-in codes on their way to notify: short-lived, so kept one day only."""
 

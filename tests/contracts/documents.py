@@ -13,11 +13,11 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from services.intake.domain.catalogue import MediaType
 from services.intake.domain.citizen_request import RequestStatus
 from services.intake.domain.documents import StoredDocument
 from services.intake.service_layer.ports import DocumentStore, RequestRepository
 from shared.events.models import DocumentAttached
+from shared.files import MediaType
 from tests.builders import CITIZEN, T0, wrapped
 from tests.documents import PDF, parts, waiting_request
 

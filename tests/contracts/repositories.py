@@ -12,8 +12,6 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from services.audit.domain.chain import AuditEntry, next_entry
-from services.audit.service_layer.ports import AuditLogRepository
 from services.intake.domain.citizen_request import CitizenRequest, RequestStatus, StatusChange
 from services.intake.service_layer.ports import IdempotencyKeyRepository, RequestRepository
 from services.notify.domain.notification import NotificationStatus
@@ -27,7 +25,6 @@ from shared.events.envelope import Actor, ActorKind, Channel
 from shared.events.models import CaseStage
 from tests.builders import (
     T0,
-    audit_chain,
     case,
     case_opened,
     citizen_request,
@@ -409,140 +406,6 @@ class NotificationRepositoryContract:
         await repository.save(notification("never-added"), [])
 
         assert await repository.due(T0, limit=10) == []
-
-
-def logged_again(entry: AuditEntry, *, after: AuditEntry) -> AuditEntry:
-    """The same event as `entry`, chained once more after `after`: a redelivery."""
-    return next_entry(
-        after,
-        event_id=entry.event_id,
-        event_type=entry.event_type,
-        source=entry.source,
-        subject=entry.subject,
-        event_time=entry.event_time,
-        recorded_at=entry.recorded_at,
-        data=entry.data,
-    )
-
-
-class AuditLogContract:
-    async def test_an_empty_log_has_no_head_and_no_entries(
-        self, repository: AuditLogRepository
-    ) -> None:
-        assert await repository.head() is None
-        assert await repository.contains("evt-1") is False
-        assert [entry async for entry in repository.entries()] == []
-
-    async def test_appended_entries_round_trip_every_field(
-        self, repository: AuditLogRepository
-    ) -> None:
-        data = {
-            "request_id": "req-1",
-            "applicant": {"nik": "hmac-sha256:" + "f" * 64, "preferred_channel": "SMS"},
-            "attempts": 3,
-            "reason": None,
-            "note": "Kabupaten Sidoarjo — ñ",
-            "tags": ["a", "b"],
-        }
-        chain = audit_chain("req-1", "req-2", data=data)
-        for entry in chain:
-            await repository.append([entry])
-
-        assert [entry async for entry in repository.entries()] == chain
-        assert await repository.head() == chain[-1]
-        assert await repository.contains("evt-1") is True
-        assert await repository.contains("evt-3") is False
-
-    async def test_entries_come_in_sequence_order_whatever_the_order_of_appends(
-        self, repository: AuditLogRepository
-    ) -> None:
-        first, second, third = audit_chain("a", "b", "c")
-        for entry in (third, first, second):
-            await repository.append([entry])
-
-        assert [entry.sequence async for entry in repository.entries()] == [1, 2, 3]
-        assert await repository.head() == third
-
-    async def test_entries_start_after_the_given_sequence(
-        self, repository: AuditLogRepository
-    ) -> None:
-        for entry in audit_chain("a", "b", "c", "d"):
-            await repository.append([entry])
-
-        after_two = [entry.sequence async for entry in repository.entries(after_sequence=2)]
-
-        assert after_two == [3, 4]
-        assert [entry async for entry in repository.entries(after_sequence=4)] == []
-
-    async def test_entries_of_one_subject_only(self, repository: AuditLogRepository) -> None:
-        for entry in audit_chain("req-1", "req-2", "req-1", "req-3", "req-1"):
-            await repository.append([entry])
-
-        of_req_1 = [entry.sequence async for entry in repository.entries(subject="req-1")]
-        later_of_req_1 = [
-            entry.sequence
-            async for entry in repository.entries(subject="req-1", after_sequence=1, limit=1)
-        ]
-
-        assert of_req_1 == [1, 3, 5]
-        assert later_of_req_1 == [3]
-        assert [entry async for entry in repository.entries(subject="req-9")] == []
-
-    async def test_entries_respect_the_limit(self, repository: AuditLogRepository) -> None:
-        for entry in audit_chain("a", "b", "c"):
-            await repository.append([entry])
-
-        assert [entry.sequence async for entry in repository.entries(limit=2)] == [1, 2]
-        assert [entry.sequence async for entry in repository.entries(limit=None)] == [1, 2, 3]
-
-    async def test_append_at_a_taken_sequence_conflicts_and_keeps_the_first(
-        self, repository: AuditLogRepository
-    ) -> None:
-        [first] = audit_chain("req-1")
-        rival = next_entry(
-            None,
-            event_id="evt-rival",
-            event_type=first.event_type,
-            source=first.source,
-            subject="req-2",
-            event_time=first.event_time,
-            recorded_at=first.recorded_at,
-            data={},
-        )
-        await repository.append([first])
-
-        assert await repository.append([rival]) == 0
-
-        assert [entry async for entry in repository.entries()] == [first]
-        assert await repository.contains("evt-rival") is False
-
-    async def test_append_of_a_logged_event_conflicts(self, repository: AuditLogRepository) -> None:
-        [first] = audit_chain("req-1")
-        await repository.append([first])
-        assert await repository.append([logged_again(first, after=first)]) == 0
-
-        assert [entry async for entry in repository.entries()] == [first]
-
-    async def test_a_batch_is_added_in_one_call_in_order(
-        self, repository: AuditLogRepository
-    ) -> None:
-        chain = audit_chain("a", "b", "c")
-
-        assert await repository.append(chain) == 3
-
-        assert [entry async for entry in repository.entries()] == chain
-        assert await repository.head() == chain[-1]
-
-    async def test_a_batch_stops_at_its_first_taken_event_keeping_what_came_before(
-        self, repository: AuditLogRepository
-    ) -> None:
-        first, second, third = audit_chain("a", "b", "c")
-        await repository.append([first])
-
-        assert await repository.append([second, logged_again(first, after=second), third]) == 1
-
-        assert [entry async for entry in repository.entries()] == [first, second]
-        assert await repository.head() == second
 
 
 class AtRiskContract:

@@ -38,6 +38,7 @@ STAFF_ROLES = {
     "operator",
     "signer",
     "supervisor",
+    "letter_clerk",
     "auditor",
     "admin",
 }
@@ -64,8 +65,10 @@ SERVICE_KEYS = {
 REQUIRED_SETTINGS = {
     "KEYCLOAK_ADMIN_PASSWORD": "admin-password-for-config-check",
     "AUDIT_PSEUDONYM_KEY": "0f" * 32,
+    "AUDIT_CHECKPOINT_KEY": "1e" * 32,
     "NOTIFY_PROVIDER_URL": "https://gateway.invalid",
     "NOTIFY_PROVIDER_TOKEN": "token-for-config-check",
+    "NOTIFY_SURVEY_URL": "https://survey.invalid/adminduk",
     "INTAKE_CITIZEN_SIGNING_KEY": _citizen_signing_key(),
     "INTAKE_WHATSAPP_APP_SECRET": "app-secret-for-config-check",
     "INTAKE_WHATSAPP_VERIFY_TOKEN": "verify-token-for-config-check",
@@ -135,6 +138,7 @@ def test_compose_file_is_valid_and_wires_every_service(services: dict[str, Any])
         assert service["environment"][f"{prefix}_KAFKA_BOOTSTRAP_SERVERS"] == "kafka:9092"
         assert service["environment"][f"{prefix}_ENVIRONMENT"] == "production"
     assert services["audit"]["environment"]["AUDIT_PSEUDONYM_KEY"] == "0f" * 32
+    assert services["audit"]["environment"]["AUDIT_CHECKPOINT_KEY"] == "1e" * 32
 
 
 def test_every_service_trusts_staff_tokens_of_the_realm(

@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 from pymongo.asynchronous.database import AsyncDatabase
 
-from services.audit.adapters.mongo_log import MongoAuditLog
 from services.intake.adapters.mongo_idempotency import MongoIdempotencyKeys
 from services.intake.adapters.mongo_requests import MongoRequestRepository
 from services.notify.adapters.mongo_notifications import MongoNotificationRepository
@@ -28,7 +27,6 @@ from tests.builders import (
 )
 from tests.contracts.repositories import (
     AtRiskContract,
-    AuditLogContract,
     CaseRepositoryContract,
     IdempotencyKeyRepositoryContract,
     NotificationRepositoryContract,
@@ -73,14 +71,6 @@ class TestMongoNotificationRepository(NotificationRepositoryContract):
     @pytest.fixture
     async def repository(self, mongo_db: AsyncDatabase[Document]) -> MongoNotificationRepository:
         repository = MongoNotificationRepository(mongo_db["notifications"], cipher())
-        await repository.ensure_indexes()
-        return repository
-
-
-class TestMongoAuditLog(AuditLogContract):
-    @pytest.fixture
-    async def repository(self, mongo_db: AsyncDatabase[Document]) -> MongoAuditLog:
-        repository = MongoAuditLog(mongo_db["log"])
         await repository.ensure_indexes()
         return repository
 

@@ -33,6 +33,7 @@ def submitted(request_id: str) -> RequestSubmitted:
         actor=CITIZEN,
         request_id=request_id,
         service_code="AKTA_LAHIR",
+        tracking_number="K7M2Q9XP",
         applicant=applicant(),
         submitted_at=MONDAY,
         deadline_working_days=1,

@@ -9,7 +9,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
@@ -18,32 +18,37 @@ from fastapi import APIRouter, FastAPI
 from services.audit.bootstrap import create_app as audit_app
 from services.audit.config import AuditSettings
 from services.audit.entrypoints.access import ACCESS as AUDIT_ACCESS
+from services.audit.entrypoints.api import AuditContext
 from services.intake.bootstrap import create_app as intake_app
 from services.intake.bootstrap import token_signer
 from services.intake.config import IntakeSettings
 from services.intake.entrypoints.access import ACCESS as INTAKE_ACCESS
 from services.notify.bootstrap import create_app as notify_app
 from services.notify.config import NotifySettings
+from services.notify.entrypoints.access import ACCESS as NOTIFY_ACCESS
 from services.processing.bootstrap import create_app as processing_app
 from services.processing.config import ProcessingSettings
 from services.processing.entrypoints.access import ACCESS as PROCESSING_ACCESS
 from services.processing.entrypoints.api import ProcessingContext
+from services.processing.entrypoints.letters_api import LettersContext
 from shared.access import PROBES, AccessTable, Rule, route_keys
 from shared.auth import Role
 from shared.config import ServiceSettings
 from shared.http import ReadinessCheck, build_app
 from tests.auth import STAFF_KEYS, bearer
 from tests.builders import T0
+from tests.contracts.audit import SIGNER
 from tests.fake_intake import FakeIntake
 from tests.fakes import (
     CallCounter,
     FakeAtRisk,
-    FakeAuditLog,
     FakeCaseRepository,
     FakeClock,
     FakeQueues,
     FlatCalendar,
 )
+from tests.fakes_audit import FakeCheckpoints, FakeLogEntries, FakeTreeNodes
+from tests.fakes_letters import FakeLetterIndex, FakeLetterRepository, FakeLetterScans
 
 CALLERS: list[Role | None] = [None, *Role]
 
@@ -66,7 +71,12 @@ def intake() -> FastAPI:
 def audit() -> FastAPI:
     @asynccontextmanager
     async def wiring(app: FastAPI) -> AsyncIterator[Mapping[str, ReadinessCheck]]:
-        app.state.audit_log = FakeAuditLog()
+        app.state.audit = AuditContext(
+            entries=FakeLogEntries(),
+            nodes=FakeTreeNodes(),
+            checkpoints=FakeCheckpoints(),
+            signer=SIGNER,
+        )
         yield {}
 
     return audit_app(AuditSettings(), wiring=wiring, staff_keys=STAFF_KEYS)
@@ -88,6 +98,17 @@ def processing() -> FastAPI:
             calendar=FlatCalendar(),
             clock=FakeClock(T0),
         )
+        app.state.letters = LettersContext(
+            repository=FakeLetterRepository(),
+            scans=FakeLetterScans(),
+            index=FakeLetterIndex(),
+            policy=ProcessingSettings().letter_policy(),
+            calendar=FlatCalendar(),
+            outbox_ready=CallCounter(),
+            clock=FakeClock(T0),
+            due_soon_within=timedelta(hours=8),
+            max_scan_bytes=1024,
+        )
         yield {}
 
     return processing_app(ProcessingSettings(), wiring, staff_keys=STAFF_KEYS)
@@ -102,7 +123,7 @@ APPS: dict[str, Callable[[], FastAPI]] = {
 TABLES: dict[str, AccessTable] = {
     "intake": {**PROBES, **INTAKE_ACCESS},
     "processing": {**PROBES, **PROCESSING_ACCESS},
-    "notify": PROBES,
+    "notify": {**PROBES, **NOTIFY_ACCESS},
     "audit": {**PROBES, **AUDIT_ACCESS},
 }
 
@@ -151,6 +172,7 @@ async def test_every_route_answers_every_caller_as_its_rule_says(service: str) -
         for method, path in sorted(set(route_keys(app)) | set(table)):
             url = path.replace("{request_id}", str(uuid.uuid4()))
             url = url.replace("{booking_number}", "K7M2Q9XP").replace("{service_code}", "KIA")
+            url = url.replace("{letter_id}", "2025-00001").replace("{disposition_id}", "D1")
             for caller in CALLERS:
                 response = await client.request(
                     method,
@@ -193,6 +215,11 @@ def test_an_app_with_a_route_that_has_no_rule_does_not_build() -> None:
 def test_only_auditors_read_the_audit_log() -> None:
     assert {key: rule.roles for key, rule in AUDIT_ACCESS.items()} == {
         ("GET", "/v1/audit/entries"): {Role.AUDITOR},
+        ("GET", "/v1/audit/checkpoint"): {Role.AUDITOR},
+        ("GET", "/v1/audit/key"): {Role.AUDITOR},
+        ("GET", "/v1/audit/proofs/inclusion"): {Role.AUDITOR},
+        ("GET", "/v1/audit/proofs/consistency"): {Role.AUDITOR},
+        ("GET", "/v1/audit/export"): {Role.AUDITOR},
         ("GET", "/v1/audit/verify"): {Role.AUDITOR},
     }
     assert not any(rule.anonymous for rule in AUDIT_ACCESS.values())

@@ -4,7 +4,6 @@ import pytest
 
 from tests.contracts.repositories import (
     AtRiskContract,
-    AuditLogContract,
     CaseRepositoryContract,
     IdempotencyKeyRepositoryContract,
     NotificationRepositoryContract,
@@ -13,7 +12,6 @@ from tests.contracts.repositories import (
 )
 from tests.fakes import (
     FakeAtRisk,
-    FakeAuditLog,
     FakeCaseRepository,
     FakeIdempotencyKeys,
     FakeNotificationRepository,
@@ -56,9 +54,3 @@ class TestFakeNotificationRepository(NotificationRepositoryContract):
     @pytest.fixture
     def repository(self) -> FakeNotificationRepository:
         return FakeNotificationRepository()
-
-
-class TestFakeAuditLog(AuditLogContract):
-    @pytest.fixture
-    def repository(self) -> FakeAuditLog:
-        return FakeAuditLog()

@@ -17,13 +17,13 @@ from services.intake.domain.catalogue import (
     DocumentRequirement,
     FieldType,
     IntakeChannel,
-    MediaType,
     Regency,
     ServiceCatalogue,
     ServiceDefinition,
     UnknownService,
 )
 from services.intake.domain.forms import InvalidForm, check_field, check_fields
+from shared.files import MediaType
 from tests.builders import FORM_FIELDS
 
 EVERY_CODE = {

@@ -81,6 +81,7 @@ def test_submit_normalises_the_form_and_emits_one_request_submitted() -> None:
             actor=CITIZEN,
             request_id="req-1",
             service_code="KK_BARU",
+            tracking_number=TRACKING_NUMBER,
             applicant=expected_applicant,
             form={"reason": "MENIKAH", "address": "Jl. Majapahit 12, Sooko"},
             submitted_at=T0,

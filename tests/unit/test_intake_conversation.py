@@ -11,7 +11,7 @@ import pytest
 
 from services.intake.adapters.catalogue_file import load_catalogue
 from services.intake.domain import conversation as chat
-from services.intake.domain.catalogue import MediaType, ServiceCatalogue
+from services.intake.domain.catalogue import ServiceCatalogue
 from services.intake.domain.citizen_request import RequestStatus
 from services.intake.domain.conversation import (
     Conversation,
@@ -25,6 +25,7 @@ from services.intake.domain.conversation import (
     Unsupported,
 )
 from shared.events.models import NotificationChannel
+from shared.files import MediaType
 from shared.wib import moment_label
 from tests.builders import T0
 

@@ -9,15 +9,11 @@ from collections.abc import AsyncIterator
 import pytest
 
 from services.intake.domain.citizen_request import CitizenRequest, RequestStatus
-from services.intake.domain.documents import (
-    NotAttachable,
-    StoredDocument,
-    TooLarge,
-    UnsupportedType,
-)
+from services.intake.domain.documents import NotAttachable, StoredDocument
 from services.intake.service_layer.documents import Attachment, attach_document, read_document
 from shared.events.envelope import Actor, ActorKind, Channel
 from shared.events.models import DocumentAttached, DocumentViewed, RequestCompleted
+from shared.files import TooLarge, UnsupportedType
 from tests.builders import CITIZEN, T0
 from tests.documents import CATALOGUE, PDF, PNG, TEXT, parts, waiting_request
 from tests.fakes import CallCounter, FakeClock, FakeDocumentStore, FakeRequestRepository

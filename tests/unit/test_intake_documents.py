@@ -7,23 +7,19 @@ import hashlib
 import pytest
 
 from services.intake.domain.callers import Visibility
-from services.intake.domain.catalogue import DocumentRequirement, MediaType
+from services.intake.domain.catalogue import DocumentRequirement
 from services.intake.domain.citizen_request import RequestStatus
 from services.intake.domain.documents import (
-    DocumentContent,
-    EmptyDocument,
     NotAttachable,
     StoredDocument,
-    TooLarge,
     UnknownRequirement,
-    UnsupportedType,
     attach,
     document_access,
     requirement_for,
-    sniff,
 )
 from shared.auth import Principal, Role
 from shared.events.models import DocumentAttached, RequestCompleted
+from shared.files import EmptyFile, FileContent, MediaType, TooLarge, UnsupportedType, sniff
 from tests.builders import CITIZEN, MOBILE, T0
 from tests.documents import CARD, JPEG, LETTER, PDF, PHOTO, PNG, SERVICE, TEXT, waiting_request
 
@@ -48,7 +44,7 @@ def test_the_type_is_read_from_the_first_bytes(head: bytes, expected: MediaType 
 def checked(
     file_parts: list[bytes], requirement: DocumentRequirement = LETTER
 ) -> tuple[MediaType, int, str]:
-    content = DocumentContent(requirement)
+    content = FileContent(requirement)
     for part in file_parts:
         content.feed(part)
     return content.finish()
@@ -63,7 +59,7 @@ def test_a_file_of_an_accepted_type_gives_its_type_size_and_digest() -> None:
 
 
 def test_text_named_pdf_is_refused_from_its_first_bytes_with_the_reason() -> None:
-    content = DocumentContent(LETTER)
+    content = FileContent(LETTER)
 
     with pytest.raises(UnsupportedType) as refused:
         content.feed(TEXT[:8])
@@ -97,7 +93,7 @@ def test_a_file_shorter_than_the_longest_signature_is_read_when_it_ends() -> Non
 
 
 def test_size_is_refused_as_soon_as_it_passes_the_limit() -> None:
-    content = DocumentContent(PHOTO)
+    content = FileContent(PHOTO)
     content.feed(JPEG + b"\x00" * (PHOTO.max_bytes - len(JPEG)))
 
     with pytest.raises(TooLarge, match="Pas Foto terlalu besar: paling besar 1000 byte"):
@@ -105,7 +101,7 @@ def test_size_is_refused_as_soon_as_it_passes_the_limit() -> None:
 
 
 def test_an_empty_file_is_refused() -> None:
-    with pytest.raises(EmptyDocument):
+    with pytest.raises(EmptyFile):
         checked([])
 
 

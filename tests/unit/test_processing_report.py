@@ -116,6 +116,7 @@ def submitted(request_id: str, at: datetime, *, submitter: Actor = COUNTER) -> R
         actor=submitter,
         request_id=request_id,
         service_code="KK_BARU",
+        tracking_number="K7M2Q9XP",
         applicant=applicant(),
         submitted_at=at,
         deadline_working_days=1,

@@ -49,12 +49,19 @@ REQUIRED: dict[str, tuple[type[ServiceSettings], AppFactory, set[str]]] = {
             "NOTIFY_DATA_KEYS",
             "NOTIFY_LOOKUP_KEY",
             "NOTIFY_PROVIDER_TOKEN",
+            "NOTIFY_SURVEY_URL",
         },
     ),
     "audit": (
         AuditSettings,
         audit_app,
-        {"AUDIT_OIDC_ISSUER", "AUDIT_DATA_KEYS", "AUDIT_LOOKUP_KEY", "AUDIT_PSEUDONYM_KEY"},
+        {
+            "AUDIT_OIDC_ISSUER",
+            "AUDIT_DATA_KEYS",
+            "AUDIT_LOOKUP_KEY",
+            "AUDIT_PSEUDONYM_KEY",
+            "AUDIT_CHECKPOINT_KEY",
+        },
     ),
 }
 

@@ -8,12 +8,16 @@ from services.asyncapi import SUBSCRIPTIONS
 from shared.events import asyncapi
 from shared.events.models import (
     EVENT_TYPES,
-    CaseOpened,
+    CaseApproved,
+    CaseCompleted,
+    CaseRejected,
     DocumentAttached,
+    DocumentIssued,
     RequestCancelled,
     RequestCompleted,
     RequestResubmitted,
     RequestSubmitted,
+    RevisionRequested,
     SignInCodeRequested,
 )
 
@@ -45,6 +49,7 @@ def test_every_event_type_has_a_message_on_its_topic() -> None:
         "adminduk.appointments.v1",
         "adminduk.complaints.v1",
         "adminduk.conversations.v1",
+        "adminduk.letters.v1",
     }
 
 
@@ -57,6 +62,8 @@ def test_personal_data_is_marked_in_the_schemas() -> None:
     assert schemas["SignInCodeRequested"]["properties"]["phone"]["personal_data"] is True
     assert schemas["SignInCodeRequested"]["properties"]["code"]["personal_data"] is True
     assert "personal_data" not in schemas["Actor"]["properties"]["id"]
+    assert schemas["LetterRegistered"]["properties"]["regarding"]["personal_data"] is True
+    assert "personal_data" not in schemas["LetterRegistered"]["properties"]["letter_id"]
 
 
 def test_writers_and_readers_follow_from_the_declarations() -> None:
@@ -64,6 +71,12 @@ def test_writers_and_readers_follow_from_the_declarations() -> None:
 
     assert operations["intakeSendsRequests"]["action"] == "send"
     assert operations["processingSendsCases"]["action"] == "send"
+    assert operations["processingSendsLetters"]["action"] == "send"
+    assert operations["processingReceivesLetters"]["messages"] == [
+        {"$ref": "#/channels/letters/messages/LetterRegistered"},
+        {"$ref": "#/channels/letters/messages/LetterDisposed"},
+    ]
+    assert operations["auditReceivesLetters"]["action"] == "receive"
     assert operations["intakeSendsIdentity"]["action"] == "send"
     assert operations["processingReceivesRequests"]["messages"] == [
         {"$ref": f"#/channels/requests/messages/{RequestSubmitted.__name__}"},
@@ -73,8 +86,12 @@ def test_writers_and_readers_follow_from_the_declarations() -> None:
         {"$ref": f"#/channels/requests/messages/{RequestCompleted.__name__}"},
     ]
     assert operations["intakeReceivesCases"]["action"] == "receive"
+    assert operations["notifyReceivesRequests"]["messages"] == [
+        {"$ref": f"#/channels/requests/messages/{RequestSubmitted.__name__}"}
+    ]
     assert operations["notifyReceivesCases"]["messages"] == [
-        {"$ref": f"#/channels/cases/messages/{CaseOpened.__name__}"}
+        {"$ref": f"#/channels/cases/messages/{step.__name__}"}
+        for step in (RevisionRequested, CaseApproved, DocumentIssued, CaseRejected, CaseCompleted)
     ]
     assert operations["notifyReceivesIdentity"]["messages"] == [
         {"$ref": f"#/channels/identity/messages/{SignInCodeRequested.__name__}"}
@@ -82,9 +99,10 @@ def test_writers_and_readers_follow_from_the_declarations() -> None:
     audited = [name for name in operations if name.startswith("auditReceives")]
     assert sorted(audited) == ["auditReceivesAppointments", "auditReceivesCases",
                                "auditReceivesComplaints", "auditReceivesConversations",
-                               "auditReceivesIdentity", "auditReceivesNotifications",
-                               "auditReceivesRequests"]  # fmt: skip
-    assert "notifyReceivesRequests" not in operations
+                               "auditReceivesIdentity", "auditReceivesLetters",
+                               "auditReceivesNotifications", "auditReceivesRequests"]  # fmt: skip
+    assert "notifyReceivesAppointments" in operations
+    assert "notifyReceivesComplaints" in operations
 
 
 def test_messages_are_structured_mode_cloudevents_with_their_content_type_header() -> None:

@@ -29,7 +29,6 @@ from tests.auth import AUDIENCE, KEY_ID, PRIVATE_KEY, STAFF_KEYS, claims_for, to
 VERIFIER = TokenVerifier(
     [TrustedIssuer(issuer=LOCAL_ISSUER, audience=AUDIENCE, keys=STAFF_KEYS, grants=STAFF_ROLES)]
 )
-NOW = datetime.now(UTC)
 
 
 async def refused(raw: str) -> str:
@@ -48,13 +47,14 @@ async def test_a_valid_token_gives_its_subject_roles_and_scope() -> None:
 
 
 async def test_an_expired_token_is_refused() -> None:
-    raw = token("verifier", exp=NOW - timedelta(minutes=5), iat=NOW - timedelta(minutes=10))
+    now = datetime.now(UTC)
+    raw = token("verifier", exp=now - timedelta(minutes=5), iat=now - timedelta(minutes=10))
 
     assert "expired" in await refused(raw)
 
 
 async def test_a_token_not_valid_yet_is_refused() -> None:
-    raw = token("verifier", nbf=NOW + timedelta(minutes=5))
+    raw = token("verifier", nbf=datetime.now(UTC) + timedelta(minutes=5))
 
     assert "not valid yet" in await refused(raw)
 

@@ -19,6 +19,7 @@ from shared.events.models import (
     ConversationReply,
     DocumentAttached,
     DocumentViewed,
+    LetterEvent,
     NotificationChannel,
     NotificationFailed,
     NotificationSent,
@@ -34,6 +35,7 @@ from shared.events.topics import (
     COMPLAINTS,
     CONVERSATIONS,
     IDENTITY,
+    LETTERS,
     NOTIFICATIONS,
     REQUESTS,
     Topic,
@@ -140,6 +142,7 @@ def test_event_data_refuses_unknown_fields() -> None:
 
 def test_every_event_type_travels_on_the_topic_of_its_writer() -> None:
     case_steps = {model for model in EVENT_TYPES.values() if issubclass(model, CaseEvent)}
+    letter_steps = {model for model in EVENT_TYPES.values() if issubclass(model, LetterEvent)}
     expected: dict[type[Event], Topic] = {
         RequestSubmitted: REQUESTS,
         RequestCancelled: REQUESTS,
@@ -153,12 +156,15 @@ def test_every_event_type_travels_on_the_topic_of_its_writer() -> None:
         ConversationReply: CONVERSATIONS,
         CaseOpened: CASES,
         **dict.fromkeys(case_steps, CASES),
+        **dict.fromkeys(letter_steps, LETTERS),
         NotificationSent: NOTIFICATIONS,
         NotificationFailed: NOTIFICATIONS,
         SignInCodeRequested: IDENTITY,
     }
     assert {model: model.topic for model in EVENT_TYPES.values()} == expected
     assert len(case_steps) == 14
+    assert len(letter_steps) == 13
+    assert LETTERS.writer == "processing"
     assert (REQUESTS.writer, CASES.writer, NOTIFICATIONS.writer, IDENTITY.writer) == (
         "intake",
         "processing",

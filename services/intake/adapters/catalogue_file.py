@@ -24,12 +24,12 @@ from services.intake.domain.catalogue import (
     FieldType,
     FormField,
     IntakeChannel,
-    MediaType,
     Regency,
     ServiceCatalogue,
     ServiceDefinition,
 )
 from shared.errors import InvalidConfiguration
+from shared.files import MediaType
 
 DEFAULT_CATALOGUE = Path(__file__).resolve().parent.parent / "catalogue.json"
 

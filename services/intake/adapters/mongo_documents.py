@@ -17,9 +17,9 @@ from datetime import datetime
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import PyMongoError
 
-from services.intake.domain.catalogue import MediaType
 from services.intake.domain.documents import StoredDocument
 from shared.crypto import Cipher
+from shared.files import MediaType
 from shared.mongo import Document, insert_new
 
 log = logging.getLogger(__name__)

@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+from shared.files import MediaType
+
 
 class UnknownService(LookupError):
     def __init__(self, code: str) -> None:
@@ -34,14 +36,6 @@ class FieldType(StrEnum):
     NIK = "nik"
     FAMILY_CARD = "family_card"
     """A family card (KK) number: 16 digits, region code first, like a NIK."""
-
-
-class MediaType(StrEnum):
-    """The file types a document may come as, known by their bytes, not their names."""
-
-    PDF = "application/pdf"
-    JPEG = "image/jpeg"
-    PNG = "image/png"
 
 
 @dataclass(frozen=True)

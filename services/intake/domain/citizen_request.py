@@ -247,6 +247,7 @@ def submit(
             actor=submitter.actor,
             request_id=request_id,
             service_code=service.code,
+            tracking_number=tracking_number,
             applicant=applicant,
             form=fields,
             consent_recorded=submitter.assisted,

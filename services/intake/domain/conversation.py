@@ -24,7 +24,6 @@ from services.intake.domain.catalogue import (
     FieldType,
     FormField,
     IntakeChannel,
-    MediaType,
     ServiceCatalogue,
     ServiceDefinition,
     UnknownService,
@@ -41,6 +40,7 @@ from services.intake.domain.text import InvalidText, normalize_name
 from services.intake.domain.tracking import TRACKING_PATTERN, normalize_tracking_number
 from shared.calendar import JAKARTA
 from shared.events.models import NotificationChannel
+from shared.files import MediaType
 from shared.wib import moment_label
 
 IDLE_LIMIT = timedelta(minutes=30)

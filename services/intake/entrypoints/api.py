@@ -24,7 +24,6 @@ from services.intake.domain.catalogue import (
     FieldType,
     FormField,
     IntakeChannel,
-    MediaType,
     ServiceCatalogue,
     ServiceDefinition,
     UnknownService,
@@ -65,6 +64,7 @@ from shared.clock import Clock
 from shared.errors import ApiError
 from shared.events.envelope import Actor
 from shared.events.models import NotificationChannel
+from shared.files import MediaType
 from shared.http import error_response, error_responses
 from shared.polling import OutboxReady
 

@@ -21,21 +21,14 @@ from services.intake.domain.callers import (
     submitter,
     visibility,
 )
-from services.intake.domain.catalogue import MediaType
 from services.intake.domain.citizen_request import CitizenRequest
-from services.intake.domain.documents import (
-    EmptyDocument,
-    NotAttachable,
-    TooLarge,
-    UnknownRequirement,
-    UnsupportedType,
-    document_access,
-)
+from services.intake.domain.documents import NotAttachable, UnknownRequirement, document_access
 from services.intake.entrypoints.api import ContextDep, IntakeContext
 from services.intake.service_layer import documents, submission
 from services.intake.service_layer.ports import DocumentStore
 from shared.access import CallerDep
 from shared.errors import ApiError
+from shared.files import EmptyFile, MediaType, TooLarge, UnsupportedType
 from shared.http import error_response, error_responses
 
 DOCUMENTS_PATH = "/v1/requests/{request_id}/documents"
@@ -188,7 +181,7 @@ async def upload_document(
         raise ApiError(
             status.HTTP_422_UNPROCESSABLE_CONTENT, "unknown_requirement", str(exc)
         ) from None
-    except EmptyDocument as exc:
+    except EmptyFile as exc:
         raise ApiError(status.HTTP_422_UNPROCESSABLE_CONTENT, "empty_document", str(exc)) from None
     except NotAttachable as exc:
         raise ApiError(status.HTTP_409_CONFLICT, exc.code, str(exc)) from None

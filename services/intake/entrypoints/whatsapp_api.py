@@ -18,10 +18,7 @@ from typing import Annotated, Any, Literal, Self
 
 from fastapi import APIRouter, Depends, Query, Request, status
 from fastapi.responses import PlainTextResponse
-from fastapi.routing import APIRoute
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
-from starlette.exceptions import HTTPException
-from starlette.types import Receive, Scope, Send
 
 from services.intake.adapters.whatsapp_media import MEDIA_ID_PATTERN
 from services.intake.domain.conversation import Text, Unsupported
@@ -231,17 +228,7 @@ class WebhookReceipt(BaseModel):
     messages: int = Field(description="How many citizens' messages the delivery held.")
 
 
-class OneCallbackUrl(APIRoute):
-    """Meta calls one URL with GET (the challenge) and POST (deliveries). A method neither
-    takes is answered 405 naming both, not only those of the route matched first."""
-
-    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if self.methods and scope["method"] not in self.methods:
-            raise HTTPException(status.HTTP_405_METHOD_NOT_ALLOWED, headers={"Allow": "GET, POST"})
-        await super().handle(scope, receive, send)
-
-
-router = APIRouter(tags=["whatsapp"], route_class=OneCallbackUrl)
+router = APIRouter(tags=["whatsapp"])
 
 _SIGNED_BODY: dict[str, Any] = {
     "parameters": [

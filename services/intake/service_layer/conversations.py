@@ -53,7 +53,6 @@ from services.intake.domain.conversation import (
     Turn,
     Unsupported,
 )
-from services.intake.domain.documents import SNIFF_BYTES, DocumentRefused, sniff
 from services.intake.domain.forms import InvalidForm
 from services.intake.domain.identity import InvalidIdentity
 from services.intake.domain.text import InvalidText
@@ -73,6 +72,7 @@ from services.intake.service_layer.ports import (
 from shared.calendar import WorkingCalendar
 from shared.events.envelope import Actor, ActorKind, Channel, CloudEvent
 from shared.events.models import ConversationReply, NotificationChannel
+from shared.files import SNIFF_BYTES, FileRefused, sniff
 from shared.polling import OutboxReady
 
 log = logging.getLogger(__name__)
@@ -320,7 +320,7 @@ async def _attach_held(
                 outbox_ready=context.request_outbox_ready,
                 clock=lambda: now,
             )
-        except (DocumentRefused, submission.StatusChanged) as exc:
+        except (FileRefused, submission.StatusChanged) as exc:
             log.warning("a held %s document was not attached: %s", requirement, type(exc).__name__)
             continue
         request = attached.request

@@ -11,10 +11,8 @@ from datetime import datetime
 from services.intake.domain.catalogue import ServiceCatalogue
 from services.intake.domain.citizen_request import CitizenRequest
 from services.intake.domain.documents import (
-    DocumentContent,
     StoredDocument,
     attach,
-    check_size,
     replaced_by_new,
     requirement_for,
 )
@@ -23,6 +21,7 @@ from services.intake.service_layer.submission import SOURCE, StatusChanged
 from shared.clock import Clock
 from shared.events.envelope import Actor, CloudEvent
 from shared.events.models import DocumentViewed
+from shared.files import FileContent, check_size
 from shared.polling import OutboxReady
 
 ATTEMPTS = 5
@@ -67,7 +66,7 @@ async def attach_document(
     replaced_by_new(request, requirement)
     if declared_bytes is not None:
         check_size(expected, declared_bytes)
-    content_check = DocumentContent(expected)
+    content_check = FileContent(expected)
     document_id = str(uuid.uuid4())
     await store.write(document_id, _checked(content, content_check))
     media_type, size_bytes, sha256 = content_check.finish()
@@ -88,7 +87,7 @@ async def attach_document(
         raise
 
 
-async def _checked(content: Content, check: DocumentContent) -> AsyncIterator[bytes]:
+async def _checked(content: Content, check: FileContent) -> AsyncIterator[bytes]:
     """The content's bytes, refused (by raising) as soon as they show a wrong type or size."""
     if isinstance(content, bytes):
         check.feed(content)

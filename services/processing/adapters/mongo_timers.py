@@ -46,6 +46,7 @@ class MongoTimers:
             "mark": timer.mark.value,
             "due_at": timer.due_at,
             "fire_at": timer.fire_at,
+            "disposition_id": timer.disposition_id,
         }
         bucket = _bucket_id(minute_of(timer.fire_at), _shard_of(timer.request_id))
         while True:
@@ -71,6 +72,7 @@ class MongoTimers:
                 mark=Mark(entry["mark"]),
                 due_at=entry["due_at"],
                 fire_at=entry["fire_at"],
+                disposition_id=entry.get("disposition_id"),
             )
             for document in documents
             if document is not None

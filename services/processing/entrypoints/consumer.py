@@ -2,7 +2,8 @@
 
 Besides intake's submissions, processing reads its own case events: each step after which a case
 waits for work puts it in that work's queue, and each step that sets a deadline sets its timers,
-so neither a queue nor a timer can miss a case whose step was stored.
+so neither a queue nor a timer can miss a case whose step was stored. Its letter events keep the
+letters' index (inboxes, open letters) and set each disposition's timers, likewise.
 """
 
 from __future__ import annotations
@@ -10,7 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from services.processing.domain.case import Calendar
+from services.processing.domain.letters import LetterPolicy
 from services.processing.service_layer import cases, deadlines, supervision
+from services.processing.service_layer.deadlines import LetterDeadlines
+from services.processing.service_layer.letter_ports import LetterIndex, LetterRepository
 from services.processing.service_layer.ports import (
     AtRisk,
     CaseRepository,
@@ -34,6 +38,8 @@ from shared.events.models import (
     DeadlineWarning,
     DocumentAttached,
     DocumentIssued,
+    LetterDisposed,
+    LetterRegistered,
     RequestCancelled,
     RequestCompleted,
     RequestResubmitted,
@@ -42,6 +48,14 @@ from shared.events.models import (
 )
 from shared.messagebus import Received, Subscription
 from shared.polling import OutboxReady
+
+
+@dataclass(frozen=True)
+class LetterDependencies:
+    repository: LetterRepository
+    index: LetterIndex
+    outbox_ready: OutboxReady
+    policy: LetterPolicy
 
 
 @dataclass(frozen=True)
@@ -54,6 +68,12 @@ class Dependencies:
     calendar: Calendar
     default_service_point: str
     report: ReportStore
+    letters: LetterDependencies | None = None
+
+    def wired_letters(self) -> LetterDependencies:
+        if self.letters is None:
+            raise RuntimeError("letter events came where letters are not wired")
+        return self.letters
 
 
 subscription: Subscription[Dependencies] = Subscription("processing")
@@ -144,4 +164,30 @@ async def on_case_step(message: Received[CaseEvent], deps: Dependencies) -> None
     """Steps that only the monthly report follows."""
     await record_for_report(
         event=message.data, event_id=message.event_id, store=deps.report, calendar=deps.calendar
+    )
+
+
+@subscription.on(LetterRegistered)
+async def on_letter_registered(message: Received[LetterRegistered], deps: Dependencies) -> None:
+    """Lists the letter among its office's open ones, for the head of office's overdue view."""
+    event = message.data
+    await deps.wired_letters().index.note_open(event.service_point, event.letter_id)
+
+
+@subscription.on(LetterDisposed)
+async def on_letter_disposed(message: Received[LetterDisposed], deps: Dependencies) -> None:
+    """Puts the letter in its new holder's inbox and sets the disposition's timers."""
+    event, letters = message.data, deps.wired_letters()
+    await letters.index.note_holder(event.to_official, event.letter_id)
+    loaded = await letters.repository.get(event.letter_id)
+    if loaded is None:
+        return
+    await deadlines.set_disposition_timers(
+        letter=loaded[0],
+        disposition_id=event.disposition_id,
+        timers=deps.timers,
+        letters=LetterDeadlines(repository=letters.repository, outbox_ready=letters.outbox_ready),
+        calendar=deps.calendar,
+        policy=letters.policy,
+        now=message.now,
     )

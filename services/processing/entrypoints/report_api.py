@@ -13,7 +13,13 @@ from fastapi import APIRouter, Depends, Query, Request, Response, status
 from pydantic import BaseModel, Field
 
 from services.processing.domain.report import AGEING, MonthlyReport, Row, WorkingTime
-from services.processing.service_layer import report
+from services.processing.entrypoints.letters_report import (
+    LetterSectionView,
+    letters_csv,
+    letters_html,
+)
+from services.processing.service_layer import letters, report
+from services.processing.service_layer.letter_ports import LetterArchive
 from services.processing.service_layer.report import ReportStore
 from services.processing.templates.monthly_report import label, render
 from shared.clock import Clock
@@ -28,6 +34,7 @@ class ReportContext:
     store: ReportStore
     calendar: WorkingTime
     clock: Clock
+    letters: LetterArchive | None = None
 
 
 def get_report_context(request: Request) -> ReportContext:
@@ -40,6 +47,11 @@ def get_report_context(request: Request) -> ReportContext:
 
 
 ReportContextDep = Annotated[ReportContext, Depends(get_report_context)]
+
+
+class ReportSection(StrEnum):
+    CASES = "cases"
+    LETTERS = "letters"
 
 
 class ReportFormat(StrEnum):
@@ -122,6 +134,9 @@ class MonthlyReportView(BaseModel):
     as_of: datetime = Field(description="The backlog's moment: the month's end, or now.")
     backlog_since: str = Field(description="The backlog counts cases received from this month.")
     rows: list[RowView]
+    letters: LetterSectionView | None = Field(
+        default=None, description="Official letters in the month."
+    )
 
 
 reports_router = APIRouter(prefix="/v1/reports", tags=["reports"])
@@ -150,15 +165,42 @@ async def monthly(
     format: Annotated[
         ReportFormat, Query(description="json, csv (one row per dimension and key) or html.")
     ] = ReportFormat.JSON,
+    section: Annotated[
+        ReportSection,
+        Query(description="For csv: the cases' rows, or the letters' (their own columns)."),
+    ] = ReportSection.CASES,
 ) -> Response:
     """The month's evaluation per service, channel, district and officer, beside the same month
-    a year before."""
+    a year before, and the official letters of the month."""
+    now = context.clock()
     result = await report.monthly_report(
-        month=month, store=context.store, calendar=context.calendar, now=context.clock()
+        month=month, store=context.store, calendar=context.calendar, now=now
+    )
+    letter_section = (
+        None
+        if context.letters is None
+        else await letters.letters_report(
+            month=month, archive=context.letters, calendar=context.calendar, now=now
+        )
     )
     if format is ReportFormat.HTML:
-        return Response(render(result), media_type="text/html; charset=utf-8")
+        page = render(result)
+        if letter_section is not None:
+            page = page.replace("</body>", f"{letters_html(letter_section)}\n</body>", 1)
+        return Response(page, media_type="text/html; charset=utf-8")
     if format is ReportFormat.CSV:
+        if section is ReportSection.LETTERS:
+            if letter_section is None:
+                raise ApiError(
+                    status.HTTP_503_SERVICE_UNAVAILABLE,
+                    "not_ready",
+                    "Laporan persuratan belum dapat dibaca.",
+                )
+            return Response(
+                letters_csv(letter_section),
+                media_type="text/csv; charset=utf-8",
+                headers={"Content-Disposition": f'attachment; filename="persuratan-{month}.csv"'},
+            )
         return Response(
             to_csv(result),
             media_type="text/csv; charset=utf-8",
@@ -169,6 +211,7 @@ async def monthly(
         as_of=result.as_of,
         backlog_since=result.backlog_since,
         rows=[RowView.of(row) for row in result.rows],
+        letters=None if letter_section is None else LetterSectionView.of(letter_section),
     )
     return Response(view.model_dump_json(), media_type="application/json")
 

@@ -2,22 +2,34 @@
 
 Firing is safe to run in every processing instance at once and after any outage: timers are
 walked minute by minute from a shared cursor, and a case records each timer it fired, so each
-warning and breach is recorded once.
+warning and breach is recorded once. The timers of letters' dispositions go the same way, and
+their letter records them.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from services.processing.domain import deadlines
-from services.processing.domain.case import Case
+from services.processing.domain.case import Calendar, Case
 from services.processing.domain.deadlines import MINUTE, Fractions, Timer, minute_of
+from services.processing.domain.letters import Letter, LetterPolicy, disposition_timers
 from services.processing.service_layer.cases import SOURCE
+from services.processing.service_layer.letter_ports import LetterRepository
 from services.processing.service_layer.ports import CaseRepository, DeadlineTimers
 from shared.events.envelope import CloudEvent
 from shared.polling import OutboxReady
 
 ATTEMPTS = 20
+
+
+@dataclass(frozen=True)
+class LetterDeadlines:
+    """Where the timers of letters' dispositions record what they fire."""
+
+    repository: LetterRepository
+    outbox_ready: OutboxReady
 
 
 async def set_deadline_timers(
@@ -45,6 +57,7 @@ async def fire_due(
     repository: CaseRepository,
     outbox_ready: OutboxReady,
     now: datetime,
+    letters: LetterDeadlines | None = None,
 ) -> int:
     """Fires the timers of every whole minute since the cursor; returns how many fired."""
     fired = 0
@@ -53,16 +66,28 @@ async def fire_due(
     while minute < last:
         following = minute + MINUTE
         for timer in await timers.in_minute(following):
-            fired += await fire(timer, repository=repository, outbox_ready=outbox_ready, now=now)
+            fired += await fire(
+                timer, repository=repository, outbox_ready=outbox_ready, now=now, letters=letters
+            )
         await timers.advance(minute, following)
         minute = following
     return fired
 
 
 async def fire(
-    timer: Timer, *, repository: CaseRepository, outbox_ready: OutboxReady, now: datetime
+    timer: Timer,
+    *,
+    repository: CaseRepository,
+    outbox_ready: OutboxReady,
+    now: datetime,
+    letters: LetterDeadlines | None = None,
 ) -> int:
-    """Records the timer's warning or breach on its case, once; 1 if it was recorded now."""
+    """Records the timer's warning or breach on its case (or its reminder or escalation on its
+    letter), once; 1 if it was recorded now."""
+    if timer.disposition_id is not None:
+        if letters is None:
+            raise RuntimeError("a letter's timer came due where letters are not wired")
+        return await _fire_for_letter(timer, letters, now)
     for _ in range(ATTEMPTS):
         loaded = await repository.get(timer.request_id)
         if loaded is None:
@@ -75,3 +100,39 @@ async def fire(
             outbox_ready(case.request_id, outbox)
             return 1
     raise RuntimeError(f"case {timer.request_id} kept changing while its timer fired")
+
+
+async def set_disposition_timers(
+    *,
+    letter: Letter,
+    disposition_id: str,
+    timers: DeadlineTimers,
+    letters: LetterDeadlines,
+    calendar: Calendar,
+    policy: LetterPolicy,
+    now: datetime,
+) -> None:
+    """Sets the reminders and the escalation of a disposition (the letter as it is now); those
+    due already fire at once."""
+    disposition = letter.dispositions.get(disposition_id)
+    if disposition is None or not disposition.is_open:
+        return
+    for timer in disposition_timers(letter.letter_id, disposition, calendar, policy):
+        await timers.schedule(timer)
+        if timer.fire_at <= now:
+            await _fire_for_letter(timer, letters, now)
+
+
+async def _fire_for_letter(timer: Timer, letters: LetterDeadlines, now: datetime) -> int:
+    for _ in range(ATTEMPTS):
+        loaded = await letters.repository.get(timer.request_id)
+        if loaded is None:
+            return 0
+        letter, revision = loaded
+        if not letter.mark_deadline(timer, now=now):
+            return 0
+        outbox = [CloudEvent.wrap(event, source=SOURCE, time=now) for event in letter.events]
+        if await letters.repository.save(letter, revision=revision, outbox=outbox):
+            letters.outbox_ready(letter.letter_id, outbox)
+            return 1
+    raise RuntimeError(f"letter {timer.request_id} kept changing while its timer fired")

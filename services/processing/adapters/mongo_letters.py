@@ -1,0 +1,293 @@
+"""Official letters in MongoDB, each under its agenda id (`2026-00042`), carrying its outbox.
+
+The agenda number is the `_id`: a registration inserts its letter only if the number is free, so
+of two registrations at once exactly one gets a number, none gets it twice, and a number is used
+only by a stored letter. A head document per year (`agenda_heads`) says where to start probing;
+it may lag behind, never run ahead. Changes are conditional updates on the letter's revision.
+
+The sender, what the letter is about, and the free texts of the chain may name people: they are
+stored sealed. So is the scan, in its own collection.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+from typing import Any
+
+from pymongo.asynchronous.collection import AsyncCollection
+
+from services.processing.domain.letters import (
+    Confidentiality,
+    Disposition,
+    DispositionState,
+    IncomingLetter,
+    Letter,
+    LetterState,
+    Official,
+    Reply,
+    Urgency,
+)
+from shared.crypto import Cipher
+from shared.events.envelope import CloudEvent
+from shared.mongo import Document, insert_new, outbox_entry, retry_write_conflicts, update_document
+
+
+class MongoLetterRepository:
+    def __init__(
+        self,
+        letters: AsyncCollection[Document],
+        heads: AsyncCollection[Document],
+        cipher: Cipher,
+    ) -> None:
+        self._letters = letters
+        self._heads = heads
+        self._cipher = cipher
+
+    async def agenda_head(self, year: int) -> int:
+        head = await self._heads.find_one({"_id": str(year)})
+        return 0 if head is None else int(head["last"])
+
+    async def advance_agenda(self, year: int, number: int) -> None:
+        """Raises the head to `number` unless a later registration raised it further."""
+        await insert_new(self._heads, {"_id": str(year), "last": 0})
+        await update_document(
+            self._heads, str(year), {"$set": {"last": number}}, expected={"last": {"$lt": number}}
+        )
+
+    async def add(self, letter: Letter, *, outbox: list[CloudEvent]) -> bool:
+        return await insert_new(
+            self._letters,
+            {
+                "_id": letter.letter_id,
+                "year": letter.year,
+                "agenda_number": letter.agenda_number,
+                "service_point": letter.service_point,
+                "registered_by": letter.registered_by,
+                "received_at": letter.received_at,
+                "details": self._details(letter),
+                "revision": 0,
+                **self._changing(letter),
+                "outbox": [outbox_entry(event, self._cipher) for event in outbox],
+            },
+        )
+
+    async def get(self, letter_id: str) -> tuple[Letter, int] | None:
+        document = await self._letters.find_one({"_id": letter_id}, {"outbox": 0})
+        if document is None:
+            return None
+        details = document["details"]
+        sealed = self._cipher.open_json(details["sealed"], context=_context(letter_id, "details"))
+        reply = document["reply"]
+        letter = Letter(
+            letter_id=letter_id,
+            year=document["year"],
+            agenda_number=document["agenda_number"],
+            details=IncomingLetter(
+                sender=sealed["sender"],
+                reference_number=details["reference_number"],
+                letter_date=date.fromisoformat(details["letter_date"]),
+                regarding=sealed["regarding"],
+                classification=details["classification"],
+                urgency=Urgency(details["urgency"]),
+                confidentiality=Confidentiality(details["confidentiality"]),
+                reply_due=None
+                if details["reply_due"] is None
+                else date.fromisoformat(details["reply_due"]),
+            ),
+            service_point=document["service_point"],
+            registered_by=document["registered_by"],
+            received_at=document["received_at"],
+            due_at=document["due_at"],
+            state=LetterState(document["state"]),
+            dispositions={
+                item["id"]: self._disposition(letter_id, item) for item in document["dispositions"]
+            },
+            reply=None
+            if reply is None
+            else Reply(
+                number=reply["number"],
+                reply_date=date.fromisoformat(reply["reply_date"]),
+                registered_at=reply["registered_at"],
+                by=reply["by"],
+            ),
+            scan_id=document["scan_id"],
+            closed_at=document["closed_at"],
+            deadline_marks=set(document["deadline_marks"]),
+        )
+        return letter, int(document["revision"])
+
+    async def save(self, letter: Letter, *, revision: int, outbox: list[CloudEvent]) -> bool:
+        return await update_document(
+            self._letters,
+            letter.letter_id,
+            {
+                "$set": self._changing(letter),
+                "$inc": {"revision": 1},
+                "$push": {
+                    "outbox": {"$each": [outbox_entry(event, self._cipher) for event in outbox]}
+                },
+            },
+            expected={"revision": revision},
+        )
+
+    async def received_in(self, years: list[int]) -> list[Letter]:
+        """The letters of the given years, by `_id` range: the monthly report's reading, over a
+        collection of some thousands of letters a year."""
+        letters: list[Letter] = []
+        for year in years:
+            cursor = self._letters.find(
+                {"_id": {"$gte": f"{year}-", "$lt": f"{year}-~"}}, {"_id": 1}
+            )
+            async for document in cursor:
+                loaded = await self.get(document["_id"])
+                if loaded is not None:
+                    letters.append(loaded[0])
+        return letters
+
+    def _details(self, letter: Letter) -> Document:
+        details = letter.details
+        return {
+            "reference_number": details.reference_number,
+            "letter_date": details.letter_date.isoformat(),
+            "classification": details.classification,
+            "urgency": details.urgency.value,
+            "confidentiality": details.confidentiality.value,
+            "reply_due": None if details.reply_due is None else details.reply_due.isoformat(),
+            "sealed": self._cipher.seal_json(
+                {"sender": details.sender, "regarding": details.regarding},
+                context=_context(letter.letter_id, "details"),
+            ),
+        }
+
+    def _changing(self, letter: Letter) -> Document:
+        reply = letter.reply
+        return {
+            "state": letter.state.value,
+            "due_at": letter.due_at,
+            "dispositions": [
+                self._disposition_document(letter.letter_id, disposition)
+                for disposition in letter.dispositions.values()
+            ],
+            "reply": None
+            if reply is None
+            else {
+                "number": reply.number,
+                "reply_date": reply.reply_date.isoformat(),
+                "registered_at": reply.registered_at,
+                "by": reply.by,
+            },
+            "scan_id": letter.scan_id,
+            "closed_at": letter.closed_at,
+            "deadline_marks": sorted(letter.deadline_marks),
+        }
+
+    def _disposition_document(self, letter_id: str, disposition: Disposition) -> Document:
+        def sealed(text: str | None, name: str) -> str | None:
+            context = _context(letter_id, f"{disposition.id}/{name}")
+            return None if text is None else self._cipher.seal_text(text, context=context)
+
+        return {
+            "id": disposition.id,
+            "parent_id": disposition.parent_id,
+            "by": {"id": disposition.by.id, "unit": disposition.by.unit},
+            "to": {"id": disposition.to.id, "unit": disposition.to.unit},
+            "instruction": disposition.instruction,
+            "note": sealed(disposition.note, "note"),
+            "due_at": disposition.due_at,
+            "sent_at": disposition.sent_at,
+            "state": disposition.state.value,
+            "read_at": disposition.read_at,
+            "followed_up_at": disposition.followed_up_at,
+            "follow_up_note": sealed(disposition.follow_up_note, "follow_up"),
+            "closed_at": disposition.closed_at,
+        }
+
+    def _disposition(self, letter_id: str, item: Document) -> Disposition:
+        def opened(value: str | None, name: str) -> str | None:
+            context = _context(letter_id, f"{item['id']}/{name}")
+            return None if value is None else self._cipher.open_text(value, context=context)
+
+        return Disposition(
+            id=item["id"],
+            parent_id=item["parent_id"],
+            by=Official(item["by"]["id"], item["by"]["unit"]),
+            to=Official(item["to"]["id"], item["to"]["unit"]),
+            instruction=item["instruction"],
+            note=opened(item["note"], "note"),
+            due_at=item["due_at"],
+            sent_at=item["sent_at"],
+            state=DispositionState(item["state"]),
+            read_at=item["read_at"],
+            followed_up_at=item["followed_up_at"],
+            follow_up_note=opened(item["follow_up_note"], "follow_up"),
+            closed_at=item["closed_at"],
+        )
+
+
+class MongoLetterScans:
+    """Scans of letters, one per letter, sealed."""
+
+    def __init__(self, collection: AsyncCollection[Document], cipher: Cipher) -> None:
+        self._collection = collection
+        self._cipher = cipher
+
+    async def put(self, letter_id: str, content: bytes, media_type: str) -> str:
+        scan_id = str(uuid.uuid4())
+        sealed = self._cipher.seal(content, context=_context(letter_id, f"scan/{scan_id}"))
+        await retry_write_conflicts(
+            lambda: self._collection.replace_one(
+                {"_id": letter_id},
+                {"scan_id": scan_id, "media_type": media_type, "content": sealed},
+                upsert=True,
+            )
+        )
+        return scan_id
+
+    async def get(self, letter_id: str) -> tuple[bytes, str] | None:
+        document = await self._collection.find_one({"_id": letter_id})
+        if document is None:
+            return None
+        context = _context(letter_id, f"scan/{document['scan_id']}")
+        return self._cipher.open(document["content"], context=context), document["media_type"]
+
+
+class MongoLetterIndex:
+    """Per official, the letters they hold dispositions of; per office, its open letters.
+    Each a document by `_id` with a set of letter ids, kept from the letters' own events."""
+
+    def __init__(self, collection: AsyncCollection[Document]) -> None:
+        self._collection = collection
+
+    async def note_holder(self, official_id: str, letter_id: str) -> None:
+        await self._add(f"holder|{official_id}", letter_id)
+
+    async def held_by(self, official_id: str) -> list[str]:
+        return await self._listed(f"holder|{official_id}")
+
+    async def forget_held(self, official_id: str, letter_ids: list[str]) -> None:
+        await self._remove(f"holder|{official_id}", letter_ids)
+
+    async def note_open(self, service_point: str, letter_id: str) -> None:
+        await self._add(f"open|{service_point}", letter_id)
+
+    async def open_letters(self, service_point: str) -> list[str]:
+        return await self._listed(f"open|{service_point}")
+
+    async def forget_open(self, service_point: str, letter_ids: list[str]) -> None:
+        await self._remove(f"open|{service_point}", letter_ids)
+
+    async def _add(self, key: str, letter_id: str) -> None:
+        await insert_new(self._collection, {"_id": key, "letters": []})
+        await update_document(self._collection, key, {"$addToSet": {"letters": letter_id}})
+
+    async def _listed(self, key: str) -> list[str]:
+        document: dict[str, Any] | None = await self._collection.find_one({"_id": key})
+        return [] if document is None else sorted(document["letters"])
+
+    async def _remove(self, key: str, letter_ids: list[str]) -> None:
+        await update_document(self._collection, key, {"$pullAll": {"letters": letter_ids}})
+
+
+def _context(letter_id: str, part: str) -> str:
+    return f"letters/{letter_id}/{part}"

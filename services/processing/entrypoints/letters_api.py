@@ -1,0 +1,677 @@
+"""Official letters over HTTP: the clerk registers letters and their scans and replies, the head
+of office disposes them, officials read, pass on, follow up and close their dispositions.
+
+Officials are staff with a service point (their unit). A confidential letter is read only by its
+clerk, the head of office and those on its chain (403 for anyone else, recorded for auditors).
+Two people changing one letter at once: one wins, the other gets 409 and reads it again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Path, Request, Response, status
+from pydantic import BaseModel, ConfigDict, Field
+
+from services.processing.domain.case import Calendar
+from services.processing.domain.letters import (
+    Confidentiality,
+    Disposition,
+    IncomingLetter,
+    Letter,
+    LetterForbidden,
+    LetterPolicy,
+    LetterRefused,
+    Official,
+    Urgency,
+)
+from services.processing.service_layer import letters
+from services.processing.service_layer.letter_ports import (
+    LetterIndex,
+    LetterRepository,
+    LetterScans,
+)
+from services.processing.service_layer.letters import Held, LetterChanged, LetterNotFound, Staff
+from shared.access import CallerDep
+from shared.auth import Principal, Role
+from shared.clock import Clock
+from shared.errors import ApiError
+from shared.events.envelope import Actor, ActorKind, Channel
+from shared.files import Accepted, EmptyFile, FileContent, MediaType, TooLarge, UnsupportedType
+from shared.http import Responses, error_response, error_responses
+from shared.polling import OutboxReady
+
+SCAN_PATH = "/v1/letters/{letter_id}/scan"
+INVALID_INPUT = frozenset(
+    {
+        "unknown_instruction",
+        "no_recipient",
+        "self_disposition",
+        "deadline_too_late",
+        "deadline_passed",
+        "note_required",
+        "reason_required",
+        "reply_number_required",
+    }
+)
+"""Refusals of what was sent (422), rather than of the letter's state (409)."""
+
+
+@dataclass(frozen=True)
+class LettersContext:
+    repository: LetterRepository
+    scans: LetterScans
+    index: LetterIndex
+    policy: LetterPolicy
+    calendar: Calendar
+    outbox_ready: OutboxReady
+    clock: Clock
+    due_soon_within: timedelta
+    max_scan_bytes: int
+
+
+def get_letters(request: Request) -> LettersContext:
+    context: LettersContext = request.app.state.letters
+    return context
+
+
+LettersDep = Annotated[LettersContext, Depends(get_letters)]
+LetterIdPath = Annotated[
+    str, Path(pattern=r"^\d{4}-\d{5}$", description="The letter's agenda id, e.g. 2026-00042.")
+]
+DispositionIdPath = Annotated[
+    str, Path(pattern=r"^D\d{1,4}$", description="The disposition's id within the letter.")
+]
+
+
+def staff(caller: Principal | None) -> Staff:
+    if caller is None or caller.service_point is None:
+        raise ApiError(
+            status.HTTP_403_FORBIDDEN,
+            "missing_scope",
+            "Token petugas tidak memuat unit kerja (service_point).",
+        )
+    return Staff(
+        actor=Actor(
+            kind=ActorKind.STAFF,
+            id=caller.subject,
+            role=",".join(sorted(caller.roles)),
+            service_point=caller.service_point,
+            channel=Channel.API,
+        ),
+        unit=caller.service_point,
+        head_of_office=Role.SIGNER in caller.roles,
+        clerk=Role.LETTER_CLERK in caller.roles,
+    )
+
+
+class LetterBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    sender: str = Field(min_length=2, max_length=300, description="Who sent the letter.")
+    reference_number: str = Field(
+        min_length=1, max_length=120, description="The sender's number of the letter."
+    )
+    letter_date: date = Field(description="The date on the letter.")
+    regarding: str = Field(min_length=2, max_length=1000, description="Perihal.")
+    classification: str = Field(
+        pattern=r"^[0-9]{3}(\.[0-9]{1,3}){0,3}$", description="Filing classification code."
+    )
+    urgency: Urgency
+    confidentiality: Confidentiality
+    reply_due: date | None = Field(
+        default=None,
+        description="The reply date the letter sets; without it, the urgency's default in "
+        "working days applies.",
+    )
+
+    def details(self) -> IncomingLetter:
+        return IncomingLetter(
+            sender=self.sender.strip(),
+            reference_number=self.reference_number.strip(),
+            letter_date=self.letter_date,
+            regarding=self.regarding.strip(),
+            classification=self.classification,
+            urgency=self.urgency,
+            confidentiality=self.confidentiality,
+            reply_due=self.reply_due,
+        )
+
+
+class RecipientBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    official: str = Field(min_length=1, max_length=200, description="The official's `sub`.")
+    unit: str = Field(min_length=1, max_length=100, description="Their unit (service point).")
+
+
+class DisposeBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    to: list[RecipientBody] = Field(min_length=1, max_length=20)
+    instruction: str = Field(
+        pattern=r"^[A-Z][A-Z_]{2,39}$", description="An instruction code from the office's list."
+    )
+    note: str | None = Field(default=None, max_length=1000, description="Free text with it.")
+    due_at: datetime | None = Field(
+        default=None,
+        description="The deadline, no later than the letter's (or the passed-on disposition's); "
+        "that one when absent.",
+    )
+    parent_id: str | None = Field(
+        default=None,
+        pattern=r"^D\d{1,4}$",
+        description="The caller's disposition this passes on; none for the head's first.",
+    )
+
+
+class NoteBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    note: str = Field(min_length=1, max_length=2000, description="What was done.")
+
+
+class ReplyBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reply_number: str = Field(min_length=1, max_length=120, pattern=r"^[A-Za-z0-9./ -]+$")
+    reply_date: date
+
+
+class CloseBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str = Field(min_length=3, max_length=500, description="Why no reply is needed.")
+
+
+class DispositionView(BaseModel):
+    disposition_id: str
+    parent_id: str | None
+    from_official: str
+    to_official: str
+    to_unit: str
+    instruction: str
+    note: str | None
+    due_at: datetime
+    sent_at: datetime
+    state: str = Field(description="sent, read, followed_up, disposed, closed or withdrawn.")
+    read_at: datetime | None
+    followed_up_at: datetime | None
+    follow_up_note: str | None
+
+    @classmethod
+    def of(cls, disposition: Disposition) -> DispositionView:
+        return cls(
+            disposition_id=disposition.id,
+            parent_id=disposition.parent_id,
+            from_official=disposition.by.id,
+            to_official=disposition.to.id,
+            to_unit=disposition.to.unit,
+            instruction=disposition.instruction,
+            note=disposition.note,
+            due_at=disposition.due_at,
+            sent_at=disposition.sent_at,
+            state=disposition.state.value,
+            read_at=disposition.read_at,
+            followed_up_at=disposition.followed_up_at,
+            follow_up_note=disposition.follow_up_note,
+        )
+
+
+class ReplyView(BaseModel):
+    reply_number: str
+    reply_date: date
+    registered_at: datetime
+
+
+class LetterView(BaseModel):
+    """A letter as the clerk, the head of office and its chain see it."""
+
+    letter_id: str
+    agenda_number: int
+    sender: str
+    reference_number: str
+    letter_date: date
+    regarding: str
+    classification: str
+    urgency: Urgency
+    confidentiality: Confidentiality
+    state: str = Field(description="REGISTERED, IN_PROGRESS, ANSWERED or CLOSED.")
+    service_point: str
+    registered_by: str
+    received_at: datetime
+    due_at: datetime = Field(description="When the reply is due.")
+    has_scan: bool
+    dispositions: list[DispositionView]
+    reply: ReplyView | None
+
+    @classmethod
+    def of(cls, letter: Letter) -> LetterView:
+        details, reply = letter.details, letter.reply
+        return cls(
+            letter_id=letter.letter_id,
+            agenda_number=letter.agenda_number,
+            sender=details.sender,
+            reference_number=details.reference_number,
+            letter_date=details.letter_date,
+            regarding=details.regarding,
+            classification=details.classification,
+            urgency=details.urgency,
+            confidentiality=details.confidentiality,
+            state=letter.state.value,
+            service_point=letter.service_point,
+            registered_by=letter.registered_by,
+            received_at=letter.received_at,
+            due_at=letter.due_at,
+            has_scan=letter.scan_id is not None,
+            dispositions=[DispositionView.of(d) for d in letter.dispositions.values()],
+            reply=None
+            if reply is None
+            else ReplyView(
+                reply_number=reply.number,
+                reply_date=reply.reply_date,
+                registered_at=reply.registered_at,
+            ),
+        )
+
+
+class HeldView(BaseModel):
+    """A disposition in an inbox, with what identifies its letter (not its contents: a
+    confidential letter's subject is read by opening it)."""
+
+    letter_id: str
+    agenda_number: int
+    confidentiality: Confidentiality
+    urgency: Urgency
+    disposition: DispositionView
+
+    @classmethod
+    def of(cls, held: Held) -> HeldView:
+        return cls(
+            letter_id=held.letter.letter_id,
+            agenda_number=held.letter.agenda_number,
+            confidentiality=held.letter.details.confidentiality,
+            urgency=held.letter.details.urgency,
+            disposition=DispositionView.of(held.disposition),
+        )
+
+
+class InboxView(BaseModel):
+    unread: list[HeldView]
+    to_follow_up: list[HeldView] = Field(description="Read and not yet followed up or closed.")
+    due_soon: list[HeldView]
+    overdue: list[HeldView]
+
+
+class OverdueGroup(BaseModel):
+    key: str = Field(description="The unit, or the official's `sub`.")
+    count: int
+    dispositions: list[HeldView]
+
+
+class OverdueView(BaseModel):
+    by_unit: list[OverdueGroup]
+    by_official: list[OverdueGroup]
+
+
+FORBIDDEN: Responses = {
+    403: error_response(
+        status.HTTP_403_FORBIDDEN,
+        "The caller's role does not allow the route, the token has no unit (`missing_scope`), "
+        "or the letter or step is not theirs: a confidential letter off their chain "
+        "(`confidential`, recorded), a disposition not given to them (`not_holder`) or by "
+        "them (`not_disposer`), a first disposition by anyone but the head of office.",
+    )
+}
+STEP_ERRORS: Responses = {
+    **FORBIDDEN,
+    **error_responses(404, 422, 503),
+    409: error_response(
+        status.HTTP_409_CONFLICT,
+        "The letter or disposition is not in a state for this step, or someone changed it "
+        "meanwhile (`changed_meanwhile`).",
+    ),
+}
+
+router = APIRouter(prefix="/v1/letters", tags=["letters"])
+
+
+@router.get("/inbox", responses={**FORBIDDEN, **error_responses(422, 503)})
+async def inbox(context: LettersDep, caller: CallerDep) -> InboxView:
+    """The caller's dispositions still waiting for them: unread, to follow up, due soon and
+    overdue, the earliest deadline first."""
+    found = await letters.inbox(
+        official_id=staff(caller).actor.id,
+        repository=context.repository,
+        index=context.index,
+        calendar=context.calendar,
+        due_soon_within=context.due_soon_within,
+        now=context.clock(),
+    )
+    return InboxView(
+        unread=[HeldView.of(item) for item in found.unread],
+        to_follow_up=[HeldView.of(item) for item in found.to_follow_up],
+        due_soon=[HeldView.of(item) for item in found.due_soon],
+        overdue=[HeldView.of(item) for item in found.overdue],
+    )
+
+
+@router.get("/overdue", responses={**FORBIDDEN, **error_responses(422, 503)})
+async def overdue(context: LettersDep, caller: CallerDep) -> OverdueView:
+    """For the head of office: every disposition past its deadline among the office's open
+    letters, by unit and by official."""
+    late = await letters.overdue(
+        service_point=staff(caller).unit,
+        repository=context.repository,
+        index=context.index,
+        now=context.clock(),
+    )
+    return OverdueView(
+        by_unit=_grouped(late, lambda item: item.disposition.to.unit),
+        by_official=_grouped(late, lambda item: item.disposition.to.id),
+    )
+
+
+@router.post(
+    "", status_code=status.HTTP_201_CREATED, responses={**FORBIDDEN, **error_responses(422, 503)}
+)
+async def register(
+    body: LetterBody, context: LettersDep, caller: CallerDep, response: Response
+) -> LetterView:
+    """Registers an incoming letter under the year's next agenda number."""
+    letter = await _run(
+        lambda: letters.register_letter(
+            details=body.details(),
+            staff=staff(caller),
+            repository=context.repository,
+            policy=context.policy,
+            calendar=context.calendar,
+            outbox_ready=context.outbox_ready,
+            now=context.clock(),
+        )
+    )
+    response.headers["Location"] = f"/v1/letters/{letter.letter_id}"
+    return LetterView.of(letter)
+
+
+@router.get("/{letter_id}", responses={**FORBIDDEN, **error_responses(404, 422, 503)})
+async def read_letter(
+    letter_id: LetterIdPath, context: LettersDep, caller: CallerDep
+) -> LetterView:
+    """The letter and its chain. A confidential one only for its clerk, the head of office and
+    those on its chain; the read, or the refused attempt, is recorded for auditors."""
+    letter = await _run(
+        lambda: letters.view(
+            letter_id=letter_id,
+            staff=staff(caller),
+            repository=context.repository,
+            outbox_ready=context.outbox_ready,
+            now=context.clock(),
+        )
+    )
+    return LetterView.of(letter)
+
+
+@router.put(
+    "/{letter_id}/scan",
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "description": "The PDF's bytes as the whole body; its type is read from them, not "
+            "from Content-Type.",
+            "content": {
+                kind: {"schema": {"type": "string", "format": "binary"}}
+                for kind in ("application/pdf", "application/octet-stream")
+            },
+        }
+    },
+    responses={
+        **STEP_ERRORS,
+        413: error_response(
+            status.HTTP_413_CONTENT_TOO_LARGE,
+            "The scan is larger than PROCESSING_MAX_LETTER_SCAN_BYTES.",
+        ),
+        415: error_response(status.HTTP_415_UNSUPPORTED_MEDIA_TYPE, "The file is not a PDF."),
+    },
+)
+async def upload_scan(
+    letter_id: LetterIdPath, http_request: Request, context: LettersDep, caller: CallerDep
+) -> LetterView:
+    """The scanned letter as a PDF, by the clerk who registered it; its type is read from its
+    bytes. A new scan replaces the old one."""
+    acting = staff(caller)
+    loaded = await context.repository.get(letter_id)
+    if loaded is None:
+        raise ApiError(status.HTTP_404_NOT_FOUND, "not_found", "Surat tidak ditemukan.")
+    if loaded[0].registered_by != acting.actor.id:
+        raise ApiError(
+            status.HTTP_403_FORBIDDEN,
+            "not_registrar",
+            "Hanya pencatat surat yang dapat mengunggah pindaiannya.",
+        )
+    requirement = Accepted(
+        name="pindaian surat", media_types=(MediaType.PDF,), max_bytes=context.max_scan_bytes
+    )
+    checked = FileContent(requirement)
+    chunks: list[bytes] = []
+    try:
+        async for chunk in http_request.stream():
+            checked.feed(chunk)
+            chunks.append(chunk)
+        media_type, size, _ = checked.finish()
+    except EmptyFile as exc:
+        raise ApiError(status.HTTP_422_UNPROCESSABLE_CONTENT, "empty_document", str(exc)) from None
+    except UnsupportedType as exc:
+        raise ApiError(
+            status.HTTP_415_UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", str(exc)
+        ) from None
+    except TooLarge as exc:
+        raise ApiError(status.HTTP_413_CONTENT_TOO_LARGE, "scan_too_large", str(exc)) from None
+    scan_id = await context.scans.put(letter_id, b"".join(chunks), media_type.value)
+    now = context.clock()
+    return await _act(
+        context,
+        letter_id,
+        lambda letter: letter.attach_scan(acting.actor, scan_id, media_type.value, size, now),
+    )
+
+
+@router.get(
+    "/{letter_id}/scan",
+    response_class=Response,
+    responses={
+        200: {"content": {"application/pdf": {"schema": {"type": "string", "format": "binary"}}}},
+        **FORBIDDEN,
+        **error_responses(404, 422, 503),
+    },
+)
+async def read_scan(letter_id: LetterIdPath, context: LettersDep, caller: CallerDep) -> Response:
+    """The scanned letter, under the same rules (and records) as reading the letter."""
+    await read_letter(letter_id, context, caller)
+    found = await context.scans.get(letter_id)
+    if found is None:
+        raise ApiError(status.HTTP_404_NOT_FOUND, "no_scan", "Surat ini belum memiliki pindaian.")
+    content, media_type = found
+    return Response(
+        content,
+        media_type=media_type,
+        headers={
+            "Content-Disposition": f'attachment; filename="surat-{letter_id}.pdf"',
+            "X-Content-Type-Options": "nosniff",
+            "Cache-Control": "no-store",
+        },
+    )
+
+
+@router.post("/{letter_id}/dispositions", responses=STEP_ERRORS)
+async def dispose(
+    letter_id: LetterIdPath, body: DisposeBody, context: LettersDep, caller: CallerDep
+) -> LetterView:
+    """Disposes the letter to officials: the head of office first, then each holder further
+    down, with an instruction from the office's list and a deadline no later than the one
+    above."""
+    acting, now = staff(caller), context.clock()
+    return await _act(
+        context,
+        letter_id,
+        lambda letter: letter.dispose(
+            acting.actor,
+            by=acting.official,
+            to=[Official(item.official.strip(), item.unit.strip()) for item in body.to],
+            instruction=body.instruction,
+            note=body.note,
+            due_at=body.due_at,
+            parent_id=body.parent_id,
+            policy=context.policy,
+            head_of_office=acting.head_of_office,
+            now=now,
+        ),
+    )
+
+
+@router.post("/{letter_id}/dispositions/{disposition_id}/read", responses=STEP_ERRORS)
+async def read_disposition(
+    letter_id: LetterIdPath,
+    disposition_id: DispositionIdPath,
+    context: LettersDep,
+    caller: CallerDep,
+) -> LetterView:
+    """The holder opens their disposition; it can no longer be withdrawn."""
+    acting, now = staff(caller), context.clock()
+    return await _act(
+        context, letter_id, lambda letter: letter.read(acting.actor, disposition_id, now=now)
+    )
+
+
+@router.post("/{letter_id}/dispositions/{disposition_id}/withdraw", responses=STEP_ERRORS)
+async def withdraw(
+    letter_id: LetterIdPath,
+    disposition_id: DispositionIdPath,
+    context: LettersDep,
+    caller: CallerDep,
+) -> LetterView:
+    """The one who disposed takes an unread disposition back."""
+    acting, now = staff(caller), context.clock()
+    return await _act(
+        context, letter_id, lambda letter: letter.withdraw(acting.actor, disposition_id, now=now)
+    )
+
+
+@router.post("/{letter_id}/dispositions/{disposition_id}/follow-up", responses=STEP_ERRORS)
+async def follow_up(
+    letter_id: LetterIdPath,
+    disposition_id: DispositionIdPath,
+    body: NoteBody,
+    context: LettersDep,
+    caller: CallerDep,
+) -> LetterView:
+    """The holder reports what they did."""
+    acting, now = staff(caller), context.clock()
+    return await _act(
+        context,
+        letter_id,
+        lambda letter: letter.follow_up(acting.actor, disposition_id, body.note, now=now),
+    )
+
+
+@router.post("/{letter_id}/dispositions/{disposition_id}/close", responses=STEP_ERRORS)
+async def close_disposition(
+    letter_id: LetterIdPath,
+    disposition_id: DispositionIdPath,
+    context: LettersDep,
+    caller: CallerDep,
+) -> LetterView:
+    """The holder closes their read disposition: nothing (more) to do."""
+    acting, now = staff(caller), context.clock()
+    return await _act(
+        context,
+        letter_id,
+        lambda letter: letter.close_disposition(acting.actor, disposition_id, now=now),
+    )
+
+
+@router.post("/{letter_id}/reply", responses=STEP_ERRORS)
+async def register_reply(
+    letter_id: LetterIdPath, body: ReplyBody, context: LettersDep, caller: CallerDep
+) -> LetterView:
+    """Registers the outgoing reply under its own number; it closes the letter."""
+    acting, now = staff(caller), context.clock()
+    return await _act(
+        context,
+        letter_id,
+        lambda letter: letter.answer(
+            acting.actor,
+            reply_number=body.reply_number,
+            reply_date=body.reply_date,
+            may_reply=acting.clerk or acting.head_of_office,
+            now=now,
+        ),
+    )
+
+
+@router.post("/{letter_id}/close", responses=STEP_ERRORS)
+async def close_letter(
+    letter_id: LetterIdPath, body: CloseBody, context: LettersDep, caller: CallerDep
+) -> LetterView:
+    """The head of office closes a letter that needs no reply."""
+    acting, now = staff(caller), context.clock()
+    return await _act(
+        context,
+        letter_id,
+        lambda letter: letter.close(
+            acting.actor, body.reason, head_of_office=acting.head_of_office, now=now
+        ),
+    )
+
+
+async def _act(
+    context: LettersContext, letter_id: str, step: Callable[[Letter], object]
+) -> LetterView:
+    letter = await _run(
+        lambda: letters.act(
+            letter_id=letter_id,
+            step=step,
+            repository=context.repository,
+            outbox_ready=context.outbox_ready,
+            now=context.clock(),
+        )
+    )
+    return LetterView.of(letter)
+
+
+async def _run(use_case: Callable[[], Awaitable[Letter]]) -> Letter:
+    """Runs a use case, turning its refusals into answers the console can act on."""
+    try:
+        return await use_case()
+    except LetterNotFound:
+        raise ApiError(status.HTTP_404_NOT_FOUND, "not_found", "Surat tidak ditemukan.") from None
+    except LetterForbidden as exc:
+        raise ApiError(status.HTTP_403_FORBIDDEN, exc.code, exc.message) from None
+    except LetterRefused as exc:
+        if exc.code == "no_disposition":
+            raise ApiError(status.HTTP_404_NOT_FOUND, exc.code, exc.message) from None
+        code = (
+            status.HTTP_422_UNPROCESSABLE_CONTENT
+            if exc.code in INVALID_INPUT
+            else status.HTTP_409_CONFLICT
+        )
+        raise ApiError(code, exc.code, exc.message) from None
+    except LetterChanged:
+        raise ApiError(
+            status.HTTP_409_CONFLICT,
+            "changed_meanwhile",
+            "Surat ini baru saja diubah orang lain. Muat ulang dan coba lagi.",
+        ) from None
+
+
+def _grouped(late: list[Held], key: Callable[[Held], str]) -> list[OverdueGroup]:
+    groups: dict[str, list[Held]] = {}
+    for item in late:
+        groups.setdefault(key(item), []).append(item)
+    return [
+        OverdueGroup(key=name, count=len(items), dispositions=[HeldView.of(i) for i in items])
+        for name, items in sorted(groups.items(), key=lambda group: (-len(group[1]), group[0]))
+    ]

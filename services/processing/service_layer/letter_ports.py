@@ -1,0 +1,63 @@
+"""The edges the letter use cases talk to; the Mongo adapter and the test fakes implement them."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from services.processing.domain.letters import Letter
+from shared.events.envelope import CloudEvent
+
+
+class LetterRepository(Protocol):
+    async def agenda_head(self, year: int) -> int:
+        """The last agenda number of the year known to be taken; it may lag behind."""
+        ...
+
+    async def add(self, letter: Letter, *, outbox: list[CloudEvent]) -> bool:
+        """Stores a new letter and its events if its agenda number is free; False if taken."""
+        ...
+
+    async def advance_agenda(self, year: int, number: int) -> None:
+        """Moves the year's head to `number`, unless it is there or beyond already."""
+        ...
+
+    async def get(self, letter_id: str) -> tuple[Letter, int] | None:
+        """The letter and the revision it was read at."""
+        ...
+
+    async def save(self, letter: Letter, *, revision: int, outbox: list[CloudEvent]) -> bool:
+        """Stores the letter's changes and events, if it is still at `revision`."""
+        ...
+
+
+class LetterArchive(Protocol):
+    async def received_in(self, years: list[int]) -> list[Letter]:
+        """Every letter registered in the given years."""
+        ...
+
+
+class LetterScans(Protocol):
+    async def put(self, letter_id: str, content: bytes, media_type: str) -> str:
+        """Keeps the scan of a letter, replacing any earlier one; returns its id."""
+        ...
+
+    async def get(self, letter_id: str) -> tuple[bytes, str] | None:
+        """The scan's bytes and type, if the letter has one."""
+        ...
+
+
+class LetterIndex(Protocol):
+    """Which letters to look at for an official's inbox and for the open letters of an office,
+    addressed by `_id`, so neither view scans all letters."""
+
+    async def note_holder(self, official_id: str, letter_id: str) -> None: ...
+
+    async def held_by(self, official_id: str) -> list[str]: ...
+
+    async def forget_held(self, official_id: str, letter_ids: list[str]) -> None: ...
+
+    async def note_open(self, service_point: str, letter_id: str) -> None: ...
+
+    async def open_letters(self, service_point: str) -> list[str]: ...
+
+    async def forget_open(self, service_point: str, letter_ids: list[str]) -> None: ...

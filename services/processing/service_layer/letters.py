@@ -1,0 +1,254 @@
+"""Letter use cases: register a letter under the next agenda number, take the steps of its
+disposition chain, read it under its confidentiality, and the inbox and overdue views."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from services.processing.domain.case import Calendar
+from services.processing.domain.letter_report import LetterSection, letter_section
+from services.processing.domain.letters import (
+    JAKARTA,
+    Disposition,
+    DispositionState,
+    IncomingLetter,
+    Letter,
+    LetterForbidden,
+    LetterPolicy,
+    Official,
+    register,
+)
+from services.processing.domain.report import OfficeTime
+from services.processing.service_layer.cases import SOURCE
+from services.processing.service_layer.letter_ports import (
+    LetterArchive,
+    LetterIndex,
+    LetterRepository,
+)
+from shared.events.envelope import Actor, CloudEvent
+from shared.polling import OutboxReady
+
+VIEW_ATTEMPTS = 20
+
+
+class LetterNotFound(Exception):
+    """No letter has this id."""
+
+
+class LetterChanged(Exception):
+    """Someone else changed the letter between reading and writing it."""
+
+
+@dataclass(frozen=True)
+class Staff:
+    """Someone acting on letters: who, their unit, and whether they head the office or
+    register letters."""
+
+    actor: Actor
+    unit: str
+    head_of_office: bool
+    clerk: bool
+
+    @property
+    def official(self) -> Official:
+        return Official(self.actor.id, self.unit)
+
+
+async def register_letter(
+    *,
+    details: IncomingLetter,
+    staff: Staff,
+    repository: LetterRepository,
+    policy: LetterPolicy,
+    calendar: Calendar,
+    outbox_ready: OutboxReady,
+    now: datetime,
+) -> Letter:
+    """Registers the letter under the year's next free agenda number.
+
+    Each attempt stores the letter under the number as its `_id` with a conditional insert, so
+    a number belongs only to a letter that is stored; one taken by a concurrent registration
+    sends this one to the next. The head only saves probing from the start of the year."""
+    year = now.astimezone(JAKARTA).year
+    number = await repository.agenda_head(year) + 1
+    while True:
+        letter = register(
+            details,
+            actor=staff.actor,
+            year=year,
+            agenda_number=number,
+            service_point=staff.unit,
+            policy=policy,
+            calendar=calendar,
+            now=now,
+        )
+        outbox = _wrapped(letter, now)
+        if await repository.add(letter, outbox=outbox):
+            outbox_ready(letter.letter_id, outbox)
+            await repository.advance_agenda(year, number)
+            return letter
+        number += 1
+
+
+async def act(
+    *,
+    letter_id: str,
+    step: Callable[[Letter], object],
+    repository: LetterRepository,
+    outbox_ready: OutboxReady,
+    now: datetime,
+) -> Letter:
+    """Applies one step to the letter, or raises LetterRefused, LetterNotFound or LetterChanged."""
+    letter, revision = await _load(letter_id, repository)
+    step(letter)
+    if letter.events and not await _save(letter, revision, repository, outbox_ready, now):
+        raise LetterChanged(letter_id)
+    return letter
+
+
+async def view(
+    *,
+    letter_id: str,
+    staff: Staff,
+    repository: LetterRepository,
+    outbox_ready: OutboxReady,
+    now: datetime,
+) -> Letter:
+    """The letter, if the caller may read it; a read of a confidential letter is recorded, and
+    so is a refused one, before the refusal is raised."""
+    for _ in range(VIEW_ATTEMPTS):
+        letter, revision = await _load(letter_id, repository)
+        try:
+            letter.view(staff.actor, head_of_office=staff.head_of_office, now=now)
+        except LetterForbidden:
+            if await _save(letter, revision, repository, outbox_ready, now):
+                raise
+            continue
+        if not letter.events or await _save(letter, revision, repository, outbox_ready, now):
+            return letter
+    raise LetterChanged(letter_id)
+
+
+@dataclass(frozen=True)
+class Held:
+    """A disposition in someone's inbox, with its letter."""
+
+    letter: Letter
+    disposition: Disposition
+
+
+@dataclass(frozen=True)
+class Inbox:
+    unread: list[Held]
+    to_follow_up: list[Held]
+    due_soon: list[Held]
+    overdue: list[Held]
+
+
+async def inbox(
+    *,
+    official_id: str,
+    repository: LetterRepository,
+    index: LetterIndex,
+    calendar: Calendar,
+    due_soon_within: timedelta,
+    now: datetime,
+) -> Inbox:
+    """The official's open dispositions: unread, read and waiting for follow-up, those due
+    within `due_soon_within` of working time, and those overdue. Letters with nothing left for
+    them drop off the index."""
+    held: list[Held] = []
+    finished: list[str] = []
+    for letter_id in await index.held_by(official_id):
+        loaded = await repository.get(letter_id)
+        mine = [] if loaded is None else _open_for(loaded[0], official_id)
+        if not mine:
+            finished.append(letter_id)
+        held.extend(mine)
+    if finished:
+        await index.forget_held(official_id, finished)
+    held.sort(key=lambda item: item.disposition.due_at)
+    overdue = [item for item in held if item.disposition.due_at <= now]
+    pending = [item for item in held if item.disposition.due_at > now]
+    return Inbox(
+        unread=[item for item in held if item.disposition.state is DispositionState.SENT],
+        to_follow_up=[item for item in held if item.disposition.state is not DispositionState.SENT],
+        due_soon=[
+            item
+            for item in pending
+            if calendar.working_time_between(now, item.disposition.due_at) <= due_soon_within
+        ],
+        overdue=overdue,
+    )
+
+
+async def overdue(
+    *, service_point: str, repository: LetterRepository, index: LetterIndex, now: datetime
+) -> list[Held]:
+    """Every open disposition past its deadline among the office's open letters; answered or
+    closed letters drop off the index."""
+    late: list[Held] = []
+    finished: list[str] = []
+    for letter_id in await index.open_letters(service_point):
+        loaded = await repository.get(letter_id)
+        if loaded is None or not loaded[0].is_open:
+            finished.append(letter_id)
+            continue
+        letter = loaded[0]
+        late.extend(
+            Held(letter, disposition)
+            for disposition in letter.dispositions.values()
+            if disposition.is_open and disposition.due_at <= now
+        )
+    if finished:
+        await index.forget_open(service_point, finished)
+    return sorted(late, key=lambda item: item.disposition.due_at)
+
+
+def _open_for(letter: Letter, official_id: str) -> list[Held]:
+    if not letter.is_open:
+        return []
+    return [
+        Held(letter, disposition)
+        for disposition in letter.dispositions.values()
+        if disposition.to.id == official_id and disposition.is_open
+    ]
+
+
+async def _load(letter_id: str, repository: LetterRepository) -> tuple[Letter, int]:
+    loaded = await repository.get(letter_id)
+    if loaded is None:
+        raise LetterNotFound(letter_id)
+    return loaded
+
+
+async def _save(
+    letter: Letter,
+    revision: int,
+    repository: LetterRepository,
+    outbox_ready: OutboxReady,
+    now: datetime,
+) -> bool:
+    outbox = _wrapped(letter, now)
+    if not await repository.save(letter, revision=revision, outbox=outbox):
+        return False
+    outbox_ready(letter.letter_id, outbox)
+    return True
+
+
+def _wrapped(letter: Letter, now: datetime) -> list[CloudEvent]:
+    return [CloudEvent.wrap(event, source=SOURCE, time=now) for event in letter.events]
+
+
+async def letters_report(
+    *, month: str, archive: LetterArchive, calendar: OfficeTime, now: datetime
+) -> LetterSection:
+    """The month's letters section; overdue counted at the month's end, or now for the current
+    month. Letters of the year before count too: they may be answered or overdue this month."""
+    start = datetime.strptime(month, "%Y-%m").replace(tzinfo=JAKARTA)
+    following = (start + timedelta(days=32)).replace(day=1)
+    as_of = min(now, following - timedelta(microseconds=1))
+    letters = await archive.received_in([start.year - 1, start.year])
+    return letter_section(letters, month=month, as_of=as_of, calendar=calendar)

@@ -1,0 +1,155 @@
+"""Official letters end to end: registered, disposed down two levels, followed up and answered;
+a confidential letter refused to someone off its chain, the attempt in the audit log."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import httpx
+
+from devstack.stack import Stack
+from shared.events.models import (
+    DispositionFollowedUp,
+    LetterAccessRefused,
+    LetterAnswered,
+    LetterDisposed,
+    LetterRegistered,
+)
+from tests.e2e.conftest import audit_entries, eventually
+
+UNIT = "KANTOR_DINAS"
+LETTER: dict[str, Any] = {
+    "sender": "Polres Mojokerto",
+    "reference_number": "B/214/III/2025/Reskrim",
+    "letter_date": "2025-03-03",
+    "regarding": "Permintaan data kependudukan a.n. Slamet Riyadi",
+    "classification": "470",
+    "urgency": "segera",
+    "confidentiality": "biasa",
+}
+Tokens = Callable[..., dict[str, str]]
+
+
+def staff(tokens: Tokens, role: str, subject: str, unit: str = UNIT) -> dict[str, str]:
+    return tokens(role, service_point=unit, subject=subject)
+
+
+async def test_a_letter_is_disposed_two_levels_down_followed_up_and_answered(
+    backend: Stack, http: httpx.AsyncClient, tokens: Tokens
+) -> None:
+    letters = f"{backend.service_url('processing')}/v1/letters"
+    clerk = staff(tokens, "letter_clerk", "e2e-clerk")
+    head = staff(tokens, "signer", "e2e-kadis")
+    kabid = staff(tokens, "supervisor", "e2e-kabid")
+    kasi = staff(tokens, "verifier", "e2e-kasi", "KECAMATAN_SOOKO")
+
+    registered = await http.post(letters, json=LETTER, headers=clerk)
+    assert registered.status_code == 201, registered.text
+    letter_id = registered.json()["letter_id"]
+    base = f"{letters}/{letter_id}"
+    scan = await http.put(f"{base}/scan", content=b"%PDF-1.7\n% surat\n", headers=clerk)
+    assert scan.status_code == 200, scan.text
+
+    steps: list[tuple[str, dict[str, str], dict[str, Any] | None]] = [
+        (
+            "dispositions",
+            head,
+            {"to": [{"official": "e2e-kabid", "unit": UNIT}], "instruction": "TINDAK_LANJUTI"},
+        ),
+        ("dispositions/D1/read", kabid, None),
+        (
+            "dispositions",
+            kabid,
+            {
+                "to": [{"official": "e2e-kasi", "unit": "KECAMATAN_SOOKO"}],
+                "instruction": "SIAPKAN_JAWABAN",
+                "parent_id": "D1",
+            },
+        ),
+        ("dispositions/D2/read", kasi, None),
+        ("dispositions/D2/follow-up", kasi, {"note": "Data sudah disiapkan"}),
+        ("reply", clerk, {"reply_number": "470/77/416-405/2025", "reply_date": "2025-03-05"}),
+    ]
+    for path, caller, body in steps:
+        response = await http.post(f"{base}/{path}", json=body, headers=caller)
+        assert response.status_code == 200, (path, response.text)
+    assert response.json()["state"] == "ANSWERED"
+
+    async def chain_audited() -> list[dict[str, Any]] | None:
+        entries = await audit_entries(http, backend, subject=letter_id)
+        return (
+            entries if any(e["event_type"] == LetterAnswered.event_type for e in entries) else None
+        )
+
+    entries = await eventually(chain_audited, what="the letter's steps in the audit log")
+    assert [(e["event_type"], e["data"]["actor"]["id"]) for e in entries] == [
+        (LetterRegistered.event_type, "e2e-clerk"),
+        ("id.go.adminduk.letter.scan_attached.v1", "e2e-clerk"),
+        (LetterDisposed.event_type, "e2e-kadis"),
+        ("id.go.adminduk.letter.disposition_read.v1", "e2e-kabid"),
+        (LetterDisposed.event_type, "e2e-kabid"),
+        ("id.go.adminduk.letter.disposition_read.v1", "e2e-kasi"),
+        (DispositionFollowedUp.event_type, "e2e-kasi"),
+        (LetterAnswered.event_type, "e2e-clerk"),
+    ]
+    assert "Slamet" not in str(entries[0]["data"]["regarding"])
+
+    received = datetime.fromisoformat(registered.json()["received_at"])
+    month = received.astimezone(ZoneInfo("Asia/Jakarta")).strftime("%Y-%m")
+    evaluation = await http.get(
+        f"{backend.service_url('processing')}/v1/reports/monthly",
+        params={"month": month},
+        headers=tokens("supervisor", service_point=UNIT),
+    )
+    assert evaluation.status_code == 200, evaluation.text
+    assert evaluation.json()["letters"]["answered"] >= 1
+
+
+async def test_a_confidential_letter_read_off_its_chain_is_refused_and_audited(
+    backend: Stack, http: httpx.AsyncClient, tokens: Tokens
+) -> None:
+    letters = f"{backend.service_url('processing')}/v1/letters"
+    clerk = staff(tokens, "letter_clerk", "e2e-clerk")
+    head = staff(tokens, "signer", "e2e-kadis")
+    registered = await http.post(
+        letters, json=LETTER | {"confidentiality": "rahasia"}, headers=clerk
+    )
+    assert registered.status_code == 201, registered.text
+    letter_id = registered.json()["letter_id"]
+    disposed = await http.post(
+        f"{letters}/{letter_id}/dispositions",
+        json={"to": [{"official": "e2e-kabid", "unit": UNIT}], "instruction": "TINDAK_LANJUTI"},
+        headers=head,
+    )
+    assert disposed.status_code == 200, disposed.text
+
+    on_chain = await http.get(
+        f"{letters}/{letter_id}", headers=staff(tokens, "supervisor", "e2e-kabid")
+    )
+    refused = await http.get(
+        f"{letters}/{letter_id}", headers=staff(tokens, "operator", "e2e-operator")
+    )
+    assert on_chain.status_code == 200
+    assert refused.status_code == 403
+    assert refused.json()["error"] == "confidential"
+
+    async def refusal_audited() -> list[dict[str, Any]] | None:
+        entries = await audit_entries(http, backend, subject=letter_id)
+        return [e for e in entries if e["event_type"] == LetterAccessRefused.event_type] or None
+
+    [entry] = await eventually(refusal_audited, what="the refused read in the audit log")
+    assert entry["data"]["actor"]["id"] == "e2e-operator"
+    assert entry["data"]["confidentiality"] == "rahasia"
+
+    async def in_inbox() -> list[dict[str, Any]] | None:
+        response = await http.get(
+            f"{letters}/inbox", headers=staff(tokens, "supervisor", "e2e-kabid")
+        )
+        unread = response.json()["unread"]
+        return [item for item in unread if item["letter_id"] == letter_id] or None
+
+    [held] = await eventually(in_inbox, what="the disposition in the holder's inbox")
+    assert held["disposition"]["state"] == "sent"

@@ -1,0 +1,89 @@
+"""In-memory letters, scans and letter index, behaving like their Mongo adapters."""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+
+from services.processing.domain.letters import Letter
+from shared.events.envelope import CloudEvent
+
+
+class FakeLetterRepository:
+    """Letters by agenda id; `add` yields first, so concurrent registrations interleave."""
+
+    def __init__(self) -> None:
+        self.letters: dict[str, tuple[Letter, int]] = {}
+        self.heads: dict[int, int] = {}
+        self.outbox: list[CloudEvent] = []
+
+    async def agenda_head(self, year: int) -> int:
+        return self.heads.get(year, 0)
+
+    async def advance_agenda(self, year: int, number: int) -> None:
+        await asyncio.sleep(0)
+        self.heads[year] = max(self.heads.get(year, 0), number)
+
+    async def add(self, letter: Letter, *, outbox: list[CloudEvent]) -> bool:
+        await asyncio.sleep(0)
+        if letter.letter_id in self.letters:
+            return False
+        self.letters[letter.letter_id] = (self._copy(letter), 0)
+        self.outbox.extend(outbox)
+        return True
+
+    async def get(self, letter_id: str) -> tuple[Letter, int] | None:
+        stored = self.letters.get(letter_id)
+        return None if stored is None else (self._copy(stored[0]), stored[1])
+
+    async def save(self, letter: Letter, *, revision: int, outbox: list[CloudEvent]) -> bool:
+        stored = self.letters.get(letter.letter_id)
+        if stored is None or stored[1] != revision:
+            return False
+        self.letters[letter.letter_id] = (self._copy(letter), revision + 1)
+        self.outbox.extend(outbox)
+        return True
+
+    async def received_in(self, years: list[int]) -> list[Letter]:
+        return [self._copy(letter) for letter, _ in self.letters.values() if letter.year in years]
+
+    @staticmethod
+    def _copy(letter: Letter) -> Letter:
+        kept = copy.deepcopy(letter)
+        kept.events = []
+        return kept
+
+
+class FakeLetterScans:
+    def __init__(self) -> None:
+        self.scans: dict[str, tuple[bytes, str]] = {}
+
+    async def put(self, letter_id: str, content: bytes, media_type: str) -> str:
+        self.scans[letter_id] = (content, media_type)
+        return f"scan-{len(self.scans)}"
+
+    async def get(self, letter_id: str) -> tuple[bytes, str] | None:
+        return self.scans.get(letter_id)
+
+
+class FakeLetterIndex:
+    def __init__(self) -> None:
+        self.sets: dict[str, set[str]] = {}
+
+    async def note_holder(self, official_id: str, letter_id: str) -> None:
+        self.sets.setdefault(f"holder|{official_id}", set()).add(letter_id)
+
+    async def held_by(self, official_id: str) -> list[str]:
+        return sorted(self.sets.get(f"holder|{official_id}", set()))
+
+    async def forget_held(self, official_id: str, letter_ids: list[str]) -> None:
+        self.sets.get(f"holder|{official_id}", set()).difference_update(letter_ids)
+
+    async def note_open(self, service_point: str, letter_id: str) -> None:
+        self.sets.setdefault(f"open|{service_point}", set()).add(letter_id)
+
+    async def open_letters(self, service_point: str) -> list[str]:
+        return sorted(self.sets.get(f"open|{service_point}", set()))
+
+    async def forget_open(self, service_point: str, letter_ids: list[str]) -> None:
+        self.sets.get(f"open|{service_point}", set()).difference_update(letter_ids)

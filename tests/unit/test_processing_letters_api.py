@@ -1,0 +1,289 @@
+"""The letters API on in-memory adapters: the chain of steps, confidentiality, scans, the inbox
+and the head of office's overdue view, and refusals with their reasons."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from datetime import timedelta
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from services.processing.bootstrap import create_app
+from services.processing.config import ProcessingSettings
+from services.processing.entrypoints.letters_api import LettersContext
+from shared.events.models import LetterAccessRefused, LetterViewed
+from shared.http import ReadinessCheck
+from tests.auth import STAFF_KEYS, bearer
+from tests.builders import T0
+from tests.fakes import CallCounter, FakeClock, FlatCalendar
+from tests.fakes_letters import FakeLetterIndex, FakeLetterRepository, FakeLetterScans
+
+UNIT = "KANTOR_DINAS"
+
+
+class Office:
+    def __init__(self) -> None:
+        self.repository = FakeLetterRepository()
+        self.scans = FakeLetterScans()
+        self.index = FakeLetterIndex()
+        self.clock = FakeClock(T0)
+
+
+def who(role: str, subject: str, unit: str = UNIT) -> dict[str, str]:
+    return bearer(role, sub=subject, service_point=unit)
+
+
+CLERK = who("letter_clerk", "clerk-1")
+HEAD = who("signer", "kadis")
+KABID = who("supervisor", "kabid")
+KASI = who("verifier", "kasi", "KECAMATAN_SOOKO")
+OUTSIDER = who("operator", "operator-9")
+
+LETTER: dict[str, Any] = {
+    "sender": "Pengadilan Negeri Mojokerto",
+    "reference_number": "W14.U19/55/HK.02/III/2025",
+    "letter_date": "2025-02-27",
+    "regarding": "Permohonan salinan data a.n. Budi Santoso",
+    "classification": "470.1",
+    "urgency": "segera",
+    "confidentiality": "biasa",
+}
+
+
+@pytest.fixture
+def office() -> Office:
+    return Office()
+
+
+@pytest.fixture
+async def client(office: Office) -> AsyncIterator[httpx.AsyncClient]:
+    @asynccontextmanager
+    async def wiring(app: FastAPI) -> AsyncIterator[Mapping[str, ReadinessCheck]]:
+        app.state.letters = LettersContext(
+            repository=office.repository,
+            scans=office.scans,
+            index=office.index,
+            policy=ProcessingSettings().letter_policy(),
+            calendar=FlatCalendar(),
+            outbox_ready=CallCounter(),
+            clock=office.clock,
+            due_soon_within=timedelta(hours=8),
+            max_scan_bytes=64,
+        )
+        yield {}
+
+    app = create_app(ProcessingSettings(), wiring, staff_keys=STAFF_KEYS)
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as http,
+    ):
+        yield http
+
+
+async def register(client: httpx.AsyncClient, **changes: Any) -> str:
+    response = await client.post("/v1/letters", json=LETTER | changes, headers=CLERK)
+    assert response.status_code == 201, response.text
+    letter_id: str = response.json()["letter_id"]
+    return letter_id
+
+
+async def step(
+    client: httpx.AsyncClient, path: str, caller: dict[str, str], body: Any = None
+) -> httpx.Response:
+    return await client.post(path, json=body, headers=caller)
+
+
+async def index_letter(office: Office, letter_id: str) -> None:
+    """What the consumer does on the letter's events."""
+    loaded = await office.repository.get(letter_id)
+    assert loaded is not None
+    await office.index.note_open(loaded[0].service_point, letter_id)
+    for disposition in loaded[0].dispositions.values():
+        await office.index.note_holder(disposition.to.id, letter_id)
+
+
+async def test_a_letter_goes_down_two_levels_and_is_answered(
+    client: httpx.AsyncClient, office: Office
+) -> None:
+    letter_id = await register(client)
+    assert letter_id == "2025-00001"
+    base = f"/v1/letters/{letter_id}"
+
+    first = await step(
+        client,
+        f"{base}/dispositions",
+        HEAD,
+        {"to": [{"official": "kabid", "unit": UNIT}], "instruction": "TINDAK_LANJUTI"},
+    )
+    assert first.status_code == 200, first.text
+    assert (await step(client, f"{base}/dispositions/D1/read", KABID)).status_code == 200
+    second = await step(
+        client,
+        f"{base}/dispositions",
+        KABID,
+        {
+            "to": [{"official": "kasi", "unit": "KECAMATAN_SOOKO"}],
+            "instruction": "SIAPKAN_JAWABAN",
+            "note": "Siapkan data dalam 1 hari",
+            "parent_id": "D1",
+        },
+    )
+    assert second.status_code == 200, second.text
+    assert (await step(client, f"{base}/dispositions/D2/read", KASI)).status_code == 200
+    followed = await step(
+        client, f"{base}/dispositions/D2/follow-up", KASI, {"note": "Data disiapkan"}
+    )
+    assert followed.status_code == 200
+    answered = await step(
+        client,
+        f"{base}/reply",
+        CLERK,
+        {"reply_number": "470/123/416-405/2025", "reply_date": "2025-03-04"},
+    )
+
+    assert answered.status_code == 200, answered.text
+    letter = answered.json()
+    assert letter["state"] == "ANSWERED"
+    assert [(d["to_official"], d["state"]) for d in letter["dispositions"]] == [
+        ("kabid", "disposed"),
+        ("kasi", "followed_up"),
+    ]
+    assert letter["reply"]["reply_number"] == "470/123/416-405/2025"
+    again = await step(client, f"{base}/dispositions/D2/close", KASI)
+    assert again.status_code == 409
+    assert again.json()["error"] == "letter_closed"
+
+
+async def test_refusals_say_why_in_indonesian(client: httpx.AsyncClient) -> None:
+    letter_id = await register(client)
+    base = f"/v1/letters/{letter_id}"
+    recipient = {"to": [{"official": "kasi", "unit": UNIT}], "instruction": "TINDAK_LANJUTI"}
+
+    not_head = await step(client, f"{base}/dispositions", KABID, recipient)
+    unknown = await step(client, f"{base}/dispositions", HEAD, recipient | {"instruction": "LAIN"})
+    too_late = await step(
+        client, f"{base}/dispositions", HEAD, recipient | {"due_at": "2026-01-01T00:00:00Z"}
+    )
+    missing = await client.get("/v1/letters/2025-00099", headers=HEAD)
+    no_unit = await client.post("/v1/letters", json=LETTER, headers=bearer("letter_clerk"))
+
+    assert (not_head.status_code, not_head.json()["error"]) == (403, "not_head_of_office")
+    assert (unknown.status_code, unknown.json()["error"]) == (422, "unknown_instruction")
+    assert (too_late.status_code, too_late.json()["error"]) == (422, "deadline_too_late")
+    assert missing.status_code == 404
+    assert (no_unit.status_code, no_unit.json()["error"]) == (403, "missing_scope")
+    assert "kepala dinas" in not_head.json()["message"]
+
+
+async def test_a_confidential_letter_refuses_readers_off_its_chain_and_records_both(
+    client: httpx.AsyncClient, office: Office
+) -> None:
+    letter_id = await register(client, confidentiality="rahasia")
+    await step(
+        client,
+        f"/v1/letters/{letter_id}/dispositions",
+        HEAD,
+        {"to": [{"official": "kabid", "unit": UNIT}], "instruction": "TINDAK_LANJUTI"},
+    )
+    office.repository.outbox.clear()
+
+    on_chain = await client.get(f"/v1/letters/{letter_id}", headers=KABID)
+    refused = await client.get(f"/v1/letters/{letter_id}", headers=OUTSIDER)
+    scan = await client.get(f"/v1/letters/{letter_id}/scan", headers=OUTSIDER)
+
+    assert on_chain.status_code == 200
+    assert on_chain.json()["regarding"] == LETTER["regarding"]
+    assert (refused.status_code, refused.json()["error"]) == (403, "confidential")
+    assert scan.status_code == 403
+    assert [(event.type, event.data["actor"]["id"]) for event in office.repository.outbox] == [
+        (LetterViewed.event_type, "kabid"),
+        (LetterAccessRefused.event_type, "operator-9"),
+        (LetterAccessRefused.event_type, "operator-9"),
+    ]
+
+
+async def test_a_disposition_is_withdrawn_while_unread_and_a_stale_write_loses(
+    client: httpx.AsyncClient, office: Office
+) -> None:
+    letter_id = await register(client)
+    base = f"/v1/letters/{letter_id}"
+    body = {"to": [{"official": "kabid", "unit": UNIT}], "instruction": "TINDAK_LANJUTI"}
+    await step(client, f"{base}/dispositions", HEAD, body)
+
+    by_other = await step(client, f"{base}/dispositions/D1/withdraw", KABID)
+    withdrawn = await step(client, f"{base}/dispositions/D1/withdraw", HEAD)
+    assert (by_other.status_code, by_other.json()["error"]) == (403, "not_disposer")
+    assert withdrawn.json()["dispositions"][0]["state"] == "withdrawn"
+
+    loaded = await office.repository.get(letter_id)
+    assert loaded is not None
+    letter, revision = loaded
+    await step(client, f"{base}/dispositions", HEAD, body)
+    assert not await office.repository.save(letter, revision=revision, outbox=[])
+
+
+async def test_the_scan_is_a_sniffed_size_limited_pdf_from_its_clerk(
+    client: httpx.AsyncClient,
+) -> None:
+    letter_id = await register(client)
+    path = f"/v1/letters/{letter_id}/scan"
+
+    stored = await client.put(path, content=b"%PDF-1.7 surat", headers=CLERK)
+    png = await client.put(path, content=b"\x89PNG\r\n\x1a\n....", headers=CLERK)
+    large = await client.put(path, content=b"%PDF-" + b"x" * 100, headers=CLERK)
+    other = await client.put(path, content=b"%PDF-1.7", headers=who("letter_clerk", "clerk-2"))
+    read = await client.get(path, headers=HEAD)
+
+    assert stored.status_code == 200, stored.text
+    assert stored.json()["has_scan"] is True
+    assert png.status_code == 415
+    assert large.status_code == 413
+    assert (other.status_code, other.json()["error"]) == (403, "not_registrar")
+    assert (read.status_code, read.content) == (200, b"%PDF-1.7 surat")
+    assert read.headers["content-type"] == "application/pdf"
+
+
+async def test_the_inbox_and_the_overdue_view_group_open_dispositions(
+    client: httpx.AsyncClient, office: Office
+) -> None:
+    ids = [await register(client) for _ in range(3)]
+    for number, letter_id in enumerate(ids):
+        await step(
+            client,
+            f"/v1/letters/{letter_id}/dispositions",
+            HEAD,
+            {
+                "to": [{"official": "kabid", "unit": UNIT}],
+                "instruction": "TINDAK_LANJUTI",
+                "due_at": (T0 + timedelta(hours=4 + 24 * number)).isoformat(),
+            },
+        )
+        await index_letter(office, letter_id)
+    await step(client, f"/v1/letters/{ids[1]}/dispositions/D1/read", KABID)
+    await step(
+        client,
+        f"/v1/letters/{ids[2]}/close",
+        HEAD,
+        {"reason": "Cukup untuk diketahui"},
+    )
+    office.clock.advance(timedelta(hours=20))
+
+    inbox = (await client.get("/v1/letters/inbox", headers=KABID)).json()
+    late = await client.get("/v1/letters/overdue", headers=HEAD)
+    refused = await client.get("/v1/letters/overdue", headers=who("verifier", "kasi"))
+
+    assert [item["letter_id"] for item in inbox["unread"]] == [ids[0]]
+    assert [item["letter_id"] for item in inbox["to_follow_up"]] == [ids[1]]
+    assert [item["letter_id"] for item in inbox["overdue"]] == [ids[0]]
+    assert [item["letter_id"] for item in inbox["due_soon"]] == [ids[1]]
+    assert await office.index.held_by("kabid") == ids[:2]
+    assert late.status_code == 200
+    assert late.json()["by_official"] == [
+        {"key": "kabid", "count": 1, "dispositions": inbox["overdue"]}
+    ]
+    assert [group["key"] for group in late.json()["by_unit"]] == [UNIT]
+    assert refused.status_code == 403
