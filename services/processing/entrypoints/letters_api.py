@@ -28,6 +28,7 @@ from services.processing.domain.letters import (
     Official,
     Urgency,
 )
+from services.processing.entrypoints.api import officer
 from services.processing.service_layer import letters
 from services.processing.service_layer.letter_ports import (
     LetterIndex,
@@ -39,7 +40,6 @@ from shared.access import CallerDep
 from shared.auth import Principal, Role
 from shared.clock import Clock
 from shared.errors import ApiError
-from shared.events.envelope import Actor, ActorKind, Channel
 from shared.files import Accepted, EmptyFile, FileContent, MediaType, TooLarge, UnsupportedType
 from shared.http import Responses, error_response, error_responses
 from shared.polling import OutboxReady
@@ -88,23 +88,13 @@ DispositionIdPath = Annotated[
 
 
 def staff(caller: Principal | None) -> Staff:
-    if caller is None or caller.service_point is None:
-        raise ApiError(
-            status.HTTP_403_FORBIDDEN,
-            "missing_scope",
-            "Token petugas tidak memuat unit kerja (service_point).",
-        )
+    """The caller as an official, their service point their unit."""
+    acting = officer(caller)
     return Staff(
-        actor=Actor(
-            kind=ActorKind.STAFF,
-            id=caller.subject,
-            role=",".join(sorted(caller.roles)),
-            service_point=caller.service_point,
-            channel=Channel.API,
-        ),
-        unit=caller.service_point,
-        head_of_office=Role.SIGNER in caller.roles,
-        clerk=Role.LETTER_CLERK in caller.roles,
+        actor=acting.actor,
+        unit=acting.service_point,
+        head_of_office=Role.SIGNER in acting.roles,
+        clerk=Role.LETTER_CLERK in acting.roles,
     )
 
 
