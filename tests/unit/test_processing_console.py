@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from datetime import datetime, timedelta
 
 import pytest
@@ -12,7 +13,7 @@ from services.processing.domain.queues import WRITE_GRACE, QueueKey, Slot
 from services.processing.service_layer import cases
 from services.processing.service_layer.cases import CaseChanged, CaseNotFound, Officer
 from shared.auth import Role
-from shared.events.envelope import Actor, ActorKind, Channel
+from shared.events.envelope import Actor, ActorKind, Channel, CloudEvent
 from shared.events.models import CaseStage, RequestCancelled, RequestResubmitted
 from tests.builders import SYSTEM, T0, request_submitted
 from tests.fakes import CallCounter, FakeCaseRepository, FakeQueues, FlatCalendar
@@ -206,8 +207,10 @@ async def test_a_stale_write_is_a_conflict_and_changes_nothing(office: Office) -
     await office.repository.save(loaded[0], revision=loaded[1], outbox=[])
 
     class Stale(FakeCaseRepository):
+        """Reads what the case was before its last save, however often it is asked."""
+
         async def get(self, request_id: str) -> tuple[Case, int] | None:
-            return loaded
+            return copy.deepcopy(loaded)
 
     stale = Stale()
     stale.cases, stale.revisions = office.repository.cases, office.repository.revisions
@@ -225,6 +228,110 @@ async def test_a_stale_write_is_a_conflict_and_changes_nothing(office: Office) -
     assert case.claim is None
     assert case.state is CaseState.SUBMITTED
     assert first.actor.id != second.actor.id
+
+
+async def test_a_step_taken_while_processing_notes_a_document_is_judged_again_and_taken(
+    office: Office,
+) -> None:
+    await office.submit("req-0", minutes=0)
+    verifier = officer("v-1")
+    repository = office.repository
+
+    class NotedMeanwhile(FakeCaseRepository):
+        """The first read is overtaken by processing noting a document before the save."""
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.reads = 0
+
+        async def get(self, request_id: str) -> tuple[Case, int] | None:
+            self.reads += 1
+            loaded = await repository.get(request_id)
+            if self.reads == 1 and loaded is not None:
+                noted = copy.deepcopy(loaded[0])
+                noted.documents["KK"] = "doc-1"
+                await repository.save(noted, revision=loaded[1], outbox=[])
+            return loaded
+
+        async def save(self, case: Case, *, revision: int, outbox: list[CloudEvent]) -> bool:
+            return await repository.save(case, revision=revision, outbox=outbox)
+
+    racing = NotedMeanwhile()
+
+    claimed = await cases.claim(
+        request_id="req-0",
+        officer=verifier,
+        reason_code="FUNERAL",
+        repository=racing,
+        outbox_ready=office.outbox_ready,
+        now=NOW,
+    )
+
+    assert racing.reads == 2
+    stored = repository.cases["req-0"]
+    assert stored.claim is not None
+    assert stored.claim.officer == verifier.actor.id
+    assert stored.documents == {"KK": "doc-1"}
+    assert claimed.claim == stored.claim
+
+
+class NotingDocuments(FakeCaseRepository):
+    """Processing notes a document on the case between each read and save, `times` times."""
+
+    def __init__(self, inner: FakeCaseRepository, times: int) -> None:
+        super().__init__()
+        self.inner, self.times = inner, times
+
+    async def get(self, request_id: str) -> tuple[Case, int] | None:
+        loaded = await self.inner.get(request_id)
+        if self.times and loaded is not None:
+            self.times -= 1
+            noted = copy.deepcopy(loaded[0])
+            noted.documents[f"DOC_{self.times}"] = f"doc-{self.times}"
+            await self.inner.save(noted, revision=loaded[1], outbox=[])
+        return loaded
+
+    async def save(self, case: Case, *, revision: int, outbox: list[CloudEvent]) -> bool:
+        return await self.inner.save(case, revision=revision, outbox=outbox)
+
+
+async def test_claim_next_takes_a_case_whose_first_save_lost_to_a_document_noted(
+    office: Office,
+) -> None:
+    await office.submit("req-0", minutes=0)
+    noting = NotingDocuments(office.repository, times=1)
+
+    case = await cases.claim_next(
+        officer=officer("v-1"),
+        stage=None,
+        repository=noting,
+        queues=office.queues,
+        outbox_ready=office.outbox_ready,
+        now=NOW,
+    )
+
+    assert case is not None
+    assert case.request_id == "req-0"
+    assert office.repository.cases["req-0"].claim is not None
+
+
+async def test_a_case_still_waiting_after_every_lost_save_stays_in_the_queue(
+    office: Office,
+) -> None:
+    await office.submit("req-0", minutes=0)
+    noting = NotingDocuments(office.repository, times=cases.STEP_ATTEMPTS)
+
+    missed = await cases.claim_next(
+        officer=officer("v-1"),
+        stage=None,
+        repository=noting,
+        queues=office.queues,
+        outbox_ready=office.outbox_ready,
+        now=NOW,
+    )
+
+    assert missed is None
+    assert await office.next() == "req-0"
 
 
 async def test_a_case_of_another_service_point_is_not_found(office: Office) -> None:

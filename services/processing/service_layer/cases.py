@@ -196,17 +196,18 @@ async def _take_from(
                 else:
                     at_front = False
                 continue
-            loaded = await repository.get(slot.request_id)
-            if loaded is not None and _waiting_in(loaded[0], key):
-                case, revision = loaded
-                case.claim_for(officer.actor, role, now=now)
-                if await _save(case, revision, repository, outbox_ready, now):
-                    if at_front:
-                        forgettable = slot.number
-                    if forgettable >= 0:
-                        await queues.advance(key, forgettable)
-                    return case
-            if at_front:
+            case, waiting = await _claim_if_waiting(
+                slot.request_id, key, officer, role, repository, outbox_ready, now
+            )
+            if case is not None:
+                if at_front:
+                    forgettable = slot.number
+                if forgettable >= 0:
+                    await queues.advance(key, forgettable)
+                return case
+            if waiting:
+                at_front = False
+            elif at_front:
                 forgettable = slot.number
         if forgettable >= 0:
             await queues.advance(key, forgettable)
@@ -215,10 +216,39 @@ async def _take_from(
     return None
 
 
+async def _claim_if_waiting(
+    request_id: str,
+    key: QueueKey,
+    officer: Officer,
+    role: Role,
+    repository: CaseRepository,
+    outbox_ready: OutboxReady,
+    now: datetime,
+) -> tuple[Case | None, bool]:
+    """Claims the case if it still waits in the queue: the claimed case, or None and whether it
+    still waits (its every save lost to changes that left it waiting, e.g. documents noted).
+
+    A case that moved on (claimed by another officer, cancelled) may be forgotten by the queue;
+    one that still waits may not, or no one could take it any more.
+    """
+    for _ in range(STEP_ATTEMPTS):
+        loaded = await repository.get(request_id)
+        if loaded is None or not _waiting_in(loaded[0], key):
+            return None, False
+        case, revision = loaded
+        case.claim_for(officer.actor, role, now=now)
+        if await _save(case, revision, repository, outbox_ready, now):
+            return case, False
+    return None, True
+
+
 def _waiting_in(case: Case, key: QueueKey) -> bool:
     return (
         case.stage is key.stage and case.claim is None and case.service_point == key.service_point
     )
+
+
+STEP_ATTEMPTS = 3
 
 
 async def act(
@@ -231,15 +261,21 @@ async def act(
     now: datetime,
 ) -> Case:
     """Applies one officer's step to a case of their service point, or raises CaseRefused,
-    CaseNotFound or CaseChanged."""
-    loaded = await repository.get(request_id)
-    if loaded is None or loaded[0].service_point != officer.service_point:
-        raise CaseNotFound(request_id)
-    case, revision = loaded
-    step(case)
-    if not await _save(case, revision, repository, outbox_ready, now):
-        raise CaseChanged(request_id)
-    return case
+    CaseNotFound or CaseChanged.
+
+    A case changed between reading and saving it (another officer's step, or processing noting
+    a document) is read again and the step judged anew on what it is now: a step the change
+    made wrong is refused by the case's own rules, any other is taken.
+    """
+    for _ in range(STEP_ATTEMPTS):
+        loaded = await repository.get(request_id)
+        if loaded is None or loaded[0].service_point != officer.service_point:
+            raise CaseNotFound(request_id)
+        case, revision = loaded
+        step(case)
+        if await _save(case, revision, repository, outbox_ready, now):
+            return case
+    raise CaseChanged(request_id)
 
 
 async def claim(
