@@ -115,3 +115,31 @@ async def test_a_step_on_a_letter_changed_meanwhile_loses_and_stores_nothing() -
     stored = await repository.get(letter_id)
     assert stored is not None
     assert stored[0].is_open
+
+
+async def test_a_step_that_lost_once_to_another_change_is_judged_again_and_taken() -> None:
+    repository = FakeLetterRepository()
+    letter_id = await registered(repository)
+    tries = 0
+
+    def overtaken_once(letter: Letter) -> None:
+        nonlocal tries
+        tries += 1
+        if tries == 1:
+            stored, revision = repository.letters[letter_id]
+            repository.letters[letter_id] = (stored, revision + 1)
+        letter.close(CLERK.actor, "tidak perlu", head_of_office=True, now=T0)
+
+    closed = await letters.act(
+        letter_id=letter_id,
+        step=overtaken_once,
+        repository=repository,
+        outbox_ready=CallCounter(),
+        now=T0,
+    )
+
+    assert tries == 2
+    stored = await repository.get(letter_id)
+    assert stored is not None
+    assert not stored[0].is_open
+    assert not closed.is_open

@@ -31,6 +31,7 @@ from shared.events.envelope import Actor, CloudEvent
 from shared.polling import OutboxReady
 
 VIEW_ATTEMPTS = 20
+STEP_ATTEMPTS = 3
 
 
 class LetterNotFound(Exception):
@@ -100,12 +101,16 @@ async def act(
     outbox_ready: OutboxReady,
     now: datetime,
 ) -> Letter:
-    """Applies one step to the letter, or raises LetterRefused, LetterNotFound or LetterChanged."""
-    letter, revision = await _load(letter_id, repository)
-    step(letter)
-    if letter.events and not await _save(letter, revision, repository, outbox_ready, now):
-        raise LetterChanged(letter_id)
-    return letter
+    """Applies one step to the letter, or raises LetterRefused, LetterNotFound or LetterChanged.
+
+    A letter changed between reading and saving it (another official's step, a reminder fired)
+    is read again and the step judged anew on what it is now."""
+    for _ in range(STEP_ATTEMPTS):
+        letter, revision = await _load(letter_id, repository)
+        step(letter)
+        if not letter.events or await _save(letter, revision, repository, outbox_ready, now):
+            return letter
+    raise LetterChanged(letter_id)
 
 
 async def view(
