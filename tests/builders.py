@@ -15,6 +15,7 @@ from shared.events.envelope import Actor, ActorKind, Channel, CloudEvent, Event
 from shared.events.models import (
     Applicant,
     CaseOpened,
+    DeliveryChannel,
     NotificationChannel,
     RequestSubmitted,
 )
@@ -165,7 +166,7 @@ def notification(
     return Notification(
         notification_id=notification_id,
         about="req-1",
-        channel=NotificationChannel.WHATSAPP,
+        channel=DeliveryChannel.WHATSAPP,
         recipient=MOBILE,
         template="request_received",
         text="Yth. Siti Aminah, permohonan KK baru Anda sudah kami terima.",

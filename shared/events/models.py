@@ -35,6 +35,18 @@ class NotificationChannel(StrEnum):
     SMS = "SMS"
 
 
+class DeliveryChannel(StrEnum):
+    """How a message goes out: a citizen's channels, and e-mail for staff."""
+
+    WHATSAPP = "WHATSAPP"
+    SMS = "SMS"
+    EMAIL = "EMAIL"
+
+    @classmethod
+    def of(cls, channel: NotificationChannel) -> DeliveryChannel:
+        return cls(channel.value)
+
+
 class Applicant(BaseModel):
     """The citizen a request is for, as given at submission."""
 
@@ -431,7 +443,7 @@ class NotificationSent(Event):
 
     notification_id: str = Field(description="Notify's id of the message.")
     about: str = Field(description="The request or sign-in the message is about; the event's key.")
-    channel: NotificationChannel = Field(description="Channel the message went out on.")
+    channel: DeliveryChannel = Field(description="Channel the message went out on.")
     template: str = Field(description="Name of the message template used.")
     provider_message_id: str = Field(description="The provider's id for the message.")
     sent_at: datetime = Field(description="When the provider accepted the message (UTC).")
@@ -449,7 +461,7 @@ class NotificationFailed(Event):
 
     notification_id: str = Field(description="Notify's id of the message.")
     about: str = Field(description="The request or sign-in the message is about; the event's key.")
-    channel: NotificationChannel = Field(description="Channel that was tried.")
+    channel: DeliveryChannel = Field(description="Channel that was tried.")
     attempts: int = Field(description="How many deliveries were tried.")
     reason: str = Field(description="The last error, without personal data.")
     failed_at: datetime = Field(description="When notify gave up (UTC).")

@@ -11,7 +11,12 @@ from services.notify.entrypoints.consumer import subscription
 from services.notify.service_layer.delivery import Delivery
 from shared.calendar import JAKARTA
 from shared.events.envelope import Actor, ActorKind, Channel, CloudEvent
-from shared.events.models import ConversationReply, NotificationChannel, NotificationSent
+from shared.events.models import (
+    ConversationReply,
+    DeliveryChannel,
+    NotificationChannel,
+    NotificationSent,
+)
 from tests.builders import T0
 from tests.fakes import CallCounter, FakeClock, FakeMessageProvider, FakeNotify
 
@@ -53,7 +58,7 @@ async def test_a_reply_is_sent_as_it_is_once_however_often_its_event_arrives() -
     assert queued.notification_id == f"{event.id}:reply"
     [sent] = provider.sent
     assert sent.recipient == "+6281234567890"
-    assert sent.channel is NotificationChannel.WHATSAPP
+    assert sent.channel is DeliveryChannel.WHATSAPP
     assert sent.text == TEXT
     assert sent.template == "conversation_reply"
     assert sent.about == "reply-1"
@@ -72,7 +77,7 @@ async def test_a_reply_goes_out_on_the_channel_the_citizen_wrote_on() -> None:
 
     stored = await notify.repository.get(f"{event.id}:reply")
     assert stored is not None
-    assert stored.channel is NotificationChannel.SMS
+    assert stored.channel is DeliveryChannel.SMS
 
 
 async def test_a_reply_at_night_goes_out_at_once() -> None:

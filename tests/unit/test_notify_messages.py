@@ -20,6 +20,7 @@ from shared.events.models import (
     CollectionMethod,
     ComplaintCategory,
     ComplaintFiled,
+    DeliveryChannel,
     DocumentIssued,
     NotificationChannel,
     RequestSubmitted,
@@ -83,7 +84,7 @@ async def test_a_submitted_request_gets_one_receipt_however_often_its_event_arri
     assert receipt.notification_id == f"{event.id}:citizen"
     assert receipt.about == "req-1"
     assert receipt.recipient == MOBILE
-    assert receipt.channel is NotificationChannel.WHATSAPP
+    assert receipt.channel is DeliveryChannel.WHATSAPP
     assert receipt.template == "request_received"
     assert receipt.next_attempt_at == T0
     assert "Nomor lacak: K7M2Q9XP" in receipt.text
@@ -107,7 +108,7 @@ async def test_a_receipt_by_sms_names_the_documents_still_missing() -> None:
     await consumer(notify)(envelope(submitted))
 
     receipt = only(notify)
-    assert receipt.channel is NotificationChannel.SMS
+    assert receipt.channel is DeliveryChannel.SMS
     assert receipt.template == "request_received_documents_missing"
     assert receipt.text == (
         "Permohonan akta kelahiran diterima, no. lacak K7M2Q9XP. Kirim: buku nikah, surat "
@@ -131,7 +132,7 @@ async def test_news_for_a_citizen_without_a_phone_goes_to_their_operator_by_sms(
     assert approval.notification_id == f"{approved.id}:operator"
     for message in (receipt, approval):
         assert message.recipient == "+6281377770002"
-        assert message.channel is NotificationChannel.SMS
+        assert message.channel is DeliveryChannel.SMS
         assert message.text.startswith("Untuk warga Siti Aminah (K7M2Q9XP), mohon diteruskan: ")
     assert (receipt.template, approval.template) == ("request_received", "case_approved")
     assert notify.recipients.operator_notices.get("req-1", []) == []
@@ -289,7 +290,7 @@ async def test_a_booked_visit_is_confirmed_to_the_phone_it_was_booked_with() -> 
     assert confirmation.notification_id == f"{event.id}:citizen"
     assert confirmation.about == "apt-1"
     assert confirmation.recipient == "+6285700000999"
-    assert confirmation.channel is NotificationChannel.SMS
+    assert confirmation.channel is DeliveryChannel.SMS
     assert confirmation.text == (
         "Jadwal perekaman KTP-el: Selasa, 4 Maret 2025, 08.00-09.00 WIB, Mal Pelayanan Publik "
         "Kab. Mojokerto. No. booking B4K7M2Q9. Bawa KK. GRATIS"
@@ -320,7 +321,7 @@ async def test_a_named_complaint_is_acknowledged_by_sms_with_its_number() -> Non
     acknowledgement = only(notify)
     assert acknowledgement.notification_id == f"{named.id}:citizen"
     assert acknowledgement.about == "cmp-1"
-    assert acknowledgement.channel is NotificationChannel.SMS
+    assert acknowledgement.channel is DeliveryChannel.SMS
     assert "nomor ADU-K7M2Q9XP" in acknowledgement.text
 
 

@@ -8,7 +8,12 @@ from services.notify.domain.notification import NotificationStatus, new_message,
 from services.notify.domain.quiet_hours import QuietHours
 from shared.calendar import JAKARTA
 from shared.events.envelope import Actor
-from shared.events.models import NotificationChannel, NotificationFailed, NotificationSent
+from shared.events.models import (
+    DeliveryChannel,
+    NotificationChannel,
+    NotificationFailed,
+    NotificationSent,
+)
 from tests.builders import MOBILE, T0, notification
 
 NOW = T0 + timedelta(minutes=1)
@@ -105,7 +110,7 @@ def test_a_new_message_is_pending_and_due_at_once_by_day() -> None:
     created = new_message(
         notification_id="evt-9:citizen",
         about="req-42",
-        channel=NotificationChannel.SMS,
+        channel=DeliveryChannel.SMS,
         recipient=MOBILE,
         template="request_received",
         text="Permohonan KK baru diterima.",
@@ -136,7 +141,7 @@ def test_at_night_only_what_the_citizen_waits_for_goes_out_at_once(
     created = new_message(
         notification_id="evt-9:citizen",
         about="req-42",
-        channel=NotificationChannel.SMS,
+        channel=DeliveryChannel.SMS,
         recipient=MOBILE,
         template=template,
         text="…",

@@ -20,7 +20,7 @@ from services.notify.adapters.templates_file import (
 )
 from services.notify.domain import letters
 from services.notify.domain.recipients import CaseStep, Recipients
-from services.notify.domain.templates import Letter, TemplateChannel
+from services.notify.domain.templates import Letter
 from shared.events.envelope import Actor, ActorKind, Channel
 from shared.events.models import (
     Applicant,
@@ -31,6 +31,7 @@ from shared.events.models import (
     CollectionMethod,
     ComplaintCategory,
     ComplaintFiled,
+    DeliveryChannel,
     DocumentIssued,
     NotificationChannel,
     RequestSubmitted,
@@ -153,7 +154,7 @@ def sign_in() -> SignInCodeRequested:
 
 def test_every_sms_fits_the_segments_its_template_allows_with_realistic_values() -> None:
     rendered = [
-        (letter.template, TEMPLATES.render(letter, TemplateChannel.SMS).text)
+        (letter.template, TEMPLATES.render(letter, DeliveryChannel.SMS).text)
         for letter in realistic_letters()
     ]
 
@@ -182,7 +183,7 @@ def test_a_receipt_missing_one_document_fits_one_segment_for_every_service() -> 
     for service in CATALOGUE.all():
         for document in service.mandatory_documents:
             text = TEMPLATES.render(
-                letters.receipt(submitted(service.code, [document]), LABELS), TemplateChannel.SMS
+                letters.receipt(submitted(service.code, [document]), LABELS), DeliveryChannel.SMS
             ).text
             assert segments(text) == 1, text
 
@@ -199,7 +200,7 @@ def test_every_service_document_and_service_point_has_a_short_label() -> None:
 def test_a_whatsapp_message_names_its_approved_template_with_the_values_in_order() -> None:
     letter = letters.receipt(submitted("AKTA_MATI", ["SAKSI"]), LABELS)
 
-    rendered = TEMPLATES.render(letter, TemplateChannel.WHATSAPP)
+    rendered = TEMPLATES.render(letter, DeliveryChannel.WHATSAPP)
 
     approved = rendered.approved_template
     assert approved is not None
@@ -227,8 +228,8 @@ def test_values_are_set_on_one_line_and_an_sms_in_gsm7() -> None:
         },
     )
 
-    whatsapp = TEMPLATES.render(letter, TemplateChannel.WHATSAPP)
-    sms = TEMPLATES.render(letter, TemplateChannel.SMS)
+    whatsapp = TEMPLATES.render(letter, DeliveryChannel.WHATSAPP)
+    sms = TEMPLATES.render(letter, DeliveryChannel.SMS)
 
     assert whatsapp.approved_template is not None
     assert whatsapp.approved_template.parameters[-1] == (
@@ -239,7 +240,7 @@ def test_values_are_set_on_one_line_and_an_sms_in_gsm7() -> None:
 
 
 def test_an_email_has_a_subject_and_a_body() -> None:
-    rendered = TEMPLATES.preview("document_issued", TemplateChannel.EMAIL)
+    rendered = TEMPLATES.preview("document_issued", DeliveryChannel.EMAIL)
 
     assert rendered.subject == "Dokumen KK baru terbit: 3516-KK-2026-0001"
     assert "Cara mendapatkannya: Ambil di kantor desa, bawa KTP-el." in rendered.text

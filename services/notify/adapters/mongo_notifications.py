@@ -16,7 +16,7 @@ from services.notify.domain.notification import (
 )
 from shared.crypto import Cipher
 from shared.events.envelope import CloudEvent
-from shared.events.models import NotificationChannel
+from shared.events.models import DeliveryChannel
 from shared.mongo import Document, insert_new, outbox_entry, update_document
 
 
@@ -88,7 +88,7 @@ class MongoNotificationRepository:
         return Notification(
             notification_id=document["_id"],
             about=document["about"],
-            channel=NotificationChannel(document["channel"]),
+            channel=DeliveryChannel(document["channel"]),
             recipient=self._cipher.open_text(document["recipient"], context=context),
             template=document["template"],
             text=self._cipher.open_text(document["text"], context=context),

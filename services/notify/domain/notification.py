@@ -10,7 +10,7 @@ from services.notify.domain.quiet_hours import QuietHours
 from shared.events.envelope import Actor, Event
 from shared.events.models import (
     ConversationReply,
-    NotificationChannel,
+    DeliveryChannel,
     NotificationFailed,
     NotificationSent,
 )
@@ -43,7 +43,7 @@ class ApprovedTemplate:
 class Notification:
     notification_id: str
     about: str
-    channel: NotificationChannel
+    channel: DeliveryChannel
     recipient: str
     template: str
     text: str
@@ -117,7 +117,7 @@ def new_message(
     *,
     notification_id: str,
     about: str,
-    channel: NotificationChannel,
+    channel: DeliveryChannel,
     recipient: str,
     template: str,
     text: str,
@@ -151,7 +151,7 @@ def conversation_reply_message(
     return new_message(
         notification_id=f"{event_id}:reply",
         about=reply.reply_id,
-        channel=reply.channel,
+        channel=DeliveryChannel.of(reply.channel),
         recipient=reply.phone,
         template="conversation_reply",
         text=reply.text,

@@ -10,25 +10,12 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from enum import StrEnum
 
 from services.notify.domain.notification import ApprovedTemplate
-from shared.events.models import CollectionMethod, NotificationChannel
+from shared.events.models import CollectionMethod, DeliveryChannel
 from shared.gsm7 import segments, to_gsm7
 
 PLACEHOLDER = re.compile(r"\{([a-z][a-z0-9_]*)\}")
-
-
-class TemplateChannel(StrEnum):
-    """Each channel's way of saying it: e-mail has a subject, WhatsApp approved templates."""
-
-    WHATSAPP = "WHATSAPP"
-    SMS = "SMS"
-    EMAIL = "EMAIL"
-
-    @classmethod
-    def of(cls, channel: NotificationChannel) -> TemplateChannel:
-        return cls(channel.value)
 
 
 def placeholders(text: str) -> list[str]:
@@ -131,10 +118,10 @@ class Templates:
         except KeyError:
             raise UnknownTemplate(name) from None
 
-    def render(self, letter: Letter, channel: TemplateChannel) -> Rendered:
+    def render(self, letter: Letter, channel: DeliveryChannel) -> Rendered:
         template = self.get(letter.template)
         values = {name: " ".join(letter.values[name].split()) for name in template.parameters}
-        if channel is TemplateChannel.WHATSAPP:
+        if channel is DeliveryChannel.WHATSAPP:
             whatsapp = template.whatsapp
             approved = ApprovedTemplate(
                 name=whatsapp.name,
@@ -142,13 +129,13 @@ class Templates:
                 parameters=tuple(values[name] for name in whatsapp.parameters),
             )
             return Rendered(text=fill(whatsapp.text, values), approved_template=approved)
-        if channel is TemplateChannel.SMS:
+        if channel is DeliveryChannel.SMS:
             return Rendered(text=to_gsm7(fill(template.sms.text, values)))
         return Rendered(
             text=fill(template.email.text, values), subject=fill(template.email.subject, values)
         )
 
-    def preview(self, name: str, channel: TemplateChannel) -> Rendered:
+    def preview(self, name: str, channel: DeliveryChannel) -> Rendered:
         """The template rendered with the sample values its file declares."""
         template = self.get(name)
         return self.render(Letter(template=name, values=template.sample), channel)

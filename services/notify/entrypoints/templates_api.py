@@ -8,8 +8,9 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request, status
 from pydantic import BaseModel, Field
 
-from services.notify.domain.templates import TemplateChannel, Templates, UnknownTemplate
+from services.notify.domain.templates import Templates, UnknownTemplate
 from shared.errors import ApiError
+from shared.events.models import DeliveryChannel
 from shared.http import error_response
 
 router = APIRouter(prefix="/v1/templates", tags=["templates"])
@@ -31,7 +32,7 @@ class ApprovedTemplateView(BaseModel):
 
 class PreviewView(BaseModel):
     name: str = Field(description="The template's name in the templates file.")
-    channel: TemplateChannel
+    channel: DeliveryChannel
     subject: str | None = Field(description="An e-mail's subject; none for other channels.")
     text: str = Field(description="The text as the citizen reads it.")
     whatsapp_template: ApprovedTemplateView | None = Field(
@@ -63,7 +64,7 @@ class PreviewView(BaseModel):
 async def preview(
     name: str,
     templates: TemplatesDep,
-    channel: Annotated[TemplateChannel, Query(description="WHATSAPP, SMS or EMAIL.")],
+    channel: Annotated[DeliveryChannel, Query(description="WHATSAPP, SMS or EMAIL.")],
 ) -> PreviewView:
     """One template rendered with the sample values the templates file declares."""
     try:
@@ -73,7 +74,7 @@ async def preview(
             status.HTTP_404_NOT_FOUND, "unknown_template", "Templat pesan tidak dikenal."
         ) from None
     rendered = templates.preview(name, channel)
-    sms = channel is TemplateChannel.SMS
+    sms = channel is DeliveryChannel.SMS
     approved = rendered.approved_template
     return PreviewView(
         name=name,

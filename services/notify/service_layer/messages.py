@@ -14,7 +14,7 @@ from services.notify.domain import letters
 from services.notify.domain.notification import conversation_reply_message, new_message
 from services.notify.domain.quiet_hours import QuietHours
 from services.notify.domain.recipients import CaseStep, OperatorNotice, ParkedStep, Recipients
-from services.notify.domain.templates import Letter, TemplateChannel, Templates
+from services.notify.domain.templates import Letter, Templates
 from services.notify.service_layer.delivery import DeliveryReady
 from services.notify.service_layer.ports import NotificationRepository, RecipientDirectory
 from shared.errors import RetryableError
@@ -22,13 +22,13 @@ from shared.events.models import (
     AppointmentBooked,
     ComplaintFiled,
     ConversationReply,
-    NotificationChannel,
+    DeliveryChannel,
     RequestSubmitted,
     SignInCodeRequested,
 )
 from shared.gsm7 import to_gsm7
 
-COMPLAINT_CHANNEL = NotificationChannel.SMS
+COMPLAINT_CHANNEL = DeliveryChannel.SMS
 """A complaint does not say how its citizen wants to hear back; every phone takes SMS."""
 
 
@@ -88,7 +88,7 @@ async def queue_appointment_confirmation(
         letter=letter,
         about=booked.appointment_id,
         to=booked.phone,
-        channel=booked.contact_channel,
+        channel=DeliveryChannel.of(booked.contact_channel),
         now=now,
     )
 
@@ -122,7 +122,7 @@ async def queue_sign_in_code(
         letter=letters.sign_in_code(requested),
         about=requested.challenge_id,
         to=requested.phone,
-        channel=requested.channel,
+        channel=DeliveryChannel.of(requested.channel),
         now=now,
     )
 
@@ -162,7 +162,7 @@ async def _tell(
             letter=letter,
             about=recipients.request_id,
             to=recipients.assisted_contact,
-            channel=NotificationChannel.SMS,
+            channel=DeliveryChannel.SMS,
             now=now,
             role="operator",
             preface=f"Untuk warga {recipients.name} ({recipients.tracking_number}), mohon "
@@ -175,7 +175,7 @@ async def _tell(
         letter=letter,
         about=recipients.request_id,
         to=recipients.phone,
-        channel=recipients.channel,
+        channel=DeliveryChannel.of(recipients.channel),
         now=now,
     )
 
@@ -187,12 +187,12 @@ async def _queue(
     letter: Letter,
     about: str,
     to: str,
-    channel: NotificationChannel,
+    channel: DeliveryChannel,
     now: datetime,
     role: str = "citizen",
     preface: str = "",
 ) -> None:
-    rendered = context.templates.render(letter, TemplateChannel.of(channel))
+    rendered = context.templates.render(letter, channel)
     notification = new_message(
         notification_id=f"{event_id}:{role}",
         about=about,
