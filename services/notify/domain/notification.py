@@ -52,9 +52,16 @@ class Notification:
     next_attempt_at: datetime
     created_at: datetime
     approved_template: ApprovedTemplate | None = None
+    subject: str | None = None
+    """An e-mail's subject line."""
     last_error: str | None = None
     provider_message_id: str | None = None
     events: list[Event] = field(default_factory=list)
+
+    @property
+    def idempotency_key(self) -> str:
+        """One per event, recipient and channel: a provider that dedupes by key sends it once."""
+        return f"{self.notification_id}:{self.channel.value}"
 
     @property
     def can_wait(self) -> bool:

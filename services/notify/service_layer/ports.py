@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Protocol
 
 from services.notify.domain.notification import Notification
@@ -11,16 +11,21 @@ from shared.events.envelope import CloudEvent
 
 
 class ProviderError(Exception):
-    """A provider refused or failed a message; `retryable` says whether trying again may help."""
+    """A provider refused or failed a message; `retryable` says whether trying again may help,
+    and `retry_after` how long the provider asked to wait (its `Retry-After`), when it did."""
 
-    def __init__(self, reason: str, *, retryable: bool) -> None:
+    def __init__(
+        self, reason: str, *, retryable: bool, retry_after: timedelta | None = None
+    ) -> None:
         super().__init__(reason)
         self.retryable = retryable
+        self.retry_after = retry_after
 
 
 class MessageProvider(Protocol):
     async def send(self, notification: Notification) -> str:
-        """Hands the message to the provider; returns the provider's message id."""
+        """Hands the message to the provider under `notification.idempotency_key`; returns the
+        provider's message id."""
         ...
 
 
