@@ -99,7 +99,7 @@ def auditor(stack: Stack) -> dict[str, str]:
 
 
 async def verify(audit_url: str, headers: Mapping[str, str]) -> dict[str, Any]:
-    """The audit service's check of the whole hash chain."""
+    """The audit service's check of the whole log: every entry, checkpoint and their consistency."""
     async with httpx.AsyncClient(timeout=VERIFY_TIMEOUT_S) as http:
         response = await http.get(f"{audit_url}/v1/audit/verify", headers=dict(headers))
         response.raise_for_status()
