@@ -9,6 +9,8 @@ the algorithm comes from the issuer's key, never from the token alone.
 from __future__ import annotations
 
 import asyncio
+import base64
+import hashlib
 import json
 import logging
 import re
@@ -20,7 +22,10 @@ from typing import Any, Final, Protocol
 
 import httpx
 import jwt
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from jwt import PyJWK
+from jwt.algorithms import OKPAlgorithm
 
 log = logging.getLogger(__name__)
 
@@ -153,6 +158,26 @@ class TrustedIssuer:
     audience: str
     keys: KeySource
     grants: frozenset[Role]
+
+
+def ed25519_key_id(key: Ed25519PublicKey) -> str:
+    """A key's id in tokens and JWKS: its raw bytes' SHA-256, base64url without padding."""
+    raw = key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    return base64.urlsafe_b64encode(hashlib.sha256(raw).digest()).decode().rstrip("=")
+
+
+def citizen_issuer(key: Ed25519PublicKey, *, issuer: str, audience: str) -> TrustedIssuer:
+    """Intake's tokens for citizens who proved their phone, checked with its public key and
+    trusted as the citizen role only."""
+    jwk = json.loads(OKPAlgorithm.to_jwk(key))
+    key_id = ed25519_key_id(key)
+    public = PyJWK({**jwk, "kid": key_id, "alg": "EdDSA", "use": "sig"})
+    return TrustedIssuer(
+        issuer=issuer,
+        audience=audience,
+        keys=StaticKeys({key_id: public}),
+        grants=frozenset({Role.CITIZEN}),
+    )
 
 
 class TokenVerifier:

@@ -10,9 +10,10 @@ from typing import Any
 import httpx
 
 from devstack.stack import Stack
-from services.intake.entrypoints.sms_api import WEBHOOK_PATH, signature
+from services.intake.entrypoints.sms_api import WEBHOOK_PATH
 from shared.events.models import RequestSubmitted
 from shared.gsm7 import segments
+from shared.signatures import timestamped_signature
 from tests.e2e.conftest import audit_entries, eventually, sink_messages
 
 PHONE = "+6285712340001"
@@ -36,7 +37,9 @@ class Gateway:
             headers={
                 "Content-Type": "application/json",
                 "X-Sms-Timestamp": timestamp,
-                "X-Sms-Signature": signature(secret or self.secret, timestamp, body.encode()),
+                "X-Sms-Signature": timestamped_signature(
+                    secret or self.secret, timestamp, body.encode()
+                ),
             },
         )
 
@@ -46,7 +49,7 @@ class Gateway:
                 message["text"]
                 for message in await sink_messages(self.http, self.stack)
                 if message["to"] == PHONE
-                and message["reference"].endswith(":reply")
+                and ":reply:" in message["reference"]
                 and containing in message["text"]
             ]
             return texts if len(texts) >= count else None

@@ -18,10 +18,11 @@ from services.intake.bootstrap import create_app, token_signer
 from services.intake.config import IntakeSettings
 from services.intake.domain import sms_replies
 from services.intake.domain.citizen_request import RequestStatus
-from services.intake.entrypoints.sms_api import WEBHOOK_PATH, signature
+from services.intake.entrypoints.sms_api import WEBHOOK_PATH
 from shared.calendar import JAKARTA
 from shared.events.models import ConversationReply, RequestCancelled, RequestSubmitted
 from shared.gsm7 import is_gsm7, segments
+from shared.signatures import timestamped_signature
 from tests.auth import STAFF_KEYS
 from tests.fake_intake import CATALOGUE, SMS_SECRET, FakeIntake
 
@@ -56,7 +57,7 @@ class Gateway:
             headers={
                 "Content-Type": "application/json",
                 "X-Sms-Timestamp": timestamp,
-                "X-Sms-Signature": signature(secret.encode(), timestamp, body),
+                "X-Sms-Signature": timestamped_signature(secret.encode(), timestamp, body),
             },
         )
 
@@ -179,7 +180,7 @@ async def test_a_signed_delivery_that_is_not_a_message_is_refused_with_a_reason(
         content=body,
         headers={
             "X-Sms-Timestamp": timestamp,
-            "X-Sms-Signature": signature(SMS_SECRET.encode(), timestamp, body),
+            "X-Sms-Signature": timestamped_signature(SMS_SECRET.encode(), timestamp, body),
         },
     )
 

@@ -7,9 +7,6 @@ and only as the citizen role.
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import json
 import uuid
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -17,10 +14,8 @@ from datetime import datetime, timedelta
 import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from jwt import PyJWK
-from jwt.algorithms import OKPAlgorithm
 
-from shared.auth import Role, StaticKeys, TrustedIssuer
+from shared.auth import Role, TrustedIssuer, citizen_issuer, ed25519_key_id
 from shared.crypto import Cipher
 
 LIFETIME = timedelta(minutes=15)
@@ -55,12 +50,7 @@ class CitizenTokenSigner:
         self._issuer = issuer
         self._audience = audience
         self._subject_of = subject_of
-        public = json.loads(OKPAlgorithm.to_jwk(key.public_key()))
-        raw = key.public_key().public_bytes(
-            serialization.Encoding.Raw, serialization.PublicFormat.Raw
-        )
-        self.key_id = base64.urlsafe_b64encode(hashlib.sha256(raw).digest()).decode().rstrip("=")
-        self._public = PyJWK({**public, "kid": self.key_id, "alg": "EdDSA", "use": "sig"})
+        self.key_id = ed25519_key_id(key.public_key())
 
     def issue(self, *, phone: str, now: datetime) -> tuple[str, int]:
         claims = {
@@ -78,12 +68,7 @@ class CitizenTokenSigner:
         return token, int(LIFETIME.total_seconds())
 
     def trusted_issuer(self) -> TrustedIssuer:
-        return TrustedIssuer(
-            issuer=self._issuer,
-            audience=self._audience,
-            keys=StaticKeys({self.key_id: self._public}),
-            grants=frozenset({Role.CITIZEN}),
-        )
+        return citizen_issuer(self._key.public_key(), issuer=self._issuer, audience=self._audience)
 
 
 def citizen_subject(cipher: Cipher, phone: str) -> str:

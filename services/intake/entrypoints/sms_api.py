@@ -11,8 +11,6 @@ send it twice.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -30,12 +28,12 @@ from shared.events.models import ConversationReply, NotificationChannel
 from shared.http import error_response, error_responses
 from shared.polling import OutboxReady
 from shared.redaction import describe_validation_error
+from shared.signatures import valid_timestamped_signature
 
 WEBHOOK_PATH = "/v1/channels/sms/webhook"
 PROVIDER = "sms"
 SIGNATURE_HEADER = "X-Sms-Signature"
 TIMESTAMP_HEADER = "X-Sms-Timestamp"
-MAX_SKEW_S = 300
 
 
 @dataclass(frozen=True)
@@ -56,25 +54,6 @@ def get_sms(request: Request) -> SmsWebhookContext:
 
 
 SmsDep = Annotated[SmsWebhookContext, Depends(get_sms)]
-
-
-def signature(secret: bytes, timestamp: str, body: bytes) -> str:
-    """The header value a delivery must carry."""
-    signed = timestamp.encode() + b"." + body
-    return "sha256=" + hmac.new(secret, signed, hashlib.sha256).hexdigest()
-
-
-def valid_delivery(
-    body: bytes, timestamp: str | None, given: str | None, secret: bytes, *, now: float
-) -> bool:
-    """Signed with the secret, at most five minutes ago or ahead; compared in constant time."""
-    if timestamp is None or given is None or not timestamp.isdigit():
-        return False
-    if abs(now - int(timestamp)) > MAX_SKEW_S:
-        return False
-    return hmac.compare_digest(
-        given.strip().lower().encode(), signature(secret, timestamp, body).encode()
-    )
 
 
 class InboundSms(BaseModel):
@@ -139,7 +118,7 @@ async def receive_sms(request: Request, context: SmsDep) -> SmsReceipt:
     reply for notify to send by SMS."""
     body = await request.body()
     now = context.clock()
-    if not valid_delivery(
+    if not valid_timestamped_signature(
         body,
         request.headers.get(TIMESTAMP_HEADER),
         request.headers.get(SIGNATURE_HEADER),

@@ -11,7 +11,6 @@ not JSON is refused with 400, JSON not of the documented shape with 422, each wi
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import hmac
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal, Self
@@ -33,11 +32,11 @@ from shared.errors import ApiError
 from shared.events.models import NotificationChannel
 from shared.http import RETRY_AFTER_S, error_response, error_responses
 from shared.redaction import describe_validation_error
+from shared.signatures import valid_hub_signature
 
 WEBHOOK_PATH = "/v1/channels/whatsapp/webhook"
 PROVIDER = "whatsapp"
 SIGNATURE_HEADER = "X-Hub-Signature-256"
-SIGNATURE_PREFIX = "sha256="
 DEADLINE_S = 15.0
 """Past this the delivery is answered 503; the provider delivers it again and the steps already
 taken are recognised."""
@@ -61,16 +60,6 @@ def get_whatsapp(request: Request) -> WhatsAppContext:
 
 
 WhatsAppDep = Annotated[WhatsAppContext, Depends(get_whatsapp)]
-
-
-def valid_signature(body: bytes, header: str | None, app_secret: bytes) -> bool:
-    """Whether `header` is `sha256=` and the hex HMAC-SHA256 of the raw body, compared in
-    constant time."""
-    if header is None or not header.startswith(SIGNATURE_PREFIX):
-        return False
-    expected = hmac.new(app_secret, body, hashlib.sha256).hexdigest()
-    given = header.removeprefix(SIGNATURE_PREFIX).strip().lower()
-    return hmac.compare_digest(given.encode(), expected.encode())
 
 
 class _Tolerant(BaseModel):
@@ -310,7 +299,7 @@ async def receive_notification(request: Request, context: WhatsAppDep) -> Webhoo
     """Takes citizens' messages, each once however often it is delivered, and acknowledges
     status updates; replies go out through notify."""
     body = await request.body()
-    if not valid_signature(body, request.headers.get(SIGNATURE_HEADER), context.app_secret):
+    if not valid_hub_signature(body, request.headers.get(SIGNATURE_HEADER), context.app_secret):
         raise ApiError(
             status.HTTP_401_UNAUTHORIZED,
             "invalid_signature",
