@@ -1,15 +1,19 @@
 """In-memory stand-ins for audit's ports, behaving like the Mongo adapters: entries by index and
-unique by event, tree nodes written once, the latest checkpoint moved only from the one named."""
+unique by event, tree nodes written once, the latest checkpoint moved only from the one named, an
+alert changed only from the state it was read in."""
 
 from __future__ import annotations
 
 import copy
 from collections.abc import AsyncIterator, Collection, Mapping, Sequence
 
+from services.audit.domain.alerts import Alert, AlertStatus
 from services.audit.domain.checkpoint import SignedCheckpoint
 from services.audit.domain.entry import LogEntry
+from services.audit.domain.integrity import Rule, RuleMemory
 from services.audit.domain.merkle import Subtree
 from services.audit.service_layer.ports import TreeIntegrityError
+from shared.events.envelope import CloudEvent
 
 
 class FakeLogEntries:
@@ -88,3 +92,63 @@ class FakeCheckpoints:
 
     async def history(self) -> list[SignedCheckpoint]:
         return [self.by_size[size] for size in sorted(self.by_size)]
+
+
+class FakeAlerts:
+    def __init__(self) -> None:
+        self.by_id: dict[str, Alert] = {}
+        self.outbox: list[CloudEvent] = []
+
+    async def add(self, alert: Alert, outbox: Sequence[CloudEvent]) -> bool:
+        if alert.alert_id in self.by_id:
+            return False
+        self.by_id[alert.alert_id] = alert
+        self.outbox += outbox
+        return True
+
+    async def get(self, alert_id: str) -> Alert | None:
+        return self.by_id.get(alert_id)
+
+    async def change(self, before: Alert, after: Alert, outbox: Sequence[CloudEvent]) -> bool:
+        if self.by_id[after.alert_id].status is not before.status:
+            return False
+        self.by_id[after.alert_id] = after
+        self.outbox += outbox
+        return True
+
+    async def find(
+        self,
+        *,
+        status: AlertStatus | None,
+        rule: Rule | None,
+        service_point: str | None,
+        month: str | None,
+        offset: int,
+        limit: int,
+    ) -> list[Alert]:
+        found = [
+            alert
+            for alert in sorted(self.by_id.values(), key=lambda a: -a.index)
+            if status in (None, alert.status)
+            and rule in (None, alert.rule)
+            and service_point in (None, alert.service_point)
+            and month in (None, alert.month)
+        ]
+        return found[offset : offset + limit]
+
+
+class FakeProgress:
+    def __init__(self) -> None:
+        self.saved: tuple[int, str] = (0, RuleMemory().to_json())
+
+    async def position(self) -> int:
+        return self.saved[0]
+
+    async def load(self) -> tuple[int, RuleMemory]:
+        return self.saved[0], RuleMemory.from_json(self.saved[1])
+
+    async def save(self, position: int, memory: RuleMemory, *, previous: int) -> bool:
+        if self.saved[0] != previous:
+            return False
+        self.saved = (position, memory.to_json())
+        return True

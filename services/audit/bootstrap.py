@@ -3,7 +3,7 @@ auditors' API."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from functools import partial
 
@@ -11,19 +11,26 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from fastapi import FastAPI
 
+from services.audit.adapters.kafka_entries import KafkaEntriesTopic
 from services.audit.adapters.mongo_log import MongoLogEntries
+from services.audit.adapters.mongo_published import MongoPublishedPosition
 from services.audit.adapters.mongo_tree import MongoCheckpoints, MongoTreeNodes
 from services.audit.config import AuditSettings
+from services.audit.domain.entry import LogEntry
 from services.audit.domain.note import NoteSigner
-from services.audit.entrypoints import api
+from services.audit.entrypoints import api, integrity_api, stream_api
 from services.audit.entrypoints.access import ACCESS
 from services.audit.entrypoints.api import AuditContext
 from services.audit.entrypoints.consumer import Dependencies, subscription
+from services.audit.integrity_wiring import integrity_workers
+from services.audit.service_layer.entries_topic import EntryRelay
 from services.audit.service_layer.log import AuditRecorder
+from services.audit.service_layer.stream import LogFeed
 from services.audit.service_layer.tree import Checkpointer
 from shared.auth import KeySource
 from shared.clock import Clock, system_clock
 from shared.errors import InvalidConfiguration
+from shared.events.topics import AUDIT_LOG
 from shared.http import ReadinessCheck, Wiring, build_app
 from shared.kafka import service_topics, subscribe
 from shared.polling import PollingLoop
@@ -55,6 +62,7 @@ async def connect(
 ) -> AsyncIterator[Mapping[str, ReadinessCheck]]:
     key = settings.secret("AUDIT_PSEUDONYM_KEY", settings.pseudonym_key).get_secret_value()
     topics = service_topics("audit", subscription=subscription, group_id=settings.consumer_group)
+    topics.append(AUDIT_LOG)
     async with connected(settings, topics) as infra:
         entries = MongoLogEntries(infra.db["entries"])
         await entries.ensure_indexes()
@@ -66,11 +74,33 @@ async def connect(
         checkpointer = Checkpointer(
             entries=entries, nodes=nodes, checkpoints=checkpoints, signer=signer
         )
+        # The feed and the relay keep their own count of the log's size, apart from the writer's.
+        feed = LogFeed(
+            log=MongoLogEntries(infra.db["entries"]),
+            max_followers=settings.stream_max_followers,
+            poll_interval_s=settings.stream_poll_interval_s,
+            heartbeat_s=settings.stream_heartbeat_s,
+        )
+        app.state.audit_feed = feed
+        relay = EntryRelay(
+            log=MongoLogEntries(infra.db["entries"]),
+            topic=KafkaEntriesTopic(infra.producer, AUDIT_LOG),
+            position=MongoPublishedPosition(infra.db["published"]),
+        )
+        relay_loop = PollingLoop(
+            name="entries-topic",
+            handle=lambda _: relay.run(),
+            sweep=relay.run,
+            sweep_interval_s=settings.stream_poll_interval_s,
+        )
+
+        def appended(added: Sequence[LogEntry]) -> None:
+            checkpointer.appended(added)
+            feed.appended(added)
+            relay_loop.wake(AUDIT_LOG.name)
+
         recorder = AuditRecorder(
-            log=entries,
-            pseudonym_key=key.encode(),
-            clock=clock,
-            appended=checkpointer.appended,
+            log=entries, pseudonym_key=key.encode(), clock=clock, appended=appended
         )
         consumer = subscribe(
             settings=settings,
@@ -87,6 +117,16 @@ async def connect(
             sweep_interval_s=settings.checkpoint_interval_s,
         )
         workers: dict[str, Worker] = {"checkpoints": checkpoints_loop, "consumer": consumer}
+        workers |= {"entries_topic": relay_loop, "stream": feed}
+        workers |= integrity_workers(
+            settings,
+            infra,
+            app,
+            nodes=nodes,
+            checkpoints=checkpoints,
+            pseudonym_key=key.encode(),
+            clock=clock,
+        )
         async with running(workers) as worker_checks:
             yield infra.readiness_checks() | worker_checks
 
@@ -104,8 +144,8 @@ def create_app(
         title="Adminduk Go Digital: audit",
         settings=settings,
         wiring=wiring or partial(connect, settings, signer),
-        routers=[api.router],
+        routers=[api.router, stream_api.router, integrity_api.router],
         access=ACCESS,
         staff_keys=staff_keys,
-        unbounded_paths=[api.VERIFY_PATH, api.EXPORT_PATH],
+        unbounded_paths=[api.VERIFY_PATH, api.EXPORT_PATH, stream_api.STREAM_PATH],
     )

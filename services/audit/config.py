@@ -1,10 +1,12 @@
 from __future__ import annotations
 
+from pathlib import Path
 from typing import ClassVar
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import SettingsConfigDict
 
+from services.audit.domain.integrity import Thresholds
 from services.audit.domain.note import valid_key_name
 from shared.config import ServiceSettings
 
@@ -24,6 +26,26 @@ class AuditSettings(ServiceSettings):
     """The log's name in its checkpoints, and the name of the key that signs them."""
     checkpoint_interval_s: float = Field(default=1.0, gt=0)
     """How often entries that arrived are added to the tree and a checkpoint signed."""
+    stream_max_followers: int = Field(default=50, ge=1)
+    """Live streams of the log open at once; beyond, a new one is refused with 503."""
+    stream_poll_interval_s: float = Field(default=1.0, gt=0)
+    """How often streams and the entries topic look for entries other audit instances appended."""
+    stream_heartbeat_s: float = Field(default=15.0, gt=0)
+    """The quiet time after which a stream sends a comment, so proxies keep it open."""
+    integrity_interval_s: float = Field(default=1.0, gt=0)
+    """How often the integrity rules read the entries logged since they last looked."""
+    integrity_bulk_reads_per_day: int = Field(default=20, ge=1)
+    """Reads of cases an officer never held, in one WIB day, that raise an alert."""
+    integrity_send_backs_per_request: int = Field(default=3, ge=2)
+    """Send-backs of one request to the citizen that raise an alert."""
+    integrity_breaches_per_officer_month: int = Field(default=3, ge=2)
+    """Deadline breaches by one officer in one WIB month that raise a pattern alert."""
+    integrity_queue_reasons: frozenset[str] = Thresholds().valid_queue_reasons
+    """Reasons for taking a case out of queue order that raise no alert (a JSON list)."""
+    integrity_memory_days: int = Field(default=120, ge=31)
+    """How long the rules remember a request, or an officer's day or month, after last seeing it."""
+    staff_directory: Path | None = None
+    """The office's staff directory (JSON) for the self-dealing rule; see the README."""
 
     required_in_production: ClassVar[tuple[str, ...]] = (
         *ServiceSettings.required_in_production,

@@ -40,8 +40,14 @@ CONVERSATIONS = Topic(
 LETTERS = Topic("adminduk.letters.v1", partitions=3, retention_ms=90 * DAY_MS, writer="processing")
 """Official letters and their dispositions, keyed by the letter's id."""
 
+AUDIT_LOG = Topic("adminduk.audit-log.v1", partitions=1, retention_ms=365 * DAY_MS, writer="audit")
+"""Every audit log entry in index order, keyed by index: plain JSON records, not CloudEvents."""
+
 IDENTITY = Topic("adminduk.identity.v1", partitions=3, retention_ms=DAY_MS, writer="intake")
 """Sign-in codes on their way to notify: short-lived, so kept one day only."""
+
+INTEGRITY = Topic("adminduk.integrity.v1", partitions=3, retention_ms=365 * DAY_MS, writer="audit")
+"""Integrity alerts audit raises over its log, and auditors' acknowledgements and resolutions."""
 
 
 def dead_letter_topic(consumer_group: str) -> Topic:

@@ -18,7 +18,7 @@ import schemathesis
 from pymongo import MongoClient
 from pymongo.database import Database
 from schemathesis.engine import Status, events
-from schemathesis.specs.openapi.schemas import OpenApiSchema
+from schemathesis.schemas import BaseSchema
 
 from devstack.stack import SERVICES, Stack
 from shared.mongo import Document
@@ -33,6 +33,9 @@ CONFIG = {
 }
 INTAKE_COLLECTIONS = ("requests", "idempotency_keys")
 SUBMIT = "POST /v1/requests"
+ENDLESS = "/v1/audit/stream"
+"""Server-sent events that follow the log for as long as the client stays: a generated call would
+never end, so `test_audit_stream.py` sends this operation its hostile input instead."""
 
 
 @dataclass
@@ -45,7 +48,7 @@ class Run:
     calls: int = 0
 
 
-def contract_run(schema: OpenApiSchema) -> Run:
+def contract_run(schema: BaseSchema) -> Run:
     """Runs the examples, coverage and fuzzing phases on every operation of the document."""
     run = Run()
     for event in schemathesis.engine.from_schema(schema).execute():
@@ -115,7 +118,7 @@ def test_every_answer_keeps_the_published_contract(
         config=schemathesis.Config.from_dict(
             CONFIG | {"headers": {"Authorization": f"Bearer {token}"}}
         ),
-    )
+    ).exclude(path=ENDLESS)
     before = stored(intake_db)
 
     run = contract_run(schema)

@@ -27,7 +27,15 @@ def pseudonymise(model: type[BaseModel], data: dict[str, Any], key: bytes) -> di
             continue
         extra = info.json_schema_extra
         if isinstance(extra, dict) and extra.get("personal_data"):
-            result[name] = pseudonym(result[name], key)
+            result[name] = _masked(result[name], key)
         elif isinstance(info.annotation, type) and issubclass(info.annotation, BaseModel):
             result[name] = pseudonymise(info.annotation, result[name], key)
     return result
+
+
+def _masked(value: object, key: bytes) -> object:
+    """A pseudonym; for a personal mapping (a service's form), one per value under the same
+    names, so that a family card number can be matched across requests."""
+    if isinstance(value, dict):
+        return {name: pseudonym(item, key) for name, item in value.items()}
+    return pseudonym(value, key)

@@ -18,4 +18,11 @@ ACCESS: AccessTable = {
     ("GET", "/v1/audit/proofs/consistency"): roles(Role.AUDITOR),
     ("GET", "/v1/audit/export"): roles(Role.AUDITOR),
     ("GET", "/v1/audit/verify"): roles(Role.AUDITOR),
+    ("GET", "/v1/audit/alerts"): roles(Role.AUDITOR),
+    ("GET", "/v1/audit/alerts/{alert_id}"): roles(Role.AUDITOR),
+    ("POST", "/v1/audit/alerts/{alert_id}/acknowledge"): roles(Role.AUDITOR),
+    ("POST", "/v1/audit/alerts/{alert_id}/resolve"): roles(Role.AUDITOR),
+    ("GET", "/v1/audit/integrity-summary"): roles(Role.AUDITOR),
+    ("GET", "/v1/audit/integrity-summary.html"): roles(Role.AUDITOR),
+    ("GET", "/v1/audit/stream"): roles(Role.AUDITOR),
 }

@@ -1,0 +1,159 @@
+"""Integrity alerts and the engine's progress in audit's MongoDB.
+
+An alert is one document, `_id` its alert id, with its events in its `outbox`; a step an auditor
+takes is a conditional update naming the status it leaves. The resolution note may name people,
+so it is sealed. The engine's progress is one document (`_id` `engine`): the next index to read
+and the rules' memory as JSON (whose keys are officer ids, which a document's field names could
+not all hold), moved forward only from the position it was read at.
+
+Alerts are few (a handful a day at a regency's offices), so the auditors' filtered lists and the
+monthly summary may scan the collection; every step on one alert is by `_id`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from pymongo import DESCENDING
+from pymongo.asynchronous.collection import AsyncCollection
+
+from services.audit.domain.alerts import Alert, AlertStatus
+from services.audit.domain.integrity import Rule, RuleMemory
+from shared.crypto import Cipher
+from shared.events.envelope import CloudEvent
+from shared.mongo import Document, insert_new, outbox_entry, update_document
+
+ENGINE = "engine"
+
+
+class MongoAlerts:
+    def __init__(self, collection: AsyncCollection[Document], cipher: Cipher) -> None:
+        self._collection = collection
+        self._cipher = cipher
+
+    async def add(self, alert: Alert, outbox: Sequence[CloudEvent]) -> bool:
+        return await insert_new(
+            self._collection,
+            {
+                "_id": alert.alert_id,
+                **self._fields(alert),
+                "outbox": [outbox_entry(event, self._cipher) for event in outbox],
+            },
+        )
+
+    async def get(self, alert_id: str) -> Alert | None:
+        document = await self._collection.find_one({"_id": alert_id}, {"outbox": 0})
+        return None if document is None else self._alert(document)
+
+    async def change(self, before: Alert, after: Alert, outbox: Sequence[CloudEvent]) -> bool:
+        return await update_document(
+            self._collection,
+            after.alert_id,
+            {
+                "$set": self._fields(after),
+                "$push": {
+                    "outbox": {"$each": [outbox_entry(event, self._cipher) for event in outbox]}
+                },
+            },
+            expected={"status": before.status.value},
+        )
+
+    async def find(
+        self,
+        *,
+        status: AlertStatus | None,
+        rule: Rule | None,
+        service_point: str | None,
+        month: str | None,
+        offset: int,
+        limit: int,
+    ) -> list[Alert]:
+        query: Document = {}
+        for name, value in (
+            ("status", status),
+            ("rule", rule),
+            ("service_point", service_point),
+            ("month", month),
+        ):
+            if value is not None:
+                query[name] = str(value)
+        cursor = self._collection.find(
+            query,
+            {"outbox": 0},
+            sort=[("index", DESCENDING), ("_id", DESCENDING)],
+            skip=offset,
+            limit=limit,
+        )
+        return [self._alert(document) async for document in cursor]
+
+    def _fields(self, alert: Alert) -> Document:
+        return {
+            "rule": alert.rule.value,
+            "index": alert.index,
+            "evidence": list(alert.evidence),
+            "officers": list(alert.officers),
+            "service_point": alert.service_point,
+            "about": alert.about,
+            "summary": alert.summary,
+            "occurred_at": alert.occurred_at,
+            "month": alert.month,
+            "raised_at": alert.raised_at,
+            "status": alert.status.value,
+            "acknowledged_by": alert.acknowledged_by,
+            "acknowledged_at": alert.acknowledged_at,
+            "resolved_by": alert.resolved_by,
+            "resolved_at": alert.resolved_at,
+            "note": None
+            if alert.note is None
+            else self._cipher.seal_text(alert.note, context=_note_context(alert.alert_id)),
+        }
+
+    def _alert(self, document: Document) -> Alert:
+        note = document.get("note")
+        return Alert(
+            alert_id=document["_id"],
+            rule=Rule(document["rule"]),
+            index=document["index"],
+            evidence=tuple(document["evidence"]),
+            officers=tuple(document["officers"]),
+            service_point=document["service_point"],
+            about=document["about"],
+            summary=document["summary"],
+            occurred_at=(document["occurred_at"]),
+            raised_at=(document["raised_at"]),
+            status=AlertStatus(document["status"]),
+            acknowledged_by=document.get("acknowledged_by"),
+            acknowledged_at=(document.get("acknowledged_at")),
+            resolved_by=document.get("resolved_by"),
+            resolved_at=(document.get("resolved_at")),
+            note=None
+            if note is None
+            else self._cipher.open_text(note, context=_note_context(document["_id"])),
+        )
+
+
+def _note_context(alert_id: str) -> str:
+    return f"integrity_alerts/{alert_id}/note"
+
+
+class MongoEngineProgress:
+    def __init__(self, collection: AsyncCollection[Document]) -> None:
+        self._collection = collection
+
+    async def position(self) -> int:
+        document = await self._collection.find_one({"_id": ENGINE}, {"position": 1})
+        return 0 if document is None else int(document["position"])
+
+    async def load(self) -> tuple[int, RuleMemory]:
+        document = await self._collection.find_one({"_id": ENGINE})
+        if document is None:
+            return 0, RuleMemory()
+        return int(document["position"]), RuleMemory.from_json(document["memory"])
+
+    async def save(self, position: int, memory: RuleMemory, *, previous: int) -> bool:
+        fields = {"position": position, "memory": memory.to_json()}
+        if previous == 0 and await insert_new(self._collection, {"_id": ENGINE, **fields}):
+            return True
+        return await update_document(
+            self._collection, ENGINE, {"$set": fields}, expected={"position": previous}
+        )

@@ -1,0 +1,136 @@
+"""Integrity alerts as auditors follow them up, and the monthly integrity summary.
+
+An alert is OPEN when raised; an auditor ACKNOWLEDGES it (takes it up) and RESOLVES it with a
+note of what was found or done. An open alert may be resolved at once; a resolved one is final.
+Months are Jakarta (WIB) months of when the triggering event happened.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+from datetime import datetime
+from enum import StrEnum
+
+from services.audit.domain.integrity import Finding, Rule
+from shared.calendar import JAKARTA
+
+UNKNOWN_SERVICE_POINT = "TIDAK_DIKETAHUI"
+"""Where alerts are counted whose entries name no service point."""
+
+
+class AlertStatus(StrEnum):
+    OPEN = "OPEN"
+    ACKNOWLEDGED = "ACKNOWLEDGED"
+    RESOLVED = "RESOLVED"
+
+
+class AlertTransitionRefused(Exception):
+    """The alert is not in a state that allows the step; the message is Indonesian."""
+
+
+@dataclass(frozen=True)
+class Alert:
+    alert_id: str
+    rule: Rule
+    index: int
+    evidence: tuple[int, ...]
+    officers: tuple[str, ...]
+    service_point: str | None
+    about: str
+    summary: str
+    occurred_at: datetime
+    raised_at: datetime
+    status: AlertStatus = AlertStatus.OPEN
+    acknowledged_by: str | None = None
+    acknowledged_at: datetime | None = None
+    resolved_by: str | None = None
+    resolved_at: datetime | None = None
+    note: str | None = None
+
+    @classmethod
+    def raised(cls, finding: Finding, *, at: datetime) -> Alert:
+        return cls(
+            alert_id=finding.alert_id,
+            rule=finding.rule,
+            index=finding.index,
+            evidence=finding.evidence,
+            officers=finding.officers,
+            service_point=finding.service_point,
+            about=finding.about,
+            summary=finding.summary,
+            occurred_at=finding.occurred_at,
+            raised_at=at,
+        )
+
+    @property
+    def month(self) -> str:
+        return month_of(self.occurred_at)
+
+    def acknowledge(self, *, by: str, at: datetime) -> Alert:
+        if self.status is not AlertStatus.OPEN:
+            raise AlertTransitionRefused(
+                f"Peringatan berstatus {self.status} tidak dapat diterima."
+            )
+        return replace(
+            self, status=AlertStatus.ACKNOWLEDGED, acknowledged_by=by, acknowledged_at=at
+        )
+
+    def resolve(self, *, by: str, at: datetime, note: str) -> Alert:
+        if self.status is AlertStatus.RESOLVED:
+            raise AlertTransitionRefused("Peringatan ini sudah diselesaikan.")
+        if not note.strip():
+            raise ValueError("a resolution needs a note")
+        return replace(
+            self, status=AlertStatus.RESOLVED, resolved_by=by, resolved_at=at, note=note.strip()
+        )
+
+    @property
+    def time_to_resolve_s(self) -> float | None:
+        if self.resolved_at is None:
+            return None
+        return (self.resolved_at - self.raised_at).total_seconds()
+
+
+def month_of(moment: datetime) -> str:
+    """`2025-03`: the WIB month of an instant."""
+    return moment.astimezone(JAKARTA).strftime("%Y-%m")
+
+
+@dataclass(frozen=True)
+class ServicePointSummary:
+    service_point: str
+    by_rule: dict[Rule, int]
+    by_status: dict[AlertStatus, int]
+    median_resolve_s: float | None
+    max_resolve_s: float | None
+
+    @property
+    def total(self) -> int:
+        return sum(self.by_rule.values())
+
+
+def summarise(alerts: Iterable[Alert], *, month: str) -> list[ServicePointSummary]:
+    """Per service point, the alerts of `month`: counts by rule (every rule, zeros included) and
+    by status, and the median and longest time from raising to resolving."""
+    grouped: dict[str, list[Alert]] = {}
+    for alert in alerts:
+        if alert.month == month:
+            grouped.setdefault(alert.service_point or UNKNOWN_SERVICE_POINT, []).append(alert)
+    summaries = []
+    for service_point, group in sorted(grouped.items()):
+        rules = Counter(alert.rule for alert in group)
+        statuses = Counter(alert.status for alert in group)
+        durations = [s for alert in group if (s := alert.time_to_resolve_s) is not None]
+        summaries.append(
+            ServicePointSummary(
+                service_point=service_point,
+                by_rule={rule: rules[rule] for rule in Rule},
+                by_status={status: statuses[status] for status in AlertStatus},
+                median_resolve_s=statistics.median(durations) if durations else None,
+                max_resolve_s=max(durations) if durations else None,
+            )
+        )
+    return summaries

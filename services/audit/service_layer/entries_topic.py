@@ -1,0 +1,70 @@
+"""Audit's use case for the entries topic: every entry of the log, published in index order.
+
+The relay follows the log by index from the position it recorded in audit's database, publishes
+what lies beyond it, and records the new position only once the topic has it. An entry appended
+just before a crash is therefore published after the restart; one published just before a crash is
+published again (at least once, keyed by index, so consumers drop an index they already hold).
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+from collections.abc import Sequence
+from typing import Protocol
+
+from services.audit.domain.entry import LogEntry
+from services.audit.service_layer.ports import LogEntries
+
+log = logging.getLogger(__name__)
+
+
+class EntriesTopic(Protocol):
+    async def publish(self, entries: Sequence[LogEntry]) -> None:
+        """Returns once every entry is on the topic, in the order given."""
+
+
+class PublishedPosition(Protocol):
+    async def get(self) -> int:
+        """The index of the first entry not yet known to be on the topic."""
+
+    async def advance(self, *, from_index: int, to_index: int) -> bool:
+        """Moves the position forward if it still is `from_index`; False if another relay moved
+        it meanwhile."""
+
+
+class EntryRelay:
+    def __init__(
+        self,
+        *,
+        log: LogEntries,
+        topic: EntriesTopic,
+        position: PublishedPosition,
+        batch: int = 200,
+    ) -> None:
+        self._log = log
+        self._topic = topic
+        self._position = position
+        self._batch = batch
+
+    async def run(self) -> int:
+        """Publishes the entries appended since the recorded position; returns how many."""
+        published = 0
+        start = await self._position.get()
+        end = await self._log.size()
+        while start < end:
+            indexes = range(start, min(end, start + self._batch))
+            found = await self._log.at(indexes)
+            entries = [found[index] for index in itertools.takewhile(found.__contains__, indexes)]
+            if entries:
+                await self._topic.publish(entries)
+                published += len(entries)
+                following = start + len(entries)
+                if not await self._position.advance(from_index=start, to_index=following):
+                    following = await self._position.get()
+            if len(entries) < len(indexes):
+                missing = start + len(entries)
+                log.error("entry %d of the log is missing; the entries topic waits at it", missing)
+                return published
+            start = following
+        return published

@@ -1,0 +1,259 @@
+"""Integrity alerts: the engine that follows the log with the rules, and auditors' use cases.
+
+The engine reads the stored log by index from where it stopped, applies the rules to each entry,
+stores each alert (with its `IntegrityAlert` event in the alert's outbox) and then saves its
+position and the rules' memory in one write. Alert ids come from the rule and the triggering
+entry and are inserted only if new, so a restart between storing alerts and saving the position
+raises each of them once: the same entries, replayed on the saved memory, find the same alerts.
+Of two audit instances, the one whose save still names the position it started from wins; the
+other starts again from the new position.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from services.audit.domain.alerts import Alert, AlertStatus, ServicePointSummary, summarise
+from services.audit.domain.integrity import Context, Rule, RuleMemory, evaluate
+from services.audit.service_layer.ports import CheckpointStore, LogEntries, TreeNodes
+from services.audit.service_layer.tree import InclusionProof, ProofRefused, inclusion_proof
+from shared.clock import Clock
+from shared.events.envelope import Actor, CloudEvent, Event
+from shared.events.models import IntegrityAlert, IntegrityAlertAcknowledged, IntegrityAlertResolved
+
+SOURCE = "/adminduk/audit"
+
+
+class AlertStore(Protocol):
+    async def add(self, alert: Alert, outbox: Sequence[CloudEvent]) -> bool:
+        """Stores a new alert with its events; False if one with its id exists."""
+        ...
+
+    async def get(self, alert_id: str) -> Alert | None: ...
+
+    async def change(self, before: Alert, after: Alert, outbox: Sequence[CloudEvent]) -> bool:
+        """Replaces the alert with `after` if it is still in `before`'s status; False if not."""
+        ...
+
+    async def find(
+        self,
+        *,
+        status: AlertStatus | None,
+        rule: Rule | None,
+        service_point: str | None,
+        month: str | None,
+        offset: int,
+        limit: int,
+    ) -> list[Alert]:
+        """Alerts matching every given filter, newest trigger first."""
+        ...
+
+
+class EngineProgress(Protocol):
+    async def position(self) -> int:
+        """The index of the next entry the engine reads."""
+        ...
+
+    async def load(self) -> tuple[int, RuleMemory]: ...
+
+    async def save(self, position: int, memory: RuleMemory, *, previous: int) -> bool:
+        """Saves both if the stored position is still `previous`; False if another moved it."""
+        ...
+
+
+OutboxReady = Callable[[str, Sequence[CloudEvent]], None]
+
+
+class IntegrityEngine:
+    """Follows the log with the integrity rules; `run` is the polling loop's sweep."""
+
+    def __init__(
+        self,
+        *,
+        entries: LogEntries,
+        progress: EngineProgress,
+        alerts: AlertStore,
+        context: Context,
+        clock: Clock,
+        outbox_ready: OutboxReady = lambda key, events: None,
+        batch: int = 500,
+    ) -> None:
+        self._entries = entries
+        self._progress = progress
+        self._alerts = alerts
+        self._context = context
+        self._clock = clock
+        self._outbox_ready = outbox_ready
+        self._batch = batch
+        self._held: tuple[int, RuleMemory] | None = None
+
+    async def run(self) -> int:
+        """Reads every entry not yet read, in batches; returns how many alerts it raised."""
+        raised = 0
+        while (step := await self._next_batch()) is not None:
+            raised += step
+        return raised
+
+    async def _next_batch(self) -> int | None:
+        position, memory = await self._memory()
+        entries = [
+            entry async for entry in self._entries.entries(start=position, limit=self._batch)
+        ]
+        if not entries:
+            return None
+        raised = 0
+        for entry in entries:
+            for finding in evaluate(memory, entry, self._context):
+                alert = Alert.raised(finding, at=self._clock())
+                outbox = [
+                    CloudEvent.wrap(_raised_event(alert), source=SOURCE, time=alert.raised_at)
+                ]
+                if await self._alerts.add(alert, outbox):
+                    self._outbox_ready(alert.alert_id, outbox)
+                    raised += 1
+        last_seen = max(entry.event_time for entry in entries)
+        memory.forget_before(
+            _parsed(last_seen) - timedelta(days=self._context.thresholds.memory_days)
+        )
+        end = entries[-1].index + 1
+        if await self._progress.save(end, memory, previous=position):
+            self._held = (end, memory)
+        else:
+            self._held = None
+        return raised
+
+    async def _memory(self) -> tuple[int, RuleMemory]:
+        """The saved position and memory; kept from the last save while no one else saved."""
+        if self._held is not None and self._held[0] == await self._progress.position():
+            return self._held
+        self._held = None
+        return await self._progress.load()
+
+
+def _parsed(moment: str) -> datetime:
+    return datetime.fromisoformat(moment)
+
+
+def _raised_event(alert: Alert) -> IntegrityAlert:
+    return IntegrityAlert(
+        actor=Actor.system("audit"),
+        alert_id=alert.alert_id,
+        rule=alert.rule.value,
+        index=alert.index,
+        evidence=list(alert.evidence),
+        officers=list(alert.officers),
+        service_point=alert.service_point,
+        about=alert.about,
+        summary=alert.summary,
+        occurred_at=alert.occurred_at,
+    )
+
+
+class AlertNotFound(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class Evidence:
+    index: int
+    proof: InclusionProof | None
+    """None while the entry is not yet in a signed checkpoint."""
+
+
+async def alert_with_evidence(
+    *, alerts: AlertStore, nodes: TreeNodes, checkpoints: CheckpointStore, alert_id: str
+) -> tuple[Alert, list[Evidence]]:
+    """The alert and, for each entry of its evidence, its inclusion proof in the latest signed
+    tree, so an auditor can check that the entries are the log's."""
+    alert = await alerts.get(alert_id)
+    if alert is None:
+        raise AlertNotFound(alert_id)
+    evidence = []
+    for index in alert.evidence:
+        try:
+            proof: InclusionProof | None = await inclusion_proof(
+                nodes=nodes, checkpoints=checkpoints, index=index, tree_size=None
+            )
+        except ProofRefused:
+            proof = None
+        evidence.append(Evidence(index=index, proof=proof))
+    return alert, evidence
+
+
+async def acknowledge_alert(
+    *, alerts: AlertStore, alert_id: str, auditor: Actor, clock: Clock, outbox_ready: OutboxReady
+) -> Alert:
+    """Marks the alert taken up by `auditor`; AlertTransitionRefused unless it is open."""
+    now = clock()
+    return await _step(
+        alerts=alerts,
+        alert_id=alert_id,
+        change=lambda alert: alert.acknowledge(by=auditor.id, at=now),
+        event=lambda alert: IntegrityAlertAcknowledged(
+            actor=auditor, alert_id=alert.alert_id, at=now
+        ),
+        outbox_ready=outbox_ready,
+        now=now,
+    )
+
+
+async def resolve_alert(
+    *,
+    alerts: AlertStore,
+    alert_id: str,
+    auditor: Actor,
+    note: str,
+    clock: Clock,
+    outbox_ready: OutboxReady,
+) -> Alert:
+    """Closes the alert with the auditor's note; AlertTransitionRefused once resolved."""
+    now = clock()
+    return await _step(
+        alerts=alerts,
+        alert_id=alert_id,
+        change=lambda alert: alert.resolve(by=auditor.id, at=now, note=note),
+        event=lambda alert: IntegrityAlertResolved(
+            actor=auditor, alert_id=alert.alert_id, note=alert.note or "", at=now
+        ),
+        outbox_ready=outbox_ready,
+        now=now,
+    )
+
+
+async def _step(
+    *,
+    alerts: AlertStore,
+    alert_id: str,
+    change: Callable[[Alert], Alert],
+    event: Callable[[Alert], Event],
+    outbox_ready: OutboxReady,
+    now: datetime,
+) -> Alert:
+    """Applies `change` to the current alert; if another auditor changed it meanwhile, judges
+    the step again on what they left."""
+    while True:
+        before = await alerts.get(alert_id)
+        if before is None:
+            raise AlertNotFound(alert_id)
+        after = change(before)
+        outbox = [CloudEvent.wrap(event(after), source=SOURCE, time=now)]
+        if await alerts.change(before, after, outbox):
+            outbox_ready(alert_id, outbox)
+            return after
+
+
+async def integrity_summary(
+    *, alerts: AlertStore, month: str, page: int = 1000
+) -> list[ServicePointSummary]:
+    """The month's alerts summarised per service point."""
+    found: list[Alert] = []
+    while True:
+        batch = await alerts.find(
+            status=None, rule=None, service_point=None, month=month, offset=len(found), limit=page
+        )
+        found += batch
+        if len(batch) < page:
+            return summarise(found, month=month)
