@@ -58,7 +58,7 @@ async def wait_until_notified(stack: Stack, request_ids: set[str], timeout_s: fl
     started = time.perf_counter()
     async with httpx.AsyncClient(timeout=30) as http:
         while time.perf_counter() - started < timeout_s:
-            messages = (await http.get(f"{stack.message_sink_url}/v1/messages")).json()
+            messages = (await http.get(f"{stack.message_sink_url}/v1/received")).json()
             if len(messages) >= len(request_ids):
                 return time.perf_counter() - started
             await asyncio.sleep(0.1)

@@ -61,6 +61,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     run.add_argument("--mongo-port", type=int, default=defaults.mongo)
     run.add_argument("--postgres-port", type=int, default=defaults.postgres)
     run.add_argument("--message-sink-port", type=int, default=defaults.message_sink)
+    run.add_argument("--message-sink-smtp-port", type=int, default=defaults.message_sink_smtp)
     run.add_argument("--issuer-port", type=int, default=defaults.issuer)
     for name in SERVICES:
         run.add_argument(f"--{name}-port", type=int, default=defaults.services[name])
@@ -95,6 +96,7 @@ def run(args: argparse.Namespace) -> None:
         mongo=args.mongo_port,
         postgres=args.postgres_port,
         message_sink=args.message_sink_port,
+        message_sink_smtp=args.message_sink_smtp_port,
         issuer=args.issuer_port,
         services={name: getattr(args, f"{name}_port") for name in SERVICES},
     )

@@ -1,77 +1,458 @@
-"""A stand-in WhatsApp/SMS gateway for local runs and tests: it keeps what it is sent, and logs
-that it arrived without the recipient or the text, which are personal data.
+"""Loopback stand-ins for notify's three providers, for local runs and tests. They speak the real
+protocols, keep what they were sent, and log that a message arrived without its recipient or
+text, which are personal data.
 
-It speaks the provider contract notify uses: `POST /v1/messages` answers a `message_id`; the same
-Idempotency-Key answers the same id and stores nothing new. `GET /v1/messages` lists what arrived.
-`POST /v1/faults` makes it refuse the next messages, to watch notify retry.
+HTTP (`--port`):
+
+- `POST /{version}/{phone-number-id}/messages`: the WhatsApp Cloud API. Wants a bearer token
+  (else 401, Graph code 190) and Meta's body shape: `messaging_product: "whatsapp"`, `to` in
+  digits, `type` `text` (`text.body`) or `template` (`template.name`, `language.code`, one `body`
+  component of `text` parameters). A template must be one notify's templates file approves
+  (the "approved templates", `--templates`), in its language, with as many parameters, none
+  with a line break (Graph codes 132001, 132000, 132018); any other malformed body is a 400 with
+  Graph code 100. Answers `{"messaging_product", "contacts", "messages": [{"id": "wamid.…"}]}`.
+  Like Meta, it takes no idempotency key: a message sent twice is recorded twice.
+- `POST /v1/sms`: the SMS gateway (README, "SMS gateway"): a bearer token, `{to, text,
+  reference}`, answers 202 `{"message_id"}`; the same `Idempotency-Key` answers the same id
+  and records nothing new, before any fault applies.
+- `GET /v1/received[?channel=]`: every message taken, in arrival order: `channel`, `to` (E.164
+  for phones, whatever the Cloud API's digits; the address for e-mail), `text` (for a WhatsApp
+  template, its approved text filled in, as the citizen reads it), `template` (`name`,
+  `language`, `parameters`) or null, `subject` (e-mail), `reference` (the sender's key: the SMS
+  `Idempotency-Key`, WhatsApp's `biz_opaque_callback_data`, the e-mail's `Message-ID`) and
+  `message_id` (the provider id it answered).
+- `POST /v1/faults`, `GET /v1/faults`, `DELETE /v1/faults`: see below.
+
+SMTP (`--smtp-port`, aiosmtpd, no TLS, no AUTH): takes any e-mail and records it once per
+`Message-ID` (a second copy is answered 250 and not recorded).
+
+Faults make the next messages of one channel misbehave, so tests can watch notify retry, wait
+and fall back. `POST /v1/faults` with:
+
+- `channel`: `WHATSAPP`, `SMS` or `EMAIL` (required);
+- `count`: how many of the next messages (default 1);
+- `to`: only messages to this recipient (E.164 or e-mail address), if given;
+- `kind`: `fail` (default) refuses; `delay` waits `delay_s` seconds, then takes the message as
+  usual (to provoke a client timeout); `hang` takes and records it, then never answers;
+- `status`: for `fail`, the HTTP status, or for `EMAIL` the SMTP reply code (default 503, and
+  451 for e-mail; 400 with a `graph_code`);
+- `retry_after`: for `fail` over HTTP, sent as `Retry-After` as given (seconds or HTTP date);
+- `graph_code`, `graph_subcode`: for `fail` on `WHATSAPP`, the Graph error's code and subcode
+  (e.g. 131026 undeliverable, 131047 outside the 24-hour window, 130429 throughput);
+- `delay_s`: for `delay`.
+
+A refused WhatsApp message gets a Graph error object (`{"error": {"message", "type", "code",
+"error_subcode", "fbtrace_id"}}`; without a `graph_code`, 130429 for a 429, 2 for a 5xx, 100
+otherwise), a refused SMS `{"error": {"code": "injected_fault", "message"}}`. Faults queue in
+the order they were set; each message uses up one of the first that matches it. `GET` lists
+those left, `DELETE` drops them all.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
+import base64
 import logging
+import re
 import uuid
-from typing import Annotated
+from collections.abc import AsyncIterator, Callable
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass, field
+from email import policy
+from email.message import EmailMessage
+from email.parser import BytesParser
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any, Literal, Self
 
 import uvicorn
-from fastapi import FastAPI, Header
+from aiosmtpd.smtp import SMTP, Envelope, Session
+from fastapi import FastAPI, Header, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from devstack.process import free_port
+from services.notify.adapters.templates_file import DEFAULT_TEMPLATES, load_templates
+from services.notify.domain.templates import fill
+from shared.events.models import DeliveryChannel
 
 log = logging.getLogger("message_sink")
 
+HANG_S = 3600.0
+API_VERSION = re.compile(r"^v\d+\.\d+$")
+E164 = r"^\+[1-9]\d{7,14}$"
 
-class OutgoingMessage(BaseModel):
-    reference: str
-    channel: str
+
+class TemplateUse(BaseModel):
+    name: str
+    language: str
+    parameters: list[str]
+
+
+class ReceivedMessage(BaseModel):
+    channel: DeliveryChannel
     to: str
     text: str
-
-
-class ReceivedMessage(OutgoingMessage):
+    template: TemplateUse | None = None
+    subject: str | None = None
+    reference: str | None = None
     message_id: str
 
 
-class Faults(BaseModel):
-    fail_next: int = Field(ge=0)
-    status: int = Field(default=503, ge=400, le=599)
-    to: str | None = Field(default=None, description="Only messages to this number, if given.")
+class FaultKind(StrEnum):
+    FAIL = "fail"
+    DELAY = "delay"
+    HANG = "hang"
 
 
-def create_app() -> FastAPI:
-    app = FastAPI(title="Local message sink")
-    received: dict[str, ReceivedMessage] = {}
-    faults = Faults(fail_next=0)
+class Fault(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    channel: DeliveryChannel
+    count: int = Field(default=1, ge=1)
+    to: str | None = None
+    kind: FaultKind = FaultKind.FAIL
+    status: int | None = Field(default=None, ge=400, le=599)
+    retry_after: str | None = Field(default=None, min_length=1, max_length=64)
+    graph_code: int | None = None
+    graph_subcode: int | None = None
+    delay_s: float = Field(default=0.0, ge=0, le=600)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Self:
+        if self.graph_code is not None and self.channel is not DeliveryChannel.WHATSAPP:
+            raise ValueError("graph_code is for WHATSAPP only")
+        if self.retry_after is not None and self.channel is DeliveryChannel.EMAIL:
+            raise ValueError("SMTP has no Retry-After")
+        if self.kind is FaultKind.DELAY and self.delay_s <= 0:
+            raise ValueError("a delay needs delay_s")
+        return self
+
+    @property
+    def reply_status(self) -> int:
+        if self.status is not None:
+            return self.status
+        if self.channel is DeliveryChannel.EMAIL:
+            return 451
+        return 400 if self.graph_code is not None else 503
+
+    def matches(self, channel: DeliveryChannel, to: str) -> bool:
+        return self.channel is channel and self.to in (None, to)
+
+
+# --- the Cloud API's request body, as Meta validates it ---------------------------------------
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class TextBody(_Strict):
+    body: str = Field(min_length=1, max_length=4096)
+    preview_url: bool = False
+
+
+class TextParameter(_Strict):
+    type: Literal["text"]
+    text: str = Field(min_length=1, max_length=32768)
+
+
+class BodyComponent(_Strict):
+    type: Literal["body"]
+    parameters: list[TextParameter]
+
+
+class Language(_Strict):
+    code: str = Field(min_length=2, max_length=15)
+    policy: Literal["deterministic"] | None = None
+
+
+class TemplateBody(_Strict):
+    name: str = Field(min_length=1, max_length=512)
+    language: Language
+    components: list[BodyComponent] = Field(default_factory=list, max_length=1)
+
+
+class CloudApiMessage(_Strict):
+    messaging_product: Literal["whatsapp"]
+    recipient_type: Literal["individual"] = "individual"
+    to: str = Field(pattern=r"^\d{8,15}$")
+    type: Literal["text", "template"]
+    text: TextBody | None = None
+    template: TemplateBody | None = None
+    biz_opaque_callback_data: str | None = Field(default=None, max_length=512)
+
+    @model_validator(mode="after")
+    def _content_of_its_type(self) -> Self:
+        if (self.type == "text") != (self.text is not None) or (self.type == "template") != (
+            self.template is not None
+        ):
+            raise ValueError("the message's content must match its type")
+        return self
+
+
+class SmsMessage(BaseModel):
+    to: str = Field(pattern=E164)
+    text: str = Field(min_length=1, max_length=1600)
+    reference: str | None = Field(default=None, max_length=200)
+
+
+@dataclass(frozen=True)
+class ApprovedTemplate:
+    language: str
+    parameters: tuple[str, ...]
+    text: str
+
+    def render(self, values: list[str]) -> str:
+        return fill(self.text, dict(zip(self.parameters, values, strict=True)))
+
+
+def approved_templates(path: Path) -> dict[str, ApprovedTemplate]:
+    """The WhatsApp templates of notify's file, as Meta would hold them once approved."""
+    return {
+        template.whatsapp.name: ApprovedTemplate(
+            language=template.whatsapp.language,
+            parameters=template.whatsapp.parameters,
+            text=template.whatsapp.text,
+        )
+        for template in load_templates(path).templates.values()
+    }
+
+
+class GraphRefusal(Exception):
+    def __init__(self, status: int, code: int, kind: str, message: str, subcode: int = 0) -> None:
+        super().__init__(message)
+        self.status, self.code, self.kind, self.subcode = status, code, kind, subcode
+
+
+def graph_error(refusal: GraphRefusal, retry_after: str | None = None) -> JSONResponse:
+    error = {
+        "message": str(refusal),
+        "type": refusal.kind,
+        "code": refusal.code,
+        "error_subcode": refusal.subcode,
+        "fbtrace_id": base64.b64encode(uuid.uuid4().bytes).decode()[:22],
+    }
+    headers = {"Retry-After": retry_after} if retry_after else None
+    return JSONResponse({"error": error}, status_code=refusal.status, headers=headers)
+
+
+def fault_refusal(fault: Fault) -> GraphRefusal:
+    status = fault.reply_status
+    code = fault.graph_code
+    if code is None:
+        code = 130429 if status == 429 else 2 if status >= 500 else 100
+    return GraphRefusal(
+        status, code, "OAuthException", "Injected fault", subcode=fault.graph_subcode or 0
+    )
+
+
+def template_use(body: TemplateBody, approved: dict[str, ApprovedTemplate]) -> TemplateUse:
+    """The template message as Meta checks it against what it approved."""
+    parameters = [
+        parameter.text for component in body.components for parameter in component.parameters
+    ]
+    template = approved.get(body.name)
+    if template is None or template.language != body.language.code:
+        raise GraphRefusal(
+            404,
+            132001,
+            "OAuthException",
+            "(#132001) Template name does not exist in the translation",
+        )
+    if len(parameters) != len(template.parameters):
+        raise GraphRefusal(
+            400, 132000, "OAuthException", "(#132000) Number of parameters does not match"
+        )
+    if any("\n" in value or "\t" in value or "     " in value for value in parameters):
+        raise GraphRefusal(
+            400, 132018, "OAuthException", "(#132018) There was an issue with the parameters"
+        )
+    return TemplateUse(name=body.name, language=body.language.code, parameters=parameters)
+
+
+@dataclass
+class Sink:
+    """What the stand-ins were sent, and the faults still to inject."""
+
+    approved: dict[str, ApprovedTemplate]
+    received: list[ReceivedMessage] = field(default_factory=list)
+    by_key: dict[tuple[DeliveryChannel, str], ReceivedMessage] = field(default_factory=dict)
+    faults: list[Fault] = field(default_factory=list)
+    closing: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def known(self, channel: DeliveryChannel, key: str | None) -> ReceivedMessage | None:
+        return None if key is None else self.by_key.get((channel, key))
+
+    def record(self, message: ReceivedMessage, key: str | None = None) -> ReceivedMessage:
+        if key is not None:
+            self.by_key[(message.channel, key)] = message
+        self.received.append(message)
+        log.info(
+            "%s message %s taken (%d characters)",
+            message.channel.value,
+            message.message_id,
+            len(message.text),
+        )
+        return message
+
+    def next_fault(self, channel: DeliveryChannel, to: str) -> Fault | None:
+        for index, fault in enumerate(self.faults):
+            if fault.matches(channel, to):
+                if fault.count == 1:
+                    del self.faults[index]
+                else:
+                    self.faults[index] = fault.model_copy(update={"count": fault.count - 1})
+                return fault
+        return None
+
+    async def admit(
+        self, channel: DeliveryChannel, to: str, take: Callable[[], ReceivedMessage]
+    ) -> ReceivedMessage | Fault:
+        """Runs one message through the next matching fault: a `fail` fault is returned for the
+        caller to refuse with; otherwise the message is taken (after a `delay`), and after a
+        `hang` never answered."""
+        fault = self.next_fault(channel, to)
+        if fault is not None and fault.kind is FaultKind.FAIL:
+            log.info("%s message refused by a fault (%d)", channel.value, fault.reply_status)
+            return fault
+        if fault is not None and fault.kind is FaultKind.DELAY:
+            await asyncio.sleep(fault.delay_s)
+        message = take()
+        if fault is not None and fault.kind is FaultKind.HANG:
+            log.info("%s message %s taken, answer withheld", channel.value, message.message_id)
+            await asyncio.wait_for(self.closing.wait(), HANG_S)
+        return message
+
+
+def bearer(authorization: str | None) -> bool:
+    scheme, _, token = (authorization or "").partition(" ")
+    return scheme.lower() == "bearer" and bool(token.strip())
+
+
+def create_app(*, smtp_port: int | None = None, templates: Path = DEFAULT_TEMPLATES) -> FastAPI:
+    sink = Sink(approved=approved_templates(templates))
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async with AsyncExitStack() as stack:
+            stack.callback(sink.closing.set)
+            if smtp_port is not None:
+                await stack.enter_async_context(smtp_server(sink, smtp_port))
+            yield
+
+    app = FastAPI(title="Loopback message providers", lifespan=lifespan)
+    app.state.sink = sink
+
+    @app.post("/{version}/{phone_number_id}/messages", response_model=None)
+    async def whatsapp(
+        version: str,
+        phone_number_id: str,
+        request: Request,
+        authorization: Annotated[str | None, Header()] = None,
+    ) -> JSONResponse:
+        try:
+            if not bearer(authorization):
+                raise GraphRefusal(401, 190, "OAuthException", "Invalid OAuth access token")
+            if not API_VERSION.match(version) or not phone_number_id.isdigit():
+                raise GraphRefusal(
+                    400, 100, "GraphMethodException", "Unsupported post request", subcode=33
+                )
+            try:
+                message = CloudApiMessage.model_validate_json(await request.body())
+            except ValidationError as exc:
+                fields = ".".join(str(part) for part in exc.errors()[0]["loc"])
+                raise GraphRefusal(
+                    400, 100, "OAuthException", f"(#100) Invalid parameter: {fields}"
+                ) from None
+            template = template_use(message.template, sink.approved) if message.template else None
+        except GraphRefusal as refusal:
+            return graph_error(refusal)
+        to = f"+{message.to}"
+        text = (
+            sink.approved[template.name].render(template.parameters)
+            if template is not None
+            else message.text.body
+            if message.text is not None
+            else ""
+        )
+
+        def take() -> ReceivedMessage:
+            wamid = "wamid." + base64.b64encode(uuid.uuid4().bytes * 2).decode().rstrip("=")
+            return sink.record(
+                ReceivedMessage(
+                    channel=DeliveryChannel.WHATSAPP,
+                    to=to,
+                    text=text,
+                    template=template,
+                    reference=message.biz_opaque_callback_data,
+                    message_id=wamid,
+                )
+            )
+
+        outcome = await sink.admit(DeliveryChannel.WHATSAPP, to, take)
+        if isinstance(outcome, Fault):
+            return graph_error(fault_refusal(outcome), outcome.retry_after)
+        answer: dict[str, Any] = {
+            "messaging_product": "whatsapp",
+            "contacts": [{"input": message.to, "wa_id": message.to}],
+            "messages": [{"id": outcome.message_id}],
+        }
+        if template is not None:
+            answer["messages"][0]["message_status"] = "accepted"
+        return JSONResponse(answer)
+
+    @app.post("/v1/sms", response_model=None)
+    async def sms(
+        request: Request,
+        authorization: Annotated[str | None, Header()] = None,
+        idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
+    ) -> JSONResponse:
+        if not bearer(authorization):
+            return sms_error(401, "unauthorized", "A bearer token is required")
+        try:
+            message = SmsMessage.model_validate_json(await request.body())
+        except ValidationError as exc:
+            fields = ", ".join(".".join(map(str, error["loc"])) for error in exc.errors())
+            return sms_error(422, "invalid_request", f"Invalid fields: {fields}")
+        if (known := sink.known(DeliveryChannel.SMS, idempotency_key)) is not None:
+            return JSONResponse({"message_id": known.message_id}, status_code=202)
+
+        def take() -> ReceivedMessage:
+            return sink.record(
+                ReceivedMessage(
+                    channel=DeliveryChannel.SMS,
+                    to=message.to,
+                    text=message.text,
+                    reference=idempotency_key or message.reference,
+                    message_id=f"sms-{uuid.uuid4().hex}",
+                ),
+                key=idempotency_key,
+            )
+
+        outcome = await sink.admit(DeliveryChannel.SMS, message.to, take)
+        if isinstance(outcome, Fault):
+            return sms_error(
+                outcome.reply_status, "injected_fault", "Injected fault", outcome.retry_after
+            )
+        return JSONResponse({"message_id": outcome.message_id}, status_code=202)
+
+    @app.get("/v1/received")
+    async def received(channel: DeliveryChannel | None = None) -> list[ReceivedMessage]:
+        return [m for m in sink.received if channel is None or m.channel is channel]
 
     @app.post("/v1/faults", status_code=204)
-    async def set_faults(wanted: Faults) -> None:
-        nonlocal faults
-        faults = wanted
+    async def add_fault(fault: Fault) -> None:
+        sink.faults.append(fault)
 
-    @app.post("/v1/messages", status_code=202, response_model=None)
-    async def accept(
-        message: OutgoingMessage,
-        idempotency_key: Annotated[str | None, Header()] = None,
-    ) -> dict[str, str] | JSONResponse:
-        nonlocal faults
-        if faults.fail_next and faults.to in (None, message.to):
-            faults = faults.model_copy(update={"fail_next": faults.fail_next - 1})
-            log.info("refusing message %s with %d", message.reference, faults.status)
-            return JSONResponse({"error": "injected fault"}, status_code=faults.status)
-        key = idempotency_key or str(uuid.uuid4())
-        if key not in received:
-            received[key] = ReceivedMessage(**message.model_dump(), message_id=str(uuid.uuid4()))
-            log.info(
-                "%s message %s accepted (%d characters)",
-                message.channel,
-                message.reference,
-                len(message.text),
-            )
-        return {"message_id": received[key].message_id}
+    @app.get("/v1/faults")
+    async def pending_faults() -> list[Fault]:
+        return sink.faults
 
-    @app.get("/v1/messages")
-    async def listing() -> list[ReceivedMessage]:
-        return list(received.values())
+    @app.delete("/v1/faults", status_code=204)
+    async def clear_faults() -> None:
+        sink.faults.clear()
 
     @app.get("/healthz")
     async def healthz() -> dict[str, str]:
@@ -80,12 +461,108 @@ def create_app() -> FastAPI:
     return app
 
 
+def sms_error(status: int, code: str, message: str, retry_after: str | None = None) -> JSONResponse:
+    headers = {"Retry-After": retry_after} if retry_after else None
+    return JSONResponse(
+        {"error": {"code": code, "message": message}}, status_code=status, headers=headers
+    )
+
+
+@asynccontextmanager
+async def smtp_server(sink: Sink, port: int) -> AsyncIterator[None]:
+    """aiosmtpd on the app's own event loop, so both stand-ins share the sink without locks.
+    aiosmtpd logs every command line, recipients included, at INFO: its log is kept to
+    warnings."""
+    logging.getLogger("mail.log").setLevel(logging.WARNING)
+    loop = asyncio.get_running_loop()
+    server = await loop.create_server(
+        lambda: SMTP(SmtpHandler(sink), hostname="message-sink.local", loop=loop),
+        host="127.0.0.1",
+        port=port,
+    )
+    try:
+        yield
+    finally:
+        server.close()
+        await server.wait_closed()
+
+
+class SmtpHandler:
+    """aiosmtpd's DATA hook: records each e-mail once per Message-ID, through the faults."""
+
+    def __init__(self, sink: Sink) -> None:
+        self._sink = sink
+
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:  # noqa: N802
+        content = envelope.original_content or b""
+        email = BytesParser(EmailMessage, policy=policy.default).parsebytes(content)
+        message_id = str(email["Message-ID"] or f"<{uuid.uuid4().hex}@message-sink.local>")
+        if self._sink.known(DeliveryChannel.EMAIL, message_id) is not None:
+            return "250 2.0.0 Already taken"
+        to = ", ".join(envelope.rcpt_tos)
+        body = email.get_body(preferencelist=("plain",))
+        text = body.get_content().replace("\r\n", "\n") if isinstance(body, EmailMessage) else ""
+
+        def take() -> ReceivedMessage:
+            return self._sink.record(
+                ReceivedMessage(
+                    channel=DeliveryChannel.EMAIL,
+                    to=to,
+                    text=text,
+                    subject=str(email["Subject"] or ""),
+                    reference=message_id,
+                    message_id=message_id,
+                ),
+                key=message_id,
+            )
+
+        outcome = await self._sink.admit(DeliveryChannel.EMAIL, to, take)
+        if isinstance(outcome, Fault):
+            code = outcome.reply_status
+            return f"{code} {code // 100}.0.0 Injected fault"
+        return "250 2.0.0 Taken"
+
+
+@dataclass(frozen=True)
+class Running:
+    url: str
+    smtp_port: int
+    sink: Sink
+
+
+@asynccontextmanager
+async def running(templates: Path = DEFAULT_TEMPLATES) -> AsyncIterator[Running]:
+    """The stand-ins on free loopback ports inside the caller's event loop (for tests)."""
+    port, smtp_port = free_port(), free_port()
+    app = create_app(smtp_port=smtp_port, templates=templates)
+    server = uvicorn.Server(
+        uvicorn.Config(
+            app, host="127.0.0.1", port=port, log_level="warning", timeout_graceful_shutdown=1
+        )
+    )
+    serving = asyncio.create_task(server.serve())
+    while not server.started:
+        if serving.done():
+            serving.result()
+        await asyncio.sleep(0.02)
+    try:
+        yield Running(url=f"http://127.0.0.1:{port}", smtp_port=smtp_port, sink=app.state.sink)
+    finally:
+        server.should_exit = True
+        await serving
+
+
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
+    parser = argparse.ArgumentParser(description="Loopback WhatsApp, SMS and SMTP providers.")
     parser.add_argument("--port", type=int, default=8009)
+    parser.add_argument("--smtp-port", type=int, default=8025)
+    parser.add_argument("--templates", type=Path, default=DEFAULT_TEMPLATES)
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s message-sink %(message)s")
-    uvicorn.run(create_app(), host="127.0.0.1", port=args.port, log_level="warning")
+    app = create_app(smtp_port=args.smtp_port, templates=args.templates)
+    uvicorn.run(
+        app, host="127.0.0.1", port=args.port, log_level="warning", timeout_graceful_shutdown=1
+    )
 
 
 if __name__ == "__main__":

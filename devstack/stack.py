@@ -31,6 +31,8 @@ class Ports:
     mongo: int = 27017
     postgres: int = 55432
     message_sink: int = 8009
+    message_sink_smtp: int = 8025
+    """The loopback providers: WhatsApp Cloud API and SMS gateway over HTTP, SMTP."""
     issuer: int = ISSUER_PORT
     whatsapp_graph: int | None = None
     """Where a test may stand in for WhatsApp's Graph API; intake uses the real one if None."""
@@ -47,6 +49,7 @@ class Ports:
             mongo=free_port(),
             postgres=free_port(),
             message_sink=free_port(),
+            message_sink_smtp=free_port(),
             issuer=free_port(),
             whatsapp_graph=free_port(),
             services={name: free_port() for name in SERVICES},
@@ -146,9 +149,19 @@ class Stack:
         )
 
     def start_message_sink(self) -> None:
+        """Starts the loopback providers notify sends to, with the templates notify approves."""
+        command = [
+            sys.executable,
+            "-m",
+            "devstack.message_sink",
+            f"--port={self.ports.message_sink}",
+            f"--smtp-port={self.ports.message_sink_smtp}",
+        ]
+        if templates := self.service_env("notify").get("NOTIFY_TEMPLATES_FILE"):
+            command.append(f"--templates={templates}")
         process = ManagedProcess(
             "message sink",
-            [sys.executable, "-m", "devstack.message_sink", f"--port={self.ports.message_sink}"],
+            command,
             log_path=self.run_dir / "logs" / "message_sink.log",
             cwd=REPO_ROOT,
         )
@@ -210,7 +223,12 @@ class Stack:
             }
         )
         if name == "notify":
-            env.setdefault("NOTIFY_PROVIDER_URL", self.message_sink_url)
+            env.setdefault("NOTIFY_WHATSAPP_BASE_URL", self.message_sink_url)
+            env.setdefault("NOTIFY_SMS_GATEWAY_URL", self.message_sink_url)
+            if "NOTIFY_SMTP_HOST" not in env:
+                env["NOTIFY_SMTP_HOST"] = "127.0.0.1"
+                env["NOTIFY_SMTP_PORT"] = str(self.ports.message_sink_smtp)
+                env["NOTIFY_SMTP_TLS"] = "none"
         if name == "intake" and self.ports.whatsapp_graph is not None:
             env.setdefault("INTAKE_WHATSAPP_GRAPH_URL", self.whatsapp_graph_url)
         return env
@@ -263,6 +281,7 @@ class Stack:
     def urls(self) -> dict[str, str]:
         urls = {name: self.service_url(name) for name in SERVICES}
         urls["message sink"] = self.message_sink_url
+        urls["sink (SMTP)"] = f"smtp://127.0.0.1:{self.ports.message_sink_smtp}"
         urls["issuer"] = self.issuer_url
         urls["kafka"] = self.kafka_bootstrap
         urls["mongodb"] = self.mongo_url

@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-from collections.abc import AsyncIterable, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterable, Collection, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 
 from services.intake.domain.citizen_request import CitizenRequest, RequestStatus, StatusChange
 from services.intake.domain.documents import StoredDocument
 from services.intake.domain.sign_in import SignInChallenge
 from services.notify.adapters.templates_file import load_templates
-from services.notify.domain.notification import Notification, NotificationStatus
+from services.notify.domain.notification import UNSETTLED, Notification, NotificationStatus
 from services.notify.domain.quiet_hours import QuietHours
 from services.notify.domain.recipients import OperatorNotice, ParkedStep, Recipients
 from services.notify.service_layer.messages import MessageContext
@@ -257,27 +257,43 @@ class FakeNotificationRepository:
         stored = self.notifications.get(notification_id)
         return None if stored is None else dataclasses.replace(stored)
 
-    async def due(self, now: datetime, limit: int) -> list[Notification]:
+    async def cancel(self, notification_id: str) -> bool:
+        stored = self.notifications.get(notification_id)
+        if stored is None or stored.status is not NotificationStatus.PENDING:
+            return False
+        self.notifications[notification_id] = dataclasses.replace(
+            stored, status=NotificationStatus.CANCELLED, version=stored.version + 1
+        )
+        return True
+
+    async def due(
+        self, now: datetime, limit: int, skip: Collection[str] = ()
+    ) -> list[Notification]:
         due = sorted(
             (
                 notification
                 for notification in self.notifications.values()
-                if notification.status is NotificationStatus.PENDING
+                if notification.status in UNSETTLED
                 and notification.next_attempt_at <= now
+                and notification.notification_id not in skip
             ),
             key=lambda notification: (notification.next_attempt_at, notification.created_at),
         )
         # A limit of 0 means no limit, as in MongoDB.
         return [dataclasses.replace(notification) for notification in due[: limit or None]]
 
-    async def save(self, notification: Notification, outbox: list[CloudEvent]) -> None:
-        """Updates an existing notification only: like `update_one`, it never inserts."""
-        if notification.notification_id not in self.notifications:
-            return
+    async def save(self, notification: Notification, outbox: list[CloudEvent]) -> bool:
+        """Updates an existing notification at the version it was read at: like a conditional
+        `update_one`, it never inserts."""
+        stored = self.notifications.get(notification.notification_id)
+        if stored is None or stored.version != notification.version:
+            return False
+        notification.version += 1
         self.notifications[notification.notification_id] = dataclasses.replace(
             notification, events=[]
         )
         self.outbox.extend(outbox)
+        return True
 
 
 class FakeRecipientDirectory:

@@ -1,68 +1,100 @@
-"""Wires notify: the templates file, Mongo notifications and recipients, the consumer of requests,
-cases, visits, complaints, sign-ins and chats, the delivery loop, the outbox relay and the
-templates preview."""
+"""Wires notify: the templates file, the staff directory, Mongo notifications and recipients, the
+consumer of requests, cases, deadlines, visits, complaints, sign-ins, chats and dispositions, the
+delivery loop, the outbox relay and the templates preview."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
+from datetime import timedelta
 from functools import partial
 
 from fastapi import FastAPI
 
-from services.notify.adapters.http_provider import HttpMessageProvider, provider_client
-from services.notify.adapters.mongo_notifications import MongoNotificationRepository
+from services.notify.adapters.mongo_delivery_status import (
+    IndexedNotificationRepository,
+    MongoDeliveryStatusStore,
+    MongoNotificationIndex,
+)
 from services.notify.adapters.mongo_recipients import MongoRecipientDirectory
+from services.notify.adapters.providers import open_providers
+from services.notify.adapters.staff_directory_file import load_staff_directory
 from services.notify.adapters.templates_file import load_templates
 from services.notify.config import NotifySettings
 from services.notify.domain.notification import Notification
+from services.notify.domain.staff import StaffDirectory
 from services.notify.domain.templates import Templates
-from services.notify.entrypoints import templates_api
+from services.notify.entrypoints import notifications_api, status_webhooks, templates_api
 from services.notify.entrypoints.access import ACCESS
 from services.notify.entrypoints.consumer import subscription
-from services.notify.service_layer.delivery import Delivery
+from services.notify.service_layer.delivery import Delivery, DeliveryLoop
 from services.notify.service_layer.messages import MessageContext
+from services.notify.service_layer.statuses import HistoryContext, StatusContext
 from shared.auth import KeySource
 from shared.clock import Clock, system_clock
 from shared.http import ReadinessCheck, Wiring, build_app
 from shared.kafka import service_topics, subscribe
 from shared.mongo import OutboxRelay
-from shared.polling import PollingLoop
 from shared.runtime import Worker, connected, running
 
 
 @asynccontextmanager
 async def connect(
-    settings: NotifySettings, templates: Templates, app: FastAPI, *, clock: Clock = system_clock
+    settings: NotifySettings,
+    templates: Templates,
+    app: FastAPI,
+    *,
+    staff: StaffDirectory,
+    clock: Clock = system_clock,
 ) -> AsyncIterator[Mapping[str, ReadinessCheck]]:
     topics = service_topics("notify", subscription=subscription, group_id=settings.consumer_group)
-    token = settings.provider_token.get_secret_value() if settings.provider_token else None
     async with (
         connected(settings, topics) as infra,
-        provider_client(
-            settings.provider_url, token=token, timeout_s=settings.provider_timeout_s
-        ) as http,
+        open_providers(settings.provider_accounts(), now=clock) as providers,
     ):
         collection = infra.db["notifications"]
         cipher = settings.cipher()
-        repository = MongoNotificationRepository(collection, cipher)
+        index = MongoNotificationIndex(infra.db["notification_index"])
+        repository = IndexedNotificationRepository(collection, cipher, index=index)
         await repository.ensure_indexes()
         relay = OutboxRelay(collection=collection, producer=infra.producer, cipher=cipher)
         quiet_hours = settings.quiet()
         delivery = Delivery(
             repository=repository,
-            provider=HttpMessageProvider(http),
+            provider=providers,
             outbox_ready=relay.wake,
             max_attempts=settings.max_delivery_attempts,
             now=clock,
-            concurrency=settings.delivery_concurrency,
             quiet_hours=quiet_hours,
+            limits=settings.channel_limits(),
+            lease=timedelta(seconds=settings.delivery_lease_s),
+            uncertain_window=timedelta(seconds=settings.uncertain_window_s),
         )
-        delivery_loop = PollingLoop(
-            name="delivery",
-            handle=delivery.deliver,
-            sweep=delivery.deliver_due,
-            sweep_interval_s=settings.retry_sweep_interval_s,
+        delivery_loop = DeliveryLoop(delivery, sweep_interval_s=settings.retry_sweep_interval_s)
+        status_records = infra.db["delivery_statuses"]
+        statuses = MongoDeliveryStatusStore(
+            status_records, infra.db["delivery_status_keys"], cipher
+        )
+        status_relay = OutboxRelay(
+            collection=status_records, producer=infra.producer, cipher=cipher
+        )
+        app.state.status_webhooks = signed_webhooks(
+            settings,
+            StatusContext(
+                store=statuses,
+                notifications=repository,
+                outbox_ready=status_relay.wake,
+                now=clock,
+                uncertain=delivery,
+                failures=delivery,
+            ),
+            clock,
+        )
+        app.state.history = HistoryContext(
+            index=index,
+            notifications=repository,
+            store=statuses,
+            recipients=MongoRecipientDirectory(infra.db["recipients"], cipher),
         )
 
         def delivery_ready(notification: Notification) -> None:
@@ -80,12 +112,14 @@ async def connect(
                 delivery_ready=delivery_ready,
                 quiet_hours=quiet_hours,
                 survey_url=settings.survey_link,
+                staff=staff,
             ),
             clock=clock,
             producer=infra.producer,
         )
         workers: dict[str, Worker] = {
             "outbox_relay": relay,
+            "status_relay": status_relay,
             "delivery": delivery_loop,
             "consumer": consumer,
         }
@@ -93,17 +127,37 @@ async def connect(
             yield infra.readiness_checks() | worker_checks
 
 
+def signed_webhooks(
+    settings: NotifySettings, statuses: StatusContext, clock: Clock
+) -> status_webhooks.StatusWebhooks:
+    """The status webhooks with the secrets providers sign with; made locally outside
+    production."""
+    app_secret = settings.secret("NOTIFY_WHATSAPP_APP_SECRET", settings.whatsapp_app_secret)
+    verify_token = settings.secret("NOTIFY_WHATSAPP_VERIFY_TOKEN", settings.whatsapp_verify_token)
+    sms_secret = settings.secret("NOTIFY_SMS_REPORT_SECRET", settings.sms_report_secret)
+    return status_webhooks.StatusWebhooks(
+        whatsapp_app_secret=app_secret.get_secret_value().encode(),
+        whatsapp_verify_token=verify_token.get_secret_value(),
+        sms_secret=sms_secret.get_secret_value().encode(),
+        statuses=statuses,
+        clock=clock,
+    )
+
+
 def create_app(
     settings: NotifySettings, wiring: Wiring | None = None, *, staff_keys: KeySource | None = None
 ) -> FastAPI:
+    settings.check_production()
     templates = load_templates(settings.templates_file)
+    staff = load_staff_directory(settings.staff_directory_file)
     app = build_app(
         title="Adminduk Go Digital: notify",
         settings=settings,
-        wiring=wiring or partial(connect, settings, templates),
-        routers=[templates_api.router],
+        wiring=wiring or partial(connect, settings, templates, staff=staff),
+        routers=[templates_api.router, notifications_api.router, status_webhooks.router],
         access=ACCESS,
         staff_keys=staff_keys,
+        extra_issuers=[settings.citizen_tokens()],
     )
     app.state.templates = templates
     return app

@@ -19,6 +19,7 @@ from shared.events.topics import (
     COMPLAINTS,
     CONVERSATIONS,
     IDENTITY,
+    INTEGRITY,
     LETTERS,
     NOTIFICATIONS,
     REQUESTS,
@@ -423,6 +424,9 @@ class DeadlineWarning(CaseEvent):
     percent: int = Field(description="How much of the working time has passed, e.g. 50 or 80.")
     due_at: datetime = Field(description="The deadline (UTC).")
     holder: str | None = Field(description="The officer who holds the case, if anyone.")
+    service_point: str | None = Field(
+        default=None, description="The case's service point, whose supervisors are warned."
+    )
 
 
 class DeadlineBreached(CaseEvent):
@@ -433,6 +437,9 @@ class DeadlineBreached(CaseEvent):
 
     due_at: datetime = Field(description="The deadline that passed (UTC).")
     holder: str | None = Field(description="The officer who holds the case, if anyone.")
+    service_point: str | None = Field(
+        default=None, description="The case's service point, whose supervisors are told."
+    )
 
 
 class NotificationSent(Event):
@@ -453,8 +460,18 @@ class NotificationSent(Event):
         return self.about
 
 
+class ChannelTried(BaseModel):
+    """One channel a message was tried on before notify moved on from it."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    channel: DeliveryChannel = Field(description="The channel tried.")
+    attempts: int = Field(description="How many deliveries were tried on it.")
+    reason: str = Field(description="Its last error, without personal data.")
+
+
 class NotificationFailed(Event):
-    """Notify gave up on a message after its retries."""
+    """Notify gave up on a message after its retries on every channel of its route."""
 
     event_type: ClassVar[str] = "id.go.adminduk.notification.failed.v1"
     topic: ClassVar[Topic] = NOTIFICATIONS
@@ -465,10 +482,54 @@ class NotificationFailed(Event):
     attempts: int = Field(description="How many deliveries were tried.")
     reason: str = Field(description="The last error, without personal data.")
     failed_at: datetime = Field(description="When notify gave up (UTC).")
+    tried: list[ChannelTried] = Field(
+        default_factory=list,
+        description="Every channel of the route in the order tried, the last one included.",
+    )
 
     @property
     def subject(self) -> str:
         return self.about
+
+
+class DeliveryStatus(StrEnum):
+    """What a provider reports of a message it accepted, in the order it can happen."""
+
+    SENT = "SENT"
+    DELIVERED = "DELIVERED"
+    READ = "READ"
+    FAILED = "FAILED"
+
+
+class NotificationStatusChanged(Event):
+    """A provider reported a delivery status notify had not seen for the message: sent,
+    delivered, read, or failed for good."""
+
+    event_type: ClassVar[str] = "id.go.adminduk.notification.status_changed.v1"
+    topic: ClassVar[Topic] = NOTIFICATIONS
+
+    notification_id: str | None = Field(
+        description="Notify's id of the message; none when the report named no message notify "
+        "knows."
+    )
+    about: str | None = Field(
+        description="The request or sign-in the message is about, when known; the event's key."
+    )
+    channel: DeliveryChannel = Field(description="Channel the message went out on.")
+    provider_message_id: str = Field(description="The provider's id for the message.")
+    status: DeliveryStatus = Field(description="The status reported.")
+    current_status: DeliveryStatus = Field(
+        description="The message's status after this report: a late `DELIVERED` after `READ` "
+        "leaves it `READ`."
+    )
+    at: datetime = Field(description="When the provider says it happened (UTC).")
+    error_code: str | None = Field(
+        description="The provider's error code of a failure, e.g. WhatsApp's `131026`."
+    )
+
+    @property
+    def subject(self) -> str:
+        return self.about or f"{self.channel.value}:{self.provider_message_id}"
 
 
 class SignInCodeRequested(Event):
@@ -658,6 +719,58 @@ class DispositionEscalated(LetterEvent):
     holder_unit: str = Field(description="The holder's unit.")
     escalated_to: str = Field(description="Who disposed it, told now.")
     due_at: datetime = Field(description="The deadline that passed (UTC).")
+
+
+class IntegrityAlert(Event):
+    """An integrity rule found something in the audit log that auditors must follow up."""
+
+    event_type: ClassVar[str] = "id.go.adminduk.integrity.alert_raised.v1"
+    topic: ClassVar[Topic] = INTEGRITY
+
+    alert_id: str = Field(description="`{rule}-{index}`: the rule and the entry that triggered it.")
+    rule: str = Field(description="The rule, e.g. QUEUE_JUMP, SELF_DEALING, ILLEGAL_FEE.")
+    index: int = Field(description="The audit log index of the entry that triggered it.")
+    evidence: list[int] = Field(description="Audit log indexes of the entries that show it.")
+    officers: list[str] = Field(description="The officers it is about (token subjects).")
+    service_point: str | None = Field(description="The service point it is counted for.")
+    about: str = Field(description="The request, letter or complaint it is about.")
+    summary: str = Field(description="What happened, in Indonesian.")
+    occurred_at: datetime = Field(description="When the triggering event happened (UTC).")
+
+    @property
+    def subject(self) -> str:
+        return self.alert_id
+
+
+class IntegrityAlertAcknowledged(Event):
+    """An auditor took up an integrity alert."""
+
+    event_type: ClassVar[str] = "id.go.adminduk.integrity.alert_acknowledged.v1"
+    topic: ClassVar[Topic] = INTEGRITY
+
+    alert_id: str = Field(description="The alert; the event's key.")
+    at: datetime = Field(description="When it was acknowledged (UTC).")
+
+    @property
+    def subject(self) -> str:
+        return self.alert_id
+
+
+class IntegrityAlertResolved(Event):
+    """An auditor closed an integrity alert with a note of what was found or done."""
+
+    event_type: ClassVar[str] = "id.go.adminduk.integrity.alert_resolved.v1"
+    topic: ClassVar[Topic] = INTEGRITY
+
+    alert_id: str = Field(description="The alert; the event's key.")
+    note: str = Field(
+        description="What the auditor found or did; may name people.", json_schema_extra=PERSONAL
+    )
+    at: datetime = Field(description="When it was resolved (UTC).")
+
+    @property
+    def subject(self) -> str:
+        return self.alert_id
 
 
 EVENT_TYPES = registered_events()

@@ -21,11 +21,13 @@ from cryptography.hazmat.primitives.serialization import (
     Encoding,
     NoEncryption,
     PrivateFormat,
+    PublicFormat,
     load_pem_private_key,
 )
 
 from devstack.compose import compose_env
 from devstack.paths import REPO_ROOT
+from services.notify.adapters.staff_directory_file import SAMPLE_STAFF_DIRECTORY
 from tests.e2e.conftest import SUBMISSION
 
 COMPOSE_FILE = REPO_ROOT / "docker-compose.yml"
@@ -52,9 +54,7 @@ def _hex_key(label: str) -> str:
     return hashlib.sha256(label.encode()).hexdigest()
 
 
-def _citizen_signing_key() -> str:
-    key = Ed25519PrivateKey.generate()
-    return key.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption()).decode()
+CITIZEN_KEY = Ed25519PrivateKey.generate()
 
 
 SERVICE_KEYS = {
@@ -66,10 +66,23 @@ REQUIRED_SETTINGS = {
     "KEYCLOAK_ADMIN_PASSWORD": "admin-password-for-config-check",
     "AUDIT_PSEUDONYM_KEY": "0f" * 32,
     "AUDIT_CHECKPOINT_KEY": "1e" * 32,
-    "NOTIFY_PROVIDER_URL": "https://gateway.invalid",
-    "NOTIFY_PROVIDER_TOKEN": "token-for-config-check",
+    "NOTIFY_WHATSAPP_PHONE_NUMBER_ID": "106540352242922",
+    "NOTIFY_WHATSAPP_ACCESS_TOKEN": "whatsapp-token-for-config-check",
+    "NOTIFY_SMS_GATEWAY_URL": "https://sms-gateway.invalid",
+    "NOTIFY_SMS_GATEWAY_TOKEN": "sms-token-for-config-check",
+    "NOTIFY_SMTP_HOST": "smtp.invalid",
+    "NOTIFY_SMTP_FROM": "Dispendukcapil <noreply@adminduk.invalid>",
     "NOTIFY_SURVEY_URL": "https://survey.invalid/adminduk",
-    "INTAKE_CITIZEN_SIGNING_KEY": _citizen_signing_key(),
+    "NOTIFY_WHATSAPP_APP_SECRET": "notify-app-secret-for-config-check",
+    "NOTIFY_WHATSAPP_VERIFY_TOKEN": "notify-verify-token-for-config-check",
+    "NOTIFY_SMS_REPORT_SECRET": "sms-report-secret-for-config-check",
+    "NOTIFY_CITIZEN_TOKEN_KEY": CITIZEN_KEY.public_key()
+    .public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo)
+    .decode(),
+    "NOTIFY_STAFF_DIRECTORY_FILE": str(SAMPLE_STAFF_DIRECTORY),
+    "INTAKE_CITIZEN_SIGNING_KEY": CITIZEN_KEY.private_bytes(
+        Encoding.PEM, PrivateFormat.PKCS8, NoEncryption()
+    ).decode(),
     "INTAKE_WHATSAPP_APP_SECRET": "app-secret-for-config-check",
     "INTAKE_WHATSAPP_VERIFY_TOKEN": "verify-token-for-config-check",
     "INTAKE_WHATSAPP_ACCESS_TOKEN": "access-token-for-config-check",

@@ -1,4 +1,5 @@
-"""The four services as separate processes on the session's engines, with a local message sink."""
+"""The four services as separate processes on the session's engines, with the loopback message
+providers (`devstack/message_sink.py`) standing in for WhatsApp, the SMS gateway and SMTP."""
 
 from __future__ import annotations
 
@@ -104,7 +105,10 @@ async def audit_entries(
 
 
 async def sink_messages(http: httpx.AsyncClient, stack: Stack) -> list[dict[str, Any]]:
-    response = await http.get(f"{stack.message_sink_url}/v1/messages")
+    """Every message the loopback providers took, in arrival order: `channel`, `to` (E.164 for
+    phones), `text` (a WhatsApp template's approved text filled in), `template`, `subject`,
+    `reference` (the notification's idempotency key) and `message_id`."""
+    response = await http.get(f"{stack.message_sink_url}/v1/received")
     response.raise_for_status()
     messages: list[dict[str, Any]] = response.json()
     return messages

@@ -2,8 +2,8 @@
 number, a send-back with what to fix, nothing to a citizen without a phone, and the templates
 preview for supervisors.
 
-The message sink keeps every test's messages, so each test has phone numbers of its own and
-finds its messages by recipient and by the notification id (`reference`).
+The loopback providers keep every test's messages, so each test has phone numbers of its own
+and finds its messages by recipient and by the idempotency key they carry (`reference`).
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ async def messages_to(
         message
         for message in await sink_messages(http, stack)
         if message["to"] == phone
-        and message["reference"].endswith(":citizen")
+        and ":citizen:" in message["reference"]
         and containing in message["text"]
     ]
 
@@ -62,6 +62,11 @@ async def test_a_submitted_request_gets_exactly_one_receipt_with_its_tracking_nu
 
     [receipt] = await eventually(receipts, what="the receipt at the message sink")
     assert receipt["channel"] == "WHATSAPP"
+    assert receipt["template"]["name"] == "adminduk_permohonan_diterima_kurang_dokumen"
+    assert receipt["template"]["language"] == "id"
+    assert receipt["template"]["parameters"][0] == "Siti Aminah"
+    assert receipt["template"]["parameters"][2] == tracking_number
+    assert receipt["template"]["parameters"][4] == "buku nikah"
     assert f"Nomor lacak: {tracking_number}" in receipt["text"]
     assert "Perkiraan selesai:" in receipt["text"]
     assert "Dokumen yang masih perlu dikirim: buku nikah" in receipt["text"]
@@ -86,6 +91,14 @@ async def test_a_send_back_tells_the_citizen_what_to_fix_once(
     body = SUBMISSION | {"phone": "085700000602", "preferred_channel": "SMS"}
     submitted = await submit(http, backend, body, counter)
     request_id = submitted["request_id"]
+
+    async def sms_receipts() -> list[dict[str, Any]]:
+        return await messages_to(http, backend, "+6285700000602", "diterima")
+
+    [receipt] = await eventually(sms_receipts, what="the receipt by SMS")
+    assert receipt["channel"] == "SMS"
+    assert receipt["template"] is None
+    assert submitted["tracking_number"] in receipt["text"]
     await upload_documents(http, backend, request_id, counter)
     processing = backend.service_url("processing")
 
@@ -106,6 +119,7 @@ async def test_a_send_back_tells_the_citizen_what_to_fix_once(
 
     [message] = await eventually(send_backs, what="the send-back at the message sink")
     assert message["channel"] == "SMS"
+    assert message["template"] is None
     assert message["text"] == (
         f"Permohonan KK baru no. {submitted['tracking_number']} perlu diperbaiki: Foto buku "
         "nikah tidak terbaca. Kirim ulang: buku nikah. GRATIS. Dispendukcapil"

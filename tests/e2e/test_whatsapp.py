@@ -123,7 +123,7 @@ class Citizen:
             for message in await sink_messages(self.http, self.stack)
             if message["to"] == self.phone
             and message["channel"] == "WHATSAPP"
-            and message["reference"].endswith(":reply")
+            and ":reply:" in message["reference"]
         ]
 
     def next_id(self) -> str:

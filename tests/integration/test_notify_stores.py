@@ -13,14 +13,25 @@ from pymongo.asynchronous.database import AsyncDatabase
 from services.notify.adapters.mongo_notifications import MongoNotificationRepository
 from services.notify.adapters.mongo_recipients import MongoRecipientDirectory
 from services.notify.adapters.templates_file import load_templates
-from services.notify.domain.notification import ApprovedTemplate
+from services.notify.domain.notification import (
+    ApprovedTemplate,
+    Leg,
+    Notification,
+    NotificationStatus,
+)
 from services.notify.domain.quiet_hours import QuietHours
+from services.notify.domain.rate_limit import ChannelLimit
 from services.notify.domain.recipients import OperatorNotice, Recipients
 from services.notify.service_layer import messages
 from services.notify.service_layer.delivery import Delivery
 from services.notify.service_layer.messages import MessageContext
 from shared.calendar import JAKARTA
-from shared.events.models import NotificationChannel, SignInCodeRequested
+from shared.events.models import (
+    ChannelTried,
+    DeliveryChannel,
+    NotificationChannel,
+    SignInCodeRequested,
+)
 from shared.mongo import Document
 from tests.builders import CITIZEN, cipher, notification, request_submitted
 from tests.fakes import CallCounter, FakeClock, FakeMessageProvider
@@ -30,6 +41,9 @@ from tests.unit.test_notify_recipients import (
     RecipientDirectoryContract,
     sent_back,
 )
+
+ONE_AT_A_TIME = ChannelLimit(rate_per_s=1000.0, burst=1000.0, concurrency=1)
+"""Keeps the order messages were started in, which concurrent calls need not."""
 
 
 def wib(day: int, hour: int, minute: int = 0, second: int = 0) -> datetime:
@@ -126,6 +140,7 @@ async def test_the_nights_messages_go_out_at_six_in_the_order_they_were_made(
         max_attempts=3,
         now=clock,
         quiet_hours=quiet_hours,
+        limits={channel: ONE_AT_A_TIME for channel in DeliveryChannel},
     )
     context = MessageContext(
         repository=repository,
@@ -156,12 +171,14 @@ async def test_the_nights_messages_go_out_at_six_in_the_order_they_were_made(
     )
 
     await delivery.deliver(["evt-0:citizen", "evt-1:citizen", "evt-2:citizen", "evt-code:citizen"])
+    await delivery.drain()
     assert [sent.notification_id for sent in provider.sent] == ["evt-code:citizen"]
     clock.current = wib(4, 5, 59, 59)
     assert await delivery.deliver_due() == 0
 
     clock.current = wib(4, 6)
     assert await delivery.deliver_due() == 3
+    await delivery.drain()
 
     assert [sent.notification_id for sent in provider.sent] == [
         "evt-code:citizen",
@@ -171,3 +188,100 @@ async def test_the_nights_messages_go_out_at_six_in_the_order_they_were_made(
     ]
     assert all(sent.template == "request_received" for sent in provider.sent[1:])
     assert await delivery.deliver_due() == 0
+
+
+SMS_LEG = Leg(
+    channel=DeliveryChannel.SMS,
+    recipient="+6281234567890",
+    text="Yth. Siti Aminah, permohonan Anda diterima.",
+)
+
+
+async def test_a_route_and_its_channels_tried_round_trip_with_addresses_sealed(
+    mongo_db: AsyncDatabase[Document],
+) -> None:
+    repository = MongoNotificationRepository(mongo_db["notifications"], cipher())
+    staff = dataclasses.replace(
+        notification("n-1"),
+        channel=DeliveryChannel.EMAIL,
+        recipient="siti.aminah@dukcapil.example.go.id",
+        subject="Permohonan Siti Aminah menunggu verifikasi",
+        fallbacks=(SMS_LEG,),
+        tried=(ChannelTried(channel=DeliveryChannel.WHATSAPP, attempts=2, reason="503"),),
+    )
+    await repository.add(staff)
+
+    assert await repository.get("n-1") == staff
+    stored = repr(await mongo_db["notifications"].find_one({"_id": "n-1"}))
+    for personal in ("Siti Aminah", "siti.aminah", "81234567890"):
+        assert personal not in stored
+    assert "503" in stored
+
+
+async def test_attempts_whose_lease_or_window_ended_come_due_again(
+    mongo_db: AsyncDatabase[Document],
+) -> None:
+    repository = MongoNotificationRepository(mongo_db["notifications"], cipher())
+    now = wib(4, 10)
+    for name, status in [
+        ("in-flight", NotificationStatus.SENDING),
+        ("in-doubt", NotificationStatus.UNCERTAIN),
+        ("sent", NotificationStatus.SENT),
+        ("failed", NotificationStatus.FAILED),
+    ]:
+        await repository.add(notification(name, status=status, next_attempt_at=now))
+    await repository.add(
+        notification("leased", status=NotificationStatus.SENDING, next_attempt_at=now + SECOND)
+    )
+
+    due = await repository.due(now, limit=10, skip={"in-doubt"})
+
+    assert [item.notification_id for item in due] == ["in-flight"]
+
+
+SECOND = timedelta(seconds=1)
+
+
+class RecordingProvider:
+    def __init__(self) -> None:
+        self.keys: list[str] = []
+
+    async def send(self, message: Notification) -> str:
+        self.keys.append(message.idempotency_key)
+        await asyncio.sleep(0.01)
+        return f"wamid.{len(self.keys)}"
+
+
+async def test_of_two_instances_racing_for_one_message_exactly_one_sends_it(
+    mongo_db: AsyncDatabase[Document],
+) -> None:
+    provider = RecordingProvider()
+    clock = FakeClock(wib(4, 10))
+    instances = [
+        Delivery(
+            repository=MongoNotificationRepository(mongo_db["notifications"], cipher()),
+            provider=provider,
+            outbox_ready=CallCounter(),
+            max_attempts=3,
+            now=clock,
+        )
+        for _ in range(2)
+    ]
+    names = [f"n-{n}" for n in range(10)]
+    for name in names:
+        await instances[0].repository.add(notification(name, next_attempt_at=clock()))
+
+    for instance in instances:
+        for pending in await instance.repository.due(clock(), limit=20):
+            instance.hold(pending)
+
+    started = await asyncio.gather(*(instance.deliver(names) for instance in instances))
+    await asyncio.gather(*(instance.drain() for instance in instances))
+
+    assert started == [10, 10]
+    assert sorted(provider.keys) == sorted(f"{name}:WHATSAPP" for name in names)
+    for name in names:
+        stored = await mongo_db["notifications"].find_one({"_id": name})
+        assert stored is not None
+        assert stored["status"] == NotificationStatus.SENT.value
+        assert len(stored["outbox"]) == 1

@@ -19,6 +19,7 @@ from services.audit.bootstrap import create_app as audit_app
 from services.audit.config import AuditSettings
 from services.audit.entrypoints.access import ACCESS as AUDIT_ACCESS
 from services.audit.entrypoints.api import AuditContext
+from services.audit.entrypoints.integrity_api import IntegrityContext
 from services.intake.bootstrap import create_app as intake_app
 from services.intake.bootstrap import token_signer
 from services.intake.config import IntakeSettings
@@ -47,8 +48,9 @@ from tests.fakes import (
     FakeQueues,
     FlatCalendar,
 )
-from tests.fakes_audit import FakeCheckpoints, FakeLogEntries, FakeTreeNodes
+from tests.fakes_audit import FakeAlerts, FakeCheckpoints, FakeLogEntries, FakeTreeNodes
 from tests.fakes_letters import FakeLetterIndex, FakeLetterRepository, FakeLetterScans
+from tests.unit.test_notify_history import FakeNotify
 
 CALLERS: list[Role | None] = [None, *Role]
 
@@ -76,6 +78,13 @@ def audit() -> FastAPI:
             nodes=FakeTreeNodes(),
             checkpoints=FakeCheckpoints(),
             signer=SIGNER,
+        )
+        app.state.integrity = IntegrityContext(
+            alerts=FakeAlerts(),
+            nodes=FakeTreeNodes(),
+            checkpoints=FakeCheckpoints(),
+            clock=FakeClock(T0),
+            outbox_ready=CallCounter(),
         )
         yield {}
 
@@ -117,7 +126,7 @@ def processing() -> FastAPI:
 APPS: dict[str, Callable[[], FastAPI]] = {
     "intake": intake,
     "processing": processing,
-    "notify": lambda: notify_app(NotifySettings(), nothing, staff_keys=STAFF_KEYS),
+    "notify": lambda: notify_app(NotifySettings(), FakeNotify().wiring, staff_keys=STAFF_KEYS),
     "audit": audit,
 }
 TABLES: dict[str, AccessTable] = {
@@ -143,12 +152,15 @@ def headers(caller: Role | None) -> dict[str, str]:
     return bearer(caller.value, **scope)
 
 
+CITIZEN_TOKEN_TRUSTERS = ("intake", "notify")
+
+
 def expected(rule: Rule, caller: Role | None, service: str) -> str:
-    """Citizens' tokens come from intake, and only intake trusts them: elsewhere they prove
-    nothing, like any token from an unknown issuer."""
+    """Citizens' tokens come from intake; intake and notify (a citizen's own messages) trust
+    them: elsewhere they prove nothing, like any token from an unknown issuer."""
     if caller is None:
         return "allowed" if rule.anonymous else "401"
-    if caller is Role.CITIZEN and service != "intake":
+    if caller is Role.CITIZEN and service not in CITIZEN_TOKEN_TRUSTERS:
         return "401"
     return "allowed" if caller in rule.roles else "403"
 
@@ -221,6 +233,13 @@ def test_only_auditors_read_the_audit_log() -> None:
         ("GET", "/v1/audit/proofs/consistency"): {Role.AUDITOR},
         ("GET", "/v1/audit/export"): {Role.AUDITOR},
         ("GET", "/v1/audit/verify"): {Role.AUDITOR},
+        ("GET", "/v1/audit/alerts"): {Role.AUDITOR},
+        ("GET", "/v1/audit/alerts/{alert_id}"): {Role.AUDITOR},
+        ("POST", "/v1/audit/alerts/{alert_id}/acknowledge"): {Role.AUDITOR},
+        ("POST", "/v1/audit/alerts/{alert_id}/resolve"): {Role.AUDITOR},
+        ("GET", "/v1/audit/integrity-summary"): {Role.AUDITOR},
+        ("GET", "/v1/audit/integrity-summary.html"): {Role.AUDITOR},
+        ("GET", "/v1/audit/stream"): {Role.AUDITOR},
     }
     assert not any(rule.anonymous for rule in AUDIT_ACCESS.values())
 

@@ -53,6 +53,7 @@ async def test_a_reply_is_sent_as_it_is_once_however_often_its_event_arrives() -
         now=FakeClock(T0),
     )
     await delivery.deliver_due()
+    await delivery.drain()
 
     [queued] = notify.handed_over
     assert queued.notification_id == f"{event.id}:reply"

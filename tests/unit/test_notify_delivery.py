@@ -6,12 +6,13 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from services.notify.domain.notification import Notification, NotificationStatus
+from services.notify.domain.notification import Notification, NotificationStatus, longest_wait
 from services.notify.domain.quiet_hours import QuietHours
+from services.notify.domain.rate_limit import ChannelLimit
 from services.notify.service_layer.delivery import Delivery
 from services.notify.service_layer.messages import MessageContext, queue_receipt
 from shared.calendar import JAKARTA
-from shared.events.models import NotificationFailed, NotificationSent
+from shared.events.models import DeliveryChannel, NotificationFailed, NotificationSent
 from tests.builders import T0, notification, request_submitted
 from tests.fakes import (
     CallCounter,
@@ -50,13 +51,29 @@ async def deliver(
     *,
     max_attempts: int = 3,
 ) -> int:
-    return await Delivery(
-        repository=repository,
-        provider=provider,
-        outbox_ready=outbox_ready,
-        max_attempts=max_attempts,
-        now=clock,
-    ).deliver_due()
+    return await sweep(
+        Delivery(
+            repository=repository,
+            provider=provider,
+            outbox_ready=outbox_ready,
+            max_attempts=max_attempts,
+            now=clock,
+            draw=longest_wait,
+        )
+    )
+
+
+async def sweep(delivery: Delivery, *, batch_size: int = 50) -> int:
+    """Starts every due attempt and waits for them all to be recorded."""
+    started = await delivery.deliver_due(batch_size)
+    await delivery.drain()
+    return started
+
+
+async def named(delivery: Delivery, notification_ids: list[str]) -> int:
+    started = await delivery.deliver(notification_ids)
+    await delivery.drain()
+    return started
 
 
 def handing_to(repository: FakeNotificationRepository, delivery: Delivery) -> MessageContext:
@@ -94,8 +111,8 @@ async def test_a_handed_over_message_is_sent_without_being_read_back(
         now=T0,
     )
 
-    assert await delivery.deliver(["evt-1:citizen"]) == 1
-    assert await delivery.deliver(["evt-1:citizen"]) == 0
+    assert await named(delivery, ["evt-1:citizen"]) == 1
+    assert await named(delivery, ["evt-1:citizen"]) == 0
 
     assert [n.notification_id for n in provider.sent] == ["evt-1:citizen"]
     assert repository.reads == ["evt-1:citizen"]
@@ -200,7 +217,7 @@ async def test_retryable_failures_give_up_at_the_maximum_attempts(
     assert provider.sent == []
 
 
-async def test_a_permanent_failure_gives_up_at_once(
+async def test_a_permanent_failure_on_the_only_channel_gives_up_at_once(
     repository: FakeNotificationRepository,
     provider: FakeMessageProvider,
     clock: FakeClock,
@@ -247,13 +264,14 @@ async def test_named_messages_are_tried_only_while_pending_and_due(
     await repository.add(notification("later", next_attempt_at=T0 + timedelta(minutes=1)))
     await repository.add(notification("done", next_attempt_at=T0, status=NotificationStatus.SENT))
 
-    tried = await Delivery(
+    delivery = Delivery(
         repository=repository,
         provider=provider,
         outbox_ready=outbox_ready,
         max_attempts=3,
         now=clock,
-    ).deliver(["due", "later", "done", "unknown"])
+    )
+    tried = await named(delivery, ["due", "later", "done", "unknown"])
 
     assert tried == 1
     assert [sent.notification_id for sent in provider.sent] == ["due"]
@@ -277,21 +295,24 @@ class SlowProvider:
         return f"id-{notification.notification_id}"
 
 
-async def test_messages_are_sent_concurrently_up_to_the_limit(
+async def test_messages_are_sent_concurrently_up_to_the_channels_limit(
     repository: FakeNotificationRepository, clock: FakeClock, outbox_ready: CallCounter
 ) -> None:
     for n in range(10):
         await repository.add(notification(f"n-{n}", next_attempt_at=T0))
     provider = SlowProvider()
+    limit = ChannelLimit(rate_per_s=1000.0, burst=1000.0, concurrency=3)
 
-    tried = await Delivery(
-        repository=repository,
-        provider=provider,
-        outbox_ready=outbox_ready,
-        max_attempts=3,
-        now=clock,
-        concurrency=3,
-    ).deliver_due()
+    tried = await sweep(
+        Delivery(
+            repository=repository,
+            provider=provider,
+            outbox_ready=outbox_ready,
+            max_attempts=3,
+            now=clock,
+            limits={DeliveryChannel.WHATSAPP: limit},
+        )
+    )
 
     assert tried == 10
     assert provider.most_in_flight == 3
@@ -318,8 +339,8 @@ async def test_a_held_message_the_sweep_sent_first_is_not_sent_again(
         now=T0,
     )
 
-    assert await delivery.deliver_due() == 1
-    assert await delivery.deliver(["evt-1:citizen"]) == 0
+    assert await sweep(delivery) == 1
+    assert await named(delivery, ["evt-1:citizen"]) == 0
 
     assert [n.notification_id for n in provider.sent] == ["evt-1:citizen"]
 
@@ -340,22 +361,23 @@ async def test_a_retry_that_comes_due_in_quiet_hours_waits_untried_until_six(
         max_attempts=5,
         now=clock,
         quiet_hours=QuietHours(),
+        draw=longest_wait,
     )
     await repository.add(notification("n-1", next_attempt_at=WIB_NIGHT))
     provider.fail_next(1, retryable=True)
 
-    assert await delivery.deliver_due() == 1
+    assert await sweep(delivery) == 1
     clock.advance(timedelta(seconds=10))
-    assert await delivery.deliver_due() == 1
+    assert await sweep(delivery) == 1
 
     held = repository.notifications["n-1"]
     assert held.attempts == 1
     assert held.next_attempt_at == datetime(2025, 3, 3, 23, 0, tzinfo=UTC)
     assert len(provider.attempts) == 1
     clock.current = held.next_attempt_at - timedelta(seconds=1)
-    assert await delivery.deliver_due() == 0
+    assert await sweep(delivery) == 0
     clock.current = held.next_attempt_at
-    assert await delivery.deliver_due() == 1
+    assert await sweep(delivery) == 1
     assert repository.notifications["n-1"].status is NotificationStatus.SENT
 
 
@@ -370,14 +392,16 @@ async def test_answers_go_out_in_quiet_hours(
             dataclasses.replace(notification(name, next_attempt_at=night), template=template)
         )
 
-    tried = await Delivery(
-        repository=repository,
-        provider=provider,
-        outbox_ready=outbox_ready,
-        max_attempts=3,
-        now=FakeClock(night),
-        quiet_hours=QuietHours(),
-    ).deliver_due()
+    tried = await sweep(
+        Delivery(
+            repository=repository,
+            provider=provider,
+            outbox_ready=outbox_ready,
+            max_attempts=3,
+            now=FakeClock(night),
+            quiet_hours=QuietHours(),
+        )
+    )
 
     assert tried == 2
     assert sorted(sent.notification_id for sent in provider.sent) == ["code", "reply"]
@@ -410,13 +434,16 @@ async def test_a_backlog_larger_than_a_batch_is_sent_in_one_sweep(
             notification(f"n-{n}", next_attempt_at=T0, created_at=T0 - timedelta(minutes=7 - n))
         )
 
-    tried = await Delivery(
-        repository=repository,
-        provider=provider,
-        outbox_ready=outbox_ready,
-        max_attempts=3,
-        now=clock,
-    ).deliver_due(batch_size=3)
+    tried = await sweep(
+        Delivery(
+            repository=repository,
+            provider=provider,
+            outbox_ready=outbox_ready,
+            max_attempts=3,
+            now=clock,
+        ),
+        batch_size=3,
+    )
 
     assert tried == 7
     assert [sent.notification_id for sent in provider.sent] == [f"n-{n}" for n in range(7)]

@@ -371,7 +371,12 @@ def test_the_receipt_replaces_the_case_opened_message_and_every_step_is_consumed
         "CaseRejected",
         "CaseCompleted",
         "AppointmentBooked",
+        "AppointmentCancelled",
         "ComplaintFiled",
         "SignInCodeRequested",
         "ConversationReply",
+        "DeadlineWarning",
+        "DeadlineBreached",
+        "DispositionReminded",
+        "DispositionEscalated",
     }

@@ -31,7 +31,11 @@ from shared.events.models import (
     CollectionMethod,
     ComplaintCategory,
     ComplaintFiled,
+    DeadlineBreached,
+    DeadlineWarning,
     DeliveryChannel,
+    DispositionEscalated,
+    DispositionReminded,
     DocumentIssued,
     NotificationChannel,
     RequestSubmitted,
@@ -54,6 +58,9 @@ LONGEST_DAY = datetime(2026, 9, 29, 6, 0, tzinfo=UTC)
 ITEMS = ["Foto buku nikah tidak terbaca, kirim foto yang jelas"]
 REASON = "NIK tidak terdaftar sebagai penduduk Kabupaten Mojokerto"
 OFFICER = Actor(kind=ActorKind.STAFF, id="verifier-1", role="verifier", channel=Channel.API)
+PROCESSING = Actor.system("processing")
+LONGEST_LETTER_ID = "2026-99999"
+LONGEST_DISPOSITION_ID = "D9999"
 
 
 def submitted(service_code: str, missing: list[str]) -> RequestSubmitted:
@@ -97,6 +104,7 @@ def realistic_letters() -> Iterator[Letter]:
         if service.in_person_only:
             for point in SERVICE_POINTS.offering(service.code):
                 yield letters.appointment_confirmation(booked(service.code, point.code), LABELS)
+                yield letters.appointment_reminder(booked(service.code, point.code), LABELS)
             continue
         mandatory = sorted(service.mandatory_documents)
         yield letters.receipt(submitted(service.code, []), LABELS)
@@ -106,6 +114,41 @@ def realistic_letters() -> Iterator[Letter]:
             yield letters.case_step(step, recipients, LABELS, SURVEY_URL)
     yield letters.complaint_acknowledgement(complaint())
     yield letters.sign_in_code(sign_in())
+    yield from staff_letters()
+
+
+def staff_letters() -> Iterator[Letter]:
+    """Every staff notice, with the longest names, services and service points it may carry."""
+    common: dict[str, Any] = {"actor": PROCESSING, "at": T0, "due_at": LONGEST_DAY}
+    for service in CATALOGUE.all():
+        for point in SERVICE_POINTS.all():
+            case = {"request_id": "req-1", "state": "IN_VERIFICATION", "holder": "verifier-1"}
+            events: list[DeadlineWarning | DeadlineBreached] = [
+                DeadlineWarning(percent=80, service_point=point.code, **case, **common),
+                DeadlineBreached(service_point=point.code, **case, **common),
+            ]
+            for event in events:
+                yield letters.case_deadline(
+                    event,
+                    to=LONG_NAME,
+                    tracking_number="K7M2Q9XP",
+                    service=LABELS.service(service.code),
+                    holder=LONG_NAME,
+                    labels=LABELS,
+                )
+    disposition = {
+        "letter_id": LONGEST_LETTER_ID,
+        "state": "IN_PROGRESS",
+        "disposition_id": LONGEST_DISPOSITION_ID,
+        "holder": "verifier-1",
+    }
+    for reason in ("unread", "due_soon"):
+        reminded = DispositionReminded(reason=reason, **disposition, **common)
+        yield letters.disposition_reminder(reminded, to=LONG_NAME)
+    escalated = DispositionEscalated(
+        holder_unit="KANTOR_DINAS", escalated_to="signer-1", **disposition, **common
+    )
+    yield letters.disposition_escalation(escalated, to=LONG_NAME, holder=LONG_NAME)
 
 
 LABELS = TEMPLATES.labels
@@ -343,3 +386,33 @@ def test_a_missing_or_unreadable_file_is_refused(tmp_path: Path) -> None:
         load_templates(tmp_path / "missing.json")
     with pytest.raises(InvalidTemplates, match="broken"):
         load_templates(not_json)
+
+
+def test_staff_notices_and_the_visit_reminder_fit_one_sms_segment() -> None:
+    names = {
+        "appointment_reminder",
+        "deadline_warning",
+        "deadline_breached",
+        "disposition_due_soon",
+        "disposition_unread",
+        "disposition_escalated",
+    }
+    texts = [
+        TEMPLATES.render(letter, DeliveryChannel.SMS).text
+        for letter in realistic_letters()
+        if letter.template in names
+    ]
+
+    assert len(texts) > len(names)
+    assert max(segments(text) for text in texts) == 1
+    assert all(TEMPLATES.get(name).sms.max_segments == 1 for name in names)
+
+
+def test_a_staff_notice_is_an_email_with_an_indonesian_subject() -> None:
+    breach = next(letter for letter in staff_letters() if letter.template == "deadline_breached")
+
+    rendered = TEMPLATES.render(breach, DeliveryChannel.EMAIL)
+
+    assert rendered.subject == "TERLAMBAT: kasus K7M2Q9XP melewati batas waktu"
+    assert rendered.text.startswith(f"Yth. {LONG_NAME},")
+    assert "Batas waktu: Selasa, 29 September 2026 pukul 13.00 WIB" in rendered.text

@@ -7,12 +7,15 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from fastapi import FastAPI
 
 from services.audit.bootstrap import create_app as audit_app
 from services.audit.config import AuditSettings
 from services.intake.bootstrap import create_app as intake_app
 from services.intake.config import IntakeSettings
+from services.notify.adapters.staff_directory_file import SAMPLE_STAFF_DIRECTORY
 from services.notify.bootstrap import create_app as notify_app
 from services.notify.config import NotifySettings
 from services.processing.bootstrap import create_app as processing_app
@@ -48,8 +51,18 @@ REQUIRED: dict[str, tuple[type[ServiceSettings], AppFactory, set[str]]] = {
             "NOTIFY_OIDC_ISSUER",
             "NOTIFY_DATA_KEYS",
             "NOTIFY_LOOKUP_KEY",
-            "NOTIFY_PROVIDER_TOKEN",
+            "NOTIFY_WHATSAPP_PHONE_NUMBER_ID",
+            "NOTIFY_WHATSAPP_ACCESS_TOKEN",
+            "NOTIFY_SMS_GATEWAY_URL",
+            "NOTIFY_SMS_GATEWAY_TOKEN",
+            "NOTIFY_SMTP_HOST",
+            "NOTIFY_SMTP_FROM",
             "NOTIFY_SURVEY_URL",
+            "NOTIFY_WHATSAPP_APP_SECRET",
+            "NOTIFY_WHATSAPP_VERIFY_TOKEN",
+            "NOTIFY_SMS_REPORT_SECRET",
+            "NOTIFY_CITIZEN_TOKEN_KEY",
+            "NOTIFY_STAFF_DIRECTORY",
         },
     ),
     "audit": (
@@ -94,6 +107,17 @@ def test_production_with_every_secret_starts(service: str, tmp_path: Path) -> No
         for number, name in enumerate(sorted(required), start=1)
     }
     values["oidc_issuer"] = "https://idp.example/realms/adminduk"
+    if service == "notify":
+        values["whatsapp_phone_number_id"] = "106540352242922"
+        values["citizen_token_key"] = (
+            Ed25519PrivateKey.generate()
+            .public_key()
+            .public_bytes(
+                serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+            )
+            .decode()
+        )
+        values["staff_directory"] = str(SAMPLE_STAFF_DIRECTORY)
     settings = settings_class.model_validate(
         {"environment": "production", "local_secrets_dir": tmp_path / "s", **values}
     )

@@ -11,6 +11,10 @@ from shared.events.models import (
     CaseApproved,
     CaseCompleted,
     CaseRejected,
+    DeadlineBreached,
+    DeadlineWarning,
+    DispositionEscalated,
+    DispositionReminded,
     DocumentAttached,
     DocumentIssued,
     RequestCancelled,
@@ -50,6 +54,7 @@ def test_every_event_type_has_a_message_on_its_topic() -> None:
         "adminduk.complaints.v1",
         "adminduk.conversations.v1",
         "adminduk.letters.v1",
+        "adminduk.integrity.v1",
     }
 
 
@@ -91,7 +96,19 @@ def test_writers_and_readers_follow_from_the_declarations() -> None:
     ]
     assert operations["notifyReceivesCases"]["messages"] == [
         {"$ref": f"#/channels/cases/messages/{step.__name__}"}
-        for step in (RevisionRequested, CaseApproved, DocumentIssued, CaseRejected, CaseCompleted)
+        for step in (
+            RevisionRequested,
+            CaseApproved,
+            DocumentIssued,
+            CaseRejected,
+            CaseCompleted,
+            DeadlineWarning,
+            DeadlineBreached,
+        )
+    ]
+    assert operations["notifyReceivesLetters"]["messages"] == [
+        {"$ref": f"#/channels/letters/messages/{step.__name__}"}
+        for step in (DispositionReminded, DispositionEscalated)
     ]
     assert operations["notifyReceivesIdentity"]["messages"] == [
         {"$ref": f"#/channels/identity/messages/{SignInCodeRequested.__name__}"}
@@ -99,7 +116,8 @@ def test_writers_and_readers_follow_from_the_declarations() -> None:
     audited = [name for name in operations if name.startswith("auditReceives")]
     assert sorted(audited) == ["auditReceivesAppointments", "auditReceivesCases",
                                "auditReceivesComplaints", "auditReceivesConversations",
-                               "auditReceivesIdentity", "auditReceivesLetters",
+                               "auditReceivesIdentity", "auditReceivesIntegrity",
+                               "auditReceivesLetters",
                                "auditReceivesNotifications", "auditReceivesRequests"]  # fmt: skip
     assert "notifyReceivesAppointments" in operations
     assert "notifyReceivesComplaints" in operations

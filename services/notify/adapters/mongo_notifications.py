@@ -1,7 +1,11 @@
-"""Notify's notification records in MongoDB, each with its own outbox."""
+"""Notify's notification records in MongoDB, each with its own outbox.
+
+Documents of the shape before routes (no `fallbacks`, `tried`) are not read: none were deployed.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import asdict
 from datetime import datetime
 from typing import Any
@@ -10,19 +14,24 @@ from pymongo import ASCENDING
 from pymongo.asynchronous.collection import AsyncCollection
 
 from services.notify.domain.notification import (
+    UNSETTLED,
     ApprovedTemplate,
+    Leg,
     Notification,
     NotificationStatus,
 )
 from shared.crypto import Cipher
 from shared.events.envelope import CloudEvent
-from shared.events.models import DeliveryChannel
-from shared.mongo import Document, insert_new, outbox_entry, update_document
+from shared.events.models import ChannelTried, DeliveryChannel
+from shared.mongo import VERSION, Document, insert_new, outbox_entry, update_document
 
 
 class MongoNotificationRepository:
-    """Recipients, texts and template parameters are personal data, so they are stored sealed.
+    """Recipients, texts, subjects, template parameters and the fallback channels' addresses
+    are personal data, so they are stored sealed; the channels tried and their errors are not.
 
+    Every write is conditional on the version the notification was read at (`save`), which is
+    how an attempt is claimed: of two instances that read it pending, one stores it in flight.
     Due messages go oldest first: those held back until quiet hours end, all due at one moment,
     in the order they were created."""
 
@@ -36,24 +45,44 @@ class MongoNotificationRepository:
     async def add(self, notification: Notification) -> bool:
         return await insert_new(
             self._collection,
-            {"_id": notification.notification_id, **self._fields(notification), "outbox": []},
+            {
+                "_id": notification.notification_id,
+                **self._fields(notification),
+                VERSION: notification.version,
+                "outbox": [],
+            },
         )
 
     async def get(self, notification_id: str) -> Notification | None:
         document = await self._collection.find_one({"_id": notification_id}, {"outbox": 0})
         return None if document is None else self._notification(document)
 
-    async def due(self, now: datetime, limit: int) -> list[Notification]:
+    async def cancel(self, notification_id: str) -> bool:
+        result = await self._collection.update_one(
+            {"_id": notification_id, "status": NotificationStatus.PENDING.value},
+            {"$set": {"status": NotificationStatus.CANCELLED.value}, "$inc": {VERSION: 1}},
+        )
+        return result.modified_count == 1
+
+    async def due(
+        self, now: datetime, limit: int, skip: Collection[str] = ()
+    ) -> list[Notification]:
+        wanted: Document = {
+            "status": {"$in": [status.value for status in UNSETTLED]},
+            "next_attempt_at": {"$lte": now},
+        }
+        if skip:
+            wanted["_id"] = {"$nin": list(skip)}
         cursor = self._collection.find(
-            {"status": NotificationStatus.PENDING.value, "next_attempt_at": {"$lte": now}},
+            wanted,
             {"outbox": 0},
             sort=[("next_attempt_at", ASCENDING), ("created_at", ASCENDING)],
             limit=limit,
         )
         return [self._notification(document) async for document in cursor]
 
-    async def save(self, notification: Notification, outbox: list[CloudEvent]) -> None:
-        await update_document(
+    async def save(self, notification: Notification, outbox: list[CloudEvent]) -> bool:
+        saved = await update_document(
             self._collection,
             notification.notification_id,
             {
@@ -62,7 +91,11 @@ class MongoNotificationRepository:
                     "outbox": {"$each": [outbox_entry(event, self._cipher) for event in outbox]}
                 },
             },
+            expected={VERSION: notification.version},
         )
+        if saved:
+            notification.version += 1
+        return saved
 
     def _fields(self, notification: Notification) -> Document:
         context = f"notifications/{notification.notification_id}"
@@ -79,8 +112,15 @@ class MongoNotificationRepository:
             "approved_template": None
             if notification.approved_template is None
             else self._cipher.seal_json(asdict(notification.approved_template), context=context),
+            "subject": None
+            if notification.subject is None
+            else self._cipher.seal_text(notification.subject, context=context),
             "last_error": notification.last_error,
             "provider_message_id": notification.provider_message_id,
+            "fallbacks": self._cipher.seal_json(
+                {"legs": [asdict(leg) for leg in notification.fallbacks]}, context=context
+            ),
+            "tried": [item.model_dump(mode="json") for item in notification.tried],
         }
 
     def _notification(self, document: Document) -> Notification:
@@ -99,9 +139,29 @@ class MongoNotificationRepository:
             approved_template=None
             if document["approved_template"] is None
             else _approved(self._cipher.open_json(document["approved_template"], context=context)),
+            subject=None
+            if document["subject"] is None
+            else self._cipher.open_text(document["subject"], context=context),
             last_error=document["last_error"],
             provider_message_id=document["provider_message_id"],
+            fallbacks=tuple(
+                _leg(leg)
+                for leg in self._cipher.open_json(document["fallbacks"], context=context)["legs"]
+            ),
+            tried=tuple(ChannelTried.model_validate(item) for item in document["tried"]),
+            version=document[VERSION],
         )
+
+
+def _leg(opened: dict[str, Any]) -> Leg:
+    approved = opened["approved_template"]
+    return Leg(
+        channel=DeliveryChannel(opened["channel"]),
+        recipient=opened["recipient"],
+        text=opened["text"],
+        subject=opened["subject"],
+        approved_template=None if approved is None else _approved(approved),
+    )
 
 
 def _approved(opened: dict[str, Any]) -> ApprovedTemplate:

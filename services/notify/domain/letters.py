@@ -1,4 +1,4 @@
-"""What each event tells a citizen: a template and the values of its parameters.
+"""What each event tells a citizen or an officer: a template and the values of its parameters.
 
 `PARAMETERS` is what the code fills for each template; the templates file must have every one of
 these templates, and may use any of their parameters but no other.
@@ -16,14 +16,23 @@ from shared.events.models import (
     CaseCompleted,
     CaseRejected,
     ComplaintFiled,
+    DeadlineBreached,
+    DeadlineWarning,
+    DispositionEscalated,
+    DispositionReminded,
     DocumentIssued,
     RequestSubmitted,
     RevisionRequested,
     SignInCodeRequested,
 )
-from shared.wib import day_label, slot_label
+from shared.wib import day_label, moment_label, slot_label
 
 ABOUT_A_REQUEST = frozenset({"name", "service", "tracking_number"})
+ABOUT_A_VISIT = frozenset({"name", "service", "booking_number", "when", "where"})
+ABOUT_A_CASE_DEADLINE = frozenset({"name", "tracking_number", "service", "due", "holder", "where"})
+ABOUT_A_DISPOSITION = frozenset({"name", "letter", "disposition", "due"})
+UNCLAIMED = "belum diambil petugas"
+"""Who holds a case no officer has taken, as a deadline notice says it."""
 PARAMETERS = MappingProxyType(
     {
         "request_received": ABOUT_A_REQUEST | {"expected_date"},
@@ -35,9 +44,15 @@ PARAMETERS = MappingProxyType(
         "document_issued": ABOUT_A_REQUEST | {"document_number", "collection"},
         "case_rejected": ABOUT_A_REQUEST | {"reason"},
         "case_completed": ABOUT_A_REQUEST | {"survey_url"},
-        "appointment_booked": frozenset({"name", "service", "booking_number", "when", "where"}),
+        "appointment_booked": ABOUT_A_VISIT,
+        "appointment_reminder": ABOUT_A_VISIT,
         "complaint_filed": frozenset({"complaint_number"}),
         "sign_in_code": frozenset({"code"}),
+        "deadline_warning": ABOUT_A_CASE_DEADLINE | {"percent"},
+        "deadline_breached": ABOUT_A_CASE_DEADLINE,
+        "disposition_due_soon": ABOUT_A_DISPOSITION,
+        "disposition_unread": ABOUT_A_DISPOSITION,
+        "disposition_escalated": ABOUT_A_DISPOSITION | {"holder"},
     }
 )
 
@@ -82,8 +97,17 @@ def case_step(step: CaseStep, recipients: Recipients, labels: Labels, survey_url
 
 
 def appointment_confirmation(booked: AppointmentBooked, labels: Labels) -> Letter:
+    return _about_a_visit("appointment_booked", booked, labels)
+
+
+def appointment_reminder(booked: AppointmentBooked, labels: Labels) -> Letter:
+    """The day before the visit: when and where, and what to bring."""
+    return _about_a_visit("appointment_reminder", booked, labels)
+
+
+def _about_a_visit(template: str, booked: AppointmentBooked, labels: Labels) -> Letter:
     return Letter(
-        "appointment_booked",
+        template,
         {
             "name": booked.name,
             "service": labels.service(booked.service_code),
@@ -100,3 +124,48 @@ def complaint_acknowledgement(filed: ComplaintFiled) -> Letter:
 
 def sign_in_code(requested: SignInCodeRequested) -> Letter:
     return Letter("sign_in_code", {"code": requested.code})
+
+
+def case_deadline(
+    event: DeadlineWarning | DeadlineBreached,
+    *,
+    to: str,
+    tracking_number: str,
+    service: str,
+    holder: str | None,
+    labels: Labels,
+) -> Letter:
+    """To an officer (`to` is their name): a case's time is running out, or has run out."""
+    values = {
+        "name": to,
+        "tracking_number": tracking_number,
+        "service": service,
+        "due": moment_label(event.due_at),
+        "holder": UNCLAIMED if holder is None else holder,
+        "where": "-" if event.service_point is None else labels.service_point(event.service_point),
+    }
+    if isinstance(event, DeadlineBreached):
+        return Letter("deadline_breached", values)
+    return Letter("deadline_warning", values | {"percent": str(event.percent)})
+
+
+def disposition_reminder(reminded: DispositionReminded, *, to: str) -> Letter:
+    """To a disposition's holder: it lies unread for a working day, or its deadline nears."""
+    template = "disposition_unread" if reminded.reason == "unread" else "disposition_due_soon"
+    return Letter(template, _about_a_disposition(reminded, to))
+
+
+def disposition_escalation(escalated: DispositionEscalated, *, to: str, holder: str) -> Letter:
+    """To who disposed: the holder let the disposition's deadline pass."""
+    return Letter("disposition_escalated", _about_a_disposition(escalated, to) | {"holder": holder})
+
+
+def _about_a_disposition(
+    event: DispositionReminded | DispositionEscalated, to: str
+) -> dict[str, str]:
+    return {
+        "name": to,
+        "letter": event.letter_id,
+        "disposition": event.disposition_id,
+        "due": moment_label(event.due_at),
+    }

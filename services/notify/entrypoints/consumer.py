@@ -7,14 +7,23 @@ from services.notify.service_layer import messages
 from services.notify.service_layer.messages import MessageContext
 from shared.events.models import (
     AppointmentBooked,
+    AppointmentCancelled,
     ComplaintFiled,
     ConversationReply,
+    DeadlineBreached,
+    DeadlineWarning,
+    DispositionEscalated,
+    DispositionReminded,
     RequestSubmitted,
     SignInCodeRequested,
 )
 from shared.messagebus import Received, Subscription
 
 subscription: Subscription[MessageContext] = Subscription("notify")
+CASE_DEADLINES: tuple[type[DeadlineWarning | DeadlineBreached], ...] = (
+    DeadlineWarning,
+    DeadlineBreached,
+)
 
 
 @subscription.on(RequestSubmitted)
@@ -39,6 +48,43 @@ async def on_appointment_booked(
 ) -> None:
     await messages.queue_appointment_confirmation(
         booked=message.data, event_id=message.event_id, context=context, now=message.now
+    )
+    await messages.queue_appointment_reminder(booked=message.data, context=context, now=message.now)
+
+
+@subscription.on(AppointmentCancelled)
+async def on_appointment_cancelled(
+    message: Received[AppointmentCancelled], context: MessageContext
+) -> None:
+    await messages.cancel_appointment_reminder(
+        cancelled=message.data, context=context, now=message.now
+    )
+
+
+@subscription.on(*CASE_DEADLINES)
+async def on_case_deadline(
+    message: Received[DeadlineWarning | DeadlineBreached], context: MessageContext
+) -> None:
+    await messages.queue_case_deadline_notices(
+        event=message.data, event_id=message.event_id, context=context, now=message.now
+    )
+
+
+@subscription.on(DispositionReminded)
+async def on_disposition_reminded(
+    message: Received[DispositionReminded], context: MessageContext
+) -> None:
+    await messages.queue_disposition_reminder(
+        reminded=message.data, event_id=message.event_id, context=context, now=message.now
+    )
+
+
+@subscription.on(DispositionEscalated)
+async def on_disposition_escalated(
+    message: Received[DispositionEscalated], context: MessageContext
+) -> None:
+    await messages.queue_disposition_escalation(
+        escalated=message.data, event_id=message.event_id, context=context, now=message.now
     )
 
 

@@ -1,109 +1,299 @@
-"""Notify's delivery: hands messages that are due to the provider and records the outcome."""
+"""Notify's delivery: hands messages that are due to their channel's provider and records each
+attempt before and after the call, so that no message goes out twice on one channel.
+
+Each attempt runs in its own task, in the lane of its channel (a token bucket and a number of
+concurrent calls per channel): a slow or throttled WhatsApp holds up neither SMS nor e-mail, and
+the loop that starts attempts, like the Kafka consumer that queues them, never waits on a
+provider.
+"""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+import logging
+import random
+import time
+from collections.abc import Awaitable, Callable, Collection, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
+from functools import partial
 
-from services.notify.domain.notification import Notification, NotificationStatus
+from services.notify.domain.delivery_status import DeliveryRecord
+from services.notify.domain.notification import (
+    UNSETTLED,
+    Draw,
+    Notification,
+    NotificationStatus,
+)
 from services.notify.domain.quiet_hours import QuietHours
+from services.notify.domain.rate_limit import ChannelLimit, TokenBucket
 from services.notify.service_layer.ports import (
     MessageProvider,
     NotificationRepository,
     ProviderError,
 )
+from shared.errors import is_transient
 from shared.events.envelope import CloudEvent
-from shared.polling import OutboxReady
+from shared.events.models import DeliveryChannel
+from shared.polling import OutboxReady, PollingLoop
+from shared.redaction import describe_error
+
+log = logging.getLogger(__name__)
 
 SOURCE = "/adminduk/notify"
+RESOLVE_ATTEMPTS = 5
 
 DeliveryReady = Callable[[Notification], None]
 """Hands a stored, pending notification to the delivery loop, which then need not read it back."""
 
 
-@dataclass(frozen=True)
-class Delivery:
-    """Hands messages to the provider and records each attempt's outcome with its events.
+DEFAULT_LIMIT = ChannelLimit(rate_per_s=10.0, burst=10.0, concurrency=8)
 
-    A message that can wait and comes due in quiet hours (a retry, or one a slow sweep found
-    late) is put off until they end, untried.
+
+@dataclass
+class _Lane:
+    slots: asyncio.Semaphore
+    bucket: TokenBucket
+
+
+@dataclass
+class Delivery:
+    """Tries messages, falls back along their route, and dead-letters what no channel took.
+
+    Before each call the attempt is stored as in flight (`SENDING`, leased until
+    `now + lease`) with a write conditional on the version read, so of two instances, or a sweep
+    racing a wake-up, exactly one calls the provider. An attempt whose lease ended unanswered is
+    made again under the same idempotency key on `resend_safe` channels (their provider sends
+    one message per key); on the others it is held as uncertain for `uncertain_window`, settled
+    by `resolve_uncertain` when a delivery status arrives, else given up for the next channel
+    (`Notification.give_up_uncertain` says why).
     """
 
     repository: NotificationRepository
     provider: MessageProvider
     outbox_ready: OutboxReady
     max_attempts: int
+    """Per channel."""
     now: Callable[[], datetime]
-    concurrency: int = 8
     quiet_hours: QuietHours | None = None
-    _held: dict[str, Notification] = field(default_factory=dict)
+    limits: Mapping[DeliveryChannel, ChannelLimit] = field(default_factory=dict)
+    resend_safe: Collection[DeliveryChannel] = frozenset({DeliveryChannel.SMS})
+    lease: timedelta = timedelta(seconds=60)
+    """Longer than a provider call can take (its timeout), or a slow answer is left unused."""
+    uncertain_window: timedelta = timedelta(minutes=15)
+    draw: Draw = random.random
+    monotonic: Callable[[], float] = time.monotonic
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
+    _held: dict[str, Notification] = field(default_factory=dict, init=False)
+    _running: dict[str, asyncio.Task[None]] = field(default_factory=dict, init=False)
+    _lanes: dict[DeliveryChannel, _Lane] = field(default_factory=dict, init=False)
+    _failure: BaseException | None = field(default=None, init=False)
 
     def hold(self, notification: Notification) -> None:
-        """Keeps a just-stored notification for its first attempt, saving a read.
-
-        Whichever path attempts a message first drops its held copy, so a copy made stale by a
-        sweep's attempt is never sent again.
-        """
+        """Keeps a just-stored notification for its first attempt, saving a read; a stale copy
+        is harmless, as its write would be refused."""
         self._held[notification.notification_id] = notification
 
     async def deliver(self, notification_ids: list[str]) -> int:
-        """Tries the named messages that are still pending and due; returns how many were tried."""
-        loaded = await asyncio.gather(*map(self._load, notification_ids))
+        """Starts on the named messages that have something due; returns how many."""
+        self._raise_failure()
+        wanted = [key for key in notification_ids if key not in self._running]
+        loaded = await asyncio.gather(*map(self._load, wanted))
+        now = self.now()
         due = [
             notification
             for notification in loaded
             if notification is not None
-            and notification.status is NotificationStatus.PENDING
-            and notification.next_attempt_at <= self.now()
+            and notification.status in UNSETTLED
+            and notification.next_attempt_at <= now
         ]
-        return await self._attempt_all(due)
+        return self._start_all(due)
+
+    async def deliver_due(self, batch_size: int = 50) -> int:
+        """Starts on every message with something due, oldest first, a batch at a time (the
+        night's held messages all come due when quiet hours end); returns how many."""
+        self._raise_failure()
+        started = 0
+        while True:
+            batch = await self.repository.due(self.now(), batch_size, skip=set(self._running))
+            started += self._start_all(batch)
+            if len(batch) < batch_size:
+                return started
+
+    async def drain(self) -> None:
+        """Waits for every attempt started to be recorded."""
+        while self._running:
+            await asyncio.gather(*self._running.values(), return_exceptions=True)
+        self._raise_failure()
+
+    async def resolve_uncertain(self, *, idempotency_key: str, provider_message_id: str) -> bool:
+        """Records as sent the attempt in flight or in doubt under `idempotency_key`, from a
+        provider's delivery status; False if none was waiting for it (already settled, or the
+        message has moved on to another channel, whose key differs)."""
+        notification_id = idempotency_key.rpartition(":")[0]
+        for _ in range(RESOLVE_ATTEMPTS):
+            notification = await self.repository.get(notification_id)
+            if notification is None or notification.idempotency_key != idempotency_key:
+                return False
+            if not notification.resolve_uncertain(
+                provider_message_id=provider_message_id, now=self.now()
+            ):
+                return False
+            if await self._record(notification):
+                return True
+        return False
+
+    async def delivery_failed(self, record: DeliveryRecord) -> None:
+        """A provider reported that a message it took never reached the person: its channel
+        is given up and the next one of the route tried (or the message dead-lettered). A
+        repeated report finds the message moved on and changes nothing."""
+        failure = record.failure
+        code = "" if failure is None or failure.error_code is None else f" ({failure.error_code})"
+        reason = f"{record.channel.value.lower()} reported the message undelivered{code}"
+        for _ in range(RESOLVE_ATTEMPTS):
+            notification = await self.repository.get(record.notification_id or "")
+            if notification is None or not notification.failed_after_acceptance(
+                channel=record.channel,
+                provider_message_id=record.provider_message_id,
+                reason=reason,
+                now=self.now(),
+            ):
+                return
+            if await self._record(notification):
+                self._start_all([notification])
+                return
 
     async def _load(self, notification_id: str) -> Notification | None:
         held = self._held.pop(notification_id, None)
         return held if held is not None else await self.repository.get(notification_id)
 
-    async def deliver_due(self, batch_size: int = 50) -> int:
-        """Tries every message whose next attempt is due, oldest first, a batch at a time (the
-        night's held messages all come due when quiet hours end); returns how many."""
-        tried = 0
-        while True:
-            batch = await self.repository.due(self.now(), batch_size)
-            tried += await self._attempt_all(batch)
-            if len(batch) < batch_size:
-                return tried
-
-    async def _attempt_all(self, notifications: list[Notification]) -> int:
-        """Tries up to `concurrency` messages at once: one slow provider call holds up no other."""
+    def _start_all(self, notifications: list[Notification]) -> int:
+        started = 0
         for notification in notifications:
-            self._held.pop(notification.notification_id, None)
-        slots = asyncio.Semaphore(self.concurrency)
+            key = notification.notification_id
+            self._held.pop(key, None)
+            if key in self._running:
+                continue
+            task = asyncio.create_task(self._work(notification), name=f"deliver {key}")
+            self._running[key] = task
+            task.add_done_callback(partial(self._forget, key))
+            started += 1
+        return started
 
-        async def attempt(notification: Notification) -> None:
-            async with slots:
-                await self._attempt(notification)
+    def _forget(self, key: str, _: asyncio.Task[None]) -> None:
+        self._running.pop(key, None)
 
-        await asyncio.gather(*(attempt(notification) for notification in notifications))
-        return len(notifications)
+    def _raise_failure(self) -> None:
+        if self._failure is not None:
+            failure, self._failure = self._failure, None
+            raise failure
 
-    async def _attempt(self, notification: Notification) -> None:
-        if notification.hold_for_quiet_hours(self.quiet_hours, self.now()):
-            await self.repository.save(notification, [])
-            return
+    async def _work(self, notification: Notification) -> None:
         try:
-            message_id = await self.provider.send(notification)
-        except ProviderError as exc:
-            notification.mark_attempt_failed(
-                reason=str(exc),
-                retryable=exc.retryable,
-                max_attempts=self.max_attempts,
-                now=self.now(),
+            await self._advance(notification)
+        except Exception as exc:
+            if not is_transient(exc):
+                self._failure = exc
+            # The store still says what is left to do; the next sweep takes it up again.
+            log.warning(
+                "delivery of %s stopped: %s", notification.notification_id, describe_error(exc)
             )
-        else:
-            notification.mark_sent(provider_message_id=message_id, now=self.now())
+
+    async def _advance(self, notification: Notification) -> None:
+        """Settles an attempt left in flight or in doubt, then tries the current channel, and
+        the next ones at once while the route falls back."""
+        now = self.now()
+        if notification.status is NotificationStatus.SENDING:
+            notification.resume_in_flight(
+                resend_safe=notification.channel in self.resend_safe,
+                now=now,
+                window=self.uncertain_window,
+            )
+            if not await self._record(notification):
+                return
+        elif notification.status is NotificationStatus.UNCERTAIN:
+            notification.give_up_uncertain(now=now)
+            if not await self._record(notification):
+                return
+        while (
+            notification.status is NotificationStatus.PENDING
+            and notification.next_attempt_at <= self.now()
+        ):
+            if notification.hold_for_quiet_hours(self.quiet_hours, self.now()):
+                await self._record(notification)
+                return
+            if not await self._attempt(notification):
+                return
+
+    async def _attempt(self, notification: Notification) -> bool:
+        """One call to the provider, recorded before and after; False if another writer had
+        the message first."""
+        lane = self._lane(notification.channel)
+        async with lane.slots:
+            await self.sleep(lane.bucket.reserve(self.monotonic()))
+            notification.start_attempt(now=self.now(), lease=self.lease)
+            if not await self._record(notification):
+                return False
+            try:
+                message_id = await self.provider.send(notification)
+            except ProviderError as exc:
+                self._failed(notification, exc)
+            else:
+                notification.mark_sent(provider_message_id=message_id, now=self.now())
+        if await self._record(notification):
+            return True
+        log.warning("attempt on %s was settled elsewhere first", notification.notification_id)
+        return False
+
+    def _failed(self, notification: Notification, error: ProviderError) -> None:
+        if error.maybe_accepted and notification.channel not in self.resend_safe:
+            notification.mark_uncertain(
+                reason=str(error), now=self.now(), window=self.uncertain_window
+            )
+            return
+        notification.mark_attempt_failed(
+            reason=str(error),
+            retryable=error.retryable,
+            max_attempts=self.max_attempts,
+            now=self.now(),
+            retry_after=error.retry_after,
+            draw=self.draw,
+        )
+
+    async def _record(self, notification: Notification) -> bool:
+        """Stores the notification and its new events if nothing changed it since it was read."""
         moment = self.now()
         outbox = [CloudEvent.wrap(item, source=SOURCE, time=moment) for item in notification.events]
-        await self.repository.save(notification, outbox)
+        if not await self.repository.save(notification, outbox):
+            return False
+        notification.events.clear()
         if outbox:
             self.outbox_ready(notification.notification_id, outbox)
+        return True
+
+    def _lane(self, channel: DeliveryChannel) -> _Lane:
+        if channel not in self._lanes:
+            limit = self.limits.get(channel, DEFAULT_LIMIT)
+            self._lanes[channel] = _Lane(
+                slots=asyncio.Semaphore(limit.concurrency),
+                bucket=TokenBucket(rate_per_s=limit.rate_per_s, burst=limit.burst),
+            )
+        return self._lanes[channel]
+
+
+class DeliveryLoop(PollingLoop):
+    """Starts attempts as messages are queued and sweeps for retries, expired leases and held
+    messages; on stop, lets the attempts under way be recorded."""
+
+    def __init__(self, delivery: Delivery, *, sweep_interval_s: float) -> None:
+        super().__init__(
+            name="delivery",
+            handle=delivery.deliver,
+            sweep=delivery.deliver_due,
+            sweep_interval_s=sweep_interval_s,
+        )
+        self._delivery = delivery
+
+    async def stop(self) -> None:
+        await super().stop()
+        await self._delivery.drain()

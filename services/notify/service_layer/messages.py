@@ -7,29 +7,42 @@ from what its `RequestSubmitted` said; a step that overtakes it is parked until 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 
-from services.notify.domain import letters
-from services.notify.domain.notification import conversation_reply_message, new_message
+from services.notify.domain import letters, reminders
+from services.notify.domain.notification import Leg, conversation_reply_message, new_message
 from services.notify.domain.quiet_hours import QuietHours
 from services.notify.domain.recipients import CaseStep, OperatorNotice, ParkedStep, Recipients
+from services.notify.domain.route import phone_fallback
+from services.notify.domain.staff import Addressees, StaffDirectory, StaffMember
 from services.notify.domain.templates import Letter, Templates
 from services.notify.service_layer.delivery import DeliveryReady
 from services.notify.service_layer.ports import NotificationRepository, RecipientDirectory
 from shared.errors import RetryableError
 from shared.events.models import (
     AppointmentBooked,
+    AppointmentCancelled,
     ComplaintFiled,
     ConversationReply,
+    DeadlineBreached,
+    DeadlineWarning,
     DeliveryChannel,
+    DispositionEscalated,
+    DispositionReminded,
     RequestSubmitted,
     SignInCodeRequested,
 )
 from shared.gsm7 import to_gsm7
 
+log = logging.getLogger(__name__)
+
 COMPLAINT_CHANNEL = DeliveryChannel.SMS
 """A complaint does not say how its citizen wants to hear back; every phone takes SMS."""
+UNKNOWN_SERVICE = "permohonan"
+"""How a staff notice names the service of a request notify never learnt."""
 
 
 @dataclass(frozen=True)
@@ -41,6 +54,8 @@ class MessageContext:
     quiet_hours: QuietHours | None
     survey_url: str
     """Where citizens rate the service; a completed request's link adds its tracking number."""
+    staff: StaffDirectory = field(default_factory=StaffDirectory)
+    """Who staff notices go to; none known until bootstrap gives the office's directory."""
 
 
 async def queue_receipt(
@@ -89,6 +104,7 @@ async def queue_appointment_confirmation(
         about=booked.appointment_id,
         to=booked.phone,
         channel=DeliveryChannel.of(booked.contact_channel),
+        fallback=phone_fallback(DeliveryChannel.of(booked.contact_channel)),
         now=now,
     )
 
@@ -123,6 +139,7 @@ async def queue_sign_in_code(
         about=requested.challenge_id,
         to=requested.phone,
         channel=DeliveryChannel.of(requested.channel),
+        fallback=phone_fallback(DeliveryChannel.of(requested.channel)),
         now=now,
     )
 
@@ -134,6 +151,141 @@ async def queue_conversation_reply(
     notification = conversation_reply_message(event_id, reply, now=now)
     if await context.repository.add(notification):
         context.delivery_ready(notification)
+
+
+async def queue_appointment_reminder(
+    *, booked: AppointmentBooked, context: MessageContext, now: datetime
+) -> None:
+    """Queues the reminder of a visit booked with a phone for 08:00 WIB the day before it, as of
+    that moment, under `<appointment id>:reminder`: a cancellation that came first took that id,
+    and a visit too near to need it gets none."""
+    due = reminders.reminder_due(booked.starts_at, now=now)
+    if booked.phone is None or due is None:
+        return
+    channel = DeliveryChannel.of(booked.contact_channel)
+    await _queue(
+        context,
+        event_id=booked.appointment_id,
+        letter=letters.appointment_reminder(booked, context.templates.labels),
+        about=booked.appointment_id,
+        to=booked.phone,
+        channel=channel,
+        fallback=phone_fallback(channel),
+        now=due,
+        role=reminders.REMINDER_ROLE,
+    )
+
+
+async def cancel_appointment_reminder(
+    *, cancelled: AppointmentCancelled, context: MessageContext, now: datetime
+) -> None:
+    """Calls off a cancelled (or rescheduled) visit's reminder; if it is not queued yet, takes
+    its id, so that the booking, arriving later, queues none."""
+    reminder_id = reminders.reminder_id(cancelled.appointment_id)
+    if await context.repository.cancel(reminder_id):
+        return
+    if await context.repository.add(
+        reminders.cancelled_reminder(cancelled.appointment_id, now=now)
+    ):
+        return
+    # Queued between the two calls above, or already sent or called off: cancel what is pending.
+    await context.repository.cancel(reminder_id)
+
+
+async def queue_case_deadline_notices(
+    *,
+    event: DeadlineWarning | DeadlineBreached,
+    event_id: str,
+    context: MessageContext,
+    now: datetime,
+) -> None:
+    """E-mails the officer holding the case (if anyone) and the supervisors of its service
+    point that its time is running out, or has run out."""
+    addressees = context.staff.of_case_deadline(
+        holder=event.holder, service_point=event.service_point
+    )
+    recipients = await context.recipients.get(event.request_id)
+    tracking_number = event.request_id if recipients is None else recipients.tracking_number
+    labels = context.templates.labels
+    service = UNKNOWN_SERVICE if recipients is None else labels.service(recipients.service_code)
+    holder = None if event.holder is None else context.staff.name_of(event.holder)
+    for member in _reachable(addressees, event_id=event_id):
+        letter = letters.case_deadline(
+            event,
+            to=member.name,
+            tracking_number=tracking_number,
+            service=service,
+            holder=holder,
+            labels=labels,
+        )
+        await _tell_staff(
+            context, member, event_id=event_id, letter=letter, about=event.request_id, now=now
+        )
+
+
+async def queue_disposition_reminder(
+    *, reminded: DispositionReminded, event_id: str, context: MessageContext, now: datetime
+) -> None:
+    """E-mails a disposition's holder that it lies unread, or that its deadline nears."""
+    for member in _reachable(context.staff.addressees([reminded.holder]), event_id=event_id):
+        letter = letters.disposition_reminder(reminded, to=member.name)
+        await _tell_staff(
+            context, member, event_id=event_id, letter=letter, about=reminded.letter_id, now=now
+        )
+
+
+async def queue_disposition_escalation(
+    *, escalated: DispositionEscalated, event_id: str, context: MessageContext, now: datetime
+) -> None:
+    """E-mails who disposed that the holder let the disposition's deadline pass."""
+    holder = context.staff.name_of(escalated.holder)
+    addressees = context.staff.addressees([escalated.escalated_to])
+    for member in _reachable(addressees, event_id=event_id):
+        letter = letters.disposition_escalation(escalated, to=member.name, holder=holder)
+        await _tell_staff(
+            context, member, event_id=event_id, letter=letter, about=escalated.letter_id, now=now
+        )
+
+
+def _reachable(addressees: Addressees, *, event_id: str) -> tuple[StaffMember, ...]:
+    """The addressees the directory knows; those it lacks are logged by subject, so the office
+    can add them (their notices of this event are not sent)."""
+    for subject in addressees.unknown:
+        log.warning(
+            "staff notice not sent: %s is not in the staff directory",
+            subject,
+            extra={"event_id": event_id},
+        )
+    if not addressees.members and not addressees.unknown:
+        log.warning("staff notice sent to no one: no addressee", extra={"event_id": event_id})
+    return addressees.members
+
+
+async def _tell_staff(
+    context: MessageContext,
+    member: StaffMember,
+    *,
+    event_id: str,
+    letter: Letter,
+    about: str,
+    now: datetime,
+) -> None:
+    """By e-mail, with the SMS fallback of a member whose directory entry has a phone; like
+    every message that can wait, held through quiet hours: nothing is worked on at night."""
+    fallback = () if member.phone is None else (DeliveryChannel.SMS,)
+    addresses = {} if member.phone is None else {DeliveryChannel.SMS: member.phone}
+    await _queue(
+        context,
+        event_id=event_id,
+        letter=letter,
+        about=about,
+        to=member.email,
+        channel=DeliveryChannel.EMAIL,
+        fallback=fallback,
+        addresses=addresses,
+        now=now,
+        role=member.notice_role,
+    )
 
 
 def _step_letter(context: MessageContext, step: CaseStep, recipients: Recipients) -> Letter:
@@ -169,13 +321,15 @@ async def _tell(
             "diteruskan: ",
         )
         return
+    channel = DeliveryChannel.of(recipients.channel)
     await _queue(
         context,
         event_id=event_id,
         letter=letter,
         about=recipients.request_id,
         to=recipients.phone,
-        channel=DeliveryChannel.of(recipients.channel),
+        channel=channel,
+        fallback=phone_fallback(channel),
         now=now,
     )
 
@@ -191,18 +345,37 @@ async def _queue(
     now: datetime,
     role: str = "citizen",
     preface: str = "",
+    fallback: tuple[DeliveryChannel, ...] = (),
+    addresses: Mapping[DeliveryChannel, str] | None = None,
 ) -> None:
-    rendered = context.templates.render(letter, channel)
+    """Queues one message per event and role, on `channel` to `to`, then on each `fallback`
+    channel in turn if the one before is given up, to its address in `addresses` or else to
+    `to` (e.g. staff: `channel=EMAIL, to=<e-mail>, fallback=(SMS,), addresses={SMS: <phone>}`).
+    The letter is rendered for each channel."""
+    route = tuple(
+        _leg(context, letter, leg_channel, (addresses or {}).get(leg_channel, to), preface)
+        for leg_channel in dict.fromkeys((channel, *fallback))
+    )
     notification = new_message(
         notification_id=f"{event_id}:{role}",
         about=about,
-        channel=channel,
-        recipient=to,
+        route=route,
         template=letter.template,
-        text=to_gsm7(preface) + rendered.text,
-        approved_template=rendered.approved_template,
         now=now,
         quiet_hours=context.quiet_hours,
     )
     if await context.repository.add(notification):
         context.delivery_ready(notification)
+
+
+def _leg(
+    context: MessageContext, letter: Letter, channel: DeliveryChannel, to: str, preface: str
+) -> Leg:
+    rendered = context.templates.render(letter, channel)
+    return Leg(
+        channel=channel,
+        recipient=to,
+        text=to_gsm7(preface) + rendered.text,
+        subject=rendered.subject,
+        approved_template=rendered.approved_template,
+    )

@@ -328,7 +328,14 @@ class Case:
         self.deadline_marks.add(timer.key)
         holder = None if self.claim is None else self.claim.officer
         if timer.mark is Mark.BREACH:
-            self._record(DeadlineBreached, PROCESSING, now, due_at=self.due_at, holder=holder)
+            self._record(
+                DeadlineBreached,
+                PROCESSING,
+                now,
+                due_at=self.due_at,
+                holder=holder,
+                service_point=self.service_point,
+            )
         else:
             self._record(
                 DeadlineWarning,
@@ -337,6 +344,7 @@ class Case:
                 percent=timer.mark.percent,
                 due_at=self.due_at,
                 holder=holder,
+                service_point=self.service_point,
             )
         return True
 

@@ -1,0 +1,93 @@
+"""Delivery statuses on the running services: Meta reports a receipt delivered and then read
+through notify's signed status webhook, the citizen and an officer see it in the request's
+message history, and audit has each status once; a badly signed report changes nothing."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+
+from devstack.stack import Stack
+from shared.events.models import NotificationStatusChanged
+from tests.e2e.conftest import SUBMISSION, audit_entries, eventually, sign_in
+from tests.whatsapp_webhooks import body_of, notification, signed, status
+
+PHONE = "+6285700000871"
+STATUSES = "/v1/channels/whatsapp/statuses"
+
+
+async def test_meta_reports_a_receipt_delivered_and_read_and_everyone_entitled_sees_it(
+    backend: Stack, http: httpx.AsyncClient, tokens: Callable[..., dict[str, str]]
+) -> None:
+    intake, notify = backend.service_url("intake"), backend.service_url("notify")
+    submitted = await http.post(
+        f"{intake}/v1/requests", json=SUBMISSION | {"phone": "085700000871"}
+    )
+    assert submitted.status_code == 202, submitted.text
+    request_id = submitted.json()["request_id"]
+
+    async def receipt_taken() -> dict[str, Any] | None:
+        response = await http.get(
+            f"{backend.message_sink_url}/v1/received", params={"channel": "WHATSAPP"}
+        )
+        response.raise_for_status()
+        taken = [message for message in response.json() if message["to"] == PHONE]
+        return taken[0] if taken else None
+
+    receipt = await eventually(receipt_taken, what="the receipt at the WhatsApp stand-in")
+    wamid, key = receipt["message_id"], receipt["reference"]
+    app_secret = backend.service_secret("NOTIFY_WHATSAPP_APP_SECRET")
+    history_url = f"{notify}/v1/notifications"
+    officer = tokens("verifier", service_point="KANTOR_DINAS")
+
+    async def history(headers: dict[str, str]) -> dict[str, Any]:
+        response = await http.get(history_url, params={"request_id": request_id}, headers=headers)
+        assert response.status_code == 200, response.text
+        return dict(response.json())
+
+    forged = body_of(notification(statuses=[status(PHONE[1:], wamid, "failed")]))
+    refused = await http.post(
+        f"{notify}{STATUSES}", content=forged, headers=signed(forged, "not-the-app-secret")
+    )
+    assert refused.status_code == 401
+
+    for state in ("delivered", "read", "delivered"):
+        report = status(PHONE[1:], wamid, state) | {"biz_opaque_callback_data": key}
+        body = body_of(notification(statuses=[report]))
+        answer = await http.post(
+            f"{notify}{STATUSES}", content=body, headers=signed(body, app_secret)
+        )
+        assert answer.status_code == 200, answer.text
+
+    own = await history(await sign_in(http, backend, PHONE))
+    (message,) = own["messages"]
+    assert message["provider_message_id"] == wamid
+    assert message["delivery_status"] == "READ"
+    assert [seen["status"] for seen in message["deliveries"][0]["statuses"]] == [
+        "DELIVERED",
+        "READ",
+    ]
+    assert message["recipient"] == "+62857****871"
+    assert PHONE not in str(own)
+    assert await history(officer) == own
+    stranger = await http.get(
+        history_url,
+        params={"request_id": request_id},
+        headers=await sign_in(http, backend, "+6285700000872"),
+    )
+    assert stranger.status_code == 404
+
+    async def audited() -> list[dict[str, Any]] | None:
+        entries = [
+            entry
+            for entry in await audit_entries(http, backend, subject=request_id)
+            if entry["event_type"] == NotificationStatusChanged.event_type
+        ]
+        return entries if len(entries) >= 2 else None
+
+    entries = await eventually(audited, what="the statuses in the audit log")
+    assert sorted(entry["data"]["status"] for entry in entries) == ["DELIVERED", "READ"]
+    assert {entry["data"]["provider_message_id"] for entry in entries} == {wamid}
+    assert "FAILED" not in str(await history(officer))

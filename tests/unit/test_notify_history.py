@@ -1,0 +1,297 @@
+"""A request's message history through notify's API: for officers and for the citizen whose
+phone the request gives, never anyone else's, never the text or the full number; and the
+status webhooks refusing what is not signed."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime, timedelta
+
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from services.intake.bootstrap import token_signer
+from services.intake.config import IntakeSettings
+from services.notify.bootstrap import create_app
+from services.notify.config import NotifySettings
+from services.notify.domain.delivery_status import StatusReport, mask_recipient
+from services.notify.domain.recipients import Recipients
+from services.notify.entrypoints.status_webhooks import StatusWebhooks
+from services.notify.service_layer.statuses import HistoryContext, StatusContext, take_report
+from shared.events.envelope import Actor
+from shared.events.models import DeliveryChannel, DeliveryStatus, NotificationChannel
+from shared.http import ReadinessCheck
+from shared.signatures import hub_signature, timestamped_signature
+from tests.auth import STAFF_KEYS, bearer
+from tests.builders import T0
+from tests.fakes import CallCounter, FakeNotificationRepository, FakeRecipientDirectory
+from tests.unit.test_notify_status import (
+    WAMID,
+    FakeDeliveryStatusStore,
+    FakeIndex,
+    a_notification,
+    delivery,
+    meta_status,
+)
+
+PHONE = "+6281234567890"
+APP_SECRET = b"app-secret"
+SMS_SECRET = b"sms-secret"
+INTAKE = IntakeSettings()
+CITIZEN_TOKENS = token_signer(INTAKE, INTAKE.cipher())
+
+
+def citizen(phone: str) -> dict[str, str]:
+    token, _ = CITIZEN_TOKENS.issue(phone=phone, now=datetime.now(UTC))
+    return {"Authorization": f"Bearer {token}"}
+
+
+@dataclasses.dataclass
+class FakeNotify:
+    """Notify's history and status webhooks on fakes: request `req-1` with two messages."""
+
+    store: FakeDeliveryStatusStore = dataclasses.field(default_factory=FakeDeliveryStatusStore)
+    index: FakeIndex = dataclasses.field(default_factory=FakeIndex)
+    notifications: FakeNotificationRepository = dataclasses.field(
+        default_factory=FakeNotificationRepository
+    )
+    recipients: FakeRecipientDirectory = dataclasses.field(default_factory=FakeRecipientDirectory)
+
+    def __post_init__(self) -> None:
+        self.statuses = StatusContext(
+            store=self.store,
+            notifications=self.notifications,
+            outbox_ready=CallCounter(),
+            now=lambda: T0,
+        )
+
+    async def seed(self) -> None:
+        self.recipients.recipients["req-1"] = Recipients(
+            request_id="req-1",
+            tracking_number="KK-2025-000001",
+            service_code="KK_BARU",
+            name="Siti Aminah",
+            phone=PHONE,
+            channel=NotificationChannel.WHATSAPP,
+            submitted_by=Actor.system("intake"),
+            assisted_contact=None,
+        )
+        receipt = a_notification("evt-1:citizen")
+        step = dataclasses.replace(
+            a_notification("evt-2:citizen"),
+            created_at=T0 + timedelta(hours=1),
+            template="case_approved",
+            provider_message_id=None,
+            last_error="provider answered 503",
+            attempts=2,
+        )
+        for notification in (receipt, step):
+            await self.index.remember("req-1", notification.notification_id)
+            await self.notifications.add(notification)
+
+    @asynccontextmanager
+    async def wiring(self, app: FastAPI) -> AsyncIterator[Mapping[str, ReadinessCheck]]:
+        await self.seed()
+        app.state.history = HistoryContext(
+            index=self.index,
+            notifications=self.notifications,
+            store=self.store,
+            recipients=self.recipients,
+        )
+        app.state.status_webhooks = StatusWebhooks(
+            whatsapp_app_secret=APP_SECRET,
+            whatsapp_verify_token="verify-me",
+            sms_secret=SMS_SECRET,
+            statuses=self.statuses,
+            clock=lambda: datetime.now(UTC),
+        )
+        yield {}
+
+
+@dataclasses.dataclass
+class Notify:
+    client: httpx.AsyncClient
+    store: FakeDeliveryStatusStore
+    statuses: StatusContext
+
+
+@pytest.fixture
+async def notify() -> AsyncIterator[Notify]:
+    fake = FakeNotify()
+    app = create_app(NotifySettings(), fake.wiring, staff_keys=STAFF_KEYS)
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client,
+    ):
+        yield Notify(client=client, store=fake.store, statuses=fake.statuses)
+
+
+async def history(notify: Notify, headers: dict[str, str], **params: str) -> httpx.Response:
+    return await notify.client.get(
+        "/v1/notifications", params={"request_id": "req-1", **params}, headers=headers
+    )
+
+
+def test_numbers_and_addresses_are_masked() -> None:
+    assert mask_recipient("+6281234567890") == "+62812****890"
+    assert mask_recipient("verifikator@dukcapil.example.go.id") == "v***@dukcapil.example.go.id"
+    assert "12345" not in mask_recipient("+12345")
+
+
+async def test_the_citizen_reads_their_requests_messages_newest_first_without_text(
+    notify: Notify,
+) -> None:
+    for status, minute in ((DeliveryStatus.READ, 3), (DeliveryStatus.SENT, 1)):
+        report = StatusReport(
+            channel=DeliveryChannel.WHATSAPP,
+            provider_message_id=WAMID,
+            status=status,
+            at=T0 + timedelta(minutes=minute),
+        )
+        await take_report(report=report, context=notify.statuses)
+
+    response = await history(notify, citizen(PHONE))
+
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert PHONE not in response.text
+    assert "Permohonan Anda diterima" not in response.text
+    assert [message["notification_id"] for message in body["messages"]] == [
+        "evt-2:citizen",
+        "evt-1:citizen",
+    ]
+    step, receipt = body["messages"]
+    assert (step["delivery_status"], step["deliveries"], step["attempts"]) == (None, [], 2)
+    assert step["last_error"] == "provider answered 503"
+    assert receipt["recipient"] == "+62812****890"
+    assert receipt["delivery_status"] == "READ"
+    assert receipt["sent_at"] == "2025-03-03T01:31:00Z"
+    assert [seen["status"] for seen in receipt["deliveries"][0]["statuses"]] == ["SENT", "READ"]
+    assert (body["total"], body["next_offset"]) == (2, None)
+
+
+async def test_pages_follow_one_another(notify: Notify) -> None:
+    first = (await history(notify, bearer("supervisor"), limit="1")).json()
+    second = (await history(notify, bearer("supervisor"), limit="1", offset="1")).json()
+
+    assert [item["notification_id"] for item in first["messages"]] == ["evt-2:citizen"]
+    assert first["next_offset"] == 1
+    assert [item["notification_id"] for item in second["messages"]] == ["evt-1:citizen"]
+    assert second["next_offset"] is None
+
+
+async def test_officers_who_work_on_requests_read_any_requests_messages(notify: Notify) -> None:
+    for role in ("verifier", "operator", "signer", "counter_officer", "supervisor"):
+        response = await history(notify, bearer(role, service_point="KANTOR_DINAS"))
+        assert response.status_code == 200, (role, response.text)
+        assert response.json()["total"] == 2
+
+
+async def test_another_citizen_gets_the_same_404_as_for_a_request_that_does_not_exist(
+    notify: Notify,
+) -> None:
+    others = await history(notify, citizen("+6285700000001"))
+    missing = await notify.client.get(
+        "/v1/notifications", params={"request_id": "req-404"}, headers=citizen(PHONE)
+    )
+
+    assert others.status_code == missing.status_code == 404
+    assert others.json() == missing.json()
+
+
+async def test_staff_outside_the_requests_work_and_callers_without_a_token_are_refused(
+    notify: Notify,
+) -> None:
+    assert (await history(notify, bearer("auditor"))).status_code == 403
+    assert (
+        await history(notify, bearer("village_operator", village="3516010001"))
+    ).status_code == 403
+    assert (await history(notify, {})).status_code == 401
+
+
+async def test_a_badly_signed_whatsapp_delivery_is_401_and_changes_nothing(notify: Notify) -> None:
+    body = delivery(meta_status("read"))
+
+    wrong = await notify.client.post(
+        "/v1/channels/whatsapp/statuses",
+        content=body,
+        headers={"X-Hub-Signature-256": hub_signature(body, b"not-the-secret")},
+    )
+    right = await notify.client.post(
+        "/v1/channels/whatsapp/statuses",
+        content=body,
+        headers={"X-Hub-Signature-256": hub_signature(body, APP_SECRET)},
+    )
+
+    assert wrong.status_code == 401
+    assert wrong.json()["error"] == "invalid_signature"
+    assert right.status_code == 200, right.text
+    assert right.json() == {"statuses": 1}
+    assert list(notify.store.records) == [f"WHATSAPP:{WAMID}"]
+    assert len(notify.store.outbox) == 1
+
+
+def sms_headers(body: bytes, at: int) -> dict[str, str]:
+    return {
+        "X-Sms-Timestamp": str(at),
+        "X-Sms-Signature": timestamped_signature(SMS_SECRET, str(at), body),
+    }
+
+
+async def test_an_sms_report_is_recorded_only_when_signed_and_recent(notify: Notify) -> None:
+    body = b'{"message_id": "sms-1", "status": "DELIVERED", "at": "2025-06-18T16:22:53Z"}'
+    now = int(datetime.now(UTC).timestamp())
+
+    stale = str(now - 600)
+    old = await notify.client.post(
+        "/v1/channels/sms/reports",
+        content=body,
+        headers={
+            "X-Sms-Timestamp": stale,
+            "X-Sms-Signature": timestamped_signature(SMS_SECRET, stale, body),
+        },
+    )
+    assert old.status_code == 401
+    assert notify.store.records == {}
+
+    fresh = str(now)
+    taken = await notify.client.post(
+        "/v1/channels/sms/reports",
+        content=body,
+        headers={
+            "X-Sms-Timestamp": fresh,
+            "X-Sms-Signature": timestamped_signature(SMS_SECRET, fresh, body),
+        },
+    )
+    assert taken.status_code == 200, taken.text
+    assert list(notify.store.records) == ["SMS:sms-1"]
+
+
+async def test_a_signed_delivery_that_is_not_the_cloud_api_shape_is_422(notify: Notify) -> None:
+    body = b'{"object": "page", "entry": []}'
+
+    response = await notify.client.post(
+        "/v1/channels/whatsapp/statuses",
+        content=body,
+        headers={"X-Hub-Signature-256": hub_signature(body, APP_SECRET)},
+    )
+
+    assert response.status_code == 422
+    assert notify.store.records == {}
+
+
+async def test_meta_is_answered_its_challenge_only_with_the_verify_token(notify: Notify) -> None:
+    params = {"hub.mode": "subscribe", "hub.challenge": "1158201444"}
+
+    right = await notify.client.get(
+        "/v1/channels/whatsapp/statuses", params={**params, "hub.verify_token": "verify-me"}
+    )
+    wrong = await notify.client.get(
+        "/v1/channels/whatsapp/statuses", params={**params, "hub.verify_token": "guess"}
+    )
+
+    assert (right.status_code, right.text) == (200, "1158201444")
+    assert wrong.status_code == 403

@@ -1,0 +1,350 @@
+"""Providers' delivery statuses: Meta's documented webhook payloads and signature, the SMS
+gateway's signed reports, and a message's statuses recorded once each, never going backwards."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from pydantic import ValidationError
+
+from services.notify.domain.delivery_status import (
+    DeliveryRecord,
+    StatusReport,
+    notification_id_of,
+    record_id,
+)
+from services.notify.domain.notification import Notification, NotificationStatus
+from services.notify.entrypoints.status_webhooks import (
+    SmsDeliveryReport,
+    parse_whatsapp_statuses,
+)
+from services.notify.service_layer.statuses import StatusContext, take_report
+from shared.events.envelope import CloudEvent
+from shared.events.models import DeliveryChannel, DeliveryStatus, NotificationStatusChanged
+from tests.builders import T0
+from tests.fakes import CallCounter, FakeNotificationRepository
+
+WAMID = "wamid.HBgLMTY1MDM4Nzk0MzkVAgARGBJDNDU3NUY1RTMxRjlGMzQ2NzUA"
+KEY = "evt-1:citizen:WHATSAPP"
+
+
+class FakeDeliveryStatusStore:
+    """Versions like the Mongo store: a save based on a stale read is refused."""
+
+    def __init__(self) -> None:
+        self.records: dict[str, DeliveryRecord] = {}
+        self.keys: dict[str, list[str]] = {}
+        self.outbox: list[CloudEvent] = []
+
+    async def get(
+        self, channel: DeliveryChannel, provider_message_id: str
+    ) -> DeliveryRecord | None:
+        stored = self.records.get(record_id(channel, provider_message_id))
+        return None if stored is None else dataclasses.replace(stored, seen=dict(stored.seen))
+
+    async def save(self, record: DeliveryRecord, outbox: list[CloudEvent]) -> bool:
+        stored = self.records.get(record.record_id)
+        if (stored.version if stored else None) != record.version:
+            return False
+        if record.idempotency_key is not None:
+            listed = self.keys.setdefault(record.idempotency_key, [])
+            listed += [] if record.record_id in listed else [record.record_id]
+        version = 0 if record.version is None else record.version + 1
+        self.records[record.record_id] = dataclasses.replace(
+            record, seen=dict(record.seen), version=version, events=[]
+        )
+        self.outbox += outbox
+        return True
+
+    async def status_for_key(self, idempotency_key: str) -> DeliveryRecord | None:
+        found = [self.records[item] for item in self.keys.get(idempotency_key, [])]
+        return max(found, key=lambda record: record.status is not None, default=None)
+
+
+class FakeIndex:
+    def __init__(self) -> None:
+        self.ids: dict[str, list[str]] = {}
+
+    async def remember(self, about: str, notification_id: str) -> None:
+        listed = self.ids.setdefault(about, [])
+        listed += [] if notification_id in listed else [notification_id]
+
+    async def notification_ids(self, about: str) -> list[str]:
+        return list(self.ids.get(about, []))
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.resolved: list[tuple[str, str]] = []
+        self.failed: list[DeliveryRecord] = []
+
+    async def resolve_uncertain(self, *, idempotency_key: str, provider_message_id: str) -> bool:
+        self.resolved.append((idempotency_key, provider_message_id))
+        return True
+
+    async def delivery_failed(self, record: DeliveryRecord) -> None:
+        self.failed.append(record)
+
+
+def a_notification(notification_id: str = "evt-1:citizen", about: str = "req-1") -> Notification:
+    return Notification(
+        notification_id=notification_id,
+        about=about,
+        channel=DeliveryChannel.WHATSAPP,
+        recipient="+6281234567890",
+        template="receipt",
+        text="Permohonan Anda diterima.",
+        status=NotificationStatus.SENT,
+        attempts=1,
+        next_attempt_at=T0,
+        created_at=T0,
+        provider_message_id=WAMID,
+    )
+
+
+def meta_status(state: str, **extra: Any) -> dict[str, Any]:
+    """A status as Meta's webhook reference shows it."""
+    return {
+        "id": WAMID,
+        "status": state,
+        "timestamp": "1750263773",
+        "recipient_id": "16505551234",
+        **extra,
+    }
+
+
+def delivery(*statuses: dict[str, Any], field: str = "messages") -> bytes:
+    value = {
+        "messaging_product": "whatsapp",
+        "metadata": {"display_phone_number": "15550783881", "phone_number_id": "106540352242922"},
+        "statuses": list(statuses),
+    }
+    payload = {
+        "object": "whatsapp_business_account",
+        "entry": [{"id": "102290129340398", "changes": [{"value": value, "field": field}]}],
+    }
+    return json.dumps(payload).encode()
+
+
+def test_meta_documented_statuses_are_read_with_the_key_and_error() -> None:
+    sent = meta_status(
+        "sent",
+        biz_opaque_callback_data=KEY,
+        conversation={
+            "id": "CONVERSATION_ID",
+            "expiration_timestamp": "1750349153",
+            "origin": {"type": "utility"},
+        },
+        pricing={"billable": True, "pricing_model": "PMP", "category": "utility"},
+    )
+    failed = meta_status(
+        "failed",
+        errors=[
+            {
+                "code": 131026,
+                "title": "Message undeliverable",
+                "message": "Message undeliverable",
+                "error_data": {"details": "Message Undeliverable."},
+            }
+        ],
+    )
+
+    reports = parse_whatsapp_statuses(delivery(sent, meta_status("read"), failed))
+
+    assert [report.status for report in reports] == [
+        DeliveryStatus.SENT,
+        DeliveryStatus.READ,
+        DeliveryStatus.FAILED,
+    ]
+    assert reports[0].idempotency_key == KEY
+    assert reports[0].at == datetime(2025, 6, 18, 16, 22, 53, tzinfo=UTC)
+    assert reports[0].provider_message_id == WAMID
+    assert (reports[2].error_code, reports[2].error_reason) == ("131026", "Message undeliverable")
+
+
+def test_citizens_messages_other_fields_and_unknown_statuses_are_left_alone() -> None:
+    inbound = {
+        "object": "whatsapp_business_account",
+        "entry": [
+            {
+                "id": "102290129340398",
+                "changes": [
+                    {
+                        "field": "messages",
+                        "value": {
+                            "messaging_product": "whatsapp",
+                            "metadata": {"phone_number_id": "1"},
+                            "messages": [{"from": "6281", "id": "wamid.in", "type": "text"}],
+                        },
+                    },
+                    {"field": "message_template_status_update", "value": {"event": "APPROVED"}},
+                ],
+            }
+        ],
+    }
+
+    assert parse_whatsapp_statuses(json.dumps(inbound).encode()) == []
+    assert parse_whatsapp_statuses(delivery(meta_status("deleted"))) == []
+    assert parse_whatsapp_statuses(delivery(meta_status("read"), field="statuses_v2")) == []
+
+
+def test_a_status_without_its_id_is_not_the_cloud_api_shape() -> None:
+    broken = meta_status("read")
+    del broken["id"]
+
+    with pytest.raises(ValidationError):
+        parse_whatsapp_statuses(delivery(broken))
+
+
+def test_sms_failures_of_every_kind_are_failures_with_their_kind_and_code() -> None:
+    expired = SmsDeliveryReport.model_validate_json(
+        b'{"message_id": "m1", "reference": "evt-1:citizen:SMS", "status": "EXPIRED", '
+        b'"at": "2025-06-18T23:22:53+07:00", "error": "ABSENT_SUBSCRIBER"}'
+    ).report()
+    delivered = SmsDeliveryReport.model_validate_json(
+        b'{"message_id": "m1", "status": "DELIVERED", "at": "2025-06-18T16:22:53Z"}'
+    ).report()
+
+    assert expired.status is DeliveryStatus.FAILED
+    assert (expired.error_code, expired.error_reason) == ("ABSENT_SUBSCRIBER", "EXPIRED")
+    assert expired.at == datetime(2025, 6, 18, 16, 22, 53, tzinfo=UTC)
+    assert expired.idempotency_key == "evt-1:citizen:SMS"
+    assert (delivered.status, delivered.error_reason) == (DeliveryStatus.DELIVERED, None)
+    with pytest.raises(ValidationError):
+        SmsDeliveryReport.model_validate_json(
+            b'{"message_id": "m1", "status": "QUEUED", "at": "2025-06-18T16:22:53Z"}'
+        )
+
+
+def test_a_key_names_its_notification() -> None:
+    assert notification_id_of("evt-1:citizen:WHATSAPP") == "evt-1:citizen"
+    assert notification_id_of("evt-1:citizen") == "evt-1:citizen"
+
+
+def report(status: DeliveryStatus, minute: int, **extra: Any) -> StatusReport:
+    return StatusReport(
+        channel=DeliveryChannel.WHATSAPP,
+        provider_message_id=WAMID,
+        status=status,
+        at=T0 + timedelta(minutes=minute),
+        **extra,
+    )
+
+
+def context_with(
+    store: FakeDeliveryStatusStore, recorder: Recorder | None = None
+) -> tuple[StatusContext, CallCounter, FakeNotificationRepository]:
+    notifications = FakeNotificationRepository()
+    notifications.notifications["evt-1:citizen"] = a_notification()
+    woken = CallCounter()
+    context = StatusContext(
+        store=store,
+        notifications=notifications,
+        outbox_ready=woken,
+        now=lambda: T0,
+        uncertain=recorder,
+        failures=recorder,
+    )
+    return context, woken, notifications
+
+
+async def test_a_late_delivered_after_read_is_recorded_but_never_lowers_the_status() -> None:
+    store = FakeDeliveryStatusStore()
+    context, woken, _ = context_with(store)
+
+    await take_report(report=report(DeliveryStatus.READ, 2, idempotency_key=KEY), context=context)
+    record = await take_report(report=report(DeliveryStatus.DELIVERED, 1), context=context)
+
+    assert record.status is DeliveryStatus.READ
+    assert [seen.status for seen in record.history()] == [
+        DeliveryStatus.DELIVERED,
+        DeliveryStatus.READ,
+    ]
+    events = [NotificationStatusChanged.model_validate(event.data) for event in store.outbox]
+    assert [(event.status, event.current_status) for event in events] == [
+        (DeliveryStatus.READ, DeliveryStatus.READ),
+        (DeliveryStatus.DELIVERED, DeliveryStatus.READ),
+    ]
+    assert {event.notification_id for event in events} == {"evt-1:citizen"}
+    assert {event.about for event in events} == {"req-1"}
+    assert {event.subject for event in events} == {"req-1"}
+    assert woken.calls == 2
+
+
+async def test_the_same_status_twice_is_recorded_and_published_once() -> None:
+    store = FakeDeliveryStatusStore()
+    context, woken, _ = context_with(store)
+
+    first = await take_report(report=report(DeliveryStatus.DELIVERED, 1), context=context)
+    again = await take_report(report=report(DeliveryStatus.DELIVERED, 3), context=context)
+
+    assert len(store.outbox) == 1
+    assert woken.calls == 1
+    assert first.seen == again.seen
+    assert again.seen[DeliveryStatus.DELIVERED].at == T0 + timedelta(minutes=1)
+
+
+async def test_a_report_without_a_key_is_published_under_its_provider_message() -> None:
+    store = FakeDeliveryStatusStore()
+    context, _, _ = context_with(store)
+
+    await take_report(report=report(DeliveryStatus.SENT, 0), context=context)
+
+    event = NotificationStatusChanged.model_validate(store.outbox[0].data)
+    assert (event.notification_id, event.about) == (None, None)
+    assert event.subject == f"WHATSAPP:{WAMID}"
+    assert store.outbox[0].subject == f"WHATSAPP:{WAMID}"
+
+
+async def test_a_failure_before_delivery_is_permanent_and_passed_on_each_time() -> None:
+    store = FakeDeliveryStatusStore()
+    recorder = Recorder()
+    context, _, _ = context_with(store, recorder)
+    failed = report(DeliveryStatus.FAILED, 1, idempotency_key=KEY, error_code="131026")
+
+    await take_report(report=report(DeliveryStatus.SENT, 0, idempotency_key=KEY), context=context)
+    await take_report(report=failed, context=context)
+    await take_report(report=failed, context=context)
+
+    assert [record.notification_id for record in recorder.failed] == ["evt-1:citizen"] * 2
+    assert all(record.permanently_failed for record in recorder.failed)
+    assert recorder.resolved == [(KEY, WAMID)] * 3
+    assert (await store.status_for_key(KEY)) == await store.get(DeliveryChannel.WHATSAPP, WAMID)
+
+
+async def test_a_failure_after_the_phone_got_it_is_not_a_permanent_failure() -> None:
+    store = FakeDeliveryStatusStore()
+    recorder = Recorder()
+    context, _, _ = context_with(store, recorder)
+
+    await take_report(
+        report=report(DeliveryStatus.DELIVERED, 0, idempotency_key=KEY), context=context
+    )
+    record = await take_report(
+        report=report(DeliveryStatus.FAILED, 1, idempotency_key=KEY), context=context
+    )
+
+    assert record.status is DeliveryStatus.DELIVERED
+    assert not record.permanently_failed
+    assert recorder.failed == []
+
+
+async def test_reports_racing_on_one_message_are_both_kept() -> None:
+    """A save based on a stale read is refused and the report is taken again on the current
+    record."""
+    store = FakeDeliveryStatusStore()
+    context, _, _ = context_with(store)
+    await take_report(report=report(DeliveryStatus.SENT, 0), context=context)
+    stale = await store.get(DeliveryChannel.WHATSAPP, WAMID)
+    assert stale is not None
+    await take_report(report=report(DeliveryStatus.DELIVERED, 1), context=context)
+
+    stale.take(report(DeliveryStatus.READ, 2))
+    assert not await store.save(stale, [])
+    record = await take_report(report=report(DeliveryStatus.READ, 2), context=context)
+
+    assert set(record.seen) == {DeliveryStatus.SENT, DeliveryStatus.DELIVERED, DeliveryStatus.READ}
