@@ -20,7 +20,7 @@ HTTP (`--port`):
   template, its approved text filled in, as the citizen reads it), `template` (`name`,
   `language`, `parameters`) or null, `subject` (e-mail), `reference` (the sender's key: the SMS
   `Idempotency-Key`, WhatsApp's `biz_opaque_callback_data`, the e-mail's `Message-ID`) and
-  `message_id` (the provider id it answered).
+  `message_id` (the provider id it answered) and `received_at` (when it was taken).
 - `POST /v1/faults`, `GET /v1/faults`, `DELETE /v1/faults`: see below.
 
 SMTP (`--smtp-port`, aiosmtpd, no TLS, no AUTH): takes any e-mail and records it once per
@@ -59,6 +59,7 @@ import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from email import policy
 from email.message import EmailMessage
 from email.parser import BytesParser
@@ -98,6 +99,8 @@ class ReceivedMessage(BaseModel):
     subject: str | None = None
     reference: str | None = None
     message_id: str
+    received_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
+    """When it was taken, to time delivery from the event that caused it."""
 
 
 class FaultKind(StrEnum):

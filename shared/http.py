@@ -107,6 +107,9 @@ def build_app(
         responses=error_responses(500),
         dependencies=[Depends(authorize)],
     )
+    app.state.exit_hooks = []
+    """Called as soon as the process is told to stop (`shared.runtime.serve`), before open
+    connections are waited for: what keeps a response open (a stream) ends it then."""
     app.state.access = Access(
         table=table,
         verifier=TokenVerifier([staff, *extra_issuers]),

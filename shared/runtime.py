@@ -5,10 +5,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+import socket
 import sys
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from types import FrameType
 from typing import Protocol, TypeVar
 
 import uvicorn
@@ -86,7 +88,7 @@ def serve(service: str, settings_type: type[S], create_app: Callable[[S], FastAP
     except InvalidConfiguration as exc:
         log.critical("%s cannot start: %s", service, exc)
         sys.exit(EX_CONFIG)
-    uvicorn.run(
+    config = uvicorn.Config(
         app,
         host=settings.http_host,
         port=settings.http_port,
@@ -94,6 +96,31 @@ def serve(service: str, settings_type: type[S], create_app: Callable[[S], FastAP
         timeout_graceful_shutdown=int(settings.shutdown_timeout_s),
         timeout_keep_alive=settings.http_idle_timeout_s,
     )
+    StoppingServer(config, app).run()
+
+
+class StoppingServer(uvicorn.Server):
+    """Runs the app's exit hooks (`app.state.exit_hooks`) as soon as a stop signal arrives.
+
+    uvicorn waits for open connections to close before the app's own shutdown runs, so a response
+    that never ends by itself (the auditors' stream) would hold the process until the graceful
+    timeout; its hook ends it at once instead.
+    """
+
+    def __init__(self, config: uvicorn.Config, app: FastAPI) -> None:
+        super().__init__(config)
+        self._app = app
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        self._loop = asyncio.get_running_loop()
+        await super().startup(sockets)
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        super().handle_exit(sig, frame)
+        if self._loop is not None:
+            for hook in self._app.state.exit_hooks:
+                self._loop.call_soon_threadsafe(hook)
 
 
 @asynccontextmanager

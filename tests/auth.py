@@ -28,6 +28,11 @@ STAFF_KEYS = StaticKeys(
 )
 
 
+TOKEN_LIFETIME = timedelta(hours=2)
+"""Longer than a real access token: modules make tokens when imported, and the whole suite runs
+for many minutes before some of them are used."""
+
+
 def claims_for(role: str | None, **extra: Any) -> dict[str, Any]:
     now = datetime.now(UTC)
     claims: dict[str, Any] = {
@@ -36,7 +41,7 @@ def claims_for(role: str | None, **extra: Any) -> dict[str, Any]:
         "sub": f"{role}-1",
         "iat": now,
         "nbf": now,
-        "exp": now + timedelta(minutes=5),
+        "exp": now + TOKEN_LIFETIME,
         "jti": str(uuid.uuid4()),
         "roles": [] if role is None else [role],
     }

@@ -82,6 +82,7 @@ async def connect(
             heartbeat_s=settings.stream_heartbeat_s,
         )
         app.state.audit_feed = feed
+        app.state.exit_hooks.append(feed.close)
         relay = EntryRelay(
             log=MongoLogEntries(infra.db["entries"]),
             topic=KafkaEntriesTopic(infra.producer, AUDIT_LOG),

@@ -1,8 +1,18 @@
 from __future__ import annotations
 
 import asyncio
+import signal
+import threading
+import time
+from collections.abc import AsyncIterator
 
-from shared.runtime import running
+import httpx
+import uvicorn
+from fastapi import FastAPI
+from fastapi.responses import StreamingResponse
+
+from devstack.process import free_port
+from shared.runtime import StoppingServer, running
 
 
 class FakeWorker:
@@ -49,3 +59,44 @@ async def test_a_worker_that_dies_shuts_the_service_down_and_fails_readiness() -
         assert not await checks["relay"]()
 
     assert deaths == ["death"]
+
+
+def test_a_stop_signal_ends_an_endless_response_at_once_through_the_exit_hooks() -> None:
+    """The server runs in its own thread, where uvicorn leaves signals alone, so telling it to
+    stop does not stop the test run too."""
+    app = FastAPI()
+    stopping = asyncio.Event()
+    app.state.exit_hooks = [stopping.set]
+
+    @app.get("/stream")
+    async def stream() -> StreamingResponse:
+        async def lines() -> AsyncIterator[bytes]:
+            yield b"first\n"
+            await stopping.wait()
+            yield b"last\n"
+
+        return StreamingResponse(lines(), media_type="text/plain")
+
+    port = free_port()
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=port, log_config=None, timeout_graceful_shutdown=30
+    )
+    server = StoppingServer(config, app)
+    serving = threading.Thread(target=server.run)
+    serving.start()
+    for _ in range(1000):
+        if server.started:
+            break
+        time.sleep(0.01)
+    received: list[str] = []
+    with httpx.stream("GET", f"http://127.0.0.1:{port}/stream", timeout=10) as response:
+        for line in response.iter_lines():
+            received.append(line)
+            if len(received) == 1:
+                began = time.monotonic()
+                server.handle_exit(signal.SIGTERM, None)
+    serving.join(timeout=10)
+
+    assert not serving.is_alive()
+    assert received == ["first", "last"]
+    assert time.monotonic() - began < 5

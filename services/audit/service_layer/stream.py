@@ -86,6 +86,9 @@ class LogFeed:
         self._closed = False
 
     async def stop(self) -> None:
+        self.close()
+
+    def close(self) -> None:
         """Ends every stream after what it is sending; refuses new ones."""
         self._closed = True
         self.appended(())
