@@ -54,7 +54,7 @@ async def connect(
     ):
         collection = infra.db["notifications"]
         cipher = settings.cipher()
-        index = MongoNotificationIndex(infra.db["notification_index"])
+        index = MongoNotificationIndex(infra.db["notification_index"], cipher)
         repository = IndexedNotificationRepository(collection, cipher, index=index)
         await repository.ensure_indexes()
         relay = OutboxRelay(collection=collection, producer=infra.producer, cipher=cipher)
@@ -90,11 +90,16 @@ async def connect(
             ),
             clock,
         )
+        reads_relay = OutboxRelay(
+            collection=infra.db["notification_index"], producer=infra.producer, cipher=cipher
+        )
         app.state.history = HistoryContext(
             index=index,
             notifications=repository,
             store=statuses,
             recipients=MongoRecipientDirectory(infra.db["recipients"], cipher),
+            outbox_ready=reads_relay.wake,
+            now=clock,
         )
 
         def delivery_ready(notification: Notification) -> None:
@@ -120,6 +125,7 @@ async def connect(
         workers: dict[str, Worker] = {
             "outbox_relay": relay,
             "status_relay": status_relay,
+            "reads_relay": reads_relay,
             "delivery": delivery_loop,
             "consumer": consumer,
         }

@@ -492,6 +492,17 @@ class NotificationFailed(Event):
         return self.about
 
 
+class NotificationHistoryViewed(RequestEvent):
+    """An officer read the messages sent about a request (templates, channels, masked numbers):
+    like every staff read of a record, auditors see who looked."""
+
+    event_type: ClassVar[str] = "id.go.adminduk.notification.history_viewed.v1"
+    topic: ClassVar[Topic] = NOTIFICATIONS
+
+    messages: int = Field(description="How many messages the history held.")
+    viewed_at: datetime = Field(description="When it was read (UTC).")
+
+
 class DeliveryStatus(StrEnum):
     """What a provider reports of a message it accepted, in the order it can happen."""
 

@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 
 from devstack.stack import Stack
-from shared.events.models import NotificationStatusChanged
+from shared.events.models import NotificationHistoryViewed, NotificationStatusChanged
 from tests.e2e.conftest import SUBMISSION, audit_entries, eventually, sign_in
 from tests.whatsapp_webhooks import body_of, notification, signed, status
 
@@ -91,3 +91,15 @@ async def test_meta_reports_a_receipt_delivered_and_read_and_everyone_entitled_s
     assert sorted(entry["data"]["status"] for entry in entries) == ["DELIVERED", "READ"]
     assert {entry["data"]["provider_message_id"] for entry in entries} == {wamid}
     assert "FAILED" not in str(await history(officer))
+
+    async def reads() -> list[dict[str, Any]] | None:
+        entries = [
+            entry
+            for entry in await audit_entries(http, backend, subject=request_id)
+            if entry["event_type"] == NotificationHistoryViewed.event_type
+        ]
+        return entries if len(entries) >= 2 else None
+
+    officer_reads = await eventually(reads, what="the officer's reads in the audit log")
+    assert {entry["data"]["actor"]["role"] for entry in officer_reads} == {"verifier"}
+    assert len(officer_reads) == 2

@@ -14,8 +14,13 @@ from services.notify.adapters.mongo_delivery_status import (
 )
 from services.notify.domain.delivery_status import StatusReport
 from services.notify.service_layer.statuses import StatusContext, take_report
-from shared.events.envelope import CloudEvent
-from shared.events.models import DeliveryChannel, DeliveryStatus, NotificationStatusChanged
+from shared.events.envelope import Actor, ActorKind, Channel, CloudEvent
+from shared.events.models import (
+    DeliveryChannel,
+    DeliveryStatus,
+    NotificationHistoryViewed,
+    NotificationStatusChanged,
+)
 from shared.mongo import Document
 from tests.builders import T0, cipher
 from tests.fakes import CallCounter
@@ -55,7 +60,7 @@ async def test_statuses_racing_and_repeated_are_each_stored_once_with_their_even
     store = MongoDeliveryStatusStore(
         mongo_db["delivery_statuses"], mongo_db["delivery_status_keys"], CIPHER
     )
-    index = MongoNotificationIndex(mongo_db["notification_index"])
+    index = MongoNotificationIndex(mongo_db["notification_index"], CIPHER)
     notifications = IndexedNotificationRepository(mongo_db["notifications"], CIPHER, index=index)
     await notifications.add(a_notification())
     woken = CallCounter()
@@ -93,7 +98,7 @@ async def test_statuses_racing_and_repeated_are_each_stored_once_with_their_even
 async def test_the_index_lists_a_requests_notifications_once_each_oldest_first(
     mongo_db: AsyncDatabase[Document],
 ) -> None:
-    index = MongoNotificationIndex(mongo_db["notification_index"])
+    index = MongoNotificationIndex(mongo_db["notification_index"], CIPHER)
     notifications = IndexedNotificationRepository(mongo_db["notifications"], CIPHER, index=index)
 
     assert await notifications.add(a_notification("evt-1:citizen"))
@@ -110,3 +115,31 @@ async def test_the_index_lists_a_requests_notifications_once_each_oldest_first(
     stored = await notifications.get("evt-1:citizen")
     assert stored is not None
     assert stored.recipient == "+6281234567890"
+
+
+async def test_a_read_of_a_history_is_queued_on_its_requests_entry_beside_its_notifications(
+    mongo_db: AsyncDatabase[Document],
+) -> None:
+    index = MongoNotificationIndex(mongo_db["notification_index"], CIPHER)
+    await index.remember("req-1", "evt-1:citizen")
+    viewed = NotificationHistoryViewed(
+        actor=Actor(kind=ActorKind.STAFF, id="verifier-1", channel=Channel.API),
+        request_id="req-1",
+        messages=1,
+        viewed_at=T0,
+    )
+    events = [CloudEvent.wrap(viewed, source="/adminduk/notify", time=T0)]
+
+    await index.record_read("req-1", events)
+    await index.record_read("req-2", events)
+
+    assert await index.notification_ids("req-1") == ["evt-1:citizen"]
+    assert await index.notification_ids("req-2") == []
+    for about in ("req-1", "req-2"):
+        document = await mongo_db["notification_index"].find_one({"_id": about})
+        assert document is not None
+        (item,) = document["outbox"]
+        opened = CloudEvent.from_json_bytes(
+            CIPHER.open(item["payload"], context=f"outbox/{item['id']}")
+        )
+        assert NotificationHistoryViewed.model_validate(opened.data) == viewed

@@ -22,7 +22,12 @@ from services.notify.domain.recipients import Recipients
 from services.notify.entrypoints.status_webhooks import StatusWebhooks
 from services.notify.service_layer.statuses import HistoryContext, StatusContext, take_report
 from shared.events.envelope import Actor
-from shared.events.models import DeliveryChannel, DeliveryStatus, NotificationChannel
+from shared.events.models import (
+    DeliveryChannel,
+    DeliveryStatus,
+    NotificationChannel,
+    NotificationHistoryViewed,
+)
 from shared.http import ReadinessCheck
 from shared.signatures import hub_signature, timestamped_signature
 from tests.auth import STAFF_KEYS, bearer
@@ -100,6 +105,8 @@ class FakeNotify:
             notifications=self.notifications,
             store=self.store,
             recipients=self.recipients,
+            outbox_ready=CallCounter(),
+            now=lambda: T0,
         )
         app.state.status_webhooks = StatusWebhooks(
             whatsapp_app_secret=APP_SECRET,
@@ -116,6 +123,7 @@ class Notify:
     client: httpx.AsyncClient
     store: FakeDeliveryStatusStore
     statuses: StatusContext
+    index: FakeIndex
 
 
 @pytest.fixture
@@ -126,7 +134,7 @@ async def notify() -> AsyncIterator[Notify]:
         app.router.lifespan_context(app),
         httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client,
     ):
-        yield Notify(client=client, store=fake.store, statuses=fake.statuses)
+        yield Notify(client=client, store=fake.store, statuses=fake.statuses, index=fake.index)
 
 
 async def history(notify: Notify, headers: dict[str, str], **params: str) -> httpx.Response:
@@ -188,6 +196,24 @@ async def test_officers_who_work_on_requests_read_any_requests_messages(notify: 
         response = await history(notify, bearer(role, service_point="KANTOR_DINAS"))
         assert response.status_code == 200, (role, response.text)
         assert response.json()["total"] == 2
+
+
+async def test_an_officers_read_is_an_event_for_audit_and_the_citizens_own_is_not(
+    notify: Notify,
+) -> None:
+    await history(notify, citizen(PHONE))
+    assert notify.index.reads == {}
+
+    await history(notify, bearer("verifier", sub="verifier-7", service_point="KANTOR_DINAS"))
+
+    (event,) = notify.index.reads["req-1"]
+    viewed = NotificationHistoryViewed.model_validate(event.data)
+    assert (viewed.request_id, viewed.messages, viewed.viewed_at) == ("req-1", 2, T0)
+    assert (viewed.actor.id, viewed.actor.role, viewed.actor.service_point) == (
+        "verifier-7",
+        "verifier",
+        "KANTOR_DINAS",
+    )
 
 
 async def test_another_citizen_gets_the_same_404_as_for_a_request_that_does_not_exist(

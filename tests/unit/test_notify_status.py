@@ -68,6 +68,7 @@ class FakeDeliveryStatusStore:
 class FakeIndex:
     def __init__(self) -> None:
         self.ids: dict[str, list[str]] = {}
+        self.reads: dict[str, list[CloudEvent]] = {}
 
     async def remember(self, about: str, notification_id: str) -> None:
         listed = self.ids.setdefault(about, [])
@@ -75,6 +76,9 @@ class FakeIndex:
 
     async def notification_ids(self, about: str) -> list[str]:
         return list(self.ids.get(about, []))
+
+    async def record_read(self, about: str, outbox: list[CloudEvent]) -> None:
+        self.reads.setdefault(about, []).extend(outbox)
 
 
 class Recorder:

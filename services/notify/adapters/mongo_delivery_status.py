@@ -88,15 +88,23 @@ class MongoDeliveryStatusStore:
 
 
 class MongoNotificationIndex:
-    def __init__(self, collection: AsyncCollection[Document]) -> None:
+    """One document per request (or visit, sign-in…) by `_id`, with the outbox of the reads of
+    its history."""
+
+    def __init__(self, collection: AsyncCollection[Document], cipher: Cipher) -> None:
         self._collection = collection
+        self._cipher = cipher
 
     async def remember(self, about: str, notification_id: str) -> None:
         await _upsert(self._collection, about, {"$addToSet": {"notifications": notification_id}})
 
     async def notification_ids(self, about: str) -> list[str]:
-        document = await self._collection.find_one({"_id": about})
-        return [] if document is None else list(document["notifications"])
+        document = await self._collection.find_one({"_id": about}, {"outbox": 0})
+        return [] if document is None else list(document.get("notifications", []))
+
+    async def record_read(self, about: str, outbox: list[CloudEvent]) -> None:
+        entries = [outbox_entry(event, self._cipher) for event in outbox]
+        await _upsert(self._collection, about, {"$push": {"outbox": {"$each": entries}}})
 
 
 class IndexedNotificationRepository(MongoNotificationRepository):

@@ -137,6 +137,10 @@ class NotificationIndex(Protocol):
         """The notifications about it, oldest first."""
         ...
 
+    async def record_read(self, about: str, outbox: list[CloudEvent]) -> None:
+        """Queues the events of a staff read of its history, before the history is handed out."""
+        ...
+
 
 class PermanentFailures(Protocol):
     """Where a message that will not arrive on its channel goes next: delivery falls back to

@@ -26,8 +26,8 @@ from services.notify.service_layer.ports import (
     UncertainDeliveries,
 )
 from shared.auth import Principal, Role
-from shared.events.envelope import CloudEvent
-from shared.events.models import DeliveryChannel, DeliveryStatus
+from shared.events.envelope import Actor, ActorKind, Channel, CloudEvent
+from shared.events.models import DeliveryChannel, DeliveryStatus, NotificationHistoryViewed
 from shared.polling import OutboxReady
 
 SOURCE = "/adminduk/notify"
@@ -114,6 +114,8 @@ class HistoryContext:
     notifications: NotificationRepository
     store: DeliveryStatusStore
     recipients: RecipientDirectory
+    outbox_ready: OutboxReady
+    now: Callable[[], datetime]
 
 
 @dataclass(frozen=True)
@@ -162,11 +164,14 @@ async def request_history(
     *, request_id: str, principal: Principal, context: HistoryContext
 ) -> list[MessageHistory]:
     """Every message about the request, newest first; UnknownRequest when there is no such
-    request or it is not the caller's."""
+    request or it is not the caller's. An officer's read is queued as an event before the history
+    is handed out, so no read escapes the audit log."""
     recipients = await context.recipients.get(request_id)
     if recipients is None or not may_read_history(principal, recipients.phone):
         raise UnknownRequest(request_id)
     ids = await context.index.notification_ids(request_id)
+    if principal.roles & HISTORY_STAFF:
+        await _record_read(request_id, principal, messages=len(ids), context=context)
     loaded = await asyncio.gather(*map(context.notifications.get, ids))
     notifications = [notification for notification in loaded if notification is not None]
     histories = await asyncio.gather(
@@ -177,6 +182,27 @@ async def request_history(
         key=lambda item: (item.notification.created_at, item.notification.notification_id),
         reverse=True,
     )
+
+
+async def _record_read(
+    request_id: str, principal: Principal, *, messages: int, context: HistoryContext
+) -> None:
+    now = context.now()
+    viewed = NotificationHistoryViewed(
+        actor=Actor(
+            kind=ActorKind.STAFF,
+            id=principal.subject,
+            role=",".join(sorted(principal.roles & HISTORY_STAFF)),
+            service_point=principal.service_point,
+            channel=Channel.API,
+        ),
+        request_id=request_id,
+        messages=messages,
+        viewed_at=now,
+    )
+    outbox = [CloudEvent.wrap(viewed, source=SOURCE, time=now)]
+    await context.index.record_read(request_id, outbox)
+    context.outbox_ready(request_id, outbox)
 
 
 async def _history(notification: Notification, store: DeliveryStatusStore) -> MessageHistory:
