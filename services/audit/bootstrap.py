@@ -17,12 +17,13 @@ from services.audit.adapters.mongo_published import MongoPublishedPosition
 from services.audit.adapters.mongo_tree import MongoCheckpoints, MongoTreeNodes
 from services.audit.config import AuditSettings
 from services.audit.domain.entry import LogEntry
+from services.audit.domain.integrity import StaffIdentity
 from services.audit.domain.note import NoteSigner
 from services.audit.entrypoints import api, integrity_api, stream_api
 from services.audit.entrypoints.access import ACCESS
 from services.audit.entrypoints.api import AuditContext
 from services.audit.entrypoints.consumer import Dependencies, subscription
-from services.audit.integrity_wiring import integrity_workers
+from services.audit.integrity_wiring import integrity_workers, staff_directory
 from services.audit.service_layer.entries_topic import EntryRelay
 from services.audit.service_layer.log import AuditRecorder
 from services.audit.service_layer.stream import LogFeed
@@ -56,11 +57,20 @@ def checkpoint_signer(settings: AuditSettings) -> NoteSigner:
     return NoteSigner(settings.checkpoint_origin, load_signing_key(key.get_secret_value()))
 
 
+def pseudonym_key(settings: AuditSettings) -> str:
+    return settings.secret("AUDIT_PSEUDONYM_KEY", settings.pseudonym_key).get_secret_value()
+
+
 @asynccontextmanager
 async def connect(
-    settings: AuditSettings, signer: NoteSigner, app: FastAPI, *, clock: Clock = system_clock
+    settings: AuditSettings,
+    signer: NoteSigner,
+    staff: dict[str, StaffIdentity],
+    app: FastAPI,
+    *,
+    clock: Clock = system_clock,
 ) -> AsyncIterator[Mapping[str, ReadinessCheck]]:
-    key = settings.secret("AUDIT_PSEUDONYM_KEY", settings.pseudonym_key).get_secret_value()
+    key = pseudonym_key(settings)
     topics = service_topics("audit", subscription=subscription, group_id=settings.consumer_group)
     topics.append(AUDIT_LOG)
     async with connected(settings, topics) as infra:
@@ -125,7 +135,7 @@ async def connect(
             app,
             nodes=nodes,
             checkpoints=checkpoints,
-            pseudonym_key=key.encode(),
+            staff=staff,
             clock=clock,
         )
         async with running(workers) as worker_checks:
@@ -141,10 +151,11 @@ def create_app(
 ) -> FastAPI:
     settings.check_production()
     signer = checkpoint_signer(settings)
+    staff = staff_directory(settings, key=pseudonym_key(settings).encode())
     return build_app(
         title="Adminduk Go Digital: audit",
         settings=settings,
-        wiring=wiring or partial(connect, settings, signer),
+        wiring=wiring or partial(connect, settings, signer, staff),
         routers=[api.router, stream_api.router, integrity_api.router],
         access=ACCESS,
         staff_keys=staff_keys,

@@ -47,7 +47,7 @@ def integrity_workers(
     *,
     nodes: TreeNodes,
     checkpoints: CheckpointStore,
-    pseudonym_key: bytes,
+    staff: dict[str, StaffIdentity],
     clock: Clock,
 ) -> dict[str, Worker]:
     """The alerts' relay, then the engine, in the order they start (and stop in reverse)."""
@@ -62,7 +62,7 @@ def integrity_workers(
         context=Context(
             thresholds=thresholds(settings),
             calendar=settings.calendar(),
-            staff=staff_directory(settings, key=pseudonym_key),
+            staff=staff,
         ),
         clock=clock,
         outbox_ready=relay.wake,

@@ -220,6 +220,17 @@ def test_a_broken_staff_directory_stops_start_up_without_showing_numbers(tmp_pat
     assert "35160912048" not in str(refused.value)
 
 
+def test_audit_refuses_to_start_on_a_broken_staff_directory(tmp_path: Path) -> None:
+    """Refused while the app is made, so the process exits with its configuration status (78)
+    rather than failing later, at start-up of the server."""
+    path = tmp_path / "staff.json"
+    path.write_text("[{")
+    settings = AuditSettings(staff_directory=path, local_secrets_dir=tmp_path / "secrets")
+
+    with pytest.raises(InvalidStaffDirectory):
+        create_app(settings)
+
+
 CONTEXT = Context(thresholds=Thresholds(), calendar=WorkingCalendar(), staff={})
 
 
