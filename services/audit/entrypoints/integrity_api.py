@@ -26,7 +26,7 @@ from services.audit.domain.alerts import (
 from services.audit.domain.integrity import Rule
 from services.audit.domain.summary_page import render_summary
 from services.audit.service_layer import integrity
-from services.audit.service_layer.integrity import AlertNotFound, AlertStore, OutboxReady
+from services.audit.service_layer.integrity import AlertNotFound, AlertStore
 from services.audit.service_layer.ports import CheckpointStore, TreeNodes
 from shared.access import CallerDep
 from shared.auth import Principal
@@ -34,6 +34,7 @@ from shared.clock import Clock
 from shared.errors import ApiError
 from shared.events.envelope import Actor, ActorKind, Channel
 from shared.http import error_responses
+from shared.polling import OutboxReady
 
 MAX_PAGE = 200
 MONTH = r"^20\d\d-(0[1-9]|1[0-2])$"

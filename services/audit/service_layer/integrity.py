@@ -23,6 +23,7 @@ from services.audit.service_layer.tree import InclusionProof, ProofRefused, incl
 from shared.clock import Clock
 from shared.events.envelope import Actor, CloudEvent, Event
 from shared.events.models import IntegrityAlert, IntegrityAlertAcknowledged, IntegrityAlertResolved
+from shared.polling import OutboxReady
 
 SOURCE = "/adminduk/audit"
 
@@ -62,9 +63,6 @@ class EngineProgress(Protocol):
     async def save(self, position: int, memory: RuleMemory, *, previous: int) -> bool:
         """Saves both if the stored position is still `previous`; False if another moved it."""
         ...
-
-
-OutboxReady = Callable[[str, Sequence[CloudEvent]], None]
 
 
 class IntegrityEngine:
