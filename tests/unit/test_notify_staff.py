@@ -7,7 +7,7 @@ import dataclasses
 import json
 import logging
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -330,3 +330,17 @@ async def test_an_escalation_tells_who_disposed_naming_the_holder() -> None:
     assert notice.template == "disposition_escalated"
     assert notice.text.startswith("Yth. Drs. Bambang Wijaya,")
     assert "kepada Dewi Lestari melewati batas waktu" in notice.text
+
+
+@pytest.mark.parametrize("step", [warning(), breach(), reminded("unread"), escalated()])
+async def test_a_notice_about_a_step_over_a_day_old_is_not_sent(step: Event) -> None:
+    """What a consumer group meets when it first reads a topic an office already had."""
+    late, in_time = notify(), notify()
+    await deliver(late, request_submitted("req-1"))
+    await deliver(in_time, request_submitted("req-1"))
+
+    await deliver(late, step, now=T0 + timedelta(days=1, seconds=1))
+    await deliver(in_time, step, now=T0 + timedelta(days=1))
+
+    assert to_staff(late) == {}
+    assert to_staff(in_time) != {}

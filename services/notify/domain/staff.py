@@ -8,9 +8,19 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from types import MappingProxyType
 
 from shared.auth import Role
+
+STALE_AFTER = timedelta(days=1)
+
+
+def stale(step_at: datetime, *, now: datetime) -> bool:
+    """Whether a notice about a step taken at `step_at` is too late to help: the holder has been
+    reminded again since, or the breach long reported. Notify meets such steps only when its
+    consumer group first reads a topic a running office already had, from its oldest event."""
+    return now - step_at > STALE_AFTER
 
 
 @dataclass(frozen=True)

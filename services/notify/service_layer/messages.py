@@ -17,7 +17,7 @@ from services.notify.domain.notification import Leg, conversation_reply_message,
 from services.notify.domain.quiet_hours import QuietHours
 from services.notify.domain.recipients import CaseStep, OperatorNotice, ParkedStep, Recipients
 from services.notify.domain.route import phone_fallback
-from services.notify.domain.staff import Addressees, StaffDirectory, StaffMember
+from services.notify.domain.staff import Addressees, StaffDirectory, StaffMember, stale
 from services.notify.domain.templates import Letter, Templates
 from services.notify.service_layer.delivery import DeliveryReady
 from services.notify.service_layer.ports import NotificationRepository, RecipientDirectory
@@ -201,6 +201,8 @@ async def queue_case_deadline_notices(
 ) -> None:
     """E-mails the officer holding the case (if anyone) and the supervisors of its service
     point that its time is running out, or has run out."""
+    if _too_late(event, event_id=event_id, now=now):
+        return
     addressees = context.staff.of_case_deadline(
         holder=event.holder, service_point=event.service_point
     )
@@ -227,6 +229,8 @@ async def queue_disposition_reminder(
     *, reminded: DispositionReminded, event_id: str, context: MessageContext, now: datetime
 ) -> None:
     """E-mails a disposition's holder that it lies unread, or that its deadline nears."""
+    if _too_late(reminded, event_id=event_id, now=now):
+        return
     for member in _reachable(context.staff.addressees([reminded.holder]), event_id=event_id):
         letter = letters.disposition_reminder(reminded, to=member.name)
         await _tell_staff(
@@ -238,6 +242,8 @@ async def queue_disposition_escalation(
     *, escalated: DispositionEscalated, event_id: str, context: MessageContext, now: datetime
 ) -> None:
     """E-mails who disposed that the holder let the disposition's deadline pass."""
+    if _too_late(escalated, event_id=event_id, now=now):
+        return
     holder = context.staff.name_of(escalated.holder)
     addressees = context.staff.addressees([escalated.escalated_to])
     for member in _reachable(addressees, event_id=event_id):
@@ -245,6 +251,18 @@ async def queue_disposition_escalation(
         await _tell_staff(
             context, member, event_id=event_id, letter=letter, about=escalated.letter_id, now=now
         )
+
+
+def _too_late(
+    event: DeadlineWarning | DeadlineBreached | DispositionReminded | DispositionEscalated,
+    *,
+    event_id: str,
+    now: datetime,
+) -> bool:
+    if not stale(event.at, now=now):
+        return False
+    log.info("staff notice not sent: its step is over a day old", extra={"event_id": event_id})
+    return True
 
 
 def _reachable(addressees: Addressees, *, event_id: str) -> tuple[StaffMember, ...]:
