@@ -5,6 +5,7 @@ message history, and audit has each status once; a badly signed report changes n
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import httpx
@@ -79,27 +80,25 @@ async def test_meta_reports_a_receipt_delivered_and_read_and_everyone_entitled_s
     )
     assert stranger.status_code == 404
 
-    async def audited() -> list[dict[str, Any]] | None:
+    async def two_audited(event_type: str) -> list[dict[str, Any]] | None:
         entries = [
             entry
             for entry in await audit_entries(http, backend, subject=request_id)
-            if entry["event_type"] == NotificationStatusChanged.event_type
+            if entry["event_type"] == event_type
         ]
         return entries if len(entries) >= 2 else None
 
-    entries = await eventually(audited, what="the statuses in the audit log")
+    entries = await eventually(
+        partial(two_audited, NotificationStatusChanged.event_type),
+        what="the statuses in the audit log",
+    )
     assert sorted(entry["data"]["status"] for entry in entries) == ["DELIVERED", "READ"]
     assert {entry["data"]["provider_message_id"] for entry in entries} == {wamid}
     assert "FAILED" not in str(await history(officer))
 
-    async def reads() -> list[dict[str, Any]] | None:
-        entries = [
-            entry
-            for entry in await audit_entries(http, backend, subject=request_id)
-            if entry["event_type"] == NotificationHistoryViewed.event_type
-        ]
-        return entries if len(entries) >= 2 else None
-
-    officer_reads = await eventually(reads, what="the officer's reads in the audit log")
+    officer_reads = await eventually(
+        partial(two_audited, NotificationHistoryViewed.event_type),
+        what="the officer's reads in the audit log",
+    )
     assert {entry["data"]["actor"]["role"] for entry in officer_reads} == {"verifier"}
     assert len(officer_reads) == 2
