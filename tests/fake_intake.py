@@ -22,6 +22,7 @@ from services.intake.entrypoints.whatsapp_api import WhatsAppContext
 from services.intake.service_layer.appointments import Agenda
 from services.intake.service_layer.commands import CommandContext
 from services.intake.service_layer.conversations import ConversationContext
+from services.intake.service_layer.delivery_reports import DeliveryReportContext
 from services.intake.service_layer.ports import CitizenTokens
 from shared.calendar import WorkingCalendar
 from tests.builders import T0, cipher
@@ -128,6 +129,7 @@ class FakeIntake:
                 citizen_id=subject_of,
                 commands=self.commands(),
             ),
+            reports=DeliveryReportContext(inbound=self.inbound, outbox_ready=self.outbox_ready),
             clock=self.clock,
         )
         app.state.appointments = AppointmentsContext(

@@ -9,21 +9,24 @@ from __future__ import annotations
 import copy
 import dataclasses
 from collections.abc import AsyncIterable, Collection, Iterable, Mapping, Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from services.intake.domain.citizen_request import CitizenRequest, RequestStatus, StatusChange
 from services.intake.domain.documents import StoredDocument
 from services.intake.domain.sign_in import SignInChallenge
 from services.notify.adapters.templates_file import load_templates
+from services.notify.domain.delivery_status import DeliveryRecord, record_id
 from services.notify.domain.notification import UNSETTLED, Notification, NotificationStatus
 from services.notify.domain.quiet_hours import QuietHours
 from services.notify.domain.recipients import OperatorNotice, ParkedStep, Recipients
 from services.notify.service_layer.messages import MessageContext
 from services.notify.service_layer.ports import ProviderError
+from services.notify.service_layer.statuses import StatusContext
 from services.processing.domain.case import Case
 from services.processing.domain.deadlines import Timer, minute_of
 from services.processing.domain.queues import QueueKey, Slot
 from shared.events.envelope import CloudEvent
+from shared.events.models import DeliveryChannel
 
 
 class CallCounter:
@@ -324,6 +327,39 @@ class FakeRecipientDirectory:
             owed.append(notice)
 
 
+class FakeDeliveryStatusStore:
+    """Versions like the Mongo store: a save based on a stale read is refused."""
+
+    def __init__(self) -> None:
+        self.records: dict[str, DeliveryRecord] = {}
+        self.keys: dict[str, list[str]] = {}
+        self.outbox: list[CloudEvent] = []
+
+    async def get(
+        self, channel: DeliveryChannel, provider_message_id: str
+    ) -> DeliveryRecord | None:
+        stored = self.records.get(record_id(channel, provider_message_id))
+        return None if stored is None else dataclasses.replace(stored, seen=dict(stored.seen))
+
+    async def save(self, record: DeliveryRecord, outbox: list[CloudEvent]) -> bool:
+        stored = self.records.get(record.record_id)
+        if (stored.version if stored else None) != record.version:
+            return False
+        if record.idempotency_key is not None:
+            listed = self.keys.setdefault(record.idempotency_key, [])
+            listed += [] if record.record_id in listed else [record.record_id]
+        version = 0 if record.version is None else record.version + 1
+        self.records[record.record_id] = dataclasses.replace(
+            record, seen=dict(record.seen), version=version, events=[]
+        )
+        self.outbox += outbox
+        return True
+
+    async def status_for_key(self, idempotency_key: str) -> DeliveryRecord | None:
+        found = [self.records[item] for item in self.keys.get(idempotency_key, [])]
+        return max(found, key=lambda record: record.status is not None, default=None)
+
+
 class FakeNotify:
     """Notify's use cases on fakes and the real templates file, with what went to delivery."""
 
@@ -336,6 +372,7 @@ class FakeNotify:
         self.repository = FakeNotificationRepository()
         self.recipients = FakeRecipientDirectory()
         self.handed_over: list[Notification] = []
+        self.statuses = FakeDeliveryStatusStore()
         self.context = MessageContext(
             repository=self.repository,
             recipients=self.recipients,
@@ -343,6 +380,12 @@ class FakeNotify:
             delivery_ready=self.handed_over.append,
             quiet_hours=quiet_hours,
             survey_url=survey_url,
+            statuses=StatusContext(
+                store=self.statuses,
+                notifications=self.repository,
+                outbox_ready=CallCounter(),
+                now=lambda: datetime.now(UTC),
+            ),
         )
 
 

@@ -72,7 +72,10 @@ def _message(
     return {"from": sender, "id": message_id, "timestamp": str(timestamp), "type": kind, **content}
 
 
-def status(recipient: str, message_id: str, state: str = "delivered") -> dict[str, Any]:
+def status(
+    recipient: str, message_id: str, state: str = "delivered", **extra: Any
+) -> dict[str, Any]:
+    """A status of one of the office's messages, as the Cloud API's reference shows it."""
     return {
         "id": message_id,
         "status": state,
@@ -83,6 +86,7 @@ def status(recipient: str, message_id: str, state: str = "delivered") -> dict[st
             "origin": {"type": "service"},
         },
         "pricing": {"billable": False, "pricing_model": "CBP", "category": "service"},
+        **extra,
     }
 
 

@@ -42,6 +42,7 @@ from services.intake.entrypoints.consumer import Dependencies, subscription
 from services.intake.service_layer.appointments import Agenda
 from services.intake.service_layer.commands import CommandContext
 from services.intake.service_layer.conversations import ConversationContext
+from services.intake.service_layer.delivery_reports import DeliveryReportContext
 from shared.auth import KeySource
 from shared.clock import Clock, system_clock
 from shared.crypto import Cipher
@@ -184,6 +185,7 @@ async def connect(
                 citizen_id=partial(citizen_subject, cipher),
                 commands=commands,
             ),
+            reports=DeliveryReportContext(inbound=inbound, outbox_ready=inbound_relay.wake),
             clock=clock,
         )
         app.state.sms = sms_api.SmsWebhookContext(

@@ -1,6 +1,7 @@
 """Wires notify: the templates file, the staff directory, Mongo notifications and recipients, the
-consumer of requests, cases, deadlines, visits, complaints, sign-ins, chats and dispositions, the
-delivery loop, the outbox relay and the templates preview."""
+consumer of requests, cases, deadlines, visits, complaints, sign-ins, chats, WhatsApp delivery
+statuses and dispositions, the delivery loop, the outbox relay, the SMS gateway's report webhook
+and the templates preview."""
 
 from __future__ import annotations
 
@@ -78,18 +79,15 @@ async def connect(
         status_relay = OutboxRelay(
             collection=status_records, producer=infra.producer, cipher=cipher
         )
-        app.state.status_webhooks = signed_webhooks(
-            settings,
-            StatusContext(
-                store=statuses,
-                notifications=repository,
-                outbox_ready=status_relay.wake,
-                now=clock,
-                uncertain=delivery,
-                failures=delivery,
-            ),
-            clock,
+        status_context = StatusContext(
+            store=statuses,
+            notifications=repository,
+            outbox_ready=status_relay.wake,
+            now=clock,
+            uncertain=delivery,
+            failures=delivery,
         )
+        app.state.status_webhooks = signed_webhooks(settings, status_context, clock)
         reads_relay = OutboxRelay(
             collection=infra.db["notification_index"], producer=infra.producer, cipher=cipher
         )
@@ -117,6 +115,7 @@ async def connect(
                 delivery_ready=delivery_ready,
                 quiet_hours=quiet_hours,
                 survey_url=settings.survey_link,
+                statuses=status_context,
                 staff=staff,
             ),
             clock=clock,
@@ -136,14 +135,10 @@ async def connect(
 def signed_webhooks(
     settings: NotifySettings, statuses: StatusContext, clock: Clock
 ) -> status_webhooks.StatusWebhooks:
-    """The status webhooks with the secrets providers sign with; made locally outside
-    production."""
-    app_secret = settings.secret("NOTIFY_WHATSAPP_APP_SECRET", settings.whatsapp_app_secret)
-    verify_token = settings.secret("NOTIFY_WHATSAPP_VERIFY_TOKEN", settings.whatsapp_verify_token)
+    """The SMS gateway's report webhook with the secret it signs with; made locally outside
+    production. WhatsApp's statuses come through intake's webhook, as `DeliveryReported`."""
     sms_secret = settings.secret("NOTIFY_SMS_REPORT_SECRET", settings.sms_report_secret)
     return status_webhooks.StatusWebhooks(
-        whatsapp_app_secret=app_secret.get_secret_value().encode(),
-        whatsapp_verify_token=verify_token.get_secret_value(),
         sms_secret=sms_secret.get_secret_value().encode(),
         statuses=statuses,
         clock=clock,

@@ -81,10 +81,6 @@ class NotifySettings(ServiceSettings):
     quiet_hours: bool = True
     """Hold messages that can wait between 21:00 and 06:00 WIB; tests that run the whole stack
     at any hour switch it off."""
-    whatsapp_app_secret: SecretStr | None = None
-    """The Meta app's secret, which signs every status webhook delivery (X-Hub-Signature-256)."""
-    whatsapp_verify_token: SecretStr | None = None
-    """What Meta's verification challenge must name when the status callback URL is set up."""
     sms_report_secret: SecretStr | None = None
     """Shared with the SMS gateway, which signs every delivery report with it (X-Sms-Signature)."""
     citizen_token_key: str | None = None
@@ -94,8 +90,6 @@ class NotifySettings(ServiceSettings):
 
     required_in_production: ClassVar[tuple[str, ...]] = (
         *ServiceSettings.required_in_production,
-        "whatsapp_app_secret",
-        "whatsapp_verify_token",
         "sms_report_secret",
         "citizen_token_key",
         "whatsapp_phone_number_id",

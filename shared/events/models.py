@@ -543,6 +543,39 @@ class NotificationStatusChanged(Event):
         return self.about or f"{self.channel.value}:{self.provider_message_id}"
 
 
+class DeliveryReported(Event):
+    """A provider reported, on intake's webhook, the delivery status of a message notify sent;
+    intake passes it on once per message and status, and notify records it. Meta calls one
+    callback URL for citizens' messages and for these statuses, and that URL is intake's."""
+
+    event_type: ClassVar[str] = "id.go.adminduk.conversation.delivery_reported.v1"
+    topic: ClassVar[Topic] = CONVERSATIONS
+
+    channel: DeliveryChannel = Field(description="The channel the message went out on.")
+    provider_message_id: str = Field(
+        description="The provider's id for the message (WhatsApp's wamid); the event's key."
+    )
+    status: DeliveryStatus = Field(description="The status reported.")
+    at: datetime = Field(description="When the provider says it happened (UTC).")
+    idempotency_key: str | None = Field(
+        default=None,
+        description="The key notify sent the message under, as the provider echoed it "
+        "(WhatsApp's `biz_opaque_callback_data`).",
+    )
+    error_code: str | None = Field(
+        default=None, description="The provider's error code of a failure, e.g. `131026`."
+    )
+    error_title: str | None = Field(
+        default=None,
+        description="The provider's fixed title of the error (e.g. `Message undeliverable`), "
+        "never its free text, which may quote the message or the number.",
+    )
+
+    @property
+    def subject(self) -> str:
+        return self.provider_message_id
+
+
 class SignInCodeRequested(Event):
     """A citizen asked for a one-time code to sign in; notify sends it to their phone."""
 

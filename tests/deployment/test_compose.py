@@ -73,8 +73,6 @@ REQUIRED_SETTINGS = {
     "NOTIFY_SMTP_HOST": "smtp.invalid",
     "NOTIFY_SMTP_FROM": "Dispendukcapil <noreply@adminduk.invalid>",
     "NOTIFY_SURVEY_URL": "https://survey.invalid/adminduk",
-    "NOTIFY_WHATSAPP_APP_SECRET": "notify-app-secret-for-config-check",
-    "NOTIFY_WHATSAPP_VERIFY_TOKEN": "notify-verify-token-for-config-check",
     "NOTIFY_SMS_REPORT_SECRET": "sms-report-secret-for-config-check",
     "NOTIFY_CITIZEN_TOKEN_KEY": CITIZEN_KEY.public_key()
     .public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo)

@@ -1,6 +1,7 @@
 """Delivery statuses on the running services: Meta reports a receipt delivered and then read
-through notify's signed status webhook, the citizen and an officer see it in the request's
-message history, and audit has each status once; a badly signed report changes nothing."""
+to its one callback URL, intake's signed webhook, which passes each status on to notify as a
+`DeliveryReported` event; the citizen and an officer see it in the request's message history,
+and audit has each status once; a badly signed report changes nothing."""
 
 from __future__ import annotations
 
@@ -11,12 +12,12 @@ from typing import Any
 import httpx
 
 from devstack.stack import Stack
+from services.intake.entrypoints.whatsapp_api import WEBHOOK_PATH
 from shared.events.models import NotificationHistoryViewed, NotificationStatusChanged
 from tests.e2e.conftest import SUBMISSION, audit_entries, eventually, sign_in
 from tests.whatsapp_webhooks import body_of, notification, signed, status
 
 PHONE = "+6285700000871"
-STATUSES = "/v1/channels/whatsapp/statuses"
 
 
 async def test_meta_reports_a_receipt_delivered_and_read_and_everyone_entitled_sees_it(
@@ -39,7 +40,7 @@ async def test_meta_reports_a_receipt_delivered_and_read_and_everyone_entitled_s
 
     receipt = await eventually(receipt_taken, what="the receipt at the WhatsApp stand-in")
     wamid, key = receipt["message_id"], receipt["reference"]
-    app_secret = backend.service_secret("NOTIFY_WHATSAPP_APP_SECRET")
+    app_secret = backend.service_secret("INTAKE_WHATSAPP_APP_SECRET")
     history_url = f"{notify}/v1/notifications"
     officer = tokens("verifier", service_point="KANTOR_DINAS")
 
@@ -50,19 +51,32 @@ async def test_meta_reports_a_receipt_delivered_and_read_and_everyone_entitled_s
 
     forged = body_of(notification(statuses=[status(PHONE[1:], wamid, "failed")]))
     refused = await http.post(
-        f"{notify}{STATUSES}", content=forged, headers=signed(forged, "not-the-app-secret")
+        f"{intake}{WEBHOOK_PATH}", content=forged, headers=signed(forged, "not-the-app-secret")
     )
     assert refused.status_code == 401
 
     for state in ("delivered", "read", "delivered"):
-        report = status(PHONE[1:], wamid, state) | {"biz_opaque_callback_data": key}
+        report = status(PHONE[1:], wamid, state, biz_opaque_callback_data=key)
         body = body_of(notification(statuses=[report]))
         answer = await http.post(
-            f"{notify}{STATUSES}", content=body, headers=signed(body, app_secret)
+            f"{intake}{WEBHOOK_PATH}", content=body, headers=signed(body, app_secret)
         )
         assert answer.status_code == 200, answer.text
+        assert answer.json() == {"messages": 0, "statuses": 1}
 
-    own = await history(await sign_in(http, backend, PHONE))
+    citizen = await sign_in(http, backend, PHONE)
+
+    async def read_recorded() -> dict[str, Any] | None:
+        own = await history(citizen)
+        seen = {
+            item["status"]
+            for message in own["messages"]
+            for delivery in message["deliveries"]
+            for item in delivery["statuses"]
+        }
+        return own if {"DELIVERED", "READ"} <= seen else None
+
+    own = await eventually(read_recorded, what="both statuses in the citizen's history")
     (message,) = own["messages"]
     assert message["provider_message_id"] == wamid
     assert message["delivery_status"] == "READ"

@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from pymongo.asynchronous.database import AsyncDatabase
 
+from services.notify.adapters.mongo_delivery_status import MongoDeliveryStatusStore
 from services.notify.adapters.mongo_notifications import MongoNotificationRepository
 from services.notify.adapters.mongo_recipients import MongoRecipientDirectory
 from services.notify.adapters.templates_file import load_templates
@@ -25,6 +26,7 @@ from services.notify.domain.recipients import OperatorNotice, Recipients
 from services.notify.service_layer import messages
 from services.notify.service_layer.delivery import Delivery
 from services.notify.service_layer.messages import MessageContext
+from services.notify.service_layer.statuses import StatusContext
 from shared.calendar import JAKARTA
 from shared.events.models import (
     ChannelTried,
@@ -149,6 +151,14 @@ async def test_the_nights_messages_go_out_at_six_in_the_order_they_were_made(
         delivery_ready=delivery.hold,
         quiet_hours=quiet_hours,
         survey_url="https://survei.adminduk.example",
+        statuses=StatusContext(
+            store=MongoDeliveryStatusStore(
+                mongo_db["delivery_statuses"], mongo_db["delivery_status_keys"], cipher()
+            ),
+            notifications=repository,
+            outbox_ready=CallCounter(),
+            now=clock,
+        ),
     )
     for n in range(3):
         await messages.queue_receipt(

@@ -1,5 +1,6 @@
-"""The WhatsApp webhook: its signature, the Cloud API's payloads, and each message taken once as
-one step of its sender's conversation, with the reply queued for notify."""
+"""The WhatsApp webhook: its signature, the Cloud API's payloads, each message taken once as
+one step of its sender's conversation, with the reply queued for notify, and each delivery
+status of the office's messages passed on to notify once."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import re
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any
 
@@ -27,12 +28,17 @@ from services.intake.entrypoints.whatsapp_api import (
     WEBHOOK_PATH,
     WhatsAppContext,
     parse_messages,
+    parse_statuses,
 )
 from services.intake.service_layer.conversations import ConversationContext, MediaRef
+from services.intake.service_layer.delivery_reports import DeliveryReportContext
 from shared.calendar import JAKARTA, WorkingCalendar
-from shared.events.envelope import ActorKind, Channel
+from shared.events.envelope import ActorKind, Channel, CloudEvent
 from shared.events.models import (
     ConversationReply,
+    DeliveryChannel,
+    DeliveryReported,
+    DeliveryStatus,
     DocumentAttached,
     NotificationChannel,
     RequestCompleted,
@@ -75,6 +81,35 @@ PHONE = "+6281234567890"
 NIK = "3516091204800001"
 JPEG = b"\xff\xd8\xff\xe0" + b"\x00" * 2048
 PDF = b"%PDF-1.7\n" + b"0" * 1024
+WAMID = "wamid.HBgLMTY1MDM4Nzk0MzkVAgARGBJDNDU3NUY1RTMxRjlGMzQ2NzUA"
+KEY = "evt-1:citizen:WHATSAPP"
+UNDELIVERABLE = {
+    "code": 131026,
+    "title": "Message undeliverable",
+    "message": "Message undeliverable",
+    "error_data": {"details": "Message Undeliverable."},
+}
+
+
+class FlakyInbound(FakeInboundMessages):
+    """Fails the next mark of a handled delivery, like a database that dropped the connection."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.fail_next = False
+
+    async def handled(
+        self,
+        *,
+        provider: str,
+        message_id: str,
+        now: datetime,
+        outbox: Sequence[CloudEvent] = (),
+    ) -> None:
+        if self.fail_next:
+            self.fail_next = False
+            raise AutoReconnect("connection lost")
+        await super().handled(provider=provider, message_id=message_id, now=now, outbox=outbox)
 
 
 class FlakyConversations(FakeConversationRepository):
@@ -109,12 +144,13 @@ class FlakyConversations(FakeConversationRepository):
 class WhatsApp:
     client: httpx.AsyncClient
     conversations: FlakyConversations
-    inbound: FakeInboundMessages
+    inbound: FlakyInbound
     media: FakeMediaSource
     requests: FakeRequestRepository
     documents: FakeDocumentStore
     replies_ready: CallCounter
     requests_ready: CallCounter
+    statuses_ready: CallCounter
     clock: FakeClock
     elsewhere: FakeIntake
     """Visits and complaints, which `JANJI` and `ADUAN` reach."""
@@ -132,6 +168,11 @@ class WhatsApp:
     def replies(self) -> list[ConversationReply]:
         return [ConversationReply.model_validate(event.data) for event in self.conversations.outbox]
 
+    @property
+    def reported(self) -> list[DeliveryReported]:
+        """What was queued for notify in the inbound-messages store, in order."""
+        return [DeliveryReported.model_validate(event.data) for event in self.inbound.outbox]
+
     def menu_number(self, entry: str) -> str:
         match = re.search(rf"^(\d+)\. {re.escape(entry)}$", self.replies[-1].text, re.MULTILINE)
         assert match is not None, self.replies[-1].text
@@ -141,12 +182,13 @@ class WhatsApp:
 @asynccontextmanager
 async def running_whatsapp() -> AsyncIterator[WhatsApp]:
     conversations = FlakyConversations()
-    inbound = FakeInboundMessages()
+    inbound = FlakyInbound()
     media = FakeMediaSource()
     requests = FakeRequestRepository()
     documents = FakeDocumentStore()
     replies_ready = CallCounter()
     requests_ready = CallCounter()
+    statuses_ready = CallCounter()
     clock = FakeClock(T0)
     elsewhere = FakeIntake(requests=requests, clock=clock)
 
@@ -169,6 +211,7 @@ async def running_whatsapp() -> AsyncIterator[WhatsApp]:
                 citizen_id=partial(citizen_subject, cipher()),
                 commands=elsewhere.commands(),
             ),
+            reports=DeliveryReportContext(inbound=inbound, outbox_ready=statuses_ready),
             clock=clock,
         )
         yield {}
@@ -190,6 +233,7 @@ async def running_whatsapp() -> AsyncIterator[WhatsApp]:
             documents=documents,
             replies_ready=replies_ready,
             requests_ready=requests_ready,
+            statuses_ready=statuses_ready,
             clock=clock,
             elsewhere=elsewhere,
         )
@@ -311,6 +355,81 @@ def test_a_payload_not_of_the_documented_shape_is_refused(broken: Any) -> None:
         parse_messages(body_of(payload))
 
 
+def test_meta_documented_statuses_are_read_with_the_key_and_error() -> None:
+    sent = status(
+        "16505551234",
+        WAMID,
+        "sent",
+        timestamp="1750263773",
+        biz_opaque_callback_data=KEY,
+        conversation={
+            "id": "CONVERSATION_ID",
+            "expiration_timestamp": "1750349153",
+            "origin": {"type": "utility"},
+        },
+        pricing={"billable": True, "pricing_model": "PMP", "category": "utility"},
+    )
+    read = status("16505551234", WAMID, "read")
+    failed = status("16505551234", WAMID, "failed", errors=[UNDELIVERABLE])
+    del failed["conversation"], failed["pricing"]
+
+    reports = parse_statuses(body_of(notification(statuses=[sent, read, failed])))
+
+    assert [report.status for report in reports] == [
+        DeliveryStatus.SENT,
+        DeliveryStatus.READ,
+        DeliveryStatus.FAILED,
+    ]
+    assert {report.channel for report in reports} == {DeliveryChannel.WHATSAPP}
+    assert {report.provider_message_id for report in reports} == {WAMID}
+    assert {report.subject for report in reports} == {WAMID}
+    assert reports[0].idempotency_key == KEY
+    assert reports[0].at == datetime(2025, 6, 18, 16, 22, 53, tzinfo=UTC)
+    assert reports[1].idempotency_key is None
+    assert (reports[2].error_code, reports[2].error_title) == ("131026", "Message undeliverable")
+    assert reports[0].actor.kind is ActorKind.PROVIDER
+    assert all("16505551234" not in report.model_dump_json() for report in reports)
+
+
+def test_citizens_messages_other_fields_and_unknown_statuses_are_left_alone() -> None:
+    payload = notification(messages=[text(SENDER, "wamid.in", "Halo")])
+    payload["entry"][0]["changes"].append(
+        {"field": "message_template_status_update", "value": {"event": "APPROVED"}}
+    )
+    moved = notification(statuses=[status(SENDER, WAMID, "read")])
+    moved["entry"][0]["changes"][0]["field"] = "statuses_v2"
+
+    assert parse_statuses(body_of(payload)) == []
+    assert parse_statuses(body_of(notification(statuses=[status(SENDER, WAMID, "deleted")]))) == []
+    assert parse_statuses(body_of(moved)) == []
+
+
+@pytest.mark.parametrize(
+    "broken",
+    [
+        lambda s: s.pop("id"),
+        lambda s: s.update(timestamp="yesterday"),
+        lambda s: s.update(errors=[{"title": "no code"}]),
+    ],
+    ids=["no-id", "bad-timestamp", "error-without-code"],
+)
+def test_a_status_not_of_the_documented_shape_is_refused(broken: Any) -> None:
+    item = status(SENDER, WAMID, "failed", errors=[UNDELIVERABLE])
+    broken(item)
+
+    with pytest.raises(ValidationError):
+        parse_statuses(body_of(notification(statuses=[item])))
+
+
+def test_a_failure_with_a_code_but_no_title_is_still_passed_on() -> None:
+    """Older API versions send the code alone; a failure is worth more than its wording."""
+    item = status(SENDER, WAMID, "failed", errors=[{"code": 131026}])
+
+    (report,) = parse_statuses(body_of(notification(statuses=[item])))
+
+    assert (report.error_code, report.error_title) == ("131026", None)
+
+
 # The webhook
 
 
@@ -399,19 +518,104 @@ async def test_signed_json_that_is_not_a_notification_gets_422_naming_where(
     assert whatsapp.inbound.handled_at == {}
 
 
-async def test_status_updates_are_acknowledged_and_change_nothing(whatsapp: WhatsApp) -> None:
-    response = await whatsapp.deliver(notification(statuses=[status(SENDER, "wamid.out.1")]))
+async def test_each_new_status_is_passed_on_once_without_the_recipients_number(
+    whatsapp: WhatsApp,
+) -> None:
+    delivered = status(SENDER, WAMID, "delivered", biz_opaque_callback_data=KEY)
+    read = status(SENDER, WAMID, "read", biz_opaque_callback_data=KEY)
+
+    first = await whatsapp.deliver(notification(statuses=[delivered, read]))
+    again = await whatsapp.deliver(notification(statuses=[read, delivered]))
+
+    assert first.status_code == again.status_code == 200, again.text
+    assert first.json() == again.json() == {"messages": 0, "statuses": 2}
+    assert [(item.status, item.idempotency_key) for item in whatsapp.reported] == [
+        (DeliveryStatus.DELIVERED, KEY),
+        (DeliveryStatus.READ, KEY),
+    ]
+    assert [event.subject for event in whatsapp.inbound.outbox] == [WAMID, WAMID]
+    assert {event.type for event in whatsapp.inbound.outbox} == {DeliveryReported.event_type}
+    assert whatsapp.statuses_ready.keys == [
+        f"whatsapp-status:{WAMID}:delivered",
+        f"whatsapp-status:{WAMID}:read",
+    ]
+    queued = b"".join(event.to_json_bytes() for event in whatsapp.inbound.outbox)
+    assert SENDER.encode() not in queued
+    assert whatsapp.conversations.conversations == {}
+    assert whatsapp.replies == []
+
+
+async def test_unknown_statuses_are_acknowledged_and_change_nothing(whatsapp: WhatsApp) -> None:
+    response = await whatsapp.deliver(notification(statuses=[status(SENDER, WAMID, "deleted")]))
 
     assert response.status_code == 200
-    assert response.json() == {"messages": 0}
-    assert whatsapp.conversations.conversations == {}
+    assert response.json() == {"messages": 0, "statuses": 0}
     assert whatsapp.inbound.handled_at == {}
+    assert whatsapp.statuses_ready.calls == 0
+
+
+async def test_a_badly_signed_status_is_refused_and_stores_nothing(whatsapp: WhatsApp) -> None:
+    body = body_of(notification(statuses=[status(SENDER, WAMID, "failed")]))
+
+    response = await whatsapp.client.post(
+        WEBHOOK_PATH, content=body, headers=signed(body, "not-the-app-secret")
+    )
+
+    assert response.status_code == 401
+    assert whatsapp.inbound.handled_at == {}
+    assert whatsapp.inbound.outbox == []
+
+
+async def test_a_malformed_status_refuses_the_whole_delivery_naming_where(
+    whatsapp: WhatsApp,
+) -> None:
+    broken = status(SENDER, WAMID, "read")
+    del broken["timestamp"]
+    payload = notification(
+        messages=[text(SENDER, "wamid.1", "Halo")],
+        statuses=[status(SENDER, WAMID, "delivered"), broken],
+    )
+
+    response = await whatsapp.deliver(payload)
+
+    assert response.status_code == 422
+    assert response.json()["error"] == "invalid_notification"
+    assert "entry.0.changes.0" in response.json()["message"]
+    assert whatsapp.inbound.handled_at == {}
+    assert whatsapp.conversations.conversations == {}
+
+
+async def test_a_status_not_stored_is_answered_503_and_passed_on_once_when_delivered_again(
+    whatsapp: WhatsApp,
+) -> None:
+    payload = notification(statuses=[status(SENDER, WAMID, "delivered")])
+
+    whatsapp.inbound.fail_next = True
+    failed = await whatsapp.deliver(payload)
+    retried = await whatsapp.deliver(payload)
+    repeated = await whatsapp.deliver(payload)
+
+    assert failed.status_code == 503
+    assert retried.status_code == repeated.status_code == 200
+    assert [item.status for item in whatsapp.reported] == [DeliveryStatus.DELIVERED]
+
+
+async def test_messages_and_statuses_of_one_delivery_are_both_taken(whatsapp: WhatsApp) -> None:
+    payload = notification(
+        messages=[text(SENDER, "wamid.1", "Halo")], statuses=[status(SENDER, WAMID, "read")]
+    )
+
+    response = await whatsapp.deliver(payload)
+
+    assert response.json() == {"messages": 1, "statuses": 1}
+    assert len(whatsapp.replies) == 1
+    assert [item.status for item in whatsapp.reported] == [DeliveryStatus.READ]
 
 
 async def test_each_message_gets_one_reply_through_the_outbox(whatsapp: WhatsApp) -> None:
     response = await whatsapp.say(text(SENDER, "wamid.1", "Halo"))
 
-    assert response.json() == {"messages": 1}
+    assert response.json() == {"messages": 1, "statuses": 0}
     [reply] = whatsapp.replies
     assert reply.phone == PHONE
     assert reply.channel is NotificationChannel.WHATSAPP
@@ -583,7 +787,7 @@ async def test_status_answers_the_owner_only(whatsapp: WhatsApp) -> None:
 async def test_a_webhook_answer_reveals_nothing_of_the_conversation(whatsapp: WhatsApp) -> None:
     response = await whatsapp.say(text(SENDER, "wamid.1", "Halo"))
 
-    assert json.loads(response.text) == {"messages": 1}
+    assert json.loads(response.text) == {"messages": 1, "statuses": 0}
 
 
 @pytest.mark.parametrize("method", ["OPTIONS", "PUT", "DELETE"])

@@ -1,6 +1,6 @@
 """A request's message history through notify's API: for officers and for the citizen whose
 phone the request gives, never anyone else's, never the text or the full number; and the
-status webhooks refusing what is not signed."""
+SMS gateway's report webhook refusing what is not signed."""
 
 from __future__ import annotations
 
@@ -29,21 +29,18 @@ from shared.events.models import (
     NotificationHistoryViewed,
 )
 from shared.http import ReadinessCheck
-from shared.signatures import hub_signature, timestamped_signature
+from shared.signatures import timestamped_signature
 from tests.auth import STAFF_KEYS, bearer
 from tests.builders import T0
-from tests.fakes import CallCounter, FakeNotificationRepository, FakeRecipientDirectory
-from tests.unit.test_notify_status import (
-    WAMID,
+from tests.fakes import (
+    CallCounter,
     FakeDeliveryStatusStore,
-    FakeIndex,
-    a_notification,
-    delivery,
-    meta_status,
+    FakeNotificationRepository,
+    FakeRecipientDirectory,
 )
+from tests.unit.test_notify_status import WAMID, FakeIndex, a_notification
 
 PHONE = "+6281234567890"
-APP_SECRET = b"app-secret"
 SMS_SECRET = b"sms-secret"
 INTAKE = IntakeSettings()
 CITIZEN_TOKENS = token_signer(INTAKE, INTAKE.cipher())
@@ -56,7 +53,7 @@ def citizen(phone: str) -> dict[str, str]:
 
 @dataclasses.dataclass
 class FakeNotify:
-    """Notify's history and status webhooks on fakes: request `req-1` with two messages."""
+    """Notify's history and report webhook on fakes: request `req-1` with two messages."""
 
     store: FakeDeliveryStatusStore = dataclasses.field(default_factory=FakeDeliveryStatusStore)
     index: FakeIndex = dataclasses.field(default_factory=FakeIndex)
@@ -109,8 +106,6 @@ class FakeNotify:
             now=lambda: T0,
         )
         app.state.status_webhooks = StatusWebhooks(
-            whatsapp_app_secret=APP_SECRET,
-            whatsapp_verify_token="verify-me",
             sms_secret=SMS_SECRET,
             statuses=self.statuses,
             clock=lambda: datetime.now(UTC),
@@ -238,28 +233,6 @@ async def test_staff_outside_the_requests_work_and_callers_without_a_token_are_r
     assert (await history(notify, {})).status_code == 401
 
 
-async def test_a_badly_signed_whatsapp_delivery_is_401_and_changes_nothing(notify: Notify) -> None:
-    body = delivery(meta_status("read"))
-
-    wrong = await notify.client.post(
-        "/v1/channels/whatsapp/statuses",
-        content=body,
-        headers={"X-Hub-Signature-256": hub_signature(body, b"not-the-secret")},
-    )
-    right = await notify.client.post(
-        "/v1/channels/whatsapp/statuses",
-        content=body,
-        headers={"X-Hub-Signature-256": hub_signature(body, APP_SECRET)},
-    )
-
-    assert wrong.status_code == 401
-    assert wrong.json()["error"] == "invalid_signature"
-    assert right.status_code == 200, right.text
-    assert right.json() == {"statuses": 1}
-    assert list(notify.store.records) == [f"WHATSAPP:{WAMID}"]
-    assert len(notify.store.outbox) == 1
-
-
 def sms_headers(body: bytes, at: int) -> dict[str, str]:
     return {
         "X-Sms-Timestamp": str(at),
@@ -296,28 +269,17 @@ async def test_an_sms_report_is_recorded_only_when_signed_and_recent(notify: Not
     assert list(notify.store.records) == ["SMS:sms-1"]
 
 
-async def test_a_signed_delivery_that_is_not_the_cloud_api_shape_is_422(notify: Notify) -> None:
-    body = b'{"object": "page", "entry": []}'
+async def test_a_signed_report_not_of_the_gateways_shape_is_422_and_changes_nothing(
+    notify: Notify,
+) -> None:
+    body = b'{"message_id": "sms-1", "status": "QUEUED", "at": "2025-06-18T16:22:53Z"}'
 
     response = await notify.client.post(
-        "/v1/channels/whatsapp/statuses",
+        "/v1/channels/sms/reports",
         content=body,
-        headers={"X-Hub-Signature-256": hub_signature(body, APP_SECRET)},
+        headers=sms_headers(body, int(datetime.now(UTC).timestamp())),
     )
 
     assert response.status_code == 422
+    assert response.json()["error"] == "invalid_report"
     assert notify.store.records == {}
-
-
-async def test_meta_is_answered_its_challenge_only_with_the_verify_token(notify: Notify) -> None:
-    params = {"hub.mode": "subscribe", "hub.challenge": "1158201444"}
-
-    right = await notify.client.get(
-        "/v1/channels/whatsapp/statuses", params={**params, "hub.verify_token": "verify-me"}
-    )
-    wrong = await notify.client.get(
-        "/v1/channels/whatsapp/statuses", params={**params, "hub.verify_token": "guess"}
-    )
-
-    assert (right.status_code, right.text) == (200, "1158201444")
-    assert wrong.status_code == 403

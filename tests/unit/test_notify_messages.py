@@ -375,6 +375,7 @@ def test_the_receipt_replaces_the_case_opened_message_and_every_step_is_consumed
         "ComplaintFiled",
         "SignInCodeRequested",
         "ConversationReply",
+        "DeliveryReported",
         "DeadlineWarning",
         "DeadlineBreached",
         "DispositionReminded",

@@ -1,10 +1,9 @@
-"""Providers' delivery statuses: Meta's documented webhook payloads and signature, the SMS
-gateway's signed reports, and a message's statuses recorded once each, never going backwards."""
+"""Providers' delivery statuses: WhatsApp's as intake passes them on (`DeliveryReported`), the
+SMS gateway's signed reports, and a message's statuses recorded once each, never going
+backwards. Meta's payloads are read by intake (`test_intake_whatsapp.py`)."""
 
 from __future__ import annotations
 
-import dataclasses
-import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -15,54 +14,29 @@ from services.notify.domain.delivery_status import (
     DeliveryRecord,
     StatusReport,
     notification_id_of,
-    record_id,
 )
 from services.notify.domain.notification import Notification, NotificationStatus
-from services.notify.entrypoints.status_webhooks import (
-    SmsDeliveryReport,
-    parse_whatsapp_statuses,
-)
+from services.notify.entrypoints.consumer import subscription
+from services.notify.entrypoints.status_webhooks import SmsDeliveryReport
 from services.notify.service_layer.statuses import StatusContext, take_report
-from shared.events.envelope import CloudEvent
-from shared.events.models import DeliveryChannel, DeliveryStatus, NotificationStatusChanged
+from shared.events.envelope import Actor, ActorKind, Channel, CloudEvent
+from shared.events.models import (
+    DeliveryChannel,
+    DeliveryReported,
+    DeliveryStatus,
+    NotificationStatusChanged,
+)
 from tests.builders import T0
-from tests.fakes import CallCounter, FakeNotificationRepository
+from tests.fakes import (
+    CallCounter,
+    FakeClock,
+    FakeDeliveryStatusStore,
+    FakeNotificationRepository,
+    FakeNotify,
+)
 
 WAMID = "wamid.HBgLMTY1MDM4Nzk0MzkVAgARGBJDNDU3NUY1RTMxRjlGMzQ2NzUA"
 KEY = "evt-1:citizen:WHATSAPP"
-
-
-class FakeDeliveryStatusStore:
-    """Versions like the Mongo store: a save based on a stale read is refused."""
-
-    def __init__(self) -> None:
-        self.records: dict[str, DeliveryRecord] = {}
-        self.keys: dict[str, list[str]] = {}
-        self.outbox: list[CloudEvent] = []
-
-    async def get(
-        self, channel: DeliveryChannel, provider_message_id: str
-    ) -> DeliveryRecord | None:
-        stored = self.records.get(record_id(channel, provider_message_id))
-        return None if stored is None else dataclasses.replace(stored, seen=dict(stored.seen))
-
-    async def save(self, record: DeliveryRecord, outbox: list[CloudEvent]) -> bool:
-        stored = self.records.get(record.record_id)
-        if (stored.version if stored else None) != record.version:
-            return False
-        if record.idempotency_key is not None:
-            listed = self.keys.setdefault(record.idempotency_key, [])
-            listed += [] if record.record_id in listed else [record.record_id]
-        version = 0 if record.version is None else record.version + 1
-        self.records[record.record_id] = dataclasses.replace(
-            record, seen=dict(record.seen), version=version, events=[]
-        )
-        self.outbox += outbox
-        return True
-
-    async def status_for_key(self, idempotency_key: str) -> DeliveryRecord | None:
-        found = [self.records[item] for item in self.keys.get(idempotency_key, [])]
-        return max(found, key=lambda record: record.status is not None, default=None)
 
 
 class FakeIndex:
@@ -110,100 +84,6 @@ def a_notification(notification_id: str = "evt-1:citizen", about: str = "req-1")
     )
 
 
-def meta_status(state: str, **extra: Any) -> dict[str, Any]:
-    """A status as Meta's webhook reference shows it."""
-    return {
-        "id": WAMID,
-        "status": state,
-        "timestamp": "1750263773",
-        "recipient_id": "16505551234",
-        **extra,
-    }
-
-
-def delivery(*statuses: dict[str, Any], field: str = "messages") -> bytes:
-    value = {
-        "messaging_product": "whatsapp",
-        "metadata": {"display_phone_number": "15550783881", "phone_number_id": "106540352242922"},
-        "statuses": list(statuses),
-    }
-    payload = {
-        "object": "whatsapp_business_account",
-        "entry": [{"id": "102290129340398", "changes": [{"value": value, "field": field}]}],
-    }
-    return json.dumps(payload).encode()
-
-
-def test_meta_documented_statuses_are_read_with_the_key_and_error() -> None:
-    sent = meta_status(
-        "sent",
-        biz_opaque_callback_data=KEY,
-        conversation={
-            "id": "CONVERSATION_ID",
-            "expiration_timestamp": "1750349153",
-            "origin": {"type": "utility"},
-        },
-        pricing={"billable": True, "pricing_model": "PMP", "category": "utility"},
-    )
-    failed = meta_status(
-        "failed",
-        errors=[
-            {
-                "code": 131026,
-                "title": "Message undeliverable",
-                "message": "Message undeliverable",
-                "error_data": {"details": "Message Undeliverable."},
-            }
-        ],
-    )
-
-    reports = parse_whatsapp_statuses(delivery(sent, meta_status("read"), failed))
-
-    assert [report.status for report in reports] == [
-        DeliveryStatus.SENT,
-        DeliveryStatus.READ,
-        DeliveryStatus.FAILED,
-    ]
-    assert reports[0].idempotency_key == KEY
-    assert reports[0].at == datetime(2025, 6, 18, 16, 22, 53, tzinfo=UTC)
-    assert reports[0].provider_message_id == WAMID
-    assert (reports[2].error_code, reports[2].error_reason) == ("131026", "Message undeliverable")
-
-
-def test_citizens_messages_other_fields_and_unknown_statuses_are_left_alone() -> None:
-    inbound = {
-        "object": "whatsapp_business_account",
-        "entry": [
-            {
-                "id": "102290129340398",
-                "changes": [
-                    {
-                        "field": "messages",
-                        "value": {
-                            "messaging_product": "whatsapp",
-                            "metadata": {"phone_number_id": "1"},
-                            "messages": [{"from": "6281", "id": "wamid.in", "type": "text"}],
-                        },
-                    },
-                    {"field": "message_template_status_update", "value": {"event": "APPROVED"}},
-                ],
-            }
-        ],
-    }
-
-    assert parse_whatsapp_statuses(json.dumps(inbound).encode()) == []
-    assert parse_whatsapp_statuses(delivery(meta_status("deleted"))) == []
-    assert parse_whatsapp_statuses(delivery(meta_status("read"), field="statuses_v2")) == []
-
-
-def test_a_status_without_its_id_is_not_the_cloud_api_shape() -> None:
-    broken = meta_status("read")
-    del broken["id"]
-
-    with pytest.raises(ValidationError):
-        parse_whatsapp_statuses(delivery(broken))
-
-
 def test_sms_failures_of_every_kind_are_failures_with_their_kind_and_code() -> None:
     expired = SmsDeliveryReport.model_validate_json(
         b'{"message_id": "m1", "reference": "evt-1:citizen:SMS", "status": "EXPIRED", '
@@ -222,6 +102,59 @@ def test_sms_failures_of_every_kind_are_failures_with_their_kind_and_code() -> N
         SmsDeliveryReport.model_validate_json(
             b'{"message_id": "m1", "status": "QUEUED", "at": "2025-06-18T16:22:53Z"}'
         )
+
+
+def delivery_reported(status: DeliveryStatus, minute: int, **extra: Any) -> CloudEvent:
+    event = DeliveryReported(
+        actor=Actor(kind=ActorKind.PROVIDER, id="whatsapp", channel=Channel.WHATSAPP),
+        channel=DeliveryChannel.WHATSAPP,
+        provider_message_id=WAMID,
+        status=status,
+        at=T0 + timedelta(minutes=minute),
+        **extra,
+    )
+    return CloudEvent.wrap(event, source="/adminduk/intake", time=T0)
+
+
+async def test_a_status_intake_passed_on_is_recorded_once_with_its_notification() -> None:
+    notify = FakeNotify()
+    await notify.repository.add(a_notification())
+    dispatch = subscription.bind(notify.context, FakeClock(T0))
+    delivered = delivery_reported(DeliveryStatus.DELIVERED, 1, idempotency_key=KEY)
+
+    for event in (delivered, delivered, delivery_reported(DeliveryStatus.DELIVERED, 2)):
+        await dispatch(event)
+
+    record = await notify.statuses.get(DeliveryChannel.WHATSAPP, WAMID)
+    assert record is not None
+    assert record.status is DeliveryStatus.DELIVERED
+    assert record.seen[DeliveryStatus.DELIVERED].at == T0 + timedelta(minutes=1)
+    assert (record.notification_id, record.idempotency_key) == ("evt-1:citizen", KEY)
+    [published] = [NotificationStatusChanged.model_validate(e.data) for e in notify.statuses.outbox]
+    assert (published.status, published.about, published.notification_id) == (
+        DeliveryStatus.DELIVERED,
+        "req-1",
+        "evt-1:citizen",
+    )
+
+
+async def test_a_failure_intake_passed_on_keeps_its_code_and_title() -> None:
+    notify = FakeNotify()
+    dispatch = subscription.bind(notify.context, FakeClock(T0))
+
+    await dispatch(delivery_reported(DeliveryStatus.READ, 2))
+    await dispatch(
+        delivery_reported(
+            DeliveryStatus.FAILED, 3, error_code="131026", error_title="Message undeliverable"
+        )
+    )
+
+    record = await notify.statuses.get(DeliveryChannel.WHATSAPP, WAMID)
+    assert record is not None
+    assert record.status is DeliveryStatus.READ
+    failure = record.seen[DeliveryStatus.FAILED]
+    assert (failure.error_code, failure.error_reason) == ("131026", "Message undeliverable")
+    assert len(notify.statuses.outbox) == 2
 
 
 def test_a_key_names_its_notification() -> None:

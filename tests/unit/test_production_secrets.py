@@ -58,8 +58,6 @@ REQUIRED: dict[str, tuple[type[ServiceSettings], AppFactory, set[str]]] = {
             "NOTIFY_SMTP_HOST",
             "NOTIFY_SMTP_FROM",
             "NOTIFY_SURVEY_URL",
-            "NOTIFY_WHATSAPP_APP_SECRET",
-            "NOTIFY_WHATSAPP_VERIFY_TOKEN",
             "NOTIFY_SMS_REPORT_SECRET",
             "NOTIFY_CITIZEN_TOKEN_KEY",
             "NOTIFY_STAFF_DIRECTORY",

@@ -11,8 +11,10 @@ from shared.events.models import (
     CaseApproved,
     CaseCompleted,
     CaseRejected,
+    ConversationReply,
     DeadlineBreached,
     DeadlineWarning,
+    DeliveryReported,
     DispositionEscalated,
     DispositionReminded,
     DocumentAttached,
@@ -109,6 +111,10 @@ def test_writers_and_readers_follow_from_the_declarations() -> None:
     assert operations["notifyReceivesLetters"]["messages"] == [
         {"$ref": f"#/channels/letters/messages/{step.__name__}"}
         for step in (DispositionReminded, DispositionEscalated)
+    ]
+    assert operations["notifyReceivesConversations"]["messages"] == [
+        {"$ref": f"#/channels/conversations/messages/{ConversationReply.__name__}"},
+        {"$ref": f"#/channels/conversations/messages/{DeliveryReported.__name__}"},
     ]
     assert operations["notifyReceivesIdentity"]["messages"] == [
         {"$ref": f"#/channels/identity/messages/{SignInCodeRequested.__name__}"}

@@ -1,11 +1,15 @@
-"""The WhatsApp Business Cloud API webhook: Meta's verification challenge, and citizens' messages.
+"""The WhatsApp Business Cloud API webhook: Meta's verification challenge, citizens' messages
+and the delivery statuses of the office's messages.
 
-A delivery is believed only if `X-Hub-Signature-256` is the HMAC-SHA256 of its raw body under
-the app secret, checked before the body is read at all. Each message is one step of its sender's
-conversation (`service_layer.conversations`); status updates, reactions and changes of other
-fields are acknowledged and left alone. The body is read as the Cloud API sends it: fields this
-service does not use may come and go, those it uses must be as documented. A signed body that is
-not JSON is refused with 400, JSON not of the documented shape with 422, each with the reason.
+Meta calls one callback URL per app for both, and it is this one. A delivery is believed only if
+`X-Hub-Signature-256` is the HMAC-SHA256 of its raw body under the app secret, checked before the
+body is read at all. Each message is one step of its sender's conversation
+(`service_layer.conversations`); each status (`sent`, `delivered`, `read`, `failed`) is passed on
+to notify once as a `DeliveryReported` event (`service_layer.delivery_reports`), without the
+recipient's number. Other statuses, reactions and changes of other fields are acknowledged and
+left alone. The body is read as the Cloud API sends it: fields this service does not use may come
+and go, those it uses must be as documented. A signed body that is not JSON is refused with 400,
+JSON not of the documented shape with 422, each with the reason.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import hmac
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal, Self
 
 from fastapi import APIRouter, Depends, Query, Request, status
@@ -27,9 +32,16 @@ from services.intake.service_layer.conversations import (
     MediaRef,
     take_message,
 )
+from services.intake.service_layer.delivery_reports import DeliveryReportContext, pass_on_report
 from shared.clock import Clock
 from shared.errors import ApiError
-from shared.events.models import NotificationChannel
+from shared.events.envelope import Actor, ActorKind, Channel
+from shared.events.models import (
+    DeliveryChannel,
+    DeliveryReported,
+    DeliveryStatus,
+    NotificationChannel,
+)
 from shared.http import RETRY_AFTER_S, error_response, error_responses
 from shared.redaction import describe_validation_error
 from shared.signatures import valid_hub_signature
@@ -42,6 +54,14 @@ DEADLINE_S = 15.0
 taken are recognised."""
 IGNORED_TYPES = frozenset({"reaction"})
 """Messages that ask nothing: no reply, not even that they were not understood."""
+DELIVERY_STATUSES = {
+    "sent": DeliveryStatus.SENT,
+    "delivered": DeliveryStatus.DELIVERED,
+    "read": DeliveryStatus.READ,
+    "failed": DeliveryStatus.FAILED,
+}
+"""The statuses notify records; others (e.g. a deprecated `deleted`) are acknowledged only."""
+PROVIDER_ACTOR = Actor(kind=ActorKind.PROVIDER, id=PROVIDER, channel=Channel.WHATSAPP)
 
 
 @dataclass(frozen=True)
@@ -51,6 +71,7 @@ class WhatsAppContext:
     app_secret: bytes
     verify_token: str
     conversations: ConversationContext
+    reports: DeliveryReportContext
     clock: Clock
 
 
@@ -154,6 +175,42 @@ class Message(_Tolerant):
         return Unsupported(self.type)
 
 
+class StatusError(_Tolerant):
+    """Why a message failed; its `message` and `error_data` may quote the message and are not
+    read."""
+
+    code: int
+    title: str | None = Field(default=None, max_length=512)
+
+
+class MessageStatus(_Tolerant):
+    """One status of one of the office's messages; the recipient's number, the conversation and
+    the pricing are not read."""
+
+    id: str = Field(pattern=r"^[!-~]{1,256}$")
+    status: str = Field(min_length=1, max_length=64)
+    timestamp: str = Field(pattern=r"^[0-9]{1,12}$")
+    biz_opaque_callback_data: str | None = Field(default=None, max_length=512)
+    errors: list[StatusError] = []
+
+    def reported(self) -> DeliveryReported | None:
+        """None for a status notify does not record."""
+        known = DELIVERY_STATUSES.get(self.status)
+        if known is None:
+            return None
+        error = self.errors[0] if self.errors else None
+        return DeliveryReported(
+            actor=PROVIDER_ACTOR,
+            channel=DeliveryChannel.WHATSAPP,
+            provider_message_id=self.id,
+            status=known,
+            at=datetime.fromtimestamp(int(self.timestamp), UTC),
+            idempotency_key=self.biz_opaque_callback_data or None,
+            error_code=None if error is None else str(error.code),
+            error_title=None if error is None else error.title,
+        )
+
+
 class Metadata(_Tolerant):
     display_phone_number: str
     phone_number_id: str
@@ -173,7 +230,7 @@ class MessagesValue(_Tolerant):
     metadata: Metadata
     contacts: list[Contact] = []
     messages: list[Message] = []
-    statuses: list[dict[str, Any]] = []
+    statuses: list[MessageStatus] = []
 
 
 class Change(_Tolerant):
@@ -207,14 +264,33 @@ class WebhookPayload(_Tolerant):
             if message.type not in IGNORED_TYPES
         ]
 
+    def reports(self) -> list[DeliveryReported]:
+        """The statuses notify records, in the order delivered."""
+        statuses = [
+            item
+            for entry in self.entry
+            for change in entry.changes
+            if change.field == "messages"
+            for item in MessagesValue.model_validate(change.value).statuses
+        ]
+        return [reported for item in statuses if (reported := item.reported()) is not None]
+
 
 def parse_messages(body: bytes) -> list[Message]:
     """The messages of a delivery; ValidationError if it is not the Cloud API's shape."""
     return WebhookPayload.model_validate_json(body).messages()
 
 
+def parse_statuses(body: bytes) -> list[DeliveryReported]:
+    """The delivery statuses of a delivery; ValidationError if it is not the Cloud API's shape."""
+    return WebhookPayload.model_validate_json(body).reports()
+
+
 class WebhookReceipt(BaseModel):
     messages: int = Field(description="How many citizens' messages the delivery held.")
+    statuses: int = Field(
+        description="How many delivery statuses notify records it held; each is passed on once."
+    )
 
 
 router = APIRouter(tags=["whatsapp"])
@@ -238,7 +314,8 @@ _SIGNED_BODY: dict[str, Any] = {
                     "type": "object",
                     "description": "A WhatsApp Business Cloud API webhook notification: "
                     '`{"object": "whatsapp_business_account", "entry": [{"id", "changes": '
-                    '[{"field": "messages", "value": {...}}]}]}`.',
+                    '[{"field": "messages", "value": {"messages": [...], "statuses": '
+                    "[...]}}]}]}`.",
                 }
             }
         },
@@ -296,8 +373,8 @@ async def verify_subscription(
     },
 )
 async def receive_notification(request: Request, context: WhatsAppDep) -> WebhookReceipt:
-    """Takes citizens' messages, each once however often it is delivered, and acknowledges
-    status updates; replies go out through notify."""
+    """Takes citizens' messages and passes the statuses of the office's messages on to notify,
+    each once however often it is delivered; replies go out through notify."""
     body = await request.body()
     if not valid_hub_signature(body, request.headers.get(SIGNATURE_HEADER), context.app_secret):
         raise ApiError(
@@ -306,7 +383,8 @@ async def receive_notification(request: Request, context: WhatsAppDep) -> Webhoo
             f"Tanda tangan {SIGNATURE_HEADER} tidak ada atau tidak sah.",
         )
     try:
-        messages = parse_messages(body)
+        payload = WebhookPayload.model_validate_json(body)
+        messages, reports = payload.messages(), payload.reports()
     except ValidationError as exc:
         unreadable = [
             str(error.get("ctx", {}).get("error", ""))
@@ -327,6 +405,10 @@ async def receive_notification(request: Request, context: WhatsAppDep) -> Webhoo
         ) from None
     try:
         async with asyncio.timeout(DEADLINE_S):
+            for reported in reports:
+                await pass_on_report(
+                    reported=reported, context=context.reports, now=context.clock()
+                )
             for message in messages:
                 await take_message(
                     message=message.inbound(), context=context.conversations, now=context.clock()
@@ -338,4 +420,4 @@ async def receive_notification(request: Request, context: WhatsAppDep) -> Webhoo
             "Pesan belum selesai diproses. Silakan kirim ulang.",
             {"Retry-After": str(RETRY_AFTER_S)},
         ) from None
-    return WebhookReceipt(messages=len(messages))
+    return WebhookReceipt(messages=len(messages), statuses=len(reports))

@@ -1,11 +1,11 @@
 """Who may call notify's HTTP API: supervisors and admins preview the message templates.
 
 A request's message history is read by the officers who work on requests and by the citizen
-whose phone the request gives (checked by the use case; anyone else's request is 404). Meta and
-the SMS gateway report delivery statuses without a token: each delivery proves itself with its
-signature and Meta's set-up challenge with the verify token (checked by the routes); like
-intake's webhooks they are not rate limited, since a provider's bursts come from few addresses
-and a refused report would only be sent again.
+whose phone the request gives (checked by the use case; anyone else's request is 404). The SMS
+gateway reports delivery statuses without a token: each report proves itself with its signature
+(checked by the route); like intake's webhooks it is not rate limited, since a provider's bursts
+come from few addresses and a refused report would only be sent again. WhatsApp's statuses reach
+notify through intake's webhook and Kafka, never over HTTP.
 """
 
 from __future__ import annotations
@@ -25,7 +25,5 @@ HISTORY_READERS = (
 ACCESS: AccessTable = {
     ("GET", "/v1/templates/{name}/preview"): roles(Role.SUPERVISOR, Role.ADMIN),
     ("GET", "/v1/notifications"): roles(*HISTORY_READERS),
-    ("GET", "/v1/channels/whatsapp/statuses"): public(),
-    ("POST", "/v1/channels/whatsapp/statuses"): public(),
     ("POST", "/v1/channels/sms/reports"): public(),
 }

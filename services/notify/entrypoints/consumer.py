@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from services.notify.domain.delivery_status import StatusReport
 from services.notify.domain.recipients import CASE_STEPS, CaseStep
 from services.notify.service_layer import messages
 from services.notify.service_layer.messages import MessageContext
+from services.notify.service_layer.statuses import take_report
 from shared.events.models import (
     AppointmentBooked,
     AppointmentCancelled,
@@ -12,6 +14,7 @@ from shared.events.models import (
     ConversationReply,
     DeadlineBreached,
     DeadlineWarning,
+    DeliveryReported,
     DispositionEscalated,
     DispositionReminded,
     RequestSubmitted,
@@ -111,3 +114,20 @@ async def on_conversation_reply(
     await messages.queue_conversation_reply(
         reply=message.data, event_id=message.event_id, context=context, now=message.now
     )
+
+
+@subscription.on(DeliveryReported)
+async def on_delivery_reported(
+    message: Received[DeliveryReported], context: MessageContext
+) -> None:
+    reported = message.data
+    report = StatusReport(
+        channel=reported.channel,
+        provider_message_id=reported.provider_message_id,
+        status=reported.status,
+        at=reported.at,
+        idempotency_key=reported.idempotency_key,
+        error_code=reported.error_code,
+        error_reason=reported.error_title,
+    )
+    await take_report(report=report, context=context.statuses)

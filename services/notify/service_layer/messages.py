@@ -21,6 +21,7 @@ from services.notify.domain.staff import Addressees, StaffDirectory, StaffMember
 from services.notify.domain.templates import Letter, Templates
 from services.notify.service_layer.delivery import DeliveryReady
 from services.notify.service_layer.ports import NotificationRepository, RecipientDirectory
+from services.notify.service_layer.statuses import StatusContext
 from shared.errors import RetryableError
 from shared.events.models import (
     AppointmentBooked,
@@ -54,6 +55,8 @@ class MessageContext:
     quiet_hours: QuietHours | None
     survey_url: str
     """Where citizens rate the service; a completed request's link adds its tracking number."""
+    statuses: StatusContext
+    """Where the delivery statuses intake passes on are recorded."""
     staff: StaffDirectory = field(default_factory=StaffDirectory)
     """Who staff notices go to; none known until bootstrap gives the office's directory."""
 
