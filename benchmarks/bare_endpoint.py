@@ -30,6 +30,7 @@ class Submission(BaseModel):
     name: str
     phone: str
     preferred_channel: str
+    fields: dict[str, str]
 
 
 def create_app(mongo_url: str) -> FastAPI:

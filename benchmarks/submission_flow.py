@@ -18,7 +18,7 @@ from pathlib import Path
 import httpx
 
 from benchmarks.audit_log import AuditTimes, auditor, verify
-from benchmarks.load import MANY_CITIZENS
+from benchmarks.load import LOAD_ENV
 from benchmarks.stats import percentiles
 from devstack.stack import Ports, Stack
 
@@ -28,6 +28,7 @@ SUBMISSION = {
     "name": "Dewi Lestari",
     "phone": "085712345678",
     "preferred_channel": "SMS",
+    "fields": {"family_card_number": "3516090101080001", "reason": "RUSAK"},
 }
 
 
@@ -104,7 +105,7 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=20)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="adminduk-bench-") as run_dir:
-        stack = Stack(Path(run_dir), Ports.free(), service_env=MANY_CITIZENS)
+        stack = Stack(Path(run_dir), Ports.free(), service_env=LOAD_ENV)
         try:
             stack.start_all()
             asyncio.run(measure(stack, args.requests, args.concurrency))
