@@ -16,21 +16,8 @@ from services.processing.domain.report import (
     MonthlyReport,
     Row,
 )
+from shared.wib import MONTHS
 
-MONTHS = [
-    "Januari",
-    "Februari",
-    "Maret",
-    "April",
-    "Mei",
-    "Juni",
-    "Juli",
-    "Agustus",
-    "September",
-    "Oktober",
-    "November",
-    "Desember",
-]
 NONE = "\N{EN DASH}"
 """Shown where there is no figure."""
 SERVICES = {
