@@ -33,6 +33,7 @@ from shared.events.models import (
     DeliveryChannel,
     DispositionEscalated,
     DispositionReminded,
+    NotificationChannel,
     RequestSubmitted,
     SignInCodeRequested,
 )
@@ -100,14 +101,13 @@ async def queue_appointment_confirmation(
     if booked.phone is None:
         return
     letter = letters.appointment_confirmation(booked, context.templates.labels)
-    await _queue(
+    await _queue_to_phone(
         context,
         event_id=event_id,
         letter=letter,
         about=booked.appointment_id,
-        to=booked.phone,
-        channel=DeliveryChannel.of(booked.contact_channel),
-        fallback=phone_fallback(DeliveryChannel.of(booked.contact_channel)),
+        phone=booked.phone,
+        preferred=booked.contact_channel,
         now=now,
     )
 
@@ -135,14 +135,13 @@ async def queue_sign_in_code(
     """Queues a citizen's one-time code, unless it expired on the way."""
     if requested.expires_at <= now:
         return
-    await _queue(
+    await _queue_to_phone(
         context,
         event_id=event_id,
         letter=letters.sign_in_code(requested),
         about=requested.challenge_id,
-        to=requested.phone,
-        channel=DeliveryChannel.of(requested.channel),
-        fallback=phone_fallback(DeliveryChannel.of(requested.channel)),
+        phone=requested.phone,
+        preferred=requested.channel,
         now=now,
     )
 
@@ -165,15 +164,13 @@ async def queue_appointment_reminder(
     due = reminders.reminder_due(booked.starts_at, now=now)
     if booked.phone is None or due is None:
         return
-    channel = DeliveryChannel.of(booked.contact_channel)
-    await _queue(
+    await _queue_to_phone(
         context,
         event_id=booked.appointment_id,
         letter=letters.appointment_reminder(booked, context.templates.labels),
         about=booked.appointment_id,
-        to=booked.phone,
-        channel=channel,
-        fallback=phone_fallback(channel),
+        phone=booked.phone,
+        preferred=booked.contact_channel,
         now=due,
         role=reminders.REMINDER_ROLE,
     )
@@ -342,16 +339,40 @@ async def _tell(
             "diteruskan: ",
         )
         return
-    channel = DeliveryChannel.of(recipients.channel)
-    await _queue(
+    await _queue_to_phone(
         context,
         event_id=event_id,
         letter=letter,
         about=recipients.request_id,
-        to=recipients.phone,
-        channel=channel,
-        fallback=phone_fallback(channel),
+        phone=recipients.phone,
+        preferred=recipients.channel,
         now=now,
+    )
+
+
+async def _queue_to_phone(
+    context: MessageContext,
+    *,
+    event_id: str,
+    letter: Letter,
+    about: str,
+    phone: str,
+    preferred: NotificationChannel,
+    now: datetime,
+    role: str = "citizen",
+) -> None:
+    """A citizen's message: on the channel they prefer, then on what every phone takes."""
+    first = DeliveryChannel.of(preferred)
+    await _queue(
+        context,
+        event_id=event_id,
+        letter=letter,
+        about=about,
+        to=phone,
+        channel=first,
+        fallback=phone_fallback(first),
+        now=now,
+        role=role,
     )
 
 
