@@ -5,7 +5,9 @@ alert changed only from the state it was read in."""
 from __future__ import annotations
 
 import copy
+import itertools
 from collections.abc import AsyncIterator, Collection, Mapping, Sequence
+from dataclasses import replace
 
 from services.audit.domain.alerts import Alert, AlertStatus
 from services.audit.domain.checkpoint import SignedCheckpoint
@@ -19,19 +21,28 @@ from shared.events.envelope import CloudEvent
 class FakeLogEntries:
     def __init__(self) -> None:
         self.by_index: dict[int, LogEntry] = {}
+        self.known_size = 0
 
     async def size(self) -> int:
         size = 0
         while size in self.by_index:
             size += 1
+        self.known_size = size
         return size
 
+    def end(self) -> int:
+        return self.known_size
+
     async def append(self, entries: Sequence[LogEntry]) -> int:
-        for added, entry in enumerate(entries):
+        added = 0
+        for entry in entries:
             if entry.index in self.by_index or await self.holds(entry.event_id):
-                return added
+                break
             self.by_index[entry.index] = copy.deepcopy(entry)
-        return len(entries)
+            if entry.index == self.known_size:
+                self.known_size += 1
+            added += 1
+        return added
 
     async def holds(self, event_id: str) -> bool:
         return any(entry.event_id == event_id for entry in self.by_index.values())
@@ -42,6 +53,11 @@ class FakeLogEntries:
             for index in indexes
             if index in self.by_index
         }
+
+    async def following(self, start: int, stop: int) -> list[LogEntry]:
+        found = await self.at(range(start, stop))
+        in_a_row = itertools.takewhile(found.__contains__, range(start, stop))
+        return [found[index] for index in in_a_row]
 
     async def entries(
         self, *, start: int = 0, subject: str | None = None, limit: int | None = None
@@ -109,6 +125,10 @@ class FakeAlerts:
     async def get(self, alert_id: str) -> Alert | None:
         return self.by_id.get(alert_id)
 
+    async def extend(self, alert: Alert) -> None:
+        stored = self.by_id[alert.alert_id]
+        self.by_id[alert.alert_id] = replace(stored, evidence=alert.evidence, summary=alert.summary)
+
     async def change(self, before: Alert, after: Alert, outbox: Sequence[CloudEvent]) -> bool:
         if self.by_id[after.alert_id].status is not before.status:
             return False
@@ -140,9 +160,6 @@ class FakeAlerts:
 class FakeProgress:
     def __init__(self) -> None:
         self.saved: tuple[int, str] = (0, RuleMemory().to_json())
-
-    async def position(self) -> int:
-        return self.saved[0]
 
     async def load(self) -> tuple[int, RuleMemory]:
         return self.saved[0], RuleMemory.from_json(self.saved[1])

@@ -76,6 +76,7 @@ async def connect(
     async with connected(settings, topics) as infra:
         entries = MongoLogEntries(infra.db["entries"])
         await entries.ensure_indexes()
+        await entries.size()
         nodes = MongoTreeNodes(infra.db["tree_nodes"])
         checkpoints = MongoCheckpoints(infra.db["latest_checkpoint"], infra.db["checkpoints"])
         app.state.audit = AuditContext(
@@ -84,9 +85,8 @@ async def connect(
         checkpointer = Checkpointer(
             entries=entries, nodes=nodes, checkpoints=checkpoints, signer=signer
         )
-        # The feed and the relay keep their own count of the log's size, apart from the writer's.
         feed = LogFeed(
-            log=MongoLogEntries(infra.db["entries"]),
+            log=entries,
             max_followers=settings.stream_max_followers,
             poll_interval_s=settings.stream_poll_interval_s,
             heartbeat_s=settings.stream_heartbeat_s,
@@ -94,24 +94,25 @@ async def connect(
         app.state.audit_feed = feed
         app.state.exit_hooks.append(feed.close)
         relay = EntryRelay(
-            log=MongoLogEntries(infra.db["entries"]),
+            log=entries,
             topic=KafkaEntriesTopic(infra.producer, AUDIT_LOG),
             position=MongoPublishedPosition(infra.db["published"]),
-        )
-        relay_loop = PollingLoop(
-            name="entries-topic",
-            handle=lambda _: relay.run(),
-            sweep=relay.run,
-            sweep_interval_s=settings.stream_poll_interval_s,
         )
 
         def appended(added: Sequence[LogEntry]) -> None:
             checkpointer.appended(added)
             feed.appended(added)
-            relay_loop.wake(AUDIT_LOG.name)
+
+        async def look_for_appends() -> None:
+            """Finds entries other audit instances appended, for the followers to read."""
+            await entries.size()
 
         recorder = AuditRecorder(
-            log=entries, pseudonym_key=key.encode(), clock=clock, appended=appended
+            log=entries,
+            pseudonym_key=key.encode(),
+            clock=clock,
+            appended=appended,
+            linger_s=settings.append_linger_s,
         )
         consumer = subscribe(
             settings=settings,
@@ -121,18 +122,30 @@ async def connect(
             clock=clock,
             producer=infra.producer,
         )
-        checkpoints_loop = PollingLoop(
-            name="checkpoints",
-            handle=_nothing_named,
-            sweep=checkpointer.run,
-            sweep_interval_s=settings.checkpoint_interval_s,
-        )
-        workers: dict[str, Worker] = {"checkpoints": checkpoints_loop, "consumer": consumer}
-        workers |= {"entries_topic": relay_loop, "stream": feed}
+        workers: dict[str, Worker] = {
+            "log_end": PollingLoop(
+                name="log-end",
+                sweep=look_for_appends,
+                sweep_interval_s=settings.stream_poll_interval_s,
+            ),
+            "checkpoints": PollingLoop(
+                name="checkpoints",
+                sweep=checkpointer.run,
+                sweep_interval_s=settings.checkpoint_interval_s,
+            ),
+            "consumer": consumer,
+            "entries_topic": PollingLoop(
+                name="entries-topic",
+                sweep=relay.run,
+                sweep_interval_s=settings.entries_topic_interval_s,
+            ),
+            "stream": feed,
+        }
         workers |= integrity_workers(
             settings,
             infra,
             app,
+            entries=entries,
             nodes=nodes,
             checkpoints=checkpoints,
             staff=staff,
@@ -140,10 +153,6 @@ async def connect(
         )
         async with running(workers) as worker_checks:
             yield infra.readiness_checks() | worker_checks
-
-
-async def _nothing_named(keys: list[str]) -> None:
-    """Checkpoints follow the clock: nothing names work for them."""
 
 
 def create_app(

@@ -24,16 +24,21 @@ class AuditSettings(ServiceSettings):
     """The Ed25519 key that signs checkpoints: PEM, or a seed of 64 hex characters."""
     checkpoint_origin: str = "adminduk.local/audit"
     """The log's name in its checkpoints, and the name of the key that signs them."""
-    checkpoint_interval_s: float = Field(default=1.0, gt=0)
+    checkpoint_interval_s: float = Field(default=5.0, gt=0)
     """How often entries that arrived are added to the tree and a checkpoint signed."""
     stream_max_followers: int = Field(default=50, ge=1)
     """Live streams of the log open at once; beyond, a new one is refused with 503."""
     stream_poll_interval_s: float = Field(default=1.0, gt=0)
-    """How often streams and the entries topic look for entries other audit instances appended."""
+    """How often audit looks up the log's end for entries other audit instances appended."""
+    append_linger_s: float = Field(default=0.1, ge=0)
+    """How long an arriving event waits for others to share its write to the log."""
+    entries_topic_interval_s: float = Field(default=1.0, gt=0)
+    """How often the entries appended since are published to the entries topic, in one go."""
     stream_heartbeat_s: float = Field(default=15.0, gt=0)
     """The quiet time after which a stream sends a comment, so proxies keep it open."""
-    integrity_interval_s: float = Field(default=1.0, gt=0)
-    """How often the integrity rules read the entries logged since they last looked."""
+    integrity_interval_s: float = Field(default=2.0, gt=0)
+    """How often the integrity rules read the entries logged since they last looked; their
+    position and memory are saved once per round."""
     integrity_bulk_reads_per_day: int = Field(default=20, ge=1)
     """Reads of cases an officer never held, in one WIB day, that raise an alert."""
     integrity_send_backs_per_request: int = Field(default=3, ge=2)

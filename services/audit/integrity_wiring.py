@@ -8,13 +8,12 @@ import logging
 from fastapi import FastAPI
 
 from services.audit.adapters.mongo_alerts import MongoAlerts, MongoEngineProgress
-from services.audit.adapters.mongo_log import MongoLogEntries
 from services.audit.adapters.staff_directory_file import load_staff_directory
 from services.audit.config import AuditSettings
 from services.audit.domain.integrity import Context, StaffIdentity, Thresholds
 from services.audit.entrypoints.integrity_api import IntegrityContext
 from services.audit.service_layer.integrity import IntegrityEngine
-from services.audit.service_layer.ports import CheckpointStore, TreeNodes
+from services.audit.service_layer.ports import CheckpointStore, LogEntries, TreeNodes
 from shared.clock import Clock
 from shared.mongo import OutboxRelay
 from shared.polling import PollingLoop
@@ -45,6 +44,7 @@ def integrity_workers(
     infra: Infrastructure,
     app: FastAPI,
     *,
+    entries: LogEntries,
     nodes: TreeNodes,
     checkpoints: CheckpointStore,
     staff: dict[str, StaffIdentity],
@@ -56,7 +56,7 @@ def integrity_workers(
     relay = OutboxRelay(collection=collection, producer=infra.producer, cipher=cipher)
     alerts = MongoAlerts(collection, cipher)
     engine = IntegrityEngine(
-        entries=MongoLogEntries(infra.db["entries"]),
+        entries=entries,
         progress=MongoEngineProgress(infra.db["integrity_engine"]),
         alerts=alerts,
         context=Context(
@@ -75,9 +75,6 @@ def integrity_workers(
         outbox_ready=relay.wake,
     )
     engine_loop = PollingLoop(
-        name="integrity",
-        handle=lambda _: engine.run(),
-        sweep=engine.run,
-        sweep_interval_s=settings.integrity_interval_s,
+        name="integrity", sweep=engine.run, sweep_interval_s=settings.integrity_interval_s
     )
     return {"integrity_alerts_outbox": relay, "integrity": engine_loop}

@@ -383,19 +383,23 @@ async def record(db: AsyncDatabase[Document], month: Month) -> None:
         )
 
 
-def engine(db: AsyncDatabase[Document], progress: str) -> IntegrityEngine:
+async def run_engine(db: AsyncDatabase[Document], progress: str) -> int:
+    """Runs the engine of a fresh audit process, which first looks up where the log ends."""
+    log = MongoLogEntries(db["entries"])
+    await log.size()
     directory = {
         name: StaffIdentity(nik=pseudonym(nik, KEY), family_card=pseudonym(card, KEY))
         for name, (nik, card) in STAFF_NIKS.items()
     }
-    return IntegrityEngine(
-        entries=MongoLogEntries(db["entries"]),
+    engine = IntegrityEngine(
+        entries=log,
         progress=MongoEngineProgress(db[progress]),
         alerts=MongoAlerts(db["integrity_alerts"], cipher()),
         context=Context(thresholds=Thresholds(), calendar=CALENDAR, staff=directory),
         clock=FakeClock(datetime(2025, 4, 1, 1, tzinfo=UTC)),
         batch=500,
     )
+    return await engine.run()
 
 
 async def all_alerts(db: AsyncDatabase[Document]) -> list[Alert]:
@@ -411,7 +415,7 @@ async def test_a_month_with_planted_violations_raises_exactly_the_planted_alerts
     month = generate()
     await record(mongo_db, month)
 
-    raised = await engine(mongo_db, "integrity_engine").run()
+    raised = await run_engine(mongo_db, "integrity_engine")
 
     alerts = await all_alerts(mongo_db)
     assert {(alert.rule, alert.index) for alert in alerts} == month.planted
@@ -431,11 +435,11 @@ async def test_running_again_or_from_a_lost_position_raises_nothing_twice(
 ) -> None:
     month = generate()
     await record(mongo_db, month)
-    await engine(mongo_db, "integrity_engine").run()
+    await run_engine(mongo_db, "integrity_engine")
     first = await all_alerts(mongo_db)
 
-    assert await engine(mongo_db, "integrity_engine").run() == 0
-    assert await engine(mongo_db, "lost_progress").run() == 0
+    assert await run_engine(mongo_db, "integrity_engine") == 0
+    assert await run_engine(mongo_db, "lost_progress") == 0
     assert await all_alerts(mongo_db) == first
     progress = await mongo_db["integrity_engine"].find_one({"_id": "engine"})
     assert progress is not None
@@ -447,7 +451,7 @@ async def test_alerts_are_filtered_stepped_once_and_keep_the_note_sealed(
 ) -> None:
     month = generate()
     await record(mongo_db, month)
-    await engine(mongo_db, "integrity_engine").run()
+    await run_engine(mongo_db, "integrity_engine")
     alerts = MongoAlerts(mongo_db["integrity_alerts"], cipher())
     [fee] = await alerts.find(
         status=None, rule=Rule.ILLEGAL_FEE, service_point=None, month="2025-03", offset=0, limit=5

@@ -88,6 +88,7 @@ class Instance:
 async def instance(db: AsyncDatabase[Document]) -> Instance:
     entries = MongoLogEntries(db["entries"])
     await entries.ensure_indexes()
+    await entries.size()
     return Instance(
         entries, MongoTreeNodes(db["tree_nodes"]), MongoCheckpoints(db["latest"], db["checkpoints"])
     )

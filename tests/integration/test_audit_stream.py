@@ -46,10 +46,15 @@ async def appended(db: AsyncDatabase[Document], entries: Sequence[LogEntry]) -> 
     assert await log.append(entries) == len(entries)
 
 
-def relay(db: AsyncDatabase[Document], producer: AIOKafkaProducer, topic: Topic) -> EntryRelay:
-    """A relay as a fresh audit process builds it: nothing remembered but the database."""
+async def relay(
+    db: AsyncDatabase[Document], producer: AIOKafkaProducer, topic: Topic
+) -> EntryRelay:
+    """A relay as a fresh audit process builds it: nothing remembered but the database, where
+    it looks up the log's end."""
+    log = MongoLogEntries(db["entries"])
+    await log.size()
     return EntryRelay(
-        log=MongoLogEntries(db["entries"]),
+        log=log,
         topic=KafkaEntriesTopic(producer, topic),
         position=MongoPublishedPosition(db["published"]),
         batch=7,
@@ -75,10 +80,10 @@ async def test_the_relay_publishes_the_log_in_index_order_and_resumes_without_a_
     entries = log_entries(*[f"req-{n % 4}" for n in range(30)], data={"note": "Désa"})
     await appended(mongo_db, entries[:20])
 
-    assert await relay(mongo_db, producer, topic).run() == 20
+    assert await (await relay(mongo_db, producer, topic)).run() == 20
     await appended(mongo_db, entries[20:])
-    assert await relay(mongo_db, producer, topic).run() == 10
-    assert await relay(mongo_db, producer, topic).run() == 0
+    assert await (await relay(mongo_db, producer, topic)).run() == 10
+    assert await (await relay(mongo_db, producer, topic)).run() == 0
 
     raw = await read_all(bootstrap_servers, topic, 30)
     records = records_of(raw)
@@ -103,8 +108,10 @@ async def test_entries_published_before_a_crash_come_again_in_order_and_none_is_
     topic = await new_topic(partitions=1)
     entries = log_entries(*[f"req-{n}" for n in range(10)])
     await appended(mongo_db, entries)
+    log = MongoLogEntries(mongo_db["entries"])
+    await log.size()
     crashing = EntryRelay(
-        log=MongoLogEntries(mongo_db["entries"]),
+        log=log,
         topic=KafkaEntriesTopic(producer, topic),
         position=CrashBeforeRecording(mongo_db["published"]),
         batch=7,
@@ -112,7 +119,7 @@ async def test_entries_published_before_a_crash_come_again_in_order_and_none_is_
 
     with pytest.raises(ConnectionError):
         await crashing.run()
-    assert await relay(mongo_db, producer, topic).run() == 10
+    assert await (await relay(mongo_db, producer, topic)).run() == 10
 
     raw = await read_all(bootstrap_servers, topic, 17)
     indexes = [record["index"] for record in records_of(raw)]

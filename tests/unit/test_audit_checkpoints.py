@@ -40,18 +40,23 @@ class Log:
     nodes: FakeTreeNodes = dataclasses.field(default_factory=FakeTreeNodes)
     checkpoints: FakeCheckpoints = dataclasses.field(default_factory=FakeCheckpoints)
 
-    def checkpointer(self, max_leaves: int = 10_000) -> Checkpointer:
+    def checkpointer(
+        self, max_leaves: int = 10_000, prove_from_store_every: int = 1
+    ) -> Checkpointer:
         return Checkpointer(
             entries=self.entries,
             nodes=self.nodes,
             checkpoints=self.checkpoints,
             signer=SIGNER,
             max_leaves=max_leaves,
+            prove_from_store_every=prove_from_store_every,
         )
 
-    async def add(self, count: int) -> None:
+    async def add(self, count: int) -> list[LogEntry]:
         start = await self.entries.size()
-        await self.entries.append(log_entries(*(f"req-{n}" for n in range(count)), start=start))
+        added = log_entries(*(f"req-{n}" for n in range(count)), start=start)
+        await self.entries.append(added)
+        return added
 
 
 def root_of(log: Log, size: int) -> bytes:
@@ -204,7 +209,7 @@ async def test_stored_nodes_that_disagree_with_the_new_entries_stop_signing(
 async def test_a_node_changed_under_a_running_checkpointer_stops_its_signing(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    """The checkpointer keeps the tree it signed last, but proves each new one from the store."""
+    """The checkpointer keeps the tree it signed last, but proves new ones from the store."""
     log = Log()
     checkpointer = log.checkpointer()
     await log.add(6)
@@ -358,6 +363,45 @@ async def test_leaves_handed_over_are_not_read_back_and_the_others_are() -> None
     assert signed is not None
     assert signed.root_hash == root_of(log, 5)
     assert entries.read == [3, 4]
+
+
+class CountingNodeReads(FakeTreeNodes):
+    def __init__(self) -> None:
+        super().__init__()
+        self.reads = 0
+
+    async def get(self, subtrees: Collection[Subtree]) -> dict[Subtree, bytes]:
+        self.reads += len(subtrees)
+        return await super().get(subtrees)
+
+
+class CountingLatest(FakeCheckpoints):
+    def __init__(self) -> None:
+        super().__init__()
+        self.reads = 0
+
+    async def latest(self) -> SignedCheckpoint | None:
+        self.reads += 1
+        return await super().latest()
+
+
+async def test_a_running_checkpointer_reads_the_store_only_for_every_nth_proof() -> None:
+    nodes, checkpoints = CountingNodeReads(), CountingLatest()
+    log = Log(nodes=nodes, checkpoints=checkpoints)
+    checkpointer = log.checkpointer(prove_from_store_every=3)
+    reads = []
+    for _ in range(7):
+        added = await log.add(5)
+        checkpointer.appended(added)
+        assert await checkpointer.run() is not None
+        reads.append(nodes.reads)
+        assert await checkpointer.run() is None
+
+    assert checkpoints.reads == 1
+    assert reads[0] == reads[1] == reads[2] == 0
+    assert reads[3] > 0
+    assert reads[3] == reads[4] == reads[5]
+    assert reads[6] > reads[5]
 
 
 async def test_a_wrong_leaf_handed_over_for_a_stored_tree_is_caught_by_the_verification() -> None:

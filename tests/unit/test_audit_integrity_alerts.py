@@ -293,6 +293,24 @@ async def test_a_restart_after_storing_alerts_but_before_saving_repeats_and_lose
     assert len(alerts.outbox) == 2
 
 
+async def test_off_hours_actions_raise_one_alert_per_officer_and_day_with_every_action() -> None:
+    saturday = datetime(2025, 3, 8, 3, 0, tzinfo=UTC)
+    log = Log()
+    for n in range(3):
+        log.add(sent_back(f"req-{n}", officer()), saturday + timedelta(minutes=n))
+    entries, progress, alerts = await logged(log), FakeProgress(), FakeAlerts()
+    assert await engine(entries, progress, alerts, batch=2).run() == 1
+    log.add(sent_back("req-9", officer()), saturday + timedelta(hours=2))
+    await entries.append(log.entries[3:])
+
+    assert await engine(entries, progress, alerts).run() == 0
+
+    [alert] = [a for a in alerts.by_id.values() if a.rule is Rule.OFF_HOURS]
+    assert (alert.alert_id, alert.evidence) == ("off_hours-0", (0, 1, 2, 3))
+    assert "4 tindakan" in alert.summary
+    assert [event.subject for event in alerts.outbox] == ["off_hours-0"]
+
+
 async def test_alerts_audit_logs_about_itself_raise_nothing_more() -> None:
     log = Log()
     log.add(claimed("req-1", officer(), out_of_order=True))

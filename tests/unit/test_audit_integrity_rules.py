@@ -317,6 +317,25 @@ def test_a_staff_action_outside_office_time_is_raised(at: datetime) -> None:
     )
 
 
+def test_an_officers_actions_on_one_day_off_hours_make_one_alert_that_grows() -> None:
+    log = Log()
+    saturday = datetime(2025, 3, 8, 3, 0, tzinfo=UTC)
+    first = log.add(verified("req-1", officer()), saturday)
+    second = log.add(verified("req-2", officer()), saturday + timedelta(hours=1))
+    other = log.add(verified("req-3", officer("verifier-2")), saturday)
+    sunday = log.add(verified("req-4", officer()), saturday + timedelta(days=1))
+
+    findings = only(Rule.OFF_HOURS, log.run())
+
+    assert [(f.alert_id, f.evidence, f.grown) for f in findings] == [
+        (f"off_hours-{first.index}", (first.index,), False),
+        (f"off_hours-{first.index}", (first.index, second.index), True),
+        (f"off_hours-{other.index}", (other.index,), False),
+        (f"off_hours-{sunday.index}", (sunday.index,), False),
+    ]
+    assert "2025-03-08 (WIB): 2 tindakan" in findings[1].summary
+
+
 def test_actions_in_office_time_and_the_systems_or_village_operators_at_night_raise_nothing() -> (
     None
 ):

@@ -41,6 +41,13 @@ class MongoAlerts:
             },
         )
 
+    async def extend(self, alert: Alert) -> None:
+        await update_document(
+            self._collection,
+            alert.alert_id,
+            {"$set": {"evidence": list(alert.evidence), "summary": alert.summary}},
+        )
+
     async def get(self, alert_id: str) -> Alert | None:
         document = await self._collection.find_one({"_id": alert_id}, {"outbox": 0})
         return None if document is None else self._alert(document)
@@ -139,10 +146,6 @@ def _note_context(alert_id: str) -> str:
 class MongoEngineProgress:
     def __init__(self, collection: AsyncCollection[Document]) -> None:
         self._collection = collection
-
-    async def position(self) -> int:
-        document = await self._collection.find_one({"_id": ENGINE}, {"position": 1})
-        return 0 if document is None else int(document["position"])
 
     async def load(self) -> tuple[int, RuleMemory]:
         document = await self._collection.find_one({"_id": ENGINE})

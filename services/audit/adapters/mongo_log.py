@@ -3,12 +3,15 @@
 Indexes have no gaps (each append takes the next ones, in one ordered insert), so the size of the
 log is found by looking up `_id`s, and a page is a set of lookups by `_id`: the local engine
 answers those from an index, where a range query or a sort would scan the whole log.
+
+One instance serves every follower of a process. It knows where the log ends from its own appends
+(and its last look), and keeps the entries it appended or read lately, so a follower reads nothing
+back for what this process wrote and never looks up an index beyond the end.
 """
 
 from __future__ import annotations
 
 import asyncio
-import math
 from collections.abc import AsyncIterator, Collection, Sequence
 from dataclasses import asdict
 
@@ -21,15 +24,23 @@ from shared.mongo import Document
 
 DUPLICATE_KEY = 11000
 READ_BATCH = 200
+RECENT_ENTRIES = 10_000
 
 
 class MongoLogEntries:
     """Remembers the size it last saw, below which every index is taken: finding the size again
     costs one lookup when nothing was appended elsewhere since."""
 
-    def __init__(self, collection: AsyncCollection[Document]) -> None:
+    def __init__(
+        self, collection: AsyncCollection[Document], *, recent_entries: int = RECENT_ENTRIES
+    ) -> None:
         self._collection = collection
         self._size = 0
+        self._recent: dict[int, LogEntry] = {}
+        self._max_recent = recent_entries
+
+    def end(self) -> int:
+        return self._size
 
     async def ensure_indexes(self) -> None:
         await self._collection.create_index([("event_id", ASCENDING)], unique=True)
@@ -63,20 +74,41 @@ class MongoLogEntries:
     async def append(self, entries: Sequence[LogEntry]) -> int:
         if not entries:
             return 0
+        added = len(entries)
         try:
             documents = [_document(entry) for entry in entries]
             await self._collection.insert_many(documents, ordered=True)
         except BulkWriteError as exc:
             if any(error.get("code") != DUPLICATE_KEY for error in exc.details["writeErrors"]):
                 raise
-            added: int = exc.details["nInserted"]
-            return added
-        if entries[0].index == self._size:
-            self._size = entries[-1].index + 1
-        return len(entries)
+            added = exc.details["nInserted"]
+        self._remember(entries[:added])
+        if added and entries[0].index == self._size:
+            self._size = entries[added - 1].index + 1
+        return added
 
     async def holds(self, event_id: str) -> bool:
         return await self._collection.find_one({"event_id": event_id}, {"_id": 1}) is not None
+
+    async def following(self, start: int, stop: int) -> list[LogEntry]:
+        """Those held in memory are not read again; the others are looked up by `_id`."""
+        missing = [index for index in range(start, stop) if index not in self._recent]
+        read = await self.at(missing) if missing else {}
+        self._remember(read.values())
+        found = []
+        for index in range(start, stop):
+            entry = self._recent.get(index) or read.get(index)
+            if entry is None:
+                break
+            found.append(entry)
+        return found
+
+    def _remember(self, entries: Collection[LogEntry]) -> None:
+        """Keeps the entries, forgetting the earliest kept once a tenth more than the bound is."""
+        self._recent.update((entry.index, entry) for entry in entries)
+        if len(self._recent) > self._max_recent * 1.1:
+            for index in list(self._recent)[: len(self._recent) - self._max_recent]:
+                del self._recent[index]
 
     async def at(self, indexes: Collection[int]) -> dict[int, LogEntry]:
         documents = await asyncio.gather(
@@ -93,16 +125,16 @@ class MongoLogEntries:
             async for document in cursor:
                 yield _entry(document)
             return
-        remaining = limit or math.inf
-        while remaining > 0:
-            count = int(min(READ_BATCH, remaining))
-            found = await self.at(range(start, start + count))
-            for index in range(start, start + count):
+        end = await self.size()
+        if limit is not None:
+            end = min(end, start + limit)
+        for first in range(start, end, READ_BATCH):
+            indexes = range(first, min(first + READ_BATCH, end))
+            found = await self.at(indexes)
+            for index in indexes:
                 if index not in found:
                     return
                 yield found[index]
-            start += count
-            remaining -= count
 
 
 def _document(entry: LogEntry) -> Document:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
@@ -105,6 +105,8 @@ class Finding:
     """The request, letter or complaint it is about (the entries' subject)."""
     summary: str
     """What happened, in Indonesian, for the auditor."""
+    grown: bool = False
+    """The alert was raised before by an earlier entry; this one adds to its evidence."""
 
     @property
     def alert_id(self) -> str:
@@ -150,6 +152,8 @@ class RuleMemory:
     """By `officer day`."""
     breaches: dict[str, CountMemory] = field(default_factory=dict)
     """By `officer month`."""
+    off_hours: dict[str, CountMemory] = field(default_factory=dict)
+    """By `officer day`: the day's actions outside office time, one alert for them all."""
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), separators=(",", ":"), sort_keys=True)
@@ -163,6 +167,9 @@ class RuleMemory:
                 key: CountMemory(**value) for key, value in raw["unassigned_reads"].items()
             },
             breaches={key: CountMemory(**value) for key, value in raw["breaches"].items()},
+            off_hours={
+                key: CountMemory(**value) for key, value in raw.get("off_hours", {}).items()
+            },
         )
 
     def request(self, key: str, seen: datetime) -> RequestMemory:
@@ -173,7 +180,7 @@ class RuleMemory:
     def forget_before(self, moment: datetime) -> None:
         """Drops what was last seen before `moment`, so the memory stays bounded."""
         cutoff = moment.isoformat()
-        for memories in (self.requests, self.unassigned_reads, self.breaches):
+        for memories in (self.requests, self.unassigned_reads, self.breaches, self.off_hours):
             for key in [key for key, value in memories.items() if value.last_seen < cutoff]:
                 del memories[key]
 
@@ -365,26 +372,40 @@ def self_dealing(memory: RuleMemory, step: Step, context: Context) -> list[Findi
 
 
 def off_hours(memory: RuleMemory, step: Step, context: Context) -> list[Finding]:
-    """An office staff action at an instant outside office time (a holiday, a weekend, or before
-    opening or after closing on a working day, in WIB). Village operators keep their village's
-    hours, so their actions are not judged by the office's."""
+    """Office staff actions at instants outside office time (a holiday, a weekend, or before
+    opening or after closing on a working day, in WIB): one alert per officer and day, raised by
+    the first, with every later one of the day added to its evidence. Village operators keep
+    their village's hours, so their actions are not judged by the office's."""
     if step.actor_kind != ActorKind.STAFF:
         return []
     if context.calendar.working_time_between(step.at, step.at + _INSTANT) > timedelta(0):
         return []
-    local = step.at.astimezone(JAKARTA)
-    return [
-        _finding(
-            memory,
-            step,
-            Rule.OFF_HOURS,
-            evidence=[step.index],
-            officers=[step.actor_id],
-            summary=f"Tindakan petugas di luar jam layanan ({local:%Y-%m-%d %H.%M} WIB).",
-        )
-    ]
+    day = _day(step.at)
+    actions = memory.off_hours.setdefault(
+        f"{step.actor_id} {day}", CountMemory(last_seen=step.at.isoformat())
+    )
+    actions.last_seen = max(actions.last_seen, step.at.isoformat())
+    if step.index in actions.indexes:
+        return []
+    if len(actions.indexes) >= MAX_OFF_HOURS_EVIDENCE:
+        return []
+    actions.indexes.append(step.index)
+    first = actions.indexes[0]
+    count = len(actions.indexes)
+    finding = _finding(
+        memory,
+        step,
+        Rule.OFF_HOURS,
+        evidence=actions.indexes,
+        officers=[step.actor_id],
+        summary=f"Tindakan petugas di luar jam layanan pada {day} (WIB): {count} tindakan"
+        + (" atau lebih." if count == MAX_OFF_HOURS_EVIDENCE else "."),
+    )
+    return [replace(finding, index=first, grown=count > 1)]
 
 
+MAX_OFF_HOURS_EVIDENCE = 200
+"""Actions an off-hours alert lists; the day's alert stands for any beyond."""
 _INSTANT = timedelta(microseconds=1)
 
 

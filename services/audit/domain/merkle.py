@@ -186,6 +186,10 @@ class CompactRange:
     def root(self) -> bytes:
         return fold(self._hashes) if self._hashes else EMPTY_ROOT
 
+    def nodes(self) -> dict[Subtree, bytes]:
+        """The frontier's subtrees with their hashes."""
+        return dict(zip(self._subtrees, self._hashes, strict=True))
+
     def copy(self) -> CompactRange:
         return CompactRange(self.size, self._hashes)
 

@@ -8,7 +8,6 @@ published again (at least once, keyed by index, so consumers drop an index they 
 
 from __future__ import annotations
 
-import itertools
 import logging
 from collections.abc import Sequence
 from typing import Protocol
@@ -34,6 +33,9 @@ class PublishedPosition(Protocol):
 
 
 class EntryRelay:
+    """Publishes up to the end the log knows; the position is read once and then kept, since
+    only a relay that still holds it can advance it."""
+
     def __init__(
         self,
         *,
@@ -46,25 +48,33 @@ class EntryRelay:
         self._topic = topic
         self._position = position
         self._batch = batch
+        self._next: int | None = None
 
     async def run(self) -> int:
         """Publishes the entries appended since the recorded position; returns how many."""
         published = 0
-        start = await self._position.get()
-        end = await self._log.size()
+        start = await self._start()
+        end = self._log.end()
         while start < end:
-            indexes = range(start, min(end, start + self._batch))
-            found = await self._log.at(indexes)
-            entries = [found[index] for index in itertools.takewhile(found.__contains__, indexes)]
+            stop = min(end, start + self._batch)
+            entries = await self._log.following(start, stop)
             if entries:
                 await self._topic.publish(entries)
                 published += len(entries)
                 following = start + len(entries)
-                if not await self._position.advance(from_index=start, to_index=following):
-                    following = await self._position.get()
-            if len(entries) < len(indexes):
+                if await self._position.advance(from_index=start, to_index=following):
+                    self._next = following
+                else:
+                    self._next = None
+                    following = await self._start()
+            if len(entries) < stop - start:
                 missing = start + len(entries)
                 log.error("entry %d of the log is missing; the entries topic waits at it", missing)
                 return published
             start = following
         return published
+
+    async def _start(self) -> int:
+        if self._next is None:
+            self._next = await self._position.get()
+        return self._next

@@ -11,13 +11,13 @@ other starts again from the new position.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Protocol
 
 from services.audit.domain.alerts import Alert, AlertStatus, ServicePointSummary, summarise
-from services.audit.domain.integrity import Context, Rule, RuleMemory, evaluate
+from services.audit.domain.integrity import Context, Finding, Rule, RuleMemory, evaluate
 from services.audit.service_layer.ports import CheckpointStore, LogEntries, TreeNodes
 from services.audit.service_layer.tree import InclusionProof, ProofRefused, inclusion_proof
 from shared.clock import Clock
@@ -34,6 +34,10 @@ class AlertStore(Protocol):
         ...
 
     async def get(self, alert_id: str) -> Alert | None: ...
+
+    async def extend(self, alert: Alert) -> None:
+        """Gives the stored alert `alert`'s evidence and summary, whatever its status."""
+        ...
 
     async def change(self, before: Alert, after: Alert, outbox: Sequence[CloudEvent]) -> bool:
         """Replaces the alert with `after` if it is still in `before`'s status; False if not."""
@@ -54,10 +58,6 @@ class AlertStore(Protocol):
 
 
 class EngineProgress(Protocol):
-    async def position(self) -> int:
-        """The index of the next entry the engine reads."""
-        ...
-
     async def load(self) -> tuple[int, RuleMemory]: ...
 
     async def save(self, position: int, memory: RuleMemory, *, previous: int) -> bool:
@@ -97,21 +97,23 @@ class IntegrityEngine:
 
     async def _next_batch(self) -> int | None:
         position, memory = await self._memory()
-        entries = [
-            entry async for entry in self._entries.entries(start=position, limit=self._batch)
-        ]
+        end = min(self._entries.end(), position + self._batch)
+        entries = await self._entries.following(position, end) if end > position else []
         if not entries:
             return None
+        self._held = None  # the memory changes below: a batch that fails starts from the saved one
         raised = 0
-        for entry in entries:
-            for finding in evaluate(memory, entry, self._context):
-                alert = Alert.raised(finding, at=self._clock())
-                outbox = [
-                    CloudEvent.wrap(_raised_event(alert), source=SOURCE, time=alert.raised_at)
-                ]
-                if await self._alerts.add(alert, outbox):
-                    self._outbox_ready(alert.alert_id, outbox)
-                    raised += 1
+        for finding in _merged(
+            f for entry in entries for f in evaluate(memory, entry, self._context)
+        ):
+            alert = Alert.raised(finding, at=self._clock())
+            if finding.grown:
+                await self._alerts.extend(alert)
+                continue
+            outbox = [CloudEvent.wrap(_raised_event(alert), source=SOURCE, time=alert.raised_at)]
+            if await self._alerts.add(alert, outbox):
+                self._outbox_ready(alert.alert_id, outbox)
+                raised += 1
         last_seen = max(entry.event_time for entry in entries)
         memory.forget_before(
             _parsed(last_seen) - timedelta(days=self._context.thresholds.memory_days)
@@ -124,11 +126,22 @@ class IntegrityEngine:
         return raised
 
     async def _memory(self) -> tuple[int, RuleMemory]:
-        """The saved position and memory; kept from the last save while no one else saved."""
-        if self._held is not None and self._held[0] == await self._progress.position():
-            return self._held
-        self._held = None
-        return await self._progress.load()
+        """The saved position and memory; kept from the last save, which names the position it
+        moves from, so a save after another instance's fails and the next batch loads theirs."""
+        if self._held is None:
+            self._held = await self._progress.load()
+        return self._held
+
+
+def _merged(findings: Iterable[Finding]) -> list[Finding]:
+    """One finding per alert, the last (with the most evidence); one still to be raised if the
+    batch raised it first."""
+    merged: dict[str, Finding] = {}
+    for finding in findings:
+        earlier = merged.get(finding.alert_id)
+        grown = finding.grown and (earlier is None or earlier.grown)
+        merged[finding.alert_id] = replace(finding, grown=grown)
+    return list(merged.values())
 
 
 def _parsed(moment: str) -> datetime:

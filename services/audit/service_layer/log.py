@@ -23,11 +23,13 @@ class _Waiting:
 class AuditRecorder:
     """Appends events to the log in the order they arrive, many in one write.
 
-    Handlers call `record` concurrently; what arrives while a write is in flight goes into the
-    next one (group commit), so the log costs one insert per batch, not one per event. Each entry
-    takes the next index; of several audit instances appending at once, one gets the index and
-    the others try again after it. An event logged already (a redelivery) is recognised by its
-    unique id and adds nothing. What was appended is handed to `appended` (the checkpointer).
+    Handlers call `record` concurrently; what arrives while a write is in flight, or within
+    `linger_s` of the first event of a batch, goes into the next one (group commit), so the log
+    costs one insert per batch, not one per event. Each entry takes the next index after the end
+    the log knows; of several audit instances appending at once, one gets the index and the others
+    look up the new end and try again after it. An event logged already (a redelivery) is refused
+    by its unique id while its index is free, and adds nothing. What was appended is handed to
+    `appended` (the log's followers).
     The data was validated against its model, so no field the model does not know reaches the
     log unmasked.
     """
@@ -40,12 +42,14 @@ class AuditRecorder:
         clock: Clock,
         appended: Callable[[Sequence[LogEntry]], None] = lambda entries: None,
         max_batch: int = 500,
+        linger_s: float = 0.0,
     ) -> None:
         self._log = log
         self._appended = appended
         self._pseudonym_key = pseudonym_key
         self._clock = clock
         self._max_batch = max_batch
+        self._linger_s = linger_s
         self._queue: list[_Waiting] = []
         self._writer: asyncio.Task[None] | None = None
 
@@ -58,6 +62,8 @@ class AuditRecorder:
         await asyncio.shield(waiting.done)
 
     async def _write_queued(self) -> None:
+        if self._linger_s:
+            await asyncio.sleep(self._linger_s)
         while self._queue:
             batch, self._queue = (
                 self._queue[: self._max_batch],
@@ -72,15 +78,17 @@ class AuditRecorder:
 
     async def _append(self, batch: list[_Waiting]) -> None:
         while batch:
-            entries = self._entries(await self._log.size(), batch)
+            start = self._log.end()
+            entries = self._entries(start, batch)
             added = await self._log.append(entries)
             self._appended(entries[:added])
             for waiting in batch[:added]:
                 waiting.done.set_result(None)
             batch = batch[added:]
-            if batch and await self._log.holds(batch[0].received.event_id):
+            if batch and await self._log.size() == start + added:
+                # The index was free, so the event's id was taken: it is logged already.
                 batch.pop(0).done.set_result(None)
-            # Otherwise another writer took the next index: number again from the new size.
+            # Otherwise another writer took the next index: number again from the new end.
 
     def _entries(self, start: int, batch: list[_Waiting]) -> list[LogEntry]:
         recorded_at = self._clock().isoformat()

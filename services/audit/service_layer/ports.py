@@ -20,6 +20,11 @@ class LogEntries(Protocol):
         """How many entries the log holds: they have the indexes 0 to size - 1."""
         ...
 
+    def end(self) -> int:
+        """The size as this process last knew it, from its own appends and its last `size()`,
+        without reading anything: every index below it is taken."""
+        ...
+
     async def append(self, entries: Sequence[LogEntry]) -> int:
         """Adds the entries in order in one write, stopping at the first whose index or event is
         taken; returns how many were added."""
@@ -31,6 +36,11 @@ class LogEntries(Protocol):
 
     async def at(self, indexes: Collection[int]) -> dict[int, LogEntry]:
         """The entries at these indexes, by index; an index without an entry is left out."""
+        ...
+
+    async def following(self, start: int, stop: int) -> list[LogEntry]:
+        """For the log's followers: the entries from `start` to `stop` (below the end), as many
+        as there are in a row. Those appended or read lately may come from memory."""
         ...
 
     def entries(

@@ -2,15 +2,15 @@
 order, as they are appended.
 
 Appends by this process wake the followers at once; those of another audit instance are found by
-looking up the log's size every `poll_interval_s`. A follower never skips an index: if an entry
-below the log's size cannot be read, it waits there (and the verification reports the gap).
+looking up the log's size after each quiet `poll_interval_s`. A follower never skips an index: if
+an entry below the log's size cannot be read, it waits there (and the verification reports the
+gap).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import itertools
 import logging
 import weakref
 from collections.abc import AsyncIterator, Sequence
@@ -124,10 +124,11 @@ class LogFeed:
         """The follower's entries as they come, an `IDLE` after each quiet heartbeat interval."""
         clock = asyncio.get_running_loop().time
         quiet_since = clock()
+        look = False
         try:
             while not self._closed:
                 appended = self._appended
-                batch = await self._read(follower.position)
+                batch = await self._read(follower.position, look=look)
                 for entry in batch:
                     yield entry
                     follower.position = entry.index + 1
@@ -141,21 +142,23 @@ class LogFeed:
                 wait = min(self._poll_interval_s, quiet_since + self._heartbeat_s - clock())
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(appended.wait(), max(wait, 0.0))
+                look = not appended.is_set()
         finally:
             self._followers.discard(follower)
 
-    async def _read(self, position: int) -> list[LogEntry]:
+    async def _read(self, position: int, *, look: bool) -> list[LogEntry]:
         """The entries from `position` on, as many as are there in a row, up to a batch; none
-        while the database does not answer (the stream goes on with heartbeats)."""
+        while the database does not answer (the stream goes on with heartbeats). Up to the end
+        this process knows, or, to `look` for what other instances appended, the log's size."""
         try:
-            end = min(await self._log.size(), position + self._read_batch)
+            end = min(
+                await self._log.size() if look else self._log.end(), position + self._read_batch
+            )
             if end <= position:
                 return []
-            found = await self._log.at(range(position, end))
+            return await self._log.following(position, end)
         except Exception as exc:
             if not is_transient(exc):
                 raise
             log.warning("log feed cannot read the log, trying again: %s", describe_error(exc))
             return []
-        indexes = itertools.takewhile(found.__contains__, range(position, end))
-        return [found[index] for index in indexes]

@@ -9,7 +9,7 @@ instance nor a restart can sign two trees that disagree.
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
 
 from services.audit.domain import merkle
@@ -68,7 +68,9 @@ class Checkpointer:
     """Adds the entries appended since the last checkpoint to the tree and signs the new size.
 
     The leaves of the entries this process appended are handed over in memory (`appended`), so
-    adding them reads nothing back; those another instance appended are read by index.
+    adding them reads nothing back; those another instance appended are read by index. While the
+    log's end is no further than the last checkpoint seen, a run reads nothing at all; the last
+    checkpoint this process signed is taken as the latest until an advance says otherwise.
     """
 
     def __init__(
@@ -79,6 +81,7 @@ class Checkpointer:
         checkpoints: CheckpointStore,
         signer: NoteSigner,
         max_leaves: int = 10_000,
+        prove_from_store_every: int = 30,
     ) -> None:
         self._entries = entries
         self._nodes = nodes
@@ -87,6 +90,9 @@ class Checkpointer:
         self._max_leaves = max_leaves
         self._appended: dict[int, bytes] = {}
         self._last_signed: tuple[SignedCheckpoint, CompactRange] | None = None
+        self._seen_size: int | None = None
+        self._prove_from_store_every = prove_from_store_every
+        self._since_proven_from_store = 0
 
     def appended(self, entries: Sequence[LogEntry]) -> None:
         """Takes the leaves of entries just appended to the log, up to a bound."""
@@ -103,9 +109,16 @@ class Checkpointer:
             return None
 
     async def _next(self) -> SignedCheckpoint | None:
-        latest = await self._checkpoints.latest()
+        if self._seen_size is not None and self._entries.end() <= self._seen_size:
+            return None
+        if self._last_signed is not None:
+            latest: SignedCheckpoint | None = self._last_signed[0]
+        else:
+            latest = await self._checkpoints.latest()
+        self._seen_size = 0 if latest is None else latest.size
         tree = await self._signed_tree(latest)
         size = tree.size
+        known = tree.nodes()
         completed: dict[Subtree, bytes] = {}
         async for leaf in self._new_leaves(size):
             completed.update(tree.append(leaf))
@@ -114,18 +127,25 @@ class Checkpointer:
         await self._nodes.put(completed)
         checkpoint = Checkpoint(origin=self._signer.name, size=tree.size, root_hash=tree.root())
         if latest is not None:
-            await self._check_extends(latest, checkpoint)
+            self._since_proven_from_store += 1
+            if self._since_proven_from_store >= self._prove_from_store_every:
+                self._since_proven_from_store = 0
+                known, completed = {}, {}
+            await self._check_extends(latest, checkpoint, known | completed)
         signed = sign_checkpoint(checkpoint, self._signer)
         if not await self._checkpoints.advance(signed, previous=latest):
+            self._last_signed = None
+            self._seen_size = None
             return None
         self._last_signed = (signed, tree)
+        self._seen_size = signed.size
         log.info("signed checkpoint %d", signed.size)
         return signed
 
     async def _new_leaves(self, start: int) -> AsyncIterator[bytes]:
         """The leaves from index `start` to the end of the log, at most `max_leaves` of them."""
         self._appended = {index: leaf for index, leaf in self._appended.items() if index >= start}
-        end = min(await self._entries.size(), start + self._max_leaves)
+        end = min(self._entries.end(), start + self._max_leaves)
         for first in range(start, end, READ_BATCH):
             indexes = range(first, min(first + READ_BATCH, end))
             read = await self._entries.at([i for i in indexes if i not in self._appended])
@@ -153,9 +173,15 @@ class Checkpointer:
             raise TreeIntegrityError(f"the stored tree no longer gives checkpoint {latest.size}")
         return tree
 
-    async def _check_extends(self, latest: SignedCheckpoint, checkpoint: Checkpoint) -> None:
+    async def _check_extends(
+        self, latest: SignedCheckpoint, checkpoint: Checkpoint, known: Mapping[Subtree, bytes]
+    ) -> None:
+        """Proves the new tree extends the signed one from the `known` nodes, reading only what
+        they lack: those the tree was built of and those it completed (just stored), except at
+        every `prove_from_store_every`-th checkpoint, which reads them all from the store and so
+        finds a stored node changed since it was written."""
         proof = await span_hashes(
-            self._nodes, merkle.consistency_spans(latest.size, checkpoint.size)
+            self._nodes, merkle.consistency_spans(latest.size, checkpoint.size), known=known
         )
         if not merkle.verify_consistency(
             first=latest.size,
@@ -169,13 +195,17 @@ class Checkpointer:
             )
 
 
-async def span_hashes(nodes: TreeNodes, spans: Sequence[Span]) -> list[bytes]:
-    """The hashes of these spans, from the stored nodes: O(log n) lookups for any proof."""
-    wanted = merkle.needed(spans)
-    stored = await nodes.get(wanted)
+async def span_hashes(
+    nodes: TreeNodes, spans: Sequence[Span], *, known: Mapping[Subtree, bytes] | None = None
+) -> list[bytes]:
+    """The hashes of these spans, from the `known` nodes and the stored ones: O(log n) lookups
+    for any proof."""
+    known = known or {}
+    wanted = merkle.needed(spans) - known.keys()
+    stored = await nodes.get(wanted) if wanted else {}
     if len(stored) != len(wanted):
         raise TreeIntegrityError("the tree lacks nodes a proof needs")
-    return merkle.span_hashes(spans, stored)
+    return merkle.span_hashes(spans, {**known, **stored})
 
 
 async def inclusion_proof(
