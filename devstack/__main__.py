@@ -8,8 +8,9 @@ import argparse
 import shutil
 import signal
 import sys
-import threading
+from contextlib import suppress
 from pathlib import Path
+from types import FrameType
 
 from devstack import ferretdb, kafka, postgres
 from devstack.issuer import ROLES
@@ -28,6 +29,23 @@ Then read the audit log, as an auditor with a token from the local issuer:
 Tokens for other roles: scripts/token --role verifier --service-point KANTOR_DINAS
 """
 RUN_DIR = CACHE_DIR / "run"
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+
+class StopRequested(Exception):
+    """A stop signal came: `run` stops the stack, also in the middle of starting it."""
+
+
+def request_stop(signum: int, frame: FrameType | None) -> None:
+    """Interrupts whatever `run` is doing."""
+    ignore_stop_signals()
+    raise StopRequested
+
+
+def ignore_stop_signals() -> None:
+    """Lets the stack's stop, which takes a bounded time, finish whatever else comes."""
+    for sig in STOP_SIGNALS:
+        signal.signal(sig, signal.SIG_IGN)
 
 
 def positive_int(text: str) -> int:
@@ -101,32 +119,39 @@ def run(args: argparse.Namespace) -> None:
         services={name: getattr(args, f"{name}_port") for name in SERVICES},
     )
     stack = Stack(run_dir, ports, kafka_bootstrap=args.kafka_bootstrap, mongo_url=args.mongo_url)
-    stopping = threading.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: stopping.set())
+    for sig in STOP_SIGNALS:
+        signal.signal(sig, request_stop)
     try:
-        print(
-            "Starting PostgreSQL, FerretDB, Kafka, the message sink, the token issuer "
-            "and the four services ...",
-            flush=True,
-        )
-        stack.start_all()
-        print("\nAdminduk Go Digital is running:")
-        for name, url in stack.urls().items():
-            print(f"  {name:<13} {url}")
-        print(f"\nLogs and data: {run_dir}")
-        if stack.postgres_scratch is not None:
-            print(
-                f"PostgreSQL data: {stack.postgres_scratch}, removed at stop "
-                f"(PostgreSQL's user cannot reach {run_dir})"
-            )
-        print()
-        print(EXAMPLE.format(intake=stack.service_url("intake"), audit=stack.service_url("audit")))
-        print("Press Ctrl-C to stop.", flush=True)
-        stopping.wait()
+        with suppress(StopRequested):
+            serve(stack, run_dir)
     finally:
+        ignore_stop_signals()
         print("Stopping ...", flush=True)
         stack.stop()
+
+
+def serve(stack: Stack, run_dir: Path) -> None:
+    """Starts the stack and runs until a stop signal comes."""
+    print(
+        "Starting PostgreSQL, FerretDB, Kafka, the message sink, the token issuer "
+        "and the four services ...",
+        flush=True,
+    )
+    stack.start_all()
+    print("\nAdminduk Go Digital is running:")
+    for name, url in stack.urls().items():
+        print(f"  {name:<13} {url}")
+    print(f"\nLogs and data: {run_dir}")
+    if stack.postgres_scratch is not None:
+        print(
+            f"PostgreSQL data: {stack.postgres_scratch}, removed at stop "
+            f"(PostgreSQL's user cannot reach {run_dir})"
+        )
+    print()
+    print(EXAMPLE.format(intake=stack.service_url("intake"), audit=stack.service_url("audit")))
+    print("Press Ctrl-C to stop.", flush=True)
+    while True:
+        signal.pause()
 
 
 def token(args: argparse.Namespace) -> None:

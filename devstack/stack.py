@@ -6,6 +6,7 @@ import os
 import shutil
 import sys
 import tempfile
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Mapping
@@ -17,11 +18,17 @@ from devstack import ferretdb, kafka, postgres
 from devstack.issuer import DEFAULT_PORT as ISSUER_PORT
 from devstack.issuer import SigningKeys, load_or_create_keys, local_issuer_url, mint
 from devstack.paths import REPO_ROOT
-from devstack.process import ManagedProcess, free_port
+from devstack.process import ManagedProcess, free_port, stop_all
 from shared.config import local_secret
 
 SERVICES = ("intake", "processing", "notify", "audit")
 SERVICE_READY_TIMEOUT_S = 90.0
+STOP_BUDGET_S = 12.0
+"""How long a whole stop waits for processes to exit on their own; what still runs then is
+killed, so that a stop ends within 20 s however many processes hang."""
+ENGINE_STOP_ORDER = (("kafka", "ferretdb"), ("postgres",))
+"""Stopped after everything else, which needs them to shut down cleanly; FerretDB before the
+PostgreSQL it keeps its data in."""
 
 
 @dataclass
@@ -166,12 +173,12 @@ class Stack:
             cwd=REPO_ROOT,
         )
         process.start()
+        self.processes["message_sink"] = process
         process.wait_until(
             lambda: http_ok(f"{self.message_sink_url}/healthz"),
             timeout=SERVICE_READY_TIMEOUT_S,
             what="answer /healthz",
         )
-        self.processes["message_sink"] = process
 
     def start_issuer(self) -> None:
         """Starts the token issuer, making its key here first so that `mint_token` signs with it."""
@@ -270,10 +277,21 @@ class Stack:
             self.start_service(name)
 
     def stop(self, names: list[str] | None = None) -> None:
-        """Stops the named processes (all by default) in reverse start order: services first."""
-        for name in reversed(list(self.processes)):
-            if names is None or name in names:
-                self.processes.pop(name).stop()
+        """Stops the named processes (all by default) within STOP_BUDGET_S: the services, the
+        message sink and the issuer together, then the engines in ENGINE_STOP_ORDER; each of
+        these steps gets an equal share of the time the steps before it left."""
+        chosen = [name for name in reversed(self.processes) if names is None or name in names]
+        engines = {name for step in ENGINE_STOP_ORDER for name in step}
+        steps = [
+            [name for name in chosen if name not in engines],
+            *([name for name in chosen if name in step] for step in ENGINE_STOP_ORDER),
+        ]
+        steps = [step for step in steps if step]
+        deadline = time.monotonic() + STOP_BUDGET_S
+        for index, step in enumerate(steps):
+            now = time.monotonic()
+            share = (deadline - now) / (len(steps) - index)
+            stop_all([self.processes.pop(name) for name in step], deadline=now + share)
         if self.postgres_scratch is not None and "postgres" not in self.processes:
             shutil.rmtree(self.postgres_scratch)
             self.postgres_scratch = None

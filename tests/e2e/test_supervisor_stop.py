@@ -1,0 +1,175 @@
+"""`python -m devstack run` ends every process it started: within 20 s of SIGTERM even when a
+service and an engine hang, and soon after the supervisor itself is killed with SIGKILL."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import suppress
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from devstack.paths import REPO_ROOT
+from devstack.process import free_port
+from devstack.stack import SERVICES
+
+STOP_LIMIT_S = 20.0
+MARKER = "ADMINDUK_SUPERVISOR_TEST"
+"""Set in the supervisor's environment, so in its children's, to find them in /proc."""
+
+
+@dataclass(frozen=True)
+class Proc:
+    pid: int
+    parent: int
+    state: str
+    started: int
+    """Clock ticks after boot: tells a process from a later one with the same pid."""
+
+
+def processes() -> dict[int, Proc]:
+    table = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        pid = int(stat.parent.name)
+        table[pid] = Proc(pid, int(fields[1]), fields[0], int(fields[19]))
+    return table
+
+
+def family(pid: int) -> set[Proc]:
+    """Every process below `pid` right now."""
+    table = processes()
+    found: set[Proc] = set()
+    todo = [pid]
+    while todo:
+        parent = todo.pop()
+        for proc in table.values():
+            if proc.parent == parent:
+                found.add(proc)
+                todo.append(proc.pid)
+    return found
+
+
+def marked(marker: str) -> set[int]:
+    """Processes whose environment carries the marker (PostgreSQL overwrites its own)."""
+    pids = set()
+    for environ in Path("/proc").glob("[0-9]*/environ"):
+        try:
+            if f"{MARKER}={marker}".encode() in environ.read_bytes().split(b"\0"):
+                pids.add(int(environ.parent.name))
+        except OSError:
+            continue
+    return pids
+
+
+def leftovers(started: set[Proc], marker: str) -> list[int]:
+    """The processes of the run that still run; zombies have ended, they only wait for init."""
+    alive = {(proc.pid, proc.started) for proc in processes().values() if proc.state != "Z"}
+    same = {proc.pid for proc in started if (proc.pid, proc.started) in alive}
+    return sorted(same | (marked(marker) & {pid for pid, _ in alive}))
+
+
+def command_line(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+    except OSError:
+        return ""
+
+
+@dataclass(frozen=True)
+class Run:
+    process: subprocess.Popen[bytes]
+    output: Path
+    marker: str
+    started: set[Proc]
+    """Every process below the supervisor once it was ready."""
+
+    def pid_of(self, command: str) -> int:
+        (pid,) = [proc.pid for proc in self.started if command in command_line(proc.pid)]
+        return pid
+
+    def wait_gone(self, *, deadline: float) -> list[int]:
+        while (left := leftovers(self.started, self.marker)) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        return left
+
+
+@pytest.fixture
+def run(tmp_path: Path) -> Iterator[Run]:
+    """`python -m devstack run` on free ports, ready; whatever it leaves is killed afterwards."""
+    ports = [
+        f"--{option}-port={free_port()}"
+        for option in (
+            "kafka", "kafka-controller", "mongo", "postgres", "message-sink",
+            "message-sink-smtp", "issuer", *SERVICES,
+        )
+    ]  # fmt: skip
+    marker = uuid.uuid4().hex
+    output = tmp_path / "run.out"
+    with output.open("w") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "devstack", "run", f"--data-dir={tmp_path / 'data'}", *ports],
+            cwd=REPO_ROOT, stdout=out, stderr=subprocess.STDOUT,
+            env=os.environ | {MARKER: marker},
+        )  # fmt: skip
+    started: set[Proc] = set()
+    try:
+        deadline = time.monotonic() + 180
+        while "Press Ctrl-C to stop." not in output.read_text():
+            assert process.poll() is None, output.read_text()
+            assert time.monotonic() < deadline, output.read_text()
+            time.sleep(0.5)
+        started = family(process.pid)
+        yield Run(process, output, marker, started)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        for pid in leftovers(started, marker):
+            with suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        if scratch := re.search(r"PostgreSQL data: (\S+), removed at stop", output.read_text()):
+            shutil.rmtree(scratch.group(1), ignore_errors=True)
+
+
+def test_everything_ends_soon_after_the_supervisor_is_killed(run: Run) -> None:
+    assert run.pid_of("postgres -D")
+    assert run.pid_of("kafka.Kafka")
+
+    run.process.kill()
+    killed_at = time.monotonic()
+    run.process.wait()
+
+    left = run.wait_gone(deadline=killed_at + STOP_LIMIT_S)
+    assert not left, [command_line(pid) for pid in left]
+    elapsed = time.monotonic() - killed_at
+    print(f"{len(run.started)} processes ended {elapsed:.1f} s after SIGKILL")
+
+
+def test_a_hung_service_and_a_hung_engine_do_not_hold_up_the_stop(run: Run) -> None:
+    os.kill(run.pid_of("services.processing"), signal.SIGSTOP)
+    os.kill(run.pid_of("kafka.Kafka"), signal.SIGSTOP)
+
+    run.process.send_signal(signal.SIGTERM)
+    stopping_at = time.monotonic()
+    exit_code = run.process.wait(timeout=STOP_LIMIT_S)
+    exited = time.monotonic() - stopping_at
+
+    left = run.wait_gone(deadline=stopping_at + STOP_LIMIT_S)
+    assert not left, [command_line(pid) for pid in left]
+    assert exit_code == 0, run.output.read_text()
+    ended = time.monotonic() - stopping_at
+    count = len(run.started)
+    print(f"exited {exited:.1f} s after SIGTERM, its {count} processes ended by {ended:.1f} s")
