@@ -11,8 +11,15 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 from devstack.stack import Ports, Stack
+
+# The suite runs on a busy machine beside its engines: slow example generation is not a failure.
+settings.register_profile(
+    "busy_machine", deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+settings.load_profile("busy_machine")
 
 TESTS_DIR = Path(__file__).parent
 MARKED_FOLDERS = {"integration", "e2e", "deployment"}
