@@ -46,6 +46,7 @@ from benchmarks.report import (
     write_json,
 )
 from benchmarks.submission_flow import SUBMISSION
+from devstack.operations import Operations, breakdown, difference, operations
 from devstack.stack import Ports, Stack
 
 RESULTS = Path(__file__).parent / "results"
@@ -68,6 +69,27 @@ def submission(n: int) -> dict[str, Any]:
 class Step:
     figures: RunFigures
     series: Series
+    operations: dict[str, Operations]
+    """Engine operations each service sent during the step (polling included), by activity."""
+
+    def operations_per_request(self) -> dict[str, dict[str, float]]:
+        """Per accepted request, by service: the total, then each activity and command."""
+        accepted = max(self.figures.accepted, 1)
+        return {
+            service: {
+                "total": counts.total() / accepted,
+                **{" ".join(key): count / accepted for key, count in counts.most_common()},
+            }
+            for service, counts in self.operations.items()
+        }
+
+    def print_operations(self) -> None:
+        accepted = max(self.figures.accepted, 1)
+        total = sum(counts.total() for counts in self.operations.values()) / accepted
+        print(f"engine operations        {total:.1f} per accepted request, by service:")
+        for service, counts in self.operations.items():
+            print(f"  {service}: {counts.total() / accepted:.2f}")
+            print(breakdown(counts, accepted))
 
 
 class Bench:
@@ -94,6 +116,8 @@ class Bench:
     async def step(self, probe: LagProbe, rate: float, duration_s: float) -> Step:
         """Offers `rate` for `duration_s` and waits for the backlog to drain, sampling all along."""
         monitor = Monitor(self.stack, probe)
+        async with httpx.AsyncClient(timeout=10) as http:
+            before = await operations(http, self.stack)
         await monitor.start()
         try:
             run = await open_loop(
@@ -109,6 +133,8 @@ class Bench:
             )
         finally:
             await monitor.stop()
+        async with httpx.AsyncClient(timeout=10) as http:
+            spent = difference(await operations(http, self.stack), before)
         read = await self.audit.wait_for(accepted, AUDIT_READ_TIMEOUT_S)
         analysis = RunAnalysis(
             run,
@@ -117,7 +143,7 @@ class Bench:
             cpus=self.machine.cpus,
             idle_cpu_per_s=self.idle_cpu_per_s,
         )
-        return Step(analysis.figures(drained=drained and read), analysis.series())
+        return Step(analysis.figures(drained=drained and read), analysis.series(), spent)
 
     def settings(self, **given: object) -> dict[str, object]:
         return {
@@ -135,6 +161,7 @@ async def single(bench: Bench, rate: float, duration_s: float, out: Path) -> Non
         step = await bench.step(probe, rate, duration_s)
     rows = comparisons(step.figures, bench.ceilings, bench.machine)
     print_figures(step.figures)
+    step.print_operations()
     print_comparisons(rows)
     log_check: dict[str, Any] | None = None
     try:
@@ -154,6 +181,7 @@ async def single(bench: Bench, rate: float, duration_s: float, out: Path) -> Non
             "settings": bench.settings(rate=rate, duration_s=duration_s),
             "ceilings": bench.ceilings,
             "figures": step.figures,
+            "operations_per_request": step.operations_per_request(),
             "comparisons": rows,
             "audit_log": log_check,
             "series": step.series,
@@ -172,6 +200,7 @@ async def sweep(bench: Bench, rates: list[float], duration_s: float, out: Path) 
             print(f"--- {rate:g} req/s for {duration_s:g} s")
             step = await bench.step(probe, rate, duration_s)
             print_figures(step.figures)
+            step.print_operations()
             steps.append(step)
             if not step.figures.sustained:
                 break
@@ -193,7 +222,14 @@ async def sweep(bench: Bench, rates: list[float], duration_s: float, out: Path) 
             "ceilings": bench.ceilings,
             "highest_sustained_per_s": best.figures.offered_per_s if best else None,
             "comparisons_at_highest": rows,
-            "steps": steps,
+            "steps": [
+                {
+                    "figures": step.figures,
+                    "series": step.series,
+                    "operations_per_request": step.operations_per_request(),
+                }
+                for step in steps
+            ],
         },
     )
     plot_sweep(out.parent / f"{out.name}.png", [step.figures for step in steps], bench.machine)

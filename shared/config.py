@@ -42,6 +42,8 @@ class ServiceSettings(BaseSettings):
     max_body_bytes: int = 64 * 1024
     body_timeout_s: float = Field(default=10.0, gt=0)
     database_timeout_s: float = Field(default=2.0, gt=0)
+    max_concurrent_requests: int = Field(default=12, ge=1)
+    """Requests doing database work at once; beyond, a request is refused with 503 at once."""
     http_idle_timeout_s: int = Field(default=5, ge=1)
     consumer_concurrency: int = Field(default=32, ge=1, le=1000)
     oidc_issuer: str | None = None

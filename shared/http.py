@@ -34,6 +34,7 @@ from shared.access import (
     document_access,
     unruled_routes,
 )
+from shared.admission import EngineAdmission, EngineGate
 from shared.auth import STAFF_ROLES, KeySource, RemoteKeys, TokenVerifier, TrustedIssuer
 from shared.config import ServiceSettings
 from shared.errors import ApiError
@@ -92,13 +93,18 @@ def build_app(
     )
     table = {**PROBES, **access}
 
+    gate = EngineGate(settings.max_concurrent_requests)
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         try:
             async with wiring(app) as checks:
                 app.state.readiness = checks
+                if (ping := checks.get("mongo")) is not None:
+                    gate.watch_with(ping)
                 yield
         finally:
+            await gate.close()
             await keys_client.aclose()
 
     app = FastAPI(
@@ -116,12 +122,21 @@ def build_app(
         limiter=RateLimiter(dict(rate_limits or {})),
         trusted_proxies=settings.proxies,
     )
+    app.state.engine_gate = gate
     streamed = StreamedRoutes(streamed_routes or {})
     app.add_middleware(
         DatabaseDeadline,
         timeout_s=settings.database_timeout_s,
         unbounded_paths=unbounded_paths,
         streamed=streamed,
+    )
+    long_routes = frozenset(unbounded_paths)
+    app.add_middleware(
+        EngineAdmission,
+        gate=gate,
+        passing=UNGATED_PATHS,
+        uncounted=lambda path: path in long_routes or streamed.match(path) is not None,
+        refusal=lambda: _refused(stalled=gate.stalled),
     )
     app.add_middleware(
         RequestBody,
@@ -139,6 +154,10 @@ def build_app(
     if missing := unruled_routes(app, table):
         raise RuntimeError(f"routes without an access rule: {missing}")
     return app
+
+
+UNGATED_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
+"""Answered whatever the load: they do no engine work a request would wait for."""
 
 
 def _document(app: FastAPI, table: AccessTable) -> None:
@@ -382,12 +401,20 @@ async def _api_error(request: Request, exc: Exception) -> JSONResponse:
 
 
 async def _storage_failure(request: Request, exc: Exception) -> JSONResponse:
-    """Unreachable or too slow is a 503 to try again later; any other database error is a 500."""
+    """Unreachable or too slow is a 503 to try again later, and new work waits until the
+    database answers again; any other database error is a 500."""
     assert isinstance(exc, PyMongoError)
     if not (isinstance(exc, ConnectionFailure) or exc.timeout):
         return await _unexpected(request, exc)
     log.warning("database unreachable while serving %s: %r", request.url.path, exc)
-    return unavailable("unavailable", "Layanan sedang tidak tersedia. Silakan coba lagi.")
+    request.app.state.engine_gate.timed_out()
+    return _refused(stalled=True)
+
+
+def _refused(*, stalled: bool) -> JSONResponse:
+    if stalled:
+        return unavailable("unavailable", "Layanan sedang tidak tersedia. Silakan coba lagi.")
+    return unavailable("busy", "Layanan sedang sibuk. Silakan coba lagi sebentar lagi.")
 
 
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

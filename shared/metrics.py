@@ -24,6 +24,12 @@ OUTBOX_PUBLISHED = Counter(
     "Outbox items published to Kafka, by collection.",
     ["collection"],
 )
+ADMISSION_REFUSED = Counter(
+    "adminduk_admission_refused_total",
+    "Requests answered 503 at once, before any engine work: the process had as many in flight "
+    "as it admits (full), or the database had stopped answering (stalled).",
+    ["reason"],
+)
 HTTP_REQUESTS = Histogram(
     "adminduk_http_request_duration_seconds",
     "HTTP requests by method, route template and status.",

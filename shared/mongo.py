@@ -33,8 +33,10 @@ Document = dict[str, Any]
 T = TypeVar("T")
 
 VERSION = "version"
-MAX_CONNECTIONS = 32
-"""Per service process; beyond this, operations queue in the driver rather than in the engine."""
+MAX_CONNECTIONS = 16
+"""Per service process; beyond this, operations queue in the driver rather than in the engine.
+The local engine may hold two or three PostgreSQL connections for one operation, so four
+processes' worth stays well below its pool of 300 (`devstack/postgres.py`)."""
 
 PENDING_OUTBOX: Document = {"outbox.0": {"$exists": True}}
 BATCH = 200

@@ -196,4 +196,7 @@ def test_the_cluster_trusts_loopback_only_and_keeps_fsync_on(tmp_path: Path) -> 
     options = set(server[4::2])
     assert {"listen_addresses=127.0.0.1", "port=5999", "fsync=on"} <= options
     assert f"unix_socket_directories={tmp_path / 'socket'}" in options
-    assert cluster.url == "postgres://ferretdb@127.0.0.1:5999/ferretdb?pool_max_conns=300"
+    assert cluster.url == (
+        "postgres://ferretdb@127.0.0.1:5999/ferretdb?pool_max_conns=300"
+        "&pool_max_conn_lifetime=30s&pool_health_check_period=2s"
+    )

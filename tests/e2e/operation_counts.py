@@ -1,0 +1,104 @@
+"""A fixed workload for counting engine operations: each citizen request submitted at the counter
+with its documents, then claimed and verified by an officer; and a wait until the backend has
+handled every event it caused."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from devstack.operations import events_handled
+from devstack.stack import Stack
+
+KTP_REPRINT: dict[str, Any] = {
+    "service_code": "KTP_CETAK",
+    "nik": "3516094506900002",
+    "name": "Dewi Lestari",
+    "phone": "085712345678",
+    "preferred_channel": "SMS",
+    "fields": {"family_card_number": "3516090101080001", "reason": "RUSAK"},
+}
+VERIFIERS = 4
+TINY_PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
+
+
+async def settled(http: httpx.AsyncClient, stack: Stack, *, quiet_s: float = 3.0) -> None:
+    """Waits until no service has taken an event for `quiet_s`: the workload's events are all
+    handled, and what remains is the backend's own polling."""
+    deadline = time.monotonic() + 120
+    last, quiet_since = await events_handled(http, stack), time.monotonic()
+    while time.monotonic() - quiet_since < quiet_s:
+        if time.monotonic() > deadline:
+            raise AssertionError("the backend did not settle within 120 s")
+        await asyncio.sleep(0.5)
+        now = await events_handled(http, stack)
+        if now != last:
+            last, quiet_since = now, time.monotonic()
+
+
+@dataclass
+class Office:
+    """One service point of its own, with a counter officer and verifiers."""
+
+    stack: Stack
+    http: httpx.AsyncClient
+    point: str = ""
+
+    def __post_init__(self) -> None:
+        self.point = self.point or f"MPP_{uuid.uuid4().hex[:8].upper()}"
+
+    def officer(self, role: str, n: int = 0) -> dict[str, str]:
+        token = self.stack.mint_token(role, service_point=self.point, subject=f"{role}-{n}")
+        return {"Authorization": f"Bearer {token}"}
+
+    async def submit_with_documents(self, n: int) -> str:
+        counter = self.officer("counter_officer")
+        intake = self.stack.service_url("intake")
+        response = await self.http.post(
+            f"{intake}/v1/requests",
+            json={**KTP_REPRINT, "name": f"Warga Uji {n}", "consent": True},
+            headers=counter,
+        )
+        assert response.status_code == 202, response.text
+        body = response.json()
+        for requirement in body["missing_documents"]:
+            uploaded = await self.http.post(
+                f"{intake}/v1/requests/{body['request_id']}/documents",
+                params={"requirement": requirement},
+                content=TINY_PDF,
+                headers={**counter, "Content-Type": "application/pdf"},
+            )
+            assert uploaded.status_code == 201, uploaded.text
+        request_id: str = body["request_id"]
+        return request_id
+
+    async def claim_and_verify(self, n: int) -> str:
+        headers = self.officer("verifier", n % VERIFIERS)
+        processing = self.stack.service_url("processing")
+        claimed = await self.http.post(f"{processing}/v1/queues/claim-next", headers=headers)
+        assert claimed.status_code == 200, claimed.text
+        request_id: str = claimed.json()["request_id"]
+        verified = await self.http.post(
+            f"{processing}/v1/cases/{request_id}/verify", headers=headers
+        )
+        assert verified.status_code == 200, verified.text
+        return request_id
+
+
+async def in_parallel(count: int, lanes: int, job: Callable[[int], Awaitable[str]]) -> list[str]:
+    """Runs `job(0..count-1)` on at most `lanes` at once."""
+    numbers = iter(range(count))
+    done: list[str] = []
+
+    async def lane() -> None:
+        for n in numbers:
+            done.append(await job(n))
+
+    await asyncio.gather(*(lane() for _ in range(lanes)))
+    return done

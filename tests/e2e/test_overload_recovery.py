@@ -1,0 +1,164 @@
+"""A burst beyond what the backend can carry is refused at once, and the backend recovers by
+itself: nothing wedged, nothing accepted lost, nothing sent twice.
+
+Runs on a backend of its own (its own engines), since it overloads them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import subprocess
+import time
+from collections import Counter
+from collections.abc import AsyncIterator, Iterator
+
+import httpx
+import pytest
+from pymongo import AsyncMongoClient
+
+from devstack import postgres
+from devstack.stack import Ports, Stack
+from shared.mongo import Document
+from tests.e2e.operation_counts import KTP_REPRINT, settled
+
+BURST_RATE = 100
+BURST_S = 10
+RECOVERY_S = 15
+NOTIFIED_WITHIN_S = 180
+POOL_SHRINKS_WITHIN_S = 45
+"""FerretDB closes a free PostgreSQL connection 30 s after it opened it (`devstack/postgres.py`)."""
+RECEIPT = re.compile(r"\b([A-Z0-9]{8})\b")
+
+
+@pytest.fixture(scope="module")
+def own_backend(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    stack = Stack(
+        tmp_path_factory.mktemp("overload"),
+        Ports.free(),
+        service_env={
+            "NOTIFY_QUIET_HOURS": "false",
+            "NOTIFY_SMS_RATE_PER_S": "1000",
+            "INTAKE_SUBMISSIONS_PER_MINUTE": "1000000",
+        },
+    )
+    try:
+        stack.start_all()
+        yield stack
+    finally:
+        stack.stop()
+
+
+@pytest.fixture
+async def client() -> AsyncIterator[httpx.AsyncClient]:
+    limits = httpx.Limits(max_connections=200, max_keepalive_connections=200)
+    async with httpx.AsyncClient(timeout=60, limits=limits) as http:
+        yield http
+
+
+def postgres_connections(stack: Stack) -> int:
+    """Connections PostgreSQL has open for FerretDB, whatever they are doing."""
+    query = "select count(*) from pg_stat_activity where datname = current_database()"
+    result = subprocess.run(
+        [
+            str(postgres.find_bindir() / "psql"),
+            *("-h", "127.0.0.1", "-p", str(stack.ports.postgres)),
+            *("-U", postgres.SUPERUSER, "-d", postgres.DATABASE, "-Atc", query),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=10,
+    )
+    return int(result.stdout.strip()) - 1
+
+
+async def engine_answers(stack: Stack) -> bool:
+    mongo: AsyncMongoClient[Document] = AsyncMongoClient(
+        stack.mongo_url, serverSelectionTimeoutMS=2000, timeoutMS=2000
+    )
+    try:
+        await mongo.admin.command("ping")
+    except Exception:
+        return False
+    finally:
+        await mongo.close()
+    return True
+
+
+async def submit(http: httpx.AsyncClient, stack: Stack, n: int) -> httpx.Response:
+    return await http.post(
+        f"{stack.service_url('intake')}/v1/requests", json={**KTP_REPRINT, "name": f"Warga {n}"}
+    )
+
+
+async def burst(http: httpx.AsyncClient, stack: Stack) -> list[httpx.Response | BaseException]:
+    """Submits at BURST_RATE for BURST_S whatever the answers (open loop)."""
+    loop = asyncio.get_running_loop()
+    start = loop.time()
+    tasks = []
+    for n in range(BURST_RATE * BURST_S):
+        await asyncio.sleep(max(0.0, start + n / BURST_RATE - loop.time()))
+        tasks.append(asyncio.create_task(submit(http, stack, n)))
+    return await asyncio.gather(*tasks, return_exceptions=True)
+
+
+async def receipts(http: httpx.AsyncClient, stack: Stack) -> Counter[str]:
+    """SMS the message sink received, by the tracking number they quote."""
+    response = await http.get(f"{stack.message_sink_url}/v1/received")
+    response.raise_for_status()
+    return Counter(
+        number
+        for message in response.json()
+        if message["channel"] == "SMS"
+        for number in RECEIPT.findall(message["text"])
+    )
+
+
+async def test_a_burst_is_refused_at_once_and_the_backend_recovers_by_itself(
+    own_backend: Stack, client: httpx.AsyncClient
+) -> None:
+    idle_connections = postgres_connections(own_backend)
+
+    answers = await burst(client, own_backend)
+    ended = time.monotonic()
+
+    responses = [answer for answer in answers if isinstance(answer, httpx.Response)]
+    accepted = [a.json()["tracking_number"] for a in responses if a.status_code == 202]
+    outcomes = Counter(_status(answer) for answer in answers)
+    print(f"burst of {len(answers)}: {dict(outcomes)}")
+    assert accepted, outcomes
+    answered = {outcome for outcome in outcomes if isinstance(outcome, int)}
+    assert answered <= {202, 503}, outcomes
+    assert sum(outcomes[status] for status in answered) >= 0.95 * len(answers), outcomes
+    assert all(int(a.headers["Retry-After"]) > 0 for a in responses if a.status_code == 503)
+
+    while not await engine_answers(own_backend):
+        assert time.monotonic() - ended < RECOVERY_S, "the engine did not answer again"
+        await asyncio.sleep(0.5)
+    while True:
+        started = time.monotonic()
+        after = await submit(client, own_backend, -1)
+        if after.status_code == 202 and time.monotonic() - started < 2:
+            break
+        assert time.monotonic() - ended < RECOVERY_S, "no request was accepted in time again"
+        await asyncio.sleep(0.5)
+    accepted.append(after.json()["tracking_number"])
+
+    deadline = time.monotonic() + NOTIFIED_WITHIN_S
+    while True:
+        sent = await receipts(client, own_backend)
+        if all(sent[number] for number in accepted) or time.monotonic() > deadline:
+            break
+        await asyncio.sleep(2)
+    assert [number for number in accepted if sent[number] != 1] == [], "not notified once"
+
+    await settled(client, own_backend)
+    deadline = time.monotonic() + POOL_SHRINKS_WITHIN_S
+    while (connections := postgres_connections(own_backend)) > idle_connections + 5:
+        assert time.monotonic() < deadline, f"{connections} PostgreSQL connections stay open"
+        await asyncio.sleep(1)
+
+
+def _status(answer: httpx.Response | BaseException) -> int | str:
+    return answer.status_code if isinstance(answer, httpx.Response) else type(answer).__name__
