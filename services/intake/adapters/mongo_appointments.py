@@ -8,11 +8,14 @@ does not answer by scanning:
   holds one visit per service without being stored; it names the booking number.
 - `appointment_slots`: `_id` is `service point|date|slot`; `bookings` lists the booking numbers
   holding a place. A place is taken only while the list is shorter than the capacity, and only
-  once per booking number, so racing bookings never oversell and a retry never counts twice.
+  once per booking number, so racing bookings never oversell and a retry never counts twice;
+  a booking is refused only when it saw the list full.
 """
 
 from __future__ import annotations
 
+import asyncio
+import random
 from collections.abc import Sequence
 from datetime import date
 from typing import Any
@@ -36,6 +39,9 @@ HOLDER_PURPOSE = "appointment-holder"
 _SEPARATOR = "|"
 _LAST = "\uffff"
 """Sorts after every character a slot code has: the end of a range of `_id`s by prefix."""
+TAKE_ATTEMPTS = 10
+"""Rounds a booking makes while the slot has room but changes under it; a slot that keeps
+filling and emptying that often is refused as full."""
 
 
 class MongoAppointmentRepository:
@@ -168,8 +174,12 @@ class MongoSlotPlaces:
         self._slots = slots
 
     async def take(self, slot: SlotKey, booking_number: str, *, capacity: int) -> bool:
-        """A slot nobody booked yet has no document: the first booking inserts it, and of two
-        inserting at once the loser goes round again, now to update it."""
+        """One update while there is room; only when it matches nothing is the slot read, to tell
+        a full slot from a place held already or from a slot nobody booked yet, which has no
+        document and which the first booking inserts. A slot with room at that read changed
+        after the update (another booking inserted it, or a place was freed), so the booking
+        goes round again: a bounded number of times, with a short random pause from the second
+        time on, so that racers spread out."""
         slot_id = _slot_id(slot)
         room = {
             "_id": slot_id,
@@ -177,15 +187,23 @@ class MongoSlotPlaces:
             "bookings": {"$ne": booking_number},
         }
         update = versioned({"$push": {"bookings": booking_number}})
-        while True:
+        for attempt in range(TAKE_ATTEMPTS):
+            if attempt > 1:
+                await asyncio.sleep(random.uniform(0, 0.001 * attempt))
             result = await retry_write_conflicts(lambda: self._slots.update_one(room, update))
             if result.modified_count == 1:
                 return True
             document = await self._slots.find_one({"_id": slot_id}, {"bookings": 1})
-            if document is not None:
-                return booking_number in document["bookings"]
-            if await insert_new(self._slots, {"_id": slot_id, "bookings": [booking_number]}):
+            if document is None:
+                if await insert_new(self._slots, {"_id": slot_id, "bookings": [booking_number]}):
+                    return True
+                continue
+            bookings = document["bookings"]
+            if booking_number in bookings:
                 return True
+            if len(bookings) >= capacity:
+                return False
+        return False
 
     async def release(self, slot: SlotKey, booking_number: str) -> None:
         await update_document(
