@@ -49,8 +49,8 @@ async def test_a_file_is_kept_in_sealed_chunks_addressed_by_id(
     await store.commit(description(LARGE), stored_at=T0)
 
     chunks = [chunk async for chunk in mongo_db["document_chunks"].find({})]
-    expected = -(-len(LARGE) // CHUNK_BYTES)
-    assert sorted(chunk["_id"] for chunk in chunks) == sorted(f"doc-1:{n}" for n in range(expected))
+    separate = -(-len(LARGE) // CHUNK_BYTES) - 1
+    assert sorted(chunk["_id"] for chunk in chunks) == sorted(f"doc-1:{n}" for n in range(separate))
     for chunk in chunks:
         assert set(chunk) == {"_id", "data"}
         assert chunk["data"].startswith("v1.")
@@ -58,6 +58,20 @@ async def test_a_file_is_kept_in_sealed_chunks_addressed_by_id(
     [stored] = [item async for item in mongo_db["documents"].find({})]
     assert stored["_id"] == "doc-1"
     assert stored["size_bytes"] == len(LARGE)
+    assert stored["last_chunk"].startswith("v1.")
+
+
+async def test_a_file_of_less_than_a_chunk_is_one_write_and_reads_back(
+    store: MongoDocumentStore, mongo_db: AsyncDatabase[Document]
+) -> None:
+    small = b"%PDF-1.4\n" + b"x" * 1000
+    await store.write("doc-1", parts(small))
+    await store.commit(description(small), stored_at=T0)
+
+    assert await mongo_db["document_chunks"].count_documents({}) == 0
+    found = await store.read("doc-1")
+    assert found is not None
+    assert found[1] == small
 
 
 async def test_chunks_swapped_between_places_do_not_open(

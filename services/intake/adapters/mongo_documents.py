@@ -1,10 +1,12 @@
 """Documents' bytes in intake's database: sealed chunks, each a document of its own by `_id`.
 
-A file is split into chunks of `CHUNK_BYTES` in `document_chunks` (`_id` `{document_id}:{n}`),
-each sealed as personal data for its document and place, so a chunk moved or swapped does not
-open. Its description in `documents` is written only after every chunk: a document without one
-was never finished, and nothing reads it. Chunks of an upload that failed are removed; those of
-a process that died mid-upload stay unreachable and sealed. Every read and write is by `_id`.
+A file is split into chunks of `CHUNK_BYTES`, each sealed as personal data for its document and
+place, so a chunk moved or swapped does not open. Every full chunk is a document of its own in
+`document_chunks` (`_id` `{document_id}:{n}`); the last, shorter one goes into the file's
+description in `documents`, so a file of less than a chunk (most scans) is one write. The
+description is written only after every chunk: a document without one was never finished, and
+nothing reads it. Chunks of an upload that failed are removed; those of a process that died
+mid-upload stay unreachable and sealed. Every read and write is by `_id`.
 """
 
 from __future__ import annotations
@@ -42,6 +44,8 @@ class MongoDocumentStore:
         self._documents = documents
         self._chunks = chunks
         self._cipher = cipher
+        self._tails: dict[str, bytes] = {}
+        """The last chunk of each file written and not yet committed, for its description."""
 
     async def write(self, document_id: str, content: AsyncIterable[bytes]) -> None:
         written = 0
@@ -49,18 +53,19 @@ class MongoDocumentStore:
         try:
             async for part in content:
                 pending += part
-                while len(pending) >= CHUNK_BYTES:
+                while len(pending) > CHUNK_BYTES:
                     await self._put(document_id, written, bytes(pending[:CHUNK_BYTES]))
                     del pending[:CHUNK_BYTES]
                     written += 1
-            if pending:
-                await self._put(document_id, written, bytes(pending))
         except BaseException:
             # The chunk being written when it failed may have been stored all the same.
             await self._forget_chunks(document_id, written + 1)
             raise
+        self._tails[document_id] = bytes(pending)
 
     async def commit(self, document: StoredDocument, *, stored_at: datetime) -> None:
+        tail = self._tails.pop(document.document_id, b"")
+        chunks = _chunk_count(document.size_bytes) - 1
         description = {
             "_id": document.document_id,
             "request_id": document.request_id,
@@ -69,6 +74,10 @@ class MongoDocumentStore:
             "size_bytes": document.size_bytes,
             "sha256": document.sha256,
             "chunk_bytes": CHUNK_BYTES,
+            "chunks": chunks,
+            "last_chunk": self._cipher.seal(
+                tail, context=_chunk_context(document.document_id, chunks)
+            ),
             "stored_at": stored_at,
         }
         if not await insert_new(self._documents, description):
@@ -83,24 +92,27 @@ class MongoDocumentStore:
         except PyMongoError as exc:
             log.warning("unattached document %s was left: %r", document_id, exc)
             return
-        await self._forget_chunks(document_id, _chunk_count(description))
+        await self._forget_chunks(document_id, _separate_chunks(description))
 
     async def read(self, document_id: str) -> tuple[StoredDocument, bytes] | None:
         description = await self._documents.find_one({"_id": document_id})
         if description is None:
             return None
+        separate = _separate_chunks(description)
         found = await asyncio.gather(
             *(
                 self._chunks.find_one({"_id": _chunk_id(document_id, number)})
-                for number in range(_chunk_count(description))
+                for number in range(separate)
             )
         )
         if any(chunk is None for chunk in found):
             raise DocumentNotStored(document_id)
+        sealed = [chunk["data"] for chunk in found if chunk is not None]
+        if "last_chunk" in description:
+            sealed.append(description["last_chunk"])
         content = b"".join(
-            self._cipher.open(chunk["data"], context=_chunk_context(document_id, number))
-            for number, chunk in enumerate(found)
-            if chunk is not None
+            self._cipher.open(data, context=_chunk_context(document_id, number))
+            for number, data in enumerate(sealed)
         )
         document = StoredDocument(
             document_id=document_id,
@@ -134,7 +146,15 @@ class MongoDocumentStore:
         )
 
 
-def _chunk_count(description: Document) -> int:
+def _chunk_count(size_bytes: int) -> int:
+    return max(-(-size_bytes // CHUNK_BYTES), 1)
+
+
+def _separate_chunks(description: Document) -> int:
+    """Chunks stored apart from the description: all of them for a file stored before the last
+    one went into its description."""
+    if "chunks" in description:
+        return int(description["chunks"])
     return -(-int(description["size_bytes"]) // int(description["chunk_bytes"]))
 
 
