@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-import subprocess
 import time
 from collections import Counter
 from collections.abc import AsyncIterator, Iterator
@@ -17,7 +16,7 @@ import httpx
 import pytest
 from pymongo import AsyncMongoClient
 
-from devstack import postgres
+from devstack.engine_stats import connections
 from devstack.stack import Ports, Stack
 from shared.mongo import Document
 from tests.e2e.operation_counts import KTP_REPRINT, settled
@@ -54,23 +53,6 @@ async def client() -> AsyncIterator[httpx.AsyncClient]:
     limits = httpx.Limits(max_connections=200, max_keepalive_connections=200)
     async with httpx.AsyncClient(timeout=60, limits=limits) as http:
         yield http
-
-
-def postgres_connections(stack: Stack) -> int:
-    """Connections PostgreSQL has open for FerretDB, whatever they are doing."""
-    query = "select count(*) from pg_stat_activity where datname = current_database()"
-    result = subprocess.run(
-        [
-            str(postgres.find_bindir() / "psql"),
-            *("-h", "127.0.0.1", "-p", str(stack.ports.postgres)),
-            *("-U", postgres.SUPERUSER, "-d", postgres.DATABASE, "-Atc", query),
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=10,
-    )
-    return int(result.stdout.strip()) - 1
 
 
 async def engine_answers(stack: Stack) -> bool:
@@ -118,7 +100,7 @@ async def receipts(http: httpx.AsyncClient, stack: Stack) -> Counter[str]:
 async def test_a_burst_is_refused_at_once_and_the_backend_recovers_by_itself(
     own_backend: Stack, client: httpx.AsyncClient
 ) -> None:
-    idle_connections = postgres_connections(own_backend)
+    idle_connections = connections(own_backend)
 
     answers = await burst(client, own_backend)
     ended = time.monotonic()
@@ -155,8 +137,8 @@ async def test_a_burst_is_refused_at_once_and_the_backend_recovers_by_itself(
 
     await settled(client, own_backend)
     deadline = time.monotonic() + POOL_SHRINKS_WITHIN_S
-    while (connections := postgres_connections(own_backend)) > idle_connections + 5:
-        assert time.monotonic() < deadline, f"{connections} PostgreSQL connections stay open"
+    while (open_now := connections(own_backend)) > idle_connections + 5:
+        assert time.monotonic() < deadline, f"{open_now} PostgreSQL connections stay open"
         await asyncio.sleep(1)
 
 
