@@ -40,6 +40,11 @@ processes' worth stays well below its pool of 300 (`devstack/postgres.py`)."""
 
 PENDING_OUTBOX: Document = {"outbox.0": {"$exists": True}}
 BATCH = 200
+UPDATES_PER_COMMAND = 4
+"""The local engine (FerretDB 1.24) keeps each update of a command reading from its own
+PostgreSQL connection until the whole command ends, while it takes another to write: one command
+of 200 updates held 200 connections, and two such commands of a burst exhausted its pool for
+good. So a batch of updates goes in commands of a few."""
 
 
 def new_mongo_client(url: str) -> AsyncMongoClient[Document]:
@@ -292,5 +297,9 @@ class OutboxRelay(PollingLoop):
             )
             for document in documents
         ]
-        await retry_write_conflicts(lambda: self._collection.bulk_write(removals, ordered=False))
+        for start in range(0, len(removals), UPDATES_PER_COMMAND):
+            await self._remove(removals[start : start + UPDATES_PER_COMMAND])
         return len(deliveries)
+
+    async def _remove(self, removals: list[UpdateOne]) -> None:
+        await retry_write_conflicts(lambda: self._collection.bulk_write(removals, ordered=False))
