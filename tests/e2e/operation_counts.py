@@ -28,14 +28,16 @@ VERIFIERS = 4
 TINY_PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
 
 
-async def settled(http: httpx.AsyncClient, stack: Stack, *, quiet_s: float = 3.0) -> None:
+async def settled(
+    http: httpx.AsyncClient, stack: Stack, *, quiet_s: float = 3.0, within_s: float = 120.0
+) -> None:
     """Waits until no service has taken an event for `quiet_s`: the workload's events are all
     handled, and what remains is the backend's own polling."""
-    deadline = time.monotonic() + 120
+    deadline = time.monotonic() + within_s
     last, quiet_since = await events_handled(http, stack), time.monotonic()
     while time.monotonic() - quiet_since < quiet_s:
         if time.monotonic() > deadline:
-            raise AssertionError("the backend did not settle within 120 s")
+            raise AssertionError(f"the backend did not settle within {within_s:.0f} s")
         await asyncio.sleep(0.5)
         now = await events_handled(http, stack)
         if now != last:
