@@ -136,11 +136,16 @@ async def test_of_many_citizens_racing_for_the_last_place_exactly_one_gets_it(
         )
 
     statuses = sorted(answer.status_code for answer in answers)
-    assert statuses == [201] + [409] * (RACERS - 1), statuses
+    assert statuses.count(201) == 1, statuses
+    assert set(statuses) <= {201, 409, 503}, statuses
     for refused in (answer.json() for answer in answers if answer.status_code == 409):
         assert refused["error"] == "slot_full"
         assert "sudah penuh" in refused["message"]
         assert "Hari terdekat yang masih ada tempat" in refused["message"]
+    # Beyond the requests intake admits at once, the rest are told to come back.
+    busy = [answer for answer in answers if answer.status_code == 503]
+    assert all(answer.json()["error"] == "busy" for answer in busy)
+    assert all(int(answer.headers["Retry-After"]) > 0 for answer in busy)
     left = await free_places(http, backend, point="KEC_MOJOSARI", day=day, slot="11:00-12:00")
     assert left == 0
     assert intake_db["appointments"].count_documents({}) == stored_before + 1
