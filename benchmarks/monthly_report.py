@@ -2,9 +2,10 @@
 
 Generates a month of requests (services, channels, districts, officers, send-backs, rejections,
 cancellations, cases still open) and their case events, turns each event into the read model's
-increments with the same domain code the consumer uses, adds them to the month's counter
-documents in one `$inc` per document (bulk), and times the report read. It also times the
-per-event path (`record_for_report`, as the consumer calls it) on a sample, for its rate.
+increments with the same domain code the consumer uses, adds them to each month's counter
+document in one `$inc`, and times the report read. It also times the per-event path
+(`record_for_report`, as the consumer calls it) on a sample, one event at a time and with the
+consumer's concurrency, for its rate and its engine operations per event.
 
     .venv/bin/python -m benchmarks.monthly_report [--requests 1000000] [--mongo-url URL]
 
@@ -26,15 +27,14 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from pymongo import UpdateOne
+from pymongo.asynchronous.database import AsyncDatabase
 
 from devstack.stack import Ports, Stack
-from services.processing.adapters.mongo_report import (
-    MongoReportStore,
-    counter_increments,
-    new_counter,
-    shard_of,
-)
+from services.processing.adapters.batching import Batching
+from services.processing.adapters.mongo_report import MongoReportStore
 from services.processing.domain import report
+from services.processing.domain.case import Step
+from services.processing.domain.report import Trail
 from services.processing.service_layer.report import monthly_report, record_for_report
 from shared.calendar import WorkingCalendar
 from shared.events.envelope import Actor, ActorKind, Channel
@@ -54,7 +54,8 @@ from shared.events.models import (
     RequestSubmitted,
     RevisionRequested,
 )
-from shared.mongo import new_mongo_client, versioned
+from shared.metrics import DB_OPERATIONS
+from shared.mongo import Document, new_mongo_client, versioned
 
 MONTH = "2026-11"
 START = datetime(2026, 10, 31, 17, 0, tzinfo=UTC)  # 1 November 00:00 WIB
@@ -77,6 +78,8 @@ OFFICERS = [
 ]
 REPEATS = 5
 SAMPLE = 500
+CONCURRENCY = 32
+"""Requests whose events the consumer handles at once."""
 
 
 def applicant(rng: random.Random) -> Applicant:
@@ -177,13 +180,9 @@ def generate(requests: int, calendar: WorkingCalendar) -> tuple[dict[str, dict[s
                 if maybe is None:
                     continue
                 change = maybe
-            shard = shard_of(request_id)
-            for counter, increments in counter_increments(
-                change.month, change.increments, shard
-            ).items():
-                target = documents[counter]
-                for name, amount in increments.items():
-                    target[name] += amount
+            target = documents[change.month]
+            for name, amount in change.increments.items():
+                target[name] += amount
     return documents, events
 
 
@@ -191,7 +190,7 @@ async def run(requests: int, mongo_url: str) -> None:
     calendar = WorkingCalendar()
     client = new_mongo_client(mongo_url)
     db = client[f"bench_report_{uuid.uuid4().hex[:8]}"]
-    store = MongoReportStore(db["report_cases"], db["report_counters"])
+    store = MongoReportStore(db["report_counters"], db["report_deltas"])
     try:
         began = time.perf_counter()
         documents, events = generate(requests, calendar)
@@ -200,19 +199,13 @@ async def run(requests: int, mongo_url: str) -> None:
         await db["report_counters"].bulk_write(
             [
                 UpdateOne(
-                    {"_id": counter},
+                    {"_id": month},
                     versioned(
-                        {
-                            "$inc": dict(increments),
-                            "$setOnInsert": {
-                                **{k: v for k, v in new_counter(counter).items() if k != "_id"},
-                                "fence": [],
-                            },
-                        }
+                        {"$inc": dict(increments), "$setOnInsert": {"month": month, "fence": ""}}
                     ),
                     upsert=True,
                 )
-                for counter, increments in documents.items()
+                for month, increments in documents.items()
             ],
             ordered=False,
         )
@@ -225,7 +218,8 @@ async def run(requests: int, mongo_url: str) -> None:
             )
             timings.append(time.perf_counter() - began)
         [total] = result.rows_of(report.TOTAL)
-        sample_s = await per_event(store, calendar)
+        one_at_a_time = await per_event(db, calendar, concurrency=1)
+        concurrently = await per_event(db, calendar, concurrency=CONCURRENCY)
         print(f"requests generated:          {requests:,} ({events:,} events) in {generated:.1f} s")
         print(f"counter documents written:   {len(documents)} in {written:.2f} s (one $inc each)")
         print(
@@ -238,20 +232,84 @@ async def run(requests: int, mongo_url: str) -> None:
             f"median {(total.median_working_s or 0) / 3600:.1f} h, "
             f"p90 {(total.p90_working_s or 0) / 3600:.1f} h, backlog {total.backlog:,}"
         )
-        print(f"per-event path (record_for_report, one at a time): {sample_s:.0f} events/s")
+        for label, (rate, per, fold_s) in (
+            ("one at a time", one_at_a_time),
+            (f"{CONCURRENCY} requests at once", concurrently),
+        ):
+            print(
+                f"per-event path (record_for_report, {label}): {rate:.0f} events/s, "
+                f"{per:.2f} engine operations an event; their fold {fold_s:.2f} s"
+            )
     finally:
         await client.drop_database(db.name)
         await client.close()
 
 
-async def per_event(store: MongoReportStore, calendar: WorkingCalendar) -> float:
-    """Events per second through the consumer's own path, one request after another."""
+class Steps:
+    """The sample's cases' steps, as their cases keep them (`Case.steps`)."""
+
+    def __init__(self) -> None:
+        self.trails: dict[str, Trail] = {}
+
+    def took(self, event: RequestSubmitted | CaseEvent) -> None:
+        if isinstance(event, RequestSubmitted):
+            start, _ = report.submitted(event)
+            self.trails[event.request_id] = Trail(start=start, steps=())
+            return
+        trail = self.trails[event.request_id]
+        step = Step(kind=type(event).__name__, state=event.state, at=event.at)
+        self.trails[event.request_id] = Trail(trail.start, (*trail.steps, step))
+
+    async def trail(self, event: CaseEvent) -> Trail | None:
+        return self.trails.get(event.request_id)
+
+
+async def per_event(
+    db: AsyncDatabase[Document], calendar: WorkingCalendar, *, concurrency: int
+) -> tuple[float, float, float]:
+    """Events per second through the consumer's own path, and engine operations per event:
+    `concurrency` requests at a time, each request's events in order; and the seconds the fold
+    of them all into their months' counters takes."""
+    store = MongoReportStore(
+        db[f"sample_{concurrency}"], db[f"sample_deltas_{concurrency}"], Batching(concurrency)
+    )
     rng = random.Random(7)
-    sample = [event for n in range(SAMPLE // 6) for event in case_events(rng, f"sample-{n}")]
+    requests = [list(case_events(rng, f"sample-{n}")) for n in range(SAMPLE // 6)]
+    steps = Steps()
+    for events in requests:
+        for event in events:
+            steps.took(event)
+    pending = iter(requests)
+
+    async def follow() -> None:
+        for events in pending:
+            for event in events:
+                await record_for_report(
+                    event=event,
+                    event_id=str(uuid.uuid4()),
+                    trails=steps,
+                    store=store,
+                    calendar=calendar,
+                )
+
+    operations = _operations()
     began = time.perf_counter()
-    for number, event in enumerate(sample):
-        await record_for_report(event=event, event_id=f"e{number}", store=store, calendar=calendar)
-    return len(sample) / (time.perf_counter() - began)
+    await asyncio.gather(*(follow() for _ in range(concurrency)))
+    elapsed = time.perf_counter() - began
+    count = sum(len(events) for events in requests)
+    per = (_operations() - operations) / count
+    began = time.perf_counter()
+    await store.compact()
+    return count / elapsed, per, time.perf_counter() - began
+
+
+def _operations() -> float:
+    return sum(
+        sample.value
+        for metric in DB_OPERATIONS.collect()
+        for sample in metric.samples
+        if sample.name.endswith("_total")
+    )
 
 
 def main() -> None:

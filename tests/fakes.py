@@ -203,7 +203,7 @@ class FakeCaseRepository:
     async def add(self, case: Case, *, processed_event_id: str, outbox: list[CloudEvent]) -> bool:
         if case.request_id in self.cases or processed_event_id in self.processed_events:
             return False
-        self.cases[case.request_id] = dataclasses.replace(case, events=[])
+        self.cases[case.request_id] = copy.deepcopy(dataclasses.replace(case, events=[]))
         self.revisions[case.request_id] = 0
         self.processed_events.add(processed_event_id)
         self.outbox.extend(outbox)
@@ -221,6 +221,17 @@ class FakeCaseRepository:
         self.cases[case.request_id] = copy.deepcopy(dataclasses.replace(case, events=[]))
         self.revisions[case.request_id] = revision + 1
         self.outbox.extend(outbox)
+        return True
+
+    async def note_document(
+        self, request_id: str, requirement: str, document_id: str, replaces: str | None
+    ) -> bool | None:
+        stored = self.cases.get(request_id)
+        if stored is None:
+            return None
+        if not stored.note_document(requirement, document_id, replaces):
+            return False
+        self.revisions[request_id] += 1
         return True
 
 
@@ -429,12 +440,18 @@ class FakeTimers:
 
     def __init__(self) -> None:
         self.minutes: dict[datetime, list[Timer]] = {}
+        self.closed: set[datetime] = set()
         self.cursor: datetime | None = None
 
-    async def schedule(self, timer: Timer) -> None:
-        self.minutes.setdefault(minute_of(timer.fire_at), []).append(timer)
+    async def schedule(self, timer: Timer) -> bool:
+        minute = minute_of(timer.fire_at)
+        if minute in self.closed:
+            return False
+        self.minutes.setdefault(minute, []).append(timer)
+        return True
 
-    async def in_minute(self, minute: datetime) -> list[Timer]:
+    async def close(self, minute: datetime) -> list[Timer]:
+        self.closed.add(minute)
         return list(self.minutes.get(minute, []))
 
     async def fired_until(self, start: datetime) -> datetime:

@@ -10,6 +10,7 @@ from functools import partial
 
 from fastapi import FastAPI
 
+from services.processing.adapters.batching import Batching
 from services.processing.adapters.mongo_at_risk import MongoAtRisk
 from services.processing.adapters.mongo_cases import MongoCaseRepository
 from services.processing.adapters.mongo_letters import (
@@ -30,6 +31,7 @@ from services.processing.entrypoints.consumer import (
 )
 from services.processing.entrypoints.report_api import ReportContext, reports_router
 from services.processing.service_layer import deadlines
+from services.processing.service_layer.known_cases import KnownCases
 from shared.auth import KeySource
 from shared.clock import Clock, system_clock
 from shared.http import ReadinessCheck, StreamedBody, Wiring, build_app
@@ -50,13 +52,23 @@ async def connect(
     async with connected(settings, topics) as infra:
         collection = infra.db["cases"]
         cipher = settings.cipher()
-        repository = MongoCaseRepository(collection, cipher)
-        await repository.ensure_indexes()
-        queues = MongoQueues(infra.db["queues"], infra.db["queue_slots"])
-        timers = MongoTimers(infra.db["deadline_timers"], infra.db["deadline_cursor"])
+        stored_cases = MongoCaseRepository(collection, cipher)
+        await stored_cases.ensure_indexes()
+        batching = Batching(settings.write_batch_max, settings.write_batch_delay_s)
+        report_store = MongoReportStore(
+            infra.db["report_counters"],
+            infra.db["report_deltas"],
+            batching,
+            earlier=infra.db["report_cases"],
+        )
+        repository = KnownCases(
+            stored_cases, capacity=settings.known_cases, earlier=report_store.progress_kept
+        )
+        queues = MongoQueues(infra.db["queues"], infra.db["queue_slots"], batching)
+        timers = MongoTimers(infra.db["deadline_timers"], infra.db["deadline_cursor"], batching)
+        await timers.adopt_shards()
         at_risk = MongoAtRisk(infra.db["at_risk"])
         relay = OutboxRelay(collection=collection, producer=infra.producer, cipher=cipher)
-        report_store = MongoReportStore(infra.db["report_cases"], infra.db["report_counters"])
         letters = MongoLetterRepository(infra.db["letters"], infra.db["agenda_heads"], cipher)
         letter_index = MongoLetterIndex(infra.db["letter_index"])
         letter_relay = OutboxRelay(
@@ -123,18 +135,25 @@ async def connect(
             ),
             sweep_interval_s=settings.deadline_sweep_interval_s,
         )
+        report_compaction = PollingLoop(
+            name="report-compaction",
+            handle=_nothing_named,
+            sweep=report_store.compact,
+            sweep_interval_s=settings.report_compaction_interval_s,
+        )
         workers: dict[str, Worker] = {
             "outbox_relay": relay,
             "letter_outbox_relay": letter_relay,
             "consumer": consumer,
             "deadline_timers": deadline_timers,
+            "report_compaction": report_compaction,
         }
         async with running(workers) as worker_checks:
             yield infra.readiness_checks() | worker_checks
 
 
 async def _nothing_named(keys: list[str]) -> int:
-    """Timers are found by their minute, never named."""
+    """Timers are found by their minute, and report deltas all at once, never by name."""
     return 0
 
 

@@ -27,6 +27,17 @@ class ProcessingSettings(ServiceSettings):
     consumer_group: str = "processing"
     deadline_sweep_interval_s: float = Field(default=10.0, gt=0)
     """How often due deadline timers are looked for (they fire within a minute and this)."""
+    write_batch_delay_s: float = Field(default=1.0, ge=0)
+    """How long queue slots, deadline timers and report counts wait for others to be written
+    with: the handlers of case events take this much longer, and each batch is one write."""
+    write_batch_max: int = Field(default=16, ge=1)
+    """A batch is written at once when it holds this many; keep it below the consumer's
+    concurrency, since each waiting handler holds a place."""
+    report_compaction_interval_s: float = Field(default=60.0, gt=0)
+    """How often the monthly report's counts are folded into its month documents (reading the
+    report adds those not folded yet, so it is exact either way)."""
+    known_cases: int = Field(default=10_000, ge=1)
+    """Cases whose facts the consumer keeps in memory, so handlers read nothing back."""
     letter_reply_days: dict[Urgency, int] = Field(
         default={Urgency.BIASA: 5, Urgency.SEGERA: 2, Urgency.SANGAT_SEGERA: 1}
     )

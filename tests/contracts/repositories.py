@@ -16,7 +16,7 @@ from services.intake.domain.citizen_request import CitizenRequest, RequestStatus
 from services.intake.service_layer.ports import IdempotencyKeyRepository, RequestRepository
 from services.notify.domain.notification import NotificationStatus
 from services.notify.service_layer.ports import NotificationRepository
-from services.processing.domain.case import Case, CaseState, Claim
+from services.processing.domain.case import Case, CaseState, Claim, open_case
 from services.processing.domain.priority import Lane
 from services.processing.domain.queues import QueueKey
 from services.processing.service_layer.ports import AtRisk, CaseRepository, WorkQueues
@@ -32,6 +32,7 @@ from tests.builders import (
     request_submitted,
     wrapped,
 )
+from tests.fakes import FlatCalendar
 
 
 def is_utc(moment: datetime) -> bool:
@@ -217,6 +218,56 @@ class CaseRepositoryContract:
         await repository.add(case("req-1"), processed_event_id="evt-1", outbox=[])
 
         assert await repository.get("req-2") is None
+
+    async def test_the_steps_and_where_the_request_came_from_round_trip(
+        self, repository: CaseRepository
+    ) -> None:
+        opened = open_case(
+            request_submitted("req-1"),
+            now=T0,
+            calendar=FlatCalendar(),
+            default_service_point="KANTOR_DINAS",
+        )
+        await repository.add(opened, processed_event_id="evt-1", outbox=[])
+        loaded = await repository.get("req-1")
+        assert loaded is not None
+        claimed, revision = loaded
+        claimed.claim_for(COUNTER_OFFICER, Role.VERIFIER, now=T0 + timedelta(minutes=5))
+        claimed.view(COUNTER_OFFICER, now=T0 + timedelta(minutes=6))
+        await repository.save(claimed, revision=revision, outbox=[])
+
+        again = await repository.get("req-1")
+
+        assert again is not None
+        assert again[0] == dataclasses.replace(claimed, events=[])
+        assert [(step.kind, step.state) for step in again[0].steps] == [
+            ("CaseClaimed", "IN_VERIFICATION")
+        ]
+        assert (again[0].submitted_at, again[0].channel) == (T0, "WEB")
+
+    async def test_a_document_is_noted_once_and_only_over_the_one_it_replaces(
+        self, repository: CaseRepository
+    ) -> None:
+        waiting = case("req-1")
+        waiting.missing_documents = {"KK", "BUKU_NIKAH"}
+        await repository.add(waiting, processed_event_id="evt-1", outbox=[])
+
+        noted = [
+            await repository.note_document("req-1", "KK", "doc-1", None),
+            await repository.note_document("req-1", "KK", "doc-1", None),
+            await repository.note_document("req-1", "KK", "doc-0", "doc-9"),
+            await repository.note_document("req-1", "KK", "doc-2", "doc-1"),
+            await repository.note_document("req-2", "KK", "doc-1", None),
+        ]
+
+        assert noted == [True, False, False, True, None]
+        loaded = await repository.get("req-1")
+        assert loaded is not None
+        assert (loaded[0].documents, loaded[0].missing_documents) == (
+            {"KK": "doc-2"},
+            {"BUKU_NIKAH"},
+        )
+        assert loaded[1] == 2
 
     async def test_save_at_the_read_version_keeps_every_change(
         self, repository: CaseRepository

@@ -101,13 +101,13 @@ async def test_metrics_count_database_operations_per_handled_event(
     processing = await eventually(opened_once_more, what="processing to count its operations")
     events = sample(processing, "adminduk_db_operations_per_event_count", group="processing")
     operations = sample(processing, "adminduk_db_operations_per_event_sum", group="processing")
-    # A submission costs processing one insert (the case) and the monthly report's read model
-    # about five commands (its progress document, then each counter it raises, then clearing
-    # what it counted); each case step it reads back from its own topic the same report work,
-    # plus a read and two writes to queue the case, and for the opening three timer upserts.
-    assert 1 <= operations / events <= 16
+    # A submission costs processing one insert (the case); the queue slots, timers and report
+    # counts its events cause are written in batches shared with other requests' events, and
+    # the handlers read back nothing the writes before them left in memory, so an event costs
+    # a few commands at most (`tests/integration/test_processing_cost.py` counts them exactly).
+    assert 0 < operations / events <= 6
     assert sample(processing, "adminduk_db_operations_total",
-                  activity="processing", command="insert") >= events  # fmt: skip
+                  activity="processing", command="insert") >= 1  # fmt: skip
     relay = sample(processing, "adminduk_db_operations_total",
                    activity="outbox-cases", command="update")  # fmt: skip
     assert relay >= 1

@@ -1,22 +1,30 @@
 """The monthly report's read model on the real engine: exact under redelivery, concurrent
-writers and a crash between its writes."""
+writers, a crash after a write or in the middle of a fold, and a second instance counting and
+folding the same events."""
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from pymongo.asynchronous.database import AsyncDatabase
 
-from services.processing.adapters.mongo_report import MongoReportStore
+from devstack.stack import Stack
+from services.processing.adapters.mongo_cases import MongoCaseRepository
+from services.processing.adapters.mongo_report import DIGEST, MongoReportStore
+from services.processing.domain import report
 from services.processing.domain.report import MonthlyReport, Row
-from services.processing.service_layer.report import Pending, monthly_report, record_for_report
+from services.processing.service_layer.known_cases import KnownCases
+from services.processing.service_layer.report import Counted, monthly_report, record_for_report
+from shared.auth import Role
 from shared.calendar import WorkingCalendar
 from shared.events.envelope import Actor, ActorKind, Channel, Event
 from shared.events.models import CaseCompleted, RequestSubmitted, RevisionRequested
-from shared.mongo import Document
-from tests.builders import applicant
+from shared.mongo import Document, new_mongo_client
+from tests.builders import applicant, case, cipher
+from tests.unit.test_processing_report import CaseSteps
 
 CALENDAR = WorkingCalendar()
 MONDAY = datetime(2026, 11, 2, 1, 0, tzinfo=UTC)
@@ -25,7 +33,7 @@ CITIZEN = Actor(kind=ActorKind.CITIZEN, id="c", channel=Channel.SMS)
 
 
 def store_in(db: AsyncDatabase[Document]) -> MongoReportStore:
-    return MongoReportStore(db["report_cases"], db["report_counters"])
+    return MongoReportStore(db["report_counters"], db["report_deltas"])
 
 
 def submitted(request_id: str) -> RequestSubmitted:
@@ -51,8 +59,20 @@ def completed(request_id: str) -> CaseCompleted:
     )
 
 
+STEPS = CaseSteps()
+
+
+@pytest.fixture(autouse=True)
+def fresh_cases() -> None:
+    """Each test's requests are its own, though their ids repeat."""
+    STEPS.trails.clear()
+
+
 async def record(store: MongoReportStore, event_id: str, event: Event) -> None:
-    await record_for_report(event=event, event_id=event_id, store=store, calendar=CALENDAR)
+    STEPS.took(event)
+    await record_for_report(
+        event=event, event_id=event_id, trails=STEPS, store=store, calendar=CALENDAR
+    )
 
 
 async def total(store: MongoReportStore) -> Row:
@@ -99,33 +119,131 @@ async def test_concurrent_cases_add_up_exactly(mongo_db: AsyncDatabase[Document]
 
 
 class CrashingOnce(MongoReportStore):
-    """Dies after adding an event to the counters, before forgetting it."""
+    """Dies right after its first write, before it could tell anyone the write was done."""
 
     crashed = False
 
-    async def _forget(self, request_id: str, counters: list[str], pending: Pending) -> None:
+    async def _write(self, batch: list[Counted]) -> list[None]:
+        written = await super()._write(batch)
         if not self.crashed:
             self.crashed = True
             raise ConnectionError("the process died")
-        await super()._forget(request_id, counters, pending)
+        return written
 
 
-async def test_a_crash_between_the_writes_neither_loses_nor_repeats_a_count(
+async def test_a_crash_after_a_write_neither_loses_nor_repeats_a_count(
     mongo_db: AsyncDatabase[Document],
 ) -> None:
-    store = CrashingOnce(mongo_db["report_cases"], mongo_db["report_counters"])
+    store = CrashingOnce(mongo_db["report_counters"], mongo_db["report_deltas"])
     with pytest.raises(ConnectionError):
         await record(store, "s1", submitted("r1"))
 
     restarted = store_in(mongo_db)
     await record(restarted, "s1", submitted("r1"))
     await record(restarted, "d1", completed("r1"))
+    before_folding = await total(restarted)
+    await restarted.compact()
 
     row = await total(restarted)
+    assert (before_folding.received, before_folding.completed) == (1, 1)
     assert (row.received, row.completed) == (1, 1)
-    progress = await mongo_db["report_cases"].find_one({"_id": "r1"})
-    assert progress is not None
-    assert progress["pending"] == {}
-    fences = [doc["fence"] async for doc in mongo_db["report_counters"].find({})]
-    # Service, channel and district saw both events; the officer only the completion.
-    assert sorted(fences) == [["d1"], ["s1", "d1"], ["s1", "d1"], ["s1", "d1"]]
+    [month] = [doc async for doc in mongo_db["report_counters"].find({})]
+    assert month["_id"] == "2026-11"
+    assert len(month["fence"]) == 2 * DIGEST
+    assert await mongo_db["report_deltas"].count_documents({}) == 0
+
+
+class DyingWhileFolding(MongoReportStore):
+    """Dies after folding the deltas into the counters, before removing them."""
+
+    async def _remove(self, deltas: list[Document]) -> None:
+        raise ConnectionError("the process died")
+
+
+async def test_deltas_folded_again_after_a_crash_add_nothing_more(
+    mongo_db: AsyncDatabase[Document],
+) -> None:
+    dying = DyingWhileFolding(mongo_db["report_counters"], mongo_db["report_deltas"])
+    for rid in ("r1", "r2"):
+        await record(dying, f"s-{rid}", submitted(rid))
+    with pytest.raises(ConnectionError):
+        await dying.compact()
+
+    restarted = store_in(mongo_db)
+    read_between = await total(restarted)
+    await restarted.compact()
+
+    assert read_between.received == 2
+    assert (await total(restarted)).received == 2
+
+
+async def test_two_instances_counting_the_same_events_count_each_once(
+    stack: Stack, mongo_db: AsyncDatabase[Document]
+) -> None:
+    other_client = new_mongo_client(stack.mongo_url)
+    try:
+        first, second = store_in(mongo_db), store_in(other_client[mongo_db.name])
+        ids = [f"r{n}" for n in range(20)]
+        await asyncio.gather(
+            *(record(store, f"s-{rid}", submitted(rid)) for rid in ids for store in (first, second))
+        )
+        await asyncio.gather(
+            *(record(store, f"d-{rid}", completed(rid)) for rid in ids for store in (second, first))
+        )
+        await asyncio.gather(first.compact(), second.compact())
+    finally:
+        await other_client.close()
+
+    row = await total(store_in(mongo_db))
+    assert (row.received, row.completed, row.backlog) == (20, 20, 0)
+
+
+async def test_counters_of_the_earlier_layout_are_still_read(
+    mongo_db: AsyncDatabase[Document],
+) -> None:
+    store = store_in(mongo_db)
+    await mongo_db["report_counters"].insert_one(
+        {
+            "_id": "2026-11|service|AKTA_LAHIR|3",
+            "month": "2026-11",
+            "dimension": "service",
+            "key": "AKTA_LAHIR",
+            "shard": 3,
+            "version": 2,
+            "received": 2,
+            "backlog": {"opened": {"2026-11-02": 2}},
+            "fence": ["old-1", "old-2"],
+        }
+    )
+    await record(store, "s1", submitted("r1"))
+
+    row = await total(store)
+    assert (row.received, row.backlog) == (3, 3)
+
+
+async def test_a_case_opened_before_cases_kept_their_steps_counts_from_where_it_was_left(
+    mongo_db: AsyncDatabase[Document],
+) -> None:
+    store = MongoReportStore(
+        mongo_db["report_counters"], mongo_db["report_deltas"], earlier=mongo_db["report_cases"]
+    )
+    known = KnownCases(
+        MongoCaseRepository(mongo_db["cases"], cipher()), earlier=store.progress_kept
+    )
+    await known.add(case("r1"), processed_event_id="s1", outbox=[])
+    start, _ = report.submitted(submitted("r1"))
+    await mongo_db["report_cases"].insert_one(
+        {"_id": "r1", **dataclasses.asdict(start), "processed_events": ["s1"], "version": 1}
+    )
+    loaded = await known.get("r1")
+    assert loaded is not None
+    taken, revision = loaded
+    taken.claim_for(OFFICER, Role.VERIFIER, now=MONDAY + timedelta(hours=2))
+    await known.save(taken, revision=revision, outbox=[])
+
+    [claimed] = taken.events
+    await record_for_report(
+        event=claimed, event_id="c1", trails=known, store=store, calendar=CALENDAR
+    )
+
+    assert (await total(store)).state_mean_s == {"SUBMITTED": 2 * 3600.0}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import copy
 from datetime import datetime, timedelta
 
@@ -11,11 +12,12 @@ from services.processing.domain.case import Case, CaseState
 from services.processing.domain.priority import Lane
 from services.processing.domain.queues import WRITE_GRACE, QueueKey, Slot
 from services.processing.service_layer import cases
-from services.processing.service_layer.cases import CaseChanged, CaseNotFound, Officer
+from services.processing.service_layer.cases import CaseChanged, CaseNotFound, Officer, Turns
+from services.processing.service_layer.known_cases import KnownCases
 from shared.auth import Role
-from shared.events.envelope import Actor, ActorKind, Channel, CloudEvent
-from shared.events.models import CaseStage, RequestCancelled, RequestResubmitted
-from tests.builders import SYSTEM, T0, request_submitted
+from shared.events.envelope import Actor, ActorKind, Channel, CloudEvent, Event
+from shared.events.models import CaseReleased, CaseStage, RequestCancelled, RequestResubmitted
+from tests.builders import SYSTEM, T0, case_opened, request_submitted
 from tests.fakes import CallCounter, FakeCaseRepository, FakeQueues, FlatCalendar
 
 NOW = T0 + timedelta(hours=1)
@@ -64,9 +66,20 @@ class Office:
         await self.queue(request_id, at=opened_at)
 
     async def queue(self, request_id: str, *, at: datetime = NOW, returned: bool = False) -> None:
-        loaded = await self.repository.get(request_id)
-        assert loaded is not None
-        await cases.queue_case(case=loaded[0], returned=returned, queues=self.queues, at=at)
+        facts = await KnownCases(self.repository).facts(request_id)
+        assert facts is not None
+        after: Event = case_opened(request_id, opened_at=at)
+        if returned:
+            after = CaseReleased(
+                actor=SYSTEM,
+                request_id=request_id,
+                state="IN_VERIFICATION",
+                at=at,
+                stage=CaseStage.VERIFICATION,
+            )
+        await cases.queue_case(
+            facts=facts, request_id=request_id, after=after, queues=self.queues, at=at
+        )
 
     async def next(self, who: Officer | None = None, stage: CaseStage | None = None) -> str | None:
         case = await cases.claim_next(
@@ -416,3 +429,51 @@ async def test_a_resubmitted_case_goes_back_to_verification_with_its_deadline_mo
     assert [event.type for event in office.repository.outbox].count(
         "id.go.adminduk.case.resubmitted.v1"
     ) == 1
+
+
+class Interleaving(FakeCaseRepository):
+    """Lets other tasks run between every read and write, as the engine does; counts the
+    saves that lost to another."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.lost = 0
+
+    async def get(self, request_id: str) -> tuple[Case, int] | None:
+        await asyncio.sleep(0)
+        return await super().get(request_id)
+
+    async def save(self, case: Case, *, revision: int, outbox: list[CloudEvent]) -> bool:
+        await asyncio.sleep(0)
+        saved = await super().save(case, revision=revision, outbox=outbox)
+        self.lost += not saved
+        return saved
+
+
+@pytest.mark.parametrize(("turns", "racing"), [(Turns(), False), (None, True)])
+async def test_officers_taking_work_at_once_take_turns_and_lose_no_save(
+    office: Office, turns: Turns | None, racing: bool
+) -> None:
+    office.repository = Interleaving()
+    for number in range(4):
+        await office.submit(f"req-{number}", minutes=number)
+
+    taken = await asyncio.gather(
+        *(
+            cases.claim_next(
+                officer=officer(f"v-{n}"),
+                stage=None,
+                repository=office.repository,
+                queues=office.queues,
+                outbox_ready=office.outbox_ready,
+                now=NOW,
+                turns=turns,
+            )
+            for n in range(4)
+        )
+    )
+
+    assert sorted(case.request_id for case in taken if case is not None) == [
+        f"req-{n}" for n in range(4)
+    ]
+    assert (office.repository.lost > 0) is racing

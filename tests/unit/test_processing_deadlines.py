@@ -37,8 +37,11 @@ async def set_timers(
 ) -> None:
     loaded = await repository.get("req-1")
     assert loaded is not None
+    case = loaded[0]
     await deadlines.set_deadline_timers(
-        case=loaded[0],
+        request_id=case.request_id,
+        start=case.opened_at,
+        due_at=case.due_at,
         repository=repository,
         timers=timers_store,
         calendar=CALENDAR,

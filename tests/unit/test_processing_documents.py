@@ -10,6 +10,7 @@ from services.processing.domain.case import Case, CaseRefused, CaseState, open_c
 from services.processing.entrypoints.api import CaseView
 from services.processing.entrypoints.consumer import Dependencies, subscription
 from services.processing.service_layer.cases import note_documents
+from services.processing.service_layer.known_cases import KnownCases
 from shared.auth import Role
 from shared.errors import RetryableError
 from shared.events.envelope import Actor, ActorKind, Channel
@@ -155,7 +156,7 @@ async def test_a_redelivered_document_event_writes_nothing() -> None:
     await repository.add(waiting_for("KK"), processed_event_id="evt-0", outbox=[])
 
     for _ in range(2):
-        await note_documents(event=attached("KK", "doc-1"), repository=repository)
+        await note_documents(event=attached("KK", "doc-1"), repository=KnownCases(repository))
 
     assert repository.revisions["req-7"] == 1
     assert repository.cases["req-7"].documents == {"KK": "doc-1"}
@@ -165,7 +166,9 @@ async def test_a_redelivered_document_event_writes_nothing() -> None:
 
 async def test_a_document_for_a_case_not_opened_yet_is_retried() -> None:
     with pytest.raises(RetryableError):
-        await note_documents(event=attached("KK", "doc-1"), repository=FakeCaseRepository())
+        await note_documents(
+            event=attached("KK", "doc-1"), repository=KnownCases(FakeCaseRepository())
+        )
 
 
 async def test_the_consumer_applies_intakes_document_events_to_the_case() -> None:
@@ -173,7 +176,7 @@ async def test_the_consumer_applies_intakes_document_events_to_the_case() -> Non
     await repository.add(waiting_for("KK", "SURAT"), processed_event_id="evt-0", outbox=[])
     dispatch = subscription.bind(
         Dependencies(
-            repository=repository,
+            repository=KnownCases(repository),
             queues=FakeQueues(),
             outbox_ready=CallCounter(),
             timers=FakeTimers(),

@@ -11,20 +11,17 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from services.processing.domain import report
-from services.processing.domain.report import Progress, field_key, percentile
+from services.processing.domain.case import Step, channel_of
+from services.processing.domain.report import Trail, field_key, percentile
 from services.processing.entrypoints.report_api import CSV_COLUMNS, to_csv
-from services.processing.service_layer.report import (
-    Pending,
-    Tracked,
-    monthly_report,
-    record_for_report,
-)
+from services.processing.service_layer.report import Counted, monthly_report, record_for_report
 from services.processing.templates.monthly_report import render
 from shared.calendar import WorkingCalendar
 from shared.events.envelope import Actor, ActorKind, Channel, Event
 from shared.events.models import (
     CaseClaimed,
     CaseCompleted,
+    CaseEvent,
     CaseRejected,
     CaseResubmitted,
     CaseStage,
@@ -40,50 +37,20 @@ COUNTER = Actor(kind=ActorKind.STAFF, id="loket-1", role="counter_officer", chan
 
 
 class FakeReportStore:
-    """The read model in memory; `crash_after_counting` loses the write after the counters."""
+    """The read model in memory: a counter document per month, with the events it counted;
+    `crash_after_counting` loses the answer to the next count, as a process that died right
+    after the write would."""
 
     def __init__(self) -> None:
-        self.cases: dict[str, tuple[Progress, set[str], dict[str, Pending], int]] = {}
         self.documents: dict[str, dict[str, object]] = {}
         self.fences: dict[str, set[str]] = {}
         self.crash_after_counting = False
 
-    async def tracked(self, request_id: str) -> Tracked | None:
-        stored = self.cases.get(request_id)
-        if stored is None:
-            return None
-        progress, applied, pending, version = stored
-        return Tracked(progress, frozenset(applied), tuple(pending.values()), version)
-
-    async def start(self, request_id: str, progress: Progress, *, pending: Pending) -> bool:
-        if request_id in self.cases:
-            return False
-        self.cases[request_id] = (progress, {pending.event_id}, {pending.event_id: pending}, 0)
-        return True
-
-    async def advance(
-        self,
-        request_id: str,
-        progress: Progress,
-        *,
-        event_id: str,
-        pending: Pending | None,
-        version: int,
-    ) -> bool:
-        _, applied, waiting, current = self.cases[request_id]
-        if current != version or event_id in applied:
-            return False
-        if pending is not None:
-            waiting = {**waiting, event_id: pending}
-        self.cases[request_id] = (progress, applied | {event_id}, waiting, version + 1)
-        return True
-
-    async def count(self, request_id: str, pending: Pending) -> None:
-        counter = f"{pending.month}|{report.shard_of(request_id):02d}"
-        fence = self.fences.setdefault(counter, set())
-        if pending.event_id not in fence:
-            document = self.documents.setdefault(counter, {"month": pending.month})
-            for path, amount in pending.increments.items():
+    async def count(self, counted: Counted) -> None:
+        fence = self.fences.setdefault(counted.month, set())
+        if counted.event_id not in fence:
+            document = self.documents.setdefault(counted.month, {"month": counted.month})
+            for path, amount in counted.increments.items():
                 *parents, name = path.split(".")
                 node = document
                 for part in parents:
@@ -93,13 +60,10 @@ class FakeReportStore:
                 current = node.get(name, 0)
                 assert isinstance(current, int)
                 node[name] = current + amount
-            fence.add(pending.event_id)
+            fence.add(counted.event_id)
         if self.crash_after_counting:
             self.crash_after_counting = False
             raise ConnectionError("the process died")
-        progress, applied, waiting, version = self.cases[request_id]
-        waiting = {key: item for key, item in waiting.items() if key != pending.event_id}
-        self.cases[request_id] = (progress, applied, waiting, version + 1)
 
     async def counters(self, months: list[str]) -> dict[str, list[dict[str, object]]]:
         return {
@@ -109,6 +73,26 @@ class FakeReportStore:
 
     async def backlog(self, first: str, last: str) -> list[dict[str, object]]:
         return [doc for doc in self.documents.values() if first <= str(doc["month"]) <= last]
+
+
+class CaseSteps:
+    """The cases' steps as the cases keep them: each event, once, before it is published."""
+
+    def __init__(self) -> None:
+        self.trails: dict[str, Trail] = {}
+
+    def took(self, event: Event) -> None:
+        if isinstance(event, RequestSubmitted):
+            start, _ = report.submitted(event)
+            self.trails.setdefault(event.request_id, Trail(start=start, steps=()))
+        elif isinstance(event, CaseEvent) and event.request_id in self.trails:
+            trail = self.trails[event.request_id]
+            if not report.holds(trail.steps, event):
+                step = Step(kind=type(event).__name__, state=event.state, at=event.at)
+                self.trails[event.request_id] = Trail(trail.start, (*trail.steps, step))
+
+    async def trail(self, event: CaseEvent) -> Trail | None:
+        return self.trails.get(event.request_id)
 
 
 def submitted(request_id: str, at: datetime, *, submitter: Actor = COUNTER) -> RequestSubmitted:
@@ -142,9 +126,15 @@ def claimed(request_id: str, at: datetime) -> CaseClaimed:
     )
 
 
-async def record(store: FakeReportStore, *events: tuple[str, Event]) -> None:
+async def record(
+    store: FakeReportStore, *events: tuple[str, Event], steps: CaseSteps | None = None
+) -> None:
+    steps = steps or CaseSteps()
     for event_id, event in events:
-        await record_for_report(event=event, event_id=event_id, store=store, calendar=CALENDAR)
+        steps.took(event)
+        await record_for_report(
+            event=event, event_id=event_id, trails=steps, store=store, calendar=CALENDAR
+        )
 
 
 async def november(store: FakeReportStore, now: datetime | None = None) -> report.MonthlyReport:
@@ -177,9 +167,9 @@ def test_channels_and_districts_come_from_the_submitter_and_the_nik() -> None:
     operator = Actor(kind=ActorKind.OPERATOR, id="op", village="3516092001", channel=Channel.API)
     citizen = Actor(kind=ActorKind.CITIZEN, id="c", channel=Channel.WHATSAPP)
 
-    assert report.channel_of(operator) == "VILLAGE_OPERATOR"
-    assert report.channel_of(COUNTER) == "COUNTER"
-    assert report.channel_of(citizen) == "WHATSAPP"
+    assert channel_of(operator) == "VILLAGE_OPERATOR"
+    assert channel_of(COUNTER) == "COUNTER"
+    assert channel_of(citizen) == "WHATSAPP"
     assert report.district_of("3516091204800001") == "3516.09"
     assert report.key_of_field(field_key("a.b$c%d")) == "a.b$c%d"
 
@@ -276,23 +266,52 @@ async def test_a_redelivered_event_counts_once() -> None:
     assert (total.received, total.completed) == (1, 1)
 
 
-async def test_a_crash_after_counting_is_finished_by_the_next_delivery_without_counting_twice() -> (
-    None
-):
-    store = FakeReportStore()
-    await record(store, ("s1", submitted("r1", MONDAY)))
+async def test_an_event_delivered_again_after_a_crash_after_counting_counts_once() -> None:
+    store, steps = FakeReportStore(), CaseSteps()
+    await record(store, ("s1", submitted("r1", MONDAY)), steps=steps)
     store.crash_after_counting = True
 
     with pytest.raises(ConnectionError):
-        await record(store, ("d1", completed("r1", MONDAY + timedelta(hours=2))))
-    assert (await store.tracked("r1")) is not None
-    await record(store, ("d1", completed("r1", MONDAY + timedelta(hours=2))))
+        await record(store, ("d1", completed("r1", MONDAY + timedelta(hours=2))), steps=steps)
+    await record(store, ("d1", completed("r1", MONDAY + timedelta(hours=2))), steps=steps)
 
     total = row(await november(store), "total", "ALL")
     assert total.completed == 1
-    tracked = await store.tracked("r1")
-    assert tracked is not None
-    assert tracked.pending == ()
+    assert total.backlog == 0
+
+
+async def test_a_step_counts_from_the_progress_its_case_had_before_it() -> None:
+    """The case's steps may run ahead of the event being counted (later steps were stored
+    before it was consumed): the event counts from the steps before it."""
+    steps = CaseSteps()
+    claim = claimed("r1", MONDAY + timedelta(hours=1))
+    done = completed("r1", MONDAY + timedelta(hours=3))
+    for event in (submitted("r1", MONDAY), claim, done):
+        steps.took(event)
+    store = FakeReportStore()
+
+    for event_id, event in (("s1", submitted("r1", MONDAY)), ("c1", claim), ("d1", done)):
+        await record_for_report(
+            event=event, event_id=event_id, trails=steps, store=store, calendar=CALENDAR
+        )
+
+    total = row(await november(store), "total", "ALL")
+    assert total.state_mean_s == {"SUBMITTED": 3600.0, "IN_VERIFICATION": 2 * 3600.0}
+    assert total.completed == 1
+
+
+async def test_a_step_of_a_case_that_keeps_no_steps_is_not_counted() -> None:
+    store = FakeReportStore()
+
+    await record_for_report(
+        event=completed("r1", MONDAY),
+        event_id="d1",
+        trails=CaseSteps(),
+        store=store,
+        calendar=CALENDAR,
+    )
+
+    assert store.documents == {}
 
 
 async def test_the_same_month_a_year_before_is_compared_where_there_is_data() -> None:

@@ -12,7 +12,7 @@ from datetime import timedelta
 from pymongo import ASCENDING
 from pymongo.asynchronous.collection import AsyncCollection
 
-from services.processing.domain.case import Case, CaseState, Claim
+from services.processing.domain.case import Case, CaseState, Claim, Step
 from shared.auth import Role
 from shared.crypto import Cipher
 from shared.events.envelope import CloudEvent
@@ -38,6 +38,8 @@ class MongoCaseRepository:
             ),
             "service_point": case.service_point,
             "opened_at": case.opened_at,
+            "submitted_at": case.submitted_at,
+            "channel": case.channel,
             "revision": 0,
             **_changing(case),
         }
@@ -78,6 +80,10 @@ class MongoCaseRepository:
             # Cases opened before documents were tracked have neither field: nothing missing.
             missing_documents=set(document.get("missing_documents", [])),
             documents=dict(document.get("documents", {})),
+            # Cases opened before their steps were kept have none of these three.
+            submitted_at=document.get("submitted_at"),
+            channel=document.get("channel"),
+            steps=[Step(**step) for step in document.get("steps", [])],
         )
         return case, int(document["revision"])
 
@@ -96,6 +102,30 @@ class MongoCaseRepository:
             expected={"revision": revision},
         )
 
+    async def note_document(
+        self, request_id: str, requirement: str, document_id: str, replaces: str | None
+    ) -> bool | None:
+        """The rule of `Case.note_document` as the write's condition: the requirement holds no
+        document yet, or the one this replaces. The revision is raised, as by any change, so
+        an officer's step based on the case read before fails and is judged anew."""
+        held = f"documents.{requirement}"
+        expected: list[Document] = [{held: {"$exists": False}}]
+        if replaces is not None:
+            expected.append({held: replaces})
+        if await update_document(
+            self._collection,
+            request_id,
+            {
+                "$set": {held: document_id},
+                "$pullAll": {"missing_documents": [requirement]},
+                "$inc": {"revision": 1},
+            },
+            expected={"$or": expected},
+        ):
+            return True
+        found = await self._collection.find_one({"_id": request_id}, {"_id": 1})
+        return None if found is None else False
+
 
 def _changing(case: Case) -> Document:
     claim = case.claim
@@ -113,6 +143,7 @@ def _changing(case: Case) -> Document:
         "deadline_marks": sorted(case.deadline_marks),
         "missing_documents": sorted(case.missing_documents),
         "documents": case.documents,
+        "steps": [{"kind": step.kind, "state": step.state, "at": step.at} for step in case.steps],
     }
 
 

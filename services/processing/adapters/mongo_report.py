@@ -1,150 +1,207 @@
-"""The monthly report's read model in MongoDB, every hot write addressed by `_id`.
+"""The monthly report's read model in MongoDB.
 
-`report_cases` holds one progress document per request (`_id` the request id): the events
-applied, the case's progress and the increments not yet counted. `report_counters` holds small
-documents per month, dimension, key and shard (`_id` like `2026-11|service|KK_BARU|3`), raised
-with `$inc` (the local engine rewrites a whole document on each update, so small documents keep
-updates cheap). A request's increments always go to the shard its id hashes to, so concurrent
-requests rarely write one document at once, while each counter's `fence` (the last events
-counted into it) still sees every repeat of an event: an event's increments are added once even
-when counting is repeated after a crash or by a second consumer. The counters are a small
-collection (about a thousand documents a month), so reading a month scans little even where only
-`_id` is indexed.
+Counting writes no counter: the events counted at about the same time go into one new document
+in `report_deltas` (each event's id digest and increments), an insert that rewrites nothing.
+Now and then (`compact`) the deltas are folded into one counter document per month, `_id` the
+month (`2026-11`), its counts nested as the report reads them (`rows.service.KK_BARU.received`,
+`backlog.district.3516%2E09.opened.2026-11-02`): one conditional write per month, which also
+records the events folded in (`fence`, the latest `FENCE` digests), and then the deltas folded
+are removed. An event counted twice, after a crash or by a second consumer, or folded again after
+a crash before its delta was removed, is in the fence or twice in the deltas, and adds once.
+Reading a month adds its deltas not yet folded, the same way.
+
+The local engine rewrites a whole document on every update, at a cost that grows with its size:
+a month's counters are thousands of fields, so they are written once a fold, not once a batch.
+
+Counter documents of an earlier layout (one per month, dimension, key and shard) are still read,
+and so are the progress documents that layout kept per case (`earlier`), for the cases opened
+before cases kept their steps.
 """
 
 from __future__ import annotations
 
 import hashlib
-from typing import Any
+import uuid
+from collections import defaultdict
+from collections.abc import Iterable
 
 from pymongo.asynchronous.collection import AsyncCollection
 
-from services.processing.domain.report import Progress, field_key
-from services.processing.service_layer.report import Pending, Tracked
-from shared.mongo import Document, insert_new, update_document
+from services.processing.adapters.batching import AT_ONCE, Batching, GroupCommit
+from services.processing.domain.report import Progress
+from services.processing.service_layer.report import Counted
+from shared.mongo import VERSION, Document, insert_new, update_document
 
-SHARDS = 8
-FENCE = 64
-"""Event ids each counter document remembers: a duplicate of an event counted more than this
-many counts ago on the same document would be counted again. Duplicates come from a crash or a
-rebalance, so they follow their original closely."""
+FENCE = 4096
+"""Events each month's counter document remembers: a duplicate of an event folded more than this
+many events before would be counted again. Duplicates come from a crash or a rebalance, so they
+follow their original closely."""
+DIGEST = 16
+"""Hex digits of an event id's digest in the fence, which is one string of them."""
 
 
 class MongoReportStore:
     def __init__(
-        self, cases: AsyncCollection[Document], counters: AsyncCollection[Document]
+        self,
+        counters: AsyncCollection[Document],
+        deltas: AsyncCollection[Document],
+        batching: Batching = AT_ONCE,
+        *,
+        earlier: AsyncCollection[Document] | None = None,
     ) -> None:
-        self._cases = cases
         self._counters = counters
-        self._known_counters: set[str] = set()
+        self._deltas = deltas
+        self._earlier = earlier
+        self._batches: GroupCommit[Counted, None] = GroupCommit(self._write, batching)
 
-    async def tracked(self, request_id: str) -> Tracked | None:
-        document = await self._cases.find_one({"_id": request_id})
+    async def count(self, counted: Counted) -> None:
+        await self._batches.add(counted)
+
+    async def _write(self, batch: list[Counted]) -> list[None]:
+        by_month: dict[str, list[Counted]] = defaultdict(list)
+        for counted in batch:
+            by_month[counted.month].append(counted)
+        await self._deltas.insert_many(
+            [
+                {
+                    "_id": uuid.uuid4().hex,
+                    VERSION: 0,
+                    "month": month,
+                    "events": [_event(counted) for counted in items],
+                }
+                for month, items in by_month.items()
+            ]
+        )
+        return [None] * len(batch)
+
+    async def compact(self) -> int:
+        """Folds every delta into its month's counters; returns how many events were added."""
+        by_month: dict[str, list[Document]] = defaultdict(list)
+        async for delta in self._deltas.find({}):
+            by_month[delta["month"]].append(delta)
+        added = 0
+        for month, deltas in by_month.items():
+            added += await self._fold(month, deltas)
+            await self._remove(deltas)
+        return added
+
+    async def _remove(self, deltas: list[Document]) -> None:
+        await self._deltas.delete_many({"_id": {"$in": [delta["_id"] for delta in deltas]}})
+
+    async def _fold(self, month: str, deltas: list[Document]) -> int:
+        """Adds the deltas' events the month's fence does not hold, in one conditional write."""
+        while True:
+            stored = await self._counters.find_one({"_id": month}, {"fence": 1, VERSION: 1})
+            if stored is None:
+                await insert_new(self._counters, {"_id": month, "month": month, "fence": ""})
+                continue
+            fence = _digests(stored.get("fence", ""))
+            increments, added = _sum(deltas, set(fence))
+            if not added:
+                return 0
+            if await update_document(
+                self._counters,
+                month,
+                {"$inc": increments, "$set": {"fence": "".join((*fence, *added)[-FENCE:])}},
+                expected={VERSION: stored[VERSION]},
+            ):
+                return len(added)
+
+    async def progress_kept(self, request_id: str) -> Progress | None:
+        """Where the earlier layout left a case: its progress as of the last event it counted."""
+        if self._earlier is None:
+            return None
+        document = await self._earlier.find_one({"_id": request_id})
         if document is None:
             return None
-        return Tracked(
-            progress=Progress(**{name: document[name] for name in _PROGRESS}),
-            applied=frozenset(document["processed_events"]),
-            pending=tuple(_pending(item) for item in document["pending"].values()),
-            version=int(document["version"]),
-        )
-
-    async def start(self, request_id: str, progress: Progress, *, pending: Pending) -> bool:
-        return await insert_new(
-            self._cases,
-            {
-                "_id": request_id,
-                **_fields(progress),
-                "processed_events": [pending.event_id],
-                "pending": {field_key(pending.event_id): _item(pending)},
-            },
-        )
-
-    async def advance(
-        self,
-        request_id: str,
-        progress: Progress,
-        *,
-        event_id: str,
-        pending: Pending | None,
-        version: int,
-    ) -> bool:
-        changes: Document = _fields(progress)
-        if pending is not None:
-            changes[f"pending.{field_key(event_id)}"] = _item(pending)
-        return await update_document(
-            self._cases,
-            request_id,
-            {"$set": changes, "$push": {"processed_events": event_id}},
-            expected={"version": version, "processed_events": {"$ne": event_id}},
-        )
-
-    async def count(self, request_id: str, pending: Pending) -> None:
-        by_counter = counter_increments(pending.month, pending.increments, shard_of(request_id))
-        for counter, increments in by_counter.items():
-            if counter not in self._known_counters:
-                await insert_new(self._counters, {**new_counter(counter), "fence": []})
-                self._known_counters.add(counter)
-            await update_document(
-                self._counters,
-                counter,
-                {"$inc": increments, "$push": {"fence": pending.event_id}},
-                expected={"fence": {"$ne": pending.event_id}},
-            )
-        await self._forget(request_id, list(by_counter), pending)
-
-    async def _forget(self, request_id: str, counters: list[str], pending: Pending) -> None:
-        """Removes a counted event's pending item, and each counter's oldest fence entry once its
-        fence is longer than `FENCE`: an entry stays while a late duplicate could come."""
-        await update_document(
-            self._cases, request_id, {"$unset": {f"pending.{field_key(pending.event_id)}": ""}}
-        )
-        for counter in counters:
-            await update_document(
-                self._counters,
-                counter,
-                {"$pop": {"fence": -1}},
-                expected={f"fence.{FENCE}": {"$exists": True}},
-            )
+        return Progress(**{name: document[name] for name in _PROGRESS})
 
     async def counters(self, months: list[str]) -> dict[str, list[dict[str, object]]]:
         found: dict[str, list[dict[str, object]]] = {month: [] for month in months}
-        cursor = self._counters.find({"month": {"$in": months}}, {"fence": 0, "backlog": 0})
-        async for document in cursor:
-            found[document["month"]].append(_nested(document, "rows", _counts(document)))
+        query = {"month": {"$in": months}}
+        for document in await self._with_deltas(query, {"backlog": 0}):
+            found[str(document["month"])].append(_part(document, "rows"))
         return found
 
     async def backlog(self, first: str, last: str) -> list[dict[str, object]]:
-        cursor = self._counters.find(
-            {"month": {"$gte": first, "$lte": last}},
-            {"month": 1, "dimension": 1, "key": 1, "backlog": 1},
-        )
+        query = {"month": {"$gte": first, "$lte": last}}
+        projection = {"month": 1, "dimension": 1, "key": 1, "backlog": 1, "fence": 1}
         return [
-            _nested(document, "backlog", document.get("backlog", {})) async for document in cursor
+            _part(document, "backlog") for document in await self._with_deltas(query, projection)
         ]
 
+    async def _with_deltas(self, query: Document, projection: Document) -> list[Document]:
+        """The counter documents the query finds (both collections are small: a document per
+        month, deltas of the last minute or so), each month's deltas not yet folded added as
+        one more document. The deltas are read first: those folded before the counters are
+        read are then in their fence, and add nothing twice."""
+        by_month: dict[str, list[Document]] = defaultdict(list)
+        async for delta in self._deltas.find(query):
+            by_month[delta["month"]].append(delta)
+        stored = [document async for document in self._counters.find(query, projection)]
+        fences = {
+            str(document["_id"]): set(_digests(document.get("fence", "")))
+            for document in stored
+            if "dimension" not in document
+        }
+        pending = [
+            {"month": month, **_nested(_sum(deltas, fences.get(month, set()))[0])}
+            for month, deltas in by_month.items()
+        ]
+        return stored + pending
 
-def shard_of(request_id: str) -> int:
-    return int(hashlib.sha256(request_id.encode()).hexdigest()[:8], 16) % SHARDS
+
+def _digest(event_id: str) -> str:
+    return hashlib.blake2b(event_id.encode(), digest_size=DIGEST // 2).hexdigest()
 
 
-def counter_increments(
-    month: str, increments: dict[str, int], shard: int
-) -> dict[str, dict[str, int]]:
-    """The increments of one month by the counter document (of `shard`) they go to, and its
-    field."""
-    by_counter: dict[str, dict[str, int]] = {}
+def _digests(fence: str) -> list[str]:
+    return [fence[start : start + DIGEST] for start in range(0, len(fence), DIGEST)]
+
+
+def _event(counted: Counted) -> Document:
+    return {
+        "id": _digest(counted.event_id),
+        "paths": list(counted.increments),
+        "amounts": list(counted.increments.values()),
+    }
+
+
+def _sum(deltas: Iterable[Document], fence: set[str]) -> tuple[dict[str, int], list[str]]:
+    """The increments of the deltas' events not in the fence, each event once; and those
+    events' digests."""
+    increments: dict[str, int] = defaultdict(int)
+    added: list[str] = []
+    seen = set(fence)
+    for delta in deltas:
+        for event in delta["events"]:
+            if event["id"] in seen:
+                continue
+            seen.add(event["id"])
+            added.append(event["id"])
+            for path, amount in zip(event["paths"], event["amounts"], strict=True):
+                increments[path] += int(amount)
+    return dict(increments), added
+
+
+def _nested(increments: dict[str, int]) -> Document:
+    """Dotted paths and amounts as the nested document an `$inc` of them would make."""
+    nested: Document = {}
     for path, amount in increments.items():
-        part, dimension, key, field = path.split(".", 3)
-        name = field if part == "rows" else f"{part}.{field}"
-        by_counter.setdefault(f"{month}|{dimension}|{key}|{shard}", {})[name] = amount
-    return by_counter
+        *parents, name = path.split(".")
+        node = nested
+        for part in parents:
+            node = node.setdefault(part, {})
+        node[name] = node.get(name, 0) + amount
+    return nested
 
 
-def new_counter(counter: str) -> Document:
-    """A counter document's identifying fields, from its `_id`."""
-    month, dimension, key, shard = counter.split("|")
-    return {"_id": counter, "month": month, "dimension": dimension, "key": key, "shard": int(shard)}
+def _part(document: Document, part: str) -> dict[str, object]:
+    """The document's rows or backlog, nested as part → dimension → key → counts."""
+    if "dimension" not in document:
+        return {part: document.get(part, {})}
+    legacy = _legacy_counts(document) if part == "rows" else document.get("backlog", {})
+    return {part: {document["dimension"]: {document["key"]: legacy}}}
 
 
 _NOT_COUNTS = frozenset(
@@ -152,13 +209,8 @@ _NOT_COUNTS = frozenset(
 )
 
 
-def _counts(document: Document) -> Document:
+def _legacy_counts(document: Document) -> Document:
     return {name: value for name, value in document.items() if name not in _NOT_COUNTS}
-
-
-def _nested(document: Document, part: str, counts: object) -> dict[str, object]:
-    """A counter document in the report's nested form: part → dimension → key → counts."""
-    return {part: {document["dimension"]: {document["key"]: counts}}}
 
 
 _PROGRESS = (
@@ -172,23 +224,3 @@ _PROGRESS = (
     "sent_back",
     "closed",
 )
-
-
-def _fields(progress: Progress) -> Document:
-    return {name: getattr(progress, name) for name in _PROGRESS}
-
-
-def _item(pending: Pending) -> Document:
-    return {
-        "event_id": pending.event_id,
-        "month": pending.month,
-        "increments": [{"path": path, "by": amount} for path, amount in pending.increments.items()],
-    }
-
-
-def _pending(item: dict[str, Any]) -> Pending:
-    return Pending(
-        event_id=item["event_id"],
-        month=item["month"],
-        increments={step["path"]: int(step["by"]) for step in item["increments"]},
-    )

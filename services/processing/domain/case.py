@@ -26,7 +26,7 @@ from typing import Protocol
 from services.processing.domain.deadlines import Mark, Timer
 from services.processing.domain.priority import Lane, lane_for
 from shared.auth import Role
-from shared.events.envelope import Actor, Event
+from shared.events.envelope import Actor, ActorKind, Channel, Event
 from shared.events.models import (
     Applicant,
     CaseApproved,
@@ -105,6 +105,16 @@ class Claim:
     since: datetime
 
 
+@dataclass(frozen=True)
+class Step:
+    """One event a case recorded: its kind (the event's class name), the state it left the case
+    in, and when. Reads of the case are not steps: they change nothing and come without bound."""
+
+    kind: str
+    state: str
+    at: datetime
+
+
 @dataclass
 class Case:
     request_id: str
@@ -125,6 +135,12 @@ class Case:
     """Catalogue codes of the mandatory documents intake has not received yet."""
     documents: dict[str, str] = field(default_factory=dict)
     """Intake's id of each document received, by catalogue code."""
+    submitted_at: datetime | None = None
+    """When the citizen submitted the request; None for cases opened before it was kept."""
+    channel: str | None = None
+    """Where the request came in (`channel_of`); None for cases opened before it was kept."""
+    steps: list[Step] = field(default_factory=list)
+    """Every step since the case was opened, oldest first."""
     events: list[Event] = field(default_factory=list)
 
     @property
@@ -361,6 +377,8 @@ class Case:
     def _record(self, event: type[CaseEvent], actor: Actor, now: datetime, **data: object) -> None:
         common = {"actor": actor, "request_id": self.request_id, "state": self.state, "at": now}
         self.events.append(event.model_validate(common | data))
+        if event is not CaseViewed:
+            self.steps.append(Step(kind=event.__name__, state=self.state.value, at=now))
 
 
 def open_case(
@@ -381,6 +399,8 @@ def open_case(
         opened_at=now,
         due_at=_to_the_second(calendar.due_at(now, submitted.deadline_working_days)),
         missing_documents=set(submitted.missing_documents),
+        submitted_at=submitted.submitted_at,
+        channel=channel_of(submitted.actor),
     )
     case.events.append(
         CaseOpened(
@@ -397,6 +417,31 @@ def open_case(
         )
     )
     return case
+
+
+def channel_of(submitter: Actor) -> str:
+    """Where a request came in: a village operator, a counter, or the citizen's own channel."""
+    if submitter.kind is ActorKind.OPERATOR:
+        return "VILLAGE_OPERATOR"
+    if submitter.kind is ActorKind.STAFF:
+        return "COUNTER"
+    return {Channel.WHATSAPP: "WHATSAPP", Channel.SMS: "SMS"}.get(submitter.channel, "WEB")
+
+
+def stage_after(event: Event) -> CaseStage | None:
+    """The stage whose queue a case waits in after `event`, if the event leaves it waiting."""
+    if isinstance(event, CaseReleased):
+        return event.stage
+    return _WAITING_AFTER.get(type(event))
+
+
+_WAITING_AFTER: dict[type[Event], CaseStage] = {
+    CaseOpened: CaseStage.VERIFICATION,
+    CaseResubmitted: CaseStage.VERIFICATION,
+    CaseVerified: CaseStage.APPROVAL,
+    CaseApproved: CaseStage.ISSUANCE,
+    DocumentIssued: CaseStage.COMPLETION,
+}
 
 
 def _to_the_second(moment: datetime) -> datetime:

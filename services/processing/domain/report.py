@@ -12,14 +12,14 @@ working calendar, and the working time of a case leaves out the time it waited f
 from __future__ import annotations
 
 import bisect
-import zlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
-from shared.events.envelope import Actor, ActorKind, Channel
+from services.processing.domain.case import Step, channel_of
+from shared.events.envelope import ActorKind
 from shared.events.models import (
     CaseApproved,
     CaseCancelled,
@@ -33,9 +33,6 @@ from shared.events.models import (
 )
 
 JAKARTA = ZoneInfo("Asia/Jakarta")
-SHARDS = 16
-"""Counter documents per month: each event writes one, chosen by its request, so concurrent
-writers rarely meet on one document."""
 
 TOTAL, SERVICE, CHANNEL, DISTRICT, OFFICER = "total", "service", "channel", "district", "officer"
 CASE_DIMENSIONS = (SERVICE, CHANNEL, DISTRICT)
@@ -80,22 +77,9 @@ def months_back(month: str, count: int) -> str:
     return f"{index // 12:04d}-{index % 12 + 1:02d}"
 
 
-def shard_of(request_id: str) -> int:
-    return zlib.crc32(request_id.encode()) % SHARDS
-
-
 def district_of(nik: str) -> str:
     """The district of a NIK (`PPRRSS…`): regency and district, e.g. 3516.09."""
     return f"{nik[:4]}.{nik[4:6]}"
-
-
-def channel_of(submitter: Actor) -> str:
-    """Where a request came in: a village operator, a counter, or the citizen's own channel."""
-    if submitter.kind is ActorKind.OPERATOR:
-        return "VILLAGE_OPERATOR"
-    if submitter.kind is ActorKind.STAFF:
-        return "COUNTER"
-    return {Channel.WHATSAPP: "WHATSAPP", Channel.SMS: "SMS"}.get(submitter.channel, "WEB")
 
 
 def field_key(key: str) -> str:
@@ -130,6 +114,9 @@ class Progress:
         return {SERVICE: self.service, CHANNEL: self.channel, DISTRICT: self.district}
 
 
+CLOSED_STATES = frozenset({"COMPLETED", "REJECTED", "CANCELLED"})
+
+
 @dataclass(frozen=True)
 class Contribution:
     """Increments of one month's counters: dotted field paths and amounts."""
@@ -138,16 +125,77 @@ class Contribution:
     increments: dict[str, int]
 
 
+def opening(*, service: str, channel: str, nik: str, submitted_at: datetime) -> Progress:
+    """A request as the report first sees it: waiting since it was submitted."""
+    return Progress(
+        service=service,
+        channel=channel,
+        district=district_of(nik),
+        opened_at=submitted_at,
+        state="SUBMITTED",
+        since=submitted_at,
+    )
+
+
+@dataclass(frozen=True)
+class Trail:
+    """A case as the report follows it: how it started, and its steps since (`Case.steps`).
+
+    The case stores its steps with every change it makes, so the progress before any of its
+    events follows from them without the report writing anything per case.
+    """
+
+    start: Progress
+    steps: tuple[Step, ...]
+
+    def before(self, event: CaseEvent, calendar: OfficeTime) -> Progress | None:
+        """The case's progress just before `event`; None when its steps do not hold it."""
+        progress = self.start
+        for step in self.steps:
+            if _is(step, event):
+                return progress
+            progress = _entered(progress, step.state, step.at, calendar)
+        return None
+
+
+def holds(steps: Iterable[Step], event: CaseEvent) -> bool:
+    """Whether the event is among the steps."""
+    return any(_is(step, event) for step in steps)
+
+
+def _is(step: Step, event: CaseEvent) -> bool:
+    """Whether the step is the event: same kind, same instant to the millisecond (what the
+    engine keeps of a time)."""
+    return step.kind == type(event).__name__ and _millis(step.at) == _millis(event.at)
+
+
+def _millis(moment: datetime) -> datetime:
+    return moment.astimezone(UTC).replace(microsecond=moment.microsecond // 1000 * 1000)
+
+
+def _entered(progress: Progress, state: str, at: datetime, calendar: OfficeTime) -> Progress:
+    """The progress once the case is in `state` from `at` on (unchanged if it was already)."""
+    if progress.closed or state == progress.state:
+        return progress
+    spent = calendar.working_time_between(progress.since, at).total_seconds()
+    return replace(
+        progress,
+        state=state,
+        since=at,
+        waiting_s=progress.waiting_s + (spent if progress.state == "NEEDS_REVISION" else 0),
+        sent_back=progress.sent_back or state == "NEEDS_REVISION",
+        closed=state in CLOSED_STATES,
+    )
+
+
 def submitted(event: RequestSubmitted) -> tuple[Progress, Contribution]:
     """A new request: received in its month, and open since its day."""
     at = event.submitted_at
-    progress = Progress(
+    progress = opening(
         service=event.service_code,
         channel=channel_of(event.actor),
-        district=district_of(event.applicant.nik),
-        opened_at=at,
-        state="SUBMITTED",
-        since=at,
+        nik=event.applicant.nik,
+        submitted_at=at,
     )
     increments: dict[str, int] = {}
     for dimension, key in progress.keys().items():
@@ -172,15 +220,8 @@ def stepped(
         for row in case_rows:
             increments[f"{row}.state_s.{progress.state}"] = round(spent)
             increments[f"{row}.state_n.{progress.state}"] = 1
-        progress = replace(
-            progress,
-            state=event.state,
-            since=at,
-            waiting_s=progress.waiting_s + (spent if progress.state == "NEEDS_REVISION" else 0),
-        )
+    progress = _entered(progress, event.state, at, calendar)
     case_fields, officer_fields = _counted(event)
-    if isinstance(event, RevisionRequested):
-        progress = replace(progress, sent_back=True)
     if isinstance(event, CaseCompleted | CaseRejected | CaseCancelled):
         if progress.sent_back:
             case_fields.append("sent_back_cases")

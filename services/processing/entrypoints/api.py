@@ -7,7 +7,7 @@ act on one case at once: one wins, the other gets 409 and reads the case again.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Annotated
 from uuid import UUID
@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from services.processing.domain.case import Calendar, Case, CaseRefused, NotAllowed
 from services.processing.service_layer import cases, supervision
-from services.processing.service_layer.cases import CaseChanged, CaseNotFound, Officer
+from services.processing.service_layer.cases import CaseChanged, CaseNotFound, Officer, Turns
 from services.processing.service_layer.ports import AtRisk, CaseRepository, WorkQueues
 from shared.access import CallerDep
 from shared.auth import Principal
@@ -37,6 +37,7 @@ class ProcessingContext:
     outbox_ready: OutboxReady
     calendar: Calendar
     clock: Clock
+    turns: Turns = field(default_factory=Turns)
 
 
 def get_context(request: Request) -> ProcessingContext:
@@ -226,6 +227,7 @@ async def claim_next(
         queues=context.queues,
         outbox_ready=context.outbox_ready,
         now=context.clock(),
+        turns=context.turns,
     )
     if case is None:
         response.status_code = status.HTTP_204_NO_CONTENT

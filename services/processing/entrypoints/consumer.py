@@ -2,25 +2,26 @@
 
 Besides intake's submissions, processing reads its own case events: each step after which a case
 waits for work puts it in that work's queue, and each step that sets a deadline sets its timers,
-so neither a queue nor a timer can miss a case whose step was stored. Its letter events keep the
-letters' index (inboxes, open letters) and set each disposition's timers, likewise.
+so neither a queue nor a timer can miss a case whose step was stored. What these handlers need
+of the case beyond the event they take from `KnownCases`, which the step's own write filled, so
+they read nothing back. Its letter events keep the letters' index (inboxes, open letters) and
+set each disposition's timers, likewise.
 """
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Coroutine
 from dataclasses import dataclass
+from typing import Any
 
 from services.processing.domain.case import Calendar
 from services.processing.domain.letters import LetterPolicy
 from services.processing.service_layer import cases, deadlines, supervision
 from services.processing.service_layer.deadlines import LetterDeadlines
+from services.processing.service_layer.known_cases import KnownCases
 from services.processing.service_layer.letter_ports import LetterIndex, LetterRepository
-from services.processing.service_layer.ports import (
-    AtRisk,
-    CaseRepository,
-    DeadlineTimers,
-    WorkQueues,
-)
+from services.processing.service_layer.ports import AtRisk, DeadlineTimers, WorkQueues
 from services.processing.service_layer.report import ReportStore, record_for_report
 from shared.events.envelope import RequestEvent
 from shared.events.models import (
@@ -60,7 +61,7 @@ class LetterDependencies:
 
 @dataclass(frozen=True)
 class Dependencies:
-    repository: CaseRepository
+    repository: KnownCases
     queues: WorkQueues
     outbox_ready: OutboxReady
     timers: DeadlineTimers
@@ -90,10 +91,13 @@ async def on_request_submitted(message: Received[RequestSubmitted], deps: Depend
         default_service_point=deps.default_service_point,
         now=message.now,
     )
-    # After the case, so the citizen's notice waits for nothing else; the case's own steps come
-    # later on the same key, so the report still learns the request first.
+    # After the case, so the citizen's notice waits for nothing else.
     await record_for_report(
-        event=message.data, event_id=message.event_id, store=deps.report, calendar=deps.calendar
+        event=message.data,
+        event_id=message.event_id,
+        trails=deps.repository,
+        store=deps.report,
+        calendar=deps.calendar,
     )
 
 
@@ -128,27 +132,39 @@ async def on_request_documents(message: Received[RequestEvent], deps: Dependenci
     CaseOpened, CaseReleased, CaseResubmitted, CaseVerified, CaseApproved, DocumentIssued
 )
 async def on_waiting_for_work(message: Received[RequestEvent], deps: Dependencies) -> None:
+    """Queues the case for its next work and, for a new deadline, sets its timers; the report
+    counts the step. All three wait for one batch of writes together."""
     event = message.data
-    if isinstance(event, CaseEvent):
-        await record_for_report(
-            event=event, event_id=message.event_id, store=deps.report, calendar=deps.calendar
-        )
-    loaded = await deps.repository.get(event.request_id)
-    if loaded is None:
+    facts = await deps.repository.facts(event.request_id)
+    if facts is None:
         return
-    case, _ = loaded
-    await cases.queue_case(
-        case=case, returned=isinstance(event, CaseReleased), queues=deps.queues, at=message.time
-    )
-    if isinstance(event, CaseOpened | CaseResubmitted):
-        await deadlines.set_deadline_timers(
-            case=case,
-            repository=deps.repository,
-            timers=deps.timers,
-            calendar=deps.calendar,
-            outbox_ready=deps.outbox_ready,
-            now=message.now,
+    work: list[Coroutine[Any, Any, None]] = [
+        cases.queue_case(
+            facts=facts,
+            request_id=event.request_id,
+            after=event,
+            queues=deps.queues,
+            at=message.time,
         )
+    ]
+    if isinstance(event, CaseEvent):
+        work.append(_record(message, deps))
+    if isinstance(event, CaseOpened | CaseResubmitted):
+        work.append(
+            deadlines.set_deadline_timers(
+                request_id=event.request_id,
+                start=event.opened_at if isinstance(event, CaseOpened) else facts.opened_at,
+                due_at=event.due_at,
+                repository=deps.repository,
+                timers=deps.timers,
+                calendar=deps.calendar,
+                outbox_ready=deps.outbox_ready,
+                now=message.now,
+            )
+        )
+    # gather, not a task group: a failure must reach the consumer as itself (a transient one
+    # is retried), not wrapped in a group.
+    await asyncio.gather(*work)
 
 
 @subscription.on(DeadlineWarning, DeadlineBreached)
@@ -162,8 +178,16 @@ async def on_deadline_mark(message: Received[CaseEvent], deps: Dependencies) -> 
 @subscription.on(CaseClaimed, RevisionRequested, CaseRejected, CaseCompleted, CaseCancelled)
 async def on_case_step(message: Received[CaseEvent], deps: Dependencies) -> None:
     """Steps that only the monthly report follows."""
+    await _record(message, deps)
+
+
+async def _record(message: Received[RequestEvent], deps: Dependencies) -> None:
     await record_for_report(
-        event=message.data, event_id=message.event_id, store=deps.report, calendar=deps.calendar
+        event=message.data,
+        event_id=message.event_id,
+        trails=deps.repository,
+        store=deps.report,
+        calendar=deps.calendar,
     )
 
 

@@ -3,6 +3,8 @@ steps on cases."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -14,14 +16,17 @@ from services.processing.domain.case import (
     CaseRefused,
     NotAllowed,
     open_case,
+    stage_after,
 )
 from services.processing.domain.priority import Lane
 from services.processing.domain.queues import QueueKey, passable
+from services.processing.service_layer.known_cases import CaseFacts, KnownCases
 from services.processing.service_layer.ports import CaseRepository, WorkQueues
 from shared.auth import Role
 from shared.errors import RetryableError
-from shared.events.envelope import Actor, CloudEvent
+from shared.events.envelope import Actor, CloudEvent, Event
 from shared.events.models import (
+    CaseReleased,
     CaseStage,
     DocumentAttached,
     RequestCancelled,
@@ -33,7 +38,7 @@ from shared.polling import OutboxReady
 
 SOURCE = "/adminduk/processing"
 SCAN = 4
-"""Slots read at once from the front of a queue: the first is usually the one taken."""
+"""Slots read at once from the front of a queue when its first one is not the one taken."""
 
 
 async def open_case_for_request(
@@ -101,34 +106,49 @@ async def resume_case(
 
 
 async def note_documents(
-    *, event: DocumentAttached | RequestCompleted, repository: CaseRepository
+    *, event: DocumentAttached | RequestCompleted, repository: KnownCases
 ) -> None:
     """Keeps the case's record of its request's documents; a redelivered or outdated event
-    changes nothing. The case publishes nothing for it, so the write queues no event."""
+    changes nothing. The case publishes nothing for it, so the write queues no event.
+
+    A document is noted by one conditional write. The completion that follows a request's
+    last document usually tells the case nothing new, which its known facts show without a
+    read (they can lag, never run ahead: documents are only added or replaced)."""
+    request_id = event.request_id
+    if isinstance(event, DocumentAttached):
+        noted = await repository.note_document(
+            request_id, event.requirement, event.document_id, event.replaces
+        )
+        if noted is None:
+            raise RetryableError(f"case {request_id} is not opened yet")
+        return
+    known = await repository.facts(request_id)
+    if known is not None and not known.missing and known.documents >= set(event.documents):
+        return
     while True:
-        loaded = await repository.get(event.request_id)
+        loaded = await repository.get(request_id)
         if loaded is None:
-            raise RetryableError(f"case {event.request_id} is not opened yet")
+            raise RetryableError(f"case {request_id} is not opened yet")
         case, revision = loaded
-        if isinstance(event, DocumentAttached):
-            changed = case.note_document(event.requirement, event.document_id, event.replaces)
-        else:
-            changed = case.note_complete(event.documents)
-        if not changed or await repository.save(case, revision=revision, outbox=[]):
+        if not case.note_complete(event.documents):
+            return
+        if await repository.save(case, revision=revision, outbox=[]):
             return
 
 
-async def queue_case(*, case: Case, returned: bool, queues: WorkQueues, at: datetime) -> None:
-    """Puts a case that waits for work at the end of its stage's queue.
+async def queue_case(
+    *, facts: CaseFacts, request_id: str, after: Event, queues: WorkQueues, at: datetime
+) -> None:
+    """Puts a case that waits for work after the event `after` at the end of that stage's queue.
 
-    Called, with the case as it is now, for every event after which a case may wait; a case
-    already queued or taken meanwhile is skipped when officers take work, so queuing it twice
-    changes nothing.
+    A case taken or moved on since is skipped when officers take work, so queuing it from an
+    event that is not its latest, or twice, changes nothing.
     """
-    if case.stage is None or case.claim is not None:
+    stage = stage_after(after)
+    if stage is None:
         return
-    lane = Lane.RETURNED if returned else case.lane
-    await queues.enqueue(QueueKey(case.service_point, case.stage, lane), case.request_id, at)
+    lane = Lane.RETURNED if isinstance(after, CaseReleased) else facts.lane
+    await queues.enqueue(QueueKey(facts.service_point, stage, lane), request_id, at)
 
 
 @dataclass(frozen=True)
@@ -151,6 +171,19 @@ class CaseChanged(Exception):
     """Someone else changed the case between reading and writing it."""
 
 
+class Turns:
+    """Officers taking work from one queue through this process take turns at it. All would
+    read the same front slot and race for its case, and every loser would pay reads and a
+    failed write for nothing; other processes' officers still race, which the case's
+    conditional save settles."""
+
+    def __init__(self) -> None:
+        self._locks: dict[QueueKey, asyncio.Lock] = {}
+
+    def at(self, key: QueueKey) -> asyncio.Lock:
+        return self._locks.setdefault(key, asyncio.Lock())
+
+
 async def claim_next(
     *,
     officer: Officer,
@@ -159,6 +192,7 @@ async def claim_next(
     queues: WorkQueues,
     outbox_ready: OutboxReady,
     now: datetime,
+    turns: Turns | None = None,
 ) -> Case | None:
     """Takes the oldest case waiting for work the officer does: priority lane first, then
     released cases, then the rest. None when nothing waits."""
@@ -169,7 +203,8 @@ async def claim_next(
             continue
         for lane in Lane:
             key = QueueKey(officer.service_point, candidate_stage, lane)
-            case = await _take_from(key, officer, role, repository, queues, outbox_ready, now)
+            async with turns.at(key) if turns is not None else contextlib.nullcontext():
+                case = await _take_from(key, officer, role, repository, queues, outbox_ready, now)
             if case is not None:
                 return case
     return None
@@ -185,8 +220,13 @@ async def _take_from(
     now: datetime,
 ) -> Case | None:
     """Claims the first case still waiting in the queue, forgetting the slots before it whose
-    cases moved on. A slot still being written stops the forgetting, not the search."""
-    while slots := await queues.waiting(key, SCAN):
+    cases moved on. A slot still being written stops the forgetting, not the search.
+
+    The front slot is read alone first: its case is usually the one taken. Only when it is not
+    are `SCAN` slots read at once."""
+    limit = 1
+    still_waiting: set[int] = set()
+    while slots := await queues.waiting(key, limit):
         forgettable = -1
         at_front = True
         for index, slot in enumerate(slots):
@@ -195,6 +235,9 @@ async def _take_from(
                     forgettable = slot.number
                 else:
                     at_front = False
+                continue
+            if slot.number in still_waiting:
+                at_front = False
                 continue
             case, waiting = await _claim_if_waiting(
                 slot.request_id, key, officer, role, repository, outbox_ready, now
@@ -206,12 +249,16 @@ async def _take_from(
                     await queues.advance(key, forgettable)
                 return case
             if waiting:
+                still_waiting.add(slot.number)
                 at_front = False
             elif at_front:
                 forgettable = slot.number
         if forgettable >= 0:
             await queues.advance(key, forgettable)
-        if not at_front or len(slots) < SCAN:
+        if limit < SCAN:
+            limit = SCAN
+            continue
+        if not at_front or len(slots) < limit:
             return None
     return None
 

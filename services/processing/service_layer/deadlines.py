@@ -8,11 +8,12 @@ their letter records them.
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from datetime import datetime
 
 from services.processing.domain import deadlines
-from services.processing.domain.case import Calendar, Case
+from services.processing.domain.case import Calendar
 from services.processing.domain.deadlines import MINUTE, Fractions, Timer, minute_of
 from services.processing.domain.letters import Letter, LetterPolicy, disposition_timers
 from services.processing.service_layer.cases import SOURCE
@@ -34,21 +35,31 @@ class LetterDeadlines:
 
 async def set_deadline_timers(
     *,
-    case: Case,
+    request_id: str,
+    start: datetime,
+    due_at: datetime,
     repository: CaseRepository,
     timers: DeadlineTimers,
     calendar: Fractions,
     outbox_ready: OutboxReady,
     now: datetime,
 ) -> None:
-    """Sets the timers of the case's current deadline (the case as it is now); those due
-    already fire at once, since the minutes they fall in may have been walked past."""
-    if case.stage is None:
-        return
-    for timer in deadlines.timers(case.request_id, case.opened_at, case.due_at, calendar):
-        await timers.schedule(timer)
-        if timer.fire_at <= now:
-            await fire(timer, repository=repository, outbox_ready=outbox_ready, now=now)
+    """Sets the timers of a case's deadline, which ran from `start`. Those due already, or
+    whose minute was walked past while they were being set, fire at once; a timer for a
+    deadline the case no longer has fires nothing."""
+    planned = deadlines.timers(request_id, start, due_at, calendar)
+    for timer in await _kept_or_due(planned, timers, now):
+        await fire(
+            timer, repository=repository, outbox_ready=outbox_ready, now=max(now, timer.fire_at)
+        )
+
+
+async def _kept_or_due(planned: list[Timer], timers: DeadlineTimers, now: datetime) -> list[Timer]:
+    """Keeps the timers still to come; returns those to fire now, in order."""
+    later = [timer for timer in planned if timer.fire_at > now]
+    kept = await asyncio.gather(*(timers.schedule(timer) for timer in later))
+    refused = {timer for timer, stored in zip(later, kept, strict=True) if not stored}
+    return [timer for timer in planned if timer.fire_at <= now or timer in refused]
 
 
 async def fire_due(
@@ -65,7 +76,7 @@ async def fire_due(
     last = minute_of(now) - MINUTE
     while minute < last:
         following = minute + MINUTE
-        for timer in await timers.in_minute(following):
+        for timer in await timers.close(following):
             fired += await fire(
                 timer, repository=repository, outbox_ready=outbox_ready, now=now, letters=letters
             )
@@ -117,10 +128,9 @@ async def set_disposition_timers(
     disposition = letter.dispositions.get(disposition_id)
     if disposition is None or not disposition.is_open:
         return
-    for timer in disposition_timers(letter.letter_id, disposition, calendar, policy):
-        await timers.schedule(timer)
-        if timer.fire_at <= now:
-            await _fire_for_letter(timer, letters, now)
+    planned = disposition_timers(letter.letter_id, disposition, calendar, policy)
+    for timer in await _kept_or_due(planned, timers, now):
+        await _fire_for_letter(timer, letters, max(now, timer.fire_at))
 
 
 async def _fire_for_letter(timer: Timer, letters: LetterDeadlines, now: datetime) -> int:

@@ -28,10 +28,17 @@ class CaseRepository(Protocol):
         """Stores the case's changes and events, if it is still at `revision`."""
         ...
 
+    async def note_document(
+        self, request_id: str, requirement: str, document_id: str, replaces: str | None
+    ) -> bool | None:
+        """Notes a document intake received, as `Case.note_document` would, in one write that
+        reads nothing first: True if noted, False if that changes nothing, None if no case."""
+        ...
+
 
 class WorkQueues(Protocol):
     async def enqueue(self, key: QueueKey, request_id: str, at: datetime) -> None:
-        """Puts the case at the end of the queue."""
+        """Puts the case at the end of the queue; returns once that is stored."""
         ...
 
     async def waiting(self, key: QueueKey, limit: int) -> list[Slot]:
@@ -44,12 +51,13 @@ class WorkQueues(Protocol):
 
 
 class DeadlineTimers(Protocol):
-    async def schedule(self, timer: Timer) -> None:
-        """Keeps the timer until its minute is fired."""
+    async def schedule(self, timer: Timer) -> bool:
+        """Keeps the timer until its minute is fired; False if that minute was fired already,
+        so the caller fires the timer itself."""
         ...
 
-    async def in_minute(self, minute: datetime) -> list[Timer]:
-        """The timers that fire within the minute starting at `minute`."""
+    async def close(self, minute: datetime) -> list[Timer]:
+        """Closes the minute starting at `minute` to new timers; returns those it holds."""
         ...
 
     async def fired_until(self, start: datetime) -> datetime:

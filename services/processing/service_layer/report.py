@@ -1,12 +1,11 @@
 """The monthly evaluation's use cases: count each request and case event once into the report's
 read model, and read a month's report from it.
 
-Counting an event takes writes that no transaction joins: the case's progress document records
-the event, its new progress and the increments it causes (a pending item) in one write; then the
-increments go to one counter document of the month, which records the event id in its fence in
-the same write, so it refuses them a second time; then the pending item is removed. A crash
-between the writes leaves the pending item behind, and the next delivery of any event of that
-case adds it (the fence makes that exactly once) before anything else.
+What an event adds follows from the event and the case's progress before it. That progress is
+not stored by the report: the case keeps its steps with every change it makes (`Case.steps`),
+and the progress before any of its events follows from them (`report.Trail`). Counting an event
+is then one thing to do exactly once, and the store makes it so: it keeps the events it counted
+by id with their increments, so one counted again adds nothing (a redelivery, a second consumer).
 """
 
 from __future__ import annotations
@@ -16,13 +15,7 @@ from datetime import datetime, timedelta
 from typing import Protocol
 
 from services.processing.domain import report
-from services.processing.domain.report import (
-    JAKARTA,
-    MonthlyReport,
-    OfficeTime,
-    Progress,
-    WorkingTime,
-)
+from services.processing.domain.report import JAKARTA, MonthlyReport, OfficeTime, Trail, WorkingTime
 from shared.events.envelope import Event
 from shared.events.models import CaseEvent, CaseReleased, CaseViewed, RequestSubmitted
 
@@ -31,47 +24,18 @@ BACKLOG_MONTHS = 12
 
 
 @dataclass(frozen=True)
-class Pending:
-    """Increments an event causes, recorded with the case's progress until they are counted."""
+class Counted:
+    """The increments one event adds to its month's counters."""
 
     event_id: str
     month: str
     increments: dict[str, int]
 
 
-@dataclass(frozen=True)
-class Tracked:
-    """A case as the report keeps it: its progress, the events applied and not yet counted."""
-
-    progress: Progress
-    applied: frozenset[str]
-    pending: tuple[Pending, ...]
-    version: int
-
-
 class ReportStore(Protocol):
-    async def tracked(self, request_id: str) -> Tracked | None:
-        """The case's progress, or None if the report never saw its request."""
-        ...
-
-    async def start(self, request_id: str, progress: Progress, *, pending: Pending) -> bool:
-        """Stores a new case's progress with the event and its increments; False if it exists."""
-        ...
-
-    async def advance(
-        self,
-        request_id: str,
-        progress: Progress,
-        *,
-        event_id: str,
-        pending: Pending | None,
-        version: int,
-    ) -> bool:
-        """Stores the progress, the event and its increments, if still at `version`."""
-        ...
-
-    async def count(self, request_id: str, pending: Pending) -> None:
-        """Adds the increments to the month's counters unless done already, then forgets them."""
+    async def count(self, counted: Counted) -> None:
+        """Adds the increments to the month's counters unless this event's were added already;
+        returns once that is stored."""
         ...
 
     async def counters(self, months: list[str]) -> dict[str, list[dict[str, object]]]:
@@ -83,45 +47,33 @@ class ReportStore(Protocol):
         ...
 
 
+class Trails(Protocol):
+    async def trail(self, event: CaseEvent) -> Trail | None:
+        """The trail of the event's case, holding the event; None if the case keeps none."""
+        ...
+
+
 IGNORED = (CaseReleased, CaseViewed)
 
 
 async def record_for_report(
-    *, event: Event, event_id: str, store: ReportStore, calendar: OfficeTime
+    *, event: Event, event_id: str, trails: Trails, store: ReportStore, calendar: OfficeTime
 ) -> None:
     """Counts what a request or case event changes in the monthly report, exactly once."""
-    if not isinstance(event, RequestSubmitted | CaseEvent) or isinstance(event, IGNORED):
+    if isinstance(event, RequestSubmitted):
+        _, contribution = report.submitted(event)
+        await store.count(Counted(event_id, contribution.month, contribution.increments))
         return
-    request_id = event.request_id
-    while True:
-        tracked = await store.tracked(request_id)
-        if tracked is not None:
-            for left in tracked.pending:
-                await store.count(request_id, left)
-            if event_id in tracked.applied:
-                return
-        if isinstance(event, RequestSubmitted):
-            if tracked is not None:
-                return
-            progress, contribution = report.submitted(event)
-            pending = Pending(event_id, contribution.month, contribution.increments)
-            if await store.start(request_id, progress, pending=pending):
-                await store.count(request_id, pending)
-                return
-            continue
-        if tracked is None:
-            # Received before the report existed: it has no dimensions to count the step in.
-            return
-        progress, change = report.stepped(tracked.progress, event, calendar)
-        if change is None and progress == tracked.progress:
-            return
-        step = None if change is None else Pending(event_id, change.month, change.increments)
-        if await store.advance(
-            request_id, progress, event_id=event_id, pending=step, version=tracked.version
-        ):
-            if step is not None:
-                await store.count(request_id, step)
-            return
+    if not isinstance(event, CaseEvent) or isinstance(event, IGNORED):
+        return
+    trail = await trails.trail(event)
+    progress = None if trail is None else trail.before(event, calendar)
+    if progress is None:
+        # A case opened before cases kept their steps: nothing to count its step in.
+        return
+    _, change = report.stepped(progress, event, calendar)
+    if change is not None:
+        await store.count(Counted(event_id, change.month, change.increments))
 
 
 async def monthly_report(

@@ -14,11 +14,16 @@ from shared.events.models import DeadlineBreached, DeadlineWarning
 async def note_at_risk(
     *, event: DeadlineWarning | DeadlineBreached, repository: CaseRepository, at_risk: AtRisk
 ) -> None:
-    loaded = await repository.get(event.request_id)
-    if loaded is None:
-        return
+    """Lists the case at its service point, which the event names (older events do not: then
+    the case is read for it)."""
+    service_point = event.service_point
+    if service_point is None:
+        loaded = await repository.get(event.request_id)
+        if loaded is None:
+            return
+        service_point = loaded[0].service_point
     percent = event.percent if isinstance(event, DeadlineWarning) else 100
-    await at_risk.note(loaded[0].service_point, event.request_id, event.due_at, percent)
+    await at_risk.note(service_point, event.request_id, event.due_at, percent)
 
 
 @dataclass(frozen=True)
