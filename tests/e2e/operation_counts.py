@@ -7,14 +7,16 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx
 
 from devstack.operations import events_handled
-from devstack.stack import Stack
+from devstack.stack import Ports, Stack
 
 KTP_REPRINT: dict[str, Any] = {
     "service_code": "KTP_CETAK",
@@ -26,6 +28,26 @@ KTP_REPRINT: dict[str, Any] = {
 }
 VERIFIERS = 4
 TINY_PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
+
+
+@contextmanager
+def backend_of_its_own(folder: Path, **service_env: str) -> Iterator[Stack]:
+    """Engines and services of their own, so that no other test's work or data is counted and an
+    overload harms no other test; requests come from one address, at any hour."""
+    stack = Stack(
+        folder,
+        Ports.free(),
+        service_env={
+            "NOTIFY_QUIET_HOURS": "false",
+            "INTAKE_SUBMISSIONS_PER_MINUTE": "1000000",
+            **service_env,
+        },
+    )
+    try:
+        stack.start_all()
+        yield stack
+    finally:
+        stack.stop()
 
 
 async def settled(

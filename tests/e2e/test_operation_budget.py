@@ -18,8 +18,8 @@ import pytest
 
 from devstack.engine_stats import rows_read, sequential_scans
 from devstack.operations import Operations, breakdown, difference, operations
-from devstack.stack import SERVICES, Ports, Stack
-from tests.e2e.operation_counts import VERIFIERS, Office, in_parallel, settled
+from devstack.stack import SERVICES, Stack
+from tests.e2e.operation_counts import VERIFIERS, Office, backend_of_its_own, in_parallel, settled
 
 REQUESTS = 100
 BUDGETS = {"intake": 3.0, "processing": 6.0, "notify": 6.5, "audit": 4.0}
@@ -35,19 +35,8 @@ IDLE_S = 10.0
 
 @pytest.fixture(scope="module")
 def own_backend(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    stack = Stack(
-        tmp_path_factory.mktemp("budget"),
-        Ports.free(),
-        service_env={
-            "NOTIFY_QUIET_HOURS": "false",
-            "INTAKE_SUBMISSIONS_PER_MINUTE": "1000000",
-        },
-    )
-    try:
-        stack.start_all()
+    with backend_of_its_own(tmp_path_factory.mktemp("budget")) as stack:
         yield stack
-    finally:
-        stack.stop()
 
 
 @pytest.fixture

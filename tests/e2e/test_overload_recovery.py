@@ -17,9 +17,9 @@ import pytest
 from pymongo import AsyncMongoClient
 
 from devstack.engine_stats import connections
-from devstack.stack import Ports, Stack
+from devstack.stack import Stack
 from shared.mongo import Document
-from tests.e2e.operation_counts import KTP_REPRINT, settled
+from tests.e2e.operation_counts import KTP_REPRINT, backend_of_its_own, settled
 
 BURST_RATE = 100
 BURST_S = 30
@@ -34,20 +34,10 @@ RECEIPT = re.compile(r"\b([A-Z0-9]{8})\b")
 
 @pytest.fixture(scope="module")
 def own_backend(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    stack = Stack(
-        tmp_path_factory.mktemp("overload"),
-        Ports.free(),
-        service_env={
-            "NOTIFY_QUIET_HOURS": "false",
-            "NOTIFY_SMS_RATE_PER_S": "1000",
-            "INTAKE_SUBMISSIONS_PER_MINUTE": "1000000",
-        },
-    )
-    try:
-        stack.start_all()
+    with backend_of_its_own(
+        tmp_path_factory.mktemp("overload"), NOTIFY_SMS_RATE_PER_S="1000"
+    ) as stack:
         yield stack
-    finally:
-        stack.stop()
 
 
 @pytest.fixture
