@@ -23,9 +23,8 @@ log = logging.getLogger(__name__)
 class PollingLoop:
     """Runs `handle(keys)` for woken keys and `sweep()` periodically; transient errors back off.
 
-    With `settle_s`, what is woken waits that long for more to join it, so a burst of wakes costs
-    one round of work. Without `handle`, only the sweep runs. Any other error ends the loop, which
-    the service's readiness check and watchdog then report.
+    Without `handle`, only the sweep runs. Any other error ends the loop, which the service's
+    readiness check and watchdog then report.
     """
 
     def __init__(
@@ -35,12 +34,10 @@ class PollingLoop:
         sweep: Callable[[], Awaitable[object]],
         sweep_interval_s: float,
         handle: Callable[[list[str]], Awaitable[object]] | None = None,
-        settle_s: float = 0.0,
         max_backoff_s: float = 10.0,
     ) -> None:
         self._name = name
         self._handle = handle
-        self._settle_s = settle_s
         self._sweep = sweep
         self._sweep_interval_s = sweep_interval_s
         self._max_backoff_s = max_backoff_s
@@ -81,8 +78,6 @@ class PollingLoop:
         next_sweep = clock()
         backoff = 0.0
         while True:
-            if self._pending and self._settle_s and not self._stopping:
-                await asyncio.sleep(self._settle_s)
             self._wakeup.clear()
             try:
                 await self._work(sweep=clock() >= next_sweep and not self._stopping)

@@ -103,10 +103,6 @@ async def connect(
             checkpointer.appended(added)
             feed.appended(added)
 
-        async def look_for_appends() -> None:
-            """Finds entries other audit instances appended, for the followers to read."""
-            await entries.size()
-
         recorder = AuditRecorder(
             log=entries,
             pseudonym_key=key.encode(),
@@ -125,7 +121,7 @@ async def connect(
         workers: dict[str, Worker] = {
             "log_end": PollingLoop(
                 name="log-end",
-                sweep=look_for_appends,
+                sweep=entries.size,
                 sweep_interval_s=settings.stream_poll_interval_s,
             ),
             "checkpoints": PollingLoop(

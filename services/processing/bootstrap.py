@@ -125,7 +125,6 @@ async def connect(
         )
         deadline_timers = PollingLoop(
             name="deadline-timers",
-            handle=_nothing_named,
             sweep=lambda: deadlines.fire_due(
                 timers=timers,
                 repository=repository,
@@ -137,7 +136,6 @@ async def connect(
         )
         report_compaction = PollingLoop(
             name="report-compaction",
-            handle=_nothing_named,
             sweep=report_store.compact,
             sweep_interval_s=settings.report_compaction_interval_s,
         )
@@ -150,11 +148,6 @@ async def connect(
         }
         async with running(workers) as worker_checks:
             yield infra.readiness_checks() | worker_checks
-
-
-async def _nothing_named(keys: list[str]) -> int:
-    """Timers are found by their minute, and report deltas all at once, never by name."""
-    return 0
 
 
 def create_app(
