@@ -36,7 +36,7 @@ class FakeLogEntries:
     async def append(self, entries: Sequence[LogEntry]) -> int:
         added = 0
         for entry in entries:
-            if entry.index in self.by_index or await self.holds(entry.event_id):
+            if entry.index in self.by_index or self._logged(entry.event_id):
                 break
             self.by_index[entry.index] = copy.deepcopy(entry)
             if entry.index == self.known_size:
@@ -44,7 +44,7 @@ class FakeLogEntries:
             added += 1
         return added
 
-    async def holds(self, event_id: str) -> bool:
+    def _logged(self, event_id: str) -> bool:
         return any(entry.event_id == event_id for entry in self.by_index.values())
 
     async def at(self, indexes: Collection[int]) -> dict[int, LogEntry]:

@@ -55,7 +55,8 @@ def signed(size: int, root: bytes = b"\x01" * 32) -> SignedCheckpoint:
 class LogEntriesContract:
     async def test_an_empty_log_has_no_entries(self, repository: LogEntries) -> None:
         assert await repository.size() == 0
-        assert await repository.holds("evt-0") is False
+        assert repository.end() == 0
+        assert await repository.following(0, 2) == []
         assert [entry async for entry in repository.entries()] == []
         assert await repository.at([0, 1]) == {}
 
@@ -75,8 +76,8 @@ class LogEntriesContract:
         assert [entry async for entry in repository.entries()] == entries
         assert await repository.at([1, 0, 7]) == {0: entries[0], 1: entries[1]}
         assert await repository.size() == 2
-        assert await repository.holds("evt-1") is True
-        assert await repository.holds("evt-2") is False
+        assert repository.end() == 2
+        assert await repository.following(0, 3) == entries
         stored = await repository.at([0, 1])
         assert [stored[n].leaf_hash() for n in (0, 1)] == [entry.leaf_hash() for entry in entries]
 

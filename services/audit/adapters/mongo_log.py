@@ -87,9 +87,6 @@ class MongoLogEntries:
             self._size = entries[added - 1].index + 1
         return added
 
-    async def holds(self, event_id: str) -> bool:
-        return await self._collection.find_one({"event_id": event_id}, {"_id": 1}) is not None
-
     async def following(self, start: int, stop: int) -> list[LogEntry]:
         """Those held in memory are not read again; the others are looked up by `_id`."""
         missing = [index for index in range(start, stop) if index not in self._recent]

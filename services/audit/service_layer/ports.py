@@ -30,10 +30,6 @@ class LogEntries(Protocol):
         taken; returns how many were added."""
         ...
 
-    async def holds(self, event_id: str) -> bool:
-        """Whether the event has been logged already."""
-        ...
-
     async def at(self, indexes: Collection[int]) -> dict[int, LogEntry]:
         """The entries at these indexes, by index; an index without an entry is left out."""
         ...
