@@ -24,7 +24,7 @@ from benchmarks import bare_endpoint
 from benchmarks.cpu import CpuMeter, process_groups
 from benchmarks.load import closed_loop, new_http_client
 from benchmarks.stats import Percentiles, percentiles
-from benchmarks.submission_flow import SUBMISSION
+from devstack.forms import KTP_REPRINT
 from devstack.paths import REPO_ROOT
 from devstack.process import ManagedProcess, free_port
 from devstack.stack import Stack, http_ok
@@ -83,7 +83,7 @@ def _document(n: int) -> Document:
     """A document shaped like an intake request."""
     return {
         "_id": n,
-        **SUBMISSION,
+        **KTP_REPRINT,
         "name": f"Warga {n}",
         "status": "SUBMITTED",
         "created_at": datetime.now(UTC),
@@ -199,7 +199,7 @@ async def bare_endpoint_ceiling(stack: Stack, groups: Mapping[str, int]) -> Ceil
         async with new_http_client(url, connections=CONCURRENCY) as http:
 
             async def post(n: int) -> None:
-                response = await http.post("/items", json={**SUBMISSION, "name": f"Warga {n}"})
+                response = await http.post("/items", json={**KTP_REPRINT, "name": f"Warga {n}"})
                 response.raise_for_status()
 
             assert process.pid is not None

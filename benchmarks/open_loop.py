@@ -45,7 +45,7 @@ from benchmarks.report import (
     print_figures,
     write_json,
 )
-from benchmarks.submission_flow import SUBMISSION
+from devstack.forms import KTP_REPRINT
 from devstack.operations import Operations, breakdown, difference, operations
 from devstack.stack import Ports, Stack
 
@@ -62,7 +62,7 @@ AUDIT_READ_TIMEOUT_S = 60.0
 
 def submission(n: int) -> dict[str, Any]:
     """The n-th request's body: a different name each, the same valid NIK."""
-    return {**SUBMISSION, "name": f"Warga {n}"}
+    return {**KTP_REPRINT, "name": f"Warga {n}"}
 
 
 @dataclass(frozen=True)

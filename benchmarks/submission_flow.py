@@ -20,16 +20,8 @@ import httpx
 from benchmarks.audit_log import AuditTimes, auditor, verify
 from benchmarks.load import LOAD_ENV
 from benchmarks.stats import percentiles
+from devstack.forms import KTP_REPRINT
 from devstack.stack import Ports, Stack
-
-SUBMISSION = {
-    "service_code": "KTP_CETAK",
-    "nik": "3516094506900002",
-    "name": "Dewi Lestari",
-    "phone": "085712345678",
-    "preferred_channel": "SMS",
-    "fields": {"family_card_number": "3516090101080001", "reason": "RUSAK"},
-}
 
 
 async def submit_all(stack: Stack, requests: int, concurrency: int) -> tuple[list[float], set[str]]:
@@ -45,7 +37,7 @@ async def submit_all(stack: Stack, requests: int, concurrency: int) -> tuple[lis
                 n = queue.get_nowait()
                 started = time.perf_counter()
                 response = await http.post(
-                    "/v1/requests", json={**SUBMISSION, "name": f"Warga {n}"}
+                    "/v1/requests", json={**KTP_REPRINT, "name": f"Warga {n}"}
                 )
                 latencies.append(time.perf_counter() - started)
                 response.raise_for_status()

@@ -11,21 +11,13 @@ from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import httpx
 
+from devstack.forms import KTP_REPRINT
 from devstack.operations import events_handled
 from devstack.stack import Ports, Stack
 
-KTP_REPRINT: dict[str, Any] = {
-    "service_code": "KTP_CETAK",
-    "nik": "3516094506900002",
-    "name": "Dewi Lestari",
-    "phone": "085712345678",
-    "preferred_channel": "SMS",
-    "fields": {"family_card_number": "3516090101080001", "reason": "RUSAK"},
-}
 VERIFIERS = 4
 TINY_PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
 

@@ -14,12 +14,12 @@ from collections.abc import AsyncIterator, Iterator
 
 import httpx
 import pytest
-from pymongo import AsyncMongoClient
 
 from devstack.engine_stats import connections
+from devstack.forms import KTP_REPRINT
 from devstack.stack import Stack
-from shared.mongo import Document
-from tests.e2e.operation_counts import KTP_REPRINT, backend_of_its_own, settled
+from shared.mongo import mongo_reachable, new_mongo_client
+from tests.e2e.operation_counts import backend_of_its_own, settled
 
 BURST_RATE = 100
 BURST_S = 30
@@ -48,16 +48,11 @@ async def client() -> AsyncIterator[httpx.AsyncClient]:
 
 
 async def engine_answers(stack: Stack) -> bool:
-    mongo: AsyncMongoClient[Document] = AsyncMongoClient(
-        stack.mongo_url, serverSelectionTimeoutMS=2000, timeoutMS=2000
-    )
+    mongo = new_mongo_client(stack.mongo_url)
     try:
-        await mongo.admin.command("ping")
-    except Exception:
-        return False
+        return await mongo_reachable(mongo["admin"], timeout_s=2.0)
     finally:
         await mongo.close()
-    return True
 
 
 async def submit(http: httpx.AsyncClient, stack: Stack, n: int) -> httpx.Response:

@@ -1,0 +1,15 @@
+"""A valid citizen form for the local stack's load, budget and overload runs: an e-KTP reprint
+(`KTP_CETAK`) with the fields the catalogue asks, its documents still to come."""
+
+from __future__ import annotations
+
+from typing import Any
+
+KTP_REPRINT: dict[str, Any] = {
+    "service_code": "KTP_CETAK",
+    "nik": "3516094506900002",
+    "name": "Dewi Lestari",
+    "phone": "085712345678",
+    "preferred_channel": "SMS",
+    "fields": {"family_card_number": "3516090101080001", "reason": "RUSAK"},
+}
