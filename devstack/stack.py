@@ -218,8 +218,10 @@ class Stack:
         )
 
     def service_env(self, name: str) -> dict[str, str]:
+        """A service's variables: the stack's own over the caller's environment. The environment
+        is `development` (local secrets, the local issuer) unless `service_env` names another."""
         prefix = name.upper()
-        env = dict(os.environ) | self._extra_env
+        env = dict(os.environ) | {f"{prefix}_ENVIRONMENT": "development"} | self._extra_env
         env.update(
             {
                 f"{prefix}_HTTP_PORT": str(self.ports.services[name]),

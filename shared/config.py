@@ -6,9 +6,10 @@ import os
 import secrets
 from datetime import date
 from pathlib import Path
-from typing import ClassVar, Literal
+from typing import ClassVar, Literal, TypeVar, get_args
 
-from pydantic import AliasChoices, Field, SecretStr
+from pydantic import AliasChoices, Field, SecretStr, ValidationError
+from pydantic_core import ErrorDetails
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from shared.calendar import WorkingCalendar
@@ -16,6 +17,7 @@ from shared.crypto import Cipher
 from shared.errors import InvalidConfiguration
 
 Environment = Literal["development", "test", "production"]
+ENVIRONMENTS: tuple[str, ...] = get_args(Environment)
 LOCAL_ISSUER = "http://127.0.0.1:8010"
 """The issuer that `scripts/run` starts, trusted outside production when none is configured."""
 
@@ -29,7 +31,10 @@ class ServiceSettings(BaseSettings):
 
     model_config = SettingsConfigDict(extra="ignore", frozen=True)
 
-    environment: Environment = "development"
+    environment: Environment
+    """Named by whoever starts the service (`scripts/run` and the tests' stacks say
+    `development`, docker-compose.yml `production`): a service left to guess would make its own
+    secrets and trust the local issuer."""
     http_host: str = "127.0.0.1"
     http_port: int = 8000
     kafka_bootstrap_servers: str = "127.0.0.1:9092"
@@ -116,6 +121,32 @@ class ServiceSettings(BaseSettings):
     def proxies(self) -> frozenset[str]:
         """Peers whose X-Forwarded-For is believed (a load balancer in front of the service)."""
         return frozenset(part.strip() for part in self.trusted_proxies.split(",") if part.strip())
+
+
+S = TypeVar("S", bound=ServiceSettings)
+
+
+def load_settings(settings_type: type[S]) -> S:
+    """The settings from the process's environment; refused with each variable that is missing or
+    invalid named, never its value (it may be a secret)."""
+    try:
+        return settings_type()
+    except ValidationError as exc:
+        prefix = str(settings_type.model_config.get("env_prefix", ""))
+        problems = exc.errors(include_url=False, include_input=False)
+        raise InvalidConfiguration(
+            "; ".join(_problem(prefix, error) for error in problems)
+        ) from None
+
+
+def _problem(prefix: str, error: ErrorDetails) -> str:
+    field = str(error["loc"][0]) if error["loc"] else ""
+    variable = f"{prefix}{field.upper()}"
+    if field == "environment":
+        return f"{variable} must name the environment: {', '.join(ENVIRONMENTS)}"
+    if error["type"] == "missing":
+        return f"{variable} must be set"
+    return f"{variable}: {error['msg']}"
 
 
 def _is_set(value: object) -> bool:

@@ -20,6 +20,15 @@ REDACTIONS = (
     (re.compile(r"(?<!\d)\d{16}(?!\d)"), "<nik>"),
     # Indonesian mobile numbers: +62 8…, 62 8… or 08…, 10 to 13 digits with the leading 0.
     (re.compile(r"(?<![\d+.])(?:\+62|62|0)[ -]?8(?:[ -]?\d){8,11}(?!\d)"), "<phone>"),
+    # URL query parameters named as secrets (Meta's `hub.verify_token`, any `…token`, `…secret`,
+    # `…password`, `…signature`, `…key`): uvicorn's access log writes every query string.
+    (
+        re.compile(
+            r"([?&][^?&=#\s\"']*(?:token|secret|password|signature|key)=)[^&#\s\"']*",
+            re.IGNORECASE,
+        ),
+        r"\1<redacted>",
+    ),
 )
 
 _CAUSE = "\nThe above exception was the direct cause of the following exception:\n"
@@ -27,7 +36,7 @@ _CONTEXT = "\nDuring handling of the above exception, another exception occurred
 
 
 def redact(text: str) -> str:
-    """`text` without NIKs, phone numbers and validation inputs."""
+    """`text` without NIKs, phone numbers, validation inputs and secrets in query strings."""
     for pattern, replacement in REDACTIONS:
         text = pattern.sub(replacement, text)
     return text

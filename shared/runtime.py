@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from types import FrameType
-from typing import Protocol, TypeVar
+from typing import NoReturn, Protocol
 
 import uvicorn
 from aiokafka import AIOKafkaProducer
@@ -19,7 +19,7 @@ from fastapi import FastAPI
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 
-from shared.config import ServiceSettings
+from shared.config import S, ServiceSettings, load_settings
 from shared.errors import InvalidConfiguration
 from shared.events.topics import Topic
 from shared.http import ReadinessCheck
@@ -27,7 +27,6 @@ from shared.kafka import ensure_topics, kafka_reachable, new_producer
 from shared.logging import configure_logging
 from shared.mongo import Document, mongo_reachable, new_mongo_client
 
-S = TypeVar("S", bound=ServiceSettings)
 log = logging.getLogger(__name__)
 
 EX_CONFIG = 78
@@ -81,13 +80,16 @@ class Infrastructure:
 
 def serve(service: str, settings_type: type[S], create_app: Callable[[S], FastAPI]) -> None:
     """Runs one service with JSON logs until SIGINT or SIGTERM, finishing in-flight work."""
-    settings = settings_type()
+    try:
+        settings = load_settings(settings_type)
+    except InvalidConfiguration as exc:
+        configure_logging(service=service, level="INFO")
+        _refuse(service, exc)
     configure_logging(service=service, level=settings.log_level)
     try:
         app = create_app(settings)
     except InvalidConfiguration as exc:
-        log.critical("%s cannot start: %s", service, exc)
-        sys.exit(EX_CONFIG)
+        _refuse(service, exc)
     config = uvicorn.Config(
         app,
         host=settings.http_host,
@@ -97,6 +99,11 @@ def serve(service: str, settings_type: type[S], create_app: Callable[[S], FastAP
         timeout_keep_alive=settings.http_idle_timeout_s,
     )
     StoppingServer(config, app).run()
+
+
+def _refuse(service: str, exc: InvalidConfiguration) -> NoReturn:
+    log.critical("%s cannot start: %s", service, exc)
+    sys.exit(EX_CONFIG)
 
 
 class StoppingServer(uvicorn.Server):

@@ -22,6 +22,12 @@ settings.register_profile(
 settings.load_profile("busy_machine")
 
 TESTS_DIR = Path(__file__).parent
+SERVICE_PREFIXES = ("", "INTAKE_", "PROCESSING_", "NOTIFY_", "AUDIT_")
+
+# Settings refuse an unnamed environment; those the tests build in this process are `test`
+# (the stacks they start name theirs, as `scripts/run` does).
+for prefix in SERVICE_PREFIXES:
+    os.environ.setdefault(f"{prefix}ENVIRONMENT", "test")
 MARKED_FOLDERS = {"integration", "e2e", "deployment"}
 
 

@@ -50,12 +50,14 @@ class AuditSettings(ServiceSettings):
     integrity_memory_days: int = Field(default=120, ge=31)
     """How long the rules remember a request, or an officer's day or month, after last seeing it."""
     staff_directory: Path | None = None
-    """The office's staff directory (JSON) for the self-dealing rule; see the README."""
+    """The office's staff directory (JSON) for the self-dealing rule; see the README. Without
+    one the rule has no officer to compare, so production refuses to start without it."""
 
     required_in_production: ClassVar[tuple[str, ...]] = (
         *ServiceSettings.required_in_production,
         "pseudonym_key",
         "checkpoint_key",
+        "staff_directory",
     )
 
     @field_validator("checkpoint_origin")

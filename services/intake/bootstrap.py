@@ -174,6 +174,7 @@ async def connect(
                         "INTAKE_WHATSAPP_ACCESS_TOKEN", settings.whatsapp_access_token
                     ).get_secret_value(),
                     total_timeout_s=settings.whatsapp_media_timeout_s,
+                    media_hosts=settings.whatsapp_media_hosts,
                 ),
                 requests=repository,
                 idempotency_keys=idempotency_keys,

@@ -8,7 +8,9 @@ from pydantic_settings import SettingsConfigDict
 
 from services.intake.adapters.catalogue_file import DEFAULT_CATALOGUE
 from services.intake.adapters.service_points_file import DEFAULT_SERVICE_POINTS
+from services.intake.adapters.whatsapp_media import META_MEDIA_HOSTS
 from shared.config import ServiceSettings
+from shared.errors import InvalidConfiguration
 
 
 class IntakeSettings(ServiceSettings):
@@ -42,6 +44,10 @@ class IntakeSettings(ServiceSettings):
     whatsapp_access_token: SecretStr | None = None
     """The Cloud API token that fetches the photos and files citizens send."""
     whatsapp_graph_url: str = "https://graph.facebook.com/v21.0"
+    """The Graph API; https in production, where a local stand-in over http would be refused."""
+    whatsapp_media_hosts: frozenset[str] = META_MEDIA_HOSTS
+    """Hosts besides the Graph API's that its media urls may name, reached over https only: the
+    access token goes with each download (a JSON list)."""
     whatsapp_media_timeout_s: float = Field(default=10.0, gt=0)
     """How long fetching one photo or file may take in all."""
     sms_webhook_secret: SecretStr | None = None
@@ -55,6 +61,13 @@ class IntakeSettings(ServiceSettings):
         "whatsapp_access_token",
         "sms_webhook_secret",
     )
+
+    def check_production(self) -> None:
+        """Also refuses a Graph API reached over plain http: the access token goes with every
+        call."""
+        super().check_production()
+        if self.environment == "production" and not self.whatsapp_graph_url.startswith("https://"):
+            raise InvalidConfiguration("INTAKE_WHATSAPP_GRAPH_URL must be https in production")
 
     def rate_limits(self) -> dict[str, int]:
         """Calls per minute and client on the public routes, by the name the access table uses."""

@@ -32,6 +32,7 @@ from tests.e2e.conftest import SUBMISSION
 
 COMPOSE_FILE = REPO_ROOT / "docker-compose.yml"
 REALM_FILE = REPO_ROOT / "deploy" / "keycloak" / "realm-adminduk.json"
+AUDIT_STAFF_DIRECTORY = Path(__file__).with_name("audit_staff_directory.json")
 SERVICES = {"intake", "processing", "notify", "audit"}
 STAFF_ROLES = {
     "village_operator",
@@ -78,6 +79,7 @@ REQUIRED_SETTINGS = {
     .public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo)
     .decode(),
     "NOTIFY_STAFF_DIRECTORY_FILE": str(SAMPLE_STAFF_DIRECTORY),
+    "AUDIT_STAFF_DIRECTORY_FILE": str(AUDIT_STAFF_DIRECTORY),
     "INTAKE_CITIZEN_SIGNING_KEY": CITIZEN_KEY.private_bytes(
         Encoding.PEM, PrivateFormat.PKCS8, NoEncryption()
     ).decode(),
@@ -150,6 +152,16 @@ def test_compose_file_is_valid_and_wires_every_service(services: dict[str, Any])
         assert service["environment"][f"{prefix}_ENVIRONMENT"] == "production"
     assert services["audit"]["environment"]["AUDIT_PSEUDONYM_KEY"] == "0f" * 32
     assert services["audit"]["environment"]["AUDIT_CHECKPOINT_KEY"] == "1e" * 32
+
+
+def test_each_staff_directory_is_mounted_read_only_where_its_service_reads_it(
+    services: dict[str, Any],
+) -> None:
+    for name, source in (("notify", SAMPLE_STAFF_DIRECTORY), ("audit", AUDIT_STAFF_DIRECTORY)):
+        (mount,) = services[name]["volumes"]
+        assert Path(mount["source"]) == source
+        assert mount["target"] == services[name]["environment"][f"{name.upper()}_STAFF_DIRECTORY"]
+        assert mount["read_only"] is True
 
 
 def test_every_service_trusts_staff_tokens_of_the_realm(

@@ -17,6 +17,7 @@ import pytest
 from devstack.paths import REPO_ROOT
 from devstack.process import free_port
 from devstack.stack import SERVICES
+from tests.conftest import SERVICE_PREFIXES
 from tests.e2e.conftest import SUBMISSION
 
 
@@ -40,11 +41,14 @@ def test_run_command_serves_a_request_submitted_with_curl(tmp_path: Path) -> Non
         f"--issuer-port={issuer_port}",
     ]
     output = tmp_path / "run.out"
+    # As on a fresh shell: the command names the services' environment itself.
+    unnamed = {f"{prefix}ENVIRONMENT" for prefix in SERVICE_PREFIXES}
+    env = {name: value for name, value in os.environ.items() if name not in unnamed}
     with output.open("w") as out:
         run = subprocess.Popen(
             [sys.executable, "-m", "devstack", "run", f"--data-dir={tmp_path / 'data'}",
              *engine_args, *port_args],
-            cwd=REPO_ROOT, stdout=out, stderr=subprocess.STDOUT, env=os.environ.copy(),
+            cwd=REPO_ROOT, stdout=out, stderr=subprocess.STDOUT, env=env,
         )  # fmt: skip
     try:
         deadline = time.monotonic() + 180

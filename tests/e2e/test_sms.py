@@ -11,6 +11,7 @@ import httpx
 
 from devstack.stack import Stack
 from services.intake.entrypoints.sms_api import WEBHOOK_PATH
+from services.notify.entrypoints.status_webhooks import SMS_PATH
 from shared.events.models import RequestSubmitted
 from shared.gsm7 import segments
 from shared.signatures import timestamped_signature
@@ -110,3 +111,30 @@ async def test_a_forged_delivery_is_refused_and_answered_nowhere(
     [help_text] = await gateway.answers("DAFTAR <layanan>")
     assert segments(help_text) == 1
     assert len(await gateway.answers("DAFTAR <layanan>")) == 1
+
+
+async def test_a_timestamp_not_in_ascii_digits_is_refused_by_both_sms_webhooks(
+    backend: Stack, http: httpx.AsyncClient
+) -> None:
+    """The byte 0xB2 reads as `²`: a digit to `str.isdigit`, but not to `int`."""
+    deliveries = {
+        f"{backend.service_url('intake')}{WEBHOOK_PATH}": {
+            "message_id": "sms-e2e-b2",
+            "from": PHONE,
+            "text": "BANTUAN",
+        },
+        f"{backend.service_url('notify')}{SMS_PATH}": {
+            "message_id": "sms-e2e-b2",
+            "status": "DELIVERED",
+            "at": "2025-06-18T16:22:53Z",
+        },
+    }
+    for url, body in deliveries.items():
+        response = await http.post(
+            url,
+            json=body,
+            headers={b"X-Sms-Timestamp": b"\xb2", b"X-Sms-Signature": b"sha256=" + b"0" * 64},
+        )
+
+        assert response.status_code == 401, url
+        assert response.json()["error"] == "invalid_signature"

@@ -15,6 +15,7 @@ import pytest
 
 from devstack import kafka, postgres
 from devstack.process import Account, ManagedProcess, StartupError, free_port, port_open
+from devstack.stack import SERVICES, Ports, Stack
 
 
 def python(code: str, tmp_path: Path) -> ManagedProcess:
@@ -200,3 +201,24 @@ def test_the_cluster_trusts_loopback_only_and_keeps_fsync_on(tmp_path: Path) -> 
         "postgres://ferretdb@127.0.0.1:5999/ferretdb?pool_max_conns=300"
         "&pool_max_conn_lifetime=30s&pool_health_check_period=2s"
     )
+
+
+def test_the_local_stack_names_its_services_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Services refuse to start without one; the stack's is development, whatever the shell
+    exported, unless its caller names another."""
+    monkeypatch.delenv("INTAKE_ENVIRONMENT", raising=False)
+    monkeypatch.setenv("AUDIT_ENVIRONMENT", "production")
+    stack = Stack(tmp_path, Ports(), service_env={"NOTIFY_ENVIRONMENT": "test"})
+
+    environments = {
+        name: stack.service_env(name)[f"{name.upper()}_ENVIRONMENT"] for name in SERVICES
+    }
+
+    assert environments == {
+        "intake": "development",
+        "processing": "development",
+        "notify": "test",
+        "audit": "development",
+    }

@@ -162,6 +162,22 @@ async def test_an_unsigned_delivery_is_a_401(gateway: Gateway) -> None:
     assert response.status_code == 401
 
 
+@pytest.mark.parametrize("timestamp", [b"\xb2", b"175026377\xb3", b"1" * 5000])
+async def test_a_timestamp_not_in_ascii_digits_is_a_401_not_a_crash(
+    gateway: Gateway, timestamp: bytes
+) -> None:
+    """The byte 0xB2 reads as `²`: a digit to `str.isdigit`, but not to `int`."""
+    response = await gateway.client.post(
+        WEBHOOK_PATH,
+        json={"message_id": "x", "from": SENDER, "text": "BANTUAN"},
+        headers={b"X-Sms-Timestamp": timestamp, b"X-Sms-Signature": b"sha256=" + b"0" * 64},
+    )
+
+    assert response.status_code == 401
+    assert response.json()["error"] == "invalid_signature"
+    assert gateway.fakes.inbound.handled_at == {}
+
+
 @pytest.mark.parametrize(
     ("body", "status", "error"),
     [

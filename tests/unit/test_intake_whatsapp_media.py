@@ -11,10 +11,13 @@ import httpx
 import pytest
 
 from services.intake.adapters.whatsapp_media import WhatsAppMedia
+from services.intake.config import IntakeSettings
 from services.intake.service_layer.ports import MediaTooLarge, MediaUnavailable
+from shared.errors import InvalidConfiguration
 
 GRAPH = "https://graph.example/v21.0"
-DOWNLOAD = "https://lookaside.example/whatsapp_business/attachments/?mid=1481960382637145"
+MEDIA_HOST = "lookaside.example"
+DOWNLOAD = f"https://{MEDIA_HOST}/whatsapp_business/attachments/?mid=1481960382637145"
 TOKEN = "access-token"
 CONTENT = b"\xff\xd8\xff\xe0" + bytes(range(256)) * 8
 
@@ -23,6 +26,7 @@ Handler = Callable[[httpx.Request], httpx.Response]
 
 def graph(
     *,
+    graph_url: str = GRAPH,
     content: bytes = CONTENT,
     url: str = DOWNLOAD,
     file_size: int | str | None = None,
@@ -39,7 +43,7 @@ def graph(
             seen.append(request)
         if request.headers.get("authorization") != f"Bearer {TOKEN}":
             return httpx.Response(401)
-        if str(request.url) == f"{GRAPH}/1481960382637145":
+        if str(request.url) == f"{graph_url}/1481960382637145":
             body = {
                 "messaging_product": "whatsapp",
                 "url": url,
@@ -49,7 +53,7 @@ def graph(
                 "id": "1481960382637145",
             }
             return httpx.Response(locate_status, content=json.dumps(body).encode())
-        if str(request.url) == DOWNLOAD:
+        if str(request.url) == url:
             return httpx.Response(download_status, content=content)
         return httpx.Response(404)
 
@@ -57,10 +61,19 @@ def graph(
 
 
 async def fetch(
-    handler: Handler, media_id: str = "1481960382637145", max_bytes: int = 4096
+    handler: Handler,
+    media_id: str = "1481960382637145",
+    max_bytes: int = 4096,
+    graph_url: str = GRAPH,
 ) -> bytes:
     async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as client:
-        media = WhatsAppMedia(client, graph_url=GRAPH + "/", access_token=TOKEN, total_timeout_s=5)
+        media = WhatsAppMedia(
+            client,
+            graph_url=graph_url + "/",
+            access_token=TOKEN,
+            total_timeout_s=5,
+            media_hosts=frozenset({MEDIA_HOST}),
+        )
         return await media.fetch(media_id, max_bytes=max_bytes)
 
 
@@ -122,3 +135,45 @@ async def test_a_malformed_media_id_is_never_sent() -> None:
         await fetch(graph(seen=seen), media_id="../me/accounts")
 
     assert seen == []
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        DOWNLOAD.replace("https://", "http://"),
+        DOWNLOAD.replace(MEDIA_HOST, "attacker.example"),
+        DOWNLOAD.replace(MEDIA_HOST, f"{MEDIA_HOST}:8443"),
+        DOWNLOAD.replace(MEDIA_HOST, f"{MEDIA_HOST}.attacker.example"),
+        "http://graph.example/media/1481960382637145",
+    ],
+    ids=["plain-http", "another-host", "another-port", "look-alike-host", "graph-over-http"],
+)
+async def test_the_token_goes_to_no_url_but_the_graph_apis_or_https_to_a_media_host(
+    url: str,
+) -> None:
+    seen: list[httpx.Request] = []
+
+    with pytest.raises(MediaUnavailable):
+        await fetch(graph(url=url, seen=seen))
+
+    assert [str(request.url) for request in seen] == [f"{GRAPH}/1481960382637145"]
+
+
+async def test_a_local_graph_stand_in_over_http_serves_its_own_media() -> None:
+    """`scripts/run` and the tests point intake at a stand-in on loopback, which has no TLS."""
+    local = "http://127.0.0.1:8011/v21.0"
+    download = "http://127.0.0.1:8011/media/1481960382637145"
+
+    content = await fetch(graph(graph_url=local, url=download), graph_url=local)
+
+    assert content == CONTENT
+
+
+async def test_a_graph_api_over_http_is_refused_in_production() -> None:
+    secrets = {name: "ab" * 32 for name in IntakeSettings.required_in_production}
+    settings = IntakeSettings.model_validate(
+        secrets | {"environment": "production", "whatsapp_graph_url": "http://graph.example"}
+    )
+
+    with pytest.raises(InvalidConfiguration, match="INTAKE_WHATSAPP_GRAPH_URL must be https"):
+        settings.check_production()

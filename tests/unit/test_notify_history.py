@@ -269,6 +269,21 @@ async def test_an_sms_report_is_recorded_only_when_signed_and_recent(notify: Not
     assert list(notify.store.records) == ["SMS:sms-1"]
 
 
+@pytest.mark.parametrize("timestamp", [b"\xb2", b"175026377\xb3", b"1" * 5000])
+async def test_a_report_timestamp_not_in_ascii_digits_is_a_401_not_a_crash(
+    notify: Notify, timestamp: bytes
+) -> None:
+    """The byte 0xB2 reads as `²`: a digit to `str.isdigit`, but not to `int`."""
+    response = await notify.client.post(
+        "/v1/channels/sms/reports",
+        content=b'{"message_id": "sms-1", "status": "DELIVERED", "at": "2025-06-18T16:22:53Z"}',
+        headers={b"X-Sms-Timestamp": timestamp, b"X-Sms-Signature": b"sha256=" + b"0" * 64},
+    )
+
+    assert response.status_code == 401
+    assert notify.store.records == {}
+
+
 async def test_a_signed_report_not_of_the_gateways_shape_is_422_and_changes_nothing(
     notify: Notify,
 ) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -22,6 +23,7 @@ from services.processing.bootstrap import create_app as processing_app
 from services.processing.config import ProcessingSettings
 from shared.config import MissingSecrets, ServiceSettings
 from shared.http import ReadinessCheck
+from tests.builders import VALID_NIK
 
 AppFactory = Callable[..., FastAPI]
 REQUIRED: dict[str, tuple[type[ServiceSettings], AppFactory, set[str]]] = {
@@ -72,9 +74,16 @@ REQUIRED: dict[str, tuple[type[ServiceSettings], AppFactory, set[str]]] = {
             "AUDIT_LOOKUP_KEY",
             "AUDIT_PSEUDONYM_KEY",
             "AUDIT_CHECKPOINT_KEY",
+            "AUDIT_STAFF_DIRECTORY",
         },
     ),
 }
+
+
+def audit_staff_directory(folder: Path) -> Path:
+    path = folder / "audit_staff.json"
+    path.write_text(json.dumps([{"sub": "verifier-test", "nik": VALID_NIK}]))
+    return path
 
 
 @asynccontextmanager
@@ -116,6 +125,8 @@ def test_production_with_every_secret_starts(service: str, tmp_path: Path) -> No
             .decode()
         )
         values["staff_directory"] = str(SAMPLE_STAFF_DIRECTORY)
+    if service == "audit":
+        values["staff_directory"] = str(audit_staff_directory(tmp_path))
     settings = settings_class.model_validate(
         {"environment": "production", "local_secrets_dir": tmp_path / "s", **values}
     )
@@ -124,6 +135,27 @@ def test_production_with_every_secret_starts(service: str, tmp_path: Path) -> No
 
     assert app.title.endswith(service)
     assert not (tmp_path / "s").exists()
+
+
+def test_audit_in_production_refuses_to_start_without_its_staff_directory(
+    tmp_path: Path,
+) -> None:
+    """Without the directory the self-dealing rule would compare no officer, unnoticed."""
+    settings = AuditSettings.model_validate(
+        {
+            "environment": "production",
+            "oidc_issuer": "https://idp.example/realms/adminduk",
+            **{name: "ab" * 32 for name in ("data_keys", "lookup_key", "pseudonym_key")},
+            "checkpoint_key": "cd" * 32,
+        }
+    )
+
+    with pytest.raises(MissingSecrets, match=r"^production needs AUDIT_STAFF_DIRECTORY$"):
+        audit_app(settings, nothing)
+
+    audit_app(
+        settings.model_copy(update={"staff_directory": audit_staff_directory(tmp_path)}), nothing
+    )
 
 
 def test_outside_production_secrets_are_made_once_and_kept_owner_only(tmp_path: Path) -> None:

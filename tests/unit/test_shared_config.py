@@ -5,9 +5,12 @@ import stat
 from pathlib import Path
 
 import pytest
-from pydantic import SecretStr
+from pydantic import SecretStr, ValidationError
 
-from shared.config import ServiceSettings, local_secret
+from services.audit.config import AuditSettings
+from services.intake.config import IntakeSettings
+from shared.config import ServiceSettings, load_settings, local_secret
+from shared.errors import InvalidConfiguration
 
 HEX_64 = re.compile(r"^[0-9a-f]{64}$")
 
@@ -81,3 +84,53 @@ def test_a_missing_secret_stops_a_production_service(
         settings("production", tmp_path).secret("KEY", configured)
 
     assert list(tmp_path.iterdir()) == []
+
+
+def test_settings_without_an_environment_are_refused_naming_the_variable(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Unset, a service would make its own secrets and trust the local issuer."""
+    monkeypatch.delenv("INTAKE_ENVIRONMENT", raising=False)
+
+    with pytest.raises(InvalidConfiguration) as refusal:
+        load_settings(IntakeSettings)
+
+    message = str(refusal.value)
+    assert message == "INTAKE_ENVIRONMENT must name the environment: development, test, production"
+    with pytest.raises(ValidationError):
+        IntakeSettings()
+
+
+@pytest.mark.parametrize("value", ["", "staging", "Production"])
+def test_an_environment_not_among_the_three_is_refused(
+    value: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AUDIT_ENVIRONMENT", value)
+
+    with pytest.raises(InvalidConfiguration, match=r"^AUDIT_ENVIRONMENT must name the environment"):
+        load_settings(AuditSettings)
+
+
+def test_each_invalid_variable_is_named_without_its_value(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("AUDIT_ENVIRONMENT", "development")
+    monkeypatch.setenv("AUDIT_HTTP_PORT", "eighty")
+    monkeypatch.setenv("AUDIT_CHECKPOINT_ORIGIN", "a secret-looking origin")
+
+    with pytest.raises(InvalidConfiguration) as refusal:
+        load_settings(AuditSettings)
+
+    problems = str(refusal.value).split("; ")
+    assert [problem.split(":")[0] for problem in problems] == [
+        "AUDIT_HTTP_PORT",
+        "AUDIT_CHECKPOINT_ORIGIN",
+    ]
+    assert "eighty" not in str(refusal.value)
+    assert "secret-looking" not in str(refusal.value)
+
+
+def test_a_named_environment_is_read(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("INTAKE_ENVIRONMENT", "development")
+
+    assert load_settings(IntakeSettings).environment == "development"

@@ -4,12 +4,19 @@ import io
 import json
 import logging
 import re
+import threading
+import time
 from collections.abc import Iterator
 from datetime import datetime
 
+import httpx
 import pytest
+import uvicorn
+from fastapi import FastAPI
+from fastapi.responses import PlainTextResponse
 from pydantic import ValidationError
 
+from devstack.process import free_port
 from shared.events.models import Applicant
 from shared.logging import JsonFormatter, RedactPersonalData, configure_logging
 from shared.redaction import describe_error, format_exception, redact
@@ -219,3 +226,54 @@ def test_configure_logging_installs_the_filter() -> None:
     finally:
         root.handlers[:] = handlers
         root.setLevel(level)
+
+
+def test_the_access_log_keeps_the_values_of_secret_query_parameters_out(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """uvicorn writes each request's query string, where Meta's webhook verification sends the
+    verify token. The server runs in its own thread, where uvicorn leaves signals alone, at the
+    level a service logs at (the message sink's tests leave uvicorn's loggers at warnings)."""
+    app = FastAPI()
+
+    @app.get("/v1/channels/whatsapp/webhook")
+    async def verify() -> PlainTextResponse:
+        return PlainTextResponse("1158201444")
+
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    configure_logging(service="intake", level="INFO")
+    port = free_port()
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, log_level="info")
+    server = uvicorn.Server(config)
+    serving = threading.Thread(target=server.run)
+    serving.start()
+    try:
+        for _ in range(1000):
+            if server.started:
+                break
+            time.sleep(0.01)
+        query = {
+            "hub.mode": "subscribe",
+            "hub.verify_token": "meta-verify-0f3c9a",
+            "hub.challenge": "1158201444",
+            "access_token": "graph-token-7d21e4",
+        }
+        response = httpx.get(f"http://127.0.0.1:{port}/v1/channels/whatsapp/webhook", params=query)
+    finally:
+        server.should_exit = True
+        serving.join(timeout=10)
+        root.handlers[:] = handlers
+        root.setLevel(level)
+
+    assert response.status_code == 200
+    output = capsys.readouterr().out
+    [access] = [
+        line for line in map(json.loads, output.splitlines()) if line["logger"] == "uvicorn.access"
+    ]
+    assert "hub.verify_token=<redacted>" in access["message"]
+    assert "access_token=<redacted>" in access["message"]
+    assert "hub.mode=subscribe" in access["message"]
+    assert "hub.challenge=1158201444" in access["message"]
+    assert "meta-verify-0f3c9a" not in output
+    assert "graph-token-7d21e4" not in output

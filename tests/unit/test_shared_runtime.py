@@ -1,18 +1,23 @@
 from __future__ import annotations
 
 import asyncio
+import json
+import logging
 import signal
 import threading
 import time
 from collections.abc import AsyncIterator
 
 import httpx
+import pytest
 import uvicorn
 from fastapi import FastAPI
 from fastapi.responses import StreamingResponse
 
 from devstack.process import free_port
-from shared.runtime import StoppingServer, running
+from services.audit.config import AuditSettings
+from shared.errors import InvalidConfiguration
+from shared.runtime import EX_CONFIG, StoppingServer, running, serve
 
 
 class FakeWorker:
@@ -100,3 +105,32 @@ def test_a_stop_signal_ends_an_endless_response_at_once_through_the_exit_hooks()
     assert not serving.is_alive()
     assert received == ["first", "last"]
     assert time.monotonic() - began < 5
+
+
+def test_a_service_whose_environment_is_not_named_refuses_to_start(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.delenv("AUDIT_ENVIRONMENT", raising=False)
+    built: list[AuditSettings] = []
+
+    def create_app(settings: AuditSettings) -> FastAPI:
+        built.append(settings)
+        raise InvalidConfiguration("the app was built")
+
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    try:
+        with pytest.raises(SystemExit) as exit_:
+            serve("audit", AuditSettings, create_app)
+    finally:
+        root.handlers[:] = handlers
+        root.setLevel(level)
+
+    assert exit_.value.code == EX_CONFIG
+    assert built == []
+    [line] = map(json.loads, capsys.readouterr().out.splitlines())
+    assert line["level"] == "CRITICAL"
+    assert line["message"] == (
+        "audit cannot start: AUDIT_ENVIRONMENT must name the environment: "
+        "development, test, production"
+    )

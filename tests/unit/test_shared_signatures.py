@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from shared.signatures import (
     hub_signature,
     timestamped_signature,
@@ -45,3 +47,11 @@ def test_a_timestamped_signature_holds_five_minutes_either_way() -> None:
     assert not valid_timestamped_signature(BODY, None, header, b"secret", now=now)
     assert not valid_timestamped_signature(BODY, stamp, None, b"secret", now=now)
     assert not valid_timestamped_signature(BODY, "-120", header, b"secret", now=now)
+
+
+@pytest.mark.parametrize("timestamp", ["\u00b2", "17502636\u00b3\u00b9", "1" * 5000])
+def test_a_timestamp_is_ascii_digits_or_refused_without_an_error(timestamp: str) -> None:
+    """Digits to `str.isdigit`, each of which `int` refuses with an error."""
+    header = "sha256=" + "0" * 64
+
+    assert not valid_timestamped_signature(BODY, timestamp, header, b"secret", now=1_750_263_773)

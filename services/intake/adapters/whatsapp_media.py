@@ -2,8 +2,10 @@
 
 A message carries only a media id: `GET {graph_url}/{media id}` with the access token answers
 where the file is (`url`, valid a few minutes) and its size and SHA-256; `GET url` with the same
-token gives the bytes. Both are bounded in time, and the bytes in size: a file is read only up
-to the requirement's limit, so an oversized one costs no more than the limit. Every failure is
+token gives the bytes. The token goes only to the Graph API's own origin or over https to Meta's
+media hosts (`lookaside.fbsbx.com`), so a url that names another place, or plain http, is
+refused. Both are bounded in time, and the bytes in size: a file is read only up to the
+requirement's limit, so an oversized one costs no more than the limit. Every failure is
 `MediaUnavailable`, for the conversation to ask the citizen to send the file again.
 """
 
@@ -21,6 +23,15 @@ from services.intake.service_layer.ports import MediaTooLarge, MediaUnavailable
 MEDIA_ID_PATTERN = r"^[0-9A-Za-z_.-]{1,128}$"
 _MEDIA_ID = re.compile(MEDIA_ID_PATTERN)
 _HEX_SHA256 = re.compile(r"^[0-9a-f]{64}$")
+META_MEDIA_HOSTS = frozenset({"lookaside.fbsbx.com"})
+"""Where the Cloud API's media urls point (the Graph API answers with one, valid minutes)."""
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+Origin = tuple[str, str, int | None]
+
+
+def origin(url: httpx.URL) -> Origin:
+    return url.scheme, url.host, url.port or _DEFAULT_PORTS.get(url.scheme)
 
 
 class _MediaLocation(BaseModel):
@@ -39,9 +50,13 @@ class WhatsAppMedia:
         graph_url: str,
         access_token: str,
         total_timeout_s: float,
+        media_hosts: frozenset[str] = META_MEDIA_HOSTS,
     ) -> None:
         self._client = client
         self._graph_url = graph_url.rstrip("/")
+        self._media_origins = {origin(httpx.URL(graph_url))} | {
+            ("https", host, 443) for host in media_hosts
+        }
         self._headers = {"Authorization": f"Bearer {access_token}"}
         self._total_timeout_s = total_timeout_s
 
@@ -69,8 +84,15 @@ class WhatsAppMedia:
             location = _MediaLocation.model_validate_json(response.content)
         except ValidationError:
             raise MediaUnavailable("Graph API answered without a media url") from None
-        if not location.url.startswith(("https://", "http://")):
-            raise MediaUnavailable("media url is not HTTP")
+        try:
+            url = httpx.URL(location.url)
+        except httpx.InvalidURL:
+            raise MediaUnavailable("media url is not a url") from None
+        if origin(url) not in self._media_origins:
+            raise MediaUnavailable(
+                f"media url {url.scheme}://{url.host} is neither the Graph API's own origin "
+                "nor https to a media host"
+            )
         return location
 
     async def _download(self, url: str, *, max_bytes: int) -> bytes:

@@ -2,8 +2,9 @@
 
 The gateway signs every delivery: `X-Sms-Timestamp` (Unix seconds) and `X-Sms-Signature`,
 `sha256=` and the hex HMAC-SHA256 of `{timestamp}.{raw body}` under the shared secret
-(INTAKE_SMS_WEBHOOK_SECRET). A missing or wrong signature, or a timestamp more than five minutes
-off, is refused with 401 before the body is read, and nothing is stored. The body is JSON:
+(INTAKE_SMS_WEBHOOK_SECRET). A missing or wrong signature, or a timestamp that is not ASCII digits
+or is more than five minutes off, is refused with 401 before the body is read, and nothing is
+stored. The body is JSON:
 `{"message_id", "from", "text"}` (`to` and `received_at` may come and are ignored). The answer
 goes back by SMS through notify, never in the HTTP response, so the gateway's retries cannot
 send it twice.
