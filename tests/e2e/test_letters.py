@@ -1,10 +1,11 @@
 """Official letters end to end: registered, disposed down two levels, followed up and answered;
-a confidential letter refused to someone off its chain, the attempt in the audit log."""
+a confidential letter refused to someone off its chain, the attempt in the audit log; a clerk of
+another unit can neither read, answer nor close a secret letter, which escalates all the same."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -12,6 +13,7 @@ import httpx
 
 from devstack.stack import Stack
 from shared.events.models import (
+    DispositionEscalated,
     DispositionFollowedUp,
     LetterAccessRefused,
     LetterAnswered,
@@ -153,3 +155,86 @@ async def test_a_confidential_letter_read_off_its_chain_is_refused_and_audited(
 
     [held] = await eventually(in_inbox, what="the disposition in the holder's inbox")
     assert held["disposition"]["state"] == "sent"
+
+
+async def test_a_clerk_of_another_unit_cannot_read_answer_or_close_a_secret_letter(
+    backend: Stack, http: httpx.AsyncClient, tokens: Tokens
+) -> None:
+    letters = f"{backend.service_url('processing')}/v1/letters"
+    clerk = staff(tokens, "letter_clerk", "e2e-clerk")
+    head = staff(tokens, "signer", "e2e-kadis")
+    outsider = staff(tokens, "letter_clerk", "e2e-clerk-sooko", "KECAMATAN_SOOKO")
+    registered = await http.post(
+        letters, json=LETTER | {"confidentiality": "rahasia"}, headers=clerk
+    )
+    assert registered.status_code == 201, registered.text
+    letter_id = registered.json()["letter_id"]
+    base = f"{letters}/{letter_id}"
+    due_at = (datetime.now(UTC) + timedelta(seconds=15)).replace(microsecond=0)
+    disposed = await http.post(
+        f"{base}/dispositions",
+        json={
+            "to": [{"official": "e2e-kabid", "unit": UNIT}],
+            "instruction": "TINDAK_LANJUTI",
+            "note": "Hubungi Slamet Riyadi",
+            "due_at": due_at.isoformat(),
+        },
+        headers=head,
+    )
+    assert disposed.status_code == 200, disposed.text
+
+    read = await http.get(base, headers=outsider)
+    reply = await http.post(
+        f"{base}/reply",
+        json={"reply_number": "470/1/416-405/2025", "reply_date": "2025-03-05"},
+        headers=outsider,
+    )
+    follow_up = await http.post(
+        f"{base}/dispositions/D1/follow-up", json={"note": "Selesai"}, headers=outsider
+    )
+    close = await http.post(f"{base}/close", json={"reason": "Tidak perlu"}, headers=outsider)
+
+    assert (read.status_code, read.json()["error"]) == (403, "confidential")
+    assert reply.status_code == 403, reply.text
+    assert reply.json()["error"] == "not_on_letter"
+    assert (follow_up.status_code, follow_up.json()["error"]) == (403, "not_on_letter")
+    assert close.status_code == 403
+    assert not any("Slamet" in r.text for r in (read, reply, follow_up, close))
+    by_head = await http.get(base, headers=head)
+    assert by_head.status_code == 200, by_head.text
+    assert (by_head.json()["state"], by_head.json()["reply"]) == ("IN_PROGRESS", None)
+    assert by_head.json()["dispositions"][0]["state"] == "sent"
+
+    async def escalated() -> list[dict[str, Any]] | None:
+        entries = await audit_entries(http, backend, subject=letter_id)
+        types = {e["event_type"] for e in entries}
+        return entries if DispositionEscalated.event_type in types else None
+
+    entries = await eventually(
+        escalated, timeout_s=90, what="the disposition's escalation in the audit log"
+    )
+    refused = [e for e in entries if e["event_type"] == LetterAccessRefused.event_type]
+    assert [e["data"]["actor"]["id"] for e in refused] == ["e2e-clerk-sooko"] * 3
+    assert {e["data"]["confidentiality"] for e in refused} == {"rahasia"}
+
+    overdue = await http.get(
+        f"{letters}/overdue", headers=staff(tokens, "supervisor", "e2e-kabid-umum")
+    )
+    assert overdue.status_code == 200, overdue.text
+    listed = [
+        item
+        for group in overdue.json()["by_official"]
+        for item in group["dispositions"]
+        if item["letter_id"] == letter_id
+    ]
+    assert [(item["disposition"]["note"], item["notes_withheld"]) for item in listed] == [
+        (None, True)
+    ]
+    assert listed[0]["disposition"]["to_official"] == "e2e-kabid"
+
+    answered = await http.post(
+        f"{base}/reply",
+        json={"reply_number": "470/78/416-405/2025", "reply_date": "2025-03-05"},
+        headers=clerk,
+    )
+    assert (answered.status_code, answered.json()["state"]) == (200, "ANSWERED"), answered.text

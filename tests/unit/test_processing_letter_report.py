@@ -95,7 +95,7 @@ def november_letters() -> list[Letter]:
         actor("clerk-1"),
         reply_number="R1",
         reply_date=date(2026, 11, 3),
-        may_reply=True,
+        head_of_office=False,
         now=NOVEMBER + timedelta(days=1),
     )
     answered_late = letter(2, NOVEMBER)
@@ -105,7 +105,7 @@ def november_letters() -> list[Letter]:
         actor("clerk-1"),
         reply_number="R2",
         reply_date=date(2026, 11, 20),
-        may_reply=True,
+        head_of_office=False,
         now=NOVEMBER + timedelta(days=18),
     )
     left_unread = letter(3, NOVEMBER + timedelta(days=10))

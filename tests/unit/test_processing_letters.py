@@ -170,7 +170,7 @@ def test_a_letter_goes_down_two_levels_is_followed_up_and_answered() -> None:
         actor("clerk-1"),
         reply_number="470/88/416-405/2025",
         reply_date=date(2025, 3, 4),
-        may_reply=True,
+        head_of_office=False,
         now=T0 + timedelta(days=1, hours=1),
     )
 
@@ -345,7 +345,7 @@ def test_an_answered_or_closed_letter_takes_no_more_steps() -> None:
     assert closed.value.code == "letter_closed"
     with pytest.raises(LetterRefused):
         letter.answer(
-            actor(HEAD), reply_number="1", reply_date=date(2025, 3, 3), may_reply=True, now=T0
+            actor(HEAD), reply_number="1", reply_date=date(2025, 3, 3), head_of_office=True, now=T0
         )
 
 
@@ -353,11 +353,15 @@ def test_only_the_clerk_the_head_or_the_chain_register_a_reply() -> None:
     letter = registered()
     with pytest.raises(LetterForbidden):
         letter.answer(
-            actor(STAFF), reply_number="1", reply_date=date(2025, 3, 3), may_reply=False, now=T0
+            actor(STAFF),
+            reply_number="1",
+            reply_date=date(2025, 3, 3),
+            head_of_office=False,
+            now=T0,
         )
     dispose(letter, HEAD, STAFF)
     letter.answer(
-        actor(STAFF), reply_number="1", reply_date=date(2025, 3, 3), may_reply=False, now=T0
+        actor(STAFF), reply_number="1", reply_date=date(2025, 3, 3), head_of_office=False, now=T0
     )
     assert letter.reply is not None
     assert letter.reply.by == "staf-1"
@@ -372,7 +376,7 @@ def test_a_late_reply_and_a_late_follow_up_are_recorded_as_late() -> None:
         actor(HEAD),
         reply_number="2",
         reply_date=date(2025, 3, 10),
-        may_reply=True,
+        head_of_office=True,
         now=letter.due_at + timedelta(minutes=1),
     )
     followed, answered = letter.events[-2:]
@@ -469,3 +473,81 @@ def test_a_read_followed_up_or_moved_disposition_is_not_reminded() -> None:
     assert not letter.mark_deadline(timer(Mark.ESCALATION, due), now=due)
     assert not letter.mark_deadline(timer(Mark.ESCALATION, due, "D9"), now=due)
     assert letter.events[-1].__class__ is DispositionFollowedUp
+
+
+@pytest.mark.parametrize("confidentiality", list(Confidentiality))
+def test_only_its_clerk_the_head_of_its_office_and_its_chain_act_on_a_letter(
+    confidentiality: Confidentiality,
+) -> None:
+    letter = registered(confidentiality=confidentiality)
+    dispose(letter, HEAD, KABID)
+    withdrawn = dispose(letter, HEAD, SEKSI)
+    letter.withdraw(actor(HEAD), withdrawn, now=T0)
+
+    assert letter.may_act("clerk-1", head_of_office=False)
+    assert letter.may_act("kadis", head_of_office=True)
+    assert letter.may_act("kabid-dafduk", head_of_office=False)
+    assert not letter.may_act("clerk-2", head_of_office=False)
+    assert not letter.may_act("kasi-pindah", head_of_office=False)
+
+
+def test_a_signer_heads_only_the_letters_of_their_own_unit() -> None:
+    letter = registered()
+
+    assert letter.headed_by("KANTOR_DINAS", signer=True)
+    assert not letter.headed_by("KECAMATAN_SOOKO", signer=True)
+    assert not letter.headed_by("KANTOR_DINAS", signer=False)
+
+
+@pytest.mark.parametrize("confidentiality", list(Confidentiality))
+def test_a_step_by_someone_off_the_letter_is_refused_and_recorded(
+    confidentiality: Confidentiality,
+) -> None:
+    letter = registered(confidentiality=confidentiality)
+
+    letter.admit(actor("clerk-1"), head_of_office=False, now=T0)
+    letter.admit(actor(HEAD), head_of_office=True, now=T0)
+    assert letter.events == []
+    with pytest.raises(LetterForbidden) as refused:
+        letter.admit(actor("clerk-2"), head_of_office=False, now=T0)
+
+    assert refused.value.code == "not_on_letter"
+    [event] = letter.events
+    assert isinstance(event, LetterAccessRefused)
+    assert (event.actor.id, event.confidentiality) == ("clerk-2", confidentiality.value)
+
+
+def test_another_clerks_reply_is_refused_and_the_letter_stays_open_to_escalate() -> None:
+    letter = registered(confidentiality=Confidentiality.RAHASIA)
+    first = dispose(letter, HEAD, KABID, due_at=T0 + timedelta(days=2))
+    letter.events.clear()
+
+    with pytest.raises(LetterForbidden) as refused:
+        letter.answer(
+            actor("clerk-2"),
+            reply_number="470/1/2025",
+            reply_date=date(2025, 3, 3),
+            head_of_office=False,
+            now=T0,
+        )
+
+    assert refused.value.code == "not_on_letter"
+    assert (letter.state, letter.reply) == (LetterState.IN_PROGRESS, None)
+    assert event_types(letter) == [LetterAccessRefused]
+    escalation = timer(Mark.ESCALATION, letter.dispositions[first].due_at, first)
+    assert letter.mark_deadline(escalation, now=T0 + timedelta(days=2))
+    assert isinstance(letter.events[-1], DispositionEscalated)
+
+
+def test_a_scan_comes_only_from_the_letters_clerk_and_an_outsiders_attempt_is_recorded() -> None:
+    letter = registered(confidentiality=Confidentiality.TERBATAS)
+
+    letter.admit_scan(actor("clerk-1"), head_of_office=False, now=T0)
+    with pytest.raises(LetterForbidden) as head:
+        letter.admit_scan(actor(HEAD), head_of_office=True, now=T0)
+    assert (head.value.code, letter.events) == ("not_registrar", [])
+    with pytest.raises(LetterForbidden) as outsider:
+        letter.admit_scan(actor("clerk-2"), head_of_office=False, now=T0)
+
+    assert outsider.value.code == "not_on_letter"
+    assert event_types(letter) == [LetterAccessRefused]

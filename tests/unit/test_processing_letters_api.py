@@ -14,8 +14,15 @@ from fastapi import FastAPI
 
 from services.processing.bootstrap import create_app
 from services.processing.config import ProcessingSettings
+from services.processing.domain.deadlines import Mark
+from services.processing.domain.letters import disposition_timers
 from services.processing.entrypoints.letters_api import LettersContext
-from shared.events.models import LetterAccessRefused, LetterViewed
+from shared.events.models import (
+    LetterAccessRefused,
+    LetterAnswered,
+    LetterDisposed,
+    LetterViewed,
+)
 from shared.http import ReadinessCheck
 from tests.auth import STAFF_KEYS, bearer
 from tests.builders import T0
@@ -42,6 +49,8 @@ HEAD = who("signer", "kadis")
 KABID = who("supervisor", "kabid")
 KASI = who("verifier", "kasi", "KECAMATAN_SOOKO")
 OUTSIDER = who("operator", "operator-9")
+OTHER_CLERK = who("letter_clerk", "clerk-sooko", "KECAMATAN_SOOKO")
+OTHER_HEAD = who("signer", "camat-sooko", "KECAMATAN_SOOKO")
 
 LETTER: dict[str, Any] = {
     "sender": "Pengadilan Negeri Mojokerto",
@@ -163,7 +172,7 @@ async def test_refusals_say_why_in_indonesian(client: httpx.AsyncClient) -> None
     base = f"/v1/letters/{letter_id}"
     recipient = {"to": [{"official": "kasi", "unit": UNIT}], "instruction": "TINDAK_LANJUTI"}
 
-    not_head = await step(client, f"{base}/dispositions", KABID, recipient)
+    not_head = await step(client, f"{base}/dispositions", CLERK, recipient)
     unknown = await step(client, f"{base}/dispositions", HEAD, recipient | {"instruction": "LAIN"})
     too_late = await step(
         client, f"{base}/dispositions", HEAD, recipient | {"due_at": "2026-01-01T00:00:00Z"}
@@ -236,13 +245,16 @@ async def test_the_scan_is_a_sniffed_size_limited_pdf_from_its_clerk(
     png = await client.put(path, content=b"\x89PNG\r\n\x1a\n....", headers=CLERK)
     large = await client.put(path, content=b"%PDF-" + b"x" * 100, headers=CLERK)
     other = await client.put(path, content=b"%PDF-1.7", headers=who("letter_clerk", "clerk-2"))
+    head_clerk = bearer("signer", sub="kadis", service_point=UNIT, roles=["signer", "letter_clerk"])
+    head = await client.put(path, content=b"%PDF-1.7", headers=head_clerk)
     read = await client.get(path, headers=HEAD)
 
     assert stored.status_code == 200, stored.text
     assert stored.json()["has_scan"] is True
     assert png.status_code == 415
     assert large.status_code == 413
-    assert (other.status_code, other.json()["error"]) == (403, "not_registrar")
+    assert (other.status_code, other.json()["error"]) == (403, "not_on_letter")
+    assert (head.status_code, head.json()["error"]) == (403, "not_registrar")
     assert (read.status_code, read.content) == (200, b"%PDF-1.7 surat")
     assert read.headers["content-type"] == "application/pdf"
 
@@ -287,3 +299,148 @@ async def test_the_inbox_and_the_overdue_view_group_open_dispositions(
     ]
     assert [group["key"] for group in late.json()["by_unit"]] == [UNIT]
     assert refused.status_code == 403
+
+
+def outbox(office: Office) -> list[tuple[str, str]]:
+    return [(event.type, event.data["actor"]["id"]) for event in office.repository.outbox]
+
+
+async def test_a_clerk_of_another_unit_neither_reads_nor_answers_nor_closes_a_secret_letter(
+    client: httpx.AsyncClient, office: Office
+) -> None:
+    letter_id = await register(client, confidentiality="rahasia")
+    base = f"/v1/letters/{letter_id}"
+    await step(
+        client,
+        f"{base}/dispositions",
+        HEAD,
+        {"to": [{"official": "kabid", "unit": UNIT}], "instruction": "TINDAK_LANJUTI"},
+    )
+    office.repository.outbox.clear()
+
+    read = await client.get(base, headers=OTHER_CLERK)
+    reply = await step(
+        client, f"{base}/reply", OTHER_CLERK, {"reply_number": "1/2025", "reply_date": "2025-03-04"}
+    )
+    follow_up = await step(client, f"{base}/dispositions/D1/follow-up", OTHER_CLERK, {"note": "x"})
+    scan = await client.put(f"{base}/scan", content=b"%PDF-1.7", headers=OTHER_CLERK)
+    close = await step(client, f"{base}/close", OTHER_CLERK, {"reason": "Tidak perlu"})
+
+    assert (read.status_code, read.json()["error"]) == (403, "confidential")
+    for refused in (reply, follow_up, scan):
+        assert refused.status_code == 403, refused.text
+        assert refused.json()["error"] == "not_on_letter"
+        assert "Budi" not in refused.text
+    assert close.status_code == 403
+    assert outbox(office) == [(LetterAccessRefused.event_type, "clerk-sooko")] * 4
+    loaded = await office.repository.get(letter_id)
+    assert loaded is not None
+    letter = loaded[0]
+    assert (letter.is_open, letter.reply) == (True, None)
+    [escalation] = [
+        timer
+        for timer in disposition_timers(
+            letter_id,
+            letter.dispositions["D1"],
+            FlatCalendar(),
+            ProcessingSettings().letter_policy(),
+        )
+        if timer.mark is Mark.ESCALATION
+    ]
+    assert letter.mark_deadline(escalation, now=escalation.fire_at)
+
+
+async def test_the_clerk_and_the_head_of_office_still_act_and_each_answer_is_a_recorded_read(
+    client: httpx.AsyncClient, office: Office
+) -> None:
+    letter_id = await register(client, confidentiality="terbatas")
+    base = f"/v1/letters/{letter_id}"
+    office.repository.outbox.clear()
+
+    disposed = await step(
+        client,
+        f"{base}/dispositions",
+        HEAD,
+        {"to": [{"official": "kabid", "unit": UNIT}], "instruction": "TINDAK_LANJUTI"},
+    )
+    answered = await step(
+        client, f"{base}/reply", CLERK, {"reply_number": "1/2025", "reply_date": "2025-03-04"}
+    )
+
+    assert disposed.status_code == 200, disposed.text
+    assert (answered.status_code, answered.json()["state"]) == (200, "ANSWERED")
+    assert answered.json()["regarding"] == LETTER["regarding"]
+    assert outbox(office) == [
+        (LetterDisposed.event_type, "kadis"),
+        (LetterViewed.event_type, "kadis"),
+        (LetterAnswered.event_type, "clerk-1"),
+        (LetterViewed.event_type, "clerk-1"),
+    ]
+
+
+async def test_a_signer_of_another_unit_is_not_the_head_of_the_letters_office(
+    client: httpx.AsyncClient, office: Office
+) -> None:
+    letter_id = await register(client, confidentiality="rahasia")
+    base = f"/v1/letters/{letter_id}"
+    office.repository.outbox.clear()
+
+    read = await client.get(base, headers=OTHER_HEAD)
+    disposed = await step(
+        client,
+        f"{base}/dispositions",
+        OTHER_HEAD,
+        {"to": [{"official": "kabid", "unit": UNIT}], "instruction": "TINDAK_LANJUTI"},
+    )
+    closed = await step(client, f"{base}/close", OTHER_HEAD, {"reason": "Tidak perlu"})
+
+    assert read.status_code == 403, read.text
+    assert read.json()["error"] == "confidential"
+    assert (disposed.status_code, disposed.json()["error"]) == (403, "not_on_letter")
+    assert (closed.status_code, closed.json()["error"]) == (403, "not_on_letter")
+    assert outbox(office) == [(LetterAccessRefused.event_type, "camat-sooko")] * 3
+    loaded = await office.repository.get(letter_id)
+    assert loaded is not None
+    assert loaded[0].is_open
+
+
+async def test_the_overdue_view_withholds_a_confidential_letters_notes(
+    client: httpx.AsyncClient, office: Office
+) -> None:
+    ids = [await register(client, confidentiality=kind) for kind in ("rahasia", "biasa")]
+    for letter_id in ids:
+        await step(
+            client,
+            f"/v1/letters/{letter_id}/dispositions",
+            HEAD,
+            {
+                "to": [{"official": "kabid", "unit": UNIT}],
+                "instruction": "TINDAK_LANJUTI",
+                "note": "Hubungi Budi Santoso di Sooko",
+                "due_at": (T0 + timedelta(hours=4)).isoformat(),
+            },
+        )
+        await index_letter(office, letter_id)
+    office.clock.advance(timedelta(hours=20))
+
+    late = await client.get("/v1/letters/overdue", headers=who("supervisor", "kabid-capil"))
+
+    assert late.status_code == 200, late.text
+    listed = [
+        item
+        for group in late.json()["by_unit"] + late.json()["by_official"]
+        for item in group["dispositions"]
+    ]
+    secrets = [item for item in listed if item["letter_id"] == ids[0]]
+    ordinary = next(item for item in listed if item["letter_id"] == ids[1])
+    assert len(secrets) == 2
+    assert [item["disposition"]["note"] for item in secrets] == [None, None]
+    assert all(item["notes_withheld"] for item in secrets)
+    secret = secrets[0]
+    assert (secret["agenda_number"], secret["confidentiality"]) == (1, "rahasia")
+    assert (secret["disposition"]["to_official"], secret["disposition"]["due_at"]) == (
+        "kabid",
+        ordinary["disposition"]["due_at"],
+    )
+    assert ordinary["notes_withheld"] is False
+    assert ordinary["disposition"]["note"] == "Hubungi Budi Santoso di Sooko"

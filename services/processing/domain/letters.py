@@ -7,8 +7,9 @@ instruction and a deadline no later than the letter's; each official may dispose
 be withdrawn by the one who gave it while it is unread. A registered reply closes the letter.
 Every step is a method that checks it is allowed and records its event naming who acted.
 
-A confidential letter (`terbatas`, `rahasia`) is read only by its clerk, the head of office and
-those on its chain; a read by them is recorded, and so is a refused attempt by anyone else.
+Only the letter's own clerk, the head of its office and those on its chain act on it, whatever
+its confidentiality, and a confidential letter (`terbatas`, `rahasia`) is read only by them; a
+read by them is recorded, and so is a refused read or step by anyone else.
 """
 
 from __future__ import annotations
@@ -190,13 +191,39 @@ class Letter:
             if d.state is not DispositionState.WITHDRAWN
         )
 
+    def headed_by(self, unit: str, *, signer: bool) -> bool:
+        """Whether a signer of `unit` is the head of this letter's office, the one that registered
+        it; to a letter of another office, a signer is one more official."""
+        return signer and unit == self.service_point
+
+    def may_act(self, official_id: str, *, head_of_office: bool) -> bool:
+        """Whether they may take a step on the letter, of any confidentiality: its clerk, the head
+        of its office or someone on its chain. Whoever may act on it may also read it."""
+        return head_of_office or official_id == self.registered_by or self.on_chain(official_id)
+
     def may_read(self, official_id: str, *, head_of_office: bool) -> bool:
-        return (
-            not self.confidential
-            or head_of_office
-            or official_id == self.registered_by
-            or self.on_chain(official_id)
-        )
+        return not self.confidential or self.may_act(official_id, head_of_office=head_of_office)
+
+    def admit(self, actor: Actor, *, head_of_office: bool, now: datetime) -> None:
+        """Refuses a step to anyone who may not act on the letter and records the attempt, as a
+        refused read is: the caller stores the event before answering 403."""
+        if not self.may_act(actor.id, head_of_office=head_of_office):
+            self._record(
+                LetterAccessRefused,
+                actor,
+                now,
+                confidentiality=self.details.confidentiality.value,
+            )
+            raise LetterForbidden(
+                "not_on_letter",
+                "Hanya pencatat surat ini, kepala dinasnya dan penerima disposisinya yang dapat "
+                "mengambil langkah pada surat ini.",
+            )
+
+    def admit_scan(self, actor: Actor, *, head_of_office: bool, now: datetime) -> None:
+        """Refuses a scan from anyone but the letter's clerk before the scan is taken in."""
+        self.admit(actor, head_of_office=head_of_office, now=now)
+        self._require_registrar(actor)
 
     def view(self, actor: Actor, *, head_of_office: bool, now: datetime) -> None:
         """Records a read of a confidential letter, or refuses it and records the attempt.
@@ -217,10 +244,7 @@ class Letter:
         self, actor: Actor, scan_id: str, media_type: str, size: int, now: datetime
     ) -> None:
         """Keeps the scanned letter; a new scan replaces the old one."""
-        if actor.id != self.registered_by:
-            raise LetterForbidden(
-                "not_registrar", "Hanya pencatat surat yang dapat mengunggah pindaiannya."
-            )
+        self._require_registrar(actor)
         self.scan_id = scan_id
         self._record(LetterScanAttached, actor, now, media_type=media_type, size_bytes=size)
 
@@ -381,17 +405,18 @@ class Letter:
         self._record(DispositionClosed, actor, now, disposition_id=disposition_id)
 
     def answer(
-        self, actor: Actor, *, reply_number: str, reply_date: date, may_reply: bool, now: datetime
+        self,
+        actor: Actor,
+        *,
+        reply_number: str,
+        reply_date: date,
+        head_of_office: bool,
+        now: datetime,
     ) -> None:
-        """Registers the outgoing reply, which closes the letter. `may_reply`: the caller is the
-        letter's clerk's role or the head of office; anyone on the chain may reply too."""
+        """Registers the outgoing reply, which closes the letter and so ends its escalations: only
+        for those who may act on it, not any letter clerk."""
+        self.admit(actor, head_of_office=head_of_office, now=now)
         self._require_open()
-        if not (may_reply or self.on_chain(actor.id)):
-            raise LetterForbidden(
-                "not_on_chain",
-                "Hanya pencatat, kepala dinas atau penerima disposisi yang "
-                "dapat mencatat balasan surat ini.",
-            )
         number = reply_number.strip()
         if not number:
             raise LetterRefused("reply_number_required", "Nomor surat balasan wajib diisi.")
@@ -481,6 +506,12 @@ class Letter:
         if disposition.state is DispositionState.WITHDRAWN:
             raise LetterRefused("withdrawn", "Disposisi ini sudah ditarik kembali.")
         return disposition
+
+    def _require_registrar(self, actor: Actor) -> None:
+        if actor.id != self.registered_by:
+            raise LetterForbidden(
+                "not_registrar", "Hanya pencatat surat yang dapat mengunggah pindaiannya."
+            )
 
     def _require_open(self) -> None:
         if not self.is_open:

@@ -1,8 +1,10 @@
 """Official letters over HTTP: the clerk registers letters and their scans and replies, the head
 of office disposes them, officials read, pass on, follow up and close their dispositions.
 
-Officials are staff with a service point (their unit). A confidential letter is read only by its
-clerk, the head of office and those on its chain (403 for anyone else, recorded for auditors).
+Officials are staff with a service point (their unit). Only a letter's clerk, the head of its
+office (a signer of the unit that registered it) and those on its chain take steps on it, and a
+confidential letter is read only by them: anyone else gets 403, recorded for auditors. A step
+answers with the letter as reading it would, the read of a confidential one recorded too.
 Two people changing one letter at once: one wins, the other gets 409 and reads it again.
 """
 
@@ -193,7 +195,7 @@ class DispositionView(BaseModel):
     follow_up_note: str | None
 
     @classmethod
-    def of(cls, disposition: Disposition) -> DispositionView:
+    def of(cls, disposition: Disposition, *, notes: bool = True) -> DispositionView:
         return cls(
             disposition_id=disposition.id,
             parent_id=disposition.parent_id,
@@ -201,13 +203,13 @@ class DispositionView(BaseModel):
             to_official=disposition.to.id,
             to_unit=disposition.to.unit,
             instruction=disposition.instruction,
-            note=disposition.note,
+            note=disposition.note if notes else None,
             due_at=disposition.due_at,
             sent_at=disposition.sent_at,
             state=disposition.state.value,
             read_at=disposition.read_at,
             followed_up_at=disposition.followed_up_at,
-            follow_up_note=disposition.follow_up_note,
+            follow_up_note=disposition.follow_up_note if notes else None,
         )
 
 
@@ -277,6 +279,10 @@ class HeldView(BaseModel):
     confidentiality: Confidentiality
     urgency: Urgency
     disposition: DispositionView
+    notes_withheld: bool = Field(
+        description="The disposition's `note` and `follow_up_note` are left out: a confidential "
+        "letter's notes are read by opening it."
+    )
 
     @classmethod
     def of(cls, held: Held) -> HeldView:
@@ -285,7 +291,8 @@ class HeldView(BaseModel):
             agenda_number=held.letter.agenda_number,
             confidentiality=held.letter.details.confidentiality,
             urgency=held.letter.details.urgency,
-            disposition=DispositionView.of(held.disposition),
+            disposition=DispositionView.of(held.disposition, notes=not held.notes_withheld),
+            notes_withheld=held.notes_withheld,
         )
 
 
@@ -312,8 +319,11 @@ FORBIDDEN: Responses = {
         status.HTTP_403_FORBIDDEN,
         "The caller's role does not allow the route, the token has no unit (`missing_scope`), "
         "or the letter or step is not theirs: a confidential letter off their chain "
-        "(`confidential`, recorded), a disposition not given to them (`not_holder`) or by "
-        "them (`not_disposer`), a first disposition by anyone but the head of office.",
+        "(`confidential`, recorded), a step on a letter by anyone but its clerk, the head of "
+        "its office and its chain (`not_on_letter`, recorded), a disposition not given to them "
+        "(`not_holder`) or by them (`not_disposer`), a first disposition or a closing by "
+        "anyone but the head of office, a scan by anyone but the letter's clerk "
+        "(`not_registrar`).",
     )
 }
 STEP_ERRORS: Responses = {
@@ -351,8 +361,11 @@ async def inbox(context: LettersDep, caller: CallerDep) -> InboxView:
 
 @router.get("/overdue", responses={**FORBIDDEN, **error_responses(422, 503)})
 async def overdue(context: LettersDep, caller: CallerDep) -> OverdueView:
-    """For the head of office: every disposition past its deadline among the office's open
-    letters, by unit and by official."""
+    """For the head of office and supervisors who chase late work: every disposition past its
+    deadline among the office's open letters, by unit and by official, with who holds it and
+    since when, which is what chasing it takes. A confidential letter's disposition and
+    follow-up notes are withheld (`notes_withheld`) from every caller: this list is no recorded
+    read, so whoever may read them opens the letter, and that read is recorded."""
     late = await letters.overdue(
         service_point=staff(caller).unit,
         repository=context.repository,
@@ -391,8 +404,8 @@ async def register(
 async def read_letter(
     letter_id: LetterIdPath, context: LettersDep, caller: CallerDep
 ) -> LetterView:
-    """The letter and its chain. A confidential one only for its clerk, the head of office and
-    those on its chain; the read, or the refused attempt, is recorded for auditors."""
+    """The letter and its chain. A confidential one only for its clerk, the head of its office
+    and those on its chain; the read, or the refused attempt, is recorded for auditors."""
     letter = await _run(
         lambda: letters.view(
             letter_id=letter_id,
@@ -430,18 +443,18 @@ async def read_letter(
 async def upload_scan(
     letter_id: LetterIdPath, http_request: Request, context: LettersDep, caller: CallerDep
 ) -> LetterView:
-    """The scanned letter as a PDF, by the clerk who registered it; its type is read from its
-    bytes. A new scan replaces the old one."""
+    """The scanned letter as a PDF, by the clerk who registered it, who is checked before the
+    bytes are read; its type is read from them. A new scan replaces the old one."""
     acting = staff(caller)
-    loaded = await context.repository.get(letter_id)
-    if loaded is None:
-        raise ApiError(status.HTTP_404_NOT_FOUND, "not_found", "Surat tidak ditemukan.")
-    if loaded[0].registered_by != acting.actor.id:
-        raise ApiError(
-            status.HTTP_403_FORBIDDEN,
-            "not_registrar",
-            "Hanya pencatat surat yang dapat mengunggah pindaiannya.",
+    await _run(
+        lambda: letters.admit_scan(
+            letter_id=letter_id,
+            staff=acting,
+            repository=context.repository,
+            outbox_ready=context.outbox_ready,
+            now=context.clock(),
         )
+    )
     requirement = Accepted(
         name="pindaian surat", media_types=(MediaType.PDF,), max_bytes=context.max_scan_bytes
     )
@@ -464,6 +477,7 @@ async def upload_scan(
     now = context.clock()
     return await _act(
         context,
+        acting,
         letter_id,
         lambda letter: letter.attach_scan(acting.actor, scan_id, media_type.value, size, now),
     )
@@ -506,6 +520,7 @@ async def dispose(
     acting, now = staff(caller), context.clock()
     return await _act(
         context,
+        acting,
         letter_id,
         lambda letter: letter.dispose(
             acting.actor,
@@ -516,7 +531,7 @@ async def dispose(
             due_at=body.due_at,
             parent_id=body.parent_id,
             policy=context.policy,
-            head_of_office=acting.head_of_office,
+            head_of_office=acting.heads(letter),
             now=now,
         ),
     )
@@ -532,7 +547,10 @@ async def read_disposition(
     """The holder opens their disposition; it can no longer be withdrawn."""
     acting, now = staff(caller), context.clock()
     return await _act(
-        context, letter_id, lambda letter: letter.read(acting.actor, disposition_id, now=now)
+        context,
+        acting,
+        letter_id,
+        lambda letter: letter.read(acting.actor, disposition_id, now=now),
     )
 
 
@@ -546,7 +564,10 @@ async def withdraw(
     """The one who disposed takes an unread disposition back."""
     acting, now = staff(caller), context.clock()
     return await _act(
-        context, letter_id, lambda letter: letter.withdraw(acting.actor, disposition_id, now=now)
+        context,
+        acting,
+        letter_id,
+        lambda letter: letter.withdraw(acting.actor, disposition_id, now=now),
     )
 
 
@@ -562,6 +583,7 @@ async def follow_up(
     acting, now = staff(caller), context.clock()
     return await _act(
         context,
+        acting,
         letter_id,
         lambda letter: letter.follow_up(acting.actor, disposition_id, body.note, now=now),
     )
@@ -578,6 +600,7 @@ async def close_disposition(
     acting, now = staff(caller), context.clock()
     return await _act(
         context,
+        acting,
         letter_id,
         lambda letter: letter.close_disposition(acting.actor, disposition_id, now=now),
     )
@@ -587,16 +610,18 @@ async def close_disposition(
 async def register_reply(
     letter_id: LetterIdPath, body: ReplyBody, context: LettersDep, caller: CallerDep
 ) -> LetterView:
-    """Registers the outgoing reply under its own number; it closes the letter."""
+    """Registers the outgoing reply under its own number; it closes the letter, so only its
+    clerk, the head of its office or someone on its chain may."""
     acting, now = staff(caller), context.clock()
     return await _act(
         context,
+        acting,
         letter_id,
         lambda letter: letter.answer(
             acting.actor,
             reply_number=body.reply_number,
             reply_date=body.reply_date,
-            may_reply=acting.clerk or acting.head_of_office,
+            head_of_office=acting.heads(letter),
             now=now,
         ),
     )
@@ -606,23 +631,25 @@ async def register_reply(
 async def close_letter(
     letter_id: LetterIdPath, body: CloseBody, context: LettersDep, caller: CallerDep
 ) -> LetterView:
-    """The head of office closes a letter that needs no reply."""
+    """The head of the letter's office closes a letter that needs no reply."""
     acting, now = staff(caller), context.clock()
     return await _act(
         context,
+        acting,
         letter_id,
         lambda letter: letter.close(
-            acting.actor, body.reason, head_of_office=acting.head_of_office, now=now
+            acting.actor, body.reason, head_of_office=acting.heads(letter), now=now
         ),
     )
 
 
 async def _act(
-    context: LettersContext, letter_id: str, step: Callable[[Letter], object]
+    context: LettersContext, acting: Staff, letter_id: str, step: Callable[[Letter], object]
 ) -> LetterView:
     letter = await _run(
-        lambda: letters.act(
+        lambda: letters.take(
             letter_id=letter_id,
+            staff=acting,
             step=step,
             repository=context.repository,
             outbox_ready=context.outbox_ready,

@@ -1,5 +1,6 @@
 """Letter use cases: register a letter under the next agenda number, take the steps of its
-disposition chain, read it under its confidentiality, and the inbox and overdue views."""
+disposition chain (only its clerk, the head of its office and its chain), read it under its
+confidentiality, and the inbox and overdue views."""
 
 from __future__ import annotations
 
@@ -44,8 +45,8 @@ class LetterChanged(Exception):
 
 @dataclass(frozen=True)
 class Staff:
-    """Someone acting on letters: who, their unit, and whether they head the office or
-    register letters."""
+    """Someone acting on letters: who, their unit, and whether they hold the role that heads an
+    office (the signer's) or registers letters."""
 
     actor: Actor
     unit: str
@@ -55,6 +56,10 @@ class Staff:
     @property
     def official(self) -> Official:
         return Official(self.actor.id, self.unit)
+
+    def heads(self, letter: Letter) -> bool:
+        """Whether they head the letter's own office, not just some office."""
+        return letter.headed_by(self.unit, signer=self.head_of_office)
 
 
 async def register_letter(
@@ -101,16 +106,48 @@ async def act(
     outbox_ready: OutboxReady,
     now: datetime,
 ) -> Letter:
-    """Applies one step to the letter, or raises LetterRefused, LetterNotFound or LetterChanged.
+    """Applies one step to the letter as it is, or raises LetterRefused, LetterNotFound or
+    LetterChanged; staff's steps come through `take`, which first checks who takes them."""
+    return await _change(letter_id, step, STEP_ATTEMPTS, repository, outbox_ready, now)
 
-    A letter changed between reading and saving it (another official's step, a reminder fired)
-    is read again and the step judged anew on what it is now."""
-    for _ in range(STEP_ATTEMPTS):
-        letter, revision = await _load(letter_id, repository)
+
+async def take(
+    *,
+    letter_id: str,
+    staff: Staff,
+    step: Callable[[Letter], object],
+    repository: LetterRepository,
+    outbox_ready: OutboxReady,
+    now: datetime,
+) -> Letter:
+    """A step by a member of staff: refused, and the attempt recorded, unless they may act on
+    the letter; the letter it answers with is read under the same rule as `view`, the read of a
+    confidential letter recorded with the step."""
+
+    def admitted(letter: Letter) -> None:
+        head_of_office = staff.heads(letter)
+        letter.admit(staff.actor, head_of_office=head_of_office, now=now)
         step(letter)
-        if not letter.events or await _save(letter, revision, repository, outbox_ready, now):
-            return letter
-    raise LetterChanged(letter_id)
+        letter.view(staff.actor, head_of_office=head_of_office, now=now)
+
+    return await _change(letter_id, admitted, STEP_ATTEMPTS, repository, outbox_ready, now)
+
+
+async def admit_scan(
+    *,
+    letter_id: str,
+    staff: Staff,
+    repository: LetterRepository,
+    outbox_ready: OutboxReady,
+    now: datetime,
+) -> Letter:
+    """The letter, if the caller is its clerk, checked before a scan's bytes are taken in; an
+    attempt by someone off the letter is recorded."""
+
+    def admitted(letter: Letter) -> None:
+        letter.admit_scan(staff.actor, head_of_office=staff.heads(letter), now=now)
+
+    return await _change(letter_id, admitted, STEP_ATTEMPTS, repository, outbox_ready, now)
 
 
 async def view(
@@ -123,12 +160,30 @@ async def view(
 ) -> Letter:
     """The letter, if the caller may read it; a read of a confidential letter is recorded, and
     so is a refused one, before the refusal is raised."""
-    for _ in range(VIEW_ATTEMPTS):
+
+    def read(letter: Letter) -> None:
+        letter.view(staff.actor, head_of_office=staff.heads(letter), now=now)
+
+    return await _change(letter_id, read, VIEW_ATTEMPTS, repository, outbox_ready, now)
+
+
+async def _change(
+    letter_id: str,
+    change: Callable[[Letter], object],
+    attempts: int,
+    repository: LetterRepository,
+    outbox_ready: OutboxReady,
+    now: datetime,
+) -> Letter:
+    """Applies the change and stores its events; a refusal that recorded its attempt is stored
+    before it is raised. A letter changed between reading and saving it (another official's
+    step, a reminder fired) is read again and the change judged anew on what it is now."""
+    for _ in range(attempts):
         letter, revision = await _load(letter_id, repository)
         try:
-            letter.view(staff.actor, head_of_office=staff.head_of_office, now=now)
+            change(letter)
         except LetterForbidden:
-            if await _save(letter, revision, repository, outbox_ready, now):
+            if not letter.events or await _save(letter, revision, repository, outbox_ready, now):
                 raise
             continue
         if not letter.events or await _save(letter, revision, repository, outbox_ready, now):
@@ -138,10 +193,12 @@ async def view(
 
 @dataclass(frozen=True)
 class Held:
-    """A disposition in someone's inbox, with its letter."""
+    """A disposition in someone's inbox or the overdue view, with its letter."""
 
     letter: Letter
     disposition: Disposition
+    notes_withheld: bool = False
+    """Its disposition and follow-up notes are not to be shown."""
 
 
 @dataclass(frozen=True)
@@ -193,7 +250,12 @@ async def overdue(
     *, service_point: str, repository: LetterRepository, index: LetterIndex, now: datetime
 ) -> list[Held]:
     """Every open disposition past its deadline among the office's open letters; answered or
-    closed letters drop off the index."""
+    closed letters drop off the index.
+
+    Chasing a late disposition takes its letter's agenda number, its holder and unit and its
+    deadline, not what the letter or its chain says. The view is not a read of the letters, so
+    a confidential letter's notes are withheld from everyone here, also from those who may read
+    it: they open the letter, and that read is recorded."""
     late: list[Held] = []
     finished: list[str] = []
     for letter_id in await index.open_letters(service_point):
@@ -203,7 +265,7 @@ async def overdue(
             continue
         letter = loaded[0]
         late.extend(
-            Held(letter, disposition)
+            Held(letter, disposition, notes_withheld=letter.confidential)
             for disposition in letter.dispositions.values()
             if disposition.is_open and disposition.due_at <= now
         )
