@@ -726,17 +726,17 @@ class LetterViewed(LetterEvent):
     event_type: ClassVar[str] = "id.go.adminduk.letter.viewed.v1"
     topic: ClassVar[Topic] = LETTERS
 
-    confidentiality: str = Field(description="terbatas or rahasia.")
+    confidentiality: str = Field(description="biasa, terbatas or rahasia.")
 
 
 class LetterAccessRefused(LetterEvent):
-    """Someone neither its clerk, the head of office nor on its chain tried to read a
-    confidential letter."""
+    """Someone neither its clerk, the head of its office nor on its chain tried to take a step on
+    a letter, or to read a confidential one."""
 
     event_type: ClassVar[str] = "id.go.adminduk.letter.access_refused.v1"
     topic: ClassVar[Topic] = LETTERS
 
-    confidentiality: str = Field(description="terbatas or rahasia.")
+    confidentiality: str = Field(description="biasa, terbatas or rahasia.")
 
 
 class DispositionReminded(LetterEvent):
