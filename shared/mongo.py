@@ -1,8 +1,9 @@
 """MongoDB helpers: the client, the one way to write documents, and the outbox inside each.
 
 A service writes its state change and the events it must publish in one document update (the
-`outbox` array); the relay publishes them and only then removes them. Nothing accepted is lost, and
-nothing needs multi-document transactions or change streams.
+`outbox` array, with the document marked `unpublished`); the relay publishes them and only then
+removes them. Nothing accepted is lost, and nothing needs multi-document transactions or change
+streams.
 
 Every document carries a `version` that every update raises by one. On MongoDB a single-document
 update is atomic anyway; the local engine (FerretDB) is not, and its version guard refuses a write
@@ -17,10 +18,11 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 
 from aiokafka import AIOKafkaProducer
-from pymongo import AsyncMongoClient, UpdateOne
+from pymongo import ASCENDING, AsyncMongoClient, UpdateOne
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError, OperationFailure, PyMongoError
+from pymongo.results import BulkWriteResult
 
 from shared.crypto import Cipher
 from shared.errors import is_write_conflict
@@ -38,7 +40,14 @@ MAX_CONNECTIONS = 16
 The local engine may hold two or three PostgreSQL connections for one operation, so four
 processes' worth stays well below its pool of 300 (`devstack/postgres.py`)."""
 
-PENDING_OUTBOX: Document = {"outbox.0": {"$exists": True}}
+UNPUBLISHED = "unpublished"
+"""True while the document's `outbox` holds items: an indexed top-level equality is what both
+engines find without reading every document (the local engine filters array paths and `$exists`
+by reading them all)."""
+PENDING_OUTBOX: Document = {UNPUBLISHED: True}
+PENDING_INDEX = "outbox_unpublished"
+"""Made by each relay before its first sweep, so every collection with an outbox has it; on the
+local engine its PostgreSQL twin (`devstack/ferretdb/tables.sql`) is what serves the equality."""
 BATCH = 200
 UPDATES_PER_COMMAND = 4
 """The local engine (FerretDB 1.24) keeps each update of a command reading from its own
@@ -124,6 +133,29 @@ def _outbox_context(event_id: str) -> str:
     return f"outbox/{event_id}"
 
 
+def outbox_fields(events: Sequence[CloudEvent], cipher: Cipher) -> Document:
+    """A new document's outbox: its items, and the mark the relay's sweep finds it by."""
+    items = [outbox_entry(event, cipher) for event in events]
+    return {"outbox": items, UNPUBLISHED: bool(items)}
+
+
+def with_outbox(update: Document, events: Sequence[CloudEvent], cipher: Cipher) -> Document:
+    """The update, also adding the events to the document's outbox and marking it unpublished.
+
+    Without events the mark is left as it is: setting it would only cost the sweep a read.
+    """
+    pushed = {
+        **update,
+        "$push": {
+            **update.get("$push", {}),
+            "outbox": {"$each": [outbox_entry(event, cipher) for event in events]},
+        },
+    }
+    if not events:
+        return pushed
+    return {**pushed, "$set": {**update.get("$set", {}), UNPUBLISHED: True}}
+
+
 async def apply_once(
     collection: AsyncCollection[Document],
     *,
@@ -144,19 +176,13 @@ async def apply_once(
     adds conditions (e.g. `{"state": ..., "version": ...}`) so that of two racing changes exactly
     one matches. False when nothing matched: applied before, gone, or not as expected.
     """
-    update: Document = {
-        "$push": {
-            "processed_events": event_id,
-            "outbox": {"$each": [outbox_entry(event, cipher) for event in outbox]},
-            **(appended or {}),
-        },
-    }
+    update: Document = {"$push": {"processed_events": event_id, **(appended or {})}}
     if changes:
         update["$set"] = changes
     return await update_document(
         collection,
         document_id,
-        update,
+        with_outbox(update, outbox, cipher),
         expected={**(expected or {}), "processed_events": {"$ne": event_id}},
     )
 
@@ -178,7 +204,7 @@ async def insert_applied(
         {
             **document,
             "processed_events": [event_id],
-            "outbox": [outbox_entry(event, cipher) for event in outbox],
+            **outbox_fields(outbox, cipher),
         },
     )
 
@@ -189,7 +215,8 @@ class OutboxRelay(PollingLoop):
     Writers hand over what they just stored (`wake(document_id, events)`), so the steady state
     reads nothing back: whatever was handed over meanwhile goes in one pipelined send and one
     clearing write. The sweep finds documents whose items no one handed over (e.g. written just
-    before a crash, or more than the relay holds in memory while Kafka is away).
+    before a crash, or more than the relay holds in memory while Kafka is away) by their
+    `unpublished` mark, through an index, so it reads only those.
     """
 
     def __init__(
@@ -213,6 +240,7 @@ class OutboxRelay(PollingLoop):
         self._max_held = max_held_documents
         self._held: dict[str, list[Document]] = {}
         self._read_back: set[str] = set()
+        self._indexed = False
 
     def wake(self, key: str, events: Sequence[CloudEvent] = ()) -> None:
         """Publishes soon what document `key` just stored; given the `events`, without reading.
@@ -261,7 +289,15 @@ class OutboxRelay(PollingLoop):
         return published
 
     async def sweep(self) -> int:
-        """Publishes every pending item of the collection; returns how many."""
+        """Publishes every pending item of the collection; returns how many.
+
+        A marked document found with nothing in its outbox (relays of two instances removed its
+        items by value at once) goes through the same clearing write with nothing to send: one
+        write, once, where leaving its mark would cost a read at every sweep from then on.
+        """
+        if not self._indexed:
+            await self._collection.create_index([(UNPUBLISHED, ASCENDING)], name=PENDING_INDEX)
+            self._indexed = True
         published = 0
         chunk: list[Document] = []
         async for document in self._collection.find(PENDING_OUTBOX, {"outbox": 1}):
@@ -289,17 +325,42 @@ class OutboxRelay(PollingLoop):
         ]
         await asyncio.gather(*deliveries)
         OUTBOX_PUBLISHED.labels(self._collection.name).inc(len(deliveries))
-        # Removed by value: the local engine's $pull ignores conditions. Pulling again what is gone
-        # changes nothing, so a write conflict retries the whole batch.
+        for start in range(0, len(documents), UPDATES_PER_COMMAND):
+            await self._clear(documents[start : start + UPDATES_PER_COMMAND])
+        return len(deliveries)
+
+    async def _clear(self, documents: list[Document]) -> None:
+        """Empties each outbox and unmarks its document only if the outbox still holds exactly
+        the items published, so a document is never unmarked with items in it.
+
+        Where fewer matched (a writer added items meanwhile, or another relay got there first),
+        the published items are removed by value (the local engine's $pull ignores conditions),
+        which leaves the mark and whatever was added; pulling what is gone changes nothing. The
+        result counts how many matched, not which, so the whole command is pulled.
+        """
+        clears = [
+            UpdateOne(
+                {"_id": document["_id"], "outbox": document["outbox"]},
+                versioned({"$set": {"outbox": [], UNPUBLISHED: False}}),
+            )
+            for document in documents
+        ]
+        cleared = await self._write(clears)
+        if cleared.matched_count == len(clears):
+            return
         removals = [
             UpdateOne(
                 {"_id": document["_id"]}, versioned({"$pullAll": {"outbox": document["outbox"]}})
             )
             for document in documents
+            if document["outbox"]
         ]
-        for start in range(0, len(removals), UPDATES_PER_COMMAND):
-            await self._remove(removals[start : start + UPDATES_PER_COMMAND])
-        return len(deliveries)
+        if removals:
+            await self._write(removals)
 
-    async def _remove(self, removals: list[UpdateOne]) -> None:
-        await retry_write_conflicts(lambda: self._collection.bulk_write(removals, ordered=False))
+    async def _write(self, updates: list[UpdateOne]) -> BulkWriteResult:
+        """A write conflict retries the whole command, which each of its updates allows: a
+        clear applied before matches no more, a removal applied before changes nothing."""
+        return await retry_write_conflicts(
+            lambda: self._collection.bulk_write(updates, ordered=False)
+        )

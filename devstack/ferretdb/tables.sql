@@ -10,6 +10,13 @@
 -- index on `_id` cannot serve, so every find or update by `_id` scanned the whole table; a GIN index
 -- on the same expression serves it.
 --
+-- A twin for every index the services declare. FerretDB turns an index on `field` (or `a.b`) into
+-- a btree on `_jsonb->'field'`, but filters a query on that field with `_jsonb->'field' @> value`
+-- (`_jsonb #> '{a,b}' @> value` for a path), which only a GIN index on the same expression serves;
+-- without the twin such a query reads the whole table however few documents it wants. Only an
+-- index's first field is twinned: FerretDB pushes down equalities only, which lead an index. A
+-- unique index is left alone: it is there to refuse duplicates, and no query looks one up.
+--
 -- Documents kept uncompressed. PostgreSQL compresses a large value, which hides its bytes, and the
 -- tests check that no personal data is stored in clear text by reading the engine's files.
 CREATE OR REPLACE FUNCTION adminduk_version_guard() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -45,6 +52,44 @@ BEGIN
   EXECUTE format('ALTER TABLE %s ALTER COLUMN _jsonb SET STORAGE EXTERNAL', target);
 END $$;
 
+CREATE OR REPLACE FUNCTION adminduk_twin_index(btree regclass) RETURNS void LANGUAGE plpgsql AS $$
+DECLARE
+  target regclass := (SELECT indrelid FROM pg_index WHERE indexrelid = btree);
+  path text[] := ARRAY(
+    SELECT m[1] FROM regexp_matches(pg_get_indexdef(btree, 1, false), '''([^'']*)''', 'g') AS m
+  );
+BEGIN
+  IF (SELECT relname FROM pg_class WHERE oid = target) LIKE '\_ferretdb%'
+     OR (SELECT indisunique FROM pg_index WHERE indexrelid = btree)
+     OR (SELECT amname FROM pg_am JOIN pg_class ON pg_class.relam = pg_am.oid
+         WHERE pg_class.oid = btree) <> 'btree'
+     OR cardinality(path) = 0 OR path = ARRAY['_id']
+  THEN
+    RETURN;
+  END IF;
+  EXECUTE format(
+    'CREATE INDEX IF NOT EXISTS %I ON %s USING gin ((_jsonb %s) jsonb_path_ops)',
+    left((SELECT relname FROM pg_class WHERE oid = btree), 55) || '_gin', target,
+    CASE WHEN cardinality(path) = 1 THEN format('-> %L', path[1])
+         ELSE format('#> %L', path::text) END);
+END $$;
+
+CREATE OR REPLACE FUNCTION adminduk_twin_new_indexes() RETURNS event_trigger LANGUAGE plpgsql AS $$
+DECLARE
+  created record;
+BEGIN
+  FOR created IN
+    SELECT objid FROM pg_event_trigger_ddl_commands()
+    WHERE command_tag = 'CREATE INDEX' AND object_type = 'index'
+  LOOP
+    PERFORM adminduk_twin_index(created.objid::regclass);
+  END LOOP;
+END $$;
+
+DROP EVENT TRIGGER IF EXISTS adminduk_twin_new_indexes;
+CREATE EVENT TRIGGER adminduk_twin_new_indexes ON ddl_command_end
+  WHEN TAG IN ('CREATE INDEX') EXECUTE FUNCTION adminduk_twin_new_indexes();
+
 CREATE OR REPLACE FUNCTION adminduk_guard_new_tables() RETURNS event_trigger LANGUAGE plpgsql AS $$
 DECLARE
   created record;
@@ -65,3 +110,9 @@ CREATE EVENT TRIGGER adminduk_guard_new_tables ON ddl_command_end
 SELECT adminduk_guard_table(c.oid)
 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
 WHERE c.relkind = 'r' AND n.nspname NOT IN ('pg_catalog', 'information_schema');
+
+-- Indexes made before the twins existed.
+SELECT adminduk_twin_index(i.indexrelid)
+FROM pg_index i JOIN pg_class c ON c.oid = i.indrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast')
+  AND EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = c.oid AND attname = '_jsonb');

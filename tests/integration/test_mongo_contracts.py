@@ -12,7 +12,7 @@ from services.processing.adapters.mongo_at_risk import MongoAtRisk
 from services.processing.adapters.mongo_cases import MongoCaseRepository
 from services.processing.adapters.mongo_queues import MongoQueues
 from shared.crypto import Cipher, UnreadableSecret
-from shared.mongo import Document
+from shared.mongo import UNPUBLISHED, Document
 from tests.builders import (
     MOBILE,
     T0,
@@ -100,6 +100,7 @@ async def test_requests_cases_and_notifications_keep_personal_data_sealed(
     for name in ("requests", "cases", "notifications"):
         [document] = await mongo_db[name].find().to_list()
         assert document["outbox"], name
+        assert document[UNPUBLISHED] is True, name
         assert in_clear(document) == [], name
 
 

@@ -7,10 +7,11 @@ from typing import Any, cast
 
 from aiokafka import AIOKafkaProducer
 from pymongo.asynchronous.collection import AsyncCollection
+from pymongo.results import BulkWriteResult
 
 from shared.events.envelope import CloudEvent, KafkaHeaders
 from shared.events.topics import REQUESTS
-from shared.mongo import Document, OutboxRelay, outbox_entry
+from shared.mongo import UNPUBLISHED, Document, OutboxRelay, outbox_entry
 from tests.builders import cipher, request_submitted, wrapped
 
 
@@ -31,11 +32,22 @@ class StoredOutboxes:
         outbox = self.outboxes.get(query["_id"])
         return None if outbox is None else {"_id": query["_id"], "outbox": list(outbox)}
 
-    async def bulk_write(self, requests: list[Any], ordered: bool) -> None:
+    async def bulk_write(self, requests: list[Any], ordered: bool) -> BulkWriteResult:
+        matched = 0
         for request in requests:
             document_id = request._filter["_id"]
-            pulled = request._doc["$pullAll"]["outbox"]
-            self.outboxes[document_id] = [i for i in self.outboxes[document_id] if i not in pulled]
+            outbox = self.outboxes.get(document_id)
+            if outbox is None:
+                continue
+            if "$pullAll" in request._doc:
+                pulled = request._doc["$pullAll"]["outbox"]
+                self.outboxes[document_id] = [i for i in outbox if i not in pulled]
+                matched += 1
+            elif outbox == request._filter["outbox"]:
+                assert request._doc["$set"] == {"outbox": [], UNPUBLISHED: False}
+                self.outboxes[document_id] = []
+                matched += 1
+        return BulkWriteResult({"nMatched": matched}, acknowledged=True)
 
 
 class SentMessages:

@@ -29,10 +29,11 @@ from shared.events.models import Applicant
 from shared.mongo import (
     Document,
     insert_new,
-    outbox_entry,
+    outbox_fields,
     retry_write_conflicts,
     update_document,
     versioned,
+    with_outbox,
 )
 
 HOLDER_PURPOSE = "appointment-holder"
@@ -78,7 +79,7 @@ class MongoAppointmentRepository:
                 "created_at": appointment.created_at,
                 "rescheduled_from": appointment.rescheduled_from,
                 "replaced_by": appointment.replaced_by,
-                "outbox": [],
+                **outbox_fields((), self._cipher),
             },
         )
 
@@ -121,15 +122,16 @@ class MongoAppointmentRepository:
         return await update_document(
             self._appointments,
             appointment.booking_number,
-            {
-                "$set": {
-                    "status": appointment.status.value,
-                    "replaced_by": appointment.replaced_by,
+            with_outbox(
+                {
+                    "$set": {
+                        "status": appointment.status.value,
+                        "replaced_by": appointment.replaced_by,
+                    }
                 },
-                "$push": {
-                    "outbox": {"$each": [outbox_entry(event, self._cipher) for event in outbox]}
-                },
-            },
+                outbox,
+                self._cipher,
+            ),
             expected={"status": expected.value},
         )
 

@@ -12,7 +12,7 @@ from pymongo.asynchronous.collection import AsyncCollection
 from services.intake.domain.complaints import Complaint
 from shared.crypto import Cipher
 from shared.events.envelope import CloudEvent
-from shared.mongo import Document, insert_new, outbox_entry
+from shared.mongo import Document, insert_new, outbox_fields
 
 
 class MongoComplaintRepository:
@@ -34,6 +34,6 @@ class MongoComplaintRepository:
                 "personal": self._cipher.seal_json(personal, context=f"complaints/{number}"),
                 "filed_by": complaint.filed_by.model_dump(mode="json"),
                 "filed_at": complaint.filed_at,
-                "outbox": [outbox_entry(event, self._cipher) for event in outbox],
+                **outbox_fields(outbox, self._cipher),
             },
         )

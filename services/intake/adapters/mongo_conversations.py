@@ -19,7 +19,7 @@ from services.intake.domain.conversation import Conversation, HeldDocument, Step
 from services.intake.service_layer.ports import StoredConversation
 from shared.crypto import Cipher
 from shared.events.envelope import CloudEvent
-from shared.mongo import Document, insert_new, outbox_entry, update_document
+from shared.mongo import Document, insert_new, outbox_fields, update_document, with_outbox
 
 PHONE_PURPOSE = "conversation-phone"
 
@@ -67,15 +67,15 @@ class MongoConversationRepository:
             "last_active": conversation.last_active,
             "handled": list(handled),
         }
-        entries = [outbox_entry(event, self._cipher) for event in outbox]
         if version < 0:
             return await insert_new(
-                self._conversations, {"_id": document_id, **fields, "outbox": entries}
+                self._conversations,
+                {"_id": document_id, **fields, **outbox_fields(outbox, self._cipher)},
             )
         return await update_document(
             self._conversations,
             document_id,
-            {"$set": fields, "$push": {"outbox": {"$each": entries}}},
+            with_outbox({"$set": fields}, outbox, self._cipher),
             expected={"version": version},
         )
 

@@ -16,7 +16,7 @@ from pymongo.asynchronous.collection import AsyncCollection
 
 from shared.crypto import Cipher
 from shared.events.envelope import CloudEvent
-from shared.mongo import Document, insert_new, outbox_entry, update_document
+from shared.mongo import Document, insert_new, update_document, with_outbox
 
 
 class MongoInboundMessages:
@@ -46,8 +46,7 @@ class MongoInboundMessages:
         message handled twice over a crash is answered once."""
         update: Document = {"$set": {"handled_at": now}}
         if outbox:
-            entries = [outbox_entry(event, self._cipher) for event in outbox]
-            update["$push"] = {"outbox": {"$each": entries}}
+            update = with_outbox(update, outbox, self._cipher)
         await update_document(
             self._collection, _key(provider, message_id), update, expected={"handled_at": None}
         )

@@ -16,7 +16,14 @@ from services.intake.domain.citizen_request import CitizenRequest, RequestStatus
 from shared.crypto import Cipher
 from shared.events.envelope import Actor, CloudEvent
 from shared.events.models import Applicant
-from shared.mongo import Document, apply_once, insert_new, outbox_entry, update_document
+from shared.mongo import (
+    Document,
+    apply_once,
+    insert_new,
+    outbox_fields,
+    update_document,
+    with_outbox,
+)
 
 OWNER_PURPOSE = "request-owner"
 
@@ -62,7 +69,7 @@ class MongoRequestRepository:
             "required_documents": list(request.required_documents),
             "documents": request.documents,
             "history": [self._change(request.request_id, change) for change in request.history],
-            "outbox": [outbox_entry(event, self._cipher) for event in outbox],
+            **outbox_fields(outbox, self._cipher),
         }
         return await insert_new(self._collection, document)
 
@@ -119,7 +126,7 @@ class MongoRequestRepository:
         return await update_document(
             self._collection,
             request_id,
-            {"$push": {"outbox": {"$each": [outbox_entry(e, self._cipher) for e in outbox]}}},
+            with_outbox({}, outbox, self._cipher),
             expected=None if status is None else {"status": status.value},
         )
 
@@ -153,10 +160,7 @@ class MongoRequestRepository:
         return await update_document(
             self._collection,
             request_id,
-            {
-                "$set": {f"documents.{requirement}": document_id},
-                "$push": {"outbox": {"$each": [outbox_entry(e, self._cipher) for e in outbox]}},
-            },
+            with_outbox({"$set": {f"documents.{requirement}": document_id}}, outbox, self._cipher),
             expected={"status": status.value, **unchanged},
         )
 

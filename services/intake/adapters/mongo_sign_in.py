@@ -13,7 +13,7 @@ from pymongo.asynchronous.collection import AsyncCollection
 from services.intake.domain.sign_in import SignInChallenge
 from shared.crypto import Cipher
 from shared.events.envelope import CloudEvent
-from shared.mongo import Document, insert_new, outbox_entry, update_document
+from shared.mongo import Document, insert_new, outbox_fields, update_document, with_outbox
 
 PHONE_PURPOSE = "sign-in-phone"
 
@@ -58,15 +58,15 @@ class MongoSignInRepository:
             "locked_until": challenge.locked_until,
             "sent_at": list(challenge.sent_at),
         }
-        entries = [outbox_entry(event, self._cipher) for event in outbox]
         document_id = self.document_id(phone)
         if version < 0:
             return await insert_new(
-                self._collection, {"_id": document_id, **fields, "outbox": entries}
+                self._collection,
+                {"_id": document_id, **fields, **outbox_fields(outbox, self._cipher)},
             )
         return await update_document(
             self._collection,
             document_id,
-            {"$set": fields, "$push": {"outbox": {"$each": entries}}},
+            with_outbox({"$set": fields}, outbox, self._cipher),
             expected={"version": version},
         )

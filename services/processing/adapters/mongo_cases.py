@@ -17,7 +17,7 @@ from shared.auth import Role
 from shared.crypto import Cipher
 from shared.events.envelope import CloudEvent
 from shared.events.models import Applicant
-from shared.mongo import Document, insert_applied, outbox_entry, update_document
+from shared.mongo import Document, insert_applied, update_document, with_outbox
 
 
 class MongoCaseRepository:
@@ -92,13 +92,7 @@ class MongoCaseRepository:
         return await update_document(
             self._collection,
             case.request_id,
-            {
-                "$set": _changing(case),
-                "$inc": {"revision": 1},
-                "$push": {
-                    "outbox": {"$each": [outbox_entry(event, self._cipher) for event in outbox]}
-                },
-            },
+            with_outbox({"$set": _changing(case), "$inc": {"revision": 1}}, outbox, self._cipher),
             expected={"revision": revision},
         )
 

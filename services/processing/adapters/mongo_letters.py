@@ -30,7 +30,14 @@ from services.processing.domain.letters import (
 )
 from shared.crypto import Cipher
 from shared.events.envelope import CloudEvent
-from shared.mongo import Document, insert_new, outbox_entry, retry_write_conflicts, update_document
+from shared.mongo import (
+    Document,
+    insert_new,
+    outbox_fields,
+    retry_write_conflicts,
+    update_document,
+    with_outbox,
+)
 
 
 class MongoLetterRepository:
@@ -68,7 +75,7 @@ class MongoLetterRepository:
                 "details": self._details(letter),
                 "revision": 0,
                 **self._changing(letter),
-                "outbox": [outbox_entry(event, self._cipher) for event in outbox],
+                **outbox_fields(outbox, self._cipher),
             },
         )
 
@@ -121,13 +128,9 @@ class MongoLetterRepository:
         return await update_document(
             self._letters,
             letter.letter_id,
-            {
-                "$set": self._changing(letter),
-                "$inc": {"revision": 1},
-                "$push": {
-                    "outbox": {"$each": [outbox_entry(event, self._cipher) for event in outbox]}
-                },
-            },
+            with_outbox(
+                {"$set": self._changing(letter), "$inc": {"revision": 1}}, outbox, self._cipher
+            ),
             expected={"revision": revision},
         )
 
