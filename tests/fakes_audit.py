@@ -12,7 +12,7 @@ from dataclasses import replace
 from services.audit.domain.alerts import Alert, AlertStatus
 from services.audit.domain.checkpoint import SignedCheckpoint
 from services.audit.domain.entry import LogEntry
-from services.audit.domain.integrity import Rule, RuleMemory
+from services.audit.domain.integrity import MemoryChanges, Rule, RuleMemory
 from services.audit.domain.merkle import Subtree
 from services.audit.service_layer.ports import TreeIntegrityError
 from shared.events.envelope import CloudEvent
@@ -158,14 +158,27 @@ class FakeAlerts:
 
 
 class FakeProgress:
+    """Parts saved first, each kept at its newest state (by the position it holds up to), then
+    the position moved only from the one named."""
+
     def __init__(self) -> None:
-        self.saved: tuple[int, str] = (0, RuleMemory().to_json())
+        self.position = 0
+        self.parts: dict[str, tuple[int, str]] = {}
+        self.saves: list[MemoryChanges] = []
 
     async def load(self) -> tuple[int, RuleMemory]:
-        return self.saved[0], RuleMemory.from_json(self.saved[1])
+        parts = {name: value for name, (_, value) in self.parts.items()}
+        return self.position, RuleMemory.from_parts(parts)
 
-    async def save(self, position: int, memory: RuleMemory, *, previous: int) -> bool:
-        if self.saved[0] != previous:
+    async def save(self, position: int, changes: MemoryChanges, *, previous: int) -> bool:
+        self.saves.append(changes)
+        for name, value in changes.written.items():
+            if self.parts.get(name, (position, ""))[0] <= position:
+                self.parts[name] = (position, value)
+        for name in changes.forgotten:
+            if self.parts.get(name, (position, ""))[0] <= position:
+                self.parts.pop(name, None)
+        if self.position != previous:
             return False
-        self.saved = (position, memory.to_json())
+        self.position = position
         return True

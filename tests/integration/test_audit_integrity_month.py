@@ -12,10 +12,12 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
+import bson
 from pymongo.asynchronous.database import AsyncDatabase
 
-from services.audit.adapters.mongo_alerts import MongoAlerts, MongoEngineProgress
+from services.audit.adapters.mongo_alerts import MongoAlerts
 from services.audit.adapters.mongo_log import MongoLogEntries
+from services.audit.adapters.mongo_rule_memory import MongoEngineProgress
 from services.audit.domain.alerts import Alert
 from services.audit.domain.integrity import Context, Rule, StaffIdentity, Thresholds
 from services.audit.domain.pseudonym import pseudonym
@@ -444,6 +446,10 @@ async def test_running_again_or_from_a_lost_position_raises_nothing_twice(
     progress = await mongo_db["integrity_engine"].find_one({"_id": "engine"})
     assert progress is not None
     assert progress["position"] == len(month.events)
+    assert "memory" not in progress
+    parts = await mongo_db["integrity_engine"].find({"part": {"$exists": True}}).to_list()
+    assert len({part["part"] for part in parts}) > 200
+    assert max(len(bson.encode(part)) for part in parts) < 2048
 
 
 async def test_alerts_are_filtered_stepped_once_and_keep_the_note_sealed(

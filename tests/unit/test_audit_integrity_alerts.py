@@ -29,7 +29,13 @@ from services.audit.domain.alerts import (
     AlertTransitionRefused,
     summarise,
 )
-from services.audit.domain.integrity import Context, Finding, Rule, RuleMemory, Thresholds
+from services.audit.domain.integrity import (
+    Context,
+    Finding,
+    MemoryChanges,
+    Rule,
+    Thresholds,
+)
 from services.audit.domain.merkle import verify_inclusion
 from services.audit.domain.pseudonym import pseudonym, pseudonymise
 from services.audit.domain.summary_page import render_summary
@@ -264,7 +270,7 @@ async def test_the_engine_raises_each_alert_once_with_its_event_and_remembers_wh
     assert await engine(entries, progress, alerts).run() == 0
 
     assert sorted(alerts.by_id) == ["queue_jump-0", "repeated_send_backs-3"]
-    assert progress.saved[0] == 4
+    assert progress.position == 4
     events = {event.subject: event for event in alerts.outbox}
     assert events["repeated_send_backs-3"].type == IntegrityAlert.event_type
     assert events["repeated_send_backs-3"].data["evidence"] == [1, 2, 3]
@@ -278,7 +284,7 @@ async def test_a_restart_after_storing_alerts_but_before_saving_repeats_and_lose
     entries, alerts = await logged(log), FakeAlerts()
     crashed = FakeProgress()
 
-    async def crash(position: int, memory: RuleMemory, *, previous: int) -> bool:
+    async def crash(position: int, changes: MemoryChanges, *, previous: int) -> bool:
         raise ConnectionResetError
 
     crashed.save = crash  # type: ignore[method-assign]
@@ -322,7 +328,7 @@ async def test_alerts_audit_logs_about_itself_raise_nothing_more() -> None:
     await entries.append(log.entries[1:])
 
     assert await engine(entries, progress, alerts).run() == 0
-    assert progress.saved[0] == 2
+    assert progress.position == 2
 
 
 @asynccontextmanager

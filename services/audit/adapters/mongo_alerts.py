@@ -1,10 +1,8 @@
-"""Integrity alerts and the engine's progress in audit's MongoDB.
+"""Integrity alerts in audit's MongoDB (the engine's progress is in `mongo_rule_memory`).
 
 An alert is one document, `_id` its alert id, with its events in its `outbox`; a step an auditor
 takes is a conditional update naming the status it leaves. The resolution note may name people,
-so it is sealed. The engine's progress is one document (`_id` `engine`): the next index to read
-and the rules' memory as JSON (whose keys are officer ids, which a document's field names could
-not all hold), moved forward only from the position it was read at.
+so it is sealed.
 
 Alerts are few (a handful a day at a regency's offices), so the auditors' filtered lists and the
 monthly summary may scan the collection; every step on one alert is by `_id`.
@@ -18,12 +16,10 @@ from pymongo import DESCENDING
 from pymongo.asynchronous.collection import AsyncCollection
 
 from services.audit.domain.alerts import Alert, AlertStatus
-from services.audit.domain.integrity import Rule, RuleMemory
+from services.audit.domain.integrity import Rule
 from shared.crypto import Cipher
 from shared.events.envelope import CloudEvent
-from shared.mongo import Document, insert_new, outbox_entry, update_document
-
-ENGINE = "engine"
+from shared.mongo import Document, insert_new, outbox_fields, update_document, with_outbox
 
 
 class MongoAlerts:
@@ -37,7 +33,7 @@ class MongoAlerts:
             {
                 "_id": alert.alert_id,
                 **self._fields(alert),
-                "outbox": [outbox_entry(event, self._cipher) for event in outbox],
+                **outbox_fields(outbox, self._cipher),
             },
         )
 
@@ -56,12 +52,7 @@ class MongoAlerts:
         return await update_document(
             self._collection,
             after.alert_id,
-            {
-                "$set": self._fields(after),
-                "$push": {
-                    "outbox": {"$each": [outbox_entry(event, self._cipher) for event in outbox]}
-                },
-            },
+            with_outbox({"$set": self._fields(after)}, outbox, self._cipher),
             expected={"status": before.status.value},
         )
 
@@ -141,22 +132,3 @@ class MongoAlerts:
 
 def _note_context(alert_id: str) -> str:
     return f"integrity_alerts/{alert_id}/note"
-
-
-class MongoEngineProgress:
-    def __init__(self, collection: AsyncCollection[Document]) -> None:
-        self._collection = collection
-
-    async def load(self) -> tuple[int, RuleMemory]:
-        document = await self._collection.find_one({"_id": ENGINE})
-        if document is None:
-            return 0, RuleMemory()
-        return int(document["position"]), RuleMemory.from_json(document["memory"])
-
-    async def save(self, position: int, memory: RuleMemory, *, previous: int) -> bool:
-        fields = {"position": position, "memory": memory.to_json()}
-        if previous == 0 and await insert_new(self._collection, {"_id": ENGINE, **fields}):
-            return True
-        return await update_document(
-            self._collection, ENGINE, {"$set": fields}, expected={"position": previous}
-        )

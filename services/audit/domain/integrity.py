@@ -3,10 +3,13 @@ entry, returning the findings that entry triggers.
 
 The rules read only what the log holds: the event type, the event's time, its (pseudonymised)
 data and its `actor`, never a token. What they remember between entries (`RuleMemory`) is plain
-data of entry indexes, so that applying one entry twice remembers nothing new: an index already
-remembered is not added again. A finding that a count triggers is raised by the entry that makes
-the count reach its threshold (the threshold-th index remembered), so replaying entries after a
-restart raises the same finding from the same entry, with the same id, and no other.
+data of entry indexes: each fact keeps the entry that showed it, and a rule judging an entry
+consults only the facts that entries up to it showed. So an entry evaluated again, on a memory
+that holds it and perhaps later entries too (the memory is saved before the position, and a
+restart in between reads those entries again), remembers nothing new and finds what it found the
+first time. A finding that a count triggers is raised by the entry that makes the count reach
+its threshold (the threshold-th index remembered), so replaying entries after a restart raises
+the same finding from the same entry, with the same id, and no other.
 
 Rules skip the integrity topic itself, so an alert audit logs, or an auditor's acknowledgement
 at night, never raises an alert of its own.
@@ -117,22 +120,41 @@ def alert_id(rule: Rule, index: int) -> str:
     return f"{rule.value.lower()}-{index}"
 
 
+class Kind(StrEnum):
+    """The kinds of part the memory is kept in; a part's name is `<kind>/<key>`."""
+
+    REQUESTS = "requests"
+    UNASSIGNED_READS = "unassigned_reads"
+    """By `officer day`."""
+    BREACHES = "breaches"
+    """By `officer month`."""
+    OFF_HOURS = "off_hours"
+    """By `officer day`: the day's actions outside office time, one alert for them all."""
+
+
 @dataclass
 class RequestMemory:
-    """What the rules keep about one request (or letter) while it is seen."""
+    """What the rules keep about one request (or letter) while it is seen. Each fact keeps the
+    entry that showed it, so that a rule judging an entry consults only what the entries up to it
+    showed, however far past it the memory has gone (entries read again after a restart)."""
 
     last_seen: str
     service_point: str | None = None
+    opened: int | None = None
+    """The entry that gave its service point."""
     applicant_nik: str | None = None
     applicant_family_card: str | None = None
-    assigned: list[str] = field(default_factory=list)
-    """Officers who ever held its case: they may read it."""
+    submitted: int | None = None
+    """The entry that named its applicant."""
+    assigned: dict[str, int] = field(default_factory=dict)
+    """Officers who ever held its case, with the first entry that shows it: they may read it."""
     touched: dict[str, int] = field(default_factory=dict)
     """Each officer who acted on it or read it, with the first entry that shows it."""
     send_backs: list[int] = field(default_factory=list)
-    sent_back_by: list[str] = field(default_factory=list)
-    self_dealing: list[str] = field(default_factory=list)
-    """Officers already alerted for acting on their own request."""
+    sent_back_by: dict[str, int] = field(default_factory=dict)
+    """Each officer who sent it back, with their first send-back."""
+    self_dealing: dict[str, int] = field(default_factory=dict)
+    """Officers alerted for acting on their own request, with the entry that raised it."""
 
 
 @dataclass
@@ -143,26 +165,90 @@ class CountMemory:
     indexes: list[int] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class MemoryChanges:
+    """What a save of the memory writes: the parts changed and those forgotten since the last."""
+
+    written: dict[str, str]
+    """Each changed part's JSON, by name."""
+    forgotten: frozenset[str]
+
+
 @dataclass
 class RuleMemory:
-    """Everything the rules remember between entries: plain data, saved as JSON."""
+    """Everything the rules remember between entries, in parts: one request, or one officer's
+    count for a day or a month. Each part stays small, and the memory records which parts
+    changed, so that saving it writes those parts only: neither grows with the log."""
 
     requests: dict[str, RequestMemory] = field(default_factory=dict)
     unassigned_reads: dict[str, CountMemory] = field(default_factory=dict)
-    """By `officer day`."""
     breaches: dict[str, CountMemory] = field(default_factory=dict)
-    """By `officer month`."""
     off_hours: dict[str, CountMemory] = field(default_factory=dict)
-    """By `officer day`: the day's actions outside office time, one alert for them all."""
+    _changed: set[str] = field(default_factory=set, init=False, compare=False, repr=False)
+    _forgotten: set[str] = field(default_factory=set, init=False, compare=False, repr=False)
 
-    def to_json(self) -> str:
-        return json.dumps(asdict(self), separators=(",", ":"), sort_keys=True)
+    def request(self, key: str, seen: datetime) -> RequestMemory:
+        """The request's memory, to change: made if new, seen at `seen` at the latest."""
+        memory = self.requests.setdefault(key, RequestMemory(last_seen=seen.isoformat()))
+        memory.last_seen = max(memory.last_seen, seen.isoformat())
+        self._mark(Kind.REQUESTS, key)
+        return memory
+
+    def count(self, kind: Kind, key: str, seen: datetime) -> CountMemory:
+        """A count's memory, to change: made if new, seen at `seen` at the latest."""
+        memory = self._counts(kind).setdefault(key, CountMemory(last_seen=seen.isoformat()))
+        memory.last_seen = max(memory.last_seen, seen.isoformat())
+        self._mark(kind, key)
+        return memory
+
+    def forget_before(self, moment: datetime) -> None:
+        """Drops what was last seen before `moment`, so the memory stays bounded."""
+        cutoff = moment.isoformat()
+        for kind in Kind:
+            memories = self._kind(kind)
+            for key in [key for key, value in memories.items() if value.last_seen < cutoff]:
+                del memories[key]
+                self._changed.discard(f"{kind}/{key}")
+                self._forgotten.add(f"{kind}/{key}")
+
+    def take_changes(self) -> MemoryChanges:
+        """The parts changed and forgotten since loaded or last taken; records afresh from here."""
+        written = {name: text for name in self._changed if (text := self.part(name)) is not None}
+        changes = MemoryChanges(written=written, forgotten=frozenset(self._forgotten))
+        self._changed.clear()
+        self._forgotten.clear()
+        return changes
+
+    def part(self, name: str) -> str | None:
+        """One part's JSON, by name; None if not remembered."""
+        kind, _, key = name.partition("/")
+        value = self._kind(Kind(kind)).get(key)
+        return None if value is None else json.dumps(asdict(value), **_COMPACT)
+
+    def names(self) -> list[str]:
+        """The name of every part remembered."""
+        return [f"{kind}/{key}" for kind in Kind for key in self._kind(kind)]
+
+    @classmethod
+    def from_parts(cls, parts: Mapping[str, str]) -> RuleMemory:
+        """The memory its saved parts make up, with nothing changed yet."""
+        memory = cls()
+        for name, text in parts.items():
+            kind, _, key = name.partition("/")
+            if kind == Kind.REQUESTS:
+                memory.requests[key] = RequestMemory(**json.loads(text))
+            else:
+                memory._counts(Kind(kind))[key] = CountMemory(**json.loads(text))
+        return memory
 
     @classmethod
     def from_json(cls, text: str) -> RuleMemory:
+        """The memory as one JSON document, the shape it was once saved in, with every part
+        changed, so that the next save writes it in parts. Facts that document kept without
+        their entry count as shown before any entry."""
         raw = json.loads(text)
-        return cls(
-            requests={key: RequestMemory(**value) for key, value in raw["requests"].items()},
+        memory = cls(
+            requests={key: _old_request(value) for key, value in raw["requests"].items()},
             unassigned_reads={
                 key: CountMemory(**value) for key, value in raw["unassigned_reads"].items()
             },
@@ -171,18 +257,46 @@ class RuleMemory:
                 key: CountMemory(**value) for key, value in raw.get("off_hours", {}).items()
             },
         )
-
-    def request(self, key: str, seen: datetime) -> RequestMemory:
-        memory = self.requests.setdefault(key, RequestMemory(last_seen=seen.isoformat()))
-        memory.last_seen = max(memory.last_seen, seen.isoformat())
+        memory._changed.update(memory.names())
         return memory
 
-    def forget_before(self, moment: datetime) -> None:
-        """Drops what was last seen before `moment`, so the memory stays bounded."""
-        cutoff = moment.isoformat()
-        for memories in (self.requests, self.unassigned_reads, self.breaches, self.off_hours):
-            for key in [key for key, value in memories.items() if value.last_seen < cutoff]:
-                del memories[key]
+    def _mark(self, kind: Kind, key: str) -> None:
+        self._changed.add(f"{kind}/{key}")
+        self._forgotten.discard(f"{kind}/{key}")
+
+    def _kind(self, kind: Kind) -> dict[str, RequestMemory] | dict[str, CountMemory]:
+        return self.requests if kind == Kind.REQUESTS else self._counts(kind)
+
+    def _counts(self, kind: Kind) -> dict[str, CountMemory]:
+        counts = {
+            Kind.UNASSIGNED_READS: self.unassigned_reads,
+            Kind.BREACHES: self.breaches,
+            Kind.OFF_HOURS: self.off_hours,
+        }
+        return counts[kind]
+
+
+_COMPACT: dict[str, Any] = {"separators": (",", ":"), "sort_keys": True}
+BEFORE_ANY_ENTRY = -1
+
+
+def _old_request(raw: dict[str, Any]) -> RequestMemory:
+    def since_before(officers: list[str]) -> dict[str, int]:
+        return dict.fromkeys(officers, BEFORE_ANY_ENTRY)
+
+    return RequestMemory(
+        last_seen=raw["last_seen"],
+        service_point=raw.get("service_point"),
+        opened=BEFORE_ANY_ENTRY,
+        applicant_nik=raw.get("applicant_nik"),
+        applicant_family_card=raw.get("applicant_family_card"),
+        submitted=BEFORE_ANY_ENTRY,
+        assigned=since_before(raw.get("assigned", [])),
+        touched=raw.get("touched", {}),
+        send_backs=raw.get("send_backs", []),
+        sent_back_by=since_before(raw.get("sent_back_by", [])),
+        self_dealing=since_before(raw.get("self_dealing", [])),
+    )
 
 
 @dataclass(frozen=True)
@@ -230,11 +344,23 @@ class Step:
 
 
 def _counted(memory: CountMemory, index: int, threshold: int) -> bool:
-    """Remembers `index`; True when it is the one that makes the count reach `threshold`."""
+    """Remembers `index`; True when it is the one that makes the count reach `threshold`. Only
+    the first `threshold` are kept: a later one can never be the threshold-th, counted again or
+    not, and the part stays as small as the threshold."""
     if index not in memory.indexes:
         memory.indexes.append(index)
         memory.indexes.sort()
+        del memory.indexes[threshold:]
     return len(memory.indexes) >= threshold and memory.indexes[threshold - 1] == index
+
+
+def _first(officers: dict[str, int], officer: str, index: int) -> None:
+    officers[officer] = min(officers.get(officer, index), index)
+
+
+def _by(officers: dict[str, int], index: int) -> dict[str, int]:
+    """The officers shown by entries up to `index`, each with their first entry."""
+    return {officer: first for officer, first in officers.items() if first <= index}
 
 
 def _month(moment: datetime) -> str:
@@ -257,16 +383,18 @@ def remember_requests(memory: RuleMemory, step: Step, context: Context) -> list[
         request.applicant_family_card = (
             form.get("family_card_number") if isinstance(form, dict) else None
         )
+        request.submitted = step.index
     elif kind == CaseOpened.event_type:
-        memory.request(step.entry.subject, step.at).service_point = data.get("service_point")
+        request = memory.request(step.entry.subject, step.at)
+        request.service_point = data.get("service_point")
+        request.opened = step.index
     if not step.is_officer or step.entry.event_type == ComplaintFiled.event_type:
         return []
     request = memory.request(step.entry.subject, step.at)
     holder = data.get("to_officer") if kind == CaseReassigned.event_type else step.actor_id
-    is_holding = kind in (CaseClaimed.event_type, CaseReassigned.event_type)
-    if is_holding and holder and holder not in request.assigned:
-        request.assigned.append(holder)
-    request.touched[step.actor_id] = min(request.touched.get(step.actor_id, step.index), step.index)
+    if kind in (CaseClaimed.event_type, CaseReassigned.event_type) and holder:
+        _first(request.assigned, holder, step.index)
+    _first(request.touched, step.actor_id, step.index)
     return []
 
 
@@ -320,10 +448,7 @@ def deadline_breaches(memory: RuleMemory, step: Step, context: Context) -> list[
     ]
     if holder:
         month = _month(step.at)
-        counted = memory.breaches.setdefault(
-            f"{holder} {month}", CountMemory(last_seen=step.at.isoformat())
-        )
-        counted.last_seen = max(counted.last_seen, step.at.isoformat())
+        counted = memory.count(Kind.BREACHES, f"{holder} {month}", step.at)
         threshold = context.thresholds.breaches_per_officer_month
         if _counted(counted, step.index, threshold):
             findings.append(
@@ -343,12 +468,15 @@ def deadline_breaches(memory: RuleMemory, step: Step, context: Context) -> list[
 
 def self_dealing(memory: RuleMemory, step: Step, context: Context) -> list[Finding]:
     """An officer acting on a request whose applicant is the officer, or on the officer's family
-    card: compared by pseudonym, once per officer and request."""
+    card: compared by pseudonym, once per officer and request (by the first such entry)."""
     identity = context.staff.get(step.actor_id)
     request = memory.requests.get(step.entry.subject)
     if not step.is_officer or identity is None or request is None:
         return []
-    if step.actor_id in request.self_dealing:
+    raised = request.self_dealing.get(step.actor_id)
+    if raised is not None and raised != step.index:
+        return []
+    if request.submitted is None or request.submitted > step.index:
         return []
     own = request.applicant_nik is not None and request.applicant_nik == identity.nik
     family = (
@@ -357,7 +485,7 @@ def self_dealing(memory: RuleMemory, step: Step, context: Context) -> list[Findi
     )
     if not (own or family):
         return []
-    request.self_dealing.append(step.actor_id)
+    memory.request(step.entry.subject, step.at).self_dealing[step.actor_id] = step.index
     whose = "dirinya sendiri" if own else "anggota kartu keluarganya"
     return [
         _finding(
@@ -381,22 +509,20 @@ def off_hours(memory: RuleMemory, step: Step, context: Context) -> list[Finding]
     if context.calendar.working_time_between(step.at, step.at + _INSTANT) > timedelta(0):
         return []
     day = _day(step.at)
-    actions = memory.off_hours.setdefault(
-        f"{step.actor_id} {day}", CountMemory(last_seen=step.at.isoformat())
-    )
-    actions.last_seen = max(actions.last_seen, step.at.isoformat())
-    if step.index in actions.indexes:
-        return []
-    if len(actions.indexes) >= MAX_OFF_HOURS_EVIDENCE:
-        return []
-    actions.indexes.append(step.index)
-    first = actions.indexes[0]
-    count = len(actions.indexes)
+    actions = memory.count(Kind.OFF_HOURS, f"{step.actor_id} {day}", step.at)
+    if step.index not in actions.indexes:
+        if len(actions.indexes) >= MAX_OFF_HOURS_EVIDENCE:
+            return []
+        actions.indexes.append(step.index)
+        actions.indexes.sort()
+    shown = [index for index in actions.indexes if index <= step.index]
+    first = shown[0]
+    count = len(shown)
     finding = _finding(
         memory,
         step,
         Rule.OFF_HOURS,
-        evidence=actions.indexes,
+        evidence=shown,
         officers=[step.actor_id],
         summary=f"Tindakan petugas di luar jam layanan pada {day} (WIB): {count} tindakan"
         + (" atau lebih." if count == MAX_OFF_HOURS_EVIDENCE else "."),
@@ -410,17 +536,14 @@ _INSTANT = timedelta(microseconds=1)
 
 
 def bulk_reads(memory: RuleMemory, step: Step, context: Context) -> list[Finding]:
-    """Reads of cases the reader never held, counted per officer per WIB day."""
+    """Reads of cases the reader had not held before, counted per officer per WIB day."""
     if step.entry.event_type not in _READS or not step.is_officer:
         return []
     request = memory.requests.get(step.entry.subject)
-    if request is not None and step.actor_id in request.assigned:
+    if request is not None and step.actor_id in _by(request.assigned, step.index):
         return []
     day = _day(step.at)
-    counted = memory.unassigned_reads.setdefault(
-        f"{step.actor_id} {day}", CountMemory(last_seen=step.at.isoformat())
-    )
-    counted.last_seen = max(counted.last_seen, step.at.isoformat())
+    counted = memory.count(Kind.UNASSIGNED_READS, f"{step.actor_id} {day}", step.at)
     threshold = context.thresholds.bulk_reads_per_day
     if not _counted(counted, step.index, threshold):
         return []
@@ -444,10 +567,8 @@ def repeated_send_backs(memory: RuleMemory, step: Step, context: Context) -> lis
     request = memory.request(step.entry.subject, step.at)
     counted = CountMemory(last_seen=request.last_seen, indexes=request.send_backs)
     threshold = context.thresholds.send_backs_per_request
-    reached = _counted(counted, step.index, threshold)
-    if step.actor_id not in request.sent_back_by:
-        request.sent_back_by.append(step.actor_id)
-    if not reached:
+    _first(request.sent_back_by, step.actor_id, step.index)
+    if not _counted(counted, step.index, threshold):
         return []
     return [
         _finding(
@@ -455,7 +576,7 @@ def repeated_send_backs(memory: RuleMemory, step: Step, context: Context) -> lis
             step,
             Rule.REPEATED_SEND_BACKS,
             evidence=counted.indexes[:threshold],
-            officers=request.sent_back_by,
+            officers=list(_by(request.sent_back_by, step.index)),
             summary=f"Permohonan yang sama dikembalikan ke pemohon {threshold} kali.",
         )
     ]
@@ -472,7 +593,7 @@ def illegal_fees(memory: RuleMemory, step: Step, context: Context) -> list[Findi
         return []
     request_id = data.get("request_id")
     request = memory.requests.get(request_id) if request_id else None
-    touched = request.touched if request is not None else {}
+    touched = _by(request.touched, step.index) if request is not None else {}
     return [
         _finding(
             memory,
@@ -500,6 +621,7 @@ def _finding(
 ) -> Finding:
     subject = about or step.entry.subject
     request = memory.requests.get(subject)
+    opened = request is not None and request.opened is not None and request.opened <= step.index
     return Finding(
         rule=rule,
         index=step.index,
@@ -507,7 +629,7 @@ def _finding(
         evidence=tuple(sorted(set(evidence))),
         officers=tuple(sorted(set(officers))),
         service_point=service_point
-        or (request.service_point if request is not None else None)
+        or (request.service_point if request is not None and opened else None)
         or step.actor_service_point,
         about=subject,
         summary=summary,

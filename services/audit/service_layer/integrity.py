@@ -1,10 +1,11 @@
 """Integrity alerts: the engine that follows the log with the rules, and auditors' use cases.
 
 The engine reads the stored log by index from where it stopped, applies the rules to each entry,
-stores each alert (with its `IntegrityAlert` event in the alert's outbox) and then saves its
-position and the rules' memory in one write. Alert ids come from the rule and the triggering
-entry and are inserted only if new, so a restart between storing alerts and saving the position
-raises each of them once: the same entries, replayed on the saved memory, find the same alerts.
+stores each alert (with its `IntegrityAlert` event in the alert's outbox), then saves the parts of
+the rules' memory that the entries changed and, last, its position. Alert ids come from the rule
+and the triggering entry and are inserted only if new, so a restart between storing alerts and
+saving the position raises each of them once: the same entries, replayed on the saved memory
+(which may hold them already: the rules are idempotent by entry index), find the same alerts.
 Of two audit instances, the one whose save still names the position it started from wins; the
 other starts again from the new position.
 """
@@ -17,7 +18,14 @@ from datetime import datetime, timedelta
 from typing import Protocol
 
 from services.audit.domain.alerts import Alert, AlertStatus, ServicePointSummary, summarise
-from services.audit.domain.integrity import Context, Finding, Rule, RuleMemory, evaluate
+from services.audit.domain.integrity import (
+    Context,
+    Finding,
+    MemoryChanges,
+    Rule,
+    RuleMemory,
+    evaluate,
+)
 from services.audit.service_layer.ports import CheckpointStore, LogEntries, TreeNodes
 from services.audit.service_layer.tree import InclusionProof, ProofRefused, inclusion_proof
 from shared.clock import Clock
@@ -58,10 +66,15 @@ class AlertStore(Protocol):
 
 
 class EngineProgress(Protocol):
-    async def load(self) -> tuple[int, RuleMemory]: ...
+    async def load(self) -> tuple[int, RuleMemory]:
+        """The saved position and the memory: every part saved, perhaps ahead of the position."""
+        ...
 
-    async def save(self, position: int, memory: RuleMemory, *, previous: int) -> bool:
-        """Saves both if the stored position is still `previous`; False if another moved it."""
+    async def save(self, position: int, changes: MemoryChanges, *, previous: int) -> bool:
+        """Saves the changed parts, then moves the position to `position` if the stored one is
+        still `previous`; False if another instance moved it. The parts are saved either way:
+        each holds what the entries up to `position` showed, and a load gets the newest saved
+        state of each part, so what an instance behind saves never hides what another saved."""
         ...
 
 
@@ -119,7 +132,7 @@ class IntegrityEngine:
             _parsed(last_seen) - timedelta(days=self._context.thresholds.memory_days)
         )
         end = entries[-1].index + 1
-        if await self._progress.save(end, memory, previous=position):
+        if await self._progress.save(end, memory.take_changes(), previous=position):
             self._held = (end, memory)
         else:
             self._held = None
