@@ -271,6 +271,13 @@ class FakeNotificationRepository:
         stored = self.notifications.get(notification_id)
         return None if stored is None else dataclasses.replace(stored)
 
+    async def about(self, about: str) -> list[Notification]:
+        found = sorted(
+            (item for item in self.notifications.values() if item.about == about),
+            key=lambda item: (item.created_at, item.notification_id),
+        )
+        return [dataclasses.replace(item) for item in found]
+
     async def cancel(self, notification_id: str) -> bool:
         stored = self.notifications.get(notification_id)
         if stored is None or stored.status is not NotificationStatus.PENDING:

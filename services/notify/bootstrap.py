@@ -13,10 +13,10 @@ from functools import partial
 from fastapi import FastAPI
 
 from services.notify.adapters.mongo_delivery_status import (
-    IndexedNotificationRepository,
     MongoDeliveryStatusStore,
-    MongoNotificationIndex,
+    MongoHistoryReads,
 )
+from services.notify.adapters.mongo_notifications import MongoNotificationRepository
 from services.notify.adapters.mongo_recipients import MongoRecipientDirectory
 from services.notify.adapters.providers import open_providers
 from services.notify.adapters.staff_directory_file import load_staff_directory
@@ -55,8 +55,7 @@ async def connect(
     ):
         collection = infra.db["notifications"]
         cipher = settings.cipher()
-        index = MongoNotificationIndex(infra.db["notification_index"], cipher)
-        repository = IndexedNotificationRepository(collection, cipher, index=index)
+        repository = MongoNotificationRepository(collection, cipher)
         await repository.ensure_indexes()
         relay = OutboxRelay(collection=collection, producer=infra.producer, cipher=cipher)
         quiet_hours = settings.quiet()
@@ -88,11 +87,10 @@ async def connect(
             failures=delivery,
         )
         app.state.status_webhooks = signed_webhooks(settings, status_context, clock)
-        reads_relay = OutboxRelay(
-            collection=infra.db["notification_index"], producer=infra.producer, cipher=cipher
-        )
+        history_reads = infra.db["history_reads"]
+        reads_relay = OutboxRelay(collection=history_reads, producer=infra.producer, cipher=cipher)
         app.state.history = HistoryContext(
-            index=index,
+            reads=MongoHistoryReads(history_reads, cipher),
             notifications=repository,
             store=statuses,
             recipients=MongoRecipientDirectory(infra.db["recipients"], cipher),

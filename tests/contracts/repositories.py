@@ -385,6 +385,26 @@ class NotificationRepositoryContract:
         assert await repository.get("n-1") == pending
         assert await repository.get("n-2") is None
 
+    async def test_about_lists_one_requests_notifications_as_stored_oldest_first(
+        self, repository: NotificationRepository
+    ) -> None:
+        for name, minutes in [("n-3", 60), ("n-2", 0), ("n-1", 0)]:
+            await repository.add(notification(name, created_at=T0 + timedelta(minutes=minutes)))
+        await repository.add(dataclasses.replace(notification("n-9"), about="req-2"))
+        sent = await repository.get("n-3")
+        assert sent is not None
+        sent.mark_sent(provider_message_id="wa-1", now=T0)
+        await repository.save(sent, [])
+
+        listed = await repository.about("req-1")
+
+        assert [item.notification_id for item in listed] == ["n-1", "n-2", "n-3"]
+        assert listed[2] == await repository.get("n-3")
+        assert listed[2].status is NotificationStatus.SENT
+        assert all(is_utc(item.created_at) and item.events == [] for item in listed)
+        assert [item.notification_id for item in await repository.about("req-2")] == ["n-9"]
+        assert await repository.about("req-404") == []
+
     async def test_due_returns_only_pending_notifications_whose_time_has_come(
         self, repository: NotificationRepository
     ) -> None:

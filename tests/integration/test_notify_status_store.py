@@ -1,4 +1,4 @@
-"""Delivery statuses and the per-request notification index on the real engine."""
+"""Delivery statuses, a request's message history and the reads of it on the real engine."""
 
 from __future__ import annotations
 
@@ -8,12 +8,12 @@ from datetime import timedelta
 from pymongo.asynchronous.database import AsyncDatabase
 
 from services.notify.adapters.mongo_delivery_status import (
-    IndexedNotificationRepository,
     MongoDeliveryStatusStore,
-    MongoNotificationIndex,
+    MongoHistoryReads,
 )
+from services.notify.adapters.mongo_notifications import ABOUT_INDEX, MongoNotificationRepository
 from services.notify.domain.delivery_status import StatusReport
-from services.notify.service_layer.statuses import StatusContext, take_report
+from services.notify.service_layer.statuses import SOURCE, StatusContext, take_report
 from shared.events.envelope import Actor, ActorKind, Channel, CloudEvent
 from shared.events.models import (
     DeliveryChannel,
@@ -21,7 +21,7 @@ from shared.events.models import (
     NotificationHistoryViewed,
     NotificationStatusChanged,
 )
-from shared.mongo import Document
+from shared.mongo import UNPUBLISHED, Document
 from tests.builders import T0, cipher
 from tests.fakes import CallCounter
 from tests.unit.test_notify_status import WAMID, a_notification
@@ -60,8 +60,7 @@ async def test_statuses_racing_and_repeated_are_each_stored_once_with_their_even
     store = MongoDeliveryStatusStore(
         mongo_db["delivery_statuses"], mongo_db["delivery_status_keys"], CIPHER
     )
-    index = MongoNotificationIndex(mongo_db["notification_index"], CIPHER)
-    notifications = IndexedNotificationRepository(mongo_db["notifications"], CIPHER, index=index)
+    notifications = MongoNotificationRepository(mongo_db["notifications"], CIPHER)
     await notifications.add(a_notification())
     woken = CallCounter()
     context = StatusContext(
@@ -95,51 +94,65 @@ async def test_statuses_racing_and_repeated_are_each_stored_once_with_their_even
     assert await store.status_for_key("evt-9:citizen:WHATSAPP") is None
 
 
-async def test_the_index_lists_a_requests_notifications_once_each_oldest_first(
+async def test_a_requests_history_is_found_through_the_index_on_about(
     mongo_db: AsyncDatabase[Document],
 ) -> None:
-    index = MongoNotificationIndex(mongo_db["notification_index"], CIPHER)
-    notifications = IndexedNotificationRepository(mongo_db["notifications"], CIPHER, index=index)
+    notifications = MongoNotificationRepository(mongo_db["notifications"], CIPHER)
+    await notifications.ensure_indexes()
+    await asyncio.gather(
+        *(
+            notifications.add(a_notification(f"evt-{n}:citizen", about=f"req-{n}"))
+            for n in range(50)
+        )
+    )
 
-    assert await notifications.add(a_notification("evt-1:citizen"))
-    assert not await notifications.add(a_notification("evt-1:citizen"))
-    await asyncio.gather(index.remember("req-1", "evt-2:citizen"), index.remember("req-2", "x"))
-    await index.remember("req-1", "evt-3:citizen")
-
-    assert await index.notification_ids("req-1") == [
-        "evt-1:citizen",
-        "evt-2:citizen",
-        "evt-3:citizen",
+    assert [item.notification_id for item in await notifications.about("req-7")] == [
+        "evt-7:citizen"
     ]
-    assert await index.notification_ids("req-404") == []
-    stored = await notifications.get("evt-1:citizen")
-    assert stored is not None
-    assert stored.recipient == "+6281234567890"
+    plan = await mongo_db.command(
+        "explain",
+        {"find": "notifications", "filter": {"about": "req-7"}, "projection": {"outbox": 0}},
+    )
+    # MongoDB names the index it scans; the local engine, its PostgreSQL twin.
+    assert ABOUT_INDEX in str(plan)
 
 
-async def test_a_read_of_a_history_is_queued_on_its_requests_entry_beside_its_notifications(
-    mongo_db: AsyncDatabase[Document],
-) -> None:
-    index = MongoNotificationIndex(mongo_db["notification_index"], CIPHER)
-    await index.remember("req-1", "evt-1:citizen")
-    viewed = NotificationHistoryViewed(
-        actor=Actor(kind=ActorKind.STAFF, id="verifier-1", channel=Channel.API),
-        request_id="req-1",
+def a_read(request_id: str, officer: str) -> NotificationHistoryViewed:
+    return NotificationHistoryViewed(
+        actor=Actor(kind=ActorKind.STAFF, id=officer, channel=Channel.API),
+        request_id=request_id,
         messages=1,
         viewed_at=T0,
     )
-    events = [CloudEvent.wrap(viewed, source="/adminduk/notify", time=T0)]
 
-    await index.record_read("req-1", events)
-    await index.record_read("req-2", events)
 
-    assert await index.notification_ids("req-1") == ["evt-1:citizen"]
-    assert await index.notification_ids("req-2") == []
-    for about in ("req-1", "req-2"):
-        document = await mongo_db["notification_index"].find_one({"_id": about})
-        assert document is not None
-        (item,) = document["outbox"]
-        opened = CloudEvent.from_json_bytes(
-            CIPHER.open(item["payload"], context=f"outbox/{item['id']}")
+async def test_each_read_of_a_history_is_queued_on_its_requests_document_for_the_relay(
+    mongo_db: AsyncDatabase[Document],
+) -> None:
+    reads = MongoHistoryReads(mongo_db["history_reads"], CIPHER)
+    made = [
+        a_read("req-1", "verifier-1"),
+        a_read("req-1", "verifier-2"),
+        a_read("req-2", "signer-1"),
+    ]
+
+    await asyncio.gather(
+        *(
+            reads.record_read(read.request_id, [CloudEvent.wrap(read, source=SOURCE, time=T0)])
+            for read in made
         )
-        assert NotificationHistoryViewed.model_validate(opened.data) == viewed
+    )
+
+    for about, wanted in (("req-1", made[:2]), ("req-2", made[2:])):
+        document = await mongo_db["history_reads"].find_one({"_id": about})
+        assert document is not None
+        assert document[UNPUBLISHED] is True
+        queued = [
+            NotificationHistoryViewed.model_validate(
+                CloudEvent.from_json_bytes(
+                    CIPHER.open(item["payload"], context=f"outbox/{item['id']}")
+                ).data
+            )
+            for item in document["outbox"]
+        ]
+        assert sorted(queued, key=lambda read: read.actor.id) == wanted

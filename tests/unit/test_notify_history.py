@@ -38,7 +38,7 @@ from tests.fakes import (
     FakeNotificationRepository,
     FakeRecipientDirectory,
 )
-from tests.unit.test_notify_status import WAMID, FakeIndex, a_notification
+from tests.unit.test_notify_status import WAMID, FakeHistoryReads, a_notification
 
 PHONE = "+6281234567890"
 SMS_SECRET = b"sms-secret"
@@ -53,10 +53,11 @@ def citizen(phone: str) -> dict[str, str]:
 
 @dataclasses.dataclass
 class FakeNotify:
-    """Notify's history and report webhook on fakes: request `req-1` with two messages."""
+    """Notify's history and report webhook on fakes: request `req-1` with two messages, and one
+    about another request."""
 
     store: FakeDeliveryStatusStore = dataclasses.field(default_factory=FakeDeliveryStatusStore)
-    index: FakeIndex = dataclasses.field(default_factory=FakeIndex)
+    reads: FakeHistoryReads = dataclasses.field(default_factory=FakeHistoryReads)
     notifications: FakeNotificationRepository = dataclasses.field(
         default_factory=FakeNotificationRepository
     )
@@ -90,15 +91,14 @@ class FakeNotify:
             last_error="provider answered 503",
             attempts=2,
         )
-        for notification in (receipt, step):
-            await self.index.remember("req-1", notification.notification_id)
+        for notification in (receipt, step, a_notification("evt-3:citizen", about="req-2")):
             await self.notifications.add(notification)
 
     @asynccontextmanager
     async def wiring(self, app: FastAPI) -> AsyncIterator[Mapping[str, ReadinessCheck]]:
         await self.seed()
         app.state.history = HistoryContext(
-            index=self.index,
+            reads=self.reads,
             notifications=self.notifications,
             store=self.store,
             recipients=self.recipients,
@@ -118,7 +118,7 @@ class Notify:
     client: httpx.AsyncClient
     store: FakeDeliveryStatusStore
     statuses: StatusContext
-    index: FakeIndex
+    reads: FakeHistoryReads
 
 
 @pytest.fixture
@@ -129,7 +129,7 @@ async def notify() -> AsyncIterator[Notify]:
         app.router.lifespan_context(app),
         httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client,
     ):
-        yield Notify(client=client, store=fake.store, statuses=fake.statuses, index=fake.index)
+        yield Notify(client=client, store=fake.store, statuses=fake.statuses, reads=fake.reads)
 
 
 async def history(notify: Notify, headers: dict[str, str], **params: str) -> httpx.Response:
@@ -197,11 +197,11 @@ async def test_an_officers_read_is_an_event_for_audit_and_the_citizens_own_is_no
     notify: Notify,
 ) -> None:
     await history(notify, citizen(PHONE))
-    assert notify.index.reads == {}
+    assert notify.reads.events == {}
 
     await history(notify, bearer("verifier", sub="verifier-7", service_point="KANTOR_DINAS"))
 
-    (event,) = notify.index.reads["req-1"]
+    (event,) = notify.reads.events["req-1"]
     viewed = NotificationHistoryViewed.model_validate(event.data)
     assert (viewed.request_id, viewed.messages, viewed.viewed_at) == ("req-1", 2, T0)
     assert (viewed.actor.id, viewed.actor.role, viewed.actor.service_point) == (

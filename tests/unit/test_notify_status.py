@@ -39,20 +39,12 @@ WAMID = "wamid.HBgLMTY1MDM4Nzk0MzkVAgARGBJDNDU3NUY1RTMxRjlGMzQ2NzUA"
 KEY = "evt-1:citizen:WHATSAPP"
 
 
-class FakeIndex:
+class FakeHistoryReads:
     def __init__(self) -> None:
-        self.ids: dict[str, list[str]] = {}
-        self.reads: dict[str, list[CloudEvent]] = {}
-
-    async def remember(self, about: str, notification_id: str) -> None:
-        listed = self.ids.setdefault(about, [])
-        listed += [] if notification_id in listed else [notification_id]
-
-    async def notification_ids(self, about: str) -> list[str]:
-        return list(self.ids.get(about, []))
+        self.events: dict[str, list[CloudEvent]] = {}
 
     async def record_read(self, about: str, outbox: list[CloudEvent]) -> None:
-        self.reads.setdefault(about, []).extend(outbox)
+        self.events.setdefault(about, []).extend(outbox)
 
 
 class Recorder:

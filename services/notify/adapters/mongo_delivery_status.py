@@ -1,12 +1,13 @@
-"""Delivery statuses and the notifications about each request, in MongoDB, every lookup by `_id`.
+"""Delivery statuses and the reads of each request's message history, in MongoDB, every lookup
+by `_id`.
 
 - `delivery_statuses`: one document per provider message (`{channel}:{provider message id}`),
   the statuses seen with their times, and its outbox.
 - `delivery_status_keys`: one per idempotency key a provider echoed, listing the provider
   messages reported under it, written before the status itself, so a status is found by key
   even if notify never stored the provider's id.
-- `notification_index`: one per request (or sign-in, visit, complaint): its notifications,
-  oldest first, written before the notification itself, so none is ever missing from it.
+- `history_reads`: one per request whose message history staff read, holding the outbox of
+  those reads. The history itself is the notifications about the request, found by an index.
 
 Nothing here is personal data: ids, statuses, times, and providers' error codes and titles.
 """
@@ -18,20 +19,18 @@ import asyncio
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import DuplicateKeyError
 
-from services.notify.adapters.mongo_notifications import MongoNotificationRepository
 from services.notify.domain.delivery_status import PROGRESS, DeliveryRecord, SeenStatus, record_id
-from services.notify.domain.notification import Notification
-from services.notify.service_layer.ports import NotificationIndex
 from shared.crypto import Cipher
 from shared.events.envelope import CloudEvent
 from shared.events.models import DeliveryChannel, DeliveryStatus
 from shared.mongo import (
     Document,
     insert_new,
-    outbox_entry,
+    outbox_fields,
     retry_write_conflicts,
     update_document,
     versioned,
+    with_outbox,
 )
 
 
@@ -61,15 +60,15 @@ class MongoDeliveryStatusStore:
                 record.idempotency_key,
                 {"$addToSet": {"records": record.record_id}},
             )
-        entries = [outbox_entry(event, self._cipher) for event in outbox]
         if record.version is None:
             return await insert_new(
-                self._records, {"_id": record.record_id, **_fields(record), "outbox": entries}
+                self._records,
+                {"_id": record.record_id, **_fields(record), **outbox_fields(outbox, self._cipher)},
             )
         return await update_document(
             self._records,
             record.record_id,
-            {"$set": _fields(record), "$push": {"outbox": {"$each": entries}}},
+            with_outbox({"$set": _fields(record)}, outbox, self._cipher),
             expected={"version": record.version},
         )
 
@@ -87,39 +86,15 @@ class MongoDeliveryStatusStore:
         return max(records, key=_progress, default=None)
 
 
-class MongoNotificationIndex:
-    """One document per request (or visit, sign-in…) by `_id`, with the outbox of the reads of
-    its history."""
+class MongoHistoryReads:
+    """One document per request by `_id`, with the outbox of the staff reads of its history."""
 
     def __init__(self, collection: AsyncCollection[Document], cipher: Cipher) -> None:
         self._collection = collection
         self._cipher = cipher
 
-    async def remember(self, about: str, notification_id: str) -> None:
-        await _upsert(self._collection, about, {"$addToSet": {"notifications": notification_id}})
-
-    async def notification_ids(self, about: str) -> list[str]:
-        document = await self._collection.find_one({"_id": about}, {"outbox": 0})
-        return [] if document is None else list(document.get("notifications", []))
-
     async def record_read(self, about: str, outbox: list[CloudEvent]) -> None:
-        entries = [outbox_entry(event, self._cipher) for event in outbox]
-        await _upsert(self._collection, about, {"$push": {"outbox": {"$each": entries}}})
-
-
-class IndexedNotificationRepository(MongoNotificationRepository):
-    """Notifications that are listed under what they are about before they are stored: a
-    crash in between leaves an entry the history skips, never a notification it misses."""
-
-    def __init__(
-        self, collection: AsyncCollection[Document], cipher: Cipher, *, index: NotificationIndex
-    ) -> None:
-        super().__init__(collection, cipher)
-        self._index = index
-
-    async def add(self, notification: Notification) -> bool:
-        await self._index.remember(notification.about, notification.notification_id)
-        return await super().add(notification)
+        await _upsert(self._collection, about, with_outbox({}, outbox, self._cipher))
 
 
 async def _upsert(collection: AsyncCollection[Document], key: str, update: Document) -> None:

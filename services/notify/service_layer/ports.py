@@ -52,6 +52,11 @@ class NotificationRepository(Protocol):
         """Loads a notification by its id."""
         ...
 
+    async def about(self, about: str) -> list[Notification]:
+        """Every notification about a request (or sign-in, visit, complaint), oldest first: its
+        message history."""
+        ...
+
     async def cancel(self, notification_id: str) -> bool:
         """Calls off a pending notification (status CANCELLED, version raised); False if there
         is none, or it is no longer pending."""
@@ -126,16 +131,8 @@ class DeliveryStatusStore(Protocol):
         ...
 
 
-class NotificationIndex(Protocol):
-    """The notifications about each request (or sign-in, visit, complaint), by its id."""
-
-    async def remember(self, about: str, notification_id: str) -> None:
-        """Lists the notification under what it is about; once, however often repeated."""
-        ...
-
-    async def notification_ids(self, about: str) -> list[str]:
-        """The notifications about it, oldest first."""
-        ...
+class HistoryReads(Protocol):
+    """Staff reads of a request's message history, each an event for audit."""
 
     async def record_read(self, about: str, outbox: list[CloudEvent]) -> None:
         """Queues the events of a staff read of its history, before the history is handed out."""

@@ -19,7 +19,7 @@ from services.notify.domain.delivery_status import (
 from services.notify.domain.notification import Notification
 from services.notify.service_layer.ports import (
     DeliveryStatusStore,
-    NotificationIndex,
+    HistoryReads,
     NotificationRepository,
     PermanentFailures,
     RecipientDirectory,
@@ -110,7 +110,7 @@ async def _pass_on(record: DeliveryRecord, report: StatusReport, context: Status
 
 @dataclass(frozen=True)
 class HistoryContext:
-    index: NotificationIndex
+    reads: HistoryReads
     notifications: NotificationRepository
     store: DeliveryStatusStore
     recipients: RecipientDirectory
@@ -169,18 +169,11 @@ async def request_history(
     recipients = await context.recipients.get(request_id)
     if recipients is None or not may_read_history(principal, recipients.phone):
         raise UnknownRequest(request_id)
-    ids = await context.index.notification_ids(request_id)
+    notifications = await context.notifications.about(request_id)
     if principal.roles & HISTORY_STAFF:
-        await _record_read(request_id, principal, messages=len(ids), context=context)
-    loaded = await asyncio.gather(*map(context.notifications.get, ids))
-    notifications = [notification for notification in loaded if notification is not None]
-    histories = await asyncio.gather(
-        *(_history(notification, context.store) for notification in notifications)
-    )
-    return sorted(
-        histories,
-        key=lambda item: (item.notification.created_at, item.notification.notification_id),
-        reverse=True,
+        await _record_read(request_id, principal, messages=len(notifications), context=context)
+    return await asyncio.gather(
+        *(_history(notification, context.store) for notification in reversed(notifications))
     )
 
 
@@ -201,7 +194,7 @@ async def _record_read(
         viewed_at=now,
     )
     outbox = [CloudEvent.wrap(viewed, source=SOURCE, time=now)]
-    await context.index.record_read(request_id, outbox)
+    await context.reads.record_read(request_id, outbox)
     context.outbox_ready(request_id, outbox)
 
 
