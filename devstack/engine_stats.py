@@ -13,7 +13,7 @@ METADATA_TABLE = "_ferretdb_database_metadata"
 """Where FerretDB keeps each database's collections and the tables that hold them."""
 
 
-def query(stack: Stack, sql: str) -> list[list[str]]:
+def query(stack: Stack, sql: str, *, timeout_s: float = 30.0) -> list[list[str]]:
     """Rows of a query on FerretDB's PostgreSQL database, as text."""
     result = subprocess.run(
         [
@@ -25,7 +25,7 @@ def query(stack: Stack, sql: str) -> list[list[str]]:
         capture_output=True,
         text=True,
         check=True,
-        timeout=30,
+        timeout=timeout_s,
     )
     return [line.split("\t") for line in result.stdout.splitlines() if line]
 
@@ -48,24 +48,45 @@ def rows_read(stack: Stack) -> int:
 
 def sequential_scans(stack: Stack) -> Counter[str]:
     """Sequential scans so far, by `database.collection`."""
+    return _by_collection(stack, "seq_scan")
+
+
+def rows_scanned(stack: Stack) -> Counter[str]:
+    """Rows read by sequential scans so far, by `database.collection`."""
+    return _by_collection(stack, "seq_tup_read")
+
+
+def rows_read_by_table(stack: Stack) -> Counter[str]:
+    """Rows read so far by scans of each table, system catalogs included, a collection's table
+    named as `database.collection`."""
+    return _by_collection(
+        stack, "seq_tup_read + coalesce(idx_tup_fetch, 0)", view="pg_stat_all_tables", named=True
+    )
+
+
+def _by_collection(
+    stack: Stack, statistic: str, *, view: str = "pg_stat_user_tables", named: bool = False
+) -> Counter[str]:
     tables = {
         (schema, table): f"{schema}.{collection}"
-        for schema in _databases(stack)
+        for schema in databases(stack)
         for collection, table in query(
             stack,
             f"select _jsonb->>'_id', _jsonb->>'table' from \"{schema}\".{METADATA_TABLE}",
         )
     }
-    scans: Counter[str] = Counter()
+    counts: Counter[str] = Counter()
     for schema, table, count in query(
-        stack, "select schemaname, relname, seq_scan from pg_stat_user_tables"
+        stack, f"select schemaname, relname, {statistic} from {view}"
     ):
         if (schema, table) in tables:
-            scans[tables[schema, table]] += int(count)
-    return scans
+            counts[tables[schema, table]] += int(count)
+        elif named:
+            counts[f"{schema}.{table}"] += int(count)
+    return counts
 
 
-def _databases(stack: Stack) -> list[str]:
+def databases(stack: Stack) -> list[str]:
     return [
         schema
         for [schema] in query(

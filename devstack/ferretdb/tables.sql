@@ -19,6 +19,16 @@
 --
 -- Documents kept uncompressed. PostgreSQL compresses a large value, which hides its bytes, and the
 -- tests check that no personal data is stored in clear text by reading the engine's files.
+--
+-- Documents kept in their row up to a page. PostgreSQL moves a row of over 2 kB out to its TOAST
+-- table in chunks, and a request, case or notification (about 3 kB, half of it FerretDB's type
+-- map) was read as three rows instead of one.
+--
+-- Dead row versions cleared once they are 1% of a table, not PostgreSQL's 20%. Every update writes
+-- a new version and new entries in every index (FerretDB's indexes cover the whole document, so no
+-- update is HOT); until VACUUM removes the old ones, each lookup by `_id` and each sweep for
+-- `unsettled` or `unpublished` documents reads them too, and at a fifth of a year's history that
+-- is tens of thousands of versions.
 CREATE OR REPLACE FUNCTION adminduk_version_guard() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
   IF OLD._jsonb ? 'version'
@@ -50,6 +60,9 @@ BEGIN
     'CREATE INDEX IF NOT EXISTS %I ON %s USING gin ((_jsonb -> ''_id'') jsonb_path_ops)',
     table_name || '_adminduk_id', target);
   EXECUTE format('ALTER TABLE %s ALTER COLUMN _jsonb SET STORAGE EXTERNAL', target);
+  EXECUTE format(
+    'ALTER TABLE %s SET (toast_tuple_target = 8160, autovacuum_vacuum_scale_factor = 0.01)',
+    target);
 END $$;
 
 CREATE OR REPLACE FUNCTION adminduk_twin_index(btree regclass) RETURNS void LANGUAGE plpgsql AS $$

@@ -27,8 +27,8 @@ RECOVERY_S = 15
 NOTIFIED_WITHIN_S = 180
 SETTLES_WITHIN_S = 300
 """Audit and the monthly report still work through the burst's events after every receipt."""
-POOL_SHRINKS_WITHIN_S = 45
-"""FerretDB closes a free PostgreSQL connection 30 s after it opened it (`devstack/postgres.py`)."""
+POOL_SHRINKS_WITHIN_S = 90
+"""FerretDB closes a PostgreSQL connection free for a minute (`devstack/postgres.py`)."""
 RECEIPT = re.compile(r"\b([A-Z0-9]{8})\b")
 
 

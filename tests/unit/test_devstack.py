@@ -199,7 +199,7 @@ def test_the_cluster_trusts_loopback_only_and_keeps_fsync_on(tmp_path: Path) -> 
     assert f"unix_socket_directories={tmp_path / 'socket'}" in options
     assert cluster.url == (
         "postgres://ferretdb@127.0.0.1:5999/ferretdb?pool_max_conns=300"
-        "&pool_max_conn_lifetime=30s&pool_health_check_period=2s"
+        "&pool_max_conn_lifetime=10m&pool_max_conn_idle_time=1m&pool_health_check_period=2s"
     )
 
 
