@@ -24,6 +24,7 @@ from services.intake.service_layer.commands import CommandContext
 from services.intake.service_layer.conversations import ConversationContext
 from services.intake.service_layer.delivery_reports import DeliveryReportContext
 from services.intake.service_layer.ports import CitizenTokens
+from services.intake.service_layer.sign_in import SignInContext
 from shared.calendar import WorkingCalendar
 from tests.builders import T0, cipher
 from tests.fakes import (
@@ -31,6 +32,7 @@ from tests.fakes import (
     FakeClock,
     FakeDocumentStore,
     FakeIdempotencyKeys,
+    FakeMessageCounts,
     FakeRequestRepository,
     FakeSignInRepository,
 )
@@ -61,6 +63,7 @@ class FakeIntake:
     requests: FakeRequestRepository = field(default_factory=FakeRequestRepository)
     idempotency_keys: FakeIdempotencyKeys = field(default_factory=FakeIdempotencyKeys)
     sign_ins: FakeSignInRepository = field(default_factory=FakeSignInRepository)
+    message_counts: FakeMessageCounts = field(default_factory=FakeMessageCounts)
     documents: FakeDocumentStore = field(default_factory=FakeDocumentStore)
     conversations: FakeConversationRepository = field(default_factory=FakeConversationRepository)
     inbound: FakeInboundMessages = field(default_factory=FakeInboundMessages)
@@ -92,6 +95,16 @@ class FakeIntake:
             complaints=self.complaints,
             complaints_ready=self.outbox_ready,
             subject_of=partial(citizen_subject, cipher()),
+            sign_in=self.sign_in(),
+        )
+
+    def sign_in(self) -> SignInContext:
+        return SignInContext(
+            repository=self.sign_ins,
+            hash_code=lambda challenge_id, code: f"{challenge_id}:{code}",
+            outbox_ready=self.outbox_ready,
+            counts=self.message_counts,
+            rules=SETTINGS.sign_in_rules(),
         )
 
     def install(self, app: FastAPI) -> None:
@@ -102,9 +115,7 @@ class FakeIntake:
             idempotency_keys=self.idempotency_keys,
             catalogue=CATALOGUE,
             outbox_ready=self.outbox_ready,
-            sign_ins=self.sign_ins,
-            sign_in_outbox_ready=self.outbox_ready,
-            hash_code=lambda challenge_id, code: f"{challenge_id}:{code}",
+            sign_in=self.sign_in(),
             citizen_tokens=self.citizen_tokens,
             calendar=calendar,
             clock=self.clock,

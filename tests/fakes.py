@@ -183,6 +183,16 @@ class FakeSignInRepository:
         return True
 
 
+class FakeMessageCounts:
+    def __init__(self) -> None:
+        self.counts: dict[tuple[str, datetime], int] = {}
+
+    async def add(self, kind: str, *, now: datetime) -> int:
+        minute = (kind, now.replace(second=0, microsecond=0))
+        self.counts[minute] = self.counts.get(minute, 0) + 1
+        return self.counts[minute]
+
+
 class FakeIdempotencyKeys:
     def __init__(self) -> None:
         self.request_ids: dict[str, str] = {}

@@ -21,6 +21,7 @@ from services.intake.adapters.mongo_conversations import MongoConversationReposi
 from services.intake.adapters.mongo_documents import MongoDocumentStore
 from services.intake.adapters.mongo_idempotency import MongoIdempotencyKeys
 from services.intake.adapters.mongo_inbound import MongoInboundMessages
+from services.intake.adapters.mongo_message_counts import MongoMessageCounts
 from services.intake.adapters.mongo_requests import MongoRequestRepository
 from services.intake.adapters.mongo_sign_in import MongoSignInRepository
 from services.intake.adapters.service_points_file import load_service_points
@@ -43,6 +44,7 @@ from services.intake.service_layer.appointments import Agenda
 from services.intake.service_layer.commands import CommandContext
 from services.intake.service_layer.conversations import ConversationContext
 from services.intake.service_layer.delivery_reports import DeliveryReportContext
+from services.intake.service_layer.sign_in import SignInContext
 from shared.auth import KeySource
 from shared.clock import Clock, system_clock
 from shared.crypto import Cipher
@@ -87,16 +89,21 @@ async def connect(
         repository = MongoRequestRepository(requests, infra.db["tracking_numbers"], cipher)
         idempotency_keys = MongoIdempotencyKeys(infra.db["idempotency_keys"])
         calendar = settings.calendar()
+        sign_in = SignInContext(
+            repository=MongoSignInRepository(sign_ins, cipher),
+            hash_code=lambda challenge_id, code: cipher.lookup_hash(
+                f"{challenge_id}:{code}", purpose=CODE_PURPOSE
+            ),
+            outbox_ready=sign_in_relay.wake,
+            counts=MongoMessageCounts(infra.db["message_counts"]),
+            rules=settings.sign_in_rules(),
+        )
         app.state.context = api.IntakeContext(
             repository=repository,
             idempotency_keys=idempotency_keys,
             catalogue=catalogue,
             outbox_ready=relay.wake,
-            sign_ins=MongoSignInRepository(sign_ins, cipher),
-            sign_in_outbox_ready=sign_in_relay.wake,
-            hash_code=lambda challenge_id, code: cipher.lookup_hash(
-                f"{challenge_id}:{code}", purpose=CODE_PURPOSE
-            ),
+            sign_in=sign_in,
             citizen_tokens=signer,
             calendar=calendar,
             clock=clock,
@@ -145,6 +152,7 @@ async def connect(
             complaints=app.state.complaints.complaints,
             complaints_ready=complaint_relay.wake,
             subject_of=partial(citizen_subject, cipher),
+            sign_in=sign_in,
         )
         inbound_messages = infra.db["inbound_messages"]
         inbound = MongoInboundMessages(inbound_messages, cipher)

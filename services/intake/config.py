@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 from typing import ClassVar
 
@@ -9,6 +10,7 @@ from pydantic_settings import SettingsConfigDict
 from services.intake.adapters.catalogue_file import DEFAULT_CATALOGUE
 from services.intake.adapters.service_points_file import DEFAULT_SERVICE_POINTS
 from services.intake.adapters.whatsapp_media import META_MEDIA_HOSTS
+from services.intake.domain.sign_in import SignInRules
 from shared.config import ServiceSettings
 from shared.errors import InvalidConfiguration
 
@@ -32,6 +34,17 @@ class IntakeSettings(ServiceSettings):
     submissions_per_minute: int = Field(default=30, ge=1)
     lookups_per_minute: int = Field(default=10, ge=1)
     sign_ins_per_minute: int = Field(default=10, ge=1)
+    sign_in_codes_per_minute: int = Field(default=60, ge=1)
+    """Sign-in codes sent in one minute to all phones together, counted in the database so
+    that every instance keeps to the one cap."""
+    sign_in_codes_per_phone_hour: int = Field(default=5, ge=1)
+    sign_in_codes_per_phone_day: int = Field(default=10, ge=1)
+    sign_in_resend_after_s: int = Field(default=60, ge=1)
+    """How long a phone waits between two codes."""
+    sign_in_wrong_codes_per_lockout: int = Field(default=5, ge=1)
+    sign_in_first_lockout_s: int = Field(default=15 * 60, ge=1)
+    sign_in_longest_lockout_s: int = Field(default=24 * 60 * 60, ge=1)
+    """Each lockout of a phone lasts twice the one before, up to this."""
     max_document_bytes: int = Field(default=10 * 1024 * 1024, ge=1)
     """The most a document upload's body may hold, whatever its requirement allows (which is
     checked too); other routes keep `max_body_bytes`."""
@@ -68,6 +81,17 @@ class IntakeSettings(ServiceSettings):
         super().check_production()
         if self.environment == "production" and not self.whatsapp_graph_url.startswith("https://"):
             raise InvalidConfiguration("INTAKE_WHATSAPP_GRAPH_URL must be https in production")
+
+    def sign_in_rules(self) -> SignInRules:
+        return SignInRules(
+            resend_after=timedelta(seconds=self.sign_in_resend_after_s),
+            codes_per_hour=self.sign_in_codes_per_phone_hour,
+            codes_per_day=self.sign_in_codes_per_phone_day,
+            codes_per_minute=self.sign_in_codes_per_minute,
+            wrong_codes_per_lockout=self.sign_in_wrong_codes_per_lockout,
+            first_lockout=timedelta(seconds=self.sign_in_first_lockout_s),
+            longest_lockout=timedelta(seconds=self.sign_in_longest_lockout_s),
+        )
 
     def rate_limits(self) -> dict[str, int]:
         """Calls per minute and client on the public routes, by the name the access table uses."""

@@ -200,6 +200,18 @@ class AppointmentCancelled(Event):
     topic: ClassVar[Topic] = APPOINTMENTS
 
     appointment_id: str = Field(description="The cancelled appointment; the event's key.")
+    booking_number: str = Field(description="The cancelled visit's booking number.")
+    service_code: str = Field(description="Catalogue code of the in-person service.")
+    service_point: str = Field(description="Where the visit was to take place.")
+    starts_at: datetime = Field(description="Start of the cancelled time slot (UTC).")
+    ends_at: datetime = Field(description="End of the cancelled time slot (UTC).")
+    name: str = Field(description="The citizen's name.", json_schema_extra=PERSONAL)
+    phone: str | None = Field(
+        description="The phone the visit was booked with (E.164), told of the cancellation as "
+        "it was of the booking; none for a visit booked at the counter without one.",
+        json_schema_extra=PERSONAL,
+    )
+    contact_channel: NotificationChannel = Field(description="Channel to tell it on.")
     rescheduled_to: str | None = Field(
         default=None, description="The appointment that replaces it, when rescheduled."
     )

@@ -25,12 +25,7 @@ from services.intake.service_layer.ports import (
     SlotPlaces,
 )
 from shared.events.envelope import Actor, ActorKind, Channel
-from shared.events.models import (
-    Applicant,
-    AppointmentCancelled,
-    ComplaintCategory,
-    NotificationChannel,
-)
+from shared.events.models import Applicant, ComplaintCategory, NotificationChannel
 from tests.builders import CITIZEN, T0, VALID_NIK, wrapped
 
 POINT = ServicePoint(
@@ -87,7 +82,9 @@ class AppointmentRepositoryContract:
         await repository.add(appointment())
         booked = appointment(status=AppointmentStatus.BOOKED)
         cancelled = appointment(status=AppointmentStatus.CANCELLED, replaced_by="N3WN3WN3")
-        event = wrapped(AppointmentCancelled(actor=CITIZEN, appointment_id="a", cancelled_at=T0))
+        gone = appointment(status=AppointmentStatus.BOOKED)
+        gone.cancel(CITIZEN, now=T0)
+        event = wrapped(gone.events[0])
 
         assert await repository.save(booked, [], expected=AppointmentStatus.HOLDING) is True
         assert await repository.save(booked, [], expected=AppointmentStatus.HOLDING) is False

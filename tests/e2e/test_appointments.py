@@ -1,5 +1,6 @@
 """Visits for in-person services through the running backend: booking, racing for the last
-place, cancelling, rescheduling, and the days the office is closed.
+place, cancelling and rescheduling (told to the phone the visit was booked with), and the days
+the office is closed.
 
 Each test books on its own service point, day or slot and its own NIKs, so that the tests do not
 share places; days come from the office calendar the services use.
@@ -21,7 +22,7 @@ from services.intake.config import IntakeSettings
 from shared.calendar import JAKARTA, WorkingCalendar
 from shared.events.models import AppointmentBooked, AppointmentCancelled
 from shared.mongo import Document
-from tests.e2e.conftest import audit_entries, eventually
+from tests.e2e.conftest import audit_entries, eventually, sign_in, sink_messages
 
 HORIZON_DAYS = 30
 RACERS = 20
@@ -83,6 +84,22 @@ async def audited(
         return [e for e in found if e["event_type"] == event_type] or None
 
     return await eventually(entries, what=f"{event_type} of {subject} in the audit log")
+
+
+async def told(
+    http: httpx.AsyncClient, backend: Stack, phone: str, template: str
+) -> dict[str, Any]:
+    """The one WhatsApp message of this approved template that reached `phone`."""
+
+    async def found() -> list[dict[str, Any]] | None:
+        return [
+            m
+            for m in await sink_messages(http, backend)
+            if m["to"] == phone and (m["template"] or {}).get("name") == template
+        ] or None
+
+    [message] = await eventually(found, what=f"{template} to {phone} at the message sink")
+    return message
 
 
 async def test_a_booked_visit_is_answered_and_audited_without_personal_data(
@@ -151,26 +168,34 @@ async def test_of_many_citizens_racing_for_the_last_place_exactly_one_gets_it(
     assert intake_db["appointments"].count_documents({}) == stored_before + 1
 
 
-async def test_a_nik_holds_one_visit_per_service(
+async def test_a_nik_holds_one_visit_per_service_named_in_full_only_to_its_signed_in_owner(
     backend: Stack, http: httpx.AsyncClient, calendar: WorkingCalendar
 ) -> None:
+    """Typing the owner's phone into the form proves nothing; signing in with it does."""
     intake = backend.service_url("intake")
     first_day, second_day = list(working_days(calendar))[2:4]
+    phone = "085700007301"
     first = await http.post(
-        f"{intake}/v1/appointments", json=booking(date=str(first_day), nik=nik(7301))
+        f"{intake}/v1/appointments",
+        json=booking(date=str(first_day), nik=nik(7301), phone=phone),
     )
+    again = booking(date=str(second_day), nik=nik(7301), phone=phone)
 
-    second = await http.post(
-        f"{intake}/v1/appointments", json=booking(date=str(second_day), nik=nik(7301))
-    )
+    typed = await http.post(f"{intake}/v1/appointments", json=again)
+    owner = await sign_in(http, backend, "+6285700007301")
+    signed_in = await http.post(f"{intake}/v1/appointments", json=again, headers=owner)
 
     assert first.status_code == 201, first.text
-    assert second.status_code == 409
-    assert second.json()["error"] == "already_booked"
-    assert first.json()["booking_number"] in second.json()["message"]
+    number = first.json()["booking_number"]
+    assert typed.status_code == 409, typed.text
+    assert typed.json()["error"] == "already_booked"
+    assert number not in typed.json()["message"]
+    assert f"*****{number[-3:]}" in typed.json()["message"]
+    assert signed_in.status_code == 409, signed_in.text
+    assert number in signed_in.json()["message"]
 
 
-async def test_cancelling_frees_the_place_and_is_audited(
+async def test_cancelling_frees_the_place_is_audited_and_told_to_the_booking_s_phone(
     backend: Stack, http: httpx.AsyncClient, calendar: WorkingCalendar
 ) -> None:
     intake = backend.service_url("intake")
@@ -183,7 +208,11 @@ async def test_cancelling_frees_the_place_and_is_audited(
     booked = await http.post(
         f"{intake}/v1/appointments",
         json=booking(
-            service_point="MPP_MOJOKERTO", date=str(day), slot="13:00-14:00", nik=nik(7401)
+            service_point="MPP_MOJOKERTO",
+            date=str(day),
+            slot="13:00-14:00",
+            nik=nik(7401),
+            phone="085700007401",
         ),
     )
     assert booked.status_code == 201, booked.text
@@ -198,16 +227,19 @@ async def test_cancelling_frees_the_place_and_is_audited(
     assert cancelled.json()["status"] == "CANCELLED"
     assert await free_at_one_pm() == free
     await audited(http, backend, booked.json()["appointment_id"], AppointmentCancelled.event_type)
+    message = await told(http, backend, "+6285700007401", "adminduk_pembatalan_kunjungan")
+    assert number in message["text"]
+    assert "telah dibatalkan" in message["text"]
 
 
-async def test_rescheduling_books_the_new_slot_and_cancels_the_old(
+async def test_rescheduling_books_the_new_slot_cancels_the_old_and_is_told_as_a_move(
     backend: Stack, http: httpx.AsyncClient, calendar: WorkingCalendar
 ) -> None:
     intake = backend.service_url("intake")
     first_day, later_day = list(working_days(calendar))[3:5]
     old = await http.post(
         f"{intake}/v1/appointments",
-        json=booking(date=str(first_day), slot="14:00-15:00", nik=nik(7501)),
+        json=booking(date=str(first_day), slot="14:00-15:00", nik=nik(7501), phone="085700007501"),
     )
     assert old.status_code == 201, old.text
 
@@ -228,6 +260,9 @@ async def test_rescheduling_books_the_new_slot_and_cancels_the_old(
     )
     [cancelled] = [e for e in entries if e["event_type"] == AppointmentCancelled.event_type]
     assert cancelled["data"]["rescheduled_to"] == new.json()["appointment_id"]
+    message = await told(http, backend, "+6285700007501", "adminduk_perubahan_jadwal_kunjungan")
+    assert new.json()["booking_number"] in message["text"]
+    assert new.json()["schedule"] in message["text"]
 
 
 async def test_a_day_the_office_is_closed_is_refused_with_the_reason(

@@ -3,8 +3,11 @@ citizens signed in by a one-time code that travels through notify to the message
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
+import time
+import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -15,8 +18,17 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from devstack.issuer import SigningKeys, mint
 from devstack.stack import Stack
+from services.intake.entrypoints.sms_api import WEBHOOK_PATH as SMS_WEBHOOK_PATH
 from shared.events.models import RequestSubmitted
-from tests.e2e.conftest import SUBMISSION, audit_entries, codes_sent, eventually, sign_in
+from shared.signatures import timestamped_signature
+from tests.e2e.conftest import (
+    SUBMISSION,
+    audit_entries,
+    codes_sent,
+    eventually,
+    sign_in,
+    sink_messages,
+)
 
 Tokens = Callable[..., dict[str, str]]
 VILLAGE = "3516010001"
@@ -162,30 +174,132 @@ async def test_a_citizen_signs_in_by_sms_and_sees_only_their_own_requests(
     assert elsewhere.status_code == 401
 
 
-async def test_five_wrong_codes_lock_the_phone_out(backend: Stack, http: httpx.AsyncClient) -> None:
-    intake = backend.service_url("intake")
+async def ask_code(
+    http: httpx.AsyncClient, stack: Stack, phone: str, *, after_s: float = 1.1
+) -> tuple[str, httpx.Response]:
+    """A new code for `phone` once the stack's resend wait (1 s) is over, as the sink got it."""
+    await asyncio.sleep(after_s)
+    before = len(await codes_sent(http, stack, phone))
+    asked = await http.post(
+        f"{stack.service_url('intake')}/v1/auth/otp", json={"phone": phone, "channel": "SMS"}
+    )
+    assert asked.status_code == 202, asked.text
+
+    async def newest() -> str | None:
+        sent = await codes_sent(http, stack, phone)
+        return sent[-1] if len(sent) > before else None
+
+    return await eventually(newest, what="the code at the message sink"), asked
+
+
+async def verify(http: httpx.AsyncClient, stack: Stack, phone: str, code: str) -> httpx.Response:
+    return await http.post(
+        f"{stack.service_url('intake')}/v1/auth/otp/verify", json={"phone": phone, "code": code}
+    )
+
+
+def other_than(code: str) -> str:
+    return f"{(int(code) + 1) % 10**6:06d}"
+
+
+async def test_wrong_codes_add_up_across_new_codes_and_each_lockout_lasts_longer(
+    backend: Stack, http: httpx.AsyncClient
+) -> None:
+    """The stack locks out for 3 s at first (INTAKE_SIGN_IN_FIRST_LOCKOUT_S); production, 15
+    minutes."""
     phone = "+6285700000201"
-    asked = await http.post(f"{intake}/v1/auth/otp", json={"phone": phone, "channel": "WHATSAPP"})
-    assert asked.status_code == 202
+    first, _ = await ask_code(http, backend, phone, after_s=0)
+    four = [await verify(http, backend, phone, other_than(first)) for _ in range(4)]
+    second, _ = await ask_code(http, backend, phone)
 
-    async def the_code() -> str | None:
-        sent = await codes_sent(http, backend, phone)
-        return sent[-1] if sent else None
+    fifth = await verify(http, backend, phone, other_than(second))
+    right = await verify(http, backend, phone, second)
+    await asyncio.sleep(3.1)
+    third, _ = await ask_code(http, backend, phone, after_s=0)
+    five_more = [await verify(http, backend, phone, other_than(third)) for _ in range(5)]
 
-    code = await eventually(the_code, what="the code at the message sink")
-    wrong = f"{(int(code) + 1) % 10**6:06d}"
-    attempts = [
-        await http.post(f"{intake}/v1/auth/otp/verify", json={"phone": phone, "code": wrong})
-        for _ in range(5)
-    ]
-    right = await http.post(f"{intake}/v1/auth/otp/verify", json={"phone": phone, "code": code})
-    again = await http.post(f"{intake}/v1/auth/otp", json={"phone": phone, "channel": "SMS"})
-
-    assert [response.status_code for response in attempts] == [400, 400, 400, 400, 429]
+    assert [response.status_code for response in four] == [400] * 4
+    assert fifth.status_code == 429
+    assert fifth.json()["error"] == "locked_out"
+    assert fifth.headers["Retry-After"] == "3"
     assert right.status_code == 429
-    assert int(right.headers["Retry-After"]) > 14 * 60
-    assert again.status_code == 429
-    assert await codes_sent(http, backend, phone) == [code]
+    assert [response.status_code for response in five_more] == [400] * 4 + [429]
+    assert five_more[-1].headers["Retry-After"] == "6"
+    assert await codes_sent(http, backend, phone) == [first, second, third]
+
+
+async def test_the_owner_ends_a_lockout_by_sending_the_code_back_by_sms(
+    backend: Stack, http: httpx.AsyncClient
+) -> None:
+    phone = "+6285700000202"
+    code, _ = await ask_code(http, backend, phone, after_s=0)
+    for _ in range(5):
+        await verify(http, backend, phone, other_than(code))
+    proof, while_locked = await ask_code(http, backend, phone)
+    refused = await verify(http, backend, phone, proof)
+
+    delivered = await send_sms(http, backend, phone, f"MASUK {proof}")
+
+    async def answered() -> list[str]:
+        return [
+            message["text"]
+            for message in await sink_messages(http, backend)
+            if message["to"] == phone and "tidak terkunci lagi" in message["text"]
+        ]
+
+    await eventually(answered, what="the answer to MASUK at the message sink")
+    fresh, after = await ask_code(http, backend, phone)
+    signed_in = await verify(http, backend, phone, fresh)
+
+    assert while_locked.json()["locked_until"] is not None
+    assert refused.status_code == 429
+    assert delivered.status_code == 200
+    assert after.json()["locked_until"] is None
+    assert signed_in.status_code == 200, signed_in.text
+
+
+async def test_a_phone_is_sent_no_more_codes_an_hour_than_its_cap(
+    backend: Stack, http: httpx.AsyncClient
+) -> None:
+    phone = "+6285700000203"
+    intake = backend.service_url("intake")
+
+    async def ask() -> httpx.Response:
+        return await http.post(f"{intake}/v1/auth/otp", json={"phone": phone, "channel": "SMS"})
+
+    first = await ask()
+    too_soon = await ask()
+    rest = []
+    for _ in range(4):
+        await asyncio.sleep(1.1)
+        rest.append(await ask())
+    await asyncio.sleep(1.1)
+    sixth = await ask()
+
+    assert first.status_code == 202
+    assert too_soon.status_code == 429
+    assert too_soon.json()["error"] == "try_later"
+    assert too_soon.headers["Retry-After"] == "1"
+    assert [response.status_code for response in rest] == [202] * 4
+    assert sixth.status_code == 429
+    assert sixth.json()["error"] == "try_later"
+    assert 3500 < int(sixth.headers["Retry-After"]) <= 3600
+
+
+async def send_sms(http: httpx.AsyncClient, stack: Stack, phone: str, text: str) -> httpx.Response:
+    """Delivers a text from `phone` as the SMS gateway does, signed with the shared secret."""
+    body = json.dumps({"message_id": f"sms-{uuid.uuid4()}", "from": phone, "text": text}).encode()
+    timestamp = str(int(time.time()))
+    secret = stack.service_secret("INTAKE_SMS_WEBHOOK_SECRET").encode()
+    return await http.post(
+        f"{stack.service_url('intake')}{SMS_WEBHOOK_PATH}",
+        content=body,
+        headers={
+            "Content-Type": "application/json",
+            "X-Sms-Timestamp": timestamp,
+            "X-Sms-Signature": timestamped_signature(secret, timestamp, body),
+        },
+    )
 
 
 async def test_a_citizen_without_a_token_follows_a_request_by_tracking_number(

@@ -18,6 +18,7 @@ from services.intake.adapters.citizen_tokens import CitizenTokenSigner
 from services.intake.bootstrap import create_app, token_signer
 from services.intake.config import IntakeSettings
 from services.intake.entrypoints.api import IntakeContext
+from services.intake.service_layer.sign_in import SignInContext
 from shared.calendar import WorkingCalendar
 from shared.http import ErrorBody, ReadinessCheck
 from tests.auth import STAFF_KEYS
@@ -26,6 +27,7 @@ from tests.fakes import (
     CallCounter,
     FakeClock,
     FakeIdempotencyKeys,
+    FakeMessageCounts,
     FakeRequestRepository,
     FakeSignInRepository,
 )
@@ -51,6 +53,7 @@ class Intake:
     outbox_ready: CallCounter
     sign_ins: FakeSignInRepository
     sign_in_outbox_ready: CallCounter
+    message_counts: FakeMessageCounts
     signer: CitizenTokenSigner
     clock: FakeClock
 
@@ -78,6 +81,7 @@ async def running_intake(
     outbox_ready = CallCounter()
     sign_ins = FakeSignInRepository()
     sign_in_outbox_ready = CallCounter()
+    message_counts = FakeMessageCounts()
     clock = FakeClock(T0)
 
     @asynccontextmanager
@@ -87,9 +91,13 @@ async def running_intake(
             idempotency_keys=idempotency_keys,
             catalogue=load_catalogue(),
             outbox_ready=outbox_ready,
-            sign_ins=sign_ins,
-            sign_in_outbox_ready=sign_in_outbox_ready,
-            hash_code=lambda challenge_id, code: f"{challenge_id}:{code}",
+            sign_in=SignInContext(
+                repository=sign_ins,
+                hash_code=lambda challenge_id, code: f"{challenge_id}:{code}",
+                outbox_ready=sign_in_outbox_ready,
+                counts=message_counts,
+                rules=settings.sign_in_rules(),
+            ),
             citizen_tokens=signer,
             calendar=WorkingCalendar(),
             clock=clock,
@@ -113,6 +121,7 @@ async def running_intake(
             outbox_ready=outbox_ready,
             sign_ins=sign_ins,
             sign_in_outbox_ready=sign_in_outbox_ready,
+            message_counts=message_counts,
             signer=signer,
             clock=clock,
         )

@@ -122,14 +122,25 @@ async def test_a_full_slot_answers_409_with_the_nearest_free_days(intake: Intake
     assert "Selasa, 4 Maret 2025 (jam 09.00-10.00" in response.json()["message"]
 
 
-async def test_a_second_visit_of_a_nik_answers_409_naming_the_first(intake: Intake) -> None:
+async def test_a_second_visit_of_a_nik_names_the_first_in_full_only_to_its_signed_in_owner(
+    intake: Intake,
+) -> None:
+    """The form's phone proves nothing: whoever knows the NIK and the phone would learn the
+    number, which with the NIK's last four digits cancels or moves the visit."""
     first = (await intake.book()).json()["booking_number"]
 
-    response = await intake.book(date="2025-03-05")
+    typed = await intake.book(date="2025-03-05")
+    signed_in = await intake.client.post(
+        "/v1/appointments", json=BOOKING | {"date": "2025-03-05"}, headers=intake.citizen()
+    )
 
-    assert response.status_code == 409
-    assert response.json()["error"] == "already_booked"
-    assert first in response.json()["message"]
+    assert typed.status_code == 409
+    assert typed.json()["error"] == "already_booked"
+    assert first not in typed.json()["message"]
+    assert f"*****{first[-3:]}" in typed.json()["message"]
+    assert "SMS/WhatsApp konfirmasi" in typed.json()["message"]
+    assert signed_in.status_code == 409
+    assert first in signed_in.json()["message"]
 
 
 @pytest.mark.parametrize(

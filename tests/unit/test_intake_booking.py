@@ -39,7 +39,7 @@ from services.intake.service_layer.appointments import (
 )
 from shared.auth import Principal, Role
 from shared.calendar import WorkingCalendar
-from shared.events.envelope import CloudEvent, Event
+from shared.events.envelope import Actor, ActorKind, Channel, CloudEvent, Event
 from shared.events.models import (
     Applicant,
     AppointmentBooked,
@@ -71,6 +71,20 @@ OFFICER = submitter(
         service_point="KANTOR_DINAS",
     )
 )
+SMS_SENDER = Submitter(
+    actor=Actor(kind=ActorKind.CITIZEN, id="citizen-1", role="citizen", channel=Channel.SMS),
+    owner_phone="+6281234567890",
+)
+
+
+def citizen(phone: str) -> Submitter:
+    """A citizen signed in with `phone`, as intake's token proves it."""
+    return submitter(
+        Principal(subject="citizen-1", roles=frozenset({Role.CITIZEN}), phone_number=phone)
+    )
+
+
+OWNER = citizen("+6281234567890")
 
 
 @dataclasses.dataclass
@@ -128,7 +142,7 @@ async def test_a_second_visit_for_the_same_service_names_the_first(office: Offic
     first = await book(office)
 
     with pytest.raises(AlreadyBooked) as refused:
-        await book(office, day=date(2025, 3, 5))
+        await book(office, booker=OWNER, day=date(2025, 3, 5))
 
     assert refused.value.booking_number == first.booking_number
     assert list(office.appointments.appointments) == [first.booking_number]
@@ -137,19 +151,40 @@ async def test_a_second_visit_for_the_same_service_names_the_first(office: Offic
     assert other_service.status is AppointmentStatus.BOOKED
 
 
-async def test_only_the_owner_or_an_officer_learns_the_number_of_a_nik_s_visit(
-    office: Office,
+@pytest.mark.parametrize(
+    ("booker", "phone", "shown"),
+    [
+        (ANONYMOUS, "081234567890", False),
+        (ANONYMOUS, "089999999999", False),
+        (citizen("+6289999999999"), "081234567890", False),
+        (citizen("+6281234567890"), "089999999999", True),
+        (SMS_SENDER, "081234567890", True),
+        (OFFICER, None, True),
+    ],
+    ids=[
+        "owner-s-phone-typed-in-the-form",
+        "another-phone",
+        "signed-in-with-another-phone",
+        "signed-in-with-the-owner-s-phone",
+        "sms-from-the-owner-s-phone",
+        "counter-officer",
+    ],
+)
+async def test_only_a_proven_owner_or_an_officer_learns_the_number_of_a_nik_s_visit(
+    office: Office, booker: Submitter, phone: str | None, shown: bool
 ) -> None:
+    """Anyone may know a NIK and its owner's phone; the number would let them cancel the visit."""
     first = await book(office)
 
-    with pytest.raises(AlreadyBooked) as stranger:
-        await book(office, phone="089999999999", day=date(2025, 3, 5))
-    with pytest.raises(AlreadyBooked) as officer:
-        await book(office, booker=OFFICER, phone=None, day=date(2025, 3, 5))
+    with pytest.raises(AlreadyBooked) as refused:
+        await book(office, booker=booker, phone=phone, day=date(2025, 3, 5))
 
-    assert stranger.value.booking_number == "*****" + first.booking_number[-3:]
-    assert first.booking_number not in str(stranger.value)
-    assert officer.value.booking_number == first.booking_number
+    if shown:
+        assert refused.value.booking_number == first.booking_number
+    else:
+        assert refused.value.booking_number == "*****" + first.booking_number[-3:]
+        assert first.booking_number not in str(refused.value)
+        assert "SMS/WhatsApp konfirmasi" in str(refused.value)
 
 
 async def test_a_full_slot_is_refused_with_the_nearest_free_days_and_leaves_nothing(
@@ -194,6 +229,14 @@ async def test_cancelling_frees_the_place_and_the_nik(office: Office) -> None:
     assert event.data == {
         "actor": ANONYMOUS.actor.model_dump(mode="json"),
         "appointment_id": booked.appointment_id,
+        "booking_number": booked.booking_number,
+        "service_code": "KTP_REKAM",
+        "service_point": "KEC_MOJOSARI",
+        "starts_at": "2025-03-04T01:00:00Z",
+        "ends_at": "2025-03-04T02:00:00Z",
+        "name": "Siti Aminah",
+        "phone": "+6281234567890",
+        "contact_channel": "WHATSAPP",
         "rescheduled_to": None,
         "cancelled_at": "2025-03-03T01:30:00Z",
     }
@@ -262,7 +305,7 @@ async def test_rescheduling_books_the_new_slot_and_frees_the_old(office: Office)
     booked = office.events(AppointmentBooked)
     assert booked[-1].data["rescheduled_from"] == old.appointment_id
     with pytest.raises(AlreadyBooked) as again:
-        await book(office, day=date(2025, 3, 6))
+        await book(office, booker=OWNER, day=date(2025, 3, 6))
     assert again.value.booking_number == new.booking_number
 
 

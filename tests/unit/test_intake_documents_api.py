@@ -19,6 +19,7 @@ from services.intake.config import IntakeSettings
 from services.intake.domain.citizen_request import RequestStatus
 from services.intake.entrypoints.api import IntakeContext
 from services.intake.entrypoints.documents_api import DocumentsContext
+from services.intake.service_layer.sign_in import SignInContext
 from shared.calendar import WorkingCalendar
 from shared.http import ReadinessCheck
 from tests.auth import STAFF_KEYS, bearer
@@ -29,6 +30,7 @@ from tests.fakes import (
     FakeClock,
     FakeDocumentStore,
     FakeIdempotencyKeys,
+    FakeMessageCounts,
     FakeRequestRepository,
     FakeSignInRepository,
 )
@@ -84,9 +86,13 @@ async def intake() -> AsyncIterator[Intake]:
             idempotency_keys=FakeIdempotencyKeys(),
             catalogue=CATALOGUE,
             outbox_ready=CallCounter(),
-            sign_ins=FakeSignInRepository(),
-            sign_in_outbox_ready=CallCounter(),
-            hash_code=lambda challenge_id, code: f"{challenge_id}:{code}",
+            sign_in=SignInContext(
+                repository=FakeSignInRepository(),
+                hash_code=lambda challenge_id, code: f"{challenge_id}:{code}",
+                outbox_ready=CallCounter(),
+                counts=FakeMessageCounts(),
+                rules=settings.sign_in_rules(),
+            ),
             citizen_tokens=signer,
             calendar=WorkingCalendar(),
             clock=FakeClock(T0),

@@ -80,8 +80,120 @@ def test_five_wrong_codes_lock_the_phone_out_for_fifteen_minutes() -> None:
     right_but_locked = sign_in.check(current, matches=True, now=T0 + timedelta(minutes=1))
     assert right_but_locked.outcome is CheckOutcome.LOCKED
     assert right_but_locked.retry_after_s == 14 * 60
-    assert sign_in.wait_before_new_code(current, T0 + timedelta(minutes=1)) == 14 * 60
-    assert sign_in.wait_before_new_code(current, T0 + timedelta(minutes=15)) is None
+    assert right_but_locked.challenge is None
+
+
+def wrong_codes(current: SignInChallenge, count: int, now: datetime) -> SignInChallenge:
+    for _ in range(count):
+        result = sign_in.check(current, matches=False, now=now)
+        assert result.challenge is not None
+        current = result.challenge
+    return current
+
+
+def test_wrong_codes_add_up_across_new_codes() -> None:
+    current = wrong_codes(challenge(), 4, T0)
+    later = T0 + timedelta(minutes=2)
+    assert sign_in.wait_before_new_code(current, later) is None
+    fresh = sign_in.issue(current, challenge_id="c2", code_hash="h2", now=later)
+
+    fifth = sign_in.check(fresh, matches=False, now=later)
+
+    assert fifth.outcome is CheckOutcome.LOCKED
+    assert fifth.retry_after_s == 15 * 60
+
+
+def test_a_new_code_does_not_end_a_lockout() -> None:
+    locked = wrong_codes(challenge(), 5, T0)
+    later = T0 + timedelta(minutes=2)
+    fresh = sign_in.issue(locked, challenge_id="c2", code_hash="h2", now=later)
+
+    right = sign_in.check(fresh, matches=True, now=later)
+
+    assert right.outcome is CheckOutcome.LOCKED
+    assert right.retry_after_s == 13 * 60
+
+
+def test_each_lockout_lasts_twice_the_one_before_up_to_a_day() -> None:
+    current, now = challenge(), T0
+    lockouts = []
+    for n in range(9):
+        current = sign_in.issue(current, challenge_id=f"c{n}", code_hash="h", now=now)
+        current = wrong_codes(current, 4, now)
+        result = sign_in.check(current, matches=False, now=now)
+        assert result.outcome is CheckOutcome.LOCKED
+        assert result.challenge is not None
+        lockouts.append(result.retry_after_s // 60)
+        current, now = result.challenge, now + timedelta(seconds=result.retry_after_s)
+
+    assert lockouts == [15, 30, 60, 120, 240, 480, 960, 1440, 1440]
+
+
+def test_signing_in_forgives_the_wrong_codes() -> None:
+    current = wrong_codes(challenge(), 4, T0)
+    accepted = sign_in.check(current, matches=True, now=T0)
+    assert accepted.outcome is CheckOutcome.ACCEPTED
+    assert accepted.challenge is not None
+    later = T0 + timedelta(minutes=2)
+    fresh = sign_in.issue(accepted.challenge, challenge_id="c2", code_hash="h2", now=later)
+
+    wrong = sign_in.check(fresh, matches=False, now=later)
+
+    assert (wrong.outcome, wrong.attempts_left) == (CheckOutcome.WRONG, 4)
+
+
+def test_a_phone_gets_at_most_ten_codes_a_day() -> None:
+    current = None
+    for n in range(10):
+        moment = T0 + timedelta(minutes=13 * n)
+        assert sign_in.wait_before_new_code(current, moment) is None
+        current = sign_in.issue(current, challenge_id=f"c{n}", code_hash="h", now=moment)
+
+    after_tenth = T0 + timedelta(hours=3)
+    assert sign_in.wait_before_new_code(current, after_tenth) == 21 * 60 * 60
+    assert sign_in.wait_before_new_code(current, T0 + timedelta(days=1)) is None
+
+
+def test_the_office_sends_at_most_its_cap_of_codes_a_minute() -> None:
+    rules = sign_in.SignInRules(codes_per_minute=60)
+    moment = T0 + timedelta(seconds=20)
+
+    assert sign_in.office_wait(60, moment, rules=rules) is None
+    assert sign_in.office_wait(61, moment, rules=rules) == 40
+
+
+def test_the_right_code_from_the_phone_ends_a_lockout_and_forgives_the_wrong_codes() -> None:
+    locked = wrong_codes(challenge(), 5, T0)
+    later = T0 + timedelta(minutes=2)
+    assert sign_in.wait_before_new_code(locked, later) is None
+    fresh = sign_in.issue(locked, challenge_id="c2", code_hash="h2", now=later)
+
+    proof = sign_in.prove(fresh, matches=True, now=later)
+
+    assert proof.outcome is CheckOutcome.ACCEPTED
+    assert proof.challenge is not None
+    assert proof.challenge.locked_until is None
+    assert proof.challenge.wrong_codes == 0
+    assert sign_in.check(proof.challenge, matches=True, now=later).outcome is CheckOutcome.EXPIRED
+    again = sign_in.issue(
+        proof.challenge, challenge_id="c3", code_hash="h3", now=later + timedelta(minutes=1)
+    )
+    signed_in = sign_in.check(again, matches=True, now=later + timedelta(minutes=1))
+    assert signed_in.outcome is CheckOutcome.ACCEPTED
+
+
+def test_a_wrong_code_from_the_phone_is_spent_and_counted() -> None:
+    locked = wrong_codes(challenge(), 5, T0)
+    fresh = sign_in.issue(locked, challenge_id="c2", code_hash="h2", now=T0 + timedelta(minutes=2))
+
+    wrong = sign_in.prove(fresh, matches=False, now=T0 + timedelta(minutes=2))
+    assert wrong.challenge is not None
+    right_too_late = sign_in.prove(wrong.challenge, matches=True, now=T0 + timedelta(minutes=3))
+
+    assert wrong.outcome is CheckOutcome.WRONG
+    assert wrong.challenge.wrong_codes == 6
+    assert wrong.challenge.locked_until == locked.locked_until
+    assert right_too_late.outcome is CheckOutcome.EXPIRED
 
 
 @pytest.fixture
@@ -158,13 +270,69 @@ async def test_five_wrong_codes_lock_out_even_the_right_one(intake: Intake) -> N
 
     statuses = [(await verify(intake, wrong))[0] for _ in range(5)]
     status, body = await verify(intake, code)
-    again = await intake.client.post("/v1/auth/otp", json={"phone": PHONE, "channel": "SMS"})
 
     assert statuses == [400, 400, 400, 400, 429]
     assert status == 429
-    assert body["error"] == "try_later"
+    assert body["error"] == "locked_out"
+    assert "MASUK <kode>" in body["message"]
     assert int(body["retry-after"]) == 15 * 60
-    assert again.status_code == 429
+
+
+async def test_wrong_codes_across_new_codes_lock_the_phone_out(intake: Intake) -> None:
+    first = await request_code(intake)
+    for _ in range(4):
+        assert (await verify(intake, f"{(int(first) + 1) % 10**6:06d}"))[0] == 400
+    intake.clock.advance(timedelta(minutes=1))
+    second = await request_code(intake)
+
+    status, body = await verify(intake, f"{(int(second) + 1) % 10**6:06d}")
+    right, _ = await verify(intake, second)
+
+    assert status == 429
+    assert body["error"] == "locked_out"
+    assert right == 429
+
+
+async def test_a_locked_phone_is_still_sent_a_code_and_told_it_is_locked(intake: Intake) -> None:
+    code = await request_code(intake)
+    for _ in range(5):
+        await verify(intake, f"{(int(code) + 1) % 10**6:06d}")
+    intake.clock.advance(timedelta(minutes=1))
+
+    again = await intake.client.post("/v1/auth/otp", json={"phone": PHONE, "channel": "SMS"})
+
+    assert again.status_code == 202
+    assert again.json()["locked_until"] == "2025-03-03T01:45:00Z"
+
+
+async def test_the_office_sends_no_more_codes_a_minute_than_its_cap() -> None:
+    async with running_intake({"mongo": answering(True)}, sign_in_codes_per_minute=2) as intake:
+        intake.clock.advance(timedelta(seconds=15))
+        answers = [
+            await intake.client.post(
+                "/v1/auth/otp", json={"phone": f"08123456780{n}", "channel": "SMS"}
+            )
+            for n in range(3)
+        ]
+        intake.clock.advance(timedelta(seconds=45))
+        next_minute = await intake.client.post(
+            "/v1/auth/otp", json={"phone": "081234567803", "channel": "SMS"}
+        )
+
+    assert [answer.status_code for answer in answers] == [202, 202, 429]
+    assert answers[2].json()["error"] == "codes_busy"
+    assert answers[2].headers["Retry-After"] == "45"
+    assert len(intake.sign_ins.outbox) == 3
+    assert next_minute.status_code == 202
+
+
+async def test_a_phone_told_to_wait_uses_none_of_the_offices_codes(intake: Intake) -> None:
+    await request_code(intake)
+
+    for _ in range(3):
+        await intake.client.post("/v1/auth/otp", json={"phone": PHONE, "channel": "SMS"})
+
+    assert list(intake.message_counts.counts.values()) == [1]
 
 
 async def test_a_second_code_within_a_minute_is_a_429_with_retry_after(intake: Intake) -> None:
@@ -173,6 +341,7 @@ async def test_a_second_code_within_a_minute_is_a_429_with_retry_after(intake: I
     again = await intake.client.post("/v1/auth/otp", json={"phone": PHONE, "channel": "SMS"})
 
     assert again.status_code == 429
+    assert again.json()["error"] == "try_later"
     assert again.headers["Retry-After"] == "60"
     assert len(intake.sign_ins.outbox) == 1
 

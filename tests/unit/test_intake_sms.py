@@ -20,7 +20,12 @@ from services.intake.domain import sms_replies
 from services.intake.domain.citizen_request import RequestStatus
 from services.intake.entrypoints.sms_api import WEBHOOK_PATH
 from shared.calendar import JAKARTA
-from shared.events.models import ConversationReply, RequestCancelled, RequestSubmitted
+from shared.events.models import (
+    ConversationReply,
+    RequestCancelled,
+    RequestSubmitted,
+    SignInCodeRequested,
+)
 from shared.gsm7 import is_gsm7, segments
 from shared.signatures import timestamped_signature
 from tests.auth import STAFF_KEYS
@@ -282,6 +287,70 @@ async def test_a_complaint_by_sms_gets_a_complaint_number(gateway: Gateway) -> N
     assert complaint.category == "ILLEGAL_FEE"
 
 
+async def lock_out(gateway: Gateway, phone: str = SENDER) -> None:
+    """Five wrong codes from a stranger's browser lock the phone out."""
+    asked = await gateway.client.post("/v1/auth/otp", json={"phone": phone, "channel": "SMS"})
+    assert asked.status_code == 202, asked.text
+    code = SignInCodeRequested.model_validate(gateway.fakes.sign_ins.outbox[-1].data).code
+    wrong = f"{(int(code) + 1) % 10**6:06d}"
+    statuses = [
+        (
+            await gateway.client.post("/v1/auth/otp/verify", json={"phone": phone, "code": wrong})
+        ).status_code
+        for _ in range(5)
+    ]
+    assert statuses == [400, 400, 400, 400, 429]
+
+
+async def new_code(gateway: Gateway, phone: str = SENDER) -> tuple[str, dict[str, Any]]:
+    gateway.fakes.clock.advance(timedelta(minutes=1))
+    asked = await gateway.client.post("/v1/auth/otp", json={"phone": phone, "channel": "SMS"})
+    assert asked.status_code == 202, asked.text
+    event = SignInCodeRequested.model_validate(gateway.fakes.sign_ins.outbox[-1].data)
+    return event.code, asked.json()
+
+
+async def test_the_code_sent_back_from_the_phone_ends_its_lockout(gateway: Gateway) -> None:
+    await lock_out(gateway)
+    code, sent = await new_code(gateway)
+    refused = await gateway.client.post("/v1/auth/otp/verify", json={"phone": SENDER, "code": code})
+
+    await gateway.deliver(f"masuk {code}")
+    fresh, after = await new_code(gateway)
+    signed_in = await gateway.client.post(
+        "/v1/auth/otp/verify", json={"phone": SENDER, "code": fresh}
+    )
+
+    assert sent["locked_until"] is not None
+    assert refused.status_code == 429
+    assert gateway.last_reply() == sms_replies.PHONE_PROVEN
+    assert after["locked_until"] is None
+    assert signed_in.status_code == 200
+
+
+async def test_the_code_sent_back_from_another_phone_ends_nothing(gateway: Gateway) -> None:
+    await lock_out(gateway)
+    code, _ = await new_code(gateway)
+
+    await gateway.deliver(f"MASUK {code}", sender="+6281299990002")
+    _, after = await new_code(gateway)
+
+    assert gateway.last_reply() == sms_replies.PROOF_REFUSED
+    assert after["locked_until"] is not None
+
+
+async def test_a_wrong_code_sent_back_spends_the_code(gateway: Gateway) -> None:
+    await lock_out(gateway)
+    code, _ = await new_code(gateway)
+
+    await gateway.deliver(f"MASUK {(int(code) + 1) % 10**6:06d}")
+    await gateway.deliver(f"MASUK {code}")
+    _, after = await new_code(gateway)
+
+    assert gateway.replies()[-2:] == [sms_replies.PROOF_REFUSED, sms_replies.PROOF_REFUSED]
+    assert after["locked_until"] is not None
+
+
 async def test_help_lists_the_commands_and_each_services_fields(gateway: Gateway) -> None:
     await gateway.deliver("BANTUAN")
     await gateway.deliver("bantuan ktp-cetak")
@@ -305,6 +374,8 @@ def test_every_reply_fits_one_gsm7_segment_with_realistic_values() -> None:
             "K7M2Q9XP", "Selasa, 29 Desember 2026, 08.00-09.00 WIB", "Kantor Dispendukcapil"
         ),
         sms_replies.complaint_filed("ADU-K7M2Q9XP"),
+        sms_replies.PHONE_PROVEN,
+        sms_replies.PROOF_REFUSED,
         *(
             sms_replies.service_help(service)
             for service in CATALOGUE.all()

@@ -12,6 +12,7 @@ from services.intake.domain.sms_commands import (
     Complain,
     Help,
     NotUnderstood,
+    ProvePhone,
     Withdraw,
     parse,
     parse_date,
@@ -78,6 +79,8 @@ def test_an_application_without_fields_has_no_answers() -> None:
             "ADUAN LAMBT sudah dua minggu",
             Complain(category=ComplaintCategory.DELAY, description="sudah dua minggu"),
         ),
+        ("MASUK 042917", ProvePhone(code="042917")),
+        ("masuk 042 917", ProvePhone(code="042917")),
     ],
 )
 def test_every_command_is_read(text: str, expected: object) -> None:
@@ -97,6 +100,8 @@ def test_every_command_is_read(text: str, expected: object) -> None:
         ("JANJI KTP_REKAM 31-02-2026 3516091204800001 Budi", "Tanggal 31-02-2026"),
         ("ADUAN MARAH sekali", "Jenis aduan"),
         ("ADUAN", "Format: ADUAN"),
+        ("MASUK", "Format: MASUK"),
+        ("MASUK 12345", "Format: MASUK"),
     ],
 )
 def test_a_message_that_follows_no_command_gets_a_hint(text: str, hint: str) -> None:

@@ -23,7 +23,9 @@ from services.intake.adapters.catalogue_file import load_catalogue
 from services.intake.adapters.citizen_tokens import citizen_subject
 from services.intake.bootstrap import create_app
 from services.intake.config import IntakeSettings
+from services.intake.domain import sms_replies
 from services.intake.domain.conversation import Conversation, Text, Unsupported
+from services.intake.domain.sign_in import SignInChallenge
 from services.intake.entrypoints.whatsapp_api import (
     WEBHOOK_PATH,
     WhatsAppContext,
@@ -815,6 +817,28 @@ async def test_a_complaint_is_filed_from_the_chat_without_leaving_the_form(
     assert complaint.complaint_number in whatsapp.replies[-1].text
     await whatsapp.say(text(SENDER, "wamid.4", NIK))
     assert "Nama lengkap" in whatsapp.replies[-1].text or "nama" in whatsapp.replies[-1].text
+
+
+async def test_a_sign_in_code_sent_back_in_the_chat_ends_the_phones_lockout(
+    whatsapp: WhatsApp,
+) -> None:
+    sign_ins = whatsapp.elsewhere.sign_ins
+    locked = SignInChallenge(
+        challenge_id="c1",
+        code_hash="c1:042917",
+        expires_at=T0 + timedelta(minutes=5),
+        wrong_codes=5,
+        locked_until=T0 + timedelta(minutes=15),
+        sent_at=(T0,),
+    )
+    assert await sign_ins.replace(PHONE, locked, version=-1)
+
+    await whatsapp.say(text(SENDER, "wamid.1", "MASUK 042917"))
+
+    stored, _ = await sign_ins.current(PHONE)
+    assert stored is not None
+    assert (stored.locked_until, stored.wrong_codes, stored.used) == (None, 0, True)
+    assert whatsapp.replies[-1].text == sms_replies.PHONE_PROVEN
 
 
 async def test_a_visit_is_booked_from_the_chat(whatsapp: WhatsApp) -> None:

@@ -14,6 +14,7 @@ from shared.calendar import JAKARTA
 from shared.events.envelope import Actor, ActorKind, Channel, CloudEvent, Event
 from shared.events.models import (
     AppointmentBooked,
+    AppointmentCancelled,
     CaseApproved,
     CaseCompleted,
     CaseRejected,
@@ -28,7 +29,7 @@ from shared.events.models import (
     SignInCodeRequested,
 )
 from shared.messagebus import Dispatch
-from tests.builders import MOBILE, T0, request_submitted
+from tests.builders import CITIZEN, MOBILE, T0, request_submitted
 from tests.fakes import FakeClock, FakeNotify
 
 VERIFIER = Actor(kind=ActorKind.STAFF, id="verifier-1", role="verifier", channel=Channel.API)
@@ -262,7 +263,7 @@ async def test_a_step_that_overtakes_its_request_is_sent_once_the_request_is_kno
     assert notify.recipients.parked == {}
 
 
-def booking(phone: str | None) -> AppointmentBooked:
+def booking(phone: str | None, rescheduled_from: str | None = None) -> AppointmentBooked:
     return AppointmentBooked(
         actor=VERIFIER,
         appointment_id="apt-1",
@@ -275,6 +276,7 @@ def booking(phone: str | None) -> AppointmentBooked:
         name="Siti Aminah",
         phone=phone,
         contact_channel=NotificationChannel.SMS,
+        rescheduled_from=rescheduled_from,
         booked_at=T0,
     )
 
@@ -294,6 +296,69 @@ async def test_a_booked_visit_is_confirmed_to_the_phone_it_was_booked_with() -> 
     assert confirmation.text == (
         "Jadwal perekaman KTP-el: Selasa, 4 Maret 2025, 08.00-09.00 WIB, Mal Pelayanan Publik "
         "Kab. Mojokerto. No. booking B4K7M2Q9. Bawa KK. GRATIS"
+    )
+
+
+async def test_a_rescheduled_visit_is_told_as_moved_to_the_phone_it_was_booked_with() -> None:
+    """Whoever has the booking number and the NIK's last four digits may move a visit: its
+    citizen learns of it, and whom to call if it was not them."""
+    notify = FakeNotify()
+    event = envelope(booking("+6285700000999", rescheduled_from="apt-0"))
+
+    await consumer(notify)(event)
+
+    moved = only(notify)
+    assert moved.notification_id == f"{event.id}:citizen"
+    assert moved.template == "appointment_rescheduled"
+    assert moved.recipient == "+6285700000999"
+    assert moved.text == (
+        "Jadwal perekaman KTP-el diubah: Selasa, 4 Maret 2025, 08.00-09.00 WIB, Mal Pelayanan "
+        "Publik Kab. Mojokerto. Booking B4K7M2Q9. Bukan Anda? Hubungi kami"
+    )
+
+
+def cancellation(*, phone: str | None, rescheduled_to: str | None = None) -> AppointmentCancelled:
+    return AppointmentCancelled(
+        actor=CITIZEN,
+        appointment_id="apt-1",
+        booking_number="B4K7M2Q9",
+        service_code="KTP_REKAM",
+        service_point="MPP_MOJOKERTO",
+        starts_at=datetime(2025, 3, 4, 1, 0, tzinfo=UTC),
+        ends_at=datetime(2025, 3, 4, 2, 0, tzinfo=UTC),
+        name="Siti Aminah",
+        phone=phone,
+        contact_channel=NotificationChannel.WHATSAPP,
+        rescheduled_to=rescheduled_to,
+        cancelled_at=T0,
+    )
+
+
+async def test_a_cancelled_visit_is_told_to_the_phone_it_was_booked_with_once() -> None:
+    """Whoever has the booking number and the NIK's last four digits may cancel a visit: its
+    citizen learns of it, and whom to call if it was not them. A move is told by the new
+    visit's booking instead."""
+    notify = FakeNotify()
+    event = envelope(cancellation(phone="+6285700000999"))
+
+    for _ in range(2):
+        await consumer(notify)(event)
+    await consumer(notify)(envelope(cancellation(phone=None)))
+    await consumer(notify)(envelope(cancellation(phone=MOBILE, rescheduled_to="apt-2")))
+
+    [told] = [n for n in notify.repository.notifications.values() if n.recipient]
+    assert told.notification_id == f"{event.id}:citizen"
+    assert told.template == "appointment_cancelled"
+    assert (told.channel, told.recipient) == (DeliveryChannel.WHATSAPP, "+6285700000999")
+    assert told.approved_template is not None
+    assert told.approved_template.name == "adminduk_pembatalan_kunjungan"
+    assert "janji perekaman KTP-el Anda telah dibatalkan" in told.text
+    assert "Nomor booking: B4K7M2Q9" in told.text
+    assert "Bila bukan Anda yang membatalkan, segera hubungi Dispendukcapil" in told.text
+    [sms] = told.fallbacks
+    assert sms.text == (
+        "Janji perekaman KTP-el Selasa, 4 Maret 2025, 08.00-09.00 WIB, no. booking B4K7M2Q9, "
+        "dibatalkan. Bila bukan Anda yang membatalkan, hubungi Dispendukcapil"
     )
 
 

@@ -62,6 +62,14 @@ def cancelled(
     return AppointmentCancelled(
         actor=CITIZEN,
         appointment_id=appointment_id,
+        booking_number="B4K7M2Q9",
+        service_code="KTP_REKAM",
+        service_point="KANTOR_DINAS",
+        starts_at=VISIT,
+        ends_at=VISIT + timedelta(hours=1),
+        name="Siti Aminah",
+        phone=MOBILE,
+        contact_channel=NotificationChannel.WHATSAPP,
         rescheduled_to=rescheduled_to,
         cancelled_at=BOOKED_AT,
     )

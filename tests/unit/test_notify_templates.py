@@ -25,6 +25,7 @@ from shared.events.envelope import Actor, ActorKind, Channel
 from shared.events.models import (
     Applicant,
     AppointmentBooked,
+    AppointmentCancelled,
     CaseApproved,
     CaseCompleted,
     CaseRejected,
@@ -104,7 +105,10 @@ def realistic_letters() -> Iterator[Letter]:
         if service.in_person_only:
             for point in SERVICE_POINTS.offering(service.code):
                 yield letters.appointment_confirmation(booked(service.code, point.code), LABELS)
+                moved = booked(service.code, point.code, rescheduled_from="apt-0")
+                yield letters.appointment_confirmation(moved, LABELS)
                 yield letters.appointment_reminder(booked(service.code, point.code), LABELS)
+                yield letters.appointment_cancellation(cancelled(service.code, point.code), LABELS)
             continue
         mandatory = sorted(service.mandatory_documents)
         yield letters.receipt(submitted(service.code, []), LABELS)
@@ -154,7 +158,9 @@ def staff_letters() -> Iterator[Letter]:
 LABELS = TEMPLATES.labels
 
 
-def booked(service_code: str, service_point: str) -> AppointmentBooked:
+def booked(
+    service_code: str, service_point: str, rescheduled_from: str | None = None
+) -> AppointmentBooked:
     return AppointmentBooked(
         actor=CITIZEN,
         appointment_id="apt-1",
@@ -167,7 +173,24 @@ def booked(service_code: str, service_point: str) -> AppointmentBooked:
         name=LONG_NAME,
         phone="+6281234567890",
         contact_channel=NotificationChannel.SMS,
+        rescheduled_from=rescheduled_from,
         booked_at=T0,
+    )
+
+
+def cancelled(service_code: str, service_point: str) -> AppointmentCancelled:
+    return AppointmentCancelled(
+        actor=CITIZEN,
+        appointment_id="apt-1",
+        booking_number="K7M2Q9XP",
+        service_code=service_code,
+        service_point=service_point,
+        starts_at=LONGEST_DAY,
+        ends_at=LONGEST_DAY + timedelta(hours=1),
+        name=LONG_NAME,
+        phone="+6281234567890",
+        contact_channel=NotificationChannel.SMS,
+        cancelled_at=T0,
     )
 
 
@@ -388,9 +411,11 @@ def test_a_missing_or_unreadable_file_is_refused(tmp_path: Path) -> None:
         load_templates(not_json)
 
 
-def test_staff_notices_and_the_visit_reminder_fit_one_sms_segment() -> None:
+def test_staff_notices_and_the_news_of_a_visit_fit_one_sms_segment() -> None:
     names = {
         "appointment_reminder",
+        "appointment_rescheduled",
+        "appointment_cancelled",
         "deadline_warning",
         "deadline_breached",
         "disposition_due_soon",

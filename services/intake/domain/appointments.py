@@ -129,15 +129,20 @@ class SlotFull(BookingConflict):
 
 
 class AlreadyBooked(BookingConflict):
-    """The citizen holds an active visit for the service; `booking_number` may be masked."""
+    """The citizen holds an active visit for the service; unless `shown`, its number is masked
+    and the message says where the full one is."""
 
     code = "already_booked"
 
-    def __init__(self, service_code: str, booking_number: str) -> None:
-        self.booking_number = booking_number
+    def __init__(self, service_code: str, booking_number: str, *, shown: bool) -> None:
+        self.booking_number = booking_number if shown else mask_booking_number(booking_number)
+        if shown:
+            advice = "Batalkan atau ubah jadwal janji itu bila perlu."
+        else:
+            advice = "Nomor lengkapnya ada di SMS/WhatsApp konfirmasi ke HP yang didaftarkan."
         super().__init__(
             f"NIK ini sudah memiliki janji {service_code} yang aktif dengan nomor booking "
-            f"{booking_number}. Batalkan atau ubah jadwal janji itu bila perlu."
+            f"{self.booking_number}. {advice}"
         )
 
 
@@ -465,6 +470,14 @@ class Appointment:
             AppointmentCancelled(
                 actor=actor,
                 appointment_id=self.appointment_id,
+                booking_number=self.booking_number,
+                service_code=self.service_code,
+                service_point=self.slot.service_point,
+                starts_at=self.starts_at,
+                ends_at=self.ends_at,
+                name=self.citizen.name,
+                phone=self.citizen.phone,
+                contact_channel=self.citizen.preferred_channel,
                 rescheduled_to=None if replacement is None else replacement.appointment_id,
                 cancelled_at=now,
             )
@@ -523,6 +536,18 @@ def access(appointment: Appointment, proof: Proof) -> Access:
     ):
         return Access.ALLOWED
     return Access.HIDDEN
+
+
+def already_booked(
+    current: Appointment, *, verified_phone: str | None, counter: bool
+) -> AlreadyBooked:
+    """The refusal of a second visit for the service, naming the active one in full only to a
+    counter officer or to whoever proved the phone that owns it (`verified_phone`: a citizen's
+    sign-in, an SMS or WhatsApp sender). A phone typed into a form proves nothing: anyone may
+    know a NIK and its owner's phone, and the number, with the NIK's last four digits, cancels
+    the visit."""
+    owned = verified_phone is not None and verified_phone == current.owner_phone
+    return AlreadyBooked(current.service_code, current.booking_number, shown=counter or owned)
 
 
 def mask_booking_number(number: str) -> str:

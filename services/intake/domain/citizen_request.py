@@ -107,6 +107,8 @@ class Submitter:
 
     actor: Actor
     owner_phone: str | None = None
+    """The phone the caller proved: a citizen token's, an SMS or WhatsApp sender's; never a
+    form's."""
     village: str | None = None
     service_point: str | None = None
     contact_phone: str | None = None

@@ -175,8 +175,9 @@ def tracking_number_asked(content: Content) -> str | None:
     return number if _TRACKING.fullmatch(number) else None
 
 
-KEYWORD_COMMANDS = frozenset({"JANJI", "ADUAN"})
-"""Commands the conversation hands to the keyword channel: booking a visit, filing a complaint."""
+KEYWORD_COMMANDS = frozenset({"JANJI", "ADUAN", "MASUK"})
+"""Commands the conversation hands to the keyword channel: booking a visit, filing a complaint,
+proving the phone to end a sign-in lockout."""
 VISIT_HOW = (
     "Perekaman KTP-el dan aktivasi IKD dilakukan langsung di kantor. Untuk membuat janji, "
     "ketik:\nJANJI <layanan> <tanggal> <NIK> <nama>\n"
@@ -189,7 +190,8 @@ COMPLAINT_HOW = (
 
 
 def keyword_command(content: Content) -> bool:
-    """Whether the message is a `JANJI` or `ADUAN` command, answered outside the conversation."""
+    """Whether the message is a `JANJI`, `ADUAN` or `MASUK` command, answered outside the
+    conversation."""
     if not isinstance(content, Text):
         return False
     words = content.text.split()

@@ -8,6 +8,7 @@ One message is one command; the first word says which:
     JANJI <layanan> <tanggal> <NIK> <nama>                   book a visit (KTP_REKAM, IKD_AKTIVASI)
     ADUAN <PUNGLI|KASAR|LAMBAT|LAIN> <cerita>                report an illegal fee, rudeness, delay
     BANTUAN [<layanan>]                                      what to send, for one service
+    MASUK <kode>                                             end a sign-in lockout
 
 Case, extra spaces and common slips are forgiven: a keyword or service code one letter off
 (`DAFTR`, `STATSU`, `KK_BAR`), spaces or hyphens instead of the underscore (`KK-BARU`), dates as
@@ -33,6 +34,7 @@ class Keyword(StrEnum):
     JANJI = "JANJI"
     ADUAN = "ADUAN"
     BANTUAN = "BANTUAN"
+    MASUK = "MASUK"
 
 
 COMPLAINT_WORDS: dict[str, ComplaintCategory] = {
@@ -83,7 +85,14 @@ class Help:
     service_code: str | None
 
 
-Command = Apply | AskStatus | Withdraw | Book | Complain | Help
+@dataclass(frozen=True)
+class ProvePhone:
+    """A sign-in code sent back from the phone it was sent to."""
+
+    code: str
+
+
+Command = Apply | AskStatus | Withdraw | Book | Complain | Help | ProvePhone
 
 
 class NotUnderstood(ValueError):
@@ -94,6 +103,7 @@ _SPACES = re.compile(r"\s+")
 _DATE_DMY = re.compile(r"^(\d{1,2})[-/.](\d{1,2})[-/.](\d{4})$")
 _DATE_YMD = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$")
 _DIGITS = re.compile(r"^[0-9]{4}$")
+_CODE = re.compile(r"^[0-9]{6}$")
 
 
 def parse(text: str, service_codes: Iterable[str]) -> Command:
@@ -123,6 +133,8 @@ def parse(text: str, service_codes: Iterable[str]) -> Command:
             return _complain(rest)
         case Keyword.BANTUAN:
             return Help(service_code=service_code(rest[0], codes) if rest else None)
+        case Keyword.MASUK:
+            return _prove(rest)
 
 
 def service_code(word: str, codes: Iterable[str]) -> str:
@@ -183,6 +195,13 @@ def _complain(rest: list[str]) -> Complain:
     if category is None:
         raise NotUnderstood(f"Jenis aduan harus salah satu dari: {words}.")
     return Complain(category=COMPLAINT_WORDS[category], description=" ".join(rest[1:]))
+
+
+def _prove(rest: list[str]) -> ProvePhone:
+    code = "".join(rest).replace("-", "")
+    if not _CODE.fullmatch(code):
+        raise NotUnderstood("Format: MASUK <kode 6 angka>, misalnya MASUK 123456.")
+    return ProvePhone(code=code)
 
 
 def parse_date(word: str) -> date:

@@ -70,6 +70,15 @@ def complaint_filed(complaint_number: str) -> str:
     return f"Aduan {complaint_number} diterima dan ditindaklanjuti. Identitas pelapor dirahasiakan."
 
 
+PHONE_PROVEN = (
+    "Kode benar: nomor ini tidak terkunci lagi. Minta kode baru untuk masuk. Jangan berikan "
+    "kode kepada siapa pun."
+)
+PROOF_REFUSED = (
+    "Kode salah atau tidak berlaku lagi. Minta kode baru, lalu kirim MASUK <kode> dari nomor ini."
+)
+
+
 def service_help(service: ServiceDefinition) -> str:
     """The message to send for one service: the order of its fields, and what to bring."""
     if service.in_person_only:

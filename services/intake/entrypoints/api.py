@@ -54,9 +54,8 @@ from services.intake.service_layer.ports import (
     CitizenTokens,
     IdempotencyKeyRepository,
     RequestRepository,
-    SignInRepository,
 )
-from services.intake.service_layer.sign_in import CodeHasher
+from services.intake.service_layer.sign_in import SignInContext
 from shared.access import CallerDep
 from shared.auth import Principal
 from shared.calendar import WorkingCalendar
@@ -77,9 +76,7 @@ class IntakeContext:
     idempotency_keys: IdempotencyKeyRepository
     catalogue: ServiceCatalogue
     outbox_ready: OutboxReady
-    sign_ins: SignInRepository
-    sign_in_outbox_ready: OutboxReady
-    hash_code: CodeHasher
+    sign_in: SignInContext
     citizen_tokens: CitizenTokens
     calendar: WorkingCalendar
     clock: Clock

@@ -273,7 +273,9 @@ router = APIRouter(prefix="/v1/appointments", tags=["appointments"])
         409: error_response(
             status.HTTP_409_CONFLICT,
             "The slot is full (`slot_full`: the message names the nearest days with places), "
-            "or the NIK holds an active visit for the service (`already_booked`).",
+            "or the NIK holds an active visit for the service (`already_booked`: its booking "
+            "number in full only for a citizen signed in with the visit's phone or a counter "
+            "officer, else only its last characters).",
         ),
         **error_responses(408, 413, 422, 503),
     },

@@ -23,8 +23,12 @@ _PHONE = Field(
 )
 _WAIT = error_response(
     status.HTTP_429_TOO_MANY_REQUESTS,
-    "This phone must wait: a code was sent less than a minute ago, five this hour, or too "
-    "many wrong codes locked it out. `Retry-After` says for how long.",
+    "Not now, for one of three reasons. `try_later`: this phone had a code less than a minute "
+    "ago, five this hour or ten today. `codes_busy`: the office sent as many codes this minute "
+    "as it may, to all phones together. `locked_out` (verify only): wrong codes locked the "
+    "phone out; the lockout grows with each one, and ends at once when the owner sends a new "
+    "code back from the phone, `MASUK <kode>` by SMS or WhatsApp. `Retry-After` says how long "
+    "to wait.",
 )
 _WAIT["headers"] = {
     "Retry-After": {
@@ -45,6 +49,12 @@ class CodeRequestBody(BaseModel):
 class CodeSentView(BaseModel):
     challenge_id: str = Field(description="The sign-in attempt this code belongs to.")
     expires_at: datetime = Field(description="When the code stops working (UTC).")
+    locked_until: datetime | None = Field(
+        default=None,
+        description="Set while wrong codes keep the phone locked out (UTC): until then the code "
+        "signs no one in, but sent back from the phone itself, `MASUK <kode>` by SMS or "
+        "WhatsApp to the office's number, it ends the lockout.",
+    )
 
 
 class CodeBody(BaseModel):
@@ -78,16 +88,25 @@ async def request_code(body: CodeRequestBody, context: ContextDep) -> CodeSentVi
     """Sends a one-time code to the phone by WhatsApp or SMS."""
     try:
         sent = await sign_in.send_code(
-            phone=body.phone,
-            channel=body.channel,
-            repository=context.sign_ins,
-            hash_code=context.hash_code,
-            outbox_ready=context.sign_in_outbox_ready,
-            now=context.clock(),
+            phone=body.phone, channel=body.channel, context=context.sign_in, now=context.clock()
         )
     except sign_in.WaitForCode as exc:
-        raise _wait(exc.retry_after_s) from None
-    return CodeSentView(challenge_id=sent.challenge_id, expires_at=sent.expires_at)
+        if exc.reason is sign_in.WaitReason.OFFICE:
+            raise _wait(
+                exc.retry_after_s,
+                "codes_busy",
+                "Terlalu banyak kode masuk dikirim saat ini. Silakan coba lagi dalam "
+                f"{exc.retry_after_s} detik.",
+            ) from None
+        raise _wait(
+            exc.retry_after_s,
+            "try_later",
+            "Kode untuk nomor ini sudah dikirim baru-baru ini atau terlalu sering. Silakan coba "
+            f"lagi dalam {exc.retry_after_s} detik.",
+        ) from None
+    return CodeSentView(
+        challenge_id=sent.challenge_id, expires_at=sent.expires_at, locked_until=sent.locked_until
+    )
 
 
 @router.post(
@@ -103,20 +122,27 @@ async def request_code(body: CodeRequestBody, context: ContextDep) -> CodeSentVi
     },
 )
 async def verify_code(body: CodeBody, context: ContextDep) -> TokenView:
-    """Exchanges the code for a token; five wrong codes lock the phone out for 15 minutes."""
+    """Exchanges the code for a token. Every fifth wrong code since the phone last signed in,
+    whichever codes they were, locks it out: 15 minutes, then twice as long each time, up to a
+    day; the owner ends a lockout by sending a new code back from the phone."""
     try:
         signed_in = await sign_in.verify_code(
             phone=body.phone,
             code=body.code,
-            repository=context.sign_ins,
-            hash_code=context.hash_code,
+            context=context.sign_in,
             tokens=context.citizen_tokens,
             now=context.clock(),
         )
     except sign_in.CodeRefused as exc:
         check = exc.check
         if check.outcome is CheckOutcome.LOCKED:
-            raise _wait(check.retry_after_s) from None
+            raise _wait(
+                check.retry_after_s,
+                "locked_out",
+                "Terlalu banyak kode salah; nomor ini dikunci selama "
+                f"{check.retry_after_s} detik. Pemilik nomor dapat membukanya sekarang: minta "
+                "kode baru, lalu kirim MASUK <kode> dari nomor ini lewat SMS atau WhatsApp.",
+            ) from None
         if check.outcome is CheckOutcome.WRONG:
             raise ApiError(
                 status.HTTP_400_BAD_REQUEST,
@@ -131,10 +157,5 @@ async def verify_code(body: CodeBody, context: ContextDep) -> TokenView:
     return TokenView(access_token=signed_in.token, expires_in=signed_in.expires_in_s)
 
 
-def _wait(seconds: int) -> ApiError:
-    return ApiError(
-        status.HTTP_429_TOO_MANY_REQUESTS,
-        "try_later",
-        f"Terlalu banyak percobaan untuk nomor ini. Silakan coba lagi dalam {seconds} detik.",
-        {"Retry-After": str(seconds)},
-    )
+def _wait(seconds: int, code: str, message: str) -> ApiError:
+    return ApiError(status.HTTP_429_TOO_MANY_REQUESTS, code, message, {"Retry-After": str(seconds)})

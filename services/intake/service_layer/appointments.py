@@ -35,8 +35,8 @@ from services.intake.domain.appointments import (
     SlotKey,
     Visit,
     access,
+    already_booked,
     local_day,
-    mask_booking_number,
 )
 from services.intake.domain.catalogue import ServiceCatalogue
 from services.intake.domain.citizen_request import NotOfferedOnChannel, Submitter
@@ -110,7 +110,9 @@ async def book_appointment(
 
     Refusals: the domain's `BookingRefused` (rules) and `BookingConflict` (full slot, visit
     already held), `UnknownService`, `NotOfferedOnChannel`, `InvalidIdentity`, `InvalidText`;
-    BookingInterrupted when a race was lost too often.
+    BookingInterrupted when a race was lost too often. A visit already held is named in full
+    only to a counter officer or to `booker.owner_phone`, the phone the caller proved (a
+    citizen's sign-in, an SMS or WhatsApp sender), never to the form's phone.
     """
     service = catalogue.get(form.service_code)
     if not service.in_person_only:
@@ -146,7 +148,9 @@ async def book_appointment(
         now=now,
     )
     try:
-        await _hold_citizen(agenda, appointment, counter=counter, now=now)
+        await _hold_citizen(
+            agenda, appointment, verified_phone=booker.owner_phone, counter=counter, now=now
+        )
     except (AlreadyBooked, BookingInterrupted):
         await agenda.appointments.discard(appointment.booking_number)
         raise
@@ -299,13 +303,18 @@ async def _begin(
 
 
 async def _hold_citizen(
-    agenda: Agenda, appointment: Appointment, *, counter: bool, now: datetime
+    agenda: Agenda,
+    appointment: Appointment,
+    *,
+    verified_phone: str | None,
+    counter: bool,
+    now: datetime,
 ) -> None:
-    """Makes the visit the citizen's one for its service, unless they hold an active one.
+    """Makes the visit the citizen's one for its service; if they hold an active one, refuses
+    with the domain's `already_booked`, which names it in full only for `verified_phone` (the
+    phone the caller proved) or `counter`.
 
-    A hold on a visit that is over, cancelled or was interrupted is taken over. The active
-    visit's booking number is named in full only to a counter officer or to a caller with its
-    owner's phone: anyone may know a NIK, and the number lets one cancel the visit.
+    A hold on a visit that is over, cancelled or was interrupted is taken over.
     """
     nik, service = appointment.citizen.nik, appointment.service_code
     for _ in range(HOLD_ATTEMPTS):
@@ -316,10 +325,7 @@ async def _hold_citizen(
             continue
         current = await _current(agenda, held, now=now)
         if current is not None:
-            owner = appointment.owner_phone
-            shown = counter or (owner is not None and owner == current.owner_phone)
-            number = current.booking_number
-            raise AlreadyBooked(service, number if shown else mask_booking_number(number))
+            raise already_booked(current, verified_phone=verified_phone, counter=counter)
         if await agenda.appointments.hold(nik, service, appointment.booking_number, replacing=held):
             return
     raise BookingInterrupted(appointment.booking_number)

@@ -1,6 +1,7 @@
 """Keyword commands (`services/intake/domain/sms_commands.py`): one command per message,
 answered with one short reply. They are the whole SMS channel, and on WhatsApp they book visits
-(`JANJI`) and file complaints (`ADUAN`) beside the guided conversation.
+(`JANJI`), file complaints (`ADUAN`) and prove the phone to end a sign-in lockout (`MASUK`)
+beside the guided conversation.
 
 The sender's number is the citizen's: it is the phone of a request applied for this way, the
 owner whose requests `STATUS` and `BATAL` may act on, and where replies go. A provider may
@@ -37,6 +38,7 @@ from services.intake.domain.citizen_request import (
 from services.intake.domain.complaints import ComplaintForm
 from services.intake.domain.forms import InvalidForm
 from services.intake.domain.identity import InvalidIdentity
+from services.intake.domain.sign_in import CheckOutcome
 from services.intake.domain.sms_commands import (
     Apply,
     AskStatus,
@@ -45,6 +47,7 @@ from services.intake.domain.sms_commands import (
     Complain,
     Help,
     NotUnderstood,
+    ProvePhone,
     Withdraw,
     parse,
 )
@@ -57,6 +60,7 @@ from services.intake.service_layer.ports import (
     IdempotencyKeyRepository,
     RequestRepository,
 )
+from services.intake.service_layer.sign_in import SignInContext, prove_phone
 from shared.calendar import WorkingCalendar
 from shared.events.envelope import Actor, ActorKind, Channel
 from shared.events.models import NotificationChannel
@@ -101,6 +105,7 @@ class CommandContext:
     complaints_ready: OutboxReady
     subject_of: Callable[[str], str]
     """The citizen's pseudonymous id for a phone number, as their sign-in token has it."""
+    sign_in: SignInContext
 
 
 async def answer(sms: Message, context: CommandContext, *, now: datetime) -> str:
@@ -160,6 +165,11 @@ async def _carry_out(
             if code is None:
                 return sms_replies.GENERAL_HELP
             return sms_replies.service_help(context.catalogue.get(code))
+        case ProvePhone(code=code):
+            proof = await prove_phone(phone=sms.sender, code=code, context=context.sign_in, now=now)
+            if proof.outcome is CheckOutcome.ACCEPTED:
+                return sms_replies.PHONE_PROVEN
+            return sms_replies.PROOF_REFUSED
 
 
 async def _apply(

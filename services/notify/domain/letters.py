@@ -12,6 +12,7 @@ from services.notify.domain.recipients import CaseStep, Recipients
 from services.notify.domain.templates import Labels, Letter
 from shared.events.models import (
     AppointmentBooked,
+    AppointmentCancelled,
     CaseApproved,
     CaseCompleted,
     CaseRejected,
@@ -45,7 +46,9 @@ PARAMETERS = MappingProxyType(
         "case_rejected": ABOUT_A_REQUEST | {"reason"},
         "case_completed": ABOUT_A_REQUEST | {"survey_url"},
         "appointment_booked": ABOUT_A_VISIT,
+        "appointment_rescheduled": ABOUT_A_VISIT,
         "appointment_reminder": ABOUT_A_VISIT,
+        "appointment_cancelled": ABOUT_A_VISIT,
         "complaint_filed": frozenset({"complaint_number"}),
         "sign_in_code": frozenset({"code"}),
         "deadline_warning": ABOUT_A_CASE_DEADLINE | {"percent"},
@@ -97,6 +100,10 @@ def case_step(step: CaseStep, recipients: Recipients, labels: Labels, survey_url
 
 
 def appointment_confirmation(booked: AppointmentBooked, labels: Labels) -> Letter:
+    """A booked visit; one rescheduled says it was moved, since whoever has the booking number
+    and the NIK's last four digits may move it, and its citizen should know if it was not them."""
+    if booked.rescheduled_from is not None:
+        return _about_a_visit("appointment_rescheduled", booked, labels)
     return _about_a_visit("appointment_booked", booked, labels)
 
 
@@ -105,15 +112,22 @@ def appointment_reminder(booked: AppointmentBooked, labels: Labels) -> Letter:
     return _about_a_visit("appointment_reminder", booked, labels)
 
 
-def _about_a_visit(template: str, booked: AppointmentBooked, labels: Labels) -> Letter:
+def appointment_cancellation(cancelled: AppointmentCancelled, labels: Labels) -> Letter:
+    """A visit cancelled, not moved: which one, and whom to call if its citizen did not cancel."""
+    return _about_a_visit("appointment_cancelled", cancelled, labels)
+
+
+def _about_a_visit(
+    template: str, visit: AppointmentBooked | AppointmentCancelled, labels: Labels
+) -> Letter:
     return Letter(
         template,
         {
-            "name": booked.name,
-            "service": labels.service(booked.service_code),
-            "booking_number": booked.booking_number,
-            "when": slot_label(booked.starts_at, booked.ends_at),
-            "where": labels.service_point(booked.service_point),
+            "name": visit.name,
+            "service": labels.service(visit.service_code),
+            "booking_number": visit.booking_number,
+            "when": slot_label(visit.starts_at, visit.ends_at),
+            "where": labels.service_point(visit.service_point),
         },
     )
 

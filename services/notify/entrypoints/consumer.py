@@ -62,6 +62,9 @@ async def on_appointment_cancelled(
     await messages.cancel_appointment_reminder(
         cancelled=message.data, context=context, now=message.now
     )
+    await messages.queue_appointment_cancellation(
+        cancelled=message.data, event_id=message.event_id, context=context, now=message.now
+    )
 
 
 @subscription.on(*CASE_DEADLINES)

@@ -97,7 +97,8 @@ async def queue_case_step(
 async def queue_appointment_confirmation(
     *, booked: AppointmentBooked, event_id: str, context: MessageContext, now: datetime
 ) -> None:
-    """Confirms a booked visit to the phone it was booked with, if any."""
+    """Confirms a booked visit to the phone it was booked with, if any; a rescheduled visit is
+    told as moved, to the phone its first booking was made with."""
     if booked.phone is None:
         return
     letter = letters.appointment_confirmation(booked, context.templates.labels)
@@ -108,6 +109,24 @@ async def queue_appointment_confirmation(
         about=booked.appointment_id,
         phone=booked.phone,
         preferred=booked.contact_channel,
+        now=now,
+    )
+
+
+async def queue_appointment_cancellation(
+    *, cancelled: AppointmentCancelled, event_id: str, context: MessageContext, now: datetime
+) -> None:
+    """Tells the phone a visit was booked with that it was cancelled, whoever cancelled it; a
+    visit moved is told by its new booking instead."""
+    if cancelled.phone is None or cancelled.rescheduled_to is not None:
+        return
+    await _queue_to_phone(
+        context,
+        event_id=event_id,
+        letter=letters.appointment_cancellation(cancelled, context.templates.labels),
+        about=cancelled.appointment_id,
+        phone=cancelled.phone,
+        preferred=cancelled.contact_channel,
         now=now,
     )
 
