@@ -22,9 +22,9 @@ from devstack.stack import SERVICES, Stack
 from tests.e2e.operation_counts import VERIFIERS, Office, backend_of_its_own, in_parallel, settled
 
 REQUESTS = 100
-BUDGETS = {"intake": 3.0, "processing": 6.0, "notify": 6.5, "audit": 4.0}
+BUDGETS = {"intake": 3.0, "processing": 6.0, "notify": 5.5, "audit": 4.0}
 """Engine operations of each service's background work per request. Notify's goal is 5; it
-spends about 5.9 (README, "Performance")."""
+spends about 4.9, and how many of its outbox clears share a command varies from run to run."""
 TOTAL_BUDGET = 18.0
 HTTP_BUDGETS = {"intake": 8.5, "processing": 7.5}
 """Engine operations of the HTTP calls per request: at intake a submission (2) and two documents
