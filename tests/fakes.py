@@ -78,9 +78,13 @@ class FakeRequestRepository:
         self.outbox.extend(outbox)
         return True
 
-    async def record_progress(self, request_id: str, event_id: str, change: StatusChange) -> bool:
+    async def record_progress(
+        self, request_id: str, event_id: str, change: StatusChange, *, even_if_current: bool
+    ) -> bool:
         stored = self.requests.get(request_id)
         if stored is None or event_id in self.processed_events:
+            return False
+        if stored.status is change.status and not even_if_current:
             return False
         self.processed_events.add(event_id)
         self.requests[request_id] = dataclasses.replace(

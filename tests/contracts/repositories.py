@@ -85,9 +85,9 @@ class RequestRepositoryContract:
             status=RequestStatus.NEEDS_REVISION, at=T0 + timedelta(hours=1), note="Foto KK buram"
         )
 
-        first = await repository.record_progress("req-1", "evt-7", change)
-        again = await repository.record_progress("req-1", "evt-7", change)
-        unknown = await repository.record_progress("req-2", "evt-8", change)
+        first = await repository.record_progress("req-1", "evt-7", change, even_if_current=True)
+        again = await repository.record_progress("req-1", "evt-7", change, even_if_current=True)
+        unknown = await repository.record_progress("req-2", "evt-8", change, even_if_current=True)
 
         assert (first, again, unknown) == (True, False, False)
         loaded = await repository.get("req-1")
@@ -95,6 +95,20 @@ class RequestRepositoryContract:
         assert loaded.status is RequestStatus.NEEDS_REVISION
         assert loaded.history == [change]
         assert is_utc(loaded.history[0].at)
+
+    async def test_progress_at_the_current_status_is_recorded_only_if_asked_to(
+        self, repository: RequestRepository
+    ) -> None:
+        await repository.add(citizen_request("req-1"), [])
+        change = StatusChange(status=RequestStatus.SUBMITTED, at=T0 + timedelta(hours=1))
+
+        skipped = await repository.record_progress("req-1", "evt-7", change, even_if_current=False)
+        recorded = await repository.record_progress("req-1", "evt-8", change, even_if_current=True)
+
+        assert (skipped, recorded) == (False, True)
+        loaded = await repository.get("req-1")
+        assert loaded is not None
+        assert loaded.history == [change]
 
     async def test_second_add_with_the_same_id_returns_false_and_keeps_the_first(
         self, repository: RequestRepository

@@ -130,14 +130,18 @@ class MongoRequestRepository:
             expected=None if status is None else {"status": status.value},
         )
 
-    async def record_progress(self, request_id: str, event_id: str, change: StatusChange) -> bool:
-        """Moves the request to a new status once per case event; False if seen before."""
+    async def record_progress(
+        self, request_id: str, event_id: str, change: StatusChange, *, even_if_current: bool
+    ) -> bool:
+        """Moves the request to a new status once per case event, in one write with the status
+        checked by its filter; False if seen before, already at that status or unknown."""
         return await apply_once(
             self._collection,
             document_id=request_id,
             event_id=event_id,
             changes={"status": change.status.value},
             cipher=self._cipher,
+            expected=None if even_if_current else {"status": {"$ne": change.status.value}},
             appended={"history": self._change(request_id, change)},
         )
 

@@ -19,13 +19,19 @@ COLLECTION = {
 }
 
 
-def status_change(event: CaseEvent, current: RequestStatus) -> StatusChange | None:
-    """The step the citizen sees, or None when the case's state did not change for them."""
-    status = RequestStatus(event.state)
-    if status is current and not isinstance(event, RevisionRequested):
-        return None
+def status_change(event: CaseEvent) -> StatusChange:
+    """The step the citizen sees, with what they need to know."""
     documents = tuple(event.documents) if isinstance(event, RevisionRequested) else ()
-    return StatusChange(status=status, at=event.at, note=_note(event), documents=documents)
+    return StatusChange(
+        status=RequestStatus(event.state), at=event.at, note=_note(event), documents=documents
+    )
+
+
+def shown_at_same_status(event: CaseEvent) -> bool:
+    """Whether the step shows even if the request already has its status: each send-back asks
+    for something new, while any other step that leaves the status as it is changes nothing the
+    citizen sees."""
+    return isinstance(event, RevisionRequested)
 
 
 def _note(event: CaseEvent) -> str | None:

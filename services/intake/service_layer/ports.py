@@ -40,9 +40,12 @@ class RequestRepository(Protocol):
         otherwise or if the request is unknown."""
         ...
 
-    async def record_progress(self, request_id: str, event_id: str, change: StatusChange) -> bool:
-        """Sets the new status and adds it to the history, once per event; False if the event
-        was recorded before or the request is unknown."""
+    async def record_progress(
+        self, request_id: str, event_id: str, change: StatusChange, *, even_if_current: bool
+    ) -> bool:
+        """Sets the new status and adds it to the history, once per event and, unless
+        `even_if_current`, only if the request's status is another, in one write; False
+        otherwise or if the request is unknown."""
         ...
 
     async def attach_document(
