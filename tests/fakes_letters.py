@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import copy
+from collections.abc import AsyncIterable, AsyncIterator
 
 from services.processing.domain.letters import Letter
+from services.processing.service_layer.letter_ports import StoredScan
 from shared.events.envelope import CloudEvent
 
 
@@ -55,15 +57,44 @@ class FakeLetterRepository:
 
 
 class FakeLetterScans:
+    """Keeps bytes apart from descriptions, like the chunk store: only a committed scan reads."""
+
     def __init__(self) -> None:
-        self.scans: dict[str, tuple[bytes, str]] = {}
+        self.contents: dict[str, bytes] = {}
+        self.scans: dict[str, tuple[str, str]] = {}
+        """Committed scans: scan id → (letter id, media type)."""
 
-    async def put(self, letter_id: str, content: bytes, media_type: str) -> str:
-        self.scans[letter_id] = (content, media_type)
-        return f"scan-{len(self.scans)}"
+    async def write(self, letter_id: str, scan_id: str, content: AsyncIterable[bytes]) -> None:
+        self.contents[scan_id] = b""
+        try:
+            async for part in content:
+                self.contents[scan_id] += part
+        except BaseException:
+            del self.contents[scan_id]
+            raise
 
-    async def get(self, letter_id: str) -> tuple[bytes, str] | None:
-        return self.scans.get(letter_id)
+    async def commit(
+        self, letter_id: str, scan_id: str, *, media_type: str, size_bytes: int
+    ) -> None:
+        assert len(self.contents[scan_id]) == size_bytes
+        self.scans[scan_id] = (letter_id, media_type)
+
+    async def discard(self, letter_id: str, scan_id: str) -> None:
+        if self.scans.get(scan_id, (letter_id,))[0] == letter_id:
+            self.scans.pop(scan_id, None)
+            self.contents.pop(scan_id, None)
+
+    async def read(self, letter_id: str, scan_id: str) -> StoredScan | None:
+        stored = self.scans.get(scan_id)
+        if stored is None or stored[0] != letter_id:
+            return None
+        content = self.contents[scan_id]
+        return StoredScan(media_type=stored[1], size_bytes=len(content), content=_parts(content))
+
+
+async def _parts(content: bytes) -> AsyncIterator[bytes]:
+    for start in range(0, len(content), 16):
+        yield content[start : start + 16]
 
 
 class FakeLetterIndex:

@@ -96,6 +96,7 @@ async def connect(
             recipients=MongoRecipientDirectory(infra.db["recipients"], cipher),
             outbox_ready=reads_relay.wake,
             now=clock,
+            default_service_point=settings.default_service_point,
         )
 
         def delivery_ready(notification: Notification) -> None:

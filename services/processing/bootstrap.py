@@ -80,7 +80,9 @@ async def connect(
         )
         app.state.letters = letters_api.LettersContext(
             repository=letters,
-            scans=MongoLetterScans(infra.db["letter_scans"], cipher),
+            scans=MongoLetterScans(
+                infra.db["letter_scans"], infra.db["letter_scan_chunks"], cipher
+            ),
             index=letter_index,
             policy=letter_policy,
             calendar=calendar,

@@ -6,6 +6,9 @@ from pydantic_settings import SettingsConfigDict
 from services.processing.domain.letters import LetterPolicy, Urgency
 from shared.config import ServiceSettings
 
+MAX_LETTER_SCAN_BYTES = 50 * 1024 * 1024
+"""No scanned letter needs more; a larger setting is refused at start."""
+
 DEFAULT_INSTRUCTIONS = {
     "TINDAK_LANJUTI": "Tindak lanjuti",
     "SIAPKAN_JAWABAN": "Siapkan jawaban",
@@ -48,8 +51,9 @@ class ProcessingSettings(ServiceSettings):
     """Share of a disposition's working time after which its holder is reminded."""
     letter_due_soon_hours: float = Field(default=8.0, gt=0)
     """Working hours before a deadline from which a disposition counts as due soon."""
-    max_letter_scan_bytes: int = Field(default=8 * 1024 * 1024, ge=1)
-    """The largest scanned letter accepted (stored sealed in one document)."""
+    max_letter_scan_bytes: int = Field(default=8 * 1024 * 1024, ge=1, le=MAX_LETTER_SCAN_BYTES)
+    """The largest scanned letter accepted. It is stored and sent a chunk at a time, so this
+    bounds what one upload puts in the database and how long it takes, not memory."""
     letter_scan_timeout_s: float = Field(default=120.0, gt=0)
     """How long a scan upload's body may take to arrive."""
 

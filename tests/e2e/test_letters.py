@@ -1,9 +1,11 @@
-"""Official letters end to end: registered, disposed down two levels, followed up and answered;
-a confidential letter refused to someone off its chain, the attempt in the audit log; a clerk of
-another unit can neither read, answer nor close a secret letter, which escalates all the same."""
+"""Official letters end to end: registered with a scan of several chunks read back whole,
+disposed down two levels, followed up and answered; a confidential letter refused to someone off
+its chain, the attempt in the audit log; a clerk of another unit can neither read, answer nor
+close a secret letter, which escalates all the same."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -52,8 +54,11 @@ async def test_a_letter_is_disposed_two_levels_down_followed_up_and_answered(
     assert registered.status_code == 201, registered.text
     letter_id = registered.json()["letter_id"]
     base = f"{letters}/{letter_id}"
-    scan = await http.put(f"{base}/scan", content=b"%PDF-1.7\n% surat\n", headers=clerk)
+    scanned = b"%PDF-1.7\n% surat\n" + os.urandom(600_000)
+    scan = await http.put(f"{base}/scan", content=scanned, headers=clerk)
     assert scan.status_code == 200, scan.text
+    read = await http.get(f"{base}/scan", headers=head)
+    assert (read.status_code, read.content) == (200, scanned)
 
     steps: list[tuple[str, dict[str, str], dict[str, Any] | None]] = [
         (

@@ -1,13 +1,15 @@
 """Delivery statuses on the running services: Meta reports a receipt delivered and then read
 to its one callback URL, intake's signed webhook, which passes each status on to notify as a
-`DeliveryReported` event; the citizen and an officer see it in the request's message history,
-and audit has each status once; a badly signed report changes nothing."""
+`DeliveryReported` event; the citizen and an officer of the case's service point see it in the
+request's message history, an officer of another point finds no such request, and audit has each
+status once and each read by the officer; a badly signed report changes nothing."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from functools import partial
 from typing import Any
+from uuid import uuid4
 
 import httpx
 
@@ -48,6 +50,12 @@ async def test_meta_reports_a_receipt_delivered_and_read_and_everyone_entitled_s
         response = await http.get(history_url, params={"request_id": request_id}, headers=headers)
         assert response.status_code == 200, response.text
         return dict(response.json())
+
+    elsewhere = tokens("verifier", service_point="MPP_LAIN", subject="verifier-elsewhere")
+    other_point = await http.get(history_url, params={"request_id": request_id}, headers=elsewhere)
+    missing = await http.get(history_url, params={"request_id": str(uuid4())}, headers=elsewhere)
+    assert other_point.status_code == missing.status_code == 404, other_point.text
+    assert other_point.json() == missing.json()
 
     forged = body_of(notification(statuses=[status(PHONE[1:], wamid, "failed")]))
     refused = await http.post(
@@ -115,4 +123,5 @@ async def test_meta_reports_a_receipt_delivered_and_read_and_everyone_entitled_s
         what="the officer's reads in the audit log",
     )
     assert {entry["data"]["actor"]["role"] for entry in officer_reads} == {"verifier"}
+    assert {entry["data"]["actor"]["service_point"] for entry in officer_reads} == {"KANTOR_DINAS"}
     assert len(officer_reads) == 2

@@ -6,9 +6,10 @@ from __future__ import annotations
 import pytest
 from pymongo.asynchronous.database import AsyncDatabase
 
-from services.intake.adapters.mongo_documents import CHUNK_BYTES, MongoDocumentStore
+from services.intake.adapters.mongo_documents import MongoDocumentStore
 from services.intake.adapters.mongo_requests import MongoRequestRepository
 from services.processing.adapters.mongo_cases import MongoCaseRepository
+from shared.chunks import CHUNK_BYTES
 from shared.crypto import UnreadableSecret
 from shared.mongo import Document, versioned
 from tests.builders import T0, case, cipher

@@ -1,6 +1,6 @@
-"""A request's message history through notify's API: for officers and for the citizen whose
-phone the request gives, never anyone else's, never the text or the full number; and the
-SMS gateway's report webhook refusing what is not signed."""
+"""A request's message history through notify's API: for the officers of its case's service
+point and for the citizen whose phone the request gives, never anyone else's, never the text or
+the full number; and the SMS gateway's report webhook refusing what is not signed."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ from services.notify.domain.delivery_status import StatusReport, mask_recipient
 from services.notify.domain.recipients import Recipients
 from services.notify.entrypoints.status_webhooks import StatusWebhooks
 from services.notify.service_layer.statuses import HistoryContext, StatusContext, take_report
-from shared.events.envelope import Actor
+from shared.events.envelope import Actor, ActorKind, Channel
 from shared.events.models import (
     DeliveryChannel,
     DeliveryStatus,
@@ -41,6 +41,11 @@ from tests.fakes import (
 from tests.unit.test_notify_status import WAMID, FakeHistoryReads, a_notification
 
 PHONE = "+6281234567890"
+OFFICE = "KANTOR_DINAS"
+"""The default service point, where `req-1`, submitted online, is worked on."""
+COUNTER = "MPP_MOJOKERTO"
+"""Where `req-3` was submitted, at the counter, and is worked on."""
+HISTORY_STAFF = ("verifier", "operator", "signer", "counter_officer", "supervisor")
 SMS_SECRET = b"sms-secret"
 INTAKE = IntakeSettings()
 CITIZEN_TOKENS = token_signer(INTAKE, INTAKE.cipher())
@@ -53,8 +58,8 @@ def citizen(phone: str) -> dict[str, str]:
 
 @dataclasses.dataclass
 class FakeNotify:
-    """Notify's history and report webhook on fakes: request `req-1` with two messages, and one
-    about another request."""
+    """Notify's history and report webhook on fakes: request `req-1` with two messages, one
+    about another request, and `req-3`, submitted at a counter, with one."""
 
     store: FakeDeliveryStatusStore = dataclasses.field(default_factory=FakeDeliveryStatusStore)
     reads: FakeHistoryReads = dataclasses.field(default_factory=FakeHistoryReads)
@@ -91,7 +96,23 @@ class FakeNotify:
             last_error="provider answered 503",
             attempts=2,
         )
-        for notification in (receipt, step, a_notification("evt-3:citizen", about="req-2")):
+        self.recipients.recipients["req-3"] = dataclasses.replace(
+            self.recipients.recipients["req-1"],
+            request_id="req-3",
+            submitted_by=Actor(
+                kind=ActorKind.STAFF,
+                id="loket-1",
+                role="counter_officer",
+                service_point=COUNTER,
+                channel=Channel.API,
+            ),
+        )
+        for notification in (
+            receipt,
+            step,
+            a_notification("evt-3:citizen", about="req-2"),
+            a_notification("evt-4:citizen", about="req-3"),
+        ):
             await self.notifications.add(notification)
 
     @asynccontextmanager
@@ -104,6 +125,7 @@ class FakeNotify:
             recipients=self.recipients,
             outbox_ready=CallCounter(),
             now=lambda: T0,
+            default_service_point=OFFICE,
         )
         app.state.status_webhooks = StatusWebhooks(
             sms_secret=SMS_SECRET,
@@ -132,9 +154,11 @@ async def notify() -> AsyncIterator[Notify]:
         yield Notify(client=client, store=fake.store, statuses=fake.statuses, reads=fake.reads)
 
 
-async def history(notify: Notify, headers: dict[str, str], **params: str) -> httpx.Response:
+async def history(
+    notify: Notify, headers: dict[str, str], request_id: str = "req-1", **params: str
+) -> httpx.Response:
     return await notify.client.get(
-        "/v1/notifications", params={"request_id": "req-1", **params}, headers=headers
+        "/v1/notifications", params={"request_id": request_id, **params}, headers=headers
     )
 
 
@@ -177,8 +201,9 @@ async def test_the_citizen_reads_their_requests_messages_newest_first_without_te
 
 
 async def test_pages_follow_one_another(notify: Notify) -> None:
-    first = (await history(notify, bearer("supervisor"), limit="1")).json()
-    second = (await history(notify, bearer("supervisor"), limit="1", offset="1")).json()
+    supervisor = bearer("supervisor", service_point=OFFICE)
+    first = (await history(notify, supervisor, limit="1")).json()
+    second = (await history(notify, supervisor, limit="1", offset="1")).json()
 
     assert [item["notification_id"] for item in first["messages"]] == ["evt-2:citizen"]
     assert first["next_offset"] == 1
@@ -186,11 +211,27 @@ async def test_pages_follow_one_another(notify: Notify) -> None:
     assert second["next_offset"] is None
 
 
-async def test_officers_who_work_on_requests_read_any_requests_messages(notify: Notify) -> None:
-    for role in ("verifier", "operator", "signer", "counter_officer", "supervisor"):
-        response = await history(notify, bearer(role, service_point="KANTOR_DINAS"))
-        assert response.status_code == 200, (role, response.text)
-        assert response.json()["total"] == 2
+async def test_officers_of_the_cases_service_point_read_its_messages(notify: Notify) -> None:
+    for role in HISTORY_STAFF:
+        online = await history(notify, bearer(role, service_point=OFFICE))
+        at_counter = await history(notify, bearer(role, service_point=COUNTER), "req-3")
+        assert (online.status_code, at_counter.status_code) == (200, 200), role
+        assert (online.json()["total"], at_counter.json()["total"]) == (2, 1)
+
+
+async def test_an_officer_of_another_service_point_finds_no_such_request_and_reads_nothing(
+    notify: Notify,
+) -> None:
+    missing = await history(notify, bearer("verifier", service_point=OFFICE), "req-404")
+    for role in HISTORY_STAFF:
+        for request_id, elsewhere in (("req-1", COUNTER), ("req-3", OFFICE)):
+            response = await history(notify, bearer(role, service_point=elsewhere), request_id)
+            assert response.status_code == 404, (role, request_id, response.text)
+            assert response.json() == missing.json()
+        unscoped = await history(notify, bearer(role))
+        assert unscoped.json() == missing.json(), role
+
+    assert notify.reads.events == {}
 
 
 async def test_an_officers_read_is_an_event_for_audit_and_the_citizens_own_is_not(
@@ -199,7 +240,7 @@ async def test_an_officers_read_is_an_event_for_audit_and_the_citizens_own_is_no
     await history(notify, citizen(PHONE))
     assert notify.reads.events == {}
 
-    await history(notify, bearer("verifier", sub="verifier-7", service_point="KANTOR_DINAS"))
+    await history(notify, bearer("verifier", sub="verifier-7", service_point=OFFICE))
 
     (event,) = notify.reads.events["req-1"]
     viewed = NotificationHistoryViewed.model_validate(event.data)

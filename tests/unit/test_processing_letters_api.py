@@ -17,6 +17,8 @@ from services.processing.config import ProcessingSettings
 from services.processing.domain.deadlines import Mark
 from services.processing.domain.letters import disposition_timers
 from services.processing.entrypoints.letters_api import LettersContext
+from shared.config import load_settings
+from shared.errors import InvalidConfiguration
 from shared.events.models import (
     LetterAccessRefused,
     LetterAnswered,
@@ -257,6 +259,64 @@ async def test_the_scan_is_a_sniffed_size_limited_pdf_from_its_clerk(
     assert (head.status_code, head.json()["error"]) == (403, "not_registrar")
     assert (read.status_code, read.content) == (200, b"%PDF-1.7 surat")
     assert read.headers["content-type"] == "application/pdf"
+
+
+async def test_a_scan_is_stored_as_it_arrives_and_one_over_the_limit_leaves_nothing(
+    client: httpx.AsyncClient, office: Office
+) -> None:
+    letter_id = await register(client)
+    path = f"/v1/letters/{letter_id}/scan"
+    stored_meanwhile: list[bytes] = []
+
+    async def body(*parts: bytes) -> AsyncIterator[bytes]:
+        for part in parts:
+            yield part
+            stored_meanwhile.append(b"".join(office.scans.contents.values()))
+
+    too_large = await client.put(
+        path, content=body(b"%PDF-1.7 ", b"x" * 30, b"y" * 30), headers=CLERK
+    )
+    nothing_kept = (dict(office.scans.contents), dict(office.scans.scans))
+    stored_meanwhile.clear()
+    stored = await client.put(path, content=body(b"%PDF-1.7 ", b"surat"), headers=CLERK)
+    read = await client.get(path, headers=CLERK)
+
+    assert (too_large.status_code, too_large.json()["error"]) == (413, "scan_too_large")
+    assert nothing_kept == ({}, {})
+    assert stored.status_code == 200, stored.text
+    assert stored_meanwhile[0] == b"%PDF-1.7 ", "the first part is stored before the rest came"
+    assert (read.status_code, read.content) == (200, b"%PDF-1.7 surat")
+    assert read.headers["content-length"] == str(len(b"%PDF-1.7 surat"))
+
+
+async def test_a_new_scan_replaces_the_old_one_which_is_removed(
+    client: httpx.AsyncClient, office: Office
+) -> None:
+    letter_id = await register(client)
+    path = f"/v1/letters/{letter_id}/scan"
+
+    first = await client.put(path, content=b"%PDF-1.7 pertama", headers=CLERK)
+    second = await client.put(path, content=b"%PDF-1.7 kedua", headers=CLERK)
+    read = await client.get(path, headers=CLERK)
+
+    assert (first.status_code, second.status_code) == (200, 200)
+    assert list(office.scans.contents.values()) == [b"%PDF-1.7 kedua"]
+    assert read.content == b"%PDF-1.7 kedua"
+
+
+@pytest.mark.parametrize(
+    ("value", "accepted"), [(50 * 1024 * 1024, True), (50 * 1024 * 1024 + 1, False)]
+)
+def test_the_largest_scan_setting_is_bounded_at_start(
+    value: int, accepted: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PROCESSING_MAX_LETTER_SCAN_BYTES", str(value))
+
+    if accepted:
+        assert load_settings(ProcessingSettings).max_letter_scan_bytes == value
+    else:
+        with pytest.raises(InvalidConfiguration, match=r"^PROCESSING_MAX_LETTER_SCAN_BYTES: "):
+            load_settings(ProcessingSettings)
 
 
 async def test_the_inbox_and_the_overdue_view_group_open_dispositions(

@@ -55,6 +55,12 @@ class Recipients:
             assisted_contact=submitted.assisted_contact,
         )
 
+    def case_service_point(self, default: str) -> str:
+        """The service point that works on the request's case, as processing opens it: the
+        counter it was submitted at, else the office's default point. Every stored request
+        keeps who submitted it, so none is without one."""
+        return self.submitted_by.service_point or default
+
 
 @dataclass(frozen=True)
 class ParkedStep:

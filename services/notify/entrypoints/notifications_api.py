@@ -1,5 +1,6 @@
-"""The messages about a request and what became of each: for the officers who work on requests,
-and for the citizen whose phone the request gives. Never the text, and the number only masked."""
+"""The messages about a request and what became of each: for the officers of the service point
+that works on its case, and for the citizen whose phone the request gives. Never the text, and
+the number only masked."""
 
 from __future__ import annotations
 
@@ -87,7 +88,8 @@ class HistoryView(BaseModel):
     responses={
         status.HTTP_404_NOT_FOUND: error_response(
             status.HTTP_404_NOT_FOUND,
-            "No such request, or not the citizen's own (`request_not_found`).",
+            "No such request, or not the caller's: another citizen's, or for an officer one "
+            "of another service point (`request_not_found`).",
         ),
         **error_responses(422, 503),
     },

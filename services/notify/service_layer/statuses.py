@@ -17,6 +17,7 @@ from services.notify.domain.delivery_status import (
     record_id,
 )
 from services.notify.domain.notification import Notification
+from services.notify.domain.recipients import Recipients
 from services.notify.service_layer.ports import (
     DeliveryStatusStore,
     HistoryReads,
@@ -37,7 +38,7 @@ HISTORY_STAFF = frozenset(
     {Role.VERIFIER, Role.OPERATOR, Role.SIGNER, Role.COUNTER_OFFICER, Role.SUPERVISOR}
 )
 """The officers who read cases (processing's access table): they answer a citizen who asks
-whether the office's messages reached them."""
+whether the office's messages reached them, for the cases of their own service point."""
 
 
 class UnknownRequest(Exception):
@@ -116,6 +117,8 @@ class HistoryContext:
     recipients: RecipientDirectory
     outbox_ready: OutboxReady
     now: Callable[[], datetime]
+    default_service_point: str
+    """Where requests not submitted at a counter are worked on (`ServiceSettings`)."""
 
 
 @dataclass(frozen=True)
@@ -149,14 +152,18 @@ class MessageHistory:
         return self.notification.last_error
 
 
-def may_read_history(principal: Principal, citizen_phone: str | None) -> bool:
-    """Officers who work on requests, and the citizen whose phone the request gives."""
-    if principal.roles & HISTORY_STAFF:
+def may_read_history(
+    principal: Principal, recipients: Recipients, *, default_service_point: str
+) -> bool:
+    """The officers of the service point that works on the request's case, the one whose cases
+    processing lets them read, and the citizen whose phone the request gives."""
+    case_service_point = recipients.case_service_point(default_service_point)
+    if principal.roles & HISTORY_STAFF and principal.service_point == case_service_point:
         return True
     return (
         Role.CITIZEN in principal.roles
-        and citizen_phone is not None
-        and principal.phone_number == citizen_phone
+        and recipients.phone is not None
+        and principal.phone_number == recipients.phone
     )
 
 
@@ -164,10 +171,13 @@ async def request_history(
     *, request_id: str, principal: Principal, context: HistoryContext
 ) -> list[MessageHistory]:
     """Every message about the request, newest first; UnknownRequest when there is no such
-    request or it is not the caller's. An officer's read is queued as an event before the history
-    is handed out, so no read escapes the audit log."""
+    request or it is not the caller's (another citizen's, another service point's), so that
+    trying ids reveals nothing. An officer's read is queued as an event before the history is
+    handed out, so no read escapes the audit log; a refused one is no read."""
     recipients = await context.recipients.get(request_id)
-    if recipients is None or not may_read_history(principal, recipients.phone):
+    if recipients is None or not may_read_history(
+        principal, recipients, default_service_point=context.default_service_point
+    ):
         raise UnknownRequest(request_id)
     notifications = await context.notifications.about(request_id)
     if principal.roles & HISTORY_STAFF:

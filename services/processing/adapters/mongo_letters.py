@@ -6,16 +6,18 @@ only by a stored letter. A head document per year (`agenda_heads`) says where to
 it may lag behind, never run ahead. Changes are conditional updates on the letter's revision.
 
 The sender, what the letter is about, and the free texts of the chain may name people: they are
-stored sealed. So is the scan, in its own collection.
+stored sealed. So is the scan, in chunks of its own collection.
 """
 
 from __future__ import annotations
 
-import uuid
+import logging
+from collections.abc import AsyncIterable, AsyncIterator
 from datetime import date
 from typing import Any
 
 from pymongo.asynchronous.collection import AsyncCollection
+from pymongo.errors import PyMongoError
 
 from services.processing.domain.letters import (
     Confidentiality,
@@ -28,16 +30,19 @@ from services.processing.domain.letters import (
     Reply,
     Urgency,
 )
+from services.processing.service_layer.letter_ports import StoredScan
+from shared.chunks import SealedChunks, Written
 from shared.crypto import Cipher
 from shared.events.envelope import CloudEvent
 from shared.mongo import (
     Document,
     insert_new,
     outbox_fields,
-    retry_write_conflicts,
     update_document,
     with_outbox,
 )
+
+log = logging.getLogger(__name__)
 
 
 class MongoLetterRepository:
@@ -228,31 +233,91 @@ class MongoLetterRepository:
         )
 
 
+class ScanNotStored(RuntimeError):
+    """A scan's description names an id that is taken: ids are random, so never expected."""
+
+
 class MongoLetterScans:
-    """Scans of letters, one per letter, sealed."""
+    """Scans of letters in sealed chunks (`shared.chunks`) in `letter_scan_chunks`, each scan
+    described under its own id in `letter_scans`, its last chunk with it; the letter's `scan_id`
+    says which one is its scan. The description is written only after every chunk, so a scan
+    without one was never finished, and nothing reads it. A scan stored whole, before scans were
+    kept in chunks, is one sealed document under its letter's id, and still reads."""
 
-    def __init__(self, collection: AsyncCollection[Document], cipher: Cipher) -> None:
-        self._collection = collection
+    def __init__(
+        self,
+        scans: AsyncCollection[Document],
+        chunks: AsyncCollection[Document],
+        cipher: Cipher,
+    ) -> None:
+        self._scans = scans
+        self._chunks = SealedChunks(chunks, cipher)
         self._cipher = cipher
+        self._written: dict[str, Written] = {}
+        """Each scan written and not yet committed, with its last chunk for its description."""
 
-    async def put(self, letter_id: str, content: bytes, media_type: str) -> str:
-        scan_id = str(uuid.uuid4())
-        sealed = self._cipher.seal(content, context=_context(letter_id, f"scan/{scan_id}"))
-        await retry_write_conflicts(
-            lambda: self._collection.replace_one(
-                {"_id": letter_id},
-                {"scan_id": scan_id, "media_type": media_type, "content": sealed},
-                upsert=True,
-            )
+    async def write(self, letter_id: str, scan_id: str, content: AsyncIterable[bytes]) -> None:
+        self._written[scan_id] = await self._chunks.write(
+            scan_id, content, context=_scan_context(letter_id, scan_id)
         )
-        return scan_id
 
-    async def get(self, letter_id: str) -> tuple[bytes, str] | None:
-        document = await self._collection.find_one({"_id": letter_id})
-        if document is None:
+    async def commit(
+        self, letter_id: str, scan_id: str, *, media_type: str, size_bytes: int
+    ) -> None:
+        written = self._written.pop(scan_id)
+        description = {
+            "_id": scan_id,
+            "letter_id": letter_id,
+            "media_type": media_type,
+            "size_bytes": size_bytes,
+            "chunks": written.chunks,
+            "last_chunk": written.last_chunk,
+        }
+        if not await insert_new(self._scans, description):
+            raise ScanNotStored(scan_id)
+
+    async def discard(self, letter_id: str, scan_id: str) -> None:
+        try:
+            description = await self._scans.find_one({"_id": scan_id})
+            if description is None:
+                await self._scans.delete_one({"_id": letter_id, "scan_id": scan_id})
+                return
+            if description["letter_id"] != letter_id:
+                return
+            await self._scans.delete_one({"_id": scan_id})
+        except PyMongoError as exc:
+            log.warning("scan %s of letter %s was left: %r", scan_id, letter_id, exc)
+            return
+        await self._chunks.forget(scan_id, int(description["chunks"]))
+
+    async def read(self, letter_id: str, scan_id: str) -> StoredScan | None:
+        description = await self._scans.find_one({"_id": scan_id})
+        if description is None:
+            return await self._read_whole(letter_id, scan_id)
+        if description["letter_id"] != letter_id:
             return None
-        context = _context(letter_id, f"scan/{document['scan_id']}")
-        return self._cipher.open(document["content"], context=context), document["media_type"]
+        return StoredScan(
+            media_type=description["media_type"],
+            size_bytes=int(description["size_bytes"]),
+            content=self._chunks.stream(
+                scan_id,
+                int(description["chunks"]),
+                description["last_chunk"],
+                context=_scan_context(letter_id, scan_id),
+            ),
+        )
+
+    async def _read_whole(self, letter_id: str, scan_id: str) -> StoredScan | None:
+        """A scan stored whole under its letter's id, before scans were kept in chunks."""
+        document = await self._scans.find_one({"_id": letter_id})
+        if document is None or document["scan_id"] != scan_id:
+            return None
+        content = self._cipher.open(
+            document["content"], context=_context(letter_id, f"scan/{scan_id}")
+        )
+        return StoredScan(
+            media_type=document["media_type"], size_bytes=len(content), content=_once(content)
+        )
 
 
 class MongoLetterIndex:
@@ -294,3 +359,11 @@ class MongoLetterIndex:
 
 def _context(letter_id: str, part: str) -> str:
     return f"letters/{letter_id}/{part}"
+
+
+def _scan_context(letter_id: str, scan_id: str) -> str:
+    return _context(letter_id, f"scan/{scan_id}")
+
+
+async def _once(content: bytes) -> AsyncIterator[bytes]:
+    yield content

@@ -13,9 +13,10 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 from fastapi import APIRouter, Depends, Path, Request, Response, status
+from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.processing.domain.case import Calendar
@@ -42,10 +43,11 @@ from shared.access import CallerDep
 from shared.auth import Principal, Role
 from shared.clock import Clock
 from shared.errors import ApiError
-from shared.files import Accepted, EmptyFile, FileContent, MediaType, TooLarge, UnsupportedType
+from shared.files import Accepted, EmptyFile, MediaType, TooLarge, UnsupportedType
 from shared.http import Responses, error_response, error_responses
 from shared.polling import OutboxReady
 
+T = TypeVar("T")
 SCAN_PATH = "/v1/letters/{letter_id}/scan"
 INVALID_INPUT = frozenset(
     {
@@ -435,7 +437,8 @@ async def read_letter(
         **STEP_ERRORS,
         413: error_response(
             status.HTTP_413_CONTENT_TOO_LARGE,
-            "The scan is larger than PROCESSING_MAX_LETTER_SCAN_BYTES.",
+            "The scan is larger than PROCESSING_MAX_LETTER_SCAN_BYTES (`scan_too_large`, "
+            "`body_too_large`); refused as soon as that shows, nothing of it kept.",
         ),
         415: error_response(status.HTTP_415_UNSUPPORTED_MEDIA_TYPE, "The file is not a PDF."),
     },
@@ -444,27 +447,24 @@ async def upload_scan(
     letter_id: LetterIdPath, http_request: Request, context: LettersDep, caller: CallerDep
 ) -> LetterView:
     """The scanned letter as a PDF, by the clerk who registered it, who is checked before the
-    bytes are read; its type is read from them. A new scan replaces the old one."""
-    acting = staff(caller)
-    await _run(
-        lambda: letters.admit_scan(
-            letter_id=letter_id,
-            staff=acting,
-            repository=context.repository,
-            outbox_ready=context.outbox_ready,
-            now=context.clock(),
-        )
-    )
-    requirement = Accepted(
+    bytes are read; its type is read from them, and it is stored as it arrives. A new scan
+    replaces the old one."""
+    rule = Accepted(
         name="pindaian surat", media_types=(MediaType.PDF,), max_bytes=context.max_scan_bytes
     )
-    checked = FileContent(requirement)
-    chunks: list[bytes] = []
     try:
-        async for chunk in http_request.stream():
-            checked.feed(chunk)
-            chunks.append(chunk)
-        media_type, size, _ = checked.finish()
+        letter = await _run(
+            lambda: letters.attach_scan(
+                letter_id=letter_id,
+                staff=staff(caller),
+                content=http_request.stream(),
+                rule=rule,
+                scans=context.scans,
+                repository=context.repository,
+                outbox_ready=context.outbox_ready,
+                clock=context.clock,
+            )
+        )
     except EmptyFile as exc:
         raise ApiError(status.HTTP_422_UNPROCESSABLE_CONTENT, "empty_document", str(exc)) from None
     except UnsupportedType as exc:
@@ -473,14 +473,7 @@ async def upload_scan(
         ) from None
     except TooLarge as exc:
         raise ApiError(status.HTTP_413_CONTENT_TOO_LARGE, "scan_too_large", str(exc)) from None
-    scan_id = await context.scans.put(letter_id, b"".join(chunks), media_type.value)
-    now = context.clock()
-    return await _act(
-        context,
-        acting,
-        letter_id,
-        lambda letter: letter.attach_scan(acting.actor, scan_id, media_type.value, size, now),
-    )
+    return LetterView.of(letter)
 
 
 @router.get(
@@ -492,17 +485,28 @@ async def upload_scan(
         **error_responses(404, 422, 503),
     },
 )
-async def read_scan(letter_id: LetterIdPath, context: LettersDep, caller: CallerDep) -> Response:
-    """The scanned letter, under the same rules (and records) as reading the letter."""
-    await read_letter(letter_id, context, caller)
-    found = await context.scans.get(letter_id)
+async def read_scan(
+    letter_id: LetterIdPath, context: LettersDep, caller: CallerDep
+) -> StreamingResponse:
+    """The scanned letter, under the same rules (and records) as reading the letter, sent as it
+    is read."""
+    found = await _run(
+        lambda: letters.read_scan(
+            letter_id=letter_id,
+            staff=staff(caller),
+            scans=context.scans,
+            repository=context.repository,
+            outbox_ready=context.outbox_ready,
+            now=context.clock(),
+        )
+    )
     if found is None:
         raise ApiError(status.HTTP_404_NOT_FOUND, "no_scan", "Surat ini belum memiliki pindaian.")
-    content, media_type = found
-    return Response(
-        content,
-        media_type=media_type,
+    return StreamingResponse(
+        found.content,
+        media_type=found.media_type,
         headers={
+            "Content-Length": str(found.size_bytes),
             "Content-Disposition": f'attachment; filename="surat-{letter_id}.pdf"',
             "X-Content-Type-Options": "nosniff",
             "Cache-Control": "no-store",
@@ -659,7 +663,7 @@ async def _act(
     return LetterView.of(letter)
 
 
-async def _run(use_case: Callable[[], Awaitable[Letter]]) -> Letter:
+async def _run(use_case: Callable[[], Awaitable[T]]) -> T:
     """Runs a use case, turning its refusals into answers the console can act on."""
     try:
         return await use_case()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterable, AsyncIterator
+from dataclasses import dataclass
 from typing import Protocol
 
 from services.processing.domain.letters import Letter
@@ -36,13 +38,35 @@ class LetterArchive(Protocol):
         ...
 
 
+@dataclass(frozen=True)
+class StoredScan:
+    """A letter's scan as stored: its type and size, and its bytes, read as they are taken."""
+
+    media_type: str
+    size_bytes: int
+    content: AsyncIterator[bytes]
+
+
 class LetterScans(Protocol):
-    async def put(self, letter_id: str, content: bytes, media_type: str) -> str:
-        """Keeps the scan of a letter, replacing any earlier one; returns its id."""
+    """A letter's scans by their own ids: the letter's `scan_id` says which one is its scan."""
+
+    async def write(self, letter_id: str, scan_id: str, content: AsyncIterable[bytes]) -> None:
+        """Stores a scan's bytes as they arrive, not readable until committed; an upload that
+        fails, the content's own refusal included, leaves nothing stored."""
         ...
 
-    async def get(self, letter_id: str) -> tuple[bytes, str] | None:
-        """The scan's bytes and type, if the letter has one."""
+    async def commit(
+        self, letter_id: str, scan_id: str, *, media_type: str, size_bytes: int
+    ) -> None:
+        """Makes a written scan readable under its id."""
+        ...
+
+    async def discard(self, letter_id: str, scan_id: str) -> None:
+        """Removes a scan the letter does not (or no longer) point at; a second time, nothing."""
+        ...
+
+    async def read(self, letter_id: str, scan_id: str) -> StoredScan | None:
+        """The letter's committed scan of this id, if there is one."""
         ...
 
 

@@ -4,7 +4,8 @@ confidentiality, and the inbox and overdue views."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import uuid
+from collections.abc import AsyncIterable, AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -27,8 +28,12 @@ from services.processing.service_layer.letter_ports import (
     LetterArchive,
     LetterIndex,
     LetterRepository,
+    LetterScans,
+    StoredScan,
 )
+from shared.clock import Clock
 from shared.events.envelope import Actor, CloudEvent
+from shared.files import FileContent, FileRule
 from shared.polling import OutboxReady
 
 VIEW_ATTEMPTS = 20
@@ -165,6 +170,94 @@ async def view(
         letter.view(staff.actor, head_of_office=staff.heads(letter), now=now)
 
     return await _change(letter_id, read, VIEW_ATTEMPTS, repository, outbox_ready, now)
+
+
+async def attach_scan(
+    *,
+    letter_id: str,
+    staff: Staff,
+    content: AsyncIterable[bytes],
+    rule: FileRule,
+    scans: LetterScans,
+    repository: LetterRepository,
+    outbox_ready: OutboxReady,
+    clock: Clock,
+) -> Letter:
+    """Keeps a scan from the letter's clerk and points the letter at it, replacing its scan.
+
+    Who sends it is checked before a byte is read; its type and size as the bytes arrive, each
+    chunk stored sealed as it comes, so a wrong or oversized scan is refused without reading the
+    rest and memory holds a chunk at a time whatever its size (which is why uploads at once need
+    no bound of their own). The scan is stored under a fresh id and the letter points at it only
+    once all of it is: one refused halfway, or that the letter did not take, is removed, and so
+    is the scan it replaced."""
+    await admit_scan(
+        letter_id=letter_id,
+        staff=staff,
+        repository=repository,
+        outbox_ready=outbox_ready,
+        now=clock(),
+    )
+    checked = FileContent(rule)
+    scan_id = str(uuid.uuid4())
+    await scans.write(letter_id, scan_id, _checked(content, checked))
+    media_type, size_bytes, _ = checked.finish()
+    now = clock()
+    replaced: str | None = None
+
+    def attach(letter: Letter) -> None:
+        nonlocal replaced
+        replaced = letter.scan_id
+        letter.attach_scan(staff.actor, scan_id, media_type.value, size_bytes, now)
+
+    try:
+        await scans.commit(letter_id, scan_id, media_type=media_type.value, size_bytes=size_bytes)
+        letter = await take(
+            letter_id=letter_id,
+            staff=staff,
+            step=attach,
+            repository=repository,
+            outbox_ready=outbox_ready,
+            now=now,
+        )
+    except BaseException:
+        await scans.discard(letter_id, scan_id)
+        raise
+    if replaced is not None:
+        await scans.discard(letter_id, replaced)
+    return letter
+
+
+async def read_scan(
+    *,
+    letter_id: str,
+    staff: Staff,
+    scans: LetterScans,
+    repository: LetterRepository,
+    outbox_ready: OutboxReady,
+    now: datetime,
+) -> StoredScan | None:
+    """The letter's scan, under the same rules (and records) as reading the letter; None if it
+    has none."""
+    letter = await view(
+        letter_id=letter_id,
+        staff=staff,
+        repository=repository,
+        outbox_ready=outbox_ready,
+        now=now,
+    )
+    if letter.scan_id is None:
+        return None
+    return await scans.read(letter_id, letter.scan_id)
+
+
+async def _checked(content: AsyncIterable[bytes], check: FileContent) -> AsyncIterator[bytes]:
+    """The content's bytes, refused (by raising) as soon as they show a wrong type or size."""
+    async for part in content:
+        if part:
+            check.feed(part)
+            yield part
+    check.finish()
 
 
 async def _change(
