@@ -2,28 +2,32 @@
 
 Each service lists its routes with a `Rule`; `build_app` refuses to start when a route has none,
 and the `authorize` dependency applies the rule to every call: the caller's token is verified,
-its roles checked, and public routes are rate limited per client. What a caller may see inside
+its roles checked, and public routes are rate limited per caller (staff by their own id, anyone
+else by address), in counts every instance shares. What a caller may see inside
 an allowed route (their own request, their village's) is the use case's business.
 """
 
 from __future__ import annotations
 
-import math
-import time
+import ipaddress
 from collections import OrderedDict
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Annotated, Any, Final
 
 from fastapi import Depends, FastAPI, Request, status
 from fastapi.routing import APIRoute
 
-from shared.auth import InvalidToken, Principal, Role, TokenVerifier
+from shared.auth import STAFF_ROLES, InvalidToken, Principal, Role, TokenVerifier
+from shared.clock import Clock, system_clock
+from shared.counts import MINUTE, Counts, seconds_left, window_start
 from shared.errors import ApiError
 
 ANYONE: Final = frozenset(Role)
 BEARER_SCHEME: Final = "bearerAuth"
 _METHODS: Final = frozenset({"GET", "PUT", "POST", "DELETE", "OPTIONS", "HEAD", "PATCH", "TRACE"})
+Proxies = Sequence[ipaddress.IPv4Network | ipaddress.IPv6Network]
 
 
 @dataclass(frozen=True)
@@ -78,45 +82,111 @@ def unruled_routes(app: FastAPI, table: AccessTable) -> list[tuple[str, str]]:
     return [key for key in route_keys(app) if key not in table]
 
 
-@dataclass
-class RateLimiter:
-    """Token buckets per (limit, client), in this process's memory, bounded in size.
+STAFF_LIMIT: Final = "staff"
+"""The one limit of a member of staff's calls to every limited route together."""
+LEASE_SHARE: Final = 10
+"""An instance takes a tenth of a limit at a time from the shared count and hands it out itself."""
 
-    `limits` gives each named limit its requests per minute. A full table forgets its least
-    recently seen clients, so a flood of addresses costs memory up to `max_clients` only.
+
+@dataclass
+class RequestLimits:
+    """Fixed one-minute windows of calls per (limit, caller), counted in the shared store.
+
+    `limits` gives each named limit its calls per minute. So that a caller's every call is not
+    one more database command, an instance reserves a lease (a tenth of the limit) with one
+    addition and serves it from memory; reserved calls count whether or not they are made, so
+    every instance together never allows more than the limit (a caller spread over several
+    instances may get a little less). Once the shared count is spent, the instance refuses
+    that caller from memory until the minute ends. The table forgets its least recently used
+    leases beyond `max_leases`, which costs only calls reserved and not made.
     """
 
     limits: Mapping[str, int]
-    max_clients: int = 100_000
-    _buckets: OrderedDict[tuple[str, str], tuple[float, float]] = field(default_factory=OrderedDict)
+    max_leases: int = 100_000
+    _leases: OrderedDict[tuple[str, str, datetime], int] = field(default_factory=OrderedDict)
+    """Calls left of each lease of this minute; 0 once the shared count is spent."""
 
-    def retry_after(self, limit: str, client: str, now: float | None = None) -> int | None:
-        """Takes one token; None if there was one, else the seconds until there is."""
-        per_minute = self.limits[limit]
-        moment = time.monotonic() if now is None else now
-        key = (limit, client)
-        tokens, seen = self._buckets.pop(key, (float(per_minute), moment))
-        tokens = min(float(per_minute), tokens + (moment - seen) * per_minute / 60)
-        if tokens >= 1:
-            self._buckets[key] = (tokens - 1, moment)
-            self._forget_oldest()
-            return None
-        self._buckets[key] = (tokens, moment)
-        return max(1, math.ceil((1 - tokens) * 60 / per_minute))
+    async def retry_after(
+        self, limit: str, caller: str, *, counts: Counts, now: datetime
+    ) -> int | None:
+        """Takes one call; None if the caller had one left this minute, else the seconds until
+        the next minute."""
+        minute = window_start(now, MINUTE)
+        self._forget(before=minute)
+        lease_key = (limit, caller, minute)
+        left = self._leases.pop(lease_key, None)
+        if left is None:
+            per_minute = self.limits[limit]
+            lease = -(-per_minute // LEASE_SHARE)
+            reserved = await counts.add(limit, caller, now=now, window=MINUTE, by=lease)
+            granted = max(0, min(lease, per_minute - (reserved - lease)))
+            left = granted + self._leases.pop(lease_key, 0)
+        if left == 0:
+            self._leases[lease_key] = 0
+            return seconds_left(now, MINUTE)
+        if left > 1:
+            self._leases[lease_key] = left - 1
+        return None
 
-    def _forget_oldest(self) -> None:
-        while len(self._buckets) > self.max_clients:
-            self._buckets.popitem(last=False)
+    def _forget(self, *, before: datetime) -> None:
+        """Drops the leases of past minutes, and the least recently used beyond the bound."""
+        while self._leases:
+            oldest = next(iter(self._leases))
+            if oldest[2] >= before and len(self._leases) < self.max_leases:
+                return
+            del self._leases[oldest]
 
 
-def client_address(request: Request, trusted_proxies: Iterable[str]) -> str:
-    """The caller's address: the peer's, or the last hop a trusted proxy recorded."""
+def limited_as(
+    rule_limit: str, request: Request, principal: Principal | None, trusted: Proxies
+) -> tuple[str, str]:
+    """The limit a call counts under, and whom it counts: a member of staff under `STAFF_LIMIT`
+    by their own id, whatever the route and wherever they call from (an office's officers
+    share one address); anyone else under the route's limit by address, an IPv6 address by its
+    /64 (one subscriber's network, within which a client may take any address)."""
+    if principal is not None and principal.roles & STAFF_ROLES:
+        return STAFF_LIMIT, principal.subject
+    address = client_address(request, trusted)
+    try:
+        parsed = ipaddress.ip_address(address)
+    except ValueError:
+        return rule_limit, address
+    if isinstance(parsed, ipaddress.IPv6Address):
+        if (mapped := parsed.ipv4_mapped) is not None:
+            return rule_limit, str(mapped)
+        return rule_limit, str(ipaddress.IPv6Network((parsed, 64), strict=False))
+    return rule_limit, str(parsed)
+
+
+def client_address(request: Request, trusted: Proxies) -> str:
+    """The caller's address: the peer's or, when the peer is a trusted proxy, the nearest
+    address in X-Forwarded-For that is not one too."""
     peer = request.client.host if request.client else "unknown"
-    if peer not in set(trusted_proxies):
+    if not _trusted(peer, trusted):
         return peer
     forwarded = request.headers.get("x-forwarded-for", "")
     hops = [hop.strip() for hop in forwarded.split(",") if hop.strip()]
-    return hops[-1][:64] if hops else peer
+    for hop in reversed(hops):
+        if not _trusted(hop, trusted):
+            return hop[:64]
+    return hops[0][:64] if hops else peer
+
+
+def _trusted(address: str, trusted: Proxies) -> bool:
+    try:
+        parsed = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return any(parsed in network for network in trusted)
+
+
+@dataclass(frozen=True)
+class Counting:
+    """Where a service with limits counts calls, put on `app.state.counting` by its wiring: the
+    store every instance shares, and the clock that tells the minute."""
+
+    counts: Counts
+    clock: Clock = system_clock
 
 
 @dataclass(frozen=True)
@@ -125,8 +195,8 @@ class Access:
 
     table: AccessTable
     verifier: TokenVerifier
-    limiter: RateLimiter
-    trusted_proxies: frozenset[str] = frozenset()
+    limits: RequestLimits
+    trusted_proxies: Proxies = ()
 
 
 async def authorize(request: Request) -> Principal | None:
@@ -143,8 +213,14 @@ async def authorize(request: Request) -> Principal | None:
             status.HTTP_403_FORBIDDEN, "forbidden", "Anda tidak berhak atas layanan ini."
         )
     if rule.rate_limit is not None:
-        client = client_address(request, access.trusted_proxies)
-        wait = access.limiter.retry_after(rule.rate_limit, client)
+        counting: Counting = request.app.state.counting
+        limit, caller = limited_as(rule.rate_limit, request, principal, access.trusted_proxies)
+        wait = await access.limits.retry_after(
+            limit,
+            caller,
+            counts=counting.counts,
+            now=counting.clock(),
+        )
         if wait is not None:
             raise ApiError(
                 status.HTTP_429_TOO_MANY_REQUESTS,

@@ -5,10 +5,11 @@ from __future__ import annotations
 import os
 import secrets
 from datetime import date
+from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
 from typing import ClassVar, Literal, TypeVar, get_args
 
-from pydantic import AliasChoices, Field, SecretStr, ValidationError
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
 from pydantic_core import ErrorDetails
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -57,6 +58,7 @@ class ServiceSettings(BaseSettings):
     data_keys: SecretStr | None = None
     lookup_key: SecretStr | None = None
     trusted_proxies: str = ""
+    """Addresses or networks (CIDR), comma-separated, whose X-Forwarded-For is believed."""
     collective_leave: tuple[date, ...] = Field(
         default=(), validation_alias=AliasChoices("collective_leave", "ADMINDUK_COLLECTIVE_LEAVE")
     )
@@ -118,9 +120,23 @@ class ServiceSettings(BaseSettings):
         return LOCAL_ISSUER
 
     @property
-    def proxies(self) -> frozenset[str]:
-        """Peers whose X-Forwarded-For is believed (a load balancer in front of the service)."""
-        return frozenset(part.strip() for part in self.trusted_proxies.split(",") if part.strip())
+    def proxies(self) -> tuple[IPv4Network | IPv6Network, ...]:
+        """Peers whose X-Forwarded-For is believed (the TLS proxy or load balancer in front)."""
+        return tuple(
+            ip_network(part.strip(), strict=False)
+            for part in self.trusted_proxies.split(",")
+            if part.strip()
+        )
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _addresses(cls, value: str) -> str:
+        for part in filter(None, (part.strip() for part in value.split(","))):
+            try:
+                ip_network(part, strict=False)
+            except ValueError:
+                raise ValueError(f"{part!r} is not an address or a network") from None
+        return value
 
 
 S = TypeVar("S", bound=ServiceSettings)

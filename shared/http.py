@@ -29,7 +29,7 @@ from shared.access import (
     PROBES,
     Access,
     AccessTable,
-    RateLimiter,
+    RequestLimits,
     authorize,
     document_access,
     unruled_routes,
@@ -119,7 +119,7 @@ def build_app(
     app.state.access = Access(
         table=table,
         verifier=TokenVerifier([staff, *extra_issuers]),
-        limiter=RateLimiter(dict(rate_limits or {})),
+        limits=RequestLimits(dict(rate_limits or {})),
         trusted_proxies=settings.proxies,
     )
     app.state.engine_gate = gate

@@ -25,14 +25,15 @@ from services.intake.service_layer.conversations import ConversationContext
 from services.intake.service_layer.delivery_reports import DeliveryReportContext
 from services.intake.service_layer.ports import CitizenTokens
 from services.intake.service_layer.sign_in import SignInContext
+from shared.access import Counting
 from shared.calendar import WorkingCalendar
 from tests.builders import T0, cipher
 from tests.fakes import (
     CallCounter,
     FakeClock,
+    FakeCounts,
     FakeDocumentStore,
     FakeIdempotencyKeys,
-    FakeMessageCounts,
     FakeRequestRepository,
     FakeSignInRepository,
 )
@@ -63,7 +64,7 @@ class FakeIntake:
     requests: FakeRequestRepository = field(default_factory=FakeRequestRepository)
     idempotency_keys: FakeIdempotencyKeys = field(default_factory=FakeIdempotencyKeys)
     sign_ins: FakeSignInRepository = field(default_factory=FakeSignInRepository)
-    message_counts: FakeMessageCounts = field(default_factory=FakeMessageCounts)
+    counts: FakeCounts = field(default_factory=FakeCounts)
     documents: FakeDocumentStore = field(default_factory=FakeDocumentStore)
     conversations: FakeConversationRepository = field(default_factory=FakeConversationRepository)
     inbound: FakeInboundMessages = field(default_factory=FakeInboundMessages)
@@ -72,6 +73,7 @@ class FakeIntake:
     places: FakeSlotPlaces = field(default_factory=FakeSlotPlaces)
     complaints: FakeComplaintRepository = field(default_factory=FakeComplaintRepository)
     outbox_ready: CallCounter = field(default_factory=CallCounter)
+    wrong_lookups_per_hour: int = SETTINGS.wrong_lookups_per_hour
 
     def agenda(self) -> Agenda:
         return Agenda(
@@ -103,7 +105,7 @@ class FakeIntake:
             repository=self.sign_ins,
             hash_code=lambda challenge_id, code: f"{challenge_id}:{code}",
             outbox_ready=self.outbox_ready,
-            counts=self.message_counts,
+            counts=self.counts,
             rules=SETTINGS.sign_in_rules(),
         )
 
@@ -119,7 +121,10 @@ class FakeIntake:
             citizen_tokens=self.citizen_tokens,
             calendar=calendar,
             clock=self.clock,
+            counts=self.counts,
+            wrong_lookups_per_hour=self.wrong_lookups_per_hour,
         )
+        app.state.counting = Counting(counts=self.counts, clock=self.clock)
         app.state.documents = DocumentsContext(
             store=self.documents, default_service_point="KANTOR_DINAS"
         )

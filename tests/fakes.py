@@ -25,6 +25,7 @@ from services.notify.service_layer.statuses import StatusContext
 from services.processing.domain.case import Case
 from services.processing.domain.deadlines import Timer, minute_of
 from services.processing.domain.queues import QueueKey, Slot
+from shared.counts import MINUTE, window_start
 from shared.events.envelope import CloudEvent
 from shared.events.models import DeliveryChannel
 
@@ -187,14 +188,22 @@ class FakeSignInRepository:
         return True
 
 
-class FakeMessageCounts:
+class FakeCounts:
     def __init__(self) -> None:
-        self.counts: dict[tuple[str, datetime], int] = {}
+        self.counts: dict[tuple[str, str, datetime], int] = {}
+        self.commands = 0
 
-    async def add(self, kind: str, *, now: datetime) -> int:
-        minute = (kind, now.replace(second=0, microsecond=0))
-        self.counts[minute] = self.counts.get(minute, 0) + 1
-        return self.counts[minute]
+    async def add(
+        self, name: str, key: str, *, now: datetime, window: timedelta = MINUTE, by: int = 1
+    ) -> int:
+        self.commands += 1
+        counter = (name, key, window_start(now, window))
+        self.counts[counter] = self.counts.get(counter, 0) + by
+        return self.counts[counter]
+
+    async def get(self, name: str, key: str, *, now: datetime, window: timedelta = MINUTE) -> int:
+        self.commands += 1
+        return self.counts.get((name, key, window_start(now, window)), 0)
 
 
 class FakeIdempotencyKeys:

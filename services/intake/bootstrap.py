@@ -21,7 +21,6 @@ from services.intake.adapters.mongo_conversations import MongoConversationReposi
 from services.intake.adapters.mongo_documents import MongoDocumentStore
 from services.intake.adapters.mongo_idempotency import MongoIdempotencyKeys
 from services.intake.adapters.mongo_inbound import MongoInboundMessages
-from services.intake.adapters.mongo_message_counts import MongoMessageCounts
 from services.intake.adapters.mongo_requests import MongoRequestRepository
 from services.intake.adapters.mongo_sign_in import MongoSignInRepository
 from services.intake.adapters.service_points_file import load_service_points
@@ -45,12 +44,14 @@ from services.intake.service_layer.commands import CommandContext
 from services.intake.service_layer.conversations import ConversationContext
 from services.intake.service_layer.delivery_reports import DeliveryReportContext
 from services.intake.service_layer.sign_in import SignInContext
+from shared.access import Counting
 from shared.auth import KeySource
 from shared.clock import Clock, system_clock
 from shared.crypto import Cipher
 from shared.http import ReadinessCheck, StreamedBody, Wiring, build_app
 from shared.kafka import service_topics, subscribe
 from shared.mongo import OutboxRelay
+from shared.mongo_counts import MongoCounts
 from shared.runtime import Worker, connected, running
 
 CODE_PURPOSE = "sign-in-code"
@@ -89,13 +90,16 @@ async def connect(
         repository = MongoRequestRepository(requests, infra.db["tracking_numbers"], cipher)
         idempotency_keys = MongoIdempotencyKeys(infra.db["idempotency_keys"])
         calendar = settings.calendar()
+        counts = MongoCounts(infra.db["counts"])
+        await counts.ensure_indexes()
+        app.state.counting = Counting(counts=counts, clock=clock)
         sign_in = SignInContext(
             repository=MongoSignInRepository(sign_ins, cipher),
             hash_code=lambda challenge_id, code: cipher.lookup_hash(
                 f"{challenge_id}:{code}", purpose=CODE_PURPOSE
             ),
             outbox_ready=sign_in_relay.wake,
-            counts=MongoMessageCounts(infra.db["message_counts"]),
+            counts=counts,
             rules=settings.sign_in_rules(),
         )
         app.state.context = api.IntakeContext(
@@ -107,6 +111,8 @@ async def connect(
             citizen_tokens=signer,
             calendar=calendar,
             clock=clock,
+            counts=counts,
+            wrong_lookups_per_hour=settings.wrong_lookups_per_hour,
         )
         document_store = MongoDocumentStore(
             infra.db["documents"], infra.db["document_chunks"], cipher

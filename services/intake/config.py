@@ -11,6 +11,7 @@ from services.intake.adapters.catalogue_file import DEFAULT_CATALOGUE
 from services.intake.adapters.service_points_file import DEFAULT_SERVICE_POINTS
 from services.intake.adapters.whatsapp_media import META_MEDIA_HOSTS
 from services.intake.domain.sign_in import SignInRules
+from shared.access import STAFF_LIMIT
 from shared.config import ServiceSettings
 from shared.errors import InvalidConfiguration
 
@@ -34,6 +35,12 @@ class IntakeSettings(ServiceSettings):
     submissions_per_minute: int = Field(default=30, ge=1)
     lookups_per_minute: int = Field(default=10, ge=1)
     sign_ins_per_minute: int = Field(default=10, ge=1)
+    staff_calls_per_minute: int = Field(default=120, ge=1)
+    """A member of staff's calls to the limited routes together, counted per person instead of
+    the per-address limits above."""
+    wrong_lookups_per_hour: int = Field(default=5, ge=1)
+    """Look-ups of one tracking number with the wrong NIK digits, from anywhere, after which it
+    is locked until the hour ends."""
     sign_in_codes_per_minute: int = Field(default=60, ge=1)
     """Sign-in codes sent in one minute to all phones together, counted in the database so
     that every instance keeps to the one cap."""
@@ -73,6 +80,7 @@ class IntakeSettings(ServiceSettings):
         "whatsapp_verify_token",
         "whatsapp_access_token",
         "sms_webhook_secret",
+        "trusted_proxies",
     )
 
     def check_production(self) -> None:
@@ -94,9 +102,11 @@ class IntakeSettings(ServiceSettings):
         )
 
     def rate_limits(self) -> dict[str, int]:
-        """Calls per minute and client on the public routes, by the name the access table uses."""
+        """Calls per minute and caller on the limited routes, by the name the access table uses,
+        and of each member of staff on all of them together."""
         return {
             "submissions": self.submissions_per_minute,
             "lookups": self.lookups_per_minute,
             "sign_ins": self.sign_ins_per_minute,
+            STAFF_LIMIT: self.staff_calls_per_minute,
         }

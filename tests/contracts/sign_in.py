@@ -1,17 +1,16 @@
-"""What every store of sign-in challenges and every message counter must do, fake or MongoDB.
+"""What every store of sign-in challenges must do, fake or MongoDB.
 
-Each class is abstract: a subclass named `Test…` provides a function-scoped fixture holding an
-empty store (`sign_ins` or `counts`).
+The class is abstract: a subclass named `Test…` provides a function-scoped fixture holding an
+empty store (`sign_ins`).
 """
 
 from __future__ import annotations
 
-import asyncio
 from datetime import timedelta
 
 from services.intake.domain import sign_in
 from services.intake.domain.sign_in import SignInChallenge
-from services.intake.service_layer.ports import MessageCounts, SignInRepository
+from services.intake.service_layer.ports import SignInRepository
 from tests.builders import T0
 
 PHONE = "+6281234567890"
@@ -54,23 +53,3 @@ class SignInRepositoryContract:
         assert not await sign_ins.replace(PHONE, first, version=-1)
         stored, _ = await sign_ins.current(PHONE)
         assert stored == locked_out()
-
-
-class MessageCountsContract:
-    async def test_each_message_of_a_minute_is_counted_once_however_many_add_at_once(
-        self, counts: MessageCounts
-    ) -> None:
-        added = await asyncio.gather(*(counts.add("sign_in_code", now=T0) for _ in range(12)))
-
-        assert sorted(added) == list(range(1, 13))
-
-    async def test_a_new_minute_and_another_kind_count_from_one(
-        self, counts: MessageCounts
-    ) -> None:
-        await counts.add("sign_in_code", now=T0)
-        await counts.add("sign_in_code", now=T0 + timedelta(seconds=59))
-
-        next_minute = await counts.add("sign_in_code", now=T0 + timedelta(seconds=60))
-        other_kind = await counts.add("receipt", now=T0)
-
-        assert (next_minute, other_kind) == (1, 1)

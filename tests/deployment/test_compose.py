@@ -87,6 +87,7 @@ REQUIRED_SETTINGS = {
     "INTAKE_WHATSAPP_VERIFY_TOKEN": "verify-token-for-config-check",
     "INTAKE_WHATSAPP_ACCESS_TOKEN": "access-token-for-config-check",
     "INTAKE_SMS_WEBHOOK_SECRET": "sms-secret-for-config-check",
+    "INTAKE_TRUSTED_PROXIES": "172.16.0.0/12",
     **SERVICE_KEYS,
 }
 
@@ -195,6 +196,15 @@ def test_every_service_gets_its_own_keys_from_the_environment(services: dict[str
     assert isinstance(load_pem_private_key(pem.encode(), password=None), Ed25519PrivateKey)
     for name in SERVICES - {"intake"}:
         assert "INTAKE_CITIZEN_SIGNING_KEY" not in services[name]["environment"]
+
+
+def test_intake_counts_clients_by_the_address_its_tls_proxy_forwards(
+    services: dict[str, Any],
+) -> None:
+    environment = services["intake"]["environment"]
+
+    assert environment["INTAKE_TRUSTED_PROXIES"] == REQUIRED_SETTINGS["INTAKE_TRUSTED_PROXIES"]
+    assert environment["INTAKE_ENVIRONMENT"] == "production"
 
 
 @pytest.mark.parametrize("missing", sorted(REQUIRED_SETTINGS))

@@ -1,4 +1,4 @@
-"""Slow clients and a stalled database, against the running intake service."""
+"""Slow clients, a stalled database and request limits, against the running intake service."""
 
 from __future__ import annotations
 
@@ -9,8 +9,10 @@ import time
 from typing import Any
 
 import httpx
+from pymongo.database import Database
 
 from devstack.stack import Stack
+from shared.mongo import Document
 from tests.e2e.conftest import SUBMISSION, audit_entries, eventually
 
 BODY_TIMEOUT_S = 2
@@ -93,3 +95,41 @@ async def test_a_stalled_database_gets_every_request_an_answer_within_its_deadli
         return await audit_entries(http, backend, subject=request_id)
 
     await eventually(audited, what="the request after the outage to be audited")
+
+
+async def test_a_clients_calls_are_counted_in_the_database_every_instance_shares(
+    backend: Stack, http: httpx.AsyncClient, intake_db: Database[Document]
+) -> None:
+    intake = backend.service_url("intake")
+
+    response = await http.post(
+        f"{intake}/v1/lookup", json={"tracking_number": "ZZZZZZZZ", "nik_last4": "0001"}
+    )
+
+    assert response.status_code == 404
+    counters = intake_db["counts"].find({"_id": {"$regex": r"^lookups\|127\.0\.0\.1\|"}})
+    assert [counter["n"] for counter in counters]
+
+
+async def test_a_tracking_number_tried_with_wrong_digits_is_locked_for_the_hour(
+    backend: Stack, http: httpx.AsyncClient
+) -> None:
+    intake = backend.service_url("intake")
+    submitted = (await http.post(f"{intake}/v1/requests", json=SUBMISSION)).json()
+    number = submitted["tracking_number"]
+
+    wrong = [
+        await http.post(
+            f"{intake}/v1/lookup", json={"tracking_number": number, "nik_last4": f"{9000 + n}"}
+        )
+        for n in range(5)
+    ]
+    locked = await http.post(
+        f"{intake}/v1/lookup",
+        json={"tracking_number": number, "nik_last4": SUBMISSION["nik"][-4:]},
+    )
+
+    assert [response.status_code for response in wrong] == [404] * 5
+    assert locked.status_code == 429
+    assert locked.json()["error"] == "locked"
+    assert 1 <= int(locked.headers["Retry-After"]) <= 3600

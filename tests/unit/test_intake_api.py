@@ -19,6 +19,7 @@ from services.intake.bootstrap import create_app, token_signer
 from services.intake.config import IntakeSettings
 from services.intake.entrypoints.api import IntakeContext
 from services.intake.service_layer.sign_in import SignInContext
+from shared.access import Counting
 from shared.calendar import WorkingCalendar
 from shared.http import ErrorBody, ReadinessCheck
 from tests.auth import STAFF_KEYS
@@ -26,8 +27,8 @@ from tests.builders import FORM_FIELDS, T0
 from tests.fakes import (
     CallCounter,
     FakeClock,
+    FakeCounts,
     FakeIdempotencyKeys,
-    FakeMessageCounts,
     FakeRequestRepository,
     FakeSignInRepository,
 )
@@ -53,7 +54,7 @@ class Intake:
     outbox_ready: CallCounter
     sign_ins: FakeSignInRepository
     sign_in_outbox_ready: CallCounter
-    message_counts: FakeMessageCounts
+    counts: FakeCounts
     signer: CitizenTokenSigner
     clock: FakeClock
 
@@ -81,7 +82,7 @@ async def running_intake(
     outbox_ready = CallCounter()
     sign_ins = FakeSignInRepository()
     sign_in_outbox_ready = CallCounter()
-    message_counts = FakeMessageCounts()
+    counts = FakeCounts()
     clock = FakeClock(T0)
 
     @asynccontextmanager
@@ -95,13 +96,16 @@ async def running_intake(
                 repository=sign_ins,
                 hash_code=lambda challenge_id, code: f"{challenge_id}:{code}",
                 outbox_ready=sign_in_outbox_ready,
-                counts=message_counts,
+                counts=counts,
                 rules=settings.sign_in_rules(),
             ),
             citizen_tokens=signer,
             calendar=WorkingCalendar(),
             clock=clock,
+            counts=counts,
+            wrong_lookups_per_hour=settings.wrong_lookups_per_hour,
         )
+        app.state.counting = Counting(counts=counts, clock=clock)
         yield checks
 
     settings = IntakeSettings.model_validate({"max_body_bytes": max_body_bytes, **limits})
@@ -121,7 +125,7 @@ async def running_intake(
             outbox_ready=outbox_ready,
             sign_ins=sign_ins,
             sign_in_outbox_ready=sign_in_outbox_ready,
-            message_counts=message_counts,
+            counts=counts,
             signer=signer,
             clock=clock,
         )

@@ -22,11 +22,12 @@ from services.intake.config import IntakeSettings
 from services.intake.domain.appointments import BookingRules, ServicePoints
 from services.intake.entrypoints.appointments_api import AppointmentsContext
 from services.intake.service_layer.appointments import Agenda
+from shared.access import Counting
 from shared.calendar import WorkingCalendar
 from shared.http import ReadinessCheck
 from tests.auth import STAFF_KEYS, bearer
 from tests.builders import T0
-from tests.fakes import CallCounter, FakeClock
+from tests.fakes import CallCounter, FakeClock, FakeCounts
 from tests.fakes_appointments import FakeAppointmentRepository, FakeSlotPlaces
 
 # T0 is Monday 3 March 2025, 08:30 in Jakarta.
@@ -66,6 +67,7 @@ async def intake(tmp_path: Path) -> AsyncIterator[Intake]:
 
     @asynccontextmanager
     async def wiring(app: FastAPI) -> AsyncIterator[Mapping[str, ReadinessCheck]]:
+        app.state.counting = Counting(counts=FakeCounts(), clock=FakeClock(T0))
         app.state.appointments = AppointmentsContext(
             agenda=Agenda(
                 appointments=appointments,

@@ -17,10 +17,11 @@ from services.intake.adapters.citizen_tokens import CitizenTokenSigner
 from services.intake.bootstrap import create_app, token_signer
 from services.intake.config import IntakeSettings
 from services.intake.entrypoints.complaints_api import ComplaintsContext
+from shared.access import Counting
 from shared.http import ReadinessCheck
 from tests.auth import STAFF_KEYS, bearer
 from tests.builders import T0, citizen_request
-from tests.fakes import CallCounter, FakeClock, FakeRequestRepository
+from tests.fakes import CallCounter, FakeClock, FakeCounts, FakeRequestRepository
 from tests.fakes_appointments import FakeComplaintRepository
 
 ANONYMOUS_FEE: dict[str, Any] = {
@@ -52,6 +53,7 @@ async def intake(tmp_path: Path) -> AsyncIterator[Intake]:
 
     @asynccontextmanager
     async def wiring(app: FastAPI) -> AsyncIterator[Mapping[str, ReadinessCheck]]:
+        app.state.counting = Counting(counts=FakeCounts(), clock=FakeClock(T0))
         app.state.complaints = ComplaintsContext(
             complaints=complaints,
             requests=requests,

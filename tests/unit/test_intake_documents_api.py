@@ -20,6 +20,7 @@ from services.intake.domain.citizen_request import RequestStatus
 from services.intake.entrypoints.api import IntakeContext
 from services.intake.entrypoints.documents_api import DocumentsContext
 from services.intake.service_layer.sign_in import SignInContext
+from shared.access import Counting
 from shared.calendar import WorkingCalendar
 from shared.http import ReadinessCheck
 from tests.auth import STAFF_KEYS, bearer
@@ -28,9 +29,9 @@ from tests.documents import CATALOGUE, JPEG, PDF, PNG, TEXT, sent_back, waiting_
 from tests.fakes import (
     CallCounter,
     FakeClock,
+    FakeCounts,
     FakeDocumentStore,
     FakeIdempotencyKeys,
-    FakeMessageCounts,
     FakeRequestRepository,
     FakeSignInRepository,
 )
@@ -78,6 +79,7 @@ async def intake() -> AsyncIterator[Intake]:
     await repository.add(waiting_request(COUNTER_REQUEST_ID, service_point="MPP_1"), [])
     settings = IntakeSettings(max_body_bytes=2048, max_document_bytes=MAX_DOCUMENT_BYTES)
     signer = token_signer(settings, settings.cipher())
+    counts = FakeCounts()
 
     @asynccontextmanager
     async def wiring(app: FastAPI) -> AsyncIterator[Mapping[str, ReadinessCheck]]:
@@ -90,13 +92,15 @@ async def intake() -> AsyncIterator[Intake]:
                 repository=FakeSignInRepository(),
                 hash_code=lambda challenge_id, code: f"{challenge_id}:{code}",
                 outbox_ready=CallCounter(),
-                counts=FakeMessageCounts(),
+                counts=counts,
                 rules=settings.sign_in_rules(),
             ),
             citizen_tokens=signer,
             calendar=WorkingCalendar(),
             clock=FakeClock(T0),
+            counts=counts,
         )
+        app.state.counting = Counting(counts=counts, clock=FakeClock(T0))
         app.state.documents = DocumentsContext(store=store, default_service_point="KANTOR_DINAS")
         yield {}
 

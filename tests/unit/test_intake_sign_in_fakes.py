@@ -1,11 +1,12 @@
-"""The sign-in stores' contracts, run on the fakes the unit tests use."""
+"""The sign-in store's and the window counts' contracts, run on the fakes the unit tests use."""
 
 from __future__ import annotations
 
 import pytest
 
-from tests.contracts.sign_in import MessageCountsContract, SignInRepositoryContract
-from tests.fakes import FakeMessageCounts, FakeSignInRepository
+from tests.contracts.counts import CountsContract
+from tests.contracts.sign_in import SignInRepositoryContract
+from tests.fakes import FakeCounts, FakeSignInRepository
 
 
 class TestFakeSignInRepository(SignInRepositoryContract):
@@ -14,7 +15,7 @@ class TestFakeSignInRepository(SignInRepositoryContract):
         return FakeSignInRepository()
 
 
-class TestFakeMessageCounts(MessageCountsContract):
+class TestFakeCounts(CountsContract):
     @pytest.fixture
-    def counts(self) -> FakeMessageCounts:
-        return FakeMessageCounts()
+    def counts(self) -> FakeCounts:
+        return FakeCounts()

@@ -172,7 +172,12 @@ async def test_a_local_graph_stand_in_over_http_serves_its_own_media() -> None:
 async def test_a_graph_api_over_http_is_refused_in_production() -> None:
     secrets = {name: "ab" * 32 for name in IntakeSettings.required_in_production}
     settings = IntakeSettings.model_validate(
-        secrets | {"environment": "production", "whatsapp_graph_url": "http://graph.example"}
+        secrets
+        | {
+            "environment": "production",
+            "trusted_proxies": "10.0.0.2",
+            "whatsapp_graph_url": "http://graph.example",
+        }
     )
 
     with pytest.raises(InvalidConfiguration, match="INTAKE_WHATSAPP_GRAPH_URL must be https"):

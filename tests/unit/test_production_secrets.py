@@ -39,6 +39,7 @@ REQUIRED: dict[str, tuple[type[ServiceSettings], AppFactory, set[str]]] = {
             "INTAKE_WHATSAPP_VERIFY_TOKEN",
             "INTAKE_WHATSAPP_ACCESS_TOKEN",
             "INTAKE_SMS_WEBHOOK_SECRET",
+            "INTAKE_TRUSTED_PROXIES",
         },
     ),
     "processing": (
@@ -127,6 +128,8 @@ def test_production_with_every_secret_starts(service: str, tmp_path: Path) -> No
         values["staff_directory"] = str(SAMPLE_STAFF_DIRECTORY)
     if service == "audit":
         values["staff_directory"] = str(audit_staff_directory(tmp_path))
+    if service == "intake":
+        values["trusted_proxies"] = "172.16.0.0/12, 2001:db8::1"
     settings = settings_class.model_validate(
         {"environment": "production", "local_secrets_dir": tmp_path / "s", **values}
     )

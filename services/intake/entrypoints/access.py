@@ -9,7 +9,7 @@ supervisors of the service point working on its case. Anyone may see the free pl
 visits; citizens (with or without a token) and counter officers book them, and cancel or move one
 with its booking number (a citizen without a token adds the NIK's last four digits; an officer
 only at their service point). Citizens complain, anonymously if they wish. Public routes are rate
-limited per client.
+limited per client address, and for signed-in staff per person.
 """
 
 from __future__ import annotations

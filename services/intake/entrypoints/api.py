@@ -60,6 +60,7 @@ from shared.access import CallerDep
 from shared.auth import Principal
 from shared.calendar import WorkingCalendar
 from shared.clock import Clock
+from shared.counts import Counts
 from shared.errors import ApiError
 from shared.events.envelope import Actor
 from shared.events.models import NotificationChannel
@@ -80,6 +81,8 @@ class IntakeContext:
     citizen_tokens: CitizenTokens
     calendar: WorkingCalendar
     clock: Clock
+    counts: Counts
+    wrong_lookups_per_hour: int = 5
 
 
 def get_context(request: Request) -> IntakeContext:
@@ -672,12 +675,27 @@ async def _citizen_step(
     return RequestView.of(request, seen_as)
 
 
+_LOCKED = error_response(
+    status.HTTP_429_TOO_MANY_REQUESTS,
+    "`rate_limited`: too many calls from this client. `locked`: this tracking number was tried "
+    "with wrong digits too often this hour, from anywhere. `Retry-After` says how long to wait.",
+)
+_LOCKED["headers"] = {
+    "Retry-After": {
+        "description": "Seconds to wait before trying again.",
+        "required": True,
+        "schema": {"type": "integer", "minimum": 1},
+    }
+}
+
+
 @router.post(
     "/lookup",
     responses={
         404: error_response(
             status.HTTP_404_NOT_FOUND, "No request has this tracking number and NIK ending."
         ),
+        429: _LOCKED,
         **error_responses(413, 408, 422, 503),
     },
 )
@@ -685,11 +703,23 @@ async def look_up_request(body: LookupBody, context: ContextDep) -> RequestView:
     """For a citizen who did not sign in: the status, without personal data."""
     request = None
     if re.fullmatch(TRACKING_PATTERN, body.tracking_number):
-        request = await submission.look_up(
-            tracking_number=body.tracking_number,
-            nik_last4=body.nik_last4,
-            repository=context.repository,
-        )
+        try:
+            request = await submission.look_up(
+                tracking_number=body.tracking_number,
+                nik_last4=body.nik_last4,
+                repository=context.repository,
+                counts=context.counts,
+                wrong_per_hour=context.wrong_lookups_per_hour,
+                now=context.clock(),
+            )
+        except submission.LookupLocked as locked:
+            wait = locked.retry_after_s
+            raise ApiError(
+                status.HTTP_429_TOO_MANY_REQUESTS,
+                "locked",
+                f"Nomor pelacakan ini terkunci sementara. Silakan coba lagi dalam {wait} detik.",
+                {"Retry-After": str(wait)},
+            ) from None
     if request is None:
         raise ApiError(status.HTTP_404_NOT_FOUND, "not_found", "Permohonan tidak ditemukan.")
     return RequestView.of(request)

@@ -114,13 +114,6 @@ class SignInRepository(Protocol):
         ...
 
 
-class MessageCounts(Protocol):
-    async def add(self, kind: str, *, now: datetime) -> int:
-        """Counts one message of `kind` in the minute of `now` and returns that minute's count,
-        this one included; every instance of intake counts in the same place."""
-        ...
-
-
 class CitizenTokens(Protocol):
     def issue(self, *, phone: str, now: datetime) -> tuple[str, int]:
         """A signed token for the citizen with this number, and its lifetime in seconds."""

@@ -13,8 +13,9 @@ from typing import Protocol
 
 from services.intake.domain import sign_in
 from services.intake.domain.sign_in import Check, CheckOutcome, SignInChallenge, SignInRules
-from services.intake.service_layer.ports import CitizenTokens, MessageCounts, SignInRepository
+from services.intake.service_layer.ports import CitizenTokens, SignInRepository
 from services.intake.service_layer.submission import SOURCE
+from shared.counts import Counts
 from shared.events.envelope import Actor, ActorKind, Channel, CloudEvent
 from shared.events.models import NotificationChannel, SignInCodeRequested
 from shared.polling import OutboxReady
@@ -22,8 +23,9 @@ from shared.polling import OutboxReady
 CodeHasher = Callable[[str, str], str]
 """(challenge id, code) → a keyed hash of the code, so that codes are never stored."""
 
-CODE_MESSAGES = "sign_in_code"
-"""The kind under which the office counts the codes it sends."""
+CODE_MESSAGES = "sign_in_codes"
+OFFICE = "office"
+"""Whom the office-wide count of the codes sent each minute is kept for."""
 
 
 @dataclass(frozen=True)
@@ -33,7 +35,7 @@ class SignInContext:
     repository: SignInRepository
     hash_code: CodeHasher
     outbox_ready: OutboxReady
-    counts: MessageCounts
+    counts: Counts
     rules: SignInRules
 
 
@@ -89,7 +91,7 @@ async def send_code(
     current, version = await repository.current(phone)
     if (wait := sign_in.wait_before_new_code(current, now, rules=rules)) is not None:
         raise WaitForCode(wait)
-    sent = await context.counts.add(CODE_MESSAGES, now=now)
+    sent = await context.counts.add(CODE_MESSAGES, OFFICE, now=now)
     if (wait := sign_in.office_wait(sent, now, rules=rules)) is not None:
         raise WaitForCode(wait, WaitReason.OFFICE)
     challenge_id = str(uuid.uuid4())

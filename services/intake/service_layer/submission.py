@@ -19,10 +19,12 @@ from services.intake.domain.citizen_request import (
 from services.intake.domain.tracking import new_tracking_number
 from services.intake.service_layer.ports import IdempotencyKeyRepository, RequestRepository
 from shared.calendar import WorkingCalendar
+from shared.counts import HOUR, Counts, seconds_left
 from shared.events.envelope import CloudEvent
 from shared.polling import OutboxReady
 
 SOURCE = "/adminduk/intake"
+WRONG_LOOKUPS = "wrong_lookups"
 
 
 class IdempotencyConflict(Exception):
@@ -114,17 +116,37 @@ async def get_request(*, request_id: str, repository: RequestRepository) -> Citi
     return await repository.get(request_id)
 
 
+class LookupLocked(Exception):
+    """The tracking number was looked up with wrong digits too often this hour."""
+
+    def __init__(self, retry_after_s: int) -> None:
+        super().__init__(retry_after_s)
+        self.retry_after_s = retry_after_s
+
+
 async def look_up(
-    *, tracking_number: str, nik_last4: str, repository: RequestRepository
+    *,
+    tracking_number: str,
+    nik_last4: str,
+    repository: RequestRepository,
+    counts: Counts,
+    wrong_per_hour: int,
+    now: datetime,
 ) -> CitizenRequest | None:
     """The request with this tracking number, if the NIK's last four digits match too.
 
-    A wrong second factor and an unknown number look the same to the caller.
+    A wrong second factor and an unknown number look the same to the caller, and both count
+    against the number in the shared store: after `wrong_per_hour` in an hour it is locked
+    until the hour ends, right digits or not, so that spreading guesses over many addresses
+    does not find the 10,000 endings' one.
     """
+    if await counts.get(WRONG_LOOKUPS, tracking_number, now=now, window=HOUR) >= wrong_per_hour:
+        raise LookupLocked(seconds_left(now, HOUR))
     request = await repository.find_by_tracking_number(tracking_number)
-    if request is None or not hmac.compare_digest(request.applicant.nik[-4:], nik_last4):
-        return None
-    return request
+    if request is not None and hmac.compare_digest(request.applicant.nik[-4:], nik_last4):
+        return request
+    await counts.add(WRONG_LOOKUPS, tracking_number, now=now, window=HOUR)
+    return None
 
 
 class StatusChanged(Exception):
