@@ -29,8 +29,16 @@ WEBHOOKS = ("/webhook",)
 """Provider webhooks refuse any body without the provider's signature first (401)."""
 
 
+COUNTERS = "counts"
+"""Rate-limit counters: every call, refused or not, is counted."""
+
+
 def stored(db: Database[Document]) -> dict[str, int]:
-    return {name: db[name].count_documents({}) for name in db.list_collection_names()}
+    return {
+        name: db[name].count_documents({})
+        for name in db.list_collection_names()
+        if name != COUNTERS
+    }
 
 
 def json_bodies(document: dict[str, Any]) -> Iterator[tuple[str, str, list[str]]]:
