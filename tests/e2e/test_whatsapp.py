@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 from devstack.stack import Stack
-from shared.events.models import DocumentAttached, RequestCompleted, RequestSubmitted
+from shared.events.models import DocumentAttached, RequestSubmitted
 from tests.e2e.conftest import audit_entries, eventually, sign_in, sink_messages
 from tests.whatsapp_webhooks import body_of, image, notification, signed, text
 
@@ -171,11 +171,19 @@ async def test_a_whole_conversation_submits_a_request_the_citizen_then_sees(
     assert request["service_code"] == "KK_BARU"
     assert request["missing_documents"] == []
 
+    async def receipt() -> dict[str, Any] | None:
+        sent = await sink_messages(http, backend)
+        receipts = [m for m in sent if m["to"] == citizen.phone and m["template"]]
+        return next((m for m in receipts if tracking in m["text"]), None)
+
+    received = await eventually(receipt, what="the receipt at the message sink")
+    assert received["template"]["name"] == "adminduk_permohonan_diterima"
+    assert "Dokumen yang masih perlu dikirim" not in received["text"]
+
     async def audited() -> list[dict[str, Any]] | None:
         entries = await audit_entries(http, backend, subject=request["request_id"])
         types = {entry["event_type"] for entry in entries}
-        wanted = {RequestSubmitted.event_type, DocumentAttached.event_type,
-                  RequestCompleted.event_type}  # fmt: skip
+        wanted = {RequestSubmitted.event_type, DocumentAttached.event_type}
         return entries if wanted <= types else None
 
     entries = await eventually(audited, what="the request's audit entries")

@@ -43,7 +43,6 @@ from shared.events.models import (
     DeliveryStatus,
     DocumentAttached,
     NotificationChannel,
-    RequestCompleted,
     RequestSubmitted,
 )
 from shared.http import ReadinessCheck
@@ -695,17 +694,40 @@ async def test_a_whole_conversation_submits_the_request_with_its_document(
     assert content == JPEG
     assert stored.media_type.value == "image/jpeg"
     types = [event.type for event in whatsapp.requests.outbox]
-    assert types == [
-        RequestSubmitted.event_type,
-        DocumentAttached.event_type,
-        RequestCompleted.event_type,
-    ]
+    assert types == [RequestSubmitted.event_type, DocumentAttached.event_type]
     reply = whatsapp.replies[-1].text
     assert f"Nomor permohonan: {request.tracking_number}" in reply
     assert f"Perkiraan selesai: {moment_label(request.expected_at)}." in reply
     assert "GRATIS" in reply
     assert "belum kami terima" not in reply
     assert whatsapp.conversations.held == {}
+
+
+async def test_the_submission_of_a_conversation_that_sent_every_document_misses_none(
+    whatsapp: WhatsApp,
+) -> None:
+    """Notify's receipt names what RequestSubmitted says is missing: the files the chat held
+    must already count then, or the citizen is asked for papers they sent."""
+    await whatsapp.say(text(SENDER, "wamid.1", "Halo"))
+    await whatsapp.say(text(SENDER, "wamid.2", whatsapp.menu_number("Cetak ulang KTP-el")))
+    for number, answer in enumerate((NIK, "Siti Aminah", "3516090101080001", "1"), start=3):
+        await whatsapp.say(text(SENDER, f"wamid.{number}", answer))
+    whatsapp.media.files["7001"] = JPEG
+    whatsapp.media.files["7002"] = PDF
+    await whatsapp.say(image(SENDER, "wamid.7", "7001"))
+    await whatsapp.say(document(SENDER, "wamid.8", "7002"))
+
+    await whatsapp.say(text(SENDER, "wamid.9", "YA"))
+
+    [request] = whatsapp.requests.requests.values()
+    assert request.missing_documents == []
+    submitted, *attached = [event.data for event in whatsapp.requests.outbox]
+    assert RequestSubmitted.model_validate(submitted).missing_documents == []
+    assert {DocumentAttached.model_validate(event).requirement for event in attached} == {
+        "KK",
+        "KTP_LAMA",
+    }
+    assert "belum kami terima" not in whatsapp.replies[-1].text
 
 
 async def test_a_confirmation_whose_step_was_lost_submits_once_when_delivered_again(

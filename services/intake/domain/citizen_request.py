@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from services.intake.domain.catalogue import IntakeChannel, ServiceCatalogue, ServiceDefinition
 from services.intake.domain.forms import InvalidForm, check_fields
@@ -30,6 +31,9 @@ from shared.events.models import (
     RequestResubmitted,
     RequestSubmitted,
 )
+
+if TYPE_CHECKING:
+    from services.intake.domain.documents import StoredDocument
 
 
 class RequestStatus(StrEnum):
@@ -210,9 +214,14 @@ def submit(
     catalogue: ServiceCatalogue,
     calendar: WorkingCalendar,
     now: datetime,
+    documents: Sequence[StoredDocument] = (),
 ) -> CitizenRequest:
     """Checks a form against its service and turns it into a submitted request carrying its
-    `RequestSubmitted` event; the expected date is the deadline on the working-day calendar."""
+    `RequestSubmitted` event; the expected date is the deadline on the working-day calendar.
+
+    `documents` came with the form (a chat holds them until the citizen confirms): they are the
+    request's from the start, so `RequestSubmitted` names as missing only what did not come,
+    and each is recorded by a `DocumentAttached` after it."""
     service = catalogue.get(form.service_code)
     deadline = service.deadline_working_days
     if service.in_person_only or deadline is None:
@@ -241,6 +250,7 @@ def submit(
         expected_at=expected_at,
         form=fields,
         required_documents=tuple(sorted(service.mandatory_documents)),
+        documents={document.requirement: document.document_id for document in documents},
         history=[StatusChange(status=RequestStatus.SUBMITTED, at=now)],
         form_digest=_digest(service.code, applicant, fields),
     )
@@ -259,6 +269,9 @@ def submit(
             expected_at=expected_at,
             missing_documents=request.missing_documents,
         )
+    )
+    request.events.extend(
+        document.attached(actor=submitter.actor, replaces=None, now=now) for document in documents
     )
     return request
 

@@ -60,6 +60,20 @@ class StoredDocument:
     size_bytes: int
     sha256: str
 
+    def attached(self, *, actor: Actor, replaces: str | None, now: datetime) -> DocumentAttached:
+        """The event that records this document on its request."""
+        return DocumentAttached(
+            actor=actor,
+            request_id=self.request_id,
+            document_id=self.document_id,
+            requirement=self.requirement,
+            media_type=self.media_type.value,
+            size_bytes=self.size_bytes,
+            sha256=self.sha256,
+            replaces=replaces,
+            attached_at=now,
+        )
+
 
 def replaced_by_new(request: CitizenRequest, requirement: str) -> str | None:
     """The id of the document a new one for `requirement` would replace (None if it is the
@@ -98,19 +112,7 @@ def attach(
     replaces = replaced_by_new(request, document.requirement)
     was_missing = bool(request.missing_documents)
     request.documents[document.requirement] = document.document_id
-    request.events.append(
-        DocumentAttached(
-            actor=actor,
-            request_id=request.request_id,
-            document_id=document.document_id,
-            requirement=document.requirement,
-            media_type=document.media_type.value,
-            size_bytes=document.size_bytes,
-            sha256=document.sha256,
-            replaces=replaces,
-            attached_at=now,
-        )
-    )
+    request.events.append(document.attached(actor=actor, replaces=replaces, now=now))
     if was_missing and not request.missing_documents:
         request.events.append(
             RequestCompleted(

@@ -7,8 +7,9 @@ written at once, so the order of the writes carries the guarantee:
 1. The delivery is recorded (`InboundMessages.arrived`). A message handled before stops here.
 2. Whatever the step needs from outside is done first, each part safe to repeat: the file fetched
    from the provider is held under the conversation (a repeat replaces it with the same bytes),
-   and a confirmed form is submitted with the message's id as its idempotency key (a repeat
-   finds the request the first made) and its held files attached unless already there.
+   and a confirmed form is submitted with its held files, which the request holds from the
+   start, and the message's id as its idempotency key (a repeat finds the request the first
+   made).
 3. The step is one write of the conversation: its new state, the message's id among those it
    took, and the reply in its outbox, if the conversation is still at the version it was read at.
    Another writer in between (a concurrent delivery, the relay clearing the outbox) makes it read
@@ -27,7 +28,7 @@ import hashlib
 import logging
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from services.intake.domain import conversation as chat
@@ -38,7 +39,6 @@ from services.intake.domain.catalogue import (
     UnknownService,
 )
 from services.intake.domain.citizen_request import (
-    CitizenRequest,
     ConsentRequired,
     InPersonOnly,
     NotOfferedOnChannel,
@@ -58,7 +58,6 @@ from services.intake.domain.identity import InvalidIdentity
 from services.intake.domain.text import InvalidText
 from services.intake.service_layer import submission
 from services.intake.service_layer.commands import CommandContext, Message, answer
-from services.intake.service_layer.documents import attach_document
 from services.intake.service_layer.ports import (
     ConversationRepository,
     DocumentStore,
@@ -72,7 +71,7 @@ from services.intake.service_layer.ports import (
 from shared.calendar import WorkingCalendar
 from shared.events.envelope import Actor, ActorKind, Channel, CloudEvent
 from shared.events.models import ConversationReply, NotificationChannel
-from shared.files import SNIFF_BYTES, FileRefused, sniff
+from shared.files import SNIFF_BYTES, sniff
 from shared.polling import OutboxReady
 
 log = logging.getLogger(__name__)
@@ -255,15 +254,21 @@ async def _look_up(
 async def _submit(
     message: InboundMessage, turn: Turn, context: ConversationContext, now: datetime
 ) -> Turn:
-    """Submits the confirmed form as the citizen, then attaches the files the conversation held.
+    """Submits the confirmed form as the citizen, with the files the conversation held.
 
-    The message's id is the idempotency key, so a redelivered confirmation finds the request it
-    made, and only files not attached yet are attached.
+    The files go with the submission, not after it, so that its RequestSubmitted (and the
+    receipt notify sends from it) does not ask for papers the citizen already sent. The
+    message's id is the idempotency key, so a redelivered confirmation finds the request it made.
     """
     assert turn.submit is not None
     form = turn.submit
     anonymous = submitter(None, _CHANNELS[message.channel]).actor
     actor = anonymous.model_copy(update={"id": context.citizen_id(message.phone)})
+    held: dict[str, bytes] = {}
+    for code in turn.conversation.documents:
+        content = await context.conversations.held_document(message.phone, code)
+        if content is not None:
+            held[code] = content
     try:
         outcome = await submission.submit_request(
             form=form,
@@ -275,56 +280,21 @@ async def _submit(
             calendar=context.calendar,
             outbox_ready=context.request_outbox_ready,
             now=now,
+            enclosures=submission.Enclosures(files=held, store=context.documents),
         )
     except (InvalidForm, InvalidIdentity, InvalidText, ConsentRequired) as exc:
         return chat.refused(turn.conversation, reason=str(exc), now=now)
     except (UnknownService, InPersonOnly, NotOfferedOnChannel, submission.IdempotencyConflict):
         reason = "layanan ini tidak dapat diajukan lewat saluran ini."
         return chat.refused(turn.conversation, reason=reason, now=now)
-    request = await _attach_held(outcome.request, message, turn.conversation, actor, context, now)
     return chat.submitted(
         turn.conversation,
         context.catalogue,
-        tracking_number=request.tracking_number,
-        expected_at=request.expected_at,
-        missing_documents=request.missing_documents,
+        tracking_number=outcome.request.tracking_number,
+        expected_at=outcome.request.expected_at,
+        missing_documents=outcome.request.missing_documents,
         now=now,
     )
-
-
-async def _attach_held(
-    request: CitizenRequest,
-    message: InboundMessage,
-    conversation: Conversation,
-    actor: Actor,
-    context: ConversationContext,
-    now: datetime,
-) -> CitizenRequest:
-    """The request with the held files it lacks attached; one the office's rules refuse (or
-    that is gone) stays missing, and the citizen is told to send it from the app."""
-    for requirement in conversation.documents:
-        if requirement in request.documents:
-            continue
-        content = await context.conversations.held_document(message.phone, requirement)
-        if content is None:
-            continue
-        try:
-            attached = await attach_document(
-                request=replace(request, documents=dict(request.documents), events=[]),
-                requirement=requirement,
-                content=content,
-                actor=actor,
-                repository=context.requests,
-                store=context.documents,
-                catalogue=context.catalogue,
-                outbox_ready=context.request_outbox_ready,
-                clock=lambda: now,
-            )
-        except (FileRefused, submission.StatusChanged) as exc:
-            log.warning("a held %s document was not attached: %s", requirement, type(exc).__name__)
-            continue
-        request = attached.request
-    return request
 
 
 def _reply(message: InboundMessage, text: str, now: datetime) -> CloudEvent:

@@ -3,8 +3,6 @@ provider handed over the bytes, and read one back."""
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import AsyncIterable, AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -16,19 +14,16 @@ from services.intake.domain.documents import (
     replaced_by_new,
     requirement_for,
 )
+from services.intake.service_layer.document_files import Content, store_file
 from services.intake.service_layer.ports import DocumentStore, RequestRepository
 from services.intake.service_layer.submission import SOURCE, StatusChanged
 from shared.clock import Clock
 from shared.events.envelope import Actor, CloudEvent
 from shared.events.models import DocumentViewed
-from shared.files import FileContent, check_size
 from shared.polling import OutboxReady
 
 ATTEMPTS = 5
 """Tries to record a document while other documents of the request arrive at the same moment."""
-
-Content = bytes | AsyncIterable[bytes]
-"""A whole file, or its bytes as they arrive (an HTTP body, a provider's download)."""
 
 
 @dataclass(frozen=True)
@@ -64,40 +59,19 @@ async def attach_document(
     """
     expected = requirement_for(catalogue.get(request.service_code), requirement)
     replaced_by_new(request, requirement)
-    if declared_bytes is not None:
-        check_size(expected, declared_bytes)
-    content_check = FileContent(expected)
-    document_id = str(uuid.uuid4())
-    await store.write(document_id, _checked(content, content_check))
-    media_type, size_bytes, sha256 = content_check.finish()
-    document = StoredDocument(
-        document_id=document_id,
+    document = await store_file(
         request_id=request.request_id,
-        requirement=requirement,
-        media_type=media_type,
-        size_bytes=size_bytes,
-        sha256=sha256,
+        requirement=expected,
+        content=content,
+        store=store,
+        clock=clock,
+        declared_bytes=declared_bytes,
     )
-    now = clock()
-    await store.commit(document, stored_at=now)
     try:
         return await _record(request, document, actor, repository, outbox_ready, clock)
     except BaseException:
-        await store.discard(document_id)
+        await store.discard(document.document_id)
         raise
-
-
-async def _checked(content: Content, check: FileContent) -> AsyncIterator[bytes]:
-    """The content's bytes, refused (by raising) as soon as they show a wrong type or size."""
-    if isinstance(content, bytes):
-        check.feed(content)
-        yield content
-    else:
-        async for part in content:
-            if part:
-                check.feed(part)
-                yield part
-    check.finish()
 
 
 async def _record(

@@ -4,24 +4,34 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from services.intake.domain.catalogue import ServiceCatalogue
+from services.intake.domain.catalogue import ServiceCatalogue, ServiceDefinition
 from services.intake.domain.citizen_request import (
     CitizenRequest,
     SubmissionForm,
     Submitter,
     submit,
 )
+from services.intake.domain.documents import StoredDocument, requirement_for
 from services.intake.domain.tracking import new_tracking_number
-from services.intake.service_layer.ports import IdempotencyKeyRepository, RequestRepository
+from services.intake.service_layer.document_files import store_file
+from services.intake.service_layer.ports import (
+    DocumentStore,
+    IdempotencyKeyRepository,
+    RequestRepository,
+)
 from shared.calendar import WorkingCalendar
 from shared.counts import HOUR, Counts, seconds_left
 from shared.events.envelope import CloudEvent
+from shared.files import FileRefused
 from shared.polling import OutboxReady
+
+log = logging.getLogger(__name__)
 
 SOURCE = "/adminduk/intake"
 WRONG_LOOKUPS = "wrong_lookups"
@@ -29,6 +39,15 @@ WRONG_LOOKUPS = "wrong_lookups"
 
 class IdempotencyConflict(Exception):
     """The idempotency key was already used for a different submission."""
+
+
+@dataclass(frozen=True)
+class Enclosures:
+    """Files sent with the form (a chat holds them until the citizen confirms), by catalogue
+    code, and the store their bytes go to."""
+
+    files: Mapping[str, bytes]
+    store: DocumentStore
 
 
 @dataclass(frozen=True)
@@ -53,6 +72,7 @@ async def submit_request(
     calendar: WorkingCalendar,
     outbox_ready: OutboxReady,
     now: datetime,
+    enclosures: Enclosures | None = None,
 ) -> SubmissionOutcome:
     """Stores a new request and its RequestSubmitted event, or returns the one a retry refers to.
 
@@ -60,6 +80,10 @@ async def submit_request(
     before the request is stored under it; a retry after a crash in between finds the key's id
     and stores the request then. A form that is refused ties no key. The tracking number is
     tied to the id just before the request is stored, so every stored request has one.
+
+    Enclosed files are stored first and the request holds them when it is stored, in the same
+    write as its events, so RequestSubmitted names as missing only what did not come; a file
+    the service's rules refuse is left out and stays missing.
     """
     request_id = str(uuid.uuid4())
     request = submit(
@@ -78,6 +102,9 @@ async def submit_request(
         if (existing := await repository.get(request_id)) is not None:
             return _retried(existing, request.form_digest)
     tracking_number = await _reserve_tracking_number(repository, request_id)
+    documents = await _store_enclosures(
+        enclosures, request_id=request_id, service=catalogue.get(form.service_code), now=now
+    )
     request = submit(
         request_id=request_id,
         tracking_number=tracking_number,
@@ -86,15 +113,54 @@ async def submit_request(
         catalogue=catalogue,
         calendar=calendar,
         now=now,
+        documents=documents,
     )
     outbox = [CloudEvent.wrap(event, source=SOURCE, time=now) for event in request.events]
     if await repository.add(request, outbox):
         outbox_ready(request.request_id, outbox)
         return SubmissionOutcome(request=request, created=True)
+    await _discard(enclosures, documents)
     existing = await repository.get(request.request_id)
     if existing is None:
         raise IdempotencyConflict(request.request_id)
     return _retried(existing, request.form_digest)
+
+
+async def _store_enclosures(
+    enclosures: Enclosures | None, *, request_id: str, service: ServiceDefinition, now: datetime
+) -> list[StoredDocument]:
+    """The enclosures stored for the request; one the service's rules refuse is left out, so
+    the request counts it missing and the citizen is told to send it again."""
+    if enclosures is None:
+        return []
+    stored: list[StoredDocument] = []
+    try:
+        for code, content in enclosures.files.items():
+            try:
+                requirement = requirement_for(service, code)
+                stored.append(
+                    await store_file(
+                        request_id=request_id,
+                        requirement=requirement,
+                        content=content,
+                        store=enclosures.store,
+                        clock=lambda: now,
+                    )
+                )
+            except FileRefused as exc:
+                log.warning("an enclosed %s document was refused: %s", code, type(exc).__name__)
+    except BaseException:
+        await _discard(enclosures, stored)
+        raise
+    return stored
+
+
+async def _discard(enclosures: Enclosures | None, documents: Sequence[StoredDocument]) -> None:
+    """Removes enclosures stored for a request that was not stored. Not after a failed write,
+    which may have stored the request holding them: one left behind is never read."""
+    if enclosures is not None:
+        for document in documents:
+            await enclosures.store.discard(document.document_id)
 
 
 def _retried(existing: CitizenRequest, form_digest: str) -> SubmissionOutcome:
