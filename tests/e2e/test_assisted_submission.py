@@ -69,7 +69,7 @@ async def test_an_operator_submits_for_a_citizen_without_a_phone_with_their_cons
 
     [receipt] = await eventually(forwarded, what="the receipt at the operator's phone")
     assert receipt["channel"] == "SMS"
-    assert receipt["text"].startswith("Untuk warga Siti Aminah")
+    assert receipt["text"].startswith("Utk Siti Aminah (")
 
     by_operator = await http.get(f"{intake}/v1/requests/{request_id}", headers=operator)
     assert by_operator.status_code == 200

@@ -134,7 +134,7 @@ async def test_news_for_a_citizen_without_a_phone_goes_to_their_operator_by_sms(
     for message in (receipt, approval):
         assert message.recipient == "+6281377770002"
         assert message.channel is DeliveryChannel.SMS
-        assert message.text.startswith("Untuk warga Siti Aminah (K7M2Q9XP), mohon diteruskan: ")
+        assert message.text.startswith("Utk Siti Aminah (K7M2Q9XP): ")
     assert (receipt.template, approval.template) == ("request_received", "case_approved")
     assert notify.recipients.operator_notices.get("req-1", []) == []
 

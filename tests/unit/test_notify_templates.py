@@ -331,6 +331,13 @@ def set_text(template: str, channel: str, text: str) -> Edit:
     return edit
 
 
+def set_forwarded(template: str, text: str) -> Edit:
+    def edit(document: dict[str, Any]) -> None:
+        document["templates"][template]["sms"]["forwarded"]["text"] = text
+
+    return edit
+
+
 def declare(template: str, parameter: str) -> Edit:
     def edit(document: dict[str, Any]) -> None:
         document["templates"][template]["parameters"].append(parameter)
@@ -357,6 +364,10 @@ def longer_without_reason(document: dict[str, Any]) -> None:
     document["templates"]["case_approved"]["sms"]["max_segments"] = 2
 
 
+def forwarded_staff_notice(document: dict[str, Any]) -> None:
+    document["templates"]["deadline_warning"]["sms"]["forwarded"] = {"text": "{service}"}
+
+
 @pytest.mark.parametrize(
     ("edit", "reported"),
     [
@@ -369,6 +380,9 @@ def longer_without_reason(document: dict[str, Any]) -> None:
         ),
         (set_text("sign_in_code", "sms", "Kode Anda: {code} \u2705"), "GSM-7"),
         (longer_without_reason, "why_longer"),
+        (remove("templates", "case_approved", "sms", "forwarded"), "missing: ['case_approved']"),
+        (forwarded_staff_notice, "never forwarded: ['deadline_warning']"),
+        (set_forwarded("case_completed", "Nilai: {survey_url} {nik}"), "undeclared parameters"),
         (remove("templates", "complaint_filed"), "templates missing: ['complaint_filed']"),
         (add_template, "templates nothing sends: ['case_opened']"),
         (remove("templates", "case_approved", "sample", "tracking_number"), "sample"),
@@ -382,6 +396,9 @@ def longer_without_reason(document: dict[str, Any]) -> None:
         "whatsapp-order",
         "sms-not-gsm7",
         "longer-without-reason",
+        "forwarded-text-missing",
+        "forwarded-text-never-sent",
+        "forwarded-undeclared-placeholder",
         "template-missing",
         "template-unknown",
         "sample-missing",

@@ -2,8 +2,9 @@
 
 The file is checked in full when notify starts: every template the code sends must be there, every
 placeholder must be a declared parameter the code fills, a WhatsApp template's text must use its
-parameters in their approved order, and an SMS text only GSM-7 characters. A broken file stops
-the service with a message naming the file and every problem in it.
+parameters in their approved order, an SMS text only GSM-7 characters, and what a receipt or a
+case step sends has a shorter SMS for the village operator or counter officer who passes it on. A
+broken file stops the service with a message naming the file and every problem in it.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from pydantic import (
     model_validator,
 )
 
-from services.notify.domain.letters import PARAMETERS
+from services.notify.domain.letters import FORWARDED, PARAMETERS
 from services.notify.domain.templates import (
     PLACEHOLDER,
     EmailTemplate,
@@ -71,7 +72,7 @@ class _WhatsApp(_Strict):
         return self
 
 
-class _Sms(_Strict):
+class _SmsText(_Strict):
     text: Text
     max_segments: int = Field(default=1, ge=1, le=3)
     why_longer: Text | None = None
@@ -83,6 +84,11 @@ class _Sms(_Strict):
         if (self.max_segments > 1) != (self.why_longer is not None):
             raise ValueError("an SMS longer than one segment says why (why_longer), and only then")
         return self
+
+
+class _Sms(_SmsText):
+    forwarded: _SmsText | None = None
+    """What a village operator or counter officer passes on, after whom it is for."""
 
 
 class _Email(_Strict):
@@ -111,6 +117,8 @@ class _Template(_Strict):
             "email.subject": self.email.subject,
             "email.text": self.email.text,
         }
+        if self.sms.forwarded is not None:
+            texts["sms.forwarded.text"] = self.sms.forwarded.text
         for where, text in texts.items():
             if undeclared := set(placeholders(text)) - declared:
                 raise ValueError(f"{where} uses undeclared parameters {sorted(undeclared)}")
@@ -142,6 +150,15 @@ class _File(_Strict):
             raise ValueError(f"templates missing: {sorted(missing)}")
         if unknown := set(self.templates) - set(PARAMETERS):
             raise ValueError(f"templates nothing sends: {sorted(unknown)}")
+        forwarded = {
+            name for name, item in self.templates.items() if item.sms.forwarded is not None
+        }
+        if forwarded != FORWARDED:
+            raise ValueError(
+                "sms.forwarded is for the templates of receipts and case steps, "
+                f"{sorted(FORWARDED)}; missing: {sorted(FORWARDED - forwarded)}, "
+                f"never forwarded: {sorted(forwarded - FORWARDED)}"
+            )
         for name, template in self.templates.items():
             if unfilled := set(template.parameters) - PARAMETERS[name]:
                 raise ValueError(
@@ -185,6 +202,14 @@ def _template(name: str, item: _Template) -> MessageTemplate:
             parameters=tuple(item.whatsapp.parameters),
             text=item.whatsapp.text,
         ),
-        sms=SmsTemplate(text=item.sms.text, max_segments=item.sms.max_segments),
+        sms=SmsTemplate(
+            text=item.sms.text,
+            max_segments=item.sms.max_segments,
+            forwarded=_sms(item.sms.forwarded),
+        ),
         email=EmailTemplate(subject=item.email.subject, text=item.email.text),
     )
+
+
+def _sms(item: _SmsText | None) -> SmsTemplate | None:
+    return None if item is None else SmsTemplate(text=item.text, max_segments=item.max_segments)

@@ -32,6 +32,20 @@ ABOUT_A_REQUEST = frozenset({"name", "service", "tracking_number"})
 ABOUT_A_VISIT = frozenset({"name", "service", "booking_number", "when", "where"})
 ABOUT_A_CASE_DEADLINE = frozenset({"name", "tracking_number", "service", "due", "holder", "where"})
 ABOUT_A_DISPOSITION = frozenset({"name", "letter", "disposition", "due"})
+FORWARDED = frozenset(
+    {
+        "request_received",
+        "request_received_documents_missing",
+        "revision_requested",
+        "revision_requested_documents",
+        "case_approved",
+        "document_issued",
+        "case_rejected",
+        "case_completed",
+    }
+)
+"""What `receipt` and `case_step` send: a citizen without a phone hears it through the village
+operator or counter officer who submitted for them, so each has a shorter SMS text for that."""
 UNCLAIMED = "belum diambil petugas"
 """Who holds a case no officer has taken, as a deadline notice says it."""
 PARAMETERS = MappingProxyType(

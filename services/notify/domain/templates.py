@@ -16,6 +16,8 @@ from shared.events.models import CollectionMethod, DeliveryChannel
 from shared.gsm7 import segments, to_gsm7
 
 PLACEHOLDER = re.compile(r"\{([a-z][a-z0-9_]*)\}")
+FORWARDED_NAME = 18
+"""The most of a citizen's name a forwarded SMS opens with (a longer one is cut, with "...")."""
 
 
 def placeholders(text: str) -> list[str]:
@@ -25,6 +27,17 @@ def placeholders(text: str) -> list[str]:
 
 def fill(text: str, values: Mapping[str, str]) -> str:
     return PLACEHOLDER.sub(lambda match: values[match.group(1)], text)
+
+
+def forwarding_preface(*, name: str, tracking_number: str) -> str:
+    """Opens an SMS for a village operator or counter officer to pass on: whom it is for. The
+    name is cut to `FORWARDED_NAME` characters because a full one (some run past 50 characters)
+    would leave too little of the one 160-character segment the message must fit; the tracking
+    number tells apart two citizens whose names begin alike."""
+    name = " ".join(name.split())
+    if len(name) > FORWARDED_NAME:
+        name = name[: FORWARDED_NAME - 3].rstrip() + "..."
+    return f"Utk {name} ({tracking_number}): "
 
 
 @dataclass(frozen=True)
@@ -50,6 +63,9 @@ class SmsTemplate:
     text: str
     max_segments: int = 1
     """More than one only where the file says why (an officer's own words, a long list)."""
+    forwarded: SmsTemplate | None = None
+    """The shorter text a village operator or counter officer passes on to a citizen without a
+    phone, which `forwarding_preface` opens; the templates of receipts and case steps have one."""
 
 
 @dataclass(frozen=True)
@@ -134,6 +150,16 @@ class Templates:
         return Rendered(
             text=fill(template.email.text, values), subject=fill(template.email.subject, values)
         )
+
+    def render_forwarded(self, letter: Letter, *, name: str, tracking_number: str) -> Rendered:
+        """The SMS a village operator or counter officer passes on to the citizen `name`: the
+        template's forwarded text, or its citizen's text if it has none, opened with whom it is
+        for."""
+        template = self.get(letter.template)
+        sms = template.sms.forwarded or template.sms
+        values = {key: " ".join(letter.values[key].split()) for key in template.parameters}
+        preface = forwarding_preface(name=name, tracking_number=tracking_number)
+        return Rendered(text=to_gsm7(preface + fill(sms.text, values)))
 
     def preview(self, name: str, channel: DeliveryChannel) -> Rendered:
         """The template rendered with the sample values its file declares."""

@@ -37,7 +37,6 @@ from shared.events.models import (
     RequestSubmitted,
     SignInCodeRequested,
 )
-from shared.gsm7 import to_gsm7
 
 log = logging.getLogger(__name__)
 
@@ -354,8 +353,7 @@ async def _tell(
             channel=DeliveryChannel.SMS,
             now=now,
             role="operator",
-            preface=f"Untuk warga {recipients.name} ({recipients.tracking_number}), mohon "
-            "diteruskan: ",
+            forwarded_for=recipients,
         )
         return
     await _queue_to_phone(
@@ -405,16 +403,17 @@ async def _queue(
     channel: DeliveryChannel,
     now: datetime,
     role: str = "citizen",
-    preface: str = "",
+    forwarded_for: Recipients | None = None,
     fallback: tuple[DeliveryChannel, ...] = (),
     addresses: Mapping[DeliveryChannel, str] | None = None,
 ) -> None:
     """Queues one message per event and role, on `channel` to `to`, then on each `fallback`
     channel in turn if the one before is given up, to its address in `addresses` or else to
     `to` (e.g. staff: `channel=EMAIL, to=<e-mail>, fallback=(SMS,), addresses={SMS: <phone>}`).
-    The letter is rendered for each channel."""
+    The letter is rendered for each channel; by SMS in its short form for whoever passes it on
+    to the citizen `forwarded_for`."""
     route = tuple(
-        _leg(context, letter, leg_channel, (addresses or {}).get(leg_channel, to), preface)
+        _leg(context, letter, leg_channel, (addresses or {}).get(leg_channel, to), forwarded_for)
         for leg_channel in dict.fromkeys((channel, *fallback))
     )
     notification = new_message(
@@ -430,13 +429,22 @@ async def _queue(
 
 
 def _leg(
-    context: MessageContext, letter: Letter, channel: DeliveryChannel, to: str, preface: str
+    context: MessageContext,
+    letter: Letter,
+    channel: DeliveryChannel,
+    to: str,
+    forwarded_for: Recipients | None,
 ) -> Leg:
-    rendered = context.templates.render(letter, channel)
+    if forwarded_for is not None and channel is DeliveryChannel.SMS:
+        rendered = context.templates.render_forwarded(
+            letter, name=forwarded_for.name, tracking_number=forwarded_for.tracking_number
+        )
+    else:
+        rendered = context.templates.render(letter, channel)
     return Leg(
         channel=channel,
         recipient=to,
-        text=to_gsm7(preface) + rendered.text,
+        text=rendered.text,
         subject=rendered.subject,
         approved_template=rendered.approved_template,
     )
