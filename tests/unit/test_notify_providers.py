@@ -14,6 +14,7 @@ import httpx
 import pytest
 
 from devstack.message_sink import Running, running
+from services.notify.adapters.provider_http import retry_after
 from services.notify.adapters.providers import ChannelProviders
 from services.notify.adapters.sms_gateway import SmsGatewayAccount, SmsGatewayProvider, sms_client
 from services.notify.adapters.smtp_email import SmtpEmailProvider, SmtpServer
@@ -506,3 +507,10 @@ def test_a_configured_smtp_server_gets_the_port_of_its_tls_mode(
     )
 
     assert settings.provider_accounts().smtp.port == port
+
+
+@pytest.mark.parametrize("value", [b"\xb2", b"\xd9\xa3", b"9" * 40, b"-5", b"1.5"])
+def test_a_retry_after_that_is_no_ascii_delay_or_date_is_unreadable(value: bytes) -> None:
+    response = httpx.Response(429, headers=[(b"Retry-After", value)])
+
+    assert retry_after(response, lambda: NOW) is None

@@ -3,6 +3,7 @@ transport failure before or after the request reached the provider."""
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta
 from email.utils import parsedate_to_datetime
 
@@ -23,13 +24,18 @@ AFTER_SENDING = (
 """Transport failures once the request was (perhaps wholly) sent."""
 
 
+DELAY_SECONDS = re.compile(r"[0-9]{1,9}")
+"""Up to nine digits (about 31 years): a longer value is unreadable, not a wait."""
+
+
 def retry_after(response: httpx.Response, now: Clock) -> timedelta | None:
     """The wait a `Retry-After` asks for, as delay-seconds or an HTTP date; None if absent or
-    unreadable, never negative."""
+    unreadable, never negative. Delay-seconds are ASCII digits only: `str.isdigit` also takes
+    `²`, which `int` then refuses, and an error there would stop delivery altogether."""
     value = response.headers.get("Retry-After", "").strip()
     if not value:
         return None
-    if value.isdigit():
+    if DELAY_SECONDS.fullmatch(value):
         return timedelta(seconds=int(value))
     try:
         moment: datetime = parsedate_to_datetime(value)
