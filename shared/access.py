@@ -222,11 +222,10 @@ async def authorize(request: Request) -> Principal | None:
             now=counting.clock(),
         )
         if wait is not None:
-            raise ApiError(
-                status.HTTP_429_TOO_MANY_REQUESTS,
+            raise ApiError.retry_later(
+                wait,
                 "rate_limited",
                 f"Terlalu banyak permintaan. Silakan coba lagi dalam {wait} detik.",
-                {"Retry-After": str(wait)},
             )
     request.state.principal = principal
     return principal

@@ -72,3 +72,8 @@ class ApiError(Exception):
         self.headers = dict(headers or {})
         self.details = dict(details or {})
         """Reason by field, for a refusal that is about particular fields."""
+
+    @classmethod
+    def retry_later(cls, seconds: int, code: str, message: str) -> ApiError:
+        """429 with the `Retry-After` the caller waits for: every limit answers this way."""
+        return cls(429, code, message, {"Retry-After": str(seconds)})

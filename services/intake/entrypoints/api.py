@@ -714,11 +714,10 @@ async def look_up_request(body: LookupBody, context: ContextDep) -> RequestView:
             )
         except submission.LookupLocked as locked:
             wait = locked.retry_after_s
-            raise ApiError(
-                status.HTTP_429_TOO_MANY_REQUESTS,
+            raise ApiError.retry_later(
+                wait,
                 "locked",
                 f"Nomor pelacakan ini terkunci sementara. Silakan coba lagi dalam {wait} detik.",
-                {"Retry-After": str(wait)},
             ) from None
     if request is None:
         raise ApiError(status.HTTP_404_NOT_FOUND, "not_found", "Permohonan tidak ditemukan.")

@@ -92,13 +92,13 @@ async def request_code(body: CodeRequestBody, context: ContextDep) -> CodeSentVi
         )
     except sign_in.WaitForCode as exc:
         if exc.reason is sign_in.WaitReason.OFFICE:
-            raise _wait(
+            raise ApiError.retry_later(
                 exc.retry_after_s,
                 "codes_busy",
                 "Terlalu banyak kode masuk dikirim saat ini. Silakan coba lagi dalam "
                 f"{exc.retry_after_s} detik.",
             ) from None
-        raise _wait(
+        raise ApiError.retry_later(
             exc.retry_after_s,
             "try_later",
             "Kode untuk nomor ini sudah dikirim baru-baru ini atau terlalu sering. Silakan coba "
@@ -136,7 +136,7 @@ async def verify_code(body: CodeBody, context: ContextDep) -> TokenView:
     except sign_in.CodeRefused as exc:
         check = exc.check
         if check.outcome is CheckOutcome.LOCKED:
-            raise _wait(
+            raise ApiError.retry_later(
                 check.retry_after_s,
                 "locked_out",
                 "Terlalu banyak kode salah; nomor ini dikunci selama "
@@ -155,7 +155,3 @@ async def verify_code(body: CodeBody, context: ContextDep) -> TokenView:
             "Kode tidak berlaku lagi. Silakan minta kode baru.",
         ) from None
     return TokenView(access_token=signed_in.token, expires_in=signed_in.expires_in_s)
-
-
-def _wait(seconds: int, code: str, message: str) -> ApiError:
-    return ApiError(status.HTTP_429_TOO_MANY_REQUESTS, code, message, {"Retry-After": str(seconds)})
