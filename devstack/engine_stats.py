@@ -67,14 +67,7 @@ def rows_read_by_table(stack: Stack) -> Counter[str]:
 def _by_collection(
     stack: Stack, statistic: str, *, view: str = "pg_stat_user_tables", named: bool = False
 ) -> Counter[str]:
-    tables = {
-        (schema, table): f"{schema}.{collection}"
-        for schema in databases(stack)
-        for collection, table in query(
-            stack,
-            f"select _jsonb->>'_id', _jsonb->>'table' from \"{schema}\".{METADATA_TABLE}",
-        )
-    }
+    tables = collection_tables(stack)
     counts: Counter[str] = Counter()
     for schema, table, count in query(
         stack, f"select schemaname, relname, {statistic} from {view}"
@@ -84,6 +77,18 @@ def _by_collection(
         elif named:
             counts[f"{schema}.{table}"] += int(count)
     return counts
+
+
+def collection_tables(stack: Stack) -> dict[tuple[str, str], str]:
+    """Every collection of the services' databases, `database.collection` by (schema, table)."""
+    return {
+        (schema, table): f"{schema}.{collection}"
+        for schema in databases(stack)
+        for collection, table in query(
+            stack,
+            f"select _jsonb->>'_id', _jsonb->>'table' from \"{schema}\".{METADATA_TABLE}",
+        )
+    }
 
 
 def databases(stack: Stack) -> list[str]:

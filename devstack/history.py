@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from devstack.engine_stats import METADATA_TABLE, databases, query
+from devstack.engine_stats import collection_tables, query
 from devstack.stack import Stack
 
 COPY_TIMEOUT_S = 600.0
@@ -32,13 +32,10 @@ class Collection:
 def collections(stack: Stack) -> list[Collection]:
     """Every collection of the services' databases, with its document count."""
     found = []
-    for schema in databases(stack):
-        for name, table in query(
-            stack, f"select _jsonb->>'_id', _jsonb->>'table' from \"{schema}\".{METADATA_TABLE}"
-        ):
-            qualified = f'"{schema}"."{table}"'
-            [[count]] = query(stack, f"select count(*) from {qualified}")
-            found.append(Collection(f"{schema}.{name}", qualified, int(count)))
+    for (schema, table), name in collection_tables(stack).items():
+        qualified = f'"{schema}"."{table}"'
+        [[count]] = query(stack, f"select count(*) from {qualified}")
+        found.append(Collection(name, qualified, int(count)))
     return found
 
 
