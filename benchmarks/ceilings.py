@@ -29,7 +29,7 @@ from devstack.paths import REPO_ROOT
 from devstack.process import ManagedProcess, free_port
 from devstack.stack import Stack, http_ok
 from shared.events.topics import Topic
-from shared.kafka import ensure_topics, new_producer
+from shared.kafka import KafkaAccess, ensure_topics, new_producer
 from shared.mongo import Document, new_mongo_client
 
 CONCURRENCY = 20
@@ -122,12 +122,12 @@ async def mongo_ceilings(mongo_url: str, groups: Mapping[str, int]) -> dict[str,
     }
 
 
-async def kafka_ceilings(bootstrap_servers: str, groups: Mapping[str, int]) -> dict[str, Ceiling]:
+async def kafka_ceilings(kafka: KafkaAccess, groups: Mapping[str, int]) -> dict[str, Ceiling]:
     """Produce (acks=all, idempotent) then consume, on a topic deleted afterwards."""
     topic = Topic(f"bench.ceiling.{uuid.uuid4().hex[:8]}", partitions=6, retention_ms=3_600_000)
-    await ensure_topics(bootstrap_servers, [topic], replication_factor=1)
+    await ensure_topics(kafka, [topic], replication_factor=1)
     try:
-        producer = new_producer(bootstrap_servers)
+        producer = new_producer(kafka)
         await producer.start()
         batches = itertools.count()
         try:
@@ -143,9 +143,9 @@ async def kafka_ceilings(bootstrap_servers: str, groups: Mapping[str, int]) -> d
             produced = await _measure(send_batch, groups, "messages", KAFKA_BATCH)
         finally:
             await producer.stop()
-        consumed = await _consume(bootstrap_servers, topic, KAFKA_BATCH * next(batches), groups)
+        consumed = await _consume(kafka, topic, KAFKA_BATCH * next(batches), groups)
     finally:
-        admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
+        admin = AIOKafkaAdminClient(**kafka.client_options())
         await admin.start()
         try:
             await admin.delete_topics([topic.name])
@@ -155,11 +155,11 @@ async def kafka_ceilings(bootstrap_servers: str, groups: Mapping[str, int]) -> d
 
 
 async def _consume(
-    bootstrap_servers: str, topic: Topic, expected: int, groups: Mapping[str, int]
+    kafka: KafkaAccess, topic: Topic, expected: int, groups: Mapping[str, int]
 ) -> Ceiling:
     """How fast one consumer reads the topic from its start."""
     consumer = AIOKafkaConsumer(
-        topic.name, bootstrap_servers=bootstrap_servers, group_id=None, auto_offset_reset="earliest"
+        topic.name, **kafka.client_options(), group_id=None, auto_offset_reset="earliest"
     )
     await consumer.start()
     try:
@@ -217,6 +217,6 @@ async def measure_ceilings(stack: Stack) -> dict[str, Ceiling]:
     groups = process_groups(stack)
     return {
         **await mongo_ceilings(stack.mongo_url, groups),
-        **await kafka_ceilings(stack.kafka_bootstrap, groups),
+        **await kafka_ceilings(stack.kafka_access(), groups),
         "bare endpoint POST": await bare_endpoint_ceiling(stack, groups),
     }

@@ -15,6 +15,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
 from shared.events.topics import CASES, NOTIFICATIONS, REQUESTS, Topic
+from shared.kafka import KafkaAccess
 
 CONSUMED: dict[str, Sequence[Topic]] = {
     "processing": [REQUESTS],
@@ -41,9 +42,9 @@ class GroupOffsets:
 class LagProbe:
     """Reads end offsets and each group's committed offsets, without joining any group."""
 
-    def __init__(self, bootstrap_servers: str) -> None:
-        self._admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
-        self._offsets = AIOKafkaConsumer(bootstrap_servers=bootstrap_servers, group_id=None)
+    def __init__(self, kafka: KafkaAccess) -> None:
+        self._admin = AIOKafkaAdminClient(**kafka.client_options())
+        self._offsets = AIOKafkaConsumer(**kafka.client_options(), group_id=None)
 
     async def __aenter__(self) -> LagProbe:
         await self._admin.start()

@@ -99,7 +99,7 @@ class Provider:
 async def measure(
     stack: Stack, *, burst: int, rate: float, seconds: float, provider_s: float
 ) -> None:
-    producer = new_producer(stack.kafka_bootstrap)
+    producer = new_producer(stack.kafka_access())
     await producer.start()
     async with httpx.AsyncClient(timeout=30) as http:
         provider = Provider(stack, http)

@@ -157,7 +157,7 @@ class Bench:
 
 async def single(bench: Bench, rate: float, duration_s: float, out: Path) -> None:
     await bench.measure_ceilings()
-    async with LagProbe(bench.stack.kafka_bootstrap) as probe:
+    async with LagProbe(bench.stack.kafka_access()) as probe:
         step = await bench.step(probe, rate, duration_s)
     rows = comparisons(step.figures, bench.ceilings, bench.machine)
     print_figures(step.figures)
@@ -195,7 +195,7 @@ async def sweep(bench: Bench, rates: list[float], duration_s: float, out: Path) 
     """Rising rates on one stack until one is not sustained; the backlog drains between steps."""
     await bench.measure_ceilings()
     steps: list[Step] = []
-    async with LagProbe(bench.stack.kafka_bootstrap) as probe:
+    async with LagProbe(bench.stack.kafka_access()) as probe:
         for rate in rates:
             print(f"--- {rate:g} req/s for {duration_s:g} s")
             step = await bench.step(probe, rate, duration_s)

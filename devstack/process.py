@@ -57,12 +57,18 @@ def port_open(port: int, host: str = "127.0.0.1") -> bool:
 
 
 def run_checked(
-    cmd: Sequence[str], *, cwd: Path | None = None, account: Account | None = None, what: str
+    cmd: Sequence[str],
+    *,
+    cwd: Path | None = None,
+    env: Mapping[str, str] | None = None,
+    account: Account | None = None,
+    what: str,
 ) -> None:
     """Runs a provisioning command and turns its failure into a readable StartupError."""
     result = subprocess.run(
         cmd,
         cwd=cwd,
+        env=env,
         capture_output=True,
         text=True,
         check=False,

@@ -19,7 +19,10 @@ from devstack.issuer import DEFAULT_PORT as ISSUER_PORT
 from devstack.issuer import SigningKeys, load_or_create_keys, local_issuer_url, mint
 from devstack.paths import REPO_ROOT
 from devstack.process import ManagedProcess, free_port, stop_all
+from devstack.tls import BrokerTls
 from shared.config import local_secret
+from shared.kafka import KafkaAccess
+from shared.kafka_acls import AUDITORS
 
 SERVICES = ("intake", "processing", "notify", "audit")
 SERVICE_READY_TIMEOUT_S = 90.0
@@ -97,6 +100,37 @@ class Stack:
         return self._external_kafka or f"127.0.0.1:{self.ports.kafka}"
 
     @property
+    def secrets_dir(self) -> Path:
+        """The local secrets every process of the stack shares, made on first use."""
+        return self.run_dir / "secrets"
+
+    @property
+    def _kafka_dir(self) -> Path:
+        return self.run_dir / "kafka"
+
+    def _kafka_passwords(self) -> dict[str, str]:
+        """A password for the admin, each service and the auditors; each the local secret the
+        service itself reads (`INTAKE_KAFKA_PASSWORD`...)."""
+        names = {
+            kafka.ADMIN: "KAFKA_ADMIN_PASSWORD",
+            AUDITORS: "KAFKA_AUDITOR_PASSWORD",
+            **{service: f"{service.upper()}_KAFKA_PASSWORD" for service in SERVICES},
+        }
+        return {user: local_secret(self.secrets_dir, name) for user, name in names.items()}
+
+    def kafka_access(self, user: str = kafka.ADMIN) -> KafkaAccess:
+        """A client's access to the stack's Kafka as `user`: the admin unless told; plaintext to
+        an external cluster."""
+        if self._external_kafka is not None:
+            return KafkaAccess(self._external_kafka)
+        return KafkaAccess(
+            self.kafka_bootstrap,
+            username=user,
+            password=self._kafka_passwords()[user],
+            ca_file=BrokerTls(self._kafka_dir / "tls").ca_file,
+        )
+
+    @property
     def mongo_url(self) -> str:
         return self._external_mongo or f"mongodb://127.0.0.1:{self.ports.mongo}/"
 
@@ -132,9 +166,10 @@ class Stack:
         if self._external_kafka is None:
             node = kafka.KafkaNode(
                 libs=kafka.provision(),
-                data_dir=self.run_dir / "kafka",
+                data_dir=self._kafka_dir,
                 port=self.ports.kafka,
                 controller_port=self.ports.kafka_controller,
+                users=self._kafka_passwords(),
             )
             self.processes["kafka"] = node.start()
 
@@ -227,10 +262,15 @@ class Stack:
                 f"{prefix}_HTTP_PORT": str(self.ports.services[name]),
                 f"{prefix}_KAFKA_BOOTSTRAP_SERVERS": self.kafka_bootstrap,
                 f"{prefix}_MONGO_URL": self.mongo_url,
-                f"{prefix}_LOCAL_SECRETS_DIR": str(self.run_dir / "secrets"),
+                f"{prefix}_LOCAL_SECRETS_DIR": str(self.secrets_dir),
                 f"{prefix}_OIDC_ISSUER": self.issuer_url,
             }
         )
+        if self._external_kafka is None:
+            env[f"{prefix}_KAFKA_SECURITY_PROTOCOL"] = "SASL_SSL"
+            env[f"{prefix}_KAFKA_CA_FILE"] = str(BrokerTls(self._kafka_dir / "tls").ca_file)
+        else:
+            env.setdefault(f"{prefix}_KAFKA_SECURITY_PROTOCOL", "PLAINTEXT")
         if name == "notify":
             env.setdefault("NOTIFY_WHATSAPP_BASE_URL", self.message_sink_url)
             env.setdefault("NOTIFY_SMS_GATEWAY_URL", self.message_sink_url)
@@ -251,7 +291,7 @@ class Stack:
         generated in the stack's local secrets folder; for tests that play the party who
         shares it (the WhatsApp provider signing its webhooks)."""
         service = name.split("_", 1)[0].lower()
-        return self.service_env(service).get(name) or local_secret(self.run_dir / "secrets", name)
+        return self.service_env(service).get(name) or local_secret(self.secrets_dir, name)
 
     def start_service(self, name: str) -> ManagedProcess:
         """Starts one service as its own process and waits until `/readyz` says ready."""

@@ -40,6 +40,13 @@ class ServiceSettings(BaseSettings):
     http_port: int = 8000
     kafka_bootstrap_servers: str = "127.0.0.1:9092"
     kafka_replication_factor: int = 1
+    kafka_security_protocol: Literal["SASL_SSL", "PLAINTEXT"] = "SASL_SSL"
+    """PLAINTEXT only for a development cluster that asks for nothing; production refuses it."""
+    kafka_username: str | None = None
+    """Who the service is to the brokers (SCRAM); the service's name unless set."""
+    kafka_password: SecretStr | None = None
+    kafka_ca_file: Path | None = None
+    """The authority the brokers' certificates chain to, if not one the system trusts."""
     mongo_url: str = "mongodb://127.0.0.1:27017/"
     mongo_database: str = "adminduk"
     log_level: str = "INFO"
@@ -71,7 +78,12 @@ class ServiceSettings(BaseSettings):
     """Where requests not submitted at a counter are worked on: processing queues their cases
     there, and intake lets that point's officers read their documents."""
 
-    required_in_production: ClassVar[tuple[str, ...]] = ("oidc_issuer", "data_keys", "lookup_key")
+    required_in_production: ClassVar[tuple[str, ...]] = (
+        "oidc_issuer",
+        "data_keys",
+        "lookup_key",
+        "kafka_password",
+    )
     """Settings without which a production service refuses to start; subclasses add theirs."""
 
     @property
@@ -89,6 +101,15 @@ class ServiceSettings(BaseSettings):
         ]
         if missing:
             raise MissingSecrets(f"production needs {', '.join(missing)}")
+        if self.kafka_security_protocol != "SASL_SSL":
+            raise InvalidConfiguration(
+                f"{self.env_prefix}KAFKA_SECURITY_PROTOCOL must be SASL_SSL in production"
+            )
+
+    @property
+    def kafka_user(self) -> str:
+        """The SCRAM user: configured, or the service's name (`INTAKE_` → `intake`)."""
+        return self.kafka_username or self.env_prefix.rstrip("_").lower()
 
     def secret(self, name: str, configured: SecretStr | None) -> SecretStr:
         """The configured secret; outside production, a random one made once and kept locally."""

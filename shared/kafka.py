@@ -7,7 +7,10 @@ import contextlib
 import heapq
 import json
 import logging
+import ssl
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, TypeVar
 
 from aiokafka import (
@@ -30,8 +33,7 @@ from shared.events.envelope import (
     KafkaHeaders,
     NotACloudEvent,
 )
-from shared.events.models import EVENT_TYPES
-from shared.events.topics import Topic, dead_letter_topic
+from shared.events.topics import TOPICS, Topic, dead_letter_topic
 from shared.messagebus import Dispatch, Subscription
 from shared.metrics import EVENTS, counting_operations, event_type_label
 from shared.ordering import CommitTracker, KeyedRunner
@@ -44,15 +46,62 @@ log = logging.getLogger(__name__)
 TOPIC_ALREADY_EXISTS = 36
 
 
+SCRAM_MECHANISM = "SCRAM-SHA-512"
+
+
 class TopicCreationError(RuntimeError):
     pass
 
 
+@dataclass(frozen=True)
+class KafkaAccess:
+    """Where the brokers are and who a client is to them.
+
+    With a user name the client speaks SASL_SSL: TLS checked against `ca_file` (the system's
+    authorities if None) and SCRAM-SHA-512 with the password; without one, plaintext, for a
+    cluster that asks for nothing.
+    """
+
+    bootstrap_servers: str
+    username: str | None = None
+    password: str | None = field(default=None, repr=False)
+    ca_file: Path | None = None
+
+    @classmethod
+    def of(cls, settings: ServiceSettings) -> KafkaAccess:
+        """A service's access from its settings; its password made locally outside production."""
+        if settings.kafka_security_protocol == "PLAINTEXT":
+            return cls(settings.kafka_bootstrap_servers)
+        password = settings.secret(f"{settings.env_prefix}KAFKA_PASSWORD", settings.kafka_password)
+        return cls(
+            settings.kafka_bootstrap_servers,
+            username=settings.kafka_user,
+            password=password.get_secret_value(),
+            ca_file=settings.kafka_ca_file,
+        )
+
+    def client_options(self) -> dict[str, Any]:
+        """The keyword arguments every aiokafka client takes for this access."""
+        if self.username is None:
+            return {"bootstrap_servers": self.bootstrap_servers}
+        context = ssl.create_default_context(
+            cafile=str(self.ca_file) if self.ca_file is not None else None
+        )
+        return {
+            "bootstrap_servers": self.bootstrap_servers,
+            "security_protocol": "SASL_SSL",
+            "ssl_context": context,
+            "sasl_mechanism": SCRAM_MECHANISM,
+            "sasl_plain_username": self.username,
+            "sasl_plain_password": self.password,
+        }
+
+
 async def ensure_topics(
-    bootstrap_servers: str, topics: Iterable[Topic], *, replication_factor: int
+    kafka: KafkaAccess, topics: Iterable[Topic], *, replication_factor: int
 ) -> None:
     """Creates the topics that do not exist yet, with their partitions and retention."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
+    admin = AIOKafkaAdminClient(**kafka.client_options())
     await admin.start()
     try:
         new_topics = [
@@ -76,17 +125,17 @@ def service_topics(
     service: str, *, subscription: Subscription[Any] | None = None, group_id: str | None = None
 ) -> list[Topic]:
     """The topics a service creates at start: those it writes, reads, and its dead letters."""
-    topics = [cls.topic for cls in EVENT_TYPES.values() if cls.topic.writer == service]
+    topics = [topic for topic in TOPICS if topic.writer == service]
     if subscription is not None:
         topics += subscription.topics
         topics.append(dead_letter_topic(group_id or service))
     return list(dict.fromkeys(topics))
 
 
-def new_producer(bootstrap_servers: str) -> AIOKafkaProducer:
+def new_producer(kafka: KafkaAccess) -> AIOKafkaProducer:
     """An idempotent producer that waits for all in-sync replicas."""
     return AIOKafkaProducer(
-        bootstrap_servers=bootstrap_servers,
+        **kafka.client_options(),
         enable_idempotence=True,
         acks="all",
         linger_ms=5,
@@ -142,7 +191,7 @@ class EventConsumer:
     def __init__(
         self,
         *,
-        bootstrap_servers: str,
+        kafka: KafkaAccess,
         group_id: str,
         topics: Iterable[Topic],
         handle: Dispatch,
@@ -155,7 +204,7 @@ class EventConsumer:
         commit_interval_s: float = 0.2,
     ) -> None:
         self._consumer = AIOKafkaConsumer(
-            bootstrap_servers=bootstrap_servers,
+            **kafka.client_options(),
             group_id=group_id,
             enable_auto_commit=False,
             auto_offset_reset="earliest",
@@ -346,7 +395,7 @@ def subscribe(
 ) -> EventConsumer:
     """A consumer group for the subscription's topics, with its own dead-letter topic."""
     return EventConsumer(
-        bootstrap_servers=settings.kafka_bootstrap_servers,
+        kafka=KafkaAccess.of(settings),
         group_id=group_id,
         topics=subscription.topics,
         handle=subscription.bind(dependencies, clock),

@@ -23,7 +23,7 @@ from shared.config import S, ServiceSettings, load_settings
 from shared.errors import InvalidConfiguration
 from shared.events.topics import Topic
 from shared.http import ReadinessCheck
-from shared.kafka import ensure_topics, kafka_reachable, new_producer
+from shared.kafka import KafkaAccess, ensure_topics, kafka_reachable, new_producer
 from shared.logging import configure_logging
 from shared.mongo import Document, mongo_reachable, new_mongo_client
 
@@ -54,13 +54,14 @@ class Infrastructure:
     @classmethod
     async def connect(cls, settings: ServiceSettings, topics: Iterable[Topic]) -> Infrastructure:
         """Creates the topics the service touches, then opens Mongo and starts the producer."""
+        kafka = KafkaAccess.of(settings)
         await ensure_topics(
-            settings.kafka_bootstrap_servers,
+            kafka,
             topics,
             replication_factor=settings.kafka_replication_factor,
         )
         mongo = new_mongo_client(settings.mongo_url)
-        producer = new_producer(settings.kafka_bootstrap_servers)
+        producer = new_producer(kafka)
         await producer.start()
         return cls(mongo=mongo, db=mongo[settings.mongo_database], producer=producer)
 

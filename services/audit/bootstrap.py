@@ -72,7 +72,6 @@ async def connect(
 ) -> AsyncIterator[Mapping[str, ReadinessCheck]]:
     key = pseudonym_key(settings)
     topics = service_topics("audit", subscription=subscription, group_id=settings.consumer_group)
-    topics.append(AUDIT_LOG)
     async with connected(settings, topics) as infra:
         entries = MongoLogEntries(infra.db["entries"])
         await entries.ensure_indexes()

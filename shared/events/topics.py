@@ -49,6 +49,20 @@ IDENTITY = Topic("adminduk.identity.v1", partitions=3, retention_ms=DAY_MS, writ
 INTEGRITY = Topic("adminduk.integrity.v1", partitions=3, retention_ms=365 * DAY_MS, writer="audit")
 """Integrity alerts audit raises over its log, and auditors' acknowledgements and resolutions."""
 
+TOPICS = (
+    REQUESTS,
+    CASES,
+    NOTIFICATIONS,
+    APPOINTMENTS,
+    COMPLAINTS,
+    CONVERSATIONS,
+    LETTERS,
+    AUDIT_LOG,
+    IDENTITY,
+    INTEGRITY,
+)
+"""Every topic of the backend but the dead letters, which follow from consumer groups."""
+
 
 def dead_letter_topic(consumer_group: str) -> Topic:
     """Where a consumer group puts the messages it cannot handle, kept longer for inspection."""

@@ -27,6 +27,7 @@ from cryptography.hazmat.primitives.serialization import (
 
 from devstack.compose import compose_env
 from devstack.paths import REPO_ROOT
+from devstack.tls import BrokerTls
 from services.notify.adapters.staff_directory_file import SAMPLE_STAFF_DIRECTORY
 from tests.e2e.conftest import SUBMISSION
 
@@ -63,6 +64,14 @@ SERVICE_KEYS = {
     for name in sorted(SERVICES)
     for kind in ("DATA_KEYS", "LOOKUP_KEY")
 }
+KAFKA_PASSWORDS = {
+    name: _hex_key(name)[:48]
+    for name in (
+        "KAFKA_ADMIN_PASSWORD",
+        "KAFKA_AUDITOR_PASSWORD",
+        *(f"{service.upper()}_KAFKA_PASSWORD" for service in sorted(SERVICES)),
+    )
+}
 REQUIRED_SETTINGS = {
     "KEYCLOAK_ADMIN_PASSWORD": "admin-password-for-config-check",
     "AUDIT_PSEUDONYM_KEY": "0f" * 32,
@@ -88,7 +97,9 @@ REQUIRED_SETTINGS = {
     "INTAKE_WHATSAPP_ACCESS_TOKEN": "access-token-for-config-check",
     "INTAKE_SMS_WEBHOOK_SECRET": "sms-secret-for-config-check",
     "INTAKE_TRUSTED_PROXIES": "172.16.0.0/12",
+    "KAFKA_TLS_DIR": "/etc/adminduk-kafka-tls",
     **SERVICE_KEYS,
+    **KAFKA_PASSWORDS,
 }
 
 
@@ -140,14 +151,16 @@ def user_profile(realm: dict[str, Any]) -> dict[str, Any]:
 
 
 def test_compose_file_is_valid_and_wires_every_service(services: dict[str, Any]) -> None:
-    assert set(services) == SERVICES | {"kafka", "mongo", "keycloak"}
+    assert set(services) == SERVICES | {"kafka", "kafka-acls", "mongo", "keycloak"}
     assert services["kafka"]["image"].startswith("apache/kafka:4.")
     for name in SERVICES:
         service = services[name]
         assert service["command"] == ["python", "-m", f"services.{name}"]
         assert "healthcheck" in service
-        for engine in ("kafka", "mongo", "keycloak"):
+        for engine in ("mongo", "keycloak"):
             assert service["depends_on"][engine]["condition"] == "service_healthy"
+        acls = service["depends_on"]["kafka-acls"]["condition"]
+        assert acls == "service_completed_successfully"
         prefix = name.upper()
         assert service["environment"][f"{prefix}_KAFKA_BOOTSTRAP_SERVERS"] == "kafka:9092"
         assert service["environment"][f"{prefix}_ENVIRONMENT"] == "production"
@@ -159,7 +172,7 @@ def test_each_staff_directory_is_mounted_read_only_where_its_service_reads_it(
     services: dict[str, Any],
 ) -> None:
     for name, source in (("notify", SAMPLE_STAFF_DIRECTORY), ("audit", AUDIT_STAFF_DIRECTORY)):
-        (mount,) = services[name]["volumes"]
+        mount, _ = services[name]["volumes"]
         assert Path(mount["source"]) == source
         assert mount["target"] == services[name]["environment"][f"{name.upper()}_STAFF_DIRECTORY"]
         assert mount["read_only"] is True
@@ -196,6 +209,28 @@ def test_every_service_gets_its_own_keys_from_the_environment(services: dict[str
     assert isinstance(load_pem_private_key(pem.encode(), password=None), Ed25519PrivateKey)
     for name in SERVICES - {"intake"}:
         assert "INTAKE_CITIZEN_SIGNING_KEY" not in services[name]["environment"]
+
+
+def test_every_kafka_client_speaks_sasl_ssl_as_its_own_user(services: dict[str, Any]) -> None:
+    """The broker takes nothing else, and each service is known to it by its own password."""
+    acls = services["kafka-acls"]
+    assert acls["command"] == ["python", "-m", "services.kafka_acls"]
+    assert acls["depends_on"]["kafka"]["condition"] == "service_healthy"
+    assert acls["environment"]["KAFKA_ADMIN_PASSWORD"] == KAFKA_PASSWORDS["KAFKA_ADMIN_PASSWORD"]
+    broker = services["kafka"]["environment"]
+    assert set(KAFKA_PASSWORDS) <= set(broker)
+    for name in SERVICES:
+        environment = services[name]["environment"]
+        prefix = name.upper()
+        password = f"{prefix}_KAFKA_PASSWORD"
+        assert environment[password] == KAFKA_PASSWORDS[password] == broker[password]
+        assert f"{prefix}_KAFKA_SECURITY_PROTOCOL" not in environment
+        ca = environment[f"{prefix}_KAFKA_CA_FILE"]
+        mounts = {mount["target"]: mount for mount in services[name]["volumes"]}
+        assert mounts[ca]["source"] == f"{REQUIRED_SETTINGS['KAFKA_TLS_DIR']}/ca.pem"
+        assert mounts[ca]["read_only"] is True
+        others = {f"{other.upper()}_KAFKA_PASSWORD" for other in SERVICES - {name}}
+        assert not others & set(environment)
 
 
 def test_intake_counts_clients_by_the_address_its_tls_proxy_forwards(
@@ -365,9 +400,13 @@ def test_compose_stack_serves_a_request(
     monkeypatch: pytest.MonkeyPatch,
     docker_env: dict[str, str],
     request: pytest.FixtureRequest,
+    tmp_path: Path,
 ) -> None:
     for key, value in REQUIRED_SETTINGS.items():
         monkeypatch.setenv(key, value)
+    tls = BrokerTls(tmp_path / "kafka-tls", name="kafka", hosts=("kafka",)).ensure()
+    tls.keystore.chmod(0o644)  # read by the broker container's own user
+    monkeypatch.setenv("KAFKA_TLS_DIR", str(tls.directory))
     if "DOCKER_CONFIG" in docker_env:
         monkeypatch.setenv("DOCKER_CONFIG", docker_env["DOCKER_CONFIG"])
     docker_services = request.getfixturevalue("docker_services")

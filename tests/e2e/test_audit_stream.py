@@ -21,6 +21,7 @@ from aiokafka import AIOKafkaConsumer
 
 from devstack.stack import Stack
 from shared.events.models import RequestSubmitted
+from shared.kafka_acls import AUDITORS
 from tests.e2e.conftest import SUBMISSION, auditor
 from tests.unit.test_audit_stream_sse import parse_events
 
@@ -77,7 +78,7 @@ async def topic_record_of(stack: Stack, request_id: str) -> tuple[dict[str, Any]
     """The entries topic's record of the request's submission, and every index read before it."""
     consumer = AIOKafkaConsumer(
         ENTRIES_TOPIC,
-        bootstrap_servers=stack.kafka_bootstrap,
+        **stack.kafka_access(AUDITORS).client_options(),
         group_id=None,
         auto_offset_reset="earliest",
         enable_auto_commit=False,

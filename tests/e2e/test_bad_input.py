@@ -76,7 +76,7 @@ BAD_SUBMISSIONS: dict[str, tuple[dict[str, Any], int, str]] = {
 
 
 async def requests_topic_end_offsets(stack: Stack) -> int:
-    consumer = AIOKafkaConsumer(bootstrap_servers=stack.kafka_bootstrap)
+    consumer = AIOKafkaConsumer(**stack.kafka_access().client_options())
     await consumer.start()
     try:
         partitions = [TopicPartition(REQUESTS.name, p) for p in range(REQUESTS.partitions)]

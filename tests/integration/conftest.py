@@ -11,7 +11,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from devstack.stack import Stack
 from shared.events.topics import DAY_MS, Topic
-from shared.kafka import ensure_topics, new_producer
+from shared.kafka import KafkaAccess, ensure_topics, new_producer
 from shared.mongo import Document, new_mongo_client
 
 TopicFactory = Callable[..., Awaitable[Topic]]
@@ -29,25 +29,26 @@ async def mongo_db(stack: Stack) -> AsyncIterator[AsyncDatabase[Document]]:
 
 
 @pytest.fixture
-def bootstrap_servers(stack: Stack) -> str:
-    return stack.kafka_bootstrap
+def kafka(stack: Stack) -> KafkaAccess:
+    """The session's Kafka as its admin, who may create and use any topic and group."""
+    return stack.kafka_access()
 
 
 @pytest.fixture
-def new_topic(bootstrap_servers: str) -> TopicFactory:
+def new_topic(kafka: KafkaAccess) -> TopicFactory:
     """Creates a topic of its own for one test."""
 
     async def create(partitions: int = 3) -> Topic:
         topic = Topic(f"test.{uuid.uuid4().hex[:12]}", partitions=partitions, retention_ms=DAY_MS)
-        await ensure_topics(bootstrap_servers, [topic], replication_factor=1)
+        await ensure_topics(kafka, [topic], replication_factor=1)
         return topic
 
     return create
 
 
 @pytest.fixture
-async def producer(bootstrap_servers: str) -> AsyncIterator[AIOKafkaProducer]:
-    producer = new_producer(bootstrap_servers)
+async def producer(kafka: KafkaAccess) -> AsyncIterator[AIOKafkaProducer]:
+    producer = new_producer(kafka)
     await producer.start()
     try:
         yield producer
@@ -56,12 +57,12 @@ async def producer(bootstrap_servers: str) -> AsyncIterator[AIOKafkaProducer]:
 
 
 async def read_all(
-    bootstrap_servers: str, topic: Topic, expected: int
+    kafka: KafkaAccess, topic: Topic, expected: int
 ) -> list[ConsumerRecord[bytes, bytes]]:
     """Reads a topic from the start until `expected` records arrived or 20 s passed."""
     consumer = AIOKafkaConsumer(
         topic.name,
-        bootstrap_servers=bootstrap_servers,
+        **kafka.client_options(),
         group_id=None,
         auto_offset_reset="earliest",
         enable_auto_commit=False,

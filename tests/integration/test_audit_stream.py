@@ -33,6 +33,7 @@ from services.audit.service_layer.entries_topic import EntryRelay
 from services.audit.service_layer.stream import LogFeed
 from shared.events.topics import Topic
 from shared.http import ReadinessCheck
+from shared.kafka import KafkaAccess
 from shared.mongo import Document
 from tests.auth import STAFF_KEYS, bearer
 from tests.contracts.audit import SIGNER, log_entries
@@ -74,7 +75,7 @@ async def test_the_relay_publishes_the_log_in_index_order_and_resumes_without_a_
     mongo_db: AsyncDatabase[Document],
     producer: AIOKafkaProducer,
     new_topic: TopicFactory,
-    bootstrap_servers: str,
+    kafka: KafkaAccess,
 ) -> None:
     topic = await new_topic(partitions=1)
     entries = log_entries(*[f"req-{n % 4}" for n in range(30)], data={"note": "Désa"})
@@ -85,7 +86,7 @@ async def test_the_relay_publishes_the_log_in_index_order_and_resumes_without_a_
     assert await (await relay(mongo_db, producer, topic)).run() == 10
     assert await (await relay(mongo_db, producer, topic)).run() == 0
 
-    raw = await read_all(bootstrap_servers, topic, 30)
+    raw = await read_all(kafka, topic, 30)
     records = records_of(raw)
     assert [record.key for record in raw] == [str(n).encode() for n in range(30)]
     assert [record["index"] for record in records] == list(range(30))
@@ -103,7 +104,7 @@ async def test_entries_published_before_a_crash_come_again_in_order_and_none_is_
     mongo_db: AsyncDatabase[Document],
     producer: AIOKafkaProducer,
     new_topic: TopicFactory,
-    bootstrap_servers: str,
+    kafka: KafkaAccess,
 ) -> None:
     topic = await new_topic(partitions=1)
     entries = log_entries(*[f"req-{n}" for n in range(10)])
@@ -121,7 +122,7 @@ async def test_entries_published_before_a_crash_come_again_in_order_and_none_is_
         await crashing.run()
     assert await (await relay(mongo_db, producer, topic)).run() == 10
 
-    raw = await read_all(bootstrap_servers, topic, 17)
+    raw = await read_all(kafka, topic, 17)
     indexes = [record["index"] for record in records_of(raw)]
     assert indexes == [*range(7), *range(10)]
     deduplicated: list[int] = []

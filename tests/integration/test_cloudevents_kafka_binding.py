@@ -16,17 +16,32 @@ from confluent_kafka import Consumer, Message, Producer
 from pymongo.asynchronous.database import AsyncDatabase
 
 from shared.events.envelope import CloudEvent
+from shared.kafka import KafkaAccess
 from shared.mongo import Document, OutboxRelay, outbox_entry
 from tests.builders import cipher, request_submitted, wrapped
 from tests.integration.conftest import TopicFactory
 from tests.integration.test_event_consumer import consumer, until
 
 
-def consume_raw(bootstrap_servers: str, topic: str, expected: int) -> list[Message]:
+def librdkafka_config(kafka: KafkaAccess) -> dict[str, str]:
+    """The same access in librdkafka's words."""
+    config = {"bootstrap.servers": kafka.bootstrap_servers}
+    if kafka.username is not None:
+        config |= {
+            "security.protocol": "SASL_SSL",
+            "sasl.mechanism": "SCRAM-SHA-512",
+            "sasl.username": kafka.username,
+            "sasl.password": kafka.password or "",
+            "ssl.ca.location": str(kafka.ca_file),
+        }
+    return config
+
+
+def consume_raw(kafka: KafkaAccess, topic: str, expected: int) -> list[Message]:
     """Reads a topic from the start with confluent-kafka until `expected` messages came."""
     reader = Consumer(
         {
-            "bootstrap.servers": bootstrap_servers,
+            **librdkafka_config(kafka),
             "group.id": f"raw-{uuid.uuid4().hex[:8]}",
             "auto.offset.reset": "earliest",
             "enable.auto.commit": False,
@@ -46,8 +61,8 @@ def consume_raw(bootstrap_servers: str, topic: str, expected: int) -> list[Messa
     return received
 
 
-def produce_raw(bootstrap_servers: str, topic: str, message: binding.KafkaMessage) -> None:
-    producer = Producer({"bootstrap.servers": bootstrap_servers})
+def produce_raw(kafka: KafkaAccess, topic: str, message: binding.KafkaMessage) -> None:
+    producer = Producer(librdkafka_config(kafka))
     headers: dict[str, str | bytes | None] = dict(message.headers)
     producer.produce(topic, value=message.value, key=message.key, headers=headers)
     assert producer.flush(10) == 0
@@ -66,7 +81,7 @@ async def test_what_the_outbox_relay_publishes_the_sdk_reads_as_structured_mode(
     mongo_db: AsyncDatabase[Document],
     new_topic: TopicFactory,
     producer: AIOKafkaProducer,
-    bootstrap_servers: str,
+    kafka: KafkaAccess,
 ) -> None:
     topic = await new_topic(partitions=1)
     published = wrapped(request_submitted("req-1"), source="/adminduk/intake")
@@ -78,7 +93,7 @@ async def test_what_the_outbox_relay_publishes_the_sdk_reads_as_structured_mode(
 
     assert await relay.publish(["req-1"]) == 1
 
-    [raw] = await asyncio.to_thread(consume_raw, bootstrap_servers, topic.name, 1)
+    [raw] = await asyncio.to_thread(consume_raw, kafka, topic.name, 1)
     raw_headers, value, key = raw.headers(), raw.value(), raw.key()
     assert raw_headers == [("content-type", b"application/cloudevents+json")]
     assert isinstance(raw_headers, list)
@@ -95,7 +110,7 @@ async def test_what_the_outbox_relay_publishes_the_sdk_reads_as_structured_mode(
 
 
 async def test_binary_and_structured_events_from_the_sdk_reach_the_handler_as_one_event(
-    new_topic: TopicFactory, producer: AIOKafkaProducer, bootstrap_servers: str
+    new_topic: TopicFactory, producer: AIOKafkaProducer, kafka: KafkaAccess
 ) -> None:
     topic, dead_letter = await new_topic(partitions=1), await new_topic(partitions=1)
     original = wrapped(request_submitted("req-1"), source="/adminduk/intake")
@@ -108,14 +123,14 @@ async def test_binary_and_structured_events_from_the_sdk_reach_the_handler_as_on
         topic.name, original.to_json_bytes(), key=b"req-1", headers=CloudEvent.structured_headers()
     )
     for message in (binary, structured):
-        await asyncio.to_thread(produce_raw, bootstrap_servers, topic.name, message)
+        await asyncio.to_thread(produce_raw, kafka, topic.name, message)
     handled: list[CloudEvent] = []
 
     async def handle(event: CloudEvent) -> None:
         handled.append(event)
 
     group = f"group-{uuid.uuid4().hex[:8]}"
-    loop = consumer(bootstrap_servers, producer, group_id=group, topic=topic,
+    loop = consumer(kafka, producer, group_id=group, topic=topic,
                     dead_letter=dead_letter, handle=handle)  # fmt: skip
     await loop.start()
     try:

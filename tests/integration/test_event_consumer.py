@@ -12,7 +12,7 @@ from prometheus_client import REGISTRY
 
 from shared.events.envelope import CloudEvent
 from shared.events.topics import Topic
-from shared.kafka import EventConsumer
+from shared.kafka import EventConsumer, KafkaAccess
 from tests.integration.conftest import TopicFactory, read_all
 
 EVENT_TYPE = "id.go.adminduk.test.v1"
@@ -39,7 +39,7 @@ async def publish(producer: AIOKafkaProducer, topic: str, event: CloudEvent) -> 
 
 
 def consumer(
-    bootstrap_servers: str,
+    kafka: KafkaAccess,
     producer: AIOKafkaProducer,
     *,
     group_id: str,
@@ -48,7 +48,7 @@ def consumer(
     handle: Callable[[CloudEvent], Awaitable[None]],
 ) -> EventConsumer:
     return EventConsumer(
-        bootstrap_servers=bootstrap_servers,
+        kafka=kafka,
         group_id=group_id,
         topics=[topic],
         handle=handle,
@@ -71,7 +71,7 @@ async def until(condition: Callable[[], bool], timeout_s: float = 20.0) -> None:
 
 
 async def test_committed_events_are_not_delivered_again_to_the_group(
-    bootstrap_servers: str, producer: AIOKafkaProducer, new_topic: TopicFactory
+    kafka: KafkaAccess, producer: AIOKafkaProducer, new_topic: TopicFactory
 ) -> None:
     topic, dead_letter = await new_topic(), await new_topic(partitions=1)
     group = f"group-{uuid.uuid4().hex[:8]}"
@@ -82,14 +82,14 @@ async def test_committed_events_are_not_delivered_again_to_the_group(
 
     for n in range(3):
         await publish(producer, topic.name, event(n))
-    first = consumer(bootstrap_servers, producer, group_id=group, topic=topic,
+    first = consumer(kafka, producer, group_id=group, topic=topic,
                      dead_letter=dead_letter, handle=handle)  # fmt: skip
     await first.start()
     await until(lambda: len(seen) == 3)
     await first.stop()
 
     await publish(producer, topic.name, event(3))
-    second = consumer(bootstrap_servers, producer, group_id=group, topic=topic,
+    second = consumer(kafka, producer, group_id=group, topic=topic,
                       dead_letter=dead_letter, handle=handle)  # fmt: skip
     await second.start()
     await until(lambda: len(seen) == 4)
@@ -100,7 +100,7 @@ async def test_committed_events_are_not_delivered_again_to_the_group(
 
 
 async def test_a_failing_handler_is_retried_and_a_hopeless_event_is_dead_lettered(
-    bootstrap_servers: str, producer: AIOKafkaProducer, new_topic: TopicFactory
+    kafka: KafkaAccess, producer: AIOKafkaProducer, new_topic: TopicFactory
 ) -> None:
     topic, dead_letter = await new_topic(partitions=1), await new_topic(partitions=1)
     attempts: dict[int, int] = {}
@@ -119,10 +119,10 @@ async def test_a_failing_handler_is_retried_and_a_hopeless_event_is_dead_lettere
         await publish(producer, topic.name, event(n))
     await producer.send_and_wait(topic.name, b"{not json", key=b"req-1")
     group = f"g-{uuid.uuid4().hex[:8]}"
-    loop = consumer(bootstrap_servers, producer, group_id=group,
+    loop = consumer(kafka, producer, group_id=group,
                     topic=topic, dead_letter=dead_letter, handle=handle)  # fmt: skip
     await loop.start()
-    dead = await read_all(bootstrap_servers, dead_letter, expected=2)
+    dead = await read_all(kafka, dead_letter, expected=2)
     await until(lambda: handled == [0, 2])
     await loop.stop()
 
@@ -140,7 +140,7 @@ async def test_a_failing_handler_is_retried_and_a_hopeless_event_is_dead_lettere
 
 
 async def test_stop_lets_the_event_in_hand_finish_and_commit(
-    bootstrap_servers: str, producer: AIOKafkaProducer, new_topic: TopicFactory
+    kafka: KafkaAccess, producer: AIOKafkaProducer, new_topic: TopicFactory
 ) -> None:
     topic, dead_letter = await new_topic(partitions=1), await new_topic(partitions=1)
     group = f"group-{uuid.uuid4().hex[:8]}"
@@ -153,7 +153,7 @@ async def test_stop_lets_the_event_in_hand_finish_and_commit(
         finished.append(received.data["n"])
 
     await publish(producer, topic.name, event(7))
-    loop = consumer(bootstrap_servers, producer, group_id=group, topic=topic,
+    loop = consumer(kafka, producer, group_id=group, topic=topic,
                     dead_letter=dead_letter, handle=slow)  # fmt: skip
     await loop.start()
     await asyncio.wait_for(started.wait(), 20)
@@ -166,15 +166,15 @@ async def test_stop_lets_the_event_in_hand_finish_and_commit(
         again.append(received.data["n"])
 
     await publish(producer, topic.name, event(8))
-    second = consumer(bootstrap_servers, producer, group_id=group, topic=topic,
+    second = consumer(kafka, producer, group_id=group, topic=topic,
                       dead_letter=dead_letter, handle=record)  # fmt: skip
     await second.start()
     await until(lambda: again == [8])
     await second.stop()
 
 
-async def committed_offset(bootstrap_servers: str, group: str, topic: Topic) -> int | None:
-    reader = AIOKafkaConsumer(bootstrap_servers=bootstrap_servers, group_id=group)
+async def committed_offset(kafka: KafkaAccess, group: str, topic: Topic) -> int | None:
+    reader = AIOKafkaConsumer(**kafka.client_options(), group_id=group)
     await reader.start()
     try:
         offset: int | None = await reader.committed(TopicPartition(topic.name, 0))
@@ -184,7 +184,7 @@ async def committed_offset(bootstrap_servers: str, group: str, topic: Topic) -> 
 
 
 async def test_a_held_key_lets_other_keys_of_its_partition_pass_and_holds_the_commit(
-    bootstrap_servers: str, producer: AIOKafkaProducer, new_topic: TopicFactory
+    kafka: KafkaAccess, producer: AIOKafkaProducer, new_topic: TopicFactory
 ) -> None:
     topic, dead_letter = await new_topic(partitions=1), await new_topic(partitions=1)
     group = f"group-{uuid.uuid4().hex[:8]}"
@@ -199,7 +199,7 @@ async def test_a_held_key_lets_other_keys_of_its_partition_pass_and_holds_the_co
 
     for subject, n in [("a", 0), ("b", 0), ("c", 0), ("a", 1), ("b", 1)]:
         await publish(producer, topic.name, event(n, subject=subject))
-    loop = consumer(bootstrap_servers, producer, group_id=group, topic=topic,
+    loop = consumer(kafka, producer, group_id=group, topic=topic,
                     dead_letter=dead_letter, handle=handle)  # fmt: skip
     await loop.start()
     try:
@@ -208,21 +208,21 @@ async def test_a_held_key_lets_other_keys_of_its_partition_pass_and_holds_the_co
         assert "a1" not in order
         # A crash now would restart at a0: nothing handled after it is lost, nothing before it
         # is repeated.
-        assert await committed_offset(bootstrap_servers, group, topic) == 0
+        assert await committed_offset(kafka, group, topic) == 0
 
         release.set()
         await until(lambda: len(order) == 5)
         assert order.index("a0") < order.index("a1")
         assert order.index("b0") < order.index("b1")
         await asyncio.sleep(0.5)
-        assert await committed_offset(bootstrap_servers, group, topic) == 5
+        assert await committed_offset(kafka, group, topic) == 5
     finally:
         release.set()
         await loop.stop()
 
 
 async def test_events_of_different_keys_are_handled_concurrently(
-    bootstrap_servers: str, producer: AIOKafkaProducer, new_topic: TopicFactory
+    kafka: KafkaAccess, producer: AIOKafkaProducer, new_topic: TopicFactory
 ) -> None:
     topic, dead_letter = await new_topic(partitions=2), await new_topic(partitions=1)
     group = f"group-{uuid.uuid4().hex[:8]}"
@@ -240,7 +240,7 @@ async def test_events_of_different_keys_are_handled_concurrently(
 
     for n in range(20):
         await publish(producer, topic.name, event(n, subject=f"req-{n}"))
-    loop = consumer(bootstrap_servers, producer, group_id=group, topic=topic,
+    loop = consumer(kafka, producer, group_id=group, topic=topic,
                     dead_letter=dead_letter, handle=slow)  # fmt: skip
     await loop.start()
     await until(lambda: len(done) == 20)

@@ -11,6 +11,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from shared.events.envelope import CloudEvent, KafkaHeaders
 from shared.events.topics import Topic
+from shared.kafka import KafkaAccess
 from shared.mongo import (
     PENDING_INDEX,
     PENDING_OUTBOX,
@@ -81,7 +82,7 @@ async def test_publish_sends_items_in_order_with_their_key_then_removes_them(
     mongo_db: AsyncDatabase[Document],
     new_topic: TopicFactory,
     producer: AIOKafkaProducer,
-    bootstrap_servers: str,
+    kafka: KafkaAccess,
 ) -> None:
     topic = await new_topic(partitions=3)
     collection = mongo_db["requests"]
@@ -97,7 +98,7 @@ async def test_publish_sends_items_in_order_with_their_key_then_removes_them(
     assert document is not None
     assert document["outbox"] == []
     assert document[UNPUBLISHED] is False
-    records = await read_all(bootstrap_servers, topic, expected=5)
+    records = await read_all(kafka, topic, expected=5)
     published = [CloudEvent.from_json_bytes(r.value) for r in records]
     assert [event.id for event in published] == [item["id"] for item in outbox]
     assert all(event.subject == "req-1" for event in published)
@@ -110,7 +111,7 @@ async def test_items_added_while_publishing_stay_marked_and_the_next_sweep_sends
     mongo_db: AsyncDatabase[Document],
     new_topic: TopicFactory,
     producer: AIOKafkaProducer,
-    bootstrap_servers: str,
+    kafka: KafkaAccess,
 ) -> None:
     topic = await new_topic()
     collection = mongo_db["cases"]
@@ -133,7 +134,7 @@ async def test_items_added_while_publishing_stay_marked_and_the_next_sweep_sends
     document = await collection.find_one({"_id": "a"})
     assert document is not None
     assert (document["outbox"], document[UNPUBLISHED]) == ([], False)
-    records = await read_all(bootstrap_servers, topic, expected=3)
+    records = await read_all(kafka, topic, expected=3)
     published = [CloudEvent.from_json_bytes(r.value).id for r in records]
     assert published == [item["id"] for item in first + later]
 
@@ -142,7 +143,7 @@ async def test_the_sweep_reads_only_the_documents_with_items_through_its_index(
     mongo_db: AsyncDatabase[Document],
     new_topic: TopicFactory,
     producer: AIOKafkaProducer,
-    bootstrap_servers: str,
+    kafka: KafkaAccess,
 ) -> None:
     topic = await new_topic()
     collection = mongo_db["requests"]
@@ -155,7 +156,7 @@ async def test_the_sweep_reads_only_the_documents_with_items_through_its_index(
     assert await relay.sweep() == 0
 
     assert reads.returned == ["wake-lost"]
-    assert len(await read_all(bootstrap_servers, topic, expected=1)) == 1
+    assert len(await read_all(kafka, topic, expected=1)) == 1
     plan = await mongo_db.command(
         "explain", {"find": collection.name, "filter": PENDING_OUTBOX, "projection": {"outbox": 1}}
     )
@@ -182,7 +183,7 @@ async def test_the_sweep_publishes_what_no_one_asked_for(
     mongo_db: AsyncDatabase[Document],
     new_topic: TopicFactory,
     producer: AIOKafkaProducer,
-    bootstrap_servers: str,
+    kafka: KafkaAccess,
 ) -> None:
     topic = await new_topic()
     collection = mongo_db["cases"]
@@ -194,7 +195,7 @@ async def test_the_sweep_publishes_what_no_one_asked_for(
 
     assert await relay.sweep() == 3
     assert await relay.sweep() == 0
-    assert len(await read_all(bootstrap_servers, topic, expected=3)) == 3
+    assert len(await read_all(kafka, topic, expected=3)) == 3
     after = REGISTRY.get_sample_value("adminduk_outbox_published_total", {"collection": "cases"})
     assert (after or 0) - (before or 0) == 3
 
@@ -203,7 +204,7 @@ async def test_a_running_relay_sweeps_at_start_publishes_when_woken_and_flushes_
     mongo_db: AsyncDatabase[Document],
     new_topic: TopicFactory,
     producer: AIOKafkaProducer,
-    bootstrap_servers: str,
+    kafka: KafkaAccess,
 ) -> None:
     topic = await new_topic()
     collection = mongo_db["cases"]
@@ -213,15 +214,15 @@ async def test_a_running_relay_sweeps_at_start_publishes_when_woken_and_flushes_
     )
     await relay.start()
     try:
-        assert len(await read_all(bootstrap_servers, topic, expected=1)) == 1
+        assert len(await read_all(kafka, topic, expected=1)) == 1
         await insert_new(collection, stored("a", outbox_of(topic, "a", 2)))
         relay.wake("a")
-        assert len(await read_all(bootstrap_servers, topic, expected=3)) == 3
+        assert len(await read_all(kafka, topic, expected=3)) == 3
         await insert_new(collection, stored("b", outbox_of(topic, "b", 1)))
         relay.wake("b")
     finally:
         await relay.stop()
 
     assert not relay.running
-    assert len(await read_all(bootstrap_servers, topic, expected=4)) == 4
+    assert len(await read_all(kafka, topic, expected=4)) == 4
     assert await collection.count_documents(PENDING_OUTBOX) == 0

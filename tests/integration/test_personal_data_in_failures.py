@@ -19,7 +19,7 @@ from shared.clock import system_clock
 from shared.errors import RetryableError
 from shared.events.envelope import CloudEvent
 from shared.events.models import Applicant, RequestSubmitted
-from shared.kafka import EventConsumer
+from shared.kafka import EventConsumer, KafkaAccess
 from shared.logging import JsonFormatter
 from shared.messagebus import Received, Subscription
 from tests.builders import MOBILE, VALID_NIK, request_submitted, wrapped
@@ -65,7 +65,7 @@ def poisoned(request_id: str, **applicant_changes: str | None) -> CloudEvent:
 
 
 async def test_failing_events_leave_no_personal_data_in_logs_or_dead_letter_headers(
-    bootstrap_servers: str,
+    kafka: KafkaAccess,
     producer: AIOKafkaProducer,
     new_topic: TopicFactory,
     caplog: pytest.LogCaptureFixture,
@@ -88,7 +88,7 @@ async def test_failing_events_leave_no_personal_data_in_logs_or_dead_letter_head
         )  # fmt: skip
     attempts = Attempts()
     loop = EventConsumer(
-        bootstrap_servers=bootstrap_servers,
+        kafka=kafka,
         group_id=f"processing-{uuid.uuid4().hex[:8]}",
         topics=[topic],
         handle=subscription.bind(attempts, system_clock),
@@ -99,7 +99,7 @@ async def test_failing_events_leave_no_personal_data_in_logs_or_dead_letter_head
     )
     await loop.start()
     try:
-        dead = await read_all(bootstrap_servers, dead_letter, expected=3)
+        dead = await read_all(kafka, dead_letter, expected=3)
         await until(lambda: attempts.handled == ["req-fine"])
     finally:
         await loop.stop()

@@ -6,18 +6,18 @@ from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 
 from shared.events.topics import Topic
-from shared.kafka import ensure_topics
+from shared.kafka import KafkaAccess, ensure_topics
 
 
 async def test_topics_are_created_once_with_their_partitions_and_retention(
-    bootstrap_servers: str,
+    kafka: KafkaAccess,
 ) -> None:
     topic = Topic(f"test.{uuid.uuid4().hex[:12]}", partitions=4, retention_ms=123_456_789)
 
-    await ensure_topics(bootstrap_servers, [topic], replication_factor=1)
-    await ensure_topics(bootstrap_servers, [topic], replication_factor=1)
+    await ensure_topics(kafka, [topic], replication_factor=1)
+    await ensure_topics(kafka, [topic], replication_factor=1)
 
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
+    admin = AIOKafkaAdminClient(**kafka.client_options())
     await admin.start()
     try:
         [described] = await admin.describe_topics([topic.name])

@@ -22,6 +22,7 @@ from services.notify.config import NotifySettings
 from services.processing.bootstrap import create_app as processing_app
 from services.processing.config import ProcessingSettings
 from shared.config import MissingSecrets, ServiceSettings
+from shared.errors import InvalidConfiguration
 from shared.http import ReadinessCheck
 from tests.builders import VALID_NIK
 
@@ -34,6 +35,7 @@ REQUIRED: dict[str, tuple[type[ServiceSettings], AppFactory, set[str]]] = {
             "INTAKE_OIDC_ISSUER",
             "INTAKE_DATA_KEYS",
             "INTAKE_LOOKUP_KEY",
+            "INTAKE_KAFKA_PASSWORD",
             "INTAKE_CITIZEN_SIGNING_KEY",
             "INTAKE_WHATSAPP_APP_SECRET",
             "INTAKE_WHATSAPP_VERIFY_TOKEN",
@@ -45,7 +47,12 @@ REQUIRED: dict[str, tuple[type[ServiceSettings], AppFactory, set[str]]] = {
     "processing": (
         ProcessingSettings,
         processing_app,
-        {"PROCESSING_OIDC_ISSUER", "PROCESSING_DATA_KEYS", "PROCESSING_LOOKUP_KEY"},
+        {
+            "PROCESSING_OIDC_ISSUER",
+            "PROCESSING_DATA_KEYS",
+            "PROCESSING_LOOKUP_KEY",
+            "PROCESSING_KAFKA_PASSWORD",
+        },
     ),
     "notify": (
         NotifySettings,
@@ -54,6 +61,7 @@ REQUIRED: dict[str, tuple[type[ServiceSettings], AppFactory, set[str]]] = {
             "NOTIFY_OIDC_ISSUER",
             "NOTIFY_DATA_KEYS",
             "NOTIFY_LOOKUP_KEY",
+            "NOTIFY_KAFKA_PASSWORD",
             "NOTIFY_WHATSAPP_PHONE_NUMBER_ID",
             "NOTIFY_WHATSAPP_ACCESS_TOKEN",
             "NOTIFY_SMS_GATEWAY_URL",
@@ -73,6 +81,7 @@ REQUIRED: dict[str, tuple[type[ServiceSettings], AppFactory, set[str]]] = {
             "AUDIT_OIDC_ISSUER",
             "AUDIT_DATA_KEYS",
             "AUDIT_LOOKUP_KEY",
+            "AUDIT_KAFKA_PASSWORD",
             "AUDIT_PSEUDONYM_KEY",
             "AUDIT_CHECKPOINT_KEY",
             "AUDIT_STAFF_DIRECTORY",
@@ -107,9 +116,9 @@ def test_production_without_secrets_refuses_to_start_and_names_every_missing_one
     assert not (tmp_path / "s").exists()
 
 
-@pytest.mark.parametrize("service", REQUIRED)
-def test_production_with_every_secret_starts(service: str, tmp_path: Path) -> None:
-    settings_class, create_app, required = REQUIRED[service]
+def production_settings(service: str, folder: Path, **changes: str) -> ServiceSettings:
+    """A service's production settings with every required secret given."""
+    settings_class, _, required = REQUIRED[service]
     values = {
         name.split("_", 1)[1].lower(): f"{number:02x}" * 32
         for number, name in enumerate(sorted(required), start=1)
@@ -127,17 +136,32 @@ def test_production_with_every_secret_starts(service: str, tmp_path: Path) -> No
         )
         values["staff_directory"] = str(SAMPLE_STAFF_DIRECTORY)
     if service == "audit":
-        values["staff_directory"] = str(audit_staff_directory(tmp_path))
+        values["staff_directory"] = str(audit_staff_directory(folder))
     if service == "intake":
         values["trusted_proxies"] = "172.16.0.0/12, 2001:db8::1"
-    settings = settings_class.model_validate(
-        {"environment": "production", "local_secrets_dir": tmp_path / "s", **values}
+    return settings_class.model_validate(
+        {"environment": "production", "local_secrets_dir": folder / "s", **values, **changes}
     )
+
+
+@pytest.mark.parametrize("service", REQUIRED)
+def test_production_with_every_secret_starts(service: str, tmp_path: Path) -> None:
+    create_app = REQUIRED[service][1]
+    settings = production_settings(service, tmp_path)
 
     app = create_app(settings, nothing)
 
     assert app.title.endswith(service)
     assert not (tmp_path / "s").exists()
+
+
+@pytest.mark.parametrize("service", REQUIRED)
+def test_production_refuses_a_kafka_without_tls_and_sasl(service: str, tmp_path: Path) -> None:
+    create_app = REQUIRED[service][1]
+    settings = production_settings(service, tmp_path, kafka_security_protocol="PLAINTEXT")
+
+    with pytest.raises(InvalidConfiguration, match="KAFKA_SECURITY_PROTOCOL must be SASL_SSL"):
+        create_app(settings, nothing)
 
 
 def test_audit_in_production_refuses_to_start_without_its_staff_directory(
@@ -150,6 +174,7 @@ def test_audit_in_production_refuses_to_start_without_its_staff_directory(
             "oidc_issuer": "https://idp.example/realms/adminduk",
             **{name: "ab" * 32 for name in ("data_keys", "lookup_key", "pseudonym_key")},
             "checkpoint_key": "cd" * 32,
+            "kafka_password": "ef" * 16,
         }
     )
 
