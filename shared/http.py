@@ -259,12 +259,15 @@ def error_response(status_code: int, description: str | None = None) -> dict[str
         "model": ErrorBody,
         "description": description or _DESCRIPTIONS[status_code],
     }
-    if status_code == status.HTTP_503_SERVICE_UNAVAILABLE:
+    if status_code in (status.HTTP_429_TOO_MANY_REQUESTS, status.HTTP_503_SERVICE_UNAVAILABLE):
         response["headers"] = {
             "Retry-After": {
                 "description": "Seconds to wait before trying again.",
                 "required": True,
-                "schema": {"type": "integer", "minimum": 0},
+                "schema": {
+                    "type": "integer",
+                    "minimum": int(status_code == status.HTTP_429_TOO_MANY_REQUESTS),
+                },
             }
         }
     return response

@@ -13,6 +13,7 @@ from services.intake.adapters.service_points_file import load_service_points
 from services.intake.bootstrap import token_signer
 from services.intake.config import IntakeSettings
 from services.intake.domain.appointments import BookingRules
+from services.intake.domain.message_caps import MessageCapRules
 from services.intake.entrypoints.api import IntakeContext
 from services.intake.entrypoints.appointments_api import AppointmentsContext
 from services.intake.entrypoints.complaints_api import ComplaintsContext
@@ -23,6 +24,7 @@ from services.intake.service_layer.appointments import Agenda
 from services.intake.service_layer.commands import CommandContext
 from services.intake.service_layer.conversations import ConversationContext
 from services.intake.service_layer.delivery_reports import DeliveryReportContext
+from services.intake.service_layer.message_caps import MessageCaps
 from services.intake.service_layer.ports import CitizenTokens
 from services.intake.service_layer.sign_in import SignInContext
 from shared.access import Counting
@@ -36,6 +38,7 @@ from tests.fakes import (
     FakeIdempotencyKeys,
     FakeRequestRepository,
     FakeSignInRepository,
+    message_caps,
 )
 from tests.fakes_appointments import (
     FakeAppointmentRepository,
@@ -65,6 +68,10 @@ class FakeIntake:
     idempotency_keys: FakeIdempotencyKeys = field(default_factory=FakeIdempotencyKeys)
     sign_ins: FakeSignInRepository = field(default_factory=FakeSignInRepository)
     counts: FakeCounts = field(default_factory=FakeCounts)
+    message_cap_rules: MessageCapRules = field(
+        default_factory=lambda: MessageCapRules(per_phone_day=10**6, per_minute=10**6)
+    )
+    """Lifted, as are the rate limits in SETTINGS: the tests send many forms from one phone."""
     documents: FakeDocumentStore = field(default_factory=FakeDocumentStore)
     conversations: FakeConversationRepository = field(default_factory=FakeConversationRepository)
     inbound: FakeInboundMessages = field(default_factory=FakeInboundMessages)
@@ -100,6 +107,10 @@ class FakeIntake:
             sign_in=self.sign_in(),
         )
 
+    @property
+    def message_caps(self) -> MessageCaps:
+        return message_caps(self.counts, self.message_cap_rules)
+
     def sign_in(self) -> SignInContext:
         return SignInContext(
             repository=self.sign_ins,
@@ -122,6 +133,7 @@ class FakeIntake:
             calendar=calendar,
             clock=self.clock,
             counts=self.counts,
+            message_caps=self.message_caps,
             wrong_lookups_per_hour=self.wrong_lookups_per_hour,
         )
         app.state.counting = Counting(counts=self.counts, clock=self.clock)
@@ -149,13 +161,17 @@ class FakeIntake:
             clock=self.clock,
         )
         app.state.appointments = AppointmentsContext(
-            agenda=self.agenda(), catalogue=CATALOGUE, clock=self.clock
+            agenda=self.agenda(),
+            catalogue=CATALOGUE,
+            clock=self.clock,
+            message_caps=self.message_caps,
         )
         app.state.complaints = ComplaintsContext(
             complaints=self.complaints,
             requests=self.requests,
             outbox_ready=self.outbox_ready,
             clock=self.clock,
+            message_caps=self.message_caps,
         )
         app.state.sms = SmsWebhookContext(
             secret=SMS_SECRET.encode(),

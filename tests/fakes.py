@@ -13,7 +13,9 @@ from datetime import UTC, datetime, timedelta
 
 from services.intake.domain.citizen_request import CitizenRequest, RequestStatus, StatusChange
 from services.intake.domain.documents import StoredDocument
+from services.intake.domain.message_caps import MessageCapRules
 from services.intake.domain.sign_in import SignInChallenge
+from services.intake.service_layer.message_caps import MessageCaps
 from services.notify.adapters.templates_file import load_templates
 from services.notify.domain.delivery_status import DeliveryRecord, record_id
 from services.notify.domain.notification import UNSETTLED, Notification, NotificationStatus
@@ -509,3 +511,14 @@ class FakeAtRisk:
     async def forget(self, service_point: str, request_ids: Iterable[str]) -> None:
         for request_id in request_ids:
             self.points.get(service_point, {}).pop(request_id, None)
+
+
+def message_caps(
+    counts: FakeCounts | None = None, rules: MessageCapRules | None = None
+) -> MessageCaps:
+    """Intake's message caps over fake counts, phones keyed by a readable stand-in hash."""
+    return MessageCaps.of(
+        counts if counts is not None else FakeCounts(),
+        lambda phone: f"hash:{phone}",
+        rules if rules is not None else MessageCapRules(),
+    )

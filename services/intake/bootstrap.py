@@ -43,6 +43,7 @@ from services.intake.service_layer.appointments import Agenda
 from services.intake.service_layer.commands import CommandContext
 from services.intake.service_layer.conversations import ConversationContext
 from services.intake.service_layer.delivery_reports import DeliveryReportContext
+from services.intake.service_layer.message_caps import MESSAGE_CAP_PURPOSE, MessageCaps
 from services.intake.service_layer.sign_in import SignInContext
 from shared.access import Counting
 from shared.auth import KeySource
@@ -92,6 +93,11 @@ async def connect(
         calendar = settings.calendar()
         counts = MongoCounts(infra.db["counts"])
         await counts.ensure_indexes()
+        message_caps = MessageCaps.of(
+            counts,
+            partial(cipher.lookup_hash, purpose=MESSAGE_CAP_PURPOSE),
+            settings.message_cap_rules(),
+        )
         app.state.counting = Counting(counts=counts, clock=clock)
         sign_in = SignInContext(
             repository=MongoSignInRepository(sign_ins, cipher),
@@ -112,6 +118,7 @@ async def connect(
             calendar=calendar,
             clock=clock,
             counts=counts,
+            message_caps=message_caps,
             wrong_lookups_per_hour=settings.wrong_lookups_per_hour,
         )
         document_store = MongoDocumentStore(
@@ -139,6 +146,7 @@ async def connect(
             ),
             catalogue=catalogue,
             clock=clock,
+            message_caps=message_caps,
         )
         complaints = infra.db["complaints"]
         complaint_relay = OutboxRelay(collection=complaints, producer=infra.producer, cipher=cipher)
@@ -147,6 +155,7 @@ async def connect(
             requests=repository,
             outbox_ready=complaint_relay.wake,
             clock=clock,
+            message_caps=message_caps,
         )
         commands = CommandContext(
             catalogue=catalogue,

@@ -10,6 +10,7 @@ from pydantic_settings import SettingsConfigDict
 from services.intake.adapters.catalogue_file import DEFAULT_CATALOGUE
 from services.intake.adapters.service_points_file import DEFAULT_SERVICE_POINTS
 from services.intake.adapters.whatsapp_media import META_MEDIA_HOSTS
+from services.intake.domain.message_caps import MessageCapRules
 from services.intake.domain.sign_in import SignInRules
 from shared.access import STAFF_LIMIT
 from shared.config import ServiceSettings
@@ -44,6 +45,11 @@ class IntakeSettings(ServiceSettings):
     sign_in_codes_per_minute: int = Field(default=60, ge=1)
     """Sign-in codes sent in one minute to all phones together, counted in the database so
     that every instance keeps to the one cap."""
+    messages_per_phone_day: int = Field(default=10, ge=1)
+    """Receipts, visit confirmations and complaint acknowledgements a phone may be sent in a day
+    on forms from callers who did not prove it."""
+    messages_per_minute: int = Field(default=120, ge=1)
+    """Such messages the office sends in a minute, across instances."""
     sign_in_codes_per_phone_hour: int = Field(default=5, ge=1)
     sign_in_codes_per_phone_day: int = Field(default=10, ge=1)
     sign_in_resend_after_s: int = Field(default=60, ge=1)
@@ -89,6 +95,11 @@ class IntakeSettings(ServiceSettings):
         super().check_production()
         if self.environment == "production" and not self.whatsapp_graph_url.startswith("https://"):
             raise InvalidConfiguration("INTAKE_WHATSAPP_GRAPH_URL must be https in production")
+
+    def message_cap_rules(self) -> MessageCapRules:
+        return MessageCapRules(
+            per_phone_day=self.messages_per_phone_day, per_minute=self.messages_per_minute
+        )
 
     def sign_in_rules(self) -> SignInRules:
         return SignInRules(

@@ -32,6 +32,8 @@ def backend_of_its_own(folder: Path, **service_env: str) -> Iterator[Stack]:
         service_env={
             "NOTIFY_QUIET_HOURS": "false",
             "INTAKE_SUBMISSIONS_PER_MINUTE": "1000000",
+            "INTAKE_MESSAGES_PER_PHONE_DAY": "1000000",
+            "INTAKE_MESSAGES_PER_MINUTE": "1000000",
             **service_env,
         },
     )

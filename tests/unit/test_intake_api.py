@@ -31,6 +31,7 @@ from tests.fakes import (
     FakeIdempotencyKeys,
     FakeRequestRepository,
     FakeSignInRepository,
+    message_caps,
 )
 
 MAX_BODY_BYTES = 2048
@@ -103,12 +104,15 @@ async def running_intake(
             calendar=WorkingCalendar(),
             clock=clock,
             counts=counts,
+            message_caps=message_caps(counts, settings.message_cap_rules()),
             wrong_lookups_per_hour=settings.wrong_lookups_per_hour,
         )
         app.state.counting = Counting(counts=counts, clock=clock)
         yield checks
 
-    settings = IntakeSettings.model_validate({"max_body_bytes": max_body_bytes, **limits})
+    settings = IntakeSettings.model_validate(
+        {"max_body_bytes": max_body_bytes, "messages_per_phone_day": 10**6, **limits}
+    )
     signer = token_signer(settings, settings.cipher())
     app = create_app(settings, wiring=wiring, staff_keys=STAFF_KEYS)
     async with (

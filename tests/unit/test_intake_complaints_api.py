@@ -21,7 +21,7 @@ from shared.access import Counting
 from shared.http import ReadinessCheck
 from tests.auth import STAFF_KEYS, bearer
 from tests.builders import T0, citizen_request
-from tests.fakes import CallCounter, FakeClock, FakeCounts, FakeRequestRepository
+from tests.fakes import CallCounter, FakeClock, FakeCounts, FakeRequestRepository, message_caps
 from tests.fakes_appointments import FakeComplaintRepository
 
 ANONYMOUS_FEE: dict[str, Any] = {
@@ -59,6 +59,7 @@ async def intake(tmp_path: Path) -> AsyncIterator[Intake]:
             requests=requests,
             outbox_ready=CallCounter(),
             clock=FakeClock(T0),
+            message_caps=message_caps(),
         )
         yield {}
 
@@ -134,3 +135,15 @@ async def test_staff_do_not_file_complaints_here(intake: Intake) -> None:
     )
 
     assert response.status_code == 403
+
+
+async def test_complaints_with_a_phone_count_against_its_daily_cap(intake: Intake) -> None:
+    """Each would send the phone an acknowledgement; an anonymous one sends none."""
+    body = {"category": "DELAY", "description": "Lama sekali.", "anonymous": False}
+    answers = [await intake.complain(body | {"phone": "081234567890"}) for _ in range(11)]
+    unnamed = await intake.complain(body | {"anonymous": True})
+
+    assert [response.status_code for response in answers] == [201] * 10 + [429]
+    assert answers[-1].json()["error"] == "phone_messages_capped"
+    assert unnamed.status_code == 201
+    assert len(intake.complaints.complaints) == 11

@@ -34,6 +34,7 @@ from tests.fakes import (
     FakeIdempotencyKeys,
     FakeRequestRepository,
     FakeSignInRepository,
+    message_caps,
 )
 
 REQUEST_ID = "0b5d6a1e-0000-4000-8000-000000000001"
@@ -99,6 +100,7 @@ async def intake() -> AsyncIterator[Intake]:
             calendar=WorkingCalendar(),
             clock=FakeClock(T0),
             counts=counts,
+            message_caps=message_caps(counts),
         )
         app.state.counting = Counting(counts=counts, clock=FakeClock(T0))
         app.state.documents = DocumentsContext(store=store, default_service_point="KANTOR_DINAS")

@@ -49,7 +49,9 @@ from services.intake.domain.identity import (
 )
 from services.intake.domain.text import InvalidText, name_pattern, normalize_name
 from services.intake.domain.tracking import TRACKING_PATTERN, normalize_tracking_number
+from services.intake.entrypoints.message_caps import CAPPED, admit_message
 from services.intake.service_layer import submission
+from services.intake.service_layer.message_caps import MessageCaps
 from services.intake.service_layer.ports import (
     CitizenTokens,
     IdempotencyKeyRepository,
@@ -82,6 +84,7 @@ class IntakeContext:
     calendar: WorkingCalendar
     clock: Clock
     counts: Counts
+    message_caps: MessageCaps
     wrong_lookups_per_hour: int = 5
 
 
@@ -456,6 +459,7 @@ async def get_service(
         409: error_response(
             status.HTTP_409_CONFLICT, "The Idempotency-Key was used before for another form."
         ),
+        429: CAPPED,
         **error_responses(408, 413, 422, 503),
     },
 )
@@ -488,9 +492,11 @@ async def submit_request(
         consent=body.consent,
     )
     try:
+        who = submitter(caller)
+        await admit_message(context.message_caps, who, body.phone, context.clock())
         outcome = await submission.submit_request(
             form=form,
-            submitter=submitter(caller),
+            submitter=who,
             idempotency_key=idempotency_key,
             repository=context.repository,
             idempotency_keys=context.idempotency_keys,
@@ -680,13 +686,6 @@ _LOCKED = error_response(
     "`rate_limited`: too many calls from this client. `locked`: this tracking number was tried "
     "with wrong digits too often this hour, from anywhere. `Retry-After` says how long to wait.",
 )
-_LOCKED["headers"] = {
-    "Retry-After": {
-        "description": "Seconds to wait before trying again.",
-        "required": True,
-        "schema": {"type": "integer", "minimum": 1},
-    }
-}
 
 
 @router.post(

@@ -35,8 +35,10 @@ from services.intake.domain.identity import (
 )
 from services.intake.domain.text import InvalidText, name_pattern, normalize_name
 from services.intake.domain.tracking import normalize_tracking_number
+from services.intake.entrypoints.message_caps import CAPPED, admit_message
 from services.intake.service_layer import appointments
 from services.intake.service_layer.appointments import Agenda, AppointmentForm
+from services.intake.service_layer.message_caps import MessageCaps
 from shared.access import CallerDep
 from shared.auth import Principal, Role
 from shared.clock import Clock
@@ -59,6 +61,7 @@ class AppointmentsContext:
     agenda: Agenda
     catalogue: ServiceCatalogue
     clock: Clock
+    message_caps: MessageCaps
 
 
 def get_context(request: Request) -> AppointmentsContext:
@@ -277,6 +280,7 @@ router = APIRouter(prefix="/v1/appointments", tags=["appointments"])
             "number in full only for a citizen signed in with the visit's phone or a counter "
             "officer, else only its last characters).",
         ),
+        429: CAPPED,
         **error_responses(408, 413, 422, 503),
     },
 )
@@ -298,9 +302,11 @@ async def book(
     )
 
     with _refusals():
+        booker = submitter(caller)
+        await admit_message(context.message_caps, booker, body.phone, context.clock())
         appointment = await appointments.book_appointment(
             form=form,
-            booker=submitter(caller),
+            booker=booker,
             catalogue=context.catalogue,
             agenda=context.agenda,
             now=context.clock(),

@@ -15,7 +15,9 @@ from services.intake.domain.complaints import MAX_DESCRIPTION, ComplaintForm, no
 from services.intake.domain.identity import PHONE_PATTERN, InvalidIdentity, normalize_phone
 from services.intake.domain.text import InvalidText
 from services.intake.domain.tracking import normalize_tracking_number
+from services.intake.entrypoints.message_caps import CAPPED, admit_message
 from services.intake.service_layer import complaints
+from services.intake.service_layer.message_caps import MessageCaps
 from services.intake.service_layer.ports import ComplaintRepository, RequestRepository
 from shared.access import CallerDep
 from shared.clock import Clock
@@ -35,6 +37,7 @@ class ComplaintsContext:
     requests: RequestRepository
     outbox_ready: OutboxReady
     clock: Clock
+    message_caps: MessageCaps
 
 
 def get_context(request: Request) -> ComplaintsContext:
@@ -103,7 +106,11 @@ class ComplaintView(BaseModel):
 router = APIRouter(prefix="/v1/complaints", tags=["complaints"])
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, responses=error_responses(408, 413, 422, 503))
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    responses={429: CAPPED, **error_responses(408, 413, 422, 503)},
+)
 async def file_complaint(
     body: ComplaintBody, context: ContextDep, caller: CallerDep
 ) -> ComplaintView:
@@ -115,10 +122,12 @@ async def file_complaint(
         phone=body.phone,
         tracking_number=body.tracking_number,
     )
+    filer = submitter(caller)
+    await admit_message(context.message_caps, filer, body.phone, context.clock())
     try:
         complaint = await complaints.file_complaint(
             form=form,
-            filer=submitter(caller),
+            filer=filer,
             complaints=context.complaints,
             requests=context.requests,
             outbox_ready=context.outbox_ready,

@@ -30,13 +30,6 @@ _WAIT = error_response(
     "code back from the phone, `MASUK <kode>` by SMS or WhatsApp. `Retry-After` says how long "
     "to wait.",
 )
-_WAIT["headers"] = {
-    "Retry-After": {
-        "description": "Seconds to wait before trying again.",
-        "required": True,
-        "schema": {"type": "integer", "minimum": 1},
-    }
-}
 
 
 class CodeRequestBody(BaseModel):
