@@ -31,6 +31,7 @@ from shared.events.envelope import (
     NotACloudEvent,
 )
 from shared.events.models import EVENT_TYPES
+from shared.events.sealing import EventKeys
 from shared.events.topics import Topic, dead_letter_topic
 from shared.messagebus import Dispatch, Subscription
 from shared.metrics import EVENTS, counting_operations, event_type_label
@@ -343,13 +344,15 @@ def subscribe(
     dependencies: D,
     clock: Clock,
     producer: AIOKafkaProducer,
+    keys: EventKeys,
 ) -> EventConsumer:
-    """A consumer group for the subscription's topics, with its own dead-letter topic."""
+    """A consumer group for the subscription's topics, with its own dead-letter topic; `keys`
+    open the personal fields of the events it handles."""
     return EventConsumer(
         bootstrap_servers=settings.kafka_bootstrap_servers,
         group_id=group_id,
         topics=subscription.topics,
-        handle=subscription.bind(dependencies, clock),
+        handle=subscription.bind(dependencies, clock, keys),
         producer=producer,
         dead_letter=dead_letter_topic(group_id),
         concurrency=settings.consumer_concurrency,
