@@ -33,8 +33,10 @@ from aiokafka import AIOKafkaProducer
 
 from benchmarks.stats import percentiles
 from devstack.stack import Ports, Stack
+from services.intake.config import IntakeSettings
 from shared.events.envelope import Actor, ActorKind, Channel, CloudEvent
 from shared.events.models import Applicant, NotificationChannel, RequestSubmitted
+from shared.events.sealing import EventKeys, event_keys
 from shared.events.topics import REQUESTS
 from shared.kafka import new_producer
 
@@ -100,6 +102,7 @@ async def measure(
     stack: Stack, *, burst: int, rate: float, seconds: float, provider_s: float
 ) -> None:
     producer = new_producer(stack.kafka_access())
+    keys = intake_keys(stack)
     await producer.start()
     async with httpx.AsyncClient(timeout=30) as http:
         provider = Provider(stack, http)
@@ -108,7 +111,7 @@ async def measure(
         try:
             stack.stop(["notify"])
             events = [submitted(number, datetime.now(UTC)) for number in range(burst)]
-            await asyncio.gather(*(send(producer, event) for event in events))
+            await asyncio.gather(*(send(producer, keys, event) for event in events))
             await asyncio.to_thread(stack.start_service, "notify")
             times = sorted((await provider.wait_for({event.id for event in events})).values())
             tenth, ninetieth = times[len(times) // 10], times[len(times) * 9 // 10]
@@ -125,7 +128,7 @@ async def measure(
                 await asyncio.sleep(max(0.0, began + len(paced) / rate - time.perf_counter()))
                 event = submitted(number, datetime.now(UTC))
                 paced.append(event)
-                await send(producer, event)
+                await send(producer, keys, event)
             taken = await provider.wait_for({event.id for event in paced})
             latencies = [(taken[event.id] - event.time).total_seconds() * 1000 for event in paced]
             cut = percentiles(latencies)
@@ -137,10 +140,23 @@ async def measure(
             await producer.stop()
 
 
-async def send(producer: AIOKafkaProducer, event: CloudEvent) -> None:
+def intake_keys(stack: Stack) -> EventKeys:
+    """The keys intake seals its events with in this stack, since the benchmark plays intake."""
+    settings = IntakeSettings(
+        environment="development", local_secrets_dir=stack.run_dir / "secrets"
+    )
+    return event_keys(
+        settings,
+        service="intake",
+        handled=(),
+        recipients={"notify": settings.sign_in_code_sealer()},
+    )
+
+
+async def send(producer: AIOKafkaProducer, keys: EventKeys, event: CloudEvent) -> None:
     await producer.send_and_wait(
         REQUESTS.name,
-        event.to_json_bytes(),
+        keys.seal(event).to_json_bytes(),
         key=event.subject.encode(),
         headers=CloudEvent.structured_headers(),
     )

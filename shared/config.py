@@ -64,6 +64,8 @@ class ServiceSettings(BaseSettings):
     oidc_jwks_url: str | None = None
     data_keys: SecretStr | None = None
     lookup_key: SecretStr | None = None
+    topic_keys: SecretStr | None = None
+    """Keys of the personal fields in events, by topic (`shared/events/sealing.py`)."""
     trusted_proxies: str = ""
     """Addresses or networks (CIDR), comma-separated, whose X-Forwarded-For is believed."""
     collective_leave: tuple[date, ...] = Field(

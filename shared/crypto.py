@@ -10,6 +10,9 @@ exact value. `lookup_hash` finds a record by a personal value without storing th
 Master keys are listed newest first: the first seals, all of them open, so a key is rotated by
 putting a new one in front and dropping the old one once nothing sealed under it is left. A key
 is 32 random bytes, written as 64 hex characters (`secrets.token_hex(32)`).
+
+`RecipientSealer` and `RecipientOpener` seal to one service's X25519 public key, for a secret
+that its writer must not be able to read back (the sign-in code, which only notify opens).
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from typing import Any
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes, hmac
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM, AESSIV
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
@@ -38,8 +42,10 @@ WRAPPED_KEY_BYTES = NONCE_BYTES + KEY_BYTES + TAG_BYTES
 
 ENVELOPE = "v1"
 STABLE = "s1"
+TO_RECIPIENT = "x1"
 WRAP_INFO = b"adminduk data key wrap v1"
 STABLE_INFO = b"adminduk stable seal v1"
+RECIPIENT_INFO = b"adminduk sealed to recipient v1"
 
 _KID = re.compile(r"[0-9a-f]{8}")
 _B64URL = re.compile(r"[A-Za-z0-9_-]+")
@@ -67,7 +73,7 @@ class Cipher:
 
     __slots__ = ("_current", "_keys", "_lookup_key")
 
-    def __init__(self, *, data_keys: Sequence[bytes], lookup_key: bytes) -> None:
+    def __init__(self, *, data_keys: Sequence[bytes], lookup_key: bytes | None) -> None:
         if isinstance(data_keys, bytes | str) or not data_keys:
             raise ValueError("data_keys must list at least one master key, the current one first")
         keys: dict[str, _MasterKey] = {}
@@ -78,18 +84,20 @@ class Cipher:
             if master.kid in keys:
                 raise ValueError(f"data_keys entry {position} repeats key id {master.kid}")
             keys[master.kid] = master
-        if not isinstance(lookup_key, bytes) or len(lookup_key) < KEY_BYTES:
-            raise ValueError(f"lookup_key must be at least {KEY_BYTES} bytes")
-        if lookup_key in data_keys:
-            raise ValueError("lookup_key must differ from every data key")
+        if lookup_key is not None:
+            if not isinstance(lookup_key, bytes) or len(lookup_key) < KEY_BYTES:
+                raise ValueError(f"lookup_key must be at least {KEY_BYTES} bytes")
+            if lookup_key in data_keys:
+                raise ValueError("lookup_key must differ from every data key")
         self._keys = keys
         self._current = next(iter(keys.values()))
-        self._lookup_key = bytes(lookup_key)
+        self._lookup_key = None if lookup_key is None else bytes(lookup_key)
 
     @classmethod
-    def from_hex(cls, *, data_keys: str, lookup_key: str) -> Cipher:
+    def from_hex(cls, *, data_keys: str, lookup_key: str | None) -> Cipher:
         """A cipher from settings text: comma-separated hex master keys (current first) and a hex
-        lookup key. Errors name the setting but never repeat it, as it is secret."""
+        lookup key (none for a cipher that only seals and opens). Errors name the setting but
+        never repeat it, as it is secret."""
         entries = [entry.strip() for entry in data_keys.split(",")]
         for position, entry in enumerate(entries, start=1):
             if not _HEX_KEY.fullmatch(entry):
@@ -97,6 +105,8 @@ class Cipher:
                     f"data_keys is malformed: entry {position} is not {2 * KEY_BYTES} hex"
                     " characters (keys are comma-separated, the current one first)"
                 )
+        if lookup_key is None:
+            return cls(data_keys=[bytes.fromhex(entry) for entry in entries], lookup_key=None)
         lookup = lookup_key.strip()
         if not _HEX.fullmatch(lookup) or len(lookup) < 2 * KEY_BYTES:
             raise ValueError(
@@ -183,6 +193,8 @@ class Cipher:
         gives unrelated hashes, so hashes of one index cannot be matched against another's."""
         if not purpose or "\x00" in purpose:
             raise ValueError("purpose must be non-empty and free of NUL characters")
+        if self._lookup_key is None:
+            raise ValueError("this cipher has no lookup key: it only seals and opens")
         mac = hmac.HMAC(self._lookup_key, hashes.SHA256())
         mac.update(purpose.encode("utf-8") + b"\x00" + value.encode("utf-8"))
         return mac.finalize().hex()
@@ -230,6 +242,131 @@ class Cipher:
             raise UnreadableSecret(
                 "sealed value does not open: altered, or sealed for another context"
             ) from None
+
+
+class RecipientSealer:
+    """Seals to one recipient's X25519 public key: whoever holds it seals, only the recipient's
+    private key opens, so a writer cannot read back what it sealed."""
+
+    __slots__ = ("_kid", "_public", "_raw")
+
+    def __init__(self, public_key: bytes) -> None:
+        if not isinstance(public_key, bytes) or len(public_key) != KEY_BYTES:
+            raise ValueError(f"a recipient's public key must be exactly {KEY_BYTES} bytes")
+        self._raw = bytes(public_key)
+        self._public = X25519PublicKey.from_public_bytes(self._raw)
+        self._kid = key_id(self._raw)
+
+    @classmethod
+    def from_hex(cls, public_key: str) -> RecipientSealer:
+        """A sealer from settings text: the public key as 64 hex characters."""
+        text = public_key.strip()
+        if not _HEX_KEY.fullmatch(text):
+            raise ValueError(f"the public key must be {2 * KEY_BYTES} hex characters")
+        return cls(bytes.fromhex(text))
+
+    @property
+    def key_id(self) -> str:
+        return self._kid
+
+    @property
+    def public_key_hex(self) -> str:
+        return self._raw.hex()
+
+    def __repr__(self) -> str:
+        return f"RecipientSealer(key_id={self._kid!r})"
+
+    def seal(self, plaintext: bytes, *, context: str) -> str:
+        """`plaintext` sealed under a key agreed with a fresh ephemeral key, for this `context`."""
+        bound = _context(context)
+        ephemeral = X25519PrivateKey.generate()
+        ephemeral_public = ephemeral.public_key().public_bytes_raw()
+        key = _recipient_key(ephemeral.exchange(self._public), ephemeral_public, self._raw)
+        nonce = os.urandom(NONCE_BYTES)
+        ciphertext = nonce + AESGCM(key).encrypt(
+            nonce, plaintext, _aad(TO_RECIPIENT, self._kid, bound)
+        )
+        return f"{TO_RECIPIENT}.{self._kid}.{_b64(ephemeral_public)}.{_b64(ciphertext)}"
+
+
+class RecipientOpener:
+    """The recipient's X25519 private keys, newest first: the first one's public key is the one
+    writers seal to; all of them open, so a key is rotated like a master key."""
+
+    __slots__ = ("_keys",)
+
+    def __init__(self, private_keys: Sequence[bytes]) -> None:
+        if isinstance(private_keys, bytes | str) or not private_keys:
+            raise ValueError("private_keys must list at least one key, the current one first")
+        keys: dict[str, tuple[X25519PrivateKey, bytes]] = {}
+        for position, raw in enumerate(private_keys, start=1):
+            if not isinstance(raw, bytes) or len(raw) != KEY_BYTES:
+                raise ValueError(f"private key entry {position} must be exactly {KEY_BYTES} bytes")
+            private = X25519PrivateKey.from_private_bytes(raw)
+            public = private.public_key().public_bytes_raw()
+            keys.setdefault(key_id(public), (private, public))
+        self._keys = keys
+
+    @classmethod
+    def from_hex(cls, private_keys: str) -> RecipientOpener:
+        """An opener from settings text: comma-separated hex private keys, the current first."""
+        entries = [entry.strip() for entry in private_keys.split(",")]
+        for position, entry in enumerate(entries, start=1):
+            if not _HEX_KEY.fullmatch(entry):
+                raise ValueError(
+                    f"private keys are malformed: entry {position} is not {2 * KEY_BYTES} hex"
+                    " characters (keys are comma-separated, the current one first)"
+                )
+        return cls([bytes.fromhex(entry) for entry in entries])
+
+    @property
+    def sealer(self) -> RecipientSealer:
+        """Seals to the current key."""
+        _, public = next(iter(self._keys.values()))
+        return RecipientSealer(public)
+
+    def __repr__(self) -> str:
+        return f"RecipientOpener(key_ids={list(self._keys)!r})"
+
+    def open(self, sealed: str, *, context: str) -> bytes:
+        """The plaintext of a value from `RecipientSealer.seal` for this same `context`."""
+        bound = _context(context)
+        if not isinstance(sealed, str):
+            raise UnreadableSecret("not a sealed value: expected text")
+        parts = sealed.split(".")
+        if parts[0] != TO_RECIPIENT or len(parts) != 4:
+            raise UnreadableSecret("not a value sealed to a recipient")
+        kid, ephemeral_text, ciphertext_text = parts[1:]
+        found = self._keys.get(kid)
+        if found is None:
+            if _KID.fullmatch(kid):
+                raise UnreadableSecret(f"sealed to key id {kid}, which is not configured")
+            raise UnreadableSecret("sealed value has a malformed key id")
+        private, public = found
+        ephemeral_public = _unb64(ephemeral_text)
+        ciphertext = _unb64(ciphertext_text)
+        if len(ephemeral_public) != KEY_BYTES or len(ciphertext) < NONCE_BYTES + TAG_BYTES:
+            raise UnreadableSecret("sealed value is truncated or malformed")
+        try:
+            shared = private.exchange(X25519PublicKey.from_public_bytes(ephemeral_public))
+            key = _recipient_key(shared, ephemeral_public, public)
+            return AESGCM(key).decrypt(
+                ciphertext[:NONCE_BYTES], ciphertext[NONCE_BYTES:], _aad(TO_RECIPIENT, kid, bound)
+            )
+        except (InvalidTag, ValueError):
+            raise UnreadableSecret(
+                "sealed value does not open: altered, or sealed for another context"
+            ) from None
+
+
+def _recipient_key(shared: bytes, ephemeral_public: bytes, recipient_public: bytes) -> bytes:
+    """The AES key of one sealed value, bound to both public keys (as in HPKE's key schedule)."""
+    return HKDF(
+        algorithm=hashes.SHA256(),
+        length=KEY_BYTES,
+        salt=ephemeral_public + recipient_public,
+        info=RECIPIENT_INFO,
+    ).derive(shared)
 
 
 def key_id(key: bytes) -> str:

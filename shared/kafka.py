@@ -33,6 +33,7 @@ from shared.events.envelope import (
     KafkaHeaders,
     NotACloudEvent,
 )
+from shared.events.sealing import EventKeys
 from shared.events.topics import TOPICS, Topic, dead_letter_topic
 from shared.messagebus import Dispatch, Subscription
 from shared.metrics import EVENTS, counting_operations, event_type_label
@@ -392,13 +393,15 @@ def subscribe(
     dependencies: D,
     clock: Clock,
     producer: AIOKafkaProducer,
+    keys: EventKeys,
 ) -> EventConsumer:
-    """A consumer group for the subscription's topics, with its own dead-letter topic."""
+    """A consumer group for the subscription's topics, with its own dead-letter topic; `keys`
+    open the personal fields of the events it handles."""
     return EventConsumer(
         kafka=KafkaAccess.of(settings),
         group_id=group_id,
         topics=subscription.topics,
-        handle=subscription.bind(dependencies, clock),
+        handle=subscription.bind(dependencies, clock, keys),
         producer=producer,
         dead_letter=dead_letter_topic(group_id),
         concurrency=settings.consumer_concurrency,

@@ -14,8 +14,10 @@ from datetime import datetime
 from typing import Any, Generic, TypeVar
 
 from shared.clock import Clock
+from shared.crypto import UnreadableSecret
 from shared.errors import PoisonEvent
 from shared.events.envelope import CloudEvent, Event
+from shared.events.sealing import EventKeys
 from shared.events.topics import Topic
 
 log = logging.getLogger(__name__)
@@ -77,8 +79,9 @@ class Subscription(Generic[D]):
         """The topics the handled events travel on, in registration order."""
         return list(dict.fromkeys(event_class.topic for event_class in self._handlers))
 
-    def bind(self, dependencies: D, clock: Clock) -> Dispatch:
-        """The function a consumer feeds every event to."""
+    def bind(self, dependencies: D, clock: Clock, keys: EventKeys | None = None) -> Dispatch:
+        """The function a consumer feeds every event to; with `keys`, a handled event's personal
+        fields are opened first, and one that does not open is poison."""
         routes = {cls.event_type: (cls, handler) for cls, handler in self._handlers.items()}
 
         async def dispatch(event: CloudEvent) -> None:
@@ -89,8 +92,12 @@ class Subscription(Generic[D]):
                 log.debug("no handler for %s; acknowledged", event.type)
                 return
             event_class, handler = route
+            try:
+                data = event.data if keys is None else keys.open(event, event_class)
+            except UnreadableSecret as exc:
+                raise PoisonEvent(f"personal fields do not open: {exc}") from None
             received = Received(
-                data=event_class.model_validate(event.data),
+                data=event_class.model_validate(data),
                 event_id=event.id,
                 source=event.source,
                 time=event.time,

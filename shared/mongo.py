@@ -28,6 +28,7 @@ from shared.crypto import Cipher
 from shared.errors import is_write_conflict
 from shared.events.envelope import CloudEvent
 from shared.events.models import EVENT_TYPES
+from shared.events.sealing import EventKeys
 from shared.metrics import OUTBOX_PUBLISHED, OperationCounter
 from shared.polling import PollingLoop
 
@@ -212,6 +213,9 @@ async def insert_applied(
 class OutboxRelay(PollingLoop):
     """Publishes one collection's outbox items in order, then removes them from their document.
 
+    Each event's personal fields are sealed for its topic as it goes out (`EventKeys.seal`), so
+    the outbox keeps the exact items written and removes them by value.
+
     Writers hand over what they just stored (`wake(document_id, events)`), so the steady state
     reads nothing back: whatever was handed over meanwhile goes in one pipelined send and one
     clearing write. The sweep finds documents whose items no one handed over (e.g. written just
@@ -225,6 +229,7 @@ class OutboxRelay(PollingLoop):
         collection: AsyncCollection[Document],
         producer: AIOKafkaProducer,
         cipher: Cipher,
+        keys: EventKeys,
         sweep_interval_s: float = 30.0,
         max_held_documents: int = 10_000,
     ) -> None:
@@ -237,6 +242,7 @@ class OutboxRelay(PollingLoop):
         self._collection = collection
         self._producer = producer
         self._cipher = cipher
+        self._keys = keys
         self._max_held = max_held_documents
         self._held: dict[str, list[Document]] = {}
         self._read_back: set[str] = set()
@@ -316,7 +322,9 @@ class OutboxRelay(PollingLoop):
         deliveries = [
             await self._producer.send(
                 item["topic"],
-                self._cipher.open(item["payload"], context=_outbox_context(item["id"])),
+                self._keys.seal_payload(
+                    self._cipher.open(item["payload"], context=_outbox_context(item["id"]))
+                ),
                 key=item["key"].encode(),
                 headers=CloudEvent.structured_headers(),
             )

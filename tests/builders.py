@@ -10,15 +10,17 @@ from datetime import UTC, datetime, timedelta
 from services.intake.domain.citizen_request import CitizenRequest, RequestStatus
 from services.notify.domain.notification import Notification, NotificationStatus
 from services.processing.domain.case import Case, CaseState
-from shared.crypto import Cipher
+from shared.crypto import Cipher, RecipientOpener
 from shared.events.envelope import Actor, ActorKind, Channel, CloudEvent, Event
 from shared.events.models import (
+    EVENT_TYPES,
     Applicant,
     CaseOpened,
     DeliveryChannel,
     NotificationChannel,
     RequestSubmitted,
 )
+from shared.events.sealing import EventKeys, topic_sealed
 
 T0 = datetime(2025, 3, 3, 1, 30, tzinfo=UTC)
 CITIZEN = Actor(kind=ActorKind.CITIZEN, id="anonymous", channel=Channel.API)
@@ -28,6 +30,26 @@ SYSTEM = Actor.system("test")
 def cipher() -> Cipher:
     """A cipher with fixed test keys."""
     return Cipher(data_keys=[b"k" * 32], lookup_key=b"l" * 32)
+
+
+def event_keys(service: str = "notify") -> EventKeys:
+    """Fixed test keys of every personal topic; notify's private key for the sign-in code
+    only when `service` is notify, as in the services' own wiring."""
+    opener = RecipientOpener([b"c" * 32])
+    topics = {cls.topic.name for cls in EVENT_TYPES.values() if topic_sealed(cls)}
+    return EventKeys(
+        service=service,
+        topics={topic: Cipher(data_keys=[b"t" * 32], lookup_key=None) for topic in topics},
+        recipients={"notify": opener.sealer},
+        own=opener if service == "notify" else None,
+    )
+
+
+def opened(raw: bytes | None, keys: EventKeys | None = None) -> CloudEvent:
+    """A published event as its readers see it, personal fields opened."""
+    event = CloudEvent.from_json_bytes(raw)
+    data = (keys or event_keys()).open(event, EVENT_TYPES[event.type])
+    return event.model_copy(update={"data": data})
 
 
 VALID_NIK = "3516091204800001"

@@ -31,6 +31,7 @@ from services.audit.service_layer.tree import Checkpointer
 from shared.auth import KeySource
 from shared.clock import Clock, system_clock
 from shared.errors import InvalidConfiguration
+from shared.events.sealing import event_keys
 from shared.events.topics import AUDIT_LOG
 from shared.http import ReadinessCheck, Wiring, build_app
 from shared.kafka import service_topics, subscribe
@@ -72,6 +73,7 @@ async def connect(
 ) -> AsyncIterator[Mapping[str, ReadinessCheck]]:
     key = pseudonym_key(settings)
     topics = service_topics("audit", subscription=subscription, group_id=settings.consumer_group)
+    keys = event_keys(settings, service="audit", handled=subscription.events)
     async with connected(settings, topics) as infra:
         entries = MongoLogEntries(infra.db["entries"])
         await entries.ensure_indexes()
@@ -116,6 +118,7 @@ async def connect(
             dependencies=Dependencies(recorder=recorder),
             clock=clock,
             producer=infra.producer,
+            keys=keys,
         )
         workers: dict[str, Worker] = {
             "log_end": PollingLoop(
@@ -144,6 +147,7 @@ async def connect(
             nodes=nodes,
             checkpoints=checkpoints,
             staff=staff,
+            keys=keys,
             clock=clock,
         )
         async with running(workers) as worker_checks:

@@ -55,6 +55,7 @@ class AuditSettings(ServiceSettings):
 
     required_in_production: ClassVar[tuple[str, ...]] = (
         *ServiceSettings.required_in_production,
+        "topic_keys",
         "pseudonym_key",
         "checkpoint_key",
         "staff_directory",

@@ -16,6 +16,7 @@ from services.audit.entrypoints.integrity_api import IntegrityContext
 from services.audit.service_layer.integrity import IntegrityEngine
 from services.audit.service_layer.ports import CheckpointStore, LogEntries, TreeNodes
 from shared.clock import Clock
+from shared.events.sealing import EventKeys
 from shared.mongo import OutboxRelay
 from shared.polling import PollingLoop
 from shared.runtime import Infrastructure, Worker
@@ -49,12 +50,13 @@ def integrity_workers(
     nodes: TreeNodes,
     checkpoints: CheckpointStore,
     staff: dict[str, StaffIdentity],
+    keys: EventKeys,
     clock: Clock,
 ) -> dict[str, Worker]:
     """The alerts' relay, then the engine, in the order they start (and stop in reverse)."""
     cipher = settings.cipher()
     collection = infra.db["integrity_alerts"]
-    relay = OutboxRelay(collection=collection, producer=infra.producer, cipher=cipher)
+    relay = OutboxRelay(collection=collection, producer=infra.producer, cipher=cipher, keys=keys)
     alerts = MongoAlerts(collection, cipher)
     engine = IntegrityEngine(
         entries=entries,

@@ -49,6 +49,7 @@ from shared.access import Counting
 from shared.auth import KeySource
 from shared.clock import Clock, system_clock
 from shared.crypto import Cipher
+from shared.events.sealing import event_keys
 from shared.http import ReadinessCheck, StreamedBody, Wiring, build_app
 from shared.kafka import service_topics, subscribe
 from shared.mongo import OutboxRelay
@@ -80,14 +81,22 @@ async def connect(
     clock: Clock = system_clock,
 ) -> AsyncIterator[Mapping[str, ReadinessCheck]]:
     topics = service_topics("intake", subscription=subscription, group_id=settings.consumer_group)
+    keys = event_keys(
+        settings,
+        service="intake",
+        handled=subscription.events,
+        recipients={"notify": settings.sign_in_code_sealer()},
+    )
     async with (
         connected(settings, topics) as infra,
         media_client(timeout_s=settings.whatsapp_media_timeout_s) as media_http,
     ):
         requests = infra.db["requests"]
         sign_ins = infra.db["sign_in_codes"]
-        relay = OutboxRelay(collection=requests, producer=infra.producer, cipher=cipher)
-        sign_in_relay = OutboxRelay(collection=sign_ins, producer=infra.producer, cipher=cipher)
+        relay = OutboxRelay(collection=requests, producer=infra.producer, cipher=cipher, keys=keys)
+        sign_in_relay = OutboxRelay(
+            collection=sign_ins, producer=infra.producer, cipher=cipher, keys=keys
+        )
         repository = MongoRequestRepository(requests, infra.db["tracking_numbers"], cipher)
         idempotency_keys = MongoIdempotencyKeys(infra.db["idempotency_keys"])
         calendar = settings.calendar()
@@ -129,7 +138,7 @@ async def connect(
         )
         appointments = infra.db["appointments"]
         appointment_relay = OutboxRelay(
-            collection=appointments, producer=infra.producer, cipher=cipher
+            collection=appointments, producer=infra.producer, cipher=cipher, keys=keys
         )
         app.state.appointments = appointments_api.AppointmentsContext(
             agenda=Agenda(
@@ -149,7 +158,9 @@ async def connect(
             message_caps=message_caps,
         )
         complaints = infra.db["complaints"]
-        complaint_relay = OutboxRelay(collection=complaints, producer=infra.producer, cipher=cipher)
+        complaint_relay = OutboxRelay(
+            collection=complaints, producer=infra.producer, cipher=cipher, keys=keys
+        )
         app.state.complaints = complaints_api.ComplaintsContext(
             complaints=MongoComplaintRepository(complaints, cipher),
             requests=repository,
@@ -172,11 +183,11 @@ async def connect(
         inbound_messages = infra.db["inbound_messages"]
         inbound = MongoInboundMessages(inbound_messages, cipher)
         inbound_relay = OutboxRelay(
-            collection=inbound_messages, producer=infra.producer, cipher=cipher
+            collection=inbound_messages, producer=infra.producer, cipher=cipher, keys=keys
         )
         conversations = infra.db["conversations"]
         conversation_relay = OutboxRelay(
-            collection=conversations, producer=infra.producer, cipher=cipher
+            collection=conversations, producer=infra.producer, cipher=cipher, keys=keys
         )
         app.state.whatsapp = whatsapp_api.WhatsAppContext(
             app_secret=settings.secret("INTAKE_WHATSAPP_APP_SECRET", settings.whatsapp_app_secret)
@@ -228,6 +239,7 @@ async def connect(
             dependencies=Dependencies(repository=repository),
             clock=clock,
             producer=infra.producer,
+            keys=keys,
         )
         workers: dict[str, Worker] = {
             "outbox_relay": relay,

@@ -14,6 +14,7 @@ from services.intake.domain.message_caps import MessageCapRules
 from services.intake.domain.sign_in import SignInRules
 from shared.access import STAFF_LIMIT
 from shared.config import ServiceSettings
+from shared.crypto import RecipientOpener, RecipientSealer
 from shared.errors import InvalidConfiguration
 
 
@@ -78,10 +79,15 @@ class IntakeSettings(ServiceSettings):
     """How long fetching one photo or file may take in all."""
     sms_webhook_secret: SecretStr | None = None
     """Shared with the SMS gateway, which signs every delivery with it (X-Sms-Signature)."""
+    sign_in_code_key: str | None = None
+    """Notify's X25519 public key (64 hex characters) that sign-in codes are sealed to: public,
+    so intake cannot open the codes it sends."""
 
     required_in_production: ClassVar[tuple[str, ...]] = (
         *ServiceSettings.required_in_production,
+        "topic_keys",
         "citizen_signing_key",
+        "sign_in_code_key",
         "whatsapp_app_secret",
         "whatsapp_verify_token",
         "whatsapp_access_token",
@@ -100,6 +106,19 @@ class IntakeSettings(ServiceSettings):
         return MessageCapRules(
             per_phone_day=self.messages_per_phone_day, per_minute=self.messages_per_minute
         )
+
+    def sign_in_code_sealer(self) -> RecipientSealer:
+        """Seals sign-in codes to notify: its public key, or outside production the public half
+        of notify's locally made key (intake keeps no private key either way)."""
+        if self.sign_in_code_key:
+            try:
+                return RecipientSealer.from_hex(self.sign_in_code_key)
+            except ValueError:
+                raise InvalidConfiguration(
+                    "INTAKE_SIGN_IN_CODE_KEY must be notify's X25519 public key, 64 hex characters"
+                ) from None
+        private = self.secret("NOTIFY_SIGN_IN_CODE_KEYS", None).get_secret_value()
+        return RecipientOpener.from_hex(private).sealer
 
     def sign_in_rules(self) -> SignInRules:
         return SignInRules(

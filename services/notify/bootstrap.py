@@ -33,6 +33,7 @@ from services.notify.service_layer.messages import MessageContext
 from services.notify.service_layer.statuses import HistoryContext, StatusContext
 from shared.auth import KeySource
 from shared.clock import Clock, system_clock
+from shared.events.sealing import event_keys
 from shared.http import ReadinessCheck, Wiring, build_app
 from shared.kafka import service_topics, subscribe
 from shared.mongo import OutboxRelay
@@ -49,6 +50,9 @@ async def connect(
     clock: Clock = system_clock,
 ) -> AsyncIterator[Mapping[str, ReadinessCheck]]:
     topics = service_topics("notify", subscription=subscription, group_id=settings.consumer_group)
+    keys = event_keys(
+        settings, service="notify", handled=subscription.events, own=settings.sign_in_code_opener()
+    )
     async with (
         connected(settings, topics) as infra,
         open_providers(settings.provider_accounts(), now=clock) as providers,
@@ -57,7 +61,9 @@ async def connect(
         cipher = settings.cipher()
         repository = MongoNotificationRepository(collection, cipher)
         await repository.ensure_indexes()
-        relay = OutboxRelay(collection=collection, producer=infra.producer, cipher=cipher)
+        relay = OutboxRelay(
+            collection=collection, producer=infra.producer, cipher=cipher, keys=keys
+        )
         quiet_hours = settings.quiet()
         delivery = Delivery(
             repository=repository,
@@ -76,7 +82,7 @@ async def connect(
             status_records, infra.db["delivery_status_keys"], cipher
         )
         status_relay = OutboxRelay(
-            collection=status_records, producer=infra.producer, cipher=cipher
+            collection=status_records, producer=infra.producer, cipher=cipher, keys=keys
         )
         status_context = StatusContext(
             store=statuses,
@@ -88,7 +94,9 @@ async def connect(
         )
         app.state.status_webhooks = signed_webhooks(settings, status_context, clock)
         history_reads = infra.db["history_reads"]
-        reads_relay = OutboxRelay(collection=history_reads, producer=infra.producer, cipher=cipher)
+        reads_relay = OutboxRelay(
+            collection=history_reads, producer=infra.producer, cipher=cipher, keys=keys
+        )
         app.state.history = HistoryContext(
             reads=MongoHistoryReads(history_reads, cipher),
             notifications=repository,
@@ -119,6 +127,7 @@ async def connect(
             ),
             clock=clock,
             producer=infra.producer,
+            keys=keys,
         )
         workers: dict[str, Worker] = {
             "outbox_relay": relay,

@@ -18,6 +18,7 @@ from services.notify.domain.quiet_hours import QuietHours
 from services.notify.domain.rate_limit import ChannelLimit
 from shared.auth import TrustedIssuer, citizen_issuer
 from shared.config import ServiceSettings
+from shared.crypto import RecipientOpener
 from shared.errors import InvalidConfiguration
 from shared.events.models import DeliveryChannel
 
@@ -87,11 +88,16 @@ class NotifySettings(ServiceSettings):
     """Intake's public key for citizens' tokens (PEM), so citizens read their own messages;
     outside production, derived from intake's locally made signing key when not set."""
     citizen_issuer: str = "urn:adminduk:intake:citizens"
+    sign_in_code_keys: SecretStr | None = None
+    """X25519 private keys that open the sign-in codes intake seals to notify: 64 hex characters
+    each, comma-separated, the current one first (its public key is INTAKE_SIGN_IN_CODE_KEY)."""
 
     required_in_production: ClassVar[tuple[str, ...]] = (
         *ServiceSettings.required_in_production,
+        "topic_keys",
         "sms_report_secret",
         "citizen_token_key",
+        "sign_in_code_keys",
         "whatsapp_phone_number_id",
         "whatsapp_access_token",
         "sms_gateway_url",
@@ -163,6 +169,15 @@ class NotifySettings(ServiceSettings):
                 password=password or None,
             ),
         )
+
+    def sign_in_code_opener(self) -> RecipientOpener:
+        """Opens the sign-in codes sealed to notify; outside production its key is made once in
+        the local secrets folder, where intake finds its public half."""
+        keys = self.secret("NOTIFY_SIGN_IN_CODE_KEYS", self.sign_in_code_keys)
+        try:
+            return RecipientOpener.from_hex(keys.get_secret_value())
+        except ValueError as exc:
+            raise InvalidConfiguration(f"NOTIFY_SIGN_IN_CODE_KEYS: {exc}") from None
 
     def citizen_tokens(self) -> TrustedIssuer:
         """Intake's tokens for citizens who proved their phone, trusted as the citizen role only:

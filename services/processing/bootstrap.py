@@ -34,6 +34,7 @@ from services.processing.service_layer import deadlines
 from services.processing.service_layer.known_cases import KnownCases
 from shared.auth import KeySource
 from shared.clock import Clock, system_clock
+from shared.events.sealing import event_keys
 from shared.http import ReadinessCheck, StreamedBody, Wiring, build_app
 from shared.kafka import service_topics, subscribe
 from shared.mongo import OutboxRelay
@@ -49,6 +50,7 @@ async def connect(
         "processing", subscription=subscription, group_id=settings.consumer_group
     )
     calendar = settings.calendar()
+    keys = event_keys(settings, service="processing", handled=subscription.events)
     async with connected(settings, topics) as infra:
         collection = infra.db["cases"]
         cipher = settings.cipher()
@@ -68,11 +70,13 @@ async def connect(
         timers = MongoTimers(infra.db["deadline_timers"], infra.db["deadline_cursor"], batching)
         await timers.adopt_shards()
         at_risk = MongoAtRisk(infra.db["at_risk"])
-        relay = OutboxRelay(collection=collection, producer=infra.producer, cipher=cipher)
+        relay = OutboxRelay(
+            collection=collection, producer=infra.producer, cipher=cipher, keys=keys
+        )
         letters = MongoLetterRepository(infra.db["letters"], infra.db["agenda_heads"], cipher)
         letter_index = MongoLetterIndex(infra.db["letter_index"])
         letter_relay = OutboxRelay(
-            collection=infra.db["letters"], producer=infra.producer, cipher=cipher
+            collection=infra.db["letters"], producer=infra.producer, cipher=cipher, keys=keys
         )
         letter_policy = settings.letter_policy()
         app.state.report = ReportContext(
@@ -124,6 +128,7 @@ async def connect(
             ),
             clock=clock,
             producer=infra.producer,
+            keys=keys,
         )
         deadline_timers = PollingLoop(
             name="deadline-timers",

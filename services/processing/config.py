@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import ClassVar
+
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
@@ -28,6 +30,12 @@ class ProcessingSettings(ServiceSettings):
     http_port: int = 8002
     mongo_database: str = "adminduk_processing"
     consumer_group: str = "processing"
+
+    required_in_production: ClassVar[tuple[str, ...]] = (
+        *ServiceSettings.required_in_production,
+        "topic_keys",
+    )
+
     deadline_sweep_interval_s: float = Field(default=10.0, gt=0)
     """How often due deadline timers are looked for (they fire within a minute and this)."""
     write_batch_delay_s: float = Field(default=1.0, ge=0)

@@ -107,7 +107,9 @@ def document(subscriptions: Sequence[Subscription[Any]]) -> dict[str, Any]:
             "description": (
                 "CloudEvents 1.0 in structured JSON (Kafka binding, content-type "
                 f"{STRUCTURED_CONTENT_TYPE}), keyed by request id. Fields marked personal_data "
-                "are pseudonymised in the audit log and never logged."
+                "travel sealed (AES-256-GCM under the topic's key, bound to the event id and "
+                "field; a field with sealed_for under that service's X25519 key), are "
+                "pseudonymised in the audit log and never logged."
             ),
         },
         "defaultContentType": STRUCTURED_CONTENT_TYPE,

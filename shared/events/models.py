@@ -1,7 +1,8 @@
 """Version 1 of the events on the requests, cases, notifications and identity topics.
 
-Fields marked `personal_data` (NIK, names, phone numbers) are pseudonymised before they reach the
-audit log, and are never logged.
+Fields marked `personal_data` (NIK, names, phone numbers) travel sealed on Kafka
+(`shared/events/sealing.py`), are pseudonymised before they reach the audit log, and are never
+logged.
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ from shared.events.topics import (
 )
 
 PERSONAL: dict[str, Any] = {"personal_data": True}
+SEALED_FOR_NOTIFY: dict[str, Any] = {**PERSONAL, "sealed_for": "notify"}
+"""A secret only notify may read: sealed to notify's public key, so not even its writer opens it."""
 
 
 class NotificationChannel(StrEnum):
@@ -600,8 +603,9 @@ class SignInCodeRequested(Event):
     )
     channel: NotificationChannel = Field(description="How the code goes.")
     code: str = Field(
-        description="The one-time code; secret, so pseudonymised like personal data.",
-        json_schema_extra=PERSONAL,
+        description="The one-time code, sealed to notify alone; audit logs a pseudonym of the "
+        "sealed text, never the code.",
+        json_schema_extra=SEALED_FOR_NOTIFY,
     )
     expires_at: datetime = Field(description="When the code stops working (UTC).")
 

@@ -28,7 +28,13 @@ from cryptography.hazmat.primitives.serialization import (
 from devstack.compose import compose_env
 from devstack.paths import REPO_ROOT
 from devstack.tls import BrokerTls
+from services.audit.entrypoints import consumer as audit_consumer
+from services.intake.entrypoints import consumer as intake_consumer
 from services.notify.adapters.staff_directory_file import SAMPLE_STAFF_DIRECTORY
+from services.notify.entrypoints import consumer as notify_consumer
+from services.processing.entrypoints import consumer as processing_consumer
+from shared.crypto import RecipientOpener
+from shared.events.sealing import needed_topics
 from tests.e2e.conftest import SUBMISSION
 
 COMPOSE_FILE = REPO_ROOT / "docker-compose.yml"
@@ -72,6 +78,20 @@ KAFKA_PASSWORDS = {
         *(f"{service.upper()}_KAFKA_PASSWORD" for service in sorted(SERVICES)),
     )
 }
+TOPIC_KEYS = {
+    f"TOPIC_KEYS_{topic}": _hex_key(f"topic {topic}")
+    for topic in (
+        "REQUESTS",
+        "APPOINTMENTS",
+        "COMPLAINTS",
+        "CONVERSATIONS",
+        "IDENTITY",
+        "CASES",
+        "LETTERS",
+        "INTEGRITY",
+    )
+}
+SIGN_IN_CODE_KEY = _hex_key("notify sign-in code")
 REQUIRED_SETTINGS = {
     "KEYCLOAK_ADMIN_PASSWORD": "admin-password-for-config-check",
     "AUDIT_PSEUDONYM_KEY": "0f" * 32,
@@ -100,6 +120,10 @@ REQUIRED_SETTINGS = {
     "KAFKA_TLS_DIR": "/etc/adminduk-kafka-tls",
     **SERVICE_KEYS,
     **KAFKA_PASSWORDS,
+    "NOTIFY_SIGN_IN_CODE_KEYS": SIGN_IN_CODE_KEY,
+    "INTAKE_SIGN_IN_CODE_KEY": RecipientOpener.from_hex(SIGN_IN_CODE_KEY).sealer.public_key_hex,
+    **SERVICE_KEYS,
+    **TOPIC_KEYS,
 }
 
 
@@ -231,6 +255,27 @@ def test_every_kafka_client_speaks_sasl_ssl_as_its_own_user(services: dict[str, 
         assert mounts[ca]["read_only"] is True
         others = {f"{other.upper()}_KAFKA_PASSWORD" for other in SERVICES - {name}}
         assert not others & set(environment)
+
+
+def test_every_service_gets_the_keys_of_the_topics_it_writes_or_reads(
+    services: dict[str, Any],
+) -> None:
+    handled = {
+        "intake": intake_consumer.subscription.events,
+        "processing": processing_consumer.subscription.events,
+        "notify": notify_consumer.subscription.events,
+        "audit": audit_consumer.subscription.events,
+    }
+    for name in SERVICES:
+        configured = json.loads(services[name]["environment"][f"{name.upper()}_TOPIC_KEYS"])
+        assert set(configured) == set(needed_topics(name, handled[name]))
+        for topic, keys in configured.items():
+            variable = f"TOPIC_KEYS_{topic.split('.')[1].upper()}"
+            assert keys == TOPIC_KEYS[variable]
+
+    assert services["notify"]["environment"]["NOTIFY_SIGN_IN_CODE_KEYS"] == SIGN_IN_CODE_KEY
+    for name in SERVICES - {"notify"}:
+        assert "NOTIFY_SIGN_IN_CODE_KEYS" not in services[name]["environment"]
 
 
 def test_intake_counts_clients_by_the_address_its_tls_proxy_forwards(

@@ -1,9 +1,10 @@
-"""After a citizen's whole journey, their NIK, name and phone number are nowhere in clear text
-but on the Kafka topics the README's data map lists as carrying personal data.
+"""After a citizen's whole journey, their NIK, name, phone number and sign-in code are nowhere in
+clear text: not in the databases, not in the logs, not in any Kafka topic, dead letters included.
 
 The scan reads every file the backend wrote: every log, the PostgreSQL cluster under FerretDB
 (tables and write-ahead log) and Kafka's log segments. The local engine keeps documents
-uncompressed (devstack/ferretdb/tables.sql), so clear text would be found byte for byte.
+uncompressed (devstack/ferretdb/tables.sql), and the services' producers do not compress, so clear
+text would be found byte for byte.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import httpx
 from devstack.stack import Stack
 from shared.events.models import CaseOpened, NotificationSent, RequestSubmitted
 from shared.events.topics import CASES, IDENTITY, REQUESTS
-from tests.e2e.conftest import audit_entries, eventually, sign_in, sink_messages
+from tests.e2e.conftest import audit_entries, codes_sent, eventually, sign_in, sink_messages
 
 NIK = "3516095508920007"
 NAME = "Wulandari Kusumaningtyas"
@@ -29,9 +30,8 @@ PERSONAL = {
     "name (UTF-16)": NAME.encode("utf-16-le"),
     "phone": PHONE_DIGITS.encode(),
 }
-PERSONAL_TOPICS = {REQUESTS.name, CASES.name, IDENTITY.name}
-"""As the README's data map lists them, with dead-letter topics, which keep what they copy."""
-DEAD_LETTERS = re.compile(r"^adminduk\.dlq\.[a-z]+\.v1$")
+CLEAR_CODE = re.compile(rb'"code":\s*"\d+"')
+"""A sign-in code as an event in clear would hold it; sealed, it reads `"code":"x1.…"`."""
 PARTITION_DIR = re.compile(r"^(?P<topic>.+)-\d+$")
 
 
@@ -81,23 +81,30 @@ async def test_personal_data_is_only_where_the_data_map_says(
     assert len(delivered) >= 2, "the receipt and the sign-in code reached the gateway"
     assert not any(value.decode(errors="ignore") in str(entries) for value in PERSONAL.values())
 
+    codes = await codes_sent(http, backend, f"+62{PHONE_DIGITS}")
+    assert codes, "the sign-in code reached the gateway"
+
     kafka_logs = backend.run_dir / "kafka" / "log"
     found: dict[str, set[str]] = {}
+    topics: set[str] = set()
+    clear_codes: set[str] = set()
+    sealed_codes = 0
     scanned = 0
     for path in files_under(backend.run_dir, backend.postgres_scratch):
         content = path.read_bytes()
         scanned += 1
+        topic = topic_of(path, kafka_logs)
+        if topic is not None:
+            topics.add(topic)
+            if CLEAR_CODE.search(content) or any(f'"{code}"'.encode() in content for code in codes):
+                clear_codes.add(topic)
+            sealed_codes += content.count(b'"code":"x1.')
         for label, value in PERSONAL.items():
             if value in content:
-                found.setdefault(label, set()).add(
-                    topic_of(path, kafka_logs) or str(path.relative_to(path.anchor))
-                )
+                found.setdefault(label, set()).add(topic or str(path.relative_to(path.anchor)))
 
     assert scanned > 100, "the engines' files were scanned"
-    places = {place for where in found.values() for place in where}
-    assert places, "the Kafka topics that carry personal data were found to hold it"
-    stray = {
-        place for place in places if place not in PERSONAL_TOPICS and not DEAD_LETTERS.match(place)
-    }
-    assert not stray, f"personal data in clear text outside the data map: {found}"
-    assert found["NIK"] == {REQUESTS.name}
+    assert {REQUESTS.name, CASES.name, IDENTITY.name} <= topics, "the topics' segments were read"
+    assert sealed_codes, "the sign-in code's event was found on its topic, sealed"
+    assert not clear_codes, f"a sign-in code in clear text on {clear_codes}"
+    assert not found, f"personal data in clear text: {found}"

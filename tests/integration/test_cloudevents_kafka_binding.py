@@ -18,7 +18,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from shared.events.envelope import CloudEvent
 from shared.kafka import KafkaAccess
 from shared.mongo import Document, OutboxRelay, outbox_entry
-from tests.builders import cipher, request_submitted, wrapped
+from tests.builders import cipher, event_keys, opened, request_submitted, wrapped
 from tests.integration.conftest import TopicFactory
 from tests.integration.test_event_consumer import consumer, until
 
@@ -89,7 +89,9 @@ async def test_what_the_outbox_relay_publishes_the_sdk_reads_as_structured_mode(
     await collection.insert_one(
         {"_id": "req-1", "outbox": [outbox_entry(published, cipher()) | {"topic": topic.name}]}
     )
-    relay = OutboxRelay(collection=collection, producer=producer, cipher=cipher())
+    relay = OutboxRelay(
+        collection=collection, producer=producer, cipher=cipher(), keys=event_keys()
+    )
 
     assert await relay.publish(["req-1"]) == 1
 
@@ -106,7 +108,9 @@ async def test_what_the_outbox_relay_publishes_the_sdk_reads_as_structured_mode(
         **published.model_dump(exclude={"data"}),
         "partitionkey": "req-1",
     }
-    assert decoded.get_data() == published.data
+    sealed = published.model_copy(update={"data": decoded.get_data()})
+    assert sealed.data["applicant"]["nik"] != published.data["applicant"]["nik"]
+    assert opened(sealed.to_json_bytes()) == published
 
 
 async def test_binary_and_structured_events_from_the_sdk_reach_the_handler_as_one_event(

@@ -23,7 +23,7 @@ from shared.mongo import (
     outbox_entry,
     update_document,
 )
-from tests.builders import cipher, request_submitted, wrapped
+from tests.builders import cipher, event_keys, request_submitted, wrapped
 from tests.integration.conftest import TopicFactory, read_all
 
 
@@ -39,7 +39,7 @@ def stored(document_id: str, outbox: list[Document]) -> Document:
 
 
 def relay_of(collection: AsyncCollection[Document], producer: AIOKafkaProducer) -> OutboxRelay:
-    return OutboxRelay(collection=collection, producer=producer, cipher=cipher())
+    return OutboxRelay(collection=collection, producer=producer, cipher=cipher(), keys=event_keys())
 
 
 class CountingReads:
@@ -210,7 +210,11 @@ async def test_a_running_relay_sweeps_at_start_publishes_when_woken_and_flushes_
     collection = mongo_db["cases"]
     await insert_new(collection, stored("left-by-a-crash", outbox_of(topic, "x", 1)))
     relay = OutboxRelay(
-        collection=collection, producer=producer, cipher=cipher(), sweep_interval_s=300
+        collection=collection,
+        producer=producer,
+        cipher=cipher(),
+        keys=event_keys(),
+        sweep_interval_s=300,
     )
     await relay.start()
     try:

@@ -49,7 +49,7 @@ from shared.events.models import (
 )
 from shared.metrics import DB_OPERATIONS, activity
 from shared.mongo import Document, OutboxRelay
-from tests.builders import applicant, cipher
+from tests.builders import applicant, cipher, event_keys
 
 BUDGET = 6.0
 """Engine operations per request for processing's handlers and background loops together."""
@@ -111,7 +111,10 @@ class Processing:
         stored = MongoCaseRepository(db["cases"], cipher())
         await stored.ensure_indexes()
         relay = OutboxRelay(
-            collection=db["cases"], producer=cast(AIOKafkaProducer, Acknowledged()), cipher=cipher()
+            collection=db["cases"],
+            producer=cast(AIOKafkaProducer, Acknowledged()),
+            cipher=cipher(),
+            keys=event_keys(),
         )
         written: list[tuple[str, Sequence[CloudEvent]]] = []
 

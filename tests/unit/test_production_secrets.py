@@ -23,8 +23,12 @@ from services.processing.bootstrap import create_app as processing_app
 from services.processing.config import ProcessingSettings
 from shared.config import MissingSecrets, ServiceSettings
 from shared.errors import InvalidConfiguration
+from shared.events.models import EVENT_TYPES
+from shared.events.sealing import topic_sealed
 from shared.http import ReadinessCheck
 from tests.builders import VALID_NIK
+
+PERSONAL_TOPICS = {cls.topic.name for cls in EVENT_TYPES.values() if topic_sealed(cls)}
 
 AppFactory = Callable[..., FastAPI]
 REQUIRED: dict[str, tuple[type[ServiceSettings], AppFactory, set[str]]] = {
@@ -42,6 +46,8 @@ REQUIRED: dict[str, tuple[type[ServiceSettings], AppFactory, set[str]]] = {
             "INTAKE_WHATSAPP_ACCESS_TOKEN",
             "INTAKE_SMS_WEBHOOK_SECRET",
             "INTAKE_TRUSTED_PROXIES",
+            "INTAKE_TOPIC_KEYS",
+            "INTAKE_SIGN_IN_CODE_KEY",
         },
     ),
     "processing": (
@@ -52,6 +58,7 @@ REQUIRED: dict[str, tuple[type[ServiceSettings], AppFactory, set[str]]] = {
             "PROCESSING_DATA_KEYS",
             "PROCESSING_LOOKUP_KEY",
             "PROCESSING_KAFKA_PASSWORD",
+            "PROCESSING_TOPIC_KEYS",
         },
     ),
     "notify": (
@@ -72,6 +79,8 @@ REQUIRED: dict[str, tuple[type[ServiceSettings], AppFactory, set[str]]] = {
             "NOTIFY_SMS_REPORT_SECRET",
             "NOTIFY_CITIZEN_TOKEN_KEY",
             "NOTIFY_STAFF_DIRECTORY",
+            "NOTIFY_TOPIC_KEYS",
+            "NOTIFY_SIGN_IN_CODE_KEYS",
         },
     ),
     "audit": (
@@ -85,6 +94,7 @@ REQUIRED: dict[str, tuple[type[ServiceSettings], AppFactory, set[str]]] = {
             "AUDIT_PSEUDONYM_KEY",
             "AUDIT_CHECKPOINT_KEY",
             "AUDIT_STAFF_DIRECTORY",
+            "AUDIT_TOPIC_KEYS",
         },
     ),
 }
@@ -124,6 +134,7 @@ def production_settings(service: str, folder: Path, **changes: str) -> ServiceSe
         for number, name in enumerate(sorted(required), start=1)
     }
     values["oidc_issuer"] = "https://idp.example/realms/adminduk"
+    values["topic_keys"] = json.dumps(dict.fromkeys(PERSONAL_TOPICS, "ee" * 32))
     if service == "notify":
         values["whatsapp_phone_number_id"] = "106540352242922"
         values["citizen_token_key"] = (
@@ -173,6 +184,7 @@ def test_audit_in_production_refuses_to_start_without_its_staff_directory(
             "environment": "production",
             "oidc_issuer": "https://idp.example/realms/adminduk",
             **{name: "ab" * 32 for name in ("data_keys", "lookup_key", "pseudonym_key")},
+            "topic_keys": json.dumps(dict.fromkeys(PERSONAL_TOPICS, "ee" * 32)),
             "checkpoint_key": "cd" * 32,
             "kafka_password": "ef" * 16,
         }

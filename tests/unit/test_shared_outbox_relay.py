@@ -12,7 +12,7 @@ from pymongo.results import BulkWriteResult
 from shared.events.envelope import CloudEvent, KafkaHeaders
 from shared.events.topics import REQUESTS
 from shared.mongo import UNPUBLISHED, Document, OutboxRelay, outbox_entry
-from tests.builders import cipher, request_submitted, wrapped
+from tests.builders import cipher, event_keys, opened, request_submitted, wrapped
 
 
 class StoredOutboxes:
@@ -72,6 +72,7 @@ def relay(collection: StoredOutboxes, producer: SentMessages, **options: int) ->
         collection=cast(AsyncCollection[Document], collection),
         producer=cast(AIOKafkaProducer, producer),
         cipher=cipher(),
+        keys=event_keys(),
         **options,
     )
 
@@ -92,7 +93,7 @@ async def test_handed_over_items_are_published_in_order_without_reading_back() -
 
     assert stored.reads == []
     assert producer.sent == [(REQUESTS.name, b"req-1")] * 3
-    assert producer.values == [event.to_json_bytes() for event in first + second]
+    assert [opened(value) for value in producer.values] == first + second
     assert producer.headers == [[("content-type", b"application/cloudevents+json")]] * 3
     assert stored.outboxes["req-1"] == []
     assert await outbox_relay.publish(["req-1"]) == 0
@@ -109,7 +110,7 @@ async def test_a_wake_without_the_events_reads_the_document_back() -> None:
     assert await outbox_relay.publish(["req-1"]) == 2
 
     assert stored.reads == ["req-1"]
-    assert producer.values == [event.to_json_bytes() for event in written]
+    assert [opened(value) for value in producer.values] == written
     assert stored.outboxes["req-1"] == []
 
 
