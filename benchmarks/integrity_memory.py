@@ -41,7 +41,7 @@ from pymongo import AsyncMongoClient, monitoring
 
 from devstack.stack import Ports, Stack
 from services.audit.adapters.mongo_rule_memory import SUPERSEDED_PER_DELETE, MongoEngineProgress
-from services.audit.domain.alerts import Alert, AlertStatus
+from services.audit.domain.alerts import Alert, AlertOrder, AlertStatus, Severity
 from services.audit.domain.entry import LogEntry
 from services.audit.domain.integrity import Context, MemoryChanges, Rule, RuleMemory, Thresholds
 from services.audit.service_layer.integrity import EngineProgress, IntegrityEngine
@@ -258,6 +258,8 @@ class CountedAlerts:
         month: str | None,
         offset: int,
         limit: int,
+        severity: Severity | None = None,
+        order: AlertOrder = AlertOrder.NEWEST,
     ) -> list[Alert]:
         return list(self.by_id.values())[offset : offset + limit]
 

@@ -9,7 +9,7 @@ import itertools
 from collections.abc import AsyncIterator, Collection, Mapping, Sequence
 from dataclasses import replace
 
-from services.audit.domain.alerts import Alert, AlertStatus
+from services.audit.domain.alerts import Alert, AlertOrder, AlertStatus, Severity, order_key
 from services.audit.domain.checkpoint import SignedCheckpoint
 from services.audit.domain.entry import LogEntry
 from services.audit.domain.integrity import MemoryChanges, Rule, RuleMemory
@@ -145,12 +145,15 @@ class FakeAlerts:
         month: str | None,
         offset: int,
         limit: int,
+        severity: Severity | None = None,
+        order: AlertOrder = AlertOrder.NEWEST,
     ) -> list[Alert]:
         found = [
             alert
-            for alert in sorted(self.by_id.values(), key=lambda a: -a.index)
+            for alert in sorted(self.by_id.values(), key=order_key(order))
             if status in (None, alert.status)
             and rule in (None, alert.rule)
+            and severity in (None, alert.severity)
             and service_point in (None, alert.service_point)
             and month in (None, alert.month)
         ]

@@ -18,7 +18,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from services.audit.adapters.mongo_alerts import MongoAlerts
 from services.audit.adapters.mongo_log import MongoLogEntries
 from services.audit.adapters.mongo_rule_memory import MongoEngineProgress
-from services.audit.domain.alerts import Alert
+from services.audit.domain.alerts import Alert, AlertOrder, Severity, order_key
 from services.audit.domain.integrity import Context, Rule, StaffIdentity, Thresholds
 from services.audit.domain.pseudonym import pseudonym
 from services.audit.service_layer.integrity import IntegrityEngine
@@ -484,3 +484,32 @@ async def test_alerts_are_filtered_stepped_once_and_keep_the_note_sealed(
         )
         == []
     )
+
+
+async def test_the_engine_sorts_and_filters_alerts_by_severity_as_the_rules_say(
+    mongo_db: AsyncDatabase[Document],
+) -> None:
+    await record(mongo_db, generate())
+    await run_engine(mongo_db, "integrity_engine")
+    alerts = MongoAlerts(mongo_db["integrity_alerts"], cipher())
+    everything = await all_alerts(mongo_db)
+
+    async def listed(order: AlertOrder, severity: Severity | None = None) -> list[str]:
+        found = await alerts.find(
+            status=None,
+            rule=None,
+            service_point=None,
+            month=None,
+            offset=0,
+            limit=1000,
+            severity=severity,
+            order=order,
+        )
+        return [alert.alert_id for alert in found]
+
+    for order in AlertOrder:
+        expected = sorted(everything, key=order_key(order))
+        assert await listed(order) == [alert.alert_id for alert in expected], order
+    high = await listed(AlertOrder.NEWEST, Severity.HIGH)
+    assert high
+    assert high == [alert.alert_id for alert in everything if alert.severity is Severity.HIGH]

@@ -24,6 +24,7 @@ from services.audit.adapters.staff_directory_file import (
 from services.audit.bootstrap import create_app
 from services.audit.config import AuditSettings
 from services.audit.domain.alerts import (
+    SEVERITY,
     Alert,
     AlertStatus,
     AlertTransitionRefused,
@@ -407,6 +408,35 @@ async def test_auditors_list_alerts_with_filters_and_pages(world: World) -> None
     ]
     assert other_month["alerts"] == []
     assert bad.status_code == 422
+
+
+async def test_auditors_filter_and_sort_alerts_by_severity_and_rule(world: World) -> None:
+    """Weekend overtime must not bury a queue jump: low-severity alerts can be left out or sent
+    to the end."""
+    async with integrity_api(world[0], world[1]) as client:
+        low = (await client.get("/v1/audit/alerts", params={"severity": "LOW"})).json()
+        medium = (await client.get("/v1/audit/alerts", params={"severity": "MEDIUM"})).json()
+        by_severity = (await client.get("/v1/audit/alerts", params={"sort": "severity"})).json()
+        by_rule = (await client.get("/v1/audit/alerts", params={"sort": "rule"})).json()
+        bad = await client.get("/v1/audit/alerts", params={"sort": "loudest"})
+
+    assert [a["alert_id"] for a in low["alerts"]] == ["repeated_send_backs-3"]
+    assert [a["severity"] for a in medium["alerts"]] == ["MEDIUM", "MEDIUM"]
+    assert [a["alert_id"] for a in by_severity["alerts"]] == [
+        "queue_jump-4",
+        "queue_jump-0",
+        "repeated_send_backs-3",
+    ]
+    assert [a["rule"] for a in by_rule["alerts"]] == [
+        "QUEUE_JUMP",
+        "QUEUE_JUMP",
+        "REPEATED_SEND_BACKS",
+    ]
+    assert bad.status_code == 422
+
+
+def test_every_rule_has_a_severity() -> None:
+    assert set(SEVERITY) == set(Rule)
 
 
 async def test_an_alert_comes_with_an_inclusion_proof_for_each_signed_evidence_entry(

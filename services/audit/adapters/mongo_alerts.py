@@ -12,14 +12,26 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from pymongo import DESCENDING
+from pymongo import ASCENDING, DESCENDING
 from pymongo.asynchronous.collection import AsyncCollection
 
-from services.audit.domain.alerts import Alert, AlertStatus
+from services.audit.domain.alerts import RANK, Alert, AlertOrder, AlertStatus, Severity, rules_of
 from services.audit.domain.integrity import Rule
 from shared.crypto import Cipher
 from shared.events.envelope import CloudEvent
 from shared.mongo import Document, insert_new, outbox_fields, update_document, with_outbox
+
+SORTS = {
+    AlertOrder.NEWEST: [("index", DESCENDING), ("_id", DESCENDING)],
+    AlertOrder.SEVERITY: [
+        ("severity_rank", DESCENDING),
+        ("index", DESCENDING),
+        ("_id", DESCENDING),
+    ],
+    AlertOrder.RULE: [("rule", ASCENDING), ("index", DESCENDING), ("_id", DESCENDING)],
+}
+"""`order_key` as the engine sorts; an alert stored before severities has no rank and comes
+last when sorted by severity."""
 
 
 class MongoAlerts:
@@ -65,8 +77,12 @@ class MongoAlerts:
         month: str | None,
         offset: int,
         limit: int,
+        severity: Severity | None = None,
+        order: AlertOrder = AlertOrder.NEWEST,
     ) -> list[Alert]:
         query: Document = {}
+        if severity is not None:
+            query["rule"] = {"$in": [rule.value for rule in rules_of(severity)]}
         for name, value in (
             ("status", status),
             ("rule", rule),
@@ -78,7 +94,7 @@ class MongoAlerts:
         cursor = self._collection.find(
             query,
             {"outbox": 0},
-            sort=[("index", DESCENDING), ("_id", DESCENDING)],
+            sort=SORTS[order],
             skip=offset,
             limit=limit,
         )
@@ -87,6 +103,7 @@ class MongoAlerts:
     def _fields(self, alert: Alert) -> Document:
         return {
             "rule": alert.rule.value,
+            "severity_rank": RANK[alert.severity],
             "index": alert.index,
             "evidence": list(alert.evidence),
             "officers": list(alert.officers),

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import statistics
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
@@ -25,6 +25,40 @@ class AlertStatus(StrEnum):
     OPEN = "OPEN"
     ACKNOWLEDGED = "ACKNOWLEDGED"
     RESOLVED = "RESOLVED"
+
+
+class Severity(StrEnum):
+    HIGH = "HIGH"
+    MEDIUM = "MEDIUM"
+    LOW = "LOW"
+
+
+SEVERITY: dict[Rule, Severity] = {
+    Rule.SELF_DEALING: Severity.HIGH,
+    Rule.ILLEGAL_FEE: Severity.HIGH,
+    Rule.QUEUE_JUMP: Severity.MEDIUM,
+    Rule.BULK_READS: Severity.MEDIUM,
+    Rule.BREACH_PATTERN: Severity.MEDIUM,
+    Rule.DEADLINE_BREACH: Severity.MEDIUM,
+    Rule.REPEATED_SEND_BACKS: Severity.LOW,
+    Rule.OFF_HOURS: Severity.LOW,
+}
+"""How much a rule's alert weighs: a citizen or the office wronged for gain first, then work
+done unfairly or late, then what may well be innocent (weekend overtime, a hard case)."""
+RANK = {Severity.HIGH: 3, Severity.MEDIUM: 2, Severity.LOW: 1}
+
+
+class AlertOrder(StrEnum):
+    NEWEST = "newest"
+    """Newest triggering entry first."""
+    SEVERITY = "severity"
+    """Most severe first, newest first within a severity."""
+    RULE = "rule"
+    """By rule name, newest first within a rule."""
+
+
+def rules_of(severity: Severity) -> tuple[Rule, ...]:
+    return tuple(rule for rule, weight in SEVERITY.items() if weight is severity)
 
 
 class AlertTransitionRefused(Exception):
@@ -69,6 +103,10 @@ class Alert:
     def month(self) -> str:
         return month_of(self.occurred_at)
 
+    @property
+    def severity(self) -> Severity:
+        return SEVERITY[self.rule]
+
     def acknowledge(self, *, by: str, at: datetime) -> Alert:
         if self.status is not AlertStatus.OPEN:
             raise AlertTransitionRefused(
@@ -92,6 +130,15 @@ class Alert:
         if self.resolved_at is None:
             return None
         return (self.resolved_at - self.raised_at).total_seconds()
+
+
+def order_key(order: AlertOrder) -> Callable[[Alert], tuple[int | str, ...]]:
+    """How `order` sorts alerts: what the stores sort by, as a function."""
+    if order is AlertOrder.SEVERITY:
+        return lambda alert: (-RANK[alert.severity], -alert.index)
+    if order is AlertOrder.RULE:
+        return lambda alert: (alert.rule.value, -alert.index)
+    return lambda alert: (-alert.index,)
 
 
 def month_of(moment: datetime) -> str:

@@ -18,9 +18,11 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from services.audit.domain.alerts import (
     Alert,
+    AlertOrder,
     AlertStatus,
     AlertTransitionRefused,
     ServicePointSummary,
+    Severity,
     month_of,
 )
 from services.audit.domain.integrity import Rule
@@ -64,6 +66,7 @@ AlertIdPath = Annotated[
 class AlertView(BaseModel):
     alert_id: str = Field(description="`{rule}-{index}`: the rule and the entry that triggered it.")
     rule: Rule
+    severity: Severity = Field(description="How much the rule's alerts weigh.")
     index: int = Field(description="The log index of the triggering entry.")
     evidence: list[int] = Field(description="Log indexes of the entries that show it.")
     officers: list[str] = Field(description="The officers it is about (token subjects).")
@@ -84,6 +87,7 @@ class AlertView(BaseModel):
         return cls(
             alert_id=alert.alert_id,
             rule=alert.rule,
+            severity=alert.severity,
             index=alert.index,
             evidence=list(alert.evidence),
             officers=list(alert.officers),
@@ -167,18 +171,26 @@ async def list_alerts(
     context: ContextDep,
     status_: Annotated[AlertStatus | None, Query(alias="status")] = None,
     rule: Rule | None = None,
+    severity: Severity | None = None,
     service_point: Annotated[
         str | None, Query(pattern=r"^[A-Z][A-Z0-9_]{0,39}$", description="A service point code.")
     ] = None,
     month: Annotated[
         str | None, Query(pattern=MONTH, description="YYYY-MM (WIB) of the triggering event.")
     ] = None,
+    sort: Annotated[
+        AlertOrder,
+        Query(description="`newest` trigger first, most `severity` first, or by `rule` name."),
+    ] = AlertOrder.NEWEST,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50,
 ) -> AlertsPage:
+    """Filters combine; each sort is newest first within its groups."""
     alerts = await context.alerts.find(
         status=status_,
         rule=rule,
+        severity=severity,
+        order=sort,
         service_point=service_point,
         month=month,
         offset=offset,

@@ -17,7 +17,14 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from services.audit.domain.alerts import Alert, AlertStatus, ServicePointSummary, summarise
+from services.audit.domain.alerts import (
+    Alert,
+    AlertOrder,
+    AlertStatus,
+    ServicePointSummary,
+    Severity,
+    summarise,
+)
 from services.audit.domain.integrity import (
     Context,
     Finding,
@@ -60,8 +67,10 @@ class AlertStore(Protocol):
         month: str | None,
         offset: int,
         limit: int,
+        severity: Severity | None = None,
+        order: AlertOrder = AlertOrder.NEWEST,
     ) -> list[Alert]:
-        """Alerts matching every given filter, newest trigger first."""
+        """Alerts matching every given filter, in `order` (`order_key`)."""
         ...
 
 
