@@ -69,7 +69,8 @@ class Principal:
 
 
 class InvalidToken(Exception):
-    """A token that proves nothing. The message says why, without the token's content."""
+    """A token that proves nothing. The message says why in Indonesian, as the caller reads it,
+    without the token's content."""
 
 
 class KeySource(Protocol):
@@ -121,7 +122,7 @@ class RemoteKeys:
             document = response.json()
         except (httpx.HTTPError, json.JSONDecodeError, KeyError, TypeError) as exc:
             log.warning("could not fetch the keys of %s: %s", self._issuer, type(exc).__name__)
-            raise InvalidToken("the issuer's keys cannot be fetched now") from None
+            raise InvalidToken("kunci penerbit token tidak dapat diambil saat ini") from None
         self._fetched_at = time.monotonic()
         self._keys = _usable_keys(document)
 
@@ -191,20 +192,20 @@ class TokenVerifier:
             header = jwt.get_unverified_header(token)
             unverified = jwt.decode(token, options={"verify_signature": False})
         except jwt.PyJWTError:
-            raise InvalidToken("the token is not a well-formed JWT") from None
+            raise InvalidToken("token bukan JWT yang utuh") from None
         algorithm, key_id = header.get("alg"), header.get("kid")
         if algorithm not in ALGORITHMS:
-            raise InvalidToken("the token's algorithm is not accepted")
+            raise InvalidToken("algoritme token tidak diterima")
         if not isinstance(key_id, str):
-            raise InvalidToken("the token names no key")
+            raise InvalidToken("token tidak menyebut kuncinya")
         issuer = self._issuers.get(str(unverified.get("iss")))
         if issuer is None:
-            raise InvalidToken("the token's issuer is not trusted")
+            raise InvalidToken("penerbit token tidak dipercaya")
         key = await issuer.keys.key(key_id)
         if key is None:
-            raise InvalidToken("the issuer has no key with the token's key id")
+            raise InvalidToken("penerbit tidak memiliki kunci dengan id kunci token ini")
         if key.algorithm_name != algorithm:
-            raise InvalidToken("the token's algorithm does not match its key")
+            raise InvalidToken("algoritme token tidak cocok dengan kuncinya")
         try:
             claims = jwt.decode(
                 token,
@@ -216,25 +217,25 @@ class TokenVerifier:
                 options={"require": ["exp", "iat", "iss", "aud", "sub"]},
             )
         except jwt.ExpiredSignatureError:
-            raise InvalidToken("the token has expired") from None
+            raise InvalidToken("token sudah kedaluwarsa") from None
         except jwt.ImmatureSignatureError:
-            raise InvalidToken("the token is not valid yet") from None
+            raise InvalidToken("token belum berlaku") from None
         except jwt.InvalidAudienceError:
-            raise InvalidToken("the token is for another audience") from None
+            raise InvalidToken("token ditujukan untuk layanan lain") from None
         except jwt.InvalidIssuerError:
-            raise InvalidToken("the token's issuer is not trusted") from None
+            raise InvalidToken("penerbit token tidak dipercaya") from None
         except jwt.PyJWTError:
-            raise InvalidToken("the token's signature or claims are not valid") from None
+            raise InvalidToken("tanda tangan atau klaim token tidak sah") from None
         return _principal(claims, issuer.grants)
 
 
 def _principal(claims: Mapping[str, Any], grants: frozenset[Role]) -> Principal:
     subject = claims["sub"]
     if not isinstance(subject, str) or not subject:
-        raise InvalidToken("the token's subject is not valid")
+        raise InvalidToken("subjek token tidak sah")
     listed = claims.get("roles", [])
     if not isinstance(listed, list):
-        raise InvalidToken("the token's roles are not a list")
+        raise InvalidToken("peran dalam token bukan daftar")
     roles = frozenset(Role(name) for name in listed if name in _ROLE_NAMES)
     village = _optional(claims, "village", _VILLAGE)
     service_point = _optional(claims, "service_point", _SERVICE_POINT)
@@ -255,5 +256,5 @@ def _optional(claims: Mapping[str, Any], name: str, pattern: re.Pattern[str]) ->
     if value is None:
         return None
     if not isinstance(value, str) or not pattern.fullmatch(value):
-        raise InvalidToken(f"the token's {name} claim is not valid")
+        raise InvalidToken(f"klaim {name} dalam token tidak sah")
     return value
