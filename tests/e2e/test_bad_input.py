@@ -67,6 +67,8 @@ BAD_SUBMISSIONS: dict[str, tuple[dict[str, Any], int, str]] = {
     "right-to-left override in the name": (with_name("Siti \u202eanimA"), 422, "invalid_request"),
     "bidi isolate in the name": (with_name("Siti \u2068Aminah\u2069"), 422, "invalid_request"),
     "zero-width space in the name": (with_name("Si\u200bti Aminah"), 422, "invalid_request"),
+    "line break in the name": (with_name("Siti\nAminah"), 422, "invalid_request"),
+    "tab in the name": (with_name("Siti\tAminah"), 422, "invalid_request"),
     "refused form with an idempotency key": (
         {"json": with_changes(service_code="KTP_REKAM"), "headers": KEY},
         422,

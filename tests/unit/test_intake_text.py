@@ -85,7 +85,7 @@ def test_text_is_stored_in_nfc_with_single_spaces(text: str, cleaned: str) -> No
     assert unicodedata.is_normalized("NFC", clean_text(text))
 
 
-@pytest.mark.parametrize("name", ["", " ", "\t\n", "\u3000\u00a0"])
+@pytest.mark.parametrize("name", ["", " ", "\u3000\u00a0"])
 def test_a_name_without_a_visible_character_is_refused(name: str) -> None:
     with pytest.raises(InvalidText, match="Nama wajib diisi"):
         normalize_name(name)
@@ -93,6 +93,25 @@ def test_a_name_without_a_visible_character_is_refused(name: str) -> None:
 
 def test_a_name_is_cleaned() -> None:
     assert normalize_name(" Siti  Aminah ") == "Siti Aminah"
+
+
+@pytest.mark.parametrize(
+    ("name", "code"),
+    [
+        ("Siti\nAminah", "U+000A"),
+        ("Siti\tAminah", "U+0009"),
+        ("Siti Aminah\r", "U+000D"),
+        ("Siti\u2028Aminah", "U+2028"),
+        ("\t\n", "U+0009"),
+    ],
+)
+def test_a_name_is_one_line(name: str, code: str) -> None:
+    """A line break would split the name on a form, a letter or an SMS."""
+    with pytest.raises(InvalidText, match="satu baris") as refused:
+        normalize_name(name)
+
+    assert code in str(refused.value)
+    assert re.fullmatch(name_pattern(), name) is None
 
 
 def accepted(name: str) -> bool:

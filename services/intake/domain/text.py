@@ -4,8 +4,9 @@ Control characters (NUL, BEL, the ESC of terminal colour codes), bidirectional c
 shows what follows right to left) and other invisible format characters (zero-width spaces and
 joiners) would reach officers' screens and the messages sent to citizens, where they garble,
 disguise or spoof what is shown. They are refused rather than dropped, so what is stored is what
-the citizen sees they typed. Tabs and line breaks are whitespace like any other: every run of
-whitespace becomes one space.
+the citizen sees they typed. In longer text tabs and line breaks are whitespace like any other:
+every run of whitespace becomes one space. A name is one line: a tab or line break in it is refused
+too, since it would split the name on a form, a letter or an SMS.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ BIDI_CONTROLS = frozenset(
 )
 """Marks, embeddings, overrides and isolates that change the order text is shown in."""
 WHITESPACE_CONTROLS = frozenset("\t\n\v\f\r")
+LINE_BREAKS = WHITESPACE_CONTROLS | frozenset("\u2028\u2029")
+"""What ends or splits a line, refused in one-line text such as a name."""
 
 _CONTROL = "Cc"
 _FORMAT = "Cf"
@@ -29,10 +32,12 @@ class InvalidText(ValueError):
     """Raised with a reason in plain Indonesian."""
 
 
-def refusal(character: str) -> str | None:
-    """Why the character may not appear in free text, or None if it may."""
+def refusal(character: str, *, one_line: bool = False) -> str | None:
+    """Why the character may not appear in free text (in `one_line` text), or None if it may."""
     code = f"U+{ord(character):04X}"
     category = unicodedata.category(character)
+    if one_line and character in LINE_BREAKS:
+        return f"Tidak boleh berisi tab atau baris baru ({code}); tulis dalam satu baris."
     if category == _CONTROL and character not in WHITESPACE_CONTROLS:
         return (
             f"Tidak boleh berisi karakter kontrol ({code}), "
@@ -47,17 +52,17 @@ def refusal(character: str) -> str | None:
     return None
 
 
-def clean_text(value: str) -> str:
+def clean_text(value: str, *, one_line: bool = False) -> str:
     """The text in Unicode NFC, each run of whitespace made one space; or says what is refused."""
     for character in value:
-        if reason := refusal(character):
+        if reason := refusal(character, one_line=one_line):
             raise InvalidText(reason)
     return " ".join(unicodedata.normalize("NFC", value).split())
 
 
 def normalize_name(value: str) -> str:
-    """A person's name as stored and shown: cleaned like any free text, and not empty."""
-    name = clean_text(value)
+    """A person's name as stored and shown: one line, cleaned like any free text, not empty."""
+    name = clean_text(value, one_line=True)
     if not name:
         raise InvalidText("Nama wajib diisi.")
     return name
@@ -74,7 +79,7 @@ def name_pattern() -> str:
     refused = [
         code
         for code in range(_BMP_END)
-        if refusal(chr(code)) and unicodedata.category(chr(code)) != _SURROGATE
+        if refusal(chr(code), one_line=True) and unicodedata.category(chr(code)) != _SURROGATE
     ]
     spaces = [code for code in range(_BMP_END) if chr(code).isspace() and code not in refused]
     allowed = f"[^{_character_class(refused)}]"
