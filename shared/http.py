@@ -287,6 +287,7 @@ _REASONS = {
     "string_type": "Harus berupa teks.",
     "string_unicode": "Harus berupa teks Unicode yang sah.",
     "string_pattern_mismatch": "Formatnya tidak sesuai.",
+    "bool_type": "Harus berupa true atau false.",
     "int_type": "Harus berupa bilangan bulat.",
     "int_parsing": "Harus berupa bilangan bulat.",
     "int_from_float": "Harus berupa bilangan bulat.",

@@ -22,7 +22,7 @@ from services.intake.service_layer.sign_in import SignInContext
 from shared.access import Counting
 from shared.calendar import WorkingCalendar
 from shared.http import ErrorBody, ReadinessCheck
-from tests.auth import STAFF_KEYS
+from tests.auth import STAFF_KEYS, bearer
 from tests.builders import FORM_FIELDS, T0
 from tests.fakes import (
     CallCounter,
@@ -600,3 +600,19 @@ async def test_metrics_count_requests_by_route_template(intake: Intake) -> None:
     assert response.status_code == 200
     assert 'route="/v1/requests/{request_id}",status="404"' in response.text
     assert str(unknown) not in response.text
+
+
+@pytest.mark.parametrize("consent", ["yes", "true", 1, "1"])
+async def test_consent_is_a_json_true_and_nothing_that_looks_like_one(consent: object) -> None:
+    """A form that wrote "yes" has not recorded consent the API can rely on."""
+    officer = bearer("counter_officer", service_point="KANTOR_DINAS")
+    async with running_intake({"mongo": answering(True)}) as intake:
+        response = await intake.client.post(
+            "/v1/requests", json=FORM | {"consent": consent}, headers=officer
+        )
+        stored = len(intake.repository.requests)
+
+    assert response.status_code == 422
+    assert response.json()["error"] == "invalid_request"
+    assert [detail["field"] for detail in response.json()["details"]] == ["consent"]
+    assert stored == 0

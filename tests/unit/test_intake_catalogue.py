@@ -203,7 +203,7 @@ def service_with_every_field_type() -> ServiceDefinition:
     [
         ("family_card_number", "3516 0901 0108 0001", "3516090101080001"),
         ("deceased_nik", "3516.0950.0550.0002", "3516095005500002"),
-        ("deceased_name", "  Sumarni \t binti  Karto ", "Sumarni binti Karto"),
+        ("deceased_name", "  Sumarni  binti  Karto ", "Sumarni binti Karto"),
         ("date_of_death", "2025-03-03", "2025-03-03"),
     ],
 )

@@ -10,7 +10,7 @@ from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Header, Path, Request, Response, status
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, StringConstraints
 
 from services.intake.domain.callers import (
     MissingScope,
@@ -133,10 +133,10 @@ class SubmitRequestBody(BaseModel):
         min_length=1,
         max_length=120,
         json_schema_extra=_pattern(name_pattern(), "Siti Aminah"),
-        description="Full name as on the KK, stored in Unicode NFC with runs of whitespace made "
-        "one space. It must hold a visible character, and no control characters (tabs and line "
-        "breaks count as spaces), bidirectional controls or other invisible format characters "
-        "(Unicode categories Cc and Cf, in every plane).",
+        description="Full name as on the KK, on one line, stored in Unicode NFC with runs of "
+        "spaces made one space. It must hold a visible character, and no control characters "
+        "(tabs and line breaks included), bidirectional controls or other invisible format "
+        "characters (Unicode categories Cc and Cf, in every plane).",
     )
     phone: Annotated[str | None, AfterValidator(_optional(normalize_phone))] = Field(
         default=None,
@@ -168,10 +168,11 @@ class SubmitRequestBody(BaseModel):
         description="L or P, as on the KK; if given, it must agree with the NIK (women's birth "
         "day has 40 added).",
     )
-    consent: bool = Field(
+    consent: StrictBool = Field(
         default=False,
         description="A village operator or counter officer submitting for a citizen records "
-        "here that the citizen agreed; without it they get 422 `consent_required`.",
+        "here (JSON `true`, nothing else) that the citizen agreed; without it they get 422 "
+        "`consent_required`.",
     )
 
 

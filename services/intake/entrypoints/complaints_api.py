@@ -8,7 +8,7 @@ from typing import Annotated
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Request, status
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool
 
 from services.intake.domain.callers import submitter
 from services.intake.domain.complaints import MAX_DESCRIPTION, ComplaintForm, normalize_description
@@ -80,7 +80,7 @@ class ComplaintBody(BaseModel):
         description="The request it is about, if any; any case, spaces and hyphens ignored. "
         "An unknown number is refused with 422 `unknown_tracking_number`.",
     )
-    anonymous: bool = Field(
+    anonymous: StrictBool = Field(
         default=False,
         description="Withholds who complains: no phone is taken, and the complaint is not tied "
         "to a sign-in.",
