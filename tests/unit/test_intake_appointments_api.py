@@ -262,6 +262,21 @@ async def test_a_citizen_cancels_with_the_nik_ending_and_the_place_is_free_again
     assert sum(len(taken) for taken in intake.places.bookings.values()) == 0
 
 
+@pytest.mark.parametrize("action", ["cancel", "reschedule"])
+async def test_a_caller_without_a_token_must_give_the_nik_ending(
+    intake: Intake, action: str
+) -> None:
+    """Without it nothing could prove the visit is theirs: say which field, not "not found"."""
+    number = (await intake.book()).json()["booking_number"]
+    body = {} if action == "cancel" else {"date": "2025-03-05", "slot": "09:00-10:00"}
+
+    answer = await intake.client.post(f"/v1/appointments/{number}/{action}", json=body)
+
+    assert answer.status_code == 422
+    assert answer.json()["error"] == "invalid_request"
+    assert [detail["field"] for detail in answer.json()["details"]] == ["nik_last4"]
+
+
 async def test_a_signed_in_owner_or_the_point_s_officer_cancel_without_the_nik(
     intake: Intake,
 ) -> None:

@@ -422,6 +422,13 @@ def _proof(caller: Principal | None, nik_last4: str | None) -> Proof:
             )
         return Proof(service_point=caller.service_point)
     phone = caller.phone_number if caller is not None else None
+    if phone is None and nik_last4 is None:
+        raise ApiError(
+            UNPROCESSABLE,
+            "invalid_request",
+            "Tulis empat angka terakhir NIK (nik_last4), atau masuk dengan nomor HP kunjungan ini.",
+            details={"nik_last4": "Wajib diisi tanpa masuk dengan nomor HP kunjungan ini."},
+        )
     return Proof(nik_last4=nik_last4, phone=phone)
 
 
