@@ -15,6 +15,7 @@ from services.notify.domain.notification import (
 from services.notify.domain.quiet_hours import QuietHours
 from services.notify.domain.rate_limit import TokenBucket
 from services.notify.domain.route import phone_fallback
+from services.notify.service_layer.statuses import MessageHistory
 from shared.calendar import JAKARTA
 from shared.events.envelope import Actor
 from shared.events.models import (
@@ -159,6 +160,7 @@ def test_mark_sent_records_the_provider_id_and_emits_notification_sent() -> None
     assert message.status is NotificationStatus.SENT
     assert message.attempts == 2
     assert message.provider_message_id == "wamid.123"
+    assert message.sent_at == NOW
     assert message.events == [
         NotificationSent(
             actor=NOTIFY,
@@ -338,3 +340,12 @@ def test_a_token_bucket_refills_with_time_up_to_its_burst() -> None:
 def test_a_token_bucket_refuses_a_rate_it_could_never_serve() -> None:
     with pytest.raises(ValueError, match="positive rate"):
         TokenBucket(rate_per_s=0.0, burst=1.0)
+
+
+def test_a_message_a_provider_took_shows_when_even_without_its_reports() -> None:
+    """The local sink and some SMS gateways report nothing: the message still went out then."""
+    message = notification()
+    message.mark_sent(provider_message_id="sms-1", now=NOW)
+
+    assert MessageHistory(notification=message, deliveries=[]).sent_at == NOW
+    assert MessageHistory(notification=notification(), deliveries=[]).sent_at is None

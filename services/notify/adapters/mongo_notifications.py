@@ -134,6 +134,7 @@ class MongoNotificationRepository:
             else self._cipher.seal_text(notification.subject, context=context),
             "last_error": notification.last_error,
             "provider_message_id": notification.provider_message_id,
+            "sent_at": notification.sent_at,
             "fallbacks": self._cipher.seal_json(
                 {"legs": [asdict(leg) for leg in notification.fallbacks]}, context=context
             ),
@@ -161,6 +162,7 @@ class MongoNotificationRepository:
             else self._cipher.open_text(document["subject"], context=context),
             last_error=document["last_error"],
             provider_message_id=document["provider_message_id"],
+            sent_at=document.get("sent_at"),
             fallbacks=tuple(
                 _leg(leg)
                 for leg in self._cipher.open_json(document["fallbacks"], context=context)["legs"]

@@ -100,6 +100,8 @@ class Notification:
     """An e-mail's subject line."""
     last_error: str | None = None
     provider_message_id: str | None = None
+    sent_at: datetime | None = None
+    """When a provider took it: SENT from then on, whether or not the provider reports more."""
     fallbacks: tuple[Leg, ...] = ()
     """The channels still to try, in order, once the current one is given up."""
     tried: tuple[ChannelTried, ...] = ()
@@ -134,6 +136,7 @@ class Notification:
         self.attempts += 1
         self.status = NotificationStatus.SENT
         self.provider_message_id = provider_message_id
+        self.sent_at = now
         self.events.append(
             NotificationSent(
                 actor=NOTIFY,

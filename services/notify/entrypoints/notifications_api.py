@@ -66,7 +66,10 @@ class MessageView(BaseModel):
     provider_message_id: str | None = Field(
         description="The provider's id for it on its channel, once the provider took it."
     )
-    sent_at: datetime | None = Field(description="When a provider reported it sent.")
+    sent_at: datetime | None = Field(
+        description="When a provider took it (or, failing that, first reported it sent); none "
+        "while it has not gone out."
+    )
     delivery_status: DeliveryStatus | None = Field(
         description="The furthest any provider reports it got; none before a report."
     )

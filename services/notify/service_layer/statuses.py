@@ -134,14 +134,14 @@ class MessageHistory:
 
     @property
     def sent_at(self) -> datetime | None:
-        """When a provider reported it sent."""
+        """When a provider took it, or else the first time a provider reported it sent."""
         sent = [
             seen.at
             for record in self.deliveries
             for seen in record.seen.values()
             if seen.status is DeliveryStatus.SENT
         ]
-        return min(sent, default=None)
+        return self.notification.sent_at or min(sent, default=None)
 
     @property
     def last_error(self) -> str | None:
