@@ -73,11 +73,20 @@ class FakeRequestRepository:
         return True
 
     async def add_events(
-        self, request_id: str, outbox: list[CloudEvent], *, status: RequestStatus | None
+        self,
+        request_id: str,
+        outbox: list[CloudEvent],
+        *,
+        status: RequestStatus | None,
+        moved: StatusChange | None = None,
     ) -> bool:
         stored = self.requests.get(request_id)
         if stored is None or status not in (None, stored.status):
             return False
+        if moved is not None:
+            self.requests[request_id] = dataclasses.replace(
+                stored, status=moved.status, history=[*stored.history, moved]
+            )
         self.outbox.extend(outbox)
         return True
 

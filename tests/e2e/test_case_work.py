@@ -178,6 +178,7 @@ async def test_a_send_back_shows_the_citizen_what_to_fix_and_resubmission_resume
         headers=office.officer("counter_officer"),
     )
     assert fixed.status_code == 202, fixed.text
+    assert fixed.json()["status"] == "IN_VERIFICATION"
     resumed = await office.status_becomes(submitted, "IN_VERIFICATION")
     assert [change["status"] for change in resumed["history"]][-2:] == [
         "NEEDS_REVISION",

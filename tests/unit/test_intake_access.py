@@ -239,4 +239,7 @@ async def test_a_request_sent_back_is_resubmitted_once_fixed(intake: Intake) -> 
     assert too_early.status_code == 409
     assert too_early.json()["error"] == "nothing_to_fix"
     assert resubmitted.status_code == 202
+    assert resubmitted.json()["status"] == "IN_VERIFICATION"
+    assert [step["status"] for step in resubmitted.json()["history"]][-1] == "IN_VERIFICATION"
+    assert intake.repository.requests[submitted["request_id"]].status.value == "IN_VERIFICATION"
     assert intake.repository.outbox[-1].type == "id.go.adminduk.request.resubmitted.v1"

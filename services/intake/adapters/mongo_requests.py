@@ -120,13 +120,24 @@ class MongoRequestRepository:
         )
 
     async def add_events(
-        self, request_id: str, outbox: list[CloudEvent], *, status: RequestStatus | None
+        self,
+        request_id: str,
+        outbox: list[CloudEvent],
+        *,
+        status: RequestStatus | None,
+        moved: StatusChange | None = None,
     ) -> bool:
         """Queues events of the request if its status is still `status` (any, for None)."""
+        step: Document = {}
+        if moved is not None:
+            step = {
+                "$set": {"status": moved.status.value},
+                "$push": {"history": self._change(request_id, moved)},
+            }
         return await update_document(
             self._collection,
             request_id,
-            with_outbox({}, outbox, self._cipher),
+            with_outbox(step, outbox, self._cipher),
             expected=None if status is None else {"status": status.value},
         )
 

@@ -181,12 +181,15 @@ class CitizenRequest:
         )
 
     def resubmit(self, actor: Actor, *, now: datetime) -> None:
-        """Sends back a request the office returned for fixing; processing resumes its case."""
+        """Sends back a request the office returned for fixing: it is back in verification at
+        once, as processing's case will be when it takes the event."""
         if self.status is not RequestStatus.NEEDS_REVISION:
             raise NotWaitingForFixes(self.status)
         self.events.append(
             RequestResubmitted(actor=actor, request_id=self.request_id, resubmitted_at=now)
         )
+        self.status = RequestStatus.IN_VERIFICATION
+        self.history.append(StatusChange(status=self.status, at=now))
 
 
 class NotCancellable(ValueError):

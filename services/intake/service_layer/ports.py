@@ -34,10 +34,16 @@ class RequestRepository(Protocol):
         ...
 
     async def add_events(
-        self, request_id: str, outbox: list[CloudEvent], *, status: RequestStatus | None
+        self,
+        request_id: str,
+        outbox: list[CloudEvent],
+        *,
+        status: RequestStatus | None,
+        moved: StatusChange | None = None,
     ) -> bool:
-        """Queues the request's events, if its status is still `status` (any, for None); False
-        otherwise or if the request is unknown."""
+        """Queues the request's events, if its status is still `status` (any, for None), and
+        in the same write takes the step `moved` to its new status; False otherwise or if the
+        request is unknown."""
         ...
 
     async def record_progress(

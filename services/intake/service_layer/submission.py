@@ -229,8 +229,10 @@ async def act_on_request(
 ) -> None:
     """Takes a citizen's step on their request (withdraw it, send it back fixed) and queues its
     event for processing, if the status the step was allowed in still holds."""
+    before = request.status
     step(request)
     outbox = [CloudEvent.wrap(event, source=SOURCE, time=now) for event in request.events]
-    if not await repository.add_events(request.request_id, outbox, status=request.status):
+    moved = request.history[-1] if request.status is not before else None
+    if not await repository.add_events(request.request_id, outbox, status=before, moved=moved):
         raise StatusChanged(request.request_id)
     outbox_ready(request.request_id, outbox)
