@@ -23,7 +23,8 @@ from pypdf import PasswordType, PdfReader
 from shared.files import TYPE_NAMES, FileRefused, FileRule, MediaType
 
 MAX_PAGES = 50
-"""Far more than any paper of a request; a page tree beyond it is not walked further."""
+"""Far more than any paper of a request. pypdf itself bounds how deep and wide a page tree it
+walks, so a lying page count cannot make it walk for ever."""
 MAX_PIXELS = 50_000_000
 """A 50-megapixel photo, or an A4 page scanned at 600 dpi; a PNG this size takes up to 200 MB
 while it is decoded."""

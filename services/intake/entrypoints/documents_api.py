@@ -29,7 +29,7 @@ from services.intake.service_layer import documents, submission
 from services.intake.service_layer.ports import DocumentStore
 from shared.access import CallerDep
 from shared.errors import ApiError
-from shared.file_contents import Unreadable
+from shared.file_contents import MAX_PAGES, MAX_PIXELS, Unreadable
 from shared.files import EmptyFile, MediaType, TooLarge, UnsupportedType
 from shared.http import error_response, error_responses
 
@@ -84,7 +84,8 @@ _UPLOAD: dict[str, Any] = {
         "Content-Type or a file name, and must be one the requirement accepts "
         "(`GET /v1/services/{code}`); its size at most the requirement's. The whole file must "
         "then open as that type: a PDF that a PDF library reads, without a password, of at "
-        "most 50 pages; an image that decodes, of at most 50 megapixels.",
+        f"most {MAX_PAGES} pages; an image that decodes, of at most "
+        f"{MAX_PIXELS // 1_000_000} megapixels.",
         "content": {
             file_type: {"schema": {"type": "string", "format": "binary"}}
             for file_type in _FILE_TYPES
@@ -144,8 +145,8 @@ router = APIRouter(prefix="/v1", tags=["documents"])
             "document (`unknown_requirement`), the file is empty "
             "(`empty_document`), or it does not open as the type its first bytes claim: broken, "
             "truncated or not that type at all (`document_unreadable`), locked with a password "
-            "(`document_encrypted`), more than 50 pages (`too_many_pages`) or more than 50 "
-            "megapixels (`too_many_pixels`).",
+            f"(`document_encrypted`), more than {MAX_PAGES} pages (`too_many_pages`) or more "
+            f"than {MAX_PIXELS // 1_000_000} megapixels (`too_many_pixels`).",
         ),
         **error_responses(503),
     },
