@@ -103,3 +103,5 @@ def configure_logging(*, service: str, level: str) -> None:
         uvicorn_logger.propagate = True
     logging.getLogger("aiokafka").setLevel(max(root.level, logging.WARNING))
     logging.getLogger("pymongo").setLevel(max(root.level, logging.WARNING))
+    # pypdf warns of every flaw of a broken file it reads, quoting the file: a citizen's papers.
+    logging.getLogger("pypdf").setLevel(max(root.level, logging.ERROR))

@@ -1,9 +1,17 @@
-"""Files and catalogue entries for the document tests: tiny but real PDF, JPEG and PNG bytes."""
+"""Files and catalogue entries for the document tests: tiny but real PDF, JPEG and PNG bytes,
+and files that only begin like them."""
 
 from __future__ import annotations
 
 import dataclasses
+import os
+import struct
+import zlib
 from collections.abc import AsyncIterator
+from io import BytesIO
+
+from PIL import Image
+from pypdf import PdfWriter
 
 from services.intake.domain.catalogue import (
     DocumentRequirement,
@@ -16,10 +24,57 @@ from services.intake.domain.citizen_request import CitizenRequest, RequestStatus
 from shared.files import MediaType
 from tests.builders import T0, citizen_request
 
-PDF = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
-JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00\xff\xd9"
-PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x02"
+
+def pdf(pages: int = 1, *, password: str | None = None) -> bytes:
+    """A real PDF of blank A4 pages, locked with `password` if one is given."""
+    writer = PdfWriter()
+    for _ in range(pages):
+        writer.add_blank_page(width=595, height=842)
+    if password is not None:
+        writer.encrypt(password)
+    written = BytesIO()
+    writer.write(written)
+    return written.getvalue()
+
+
+def image(image_format: str, size: tuple[int, int] = (24, 16)) -> bytes:
+    written = BytesIO()
+    Image.new("RGB", size, "white").save(written, image_format)
+    return written.getvalue()
+
+
+def noise_png(side: int) -> bytes:
+    """A real PNG of random pixels, which do not compress: about 3 bytes a pixel."""
+    written = BytesIO()
+    Image.frombytes("RGB", (side, side), os.urandom(side * side * 3)).save(written, "PNG")
+    return written.getvalue()
+
+
+def png_claiming(width: int, height: int) -> bytes:
+    """A PNG of a few dozen bytes whose header claims `width` by `height` pixels."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return (
+            struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+        )
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(b"\x00" * 64))
+        + chunk(b"IEND", b"")
+    )
+
+
+PDF = pdf()
+JPEG = image("JPEG")
+PNG = image("PNG")
 TEXT = b"ini bukan PDF, hanya teks biasa yang diberi nama surat.pdf\n"
+FAKE_PDF = b"%PDF-1.4 ini cuma teks, bukan PDF"
+"""33 bytes of text that begin as a PDF does."""
+PROGRAM_AS_PDF = b"%PDF-1.4\n" + b"MZ\x90\x00\x03\x00\x00\x00" + bytes(range(256)) * 4
+"""A Windows program with a PDF's first line in front of it."""
 
 LETTER = DocumentRequirement(
     code="SURAT",

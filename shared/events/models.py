@@ -139,7 +139,9 @@ class DocumentAttached(RequestEvent):
     size_bytes: int = Field(ge=1, description="The file's size.")
     sha256: str = Field(description="SHA-256 of the file's bytes, hex.")
     replaces: str | None = Field(
-        default=None, description="The document id it replaces, when sent again after a send-back."
+        default=None,
+        description="The document id it replaces, which intake removed: one sent before an "
+        "officer began to verify the request, or one a send-back asked for again.",
     )
     attached_at: datetime = Field(description="When intake stored it (UTC).")
 

@@ -15,6 +15,7 @@ from pymongo.database import Database
 
 from devstack.stack import SERVICES, Stack
 from shared.mongo import Document
+from tests.documents import PDF
 
 T = TypeVar("T")
 
@@ -158,7 +159,8 @@ async def codes_sent(http: httpx.AsyncClient, stack: Stack, phone: str) -> list[
     ]
 
 
-TINY_PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
+TINY_PDF = PDF
+"""A real one-page PDF of a few hundred bytes: intake keeps only files that open as their type."""
 
 
 async def upload_documents(

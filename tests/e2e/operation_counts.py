@@ -17,9 +17,9 @@ import httpx
 from devstack.forms import KTP_REPRINT
 from devstack.operations import events_handled
 from devstack.stack import Ports, Stack
+from tests.documents import PDF
 
 VERIFIERS = 4
-TINY_PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
 
 
 @contextmanager
@@ -89,7 +89,7 @@ class Office:
             uploaded = await self.http.post(
                 f"{intake}/v1/requests/{body['request_id']}/documents",
                 params={"requirement": requirement},
-                content=TINY_PDF,
+                content=PDF,
                 headers={**counter, "Content-Type": "application/pdf"},
             )
             assert uploaded.status_code == 201, uploaded.text

@@ -1,5 +1,6 @@
 """A request's documents on the running services: sent to intake, known to processing, audited;
-wrong or oversized files refused with nothing kept."""
+replaced until an officer begins to verify; wrong, broken or oversized files refused with
+nothing kept."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from devstack.stack import Stack
 from shared.events.models import DocumentAttached, DocumentViewed, RequestCompleted
 from shared.mongo import new_mongo_client
 from tests.builders import FORM_FIELDS
+from tests.documents import noise_png
 from tests.e2e.conftest import (
     SUBMISSION,
     TINY_PDF,
@@ -198,3 +200,70 @@ async def test_another_citizen_cannot_send_documents_for_a_request(
     assert response.json()["error"] == "not_found"
     described, _ = await stored_documents(backend, submitted["request_id"])
     assert described == 0
+
+
+async def test_a_document_is_replaced_until_an_officer_begins_to_verify_the_request(
+    backend: Stack, http: httpx.AsyncClient, tokens: Tokens
+) -> None:
+    submitted = await submit(http, backend, "085700000506")
+    request_id = submitted["request_id"]
+    citizen = await sign_in(http, backend, "+6285700000506")
+    [requirement] = submitted["missing_documents"]
+    intake = backend.service_url("intake")
+    verifier = tokens("verifier", service_point="KANTOR_DINAS", subject="verifier-replace")
+    _, chunks_before = await stored_documents(backend, request_id)
+    photo = noise_png(320)
+    assert len(photo) > 255 * 1024, "a file of more than one chunk"
+
+    first = await send(http, backend, request_id, requirement, photo, citizen, "image/png")
+    assert first.status_code == 201, first.text
+    assert await stored_documents(backend, request_id) == (1, chunks_before + 1)
+    broken = await send(http, backend, request_id, requirement, TINY_PDF[:-80], citizen)
+    second = await send(http, backend, request_id, requirement, TINY_PDF, citizen)
+
+    assert broken.status_code == 422
+    assert broken.json()["error"] == "document_unreadable"
+    assert second.status_code == 201, second.text
+    old_id, new_id = first.json()["document_id"], second.json()["document_id"]
+    assert second.json()["replaces"] == old_id
+    assert second.json()["missing_documents"] == []
+    assert await stored_documents(backend, request_id) == (1, chunks_before)
+    documents = f"{intake}/v1/requests/{request_id}/documents"
+    assert (await http.get(f"{documents}/{old_id}", headers=citizen)).status_code == 404
+    assert (await http.get(f"{documents}/{new_id}", headers=citizen)).content == TINY_PDF
+
+    async def replacement_audited() -> list[dict[str, Any]]:
+        return [
+            entry
+            for entry in await audit_entries(http, backend, subject=request_id)
+            if entry["event_type"] == DocumentAttached.event_type
+            and entry["data"].get("replaces") == old_id
+        ]
+
+    [audited] = await eventually(replacement_audited, what="the replacement in the audit log")
+    assert audited["data"]["document_id"] == new_id
+    case_url = f"{backend.service_url('processing')}/v1/cases/{request_id}"
+
+    async def case_holds_the_new_one() -> dict[str, Any] | None:
+        response = await http.get(case_url, headers=verifier)
+        body = response.json() if response.status_code == 200 else {}
+        held = {item["requirement"]: item["document_id"] for item in body.get("documents", [])}
+        return body if held == {requirement: new_id} else None
+
+    await eventually(case_holds_the_new_one, what="processing's case to hold the new document")
+    claimed = await http.post(
+        f"{case_url}/claim", json={"reason_code": "FUNERAL"}, headers=verifier
+    )
+    assert claimed.status_code == 200, claimed.text
+
+    async def in_verification() -> bool:
+        response = await http.get(f"{intake}/v1/requests/{request_id}", headers=citizen)
+        return bool(response.json()["status"] == "IN_VERIFICATION")
+
+    await eventually(in_verification, what="intake to learn that verification began")
+    too_late = await send(http, backend, request_id, requirement, TINY_PDF, citizen)
+
+    assert too_late.status_code == 409
+    assert too_late.json()["error"] == "not_accepting_documents"
+    assert "petugas sudah mulai memeriksanya" in too_late.json()["message"]
+    assert await stored_documents(backend, request_id) == (1, chunks_before)

@@ -17,12 +17,12 @@ import pytest
 
 from devstack.stack import Stack
 from shared.events.models import DocumentAttached, RequestSubmitted
+from tests.documents import JPEG
 from tests.e2e.conftest import audit_entries, eventually, sign_in, sink_messages
 from tests.whatsapp_webhooks import body_of, image, notification, signed, text
 
 NIK = "3516091204800001"
 MEDIA_ID = "1481960382637145"
-PHOTO = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + bytes(range(256)) * 16
 WEBHOOK = "/v1/channels/whatsapp/webhook"
 
 
@@ -40,13 +40,13 @@ class GraphStandIn(BaseHTTPRequestHandler):
                 "messaging_product": "whatsapp",
                 "url": f"{self.base_url}/media/{MEDIA_ID}",
                 "mime_type": "image/jpeg",
-                "sha256": hashlib.sha256(PHOTO).hexdigest(),
-                "file_size": str(len(PHOTO)),
+                "sha256": hashlib.sha256(JPEG).hexdigest(),
+                "file_size": str(len(JPEG)),
                 "id": MEDIA_ID,
             }
             self._answer(200, json.dumps(location).encode(), "application/json")
         elif self.path == f"/media/{MEDIA_ID}":
-            self._answer(200, PHOTO, "image/jpeg")
+            self._answer(200, JPEG, "image/jpeg")
         else:
             self._answer(404, b"{}")
 

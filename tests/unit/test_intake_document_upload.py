@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterable, AsyncIterator
 
 import pytest
 
@@ -13,9 +13,19 @@ from services.intake.domain.documents import NotAttachable, StoredDocument
 from services.intake.service_layer.documents import Attachment, attach_document, read_document
 from shared.events.envelope import Actor, ActorKind, Channel
 from shared.events.models import DocumentAttached, DocumentViewed, RequestCompleted
+from shared.file_contents import Unreadable
 from shared.files import TooLarge, UnsupportedType
 from tests.builders import CITIZEN, T0
-from tests.documents import CATALOGUE, PDF, PNG, TEXT, parts, waiting_request
+from tests.documents import (
+    CATALOGUE,
+    JPEG,
+    PDF,
+    PNG,
+    PROGRAM_AS_PDF,
+    TEXT,
+    parts,
+    waiting_request,
+)
 from tests.fakes import CallCounter, FakeClock, FakeDocumentStore, FakeRequestRepository
 
 REQUEST_ID = "0b5d6a1e-0000-4000-8000-000000000001"
@@ -143,6 +153,73 @@ async def test_a_wrong_file_is_refused_as_soon_as_it_shows_and_nothing_is_kept(
     assert intake.repository.requests[REQUEST_ID].documents == {}
     assert intake.repository.outbox == []
     assert intake.outbox_ready.calls == 0
+
+
+async def test_a_file_that_does_not_open_as_its_type_is_refused_before_a_byte_is_written(
+    intake: Intake,
+) -> None:
+    request = await intake.holds(waiting_request(REQUEST_ID))
+    written: list[str] = []
+    write = intake.store.write
+
+    async def recording(document_id: str, content: AsyncIterable[bytes]) -> None:
+        written.append(document_id)
+        await write(document_id, content)
+
+    intake.store.write = recording  # type: ignore[method-assign]
+
+    with pytest.raises(Unreadable) as refused:
+        await intake.attach(request, "SURAT", parts(PROGRAM_AS_PDF[:9], PROGRAM_AS_PDF[9:]))
+
+    assert refused.value.code == "document_unreadable"
+    assert written == []
+    assert intake.repository.requests[REQUEST_ID].documents == {}
+    assert intake.repository.outbox == []
+
+
+async def test_a_replaced_document_is_removed_with_its_bytes_once_the_new_one_is_recorded(
+    intake: Intake,
+) -> None:
+    request = await intake.holds(waiting_request(REQUEST_ID))
+    old = (await intake.attach(request, "KK", PDF)).document
+    current = await intake.repository.get(REQUEST_ID)
+    assert current is not None
+
+    attachment = await intake.attach(current, "KK", JPEG)
+
+    assert attachment.replaces == old.document_id
+    assert intake.repository.requests[REQUEST_ID].documents == {
+        "KK": attachment.document.document_id
+    }
+    assert (
+        set(intake.store.documents)
+        == set(intake.store.contents)
+        == {attachment.document.document_id}
+    )
+    replaced = DocumentAttached.model_validate(intake.repository.outbox[-1].data)
+    assert replaced.replaces == old.document_id
+
+
+async def test_a_replacement_the_request_no_longer_takes_keeps_the_old_document(
+    intake: Intake,
+) -> None:
+    request = await intake.holds(waiting_request(REQUEST_ID))
+    old = (await intake.attach(request, "KK", PDF)).document
+    current = await intake.repository.get(REQUEST_ID)
+    assert current is not None
+
+    async def while_the_office_claims_it() -> AsyncIterator[bytes]:
+        yield JPEG
+        stored = intake.repository.requests[REQUEST_ID]
+        intake.repository.requests[REQUEST_ID] = dataclasses.replace(
+            stored, status=RequestStatus.IN_VERIFICATION
+        )
+
+    with pytest.raises(NotAttachable):
+        await intake.attach(current, "KK", while_the_office_claims_it())
+
+    assert intake.repository.requests[REQUEST_ID].documents == {"KK": old.document_id}
+    assert set(intake.store.documents) == set(intake.store.contents) == {old.document_id}
 
 
 async def test_a_size_announced_over_the_limit_is_refused_before_reading(intake: Intake) -> None:

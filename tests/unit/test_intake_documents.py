@@ -163,22 +163,39 @@ def test_an_optional_document_after_completion_completes_nothing_again() -> None
     assert [type(event) for event in request.events] == [DocumentAttached]
 
 
-def test_a_document_sent_before_is_replaced_only_when_the_office_asked_for_fixes() -> None:
+def test_a_document_sent_before_is_replaced_at_will_until_verification_begins() -> None:
     waiting = waiting_request(documents={"KK": "doc-1"})
-    with pytest.raises(NotAttachable) as refused:
-        attach(waiting, stored("KK", "doc-2"), actor=CITIZEN, now=T0)
-    assert refused.value.code == "already_attached"
-    assert waiting.documents == {"KK": "doc-1"}
-    assert waiting.events == []
 
-    returned = waiting_request(status=RequestStatus.NEEDS_REVISION, documents={"KK": "doc-1"})
-    replaces = attach(returned, stored("KK", "doc-2"), actor=CITIZEN, now=T0)
+    replaces = attach(waiting, stored("KK", "doc-2"), actor=CITIZEN, now=T0)
 
     assert replaces == "doc-1"
-    assert returned.documents == {"KK": "doc-2"}
-    [event] = returned.events
+    assert waiting.documents == {"KK": "doc-2"}
+    [event] = waiting.events
     assert isinstance(event, DocumentAttached)
     assert event.replaces == "doc-1"
+
+
+def test_a_replacement_of_a_complete_request_completes_nothing_again() -> None:
+    request = waiting_request(documents={"KK": "doc-1", "SURAT": "doc-2"})
+
+    attach(request, stored("SURAT", "doc-3"), actor=CITIZEN, now=T0)
+
+    assert [type(event) for event in request.events] == [DocumentAttached]
+    assert request.documents == {"KK": "doc-1", "SURAT": "doc-3"}
+
+
+def test_after_a_send_back_only_the_documents_asked_for_are_replaced() -> None:
+    returned = waiting_request(
+        status=RequestStatus.NEEDS_REVISION, documents={"KK": "doc-1", "SURAT": "doc-2"}
+    )
+
+    replaces = attach(returned, stored("KK", "doc-3"), actor=CITIZEN, now=T0)
+    with pytest.raises(NotAttachable) as refused:
+        attach(returned, stored("SURAT", "doc-4"), actor=CITIZEN, now=T0)
+
+    assert replaces == "doc-1"
+    assert refused.value.code == "not_requested"
+    assert returned.documents == {"KK": "doc-3", "SURAT": "doc-2"}
 
 
 def test_a_missing_document_may_also_come_while_the_office_waits_for_fixes() -> None:
@@ -209,6 +226,17 @@ def test_no_document_comes_while_the_office_works_or_after(status: RequestStatus
     assert refused.value.code == "not_accepting_documents"
     assert status.value in str(refused.value)
     assert request.documents == {}
+
+
+def test_a_document_sent_before_is_not_replaced_once_an_officer_began_to_verify() -> None:
+    request = waiting_request(status=RequestStatus.IN_VERIFICATION, documents={"KK": "doc-1"})
+
+    with pytest.raises(NotAttachable, match="petugas sudah mulai memeriksanya") as refused:
+        attach(request, stored("KK", "doc-2"), actor=CITIZEN, now=T0)
+
+    assert refused.value.code == "not_accepting_documents"
+    assert request.documents == {"KK": "doc-1"}
+    assert request.events == []
 
 
 def principal(*roles: Role, **claims: str) -> Principal:

@@ -22,10 +22,23 @@ from services.intake.entrypoints.documents_api import DocumentsContext
 from services.intake.service_layer.sign_in import SignInContext
 from shared.access import Counting
 from shared.calendar import WorkingCalendar
+from shared.file_contents import MAX_PAGES
 from shared.http import ReadinessCheck
 from tests.auth import STAFF_KEYS, bearer
 from tests.builders import MOBILE, T0
-from tests.documents import CATALOGUE, JPEG, PDF, PNG, TEXT, sent_back, waiting_request
+from tests.documents import (
+    CATALOGUE,
+    FAKE_PDF,
+    JPEG,
+    PDF,
+    PNG,
+    PROGRAM_AS_PDF,
+    TEXT,
+    pdf,
+    png_claiming,
+    sent_back,
+    waiting_request,
+)
 from tests.fakes import (
     CallCounter,
     FakeClock,
@@ -245,14 +258,45 @@ async def test_a_request_the_office_is_verifying_takes_no_document(intake: Intak
     assert nothing_stored(intake)
 
 
-async def test_a_document_sent_twice_is_refused_unless_the_office_asked_for_it_again(
+async def test_a_document_is_replaced_until_an_officer_begins_to_verify_the_request(
     intake: Intake,
 ) -> None:
     first = (await intake.upload("KK", PDF)).json()
-    again = await intake.upload("KK", JPEG, content_type="image/jpeg")
-    assert again.status_code == 409
-    assert again.json()["error"] == "already_attached"
+    replaced = await intake.upload("KK", JPEG, content_type="image/jpeg")
+    stored = intake.repository.requests[REQUEST_ID]
+    intake.repository.requests[REQUEST_ID] = dataclasses.replace(
+        stored, status=RequestStatus.IN_VERIFICATION
+    )
+    too_late = await intake.upload("KK", PNG, content_type="image/png")
 
+    assert replaced.status_code == 201, replaced.text
+    assert replaced.json()["replaces"] == first["document_id"]
+    assert replaced.json()["media_type"] == "image/jpeg"
+    assert too_late.status_code == 409
+    assert too_late.json()["error"] == "not_accepting_documents"
+    assert "petugas sudah mulai memeriksanya" in too_late.json()["message"]
+    current = replaced.json()["document_id"]
+    assert intake.repository.requests[REQUEST_ID].documents == {"KK": current}
+    assert set(intake.store.documents) == set(intake.store.contents) == {current}
+    old = await intake.client.get(f"{DOCUMENTS}/{first['document_id']}", headers=intake.citizen())
+    assert old.status_code == 404
+
+
+async def test_the_village_operator_who_submitted_replaces_a_document(intake: Intake) -> None:
+    village_request = "0b5d6a1e-0000-4000-8000-000000000003"
+    request = dataclasses.replace(waiting_request(village_request), village="3516090001")
+    await intake.repository.add(request, [])
+    operator = bearer("village_operator", village="3516090001")
+
+    first = await intake.upload("KK", PDF, request_id=village_request, headers=operator)
+    again = await intake.upload("KK", PDF, request_id=village_request, headers=operator)
+
+    assert first.status_code == again.status_code == 201
+    assert again.json()["replaces"] == first.json()["document_id"]
+
+
+async def test_after_a_send_back_only_a_document_asked_for_is_replaced(intake: Intake) -> None:
+    first = (await intake.upload("KK", PDF)).json()
     stored = intake.repository.requests[REQUEST_ID]
     intake.repository.requests[REQUEST_ID] = sent_back(stored, asked=("SURAT",))
     not_asked = await intake.upload("KK", JPEG, content_type="image/jpeg")
@@ -262,10 +306,43 @@ async def test_a_document_sent_twice_is_refused_unless_the_office_asked_for_it_a
     assert not_asked.status_code == 409
     assert not_asked.json()["error"] == "not_requested"
     assert "yang diminta: SURAT" in not_asked.json()["message"]
-
     assert replaced.status_code == 201, replaced.text
     assert replaced.json()["replaces"] == first["document_id"]
-    assert replaced.json()["media_type"] == "image/jpeg"
+
+
+@pytest.mark.parametrize(
+    ("content", "code", "reason"),
+    [
+        (FAKE_PDF, "document_unreadable", "tidak dapat dibuka sebagai PDF"),
+        (PROGRAM_AS_PDF, "document_unreadable", "bukan PDF sungguhan"),
+        (PDF[: len(PDF) // 2], "document_unreadable", "terpotong"),
+        (pdf(password="rahasia"), "document_encrypted", "kata sandi"),
+        (pdf(MAX_PAGES + 1), "too_many_pages", f"paling banyak {MAX_PAGES} halaman"),
+        (png_claiming(100_000, 100_000), "too_many_pixels", "megapiksel"),
+        (png_claiming(10_000, 6_000), "too_many_pixels", "10000 x 6000 piksel"),
+        (JPEG[:-40], "document_unreadable", "tidak dapat dibuka sebagai JPEG"),
+    ],
+    ids=[
+        "text with a pdf header",
+        "program with a pdf header",
+        "truncated pdf",
+        "locked pdf",
+        "too many pages",
+        "png claiming 10 gigapixels",
+        "png claiming 60 megapixels",
+        "truncated jpeg",
+    ],
+)
+async def test_a_file_that_does_not_open_as_its_type_is_a_422_and_nothing_is_stored(
+    intake: Intake, content: bytes, code: str, reason: str
+) -> None:
+    response = await intake.upload("KK", content)
+
+    assert response.status_code == 422, response.text
+    assert response.json()["error"] == code
+    assert reason in response.json()["message"]
+    assert "Kartu Keluarga" in response.json()["message"]
+    assert nothing_stored(intake)
 
 
 @pytest.mark.parametrize(

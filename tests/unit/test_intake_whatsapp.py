@@ -49,6 +49,7 @@ from shared.http import ReadinessCheck
 from shared.wib import moment_label
 from tests.auth import STAFF_KEYS
 from tests.builders import T0, cipher
+from tests.documents import JPEG, PDF
 from tests.fake_intake import FakeIntake
 from tests.fakes import (
     CallCounter,
@@ -80,8 +81,6 @@ VERIFY_TOKEN = "test-verify-token"
 SENDER = "6281234567890"
 PHONE = "+6281234567890"
 NIK = "3516091204800001"
-JPEG = b"\xff\xd8\xff\xe0" + b"\x00" * 2048
-PDF = b"%PDF-1.7\n" + b"0" * 1024
 WAMID = "wamid.HBgLMTY1MDM4Nzk0MzkVAgARGBJDNDU3NUY1RTMxRjlGMzQ2NzUA"
 KEY = "evt-1:citizen:WHATSAPP"
 UNDELIVERABLE = {
@@ -781,6 +780,29 @@ async def test_a_file_that_cannot_be_fetched_is_asked_for_again(whatsapp: WhatsA
     stored = whatsapp.conversations.conversations[PHONE].conversation
     assert stored is not None
     assert stored.documents == {}
+
+
+async def test_a_file_that_only_begins_as_a_photo_is_refused_at_once_and_not_held(
+    whatsapp: WhatsApp,
+) -> None:
+    await whatsapp.say(text(SENDER, "wamid.1", "Halo"))
+    await whatsapp.say(text(SENDER, "wamid.2", whatsapp.menu_number("Kartu Keluarga baru")))
+    for number, answer in enumerate((NIK, "Siti Aminah", "1", "Jl. Majapahit 12"), start=3):
+        await whatsapp.say(text(SENDER, f"wamid.{number}", answer))
+    whatsapp.media.files["66"] = JPEG[: len(JPEG) // 2]
+    whatsapp.media.files["67"] = JPEG
+
+    await whatsapp.say(image(SENDER, "wamid.7", "66"))
+    refused = whatsapp.replies[-1].text
+    held_then = dict(whatsapp.conversations.held)
+    await whatsapp.say(image(SENDER, "wamid.8", "67"))
+
+    assert "tidak dapat dibuka sebagai JPEG" in refused
+    assert held_then == {}
+    assert "sudah kami terima" in whatsapp.replies[-1].text
+    stored = whatsapp.conversations.conversations[PHONE].conversation
+    assert stored is not None
+    assert set(stored.documents) == {"BUKU_NIKAH"}
 
 
 async def test_a_photo_sent_when_none_is_awaited_is_not_fetched(whatsapp: WhatsApp) -> None:

@@ -118,6 +118,8 @@ class FetchedFile:
     media_type: MediaType | None
     size_bytes: int
     sha256: str
+    unreadable: str | None = None
+    """Why the whole file does not open as the type it begins as, in Indonesian, if it does not."""
 
 
 @dataclass(frozen=True)
@@ -598,6 +600,8 @@ class _Flow:
         if media_type is None or media_type not in requirement.media_types:
             allowed = " atau ".join(_MEDIA_NAMES[kind] for kind in requirement.media_types)
             return self._again(state, f"File ini tidak dapat kami terima; kirim sebagai {allowed}.")
+        if fetched.unreadable is not None:
+            return self._again(state, fetched.unreadable)
         held = HeldDocument(
             media_type=media_type.value,
             size_bytes=fetched.size_bytes,

@@ -3,9 +3,12 @@ its arrival means for the request.
 
 A file's type is read from its first bytes, never from its name or the type its sender declares:
 a PDF begins `%PDF-`, a JPEG `FF D8 FF`, a PNG with its eight-byte signature. A requirement of
-the catalogue accepts only its own types and sizes. Documents are added while the request waits
-for the office (SUBMITTED) and replaced only when the office asked for them (NEEDS_REVISION);
-the last mandatory one makes the request complete.
+the catalogue accepts only its own types and sizes, and a file is kept only if it opens as its
+type (`shared.file_contents`). While the request waits for the office (SUBMITTED), before any
+officer has begun to verify it, a document may be sent or replaced at will, so a citizen who sent
+the wrong scan fixes it without waiting for a send-back; once verification began, only what the
+office asks for may come again (NEEDS_REVISION). The last mandatory one makes the request
+complete.
 """
 
 from __future__ import annotations
@@ -77,16 +80,13 @@ class StoredDocument:
 
 def replaced_by_new(request: CitizenRequest, requirement: str) -> str | None:
     """The id of the document a new one for `requirement` would replace (None if it is the
-    first); NotAttachable if the request's status does not let it come now."""
+    first); NotAttachable if the request's status does not let it come now.
+
+    Intake learns that verification began from processing's `CaseClaimed` (the request turns
+    IN_VERIFICATION), the same signal that ends a citizen's right to cancel."""
     present = request.documents.get(requirement)
     if request.status is RequestStatus.SUBMITTED:
-        if present is not None:
-            raise NotAttachable(
-                "already_attached",
-                f"Dokumen {requirement} sudah dikirim. Dokumen hanya dapat diganti bila kantor "
-                "meminta perbaikan.",
-            )
-        return None
+        return present
     if request.status is RequestStatus.NEEDS_REVISION:
         asked = request.documents_to_send_again
         if present is not None and requirement not in asked:
@@ -98,8 +98,9 @@ def replaced_by_new(request: CitizenRequest, requirement: str) -> str | None:
         return present
     raise NotAttachable(
         "not_accepting_documents",
-        f"Permohonan berstatus {request.status.value} tidak dapat menerima dokumen: dokumen "
-        "dikirim selama permohonan menunggu pemeriksaan atau perbaikan.",
+        f"Permohonan berstatus {request.status.value} tidak dapat menerima dokumen: petugas "
+        "sudah mulai memeriksanya. Dokumen dapat dikirim atau diganti selama permohonan "
+        "menunggu pemeriksaan, atau bila kantor meminta perbaikan.",
     )
 
 

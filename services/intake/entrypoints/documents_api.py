@@ -1,8 +1,9 @@
 """HTTP routes of a request's documents: send a file as the request's body, read one back.
 
-The file is the whole body, not a multipart form: it is read as it arrives, checked on the way
-and sealed chunk by chunk, so its bytes never sit unsealed in a temporary file and a wrong or
-oversized one is refused without reading the rest.
+The file is the whole body, not a multipart form: it is read as it arrives and checked on the
+way, so a wrong or oversized one is refused without reading the rest; held in memory (never in a
+temporary file) until whole, opened with a PDF or image library, and only then sealed chunk by
+chunk and stored.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from services.intake.service_layer import documents, submission
 from services.intake.service_layer.ports import DocumentStore
 from shared.access import CallerDep
 from shared.errors import ApiError
+from shared.file_contents import MAX_PAGES, MAX_PIXELS, Unreadable
 from shared.files import EmptyFile, MediaType, TooLarge, UnsupportedType
 from shared.http import error_response, error_responses
 
@@ -64,7 +66,8 @@ class DocumentView(BaseModel):
     size_bytes: int = Field(description="The file's size.")
     sha256: str = Field(description="SHA-256 of the file's bytes, hex.")
     replaces: UUID | None = Field(
-        description="The document it replaced, when sent again after the office asked for fixes."
+        description="The document it replaced (and which is removed): one sent before the "
+        "office began to verify the request, or one the office asked to be sent again."
     )
     missing_documents: list[str] = Field(
         description="Catalogue codes of the mandatory documents still to be sent; once none "
@@ -79,7 +82,10 @@ _UPLOAD: dict[str, Any] = {
         "description": "The file's bytes as the whole body (not a multipart form). Its type is "
         "read from its first bytes (`%PDF-`, JPEG `FF D8 FF`, the PNG signature), never from "
         "Content-Type or a file name, and must be one the requirement accepts "
-        "(`GET /v1/services/{code}`); its size at most the requirement's.",
+        "(`GET /v1/services/{code}`); its size at most the requirement's. The whole file must "
+        "then open as that type: a PDF that a PDF library reads, without a password, of at "
+        f"most {MAX_PAGES} pages; an image that decodes, of at most "
+        f"{MAX_PIXELS // 1_000_000} megapixels.",
         "content": {
             file_type: {"schema": {"type": "string", "format": "binary"}}
             for file_type in _FILE_TYPES
@@ -116,9 +122,9 @@ router = APIRouter(prefix="/v1", tags=["documents"])
         404: _NOT_FOUND,
         409: error_response(
             status.HTTP_409_CONFLICT,
-            "The request takes no documents now (`not_accepting_documents`: the office is "
-            "working on it), or this one was sent already and the office did not ask for it "
-            "again (`already_attached`), or it changed meanwhile (`changed_meanwhile`).",
+            "The request takes no documents now (`not_accepting_documents`: an officer began "
+            "to verify it), or the office sent it back without asking for this one again "
+            "(`not_requested`), or it changed meanwhile (`changed_meanwhile`).",
         ),
         413: error_response(
             status.HTTP_413_CONTENT_TOO_LARGE,
@@ -133,7 +139,16 @@ router = APIRouter(prefix="/v1", tags=["documents"])
             status.HTTP_408_REQUEST_TIMEOUT,
             "The file did not fully arrive within INTAKE_DOCUMENT_TIMEOUT_S.",
         ),
-        **error_responses(422, 503),
+        422: error_response(
+            status.HTTP_422_UNPROCESSABLE_CONTENT,
+            "The query does not fit (`details` names why), the service asks for no such "
+            "document (`unknown_requirement`), the file is empty "
+            "(`empty_document`), or it does not open as the type its first bytes claim: broken, "
+            "truncated or not that type at all (`document_unreadable`), locked with a password "
+            f"(`document_encrypted`), more than {MAX_PAGES} pages (`too_many_pages`) or more "
+            f"than {MAX_PIXELS // 1_000_000} megapixels (`too_many_pixels`).",
+        ),
+        **error_responses(503),
     },
 )
 async def upload_document(
@@ -153,10 +168,11 @@ async def upload_document(
     caller: CallerDep,
     response: Response,
 ) -> DocumentView:
-    """Sends a document of the request: a missing one while the request waits for the office
-    (SUBMITTED), or, when the office asked for fixes (NEEDS_REVISION), a missing one or a new
-    version of one sent before. The citizen, or the village operator or counter officer who
-    handles the request, may send it."""
+    """Sends a document of the request: while the request waits for the office (SUBMITTED),
+    a missing one or a new version of one sent before; when the office asked for fixes
+    (NEEDS_REVISION), a missing one or a new version of one it asked for. A new version takes
+    the old one's place, which is removed. The citizen, or the village operator or counter
+    officer who handles the request, may send it; once an officer began to verify it, 409."""
     assert caller is not None, "the access table admits only callers with a token"
     request = await _request(request_id, context)
     _admit(visibility(caller, request))
@@ -183,6 +199,8 @@ async def upload_document(
         ) from None
     except EmptyFile as exc:
         raise ApiError(status.HTTP_422_UNPROCESSABLE_CONTENT, "empty_document", str(exc)) from None
+    except Unreadable as exc:
+        raise ApiError(status.HTTP_422_UNPROCESSABLE_CONTENT, exc.code, str(exc)) from None
     except NotAttachable as exc:
         raise ApiError(status.HTTP_409_CONFLICT, exc.code, str(exc)) from None
     except submission.StatusChanged:

@@ -71,6 +71,7 @@ from services.intake.service_layer.ports import (
 from shared.calendar import WorkingCalendar
 from shared.events.envelope import Actor, ActorKind, Channel, CloudEvent
 from shared.events.models import ConversationReply, NotificationChannel
+from shared.file_contents import Unreadable, check_contents
 from shared.files import SNIFF_BYTES, sniff
 from shared.polling import OutboxReady
 
@@ -224,6 +225,9 @@ async def _content(
 async def _fetch(
     media_id: str, requirement: DocumentRequirement, media: MediaSource, *, provider: str
 ) -> tuple[FetchedFile | FetchProblem, bytes]:
+    """The file and what its bytes are: whether it opens as the type it begins as is checked
+    here, so the citizen hears at once that a scan is broken, not after confirming the form
+    (when attaching it checks it again, as for any document)."""
     try:
         content = await media.fetch(media_id, max_bytes=requirement.max_bytes)
     except MediaTooLarge:
@@ -231,11 +235,19 @@ async def _fetch(
     except MediaUnavailable as exc:
         log.warning("a %s file was not fetched: %s", provider, exc)
         return FetchProblem.UNAVAILABLE, b""
+    media_type = sniff(content[:SNIFF_BYTES])
+    unreadable = None
+    if media_type is not None:
+        try:
+            await check_contents(requirement, media_type, content)
+        except Unreadable as exc:
+            unreadable = str(exc)
     found = FetchedFile(
         requirement=requirement.code,
-        media_type=sniff(content[:SNIFF_BYTES]),
+        media_type=media_type,
         size_bytes=len(content),
         sha256=hashlib.sha256(content).hexdigest(),
+        unreadable=unreadable,
     )
     return found, content
 

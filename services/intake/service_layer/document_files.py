@@ -1,5 +1,5 @@
-"""A document's bytes written to the store, checked as they arrive: the one way a file becomes a
-document of a request, whether it comes with the form or after it."""
+"""A document's bytes checked and written to the store: the one way a file becomes a document of
+a request, whether it comes with the form, after it, or through a chat."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from services.intake.domain.catalogue import DocumentRequirement
 from services.intake.domain.documents import StoredDocument
 from services.intake.service_layer.ports import DocumentStore
 from shared.clock import Clock
+from shared.file_contents import check_contents
 from shared.files import FileContent, check_size
 
 Content = bytes | AsyncIterable[bytes]
@@ -27,15 +28,20 @@ async def store_file(
 ) -> StoredDocument:
     """Stores a file for one requirement of a request and makes it readable.
 
-    A wrong type or size is refused (FileRefused) as soon as the bytes show it, keeping none of
-    them; so is a size the sender announced (`declared_bytes`) over the limit, before reading.
+    A wrong type or size is refused (FileRefused) as soon as the bytes show it, before the rest
+    is read; so is a size the sender announced (`declared_bytes`) over the limit, before reading.
+    A whole file that does not open as its type, or is beyond the bounds of pages and pixels, is
+    refused (Unreadable) before any of it is written, so a refused file costs the database
+    nothing. Until then the file is held in memory, never more than the requirement's size.
     """
     if declared_bytes is not None:
         check_size(requirement, declared_bytes)
     content_check = FileContent(requirement)
-    document_id = str(uuid.uuid4())
-    await store.write(document_id, _checked(content, content_check))
+    whole = await _received(content, content_check)
     media_type, size_bytes, sha256 = content_check.finish()
+    await check_contents(requirement, media_type, whole)
+    document_id = str(uuid.uuid4())
+    await store.write(document_id, _once(whole))
     document = StoredDocument(
         document_id=document_id,
         request_id=request_id,
@@ -48,14 +54,18 @@ async def store_file(
     return document
 
 
-async def _checked(content: Content, check: FileContent) -> AsyncIterator[bytes]:
+async def _received(content: Content, check: FileContent) -> bytes:
     """The content's bytes, refused (by raising) as soon as they show a wrong type or size."""
     if isinstance(content, bytes):
         check.feed(content)
-        yield content
-    else:
-        async for part in content:
-            if part:
-                check.feed(part)
-                yield part
-    check.finish()
+        return content
+    received = bytearray()
+    async for part in content:
+        if part:
+            check.feed(part)
+            received += part
+    return bytes(received)
+
+
+async def _once(content: bytes) -> AsyncIterator[bytes]:
+    yield content

@@ -3,6 +3,7 @@ provider handed over the bytes, and read one back."""
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -55,7 +56,10 @@ async def attach_document(
     type and size as its bytes arrive, so a wrong one is refused without reading the rest. The
     caller has checked that `actor` may act on `request`. A file that is refused, or that the
     request does not take in the end, is removed and never readable. A size the sender
-    announced (`declared_bytes`) over the limit is refused before reading.
+    announced (`declared_bytes`) over the limit is refused before reading. The document a new
+    one replaces is removed, chunks and all, once the request holds the new one (shielded, so
+    a caller who hangs up does not leave it half removed); the replacement costs those deletes,
+    a first document nothing more.
     """
     expected = requirement_for(catalogue.get(request.service_code), requirement)
     replaced_by_new(request, requirement)
@@ -68,10 +72,13 @@ async def attach_document(
         declared_bytes=declared_bytes,
     )
     try:
-        return await _record(request, document, actor, repository, outbox_ready, clock)
+        attachment = await _record(request, document, actor, repository, outbox_ready, clock)
     except BaseException:
         await store.discard(document.document_id)
         raise
+    if attachment.replaces is not None:
+        await asyncio.shield(store.discard(attachment.replaces))
+    return attachment
 
 
 async def _record(
