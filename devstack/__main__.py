@@ -1,5 +1,5 @@
 """`python -m devstack run` runs the whole backend locally; `provision` fetches and builds;
-`token` prints a token from the local issuer.
+`token` prints a token from the running local issuer.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from pathlib import Path
 from types import FrameType
 
 from devstack import ferretdb, kafka, postgres
-from devstack.issuer import ROLES
+from devstack.issuer import ROLES, local_issuer_url, mint, running_issuer_keys
 from devstack.paths import CACHE_DIR
 from devstack.process import StartupError
 from devstack.stack import SERVICES, Ports, Stack
@@ -25,8 +25,9 @@ Submit a request:
          "phone": "081234567890", "preferred_channel": "WHATSAPP",
          "fields": {{"reason": "MENIKAH", "address": "Jl. Majapahit 12, Sooko"}}}}'
 Then read the audit log, as an auditor with a token from the local issuer:
-  curl -s {audit}/v1/audit/entries -H "Authorization: Bearer $(scripts/token --role auditor)"
-Tokens for other roles: scripts/token --role verifier --service-point KANTOR_DINAS
+  curl -s {audit}/v1/audit/entries -H "Authorization: Bearer $({token} --role auditor)"
+Tokens for other roles: {token} --role verifier --service-point KANTOR_DINAS
+Chat as a citizen on WhatsApp, photos too: README, "Message providers".
 """
 RUN_DIR = CACHE_DIR / "run"
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
@@ -97,9 +98,11 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     token.add_argument(
         "--lifetime-s", type=positive_int, default=3600, help="seconds until it expires"
     )
-    token.add_argument("--issuer-port", type=int, default=defaults.issuer)
     token.add_argument(
-        "--data-dir", type=Path, default=RUN_DIR, help="the run folder whose issuer key signs"
+        "--issuer-port",
+        type=int,
+        default=defaults.issuer,
+        help="the port of the running issuer, whose key signs",
     )
     return parser.parse_args(argv)
 
@@ -148,24 +151,35 @@ def serve(stack: Stack, run_dir: Path) -> None:
             f"(PostgreSQL's user cannot reach {run_dir})"
         )
     print()
-    print(EXAMPLE.format(intake=stack.service_url("intake"), audit=stack.service_url("audit")))
+    print(
+        EXAMPLE.format(
+            intake=stack.service_url("intake"),
+            audit=stack.service_url("audit"),
+            token=f"scripts/token --issuer-port {stack.ports.issuer}",
+        )
+    )
     print("Press Ctrl-C to stop.", flush=True)
     while True:
         signal.pause()
 
 
 def token(args: argparse.Namespace) -> None:
-    """Prints a token that the issuer of `run` (same folder, same port) vouches for."""
-    stack = Stack(args.data_dir, Ports(issuer=args.issuer_port))
-    claims = {
-        "subject": args.subject,
-        "name": args.name,
-        "village": args.village,
-        "service_point": args.service_point,
-        "phone_number": args.phone_number,
-    }
-    given = {key: value for key, value in claims.items() if value is not None}
-    print(stack.mint_token(args.role, lifetime_s=args.lifetime_s, **given))
+    """Prints a token signed with the key of the issuer running on `--issuer-port`, wherever
+    `run` keeps it."""
+    issuer = local_issuer_url(args.issuer_port)
+    print(
+        mint(
+            running_issuer_keys(issuer),
+            issuer=issuer,
+            subject=args.subject or f"{args.role}-test",
+            roles=[args.role],
+            name=args.name,
+            village=args.village,
+            service_point=args.service_point,
+            phone_number=args.phone_number,
+            lifetime_s=args.lifetime_s,
+        )
+    )
 
 
 def main(argv: list[str]) -> int:

@@ -3,7 +3,8 @@
 It keeps one RSA key in an owner-only folder and serves what a verifier needs to check its tokens:
 the discovery document at `/.well-known/openid-configuration` and the public key at `/jwks.json`.
 Tokens are not handed out over HTTP: `mint` signs them in-process, and `python -m devstack token`
-prints one for a role.
+prints one for a role, with the key of the issuer it asks at `/local/signing-key` where its key
+folder is (a path on this machine, not the key: the file is its owner's alone).
 """
 
 from __future__ import annotations
@@ -22,12 +23,14 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import httpx
 import jwt
 import uvicorn
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ValidationError
 
 from devstack.process import StartupError
 
@@ -52,6 +55,10 @@ KEY_BITS = 2048
 
 class InsecureKeyFile(StartupError):
     """The private key file can be read or written by users other than its owner."""
+
+
+class IssuerKeyNotFound(StartupError):
+    """No issuer answers where a token was asked for, or its key is not where it says."""
 
 
 @dataclass(frozen=True)
@@ -100,6 +107,14 @@ def load_or_create_keys(keys_dir: Path) -> SigningKeys:
     path = keys_dir / PRIVATE_KEY_FILE
     if not path.exists():
         _create_private_key(path)
+    return load_keys(keys_dir)
+
+
+def load_keys(keys_dir: Path) -> SigningKeys:
+    """Loads the key kept in `keys_dir`, which must be there."""
+    path = keys_dir / PRIVATE_KEY_FILE
+    if not path.is_file():
+        raise IssuerKeyNotFound(f"there is no issuer key at {path}")
     mode = stat.S_IMODE(path.stat().st_mode)
     if mode & 0o077:
         raise InsecureKeyFile(f"{path} has mode {mode:o}; it must be 600 (chmod 600 {path})")
@@ -179,6 +194,34 @@ def local_issuer_url(port: int) -> str:
     return f"http://127.0.0.1:{port}"
 
 
+class _KeyLocation(BaseModel):
+    """Where the running issuer keeps the key it signs with, and which key that is."""
+
+    kid: str
+    keys_dir: str
+
+
+def running_issuer_keys(issuer: str) -> SigningKeys:
+    """The key the issuer running at `issuer` signs with, from the folder it names; never a new
+    one, which no service would trust."""
+    try:
+        response = httpx.get(f"{issuer}/local/signing-key", timeout=5)
+        response.raise_for_status()
+        where = _KeyLocation.model_validate_json(response.content)
+    except (httpx.HTTPError, ValidationError) as exc:
+        raise IssuerKeyNotFound(
+            f"no local issuer answers at {issuer} ({exc}); start one with scripts/run, and "
+            "give the --issuer-port it printed"
+        ) from None
+    keys = load_keys(Path(where.keys_dir))
+    if keys.kid != where.kid:
+        raise IssuerKeyNotFound(
+            f"the issuer at {issuer} signs with key {where.kid}, but {where.keys_dir} "
+            f"now holds key {keys.kid}: restart scripts/run"
+        )
+    return keys
+
+
 def discovery_document(issuer: str) -> dict[str, Any]:
     """The provider metadata that OpenID Connect Discovery 1.0 requires, and no more.
 
@@ -196,7 +239,8 @@ def discovery_document(issuer: str) -> dict[str, Any]:
     }
 
 
-def create_app(*, keys: SigningKeys, issuer: str) -> FastAPI:
+def create_app(*, keys: SigningKeys, issuer: str, keys_dir: Path) -> FastAPI:
+    """`keys_dir` is where `keys` are kept, for `running_issuer_keys` to read them."""
     app = FastAPI(title="Local OpenID Connect issuer")
 
     @app.get("/.well-known/openid-configuration")
@@ -206,6 +250,10 @@ def create_app(*, keys: SigningKeys, issuer: str) -> FastAPI:
     @app.get("/jwks.json")
     async def jwks() -> dict[str, list[dict[str, str]]]:
         return {"keys": [keys.public_jwk()]}
+
+    @app.get("/local/signing-key")
+    async def signing_key() -> _KeyLocation:
+        return _KeyLocation(kid=keys.kid, keys_dir=str(keys_dir))
 
     @app.get("/authorize")
     async def authorize() -> JSONResponse:
@@ -232,10 +280,11 @@ def main() -> None:
     parser.add_argument("--keys-dir", type=Path, required=True, help="where the private key is")
     parser.add_argument("--issuer", help="the issuer URL (default: http://127.0.0.1:PORT)")
     args = parser.parse_args()
-    keys = load_or_create_keys(args.keys_dir)
+    keys_dir = args.keys_dir.resolve()
+    keys = load_or_create_keys(keys_dir)
     issuer = args.issuer or local_issuer_url(args.port)
     print(f"issuer {issuer} signs with key {keys.kid}", flush=True)
-    app = create_app(keys=keys, issuer=issuer)
+    app = create_app(keys=keys, issuer=issuer, keys_dir=keys_dir)
     uvicorn.run(app, host="127.0.0.1", port=args.port, log_level="warning")
 
 

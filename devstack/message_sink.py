@@ -22,6 +22,16 @@ HTTP (`--port`):
   `Idempotency-Key`, WhatsApp's `biz_opaque_callback_data`, the e-mail's `Message-ID`) and
   `message_id` (the provider id it answered) and `received_at` (when it was taken).
 - `POST /v1/faults`, `GET /v1/faults`, `DELETE /v1/faults`: see below.
+- `POST /v1/media`: keeps a photo or file (the raw body, its `Content-Type`, at most
+  `MAX_MEDIA_BYTES`) as if a citizen had sent it on WhatsApp; answers 201 `{"id", "mime_type",
+  "sha256", "file_size"}`, the `id` to name in a webhook's `image` or `document`.
+- `GET /{version}/{media-id}`: the Graph API's media lookup, for intake. Wants intake's access
+  token as bearer (`MESSAGE_SINK_GRAPH_ACCESS_TOKEN`, which the stack sets; else 401, Graph code
+  190; with none set, every token is refused) and answers Meta's `{"messaging_product":
+  "whatsapp", "url", "mime_type", "sha256" (hex), "file_size", "id"}`, an unknown id a 400 with
+  Graph code 100, subcode 33. The `url` is `GET /whatsapp_business/attachments/?mid={media-id}`
+  on this server (the Graph API's own origin, which intake accepts): the bytes, for the same
+  token.
 
 SMTP (`--smtp-port`, aiosmtpd, no TLS, no AUTH): takes any e-mail and records it once per
 `Message-ID` (a second copy is answered 250 and not recorded).
@@ -53,8 +63,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
+import hashlib
+import hmac
 import logging
+import os
 import re
+import secrets
 import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
@@ -70,7 +84,7 @@ from typing import Annotated, Any, Literal, Self
 import uvicorn
 from aiosmtpd.smtp import SMTP, Envelope, Session
 from fastapi import FastAPI, Header, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from devstack.process import free_port
@@ -81,6 +95,11 @@ from shared.events.models import DeliveryChannel
 log = logging.getLogger("message_sink")
 
 HANG_S = 3600.0
+MAX_MEDIA_BYTES = 16 * 1024 * 1024
+"""WhatsApp's largest photo or video; more than any document intake takes."""
+GRAPH_TOKEN_VARIABLE = "MESSAGE_SINK_GRAPH_ACCESS_TOKEN"
+"""Where `main` reads the Graph token from, so that it shows in no process listing."""
+MIME_TYPE = re.compile(r"[\w.+-]+/[\w.+-]+")
 API_VERSION = re.compile(r"^v\d+\.\d+$")
 E164 = r"^\+[1-9]\d{7,14}$"
 
@@ -275,12 +294,30 @@ def template_use(body: TemplateBody, approved: dict[str, ApprovedTemplate]) -> T
     return TemplateUse(name=body.name, language=body.language.code, parameters=parameters)
 
 
+@dataclass(frozen=True)
+class StoredMedia:
+    """A photo or file put in for the Graph API to serve, as Meta describes it."""
+
+    id: str
+    content: bytes
+    mime_type: str
+
+    def description(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "mime_type": self.mime_type,
+            "sha256": hashlib.sha256(self.content).hexdigest(),
+            "file_size": len(self.content),
+        }
+
+
 @dataclass
 class Sink:
-    """What the stand-ins were sent, and the faults still to inject."""
+    """What the stand-ins were sent, the media they serve, and the faults still to inject."""
 
     approved: dict[str, ApprovedTemplate]
     received: list[ReceivedMessage] = field(default_factory=list)
+    media: dict[str, StoredMedia] = field(default_factory=dict)
     by_key: dict[tuple[DeliveryChannel, str], ReceivedMessage] = field(default_factory=dict)
     faults: list[Fault] = field(default_factory=list)
     closing: asyncio.Event = field(default_factory=asyncio.Event)
@@ -334,7 +371,44 @@ def bearer(authorization: str | None) -> bool:
     return scheme.lower() == "bearer" and bool(token.strip())
 
 
-def create_app(*, smtp_port: int | None = None, templates: Path = DEFAULT_TEMPLATES) -> FastAPI:
+def bearer_is(authorization: str | None, expected: str | None) -> bool:
+    """Whether `authorization` carries exactly the `expected` token (never when there is none)."""
+    scheme, _, token = (authorization or "").partition(" ")
+    return (
+        expected is not None
+        and scheme.lower() == "bearer"
+        and hmac.compare_digest(token.strip().encode(), expected.encode())
+    )
+
+
+INVALID_TOKEN = GraphRefusal(401, 190, "OAuthException", "Invalid OAuth access token")
+
+
+class MediaRefusal(Exception):
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+async def read_media(request: Request) -> bytes:
+    """The upload's body, refused past MAX_MEDIA_BYTES before more is read."""
+    content = bytearray()
+    async for chunk in request.stream():
+        content += chunk
+        if len(content) > MAX_MEDIA_BYTES:
+            raise MediaRefusal(413, f"A file may hold at most {MAX_MEDIA_BYTES} bytes")
+    if not content:
+        raise MediaRefusal(400, "The body must hold the photo or file")
+    return bytes(content)
+
+
+def create_app(
+    *,
+    smtp_port: int | None = None,
+    templates: Path = DEFAULT_TEMPLATES,
+    graph_access_token: str | None = None,
+) -> FastAPI:
+    """`graph_access_token` is the one token the Graph API's media routes accept: intake's."""
     sink = Sink(approved=approved_templates(templates))
 
     @asynccontextmanager
@@ -413,12 +487,12 @@ def create_app(*, smtp_port: int | None = None, templates: Path = DEFAULT_TEMPLA
         idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
     ) -> JSONResponse:
         if not bearer(authorization):
-            return sms_error(401, "unauthorized", "A bearer token is required")
+            return plain_error(401, "unauthorized", "A bearer token is required")
         try:
             message = SmsMessage.model_validate_json(await request.body())
         except ValidationError as exc:
             fields = ", ".join(".".join(map(str, error["loc"])) for error in exc.errors())
-            return sms_error(422, "invalid_request", f"Invalid fields: {fields}")
+            return plain_error(422, "invalid_request", f"Invalid fields: {fields}")
         if (known := sink.known(DeliveryChannel.SMS, idempotency_key)) is not None:
             return JSONResponse({"message_id": known.message_id}, status_code=202)
 
@@ -436,7 +510,7 @@ def create_app(*, smtp_port: int | None = None, templates: Path = DEFAULT_TEMPLA
 
         outcome = await sink.admit(DeliveryChannel.SMS, message.to, take)
         if isinstance(outcome, Fault):
-            return sms_error(
+            return plain_error(
                 outcome.reply_status, "injected_fault", "Injected fault", outcome.retry_after
             )
         return JSONResponse({"message_id": outcome.message_id}, status_code=202)
@@ -457,14 +531,70 @@ def create_app(*, smtp_port: int | None = None, templates: Path = DEFAULT_TEMPLA
     async def clear_faults() -> None:
         sink.faults.clear()
 
+    @app.post("/v1/media", status_code=201, response_model=None)
+    async def put_media(
+        request: Request, content_type: Annotated[str | None, Header()] = None
+    ) -> JSONResponse:
+        mime_type = (content_type or "").split(";", 1)[0].strip().lower()
+        try:
+            if not MIME_TYPE.fullmatch(mime_type):
+                raise MediaRefusal(415, "Content-Type must name the file's type, e.g. image/jpeg")
+            content = await read_media(request)
+        except MediaRefusal as refusal:
+            return plain_error(refusal.status, "invalid_media", str(refusal))
+        media_id = str(secrets.randbelow(9 * 10**15) + 10**15)
+        media = StoredMedia(id=media_id, content=content, mime_type=mime_type)
+        sink.media[media.id] = media
+        log.info("media %s kept (%d bytes, %s)", media.id, len(content), mime_type)
+        return JSONResponse(media.description(), status_code=201)
+
+    @app.get("/whatsapp_business/attachments/", response_model=None)
+    async def media_download(
+        mid: str, authorization: Annotated[str | None, Header()] = None
+    ) -> Response:
+        if not bearer_is(authorization, graph_access_token):
+            return graph_error(INVALID_TOKEN)
+        media = sink.media.get(mid)
+        if media is None:
+            return Response(status_code=404)
+        return Response(media.content, media_type=media.mime_type)
+
     @app.get("/healthz")
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
+    @app.get("/{version}/{media_id}", response_model=None)
+    async def media_location(
+        version: str,
+        media_id: str,
+        request: Request,
+        authorization: Annotated[str | None, Header()] = None,
+    ) -> JSONResponse:
+        """Registered last: its two free segments would take any other route's path."""
+        if not bearer_is(authorization, graph_access_token):
+            return graph_error(INVALID_TOKEN)
+        media = sink.media.get(media_id)
+        if not API_VERSION.match(version) or media is None:
+            return graph_error(
+                GraphRefusal(
+                    400,
+                    100,
+                    "GraphMethodException",
+                    f"Unsupported get request. Object with ID '{media_id}' does not exist",
+                    subcode=33,
+                )
+            )
+        url = request.url_for("media_download").include_query_params(mid=media.id)
+        location = {"messaging_product": "whatsapp", "url": str(url)} | media.description()
+        return JSONResponse(location)
+
     return app
 
 
-def sms_error(status: int, code: str, message: str, retry_after: str | None = None) -> JSONResponse:
+def plain_error(
+    status: int, code: str, message: str, retry_after: str | None = None
+) -> JSONResponse:
+    """An error in the SMS gateway's shape, which the sink's own routes answer too."""
     headers = {"Retry-After": retry_after} if retry_after else None
     return JSONResponse(
         {"error": {"code": code, "message": message}}, status_code=status, headers=headers
@@ -562,7 +692,11 @@ def main() -> None:
     parser.add_argument("--templates", type=Path, default=DEFAULT_TEMPLATES)
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s message-sink %(message)s")
-    app = create_app(smtp_port=args.smtp_port, templates=args.templates)
+    app = create_app(
+        smtp_port=args.smtp_port,
+        templates=args.templates,
+        graph_access_token=os.environ.get(GRAPH_TOKEN_VARIABLE),
+    )
     uvicorn.run(
         app, host="127.0.0.1", port=args.port, log_level="warning", timeout_graceful_shutdown=1
     )

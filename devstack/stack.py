@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from devstack import ferretdb, kafka, postgres
+from devstack import ferretdb, kafka, message_sink, postgres
 from devstack.issuer import DEFAULT_PORT as ISSUER_PORT
 from devstack.issuer import SigningKeys, load_or_create_keys, local_issuer_url, mint
 from devstack.paths import REPO_ROOT
@@ -44,8 +44,6 @@ class Ports:
     message_sink_smtp: int = 8025
     """The loopback providers: WhatsApp Cloud API and SMS gateway over HTTP, SMTP."""
     issuer: int = ISSUER_PORT
-    whatsapp_graph: int | None = None
-    """Where a test may stand in for WhatsApp's Graph API; intake uses the real one if None."""
     services: dict[str, int] = field(
         default_factory=lambda: {"intake": 8001, "processing": 8002, "notify": 8003, "audit": 8004}
     )
@@ -61,7 +59,6 @@ class Ports:
             message_sink=free_port(),
             message_sink_smtp=free_port(),
             issuer=free_port(),
-            whatsapp_graph=free_port(),
             services={name: free_port() for name in SERVICES},
         )
 
@@ -191,7 +188,8 @@ class Stack:
         )
 
     def start_message_sink(self) -> None:
-        """Starts the loopback providers notify sends to, with the templates notify approves."""
+        """Starts the loopback providers notify sends to, with the templates notify approves,
+        and the Graph API intake fetches citizens' photos from, with intake's token."""
         command = [
             sys.executable,
             "-m",
@@ -201,10 +199,12 @@ class Stack:
         ]
         if templates := self.service_env("notify").get("NOTIFY_TEMPLATES_FILE"):
             command.append(f"--templates={templates}")
+        graph_token = self.service_secret("INTAKE_WHATSAPP_ACCESS_TOKEN")
         process = ManagedProcess(
             "message sink",
             command,
             log_path=self.run_dir / "logs" / "message_sink.log",
+            env=os.environ | {message_sink.GRAPH_TOKEN_VARIABLE: graph_token},
             cwd=REPO_ROOT,
         )
         process.start()
@@ -278,13 +278,14 @@ class Stack:
                 env["NOTIFY_SMTP_HOST"] = "127.0.0.1"
                 env["NOTIFY_SMTP_PORT"] = str(self.ports.message_sink_smtp)
                 env["NOTIFY_SMTP_TLS"] = "none"
-        if name == "intake" and self.ports.whatsapp_graph is not None:
+        if name == "intake":
             env.setdefault("INTAKE_WHATSAPP_GRAPH_URL", self.whatsapp_graph_url)
         return env
 
     @property
     def whatsapp_graph_url(self) -> str:
-        return f"http://127.0.0.1:{self.ports.whatsapp_graph}/v21.0"
+        """The message sink's Graph API, which serves the media put into it (`POST /v1/media`)."""
+        return f"{self.message_sink_url}/v21.0"
 
     def service_secret(self, name: str) -> str:
         """A service's secret as it reads it, e.g. INTAKE_WHATSAPP_APP_SECRET: configured, or

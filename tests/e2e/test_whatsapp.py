@@ -1,19 +1,14 @@
 """A citizen's WhatsApp conversation through the running backend: Meta's webhook deliveries in
 the Cloud API's exact shape and signature, replies through notify to the message sink, the
-photo fetched from a stand-in for the Graph API, and the request submitted and audited."""
+photo put into the message sink and fetched by intake from its Graph API, and the request
+submitted and audited."""
 
 from __future__ import annotations
 
-import hashlib
-import json
 import re
-import threading
-from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import httpx
-import pytest
 
 from devstack.stack import Stack
 from shared.events.models import DocumentAttached, RequestSubmitted
@@ -22,67 +17,7 @@ from tests.e2e.conftest import audit_entries, eventually, sign_in, sink_messages
 from tests.whatsapp_webhooks import body_of, image, notification, signed, text
 
 NIK = "3516091204800001"
-MEDIA_ID = "1481960382637145"
 WEBHOOK = "/v1/channels/whatsapp/webhook"
-
-
-class GraphStandIn(BaseHTTPRequestHandler):
-    """Answers like the Graph API and its media server, for one photo and one access token."""
-
-    access_token = ""
-    base_url = ""
-
-    def do_GET(self) -> None:
-        if self.headers.get("Authorization") != f"Bearer {self.access_token}":
-            self._answer(401, b'{"error": {"code": 190}}')
-        elif self.path == f"/v21.0/{MEDIA_ID}":
-            location = {
-                "messaging_product": "whatsapp",
-                "url": f"{self.base_url}/media/{MEDIA_ID}",
-                "mime_type": "image/jpeg",
-                "sha256": hashlib.sha256(JPEG).hexdigest(),
-                "file_size": str(len(JPEG)),
-                "id": MEDIA_ID,
-            }
-            self._answer(200, json.dumps(location).encode(), "application/json")
-        elif self.path == f"/media/{MEDIA_ID}":
-            self._answer(200, JPEG, "image/jpeg")
-        else:
-            self._answer(404, b"{}")
-
-    def _answer(self, status: int, body: bytes, content_type: str = "application/json") -> None:
-        self.send_response(status)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        """Quiet: the test reads what intake did, not this server's log."""
-
-
-@pytest.fixture(scope="module")
-def graph_api(backend: Stack) -> Iterator[None]:
-    """The stand-in, where the stack pointed intake's INTAKE_WHATSAPP_GRAPH_URL."""
-    port = backend.ports.whatsapp_graph
-    assert port is not None
-    handler = type(
-        "Graph",
-        (GraphStandIn,),
-        {
-            "access_token": backend.service_secret("INTAKE_WHATSAPP_ACCESS_TOKEN"),
-            "base_url": f"http://127.0.0.1:{port}",
-        },
-    )
-    server = ThreadingHTTPServer(("127.0.0.1", port), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
 
 
 class Citizen:
@@ -130,6 +65,40 @@ class Citizen:
         self.sent += 1
         return f"wamid.HBgN{self.sender}FQIAEhgU{self.sent:04d}"
 
+    async def send_photo(self, content: bytes) -> str:
+        """Sends a photo as WhatsApp does: its bytes to the Graph API (here the message sink),
+        its media id in the webhook; returns the reply."""
+        put = await self.http.post(
+            f"{self.stack.message_sink_url}/v1/media",
+            content=content,
+            headers={"Content-Type": "image/jpeg"},
+        )
+        assert put.status_code == 201, put.text
+        return await self.say(image(self.sender, self.next_id(), put.json()["id"]))
+
+    async def apply_for_a_family_card(self) -> str:
+        """Goes through the new family card's form, sends the marriage book's photo and
+        confirms; returns the tracking number."""
+        menu = await self.say(text(self.sender, self.next_id(), "Halo"))
+        assert "GRATIS" in menu
+        chosen = menu_number(menu, "Kartu Keluarga baru")
+        assert "Ketik NIK" in await self.say(text(self.sender, self.next_id(), chosen))
+        assert "nama lengkap" in await self.say(text(self.sender, self.next_id(), NIK))
+        assert "Alasan" in await self.say(text(self.sender, self.next_id(), "Siti Aminah"))
+        assert "Alamat" in await self.say(text(self.sender, self.next_id(), "1"))
+        asked = await self.say(text(self.sender, self.next_id(), "Jl. Majapahit 12, Sooko"))
+        assert "Buku nikah" in asked
+        summary = await self.send_photo(JPEG)
+        assert "Buku nikah atau akta perkawinan sudah kami terima" in summary
+        assert "Balas YA" in summary
+        done = await self.say(text(self.sender, self.next_id(), "ya"))
+        found = re.search(r"Nomor permohonan: ([0-9A-Z]{8})", done)
+        assert found is not None, done
+        assert "Perkiraan selesai:" in done
+        assert "WIB" in done
+        assert "GRATIS" in done
+        return found.group(1)
+
 
 def menu_number(menu: str, entry: str) -> str:
     match = re.search(rf"^(\d+)\. {re.escape(entry)}$", menu, re.MULTILINE)
@@ -138,30 +107,12 @@ def menu_number(menu: str, entry: str) -> str:
 
 
 async def test_a_whole_conversation_submits_a_request_the_citizen_then_sees(
-    backend: Stack, http: httpx.AsyncClient, graph_api: None
+    backend: Stack, http: httpx.AsyncClient
 ) -> None:
     citizen = Citizen(http, backend, "6281311110001")
 
-    menu = await citizen.say(text(citizen.sender, citizen.next_id(), "Halo"))
-    chosen = menu_number(menu, "Kartu Keluarga baru")
-    assert "GRATIS" in menu
-    assert "Ketik NIK" in await citizen.say(text(citizen.sender, citizen.next_id(), chosen))
-    assert "nama lengkap" in await citizen.say(text(citizen.sender, citizen.next_id(), NIK))
-    assert "Alasan" in await citizen.say(text(citizen.sender, citizen.next_id(), "Siti Aminah"))
-    assert "Alamat" in await citizen.say(text(citizen.sender, citizen.next_id(), "1"))
-    asked = await citizen.say(text(citizen.sender, citizen.next_id(), "Jl. Majapahit 12, Sooko"))
-    assert "Buku nikah" in asked
-    summary = await citizen.say(image(citizen.sender, citizen.next_id(), MEDIA_ID))
-    assert "Buku nikah atau akta perkawinan sudah kami terima" in summary
-    assert "Balas YA" in summary
-    done = await citizen.say(text(citizen.sender, citizen.next_id(), "ya"))
+    tracking = await citizen.apply_for_a_family_card()
 
-    found = re.search(r"Nomor permohonan: ([0-9A-Z]{8})", done)
-    assert found is not None, done
-    assert "Perkiraan selesai:" in done
-    assert "WIB" in done
-    assert "GRATIS" in done
-    tracking = found.group(1)
     intake = backend.service_url("intake")
     looked_up = await http.post(
         f"{intake}/v1/lookup", json={"tracking_number": tracking, "nik_last4": NIK[-4:]}

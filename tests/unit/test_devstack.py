@@ -222,3 +222,15 @@ def test_the_local_stack_names_its_services_environment(
         "notify": "test",
         "audit": "development",
     }
+
+
+def test_the_local_stack_points_intake_at_the_message_sinks_graph_api(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As notify's providers: so that a photo sent on WhatsApp is fetched on the stack itself."""
+    monkeypatch.delenv("INTAKE_WHATSAPP_GRAPH_URL", raising=False)
+    stack = Stack(tmp_path, Ports(message_sink=8109))
+
+    graph_url = stack.service_env("intake")["INTAKE_WHATSAPP_GRAPH_URL"]
+
+    assert graph_url == "http://127.0.0.1:8109/v21.0"

@@ -5,14 +5,18 @@ from __future__ import annotations
 import stat
 import subprocess
 import sys
+import time
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import httpx
 import jwt
 import pytest
 from fastapi.testclient import TestClient
 
+from devstack import __main__ as devstack_main
 from devstack.issuer import (
     PRIVATE_KEY_FILE,
     InsecureKeyFile,
@@ -20,10 +24,12 @@ from devstack.issuer import (
     create_app,
     jwk_thumbprint,
     load_or_create_keys,
+    local_issuer_url,
     mint,
 )
 from devstack.paths import REPO_ROOT
-from devstack.stack import Ports, Stack
+from devstack.process import free_port
+from devstack.stack import Ports, Stack, http_ok
 
 ISSUER = "http://127.0.0.1:8010"
 
@@ -42,16 +48,21 @@ RFC7638_EXAMPLE_THUMBPRINT = "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs"
 
 
 @pytest.fixture(scope="module")
-def keys(tmp_path_factory: pytest.TempPathFactory) -> SigningKeys:
-    return load_or_create_keys(tmp_path_factory.mktemp("issuer") / "keys")
+def keys_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("issuer") / "keys"
 
 
 @pytest.fixture(scope="module")
-def client(keys: SigningKeys) -> TestClient:
-    return TestClient(create_app(keys=keys, issuer=ISSUER))
+def keys(keys_dir: Path) -> SigningKeys:
+    return load_or_create_keys(keys_dir)
 
 
-def verify(token: str, client: TestClient) -> dict[str, Any]:
+@pytest.fixture(scope="module")
+def client(keys: SigningKeys, keys_dir: Path) -> TestClient:
+    return TestClient(create_app(keys=keys, issuer=ISSUER, keys_dir=keys_dir))
+
+
+def verify(token: str, client: httpx.Client) -> dict[str, Any]:
     """Checks a token as a service would: discovery document, JWKS, then signature and claims."""
     configuration = client.get("/.well-known/openid-configuration").json()
     jwks_path = configuration["jwks_uri"].removeprefix(configuration["issuer"])
@@ -125,6 +136,14 @@ def test_the_discovery_document_points_at_the_served_keys(client: TestClient) ->
     }
     assert client.get("/authorize").json()["error"] == "invalid_request"
     assert client.get("/healthz").json() == {"status": "ok"}
+
+
+def test_it_tells_where_its_key_is_kept_but_not_the_key(
+    client: TestClient, keys: SigningKeys, keys_dir: Path
+) -> None:
+    answer = client.get("/local/signing-key").json()
+
+    assert answer == {"kid": keys.kid, "keys_dir": str(keys_dir)}
 
 
 def test_the_jwks_holds_the_public_key(client: TestClient, keys: SigningKeys) -> None:
@@ -204,7 +223,10 @@ def test_the_stack_signs_for_its_issuer_and_tells_the_services_where_it_is(
     tmp_path: Path,
 ) -> None:
     stack = Stack(tmp_path, Ports.free())
-    client = TestClient(create_app(keys=stack.issuer_keys(), issuer=stack.issuer_url))
+    keys = stack.issuer_keys()
+    client = TestClient(
+        create_app(keys=keys, issuer=stack.issuer_url, keys_dir=stack.issuer_keys_dir)
+    )
 
     claims = verify(stack.mint_token("village_operator", village="3516010001"), client)
 
@@ -218,32 +240,83 @@ def test_the_stack_signs_for_its_issuer_and_tells_the_services_where_it_is(
     assert stack.service_env("processing")["PROCESSING_OIDC_ISSUER"] == stack.issuer_url
 
 
-def test_the_token_command_signs_with_the_run_folders_key(tmp_path: Path) -> None:
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "devstack",
-            "token",
-            "--role=verifier",
-            "--service-point=KANTOR_DINAS",
-            "--subject=verifier-1",
-            "--lifetime-s=120",
-            "--issuer-port=8123",
-            f"--data-dir={tmp_path}",
-        ],
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=60,
-    )
+@pytest.fixture
+def running_issuer(tmp_path: Path) -> Iterator[tuple[int, Path]]:
+    """An issuer as `run --data-dir` starts it, keeping its key outside the default folder;
+    yields its port and key folder."""
+    port, keys_dir = free_port(), tmp_path / "elsewhere" / "issuer"
+    command = [sys.executable, "-m", "devstack.issuer", f"--port={port}", f"--keys-dir={keys_dir}"]
+    process = subprocess.Popen(command, cwd=REPO_ROOT, stdout=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 30
+        while not http_ok(f"{local_issuer_url(port)}/healthz"):
+            assert process.poll() is None, "the issuer stopped"
+            assert time.monotonic() < deadline, "the issuer did not answer"
+            time.sleep(0.1)
+        yield port, keys_dir
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
 
-    issuer = "http://127.0.0.1:8123"
-    keys = load_or_create_keys(tmp_path / "issuer")
-    claims = verify(result.stdout.strip(), TestClient(create_app(keys=keys, issuer=issuer)))
+
+@pytest.fixture
+def default_run_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Stands in for `.local/run`, to see that the token command makes no key there."""
+    folder = tmp_path / "default-run"
+    monkeypatch.setattr(devstack_main, "RUN_DIR", folder)
+    return folder
+
+
+def test_the_token_command_signs_with_the_key_of_the_issuer_on_its_port(
+    running_issuer: tuple[int, Path], default_run_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    port, _ = running_issuer
+    command = ["token", "--role=verifier", "--service-point=KANTOR_DINAS", "--subject=verifier-1"]
+
+    assert devstack_main.main([*command, "--lifetime-s=120", f"--issuer-port={port}"]) == 0
+
+    issuer = local_issuer_url(port)
+    with httpx.Client(base_url=issuer) as client:
+        claims = verify(capsys.readouterr().out.strip(), client)
     assert claims["iss"] == issuer
     assert claims["sub"] == "verifier-1"
     assert claims["roles"] == ["verifier"]
     assert claims["service_point"] == "KANTOR_DINAS"
     assert claims["exp"] - claims["iat"] == 120
+    assert not default_run_dir.exists()
+
+
+def test_the_token_command_fails_loudly_when_no_issuer_answers(
+    default_run_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    port = free_port()
+
+    assert devstack_main.main(["token", "--role=auditor", f"--issuer-port={port}"]) == 1
+
+    printed = capsys.readouterr()
+    assert printed.out == ""
+    assert f"error: no local issuer answers at http://127.0.0.1:{port}" in printed.err
+    assert not default_run_dir.exists()
+
+
+def test_the_token_command_fails_loudly_when_the_issuers_key_is_gone(
+    running_issuer: tuple[int, Path], default_run_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    port, keys_dir = running_issuer
+    (keys_dir / PRIVATE_KEY_FILE).unlink()
+
+    assert devstack_main.main(["token", "--role=auditor", f"--issuer-port={port}"]) == 1
+
+    printed = capsys.readouterr()
+    assert printed.out == ""
+    assert f"error: there is no issuer key at {keys_dir / PRIVATE_KEY_FILE}" in printed.err
+    assert not (keys_dir / PRIVATE_KEY_FILE).exists()
+    assert not default_run_dir.exists()
+
+
+def test_the_run_banner_names_the_token_command_of_its_issuer() -> None:
+    banner = devstack_main.EXAMPLE.format(
+        intake="http://intake", audit="http://audit", token="scripts/token --issuer-port 8123"
+    )
+
+    assert "$(scripts/token --issuer-port 8123 --role auditor)" in banner

@@ -4,6 +4,7 @@ dedupe SMS by idempotency key, and misbehave on demand."""
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import time
 from collections.abc import AsyncIterator
@@ -12,7 +13,10 @@ from typing import Any
 import httpx
 import pytest
 
+from devstack import message_sink
 from devstack.message_sink import create_app
+from services.intake.adapters.whatsapp_media import WhatsAppMedia
+from services.intake.service_layer.ports import MediaTooLarge, MediaUnavailable
 
 PATH = "/v21.0/106540352242922/messages"
 TOKEN = {"Authorization": "Bearer local-token"}
@@ -279,3 +283,132 @@ async def test_it_logs_arrivals_without_recipients_or_texts(
     assert "refused by a fault" in logged
     for personal in ("6281234567890", "123456", "Siti", "K7M2Q9XP"):
         assert personal not in logged
+
+
+# --- Graph API media ---------------------------------------------------------------------------
+
+GRAPH_TOKEN = "intake-graph-token"
+PHOTO = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + bytes(range(256)) * 4
+
+
+@pytest.fixture
+async def graph() -> AsyncIterator[httpx.AsyncClient]:
+    app = create_app(graph_access_token=GRAPH_TOKEN)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://sink.test") as client:
+        yield client
+
+
+async def put_photo(graph: httpx.AsyncClient, content: bytes = PHOTO) -> str:
+    response = await graph.post(
+        "/v1/media", content=content, headers={"Content-Type": "image/jpeg"}
+    )
+    assert response.status_code == 201, response.text
+    assert response.json()["sha256"] == hashlib.sha256(content).hexdigest()
+    media_id: str = response.json()["id"]
+    return media_id
+
+
+async def test_intakes_media_adapter_fetches_a_photo_put_into_the_sink(
+    graph: httpx.AsyncClient,
+) -> None:
+    media_id = await put_photo(graph)
+    media = WhatsAppMedia(
+        graph, graph_url="http://sink.test/v21.0", access_token=GRAPH_TOKEN, total_timeout_s=5
+    )
+    stranger = WhatsAppMedia(
+        graph, graph_url="http://sink.test/v21.0", access_token="guess", total_timeout_s=5
+    )
+
+    assert await media.fetch(media_id, max_bytes=len(PHOTO)) == PHOTO
+    with pytest.raises(MediaTooLarge):
+        await media.fetch(media_id, max_bytes=len(PHOTO) - 1)
+    with pytest.raises(MediaUnavailable):
+        await stranger.fetch(media_id, max_bytes=len(PHOTO))
+
+
+async def test_the_media_lookup_answers_metas_shape_with_a_download_on_its_own_origin(
+    graph: httpx.AsyncClient,
+) -> None:
+    media_id = await put_photo(graph)
+    bearer = {"Authorization": f"Bearer {GRAPH_TOKEN}"}
+
+    location = await graph.get(f"/v21.0/{media_id}", headers=bearer)
+
+    assert location.status_code == 200
+    described = location.json()
+    assert described == {
+        "messaging_product": "whatsapp",
+        "url": f"http://sink.test/whatsapp_business/attachments/?mid={media_id}",
+        "mime_type": "image/jpeg",
+        "sha256": hashlib.sha256(PHOTO).hexdigest(),
+        "file_size": len(PHOTO),
+        "id": media_id,
+    }
+    download = await graph.get(described["url"], headers=bearer)
+    refused = await graph.get(described["url"])
+    assert (download.status_code, download.content) == (200, PHOTO)
+    assert download.headers["Content-Type"] == "image/jpeg"
+    assert refused.status_code == 401
+
+
+@pytest.mark.parametrize("authorization", [None, "Bearer guess", f"Basic {GRAPH_TOKEN}", "Bearer "])
+async def test_the_media_lookup_wants_intakes_token(
+    graph: httpx.AsyncClient, authorization: str | None
+) -> None:
+    media_id = await put_photo(graph)
+    headers = {"Authorization": authorization} if authorization else {}
+
+    response = await graph.get(f"/v21.0/{media_id}", headers=headers)
+
+    assert response.status_code == 401
+    assert response.json()["error"]["code"] == 190
+
+
+async def test_without_a_configured_token_the_media_lookup_refuses_every_token(
+    sink: httpx.AsyncClient,
+) -> None:
+    media_id = await put_photo(sink)
+
+    response = await sink.get(f"/v21.0/{media_id}", headers=TOKEN)
+
+    assert response.status_code == 401
+
+
+@pytest.mark.parametrize("path", ["/v21.0/1481960382637145", "/latest/{media_id}"])
+async def test_an_unknown_media_id_or_version_gets_metas_unsupported_get_request(
+    graph: httpx.AsyncClient, path: str
+) -> None:
+    media_id = await put_photo(graph)
+    bearer = {"Authorization": f"Bearer {GRAPH_TOKEN}"}
+
+    response = await graph.get(path.format(media_id=media_id), headers=bearer)
+
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert (error["code"], error["error_subcode"]) == (100, 33)
+
+
+@pytest.mark.parametrize(
+    ("headers", "content", "status"),
+    [
+        ({}, PHOTO, 415),
+        ({"Content-Type": "jpeg"}, PHOTO, 415),
+        ({"Content-Type": "image/jpeg"}, b"", 400),
+        ({"Content-Type": "image/jpeg"}, b"x" * 1025, 413),
+    ],
+    ids=["no-type", "bad-type", "empty", "too-large"],
+)
+async def test_an_upload_the_sink_cannot_serve_is_refused_with_a_reason(
+    graph: httpx.AsyncClient,
+    monkeypatch: pytest.MonkeyPatch,
+    headers: dict[str, str],
+    content: bytes,
+    status: int,
+) -> None:
+    monkeypatch.setattr(message_sink, "MAX_MEDIA_BYTES", 1024)
+
+    response = await graph.post("/v1/media", content=content, headers=headers)
+
+    assert response.status_code == status
+    assert response.json()["error"]["code"] == "invalid_media"
