@@ -6,9 +6,13 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
+
+from services.notify.adapters.templates_file import load_templates
+from services.notify.domain.letters import case_step
 from services.notify.domain.notification import Notification
 from services.notify.domain.quiet_hours import QuietHours
-from services.notify.domain.recipients import OperatorNotice
+from services.notify.domain.recipients import OperatorNotice, Recipients
 from services.notify.entrypoints.consumer import subscription
 from shared.calendar import JAKARTA
 from shared.events.envelope import Actor, ActorKind, Channel, CloudEvent, Event
@@ -446,3 +450,31 @@ def test_the_receipt_replaces_the_case_opened_message_and_every_step_is_consumed
         "DispositionReminded",
         "DispositionEscalated",
     }
+
+
+@pytest.mark.parametrize("method", [CollectionMethod.OFFICE, CollectionMethod.VILLAGE])
+def test_a_reprinted_ktp_is_collected_with_the_family_card_not_the_lost_card(
+    method: CollectionMethod,
+) -> None:
+    """The citizen may have lost the card being reprinted; other documents still ask for it."""
+    labels = load_templates().labels
+    step = DocumentIssued(
+        state="ISSUED", document_number="3516-KTP-0042", collection=method, **step_fields()
+    )
+
+    def told(service_code: str) -> str:
+        recipients = Recipients(
+            request_id="req-1",
+            tracking_number="K7M2Q9XP",
+            service_code=service_code,
+            name="Siti Aminah",
+            phone=MOBILE,
+            channel=NotificationChannel.SMS,
+            submitted_by=Actor.system("intake"),
+            assisted_contact=None,
+        )
+        return case_step(step, recipients, labels, "https://survei.example").values["collection"]
+
+    assert told("KTP_CETAK").endswith("bawa KK")
+    assert "KTP-el" not in told("KTP_CETAK")
+    assert told("KK_BARU").endswith("bawa KTP-el")

@@ -132,6 +132,8 @@ class _Labels(_Strict):
     documents: dict[Code, Label]
     service_points: dict[Code, Label]
     collection: dict[CollectionMethod, Label]
+    collection_by_service: dict[Code, dict[CollectionMethod, Label]] = {}
+    """Where a service's citizen cannot bring what `collection` says (a lost KTP-el)."""
 
     @model_validator(mode="after")
     def _every_collection(self) -> Self:
@@ -187,6 +189,7 @@ def load_templates(path: Path = DEFAULT_TEMPLATES) -> Templates:
             documents=raw.labels.documents,
             service_points=raw.labels.service_points,
             collection=raw.labels.collection,
+            collection_by_service=raw.labels.collection_by_service,
         ),
     )
 

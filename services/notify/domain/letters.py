@@ -104,7 +104,10 @@ def case_step(step: CaseStep, recipients: Recipients, labels: Labels, survey_url
         case CaseApproved():
             return Letter("case_approved", about)
         case DocumentIssued(document_number=number, collection=collection):
-            values = {"document_number": number, "collection": labels.collection[collection]}
+            values = {
+                "document_number": number,
+                "collection": labels.collection_for(collection, recipients.service_code),
+            }
             return Letter("document_issued", about | values)
         case CaseRejected(reason=reason):
             return Letter("case_rejected", about | {"reason": reason})

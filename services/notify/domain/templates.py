@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from services.notify.domain.notification import ApprovedTemplate
 from shared.events.models import CollectionMethod, DeliveryChannel
@@ -106,9 +106,17 @@ class Labels:
     documents: Mapping[str, str]
     service_points: Mapping[str, str]
     collection: Mapping[CollectionMethod, str]
+    collection_by_service: Mapping[str, Mapping[CollectionMethod, str]] = field(
+        default_factory=dict
+    )
 
     def service(self, code: str) -> str:
         return self.services.get(code, code)
+
+    def collection_for(self, method: CollectionMethod, service_code: str) -> str:
+        """How to get the document, and what to bring: a KTP-el reprint's citizen may have
+        lost theirs, so it says to bring the family card instead."""
+        return self.collection_by_service.get(service_code, {}).get(method, self.collection[method])
 
     def document_list(self, codes: list[str]) -> str:
         return ", ".join(self.documents.get(code, code) for code in codes)
