@@ -336,3 +336,35 @@ def test_entries_alone_are_checked_against_their_recorded_leaves() -> None:
     assert report.valid
     assert (report.tree_size, report.root_hash) == (3, tree.root())
     assert report.findings == list[Finding]()
+
+
+async def test_an_edited_entry_leaves_the_entries_after_it_signed_not_uncovered(
+    stored: StoredLog,
+) -> None:
+    """They are in checkpoints; those checkpoints no longer match, which the findings say."""
+    records = await stored.export()
+    position = entry_position(records, 3)
+    records[position] = edited(records[position])
+
+    report = verified(records)
+
+    assert problems(report)[0] == (Problem.EDITED, 3, None, None)
+    assert (report.tree_size, report.checkpoints, report.uncovered) == (2, 4, 0)
+
+
+async def test_a_checkpoint_left_out_of_the_copy_is_named_and_not_taken_for_a_fork(
+    stored: StoredLog,
+) -> None:
+    records = await stored.export()
+    without_six = [
+        record
+        for record in records
+        if not (isinstance(record, ExportedCheckpoint) and "\n6\n" in record.note)
+    ]
+    assert len(without_six) == len(records) - 1
+
+    report = verified(without_six)
+
+    assert problems(report) == [(Problem.MISSING_CHECKPOINT, None, None, 10)]
+    assert (report.checkpoints, report.tree_size, report.uncovered) == (3, 10, 0)
+    assert "di antara checkpoint 5 dan 10" in report.findings[0].detail

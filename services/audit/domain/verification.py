@@ -43,6 +43,8 @@ class Problem(StrEnum):
     """A checkpoint that is malformed, not signed by the log's key, or out of order."""
     FORKED = "forked"
     """A signed checkpoint that does not extend the checkpoint before it."""
+    MISSING_CHECKPOINT = "missing_checkpoint"
+    """A checkpoint the entries agree with, whose proof extends one the copy does not hold."""
     ROOT_MISMATCH = "root_mismatch"
     """The entries up to a checkpoint's size do not hash to its root."""
 
@@ -109,6 +111,9 @@ class LogVerifier:
         self._verifier = verifier
         self._findings: list[Finding] = []
         self._checkpoints: list[SignedCheckpoint] = []
+        self._unlinked: dict[int, int] = {}
+        """Checkpoints whose proof does not extend the one before them in the copy, by size,
+        with that one's size: the entries decide between a fork and a checkpoint left out."""
         self._previous_in_copy: SignedCheckpoint | None = None
         self._leaves: dict[int, bytes] = {}
         self._events: dict[str, int] = {}
@@ -151,12 +156,7 @@ class LogVerifier:
             second_root=signed.root_hash,
             proof=exported.consistency_proof,
         ):
-            self._found(
-                Problem.FORKED,
-                f"checkpoint {signed.size} tidak melanjutkan checkpoint {previous.size}",
-                tree_size=signed.size,
-            )
-            return
+            self._unlinked[signed.size] = previous.size
         self._checkpoints.append(signed)
         self._previous_in_copy = signed
 
@@ -195,18 +195,56 @@ class LogVerifier:
 
     def report(self) -> Report:
         findings = [*self._findings, *self._entry_findings(), *self._missing()]
-        matched = self._matched_checkpoints(findings)
+        forked = self._forks(findings)
+        linked = [c for c in self._checkpoints if c.size not in forked]
+        matched = self._matched_checkpoints(linked, findings)
         latest = matched[-1] if matched else None
-        tree_size = latest.size if latest else 0
+        signed_size = linked[-1].size if linked else 0
         findings.sort(key=_position)
         return Report(
             entries=len(self._leaves),
-            checkpoints=len(self._checkpoints),
-            tree_size=tree_size,
+            checkpoints=len(linked),
+            tree_size=latest.size if latest else 0,
             root_hash=latest.root_hash if latest else None,
-            uncovered=sum(1 for index in self._leaves if index >= tree_size),
+            uncovered=sum(1 for index in self._leaves if index >= signed_size),
             findings=findings,
         )
+
+    def _forks(self, findings: list[Finding]) -> set[int]:
+        """Sizes of the checkpoints whose proof does not extend the one before them and whose
+        root the entries do not give: forks. One the entries agree with is the log's, and the
+        checkpoint its proof extends was left out of the copy."""
+        forks: set[int] = set()
+        for size, previous in sorted(self._unlinked.items()):
+            checkpoint = next(c for c in self._checkpoints if c.size == size)
+            if self._root_of(size) == checkpoint.root_hash:
+                if previous in forks:
+                    continue  # its proof was checked against a fork, not the log
+                findings.append(
+                    Finding(
+                        Problem.MISSING_CHECKPOINT,
+                        f"checkpoint {size} melanjutkan checkpoint yang tidak ada di salinan, "
+                        f"di antara checkpoint {previous} dan {size}",
+                        tree_size=size,
+                    )
+                )
+                continue
+            forks.add(size)
+            findings.append(
+                Finding(
+                    Problem.FORKED,
+                    f"checkpoint {size} tidak melanjutkan checkpoint {previous}",
+                    tree_size=size,
+                )
+            )
+        return forks
+
+    def _root_of(self, size: int) -> bytes | None:
+        """The root the entries give at `size`, if the copy holds all of them."""
+        tree = CompactRange()
+        while tree.size < size and tree.size in self._leaves:
+            tree.append(self._leaves[tree.size])
+        return tree.root() if tree.size == size else None
 
     def _found(
         self,
@@ -272,11 +310,14 @@ class LogVerifier:
             return self._mismatched[index].recorded_leaf_hash
         return self._leaves.get(index, self._orphans.get(index))
 
-    def _matched_checkpoints(self, findings: list[Finding]) -> list[SignedCheckpoint]:
-        """The checkpoints whose roots the entries give again; a finding for each that fails."""
+    def _matched_checkpoints(
+        self, checkpoints: list[SignedCheckpoint], findings: list[Finding]
+    ) -> list[SignedCheckpoint]:
+        """The checkpoints whose roots the entries give again; a finding for the first that
+        fails."""
         matched: list[SignedCheckpoint] = []
         tree = CompactRange()
-        for checkpoint in self._checkpoints:
+        for checkpoint in checkpoints:
             while tree.size < checkpoint.size and tree.size in self._leaves:
                 tree.append(self._leaves[tree.size])
             if tree.size < checkpoint.size:
