@@ -53,6 +53,14 @@ def opened(raw: bytes | None, keys: EventKeys | None = None) -> CloudEvent:
 
 
 VALID_NIK = "3516091204800001"
+
+
+def nik(n: int) -> str:
+    """Another valid NIK of the regency (n from 1 to 9999; 1 is VALID_NIK), for a citizen who
+    applies for a service while others' requests for it are open."""
+    return VALID_NIK[:12] + f"{n:04d}"
+
+
 FAMILY_CARD = "3516090101080001"
 FORM_FIELDS: dict[str, dict[str, str]] = {
     "KK_BARU": {"reason": "MENIKAH", "address": "Jl. Majapahit 12, Sooko"},

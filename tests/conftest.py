@@ -6,6 +6,7 @@ ADMINDUK_TEST_KAFKA and ADMINDUK_TEST_MONGO_URL to test against engines that run
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,6 +15,7 @@ import pytest
 from hypothesis import HealthCheck, settings
 
 from devstack.stack import Ports, Stack
+from services.intake.adapters.catalogue_file import DEFAULT_CATALOGUE
 
 # The suite runs on a busy machine beside its engines: slow example generation is not a failure.
 settings.register_profile(
@@ -39,10 +41,24 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(folder)
 
 
+def catalogue_for_tests(folder: Path) -> Path:
+    """The default catalogue, but KK_BARU may be open several times for one NIK: the tests send
+    one citizen's KK_BARU form over and over, as no citizen would. The one-open-application rule
+    has its own tests, on KTP_CETAK."""
+    catalogue = json.loads(DEFAULT_CATALOGUE.read_text())
+    for service in catalogue["services"]:
+        if service["code"] == "KK_BARU":
+            service["several_open_allowed"] = True
+    path = folder / "catalogue.json"
+    path.write_text(json.dumps(catalogue))
+    return path
+
+
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    folder = tmp_path_factory.mktemp("stack")
     stack = Stack(
-        tmp_path_factory.mktemp("stack"),
+        folder,
         Ports.free(),
         kafka_bootstrap=os.environ.get("ADMINDUK_TEST_KAFKA"),
         mongo_url=os.environ.get("ADMINDUK_TEST_MONGO_URL"),
@@ -62,6 +78,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
             # The tests send many forms naming one phone; the caps have their own tests.
             "INTAKE_MESSAGES_PER_PHONE_DAY": "1000000",
             "INTAKE_MESSAGES_PER_MINUTE": "1000000",
+            "INTAKE_CATALOGUE_FILE": str(catalogue_for_tests(folder)),
             # Seconds, not minutes, between codes and for a first lockout, so that the tests
             # of sign-in outlast them; the rules themselves are tested on a fake clock.
             "INTAKE_SIGN_IN_RESEND_AFTER_S": "1",

@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 from services.intake.domain.citizen_request import CitizenRequest, RequestStatus, StatusChange
 from services.intake.domain.documents import StoredDocument
 from services.intake.domain.message_caps import MessageCapRules
+from services.intake.domain.open_applications import OpenApplication
 from services.intake.domain.sign_in import SignInChallenge
 from services.intake.service_layer.message_caps import MessageCaps
 from services.notify.adapters.templates_file import load_templates
@@ -63,6 +64,7 @@ class FakeRequestRepository:
     def __init__(self) -> None:
         self.requests: dict[str, CitizenRequest] = {}
         self.tracking_numbers: dict[str, str] = {}
+        self.open_applications: dict[tuple[str, str], OpenApplication] = {}
         self.processed_events: set[str] = set()
         self.outbox: list[CloudEvent] = []
 
@@ -71,6 +73,18 @@ class FakeRequestRepository:
             return False
         self.tracking_numbers[tracking_number] = request_id
         return True
+
+    async def hold_open(
+        self, nik: str, service_code: str, held: OpenApplication, *, replacing: str | None
+    ) -> bool:
+        current = self.open_applications.get((nik, service_code))
+        if (None if current is None else current.request_id) != replacing:
+            return False
+        self.open_applications[nik, service_code] = held
+        return True
+
+    async def open_application(self, nik: str, service_code: str) -> OpenApplication | None:
+        return self.open_applications.get((nik, service_code))
 
     async def add_events(
         self,

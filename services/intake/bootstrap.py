@@ -97,7 +97,9 @@ async def connect(
         sign_in_relay = OutboxRelay(
             collection=sign_ins, producer=infra.producer, cipher=cipher, keys=keys
         )
-        repository = MongoRequestRepository(requests, infra.db["tracking_numbers"], cipher)
+        repository = MongoRequestRepository(
+            requests, infra.db["tracking_numbers"], infra.db["open_applications"], cipher
+        )
         idempotency_keys = MongoIdempotencyKeys(infra.db["idempotency_keys"])
         calendar = settings.calendar()
         counts = MongoCounts(infra.db["counts"])

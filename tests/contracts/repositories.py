@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 import pytest
 
 from services.intake.domain.citizen_request import CitizenRequest, RequestStatus, StatusChange
+from services.intake.domain.open_applications import OpenApplication
 from services.intake.service_layer.ports import IdempotencyKeyRepository, RequestRepository
 from services.notify.domain.notification import NotificationStatus
 from services.notify.service_layer.ports import NotificationRepository
@@ -25,9 +26,11 @@ from shared.events.envelope import Actor, ActorKind, Channel
 from shared.events.models import CaseStage
 from tests.builders import (
     T0,
+    VALID_NIK,
     case,
     case_opened,
     citizen_request,
+    nik,
     notification,
     request_submitted,
     wrapped,
@@ -160,6 +163,62 @@ class RequestRepositoryContract:
         found = await repository.find_by_tracking_number("P9Q2M7KX")
         assert found is not None
         assert found.request_id == "req-1"
+
+    async def test_a_nik_holds_one_open_application_per_service(
+        self, repository: RequestRepository
+    ) -> None:
+        first = OpenApplication(request_id="req-1", tracking_number="K7M2Q9XP", held_at=T0)
+        second = OpenApplication(request_id="req-2", tracking_number="P9Q2M7KX", held_at=T0)
+
+        taken = await repository.hold_open(VALID_NIK, "KTP_CETAK", first, replacing=None)
+        again = await repository.hold_open(VALID_NIK, "KTP_CETAK", second, replacing=None)
+        other_service = await repository.hold_open(VALID_NIK, "KK_BARU", second, replacing=None)
+        other_nik = await repository.hold_open(nik(2), "KTP_CETAK", second, replacing=None)
+
+        assert (taken, again, other_service, other_nik) == (True, False, True, True)
+        held = await repository.open_application(VALID_NIK, "KTP_CETAK")
+        assert held == first
+        assert held is not None
+        assert is_utc(held.held_at)
+        assert await repository.open_application(nik(3), "KTP_CETAK") is None
+
+    async def test_a_hold_is_taken_over_only_from_the_request_the_taker_saw(
+        self, repository: RequestRepository
+    ) -> None:
+        first = OpenApplication(request_id="req-1", tracking_number="K7M2Q9XP", held_at=T0)
+        second = OpenApplication(request_id="req-2", tracking_number="P9Q2M7KX", held_at=T0)
+        third = OpenApplication(request_id="req-3", tracking_number="Q2M7KXP9", held_at=T0)
+        await repository.hold_open(VALID_NIK, "KTP_CETAK", first, replacing=None)
+
+        taken = await repository.hold_open(VALID_NIK, "KTP_CETAK", second, replacing="req-1")
+        late = await repository.hold_open(VALID_NIK, "KTP_CETAK", third, replacing="req-1")
+
+        assert (taken, late) == (True, False)
+        assert await repository.open_application(VALID_NIK, "KTP_CETAK") == second
+
+    async def test_of_concurrent_holds_of_one_nik_and_service_exactly_one_wins(
+        self, repository: RequestRepository
+    ) -> None:
+        def racers(prefix: str) -> list[OpenApplication]:
+            return [
+                OpenApplication(request_id=f"{prefix}-{n}", tracking_number="K7M2Q9XP", held_at=T0)
+                for n in range(8)
+            ]
+
+        won = await asyncio.gather(
+            *(repository.hold_open(VALID_NIK, "KTP_CETAK", r, replacing=None) for r in racers("a"))
+        )
+        winner = await repository.open_application(VALID_NIK, "KTP_CETAK")
+        assert winner is not None
+        taken_over = await asyncio.gather(
+            *(
+                repository.hold_open(VALID_NIK, "KTP_CETAK", r, replacing=winner.request_id)
+                for r in racers("b")
+            )
+        )
+
+        assert sum(won) == 1
+        assert sum(taken_over) == 1
 
 
 class IdempotencyKeyRepositoryContract:

@@ -11,6 +11,7 @@ from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -20,6 +21,13 @@ from devstack.stack import Ports, Stack
 from tests.documents import PDF
 
 VERIFIERS = 4
+
+
+def load_form(n: int) -> dict[str, Any]:
+    """The n-th request of a load: the KTP_CETAK form, for a NIK of its own (up to 9,999), since
+    a NIK holds one open application per service."""
+    nik = KTP_REPRINT["nik"][:12] + f"{n % 9999 + 1:04d}"
+    return {**KTP_REPRINT, "nik": nik, "name": f"Warga {n}"}
 
 
 @contextmanager
@@ -80,7 +88,7 @@ class Office:
         intake = self.stack.service_url("intake")
         response = await self.http.post(
             f"{intake}/v1/requests",
-            json={**KTP_REPRINT, "name": f"Warga Uji {n}", "consent": True},
+            json={**load_form(n), "consent": True},
             headers=counter,
         )
         assert response.status_code == 202, response.text

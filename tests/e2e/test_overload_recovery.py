@@ -16,10 +16,9 @@ import httpx
 import pytest
 
 from devstack.engine_stats import connections
-from devstack.forms import KTP_REPRINT
 from devstack.stack import Stack
 from shared.mongo import mongo_reachable, new_mongo_client
-from tests.e2e.operation_counts import backend_of_its_own, settled
+from tests.e2e.operation_counts import backend_of_its_own, load_form, settled
 
 BURST_RATE = 100
 BURST_S = 30
@@ -56,9 +55,7 @@ async def engine_answers(stack: Stack) -> bool:
 
 
 async def submit(http: httpx.AsyncClient, stack: Stack, n: int) -> httpx.Response:
-    return await http.post(
-        f"{stack.service_url('intake')}/v1/requests", json={**KTP_REPRINT, "name": f"Warga {n}"}
-    )
+    return await http.post(f"{stack.service_url('intake')}/v1/requests", json=load_form(n))
 
 
 async def burst(http: httpx.AsyncClient, stack: Stack) -> list[httpx.Response | BaseException]:

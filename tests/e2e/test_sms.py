@@ -64,10 +64,10 @@ async def test_a_feature_phone_applies_by_sms_and_asks_for_the_status(
     gateway = Gateway(backend, http)
 
     applied = await gateway.deliver(
-        "sms-e2e-1", "daftar ktp-cetak 3516091204800001 Siti Aminah#3516090101080001#hilang"
+        "sms-e2e-1", "daftar ktp-cetak 3516091204800002 Siti Aminah#3516090101080001#hilang"
     )
     again = await gateway.deliver(
-        "sms-e2e-1", "daftar ktp-cetak 3516091204800001 Siti Aminah#3516090101080001#hilang"
+        "sms-e2e-1", "daftar ktp-cetak 3516091204800002 Siti Aminah#3516090101080001#hilang"
     )
 
     assert applied.status_code == again.status_code == 200

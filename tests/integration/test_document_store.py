@@ -36,7 +36,12 @@ class TestMongoDocumentStore(DocumentStoreContract):
 class TestMongoRequestDocuments(RequestDocumentsContract):
     @pytest.fixture
     def repository(self, mongo_db: AsyncDatabase[Document]) -> MongoRequestRepository:
-        return MongoRequestRepository(mongo_db["requests"], mongo_db["tracking_numbers"], cipher())
+        return MongoRequestRepository(
+            mongo_db["requests"],
+            mongo_db["tracking_numbers"],
+            mongo_db["open_applications"],
+            cipher(),
+        )
 
 
 async def chunk_ids(mongo_db: AsyncDatabase[Document]) -> list[str]:

@@ -7,6 +7,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from services.intake.adapters.mongo_idempotency import MongoIdempotencyKeys
 from services.intake.adapters.mongo_requests import MongoRequestRepository
+from services.intake.domain.open_applications import OpenApplication
 from services.notify.adapters.mongo_notifications import MongoNotificationRepository
 from services.processing.adapters.mongo_at_risk import MongoAtRisk
 from services.processing.adapters.mongo_cases import MongoCaseRepository
@@ -38,7 +39,12 @@ from tests.contracts.repositories import (
 class TestMongoRequestRepository(RequestRepositoryContract):
     @pytest.fixture
     def repository(self, mongo_db: AsyncDatabase[Document]) -> MongoRequestRepository:
-        return MongoRequestRepository(mongo_db["requests"], mongo_db["tracking_numbers"], cipher())
+        return MongoRequestRepository(
+            mongo_db["requests"],
+            mongo_db["tracking_numbers"],
+            mongo_db["open_applications"],
+            cipher(),
+        )
 
 
 class TestMongoIdempotencyKeys(IdempotencyKeyRepositoryContract):
@@ -86,7 +92,9 @@ def in_clear(document: Document) -> list[str]:
 async def test_requests_cases_and_notifications_keep_personal_data_sealed(
     mongo_db: AsyncDatabase[Document],
 ) -> None:
-    requests = MongoRequestRepository(mongo_db["requests"], mongo_db["tracking_numbers"], cipher())
+    requests = MongoRequestRepository(
+        mongo_db["requests"], mongo_db["tracking_numbers"], mongo_db["open_applications"], cipher()
+    )
     cases = MongoCaseRepository(mongo_db["cases"], cipher())
     notifications = MongoNotificationRepository(mongo_db["notifications"], cipher())
     sent = notification("n-1")
@@ -102,6 +110,10 @@ async def test_requests_cases_and_notifications_keep_personal_data_sealed(
         assert document["outbox"], name
         assert document[UNPUBLISHED] is True, name
         assert in_clear(document) == [], name
+    held = OpenApplication(request_id="req-1", tracking_number="K7M2Q9XP", held_at=T0)
+    await requests.hold_open(VALID_NIK, "KK_BARU", held, replacing=None)
+    [hold] = await mongo_db["open_applications"].find().to_list()
+    assert in_clear(hold) == []
 
 
 async def test_stored_personal_data_does_not_open_under_other_keys(

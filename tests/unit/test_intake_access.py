@@ -9,6 +9,7 @@ import pytest
 
 from services.intake.domain.citizen_request import RequestStatus
 from tests.auth import bearer
+from tests.builders import nik
 from tests.unit.test_intake_api import FORM, Intake, answering, running_intake
 
 OWN_VILLAGE = "3516010001"
@@ -120,7 +121,7 @@ async def test_an_operator_token_without_a_village_cannot_submit(intake: Intake)
 
 async def test_the_event_says_who_submitted(intake: Intake) -> None:
     await intake.client.post("/v1/requests", json=FORM, headers=operator())
-    await intake.client.post("/v1/requests", json=FORM)
+    await intake.client.post("/v1/requests", json=FORM | {"nik": nik(2)})
 
     by_operator, anonymous = (event.data["actor"] for event in intake.repository.outbox)
 
@@ -173,8 +174,10 @@ async def test_a_wrong_tracking_number_or_nik_ending_is_the_same_404(
 
 async def test_tracking_numbers_are_short_and_unambiguous(intake: Intake) -> None:
     numbers = [
-        (await intake.client.post("/v1/requests", json=FORM)).json()["tracking_number"]
-        for _ in range(20)
+        (await intake.client.post("/v1/requests", json=FORM | {"nik": nik(n)})).json()[
+            "tracking_number"
+        ]
+        for n in range(1, 21)
     ]
 
     assert len(set(numbers)) == 20

@@ -28,9 +28,9 @@ from services.intake.domain.appointments import (
     Visit,
     access,
     describe_free_days,
-    mask_booking_number,
     visit,
 )
+from services.intake.domain.tracking import mask_tracking_number
 from shared.calendar import WorkingCalendar
 from shared.events.models import AppointmentBooked, AppointmentCancelled
 from tests.builders import CITIZEN, T0
@@ -251,7 +251,7 @@ def test_a_booking_not_confirmed_is_as_good_as_absent() -> None:
 
 
 def test_a_masked_booking_number_shows_only_its_end() -> None:
-    assert mask_booking_number("K7M2Q9XP") == "*****9XP"
+    assert mask_tracking_number("K7M2Q9XP") == "*****9XP"
 
 
 def test_a_visit_is_labelled_as_a_citizen_reads_it() -> None:

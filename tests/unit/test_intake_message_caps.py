@@ -11,7 +11,7 @@ from services.intake.domain.message_caps import MessageCapRules, capped_phone, p
 from shared.auth import Principal, Role
 from shared.counts import MINUTE, SharedAllowance
 from tests.auth import bearer
-from tests.builders import T0
+from tests.builders import T0, nik
 from tests.fakes import FakeCounts
 from tests.unit.test_intake_api import FORM, answering, running_intake
 
@@ -75,10 +75,11 @@ async def test_one_instance_gets_the_whole_allowance_when_alone() -> None:
 
 async def test_a_phone_over_its_cap_gets_429_and_nothing_is_stored() -> None:
     async with running_intake({"mongo": answering(True)}, messages_per_phone_day=2) as intake:
-        accepted = [await intake.client.post("/v1/requests", json=FORM) for _ in range(2)]
-        refused = await intake.client.post("/v1/requests", json=FORM)
-        own = await intake.client.post("/v1/requests", json=FORM, headers=intake.citizen(PHONE))
-        other = await intake.client.post("/v1/requests", json=FORM | {"phone": "081234567891"})
+        forms = [FORM | {"nik": nik(n)} for n in range(1, 5)]
+        accepted = [await intake.client.post("/v1/requests", json=form) for form in forms[:2]]
+        refused = await intake.client.post("/v1/requests", json=forms[2])
+        own = await intake.client.post("/v1/requests", json=forms[2], headers=intake.citizen(PHONE))
+        other = await intake.client.post("/v1/requests", json=forms[3] | {"phone": "081234567891"})
         stored = len(intake.repository.requests)
 
     assert [response.status_code for response in accepted] == [202, 202]
@@ -94,7 +95,8 @@ async def test_a_counter_officer_is_not_held_to_the_phones_cap() -> None:
     officer = bearer("counter_officer", service_point="KANTOR_DINAS")
     async with running_intake({"mongo": answering(True)}, messages_per_phone_day=1) as intake:
         answers = [
-            await intake.client.post("/v1/requests", json=FORM, headers=officer) for _ in range(3)
+            await intake.client.post("/v1/requests", json=FORM | {"nik": nik(n)}, headers=officer)
+            for n in range(1, 4)
         ]
 
     assert [response.status_code for response in answers] == [202] * 3
@@ -103,7 +105,9 @@ async def test_a_counter_officer_is_not_held_to_the_phones_cap() -> None:
 async def test_the_office_cap_refuses_with_the_seconds_left_in_the_minute() -> None:
     async with running_intake({"mongo": answering(True)}, messages_per_minute=2) as intake:
         answers = [
-            await intake.client.post("/v1/requests", json=FORM | {"phone": f"08123456789{n}"})
+            await intake.client.post(
+                "/v1/requests", json=FORM | {"phone": f"08123456789{n}", "nik": nik(n + 1)}
+            )
             for n in range(3)
         ]
 

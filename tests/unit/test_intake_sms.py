@@ -94,6 +94,23 @@ async def gateway() -> AsyncIterator[Gateway]:
         yield Gateway(client=client, fakes=fakes)
 
 
+async def test_a_second_application_while_the_first_is_open_gets_the_first_ones_number(
+    gateway: Gateway,
+) -> None:
+    await gateway.deliver(APPLY)
+    [request] = gateway.fakes.requests.requests.values()
+
+    await gateway.deliver(APPLY.replace("HILANG", "RUSAK"))
+    await gateway.deliver(APPLY, sender="+6281299990002")
+
+    assert list(gateway.fakes.requests.requests.values()) == [request]
+    own, other = gateway.replies()[1:]
+    assert f"no lacak {request.tracking_number}" in own
+    assert f"STATUS {request.tracking_number}" in own
+    assert request.tracking_number not in other
+    assert f"*****{request.tracking_number[-3:]}" in other
+
+
 async def test_an_application_by_sms_is_submitted_and_answered_with_its_tracking_number(
     gateway: Gateway,
 ) -> None:
@@ -368,6 +385,8 @@ def test_every_reply_fits_one_gsm7_segment_with_realistic_values() -> None:
         sms_replies.received("PINDAH_KELUAR", "K7M2Q9XP", expected, ["KK"]),
         *(sms_replies.status("K7M2Q9XP", "PINDAH_DATANG", status) for status in RequestStatus),
         sms_replies.withdrawn("K7M2Q9XP"),
+        sms_replies.already_open("PINDAH_KELUAR", "K7M2Q9XP", shown=True),
+        sms_replies.already_open("PINDAH_KELUAR", "*****9XP", shown=False),
         *(sms_replies.not_withdrawable("K7M2Q9XP", status) for status in RequestStatus),
         sms_replies.not_found("K7M2Q9XP"),
         sms_replies.booked(

@@ -245,16 +245,21 @@ async def whatsapp() -> AsyncIterator[WhatsApp]:
         yield running
 
 
-async def fill_in_kk_baru(whatsapp: WhatsApp) -> None:
-    """From the first message to the summary of a KK_BARU request with its one document."""
-    await whatsapp.say(text(SENDER, "wamid.1", "Halo"))
-    await whatsapp.say(text(SENDER, "wamid.2", whatsapp.menu_number("Kartu Keluarga baru")))
-    await whatsapp.say(text(SENDER, "wamid.3", NIK))
-    await whatsapp.say(text(SENDER, "wamid.4", "Siti Aminah"))
-    await whatsapp.say(text(SENDER, "wamid.5", "1"))
-    await whatsapp.say(text(SENDER, "wamid.6", "Jl. Majapahit 12, Sooko"))
+async def fill_in_kk_baru(whatsapp: WhatsApp, *, first: int = 1) -> None:
+    """From the first message to the summary of a KK_BARU request with its one document; the
+    messages' ids count from `first`."""
+
+    def message(offset: int, typed: str) -> dict[str, Any]:
+        return text(SENDER, f"wamid.{first + offset}", typed)
+
+    await whatsapp.say(message(0, "Halo"))
+    await whatsapp.say(message(1, whatsapp.menu_number("Kartu Keluarga baru")))
+    await whatsapp.say(message(2, NIK))
+    await whatsapp.say(message(3, "Siti Aminah"))
+    await whatsapp.say(message(4, "1"))
+    await whatsapp.say(message(5, "Jl. Majapahit 12, Sooko"))
     whatsapp.media.files["1481960382637145"] = JPEG
-    await whatsapp.say(image(SENDER, "wamid.7", "1481960382637145"))
+    await whatsapp.say(image(SENDER, f"wamid.{first + 6}", "1481960382637145"))
 
 
 # The signature
@@ -699,6 +704,23 @@ async def test_a_whole_conversation_submits_the_request_with_its_document(
     assert f"Perkiraan selesai: {moment_label(request.expected_at)}." in reply
     assert "GRATIS" in reply
     assert "belum kami terima" not in reply
+    assert whatsapp.conversations.held == {}
+
+
+async def test_a_second_application_while_the_first_is_open_is_answered_with_its_number(
+    whatsapp: WhatsApp,
+) -> None:
+    await fill_in_kk_baru(whatsapp)
+    await whatsapp.say(text(SENDER, "wamid.8", "YA"))
+    [request] = whatsapp.requests.requests.values()
+
+    await fill_in_kk_baru(whatsapp, first=9)
+    await whatsapp.say(text(SENDER, "wamid.16", "YA"))
+
+    assert list(whatsapp.requests.requests.values()) == [request]
+    reply = whatsapp.replies[-1].text
+    assert "masih memiliki permohonan Kartu Keluarga baru" in reply
+    assert f"STATUS {request.tracking_number}" in reply
     assert whatsapp.conversations.held == {}
 
 

@@ -21,7 +21,7 @@ from shared.config import load_settings
 from shared.errors import InvalidConfiguration
 from shared.http import ReadinessCheck
 from tests.auth import STAFF_KEYS, bearer
-from tests.builders import T0
+from tests.builders import T0, nik
 from tests.fake_intake import FakeIntake
 from tests.fakes import FakeClock, FakeCounts, FakeRequestRepository
 from tests.unit.test_intake_api import FORM
@@ -131,9 +131,11 @@ async def test_behind_a_trusted_proxy_each_forwarded_client_has_its_own_limit() 
 
 async def test_staff_are_limited_per_person_not_by_their_offices_address() -> None:
     async with running(submissions_per_minute=2, staff_calls_per_minute=3) as intake:
+        niks = (nik(n) for n in range(1, 100))
 
         async def submit(headers: dict[str, str] | None = None) -> int:
-            response = await intake.post("/v1/requests", "192.0.2.10", json=FORM, headers=headers)
+            form = FORM | {"nik": next(niks)}
+            response = await intake.post("/v1/requests", "192.0.2.10", json=form, headers=headers)
             return response.status_code
 
         first = bearer("counter_officer", sub="officer-1", service_point="MPP_1")

@@ -97,6 +97,7 @@ class _Service(_Strict):
     fields: list[_Field] = []
     documents: list[_Document] = []
     residents_only: bool = True
+    several_open_allowed: bool = False
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:
@@ -104,8 +105,10 @@ class _Service(_Strict):
             raise ValueError(
                 "an in-person service has no deadline (it is booked); any other service has one"
             )
-        if self.in_person_only and (self.fields or self.documents):
-            raise ValueError("an in-person service has no form fields or documents to send")
+        if self.in_person_only and (self.fields or self.documents or self.several_open_allowed):
+            raise ValueError(
+                "an in-person service has no form fields or documents to send, nor requests open"
+            )
         if len({field.name for field in self.fields}) != len(self.fields):
             raise ValueError("field names must be unique within a service")
         if len({document.code for document in self.documents}) != len(self.documents):
@@ -162,6 +165,7 @@ def _service(item: _Service) -> ServiceDefinition:
         in_person_only=item.in_person_only,
         channels=frozenset(item.channels),
         residents_only=item.residents_only,
+        several_open_allowed=item.several_open_allowed,
         fields=tuple(
             FormField(
                 name=field.name,

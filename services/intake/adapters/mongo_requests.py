@@ -2,7 +2,9 @@
 
 Personal data (the applicant, the owner's phone number, the form's fingerprint) is stored sealed;
 a keyed hash of the owner's number sits beside it for finding a citizen's requests by value.
-Tracking numbers are kept in their own small collection, addressed by `_id`.
+Tracking numbers are kept in their own small collection, addressed by `_id`, and so are the
+holds on a NIK's one open application per service: `_id` a keyed hash of the NIK and the service
+code, naming the request, its tracking number and when it was held.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from typing import Any
 from pymongo.asynchronous.collection import AsyncCollection
 
 from services.intake.domain.citizen_request import CitizenRequest, RequestStatus, StatusChange
+from services.intake.domain.open_applications import OpenApplication
 from shared.crypto import Cipher
 from shared.events.envelope import Actor, CloudEvent
 from shared.events.models import Applicant
@@ -26,6 +29,7 @@ from shared.mongo import (
 )
 
 OWNER_PURPOSE = "request-owner"
+OPEN_PURPOSE = "open-application"
 
 
 class MongoRequestRepository:
@@ -33,15 +37,48 @@ class MongoRequestRepository:
         self,
         collection: AsyncCollection[Document],
         tracking_numbers: AsyncCollection[Document],
+        open_applications: AsyncCollection[Document],
         cipher: Cipher,
     ) -> None:
         self._collection = collection
         self._tracking_numbers = tracking_numbers
+        self._open_applications = open_applications
         self._cipher = cipher
 
     async def reserve_tracking_number(self, tracking_number: str, request_id: str) -> bool:
         return await insert_new(
             self._tracking_numbers, {"_id": tracking_number, "request_id": request_id}
+        )
+
+    def _open_id(self, nik: str, service_code: str) -> str:
+        return self._cipher.lookup_hash(nik, purpose=OPEN_PURPOSE) + "|" + service_code
+
+    async def hold_open(
+        self, nik: str, service_code: str, held: OpenApplication, *, replacing: str | None
+    ) -> bool:
+        open_id = self._open_id(nik, service_code)
+        fields = {
+            "request_id": held.request_id,
+            "tracking_number": held.tracking_number,
+            "held_at": held.held_at,
+        }
+        if replacing is None:
+            return await insert_new(self._open_applications, {"_id": open_id, **fields})
+        return await update_document(
+            self._open_applications,
+            open_id,
+            {"$set": fields},
+            expected={"request_id": replacing},
+        )
+
+    async def open_application(self, nik: str, service_code: str) -> OpenApplication | None:
+        document = await self._open_applications.find_one({"_id": self._open_id(nik, service_code)})
+        if document is None:
+            return None
+        return OpenApplication(
+            request_id=document["request_id"],
+            tracking_number=document["tracking_number"],
+            held_at=document["held_at"],
         )
 
     async def add(self, request: CitizenRequest, outbox: list[CloudEvent]) -> bool:

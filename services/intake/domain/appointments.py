@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 
+from services.intake.domain.tracking import mask_tracking_number
 from shared.calendar import JAKARTA, WorkingCalendar
 from shared.events.envelope import Actor, Event
 from shared.events.models import Applicant, AppointmentBooked, AppointmentCancelled
@@ -135,7 +136,7 @@ class AlreadyBooked(BookingConflict):
     code = "already_booked"
 
     def __init__(self, service_code: str, booking_number: str, *, shown: bool) -> None:
-        self.booking_number = booking_number if shown else mask_booking_number(booking_number)
+        self.booking_number = booking_number if shown else mask_tracking_number(booking_number)
         if shown:
             advice = "Batalkan atau ubah jadwal janji itu bila perlu."
         else:
@@ -548,8 +549,3 @@ def already_booked(
     the visit."""
     owned = verified_phone is not None and verified_phone == current.owner_phone
     return AlreadyBooked(current.service_code, current.booking_number, shown=counter or owned)
-
-
-def mask_booking_number(number: str) -> str:
-    """Enough for its holder to recognise, not enough to act on it."""
-    return "*" * (len(number) - 3) + number[-3:]

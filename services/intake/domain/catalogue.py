@@ -88,6 +88,9 @@ class ServiceDefinition:
     documents: tuple[DocumentRequirement, ...] = ()
     residents_only: bool = True
     """Whether the applicant's NIK must be of this regency (not so for someone moving in)."""
+    several_open_allowed: bool = False
+    """Whether one NIK may have several requests for it open at once (a birth certificate for
+    each child); otherwise a new one waits until the open one is closed."""
 
     @property
     def online(self) -> bool:

@@ -49,6 +49,10 @@ class RequestStatus(StrEnum):
     CANCELLED = "CANCELLED"
 
 
+CLOSED = frozenset({RequestStatus.COMPLETED, RequestStatus.REJECTED, RequestStatus.CANCELLED})
+"""Where a request ends: the office finished, refused, or the citizen withdrew it."""
+
+
 @dataclass(frozen=True)
 class StatusChange:
     """One step of the request's history, as the citizen reads it."""
@@ -158,6 +162,10 @@ class CitizenRequest:
     """Id of the stored file by catalogue code, for every document received."""
     history: list[StatusChange] = field(default_factory=list)
     events: list[Event] = field(default_factory=list)
+
+    @property
+    def closed(self) -> bool:
+        return self.status in CLOSED
 
     @property
     def missing_documents(self) -> list[str]:

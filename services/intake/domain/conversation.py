@@ -287,6 +287,34 @@ def refused(conversation: Conversation, *, reason: str, now: datetime) -> Turn:
     )
 
 
+def already_open(
+    conversation: Conversation,
+    catalogue: ServiceCatalogue,
+    *,
+    tracking_number: str,
+    shown: bool,
+    now: datetime,
+) -> Turn:
+    """The NIK has a request for the service still open: the conversation ends with its number
+    (in full only to the phone that owns it) instead of a second request."""
+    service = _service(conversation, catalogue)
+    name = service.name if service else conversation.service_code
+    if shown:
+        how = f"Untuk melihat statusnya, ketik STATUS {tracking_number}."
+    else:
+        how = "Nomor lengkapnya ada di pesan tanda terima ke nomor HP yang didaftarkan."
+    lines = [
+        f"Maaf, NIK ini masih memiliki permohonan {name} yang sedang diproses, nomor "
+        f"permohonan {tracking_number}. Permohonan baru dapat diajukan setelah yang ini selesai.",
+        how,
+    ]
+    return Turn(
+        Conversation(step=Step.IDLE, last_active=now),
+        "\n".join(lines),
+        drop=tuple(conversation.documents),
+    )
+
+
 FREE_OF_CHARGE = (
     "Layanan ini GRATIS. Jangan berikan uang kepada siapa pun; bila ada yang meminta, "
     "laporkan kepada kami."

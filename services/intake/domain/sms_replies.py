@@ -47,6 +47,18 @@ def status(tracking_number: str, service_code: str, current: RequestStatus) -> s
     return f"{tracking_number} ({service_code}): {STATUS[current]}."
 
 
+def already_open(service_code: str, tracking_number: str, *, shown: bool) -> str:
+    """A second application while the first is open: its number, in full only to its owner."""
+    if shown:
+        how = f"Cek: STATUS {tracking_number}."
+    else:
+        how = "No lengkap ada di tanda terima ke HP pemohon."
+    return to_gsm7(
+        f"{service_code} untuk NIK ini masih diproses, no lacak {tracking_number}. {how} "
+        "Daftar lagi setelah selesai."
+    )
+
+
 def withdrawn(tracking_number: str) -> str:
     return f"Permohonan {tracking_number} dibatalkan."
 

@@ -20,3 +20,8 @@ def new_tracking_number() -> str:
 def normalize_tracking_number(value: str) -> str:
     """As a person may type it: any case, with spaces or hyphens; O read as 0 is not fixed."""
     return _SEPARATORS.sub("", value).upper()
+
+
+def mask_tracking_number(number: str) -> str:
+    """Enough for its holder to recognise, not enough to act on it."""
+    return "*" * (len(number) - 3) + number[-3:]

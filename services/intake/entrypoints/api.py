@@ -47,6 +47,7 @@ from services.intake.domain.identity import (
     normalize_phone,
     validate_nik_digits,
 )
+from services.intake.domain.open_applications import AlreadyOpen
 from services.intake.domain.text import InvalidText, name_pattern, normalize_name
 from services.intake.domain.tracking import TRACKING_PATTERN, normalize_tracking_number
 from services.intake.entrypoints.message_caps import CAPPED, admit_message
@@ -458,7 +459,12 @@ async def get_service(
             "description": "A retry with the same Idempotency-Key and form: the request it made.",
         },
         409: error_response(
-            status.HTTP_409_CONFLICT, "The Idempotency-Key was used before for another form."
+            status.HTTP_409_CONFLICT,
+            "`idempotency_conflict`: the Idempotency-Key was used before for another form. "
+            "`already_open`: the NIK has a request for the service that is not closed yet and "
+            "the service allows one at a time; the message names its tracking number, in full "
+            "only to the phone the caller proved (a citizen's token) or the village operator or "
+            "counter officer who may see it, else its last three characters.",
         ),
         429: CAPPED,
         **error_responses(408, 413, 422, 503),
@@ -537,6 +543,16 @@ async def submit_request(
             status.HTTP_409_CONFLICT,
             "idempotency_conflict",
             "Idempotency-Key ini sudah dipakai untuk permohonan dengan isi yang berbeda.",
+        ) from None
+    except AlreadyOpen as exc:
+        raise ApiError(status.HTTP_409_CONFLICT, exc.code, str(exc)) from None
+    except submission.SubmissionInterrupted:
+        raise ApiError(
+            status.HTTP_503_SERVICE_UNAVAILABLE,
+            "try_again",
+            "Permohonan lain untuk NIK dan layanan ini sedang diproses bersamaan. "
+            "Silakan coba lagi.",
+            {"Retry-After": "1"},
         ) from None
     if not outcome.created:
         response.status_code = status.HTTP_200_OK

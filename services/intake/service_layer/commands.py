@@ -7,7 +7,8 @@ The sender's number is the citizen's: it is the phone of a request applied for t
 owner whose requests `STATUS` and `BATAL` may act on, and where replies go. A provider may
 deliver a message again after a crash midway: applying again finds the first request by an
 idempotency key derived from the message id, and withdrawing or booking again is refused as
-already done, so a redelivery never makes a second request or visit.
+already done, so a redelivery never makes a second request or visit. A second application
+for a service while the NIK's first is open is answered with the first's tracking number.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ from services.intake.domain.citizen_request import (
 from services.intake.domain.complaints import ComplaintForm
 from services.intake.domain.forms import InvalidForm
 from services.intake.domain.identity import InvalidIdentity
+from services.intake.domain.open_applications import AlreadyOpen
 from services.intake.domain.sign_in import CheckOutcome
 from services.intake.domain.sms_commands import (
     Apply,
@@ -130,6 +132,8 @@ async def answer(sms: Message, context: CommandContext, *, now: datetime) -> str
         return sms_replies.refused(
             f"Layanan {exc.code} tidak dapat diajukan lewat SMS. Datang ke kantor atau desa."
         )
+    except AlreadyOpen as exc:
+        return sms_replies.already_open(exc.service_code, exc.tracking_number, shown=exc.shown)
     except REFUSALS as exc:
         return sms_replies.refused(str(exc))
 

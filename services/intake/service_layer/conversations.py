@@ -55,6 +55,7 @@ from services.intake.domain.conversation import (
 )
 from services.intake.domain.forms import InvalidForm
 from services.intake.domain.identity import InvalidIdentity
+from services.intake.domain.open_applications import AlreadyOpen
 from services.intake.domain.text import InvalidText
 from services.intake.service_layer import submission
 from services.intake.service_layer.commands import CommandContext, Message, answer
@@ -299,6 +300,14 @@ async def _submit(
     except (UnknownService, InPersonOnly, NotOfferedOnChannel, submission.IdempotencyConflict):
         reason = "layanan ini tidak dapat diajukan lewat saluran ini."
         return chat.refused(turn.conversation, reason=reason, now=now)
+    except AlreadyOpen as exc:
+        return chat.already_open(
+            turn.conversation,
+            context.catalogue,
+            tracking_number=exc.tracking_number,
+            shown=exc.shown,
+            now=now,
+        )
     return chat.submitted(
         turn.conversation,
         context.catalogue,

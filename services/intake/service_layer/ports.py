@@ -12,6 +12,7 @@ from services.intake.domain.citizen_request import CitizenRequest, RequestStatus
 from services.intake.domain.complaints import Complaint
 from services.intake.domain.conversation import Conversation
 from services.intake.domain.documents import StoredDocument
+from services.intake.domain.open_applications import OpenApplication
 from services.intake.domain.sign_in import SignInChallenge
 from shared.events.envelope import CloudEvent
 
@@ -23,6 +24,18 @@ class RequestRepository(Protocol):
 
     async def find_by_tracking_number(self, tracking_number: str) -> CitizenRequest | None:
         """The request a tracking number was given to."""
+        ...
+
+    async def hold_open(
+        self, nik: str, service_code: str, held: OpenApplication, *, replacing: str | None
+    ) -> bool:
+        """Makes `held` the NIK's open application for the service if it has none (`replacing`
+        None) or its hold still names the request `replacing`; False otherwise, so of racing
+        applications exactly one holds it."""
+        ...
+
+    async def open_application(self, nik: str, service_code: str) -> OpenApplication | None:
+        """The NIK's hold on the service, if any."""
         ...
 
     async def add(self, request: CitizenRequest, outbox: list[CloudEvent]) -> bool:

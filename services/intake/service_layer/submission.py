@@ -18,6 +18,7 @@ from services.intake.domain.citizen_request import (
     submit,
 )
 from services.intake.domain.documents import StoredDocument, requirement_for
+from services.intake.domain.open_applications import OpenApplication, already_open
 from services.intake.domain.tracking import new_tracking_number
 from services.intake.service_layer.document_files import store_file
 from services.intake.service_layer.ports import (
@@ -35,10 +36,18 @@ log = logging.getLogger(__name__)
 
 SOURCE = "/adminduk/intake"
 WRONG_LOOKUPS = "wrong_lookups"
+HOLD_ATTEMPTS = 3
+"""Rounds an application makes for the NIK's hold on a service; the second already sees the
+hold of whoever took it over first, which is fresh and so refuses."""
 
 
 class IdempotencyConflict(Exception):
     """The idempotency key was already used for a different submission."""
+
+
+class SubmissionInterrupted(Exception):
+    """Racing applications for the same NIK and service kept changing the hold; trying again
+    settles it."""
 
 
 @dataclass(frozen=True)
@@ -78,8 +87,13 @@ async def submit_request(
 
     Request ids are random, never derived from what a caller sends. A key is tied to a fresh id
     before the request is stored under it; a retry after a crash in between finds the key's id
-    and stores the request then. A form that is refused ties no key. The tracking number is
+    and stores the request then. A form the rules refuse ties no key. The tracking number is
     tied to the id just before the request is stored, so every stored request has one.
+
+    Unless the service allows several, the NIK's one open application for the service is held
+    for the id next (`AlreadyOpen` if another request holds it), before anything else is
+    stored: of racing applications one holds it, and a retry finds it held for its own id. A
+    retry with the key of a request made before gets that request, not a refusal.
 
     Enclosed files are stored first and the request holds them when it is stored, in the same
     write as its events, so RequestSubmitted names as missing only what did not come; a file
@@ -102,9 +116,11 @@ async def submit_request(
         if (existing := await repository.get(request_id)) is not None:
             return _retried(existing, request.form_digest)
     tracking_number = await _reserve_tracking_number(repository, request_id)
-    documents = await _store_enclosures(
-        enclosures, request_id=request_id, service=catalogue.get(form.service_code), now=now
-    )
+    service = catalogue.get(form.service_code)
+    if not service.several_open_allowed:
+        held = OpenApplication(request_id=request_id, tracking_number=tracking_number, held_at=now)
+        await _hold_open(repository, request, held, submitter=submitter, now=now)
+    documents = await _store_enclosures(enclosures, request_id=request_id, service=service, now=now)
     request = submit(
         request_id=request_id,
         tracking_number=tracking_number,
@@ -124,6 +140,33 @@ async def submit_request(
     if existing is None:
         raise IdempotencyConflict(request.request_id)
     return _retried(existing, request.form_digest)
+
+
+async def _hold_open(
+    repository: RequestRepository,
+    request: CitizenRequest,
+    mine: OpenApplication,
+    *,
+    submitter: Submitter,
+    now: datetime,
+) -> None:
+    """Holds the NIK's open application for the service for `mine`, taking over a hold that no
+    longer blocks (`OpenApplication.blocks`); raises `already_open`'s refusal otherwise. Costs
+    one write when the NIK has never applied for the service."""
+    nik, code = request.applicant.nik, request.service_code
+    replacing: str | None = None
+    for _ in range(HOLD_ATTEMPTS):
+        if await repository.hold_open(nik, code, mine, replacing=replacing):
+            return
+        held = await repository.open_application(nik, code)
+        if held is not None and held.request_id == mine.request_id:
+            return
+        if held is not None:
+            current = await repository.get(held.request_id)
+            if held.blocks(current, nik=nik, service_code=code, now=now):
+                raise already_open(code, held, current, submitter=submitter)
+        replacing = None if held is None else held.request_id
+    raise SubmissionInterrupted(mine.request_id)
 
 
 async def _store_enclosures(
