@@ -45,7 +45,7 @@ from benchmarks.report import (
     print_figures,
     write_json,
 )
-from devstack.forms import KTP_REPRINT
+from devstack.forms import load_form
 from devstack.operations import Operations, breakdown, difference, operations
 from devstack.stack import Ports, Stack
 
@@ -61,8 +61,8 @@ AUDIT_READ_TIMEOUT_S = 60.0
 
 
 def submission(n: int) -> dict[str, Any]:
-    """The n-th request's body: a different name each, the same valid NIK."""
-    return {**KTP_REPRINT, "name": f"Warga {n}"}
+    """The n-th request's body: a NIK and a name of its own."""
+    return load_form(n)
 
 
 @dataclass(frozen=True)

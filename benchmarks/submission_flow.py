@@ -20,7 +20,7 @@ import httpx
 from benchmarks.audit_log import AuditTimes, auditor, verify
 from benchmarks.load import LOAD_ENV
 from benchmarks.stats import percentiles
-from devstack.forms import KTP_REPRINT
+from devstack.forms import load_form
 from devstack.stack import Ports, Stack
 
 
@@ -36,9 +36,7 @@ async def submit_all(stack: Stack, requests: int, concurrency: int) -> tuple[lis
             while not queue.empty():
                 n = queue.get_nowait()
                 started = time.perf_counter()
-                response = await http.post(
-                    "/v1/requests", json={**KTP_REPRINT, "name": f"Warga {n}"}
-                )
+                response = await http.post("/v1/requests", json=load_form(n))
                 latencies.append(time.perf_counter() - started)
                 response.raise_for_status()
                 request_ids.add(response.json()["request_id"])

@@ -13,3 +13,10 @@ KTP_REPRINT: dict[str, Any] = {
     "preferred_channel": "SMS",
     "fields": {"family_card_number": "3516090101080001", "reason": "RUSAK"},
 }
+
+
+def load_form(n: int) -> dict[str, Any]:
+    """The n-th request of a load: the KTP_CETAK form, for a NIK of its own (up to 9,999), since
+    a NIK holds one open application per service."""
+    nik = KTP_REPRINT["nik"][:12] + f"{n % 9999 + 1:04d}"
+    return {**KTP_REPRINT, "nik": nik, "name": f"Warga {n}"}

@@ -11,23 +11,15 @@ from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import httpx
 
-from devstack.forms import KTP_REPRINT
+from devstack.forms import load_form
 from devstack.operations import events_handled
 from devstack.stack import Ports, Stack
 from tests.documents import PDF
 
 VERIFIERS = 4
-
-
-def load_form(n: int) -> dict[str, Any]:
-    """The n-th request of a load: the KTP_CETAK form, for a NIK of its own (up to 9,999), since
-    a NIK holds one open application per service."""
-    nik = KTP_REPRINT["nik"][:12] + f"{n % 9999 + 1:04d}"
-    return {**KTP_REPRINT, "nik": nik, "name": f"Warga {n}"}
 
 
 @contextmanager

@@ -16,9 +16,10 @@ import httpx
 import pytest
 
 from devstack.engine_stats import connections
+from devstack.forms import load_form
 from devstack.stack import Stack
 from shared.mongo import mongo_reachable, new_mongo_client
-from tests.e2e.operation_counts import backend_of_its_own, load_form, settled
+from tests.e2e.operation_counts import backend_of_its_own, settled
 
 BURST_RATE = 100
 BURST_S = 30
