@@ -5,11 +5,12 @@ event it caused."""
 from __future__ import annotations
 
 import asyncio
+import itertools
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
@@ -67,6 +68,9 @@ class Office:
     stack: Stack
     http: httpx.AsyncClient
     point: str = ""
+    forms: Iterator[int] = field(default_factory=itertools.count)
+    """Numbers of the forms submitted, so that each has a NIK of its own however many rounds
+    a test serves (a NIK holds one open application per service)."""
 
     def __post_init__(self) -> None:
         self.point = self.point or f"MPP_{uuid.uuid4().hex[:8].upper()}"
@@ -76,11 +80,12 @@ class Office:
         return {"Authorization": f"Bearer {token}"}
 
     async def submit_with_documents(self, n: int) -> str:
+        """A form with its documents; `n` numbers the job, the form takes the next of `forms`."""
         counter = self.officer("counter_officer")
         intake = self.stack.service_url("intake")
         response = await self.http.post(
             f"{intake}/v1/requests",
-            json={**load_form(n), "consent": True},
+            json={**load_form(next(self.forms)), "consent": True},
             headers=counter,
         )
         assert response.status_code == 202, response.text
