@@ -83,6 +83,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
             # of sign-in outlast them; the rules themselves are tested on a fake clock.
             "INTAKE_SIGN_IN_RESEND_AFTER_S": "1",
             "INTAKE_SIGN_IN_FIRST_LOCKOUT_S": "3",
+            # The officers the monthly report's test names, in notify's directory format.
+            "PROCESSING_STAFF_DIRECTORY": str(TESTS_DIR / "e2e" / "staff_directory.json"),
         },
     )
     try:

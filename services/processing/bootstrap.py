@@ -3,6 +3,7 @@ events, the outbox relay to the cases topic, and the staff console API."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from datetime import timedelta
@@ -21,6 +22,7 @@ from services.processing.adapters.mongo_letters import (
 from services.processing.adapters.mongo_queues import MongoQueues
 from services.processing.adapters.mongo_report import MongoReportStore
 from services.processing.adapters.mongo_timers import MongoTimers
+from services.processing.adapters.report_names_file import load_districts, load_staff_names
 from services.processing.config import ProcessingSettings
 from services.processing.entrypoints import api, letters_api
 from services.processing.entrypoints.access import ACCESS
@@ -32,6 +34,7 @@ from services.processing.entrypoints.consumer import (
 from services.processing.entrypoints.report_api import ReportContext, reports_router
 from services.processing.service_layer import deadlines
 from services.processing.service_layer.known_cases import KnownCases
+from services.processing.templates.monthly_report import ReportNames
 from shared.auth import KeySource
 from shared.clock import Clock, system_clock
 from shared.events.sealing import event_keys
@@ -41,10 +44,16 @@ from shared.mongo import OutboxRelay
 from shared.polling import PollingLoop
 from shared.runtime import Worker, connected, running
 
+log = logging.getLogger(__name__)
+
 
 @asynccontextmanager
 async def connect(
-    settings: ProcessingSettings, app: FastAPI, *, clock: Clock = system_clock
+    settings: ProcessingSettings,
+    app: FastAPI,
+    *,
+    names: ReportNames,
+    clock: Clock = system_clock,
 ) -> AsyncIterator[Mapping[str, ReadinessCheck]]:
     topics = service_topics(
         "processing", subscription=subscription, group_id=settings.consumer_group
@@ -80,7 +89,7 @@ async def connect(
         )
         letter_policy = settings.letter_policy()
         app.state.report = ReportContext(
-            store=report_store, calendar=calendar, clock=clock, letters=letters
+            store=report_store, calendar=calendar, clock=clock, letters=letters, names=names
         )
         app.state.letters = letters_api.LettersContext(
             repository=letters,
@@ -163,10 +172,11 @@ def create_app(
     *,
     staff_keys: KeySource | None = None,
 ) -> FastAPI:
+    names = report_names(settings)
     return build_app(
         title="Adminduk Go Digital: processing",
         settings=settings,
-        wiring=wiring or partial(connect, settings),
+        wiring=wiring or partial(connect, settings, names=names),
         routers=[
             api.queues_router,
             api.supervision_router,
@@ -181,4 +191,16 @@ def create_app(
                 max_bytes=settings.max_letter_scan_bytes, timeout_s=settings.letter_scan_timeout_s
             )
         },
+    )
+
+
+def report_names(settings: ProcessingSettings) -> ReportNames:
+    """The report's names of districts and officers, read and checked once at start."""
+    if settings.staff_directory is None:
+        log.warning("no PROCESSING_STAFF_DIRECTORY: the monthly report shows officers' subjects")
+    return ReportNames(
+        districts=load_districts(settings.districts_file),
+        officers={}
+        if settings.staff_directory is None
+        else load_staff_names(settings.staff_directory),
     )

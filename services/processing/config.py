@@ -1,10 +1,12 @@
 from __future__ import annotations
 
+from pathlib import Path
 from typing import ClassVar
 
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
+from services.processing.adapters.report_names_file import DEFAULT_DISTRICTS
 from services.processing.domain.letters import LetterPolicy, Urgency
 from shared.config import ServiceSettings
 
@@ -64,6 +66,13 @@ class ProcessingSettings(ServiceSettings):
     bounds what one upload puts in the database and how long it takes, not memory."""
     letter_scan_timeout_s: float = Field(default=120.0, gt=0)
     """How long a scan upload's body may take to arrive."""
+    districts_file: Path = DEFAULT_DISTRICTS
+    """The regency's kecamatan by Kemendagri code, which the monthly report names districts by
+    (JSON, kept by the office); checked in full at start."""
+    staff_directory: Path | None = None
+    """The office's staff directory (the JSON file notify reads, NOTIFY_STAFF_DIRECTORY), which
+    the monthly report names officers by; checked in full at start. Without it, or for an
+    officer it lacks, the report shows the token subject."""
 
     def letter_policy(self) -> LetterPolicy:
         missing = set(Urgency) - set(self.letter_reply_days)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import httpx
@@ -25,15 +25,25 @@ Tokens = Callable[..., dict[str, str]]
 
 
 class Office:
-    """One service point of its own, so that other tests' cases are not in its queues."""
+    """One service point of its own, so that other tests' cases are not in its queues; its
+    officers are `<role>-<point>` unless `subjects` names one of a role."""
 
-    def __init__(self, stack: Stack, http: httpx.AsyncClient, tokens: Tokens) -> None:
+    def __init__(
+        self,
+        stack: Stack,
+        http: httpx.AsyncClient,
+        tokens: Tokens,
+        *,
+        subjects: Mapping[str, str] | None = None,
+    ) -> None:
         self.point = f"MPP_{uuid.uuid4().hex[:8].upper()}"
         self.stack, self.http, self.tokens = stack, http, tokens
+        self.subjects = dict(subjects or {})
         self.cases = f"{stack.service_url('processing')}/v1/cases"
 
     def officer(self, role: str, name: str | None = None) -> dict[str, str]:
-        return self.tokens(role, service_point=self.point, subject=name or f"{role}-{self.point}")
+        subject = name or self.subjects.get(role) or f"{role}-{self.point}"
+        return self.tokens(role, service_point=self.point, subject=subject)
 
     async def submit(self) -> dict[str, Any]:
         """A request submitted at the counter, with its documents."""

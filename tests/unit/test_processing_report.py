@@ -15,7 +15,7 @@ from services.processing.domain.case import Step, channel_of
 from services.processing.domain.report import Trail, field_key, percentile
 from services.processing.entrypoints.report_api import CSV_COLUMNS, to_csv
 from services.processing.service_layer.report import Counted, monthly_report, record_for_report
-from services.processing.templates.monthly_report import render
+from services.processing.templates.monthly_report import ReportNames, render
 from shared.calendar import WorkingCalendar
 from shared.events.envelope import Actor, ActorKind, Channel, Event
 from shared.events.models import (
@@ -238,8 +238,9 @@ async def test_a_month_counts_received_completed_on_time_rates_and_working_time(
 
     assert (total.received, total.completed, total.rejected) == (3, 1, 1)
     assert total.on_time_rate == 1.0
-    assert total.send_back_rate == 0.5  # one of the two closed cases was sent back
-    assert total.rejection_rate == 0.5
+    assert (total.sent_back, total.closed, total.sent_back_cases) == (1, 2, 1)
+    assert total.send_back_rate == 1 / 3  # one send-back per three requests received
+    assert total.rejection_rate == 0.5  # one of the two closed cases
     assert total.median_working_s is not None
     assert 3 * 3600 / 2**0.5 <= total.median_working_s <= 3 * 3600
     assert total.state_mean_s["SUBMITTED"] == 3600
@@ -336,7 +337,7 @@ async def test_the_csv_has_a_header_and_one_row_per_dimension_and_key() -> None:
     store = FakeReportStore()
     await record(store, ("s1", submitted("r1", MONDAY)))
 
-    lines = list(csv.reader(io.StringIO(to_csv(await november(store)))))
+    lines = list(csv.reader(io.StringIO(to_csv(await november(store), ReportNames()))))
 
     assert lines[0] == CSV_COLUMNS
     assert [(line[0], line[1]) for line in lines[1:]] == [
@@ -355,7 +356,7 @@ async def test_the_page_is_in_indonesian_with_its_charts_and_figures() -> None:
         ("d1", completed("r1", MONDAY + timedelta(hours=2))),
     )
 
-    page = render(await november(store))
+    page = render(await november(store), names=ReportNames())
 
     assert '<html lang="id">' in page
     assert "Evaluasi Bulanan" in page

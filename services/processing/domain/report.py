@@ -331,7 +331,11 @@ class Comparison:
 
 @dataclass(frozen=True)
 class Row:
-    """One dimension's key in the month. For an officer, the rates are of their decisions."""
+    """One dimension's key in the month, each rate beside the counts it divides.
+
+    For a case dimension, send-backs (each one, of any case) are set against the requests
+    received in the month, and rejections against the cases closed in the month; for an
+    officer, both are of the decisions they took."""
 
     dimension: str
     key: str
@@ -340,7 +344,12 @@ class Row:
     on_time: int
     rejected: int
     cancelled: int
+    closed: int
+    """Cases closed in the month: completed, rejected or cancelled."""
     sent_back: int
+    """Send-backs in the month: a case sent back twice counts twice."""
+    sent_back_cases: int
+    """Of the cases closed in the month, those sent back at least once on their way."""
     decisions: int
     on_time_rate: float | None
     median_working_s: float | None
@@ -440,9 +449,8 @@ def _make_row(
 
     histogram = {int(bucket): int(n) for bucket, n in _numbers(counts.get("hist")).items()}
     state_s, state_n = _numbers(counts.get("state_s")), _numbers(counts.get("state_n"))
-    closed, decisions = count("closed"), count("decisions")
-    per = decisions if dimension == OFFICER else closed
-    sent_back = count("sent_back")
+    closed, decisions, sent_back = count("closed"), count("decisions"), count("sent_back")
+    officer = dimension == OFFICER
     return Row(
         dimension=dimension,
         key=key_of_field(key),
@@ -451,18 +459,20 @@ def _make_row(
         on_time=count("on_time"),
         rejected=count("rejected"),
         cancelled=count("cancelled"),
+        closed=closed,
         sent_back=sent_back,
+        sent_back_cases=count("sent_back_cases"),
         decisions=decisions,
         on_time_rate=rate(count("on_time"), count("completed")),
         median_working_s=percentile(histogram, 0.5),
         p90_working_s=percentile(histogram, 0.9),
-        send_back_rate=rate(sent_back if dimension == OFFICER else count("sent_back_cases"), per),
-        rejection_rate=rate(count("rejected"), per),
+        send_back_rate=rate(sent_back, decisions if officer else count("received")),
+        rejection_rate=rate(count("rejected"), decisions if officer else closed),
         state_mean_s={
             state: state_s.get(state, 0) / visits for state, visits in state_n.items() if visits
         },
         backlog=sum(ageing.values()),
-        ageing=ageing if dimension != OFFICER else {},
+        ageing=ageing if not officer else {},
         previous=None if earlier is None else _comparison(earlier),
     )
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from typing import Annotated
@@ -21,7 +21,7 @@ from services.processing.entrypoints.letters_report import (
 from services.processing.service_layer import letters, report
 from services.processing.service_layer.letter_ports import LetterArchive
 from services.processing.service_layer.report import ReportStore
-from services.processing.templates.monthly_report import label, render
+from services.processing.templates.monthly_report import ReportNames, render
 from shared.clock import Clock
 from shared.errors import ApiError
 from shared.http import error_responses
@@ -35,6 +35,7 @@ class ReportContext:
     calendar: WorkingTime
     clock: Clock
     letters: LetterArchive | None = None
+    names: ReportNames = field(default_factory=ReportNames)
 
 
 def get_report_context(request: Request) -> ReportContext:
@@ -68,25 +69,34 @@ class ComparisonView(BaseModel):
 
 
 class RowView(BaseModel):
-    """One key of one dimension; for an officer, rates are of the decisions they took."""
+    """One key of one dimension, each rate beside the counts it divides; for an officer, rates
+    are of the decisions they took."""
 
     dimension: str = Field(description="total, service, channel, district or officer.")
     key: str = Field(description="Service code, channel, district (PPRR.SS) or officer id.")
-    label: str = Field(description="The key as the report names it, in Indonesian.")
-    received: int
-    completed: int
-    on_time_rate: float | None = Field(description="Completed by the deadline, of completed.")
+    label: str = Field(
+        description="The key as the report names it: in Indonesian; a district's name from the "
+        "districts file, an officer's from the staff directory (else the key)."
+    )
+    received: int = Field(description="Requests received in the month.")
+    completed: int = Field(description="Cases completed in the month.")
+    on_time: int = Field(description="Of those completed, completed by their deadline.")
+    on_time_rate: float | None = Field(description="on_time of completed.")
     median_working_hours: float | None = Field(
         description="Office hours from receipt to completion, without waiting for the citizen."
     )
     p90_working_hours: float | None
     send_back_rate: float | None = Field(
-        description="Closed cases sent back at least once, of closed (officers: of decisions)."
+        description="sent_back per request received in the month (officers: of decisions)."
     )
-    rejection_rate: float | None = Field(description="Rejected, of closed (officers: decisions).")
-    rejected: int
-    cancelled: int
-    sent_back: int = Field(description="Send-backs in the month.")
+    rejection_rate: float | None = Field(description="rejected of closed (officers: of decisions).")
+    rejected: int = Field(description="Cases rejected in the month.")
+    cancelled: int = Field(description="Cases cancelled in the month.")
+    closed: int = Field(description="Cases closed in the month: completed, rejected, cancelled.")
+    sent_back: int = Field(description="Send-backs in the month; a case sent back twice counts 2.")
+    sent_back_cases: int = Field(
+        description="Of the cases closed in the month, those sent back at least once."
+    )
     decisions: int = Field(description="An officer's verifications, send-backs, rejections, …")
     state_mean_hours: dict[str, float] = Field(
         description="Mean office hours a case stayed in each state it left this month."
@@ -96,14 +106,15 @@ class RowView(BaseModel):
     previous: ComparisonView | None = Field(description="The same month a year before.")
 
     @classmethod
-    def of(cls, row: Row) -> RowView:
+    def of(cls, row: Row, names: ReportNames) -> RowView:
         previous = row.previous
         return cls(
             dimension=row.dimension,
             key=row.key,
-            label=label(row.dimension, row.key),
+            label=names.label(row.dimension, row.key),
             received=row.received,
             completed=row.completed,
+            on_time=row.on_time,
             on_time_rate=row.on_time_rate,
             median_working_hours=_hours(row.median_working_s),
             p90_working_hours=_hours(row.p90_working_s),
@@ -111,7 +122,9 @@ class RowView(BaseModel):
             rejection_rate=row.rejection_rate,
             rejected=row.rejected,
             cancelled=row.cancelled,
+            closed=row.closed,
             sent_back=row.sent_back,
+            sent_back_cases=row.sent_back_cases,
             decisions=row.decisions,
             state_mean_hours={
                 state: round(seconds / 3600, 2) for state, seconds in row.state_mean_s.items()
@@ -184,7 +197,7 @@ async def monthly(
         )
     )
     if format is ReportFormat.HTML:
-        page = render(result)
+        page = render(result, names=context.names)
         if letter_section is not None:
             page = page.replace("</body>", f"{letters_html(letter_section)}\n</body>", 1)
         return Response(page, media_type="text/html; charset=utf-8")
@@ -202,7 +215,7 @@ async def monthly(
                 headers={"Content-Disposition": f'attachment; filename="persuratan-{month}.csv"'},
             )
         return Response(
-            to_csv(result),
+            to_csv(result, context.names),
             media_type="text/csv; charset=utf-8",
             headers={"Content-Disposition": f'attachment; filename="evaluasi-{month}.csv"'},
         )
@@ -210,7 +223,7 @@ async def monthly(
         month=result.month,
         as_of=result.as_of,
         backlog_since=result.backlog_since,
-        rows=[RowView.of(row) for row in result.rows],
+        rows=[RowView.of(row, context.names) for row in result.rows],
         letters=None if letter_section is None else LetterSectionView.of(letter_section),
     )
     return Response(view.model_dump_json(), media_type="application/json")
@@ -222,6 +235,7 @@ CSV_COLUMNS = [
     "label",
     "received",
     "completed",
+    "on_time",
     "on_time_rate",
     "median_working_hours",
     "p90_working_hours",
@@ -229,7 +243,9 @@ CSV_COLUMNS = [
     "rejection_rate",
     "rejected",
     "cancelled",
+    "closed",
     "sent_back",
+    "sent_back_cases",
     "decisions",
     "backlog",
     *(f"ageing_{band}" for band in AGEING),
@@ -241,13 +257,13 @@ CSV_COLUMNS = [
 ]
 
 
-def to_csv(result: MonthlyReport) -> str:
+def to_csv(result: MonthlyReport, names: ReportNames) -> str:
     """A header row, then one row per dimension and key."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(CSV_COLUMNS)
     for row in result.rows:
-        view = RowView.of(row)
+        view = RowView.of(row, names)
         previous = view.previous
         writer.writerow(
             [
@@ -256,6 +272,7 @@ def to_csv(result: MonthlyReport) -> str:
                 view.label,
                 view.received,
                 view.completed,
+                view.on_time,
                 _cell(view.on_time_rate),
                 _cell(view.median_working_hours),
                 _cell(view.p90_working_hours),
@@ -263,7 +280,9 @@ def to_csv(result: MonthlyReport) -> str:
                 _cell(view.rejection_rate),
                 view.rejected,
                 view.cancelled,
+                view.closed,
                 view.sent_back,
+                view.sent_back_cases,
                 view.decisions,
                 view.backlog,
                 *(view.ageing.get(band, "") for band in AGEING),

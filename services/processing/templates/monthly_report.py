@@ -3,6 +3,8 @@ tables, in Indonesian, printable on A4. No script runs in it; the charts are dra
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from html import escape
 
 from services.processing.domain.report import (
@@ -61,18 +63,31 @@ def month_name(month: str) -> str:
     return f"{MONTHS[int(month[5:]) - 1]} {month[:4]}"
 
 
-def label(dimension: str, key: str) -> str:
-    """How a dimension's key is called in the report."""
-    if dimension == TOTAL:
-        return "Semua permohonan"
-    if dimension == SERVICE:
-        return SERVICES.get(key, key)
-    if dimension == CHANNEL:
-        return CHANNELS.get(key, key)
-    if dimension == DISTRICT:
-        regency, _, district = key.partition(".")
-        return f"Kecamatan {district} ({regency[:2]}.{regency[2:]})"
-    return key
+@dataclass(frozen=True)
+class ReportNames:
+    """What the office calls its districts and officers, from its files, held in memory: the
+    report looks them up without touching the database."""
+
+    districts: Mapping[str, str] = field(default_factory=dict)
+    """Kemendagri district code (`35.16.09`) → the kecamatan's name."""
+    officers: Mapping[str, str] = field(default_factory=dict)
+    """Token subject → the officer's name, as the staff directory gives it."""
+
+    def label(self, dimension: str, key: str) -> str:
+        """How a dimension's key is called in the report; an officer or district the files do
+        not name is shown by its subject or code."""
+        if dimension == TOTAL:
+            return "Semua permohonan"
+        if dimension == SERVICE:
+            return SERVICES.get(key, key)
+        if dimension == CHANNEL:
+            return CHANNELS.get(key, key)
+        if dimension == DISTRICT:
+            code = f"{key[:2]}.{key[2:4]}.{key[5:]}"
+            return self.districts.get(code) or f"Kode wilayah {code}"
+        if dimension == OFFICER:
+            return self.officers.get(key, key)
+        return key
 
 
 def number(value: float, decimals: int = 0) -> str:
@@ -89,7 +104,7 @@ def hours(seconds: float | None) -> str:
     return NONE if seconds is None else f"{number(seconds / 3600, 1)} jam"
 
 
-def render(report: MonthlyReport) -> str:
+def render(report: MonthlyReport, *, names: ReportNames) -> str:
     totals = report.rows_of(TOTAL)
     total = totals[0] if totals else None
     services = report.rows_of(SERVICE)
@@ -103,14 +118,14 @@ def render(report: MonthlyReport) -> str:
         _bars(
             "chart-services",
             "Permohonan diterima dan selesai per layanan",
-            [(label(SERVICE, row.key), [row.received, row.completed]) for row in services],
+            [(names.label(SERVICE, row.key), [row.received, row.completed]) for row in services],
             ["Diterima", "Selesai"],
         ),
         _bars(
             "chart-on-time",
             "Selesai tepat waktu per layanan (%)",
             [
-                (label(SERVICE, row.key), [round((row.on_time_rate or 0) * 100, 1)])
+                (names.label(SERVICE, row.key), [round((row.on_time_rate or 0) * 100, 1)])
                 for row in services
                 if row.completed
             ],
@@ -134,7 +149,7 @@ def render(report: MonthlyReport) -> str:
         ),
         "</section>",
         *(
-            _table(dimension, title, report.rows_of(dimension))
+            _table(dimension, title, report.rows_of(dimension), names)
             for dimension, title in DIMENSIONS.items()
         ),
         f'<p class="meta">Tunggakan menghitung kasus yang diterima sejak '
@@ -142,6 +157,23 @@ def render(report: MonthlyReport) -> str:
         "ditampilkan bila datanya ada.</p>",
     ]
     return PAGE.format(title=f"Evaluasi Bulanan {month_name(report.month)}", body="\n".join(parts))
+
+
+def share(rate: float | None, whole: int, of: str) -> str:
+    """A rate with what it is a share of: `13,8% dari 29 permohonan diterima bulan ini`."""
+    if whole == 0:
+        return f"belum ada {of}"
+    return f"{percent(rate)} dari {number(whole)} {of}"
+
+
+def counted(part: int, rate: float | None) -> str:
+    """A count and its rate, for a table cell: `4 (13,8%)`."""
+    return f"{number(part)} ({percent(rate)})"
+
+
+RECEIVED = "permohonan diterima bulan ini"
+CLOSED = "kasus ditutup bulan ini"
+COMPLETED = "permohonan selesai bulan ini"
 
 
 def _summary(total: Row | None) -> str:
@@ -153,39 +185,70 @@ def _summary(total: Row | None) -> str:
             "received",
             "Diterima",
             number(total.received),
+            "permohonan masuk bulan ini",
             None if previous is None else number(previous.received),
         ),
         (
             "completed",
             "Selesai",
             number(total.completed),
+            "permohonan diserahkan bulan ini",
             None if previous is None else number(previous.completed),
         ),
         (
             "on-time",
             "Tepat waktu",
-            percent(total.on_time_rate),
+            number(total.on_time),
+            share(total.on_time_rate, total.completed, COMPLETED),
             None if previous is None else percent(previous.on_time_rate),
         ),
         (
             "median",
             "Median waktu kerja",
             hours(total.median_working_s),
+            f"dari {number(total.completed)} {COMPLETED}",
             None if previous is None else hours(previous.median_working_s),
         ),
-        ("p90", "90% selesai dalam", hours(total.p90_working_s), None),
-        ("backlog", "Tunggakan", number(total.backlog), None),
-        ("send-back", "Dikembalikan untuk perbaikan", percent(total.send_back_rate), None),
-        ("rejection", "Ditolak", percent(total.rejection_rate), None),
+        (
+            "p90",
+            "90% selesai dalam",
+            hours(total.p90_working_s),
+            f"dari {number(total.completed)} {COMPLETED}",
+            None,
+        ),
+        ("backlog", "Tunggakan", number(total.backlog), "kasus masih terbuka", None),
+        (
+            "send-back",
+            "Dikembalikan untuk perbaikan",
+            number(total.sent_back),
+            share(total.send_back_rate, total.received, RECEIVED),
+            None,
+        ),
+        (
+            "rejection",
+            "Ditolak",
+            number(total.rejected),
+            share(total.rejection_rate, total.closed, CLOSED),
+            None,
+        ),
     ]
     items = "".join(
         f'<div class="card"><span class="label">{name}</span>'
         f'<span class="figure" id="figure-{key}">{escape(value)}</span>'
+        f'<span class="share" id="share-{key}">{escape(of)}</span>'
         + ("" if before is None else f'<span class="before">tahun lalu: {escape(before)}</span>')
         + "</div>"
-        for key, name, value, before in cards
+        for key, name, value, of, before in cards
     )
-    return f'<section class="summary">{items}</section>'
+    return (
+        f'<section class="summary">{items}</section>'
+        '<p class="meta" id="rates-explained">Pengembalian untuk perbaikan dihitung per kejadian '
+        "dalam bulan ini dan dibandingkan dengan permohonan yang diterima bulan ini: permohonan "
+        "yang dikembalikan dua kali terhitung dua kali, dan permohonan yang diterima bulan "
+        "sebelumnya ikut terhitung bila dikembalikan bulan ini. Penolakan dihitung dari kasus yang "
+        f"ditutup bulan ini (selesai, ditolak atau dibatalkan): {number(total.closed)} kasus, "
+        f"{number(total.sent_back_cases)} di antaranya pernah dikembalikan.</p>"
+    )
 
 
 def _bars(
@@ -236,18 +299,24 @@ def _bars(
     )
 
 
-def _table(dimension: str, title: str, rows: list[Row]) -> str:
+def _table(dimension: str, title: str, rows: list[Row], names: ReportNames) -> str:
     if not rows:
         return ""
     if dimension == OFFICER:
-        head = ["Petugas", "Keputusan", "Selesai", "Dikembalikan", "Ditolak"]
+        head = [
+            "Petugas",
+            "Keputusan",
+            "Selesai",
+            "Dikembalikan (% keputusan)",
+            "Ditolak (% keputusan)",
+        ]
         body = [
             [
-                row.key,
+                names.label(dimension, row.key),
                 number(row.decisions),
                 number(row.completed),
-                percent(row.send_back_rate),
-                percent(row.rejection_rate),
+                counted(row.sent_back, row.send_back_rate),
+                counted(row.rejected, row.rejection_rate),
             ]
             for row in rows
         ]
@@ -256,25 +325,27 @@ def _table(dimension: str, title: str, rows: list[Row]) -> str:
             "",
             "Diterima",
             "Selesai",
-            "Tepat waktu",
+            "Tepat waktu (% selesai)",
             "Median",
             "P90",
-            "Dikembalikan",
-            "Ditolak",
+            "Dikembalikan (% diterima)",
+            "Ditutup",
+            "Ditolak (% ditutup)",
             "Tunggakan",
             "> 5 hari kerja",
             "Diterima tahun lalu",
         ]
         body = [
             [
-                label(dimension, row.key),
+                names.label(dimension, row.key),
                 number(row.received),
                 number(row.completed),
-                percent(row.on_time_rate),
+                counted(row.on_time, row.on_time_rate),
                 hours(row.median_working_s),
                 hours(row.p90_working_s),
-                percent(row.send_back_rate),
-                percent(row.rejection_rate),
+                counted(row.sent_back, row.send_back_rate),
+                number(row.closed),
+                counted(row.rejected, row.rejection_rate),
                 number(row.backlog),
                 number(row.ageing.get("6-10", 0) + row.ageing.get(">10", 0)),
                 NONE if row.previous is None else number(row.previous.received),
@@ -305,7 +376,7 @@ h2 {{ font-size: 14px; margin: 18px 0 6px; }}
 .meta, .empty {{ color: #4a5a6a; }}
 .summary {{ display: grid; grid-template-columns: repeat(4, 1fr); gap: 8px; margin: 12px 0; }}
 .card {{ border: 1px solid #cfd8e0; border-radius: 6px; padding: 8px; }}
-.card .label, .card .before {{ display: block; color: #4a5a6a; font-size: 11px; }}
+.card .label, .card .share, .card .before {{ display: block; color: #4a5a6a; font-size: 11px; }}
 .card .figure {{ display: block; font-size: 20px; font-weight: bold; margin: 2px 0; }}
 .charts {{ display: grid; grid-template-columns: 1fr 1fr; gap: 12px; }}
 figure.chart {{ margin: 0; border: 1px solid #cfd8e0; border-radius: 6px; padding: 8px; }}
