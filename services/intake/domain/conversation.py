@@ -365,8 +365,7 @@ def _service(conversation: Conversation, catalogue: ServiceCatalogue) -> Service
 
 
 def _document_name(service: ServiceDefinition | None, code: str) -> str:
-    document = None if service is None else service.document(code)
-    return code if document is None else document.name
+    return code if service is None else service.document_name(code)
 
 
 def _command(content: Content) -> str | None:
