@@ -270,7 +270,7 @@ async def _submit(
     """Submits the confirmed form as the citizen, with the files the conversation held.
 
     The files go with the submission, not after it, so that its RequestSubmitted (and the
-    receipt notify sends from it) does not ask for papers the citizen already sent. The
+    reply, which is the receipt) does not ask for papers the citizen already sent. The
     message's id is the idempotency key, so a redelivered confirmation finds the request it made.
     """
     assert turn.submit is not None
