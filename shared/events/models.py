@@ -107,6 +107,12 @@ class RequestSubmitted(RequestEvent):
         description="Catalogue codes of the mandatory documents not yet sent; a "
         "`RequestCompleted` follows once they are all there.",
     )
+    acknowledged_on: NotificationChannel | None = Field(
+        default=None,
+        description="The chat (SMS or WhatsApp) whose reply to the citizen's own message "
+        "already gave them the tracking number, the expected date and what is missing; "
+        "notify then sends no receipt. None: notify sends one.",
+    )
 
 
 class RequestCancelled(RequestEvent):
@@ -192,6 +198,12 @@ class AppointmentBooked(Event):
         default=None, description="The appointment this one replaces, when rescheduled."
     )
     booked_at: datetime = Field(description="When it was booked (UTC).")
+    acknowledged_on: NotificationChannel | None = Field(
+        default=None,
+        description="The chat (SMS or WhatsApp) whose reply to the citizen's own message "
+        "already gave them the booking number, when and where; notify then sends no "
+        "confirmation (the reminder still comes). None: notify sends one.",
+    )
 
     @property
     def subject(self) -> str:
@@ -255,6 +267,12 @@ class ComplaintFiled(Event):
         json_schema_extra=PERSONAL,
     )
     filed_at: datetime = Field(description="When intake took it (UTC).")
+    acknowledged_on: NotificationChannel | None = Field(
+        default=None,
+        description="The chat (SMS or WhatsApp) whose reply to the citizen's own message "
+        "already gave them the complaint number; notify then sends no acknowledgement. None: "
+        "notify sends one.",
+    )
 
     @property
     def subject(self) -> str:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, TypeVar
 
 import httpx
@@ -14,6 +15,8 @@ from pymongo import MongoClient
 from pymongo.database import Database
 
 from devstack.stack import SERVICES, Stack
+from services.intake.config import IntakeSettings
+from shared.calendar import JAKARTA
 from shared.mongo import Document
 from tests.documents import PDF
 
@@ -113,6 +116,34 @@ async def sink_messages(http: httpx.AsyncClient, stack: Stack) -> list[dict[str,
     response.raise_for_status()
     messages: list[dict[str, Any]] = response.json()
     return messages
+
+
+async def messages_settled(
+    http: httpx.AsyncClient, stack: Stack, phone: str
+) -> list[dict[str, Any]]:
+    """Every message the message sink took for `phone` (E.164), once nothing more came for five
+    seconds: time enough for notify, which sends each message as soon as it takes its event."""
+    messages: list[dict[str, Any]] = []
+    quiet_since = asyncio.get_running_loop().time()
+    while asyncio.get_running_loop().time() - quiet_since < 5:
+        now = [m for m in await sink_messages(http, stack) if m["to"] == phone]
+        if now != messages:
+            messages, quiet_since = now, asyncio.get_running_loop().time()
+        await asyncio.sleep(0.2)
+    return messages
+
+
+def last_bookable_day() -> date:
+    """The last working day visits may be booked on: far from the days `test_appointments`
+    fills, so that a test booking by chat takes none of their places."""
+    settings = IntakeSettings()
+    calendar = settings.calendar()
+    today = datetime.now(UTC).astimezone(JAKARTA).date()
+    return next(
+        today + timedelta(days=offset)
+        for offset in range(settings.booking_horizon_days, 0, -1)
+        if calendar.is_working_day(today + timedelta(days=offset))
+    )
 
 
 def auditor(stack: Stack) -> dict[str, str]:

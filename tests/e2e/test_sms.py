@@ -15,7 +15,13 @@ from services.notify.entrypoints.status_webhooks import SMS_PATH
 from shared.events.models import RequestSubmitted
 from shared.gsm7 import segments
 from shared.signatures import timestamped_signature
-from tests.e2e.conftest import audit_entries, eventually, sink_messages
+from tests.e2e.conftest import (
+    audit_entries,
+    eventually,
+    last_bookable_day,
+    messages_settled,
+    sink_messages,
+)
 
 PHONE = "+6285712340001"
 
@@ -23,14 +29,22 @@ PHONE = "+6285712340001"
 class Gateway:
     """The SMS gateway: signs each delivery with the secret it shares with intake."""
 
-    def __init__(self, stack: Stack, http: httpx.AsyncClient) -> None:
-        self.stack, self.http = stack, http
+    def __init__(
+        self,
+        stack: Stack,
+        http: httpx.AsyncClient,
+        *,
+        sender: str = "0857-1234-0001",
+        phone: str = PHONE,
+    ) -> None:
+        """`sender` is `phone` as the gateway may write it."""
+        self.stack, self.http, self.sender, self.phone = stack, http, sender, phone
         self.secret = stack.service_secret("INTAKE_SMS_WEBHOOK_SECRET").encode()
 
     async def deliver(
         self, message_id: str, text: str, *, secret: bytes | None = None
     ) -> httpx.Response:
-        body = json.dumps({"message_id": message_id, "from": "0857-1234-0001", "text": text})
+        body = json.dumps({"message_id": message_id, "from": self.sender, "text": text})
         timestamp = str(int(time.time()))
         return await self.http.post(
             f"{self.stack.service_url('intake')}{WEBHOOK_PATH}",
@@ -49,7 +63,7 @@ class Gateway:
             texts = [
                 message["text"]
                 for message in await sink_messages(self.http, self.stack)
-                if message["to"] == PHONE
+                if message["to"] == self.phone
                 and ":reply:" in message["reference"]
                 and containing in message["text"]
             ]
@@ -138,3 +152,28 @@ async def test_a_timestamp_not_in_ascii_digits_is_refused_by_both_sms_webhooks(
 
         assert response.status_code == 401, url
         assert response.json()["error"] == "invalid_signature"
+
+
+async def test_each_command_that_makes_something_gets_one_sms(
+    backend: Stack, http: httpx.AsyncClient
+) -> None:
+    """`DAFTAR`, `JANJI` and `ADUAN` are each answered once, by the reply, which is the
+    receipt: notify sends no receipt, confirmation or acknowledgement besides."""
+    gateway = Gateway(backend, http, sender="0857-1234-0077", phone="+6285712340077")
+    day = last_bookable_day()
+
+    await gateway.deliver(
+        "sms-e2e-one-1", "DAFTAR KK_HILANG 3516091204800077 Siti Aminah#3516090101080001#HILANG"
+    )
+    await gateway.deliver(
+        "sms-e2e-one-2", f"JANJI KTP_REKAM {day:%d-%m-%Y} 3516091204800077 Siti Aminah"
+    )
+    await gateway.deliver("sms-e2e-one-3", "ADUAN PUNGLI petugas minta uang 50 ribu")
+
+    [receipt] = await gateway.answers("No lacak")
+    assert "Kirim ke desa/kantor/WA: Surat keterangan hilang dari kepolisian." in receipt
+    [booked] = await gateway.answers("Janji ")
+    [filed] = await gateway.answers("Aduan ADU-")
+    assert all(segments(answer) == 1 for answer in (receipt, booked, filed))
+    sent = await messages_settled(http, backend, gateway.phone)
+    assert sorted(message["text"] for message in sent) == sorted([receipt, booked, filed])

@@ -13,7 +13,14 @@ import httpx
 from devstack.stack import Stack
 from shared.events.models import DocumentAttached, RequestSubmitted
 from tests.documents import JPEG
-from tests.e2e.conftest import audit_entries, eventually, sign_in, sink_messages
+from tests.e2e.conftest import (
+    audit_entries,
+    eventually,
+    last_bookable_day,
+    messages_settled,
+    sign_in,
+    sink_messages,
+)
 from tests.whatsapp_webhooks import body_of, image, notification, signed, text
 
 NIK = "3516091204800001"
@@ -122,15 +129,6 @@ async def test_a_whole_conversation_submits_a_request_the_citizen_then_sees(
     assert request["service_code"] == "KK_BARU"
     assert request["missing_documents"] == []
 
-    async def receipt() -> dict[str, Any] | None:
-        sent = await sink_messages(http, backend)
-        receipts = [m for m in sent if m["to"] == citizen.phone and m["template"]]
-        return next((m for m in receipts if tracking in m["text"]), None)
-
-    received = await eventually(receipt, what="the receipt at the message sink")
-    assert received["template"]["name"] == "adminduk_permohonan_diterima"
-    assert "Dokumen yang masih perlu dikirim" not in received["text"]
-
     async def audited() -> list[dict[str, Any]] | None:
         entries = await audit_entries(http, backend, subject=request["request_id"])
         types = {entry["event_type"] for entry in entries}
@@ -152,6 +150,30 @@ async def test_a_whole_conversation_submits_a_request_the_citizen_then_sees(
 
     status = await citizen.say(text(citizen.sender, citizen.next_id(), f"STATUS {tracking}"))
     assert status.startswith("Permohonan Anda")
+    # The chat's reply was the receipt: notify sent none, only the sign-in code asked for.
+    sent = await messages_settled(http, backend, citizen.phone)
+    assert [m for m in sent if ":reply:" not in m["reference"]] == [
+        m for m in sent if "Kode masuk Adminduk" in m["text"]
+    ]
+
+
+async def test_a_visit_and_a_complaint_from_the_chat_are_answered_there_alone(
+    backend: Stack, http: httpx.AsyncClient
+) -> None:
+    """`JANJI` and `ADUAN` on WhatsApp get one WhatsApp reply each: no confirmation, no SMS."""
+    citizen = Citizen(http, backend, "6281311110077")
+    janji = f"JANJI KTP_REKAM {last_bookable_day():%d-%m-%Y} 3516091204800078 Budi Santoso"
+
+    booked = await citizen.say(text(citizen.sender, citizen.next_id(), janji))
+    filed = await citizen.say(text(citizen.sender, citizen.next_id(), "ADUAN LAMBAT antre lama"))
+
+    assert booked.startswith("Janji ")
+    assert filed.startswith("Aduan ADU-")
+    sent = await messages_settled(http, backend, citizen.phone)
+    assert [(m["channel"], m["text"]) for m in sent] == [
+        ("WHATSAPP", booked),
+        ("WHATSAPP", filed),
+    ]
 
 
 async def test_a_delivery_without_a_valid_signature_is_refused_and_changes_nothing(

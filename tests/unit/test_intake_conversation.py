@@ -74,6 +74,13 @@ class Chat:
         return self.send(self.menu_number(service_name))
 
 
+def menu_number_of(entry: str) -> str:
+    """The number of a menu entry, as an earlier menu or a list row gives it."""
+    menu = Chat()
+    menu.send("halo")
+    return menu.menu_number(entry)
+
+
 def jpeg(requirement: str, size: int = 2048) -> Media:
     return Media(fetched=FetchedFile(requirement, MediaType.JPEG, size, "ab" * 32))
 
@@ -510,10 +517,45 @@ def test_an_idle_menu_left_alone_gets_the_menu_without_a_note() -> None:
     conversation.send("halo")
     conversation.now += timedelta(hours=2)
 
-    turn = conversation.send("4")
+    turn = conversation.send("selamat pagi")
 
     assert turn.conversation.step is Step.MENU
     assert not turn.reply.startswith(chat.EXPIRED)
+
+
+def test_the_first_choice_after_batal_is_taken() -> None:
+    conversation = Chat()
+    conversation.choose("Kartu Keluarga baru")
+    conversation.send(NIK)
+    conversation.send("BATAL")
+
+    turn = conversation.send(menu_number_of("Perubahan Kartu Keluarga"))
+
+    assert turn.conversation.step is Step.NIK
+    assert turn.conversation.service_code == "KK_UBAH"
+    assert turn.reply.startswith("Anda memilih: Perubahan Kartu Keluarga.")
+
+
+@pytest.mark.parametrize("before", [None, "halo"])
+def test_a_menu_choice_that_opens_a_conversation_is_taken(before: str | None) -> None:
+    """A list row or button pressed from an old chat opens a new (or expired) conversation."""
+    conversation = Chat()
+    number = menu_number_of("Kartu Keluarga baru")
+    if before is not None:
+        conversation.send(before)
+        conversation.now += chat.IDLE_LIMIT
+
+    turn = conversation.send(number)
+
+    assert turn.conversation.step is Step.NIK
+    assert turn.conversation.service_code == "KK_BARU"
+
+
+def test_the_menus_other_entries_are_taken_from_a_new_conversation_too() -> None:
+    turn = Chat().send(menu_number_of("Cek status permohonan"))
+
+    assert turn.reply == chat.STATUS_HOW
+    assert turn.conversation.step is Step.MENU
 
 
 def test_a_number_outside_indonesia_is_told_the_service_is_for_indonesian_numbers() -> None:

@@ -14,6 +14,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
+from services.intake.adapters.service_points_file import load_service_points
 from services.intake.bootstrap import create_app, token_signer
 from services.intake.config import IntakeSettings
 from services.intake.domain import sms_replies
@@ -21,6 +22,8 @@ from services.intake.domain.citizen_request import RequestStatus
 from services.intake.entrypoints.sms_api import WEBHOOK_PATH
 from shared.calendar import JAKARTA
 from shared.events.models import (
+    AppointmentBooked,
+    ComplaintFiled,
     ConversationReply,
     RequestCancelled,
     RequestSubmitted,
@@ -127,10 +130,33 @@ async def test_an_application_by_sms_is_submitted_and_answered_with_its_tracking
     assert request.expected_at.astimezone(JAKARTA).strftime("%d-%m-%Y") in reply
     assert "GRATIS" in reply
     assert segments(reply) == 1
+    assert "Kirim ke desa/kantor/WA: Kartu Keluarga, KTP-el lama." in reply
     assert [event.type for event in gateway.fakes.requests.outbox] == [RequestSubmitted.event_type]
     [reply_event] = gateway.fakes.inbound.outbox
     assert reply_event.data["phone"] == SENDER
     assert reply_event.data["channel"] == "SMS"
+
+
+async def test_what_a_command_made_is_answered_in_the_chat_alone(gateway: Gateway) -> None:
+    """The reply is the receipt: each event says the chat answered, so notify sends none."""
+    day = gateway.fakes.clock().astimezone(JAKARTA).date() + timedelta(days=1)
+
+    await gateway.deliver(APPLY)
+    await gateway.deliver(f"JANJI KTP_REKAM {day:%d-%m-%Y} 3516091204800001 Budi Santoso")
+    await gateway.deliver("ADUAN PUNGLI petugas loket minta uang 50 ribu")
+
+    events = [
+        *gateway.fakes.requests.outbox,
+        *gateway.fakes.appointments.outbox,
+        *gateway.fakes.complaints.outbox,
+    ]
+    assert [event.type for event in events] == [
+        RequestSubmitted.event_type,
+        AppointmentBooked.event_type,
+        ComplaintFiled.event_type,
+    ]
+    assert [event.data["acknowledged_on"] for event in events] == ["SMS"] * 3
+    assert len(gateway.replies()) == 3
 
 
 async def test_a_redelivered_message_changes_nothing_and_is_answered_once(
@@ -380,18 +406,27 @@ async def test_help_lists_the_commands_and_each_services_fields(gateway: Gateway
 
 def test_every_reply_fits_one_gsm7_segment_with_realistic_values() -> None:
     expected = FakeIntake(citizen_tokens=token_signer(SETTINGS, SETTINGS.cipher())).clock()
+    longest_point = max((point.name for point in load_service_points(CATALOGUE).all()), key=len)
     replies = [
         sms_replies.GENERAL_HELP,
-        sms_replies.received("PINDAH_KELUAR", "K7M2Q9XP", expected, ["KK"]),
+        sms_replies.received("PINDAH_KELUAR", "K7M2Q9XP", expected, []),
+        *(
+            sms_replies.received(
+                service.code,
+                "K7M2Q9XP",
+                expected,
+                [service.document_name(code) for code in service.mandatory_documents],
+            )
+            for service in CATALOGUE.all()
+            if len(service.mandatory_documents) == 1
+        ),
         *(sms_replies.status("K7M2Q9XP", "PINDAH_DATANG", status) for status in RequestStatus),
         sms_replies.withdrawn("K7M2Q9XP"),
         sms_replies.already_open("PINDAH_KELUAR", "K7M2Q9XP", shown=True),
         sms_replies.already_open("PINDAH_KELUAR", "*****9XP", shown=False),
         *(sms_replies.not_withdrawable("K7M2Q9XP", status) for status in RequestStatus),
         sms_replies.not_found("K7M2Q9XP"),
-        sms_replies.booked(
-            "K7M2Q9XP", "Selasa, 29 Desember 2026, 08.00-09.00 WIB", "Kantor Dispendukcapil"
-        ),
+        sms_replies.booked("K7M2Q9XP", "Selasa, 29 September 2026, 08.00-09.00 WIB", longest_point),
         sms_replies.complaint_filed("ADU-K7M2Q9XP"),
         sms_replies.PHONE_PROVEN,
         sms_replies.PROOF_REFUSED,
@@ -405,3 +440,20 @@ def test_every_reply_fits_one_gsm7_segment_with_realistic_values() -> None:
     too_long = [reply for reply in replies if segments(reply) > 1 or not is_gsm7(reply)]
     assert not too_long
     assert segments(sms_replies.service_help(CATALOGUE.get("PINDAH_KELUAR"))) <= 2
+
+
+def test_a_receipt_naming_several_missing_documents_takes_two_segments_at_most() -> None:
+    expected = FakeIntake(citizen_tokens=token_signer(SETTINGS, SETTINGS.cipher())).clock()
+    receipts = [
+        sms_replies.received(
+            service.code,
+            "K7M2Q9XP",
+            expected,
+            [service.document_name(code) for code in sorted(service.mandatory_documents)],
+        )
+        for service in CATALOGUE.all()
+        if len(service.mandatory_documents) > 1
+    ]
+
+    assert receipts
+    assert all(segments(receipt) <= 2 and is_gsm7(receipt) for receipt in receipts)

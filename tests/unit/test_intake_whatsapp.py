@@ -37,6 +37,8 @@ from services.intake.service_layer.delivery_reports import DeliveryReportContext
 from shared.calendar import JAKARTA, WorkingCalendar
 from shared.events.envelope import ActorKind, Channel, CloudEvent
 from shared.events.models import (
+    AppointmentBooked,
+    ComplaintFiled,
     ConversationReply,
     DeliveryChannel,
     DeliveryReported,
@@ -699,6 +701,8 @@ async def test_a_whole_conversation_submits_the_request_with_its_document(
     assert stored.media_type.value == "image/jpeg"
     types = [event.type for event in whatsapp.requests.outbox]
     assert types == [RequestSubmitted.event_type, DocumentAttached.event_type]
+    submitted = RequestSubmitted.model_validate(whatsapp.requests.outbox[0].data)
+    assert submitted.acknowledged_on == "WHATSAPP"
     reply = whatsapp.replies[-1].text
     assert f"Nomor permohonan: {request.tracking_number}" in reply
     assert f"Perkiraan selesai: {moment_label(request.expected_at)}." in reply
@@ -881,6 +885,8 @@ async def test_a_complaint_is_filed_from_the_chat_without_leaving_the_form(
     assert complaint.phone == PHONE
     assert complaint.filed_by.channel == "whatsapp"
     assert complaint.complaint_number in whatsapp.replies[-1].text
+    [filed] = whatsapp.elsewhere.complaints.outbox
+    assert ComplaintFiled.model_validate(filed.data).acknowledged_on == "WHATSAPP"
     await whatsapp.say(text(SENDER, "wamid.4", NIK))
     assert "Nama lengkap" in whatsapp.replies[-1].text or "nama" in whatsapp.replies[-1].text
 
@@ -930,3 +936,5 @@ async def test_a_visit_is_booked_from_the_chat(whatsapp: WhatsApp) -> None:
     assert appointment.booked_by.channel == "whatsapp"
     assert appointment.citizen.preferred_channel == "WHATSAPP"
     assert appointment.booking_number in whatsapp.replies[-1].text
+    [booked] = whatsapp.elsewhere.appointments.outbox
+    assert AppointmentBooked.model_validate(booked.data).acknowledged_on == "WHATSAPP"

@@ -122,6 +122,28 @@ async def test_a_receipt_by_sms_names_the_documents_still_missing() -> None:
     assert receipt.approved_template is None
 
 
+@pytest.mark.parametrize("chat", list(NotificationChannel))
+async def test_a_request_made_in_a_chat_gets_no_receipt_but_every_later_step(
+    chat: NotificationChannel,
+) -> None:
+    """The chat's reply gave the tracking number; notify still learns who hears of the steps,
+    and sends those that overtook the request."""
+    notify = FakeNotify()
+    dispatch = consumer(notify)
+    approved = envelope(CaseApproved(state="APPROVED", **step_fields()))
+    completed = envelope(CaseCompleted(state="COMPLETED", on_time=True, **step_fields()))
+    submitted = request_submitted("req-1").model_copy(update={"acknowledged_on": chat})
+
+    await dispatch(approved)
+    await dispatch(envelope(submitted))
+    await dispatch(completed)
+
+    assert sorted(notify.repository.notifications) == sorted(
+        [f"{approved.id}:citizen", f"{completed.id}:citizen"]
+    )
+    assert notify.recipients.parked == {}
+
+
 async def test_news_for_a_citizen_without_a_phone_goes_to_their_operator_by_sms() -> None:
     notify = FakeNotify()
     submitted = envelope(without_phone(request_submitted("req-1")))
@@ -389,9 +411,23 @@ async def test_a_named_complaint_is_acknowledged_by_sms_with_its_number() -> Non
 
     acknowledgement = only(notify)
     assert acknowledgement.notification_id == f"{named.id}:citizen"
+    assert acknowledgement.template == "complaint_filed"
     assert acknowledgement.about == "cmp-1"
     assert acknowledgement.channel is DeliveryChannel.SMS
     assert "nomor ADU-K7M2Q9XP" in acknowledgement.text
+
+
+@pytest.mark.parametrize("chat", list(NotificationChannel))
+async def test_a_complaint_filed_in_a_chat_gets_no_second_acknowledgement(
+    chat: NotificationChannel,
+) -> None:
+    """An `ADUAN` on WhatsApp is answered on WhatsApp, with its number, and by no SMS."""
+    notify = FakeNotify()
+    filed = complaint(anonymous=False, phone="+6285700000998")
+
+    await consumer(notify)(envelope(filed.model_copy(update={"acknowledged_on": chat})))
+
+    assert notify.repository.notifications == {}
 
 
 def code_request(expires_at: datetime) -> SignInCodeRequested:

@@ -128,6 +128,20 @@ async def test_a_booking_queues_the_confirmation_now_and_the_reminder_for_the_da
     assert confirmation.next_attempt_at == BOOKED_AT
 
 
+@pytest.mark.parametrize("chat", list(NotificationChannel))
+async def test_a_visit_booked_in_a_chat_gets_no_confirmation_but_its_reminder(
+    chat: NotificationChannel,
+) -> None:
+    """The chat's reply gave the booking; the day before, the reminder comes as for any visit."""
+    notify = FakeNotify()
+
+    await deliver(notify, booked().model_copy(update={"acknowledged_on": chat}))
+
+    [reminder] = notify.repository.notifications.values()
+    assert reminder.notification_id == reminder_id("apt-1")
+    assert reminder.next_attempt_at == wib(4, 8)
+
+
 async def test_a_booking_without_a_phone_or_redelivered_queues_no_reminder_again() -> None:
     notify = FakeNotify()
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 
+from services.intake.domain.chats import acknowledged_on
 from services.intake.domain.tracking import mask_tracking_number
 from shared.calendar import JAKARTA, WorkingCalendar
 from shared.events.envelope import Actor, Event
@@ -448,6 +449,7 @@ class Appointment:
                 contact_channel=self.citizen.preferred_channel,
                 rescheduled_from=self.rescheduled_from,
                 booked_at=now,
+                acknowledged_on=acknowledged_on(self.booked_by),
             )
         )
 

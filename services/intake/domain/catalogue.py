@@ -114,6 +114,11 @@ class ServiceDefinition:
     def document(self, code: str) -> DocumentRequirement | None:
         return next((document for document in self.documents if document.code == code), None)
 
+    def document_name(self, code: str) -> str:
+        """A document as citizens read it: its name, or the code of one no longer listed."""
+        document = self.document(code)
+        return code if document is None else document.name
+
 
 @dataclass(frozen=True)
 class Regency:

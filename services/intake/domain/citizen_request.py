@@ -11,6 +11,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING
 
 from services.intake.domain.catalogue import IntakeChannel, ServiceCatalogue, ServiceDefinition
+from services.intake.domain.chats import acknowledged_on
 from services.intake.domain.forms import InvalidForm, check_fields
 from services.intake.domain.identity import (
     InvalidIdentity,
@@ -279,6 +280,7 @@ def submit(
             deadline_working_days=deadline,
             expected_at=expected_at,
             missing_documents=request.missing_documents,
+            acknowledged_on=acknowledged_on(submitter.actor),
         )
     )
     request.events.extend(

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from services.intake.domain.chats import acknowledged_on
 from services.intake.domain.identity import InvalidIdentity, normalize_phone
 from services.intake.domain.text import InvalidText, clean_text
 from services.intake.domain.tracking import new_tracking_number
@@ -113,6 +114,7 @@ def file_complaint(
             anonymous=form.anonymous,
             phone=phone,
             filed_at=now,
+            acknowledged_on=acknowledged_on(actor),
         )
     )
     return complaint

@@ -72,7 +72,9 @@ class Step(StrEnum):
     """What the conversation waits for."""
 
     IDLE = "IDLE"
-    """Nothing asked yet (new, finished or expired): any message gets the menu."""
+    """Nothing asked yet (new, finished, cancelled or expired): a menu number (typed from an
+    earlier menu, or sent by a list row or button) is taken as the choice, anything else gets
+    the menu."""
     MENU = "MENU"
     NIK = "NIK"
     NAME = "NAME"
@@ -363,8 +365,7 @@ def _service(conversation: Conversation, catalogue: ServiceCatalogue) -> Service
 
 
 def _document_name(service: ServiceDefinition | None, code: str) -> str:
-    document = None if service is None else service.document(code)
-    return code if document is None else document.name
+    return code if service is None else service.document_name(code)
 
 
 def _command(content: Content) -> str | None:
@@ -419,6 +420,9 @@ class _Flow:
         if expired:
             return self._show_menu(state, EXPIRED + "\n\n")
         if state.step is Step.IDLE:
+            if isinstance(content, Text) and self._choice(content.text) is not None:
+                menu = Conversation(step=Step.MENU, last_active=self.now)
+                return replace(self._choose(menu, content.text), drop=tuple(state.documents))
             return self._show_menu(state, "")
         if state.step is Step.DOCUMENT:
             return self._document(state, content)
@@ -455,10 +459,15 @@ class _Flow:
         lines.append(f"{len(services) + 3}. Janji kunjungan (perekaman KTP-el, aktivasi IKD)")
         return "\n".join(lines)
 
-    def _choose(self, state: Conversation, text: str) -> Turn:
-        services = self.services
+    def _choice(self, text: str) -> int | None:
+        """The number of a menu entry, as typed or as a list row or button sends it."""
         choice = text.strip().rstrip(".")
         number = int(choice) if choice.isdigit() and len(choice) <= 3 else 0
+        return number if 1 <= number <= len(self.services) + 3 else None
+
+    def _choose(self, state: Conversation, text: str) -> Turn:
+        services = self.services
+        number = self._choice(text) or 0
         if 1 <= number <= len(services):
             service = services[number - 1]
             chosen = replace(state, step=Step.NIK, service_code=service.code)

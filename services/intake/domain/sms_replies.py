@@ -1,8 +1,11 @@
 """What intake answers by SMS: short, plain Indonesian, one 160-character GSM-7 segment wherever
-the values allow (a test measures every reply with realistic values)."""
+the values allow (a test measures every reply with realistic values). A reply to a command that
+made something (a request, a visit, a complaint) is the citizen's only receipt of it, so it
+carries all they need to follow it up."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, datetime
 
 from services.intake.domain.catalogue import FieldType, FormField, ServiceDefinition
@@ -34,11 +37,13 @@ def sms_date(moment: datetime | date) -> str:
 
 
 def received(
-    service_code: str, tracking_number: str, expected_at: datetime, missing: list[str]
+    service_code: str, tracking_number: str, expected_at: datetime, missing: Sequence[str]
 ) -> str:
-    documents = " Bawa/kirim dokumen ke desa, kantor atau WA." if missing else ""
+    """The receipt of a request: `missing` names the documents still to send, and takes a
+    second segment only when several long names do not fit one (AKTA_MATI's four)."""
+    documents = f" Kirim ke desa/kantor/WA: {', '.join(missing)}." if missing else ""
     return to_gsm7(
-        f"{service_code} diterima. No lacak {tracking_number}. Target selesai "
+        f"{service_code} diterima. No lacak {tracking_number}. Selesai "
         f"{sms_date(expected_at)}.{documents} {FREE}"
     )
 
@@ -79,7 +84,10 @@ def booked(booking_number: str, when: str, place: str) -> str:
 
 
 def complaint_filed(complaint_number: str) -> str:
-    return f"Aduan {complaint_number} diterima dan ditindaklanjuti. Identitas pelapor dirahasiakan."
+    return (
+        f"Aduan {complaint_number} diterima dan ditindaklanjuti. Identitas pelapor dirahasiakan. "
+        + FREE
+    )
 
 
 PHONE_PROVEN = (

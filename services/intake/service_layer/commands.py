@@ -27,6 +27,7 @@ from services.intake.domain.appointments import (
     NotInPerson,
 )
 from services.intake.domain.catalogue import ServiceCatalogue, UnknownService
+from services.intake.domain.chats import ACTOR_CHANNELS
 from services.intake.domain.citizen_request import (
     CitizenRequest,
     ConsentRequired,
@@ -64,7 +65,7 @@ from services.intake.service_layer.ports import (
 )
 from services.intake.service_layer.sign_in import SignInContext, prove_phone
 from shared.calendar import WorkingCalendar
-from shared.events.envelope import Actor, ActorKind, Channel
+from shared.events.envelope import Actor, ActorKind
 from shared.events.models import NotificationChannel
 from shared.polling import OutboxReady
 
@@ -80,9 +81,6 @@ REFUSALS = (
     complaints.UnknownTrackingNumber,
 )
 """Refusals whose message is the reply: each says in Indonesian what was wrong."""
-
-
-CHANNELS = {NotificationChannel.SMS: Channel.SMS, NotificationChannel.WHATSAPP: Channel.WHATSAPP}
 
 
 @dataclass(frozen=True)
@@ -118,7 +116,7 @@ async def answer(sms: Message, context: CommandContext, *, now: datetime) -> str
             kind=ActorKind.CITIZEN,
             id=context.subject_of(sms.sender),
             role="citizen",
-            channel=CHANNELS[sms.channel],
+            channel=ACTOR_CHANNELS[sms.channel],
         ),
         owner_phone=sms.sender,
     )
@@ -214,7 +212,7 @@ async def _apply(
         request.service_code,
         request.tracking_number,
         request.expected_at,
-        request.missing_documents,
+        [service.document_name(code) for code in request.missing_documents],
     )
 
 

@@ -38,6 +38,7 @@ from services.intake.domain.catalogue import (
     ServiceCatalogue,
     UnknownService,
 )
+from services.intake.domain.chats import ACTOR_CHANNELS
 from services.intake.domain.citizen_request import (
     ConsentRequired,
     InPersonOnly,
@@ -70,7 +71,7 @@ from services.intake.service_layer.ports import (
     RequestRepository,
 )
 from shared.calendar import WorkingCalendar
-from shared.events.envelope import Actor, ActorKind, Channel, CloudEvent
+from shared.events.envelope import Actor, ActorKind, CloudEvent
 from shared.events.models import ConversationReply, NotificationChannel
 from shared.file_contents import Unreadable, check_contents
 from shared.files import SNIFF_BYTES, sniff
@@ -80,7 +81,6 @@ log = logging.getLogger(__name__)
 
 HANDLED_KEPT = 50
 """Message ids a conversation remembers: far more than a provider redelivers meanwhile."""
-_CHANNELS = {NotificationChannel.WHATSAPP: Channel.WHATSAPP, NotificationChannel.SMS: Channel.SMS}
 
 
 @dataclass(frozen=True)
@@ -270,12 +270,12 @@ async def _submit(
     """Submits the confirmed form as the citizen, with the files the conversation held.
 
     The files go with the submission, not after it, so that its RequestSubmitted (and the
-    receipt notify sends from it) does not ask for papers the citizen already sent. The
+    reply, which is the receipt) does not ask for papers the citizen already sent. The
     message's id is the idempotency key, so a redelivered confirmation finds the request it made.
     """
     assert turn.submit is not None
     form = turn.submit
-    anonymous = submitter(None, _CHANNELS[message.channel]).actor
+    anonymous = submitter(None, ACTOR_CHANNELS[message.channel]).actor
     actor = anonymous.model_copy(update={"id": context.citizen_id(message.phone)})
     held: dict[str, bytes] = {}
     for code in turn.conversation.documents:
@@ -320,7 +320,7 @@ async def _submit(
 
 def _reply(message: InboundMessage, text: str, now: datetime) -> CloudEvent:
     reply = ConversationReply(
-        actor=Actor(kind=ActorKind.SYSTEM, id="intake", channel=_CHANNELS[message.channel]),
+        actor=Actor(kind=ActorKind.SYSTEM, id="intake", channel=ACTOR_CHANNELS[message.channel]),
         reply_id=str(uuid.uuid4()),
         phone=message.phone,
         channel=message.channel,

@@ -64,12 +64,13 @@ class MessageContext:
 async def queue_receipt(
     *, submitted: RequestSubmitted, event_id: str, context: MessageContext, now: datetime
 ) -> None:
-    """Learns who hears about the request, tells the citizen it is in, and sends the steps that
-    overtook it."""
+    """Learns who hears about the request, tells the citizen it is in (unless the chat they
+    applied in already did), and sends the steps that overtook it."""
     recipients = Recipients.learnt_from(submitted)
     parked = await context.recipients.learn(recipients)
-    receipt = letters.receipt(submitted, context.templates.labels)
-    await _tell(context, recipients, event_id=event_id, letter=receipt, now=now)
+    if submitted.acknowledged_on is None:
+        receipt = letters.receipt(submitted, context.templates.labels)
+        await _tell(context, recipients, event_id=event_id, letter=receipt, now=now)
     for item in parked:
         letter = _step_letter(context, item.step, recipients)
         await _tell(context, recipients, event_id=item.event_id, letter=letter, now=now)
@@ -96,9 +97,10 @@ async def queue_case_step(
 async def queue_appointment_confirmation(
     *, booked: AppointmentBooked, event_id: str, context: MessageContext, now: datetime
 ) -> None:
-    """Confirms a booked visit to the phone it was booked with, if any; a rescheduled visit is
-    told as moved, to the phone its first booking was made with."""
-    if booked.phone is None:
+    """Confirms a booked visit to the phone it was booked with, if any and unless the chat it
+    was booked in already did; a rescheduled visit is told as moved, to the phone its first
+    booking was made with."""
+    if booked.phone is None or booked.acknowledged_on is not None:
         return
     letter = letters.appointment_confirmation(booked, context.templates.labels)
     await _queue_to_phone(
@@ -133,8 +135,9 @@ async def queue_appointment_cancellation(
 async def queue_complaint_acknowledgement(
     *, filed: ComplaintFiled, event_id: str, context: MessageContext, now: datetime
 ) -> None:
-    """Gives a named complaint's citizen its number; an anonymous one is answered no one."""
-    if filed.anonymous or filed.phone is None:
+    """Gives a named complaint's citizen its number, unless the chat they filed it in already
+    did; an anonymous one is answered no one."""
+    if filed.anonymous or filed.phone is None or filed.acknowledged_on is not None:
         return
     await _queue(
         context,
