@@ -108,5 +108,6 @@ async def apply_on_whatsapp_with_a_photo(stack: Stack) -> None:
     """The stack `run` started, seen through its ports and run folder: its secrets sign the
     webhooks, its message sink takes the photo and the replies."""
     async with httpx.AsyncClient(timeout=10) as http:
-        citizen = Citizen(http, stack, "6281311119001")
+        # Another NIK than the README's curl request, which is still open: one is enough.
+        citizen = Citizen(http, stack, "6281311119001", nik="3516091204800002")
         await citizen.apply_for_a_family_card()

@@ -30,10 +30,11 @@ WEBHOOK = "/v1/channels/whatsapp/webhook"
 class Citizen:
     """One phone number writing to the office's WhatsApp number, as Meta delivers it."""
 
-    def __init__(self, http: httpx.AsyncClient, stack: Stack, sender: str) -> None:
+    def __init__(self, http: httpx.AsyncClient, stack: Stack, sender: str, nik: str = NIK) -> None:
         self.http = http
         self.stack = stack
         self.sender = sender
+        self.nik = nik
         self.phone = f"+{sender}"
         self.sent = 0
 
@@ -90,7 +91,7 @@ class Citizen:
         assert "GRATIS" in menu
         chosen = menu_number(menu, "Kartu Keluarga baru")
         assert "Ketik NIK" in await self.say(text(self.sender, self.next_id(), chosen))
-        assert "nama lengkap" in await self.say(text(self.sender, self.next_id(), NIK))
+        assert "nama lengkap" in await self.say(text(self.sender, self.next_id(), self.nik))
         assert "Alasan" in await self.say(text(self.sender, self.next_id(), "Siti Aminah"))
         assert "Alamat" in await self.say(text(self.sender, self.next_id(), "1"))
         asked = await self.say(text(self.sender, self.next_id(), "Jl. Majapahit 12, Sooko"))
