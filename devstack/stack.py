@@ -167,6 +167,7 @@ class Stack:
                 port=self.ports.kafka,
                 controller_port=self.ports.kafka_controller,
                 users=self._kafka_passwords(),
+                tls=BrokerTls(self._kafka_dir / "tls"),
             )
             self.processes["kafka"] = node.start()
 

@@ -98,10 +98,17 @@ class KafkaAccess:
         }
 
 
+def min_insync_replicas(replication_factor: int) -> int:
+    """A majority of a topic's replicas: an event acknowledged to an `acks=all` producer is on
+    that many brokers, so it outlives the loss of any minority of them."""
+    return replication_factor // 2 + 1
+
+
 async def ensure_topics(
     kafka: KafkaAccess, topics: Iterable[Topic], *, replication_factor: int
 ) -> None:
-    """Creates the topics that do not exist yet, with their partitions and retention."""
+    """Creates the topics that do not exist yet, with their partitions, retention and
+    `min.insync.replicas`."""
     admin = AIOKafkaAdminClient(**kafka.client_options())
     await admin.start()
     try:
@@ -110,7 +117,10 @@ async def ensure_topics(
                 topic.name,
                 num_partitions=topic.partitions,
                 replication_factor=replication_factor,
-                topic_configs={"retention.ms": str(topic.retention_ms)},
+                topic_configs={
+                    "retention.ms": str(topic.retention_ms),
+                    "min.insync.replicas": str(min_insync_replicas(replication_factor)),
+                },
             )
             for topic in topics
         ]

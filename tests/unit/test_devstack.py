@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import os
 import pwd
 import shutil
@@ -110,6 +111,40 @@ def test_old_java_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
 
     with pytest.raises(StartupError, match="Java 17 not found"):
         kafka.require_java()
+
+
+def test_kafka_ids_are_sixteen_bytes_that_no_tool_takes_for_an_option() -> None:
+    ids = {kafka.kafka_uuid() for _ in range(200)}
+
+    assert len(ids) == 200
+    for text in ids:
+        assert not text.startswith("-")
+        assert len(base64.urlsafe_b64decode(text + "==")) == 16
+
+
+def test_a_clusters_nodes_share_its_quorum_and_replicate_to_a_majority(tmp_path: Path) -> None:
+    cluster = kafka.KafkaCluster(libs=tmp_path, data_dir=tmp_path, users={kafka.ADMIN: "pw"})
+    properties = [
+        dict(line.split("=", 1) for line in node._properties().splitlines())
+        for node in cluster.nodes.values()
+    ]
+
+    controllers = [node.controller_port for node in cluster.nodes.values()]
+    clients = [node.port for node in cluster.nodes.values()]
+    assert len({*controllers, *clients}) == 6
+    assert [settings["node.id"] for settings in properties] == ["1", "2", "3"]
+    for settings in properties:
+        assert settings["controller.quorum.bootstrap.servers"] == ",".join(
+            f"127.0.0.1:{port}" for port in controllers
+        )
+        assert settings["default.replication.factor"] == "3"
+        assert settings["offsets.topic.replication.factor"] == "3"
+        assert settings["transaction.state.log.replication.factor"] == "3"
+        assert settings["min.insync.replicas"] == "2"
+        assert settings["transaction.state.log.min.isr"] == "2"
+    assert cluster.bootstrap_servers == ",".join(
+        node.bootstrap_servers for node in cluster.nodes.values()
+    )
 
 
 def fake_postgresql(bindir: Path) -> None:

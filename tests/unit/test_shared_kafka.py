@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from shared.kafka import in_time_order
+from shared.kafka import in_time_order, min_insync_replicas
 
 
 @dataclass(frozen=True)
@@ -35,3 +35,7 @@ def test_in_time_order_never_reorders_one_partition() -> None:
 def test_in_time_order_of_nothing_is_nothing() -> None:
     assert list(in_time_order([])) == []
     assert list(in_time_order([[], []])) == []
+
+
+def test_an_acknowledged_event_is_on_a_majority_of_replicas() -> None:
+    assert [min_insync_replicas(replicas) for replicas in (1, 2, 3, 5)] == [1, 2, 2, 3]
