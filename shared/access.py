@@ -300,11 +300,19 @@ def _refusal(code: int) -> dict[str, Any]:
         "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}},
     }
     if code == status.HTTP_429_TOO_MANY_REQUESTS:
-        response["headers"] = {
-            "Retry-After": {
-                "description": "Seconds to wait before trying again.",
-                "required": True,
-                "schema": {"type": "integer", "minimum": 1},
-            }
-        }
+        response["headers"] = retry_after_header(code)
     return response
+
+
+def retry_after_header(status_code: int) -> dict[str, Any]:
+    """The OpenAPI `headers` of a 429 or 503: the seconds to wait, at least one after a 429."""
+    return {
+        "Retry-After": {
+            "description": "Seconds to wait before trying again.",
+            "required": True,
+            "schema": {
+                "type": "integer",
+                "minimum": int(status_code == status.HTTP_429_TOO_MANY_REQUESTS),
+            },
+        }
+    }

@@ -32,6 +32,7 @@ from shared.access import (
     RequestLimits,
     authorize,
     document_access,
+    retry_after_header,
     unruled_routes,
 )
 from shared.admission import EngineAdmission, EngineGate
@@ -260,16 +261,7 @@ def error_response(status_code: int, description: str | None = None) -> dict[str
         "description": description or _DESCRIPTIONS[status_code],
     }
     if status_code in (status.HTTP_429_TOO_MANY_REQUESTS, status.HTTP_503_SERVICE_UNAVAILABLE):
-        response["headers"] = {
-            "Retry-After": {
-                "description": "Seconds to wait before trying again.",
-                "required": True,
-                "schema": {
-                    "type": "integer",
-                    "minimum": int(status_code == status.HTTP_429_TOO_MANY_REQUESTS),
-                },
-            }
-        }
+        response["headers"] = retry_after_header(status_code)
     return response
 
 
