@@ -15,6 +15,7 @@ from pathlib import Path
 from services.asyncapi import SUBSCRIPTIONS
 from shared.kafka import KafkaAccess
 from shared.kafka_acls import Grant, apply, auditor_grants, service_grants
+from shared.runtime import EX_CONFIG
 
 
 def all_grants() -> list[Grant]:
@@ -36,7 +37,7 @@ def main() -> int:
         )
     except KeyError as missing:
         print(f"{missing.args[0]} must be set", file=sys.stderr)
-        return 78
+        return EX_CONFIG
     grants = all_grants()
     asyncio.run(apply(kafka, grants))
     print(f"{len(grants)} ACLs in place")
