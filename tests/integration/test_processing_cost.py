@@ -37,7 +37,6 @@ from services.processing.service_layer import cases, deadlines
 from services.processing.service_layer.cases import Officer
 from services.processing.service_layer.known_cases import KnownCases
 from services.processing.service_layer.report import monthly_report
-from shared.auth import Role
 from shared.calendar import WorkingCalendar
 from shared.events.envelope import Actor, ActorKind, Channel, CloudEvent, Event
 from shared.events.models import (
@@ -47,6 +46,7 @@ from shared.events.models import (
     RequestCompleted,
     RequestSubmitted,
 )
+from shared.identity import Role
 from shared.metrics import DB_OPERATIONS, activity
 from shared.mongo import Document, OutboxRelay
 from tests.builders import applicant, cipher, event_keys

@@ -16,7 +16,6 @@ from services.processing.domain.case import (
 )
 from services.processing.domain.priority import Lane, birth_date, lane_for
 from services.processing.service_layer.cases import open_case_for_request
-from shared.auth import Role
 from shared.events.envelope import Actor, ActorKind, Channel
 from shared.events.models import (
     CaseApproved,
@@ -35,6 +34,7 @@ from shared.events.models import (
     NotificationChannel,
     RevisionRequested,
 )
+from shared.identity import Role
 from tests.builders import T0, request_submitted
 from tests.fakes import CallCounter, FakeCaseRepository, FlatCalendar
 

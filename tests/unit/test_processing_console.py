@@ -14,9 +14,9 @@ from services.processing.domain.queues import WRITE_GRACE, QueueKey, Slot
 from services.processing.service_layer import cases
 from services.processing.service_layer.cases import CaseChanged, CaseNotFound, Officer, Turns
 from services.processing.service_layer.known_cases import KnownCases
-from shared.auth import Role
 from shared.events.envelope import Actor, ActorKind, Channel, CloudEvent, Event
 from shared.events.models import CaseReleased, CaseStage, RequestCancelled, RequestResubmitted
+from shared.identity import Role
 from tests.builders import SYSTEM, T0, case_opened, request_submitted
 from tests.fakes import CallCounter, FakeCaseRepository, FakeQueues, FlatCalendar
 

@@ -13,10 +13,10 @@ from services.processing.service_layer import cases
 from services.processing.service_layer.cases import Officer
 from services.processing.service_layer.known_cases import KnownCases
 from services.processing.service_layer.report import monthly_report
-from shared.auth import Role
 from shared.calendar import WorkingCalendar
 from shared.events.envelope import Actor, ActorKind, Channel, CloudEvent
 from shared.events.models import CaseClaimed, CaseOpened, DocumentAttached, RequestCompleted
+from shared.identity import Role
 from shared.messagebus import Dispatch
 from tests.builders import CITIZEN, T0, request_submitted, wrapped
 from tests.fakes import (

@@ -31,11 +31,11 @@ from services.audit.service_layer import integrity
 from services.audit.service_layer.integrity import AlertNotFound, AlertStore
 from services.audit.service_layer.ports import CheckpointStore, TreeNodes
 from shared.access import CallerDep
-from shared.auth import Principal
 from shared.clock import Clock
 from shared.errors import ApiError
 from shared.events.envelope import Actor, ActorKind, Channel
 from shared.http import error_responses
+from shared.identity import Principal
 from shared.polling import OutboxReady
 
 MAX_PAGE = 200

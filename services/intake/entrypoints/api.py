@@ -60,7 +60,6 @@ from services.intake.service_layer.ports import (
 )
 from services.intake.service_layer.sign_in import SignInContext
 from shared.access import CallerDep
-from shared.auth import Principal
 from shared.calendar import WorkingCalendar
 from shared.clock import Clock
 from shared.counts import Counts
@@ -69,6 +68,7 @@ from shared.events.envelope import Actor
 from shared.events.models import NotificationChannel
 from shared.files import MediaType
 from shared.http import error_response, error_responses
+from shared.identity import Principal
 from shared.polling import OutboxReady
 
 

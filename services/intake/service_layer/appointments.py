@@ -50,9 +50,9 @@ from services.intake.domain.text import normalize_name
 from services.intake.domain.tracking import new_tracking_number
 from services.intake.service_layer.ports import AppointmentRepository, SlotPlaces
 from services.intake.service_layer.submission import SOURCE
-from shared.auth import Role
 from shared.events.envelope import Actor, CloudEvent
 from shared.events.models import Applicant, NotificationChannel
+from shared.identity import Role
 from shared.polling import OutboxReady
 
 HOLD_ATTEMPTS = 5

@@ -26,9 +26,9 @@ from services.notify.service_layer.ports import (
     RecipientDirectory,
     UncertainDeliveries,
 )
-from shared.auth import Principal, Role
 from shared.events.envelope import Actor, ActorKind, Channel, CloudEvent
 from shared.events.models import DeliveryChannel, DeliveryStatus, NotificationHistoryViewed
+from shared.identity import Principal, Role
 from shared.polling import OutboxReady
 
 SOURCE = "/adminduk/notify"

@@ -20,12 +20,12 @@ from services.processing.service_layer import cases, supervision
 from services.processing.service_layer.cases import CaseChanged, CaseNotFound, Officer, Turns
 from services.processing.service_layer.ports import AtRisk, CaseRepository, WorkQueues
 from shared.access import CallerDep
-from shared.auth import Principal
 from shared.clock import Clock
 from shared.errors import ApiError
 from shared.events.envelope import Actor, ActorKind, Channel
 from shared.events.models import CaseStage, CollectionMethod
 from shared.http import error_response, error_responses
+from shared.identity import Principal
 from shared.polling import OutboxReady
 
 

@@ -40,11 +40,11 @@ from services.processing.service_layer.letter_ports import (
 )
 from services.processing.service_layer.letters import Held, LetterChanged, LetterNotFound, Staff
 from shared.access import CallerDep
-from shared.auth import Principal, Role
 from shared.clock import Clock
 from shared.errors import ApiError
 from shared.files import Accepted, EmptyFile, MediaType, TooLarge, UnsupportedType
 from shared.http import Responses, error_response, error_responses
+from shared.identity import Principal, Role
 from shared.polling import OutboxReady
 
 T = TypeVar("T")

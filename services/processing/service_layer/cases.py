@@ -22,7 +22,6 @@ from services.processing.domain.priority import Lane
 from services.processing.domain.queues import QueueKey, passable
 from services.processing.service_layer.known_cases import CaseFacts, KnownCases
 from services.processing.service_layer.ports import CaseRepository, WorkQueues
-from shared.auth import Role
 from shared.errors import RetryableError
 from shared.events.envelope import Actor, CloudEvent, Event
 from shared.events.models import (
@@ -34,6 +33,7 @@ from shared.events.models import (
     RequestResubmitted,
     RequestSubmitted,
 )
+from shared.identity import Role
 from shared.polling import OutboxReady
 
 SOURCE = "/adminduk/processing"
