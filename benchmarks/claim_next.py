@@ -126,7 +126,6 @@ async def claim(stack: Stack, claims: int, concurrency: int) -> None:
             stage=None,
             repository=repository,
             queues=queues,
-            outbox_ready=nowhere,
             now=datetime.now(UTC),
         )
         assert taken is not None

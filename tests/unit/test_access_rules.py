@@ -41,7 +41,6 @@ from tests.builders import T0
 from tests.contracts.audit import SIGNER
 from tests.fake_intake import FakeIntake
 from tests.fakes import (
-    CallCounter,
     FakeAtRisk,
     FakeCaseRepository,
     FakeClock,
@@ -84,7 +83,6 @@ def audit() -> FastAPI:
             nodes=FakeTreeNodes(),
             checkpoints=FakeCheckpoints(),
             clock=FakeClock(T0),
-            outbox_ready=CallCounter(),
         )
         yield {}
 
@@ -103,7 +101,6 @@ def processing() -> FastAPI:
             repository=FakeCaseRepository(),
             queues=FakeQueues(),
             at_risk=FakeAtRisk(),
-            outbox_ready=CallCounter(),
             calendar=FlatCalendar(),
             clock=FakeClock(T0),
         )
@@ -113,7 +110,6 @@ def processing() -> FastAPI:
             index=FakeLetterIndex(),
             policy=ProcessingSettings().letter_policy(),
             calendar=FlatCalendar(),
-            outbox_ready=CallCounter(),
             clock=FakeClock(T0),
             due_soon_within=timedelta(hours=8),
             max_scan_bytes=1024,

@@ -102,7 +102,8 @@ class Office:
 def office() -> Office:
     appointments, places, ready = FakeAppointmentRepository(), FakeSlotPlaces(), CallCounter()
     rules = BookingRules(service_points=load_service_points(CATALOGUE), calendar=WorkingCalendar())
-    agenda = Agenda(appointments=appointments, places=places, rules=rules, outbox_ready=ready)
+    appointments.outgoing.register(ready)
+    agenda = Agenda(appointments=appointments, places=places, rules=rules)
     return Office(appointments, places, ready, agenda)
 
 

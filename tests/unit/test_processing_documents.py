@@ -22,7 +22,6 @@ from shared.events.models import (
 from shared.identity import Role
 from tests.builders import CITIZEN, T0, request_submitted, wrapped
 from tests.fakes import (
-    CallCounter,
     FakeAtRisk,
     FakeCaseRepository,
     FakeClock,
@@ -178,7 +177,6 @@ async def test_the_consumer_applies_intakes_document_events_to_the_case() -> Non
         Dependencies(
             repository=KnownCases(repository),
             queues=FakeQueues(),
-            outbox_ready=CallCounter(),
             timers=FakeTimers(),
             at_risk=FakeAtRisk(),
             calendar=FlatCalendar(),

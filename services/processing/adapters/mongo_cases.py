@@ -18,12 +18,14 @@ from shared.events.envelope import CloudEvent
 from shared.events.models import Applicant
 from shared.identity import Role
 from shared.mongo import Document, insert_applied, update_document, with_outbox
+from shared.outbox import Outbox
 
 
 class MongoCaseRepository:
     def __init__(self, collection: AsyncCollection[Document], cipher: Cipher) -> None:
         self._collection = collection
         self._cipher = cipher
+        self.outgoing = Outbox()
 
     async def ensure_indexes(self) -> None:
         """An event that opened one case can open no other."""
