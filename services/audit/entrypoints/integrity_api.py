@@ -31,12 +31,11 @@ from services.audit.service_layer import integrity
 from services.audit.service_layer.integrity import AlertNotFound, AlertStore
 from services.audit.service_layer.ports import CheckpointStore, TreeNodes
 from shared.access import CallerDep
-from shared.auth import Principal
 from shared.clock import Clock
 from shared.errors import ApiError
 from shared.events.envelope import Actor, ActorKind, Channel
 from shared.http import error_responses
-from shared.polling import OutboxReady
+from shared.identity import Principal
 
 MAX_PAGE = 200
 MONTH = r"^20\d\d-(0[1-9]|1[0-2])$"
@@ -49,7 +48,6 @@ class IntegrityContext:
     nodes: TreeNodes
     checkpoints: CheckpointStore
     clock: Clock
-    outbox_ready: OutboxReady
 
 
 def get_context(request: Request) -> IntegrityContext:
@@ -236,7 +234,6 @@ async def acknowledge(alert_id: AlertIdPath, context: ContextDep, caller: Caller
             alert_id=alert_id,
             auditor=_auditor(caller),
             clock=context.clock,
-            outbox_ready=context.outbox_ready,
         )
     )
 
@@ -260,7 +257,6 @@ async def resolve(
             auditor=_auditor(caller),
             note=body.note,
             clock=context.clock,
-            outbox_ready=context.outbox_ready,
         )
     )
 

@@ -22,7 +22,6 @@ from services.intake.domain.identity import (
     validate_nik,
 )
 from services.intake.domain.text import normalize_name
-from shared.auth import Role
 from shared.calendar import JAKARTA, WorkingCalendar
 from shared.events.envelope import Actor, ActorKind, Channel, Event
 from shared.events.models import (
@@ -32,6 +31,7 @@ from shared.events.models import (
     RequestResubmitted,
     RequestSubmitted,
 )
+from shared.identity import Role
 
 if TYPE_CHECKING:
     from services.intake.domain.documents import StoredDocument

@@ -60,7 +60,6 @@ from services.intake.service_layer.ports import (
 )
 from services.intake.service_layer.sign_in import SignInContext
 from shared.access import CallerDep
-from shared.auth import Principal
 from shared.calendar import WorkingCalendar
 from shared.clock import Clock
 from shared.counts import Counts
@@ -69,7 +68,7 @@ from shared.events.envelope import Actor
 from shared.events.models import NotificationChannel
 from shared.files import MediaType
 from shared.http import error_response, error_responses
-from shared.polling import OutboxReady
+from shared.identity import Principal
 
 
 @dataclass(frozen=True)
@@ -79,7 +78,6 @@ class IntakeContext:
     repository: RequestRepository
     idempotency_keys: IdempotencyKeyRepository
     catalogue: ServiceCatalogue
-    outbox_ready: OutboxReady
     sign_in: SignInContext
     citizen_tokens: CitizenTokens
     calendar: WorkingCalendar
@@ -509,7 +507,6 @@ async def submit_request(
             idempotency_keys=context.idempotency_keys,
             catalogue=context.catalogue,
             calendar=context.calendar,
-            outbox_ready=context.outbox_ready,
             now=context.clock(),
         )
     except UnknownService as exc:
@@ -690,7 +687,6 @@ async def _citizen_step(
             request=request,
             step=lambda request: step(request, actor, now),
             repository=context.repository,
-            outbox_ready=context.outbox_ready,
             now=now,
         )
     except (refused, submission.StatusChanged):

@@ -24,7 +24,6 @@ from shared.clock import Clock
 from shared.errors import ApiError
 from shared.events.models import ComplaintCategory
 from shared.http import error_responses
-from shared.polling import OutboxReady
 
 UNPROCESSABLE = status.HTTP_422_UNPROCESSABLE_CONTENT
 
@@ -35,7 +34,6 @@ class ComplaintsContext:
 
     complaints: ComplaintRepository
     requests: RequestRepository
-    outbox_ready: OutboxReady
     clock: Clock
     message_caps: MessageCaps
 
@@ -130,7 +128,6 @@ async def file_complaint(
             filer=filer,
             complaints=context.complaints,
             requests=context.requests,
-            outbox_ready=context.outbox_ready,
             now=context.clock(),
         )
     except complaints.UnknownTrackingNumber as exc:

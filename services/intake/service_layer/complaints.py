@@ -6,6 +6,7 @@ import dataclasses
 import re
 import uuid
 from datetime import datetime
+from functools import partial
 
 from services.intake.domain.citizen_request import Submitter
 from services.intake.domain.complaints import (
@@ -19,8 +20,6 @@ from services.intake.domain.complaints import (
 from services.intake.domain.tracking import TRACKING_PATTERN, normalize_tracking_number
 from services.intake.service_layer.ports import ComplaintRepository, RequestRepository
 from services.intake.service_layer.submission import SOURCE
-from shared.events.envelope import CloudEvent
-from shared.polling import OutboxReady
 
 
 class UnknownTrackingNumber(LookupError):
@@ -39,7 +38,6 @@ async def file_complaint(
     filer: Submitter,
     complaints: ComplaintRepository,
     requests: RequestRepository,
-    outbox_ready: OutboxReady,
     now: datetime,
 ) -> Complaint:
     """Stores a complaint with its `ComplaintFiled` event, which audit and the integrity team
@@ -64,9 +62,13 @@ async def file_complaint(
             filer=filer.actor,
             now=now,
         )
-        outbox = [CloudEvent.wrap(event, source=SOURCE, time=now) for event in complaint.events]
-        if await complaints.add(complaint, outbox):
-            outbox_ready(complaint.complaint_number, outbox)
+        if await complaints.outgoing.commit(
+            complaint.complaint_number,
+            complaint.events,
+            partial(complaints.add, complaint),
+            source=SOURCE,
+            time=now,
+        ):
             return complaint
 
 

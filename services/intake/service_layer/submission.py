@@ -9,6 +9,7 @@ import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 
 from services.intake.domain.catalogue import ServiceCatalogue, ServiceDefinition
 from services.intake.domain.citizen_request import (
@@ -28,9 +29,7 @@ from services.intake.service_layer.ports import (
 )
 from shared.calendar import WorkingCalendar
 from shared.counts import HOUR, Counts, seconds_left
-from shared.events.envelope import CloudEvent
 from shared.files import FileRefused
-from shared.polling import OutboxReady
 
 log = logging.getLogger(__name__)
 
@@ -79,7 +78,6 @@ async def submit_request(
     idempotency_keys: IdempotencyKeyRepository,
     catalogue: ServiceCatalogue,
     calendar: WorkingCalendar,
-    outbox_ready: OutboxReady,
     now: datetime,
     enclosures: Enclosures | None = None,
 ) -> SubmissionOutcome:
@@ -131,9 +129,13 @@ async def submit_request(
         now=now,
         documents=documents,
     )
-    outbox = [CloudEvent.wrap(event, source=SOURCE, time=now) for event in request.events]
-    if await repository.add(request, outbox):
-        outbox_ready(request.request_id, outbox)
+    if await repository.outgoing.commit(
+        request.request_id,
+        request.events,
+        partial(repository.add, request),
+        source=SOURCE,
+        time=now,
+    ):
         return SubmissionOutcome(request=request, created=True)
     await _discard(enclosures, documents)
     existing = await repository.get(request.request_id)
@@ -267,15 +269,18 @@ async def act_on_request(
     request: CitizenRequest,
     step: Callable[[CitizenRequest], None],
     repository: RequestRepository,
-    outbox_ready: OutboxReady,
     now: datetime,
 ) -> None:
     """Takes a citizen's step on their request (withdraw it, send it back fixed) and queues its
     event for processing, if the status the step was allowed in still holds."""
     before = request.status
     step(request)
-    outbox = [CloudEvent.wrap(event, source=SOURCE, time=now) for event in request.events]
     moved = request.history[-1] if request.status is not before else None
-    if not await repository.add_events(request.request_id, outbox, status=before, moved=moved):
+    if not await repository.outgoing.commit(
+        request.request_id,
+        request.events,
+        partial(repository.add_events, request.request_id, status=before, moved=moved),
+        source=SOURCE,
+        time=now,
+    ):
         raise StatusChanged(request.request_id)
-    outbox_ready(request.request_id, outbox)

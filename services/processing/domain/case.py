@@ -25,7 +25,6 @@ from typing import Protocol
 
 from services.processing.domain.deadlines import Mark, Timer
 from services.processing.domain.priority import Lane, lane_for
-from shared.auth import Role
 from shared.events.envelope import Actor, ActorKind, Channel, Event
 from shared.events.models import (
     Applicant,
@@ -49,6 +48,7 @@ from shared.events.models import (
     RequestSubmitted,
     RevisionRequested,
 )
+from shared.identity import Role
 
 PROCESSING = Actor.system("processing")
 

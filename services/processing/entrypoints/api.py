@@ -20,13 +20,12 @@ from services.processing.service_layer import cases, supervision
 from services.processing.service_layer.cases import CaseChanged, CaseNotFound, Officer, Turns
 from services.processing.service_layer.ports import AtRisk, CaseRepository, WorkQueues
 from shared.access import CallerDep
-from shared.auth import Principal
 from shared.clock import Clock
 from shared.errors import ApiError
 from shared.events.envelope import Actor, ActorKind, Channel
 from shared.events.models import CaseStage, CollectionMethod
 from shared.http import error_response, error_responses
-from shared.polling import OutboxReady
+from shared.identity import Principal
 
 
 @dataclass(frozen=True)
@@ -34,7 +33,6 @@ class ProcessingContext:
     repository: CaseRepository
     queues: WorkQueues
     at_risk: AtRisk
-    outbox_ready: OutboxReady
     calendar: Calendar
     clock: Clock
     turns: Turns = field(default_factory=Turns)
@@ -225,7 +223,6 @@ async def claim_next(
         stage=stage,
         repository=context.repository,
         queues=context.queues,
-        outbox_ready=context.outbox_ready,
         now=context.clock(),
         turns=context.turns,
     )
@@ -244,7 +241,6 @@ async def read_case(
             request_id=str(request_id),
             officer=officer(caller),
             repository=context.repository,
-            outbox_ready=context.outbox_ready,
             now=context.clock(),
         )
     )
@@ -267,7 +263,6 @@ async def claim(
             officer=officer(caller),
             reason_code=body.reason_code,
             repository=context.repository,
-            outbox_ready=context.outbox_ready,
             now=context.clock(),
         )
     )
@@ -386,7 +381,6 @@ async def _act(
             officer=acting,
             step=step,
             repository=context.repository,
-            outbox_ready=context.outbox_ready,
             now=now,
         )
     )

@@ -40,12 +40,11 @@ from services.processing.service_layer.letter_ports import (
 )
 from services.processing.service_layer.letters import Held, LetterChanged, LetterNotFound, Staff
 from shared.access import CallerDep
-from shared.auth import Principal, Role
 from shared.clock import Clock
 from shared.errors import ApiError
 from shared.files import Accepted, EmptyFile, MediaType, TooLarge, UnsupportedType
 from shared.http import Responses, error_response, error_responses
-from shared.polling import OutboxReady
+from shared.identity import Principal, Role
 
 T = TypeVar("T")
 SCAN_PATH = "/v1/letters/{letter_id}/scan"
@@ -71,7 +70,6 @@ class LettersContext:
     index: LetterIndex
     policy: LetterPolicy
     calendar: Calendar
-    outbox_ready: OutboxReady
     clock: Clock
     due_soon_within: timedelta
     max_scan_bytes: int
@@ -394,7 +392,6 @@ async def register(
             repository=context.repository,
             policy=context.policy,
             calendar=context.calendar,
-            outbox_ready=context.outbox_ready,
             now=context.clock(),
         )
     )
@@ -413,7 +410,6 @@ async def read_letter(
             letter_id=letter_id,
             staff=staff(caller),
             repository=context.repository,
-            outbox_ready=context.outbox_ready,
             now=context.clock(),
         )
     )
@@ -461,7 +457,6 @@ async def upload_scan(
                 rule=rule,
                 scans=context.scans,
                 repository=context.repository,
-                outbox_ready=context.outbox_ready,
                 clock=context.clock,
             )
         )
@@ -496,7 +491,6 @@ async def read_scan(
             staff=staff(caller),
             scans=context.scans,
             repository=context.repository,
-            outbox_ready=context.outbox_ready,
             now=context.clock(),
         )
     )
@@ -656,7 +650,6 @@ async def _act(
             staff=acting,
             step=step,
             repository=context.repository,
-            outbox_ready=context.outbox_ready,
             now=context.clock(),
         )
     )
