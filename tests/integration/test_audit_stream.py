@@ -38,7 +38,7 @@ from shared.mongo import Document
 from tests.auth import STAFF_KEYS, bearer
 from tests.contracts.audit import SIGNER, log_entries
 from tests.integration.conftest import TopicFactory, read_all
-from tests.unit.test_audit_stream_sse import parse_events
+from tests.unit.audit.test_audit_stream_sse import parse_events
 
 
 async def appended(db: AsyncDatabase[Document], entries: Sequence[LogEntry]) -> None:

@@ -36,7 +36,7 @@ from shared.events.envelope import Actor, ActorKind, Channel, CloudEvent
 from shared.events.models import NotificationChannel
 from tests.builders import CITIZEN, FORM_FIELDS, MOBILE, T0, VALID_NIK, citizen_request, nik
 from tests.fakes import CallCounter, FakeIdempotencyKeys, FakeRequestRepository
-from tests.unit.test_intake_api import FORM, answering, running_intake
+from tests.unit.intake.test_intake_api import FORM, answering, running_intake
 
 CATALOGUE = load_catalogue()
 HELD = OpenApplication(request_id="req-1", tracking_number="K7M2Q9XP", held_at=T0)

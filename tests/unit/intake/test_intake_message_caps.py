@@ -13,7 +13,7 @@ from shared.counts import MINUTE, SharedAllowance
 from tests.auth import bearer
 from tests.builders import T0, nik
 from tests.fakes import FakeCounts
-from tests.unit.test_intake_api import FORM, answering, running_intake
+from tests.unit.intake.test_intake_api import FORM, answering, running_intake
 
 PHONE = "+6281234567890"
 

@@ -13,7 +13,7 @@ from services.intake.domain.sign_in import CheckOutcome, SignInChallenge
 from services.intake.service_layer.sign_in import CODE_MESSAGES
 from shared.events.models import SignInCodeRequested
 from tests.builders import T0
-from tests.unit.test_intake_api import FORM, Intake, answering, running_intake
+from tests.unit.intake.test_intake_api import FORM, Intake, answering, running_intake
 
 PHONE = "+6281234567890"
 

@@ -13,8 +13,8 @@ from shared.events.envelope import CloudEvent, Event
 from shared.gsm7 import is_gsm7, segments
 from tests.builders import T0
 from tests.fakes import FakeNotify
-from tests.unit.test_notify_messages import consumer, without_phone
-from tests.unit.test_notify_templates import (
+from tests.unit.notify.test_notify_messages import consumer, without_phone
+from tests.unit.notify.test_notify_templates import (
     CATALOGUE,
     LONG_NAME,
     SURVEY_URL,

@@ -32,7 +32,7 @@ from shared.http import ReadinessCheck
 from tests.auth import STAFF_KEYS, bearer
 from tests.fakes import FakeClock, FlatCalendar
 from tests.fakes_letters import FakeLetterRepository
-from tests.unit.test_processing_report import FakeReportStore
+from tests.unit.processing.test_processing_report import FakeReportStore
 
 CALENDAR = FlatCalendar()
 NOVEMBER = datetime(2026, 11, 2, 1, 0, tzinfo=UTC)

@@ -26,7 +26,7 @@ from services.processing.templates.monthly_report import ReportNames, render
 from shared.errors import InvalidConfiguration
 from shared.events.envelope import Event
 from shared.events.models import CaseRejected, RevisionRequested
-from tests.unit.test_processing_report import (
+from tests.unit.processing.test_processing_report import (
     MONDAY,
     VERIFIER,
     FakeReportStore,
@@ -38,7 +38,7 @@ from tests.unit.test_processing_report import (
     submitted,
 )
 
-NOTIFY_SAMPLE = Path(__file__).resolve().parents[2] / "services/notify/staff_directory.json"
+NOTIFY_SAMPLE = Path(__file__).resolve().parents[3] / "services/notify/staff_directory.json"
 NAMES = ReportNames(
     districts={"35.16.09": "Dlanggu", "35.16.13": "Sooko"}, officers={"ver.ani": "Ani Rahayu"}
 )

@@ -58,7 +58,7 @@ from tests.fakes_audit import (
     FakeProgress,
     FakeTreeNodes,
 )
-from tests.unit.test_audit_integrity_rules import (
+from tests.unit.audit.test_audit_integrity_rules import (
     MONDAY_0830_WIB,
     Log,
     claimed,

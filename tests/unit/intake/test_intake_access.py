@@ -10,7 +10,7 @@ import pytest
 from services.intake.domain.citizen_request import RequestStatus
 from tests.auth import bearer
 from tests.builders import nik
-from tests.unit.test_intake_api import FORM, Intake, answering, running_intake
+from tests.unit.intake.test_intake_api import FORM, Intake, answering, running_intake
 
 OWN_VILLAGE = "3516010001"
 OTHER_VILLAGE = "3516010002"

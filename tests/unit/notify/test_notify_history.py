@@ -38,7 +38,7 @@ from tests.fakes import (
     FakeNotificationRepository,
     FakeRecipientDirectory,
 )
-from tests.unit.test_notify_status import WAMID, FakeHistoryReads, a_notification
+from tests.unit.notify.test_notify_status import WAMID, FakeHistoryReads, a_notification
 
 PHONE = "+6281234567890"
 OFFICE = "KANTOR_DINAS"

@@ -28,7 +28,7 @@ from tests.fakes import (
     FakeTimers,
     FlatCalendar,
 )
-from tests.unit.test_processing_report import FakeReportStore
+from tests.unit.processing.test_processing_report import FakeReportStore
 
 VERIFIER = Officer(
     actor=Actor(

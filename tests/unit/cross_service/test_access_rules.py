@@ -50,7 +50,7 @@ from tests.fakes import (
 )
 from tests.fakes_audit import FakeAlerts, FakeCheckpoints, FakeLogEntries, FakeTreeNodes
 from tests.fakes_letters import FakeLetterIndex, FakeLetterRepository, FakeLetterScans
-from tests.unit.test_notify_history import FakeNotify
+from tests.unit.notify.test_notify_history import FakeNotify
 
 CALLERS: list[Role | None] = [None, *Role]
 

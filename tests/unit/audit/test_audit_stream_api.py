@@ -25,7 +25,7 @@ from shared.http import ReadinessCheck
 from tests.auth import STAFF_KEYS, bearer
 from tests.contracts.audit import SIGNER, log_entries
 from tests.fakes_audit import FakeCheckpoints, FakeLogEntries, FakeTreeNodes
-from tests.unit.test_audit_stream_sse import parse_events
+from tests.unit.audit.test_audit_stream_sse import parse_events
 
 STREAM = "/v1/audit/stream"
 

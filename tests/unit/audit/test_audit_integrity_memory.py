@@ -28,7 +28,7 @@ from tests.builders import FAMILY_CARD, VALID_NIK, case_opened
 from tests.contracts.integrity import EngineProgressContract, Instance
 from tests.fakes import FakeClock
 from tests.fakes_audit import FakeAlerts, FakeLogEntries, FakeProgress
-from tests.unit.test_audit_integrity_rules import (
+from tests.unit.audit.test_audit_integrity_rules import (
     KEY,
     MONDAY_0830_WIB,
     Log,

@@ -24,7 +24,7 @@ from tests.auth import STAFF_KEYS, bearer
 from tests.builders import T0, nik
 from tests.fake_intake import FakeIntake
 from tests.fakes import FakeClock, FakeCounts, FakeRequestRepository
-from tests.unit.test_intake_api import FORM
+from tests.unit.intake.test_intake_api import FORM
 
 LOOKUP = {"tracking_number": "ABCDEFGH", "nik_last4": "0001"}
 

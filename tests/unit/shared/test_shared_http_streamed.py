@@ -12,7 +12,7 @@ from starlette.types import Message
 from shared.access import AccessTable, public
 from shared.config import ServiceSettings
 from shared.http import StreamedBody, build_app
-from tests.unit.test_shared_http_limits import no_wiring
+from tests.unit.shared.test_shared_http_limits import no_wiring
 
 router = APIRouter()
 ACCESS: AccessTable = {
