@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import UTC, date, datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any
 
 import httpx
 import pytest
@@ -19,8 +19,7 @@ from services.intake.config import IntakeSettings
 from shared.calendar import JAKARTA
 from shared.mongo import Document
 from tests.documents import PDF
-
-T = TypeVar("T")
+from tests.polling import eventually
 
 SUBMISSION: dict[str, Any] = {
     "service_code": "KK_BARU",
@@ -69,20 +68,6 @@ def intake_db(backend: Stack) -> Iterator[Database[Document]]:
 async def http() -> AsyncIterator[httpx.AsyncClient]:
     async with httpx.AsyncClient(timeout=10) as client:
         yield client
-
-
-async def eventually(
-    probe: Callable[[], Awaitable[T | None]], *, timeout_s: float = 30.0, what: str
-) -> T:
-    """Polls `probe` until it returns something truthy; fails with `what` after the timeout."""
-    deadline = asyncio.get_running_loop().time() + timeout_s
-    while True:
-        result = await probe()
-        if result:
-            return result
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"timed out after {timeout_s:.0f} s waiting for {what}")
-        await asyncio.sleep(0.2)
 
 
 async def audit_entries(

@@ -25,6 +25,7 @@ from shared.http import ReadinessCheck
 from tests.auth import STAFF_KEYS, bearer
 from tests.contracts.audit import SIGNER, log_entries
 from tests.fakes_audit import FakeCheckpoints, FakeLogEntries, FakeTreeNodes
+from tests.polling import eventually
 from tests.unit.audit.test_audit_stream_sse import parse_events
 
 STREAM = "/v1/audit/stream"
@@ -59,27 +60,47 @@ def feed_over(log: FakeLogEntries, max_followers: int = 5) -> LogFeed:
     return LogFeed(log=log, max_followers=max_followers, poll_interval_s=0.05, heartbeat_s=30)
 
 
-async def filled(count: int) -> FakeLogEntries:
-    log = FakeLogEntries()
+class ReadLog(FakeLogEntries):
+    """Counts the feed's looks at the end of the log, so a test can wait until a follower has
+    sent what it read and come back for more."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.looks = 0
+
+    async def size(self) -> int:
+        self.looks += 1
+        return await super().size()
+
+    def end(self) -> int:
+        self.looks += 1
+        return super().end()
+
+
+async def read_through(log: ReadLog) -> None:
+    """Waits until the follower has looked at the log twice more: everything it found the first
+    time is sent by the second."""
+    looks = log.looks
+    await eventually(lambda: log.looks >= looks + 2, what="the follower's next looks", timeout_s=5)
+
+
+async def filled(count: int) -> ReadLog:
+    log = ReadLog()
     await log.append(log_entries(*[f"req-{n}" for n in range(count)]))
     return log
 
 
-async def until_followed(feed: LogFeed, followers: int = 1) -> None:
-    for _ in range(500):
-        if feed.followers >= followers:
-            return
-        await asyncio.sleep(0.01)
-    raise AssertionError(f"{followers} followers never came")
+async def until_followed(feed: LogFeed) -> None:
+    await eventually(lambda: feed.followers > 0, what="a follower of the log", timeout_s=5)
 
 
 async def streamed(
-    client: httpx.AsyncClient, feed: LogFeed, **request: Any
+    client: httpx.AsyncClient, log: ReadLog, feed: LogFeed, **request: Any
 ) -> tuple[httpx.Response, list[dict[str, str]]]:
-    """The response to a stream request, ended by stopping the feed once it follows the log."""
+    """The response to a stream request, ended by stopping the feed once it has sent the log."""
     answer = asyncio.create_task(client.get(STREAM, **request))
     await until_followed(feed)
-    await asyncio.sleep(0.1)
+    await read_through(log)
     await feed.stop()
     response = await answer
     return response, parse_events(response.text)
@@ -89,7 +110,7 @@ async def test_a_stream_resumed_after_an_id_gets_exactly_the_entries_after_it() 
     log = await filled(5)
     feed = feed_over(log)
     async with stream_api(log, feed) as client:
-        response, events = await streamed(client, feed, headers={"Last-Event-ID": "1"})
+        response, events = await streamed(client, log, feed, headers={"Last-Event-ID": "1"})
         entries = (await client.get("/v1/audit/entries", params={"after_sequence": 2})).json()
 
     assert response.status_code == 200
@@ -116,7 +137,7 @@ async def test_from_names_the_first_index_and_last_event_id_wins_over_it(
     log = await filled(4)
     feed = feed_over(log)
     async with stream_api(log, feed) as client:
-        _, events = await streamed(client, feed, **request_)
+        _, events = await streamed(client, log, feed, **request_)
 
     assert [event["id"] for event in events] == ids
 
@@ -130,7 +151,7 @@ async def test_without_a_place_the_stream_starts_at_the_end_and_follows() -> Non
         await until_followed(feed)
         await log.append(more)
         feed.appended(more)
-        await asyncio.sleep(0.2)
+        await read_through(log)
         await feed.stop()
         events = parse_events((await answer).text)
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import stat
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -30,6 +29,7 @@ from devstack.issuer import (
 from devstack.paths import REPO_ROOT
 from devstack.process import free_port
 from devstack.stack import Ports, Stack, http_ok
+from tests.polling import eventually_blocking
 
 ISSUER = "http://127.0.0.1:8010"
 
@@ -248,11 +248,12 @@ def running_issuer(tmp_path: Path) -> Iterator[tuple[int, Path]]:
     command = [sys.executable, "-m", "devstack.issuer", f"--port={port}", f"--keys-dir={keys_dir}"]
     process = subprocess.Popen(command, cwd=REPO_ROOT, stdout=subprocess.DEVNULL)
     try:
-        deadline = time.monotonic() + 30
-        while not http_ok(f"{local_issuer_url(port)}/healthz"):
+
+        def answers() -> bool:
             assert process.poll() is None, "the issuer stopped"
-            assert time.monotonic() < deadline, "the issuer did not answer"
-            time.sleep(0.1)
+            return http_ok(f"{local_issuer_url(port)}/healthz")
+
+        eventually_blocking(answers, what="the issuer's answer")
         yield port, keys_dir
     finally:
         process.terminate()

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from devstack.paths import REPO_ROOT
 from devstack.process import LIFELINE_GRACE_S, ManagedProcess, stop_all
+from tests.polling import eventually_blocking
 
 IGNORES_SIGTERM = (
     "import signal, subprocess, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); "
@@ -68,13 +69,6 @@ def running(pids: list[int]) -> list[int]:
     return alive
 
 
-def wait_gone(pids: list[int], timeout: float) -> list[int]:
-    deadline = time.monotonic() + timeout
-    while running(pids) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    return running(pids)
-
-
 def test_a_killed_parents_children_are_stopped_then_killed(tmp_path: Path) -> None:
     process, pids = parent(tmp_path, then="time.sleep(60)")
     try:
@@ -82,7 +76,9 @@ def test_a_killed_parents_children_are_stopped_then_killed(tmp_path: Path) -> No
         process.wait()
         killed_at = time.monotonic()
 
-        assert not wait_gone(pids, timeout=LIFELINE_GRACE_S + 5)
+        eventually_blocking(
+            lambda: not running(pids), what="the children gone", timeout_s=LIFELINE_GRACE_S + 5
+        )
         assert time.monotonic() - killed_at > LIFELINE_GRACE_S - 1
     finally:
         for pid in running(pids):

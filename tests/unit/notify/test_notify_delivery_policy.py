@@ -31,6 +31,7 @@ from shared.events.models import (
 )
 from tests.builders import MOBILE, T0, notification
 from tests.fakes import CallCounter, FakeClock, FakeNotificationRepository
+from tests.polling import eventually
 
 WHATSAPP, SMS = DeliveryChannel.WHATSAPP, DeliveryChannel.SMS
 SMS_LEG = Leg(channel=SMS, recipient=MOBILE, text="Permohonan KK baru diterima.")
@@ -304,20 +305,14 @@ async def test_a_slow_whatsapp_holds_up_neither_sms_nor_the_loop(world: World) -
     delivery = world.delivery()
 
     assert await asyncio.wait_for(delivery.deliver_due(), timeout=1) == 2
-    await _until(lambda: world.stored("sms").status is NotificationStatus.SENT)
+    await eventually(
+        lambda: world.stored("sms").status is NotificationStatus.SENT, what="the SMS sent"
+    )
 
     assert world.stored("wa").status is NotificationStatus.SENDING
     released.set()
     await delivery.drain()
     assert world.stored("wa").status is NotificationStatus.SENT
-
-
-async def _until(condition: Callable[[], bool]) -> None:
-    for _ in range(1000):
-        if condition():
-            return
-        await asyncio.sleep(0)
-    raise AssertionError("never came true")
 
 
 async def test_each_channel_is_held_to_its_rate(world: World) -> None:

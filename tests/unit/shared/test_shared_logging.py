@@ -5,7 +5,6 @@ import json
 import logging
 import re
 import threading
-import time
 from collections.abc import Iterator
 from datetime import datetime
 
@@ -21,6 +20,7 @@ from shared.events.models import Applicant
 from shared.logging import JsonFormatter, RedactPersonalData, configure_logging
 from shared.redaction import describe_error, format_exception, redact
 from tests.builders import MOBILE, VALID_NIK
+from tests.polling import eventually_blocking
 
 UTC_MILLISECONDS = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}\+00:00$")
 NAME = "Siti Aminah"
@@ -249,10 +249,7 @@ def test_the_access_log_keeps_the_values_of_secret_query_parameters_out(
     serving = threading.Thread(target=server.run)
     serving.start()
     try:
-        for _ in range(1000):
-            if server.started:
-                break
-            time.sleep(0.01)
+        eventually_blocking(lambda: server.started, what="the server started", timeout_s=10)
         query = {
             "hub.mode": "subscribe",
             "hub.verify_token": "meta-verify-0f3c9a",

@@ -1,10 +1,9 @@
 from __future__ import annotations
 
-import asyncio
-
 from pymongo.errors import AutoReconnect
 
 from shared.polling import PollingLoop
+from tests.polling import eventually
 
 
 class Journal:
@@ -37,11 +36,11 @@ async def test_it_sweeps_at_start_then_handles_woken_keys_once_each() -> None:
     journal = Journal()
     loop = loop_for(journal)
     await loop.start()
-    await asyncio.sleep(0.05)
+    await eventually(lambda: journal.sweeps == 1, what="the sweep at start")
     loop.wake("a")
     loop.wake("b")
     loop.wake("a")
-    await asyncio.sleep(0.05)
+    await eventually(lambda: journal.handled != [], what="the woken keys handled")
     await loop.stop()
 
     assert journal.sweeps == 1
@@ -52,10 +51,8 @@ async def test_it_sweeps_again_after_the_interval() -> None:
     journal = Journal()
     loop = loop_for(journal, sweep_interval_s=0.02)
     await loop.start()
-    await asyncio.sleep(0.15)
+    await eventually(lambda: journal.sweeps >= 3, what="three sweeps", timeout_s=5)
     await loop.stop()
-
-    assert journal.sweeps >= 3
 
 
 async def test_keys_that_failed_transiently_are_retried() -> None:
@@ -64,7 +61,7 @@ async def test_keys_that_failed_transiently_are_retried() -> None:
     loop = loop_for(journal)
     await loop.start()
     loop.wake("a")
-    await asyncio.sleep(0.3)
+    await eventually(lambda: journal.handled != [], what="the key handled at last")
     await loop.stop()
 
     assert journal.handled == [["a"]]
@@ -75,7 +72,7 @@ async def test_stop_handles_what_was_woken_before() -> None:
     journal = Journal()
     loop = loop_for(journal)
     await loop.start()
-    await asyncio.sleep(0.02)
+    await eventually(lambda: journal.sweeps == 1, what="the sweep at start")
     loop.wake("last")
     await loop.stop()
 
@@ -90,7 +87,6 @@ async def test_an_unexpected_error_ends_the_loop() -> None:
     loop = PollingLoop(name="test", handle=broken, sweep=journal.sweep, sweep_interval_s=60)
     await loop.start()
     loop.wake("a")
-    await asyncio.sleep(0.05)
 
-    assert loop.running is False
+    await eventually(lambda: not loop.running, what="the loop ended")
     await loop.stop()

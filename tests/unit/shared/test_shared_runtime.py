@@ -18,6 +18,7 @@ from devstack.process import free_port
 from services.audit.config import AuditSettings
 from shared.errors import InvalidConfiguration
 from shared.runtime import EX_CONFIG, StoppingServer, running, serve
+from tests.polling import eventually, eventually_blocking
 
 
 class FakeWorker:
@@ -60,7 +61,7 @@ async def test_a_worker_that_dies_shuts_the_service_down_and_fails_readiness() -
         await asyncio.sleep(0.05)
         assert deaths == []
         relay.alive = False
-        await asyncio.sleep(0.05)
+        await eventually(lambda: deaths != [], what="the death noticed", timeout_s=5)
         assert not await checks["relay"]()
 
     assert deaths == ["death"]
@@ -89,10 +90,7 @@ def test_a_stop_signal_ends_an_endless_response_at_once_through_the_exit_hooks()
     server = StoppingServer(config, app)
     serving = threading.Thread(target=server.run)
     serving.start()
-    for _ in range(1000):
-        if server.started:
-            break
-        time.sleep(0.01)
+    eventually_blocking(lambda: server.started, what="the server started", timeout_s=10)
     received: list[str] = []
     with httpx.stream("GET", f"http://127.0.0.1:{port}/stream", timeout=10) as response:
         for line in response.iter_lines():
