@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import re
+import subprocess
 from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -116,6 +118,14 @@ async def messages_settled(
             messages, quiet_since = now, asyncio.get_running_loop().time()
         await asyncio.sleep(0.2)
     return messages
+
+
+def run_ready(process: subprocess.Popen[bytes], output: Path) -> bool:
+    """Whether `python -m devstack run`, writing to `output`, printed its banner; fails with what
+    it wrote if it ended first."""
+    text = output.read_text()
+    assert process.poll() is None, text
+    return "Press Ctrl-C to stop." in text
 
 
 def last_bookable_day() -> date:
