@@ -129,7 +129,7 @@ class TestLogFeed:
         follower = await feed.follow(first=2, field=FROM)
 
         async def append_later() -> None:
-            await asyncio.sleep(0.1)
+            await log.read_through()
             await log.append(entries[4:])
             feed.appended(entries[4:])
 
@@ -156,7 +156,7 @@ class TestLogFeed:
         entries = log_entries("a", "b")
 
         async def append_unannounced() -> None:
-            await asyncio.sleep(0.1)
+            await log.read_through()
             await log.append(entries)
 
         appending = asyncio.create_task(append_unannounced())
@@ -179,7 +179,8 @@ class TestLogFeed:
         assert refused.value.field == LAST_EVENT_ID
 
     async def test_followers_beyond_the_limit_are_refused_until_one_ends(self) -> None:
-        feed = feed_over(FakeLogEntries(), max_followers=2)
+        log = FakeLogEntries()
+        feed = feed_over(log, max_followers=2)
         first = await feed.follow(first=None, field=FROM)
         second = await feed.follow(first=None, field=FROM)
 
@@ -187,7 +188,7 @@ class TestLogFeed:
             await feed.follow(first=None, field=FROM)
 
         reading = asyncio.create_task(taken(first, 1))
-        await asyncio.sleep(0.05)
+        await log.read_through()
         reading.cancel()
         await asyncio.gather(reading, return_exceptions=True)
         del second
@@ -196,10 +197,11 @@ class TestLogFeed:
         await feed.follow(first=None, field=FROM)
 
     async def test_stopping_ends_every_stream_and_refuses_new_ones(self) -> None:
-        feed = feed_over(FakeLogEntries())
+        log = FakeLogEntries()
+        feed = feed_over(log)
         follower = await feed.follow(first=None, field=FROM)
         reading = asyncio.create_task(taken(follower, 1))
-        await asyncio.sleep(0.05)
+        await log.read_through()
 
         await feed.stop()
 

@@ -60,32 +60,8 @@ def feed_over(log: FakeLogEntries, max_followers: int = 5) -> LogFeed:
     return LogFeed(log=log, max_followers=max_followers, poll_interval_s=0.05, heartbeat_s=30)
 
 
-class ReadLog(FakeLogEntries):
-    """Counts the feed's looks at the end of the log, so a test can wait until a follower has
-    sent what it read and come back for more."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.looks = 0
-
-    async def size(self) -> int:
-        self.looks += 1
-        return await super().size()
-
-    def end(self) -> int:
-        self.looks += 1
-        return super().end()
-
-
-async def read_through(log: ReadLog) -> None:
-    """Waits until the follower has looked at the log twice more: everything it found the first
-    time is sent by the second."""
-    looks = log.looks
-    await eventually(lambda: log.looks >= looks + 2, what="the follower's next looks", timeout_s=5)
-
-
-async def filled(count: int) -> ReadLog:
-    log = ReadLog()
+async def filled(count: int) -> FakeLogEntries:
+    log = FakeLogEntries()
     await log.append(log_entries(*[f"req-{n}" for n in range(count)]))
     return log
 
@@ -95,12 +71,12 @@ async def until_followed(feed: LogFeed) -> None:
 
 
 async def streamed(
-    client: httpx.AsyncClient, log: ReadLog, feed: LogFeed, **request: Any
+    client: httpx.AsyncClient, log: FakeLogEntries, feed: LogFeed, **request: Any
 ) -> tuple[httpx.Response, list[dict[str, str]]]:
     """The response to a stream request, ended by stopping the feed once it has sent the log."""
     answer = asyncio.create_task(client.get(STREAM, **request))
     await until_followed(feed)
-    await read_through(log)
+    await log.read_through()
     await feed.stop()
     response = await answer
     return response, parse_events(response.text)
@@ -151,7 +127,7 @@ async def test_without_a_place_the_stream_starts_at_the_end_and_follows() -> Non
         await until_followed(feed)
         await log.append(more)
         feed.appended(more)
-        await read_through(log)
+        await log.read_through()
         await feed.stop()
         events = parse_events((await answer).text)
 
