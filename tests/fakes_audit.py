@@ -17,14 +17,18 @@ from services.audit.domain.merkle import Subtree
 from services.audit.service_layer.ports import TreeIntegrityError
 from shared.events.envelope import CloudEvent
 from shared.outbox import Outbox
+from tests.polling import eventually
 
 
 class FakeLogEntries:
     def __init__(self) -> None:
         self.by_index: dict[int, LogEntry] = {}
         self.known_size = 0
+        self.looks = 0
+        """How often the end of the log was asked for, so a test can wait for a follower."""
 
     async def size(self) -> int:
+        self.looks += 1
         size = 0
         while size in self.by_index:
             size += 1
@@ -32,7 +36,14 @@ class FakeLogEntries:
         return size
 
     def end(self) -> int:
+        self.looks += 1
         return self.known_size
+
+    async def read_through(self) -> None:
+        """Waits until a follower of the log looked at its end twice more: what it found the
+        first time, it has handed on by the second."""
+        looks = self.looks
+        await eventually(lambda: self.looks >= looks + 2, what="a follower's looks", timeout_s=5)
 
     async def append(self, entries: Sequence[LogEntry]) -> int:
         added = 0

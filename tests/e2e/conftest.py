@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+import subprocess
+from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import UTC, date, datetime, timedelta
-from typing import Any, TypeVar
+from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -19,8 +21,7 @@ from services.intake.config import IntakeSettings
 from shared.calendar import JAKARTA
 from shared.mongo import Document
 from tests.documents import PDF
-
-T = TypeVar("T")
+from tests.polling import eventually
 
 SUBMISSION: dict[str, Any] = {
     "service_code": "KK_BARU",
@@ -71,20 +72,6 @@ async def http() -> AsyncIterator[httpx.AsyncClient]:
         yield client
 
 
-async def eventually(
-    probe: Callable[[], Awaitable[T | None]], *, timeout_s: float = 30.0, what: str
-) -> T:
-    """Polls `probe` until it returns something truthy; fails with `what` after the timeout."""
-    deadline = asyncio.get_running_loop().time() + timeout_s
-    while True:
-        result = await probe()
-        if result:
-            return result
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"timed out after {timeout_s:.0f} s waiting for {what}")
-        await asyncio.sleep(0.2)
-
-
 async def audit_entries(
     http: httpx.AsyncClient, stack: Stack, subject: str | None = None
 ) -> list[dict[str, Any]]:
@@ -131,6 +118,14 @@ async def messages_settled(
             messages, quiet_since = now, asyncio.get_running_loop().time()
         await asyncio.sleep(0.2)
     return messages
+
+
+def run_ready(process: subprocess.Popen[bytes], output: Path) -> bool:
+    """Whether `python -m devstack run`, writing to `output`, printed its banner; fails with what
+    it wrote if it ended first."""
+    text = output.read_text()
+    assert process.poll() is None, text
+    return "Press Ctrl-C to stop." in text
 
 
 def last_bookable_day() -> date:

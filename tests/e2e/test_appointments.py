@@ -22,7 +22,8 @@ from services.intake.config import IntakeSettings
 from shared.calendar import JAKARTA, WorkingCalendar
 from shared.events.models import AppointmentBooked, AppointmentCancelled
 from shared.mongo import Document
-from tests.e2e.conftest import audit_entries, eventually, sign_in, sink_messages
+from tests.e2e.conftest import audit_entries, sign_in, sink_messages
+from tests.polling import eventually
 
 HORIZON_DAYS = 30
 RACERS = 20

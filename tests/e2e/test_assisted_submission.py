@@ -10,7 +10,8 @@ import httpx
 
 from devstack.stack import Stack
 from shared.events.models import CaseOpened, RequestSubmitted
-from tests.e2e.conftest import SUBMISSION, audit_entries, eventually, sink_messages
+from tests.e2e.conftest import SUBMISSION, audit_entries, sink_messages
+from tests.polling import eventually
 
 Tokens = Callable[..., dict[str, str]]
 VILLAGE = "3516092003"

@@ -21,7 +21,8 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from devstack.stack import Stack
 from shared.events.models import RequestSubmitted
-from tests.e2e.conftest import SUBMISSION, audit_entries, auditor, eventually
+from tests.e2e.conftest import SUBMISSION, audit_entries, auditor
+from tests.polling import eventually
 
 HASHED_FIELDS = (
     "index",

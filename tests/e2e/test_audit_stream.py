@@ -23,7 +23,7 @@ from devstack.stack import Stack
 from shared.events.models import RequestSubmitted
 from shared.kafka_acls import AUDITORS
 from tests.e2e.conftest import SUBMISSION, auditor
-from tests.unit.test_audit_stream_sse import parse_events
+from tests.unit.audit.test_audit_stream_sse import parse_events
 
 ENTRIES_TOPIC = "adminduk.audit-log.v1"
 HASHED_FIELDS = (

@@ -16,10 +16,10 @@ from tests.e2e.conftest import (
     SUBMISSION,
     TINY_PDF,
     audit_entries,
-    eventually,
     sign_in,
     upload_documents,
 )
+from tests.polling import eventually
 
 Tokens = Callable[..., dict[str, str]]
 

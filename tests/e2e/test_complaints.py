@@ -8,7 +8,8 @@ import httpx
 
 from devstack.stack import Stack
 from shared.events.models import ComplaintFiled
-from tests.e2e.conftest import SUBMISSION, audit_entries, eventually
+from tests.e2e.conftest import SUBMISSION, audit_entries
+from tests.polling import eventually
 
 
 async def filed_entry(http: httpx.AsyncClient, backend: Stack, complaint_id: str) -> dict[str, Any]:

@@ -25,10 +25,10 @@ from tests.e2e.conftest import (
     SUBMISSION,
     audit_entries,
     codes_sent,
-    eventually,
     sign_in,
     sink_messages,
 )
+from tests.polling import eventually
 
 Tokens = Callable[..., dict[str, str]]
 VILLAGE = "3516010001"

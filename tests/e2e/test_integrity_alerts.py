@@ -13,7 +13,8 @@ import httpx
 
 from devstack.stack import Stack
 from services.audit.domain.merkle import verify_inclusion
-from tests.e2e.conftest import SUBMISSION, audit_entries, eventually
+from tests.e2e.conftest import SUBMISSION, audit_entries
+from tests.polling import eventually
 
 Tokens = Callable[..., dict[str, str]]
 

@@ -22,7 +22,8 @@ from shared.events.models import (
     LetterDisposed,
     LetterRegistered,
 )
-from tests.e2e.conftest import audit_entries, eventually
+from tests.e2e.conftest import audit_entries
+from tests.polling import eventually
 
 UNIT = "KANTOR_DINAS"
 LETTER: dict[str, Any] = {

@@ -18,8 +18,8 @@ import pytest
 from devstack import chromium
 from devstack.stack import Stack
 from services.processing.domain.report import month_of
-from tests.e2e.conftest import eventually
 from tests.e2e.test_case_work import Office, Tokens
+from tests.polling import eventually
 
 
 async def work_three_cases(office: Office) -> None:

@@ -12,7 +12,8 @@ import pytest
 from devstack.stack import Stack
 from shared.events.models import NotificationSent
 from shared.mongo import Document, new_mongo_client
-from tests.e2e.conftest import SUBMISSION, audit_entries, eventually, sink_messages
+from tests.e2e.conftest import SUBMISSION, audit_entries, sink_messages
+from tests.polling import eventually
 
 
 async def received(http: httpx.AsyncClient, stack: Stack, phone: str) -> list[dict[str, Any]]:

@@ -11,7 +11,8 @@ import httpx
 from devstack.stack import Stack
 from shared.events.models import NotificationSent
 from shared.mongo import new_mongo_client
-from tests.e2e.conftest import SUBMISSION, audit_entries, eventually, sink_messages
+from tests.e2e.conftest import SUBMISSION, audit_entries, sink_messages
+from tests.polling import eventually
 
 
 async def test_a_refused_message_is_retried_until_the_provider_takes_it(

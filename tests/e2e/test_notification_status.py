@@ -16,7 +16,8 @@ import httpx
 from devstack.stack import Stack
 from services.intake.entrypoints.whatsapp_api import WEBHOOK_PATH
 from shared.events.models import NotificationHistoryViewed, NotificationStatusChanged
-from tests.e2e.conftest import SUBMISSION, audit_entries, eventually, sign_in
+from tests.e2e.conftest import SUBMISSION, audit_entries, sign_in
+from tests.polling import eventually
 from tests.whatsapp_webhooks import body_of, notification, signed, status
 
 PHONE = "+6285700000871"

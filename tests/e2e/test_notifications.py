@@ -21,10 +21,10 @@ from shared.mongo import new_mongo_client
 from tests.e2e.conftest import (
     SUBMISSION,
     audit_entries,
-    eventually,
     sink_messages,
     upload_documents,
 )
+from tests.polling import eventually
 
 Tokens = Callable[..., dict[str, str]]
 

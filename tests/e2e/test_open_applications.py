@@ -15,7 +15,8 @@ from services.intake.entrypoints.sms_api import WEBHOOK_PATH
 from shared.gsm7 import segments
 from shared.mongo import Document
 from shared.signatures import timestamped_signature
-from tests.e2e.conftest import eventually, sink_messages
+from tests.e2e.conftest import sink_messages
+from tests.polling import eventually
 
 PHONE = "+6285712347701"
 FIELDS = {"family_card_number": "3516090101080001", "reason": "HILANG"}

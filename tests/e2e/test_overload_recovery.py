@@ -20,6 +20,7 @@ from devstack.forms import load_form
 from devstack.stack import Stack
 from shared.mongo import mongo_reachable, new_mongo_client
 from tests.e2e.operation_counts import backend_of_its_own, settled
+from tests.polling import eventually
 
 BURST_RATE = 100
 BURST_S = 30
@@ -100,31 +101,48 @@ async def test_a_burst_is_refused_at_once_and_the_backend_recovers_by_itself(
     assert sum(outcomes[status] for status in answered) >= 0.95 * len(answers), outcomes
     assert all(int(a.headers["Retry-After"]) > 0 for a in responses if a.status_code == 503)
 
-    while not await engine_answers(own_backend):
-        assert time.monotonic() - ended < RECOVERY_S, "the engine did not answer again"
-        await asyncio.sleep(0.5)
-    while True:
+    def recovery_left() -> float:
+        return max(ended + RECOVERY_S - time.monotonic(), 0.0)
+
+    async def engine_back() -> bool:
+        return await engine_answers(own_backend)
+
+    await eventually(
+        engine_back, what="the engine answering again", timeout_s=recovery_left(), interval_s=0.5
+    )
+
+    async def accepted_in_time() -> httpx.Response | None:
         started = time.monotonic()
         after = await submit(client, own_backend, -1)
-        if after.status_code == 202 and time.monotonic() - started < 2:
-            break
-        assert time.monotonic() - ended < RECOVERY_S, "no request was accepted in time again"
-        await asyncio.sleep(0.5)
+        return after if after.status_code == 202 and time.monotonic() - started < 2 else None
+
+    after = await eventually(
+        accepted_in_time,
+        what="a request accepted in time again",
+        timeout_s=recovery_left(),
+        interval_s=0.5,
+    )
     accepted.append(after.json()["tracking_number"])
 
-    deadline = time.monotonic() + NOTIFIED_WITHIN_S
-    while True:
+    async def all_notified() -> Counter[str] | None:
         sent = await receipts(client, own_backend)
-        if all(sent[number] for number in accepted) or time.monotonic() > deadline:
-            break
-        await asyncio.sleep(2)
+        return sent if all(sent[number] for number in accepted) else None
+
+    sent = await eventually(
+        all_notified,
+        what="a receipt for every accepted request",
+        timeout_s=NOTIFIED_WITHIN_S,
+        interval_s=2,
+    )
     assert [number for number in accepted if sent[number] != 1] == [], "not notified once"
 
     await settled(client, own_backend, within_s=SETTLES_WITHIN_S)
-    deadline = time.monotonic() + POOL_SHRINKS_WITHIN_S
-    while (open_now := connections(own_backend)) > idle_connections + 5:
-        assert time.monotonic() < deadline, f"{open_now} PostgreSQL connections stay open"
-        await asyncio.sleep(1)
+    await eventually(
+        lambda: connections(own_backend) <= idle_connections + 5,
+        what="PostgreSQL's connections back to idle",
+        timeout_s=POOL_SHRINKS_WITHIN_S,
+        interval_s=1,
+    )
 
 
 def _status(answer: httpx.Response | BaseException) -> int | str:

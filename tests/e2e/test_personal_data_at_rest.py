@@ -19,7 +19,8 @@ import httpx
 from devstack.stack import Stack
 from shared.events.models import CaseOpened, NotificationSent, RequestSubmitted
 from shared.events.topics import CASES, IDENTITY, REQUESTS
-from tests.e2e.conftest import audit_entries, codes_sent, eventually, sign_in, sink_messages
+from tests.e2e.conftest import audit_entries, codes_sent, sign_in, sink_messages
+from tests.polling import eventually
 
 NIK = "3516095508920007"
 NAME = "Wulandari Kusumaningtyas"

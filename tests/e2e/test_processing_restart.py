@@ -13,7 +13,8 @@ import pytest
 from devstack.stack import Stack
 from shared.events.models import CaseOpened
 from shared.mongo import new_mongo_client
-from tests.e2e.conftest import SUBMISSION, audit_entries, eventually, sink_messages
+from tests.e2e.conftest import SUBMISSION, audit_entries, sink_messages
+from tests.polling import eventually
 
 REQUESTS = 30
 

@@ -10,10 +10,10 @@ from tests.e2e.conftest import (
     SUBMISSION,
     audit_entries,
     auditor,
-    eventually,
     sign_in,
     sink_messages,
 )
+from tests.polling import eventually
 
 
 async def test_a_submitted_request_is_opened_notified_and_audited_in_order(

@@ -13,7 +13,8 @@ from pymongo.database import Database
 
 from devstack.stack import Stack
 from shared.mongo import Document
-from tests.e2e.conftest import SUBMISSION, audit_entries, eventually
+from tests.e2e.conftest import SUBMISSION, audit_entries
+from tests.polling import eventually
 
 BODY_TIMEOUT_S = 2
 IDLE_TIMEOUT_S = 2

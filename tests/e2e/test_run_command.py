@@ -13,8 +13,8 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -23,8 +23,9 @@ from devstack.paths import REPO_ROOT
 from devstack.process import free_port
 from devstack.stack import SERVICES, Ports, Stack
 from tests.conftest import SERVICE_PREFIXES
-from tests.e2e.conftest import SUBMISSION
+from tests.e2e.conftest import SUBMISSION, run_ready
 from tests.e2e.test_whatsapp import Citizen
+from tests.polling import eventually_blocking
 
 
 def curl(*args: str) -> str:
@@ -60,11 +61,9 @@ def test_run_command_serves_a_request_submitted_with_curl(tmp_path: Path) -> Non
             cwd=REPO_ROOT, stdout=out, stderr=subprocess.STDOUT, env=env,
         )  # fmt: skip
     try:
-        deadline = time.monotonic() + 180
-        while "Press Ctrl-C to stop." not in output.read_text():
-            assert run.poll() is None, output.read_text()
-            assert time.monotonic() < deadline, output.read_text()
-            time.sleep(0.5)
+        eventually_blocking(
+            lambda: run_ready(run, output), what=f"the banner in {output}", timeout_s=180
+        )
         intake = f"http://127.0.0.1:{ports.services['intake']}"
         audit = f"http://127.0.0.1:{ports.services['audit']}"
         banner = output.read_text()
@@ -85,16 +84,14 @@ def test_run_command_serves_a_request_submitted_with_curl(tmp_path: Path) -> Non
             cwd=REPO_ROOT, capture_output=True, text=True, check=True,
         ).stdout.strip()  # fmt: skip
         auditor = f"Authorization: Bearer {token}"
-        deadline = time.monotonic() + 30
-        while True:
-            entries = json.loads(
-                curl("-H", auditor, f"{audit}/v1/audit/entries?subject={request_id}")
-            )
-            if len(entries["entries"]) >= 2:
-                break
-            assert time.monotonic() < deadline, entries
-            time.sleep(0.3)
-        assert entries["entries"][0]["event_type"] == "id.go.adminduk.request.submitted.v1"
+
+        def logged() -> list[dict[str, Any]] | None:
+            url = f"{audit}/v1/audit/entries?subject={request_id}"
+            entries: list[dict[str, Any]] = json.loads(curl("-H", auditor, url))["entries"]
+            return entries if len(entries) >= 2 else None
+
+        entries = eventually_blocking(logged, what="the request's first two audit entries")
+        assert entries[0]["event_type"] == "id.go.adminduk.request.submitted.v1"
 
         asyncio.run(apply_on_whatsapp_with_a_photo(Stack(tmp_path / "data", ports)))
     finally:

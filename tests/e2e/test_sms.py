@@ -17,11 +17,11 @@ from shared.gsm7 import segments
 from shared.signatures import timestamped_signature
 from tests.e2e.conftest import (
     audit_entries,
-    eventually,
     last_bookable_day,
     messages_settled,
     sink_messages,
 )
+from tests.polling import eventually
 
 PHONE = "+6285712340001"
 

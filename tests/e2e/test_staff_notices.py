@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 
 from devstack.stack import Stack
-from tests.e2e.conftest import eventually
+from tests.polling import eventually
 
 UNIT = "KANTOR_DINAS"
 HEAD_EMAIL = "signer@dispendukcapil.example"

@@ -21,6 +21,8 @@ import pytest
 from devstack.paths import REPO_ROOT
 from devstack.process import free_port
 from devstack.stack import SERVICES
+from tests.e2e.conftest import run_ready
+from tests.polling import eventually_blocking
 
 STOP_LIMIT_S = 20.0
 MARKER = "ADMINDUK_SUPERVISOR_TEST"
@@ -126,11 +128,9 @@ def run(tmp_path: Path) -> Iterator[Run]:
         )  # fmt: skip
     started: set[Proc] = set()
     try:
-        deadline = time.monotonic() + 180
-        while "Press Ctrl-C to stop." not in output.read_text():
-            assert process.poll() is None, output.read_text()
-            assert time.monotonic() < deadline, output.read_text()
-            time.sleep(0.5)
+        eventually_blocking(
+            lambda: run_ready(process, output), what=f"the banner in {output}", timeout_s=180
+        )
         started = family(process.pid)
         yield Run(process, output, marker, started)
     finally:

@@ -15,12 +15,12 @@ from shared.events.models import DocumentAttached, RequestSubmitted
 from tests.documents import JPEG
 from tests.e2e.conftest import (
     audit_entries,
-    eventually,
     last_bookable_day,
     messages_settled,
     sign_in,
     sink_messages,
 )
+from tests.polling import eventually
 from tests.whatsapp_webhooks import body_of, image, notification, signed, text
 
 NIK = "3516091204800001"

@@ -38,7 +38,8 @@ from shared.mongo import Document
 from tests.auth import STAFF_KEYS, bearer
 from tests.contracts.audit import SIGNER, log_entries
 from tests.integration.conftest import TopicFactory, read_all
-from tests.unit.test_audit_stream_sse import parse_events
+from tests.polling import eventually
+from tests.unit.audit.test_audit_stream_sse import parse_events
 
 
 async def appended(db: AsyncDatabase[Document], entries: Sequence[LogEntry]) -> None:
@@ -162,10 +163,7 @@ async def served(db: AsyncDatabase[Document], feed: LogFeed) -> AsyncIterator[st
     server = uvicorn.Server(uvicorn.Config(app, port=port, log_config=None, lifespan="on"))
     serving = asyncio.create_task(server.serve())
     try:
-        for _ in range(500):
-            if server.started:
-                break
-            await asyncio.sleep(0.01)
+        await eventually(lambda: server.started, what="the server started", timeout_s=5)
         yield f"http://127.0.0.1:{port}"
     finally:
         server.should_exit = True
@@ -242,12 +240,7 @@ async def test_a_quiet_stream_sends_heartbeats_and_a_client_leaving_frees_its_pl
                     if first.count(": keep-alive") >= 2:
                         break
             refused = await client.get("/v1/audit/stream")
-        for _ in range(100):
-            if feed.followers == 0:
-                break
-            await asyncio.sleep(0.05)
-        followers_after = feed.followers
+        await eventually(lambda: feed.followers == 0, what="the followers gone", timeout_s=5)
 
     assert parse_events(first) == []
     assert refused.status_code == 503
-    assert followers_after == 0

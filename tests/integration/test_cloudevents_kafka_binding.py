@@ -20,7 +20,8 @@ from shared.kafka import KafkaAccess
 from shared.mongo import Document, OutboxRelay, outbox_entry
 from tests.builders import cipher, event_keys, opened, request_submitted, wrapped
 from tests.integration.conftest import TopicFactory
-from tests.integration.test_event_consumer import consumer, until
+from tests.integration.test_event_consumer import consumer
+from tests.polling import eventually
 
 
 def librdkafka_config(kafka: KafkaAccess) -> dict[str, str]:
@@ -138,7 +139,7 @@ async def test_binary_and_structured_events_from_the_sdk_reach_the_handler_as_on
                     dead_letter=dead_letter, handle=handle)  # fmt: skip
     await loop.start()
     try:
-        await until(lambda: len(handled) == 3)
+        await eventually(lambda: len(handled) == 3, what="the three events handled")
     finally:
         await loop.stop()
 

@@ -14,6 +14,7 @@ from shared.events.envelope import CloudEvent
 from shared.events.topics import Topic
 from shared.kafka import EventConsumer, KafkaAccess
 from tests.integration.conftest import TopicFactory, read_all
+from tests.polling import eventually
 
 EVENT_TYPE = "id.go.adminduk.test.v1"
 
@@ -64,12 +65,6 @@ def handled_count(group: str, event_type: str, outcome: str) -> float:
     return REGISTRY.get_sample_value("adminduk_events_total", labels) or 0.0
 
 
-async def until(condition: Callable[[], bool], timeout_s: float = 20.0) -> None:
-    async with asyncio.timeout(timeout_s):
-        while not condition():  # noqa: ASYNC110 - polls state a handler fills
-            await asyncio.sleep(0.05)
-
-
 async def test_committed_events_are_not_delivered_again_to_the_group(
     kafka: KafkaAccess, producer: AIOKafkaProducer, new_topic: TopicFactory
 ) -> None:
@@ -85,14 +80,14 @@ async def test_committed_events_are_not_delivered_again_to_the_group(
     first = consumer(kafka, producer, group_id=group, topic=topic,
                      dead_letter=dead_letter, handle=handle)  # fmt: skip
     await first.start()
-    await until(lambda: len(seen) == 3)
+    await eventually(lambda: len(seen) == 3, what="the three events handled")
     await first.stop()
 
     await publish(producer, topic.name, event(3))
     second = consumer(kafka, producer, group_id=group, topic=topic,
                       dead_letter=dead_letter, handle=handle)  # fmt: skip
     await second.start()
-    await until(lambda: len(seen) == 4)
+    await eventually(lambda: len(seen) == 4, what="the new event handled")
     await asyncio.sleep(1.0)
     await second.stop()
 
@@ -123,7 +118,7 @@ async def test_a_failing_handler_is_retried_and_a_hopeless_event_is_dead_lettere
                     topic=topic, dead_letter=dead_letter, handle=handle)  # fmt: skip
     await loop.start()
     dead = await read_all(kafka, dead_letter, expected=2)
-    await until(lambda: handled == [0, 2])
+    await eventually(lambda: handled == [0, 2], what="events 0 and 2 handled")
     await loop.stop()
 
     assert attempts == {0: 3, 1: 3, 2: 1}
@@ -169,7 +164,7 @@ async def test_stop_lets_the_event_in_hand_finish_and_commit(
     second = consumer(kafka, producer, group_id=group, topic=topic,
                       dead_letter=dead_letter, handle=record)  # fmt: skip
     await second.start()
-    await until(lambda: again == [8])
+    await eventually(lambda: again == [8], what="the next event handled by the second consumer")
     await second.stop()
 
 
@@ -203,7 +198,10 @@ async def test_a_held_key_lets_other_keys_of_its_partition_pass_and_holds_the_co
                     dead_letter=dead_letter, handle=handle)  # fmt: skip
     await loop.start()
     try:
-        await until(lambda: set(order) == {"b0", "c0", "b1"})
+        await eventually(
+            lambda: set(order) == {"b0", "c0", "b1"},
+            what="the other keys handled past the held one",
+        )
         await asyncio.sleep(1.0)
         assert "a1" not in order
         # A crash now would restart at a0: nothing handled after it is lost, nothing before it
@@ -211,11 +209,14 @@ async def test_a_held_key_lets_other_keys_of_its_partition_pass_and_holds_the_co
         assert await committed_offset(kafka, group, topic) == 0
 
         release.set()
-        await until(lambda: len(order) == 5)
+        await eventually(lambda: len(order) == 5, what="every event handled once released")
         assert order.index("a0") < order.index("a1")
         assert order.index("b0") < order.index("b1")
-        await asyncio.sleep(0.5)
-        assert await committed_offset(kafka, group, topic) == 5
+
+        async def all_committed() -> bool:
+            return await committed_offset(kafka, group, topic) == 5
+
+        await eventually(all_committed, what="the commit past the five events")
     finally:
         release.set()
         await loop.stop()
@@ -243,7 +244,7 @@ async def test_events_of_different_keys_are_handled_concurrently(
     loop = consumer(kafka, producer, group_id=group, topic=topic,
                     dead_letter=dead_letter, handle=slow)  # fmt: skip
     await loop.start()
-    await until(lambda: len(done) == 20)
+    await eventually(lambda: len(done) == 20, what="all twenty events handled")
     await loop.stop()
 
     assert most > 1

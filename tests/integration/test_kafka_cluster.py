@@ -8,10 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-import time
 import uuid
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,6 +24,7 @@ from devstack import kafka as devstack_kafka
 from devstack.kafka import ADMIN, KafkaCluster
 from shared.events.topics import DAY_MS, Topic
 from shared.kafka import KafkaAccess, ensure_topics, new_producer
+from tests.polling import eventually
 
 REPLICAS = 3
 SEND_INTERVAL_S = 0.005
@@ -84,13 +84,6 @@ async def consume(consumer: AIOKafkaConsumer, stream: Stream) -> None:
                 stream.read[record.offset] = int(record.value)
 
 
-async def until(condition: Callable[[], bool], what: str) -> None:
-    deadline = time.monotonic() + WAIT_S
-    while not condition():
-        assert time.monotonic() < deadline, f"not within {WAIT_S:.0f} s: {what}"
-        await asyncio.sleep(0.1)
-
-
 async def partition_state(admin: AIOKafkaAdminClient, topic: Topic) -> dict[str, Any]:
     [described] = await admin.describe_topics([topic.name])
     [partition] = described["partitions"]
@@ -129,30 +122,36 @@ async def test_a_killed_broker_loses_no_acknowledged_event_and_rejoins(
         assert sorted(partition["replicas"]) == sorted(cluster.nodes)
         leader = partition["leader"]
 
-        await until(lambda: len(stream.read) >= 100, "records read before the kill")
+        await eventually(
+            lambda: len(stream.read) >= 100, what="records read before the kill", timeout_s=WAIT_S
+        )
         await asyncio.to_thread(cluster.kill, leader)
         last_before_kill = max(stream.acknowledged)
-        await until(
+        await eventually(
             lambda: stream.read_after(last_before_kill) >= 100,
-            "records sent and read while the leader is down",
+            what="records sent and read while the leader is down",
+            timeout_s=WAIT_S,
         )
 
         await asyncio.to_thread(cluster.restart, leader)
         last_before_restart = max(stream.acknowledged)
-        await until(
+        await eventually(
             lambda: stream.read_after(last_before_restart) >= 100,
-            "records sent and read after the restart",
+            what="records sent and read after the restart",
+            timeout_s=WAIT_S,
         )
         stream.stopping.set()
         await tasks[0]
-        await until(
+        await eventually(
             lambda: set(stream.acknowledged) <= set(stream.read.values()),
-            "every acknowledged record read",
+            what="every acknowledged record read",
+            timeout_s=WAIT_S,
         )
-        deadline = time.monotonic() + WAIT_S
-        while leader not in (await partition_state(admin, topic))["isr"]:
-            assert time.monotonic() < deadline, "the restarted broker is not back in sync"
-            await asyncio.sleep(0.2)
+
+        async def back_in_sync() -> bool:
+            return leader in (await partition_state(admin, topic))["isr"]
+
+        await eventually(back_in_sync, what="the restarted broker back in sync", timeout_s=WAIT_S)
     finally:
         stream.stopping.set()
         for task in tasks:

@@ -15,7 +15,7 @@ from services.notify.service_layer import messages
 from shared.mongo import Document
 from tests.builders import cipher
 from tests.fakes import FakeNotify
-from tests.unit.test_notify_reminders import BOOKED_AT, booked, cancelled, wib
+from tests.unit.notify.test_notify_reminders import BOOKED_AT, booked, cancelled, wib
 
 
 async def notify_on(db: AsyncDatabase[Document]) -> tuple[FakeNotify, MongoNotificationRepository]:

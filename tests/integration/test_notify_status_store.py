@@ -24,7 +24,7 @@ from shared.events.models import (
 from shared.mongo import UNPUBLISHED, Document
 from tests.builders import T0, cipher
 from tests.fakes import CallCounter
-from tests.unit.test_notify_status import WAMID, a_notification
+from tests.unit.notify.test_notify_status import WAMID, a_notification
 
 KEY = "evt-1:citizen:WHATSAPP"
 CIPHER = cipher()

@@ -37,7 +37,7 @@ from shared.events.models import (
 from shared.mongo import Document
 from tests.builders import CITIZEN, cipher, notification, request_submitted
 from tests.fakes import FakeClock, FakeMessageProvider
-from tests.unit.test_notify_recipients import (
+from tests.unit.notify.test_notify_recipients import (
     CITIZENS_OWN,
     WITHOUT_PHONE,
     RecipientDirectoryContract,

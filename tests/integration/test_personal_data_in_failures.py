@@ -24,7 +24,7 @@ from shared.logging import JsonFormatter
 from shared.messagebus import Received, Subscription
 from tests.builders import MOBILE, VALID_NIK, request_submitted, wrapped
 from tests.integration.conftest import TopicFactory, read_all
-from tests.integration.test_event_consumer import until
+from tests.polling import eventually
 
 NAME = "Siti Aminah"
 OTHER_NIK = "3516094507900002"
@@ -100,7 +100,7 @@ async def test_failing_events_leave_no_personal_data_in_logs_or_dead_letter_head
     await loop.start()
     try:
         dead = await read_all(kafka, dead_letter, expected=3)
-        await until(lambda: attempts.handled == ["req-fine"])
+        await eventually(lambda: attempts.handled == ["req-fine"], what="the good event handled")
     finally:
         await loop.stop()
 

@@ -24,7 +24,7 @@ from shared.events.models import CaseCompleted, RequestSubmitted, RevisionReques
 from shared.identity import Role
 from shared.mongo import Document, new_mongo_client
 from tests.builders import applicant, case, cipher
-from tests.unit.test_processing_report import CaseSteps
+from tests.unit.processing.test_processing_report import CaseSteps
 
 CALENDAR = WorkingCalendar()
 MONDAY = datetime(2026, 11, 2, 1, 0, tzinfo=UTC)

@@ -18,10 +18,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 from enum import StrEnum
-from zoneinfo import ZoneInfo
 
 from services.processing.domain.case import PROCESSING, Calendar
 from services.processing.domain.deadlines import Mark, Timer
+from shared.calendar import JAKARTA
 from shared.events.envelope import Actor, Event
 from shared.events.models import (
     DispositionClosed,
@@ -69,9 +69,6 @@ class DispositionState(StrEnum):
     CLOSED = "closed"
     WITHDRAWN = "withdrawn"
 
-
-JAKARTA = ZoneInfo("Asia/Jakarta")
-"""A reply date the letter sets is due by the end of that day in the office's time."""
 
 OPEN_DISPOSITIONS = frozenset(
     {DispositionState.SENT, DispositionState.READ, DispositionState.DISPOSED}
@@ -540,8 +537,8 @@ def register(
     calendar: Calendar,
     now: datetime,
 ) -> Letter:
-    """The registered letter, due by its own reply date or its urgency's default in working
-    days."""
+    """The registered letter, due by the end of its own reply date in the office's time, or by
+    its urgency's default in working days."""
     if details.reply_due is not None:
         due_at = datetime.combine(details.reply_due, time(23, 59, 59), tzinfo=JAKARTA)
         due_at = due_at.astimezone(UTC)

@@ -16,9 +16,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Protocol
-from zoneinfo import ZoneInfo
 
 from services.processing.domain.case import Step, channel_of
+from shared.calendar import JAKARTA
 from shared.events.envelope import ActorKind
 from shared.events.models import (
     CaseApproved,
@@ -31,8 +31,6 @@ from shared.events.models import (
     RequestSubmitted,
     RevisionRequested,
 )
-
-JAKARTA = ZoneInfo("Asia/Jakarta")
 
 TOTAL, SERVICE, CHANNEL, DISTRICT, OFFICER = "total", "service", "channel", "district", "officer"
 CASE_DIMENSIONS = (SERVICE, CHANNEL, DISTRICT)

@@ -13,7 +13,6 @@ from functools import partial
 from services.processing.domain.case import Calendar
 from services.processing.domain.letter_report import LetterSection, letter_section
 from services.processing.domain.letters import (
-    JAKARTA,
     Disposition,
     DispositionState,
     IncomingLetter,
@@ -32,6 +31,7 @@ from services.processing.service_layer.letter_ports import (
     LetterScans,
     StoredScan,
 )
+from shared.calendar import JAKARTA
 from shared.clock import Clock
 from shared.events.envelope import Actor
 from shared.files import FileContent, FileRule

@@ -15,7 +15,8 @@ from datetime import datetime, timedelta
 from typing import Protocol
 
 from services.processing.domain import report
-from services.processing.domain.report import JAKARTA, MonthlyReport, OfficeTime, Trail, WorkingTime
+from services.processing.domain.report import MonthlyReport, OfficeTime, Trail, WorkingTime
+from shared.calendar import JAKARTA
 from shared.events.envelope import Event
 from shared.events.models import CaseEvent, CaseReleased, CaseViewed, RequestSubmitted
 

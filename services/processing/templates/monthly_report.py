@@ -11,13 +11,13 @@ from services.processing.domain.report import (
     AGEING,
     CHANNEL,
     DISTRICT,
-    JAKARTA,
     OFFICER,
     SERVICE,
     TOTAL,
     MonthlyReport,
     Row,
 )
+from shared.calendar import JAKARTA
 from shared.wib import MONTHS
 
 NONE = "\N{EN DASH}"
