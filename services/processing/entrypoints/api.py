@@ -6,7 +6,7 @@ act on one case at once: one wins, the other gets 409 and reads the case again.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Annotated
@@ -15,9 +15,9 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, Path, Query, Request, Response, status
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from services.processing.domain.case import Calendar, Case, CaseRefused, NotAllowed
+from services.processing.domain.case import Calendar, Case
 from services.processing.service_layer import cases, supervision
-from services.processing.service_layer.cases import CaseChanged, CaseNotFound, Officer, Turns
+from services.processing.service_layer.cases import Officer, Turns
 from services.processing.service_layer.ports import AtRisk, CaseRepository, WorkQueues
 from shared.access import CallerDep
 from shared.auth import Principal
@@ -239,14 +239,12 @@ async def claim_next(
 async def read_case(
     request_id: RequestIdPath, context: ContextDep, caller: CallerDep
 ) -> CaseDetails:
-    case = await _run(
-        lambda: cases.view(
-            request_id=str(request_id),
-            officer=officer(caller),
-            repository=context.repository,
-            outbox_ready=context.outbox_ready,
-            now=context.clock(),
-        )
+    case = await cases.view(
+        request_id=str(request_id),
+        officer=officer(caller),
+        repository=context.repository,
+        outbox_ready=context.outbox_ready,
+        now=context.clock(),
     )
     return CaseDetails(
         **CaseView.of(case).model_dump(),
@@ -261,15 +259,13 @@ async def claim(
     request_id: RequestIdPath, body: ClaimBody, context: ContextDep, caller: CallerDep
 ) -> CaseView:
     """Takes this case ahead of its turn; the reason is recorded for auditors."""
-    case = await _run(
-        lambda: cases.claim(
-            request_id=str(request_id),
-            officer=officer(caller),
-            reason_code=body.reason_code,
-            repository=context.repository,
-            outbox_ready=context.outbox_ready,
-            now=context.clock(),
-        )
+    case = await cases.claim(
+        request_id=str(request_id),
+        officer=officer(caller),
+        reason_code=body.reason_code,
+        repository=context.repository,
+        outbox_ready=context.outbox_ready,
+        now=context.clock(),
     )
     return CaseView.of(case)
 
@@ -380,35 +376,15 @@ async def _act(
     now: datetime,
     step: Callable[[Case], None],
 ) -> CaseView:
-    case = await _run(
-        lambda: cases.act(
-            request_id=request_id,
-            officer=acting,
-            step=step,
-            repository=context.repository,
-            outbox_ready=context.outbox_ready,
-            now=now,
-        )
+    case = await cases.act(
+        request_id=request_id,
+        officer=acting,
+        step=step,
+        repository=context.repository,
+        outbox_ready=context.outbox_ready,
+        now=now,
     )
     return CaseView.of(case)
-
-
-async def _run(use_case: Callable[[], Awaitable[Case]]) -> Case:
-    """Runs a use case, turning its refusals into answers the console can act on."""
-    try:
-        return await use_case()
-    except CaseNotFound:
-        raise ApiError(status.HTTP_404_NOT_FOUND, "not_found", "Kasus tidak ditemukan.") from None
-    except NotAllowed as exc:
-        raise ApiError(status.HTTP_403_FORBIDDEN, exc.code, exc.message) from None
-    except CaseRefused as exc:
-        raise ApiError(status.HTTP_409_CONFLICT, exc.code, exc.message) from None
-    except CaseChanged:
-        raise ApiError(
-            status.HTTP_409_CONFLICT,
-            "changed_meanwhile",
-            "Kasus ini baru saja diubah petugas lain. Muat ulang dan coba lagi.",
-        ) from None
 
 
 @supervision_router.get("/at-risk", responses=error_responses(422, 503))

@@ -23,7 +23,7 @@ from services.processing.domain.queues import QueueKey, passable
 from services.processing.service_layer.known_cases import CaseFacts, KnownCases
 from services.processing.service_layer.ports import CaseRepository, WorkQueues
 from shared.auth import Role
-from shared.errors import RetryableError
+from shared.errors import Conflict, Kind, Refusal, RetryableError
 from shared.events.envelope import Actor, CloudEvent, Event
 from shared.events.models import (
     CaseReleased,
@@ -163,12 +163,19 @@ class Officer:
         return next((role for role in Role if role in self.roles & STAGE_ROLES[stage]), None)
 
 
-class CaseNotFound(Exception):
+class CaseNotFound(Refusal):
     """No case has this id at the officer's service point."""
 
+    def __init__(self, request_id: str) -> None:
+        super().__init__("not_found", "Kasus tidak ditemukan.", Kind.NOT_FOUND)
+        self.request_id = request_id
 
-class CaseChanged(Exception):
-    """Someone else changed the case between reading and writing it."""
+
+def _changed() -> Conflict:
+    """Someone else changed the case between reading and writing it, each time it was tried."""
+    return Conflict(
+        "changed_meanwhile", "Kasus ini baru saja diubah petugas lain. Muat ulang dan coba lagi."
+    )
 
 
 class Turns:
@@ -308,7 +315,7 @@ async def act(
     now: datetime,
 ) -> Case:
     """Applies one officer's step to a case of their service point, or raises CaseRefused,
-    CaseNotFound or CaseChanged.
+    CaseNotFound or, if others kept changing it, Conflict.
 
     A case changed between reading and saving it (another officer's step, or processing noting
     a document) is read again and the step judged anew on what it is now: a step the change
@@ -322,7 +329,7 @@ async def act(
         step(case)
         if await _save(case, revision, repository, outbox_ready, now):
             return case
-    raise CaseChanged(request_id)
+    raise _changed()
 
 
 async def claim(
@@ -372,7 +379,7 @@ async def view(
                 outbox_ready=outbox_ready,
                 now=now,
             )
-        except CaseChanged:
+        except Conflict:
             continue
 
 
