@@ -17,12 +17,11 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from services.processing.domain.case import Calendar, Case
 from services.processing.service_layer import cases, supervision
-from services.processing.service_layer.cases import Officer, Turns
+from services.processing.service_layer.cases import NoServicePoint, Officer, Turns
 from services.processing.service_layer.ports import AtRisk, CaseRepository, WorkQueues
 from shared.access import CallerDep
 from shared.auth import Principal
 from shared.clock import Clock
-from shared.errors import ApiError
 from shared.events.envelope import Actor, ActorKind, Channel
 from shared.events.models import CaseStage, CollectionMethod
 from shared.http import error_response, error_responses
@@ -51,11 +50,7 @@ RequestIdPath = Annotated[UUID, Path(description="The request's id, which is its
 
 def officer(caller: Principal | None) -> Officer:
     if caller is None or caller.service_point is None:
-        raise ApiError(
-            status.HTTP_403_FORBIDDEN,
-            "missing_scope",
-            "Token petugas tidak memuat tempat layanan (service_point).",
-        )
+        raise NoServicePoint
     return Officer(
         actor=Actor(
             kind=ActorKind.STAFF,

@@ -151,6 +151,17 @@ async def queue_case(
     await queues.enqueue(QueueKey(facts.service_point, stage, lane), request_id, at)
 
 
+class NoServicePoint(Refusal):
+    """A staff token that names no service point: the officer has no queue or cases to act on."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "missing_scope",
+            "Token petugas tidak memuat tempat layanan (service_point).",
+            Kind.FORBIDDEN,
+        )
+
+
 @dataclass(frozen=True)
 class Officer:
     """A member of staff acting through the console: who, in which roles, where."""
