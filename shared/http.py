@@ -407,29 +407,25 @@ STATUS_OF_KIND = {
 """The one place a refusal's kind becomes an HTTP status."""
 
 
-def refusal_response(refusal: Refusal) -> JSONResponse:
+async def _domain_refusal(request: Request, exc: Exception) -> JSONResponse:
     """A domain or use-case refusal as an answer: its kind's status, its code and message, its
     fields, and for a refusal that passes, `Retry-After` (RETRY_AFTER_S unless it says)."""
+    assert isinstance(exc, Refusal)
     headers: dict[str, str] = {}
-    retry_after_s = refusal.retry_after_s
-    if retry_after_s is None and refusal.kind is Kind.UNAVAILABLE:
+    retry_after_s = exc.retry_after_s
+    if retry_after_s is None and exc.kind is Kind.UNAVAILABLE:
         retry_after_s = RETRY_AFTER_S
     if retry_after_s is not None:
         headers["Retry-After"] = str(retry_after_s)
     return JSONResponse(
         error_body(
-            refusal.code,
-            refusal.message,
-            [ErrorDetail(field=field, reason=reason) for field, reason in refusal.details.items()],
+            exc.code,
+            exc.message,
+            [ErrorDetail(field=field, reason=reason) for field, reason in exc.details.items()],
         ),
-        status_code=STATUS_OF_KIND[refusal.kind],
+        status_code=STATUS_OF_KIND[exc.kind],
         headers=headers,
     )
-
-
-async def _domain_refusal(request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, Refusal)
-    return refusal_response(exc)
 
 
 async def _storage_failure(request: Request, exc: Exception) -> JSONResponse:
