@@ -27,11 +27,11 @@ from services.processing.domain.priority import Lane
 from services.processing.domain.queues import QueueKey
 from services.processing.service_layer import cases
 from services.processing.service_layer.cases import Officer
-from shared.auth import Role
 from shared.calendar import WorkingCalendar
 from shared.crypto import Cipher
 from shared.events.envelope import Actor, ActorKind, Channel, CloudEvent
 from shared.events.models import Applicant, CaseStage, NotificationChannel, RequestSubmitted
+from shared.identity import Role
 from shared.metrics import DB_OPERATIONS
 from shared.mongo import new_mongo_client
 
@@ -126,7 +126,6 @@ async def claim(stack: Stack, claims: int, concurrency: int) -> None:
             stage=None,
             repository=repository,
             queues=queues,
-            outbox_ready=nowhere,
             now=datetime.now(UTC),
         )
         assert taken is not None

@@ -62,6 +62,7 @@ from shared.events.models import (
     RevisionRequested,
 )
 from shared.mongo import Document
+from shared.outbox import Outbox
 
 REQUESTS_PER_DAY = 300
 CHECKPOINTS = (10_000, 100_000, 250_000, 500_000, 750_000, 1_000_000)
@@ -234,6 +235,7 @@ class CountedAlerts:
     """Alerts kept by id; the benchmark reports how many."""
 
     def __init__(self) -> None:
+        self.outgoing = Outbox()
         self.by_id: dict[str, Alert] = {}
 
     async def add(self, alert: Alert, outbox: Sequence[CloudEvent]) -> bool:

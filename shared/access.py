@@ -19,10 +19,11 @@ from typing import Annotated, Any, Final
 from fastapi import Depends, FastAPI, Request, status
 from fastapi.routing import APIRoute
 
-from shared.auth import STAFF_ROLES, InvalidToken, Principal, Role, TokenVerifier
+from shared.auth import InvalidToken, TokenVerifier
 from shared.clock import Clock, system_clock
 from shared.counts import MINUTE, Counts, seconds_left, window_start
 from shared.errors import ApiError
+from shared.identity import STAFF_ROLES, Principal, Role
 
 ANYONE: Final = frozenset(Role)
 BEARER_SCHEME: Final = "bearerAuth"

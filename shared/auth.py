@@ -16,8 +16,7 @@ import logging
 import re
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from enum import StrEnum
+from dataclasses import dataclass
 from typing import Any, Final, Protocol
 
 import httpx
@@ -26,6 +25,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from jwt import PyJWK
 from jwt.algorithms import OKPAlgorithm
+
+from shared.identity import Principal, Role
 
 log = logging.getLogger(__name__)
 
@@ -39,33 +40,7 @@ _VILLAGE = re.compile(r"^\d{10}$")
 _SERVICE_POINT = re.compile(r"^[A-Z][A-Z0-9_]{0,39}$")
 
 
-class Role(StrEnum):
-    CITIZEN = "citizen"
-    VILLAGE_OPERATOR = "village_operator"
-    COUNTER_OFFICER = "counter_officer"
-    VERIFIER = "verifier"
-    OPERATOR = "operator"
-    SIGNER = "signer"
-    SUPERVISOR = "supervisor"
-    LETTER_CLERK = "letter_clerk"
-    AUDITOR = "auditor"
-    ADMIN = "admin"
-
-
-STAFF_ROLES: Final = frozenset(Role) - {Role.CITIZEN}
 _ROLE_NAMES: Final = frozenset(role.value for role in Role)
-
-
-@dataclass(frozen=True)
-class Principal:
-    """An authenticated caller, as its token describes it."""
-
-    subject: str
-    roles: frozenset[Role]
-    village: str | None = None
-    service_point: str | None = None
-    phone_number: str | None = None
-    name: str | None = field(default=None, repr=False)
 
 
 class InvalidToken(Exception):

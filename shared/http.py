@@ -36,9 +36,10 @@ from shared.access import (
     unruled_routes,
 )
 from shared.admission import EngineAdmission, EngineGate
-from shared.auth import STAFF_ROLES, KeySource, RemoteKeys, TokenVerifier, TrustedIssuer
+from shared.auth import KeySource, RemoteKeys, TokenVerifier, TrustedIssuer
 from shared.config import ServiceSettings
 from shared.errors import ApiError, Kind, Refusal
+from shared.identity import STAFF_ROLES
 from shared.metrics import HttpMetrics
 
 log = logging.getLogger(__name__)

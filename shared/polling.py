@@ -10,10 +10,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 
 from shared.errors import is_transient
-from shared.events.envelope import CloudEvent
 from shared.metrics import activity
 from shared.redaction import describe_error
 
@@ -116,6 +115,3 @@ class PollingLoop:
 
 Wake = Callable[[str], None]
 """Tells a background loop which document (by `_id`) has work for it."""
-
-OutboxReady = Callable[[str, Sequence[CloudEvent]], None]
-"""Tells the outbox relay which document (by `_id`) just stored these events in its outbox."""

@@ -80,7 +80,19 @@ class FakeIntake:
     places: FakeSlotPlaces = field(default_factory=FakeSlotPlaces)
     complaints: FakeComplaintRepository = field(default_factory=FakeComplaintRepository)
     outbox_ready: CallCounter = field(default_factory=CallCounter)
+    """The relay of every store's outbox."""
     wrong_lookups_per_hour: int = SETTINGS.wrong_lookups_per_hour
+
+    def __post_init__(self) -> None:
+        for store in (
+            self.requests,
+            self.sign_ins,
+            self.conversations,
+            self.inbound,
+            self.appointments,
+            self.complaints,
+        ):
+            store.outgoing.register(self.outbox_ready)
 
     def agenda(self) -> Agenda:
         return Agenda(
@@ -89,7 +101,6 @@ class FakeIntake:
             rules=BookingRules(
                 service_points=load_service_points(CATALOGUE), calendar=WorkingCalendar()
             ),
-            outbox_ready=self.outbox_ready,
         )
 
     def commands(self) -> CommandContext:
@@ -99,10 +110,8 @@ class FakeIntake:
             calendar=WorkingCalendar(),
             requests=self.requests,
             idempotency_keys=self.idempotency_keys,
-            requests_ready=self.outbox_ready,
             agenda=self.agenda(),
             complaints=self.complaints,
-            complaints_ready=self.outbox_ready,
             subject_of=partial(citizen_subject, cipher()),
             sign_in=self.sign_in(),
         )
@@ -115,7 +124,6 @@ class FakeIntake:
         return SignInContext(
             repository=self.sign_ins,
             hash_code=lambda challenge_id, code: f"{challenge_id}:{code}",
-            outbox_ready=self.outbox_ready,
             counts=self.counts,
             rules=SETTINGS.sign_in_rules(),
         )
@@ -127,7 +135,6 @@ class FakeIntake:
             repository=self.requests,
             idempotency_keys=self.idempotency_keys,
             catalogue=CATALOGUE,
-            outbox_ready=self.outbox_ready,
             sign_in=self.sign_in(),
             citizen_tokens=self.citizen_tokens,
             calendar=calendar,
@@ -152,12 +159,10 @@ class FakeIntake:
                 documents=self.documents,
                 catalogue=CATALOGUE,
                 calendar=calendar,
-                outbox_ready=self.outbox_ready,
-                request_outbox_ready=self.outbox_ready,
                 citizen_id=subject_of,
                 commands=self.commands(),
             ),
-            reports=DeliveryReportContext(inbound=self.inbound, outbox_ready=self.outbox_ready),
+            reports=DeliveryReportContext(inbound=self.inbound),
             clock=self.clock,
         )
         app.state.appointments = AppointmentsContext(
@@ -169,14 +174,12 @@ class FakeIntake:
         app.state.complaints = ComplaintsContext(
             complaints=self.complaints,
             requests=self.requests,
-            outbox_ready=self.outbox_ready,
             clock=self.clock,
             message_caps=self.message_caps,
         )
         app.state.sms = SmsWebhookContext(
             secret=SMS_SECRET.encode(),
             inbound=self.inbound,
-            replies_ready=self.outbox_ready,
             commands=self.commands(),
             clock=self.clock,
         )

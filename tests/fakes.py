@@ -31,6 +31,7 @@ from services.processing.domain.queues import QueueKey, Slot
 from shared.counts import MINUTE, window_start
 from shared.events.envelope import CloudEvent
 from shared.events.models import DeliveryChannel
+from shared.outbox import Outbox
 
 
 class CallCounter:
@@ -67,6 +68,7 @@ class FakeRequestRepository:
         self.open_applications: dict[tuple[str, str], OpenApplication] = {}
         self.processed_events: set[str] = set()
         self.outbox: list[CloudEvent] = []
+        self.outgoing = Outbox()
 
     async def reserve_tracking_number(self, tracking_number: str, request_id: str) -> bool:
         if tracking_number in self.tracking_numbers:
@@ -187,6 +189,7 @@ class FakeDocumentStore:
 
 class FakeSignInRepository:
     def __init__(self) -> None:
+        self.outgoing = Outbox()
         self.challenges: dict[str, tuple[SignInChallenge, int]] = {}
         self.outbox: list[CloudEvent] = []
 
@@ -247,6 +250,7 @@ class FakeCaseRepository:
         self.revisions: dict[str, int] = {}
         self.processed_events: set[str] = set()
         self.outbox: list[CloudEvent] = []
+        self.outgoing = Outbox()
 
     async def add(self, case: Case, *, processed_event_id: str, outbox: list[CloudEvent]) -> bool:
         if case.request_id in self.cases or processed_event_id in self.processed_events:
@@ -304,6 +308,7 @@ class FakeQueues:
 
 class FakeNotificationRepository:
     def __init__(self) -> None:
+        self.outgoing = Outbox()
         self.notifications: dict[str, Notification] = {}
         self.outbox: list[CloudEvent] = []
 
@@ -397,6 +402,7 @@ class FakeDeliveryStatusStore:
     """Versions like the Mongo store: a save based on a stale read is refused."""
 
     def __init__(self) -> None:
+        self.outgoing = Outbox()
         self.records: dict[str, DeliveryRecord] = {}
         self.keys: dict[str, list[str]] = {}
         self.outbox: list[CloudEvent] = []
@@ -449,7 +455,6 @@ class FakeNotify:
             statuses=StatusContext(
                 store=self.statuses,
                 notifications=self.repository,
-                outbox_ready=CallCounter(),
                 now=lambda: datetime.now(UTC),
             ),
         )

@@ -14,10 +14,12 @@ from datetime import date
 from services.intake.domain.appointments import Appointment, AppointmentStatus, SlotKey
 from services.intake.domain.complaints import Complaint
 from shared.events.envelope import CloudEvent
+from shared.outbox import Outbox
 
 
 class FakeAppointmentRepository:
     def __init__(self) -> None:
+        self.outgoing = Outbox()
         self.appointments: dict[str, Appointment] = {}
         self.holders: dict[tuple[str, str], str] = {}
         self.outbox: list[CloudEvent] = []
@@ -99,6 +101,7 @@ class FakeSlotPlaces:
 
 class FakeComplaintRepository:
     def __init__(self) -> None:
+        self.outgoing = Outbox()
         self.complaints: dict[str, Complaint] = {}
         self.outbox: list[CloudEvent] = []
 

@@ -16,6 +16,7 @@ from services.audit.domain.integrity import MemoryChanges, Rule, RuleMemory
 from services.audit.domain.merkle import Subtree
 from services.audit.service_layer.ports import TreeIntegrityError
 from shared.events.envelope import CloudEvent
+from shared.outbox import Outbox
 
 
 class FakeLogEntries:
@@ -112,6 +113,7 @@ class FakeCheckpoints:
 
 class FakeAlerts:
     def __init__(self) -> None:
+        self.outgoing = Outbox()
         self.by_id: dict[str, Alert] = {}
         self.outbox: list[CloudEvent] = []
 

@@ -12,10 +12,12 @@ from services.intake.service_layer.ports import (
     StoredConversation,
 )
 from shared.events.envelope import CloudEvent
+from shared.outbox import Outbox
 
 
 class FakeConversationRepository:
     def __init__(self) -> None:
+        self.outgoing = Outbox()
         self.conversations: dict[str, StoredConversation] = {}
         self.held: dict[tuple[str, str], bytes] = {}
         self.outbox: list[CloudEvent] = []
@@ -57,6 +59,7 @@ class FakeConversationRepository:
 
 class FakeInboundMessages:
     def __init__(self) -> None:
+        self.outgoing = Outbox()
         self.handled_at: dict[str, datetime | None] = {}
         self.outbox: list[CloudEvent] = []
 

@@ -9,6 +9,7 @@ from collections.abc import AsyncIterable, AsyncIterator
 from services.processing.domain.letters import Letter
 from services.processing.service_layer.letter_ports import StoredScan
 from shared.events.envelope import CloudEvent
+from shared.outbox import Outbox
 
 
 class FakeLetterRepository:
@@ -18,6 +19,7 @@ class FakeLetterRepository:
         self.letters: dict[str, tuple[Letter, int]] = {}
         self.heads: dict[int, int] = {}
         self.outbox: list[CloudEvent] = []
+        self.outgoing = Outbox()
 
     async def agenda_head(self, year: int) -> int:
         return self.heads.get(year, 0)

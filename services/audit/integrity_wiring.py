@@ -58,6 +58,7 @@ def integrity_workers(
     collection = infra.db["integrity_alerts"]
     relay = OutboxRelay(collection=collection, producer=infra.producer, cipher=cipher, keys=keys)
     alerts = MongoAlerts(collection, cipher)
+    alerts.outgoing.register(relay.wake)
     engine = IntegrityEngine(
         entries=entries,
         progress=MongoEngineProgress(infra.db["integrity_engine"]),
@@ -68,14 +69,12 @@ def integrity_workers(
             staff=staff,
         ),
         clock=clock,
-        outbox_ready=relay.wake,
     )
     app.state.integrity = IntegrityContext(
         alerts=alerts,
         nodes=nodes,
         checkpoints=checkpoints,
         clock=clock,
-        outbox_ready=relay.wake,
     )
     engine_loop = PollingLoop(
         name="integrity", sweep=engine.run, sweep_interval_s=settings.integrity_interval_s

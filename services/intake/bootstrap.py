@@ -100,6 +100,7 @@ async def connect(
         repository = MongoRequestRepository(
             requests, infra.db["tracking_numbers"], infra.db["open_applications"], cipher
         )
+        repository.outgoing.register(relay.wake)
         idempotency_keys = MongoIdempotencyKeys(infra.db["idempotency_keys"])
         calendar = settings.calendar()
         counts = MongoCounts(infra.db["counts"])
@@ -110,12 +111,13 @@ async def connect(
             settings.message_cap_rules(),
         )
         app.state.counting = Counting(counts=counts, clock=clock)
+        sign_in_repository = MongoSignInRepository(sign_ins, cipher)
+        sign_in_repository.outgoing.register(sign_in_relay.wake)
         sign_in = SignInContext(
-            repository=MongoSignInRepository(sign_ins, cipher),
+            repository=sign_in_repository,
             hash_code=lambda challenge_id, code: cipher.lookup_hash(
                 f"{challenge_id}:{code}", purpose=CODE_PURPOSE
             ),
-            outbox_ready=sign_in_relay.wake,
             counts=counts,
             rules=settings.sign_in_rules(),
         )
@@ -123,7 +125,6 @@ async def connect(
             repository=repository,
             idempotency_keys=idempotency_keys,
             catalogue=catalogue,
-            outbox_ready=relay.wake,
             sign_in=sign_in,
             citizen_tokens=signer,
             calendar=calendar,
@@ -142,18 +143,19 @@ async def connect(
         appointment_relay = OutboxRelay(
             collection=appointments, producer=infra.producer, cipher=cipher, keys=keys
         )
+        appointment_repository = MongoAppointmentRepository(
+            appointments, infra.db["appointment_holders"], cipher
+        )
+        appointment_repository.outgoing.register(appointment_relay.wake)
         app.state.appointments = appointments_api.AppointmentsContext(
             agenda=Agenda(
-                appointments=MongoAppointmentRepository(
-                    appointments, infra.db["appointment_holders"], cipher
-                ),
+                appointments=appointment_repository,
                 places=MongoSlotPlaces(infra.db["appointment_slots"]),
                 rules=BookingRules(
                     service_points=service_points,
                     calendar=calendar,
                     horizon_days=settings.booking_horizon_days,
                 ),
-                outbox_ready=appointment_relay.wake,
             ),
             catalogue=catalogue,
             clock=clock,
@@ -163,10 +165,11 @@ async def connect(
         complaint_relay = OutboxRelay(
             collection=complaints, producer=infra.producer, cipher=cipher, keys=keys
         )
+        complaint_repository = MongoComplaintRepository(complaints, cipher)
+        complaint_repository.outgoing.register(complaint_relay.wake)
         app.state.complaints = complaints_api.ComplaintsContext(
-            complaints=MongoComplaintRepository(complaints, cipher),
+            complaints=complaint_repository,
             requests=repository,
-            outbox_ready=complaint_relay.wake,
             clock=clock,
             message_caps=message_caps,
         )
@@ -175,10 +178,8 @@ async def connect(
             calendar=calendar,
             requests=repository,
             idempotency_keys=idempotency_keys,
-            requests_ready=relay.wake,
             agenda=app.state.appointments.agenda,
             complaints=app.state.complaints.complaints,
-            complaints_ready=complaint_relay.wake,
             subject_of=partial(citizen_subject, cipher),
             sign_in=sign_in,
         )
@@ -187,10 +188,15 @@ async def connect(
         inbound_relay = OutboxRelay(
             collection=inbound_messages, producer=infra.producer, cipher=cipher, keys=keys
         )
+        inbound.outgoing.register(inbound_relay.wake)
         conversations = infra.db["conversations"]
         conversation_relay = OutboxRelay(
             collection=conversations, producer=infra.producer, cipher=cipher, keys=keys
         )
+        conversation_repository = MongoConversationRepository(
+            conversations, infra.db["conversation_documents"], cipher
+        )
+        conversation_repository.outgoing.register(conversation_relay.wake)
         app.state.whatsapp = whatsapp_api.WhatsAppContext(
             app_secret=settings.secret("INTAKE_WHATSAPP_APP_SECRET", settings.whatsapp_app_secret)
             .get_secret_value()
@@ -199,9 +205,7 @@ async def connect(
                 "INTAKE_WHATSAPP_VERIFY_TOKEN", settings.whatsapp_verify_token
             ).get_secret_value(),
             conversations=ConversationContext(
-                conversations=MongoConversationRepository(
-                    conversations, infra.db["conversation_documents"], cipher
-                ),
+                conversations=conversation_repository,
                 inbound=inbound,
                 media=WhatsAppMedia(
                     media_http,
@@ -217,12 +221,10 @@ async def connect(
                 documents=document_store,
                 catalogue=catalogue,
                 calendar=calendar,
-                outbox_ready=conversation_relay.wake,
-                request_outbox_ready=relay.wake,
                 citizen_id=partial(citizen_subject, cipher),
                 commands=commands,
             ),
-            reports=DeliveryReportContext(inbound=inbound, outbox_ready=inbound_relay.wake),
+            reports=DeliveryReportContext(inbound=inbound),
             clock=clock,
         )
         app.state.sms = sms_api.SmsWebhookContext(
@@ -230,7 +232,6 @@ async def connect(
             .get_secret_value()
             .encode(),
             inbound=inbound,
-            replies_ready=inbound_relay.wake,
             commands=commands,
             clock=clock,
         )

@@ -64,11 +64,11 @@ async def connect(
         relay = OutboxRelay(
             collection=collection, producer=infra.producer, cipher=cipher, keys=keys
         )
+        repository.outgoing.register(relay.wake)
         quiet_hours = settings.quiet()
         delivery = Delivery(
             repository=repository,
             provider=providers,
-            outbox_ready=relay.wake,
             max_attempts=settings.max_delivery_attempts,
             now=clock,
             quiet_hours=quiet_hours,
@@ -84,10 +84,10 @@ async def connect(
         status_relay = OutboxRelay(
             collection=status_records, producer=infra.producer, cipher=cipher, keys=keys
         )
+        statuses.outgoing.register(status_relay.wake)
         status_context = StatusContext(
             store=statuses,
             notifications=repository,
-            outbox_ready=status_relay.wake,
             now=clock,
             uncertain=delivery,
             failures=delivery,
@@ -97,12 +97,13 @@ async def connect(
         reads_relay = OutboxRelay(
             collection=history_reads, producer=infra.producer, cipher=cipher, keys=keys
         )
+        history_reads_store = MongoHistoryReads(history_reads, cipher)
+        history_reads_store.outgoing.register(reads_relay.wake)
         app.state.history = HistoryContext(
-            reads=MongoHistoryReads(history_reads, cipher),
+            reads=history_reads_store,
             notifications=repository,
             store=statuses,
             recipients=MongoRecipientDirectory(infra.db["recipients"], cipher),
-            outbox_ready=reads_relay.wake,
             now=clock,
             default_service_point=settings.default_service_point,
         )

@@ -82,11 +82,13 @@ async def connect(
         relay = OutboxRelay(
             collection=collection, producer=infra.producer, cipher=cipher, keys=keys
         )
+        stored_cases.outgoing.register(relay.wake)
         letters = MongoLetterRepository(infra.db["letters"], infra.db["agenda_heads"], cipher)
         letter_index = MongoLetterIndex(infra.db["letter_index"])
         letter_relay = OutboxRelay(
             collection=infra.db["letters"], producer=infra.producer, cipher=cipher, keys=keys
         )
+        letters.outgoing.register(letter_relay.wake)
         letter_policy = settings.letter_policy()
         app.state.report = ReportContext(
             store=report_store, calendar=calendar, clock=clock, letters=letters, names=names
@@ -99,19 +101,14 @@ async def connect(
             index=letter_index,
             policy=letter_policy,
             calendar=calendar,
-            outbox_ready=letter_relay.wake,
             clock=clock,
             due_soon_within=timedelta(hours=settings.letter_due_soon_hours),
             max_scan_bytes=settings.max_letter_scan_bytes,
-        )
-        letter_deadlines = deadlines.LetterDeadlines(
-            repository=letters, outbox_ready=letter_relay.wake
         )
         app.state.context = api.ProcessingContext(
             repository=repository,
             queues=queues,
             at_risk=at_risk,
-            outbox_ready=relay.wake,
             calendar=calendar,
             clock=clock,
         )
@@ -124,14 +121,12 @@ async def connect(
                 queues=queues,
                 timers=timers,
                 at_risk=at_risk,
-                outbox_ready=relay.wake,
                 calendar=calendar,
                 default_service_point=settings.default_service_point,
                 report=report_store,
                 letters=LetterDependencies(
                     repository=letters,
                     index=letter_index,
-                    outbox_ready=letter_relay.wake,
                     policy=letter_policy,
                 ),
             ),
@@ -144,9 +139,8 @@ async def connect(
             sweep=lambda: deadlines.fire_due(
                 timers=timers,
                 repository=repository,
-                outbox_ready=relay.wake,
                 now=clock(),
-                letters=letter_deadlines,
+                letters=letters,
             ),
             sweep_interval_s=settings.deadline_sweep_interval_s,
         )

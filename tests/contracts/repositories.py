@@ -21,9 +21,9 @@ from services.processing.domain.case import Case, CaseState, Claim, open_case
 from services.processing.domain.priority import Lane
 from services.processing.domain.queues import QueueKey
 from services.processing.service_layer.ports import AtRisk, CaseRepository, WorkQueues
-from shared.auth import Role
 from shared.events.envelope import Actor, ActorKind, Channel
 from shared.events.models import CaseStage
+from shared.identity import Role
 from tests.builders import (
     T0,
     VALID_NIK,

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 import subprocess
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
@@ -35,10 +36,14 @@ from services.notify.entrypoints import consumer as notify_consumer
 from services.processing.entrypoints import consumer as processing_consumer
 from shared.crypto import RecipientOpener
 from shared.events.sealing import needed_topics
+from shared.kafka import min_insync_replicas
 from tests.e2e.conftest import SUBMISSION
 
 COMPOSE_FILE = REPO_ROOT / "docker-compose.yml"
 REALM_FILE = REPO_ROOT / "deploy" / "keycloak" / "realm-adminduk.json"
+KAFKA_START_SCRIPT = REPO_ROOT / "deploy" / "kafka" / "start.sh"
+MONGO_INIT_SCRIPT = REPO_ROOT / "deploy" / "mongo" / "init-replica-set.js"
+PROXY_CONFIG = REPO_ROOT / "deploy" / "haproxy" / "haproxy.cfg"
 AUDIT_STAFF_DIRECTORY = Path(__file__).with_name("audit_staff_directory.json")
 SERVICES = {"intake", "processing", "notify", "audit"}
 STAFF_ROLES = {
@@ -132,9 +137,12 @@ def docker_env() -> dict[str, str]:
     return compose_env()
 
 
-def compose_config(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+def compose_config(
+    env: dict[str, str], *, profiles: tuple[str, ...] = ()
+) -> subprocess.CompletedProcess[str]:
+    chosen = [argument for profile in profiles for argument in ("--profile", profile)]
     return subprocess.run(
-        ["docker", "compose", "-f", str(COMPOSE_FILE), "config", "--format", "json"],
+        ["docker", "compose", "-f", str(COMPOSE_FILE), *chosen, "config", "--format", "json"],
         capture_output=True,
         text=True,
         env=env,
@@ -146,6 +154,15 @@ def compose_config(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
 def services(docker_env: dict[str, str]) -> dict[str, Any]:
     """The services as Compose runs them, with every required setting given."""
     result = compose_config({**docker_env, **REQUIRED_SETTINGS})
+    assert result.returncode == 0, result.stderr
+    resolved: dict[str, Any] = json.loads(result.stdout)["services"]
+    return resolved
+
+
+@pytest.fixture(scope="module")
+def scale(docker_env: dict[str, str]) -> dict[str, Any]:
+    """The services as the `scale` profile runs them, the default ones among them."""
+    result = compose_config({**docker_env, **REQUIRED_SETTINGS}, profiles=("scale",))
     assert result.returncode == 0, result.stderr
     resolved: dict[str, Any] = json.loads(result.stdout)["services"]
     return resolved
@@ -419,6 +436,270 @@ def test_user_profile_lets_only_admins_set_village_service_point_and_phone(
     phone = re.compile(attributes["phone_number"]["validations"]["pattern"]["pattern"])
     assert phone.fullmatch("+6281234567890")
     assert not phone.fullmatch("081234567890")
+
+
+def scale_instances(scale: dict[str, Any], name: str) -> dict[str, dict[str, Any]]:
+    """The `scale` profile's instances of one service, by name."""
+    return {
+        instance: service
+        for instance, service in scale.items()
+        if service.get("profiles") == ["scale"]
+        and service.get("command") == ["python", "-m", f"services.{name}"]
+    }
+
+
+def scale_brokers(scale: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {
+        name: service
+        for name, service in scale.items()
+        if service["image"].startswith("apache/kafka:") and service.get("profiles") == ["scale"]
+    }
+
+
+def scale_mongo_members(scale: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {
+        name: service
+        for name, service in scale.items()
+        if service["image"].startswith("mongo:") and "--replSet" in (service["command"] or [])
+    }
+
+
+def broker_start(environment: dict[str, str], run_dir: Path) -> tuple[dict[str, str], str]:
+    """Runs deploy/kafka/start.sh with a broker's environment as its container does, the image's
+    Kafka tools replaced by stubs: the node's server.properties and the cluster id it was
+    formatted with."""
+    tools = run_dir / "bin"
+    tools.mkdir(parents=True)
+    calls = run_dir / "calls"
+    for tool in ("kafka-storage.sh", "kafka-server-start.sh"):
+        stub = tools / tool
+        stub.write_text(
+            f'#!/bin/sh\necho "{tool} $*" >> "{calls}"\n'
+            'if [ "$1" = random-uuid ]; then echo generated-cluster-id; fi\n'
+        )
+        stub.chmod(0o755)
+    script = (
+        KAFKA_START_SCRIPT.read_text()
+        .replace("/tmp/", f"{run_dir}/")
+        .replace("/opt/kafka/bin/", f"{tools}/")
+    )
+    result = subprocess.run(
+        ["bash", "-c", script],
+        env={"PATH": os.environ["PATH"], **environment},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    lines = (run_dir / "server.properties").read_text().splitlines()
+    properties = dict(line.split("=", 1) for line in lines if "=" in line)
+    (format_call,) = [line.split() for line in calls.read_text().splitlines() if " format " in line]
+    return properties, format_call[format_call.index("-t") + 1]
+
+
+def proxy_config() -> dict[str, dict[str, list[str]]]:
+    """HAProxy's sections (`frontend intake`, `backend intake`...), each its directives'
+    arguments by keyword."""
+    sections: dict[str, dict[str, list[str]]] = {}
+    current: dict[str, list[str]] = {}
+    for line in PROXY_CONFIG.read_text().splitlines():
+        words = line.split("#", 1)[0].split()
+        if not words:
+            continue
+        if not line[0].isspace():
+            current = sections.setdefault(" ".join(words), {})
+        else:
+            current.setdefault(words[0], []).append(" ".join(words[1:]))
+    return sections
+
+
+def test_the_single_broker_starts_as_before(services: dict[str, Any], tmp_path: Path) -> None:
+    properties, _ = broker_start(services["kafka"]["environment"], tmp_path)
+
+    assert properties["node.id"] == "1"
+    assert properties["controller.quorum.voters"] == "1@kafka:9093"
+    assert properties["advertised.listeners"] == "SASL_SSL://kafka:9092"
+    for replicas in ("default.replication.factor", "offsets.topic.replication.factor"):
+        assert properties[replicas] == "1"
+    assert properties["min.insync.replicas"] == properties["transaction.state.log.min.isr"] == "1"
+
+
+def test_scale_profile_runs_three_kafka_nodes_in_one_quorum(
+    scale: dict[str, Any], tmp_path: Path
+) -> None:
+    brokers = scale_brokers(scale)
+    started = {
+        name: broker_start(broker["environment"], tmp_path / name)
+        for name, broker in brokers.items()
+    }
+
+    assert set(brokers) == {"kafka-1", "kafka-2", "kafka-3"}
+    node_ids = {properties["node.id"] for properties, _ in started.values()}
+    assert len(node_ids) == len(brokers)
+    (voters,) = {properties["controller.quorum.voters"] for properties, _ in started.values()}
+    expected = {f"{properties['node.id']}@{name}:9093" for name, (properties, _) in started.items()}
+    assert set(voters.split(",")) == expected
+    (cluster_id,) = {cluster_id for _, cluster_id in started.values()}
+    assert cluster_id != "generated-cluster-id"
+    for name, (properties, _) in started.items():
+        assert properties["advertised.listeners"] == f"SASL_SSL://{name}:9092"
+        assert properties["process.roles"] == "broker,controller"
+        assert properties["super.users"] == "User:admin;User:CN=kafka"
+        mounts = {mount["target"]: mount for mount in brokers[name]["volumes"]}
+        assert mounts["/var/lib/kafka/data"]["source"] == f"{name}-data"
+        assert mounts["/opt/adminduk/start.sh"]["source"] == str(KAFKA_START_SCRIPT)
+        assert brokers[name]["image"] == scale["kafka"]["image"]
+        for user in KAFKA_PASSWORDS:
+            assert brokers[name]["environment"][user] == scale["kafka"]["environment"][user]
+
+
+def test_scale_profile_replicates_every_topic_three_times_written_once_two_have_it(
+    scale: dict[str, Any], tmp_path: Path
+) -> None:
+    started = [
+        broker_start(broker["environment"], tmp_path / name)[0]
+        for name, broker in scale_brokers(scale).items()
+    ]
+    replicas = {
+        properties[key]
+        for properties in started
+        for key in (
+            "default.replication.factor",
+            "offsets.topic.replication.factor",
+            "transaction.state.log.replication.factor",
+        )
+    }
+    min_isr = {
+        properties[key]
+        for properties in started
+        for key in ("min.insync.replicas", "transaction.state.log.min.isr")
+    }
+    created_with = [
+        instance["environment"][f"{name.upper()}_KAFKA_REPLICATION_FACTOR"]
+        for name in sorted(SERVICES)
+        for instance in scale_instances(scale, name).values()
+    ]
+
+    assert len(started) == 3
+    assert replicas == {"3"}
+    assert min_isr == {"2"}
+    assert created_with == ["3"] * 2 * len(SERVICES)
+    assert min_insync_replicas(3) == 2  # what the services give the topics they create
+
+
+def test_scale_profile_runs_a_mongodb_replica_set_of_three(scale: dict[str, Any]) -> None:
+    members = scale_mongo_members(scale)
+    initiate = scale["mongo-replica-set"]
+    (replica_set,) = {
+        member["command"][member["command"].index("--replSet") + 1] for member in members.values()
+    }
+
+    assert set(members) == {"mongo-1", "mongo-2", "mongo-3"}
+    assert initiate["environment"]["MONGO_REPLICA_SET"] == replica_set
+    hosts = initiate["environment"]["MONGO_MEMBERS"].split(",")
+    assert hosts == [f"{name}:27017" for name in sorted(members)]
+    assert initiate["command"][:4] == ["mongosh", "--quiet", "--host", "mongo-1"]
+    (script,) = initiate["volumes"]
+    assert Path(script["source"]) == MONGO_INIT_SCRIPT
+    assert initiate["command"][-1] == script["target"]
+    script_text = MONGO_INIT_SCRIPT.read_text()
+    for read in ("process.env.MONGO_REPLICA_SET", "process.env.MONGO_MEMBERS", "rs.initiate("):
+        assert read in script_text
+    assert initiate["restart"] == "no"
+    for name, member in members.items():
+        assert initiate["depends_on"][name]["condition"] == "service_healthy"
+        assert member["image"] == scale["mongo"]["image"]
+        (volume,) = member["volumes"]
+        assert volume["source"] == f"{name}-data"
+    for name in SERVICES:
+        for instance in scale_instances(scale, name).values():
+            url = urlsplit(instance["environment"][f"{name.upper()}_MONGO_URL"])
+            assert url.netloc.split(",") == hosts
+            assert parse_qs(url.query) == {"replicaSet": [replica_set]}
+            ready = instance["depends_on"]["mongo-replica-set"]["condition"]
+            assert ready == "service_completed_successfully"
+
+
+def test_scale_profile_runs_two_instances_of_each_service_as_the_single_one_is(
+    services: dict[str, Any], scale: dict[str, Any]
+) -> None:
+    for name in SERVICES:
+        instances = scale_instances(scale, name)
+        prefix = name.upper()
+        moved = {
+            f"{prefix}_{setting}"
+            for setting in ("KAFKA_BOOTSTRAP_SERVERS", "KAFKA_REPLICATION_FACTOR", "MONGO_URL")
+        }
+
+        assert set(instances) == {f"{name}-1", f"{name}-2"}
+        for instance in instances.values():
+            environment = instance["environment"]
+            single = services[name]["environment"]
+            assert {key: environment[key] for key in set(environment) - moved} == {
+                key: single[key] for key in set(single) - moved
+            }
+            assert instance["volumes"] == services[name]["volumes"]
+            assert instance["healthcheck"] == services[name]["healthcheck"]
+            assert "ports" not in instance
+            acls = instance["depends_on"]["kafka-cluster-acls"]["condition"]
+            assert acls == "service_completed_successfully"
+
+
+def test_scale_profiles_services_bootstrap_from_every_broker(scale: dict[str, Any]) -> None:
+    every_broker = {f"{name}:9092" for name in scale_brokers(scale)}
+    acls = scale["kafka-cluster-acls"]
+
+    assert set(acls["environment"]["KAFKA_BOOTSTRAP_SERVERS"].split(",")) == every_broker
+    assert acls["command"] == scale["kafka-acls"]["command"]
+    for broker in scale_brokers(scale):
+        assert acls["depends_on"][broker]["condition"] == "service_healthy"
+    for name in SERVICES:
+        for instance in scale_instances(scale, name).values():
+            bootstrap = instance["environment"][f"{name.upper()}_KAFKA_BOOTSTRAP_SERVERS"]
+            assert set(bootstrap.split(",")) == every_broker
+
+
+def test_scale_profiles_proxy_spreads_each_service_over_both_instances(
+    services: dict[str, Any], scale: dict[str, Any]
+) -> None:
+    proxy = scale["proxy"]
+    config = proxy_config()
+    (mount,) = proxy["volumes"]
+    published = {(int(port["published"]), port["target"]) for port in proxy["ports"]}
+
+    assert re.fullmatch(r"haproxy:\d+\.\d+\.\d+-alpine", proxy["image"])
+    assert Path(mount["source"]) == PROXY_CONFIG
+    assert mount["target"] == "/usr/local/etc/haproxy/haproxy.cfg"
+    assert mount["read_only"] is True
+    assert config["defaults"]["http-check"] == ["send meth GET uri /healthz"]
+    for name in SERVICES:
+        instances = scale_instances(scale, name)
+        (single_port,) = services[name]["ports"]
+        frontend = config[f"frontend {name}"]
+        port = f"{name.upper()}_HTTP_PORT"
+        upstreams = {server.split()[1] for server in config[f"backend {name}"]["server"]}
+
+        assert frontend["default_backend"] == [name]
+        assert frontend["bind"] == [f":{single_port['published']}"]
+        assert (int(single_port["published"]), int(single_port["published"])) in published
+        assert upstreams == {
+            f"{instance}:{service['environment'][port]}" for instance, service in instances.items()
+        }
+        for instance in instances:
+            assert proxy["depends_on"][instance]["condition"] == "service_started"
+
+
+def test_scale_profile_needs_none_of_the_single_nodes(scale: dict[str, Any]) -> None:
+    """Naming the proxy starts the scale deployment and nothing of the default one."""
+    needed: set[str] = set()
+    waiting = ["proxy"]
+    while waiting:
+        name = waiting.pop()
+        needed.add(name)
+        waiting.extend(set(scale[name].get("depends_on", {})) - needed)
+
+    assert needed & {"kafka", "kafka-acls", "mongo", *SERVICES} == set()
+    assert {"kafka-1", "mongo-1", "keycloak", "intake-2"} <= needed
 
 
 @pytest.fixture(scope="session")

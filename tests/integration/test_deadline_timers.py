@@ -43,7 +43,6 @@ async def test_missed_timers_fire_once_from_two_instances_after_an_outage(
                 submitted=request_submitted(f"req-{number}"),
                 event_id=f"evt-{number}",
                 repository=repository,
-                outbox_ready=CallCounter(),
                 calendar=CALENDAR,
                 default_service_point="KANTOR_DINAS",
                 now=T0,
@@ -58,12 +57,9 @@ async def test_missed_timers_fire_once_from_two_instances_after_an_outage(
                 repository=repository,
                 timers=timers,
                 calendar=CALENDAR,
-                outbox_ready=CallCounter(),
                 now=T0,
             )
-        await deadlines.fire_due(
-            timers=timers, repository=repository, outbox_ready=CallCounter(), now=T0
-        )
+        await deadlines.fire_due(timers=timers, repository=repository, now=T0)
 
         back = T0 + timedelta(days=1, hours=1)
         fired = await asyncio.gather(
@@ -71,7 +67,6 @@ async def test_missed_timers_fire_once_from_two_instances_after_an_outage(
                 deadlines.fire_due(
                     timers=each_timers,
                     repository=each_repository,
-                    outbox_ready=CallCounter(),
                     now=back,
                 )
                 for each_repository, each_timers in (first, second)
@@ -122,11 +117,11 @@ async def test_a_timer_whose_minute_was_fired_while_it_was_set_fires_at_once(
 ) -> None:
     repository, timers = instance(mongo_db)
     outbox_ready = CallCounter()
+    repository.outgoing.register(outbox_ready)
     await cases.open_case_for_request(
         submitted=request_submitted("req-1"),
         event_id="evt-1",
         repository=repository,
-        outbox_ready=outbox_ready,
         calendar=CALENDAR,
         default_service_point="KANTOR_DINAS",
         now=T0,
@@ -141,7 +136,6 @@ async def test_a_timer_whose_minute_was_fired_while_it_was_set_fires_at_once(
         repository=repository,
         timers=timers,
         calendar=CALENDAR,
-        outbox_ready=outbox_ready,
         now=half.fire_at - timedelta(seconds=10),
     )
 

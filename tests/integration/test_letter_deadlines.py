@@ -23,13 +23,12 @@ from services.processing.domain.letters import (
     Urgency,
 )
 from services.processing.service_layer import deadlines, letters
-from services.processing.service_layer.deadlines import LetterDeadlines
 from services.processing.service_layer.letters import Staff
 from shared.events.envelope import Actor, ActorKind, Channel
 from shared.events.models import DispositionEscalated, DispositionReminded
 from shared.mongo import Document, new_mongo_client
 from tests.builders import T0, cipher
-from tests.fakes import CallCounter, FlatCalendar
+from tests.fakes import FlatCalendar
 
 CALENDAR = FlatCalendar()
 POLICY = LetterPolicy(
@@ -54,9 +53,8 @@ class Instance:
         return await deadlines.fire_due(
             timers=self.timers,
             repository=self.cases,
-            outbox_ready=CallCounter(),
             now=T0 + now_offset,
-            letters=LetterDeadlines(repository=self.letters, outbox_ready=CallCounter()),
+            letters=self.letters,
         )
 
 
@@ -80,7 +78,6 @@ async def test_an_unread_disposition_is_reminded_and_escalated_once_after_an_out
             repository=first.letters,
             policy=POLICY,
             calendar=CALENDAR,
-            outbox_ready=CallCounter(),
             now=T0,
         )
 
@@ -102,14 +99,13 @@ async def test_an_unread_disposition_is_reminded_and_escalated_once_after_an_out
             letter_id=letter.letter_id,
             step=dispose,
             repository=first.letters,
-            outbox_ready=CallCounter(),
             now=T0,
         )
         await deadlines.set_disposition_timers(
             letter=disposed,
             disposition_id="D1",
             timers=first.timers,
-            letters=LetterDeadlines(repository=first.letters, outbox_ready=CallCounter()),
+            letters=first.letters,
             calendar=CALENDAR,
             policy=POLICY,
             now=T0,

@@ -38,7 +38,7 @@ from shared.mongo import Document, new_mongo_client
 from tests.builders import T0, cipher
 from tests.contracts.letter_scans import LARGE_SCAN, LETTER_ID, LetterScansContract, content_of
 from tests.documents import PDF, parts
-from tests.fakes import CallCounter, FlatCalendar
+from tests.fakes import FlatCalendar
 
 PART_BYTES = 64 * 1024
 """What an HTTP body arrives in at a time, about."""
@@ -81,7 +81,6 @@ async def register(store: MongoLetterRepository, clerk: str) -> str:
         repository=store,
         policy=POLICY,
         calendar=FlatCalendar(),
-        outbox_ready=CallCounter(),
         now=T0,
     )
     return letter.letter_id
@@ -129,9 +128,7 @@ async def test_a_letter_its_chain_and_its_scan_read_back_as_stored_with_texts_se
             now=T0,
         )
 
-    await letters.act(
-        letter_id=letter_id, step=dispose, repository=store, outbox_ready=CallCounter(), now=T0
-    )
+    await letters.act(letter_id=letter_id, step=dispose, repository=store, now=T0)
     scans = letter_scans(mongo_db)
     await scans.write(letter_id, "scan-1", parts(b"%PDF-1.7 scan"))
     await scans.commit(letter_id, "scan-1", media_type="application/pdf", size_bytes=13)
@@ -250,7 +247,6 @@ async def attach(
         rule=Accepted(name="pindaian surat", media_types=(MediaType.PDF,), max_bytes=max_bytes),
         scans=scans,
         repository=store,
-        outbox_ready=CallCounter(),
         clock=lambda: T0,
     )
 
@@ -292,7 +288,6 @@ async def test_a_new_scan_replaces_the_old_one_which_is_removed(
         staff=staff("clerk-1"),
         scans=scans,
         repository=store,
-        outbox_ready=CallCounter(),
         now=T0,
     )
     assert await content_of(found) == (PDF, "application/pdf", len(PDF))
@@ -318,7 +313,6 @@ async def test_a_scan_stored_whole_before_chunks_still_reads_and_goes_when_repla
             staff("clerk-1").actor, "old-scan", "application/pdf", len(PDF), T0
         ),
         repository=store,
-        outbox_ready=CallCounter(),
         now=T0,
     )
 

@@ -63,9 +63,8 @@ async def test_statuses_racing_and_repeated_are_each_stored_once_with_their_even
     notifications = MongoNotificationRepository(mongo_db["notifications"], CIPHER)
     await notifications.add(a_notification())
     woken = CallCounter()
-    context = StatusContext(
-        store=store, notifications=notifications, outbox_ready=woken, now=lambda: T0
-    )
+    store.outgoing.register(woken)
+    context = StatusContext(store=store, notifications=notifications, now=lambda: T0)
     reports = [
         report(DeliveryStatus.READ, 3),
         report(DeliveryStatus.DELIVERED, 2, key=None),

@@ -36,7 +36,7 @@ from shared.events.models import (
 )
 from shared.mongo import Document
 from tests.builders import CITIZEN, cipher, notification, request_submitted
-from tests.fakes import CallCounter, FakeClock, FakeMessageProvider
+from tests.fakes import FakeClock, FakeMessageProvider
 from tests.unit.test_notify_recipients import (
     CITIZENS_OWN,
     WITHOUT_PHONE,
@@ -138,7 +138,6 @@ async def test_the_nights_messages_go_out_at_six_in_the_order_they_were_made(
     delivery = Delivery(
         repository=repository,
         provider=provider,
-        outbox_ready=CallCounter(),
         max_attempts=3,
         now=clock,
         quiet_hours=quiet_hours,
@@ -156,7 +155,6 @@ async def test_the_nights_messages_go_out_at_six_in_the_order_they_were_made(
                 mongo_db["delivery_statuses"], mongo_db["delivery_status_keys"], cipher()
             ),
             notifications=repository,
-            outbox_ready=CallCounter(),
             now=clock,
         ),
     )
@@ -271,7 +269,6 @@ async def test_of_two_instances_racing_for_one_message_exactly_one_sends_it(
         Delivery(
             repository=MongoNotificationRepository(mongo_db["notifications"], cipher()),
             provider=provider,
-            outbox_ready=CallCounter(),
             max_attempts=3,
             now=clock,
         )

@@ -18,7 +18,6 @@ from shared.events.envelope import Actor, ActorKind, Channel
 from shared.events.models import NotificationChannel
 from shared.mongo import Document
 from tests.builders import FORM_FIELDS, MOBILE, T0, VALID_NIK, cipher
-from tests.fakes import CallCounter
 
 FORM = SubmissionForm(
     service_code="KTP_CETAK",
@@ -52,7 +51,6 @@ async def test_of_racing_submissions_of_one_nik_and_service_exactly_one_is_store
             idempotency_keys=keys,
             catalogue=load_catalogue(),
             calendar=WorkingCalendar(),
-            outbox_ready=CallCounter(),
             now=T0,
         )
 

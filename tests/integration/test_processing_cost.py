@@ -37,7 +37,6 @@ from services.processing.service_layer import cases, deadlines
 from services.processing.service_layer.cases import Officer
 from services.processing.service_layer.known_cases import KnownCases
 from services.processing.service_layer.report import monthly_report
-from shared.auth import Role
 from shared.calendar import WorkingCalendar
 from shared.events.envelope import Actor, ActorKind, Channel, CloudEvent, Event
 from shared.events.models import (
@@ -47,6 +46,7 @@ from shared.events.models import (
     RequestCompleted,
     RequestSubmitted,
 )
+from shared.identity import Role
 from shared.metrics import DB_OPERATIONS, activity
 from shared.mongo import Document, OutboxRelay
 from tests.builders import applicant, cipher, event_keys
@@ -122,12 +122,12 @@ class Processing:
             written.append((key, events))
             relay.wake(key, events)
 
+        stored.outgoing.register(outbox_ready)
         one_round = Batching(max_items=ROUND, max_delay_s=60)
         report = MongoReportStore(db["report_counters"], db["report_deltas"], one_round)
         deps = Dependencies(
             repository=KnownCases(stored),
             queues=MongoQueues(db["queues"], db["queue_slots"], one_round),
-            outbox_ready=outbox_ready,
             # Three timers a case.
             timers=MongoTimers(
                 db["deadline_timers"], db["deadline_cursor"], Batching(3 * ROUND, 60)
@@ -164,7 +164,6 @@ class Processing:
                 stage=None,
                 repository=self.deps.repository,
                 queues=self.deps.queues,
-                outbox_ready=self.deps.outbox_ready,
                 now=NOW,
             )
         return None if case is None else case.request_id
@@ -177,7 +176,6 @@ class Processing:
                 await deadlines.fire_due(
                     timers=self.deps.timers,
                     repository=self.deps.repository,
-                    outbox_ready=self.deps.outbox_ready,
                     now=NOW + timedelta(minutes=minute, seconds=seconds),
                 )
         with activity(RELAY):

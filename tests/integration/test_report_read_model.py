@@ -18,10 +18,10 @@ from services.processing.domain import report
 from services.processing.domain.report import MonthlyReport, Row
 from services.processing.service_layer.known_cases import KnownCases
 from services.processing.service_layer.report import Counted, monthly_report, record_for_report
-from shared.auth import Role
 from shared.calendar import WorkingCalendar
 from shared.events.envelope import Actor, ActorKind, Channel, Event
 from shared.events.models import CaseCompleted, RequestSubmitted, RevisionRequested
+from shared.identity import Role
 from shared.mongo import Document, new_mongo_client
 from tests.builders import applicant, case, cipher
 from tests.unit.test_processing_report import CaseSteps

@@ -33,15 +33,14 @@ from services.processing.entrypoints.access import ACCESS as PROCESSING_ACCESS
 from services.processing.entrypoints.api import ProcessingContext
 from services.processing.entrypoints.letters_api import LettersContext
 from shared.access import PROBES, AccessTable, Rule, route_keys
-from shared.auth import Role
 from shared.config import ServiceSettings
 from shared.http import ReadinessCheck, build_app
+from shared.identity import Role
 from tests.auth import STAFF_KEYS, bearer
 from tests.builders import T0
 from tests.contracts.audit import SIGNER
 from tests.fake_intake import FakeIntake
 from tests.fakes import (
-    CallCounter,
     FakeAtRisk,
     FakeCaseRepository,
     FakeClock,
@@ -84,7 +83,6 @@ def audit() -> FastAPI:
             nodes=FakeTreeNodes(),
             checkpoints=FakeCheckpoints(),
             clock=FakeClock(T0),
-            outbox_ready=CallCounter(),
         )
         yield {}
 
@@ -103,7 +101,6 @@ def processing() -> FastAPI:
             repository=FakeCaseRepository(),
             queues=FakeQueues(),
             at_risk=FakeAtRisk(),
-            outbox_ready=CallCounter(),
             calendar=FlatCalendar(),
             clock=FakeClock(T0),
         )
@@ -113,7 +110,6 @@ def processing() -> FastAPI:
             index=FakeLetterIndex(),
             policy=ProcessingSettings().letter_policy(),
             calendar=FlatCalendar(),
-            outbox_ready=CallCounter(),
             clock=FakeClock(T0),
             due_soon_within=timedelta(hours=8),
             max_scan_bytes=1024,

@@ -372,13 +372,11 @@ async def world() -> tuple[IntegrityContext, AuditContext, FakeAlerts]:
     await entries.append(log.entries[4:])
     alerts = FakeAlerts()
     await engine(entries, FakeProgress(), alerts).run()
-    woken: list[str] = []
     integrity = IntegrityContext(
         alerts=alerts,
         nodes=audit.nodes,
         checkpoints=audit.checkpoints,
         clock=FakeClock(RAISED + timedelta(hours=3)),
-        outbox_ready=lambda key, events: woken.append(key),
     )
     return integrity, audit, alerts
 

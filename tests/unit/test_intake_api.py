@@ -81,8 +81,10 @@ async def running_intake(
     repository = FakeRequestRepository()
     idempotency_keys = FakeIdempotencyKeys()
     outbox_ready = CallCounter()
+    repository.outgoing.register(outbox_ready)
     sign_ins = FakeSignInRepository()
     sign_in_outbox_ready = CallCounter()
+    sign_ins.outgoing.register(sign_in_outbox_ready)
     counts = FakeCounts()
     clock = FakeClock(T0)
 
@@ -92,11 +94,9 @@ async def running_intake(
             repository=repository,
             idempotency_keys=idempotency_keys,
             catalogue=load_catalogue(),
-            outbox_ready=outbox_ready,
             sign_in=SignInContext(
                 repository=sign_ins,
                 hash_code=lambda challenge_id, code: f"{challenge_id}:{code}",
-                outbox_ready=sign_in_outbox_ready,
                 counts=counts,
                 rules=settings.sign_in_rules(),
             ),

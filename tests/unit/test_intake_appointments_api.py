@@ -27,7 +27,7 @@ from shared.calendar import WorkingCalendar
 from shared.http import ReadinessCheck
 from tests.auth import STAFF_KEYS, bearer
 from tests.builders import T0
-from tests.fakes import CallCounter, FakeClock, FakeCounts, message_caps
+from tests.fakes import FakeClock, FakeCounts, message_caps
 from tests.fakes_appointments import FakeAppointmentRepository, FakeSlotPlaces
 
 # T0 is Monday 3 March 2025, 08:30 in Jakarta.
@@ -75,7 +75,6 @@ async def intake(tmp_path: Path) -> AsyncIterator[Intake]:
                 rules=BookingRules(
                     service_points=load_service_points(catalogue), calendar=WorkingCalendar()
                 ),
-                outbox_ready=CallCounter(),
             ),
             catalogue=catalogue,
             clock=FakeClock(T0),

@@ -37,7 +37,6 @@ from services.intake.service_layer.appointments import (
     next_free_days,
     reschedule_appointment,
 )
-from shared.auth import Principal, Role
 from shared.calendar import WorkingCalendar
 from shared.events.envelope import Actor, ActorKind, Channel, CloudEvent, Event
 from shared.events.models import (
@@ -46,6 +45,7 @@ from shared.events.models import (
     AppointmentCancelled,
     NotificationChannel,
 )
+from shared.identity import Principal, Role
 from tests.builders import T0, VALID_NIK
 from tests.fakes import CallCounter
 from tests.fakes_appointments import FakeAppointmentRepository, FakeSlotPlaces
@@ -102,7 +102,8 @@ class Office:
 def office() -> Office:
     appointments, places, ready = FakeAppointmentRepository(), FakeSlotPlaces(), CallCounter()
     rules = BookingRules(service_points=load_service_points(CATALOGUE), calendar=WorkingCalendar())
-    agenda = Agenda(appointments=appointments, places=places, rules=rules, outbox_ready=ready)
+    appointments.outgoing.register(ready)
+    agenda = Agenda(appointments=appointments, places=places, rules=rules)
     return Office(appointments, places, ready, agenda)
 
 

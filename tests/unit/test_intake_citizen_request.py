@@ -21,10 +21,10 @@ from services.intake.domain.citizen_request import (
 from services.intake.domain.forms import InvalidForm
 from services.intake.domain.identity import InvalidIdentity, Sex
 from services.intake.domain.text import InvalidText
-from shared.auth import Principal, Role
 from shared.calendar import JAKARTA, WorkingCalendar
 from shared.events.envelope import Actor, ActorKind, Channel
 from shared.events.models import Applicant, NotificationChannel, RequestSubmitted
+from shared.identity import Principal, Role
 from tests.builders import CITIZEN, FORM_FIELDS, T0
 
 CATALOGUE = load_catalogue()

@@ -18,9 +18,9 @@ from services.intake.domain.identity import InvalidIdentity
 from services.intake.domain.text import InvalidText
 from services.intake.domain.tracking import ALPHABET
 from services.intake.service_layer import complaints
-from shared.auth import Principal, Role
 from shared.events.envelope import Actor, ActorKind, Channel
 from shared.events.models import ComplaintCategory, ComplaintFiled
+from shared.identity import Principal, Role
 from tests.builders import T0, citizen_request, wrapped
 from tests.fakes import CallCounter, FakeRequestRepository
 from tests.fakes_appointments import FakeComplaintRepository
@@ -122,6 +122,7 @@ def test_a_description_must_say_something_visible_within_bounds(text: str, reaso
 
 async def test_filing_ties_the_complaint_to_the_request_of_its_tracking_number() -> None:
     store, requests, ready = FakeComplaintRepository(), FakeRequestRepository(), CallCounter()
+    store.outgoing.register(ready)
     await requests.reserve_tracking_number("K7M2Q9XP", "req-1")
     await requests.add(citizen_request("req-1"), [])
 
@@ -135,7 +136,6 @@ async def test_filing_ties_the_complaint_to_the_request_of_its_tracking_number()
         filer=submitter(None),
         complaints=store,
         requests=requests,
-        outbox_ready=ready,
         now=T0,
     )
 
@@ -164,7 +164,6 @@ async def test_an_unknown_tracking_number_is_refused_and_nothing_stored(
             filer=submitter(None),
             complaints=store,
             requests=FakeRequestRepository(),
-            outbox_ready=CallCounter(),
             now=T0,
         )
 
@@ -184,7 +183,6 @@ async def test_a_signed_in_citizen_is_answered_at_their_own_number_by_default() 
         filer=citizen,
         complaints=store,
         requests=FakeRequestRepository(),
-        outbox_ready=CallCounter(),
         now=T0,
     )
 

@@ -21,7 +21,7 @@ from shared.access import Counting
 from shared.http import ReadinessCheck
 from tests.auth import STAFF_KEYS, bearer
 from tests.builders import T0, citizen_request
-from tests.fakes import CallCounter, FakeClock, FakeCounts, FakeRequestRepository, message_caps
+from tests.fakes import FakeClock, FakeCounts, FakeRequestRepository, message_caps
 from tests.fakes_appointments import FakeComplaintRepository
 
 ANONYMOUS_FEE: dict[str, Any] = {
@@ -57,7 +57,6 @@ async def intake(tmp_path: Path) -> AsyncIterator[Intake]:
         app.state.complaints = ComplaintsContext(
             complaints=complaints,
             requests=requests,
-            outbox_ready=CallCounter(),
             clock=FakeClock(T0),
             message_caps=message_caps(),
         )

@@ -36,6 +36,7 @@ class Intake:
         self.repository = FakeRequestRepository()
         self.store = FakeDocumentStore()
         self.outbox_ready = CallCounter()
+        self.repository.outgoing.register(self.outbox_ready)
 
     async def holds(self, request: CitizenRequest) -> CitizenRequest:
         await self.repository.add(request, [])
@@ -58,7 +59,6 @@ class Intake:
             repository=self.repository,
             store=self.store,
             catalogue=CATALOGUE,
-            outbox_ready=self.outbox_ready,
             clock=FakeClock(T0),
             declared_bytes=declared_bytes,
         )
@@ -72,7 +72,6 @@ class Intake:
             store=self.store,
             recorded_reader=reader,
             repository=self.repository,
-            outbox_ready=self.outbox_ready,
             now=T0,
         )
 

@@ -17,9 +17,9 @@ from services.intake.domain.documents import (
     document_access,
     requirement_for,
 )
-from shared.auth import Principal, Role
 from shared.events.models import DocumentAttached, RequestCompleted
 from shared.files import EmptyFile, FileContent, MediaType, TooLarge, UnsupportedType, sniff
+from shared.identity import Principal, Role
 from tests.builders import CITIZEN, MOBILE, T0
 from tests.documents import CARD, JPEG, LETTER, PDF, PHOTO, PNG, SERVICE, TEXT, waiting_request
 

@@ -40,7 +40,6 @@ from tests.documents import (
     waiting_request,
 )
 from tests.fakes import (
-    CallCounter,
     FakeClock,
     FakeCounts,
     FakeDocumentStore,
@@ -101,11 +100,9 @@ async def intake() -> AsyncIterator[Intake]:
             repository=repository,
             idempotency_keys=FakeIdempotencyKeys(),
             catalogue=CATALOGUE,
-            outbox_ready=CallCounter(),
             sign_in=SignInContext(
                 repository=FakeSignInRepository(),
                 hash_code=lambda challenge_id, code: f"{challenge_id}:{code}",
-                outbox_ready=CallCounter(),
                 counts=counts,
                 rules=settings.sign_in_rules(),
             ),

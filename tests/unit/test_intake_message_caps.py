@@ -8,8 +8,8 @@ from datetime import timedelta
 from services.intake.domain.callers import submitter
 from services.intake.domain.citizen_request import Submitter
 from services.intake.domain.message_caps import MessageCapRules, capped_phone, phone_wait
-from shared.auth import Principal, Role
 from shared.counts import MINUTE, SharedAllowance
+from shared.identity import Principal, Role
 from tests.auth import bearer
 from tests.builders import T0, nik
 from tests.fakes import FakeCounts

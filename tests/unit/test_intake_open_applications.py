@@ -35,7 +35,7 @@ from shared.calendar import WorkingCalendar
 from shared.events.envelope import Actor, ActorKind, Channel, CloudEvent
 from shared.events.models import NotificationChannel
 from tests.builders import CITIZEN, FORM_FIELDS, MOBILE, T0, VALID_NIK, citizen_request, nik
-from tests.fakes import CallCounter, FakeIdempotencyKeys, FakeRequestRepository
+from tests.fakes import FakeIdempotencyKeys, FakeRequestRepository
 from tests.unit.test_intake_api import FORM, answering, running_intake
 
 CATALOGUE = load_catalogue()
@@ -73,7 +73,6 @@ async def submit(
         idempotency_keys=keys or FakeIdempotencyKeys(),
         catalogue=CATALOGUE,
         calendar=WorkingCalendar(),
-        outbox_ready=CallCounter(),
         now=T0 + timedelta(minutes=minutes),
     )
 

@@ -45,8 +45,10 @@ def repository() -> FakeRequestRepository:
 
 
 @pytest.fixture
-def outbox_ready() -> CallCounter:
-    return CallCounter()
+def outbox_ready(repository: FakeRequestRepository) -> CallCounter:
+    counter = CallCounter()
+    repository.outgoing.register(counter)
+    return counter
 
 
 @pytest.fixture
@@ -56,7 +58,6 @@ def keys() -> FakeIdempotencyKeys:
 
 async def submit(
     repository: FakeRequestRepository,
-    outbox_ready: CallCounter,
     *,
     keys: FakeIdempotencyKeys | None = None,
     form: SubmissionForm = FORM,
@@ -70,7 +71,6 @@ async def submit(
         idempotency_keys=keys or FakeIdempotencyKeys(),
         catalogue=CATALOGUE,
         calendar=CALENDAR,
-        outbox_ready=outbox_ready,
         now=T0,
     )
 
@@ -78,7 +78,7 @@ async def submit(
 async def test_a_new_request_is_stored_with_its_event_and_the_relay_is_woken(
     repository: FakeRequestRepository, outbox_ready: CallCounter
 ) -> None:
-    outcome = await submit(repository, outbox_ready)
+    outcome = await submit(repository)
 
     assert outcome.created is True
     request_id = outcome.request.request_id
@@ -99,9 +99,9 @@ async def test_a_new_request_is_stored_with_its_event_and_the_relay_is_woken(
 async def test_a_retry_with_the_same_key_and_form_returns_the_stored_request(
     repository: FakeRequestRepository, outbox_ready: CallCounter, keys: FakeIdempotencyKeys
 ) -> None:
-    first = await submit(repository, outbox_ready, keys=keys, idempotency_key="key-12345")
+    first = await submit(repository, keys=keys, idempotency_key="key-12345")
 
-    retry = await submit(repository, outbox_ready, keys=keys, idempotency_key="key-12345")
+    retry = await submit(repository, keys=keys, idempotency_key="key-12345")
 
     assert retry.created is False
     assert retry.request.request_id == first.request.request_id
@@ -115,15 +115,13 @@ async def test_a_retry_with_the_same_key_and_form_returns_the_stored_request(
 async def test_a_retry_with_the_same_key_and_another_form_is_a_conflict(
     repository: FakeRequestRepository, outbox_ready: CallCounter, keys: FakeIdempotencyKeys
 ) -> None:
-    first = await submit(repository, outbox_ready, keys=keys, idempotency_key="key-12345")
+    first = await submit(repository, keys=keys, idempotency_key="key-12345")
     other_form = dataclasses.replace(
         FORM, service_code="AKTA_MATI", fields=FORM_FIELDS["AKTA_MATI"]
     )
 
     with pytest.raises(IdempotencyConflict):
-        await submit(
-            repository, outbox_ready, keys=keys, form=other_form, idempotency_key="key-12345"
-        )
+        await submit(repository, keys=keys, form=other_form, idempotency_key="key-12345")
 
     stored = await repository.get(first.request.request_id)
     assert stored is not None
@@ -135,8 +133,8 @@ async def test_a_retry_with_the_same_key_and_another_form_is_a_conflict(
 async def test_different_keys_give_different_requests(
     repository: FakeRequestRepository, outbox_ready: CallCounter, keys: FakeIdempotencyKeys
 ) -> None:
-    first = await submit(repository, outbox_ready, keys=keys, idempotency_key="key-aaaaa")
-    second = await submit(repository, outbox_ready, keys=keys, idempotency_key="key-bbbbb")
+    first = await submit(repository, keys=keys, idempotency_key="key-aaaaa")
+    second = await submit(repository, keys=keys, idempotency_key="key-bbbbb")
 
     assert first.request.request_id != second.request.request_id
     assert second.created is True
@@ -145,7 +143,7 @@ async def test_different_keys_give_different_requests(
 async def test_without_a_key_every_submission_is_a_new_request(
     repository: FakeRequestRepository, outbox_ready: CallCounter
 ) -> None:
-    outcomes = [await submit(repository, outbox_ready) for _ in range(3)]
+    outcomes = [await submit(repository) for _ in range(3)]
 
     assert len({outcome.request.request_id for outcome in outcomes}) == 3
     assert all(outcome.created for outcome in outcomes)
@@ -156,7 +154,7 @@ async def test_without_a_key_every_submission_is_a_new_request(
 async def test_get_request_finds_a_stored_request_and_none_otherwise(
     repository: FakeRequestRepository, outbox_ready: CallCounter
 ) -> None:
-    outcome = await submit(repository, outbox_ready)
+    outcome = await submit(repository)
 
     found = await get_request(request_id=outcome.request.request_id, repository=repository)
 
@@ -171,8 +169,8 @@ async def test_a_request_id_is_random_and_the_key_is_kept_only_as_a_hash(
     key = "key-12345"
     elsewhere = FakeRequestRepository()
 
-    first = await submit(repository, outbox_ready, keys=keys, idempotency_key=key)
-    same_key_elsewhere = await submit(elsewhere, CallCounter(), idempotency_key=key)
+    first = await submit(repository, keys=keys, idempotency_key=key)
+    same_key_elsewhere = await submit(elsewhere, idempotency_key=key)
 
     request_id = first.request.request_id
     assert uuid.UUID(request_id).version == 4
@@ -186,12 +184,10 @@ async def test_a_refused_form_ties_no_key(
     in_person = dataclasses.replace(FORM, service_code="KTP_REKAM")
 
     with pytest.raises(InPersonOnly):
-        await submit(
-            repository, outbox_ready, keys=keys, form=in_person, idempotency_key="key-12345"
-        )
+        await submit(repository, keys=keys, form=in_person, idempotency_key="key-12345")
 
     assert keys.request_ids == {}
-    retry = await submit(repository, outbox_ready, keys=keys, idempotency_key="key-12345")
+    retry = await submit(repository, keys=keys, idempotency_key="key-12345")
     assert retry.created is True
 
 
@@ -214,11 +210,11 @@ async def test_a_retry_after_a_crash_between_key_and_request_stores_the_request_
 ) -> None:
     repository = CrashAfterClaim()
     with pytest.raises(ConnectionResetError):
-        await submit(repository, outbox_ready, keys=keys, idempotency_key="key-12345")
+        await submit(repository, keys=keys, idempotency_key="key-12345")
     [claimed] = keys.request_ids.values()
 
-    retry = await submit(repository, outbox_ready, keys=keys, idempotency_key="key-12345")
-    again = await submit(repository, outbox_ready, keys=keys, idempotency_key="key-12345")
+    retry = await submit(repository, keys=keys, idempotency_key="key-12345")
+    again = await submit(repository, keys=keys, idempotency_key="key-12345")
 
     assert retry.created is True
     assert retry.request.request_id == claimed
@@ -245,9 +241,7 @@ async def test_a_key_claimed_by_a_concurrent_submission_gives_its_request_id(
 ) -> None:
     other = str(uuid.uuid4())
 
-    outcome = await submit(
-        repository, outbox_ready, keys=ConcurrentClaim(other), idempotency_key="key-12345"
-    )
+    outcome = await submit(repository, keys=ConcurrentClaim(other), idempotency_key="key-12345")
 
     assert outcome.request.request_id == other
     assert [event.subject for event in repository.outbox] == [other]

@@ -151,7 +151,6 @@ class WhatsApp:
     requests: FakeRequestRepository
     documents: FakeDocumentStore
     replies_ready: CallCounter
-    requests_ready: CallCounter
     statuses_ready: CallCounter
     clock: FakeClock
     elsewhere: FakeIntake
@@ -189,8 +188,9 @@ async def running_whatsapp() -> AsyncIterator[WhatsApp]:
     requests = FakeRequestRepository()
     documents = FakeDocumentStore()
     replies_ready = CallCounter()
-    requests_ready = CallCounter()
+    conversations.outgoing.register(replies_ready)
     statuses_ready = CallCounter()
+    inbound.outgoing.register(statuses_ready)
     clock = FakeClock(T0)
     elsewhere = FakeIntake(requests=requests, clock=clock)
 
@@ -208,12 +208,10 @@ async def running_whatsapp() -> AsyncIterator[WhatsApp]:
                 documents=documents,
                 catalogue=load_catalogue(),
                 calendar=WorkingCalendar(),
-                outbox_ready=replies_ready,
-                request_outbox_ready=requests_ready,
                 citizen_id=partial(citizen_subject, cipher()),
                 commands=elsewhere.commands(),
             ),
-            reports=DeliveryReportContext(inbound=inbound, outbox_ready=statuses_ready),
+            reports=DeliveryReportContext(inbound=inbound),
             clock=clock,
         )
         yield {}
@@ -234,7 +232,6 @@ async def running_whatsapp() -> AsyncIterator[WhatsApp]:
             requests=requests,
             documents=documents,
             replies_ready=replies_ready,
-            requests_ready=requests_ready,
             statuses_ready=statuses_ready,
             clock=clock,
             elsewhere=elsewhere,

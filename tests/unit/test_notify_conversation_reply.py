@@ -45,10 +45,10 @@ async def test_a_reply_is_sent_as_it_is_once_however_often_its_event_arrives() -
     for _ in range(3):
         await dispatch(event)
     outbox_ready = CallCounter()
+    repository.outgoing.register(outbox_ready)
     delivery = Delivery(
         repository=repository,
         provider=provider,
-        outbox_ready=outbox_ready,
         max_attempts=3,
         now=FakeClock(T0),
     )

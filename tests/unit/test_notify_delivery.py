@@ -39,15 +39,16 @@ def clock() -> FakeClock:
 
 
 @pytest.fixture
-def outbox_ready() -> CallCounter:
-    return CallCounter()
+def outbox_ready(repository: FakeNotificationRepository) -> CallCounter:
+    counter = CallCounter()
+    repository.outgoing.register(counter)
+    return counter
 
 
 async def deliver(
     repository: FakeNotificationRepository,
     provider: FakeMessageProvider,
     clock: FakeClock,
-    outbox_ready: CallCounter,
     *,
     max_attempts: int = 3,
 ) -> int:
@@ -55,7 +56,6 @@ async def deliver(
         Delivery(
             repository=repository,
             provider=provider,
-            outbox_ready=outbox_ready,
             max_attempts=max_attempts,
             now=clock,
             draw=longest_wait,
@@ -100,7 +100,6 @@ async def test_a_handed_over_message_is_sent_without_being_read_back(
     delivery = Delivery(
         repository=repository,
         provider=provider,
-        outbox_ready=outbox_ready,
         max_attempts=3,
         now=clock,
     )
@@ -128,7 +127,7 @@ async def test_a_due_message_is_sent_and_announced(
 ) -> None:
     await repository.add(notification("n-1", next_attempt_at=T0))
 
-    tried = await deliver(repository, provider, clock, outbox_ready)
+    tried = await deliver(repository, provider, clock)
 
     assert tried == 1
     assert [sent.notification_id for sent in provider.sent] == ["n-1"]
@@ -142,7 +141,7 @@ async def test_a_due_message_is_sent_and_announced(
     assert event.source == "/adminduk/notify"
     assert NotificationSent.model_validate(event.data).provider_message_id == "provider-1"
     assert outbox_ready.calls == 1
-    assert await deliver(repository, provider, clock, outbox_ready) == 0
+    assert await deliver(repository, provider, clock) == 0
     assert len(provider.attempts) == 1
 
 
@@ -155,7 +154,7 @@ async def test_only_due_messages_are_tried(
     await repository.add(notification("now", next_attempt_at=T0))
     await repository.add(notification("later", next_attempt_at=T0 + timedelta(seconds=1)))
 
-    assert await deliver(repository, provider, clock, outbox_ready) == 1
+    assert await deliver(repository, provider, clock) == 1
 
     assert [attempt.notification_id for attempt in provider.attempts] == ["now"]
     assert repository.notifications["later"].status is NotificationStatus.PENDING
@@ -170,7 +169,7 @@ async def test_a_retryable_failure_reschedules_quietly_then_succeeds(
     await repository.add(notification("n-1", next_attempt_at=T0))
     provider.fail_next(1, retryable=True, reason="provider answered 503")
 
-    assert await deliver(repository, provider, clock, outbox_ready) == 1
+    assert await deliver(repository, provider, clock) == 1
 
     stored = repository.notifications["n-1"]
     assert stored.status is NotificationStatus.PENDING
@@ -181,9 +180,9 @@ async def test_a_retryable_failure_reschedules_quietly_then_succeeds(
     assert outbox_ready.calls == 0
 
     clock.advance(timedelta(seconds=1))
-    assert await deliver(repository, provider, clock, outbox_ready) == 0
+    assert await deliver(repository, provider, clock) == 0
     clock.advance(timedelta(seconds=1))
-    assert await deliver(repository, provider, clock, outbox_ready) == 1
+    assert await deliver(repository, provider, clock) == 1
 
     assert repository.notifications["n-1"].status is NotificationStatus.SENT
     assert repository.notifications["n-1"].attempts == 2
@@ -201,10 +200,10 @@ async def test_retryable_failures_give_up_at_the_maximum_attempts(
     provider.fail_next(3, retryable=True, reason="provider unreachable: ConnectError")
 
     for _ in range(3):
-        assert await deliver(repository, provider, clock, outbox_ready, max_attempts=3) == 1
+        assert await deliver(repository, provider, clock, max_attempts=3) == 1
         clock.advance(timedelta(minutes=10))
 
-    assert await deliver(repository, provider, clock, outbox_ready, max_attempts=3) == 0
+    assert await deliver(repository, provider, clock, max_attempts=3) == 0
     stored = repository.notifications["n-1"]
     assert stored.status is NotificationStatus.FAILED
     assert stored.attempts == 3
@@ -226,7 +225,7 @@ async def test_a_permanent_failure_on_the_only_channel_gives_up_at_once(
     await repository.add(notification("n-1", next_attempt_at=T0))
     provider.fail_next(1, retryable=False, reason="provider answered 400")
 
-    await deliver(repository, provider, clock, outbox_ready, max_attempts=8)
+    await deliver(repository, provider, clock, max_attempts=8)
 
     assert repository.notifications["n-1"].status is NotificationStatus.FAILED
     assert [event.type for event in repository.outbox] == [NotificationFailed.event_type]
@@ -244,7 +243,7 @@ async def test_one_failing_message_does_not_hold_back_the_others(
     await repository.add(notification("second", next_attempt_at=T0 - timedelta(seconds=1)))
     provider.fail_next(1, retryable=False)
 
-    assert await deliver(repository, provider, clock, outbox_ready) == 2
+    assert await deliver(repository, provider, clock) == 2
 
     assert repository.notifications["first"].status is NotificationStatus.FAILED
     assert repository.notifications["second"].status is NotificationStatus.SENT
@@ -267,7 +266,6 @@ async def test_named_messages_are_tried_only_while_pending_and_due(
     delivery = Delivery(
         repository=repository,
         provider=provider,
-        outbox_ready=outbox_ready,
         max_attempts=3,
         now=clock,
     )
@@ -307,7 +305,6 @@ async def test_messages_are_sent_concurrently_up_to_the_channels_limit(
         Delivery(
             repository=repository,
             provider=provider,
-            outbox_ready=outbox_ready,
             max_attempts=3,
             now=clock,
             limits={DeliveryChannel.WHATSAPP: limit},
@@ -328,7 +325,6 @@ async def test_a_held_message_the_sweep_sent_first_is_not_sent_again(
     delivery = Delivery(
         repository=repository,
         provider=provider,
-        outbox_ready=outbox_ready,
         max_attempts=3,
         now=clock,
     )
@@ -357,7 +353,6 @@ async def test_a_retry_that_comes_due_in_quiet_hours_waits_untried_until_six(
     delivery = Delivery(
         repository=repository,
         provider=provider,
-        outbox_ready=outbox_ready,
         max_attempts=5,
         now=clock,
         quiet_hours=QuietHours(),
@@ -396,7 +391,6 @@ async def test_answers_go_out_in_quiet_hours(
         Delivery(
             repository=repository,
             provider=provider,
-            outbox_ready=outbox_ready,
             max_attempts=3,
             now=FakeClock(night),
             quiet_hours=QuietHours(),
@@ -418,7 +412,7 @@ async def test_messages_due_at_one_moment_go_out_in_the_order_they_were_created(
         created_at = night + timedelta(minutes=minute)
         await repository.add(notification(name, next_attempt_at=T0, created_at=created_at))
 
-    await deliver(repository, provider, clock, outbox_ready)
+    await deliver(repository, provider, clock)
 
     assert [sent.notification_id for sent in provider.sent] == ["first", "second", "third"]
 
@@ -438,7 +432,6 @@ async def test_a_backlog_larger_than_a_batch_is_sent_in_one_sweep(
         Delivery(
             repository=repository,
             provider=provider,
-            outbox_ready=outbox_ready,
             max_attempts=3,
             now=clock,
         ),

@@ -71,7 +71,6 @@ class World:
         base = Delivery(
             repository=self.repository,
             provider=self.provider,
-            outbox_ready=self.outbox_ready,
             max_attempts=3,
             now=self.clock,
             lease=LEASE,
@@ -95,7 +94,9 @@ class World:
 
 @pytest.fixture
 def world() -> World:
-    return World(FakeNotificationRepository(), ScriptedProvider(), FakeClock(T0), CallCounter())
+    repository, outbox_ready = FakeNotificationRepository(), CallCounter()
+    repository.outgoing.register(outbox_ready)
+    return World(repository, ScriptedProvider(), FakeClock(T0), outbox_ready)
 
 
 def whatsapp_then_sms(

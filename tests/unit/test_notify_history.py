@@ -33,7 +33,6 @@ from shared.signatures import timestamped_signature
 from tests.auth import STAFF_KEYS, bearer
 from tests.builders import T0
 from tests.fakes import (
-    CallCounter,
     FakeDeliveryStatusStore,
     FakeNotificationRepository,
     FakeRecipientDirectory,
@@ -72,7 +71,6 @@ class FakeNotify:
         self.statuses = StatusContext(
             store=self.store,
             notifications=self.notifications,
-            outbox_ready=CallCounter(),
             now=lambda: T0,
         )
 
@@ -123,7 +121,6 @@ class FakeNotify:
             notifications=self.notifications,
             store=self.store,
             recipients=self.recipients,
-            outbox_ready=CallCounter(),
             now=lambda: T0,
             default_service_point=OFFICE,
         )

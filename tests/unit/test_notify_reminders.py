@@ -20,7 +20,7 @@ from shared.events.models import (
     NotificationChannel,
 )
 from tests.builders import CITIZEN, MOBILE
-from tests.fakes import CallCounter, FakeClock, FakeMessageProvider, FakeNotify
+from tests.fakes import FakeClock, FakeMessageProvider, FakeNotify
 
 
 def wib(day: int, hour: int, minute: int = 0) -> datetime:
@@ -163,7 +163,6 @@ async def test_delivery_sends_the_reminder_when_due_and_never_once_cancelled() -
     delivery = Delivery(
         repository=notify.repository,
         provider=provider,
-        outbox_ready=CallCounter(),
         max_attempts=3,
         now=clock,
     )

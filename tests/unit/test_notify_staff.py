@@ -21,7 +21,6 @@ from services.notify.adapters.staff_directory_file import (
 from services.notify.domain.notification import Notification
 from services.notify.domain.quiet_hours import QuietHours
 from services.notify.entrypoints.consumer import subscription
-from shared.auth import Role
 from shared.calendar import JAKARTA
 from shared.errors import InvalidConfiguration
 from shared.events.envelope import Actor, CloudEvent, Event
@@ -32,6 +31,7 @@ from shared.events.models import (
     DispositionEscalated,
     DispositionReminded,
 )
+from shared.identity import Role
 from tests.builders import T0, request_submitted
 from tests.fakes import FakeClock, FakeNotify
 

@@ -26,6 +26,7 @@ from shared.events.models import (
     DeliveryStatus,
     NotificationStatusChanged,
 )
+from shared.outbox import Outbox
 from tests.builders import T0
 from tests.fakes import (
     CallCounter,
@@ -41,6 +42,7 @@ KEY = "evt-1:citizen:WHATSAPP"
 
 class FakeHistoryReads:
     def __init__(self) -> None:
+        self.outgoing = Outbox()
         self.events: dict[str, list[CloudEvent]] = {}
 
     async def record_read(self, about: str, outbox: list[CloudEvent]) -> None:
@@ -170,10 +172,10 @@ def context_with(
     notifications = FakeNotificationRepository()
     notifications.notifications["evt-1:citizen"] = a_notification()
     woken = CallCounter()
+    store.outgoing.register(woken)
     context = StatusContext(
         store=store,
         notifications=notifications,
-        outbox_ready=woken,
         now=lambda: T0,
         uncertain=recorder,
         failures=recorder,

@@ -16,7 +16,6 @@ from services.processing.domain.case import (
 )
 from services.processing.domain.priority import Lane, birth_date, lane_for
 from services.processing.service_layer.cases import open_case_for_request
-from shared.auth import Role
 from shared.events.envelope import Actor, ActorKind, Channel
 from shared.events.models import (
     CaseApproved,
@@ -35,6 +34,7 @@ from shared.events.models import (
     NotificationChannel,
     RevisionRequested,
 )
+from shared.identity import Role
 from tests.builders import T0, request_submitted
 from tests.fakes import CallCounter, FakeCaseRepository, FlatCalendar
 
@@ -449,13 +449,13 @@ def test_a_womans_birth_day_has_forty_added() -> None:
 async def test_a_submitted_request_opens_one_case_and_wakes_the_relay() -> None:
     repository = FakeCaseRepository()
     outbox_ready = CallCounter()
+    repository.outgoing.register(outbox_ready)
 
     for _ in range(2):
         await open_case_for_request(
             submitted=request_submitted("req-7"),
             event_id="evt-1",
             repository=repository,
-            outbox_ready=outbox_ready,
             calendar=CALENDAR,
             default_service_point="KANTOR_DINAS",
             now=OPENED_AT,

@@ -14,12 +14,12 @@ from services.processing.domain.queues import WRITE_GRACE, QueueKey, Slot
 from services.processing.service_layer import cases
 from services.processing.service_layer.cases import CaseNotFound, Officer, Turns
 from services.processing.service_layer.known_cases import KnownCases
-from shared.auth import Role
 from shared.errors import Conflict
 from shared.events.envelope import Actor, ActorKind, Channel, CloudEvent, Event
 from shared.events.models import CaseReleased, CaseStage, RequestCancelled, RequestResubmitted
+from shared.identity import Role
 from tests.builders import SYSTEM, T0, case_opened, request_submitted
-from tests.fakes import CallCounter, FakeCaseRepository, FakeQueues, FlatCalendar
+from tests.fakes import FakeCaseRepository, FakeQueues, FlatCalendar
 
 NOW = T0 + timedelta(hours=1)
 KEY = QueueKey("KANTOR_DINAS", CaseStage.VERIFICATION, Lane.NORMAL)
@@ -40,7 +40,6 @@ class Office:
     def __init__(self) -> None:
         self.repository = FakeCaseRepository()
         self.queues = FakeQueues()
-        self.outbox_ready = CallCounter()
 
     async def submit(
         self,
@@ -59,7 +58,6 @@ class Office:
             submitted=submitted,
             event_id=f"evt-{request_id}",
             repository=self.repository,
-            outbox_ready=self.outbox_ready,
             calendar=FlatCalendar(),
             default_service_point="KANTOR_DINAS",
             now=opened_at,
@@ -88,7 +86,6 @@ class Office:
             stage=stage,
             repository=self.repository,
             queues=self.queues,
-            outbox_ready=self.outbox_ready,
             now=NOW,
         )
         return None if case is None else case.request_id
@@ -129,7 +126,6 @@ async def test_a_released_case_comes_before_newer_ones(office: Office) -> None:
         officer=first,
         step=lambda case: case.release(first.actor, now=NOW),
         repository=office.repository,
-        outbox_ready=office.outbox_ready,
         now=NOW,
     )
     await office.queue("req-0", returned=True)
@@ -161,7 +157,6 @@ async def test_cases_taken_out_of_order_are_skipped_and_forgotten(office: Office
         officer=jumper,
         reason_code="FUNERAL",
         repository=office.repository,
-        outbox_ready=office.outbox_ready,
         now=NOW,
     )
 
@@ -206,7 +201,6 @@ async def test_the_next_claim_after_a_full_page_of_taken_cases_finds_the_rest(
             officer=jumper,
             reason_code="SUPERVISOR_INSTRUCTION",
             repository=office.repository,
-            outbox_ready=office.outbox_ready,
             now=NOW,
         )
 
@@ -235,7 +229,6 @@ async def test_a_stale_write_is_a_conflict_and_changes_nothing(office: Office) -
             officer=second,
             reason_code="FUNERAL",
             repository=stale,
-            outbox_ready=office.outbox_ready,
             now=NOW,
         )
     case = office.repository.cases["req-0"]
@@ -277,7 +270,6 @@ async def test_a_step_taken_while_processing_notes_a_document_is_judged_again_an
         officer=verifier,
         reason_code="FUNERAL",
         repository=racing,
-        outbox_ready=office.outbox_ready,
         now=NOW,
     )
 
@@ -320,7 +312,6 @@ async def test_claim_next_takes_a_case_whose_first_save_lost_to_a_document_noted
         stage=None,
         repository=noting,
         queues=office.queues,
-        outbox_ready=office.outbox_ready,
         now=NOW,
     )
 
@@ -340,7 +331,6 @@ async def test_a_case_still_waiting_after_every_lost_save_stays_in_the_queue(
         stage=None,
         repository=noting,
         queues=office.queues,
-        outbox_ready=office.outbox_ready,
         now=NOW,
     )
 
@@ -356,7 +346,6 @@ async def test_a_case_of_another_service_point_is_not_found(office: Office) -> N
             request_id="req-0",
             officer=officer("v-1", service_point="MPP_MOJOKERTO"),
             repository=office.repository,
-            outbox_ready=office.outbox_ready,
             now=NOW,
         )
 
@@ -369,7 +358,6 @@ async def test_a_withdrawn_request_closes_its_case_once(office: Office) -> None:
         await cases.cancel_case(
             cancelled=cancelled,
             repository=office.repository,
-            outbox_ready=office.outbox_ready,
             now=NOW,
         )
 
@@ -387,7 +375,6 @@ async def test_a_withdrawal_after_verification_began_changes_nothing(office: Off
     await cases.cancel_case(
         cancelled=RequestCancelled(actor=SYSTEM, request_id="req-0", cancelled_at=NOW),
         repository=office.repository,
-        outbox_ready=office.outbox_ready,
         now=NOW,
     )
 
@@ -408,7 +395,6 @@ async def test_a_resubmitted_case_goes_back_to_verification_with_its_deadline_mo
             verifier.actor, ["Foto KK"], now=NOW, calendar=FlatCalendar()
         ),
         repository=office.repository,
-        outbox_ready=office.outbox_ready,
         now=NOW,
     )
     resubmitted = RequestResubmitted(
@@ -420,7 +406,6 @@ async def test_a_resubmitted_case_goes_back_to_verification_with_its_deadline_mo
             resubmitted=resubmitted,
             repository=office.repository,
             calendar=FlatCalendar(),
-            outbox_ready=office.outbox_ready,
             now=NOW + timedelta(hours=5),
         )
 
@@ -466,7 +451,6 @@ async def test_officers_taking_work_at_once_take_turns_and_lose_no_save(
                 stage=None,
                 repository=office.repository,
                 queues=office.queues,
-                outbox_ready=office.outbox_ready,
                 now=NOW,
                 turns=turns,
             )

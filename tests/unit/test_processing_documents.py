@@ -11,7 +11,6 @@ from services.processing.entrypoints.api import CaseView
 from services.processing.entrypoints.consumer import Dependencies, subscription
 from services.processing.service_layer.cases import note_documents
 from services.processing.service_layer.known_cases import KnownCases
-from shared.auth import Role
 from shared.errors import RetryableError
 from shared.events.envelope import Actor, ActorKind, Channel
 from shared.events.models import (
@@ -20,9 +19,9 @@ from shared.events.models import (
     RequestCompleted,
     RevisionRequested,
 )
+from shared.identity import Role
 from tests.builders import CITIZEN, T0, request_submitted, wrapped
 from tests.fakes import (
-    CallCounter,
     FakeAtRisk,
     FakeCaseRepository,
     FakeClock,
@@ -178,7 +177,6 @@ async def test_the_consumer_applies_intakes_document_events_to_the_case() -> Non
         Dependencies(
             repository=KnownCases(repository),
             queues=FakeQueues(),
-            outbox_ready=CallCounter(),
             timers=FakeTimers(),
             at_risk=FakeAtRisk(),
             calendar=FlatCalendar(),

@@ -13,11 +13,12 @@ from services.processing.service_layer import cases
 from services.processing.service_layer.cases import Officer
 from services.processing.service_layer.known_cases import KnownCases
 from services.processing.service_layer.report import monthly_report
-from shared.auth import Role
 from shared.calendar import WorkingCalendar
 from shared.events.envelope import Actor, ActorKind, Channel, CloudEvent
 from shared.events.models import CaseClaimed, CaseOpened, DocumentAttached, RequestCompleted
+from shared.identity import Role
 from shared.messagebus import Dispatch
+from shared.outbox import Outbox
 from tests.builders import CITIZEN, T0, request_submitted, wrapped
 from tests.fakes import (
     CallCounter,
@@ -55,10 +56,12 @@ class Processing:
     def __init__(self, stored: CountedReads, report: FakeReportStore) -> None:
         self.outbox = CallCounter()
         self.queues = FakeQueues()
+        repository = KnownCases(stored)
+        repository.outgoing = Outbox()
+        repository.outgoing.register(self.outbox)
         self.deps = Dependencies(
-            repository=KnownCases(stored),
+            repository=repository,
             queues=self.queues,
-            outbox_ready=self.outbox,
             timers=FakeTimers(),
             at_risk=FakeAtRisk(),
             calendar=FlatCalendar(),
@@ -76,7 +79,6 @@ class Processing:
             stage=None,
             repository=self.deps.repository,
             queues=self.queues,
-            outbox_ready=self.outbox,
             now=T0 + timedelta(hours=1),
         )
         assert taken is not None

@@ -22,7 +22,7 @@ from shared.errors import Conflict
 from shared.events.envelope import Actor, ActorKind, Channel
 from shared.events.models import LetterRegistered
 from tests.builders import T0
-from tests.fakes import CallCounter, FlatCalendar
+from tests.fakes import FlatCalendar
 from tests.fakes_letters import FakeLetterRepository
 
 POLICY = LetterPolicy(
@@ -53,7 +53,6 @@ async def registered(repository: FakeLetterRepository, now: datetime = T0) -> st
         repository=repository,
         policy=POLICY,
         calendar=FlatCalendar(),
-        outbox_ready=CallCounter(),
         now=now,
     )
     return letter.letter_id
@@ -110,7 +109,6 @@ async def test_a_step_on_a_letter_changed_meanwhile_loses_and_stores_nothing() -
             letter_id=letter_id,
             step=changed_by_someone_else,
             repository=repository,
-            outbox_ready=CallCounter(),
             now=T0,
         )
     stored = await repository.get(letter_id)
@@ -135,7 +133,6 @@ async def test_a_step_that_lost_once_to_another_change_is_judged_again_and_taken
         letter_id=letter_id,
         step=overtaken_once,
         repository=repository,
-        outbox_ready=CallCounter(),
         now=T0,
     )
 

@@ -28,7 +28,7 @@ from shared.events.models import (
 from shared.http import ReadinessCheck
 from tests.auth import STAFF_KEYS, bearer
 from tests.builders import T0
-from tests.fakes import CallCounter, FakeClock, FlatCalendar
+from tests.fakes import FakeClock, FlatCalendar
 from tests.fakes_letters import FakeLetterIndex, FakeLetterRepository, FakeLetterScans
 
 UNIT = "KANTOR_DINAS"
@@ -80,7 +80,6 @@ async def client(office: Office) -> AsyncIterator[httpx.AsyncClient]:
             index=office.index,
             policy=ProcessingSettings().letter_policy(),
             calendar=FlatCalendar(),
-            outbox_ready=CallCounter(),
             clock=office.clock,
             due_soon_within=timedelta(hours=8),
             max_scan_bytes=64,

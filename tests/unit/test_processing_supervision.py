@@ -9,11 +9,11 @@ import pytest
 
 from services.processing.domain.case import CaseRefused
 from services.processing.service_layer import cases, supervision
-from shared.auth import Role
 from shared.events.envelope import Actor, ActorKind, Channel
 from shared.events.models import CaseReassigned, DeadlineBreached, DeadlineWarning
+from shared.identity import Role
 from tests.builders import SYSTEM, T0, case, request_submitted
-from tests.fakes import CallCounter, FakeAtRisk, FakeCaseRepository, FlatCalendar
+from tests.fakes import FakeAtRisk, FakeCaseRepository, FlatCalendar
 
 SUPERVISOR = Actor(kind=ActorKind.STAFF, id="supervisor-1", channel=Channel.API)
 VERIFIER = Actor(kind=ActorKind.STAFF, id="verifier-1", channel=Channel.API)
@@ -24,7 +24,6 @@ async def opened(repository: FakeCaseRepository, request_id: str, hours: int) ->
         submitted=request_submitted(request_id),
         event_id=f"evt-{request_id}",
         repository=repository,
-        outbox_ready=CallCounter(),
         calendar=FlatCalendar(),
         default_service_point="KANTOR_DINAS",
         now=T0 + timedelta(hours=hours),

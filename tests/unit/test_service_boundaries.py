@@ -31,3 +31,18 @@ def test_no_service_imports_another_services_code() -> None:
 
     assert len(list(SERVICES.glob("*/bootstrap.py"))) == 4
     assert not crossings, sorted(crossings)
+
+
+IO_MODULES = ("shared.auth", "shared.mongo", "shared.kafka", "shared.http", "httpx", "jwt")
+"""Modules that talk to engines or the network, or bring libraries that do."""
+
+
+def test_domain_modules_import_no_io() -> None:
+    reaching = {
+        f"{path.relative_to(SERVICES)} imports {module}"
+        for path in SERVICES.glob("*/domain/*.py")
+        for module in imported_modules(path)
+        if module.startswith(IO_MODULES)
+    }
+
+    assert not reaching, sorted(reaching)

@@ -15,15 +15,9 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from jwt.algorithms import ECAlgorithm, RSAAlgorithm
 
-from shared.auth import (
-    STAFF_ROLES,
-    InvalidToken,
-    RemoteKeys,
-    Role,
-    TokenVerifier,
-    TrustedIssuer,
-)
+from shared.auth import InvalidToken, RemoteKeys, TokenVerifier, TrustedIssuer
 from shared.config import LOCAL_ISSUER
+from shared.identity import STAFF_ROLES, Role
 from tests.auth import AUDIENCE, KEY_ID, PRIVATE_KEY, STAFF_KEYS, claims_for, token
 
 VERIFIER = TokenVerifier(

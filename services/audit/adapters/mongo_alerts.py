@@ -20,6 +20,7 @@ from services.audit.domain.integrity import Rule
 from shared.crypto import Cipher
 from shared.events.envelope import CloudEvent
 from shared.mongo import Document, insert_new, outbox_fields, update_document, with_outbox
+from shared.outbox import Outbox
 
 SORTS = {
     AlertOrder.NEWEST: [("index", DESCENDING), ("_id", DESCENDING)],
@@ -36,6 +37,7 @@ last when sorted by severity."""
 
 class MongoAlerts:
     def __init__(self, collection: AsyncCollection[Document], cipher: Cipher) -> None:
+        self.outgoing = Outbox()
         self._collection = collection
         self._cipher = cipher
 

@@ -8,7 +8,7 @@ only signed by its own checkpointer.
 from __future__ import annotations
 
 from shared.access import AccessTable, roles
-from shared.auth import Role
+from shared.identity import Role
 
 ACCESS: AccessTable = {
     ("GET", "/v1/audit/entries"): roles(Role.AUDITOR),

@@ -30,12 +30,11 @@ from services.audit.service_layer import integrity
 from services.audit.service_layer.integrity import AlertStore
 from services.audit.service_layer.ports import CheckpointStore, TreeNodes
 from shared.access import CallerDep
-from shared.auth import Principal
 from shared.clock import Clock
 from shared.errors import ApiError
 from shared.events.envelope import Actor, ActorKind, Channel
 from shared.http import error_responses
-from shared.polling import OutboxReady
+from shared.identity import Principal
 
 MAX_PAGE = 200
 MONTH = r"^20\d\d-(0[1-9]|1[0-2])$"
@@ -48,7 +47,6 @@ class IntegrityContext:
     nodes: TreeNodes
     checkpoints: CheckpointStore
     clock: Clock
-    outbox_ready: OutboxReady
 
 
 def get_context(request: Request) -> IntegrityContext:
@@ -231,7 +229,6 @@ async def acknowledge(alert_id: AlertIdPath, context: ContextDep, caller: Caller
         alert_id=alert_id,
         auditor=_auditor(caller),
         clock=context.clock,
-        outbox_ready=context.outbox_ready,
     )
     return AlertView.of(alert)
 
@@ -249,7 +246,6 @@ async def resolve(
         auditor=_auditor(caller),
         note=body.note,
         clock=context.clock,
-        outbox_ready=context.outbox_ready,
     )
     return AlertView.of(alert)
 

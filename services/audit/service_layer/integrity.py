@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Protocol
 
 from services.audit.domain.alerts import (
@@ -39,12 +40,14 @@ from shared.clock import Clock
 from shared.errors import Kind, Refusal
 from shared.events.envelope import Actor, CloudEvent, Event
 from shared.events.models import IntegrityAlert, IntegrityAlertAcknowledged, IntegrityAlertResolved
-from shared.polling import OutboxReady
+from shared.outbox import Outbox
 
 SOURCE = "/adminduk/audit"
 
 
 class AlertStore(Protocol):
+    outgoing: Outbox
+
     async def add(self, alert: Alert, outbox: Sequence[CloudEvent]) -> bool:
         """Stores a new alert with its events; False if one with its id exists."""
         ...
@@ -99,7 +102,6 @@ class IntegrityEngine:
         alerts: AlertStore,
         context: Context,
         clock: Clock,
-        outbox_ready: OutboxReady = lambda key, events: None,
         batch: int = 500,
     ) -> None:
         self._entries = entries
@@ -107,7 +109,6 @@ class IntegrityEngine:
         self._alerts = alerts
         self._context = context
         self._clock = clock
-        self._outbox_ready = outbox_ready
         self._batch = batch
         self._held: tuple[int, RuleMemory] | None = None
 
@@ -133,9 +134,13 @@ class IntegrityEngine:
             if finding.grown:
                 await self._alerts.extend(alert)
                 continue
-            outbox = [CloudEvent.wrap(_raised_event(alert), source=SOURCE, time=alert.raised_at)]
-            if await self._alerts.add(alert, outbox):
-                self._outbox_ready(alert.alert_id, outbox)
+            if await self._alerts.outgoing.commit(
+                alert.alert_id,
+                [_raised_event(alert)],
+                partial(self._alerts.add, alert),
+                source=SOURCE,
+                time=alert.raised_at,
+            ):
                 raised += 1
         last_seen = max(entry.event_time for entry in entries)
         memory.forget_before(
@@ -222,7 +227,7 @@ async def alert_with_evidence(
 
 
 async def acknowledge_alert(
-    *, alerts: AlertStore, alert_id: str, auditor: Actor, clock: Clock, outbox_ready: OutboxReady
+    *, alerts: AlertStore, alert_id: str, auditor: Actor, clock: Clock
 ) -> Alert:
     """Marks the alert taken up by `auditor`; AlertTransitionRefused unless it is open."""
     now = clock()
@@ -233,7 +238,6 @@ async def acknowledge_alert(
         event=lambda alert: IntegrityAlertAcknowledged(
             actor=auditor, alert_id=alert.alert_id, at=now
         ),
-        outbox_ready=outbox_ready,
         now=now,
     )
 
@@ -245,7 +249,6 @@ async def resolve_alert(
     auditor: Actor,
     note: str,
     clock: Clock,
-    outbox_ready: OutboxReady,
 ) -> Alert:
     """Closes the alert with the auditor's note; AlertTransitionRefused once resolved."""
     now = clock()
@@ -256,7 +259,6 @@ async def resolve_alert(
         event=lambda alert: IntegrityAlertResolved(
             actor=auditor, alert_id=alert.alert_id, note=alert.note or "", at=now
         ),
-        outbox_ready=outbox_ready,
         now=now,
     )
 
@@ -267,7 +269,6 @@ async def _step(
     alert_id: str,
     change: Callable[[Alert], Alert],
     event: Callable[[Alert], Event],
-    outbox_ready: OutboxReady,
     now: datetime,
 ) -> Alert:
     """Applies `change` to the current alert; if another auditor changed it meanwhile, judges
@@ -277,9 +278,9 @@ async def _step(
         if before is None:
             raise AlertNotFound(alert_id)
         after = change(before)
-        outbox = [CloudEvent.wrap(event(after), source=SOURCE, time=now)]
-        if await alerts.change(before, after, outbox):
-            outbox_ready(alert_id, outbox)
+        if await alerts.outgoing.commit(
+            alert_id, [event(after)], partial(alerts.change, before, after), source=SOURCE, time=now
+        ):
             return after
 
 

@@ -15,8 +15,9 @@ import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from shared.auth import Role, TrustedIssuer, citizen_issuer, ed25519_key_id
+from shared.auth import TrustedIssuer, citizen_issuer, ed25519_key_id
 from shared.crypto import Cipher
+from shared.identity import Role
 
 LIFETIME = timedelta(minutes=15)
 SUBJECT_PURPOSE = "citizen-subject"

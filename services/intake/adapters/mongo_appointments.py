@@ -35,6 +35,7 @@ from shared.mongo import (
     versioned,
     with_outbox,
 )
+from shared.outbox import Outbox
 
 HOLDER_PURPOSE = "appointment-holder"
 _SEPARATOR = "|"
@@ -52,6 +53,7 @@ class MongoAppointmentRepository:
         holders: AsyncCollection[Document],
         cipher: Cipher,
     ) -> None:
+        self.outgoing = Outbox()
         self._appointments = appointments
         self._holders = holders
         self._cipher = cipher

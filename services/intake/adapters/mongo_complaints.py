@@ -13,10 +13,12 @@ from services.intake.domain.complaints import Complaint
 from shared.crypto import Cipher
 from shared.events.envelope import CloudEvent
 from shared.mongo import Document, insert_new, outbox_fields
+from shared.outbox import Outbox
 
 
 class MongoComplaintRepository:
     def __init__(self, collection: AsyncCollection[Document], cipher: Cipher) -> None:
+        self.outgoing = Outbox()
         self._collection = collection
         self._cipher = cipher
 

@@ -20,6 +20,7 @@ from services.intake.service_layer.ports import StoredConversation
 from shared.crypto import Cipher
 from shared.events.envelope import CloudEvent
 from shared.mongo import Document, insert_new, outbox_fields, update_document, with_outbox
+from shared.outbox import Outbox
 
 PHONE_PURPOSE = "conversation-phone"
 
@@ -31,6 +32,7 @@ class MongoConversationRepository:
         documents: AsyncCollection[Document],
         cipher: Cipher,
     ) -> None:
+        self.outgoing = Outbox()
         self._conversations = conversations
         self._documents = documents
         self._cipher = cipher

@@ -17,10 +17,12 @@ from pymongo.asynchronous.collection import AsyncCollection
 from shared.crypto import Cipher
 from shared.events.envelope import CloudEvent
 from shared.mongo import Document, insert_new, update_document, with_outbox
+from shared.outbox import Outbox
 
 
 class MongoInboundMessages:
     def __init__(self, collection: AsyncCollection[Document], cipher: Cipher) -> None:
+        self.outgoing = Outbox()
         self._collection = collection
         self._cipher = cipher
 

@@ -27,6 +27,7 @@ from shared.mongo import (
     update_document,
     with_outbox,
 )
+from shared.outbox import Outbox
 
 OWNER_PURPOSE = "request-owner"
 OPEN_PURPOSE = "open-application"
@@ -40,6 +41,7 @@ class MongoRequestRepository:
         open_applications: AsyncCollection[Document],
         cipher: Cipher,
     ) -> None:
+        self.outgoing = Outbox()
         self._collection = collection
         self._tracking_numbers = tracking_numbers
         self._open_applications = open_applications

@@ -14,12 +14,14 @@ from services.intake.domain.sign_in import SignInChallenge
 from shared.crypto import Cipher
 from shared.events.envelope import CloudEvent
 from shared.mongo import Document, insert_new, outbox_fields, update_document, with_outbox
+from shared.outbox import Outbox
 
 PHONE_PURPOSE = "sign-in-phone"
 
 
 class MongoSignInRepository:
     def __init__(self, collection: AsyncCollection[Document], cipher: Cipher) -> None:
+        self.outgoing = Outbox()
         self._collection = collection
         self._cipher = cipher
 

@@ -12,9 +12,9 @@ from enum import StrEnum
 
 from services.intake.domain.citizen_request import CitizenRequest, Submitter
 from services.intake.domain.identity import InvalidIdentity, normalize_phone
-from shared.auth import STAFF_ROLES, Principal, Role
 from shared.errors import Kind, Refusal
 from shared.events.envelope import Actor, ActorKind, Channel
+from shared.identity import STAFF_ROLES, Principal, Role
 
 ANONYMOUS = "anonymous"
 

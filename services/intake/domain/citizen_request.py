@@ -22,7 +22,6 @@ from services.intake.domain.identity import (
     validate_nik,
 )
 from services.intake.domain.text import normalize_name
-from shared.auth import Role
 from shared.calendar import JAKARTA, WorkingCalendar
 from shared.errors import Kind, Refusal
 from shared.events.envelope import Actor, ActorKind, Channel, Event
@@ -33,6 +32,7 @@ from shared.events.models import (
     RequestResubmitted,
     RequestSubmitted,
 )
+from shared.identity import Role
 
 if TYPE_CHECKING:
     from services.intake.domain.documents import StoredDocument

@@ -19,11 +19,11 @@ from datetime import datetime
 from services.intake.domain.callers import Visibility, visibility
 from services.intake.domain.catalogue import DocumentRequirement, ServiceDefinition
 from services.intake.domain.citizen_request import CitizenRequest, RequestStatus
-from shared.auth import Principal, Role
 from shared.errors import Kind, Refusal
 from shared.events.envelope import Actor
 from shared.events.models import DocumentAttached, RequestCompleted
 from shared.files import FileRefused, MediaType
+from shared.identity import Principal, Role
 
 
 class DocumentRefused(FileRefused):

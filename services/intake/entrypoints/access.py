@@ -15,7 +15,7 @@ limited per client address, and for signed-in staff per person.
 from __future__ import annotations
 
 from shared.access import AccessTable, public, roles
-from shared.auth import Role
+from shared.identity import Role
 
 ACCESS: AccessTable = {
     ("GET", "/v1/services"): public(),

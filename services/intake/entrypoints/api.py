@@ -56,7 +56,6 @@ from services.intake.service_layer.ports import (
 )
 from services.intake.service_layer.sign_in import SignInContext
 from shared.access import CallerDep
-from shared.auth import Principal
 from shared.calendar import WorkingCalendar
 from shared.clock import Clock
 from shared.counts import Counts
@@ -65,7 +64,7 @@ from shared.events.envelope import Actor
 from shared.events.models import NotificationChannel
 from shared.files import MediaType
 from shared.http import error_response, error_responses
-from shared.polling import OutboxReady
+from shared.identity import Principal
 
 
 @dataclass(frozen=True)
@@ -75,7 +74,6 @@ class IntakeContext:
     repository: RequestRepository
     idempotency_keys: IdempotencyKeyRepository
     catalogue: ServiceCatalogue
-    outbox_ready: OutboxReady
     sign_in: SignInContext
     citizen_tokens: CitizenTokens
     calendar: WorkingCalendar
@@ -503,7 +501,6 @@ async def submit_request(
         idempotency_keys=context.idempotency_keys,
         catalogue=context.catalogue,
         calendar=context.calendar,
-        outbox_ready=context.outbox_ready,
         now=context.clock(),
     )
     if not outcome.created:
@@ -630,7 +627,6 @@ async def _citizen_step(
         step=lambda request: step(request, actor, now),
         refused=refused,
         repository=context.repository,
-        outbox_ready=context.outbox_ready,
         now=now,
     )
     return RequestView.of(request, seen_as)

@@ -22,7 +22,6 @@ from shared.access import CallerDep
 from shared.clock import Clock
 from shared.events.models import ComplaintCategory
 from shared.http import error_responses
-from shared.polling import OutboxReady
 
 
 @dataclass(frozen=True)
@@ -31,7 +30,6 @@ class ComplaintsContext:
 
     complaints: ComplaintRepository
     requests: RequestRepository
-    outbox_ready: OutboxReady
     clock: Clock
     message_caps: MessageCaps
 
@@ -125,7 +123,6 @@ async def file_complaint(
         filer=filer,
         complaints=context.complaints,
         requests=context.requests,
-        outbox_ready=context.outbox_ready,
         now=context.clock(),
     )
     return ComplaintView(

@@ -188,7 +188,6 @@ async def upload_document(
             repository=context.repository,
             store=files.store,
             catalogue=context.catalogue,
-            outbox_ready=context.outbox_ready,
             clock=context.clock,
             declared_bytes=int(declared) if declared.isdigit() else None,
         )
@@ -245,7 +244,6 @@ async def read_document(
         store=files.store,
         recorded_reader=reader(caller) if seen_as is Visibility.FULL else None,
         repository=context.repository,
-        outbox_ready=context.outbox_ready,
         now=context.clock(),
     )
     if found is None:

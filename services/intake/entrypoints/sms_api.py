@@ -13,6 +13,7 @@ send it twice.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request, status
@@ -24,10 +25,9 @@ from services.intake.service_layer.commands import CommandContext, Message, answ
 from services.intake.service_layer.ports import InboundMessages
 from shared.clock import Clock
 from shared.errors import ApiError
-from shared.events.envelope import Actor, ActorKind, Channel, CloudEvent
+from shared.events.envelope import Actor, ActorKind, Channel
 from shared.events.models import ConversationReply, NotificationChannel
 from shared.http import error_response, error_responses
-from shared.polling import OutboxReady
 from shared.redaction import describe_validation_error
 from shared.signatures import valid_timestamped_signature
 
@@ -43,8 +43,6 @@ class SmsWebhookContext:
 
     secret: bytes
     inbound: InboundMessages
-    replies_ready: OutboxReady
-    """Wakes the relay of the inbound messages, whose documents carry the replies."""
     commands: CommandContext
     clock: Clock
 
@@ -163,9 +161,11 @@ async def receive_sms(request: Request, context: SmsDep) -> SmsReceipt:
         text=text,
         in_reply_to=message.message_id,
     )
-    outbox = [CloudEvent.wrap(reply, source=submission.SOURCE, time=now)]
-    await context.inbound.handled(
-        provider=PROVIDER, message_id=message.message_id, now=now, outbox=outbox
+    await context.inbound.outgoing.commit(
+        reply.reply_id,
+        [reply],
+        partial(context.inbound.handled, provider=PROVIDER, message_id=message.message_id, now=now),
+        source=submission.SOURCE,
+        time=now,
     )
-    context.replies_ready(reply.reply_id, outbox)
     return SmsReceipt(accepted=True)

@@ -18,6 +18,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import partial
 
 from services.intake.domain.appointments import (
     Access,
@@ -50,11 +51,10 @@ from services.intake.domain.text import normalize_name
 from services.intake.domain.tracking import new_tracking_number
 from services.intake.service_layer.ports import AppointmentRepository, SlotPlaces
 from services.intake.service_layer.submission import SOURCE
-from shared.auth import Role
 from shared.errors import Conflict, Kind, Refusal
-from shared.events.envelope import Actor, CloudEvent
+from shared.events.envelope import Actor
 from shared.events.models import Applicant, NotificationChannel
-from shared.polling import OutboxReady
+from shared.identity import Role
 
 HOLD_ATTEMPTS = 5
 
@@ -80,7 +80,6 @@ class Agenda:
     appointments: AppointmentRepository
     places: SlotPlaces
     rules: BookingRules
-    outbox_ready: OutboxReady
 
 
 class NotFound(Refusal, LookupError):
@@ -422,11 +421,15 @@ async def _store(
     agenda: Agenda, appointment: Appointment, *, expected: AppointmentStatus, now: datetime
 ) -> None:
     """Stores the visit's new status and queues its events, if its status was `expected`."""
-    outbox = [CloudEvent.wrap(event, source=SOURCE, time=now) for event in appointment.events]
-    if not await agenda.appointments.save(appointment, outbox, expected=expected):
+    if not await agenda.appointments.outgoing.commit(
+        appointment.booking_number,
+        appointment.events,
+        partial(agenda.appointments.save, appointment, expected=expected),
+        source=SOURCE,
+        time=now,
+    ):
         raise _changed()
     appointment.events.clear()
-    agenda.outbox_ready(appointment.booking_number, outbox)
 
 
 async def _give_back(

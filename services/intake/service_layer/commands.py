@@ -67,7 +67,6 @@ from services.intake.service_layer.sign_in import SignInContext, prove_phone
 from shared.calendar import WorkingCalendar
 from shared.events.envelope import Actor, ActorKind
 from shared.events.models import NotificationChannel
-from shared.polling import OutboxReady
 
 REFUSALS = (
     NotUnderstood,
@@ -99,10 +98,8 @@ class CommandContext:
     calendar: WorkingCalendar
     requests: RequestRepository
     idempotency_keys: IdempotencyKeyRepository
-    requests_ready: OutboxReady
     agenda: Agenda
     complaints: ComplaintRepository
-    complaints_ready: OutboxReady
     subject_of: Callable[[str], str]
     """The citizen's pseudonymous id for a phone number, as their sign-in token has it."""
     sign_in: SignInContext
@@ -160,7 +157,6 @@ async def _carry_out(
                 filer=citizen,
                 complaints=context.complaints,
                 requests=context.requests,
-                outbox_ready=context.complaints_ready,
                 now=now,
             )
             return sms_replies.complaint_filed(complaint.complaint_number)
@@ -205,7 +201,6 @@ async def _apply(
         idempotency_keys=context.idempotency_keys,
         catalogue=context.catalogue,
         calendar=context.calendar,
-        outbox_ready=context.requests_ready,
         now=now,
     )
     request = outcome.request
@@ -237,7 +232,6 @@ async def _withdraw(
             step=lambda request: request.cancel(actor, now=now),
             refused=NotCancellable,
             repository=context.requests,
-            outbox_ready=context.requests_ready,
             now=now,
         )
     except NotCancellable:

@@ -6,6 +6,7 @@ import dataclasses
 import re
 import uuid
 from datetime import datetime
+from functools import partial
 
 from services.intake.domain.citizen_request import Submitter
 from services.intake.domain.complaints import (
@@ -20,8 +21,6 @@ from services.intake.domain.tracking import TRACKING_PATTERN, normalize_tracking
 from services.intake.service_layer.ports import ComplaintRepository, RequestRepository
 from services.intake.service_layer.submission import SOURCE
 from shared.errors import Kind, Refusal
-from shared.events.envelope import CloudEvent
-from shared.polling import OutboxReady
 
 
 class UnknownTrackingNumber(Refusal, LookupError):
@@ -42,7 +41,6 @@ async def file_complaint(
     filer: Submitter,
     complaints: ComplaintRepository,
     requests: RequestRepository,
-    outbox_ready: OutboxReady,
     now: datetime,
 ) -> Complaint:
     """Stores a complaint with its `ComplaintFiled` event, which audit and the integrity team
@@ -67,9 +65,13 @@ async def file_complaint(
             filer=filer.actor,
             now=now,
         )
-        outbox = [CloudEvent.wrap(event, source=SOURCE, time=now) for event in complaint.events]
-        if await complaints.add(complaint, outbox):
-            outbox_ready(complaint.complaint_number, outbox)
+        if await complaints.outgoing.commit(
+            complaint.complaint_number,
+            complaint.events,
+            partial(complaints.add, complaint),
+            source=SOURCE,
+            time=now,
+        ):
             return complaint
 
 

@@ -30,6 +30,7 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import partial
 
 from services.intake.domain import conversation as chat
 from services.intake.domain.callers import submitter
@@ -71,11 +72,10 @@ from services.intake.service_layer.ports import (
     RequestRepository,
 )
 from shared.calendar import WorkingCalendar
-from shared.events.envelope import Actor, ActorKind, CloudEvent
+from shared.events.envelope import Actor, ActorKind
 from shared.events.models import ConversationReply, NotificationChannel
 from shared.file_contents import Unreadable, check_contents
 from shared.files import SNIFF_BYTES, sniff
-from shared.polling import OutboxReady
 
 log = logging.getLogger(__name__)
 
@@ -114,10 +114,6 @@ class ConversationContext:
     documents: DocumentStore
     catalogue: ServiceCatalogue
     calendar: WorkingCalendar
-    outbox_ready: OutboxReady
-    """Wakes the relay of the conversations' outbox."""
-    request_outbox_ready: OutboxReady
-    """Wakes the relay of the requests' outbox."""
     citizen_id: Callable[[str], str]
     """A citizen's pseudonym from their phone number."""
     commands: CommandContext
@@ -149,16 +145,21 @@ async def take_message(
             await context.conversations.hold_document(
                 message.phone, turn.hold, fetched.files[turn.hold][1]
             )
-        reply = _reply(message, turn.reply, now)
+        reply = _reply(message, turn.reply)
         handled = (*stored.handled, message_id)[-HANDLED_KEPT:]
-        if await context.conversations.save(
-            message.phone,
-            turn.conversation,
-            version=stored.version,
-            handled=handled,
-            outbox=[reply],
+        if await context.conversations.outgoing.commit(
+            context.conversations.document_id(message.phone),
+            [reply],
+            partial(
+                context.conversations.save,
+                message.phone,
+                turn.conversation,
+                version=stored.version,
+                handled=handled,
+            ),
+            source=submission.SOURCE,
+            time=now,
         ):
-            context.outbox_ready(context.conversations.document_id(message.phone), [reply])
             dropped = turn.drop
             break
     await context.inbound.handled(provider=provider, message_id=message_id, now=now)
@@ -291,7 +292,6 @@ async def _submit(
             idempotency_keys=context.idempotency_keys,
             catalogue=context.catalogue,
             calendar=context.calendar,
-            outbox_ready=context.request_outbox_ready,
             now=now,
             enclosures=submission.Enclosures(files=held, store=context.documents),
         )
@@ -318,8 +318,8 @@ async def _submit(
     )
 
 
-def _reply(message: InboundMessage, text: str, now: datetime) -> CloudEvent:
-    reply = ConversationReply(
+def _reply(message: InboundMessage, text: str) -> ConversationReply:
+    return ConversationReply(
         actor=Actor(kind=ActorKind.SYSTEM, id="intake", channel=ACTOR_CHANNELS[message.channel]),
         reply_id=str(uuid.uuid4()),
         phone=message.phone,
@@ -327,4 +327,3 @@ def _reply(message: InboundMessage, text: str, now: datetime) -> CloudEvent:
         text=text,
         in_reply_to=message.message_id,
     )
-    return CloudEvent.wrap(reply, source=submission.SOURCE, time=now)

@@ -10,12 +10,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 
 from services.intake.service_layer.ports import InboundMessages
 from services.intake.service_layer.submission import SOURCE
-from shared.events.envelope import CloudEvent
 from shared.events.models import DeliveryReported
-from shared.polling import OutboxReady
 
 PROVIDER = "whatsapp-status"
 """The inbound-messages provider the statuses are recorded under, apart from citizens'
@@ -25,8 +24,6 @@ messages."""
 @dataclass(frozen=True)
 class DeliveryReportContext:
     inbound: InboundMessages
-    outbox_ready: OutboxReady
-    """Wakes the relay of the inbound messages, whose documents carry the events."""
 
 
 async def pass_on_report(
@@ -36,7 +33,11 @@ async def pass_on_report(
     message_id = f"{reported.provider_message_id}:{reported.status.value.lower()}"
     if not await context.inbound.arrived(provider=PROVIDER, message_id=message_id, now=now):
         return False
-    outbox = [CloudEvent.wrap(reported, source=SOURCE, time=now)]
-    await context.inbound.handled(provider=PROVIDER, message_id=message_id, now=now, outbox=outbox)
-    context.outbox_ready(f"{PROVIDER}:{message_id}", outbox)
+    await context.inbound.outgoing.commit(
+        f"{PROVIDER}:{message_id}",
+        [reported],
+        partial(context.inbound.handled, provider=PROVIDER, message_id=message_id, now=now),
+        source=SOURCE,
+        time=now,
+    )
     return True

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 
 from services.intake.domain.catalogue import ServiceCatalogue
 from services.intake.domain.citizen_request import CitizenRequest
@@ -20,9 +21,8 @@ from services.intake.service_layer.ports import DocumentStore, RequestRepository
 from services.intake.service_layer.submission import SOURCE
 from shared.clock import Clock
 from shared.errors import Conflict
-from shared.events.envelope import Actor, CloudEvent
+from shared.events.envelope import Actor
 from shared.events.models import DocumentViewed
-from shared.polling import OutboxReady
 
 ATTEMPTS = 5
 """Tries to record a document while other documents of the request arrive at the same moment."""
@@ -46,7 +46,6 @@ async def attach_document(
     repository: RequestRepository,
     store: DocumentStore,
     catalogue: ServiceCatalogue,
-    outbox_ready: OutboxReady,
     clock: Clock,
     declared_bytes: int | None = None,
 ) -> Attachment:
@@ -73,7 +72,7 @@ async def attach_document(
         declared_bytes=declared_bytes,
     )
     try:
-        attachment = await _record(request, document, actor, repository, outbox_ready, clock)
+        attachment = await _record(request, document, actor, repository, clock)
     except BaseException:
         await store.discard(document.document_id)
         raise
@@ -87,7 +86,6 @@ async def _record(
     document: StoredDocument,
     actor: Actor,
     repository: RequestRepository,
-    outbox_ready: OutboxReady,
     clock: Clock,
 ) -> Attachment:
     """Records the document if nothing it was decided on changed meanwhile, else decides again
@@ -100,16 +98,20 @@ async def _record(
         }
         now = clock()
         replaces = attach(request, document, actor=actor, now=now)
-        outbox = [CloudEvent.wrap(event, source=SOURCE, time=now) for event in request.events]
-        if await repository.attach_document(
+        if await repository.outgoing.commit(
             request.request_id,
-            requirement=document.requirement,
-            document_id=document.document_id,
-            seen=seen,
-            status=status,
-            outbox=outbox,
+            request.events,
+            partial(
+                repository.attach_document,
+                request.request_id,
+                requirement=document.requirement,
+                document_id=document.document_id,
+                seen=seen,
+                status=status,
+            ),
+            source=SOURCE,
+            time=now,
         ):
-            outbox_ready(request.request_id, outbox)
             return Attachment(document=document, replaces=replaces, request=request)
         reloaded = await repository.get(request.request_id)
         if reloaded is None:
@@ -125,7 +127,6 @@ async def read_document(
     store: DocumentStore,
     recorded_reader: Actor | None,
     repository: RequestRepository,
-    outbox_ready: OutboxReady,
     now: datetime,
 ) -> tuple[StoredDocument, bytes] | None:
     """One of the request's documents as it holds them now, with its bytes; None for any other
@@ -147,8 +148,12 @@ async def read_document(
             requirement=found[0].requirement,
             viewed_at=now,
         )
-        outbox = [CloudEvent.wrap(viewed, source=SOURCE, time=now)]
-        if not await repository.add_events(request.request_id, outbox, status=None):
+        if not await repository.outgoing.commit(
+            request.request_id,
+            [viewed],
+            partial(repository.add_events, request.request_id, status=None),
+            source=SOURCE,
+            time=now,
+        ):
             return None
-        outbox_ready(request.request_id, outbox)
     return found

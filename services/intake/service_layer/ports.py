@@ -15,9 +15,12 @@ from services.intake.domain.documents import StoredDocument
 from services.intake.domain.open_applications import OpenApplication
 from services.intake.domain.sign_in import SignInChallenge
 from shared.events.envelope import CloudEvent
+from shared.outbox import Outbox
 
 
 class RequestRepository(Protocol):
+    outgoing: Outbox
+
     async def reserve_tracking_number(self, tracking_number: str, request_id: str) -> bool:
         """Ties a tracking number to a request id; False if the number is taken."""
         ...
@@ -113,6 +116,8 @@ class IdempotencyKeyRepository(Protocol):
 
 
 class SignInRepository(Protocol):
+    outgoing: Outbox
+
     def document_id(self, phone: str) -> str:
         """Where the phone's challenge is stored: never the number itself."""
         ...
@@ -140,6 +145,8 @@ class CitizenTokens(Protocol):
 
 
 class AppointmentRepository(Protocol):
+    outgoing: Outbox
+
     """Visits by booking number, and which visit each citizen holds for each service."""
 
     async def add(self, appointment: Appointment) -> bool:
@@ -200,6 +207,8 @@ class SlotPlaces(Protocol):
 
 
 class ComplaintRepository(Protocol):
+    outgoing: Outbox
+
     async def add(self, complaint: Complaint, outbox: Sequence[CloudEvent]) -> bool:
         """Stores the complaint with its outgoing events in one write; False if its number is
         taken."""
@@ -217,6 +226,8 @@ class StoredConversation:
 
 
 class ConversationRepository(Protocol):
+    outgoing: Outbox
+
     def document_id(self, phone: str) -> str:
         """Where the phone's conversation is stored: never the number itself."""
         ...
@@ -253,6 +264,8 @@ class ConversationRepository(Protocol):
 
 
 class InboundMessages(Protocol):
+    outgoing: Outbox
+
     """Which messages a provider (WhatsApp, SMS) delivered, so a redelivery changes nothing."""
 
     async def arrived(self, *, provider: str, message_id: str, now: datetime) -> bool:

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from functools import partial
 from typing import Protocol
 
 from services.intake.domain import sign_in
@@ -17,9 +18,8 @@ from services.intake.service_layer.ports import CitizenTokens, SignInRepository
 from services.intake.service_layer.submission import SOURCE
 from shared.counts import Counts
 from shared.errors import Kind, Refusal
-from shared.events.envelope import Actor, ActorKind, Channel, CloudEvent
+from shared.events.envelope import Actor, ActorKind, Channel
 from shared.events.models import NotificationChannel, SignInCodeRequested
-from shared.polling import OutboxReady
 
 CodeHasher = Callable[[str, str], str]
 """(challenge id, code) → a keyed hash of the code, so that codes are never stored."""
@@ -35,7 +35,6 @@ class SignInContext:
 
     repository: SignInRepository
     hash_code: CodeHasher
-    outbox_ready: OutboxReady
     counts: Counts
     rules: SignInRules
 
@@ -116,10 +115,14 @@ async def send_code(
         code=code,
         expires_at=challenge.expires_at,
     )
-    outbox = [CloudEvent.wrap(event, source=SOURCE, time=now)]
-    if not await repository.replace(phone, challenge, version=version, outbox=outbox):
+    if not await repository.outgoing.commit(
+        repository.document_id(phone),
+        [event],
+        partial(repository.replace, phone, challenge, version=version),
+        source=SOURCE,
+        time=now,
+    ):
         raise WaitForCode(int(rules.resend_after.total_seconds()))
-    context.outbox_ready(repository.document_id(phone), outbox)
     locked = challenge.locked_until is not None and challenge.locked_until > now
     return CodeSent(
         challenge_id=challenge_id,

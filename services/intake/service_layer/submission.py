@@ -9,6 +9,7 @@ import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 
 from services.intake.domain.catalogue import ServiceCatalogue, ServiceDefinition
 from services.intake.domain.citizen_request import (
@@ -29,9 +30,7 @@ from services.intake.service_layer.ports import (
 from shared.calendar import WorkingCalendar
 from shared.counts import HOUR, Counts, seconds_left
 from shared.errors import Kind, Refusal
-from shared.events.envelope import CloudEvent
 from shared.files import FileRefused
-from shared.polling import OutboxReady
 
 log = logging.getLogger(__name__)
 
@@ -98,7 +97,6 @@ async def submit_request(
     idempotency_keys: IdempotencyKeyRepository,
     catalogue: ServiceCatalogue,
     calendar: WorkingCalendar,
-    outbox_ready: OutboxReady,
     now: datetime,
     enclosures: Enclosures | None = None,
 ) -> SubmissionOutcome:
@@ -150,9 +148,13 @@ async def submit_request(
         now=now,
         documents=documents,
     )
-    outbox = [CloudEvent.wrap(event, source=SOURCE, time=now) for event in request.events]
-    if await repository.add(request, outbox):
-        outbox_ready(request.request_id, outbox)
+    if await repository.outgoing.commit(
+        request.request_id,
+        request.events,
+        partial(repository.add, request),
+        source=SOURCE,
+        time=now,
+    ):
         return SubmissionOutcome(request=request, created=True)
     await _discard(enclosures, documents)
     existing = await repository.get(request.request_id)
@@ -288,7 +290,6 @@ async def act_on_request(
     step: Callable[[CitizenRequest], None],
     refused: Callable[[], Refusal],
     repository: RequestRepository,
-    outbox_ready: OutboxReady,
     now: datetime,
 ) -> None:
     """Takes a citizen's step on their request (withdraw it, send it back fixed) and queues its
@@ -296,8 +297,12 @@ async def act_on_request(
     meanwhile, the step gets its own refusal (`refused`), the status that allowed it gone."""
     before = request.status
     step(request)
-    outbox = [CloudEvent.wrap(event, source=SOURCE, time=now) for event in request.events]
     moved = request.history[-1] if request.status is not before else None
-    if not await repository.add_events(request.request_id, outbox, status=before, moved=moved):
+    if not await repository.outgoing.commit(
+        request.request_id,
+        request.events,
+        partial(repository.add_events, request.request_id, status=before, moved=moved),
+        source=SOURCE,
+        time=now,
+    ):
         raise refused()
-    outbox_ready(request.request_id, outbox)

@@ -32,6 +32,7 @@ from shared.mongo import (
     versioned,
     with_outbox,
 )
+from shared.outbox import Outbox
 
 
 class MongoDeliveryStatusStore:
@@ -41,6 +42,7 @@ class MongoDeliveryStatusStore:
         keys: AsyncCollection[Document],
         cipher: Cipher,
     ) -> None:
+        self.outgoing = Outbox()
         self._records = records
         self._keys = keys
         self._cipher = cipher
@@ -90,6 +92,7 @@ class MongoHistoryReads:
     """One document per request by `_id`, with the outbox of the staff reads of its history."""
 
     def __init__(self, collection: AsyncCollection[Document], cipher: Cipher) -> None:
+        self.outgoing = Outbox()
         self._collection = collection
         self._cipher = cipher
 

@@ -24,6 +24,7 @@ from shared.crypto import Cipher
 from shared.events.envelope import CloudEvent
 from shared.events.models import ChannelTried, DeliveryChannel
 from shared.mongo import VERSION, Document, insert_new, outbox_fields, update_document, with_outbox
+from shared.outbox import Outbox
 
 UNSETTLED_FIELD = "unsettled"
 ABOUT_INDEX = "about_created_at"
@@ -44,6 +45,7 @@ class MongoNotificationRepository:
     history is an equality on `about`, which an index serves too."""
 
     def __init__(self, collection: AsyncCollection[Document], cipher: Cipher) -> None:
+        self.outgoing = Outbox()
         self._collection = collection
         self._cipher = cipher
 

@@ -13,8 +13,8 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
 from services.notify.domain.staff import StaffDirectory, StaffMember
-from shared.auth import STAFF_ROLES, Role
 from shared.errors import InvalidConfiguration
+from shared.identity import STAFF_ROLES, Role
 
 SAMPLE_STAFF_DIRECTORY = Path(__file__).resolve().parent.parent / "staff_directory.json"
 """The local sample: the subjects the local token issuer mints (`<role>-test`), for development

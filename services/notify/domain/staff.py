@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from types import MappingProxyType
 
-from shared.auth import Role
+from shared.identity import Role
 
 STALE_AFTER = timedelta(days=1)
 

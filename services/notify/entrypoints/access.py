@@ -11,7 +11,7 @@ WhatsApp's statuses reach notify through intake's webhook and Kafka, never over 
 from __future__ import annotations
 
 from shared.access import AccessTable, public, roles
-from shared.auth import Role
+from shared.identity import Role
 
 HISTORY_READERS = (
     Role.CITIZEN,

@@ -16,9 +16,9 @@ from services.notify.service_layer.statuses import (
     MessageHistory,
     request_history,
 )
-from shared.auth import Principal
 from shared.events.models import DeliveryChannel, DeliveryStatus
 from shared.http import error_response, error_responses
+from shared.identity import Principal
 
 router = APIRouter(prefix="/v1/notifications", tags=["notifications"])
 

@@ -33,9 +33,8 @@ from services.notify.service_layer.ports import (
     ProviderError,
 )
 from shared.errors import is_transient
-from shared.events.envelope import CloudEvent
 from shared.events.models import DeliveryChannel
-from shared.polling import OutboxReady, PollingLoop
+from shared.polling import PollingLoop
 from shared.redaction import describe_error
 
 log = logging.getLogger(__name__)
@@ -71,7 +70,6 @@ class Delivery:
 
     repository: NotificationRepository
     provider: MessageProvider
-    outbox_ready: OutboxReady
     max_attempts: int
     """Per channel."""
     now: Callable[[], datetime]
@@ -262,13 +260,15 @@ class Delivery:
 
     async def _record(self, notification: Notification) -> bool:
         """Stores the notification and its new events if nothing changed it since it was read."""
-        moment = self.now()
-        outbox = [CloudEvent.wrap(item, source=SOURCE, time=moment) for item in notification.events]
-        if not await self.repository.save(notification, outbox):
+        if not await self.repository.outgoing.commit(
+            notification.notification_id,
+            notification.events,
+            partial(self.repository.save, notification),
+            source=SOURCE,
+            time=self.now(),
+        ):
             return False
         notification.events.clear()
-        if outbox:
-            self.outbox_ready(notification.notification_id, outbox)
         return True
 
     def _lane(self, channel: DeliveryChannel) -> _Lane:

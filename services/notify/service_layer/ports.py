@@ -11,6 +11,7 @@ from services.notify.domain.notification import Notification
 from services.notify.domain.recipients import OperatorNotice, ParkedStep, Recipients
 from shared.events.envelope import CloudEvent
 from shared.events.models import DeliveryChannel
+from shared.outbox import Outbox
 
 
 class ProviderError(Exception):
@@ -44,6 +45,8 @@ class MessageProvider(Protocol):
 
 
 class NotificationRepository(Protocol):
+    outgoing: Outbox
+
     async def add(self, notification: Notification) -> bool:
         """Stores a new pending notification; False if it exists, so redelivery adds nothing."""
         ...
@@ -110,6 +113,8 @@ class RecipientDirectory(Protocol):
 
 
 class DeliveryStatusStore(Protocol):
+    outgoing: Outbox
+
     """The statuses providers reported, one record per message the provider accepted
     (`DeliveryRecord.record_id`), found by it or by the idempotency key it was sent under."""
 
@@ -132,6 +137,8 @@ class DeliveryStatusStore(Protocol):
 
 
 class HistoryReads(Protocol):
+    outgoing: Outbox
+
     """Staff reads of a request's message history, each an event for audit."""
 
     async def record_read(self, about: str, outbox: list[CloudEvent]) -> None:

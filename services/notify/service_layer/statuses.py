@@ -8,6 +8,7 @@ import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 
 from services.notify.domain.delivery_status import (
     PROGRESS,
@@ -26,11 +27,10 @@ from services.notify.service_layer.ports import (
     RecipientDirectory,
     UncertainDeliveries,
 )
-from shared.auth import Principal, Role
 from shared.errors import Kind, Refusal
-from shared.events.envelope import Actor, ActorKind, Channel, CloudEvent
+from shared.events.envelope import Actor, ActorKind, Channel
 from shared.events.models import DeliveryChannel, DeliveryStatus, NotificationHistoryViewed
-from shared.polling import OutboxReady
+from shared.identity import Principal, Role
 
 SOURCE = "/adminduk/notify"
 MAX_RACES = 20
@@ -54,7 +54,6 @@ class UnknownRequest(Refusal):
 class StatusContext:
     store: DeliveryStatusStore
     notifications: NotificationRepository
-    outbox_ready: OutboxReady
     now: Callable[[], datetime]
     uncertain: UncertainDeliveries | None = None
     """Settles an attempt whose answer was lost, once a status shows it went out."""
@@ -75,11 +74,13 @@ async def take_report(*, report: StatusReport, context: StatusContext) -> Delive
             await _learn_notification(record, report.idempotency_key, context)
         if not record.take(report):
             break
-        outbox = [
-            CloudEvent.wrap(event, source=SOURCE, time=context.now()) for event in record.events
-        ]
-        if await context.store.save(record, outbox):
-            context.outbox_ready(record.record_id, outbox)
+        if await context.store.outgoing.commit(
+            record.record_id,
+            record.events,
+            partial(context.store.save, record),
+            source=SOURCE,
+            time=context.now(),
+        ):
             break
     else:
         raise RuntimeError(
@@ -120,7 +121,6 @@ class HistoryContext:
     notifications: NotificationRepository
     store: DeliveryStatusStore
     recipients: RecipientDirectory
-    outbox_ready: OutboxReady
     now: Callable[[], datetime]
     default_service_point: str
     """Where requests not submitted at a counter are worked on (`ServiceSettings`)."""
@@ -208,9 +208,13 @@ async def _record_read(
         messages=messages,
         viewed_at=now,
     )
-    outbox = [CloudEvent.wrap(viewed, source=SOURCE, time=now)]
-    await context.reads.record_read(request_id, outbox)
-    context.outbox_ready(request_id, outbox)
+    await context.reads.outgoing.commit(
+        request_id,
+        [viewed],
+        partial(context.reads.record_read, request_id),
+        source=SOURCE,
+        time=now,
+    )
 
 
 async def _history(notification: Notification, store: DeliveryStatusStore) -> MessageHistory:

@@ -13,17 +13,19 @@ from pymongo import ASCENDING
 from pymongo.asynchronous.collection import AsyncCollection
 
 from services.processing.domain.case import Case, CaseState, Claim, Step
-from shared.auth import Role
 from shared.crypto import Cipher
 from shared.events.envelope import CloudEvent
 from shared.events.models import Applicant
+from shared.identity import Role
 from shared.mongo import Document, insert_applied, update_document, with_outbox
+from shared.outbox import Outbox
 
 
 class MongoCaseRepository:
     def __init__(self, collection: AsyncCollection[Document], cipher: Cipher) -> None:
         self._collection = collection
         self._cipher = cipher
+        self.outgoing = Outbox()
 
     async def ensure_indexes(self) -> None:
         """An event that opened one case can open no other."""

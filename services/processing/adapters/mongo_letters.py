@@ -41,6 +41,7 @@ from shared.mongo import (
     update_document,
     with_outbox,
 )
+from shared.outbox import Outbox
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +56,7 @@ class MongoLetterRepository:
         self._letters = letters
         self._heads = heads
         self._cipher = cipher
+        self.outgoing = Outbox()
 
     async def agenda_head(self, year: int) -> int:
         head = await self._heads.find_one({"_id": str(year)})

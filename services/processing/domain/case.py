@@ -25,7 +25,6 @@ from typing import Protocol
 
 from services.processing.domain.deadlines import Mark, Timer
 from services.processing.domain.priority import Lane, lane_for
-from shared.auth import Role
 from shared.errors import Kind, Refusal
 from shared.events.envelope import Actor, ActorKind, Channel, Event
 from shared.events.models import (
@@ -50,6 +49,7 @@ from shared.events.models import (
     RequestSubmitted,
     RevisionRequested,
 )
+from shared.identity import Role
 
 PROCESSING = Actor.system("processing")
 

@@ -7,7 +7,7 @@ case's and the use case's business (403 or 404 there).
 from __future__ import annotations
 
 from shared.access import AccessTable, roles
-from shared.auth import Role
+from shared.identity import Role
 
 OFFICERS = (Role.VERIFIER, Role.SIGNER, Role.OPERATOR, Role.COUNTER_OFFICER)
 LETTER_STAFF = (*OFFICERS, Role.SUPERVISOR, Role.LETTER_CLERK)

@@ -20,12 +20,11 @@ from services.processing.service_layer import cases, supervision
 from services.processing.service_layer.cases import NoServicePoint, Officer, Turns
 from services.processing.service_layer.ports import AtRisk, CaseRepository, WorkQueues
 from shared.access import CallerDep
-from shared.auth import Principal
 from shared.clock import Clock
 from shared.events.envelope import Actor, ActorKind, Channel
 from shared.events.models import CaseStage, CollectionMethod
 from shared.http import error_response, error_responses
-from shared.polling import OutboxReady
+from shared.identity import Principal
 
 
 @dataclass(frozen=True)
@@ -33,7 +32,6 @@ class ProcessingContext:
     repository: CaseRepository
     queues: WorkQueues
     at_risk: AtRisk
-    outbox_ready: OutboxReady
     calendar: Calendar
     clock: Clock
     turns: Turns = field(default_factory=Turns)
@@ -220,7 +218,6 @@ async def claim_next(
         stage=stage,
         repository=context.repository,
         queues=context.queues,
-        outbox_ready=context.outbox_ready,
         now=context.clock(),
         turns=context.turns,
     )
@@ -238,7 +235,6 @@ async def read_case(
         request_id=str(request_id),
         officer=officer(caller),
         repository=context.repository,
-        outbox_ready=context.outbox_ready,
         now=context.clock(),
     )
     return CaseDetails(
@@ -259,7 +255,6 @@ async def claim(
         officer=officer(caller),
         reason_code=body.reason_code,
         repository=context.repository,
-        outbox_ready=context.outbox_ready,
         now=context.clock(),
     )
     return CaseView.of(case)
@@ -376,7 +371,6 @@ async def _act(
         officer=acting,
         step=step,
         repository=context.repository,
-        outbox_ready=context.outbox_ready,
         now=now,
     )
     return CaseView.of(case)

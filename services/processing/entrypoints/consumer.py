@@ -18,7 +18,6 @@ from typing import Any
 from services.processing.domain.case import Calendar
 from services.processing.domain.letters import LetterPolicy
 from services.processing.service_layer import cases, deadlines, supervision
-from services.processing.service_layer.deadlines import LetterDeadlines
 from services.processing.service_layer.known_cases import KnownCases
 from services.processing.service_layer.letter_ports import LetterIndex, LetterRepository
 from services.processing.service_layer.ports import AtRisk, DeadlineTimers, WorkQueues
@@ -48,14 +47,12 @@ from shared.events.models import (
     RevisionRequested,
 )
 from shared.messagebus import Received, Subscription
-from shared.polling import OutboxReady
 
 
 @dataclass(frozen=True)
 class LetterDependencies:
     repository: LetterRepository
     index: LetterIndex
-    outbox_ready: OutboxReady
     policy: LetterPolicy
 
 
@@ -63,7 +60,6 @@ class LetterDependencies:
 class Dependencies:
     repository: KnownCases
     queues: WorkQueues
-    outbox_ready: OutboxReady
     timers: DeadlineTimers
     at_risk: AtRisk
     calendar: Calendar
@@ -86,7 +82,6 @@ async def on_request_submitted(message: Received[RequestSubmitted], deps: Depend
         submitted=message.data,
         event_id=message.event_id,
         repository=deps.repository,
-        outbox_ready=deps.outbox_ready,
         calendar=deps.calendar,
         default_service_point=deps.default_service_point,
         now=message.now,
@@ -106,7 +101,6 @@ async def on_request_cancelled(message: Received[RequestCancelled], deps: Depend
     await cases.cancel_case(
         cancelled=message.data,
         repository=deps.repository,
-        outbox_ready=deps.outbox_ready,
         now=message.now,
     )
 
@@ -117,7 +111,6 @@ async def on_request_resubmitted(message: Received[RequestResubmitted], deps: De
         resubmitted=message.data,
         repository=deps.repository,
         calendar=deps.calendar,
-        outbox_ready=deps.outbox_ready,
         now=message.now,
     )
 
@@ -158,7 +151,6 @@ async def on_waiting_for_work(message: Received[RequestEvent], deps: Dependencie
                 repository=deps.repository,
                 timers=deps.timers,
                 calendar=deps.calendar,
-                outbox_ready=deps.outbox_ready,
                 now=message.now,
             )
         )
@@ -210,7 +202,7 @@ async def on_letter_disposed(message: Received[LetterDisposed], deps: Dependenci
         letter=loaded[0],
         disposition_id=event.disposition_id,
         timers=deps.timers,
-        letters=LetterDeadlines(repository=letters.repository, outbox_ready=letters.outbox_ready),
+        letters=letters.repository,
         calendar=deps.calendar,
         policy=letters.policy,
         now=message.now,

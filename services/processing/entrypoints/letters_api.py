@@ -39,12 +39,11 @@ from services.processing.service_layer.letter_ports import (
 )
 from services.processing.service_layer.letters import Held, Staff
 from shared.access import CallerDep
-from shared.auth import Principal, Role
 from shared.clock import Clock
 from shared.errors import ApiError
 from shared.files import Accepted, MediaType, TooLarge, UnsupportedType
 from shared.http import Responses, error_response, error_responses
-from shared.polling import OutboxReady
+from shared.identity import Principal, Role
 
 SCAN_PATH = "/v1/letters/{letter_id}/scan"
 
@@ -56,7 +55,6 @@ class LettersContext:
     index: LetterIndex
     policy: LetterPolicy
     calendar: Calendar
-    outbox_ready: OutboxReady
     clock: Clock
     due_soon_within: timedelta
     max_scan_bytes: int
@@ -378,7 +376,6 @@ async def register(
         repository=context.repository,
         policy=context.policy,
         calendar=context.calendar,
-        outbox_ready=context.outbox_ready,
         now=context.clock(),
     )
     response.headers["Location"] = f"/v1/letters/{letter.letter_id}"
@@ -395,7 +392,6 @@ async def read_letter(
         letter_id=letter_id,
         staff=staff(caller),
         repository=context.repository,
-        outbox_ready=context.outbox_ready,
         now=context.clock(),
     )
     return LetterView.of(letter)
@@ -441,7 +437,6 @@ async def upload_scan(
             rule=rule,
             scans=context.scans,
             repository=context.repository,
-            outbox_ready=context.outbox_ready,
             clock=context.clock,
         )
     except UnsupportedType as exc:
@@ -472,7 +467,6 @@ async def read_scan(
         staff=staff(caller),
         scans=context.scans,
         repository=context.repository,
-        outbox_ready=context.outbox_ready,
         now=context.clock(),
     )
     if found is None:
@@ -630,7 +624,6 @@ async def _act(
         staff=acting,
         step=step,
         repository=context.repository,
-        outbox_ready=context.outbox_ready,
         now=context.clock(),
     )
     return LetterView.of(letter)

@@ -8,6 +8,7 @@ import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 
 from services.processing.domain.case import (
     STAGE_ROLES,
@@ -22,9 +23,8 @@ from services.processing.domain.priority import Lane
 from services.processing.domain.queues import QueueKey, passable
 from services.processing.service_layer.known_cases import CaseFacts, KnownCases
 from services.processing.service_layer.ports import CaseRepository, WorkQueues
-from shared.auth import Role
 from shared.errors import Conflict, Kind, Refusal, RetryableError
-from shared.events.envelope import Actor, CloudEvent, Event
+from shared.events.envelope import Actor, Event
 from shared.events.models import (
     CaseReleased,
     CaseStage,
@@ -34,7 +34,7 @@ from shared.events.models import (
     RequestResubmitted,
     RequestSubmitted,
 )
-from shared.polling import OutboxReady
+from shared.identity import Role
 
 SOURCE = "/adminduk/processing"
 SCAN = 4
@@ -46,7 +46,6 @@ async def open_case_for_request(
     submitted: RequestSubmitted,
     event_id: str,
     repository: CaseRepository,
-    outbox_ready: OutboxReady,
     calendar: Calendar,
     default_service_point: str,
     now: datetime,
@@ -55,16 +54,19 @@ async def open_case_for_request(
     case = open_case(
         submitted, now=now, calendar=calendar, default_service_point=default_service_point
     )
-    outbox = _wrapped(case, now)
-    if await repository.add(case, processed_event_id=event_id, outbox=outbox):
-        outbox_ready(case.request_id, outbox)
+    await repository.outgoing.commit(
+        case.request_id,
+        case.events,
+        partial(repository.add, case, processed_event_id=event_id),
+        source=SOURCE,
+        time=now,
+    )
 
 
 async def cancel_case(
     *,
     cancelled: RequestCancelled,
     repository: CaseRepository,
-    outbox_ready: OutboxReady,
     now: datetime,
 ) -> None:
     """Closes the case of a withdrawn request, unless its verification began meanwhile (then
@@ -78,7 +80,7 @@ async def cancel_case(
             case.cancel(cancelled.actor, now=now)
         except CaseRefused:
             return
-        if await _save(case, revision, repository, outbox_ready, now):
+        if await _save(case, revision, repository, now):
             return
 
 
@@ -87,7 +89,6 @@ async def resume_case(
     resubmitted: RequestResubmitted,
     repository: CaseRepository,
     calendar: Calendar,
-    outbox_ready: OutboxReady,
     now: datetime,
 ) -> None:
     """Resumes verification of a case the citizen fixed, moving its deadline by the time that
@@ -101,7 +102,7 @@ async def resume_case(
             case.resubmit(resubmitted.actor, now=now, calendar=calendar)
         except CaseRefused:
             return
-        if await _save(case, revision, repository, outbox_ready, now):
+        if await _save(case, revision, repository, now):
             return
 
 
@@ -208,7 +209,6 @@ async def claim_next(
     stage: CaseStage | None,
     repository: CaseRepository,
     queues: WorkQueues,
-    outbox_ready: OutboxReady,
     now: datetime,
     turns: Turns | None = None,
 ) -> Case | None:
@@ -222,7 +222,7 @@ async def claim_next(
         for lane in Lane:
             key = QueueKey(officer.service_point, candidate_stage, lane)
             async with turns.at(key) if turns is not None else contextlib.nullcontext():
-                case = await _take_from(key, officer, role, repository, queues, outbox_ready, now)
+                case = await _take_from(key, officer, role, repository, queues, now)
             if case is not None:
                 return case
     return None
@@ -234,7 +234,6 @@ async def _take_from(
     role: Role,
     repository: CaseRepository,
     queues: WorkQueues,
-    outbox_ready: OutboxReady,
     now: datetime,
 ) -> Case | None:
     """Claims the first case still waiting in the queue, forgetting the slots before it whose
@@ -258,7 +257,7 @@ async def _take_from(
                 at_front = False
                 continue
             case, waiting = await _claim_if_waiting(
-                slot.request_id, key, officer, role, repository, outbox_ready, now
+                slot.request_id, key, officer, role, repository, now
             )
             if case is not None:
                 if at_front:
@@ -287,7 +286,6 @@ async def _claim_if_waiting(
     officer: Officer,
     role: Role,
     repository: CaseRepository,
-    outbox_ready: OutboxReady,
     now: datetime,
 ) -> tuple[Case | None, bool]:
     """Claims the case if it still waits in the queue: the claimed case, or None and whether it
@@ -302,7 +300,7 @@ async def _claim_if_waiting(
             return None, False
         case, revision = loaded
         case.claim_for(officer.actor, role, now=now)
-        if await _save(case, revision, repository, outbox_ready, now):
+        if await _save(case, revision, repository, now):
             return case, False
     return None, True
 
@@ -322,7 +320,6 @@ async def act(
     officer: Officer,
     step: Callable[[Case], None],
     repository: CaseRepository,
-    outbox_ready: OutboxReady,
     now: datetime,
 ) -> Case:
     """Applies one officer's step to a case of their service point, or raises CaseRefused,
@@ -338,7 +335,7 @@ async def act(
             raise CaseNotFound(request_id)
         case, revision = loaded
         step(case)
-        if await _save(case, revision, repository, outbox_ready, now):
+        if await _save(case, revision, repository, now):
             return case
     raise _changed()
 
@@ -349,7 +346,6 @@ async def claim(
     officer: Officer,
     reason_code: str,
     repository: CaseRepository,
-    outbox_ready: OutboxReady,
     now: datetime,
 ) -> Case:
     """Takes one case ahead of its turn, for a stated reason that auditors see."""
@@ -366,7 +362,6 @@ async def claim(
         officer=officer,
         step=take,
         repository=repository,
-        outbox_ready=outbox_ready,
         now=now,
     )
 
@@ -376,7 +371,6 @@ async def view(
     request_id: str,
     officer: Officer,
     repository: CaseRepository,
-    outbox_ready: OutboxReady,
     now: datetime,
 ) -> Case:
     """The case with its personal data; reading it is recorded for auditors."""
@@ -387,22 +381,17 @@ async def view(
                 officer=officer,
                 step=lambda case: case.view(officer.actor, now=now),
                 repository=repository,
-                outbox_ready=outbox_ready,
                 now=now,
             )
         except Conflict:
             continue
 
 
-async def _save(
-    case: Case, revision: int, repository: CaseRepository, outbox_ready: OutboxReady, now: datetime
-) -> bool:
-    outbox = _wrapped(case, now)
-    if not await repository.save(case, revision=revision, outbox=outbox):
-        return False
-    outbox_ready(case.request_id, outbox)
-    return True
-
-
-def _wrapped(case: Case, now: datetime) -> list[CloudEvent]:
-    return [CloudEvent.wrap(event, source=SOURCE, time=now) for event in case.events]
+async def _save(case: Case, revision: int, repository: CaseRepository, now: datetime) -> bool:
+    return await repository.outgoing.commit(
+        case.request_id,
+        case.events,
+        partial(repository.save, case, revision=revision),
+        source=SOURCE,
+        time=now,
+    )

@@ -9,8 +9,8 @@ their letter records them.
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 
 from services.processing.domain import deadlines
 from services.processing.domain.case import Calendar
@@ -19,18 +19,8 @@ from services.processing.domain.letters import Letter, LetterPolicy, disposition
 from services.processing.service_layer.cases import SOURCE
 from services.processing.service_layer.letter_ports import LetterRepository
 from services.processing.service_layer.ports import CaseRepository, DeadlineTimers
-from shared.events.envelope import CloudEvent
-from shared.polling import OutboxReady
 
 ATTEMPTS = 20
-
-
-@dataclass(frozen=True)
-class LetterDeadlines:
-    """Where the timers of letters' dispositions record what they fire."""
-
-    repository: LetterRepository
-    outbox_ready: OutboxReady
 
 
 async def set_deadline_timers(
@@ -41,7 +31,6 @@ async def set_deadline_timers(
     repository: CaseRepository,
     timers: DeadlineTimers,
     calendar: Fractions,
-    outbox_ready: OutboxReady,
     now: datetime,
 ) -> None:
     """Sets the timers of a case's deadline, which ran from `start`. Those due already, or
@@ -49,9 +38,7 @@ async def set_deadline_timers(
     deadline the case no longer has fires nothing."""
     planned = deadlines.timers(request_id, start, due_at, calendar)
     for timer in await _kept_or_due(planned, timers, now):
-        await fire(
-            timer, repository=repository, outbox_ready=outbox_ready, now=max(now, timer.fire_at)
-        )
+        await fire(timer, repository=repository, now=max(now, timer.fire_at))
 
 
 async def _kept_or_due(planned: list[Timer], timers: DeadlineTimers, now: datetime) -> list[Timer]:
@@ -66,9 +53,8 @@ async def fire_due(
     *,
     timers: DeadlineTimers,
     repository: CaseRepository,
-    outbox_ready: OutboxReady,
     now: datetime,
-    letters: LetterDeadlines | None = None,
+    letters: LetterRepository | None = None,
 ) -> int:
     """Fires the timers of every whole minute since the cursor; returns how many fired."""
     fired = 0
@@ -77,9 +63,7 @@ async def fire_due(
     while minute < last:
         following = minute + MINUTE
         for timer in await timers.close(following):
-            fired += await fire(
-                timer, repository=repository, outbox_ready=outbox_ready, now=now, letters=letters
-            )
+            fired += await fire(timer, repository=repository, now=now, letters=letters)
         await timers.advance(minute, following)
         minute = following
     return fired
@@ -89,9 +73,8 @@ async def fire(
     timer: Timer,
     *,
     repository: CaseRepository,
-    outbox_ready: OutboxReady,
     now: datetime,
-    letters: LetterDeadlines | None = None,
+    letters: LetterRepository | None = None,
 ) -> int:
     """Records the timer's warning or breach on its case (or its reminder or escalation on its
     letter), once; 1 if it was recorded now."""
@@ -106,9 +89,13 @@ async def fire(
         case, revision = loaded
         if not case.mark_deadline(timer, now=now):
             return 0
-        outbox = [CloudEvent.wrap(event, source=SOURCE, time=now) for event in case.events]
-        if await repository.save(case, revision=revision, outbox=outbox):
-            outbox_ready(case.request_id, outbox)
+        if await repository.outgoing.commit(
+            case.request_id,
+            case.events,
+            partial(repository.save, case, revision=revision),
+            source=SOURCE,
+            time=now,
+        ):
             return 1
     raise RuntimeError(f"case {timer.request_id} kept changing while its timer fired")
 
@@ -118,7 +105,7 @@ async def set_disposition_timers(
     letter: Letter,
     disposition_id: str,
     timers: DeadlineTimers,
-    letters: LetterDeadlines,
+    letters: LetterRepository,
     calendar: Calendar,
     policy: LetterPolicy,
     now: datetime,
@@ -133,16 +120,20 @@ async def set_disposition_timers(
         await _fire_for_letter(timer, letters, max(now, timer.fire_at))
 
 
-async def _fire_for_letter(timer: Timer, letters: LetterDeadlines, now: datetime) -> int:
+async def _fire_for_letter(timer: Timer, letters: LetterRepository, now: datetime) -> int:
     for _ in range(ATTEMPTS):
-        loaded = await letters.repository.get(timer.request_id)
+        loaded = await letters.get(timer.request_id)
         if loaded is None:
             return 0
         letter, revision = loaded
         if not letter.mark_deadline(timer, now=now):
             return 0
-        outbox = [CloudEvent.wrap(event, source=SOURCE, time=now) for event in letter.events]
-        if await letters.repository.save(letter, revision=revision, outbox=outbox):
-            letters.outbox_ready(letter.letter_id, outbox)
+        if await letters.outgoing.commit(
+            letter.letter_id,
+            letter.events,
+            partial(letters.save, letter, revision=revision),
+            source=SOURCE,
+            time=now,
+        ):
             return 1
     raise RuntimeError(f"letter {timer.request_id} kept changing while its timer fired")

@@ -79,6 +79,7 @@ class KnownCases:
         earlier: EarlierProgress | None = None,
     ) -> None:
         self._repository = repository
+        self.outgoing = repository.outgoing
         self._capacity = capacity
         self._earlier = earlier
         self._facts: OrderedDict[str, CaseFacts] = OrderedDict()

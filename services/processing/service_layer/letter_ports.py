@@ -8,9 +8,12 @@ from typing import Protocol
 
 from services.processing.domain.letters import Letter
 from shared.events.envelope import CloudEvent
+from shared.outbox import Outbox
 
 
 class LetterRepository(Protocol):
+    outgoing: Outbox
+
     async def agenda_head(self, year: int) -> int:
         """The last agenda number of the year known to be taken; it may lag behind."""
         ...

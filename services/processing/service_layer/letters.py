@@ -8,6 +8,7 @@ import uuid
 from collections.abc import AsyncIterable, AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 
 from services.processing.domain.case import Calendar
 from services.processing.domain.letter_report import LetterSection, letter_section
@@ -33,9 +34,8 @@ from services.processing.service_layer.letter_ports import (
 )
 from shared.clock import Clock
 from shared.errors import Conflict, Kind, Refusal
-from shared.events.envelope import Actor, CloudEvent
+from shared.events.envelope import Actor
 from shared.files import FileContent, FileRule
-from shared.polling import OutboxReady
 
 VIEW_ATTEMPTS = 20
 STEP_ATTEMPTS = 3
@@ -82,7 +82,6 @@ async def register_letter(
     repository: LetterRepository,
     policy: LetterPolicy,
     calendar: Calendar,
-    outbox_ready: OutboxReady,
     now: datetime,
 ) -> Letter:
     """Registers the letter under the year's next free agenda number.
@@ -103,9 +102,13 @@ async def register_letter(
             calendar=calendar,
             now=now,
         )
-        outbox = _wrapped(letter, now)
-        if await repository.add(letter, outbox=outbox):
-            outbox_ready(letter.letter_id, outbox)
+        if await repository.outgoing.commit(
+            letter.letter_id,
+            letter.events,
+            partial(repository.add, letter),
+            source=SOURCE,
+            time=now,
+        ):
             await repository.advance_agenda(year, number)
             return letter
         number += 1
@@ -116,13 +119,12 @@ async def act(
     letter_id: str,
     step: Callable[[Letter], object],
     repository: LetterRepository,
-    outbox_ready: OutboxReady,
     now: datetime,
 ) -> Letter:
     """Applies one step to the letter as it is, or raises LetterRefused, LetterNotFound or
     (if others kept changing it) Conflict; staff's steps come through `take`, which first
     checks who takes them."""
-    return await _change(letter_id, step, STEP_ATTEMPTS, repository, outbox_ready, now)
+    return await _change(letter_id, step, STEP_ATTEMPTS, repository, now)
 
 
 async def take(
@@ -131,7 +133,6 @@ async def take(
     staff: Staff,
     step: Callable[[Letter], object],
     repository: LetterRepository,
-    outbox_ready: OutboxReady,
     now: datetime,
 ) -> Letter:
     """A step by a member of staff: refused, and the attempt recorded, unless they may act on
@@ -144,7 +145,7 @@ async def take(
         step(letter)
         letter.view(staff.actor, head_of_office=head_of_office, now=now)
 
-    return await _change(letter_id, admitted, STEP_ATTEMPTS, repository, outbox_ready, now)
+    return await _change(letter_id, admitted, STEP_ATTEMPTS, repository, now)
 
 
 async def admit_scan(
@@ -152,7 +153,6 @@ async def admit_scan(
     letter_id: str,
     staff: Staff,
     repository: LetterRepository,
-    outbox_ready: OutboxReady,
     now: datetime,
 ) -> Letter:
     """The letter, if the caller is its clerk, checked before a scan's bytes are taken in; an
@@ -161,7 +161,7 @@ async def admit_scan(
     def admitted(letter: Letter) -> None:
         letter.admit_scan(staff.actor, head_of_office=staff.heads(letter), now=now)
 
-    return await _change(letter_id, admitted, STEP_ATTEMPTS, repository, outbox_ready, now)
+    return await _change(letter_id, admitted, STEP_ATTEMPTS, repository, now)
 
 
 async def view(
@@ -169,7 +169,6 @@ async def view(
     letter_id: str,
     staff: Staff,
     repository: LetterRepository,
-    outbox_ready: OutboxReady,
     now: datetime,
 ) -> Letter:
     """The letter, if the caller may read it; a read of a confidential letter is recorded, and
@@ -178,7 +177,7 @@ async def view(
     def read(letter: Letter) -> None:
         letter.view(staff.actor, head_of_office=staff.heads(letter), now=now)
 
-    return await _change(letter_id, read, VIEW_ATTEMPTS, repository, outbox_ready, now)
+    return await _change(letter_id, read, VIEW_ATTEMPTS, repository, now)
 
 
 async def attach_scan(
@@ -189,7 +188,6 @@ async def attach_scan(
     rule: FileRule,
     scans: LetterScans,
     repository: LetterRepository,
-    outbox_ready: OutboxReady,
     clock: Clock,
 ) -> Letter:
     """Keeps a scan from the letter's clerk and points the letter at it, replacing its scan.
@@ -204,7 +202,6 @@ async def attach_scan(
         letter_id=letter_id,
         staff=staff,
         repository=repository,
-        outbox_ready=outbox_ready,
         now=clock(),
     )
     checked = FileContent(rule)
@@ -226,7 +223,6 @@ async def attach_scan(
             staff=staff,
             step=attach,
             repository=repository,
-            outbox_ready=outbox_ready,
             now=now,
         )
     except BaseException:
@@ -243,7 +239,6 @@ async def read_scan(
     staff: Staff,
     scans: LetterScans,
     repository: LetterRepository,
-    outbox_ready: OutboxReady,
     now: datetime,
 ) -> StoredScan | None:
     """The letter's scan, under the same rules (and records) as reading the letter; None if it
@@ -252,7 +247,6 @@ async def read_scan(
         letter_id=letter_id,
         staff=staff,
         repository=repository,
-        outbox_ready=outbox_ready,
         now=now,
     )
     if letter.scan_id is None:
@@ -274,7 +268,6 @@ async def _change(
     change: Callable[[Letter], object],
     attempts: int,
     repository: LetterRepository,
-    outbox_ready: OutboxReady,
     now: datetime,
 ) -> Letter:
     """Applies the change and stores its events; a refusal that recorded its attempt is stored
@@ -285,10 +278,10 @@ async def _change(
         try:
             change(letter)
         except LetterForbidden:
-            if not letter.events or await _save(letter, revision, repository, outbox_ready, now):
+            if not letter.events or await _save(letter, revision, repository, now):
                 raise
             continue
-        if not letter.events or await _save(letter, revision, repository, outbox_ready, now):
+        if not letter.events or await _save(letter, revision, repository, now):
             return letter
     raise _changed()
 
@@ -397,18 +390,15 @@ async def _save(
     letter: Letter,
     revision: int,
     repository: LetterRepository,
-    outbox_ready: OutboxReady,
     now: datetime,
 ) -> bool:
-    outbox = _wrapped(letter, now)
-    if not await repository.save(letter, revision=revision, outbox=outbox):
-        return False
-    outbox_ready(letter.letter_id, outbox)
-    return True
-
-
-def _wrapped(letter: Letter, now: datetime) -> list[CloudEvent]:
-    return [CloudEvent.wrap(event, source=SOURCE, time=now) for event in letter.events]
+    return await repository.outgoing.commit(
+        letter.letter_id,
+        letter.events,
+        partial(repository.save, letter, revision=revision),
+        source=SOURCE,
+        time=now,
+    )
 
 
 async def letters_report(

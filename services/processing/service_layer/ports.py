@@ -10,9 +10,12 @@ from services.processing.domain.case import Case
 from services.processing.domain.deadlines import Timer
 from services.processing.domain.queues import QueueKey, Slot
 from shared.events.envelope import CloudEvent
+from shared.outbox import Outbox
 
 
 class CaseRepository(Protocol):
+    outgoing: Outbox
+
     async def add(self, case: Case, *, processed_event_id: str, outbox: list[CloudEvent]) -> bool:
         """Stores a new case, the event that caused it and its outgoing events in one write.
 
