@@ -20,6 +20,7 @@ from io import BytesIO
 from PIL import Image
 from pypdf import PasswordType, PdfReader
 
+from shared.errors import Kind, Refusal
 from shared.files import TYPE_NAMES, FileRefused, FileRule, MediaType
 
 MAX_PAGES = 50
@@ -35,13 +36,12 @@ _IMAGE_FORMATS = {MediaType.JPEG: "JPEG", MediaType.PNG: "PNG"}
 _workers = ThreadPoolExecutor(max_workers=CHECKS_AT_ONCE, thread_name_prefix="file-check")
 
 
-class Unreadable(FileRefused):
+class Unreadable(Refusal, FileRefused):
     """The file begins as a type it is not, is broken or locked, or is beyond the bounds; `code`
     says which, the message says why in Indonesian."""
 
     def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
+        super().__init__(code, message, Kind.INVALID)
 
 
 async def check_contents(rule: FileRule, media_type: MediaType, content: bytes) -> None:

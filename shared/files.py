@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Protocol
 
+from shared.errors import Kind, Refusal
+
 
 class MediaType(StrEnum):
     """The file types taken, known by their bytes, not their names."""
@@ -45,8 +47,11 @@ class TooLarge(FileRefused):
     """The file is larger than the requirement allows."""
 
 
-class EmptyFile(FileRefused):
+class EmptyFile(Refusal, FileRefused):
     """The file has no bytes."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__("empty_document", message, Kind.INVALID)
 
 
 class FileRule(Protocol):

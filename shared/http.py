@@ -38,7 +38,7 @@ from shared.access import (
 from shared.admission import EngineAdmission, EngineGate
 from shared.auth import KeySource, RemoteKeys, TokenVerifier, TrustedIssuer
 from shared.config import ServiceSettings
-from shared.errors import ApiError
+from shared.errors import ApiError, Kind, Refusal
 from shared.identity import STAFF_ROLES
 from shared.metrics import HttpMetrics
 
@@ -397,6 +397,38 @@ async def _api_error(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+STATUS_OF_KIND = {
+    Kind.NOT_FOUND: status.HTTP_404_NOT_FOUND,
+    Kind.FORBIDDEN: status.HTTP_403_FORBIDDEN,
+    Kind.CONFLICT: status.HTTP_409_CONFLICT,
+    Kind.INVALID: status.HTTP_422_UNPROCESSABLE_CONTENT,
+    Kind.UNAVAILABLE: status.HTTP_503_SERVICE_UNAVAILABLE,
+    Kind.LIMITED: status.HTTP_429_TOO_MANY_REQUESTS,
+}
+"""The one place a refusal's kind becomes an HTTP status."""
+
+
+async def _domain_refusal(request: Request, exc: Exception) -> JSONResponse:
+    """A domain or use-case refusal as an answer: its kind's status, its code and message, its
+    fields, and for a refusal that passes, `Retry-After` (RETRY_AFTER_S unless it says)."""
+    assert isinstance(exc, Refusal)
+    headers: dict[str, str] = {}
+    retry_after_s = exc.retry_after_s
+    if retry_after_s is None and exc.kind is Kind.UNAVAILABLE:
+        retry_after_s = RETRY_AFTER_S
+    if retry_after_s is not None:
+        headers["Retry-After"] = str(retry_after_s)
+    return JSONResponse(
+        error_body(
+            exc.code,
+            exc.message,
+            [ErrorDetail(field=field, reason=reason) for field, reason in exc.details.items()],
+        ),
+        status_code=STATUS_OF_KIND[exc.kind],
+        headers=headers,
+    )
+
+
 async def _storage_failure(request: Request, exc: Exception) -> JSONResponse:
     """Unreachable or too slow is a 503 to try again later, and new work waits until the
     database answers again; any other database error is a 500."""
@@ -426,6 +458,7 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(HTTPException, _http_error)
     app.add_exception_handler(ApiError, _api_error)
+    app.add_exception_handler(Refusal, _domain_refusal)
     app.add_exception_handler(PyMongoError, _storage_failure)
     app.add_exception_handler(Exception, _unexpected)
 

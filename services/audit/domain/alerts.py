@@ -16,6 +16,7 @@ from enum import StrEnum
 
 from services.audit.domain.integrity import Finding, Rule
 from shared.calendar import JAKARTA
+from shared.errors import Kind, Refusal
 
 UNKNOWN_SERVICE_POINT = "TIDAK_DIKETAHUI"
 """Where alerts are counted whose entries name no service point."""
@@ -61,8 +62,23 @@ def rules_of(severity: Severity) -> tuple[Rule, ...]:
     return tuple(rule for rule, weight in SEVERITY.items() if weight is severity)
 
 
-class AlertTransitionRefused(Exception):
+class AlertTransitionRefused(Refusal):
     """The alert is not in a state that allows the step; the message is Indonesian."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__("wrong_state", message, Kind.CONFLICT)
+
+
+class NoteRequired(Refusal):
+    """An alert is resolved with a note saying how."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "invalid_request",
+            "Catatan penyelesaian wajib diisi.",
+            Kind.INVALID,
+            details={"body.note": "Wajib diisi."},
+        )
 
 
 @dataclass(frozen=True)

@@ -183,7 +183,7 @@ async def list_entries(
 async def latest_checkpoint(context: ContextDep) -> Response:
     latest = await context.checkpoints.latest()
     if latest is None:
-        raise ApiError(404, "no_checkpoint", "Belum ada checkpoint yang ditandatangani.")
+        raise tree.NoCheckpoint
     return Response(latest.note, media_type=TEXT_TYPE)
 
 

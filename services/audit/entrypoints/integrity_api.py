@@ -8,7 +8,6 @@ auditor can check with the offline verifier that the entries an alert rests on a
 from __future__ import annotations
 
 import base64
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated
@@ -20,7 +19,7 @@ from services.audit.domain.alerts import (
     Alert,
     AlertOrder,
     AlertStatus,
-    AlertTransitionRefused,
+    NoteRequired,
     ServicePointSummary,
     Severity,
     month_of,
@@ -28,7 +27,7 @@ from services.audit.domain.alerts import (
 from services.audit.domain.integrity import Rule
 from services.audit.domain.summary_page import render_summary
 from services.audit.service_layer import integrity
-from services.audit.service_layer.integrity import AlertNotFound, AlertStore
+from services.audit.service_layer.integrity import AlertStore
 from services.audit.service_layer.ports import CheckpointStore, TreeNodes
 from shared.access import CallerDep
 from shared.clock import Clock
@@ -202,15 +201,12 @@ async def list_alerts(
 
 @router.get("/alerts/{alert_id}", responses=error_responses(404, 422, 503))
 async def get_alert(alert_id: AlertIdPath, context: ContextDep) -> AlertDetailView:
-    try:
-        alert, evidence = await integrity.alert_with_evidence(
-            alerts=context.alerts,
-            nodes=context.nodes,
-            checkpoints=context.checkpoints,
-            alert_id=alert_id,
-        )
-    except AlertNotFound:
-        raise _not_found() from None
+    alert, evidence = await integrity.alert_with_evidence(
+        alerts=context.alerts,
+        nodes=context.nodes,
+        checkpoints=context.checkpoints,
+        alert_id=alert_id,
+    )
     return AlertDetailView(
         **AlertView.of(alert).model_dump(),
         evidence_proofs=[
@@ -228,14 +224,13 @@ async def get_alert(alert_id: AlertIdPath, context: ContextDep) -> AlertDetailVi
 @router.post("/alerts/{alert_id}/acknowledge", responses=error_responses(404, 409, 422, 503))
 async def acknowledge(alert_id: AlertIdPath, context: ContextDep, caller: CallerDep) -> AlertView:
     """Takes the alert up; only an open alert can be."""
-    return await _step(
-        lambda: integrity.acknowledge_alert(
-            alerts=context.alerts,
-            alert_id=alert_id,
-            auditor=_auditor(caller),
-            clock=context.clock,
-        )
+    alert = await integrity.acknowledge_alert(
+        alerts=context.alerts,
+        alert_id=alert_id,
+        auditor=_auditor(caller),
+        clock=context.clock,
     )
+    return AlertView.of(alert)
 
 
 @router.post("/alerts/{alert_id}/resolve", responses=error_responses(404, 409, 422, 503))
@@ -244,30 +239,15 @@ async def resolve(
 ) -> AlertView:
     """Closes the alert with a note; a resolved alert cannot be resolved again."""
     if not body.note.strip():
-        raise ApiError(
-            422,
-            "invalid_request",
-            "Catatan penyelesaian wajib diisi.",
-            details={"body.note": "Wajib diisi."},
-        )
-    return await _step(
-        lambda: integrity.resolve_alert(
-            alerts=context.alerts,
-            alert_id=alert_id,
-            auditor=_auditor(caller),
-            note=body.note,
-            clock=context.clock,
-        )
+        raise NoteRequired
+    alert = await integrity.resolve_alert(
+        alerts=context.alerts,
+        alert_id=alert_id,
+        auditor=_auditor(caller),
+        note=body.note,
+        clock=context.clock,
     )
-
-
-async def _step(step: Callable[[], Awaitable[Alert]]) -> AlertView:
-    try:
-        return AlertView.of(await step())
-    except AlertNotFound:
-        raise _not_found() from None
-    except AlertTransitionRefused as exc:
-        raise ApiError(status.HTTP_409_CONFLICT, "wrong_state", str(exc)) from None
+    return AlertView.of(alert)
 
 
 @router.get(
@@ -316,10 +296,6 @@ def _auditor(caller: Principal | None) -> Actor:
         service_point=caller.service_point,
         channel=Channel.API,
     )
-
-
-def _not_found() -> ApiError:
-    return ApiError(status.HTTP_404_NOT_FOUND, "not_found", "Peringatan tidak ditemukan.")
 
 
 def _encoded(hash_: bytes) -> str:

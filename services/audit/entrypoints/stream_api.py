@@ -27,14 +27,12 @@ from services.audit.domain.stream import (
 )
 from services.audit.entrypoints.api import EntryView
 from services.audit.service_layer.stream import (
-    FeedClosed,
     Follower,
     Idle,
     LogFeed,
-    TooManyFollowers,
 )
-from shared.errors import ApiError
-from shared.http import RETRY_AFTER_S, error_response, error_responses
+from shared.errors import ApiError, Kind, Refusal
+from shared.http import error_response, error_responses
 
 STREAM_PATH = "/v1/audit/stream"
 EVENT_STREAM = "text/event-stream"
@@ -49,7 +47,9 @@ def get_feed(request: Request) -> LogFeed:
     """The process's feed; an app wired without one serves no stream."""
     feed: LogFeed | None = getattr(request.app.state, "audit_feed", None)
     if feed is None:
-        raise _unavailable("stream_unavailable", "Aliran log tidak tersedia pada layanan ini.")
+        raise Refusal(
+            "stream_unavailable", "Aliran log tidak tersedia pada layanan ini.", Kind.UNAVAILABLE
+        )
     return feed
 
 
@@ -104,12 +104,6 @@ async def stream(
             "Titik lanjut aliran log tidak valid.",
             details={refusal.field: refusal.reason},
         ) from None
-    except TooManyFollowers as full:
-        raise _unavailable(
-            "too_many_streams", f"Sudah ada {full.limit} aliran log terbuka. Coba lagi nanti."
-        ) from None
-    except FeedClosed:
-        raise _unavailable("stream_unavailable", "Layanan sedang dihentikan.") from None
     return StreamingResponse(_events(follower), media_type=EVENT_STREAM, headers=STREAM_HEADERS)
 
 
@@ -120,7 +114,3 @@ async def _events(follower: Follower) -> AsyncIterator[str]:
             yield HEARTBEAT
         else:
             yield entry_event(item.index, EntryView.of(item).model_dump_json())
-
-
-def _unavailable(code: str, message: str) -> ApiError:
-    return ApiError(503, code, message, {"Retry-After": str(RETRY_AFTER_S)})

@@ -37,6 +37,7 @@ from services.audit.domain.integrity import (
 from services.audit.service_layer.ports import CheckpointStore, LogEntries, TreeNodes
 from services.audit.service_layer.tree import InclusionProof, ProofRefused, inclusion_proof
 from shared.clock import Clock
+from shared.errors import Kind, Refusal
 from shared.events.envelope import Actor, CloudEvent, Event
 from shared.events.models import IntegrityAlert, IntegrityAlertAcknowledged, IntegrityAlertResolved
 from shared.outbox import Outbox
@@ -190,8 +191,12 @@ def _raised_event(alert: Alert) -> IntegrityAlert:
     )
 
 
-class AlertNotFound(Exception):
-    pass
+class AlertNotFound(Refusal):
+    """No alert has this id."""
+
+    def __init__(self, alert_id: str) -> None:
+        super().__init__("not_found", "Peringatan tidak ditemukan.", Kind.NOT_FOUND)
+        self.alert_id = alert_id
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from services.audit.domain.entry import LogEntry
 from services.audit.domain.stream import check_within
 from services.audit.service_layer.ports import LogEntries
-from shared.errors import is_transient
+from shared.errors import Kind, Refusal, is_transient
 from shared.redaction import describe_error
 
 log = logging.getLogger(__name__)
@@ -33,14 +33,23 @@ class Idle:
 IDLE = Idle()
 
 
-class TooManyFollowers(Exception):
+class TooManyFollowers(Refusal):
+    """As many streams are open as the service serves at once."""
+
     def __init__(self, limit: int) -> None:
-        super().__init__(f"{limit} followers at most")
+        super().__init__(
+            "too_many_streams",
+            f"Sudah ada {limit} aliran log terbuka. Coba lagi nanti.",
+            Kind.UNAVAILABLE,
+        )
         self.limit = limit
 
 
-class FeedClosed(Exception):
+class FeedClosed(Refusal):
     """The service is shutting down."""
+
+    def __init__(self) -> None:
+        super().__init__("stream_unavailable", "Layanan sedang dihentikan.", Kind.UNAVAILABLE)
 
 
 class Follower:

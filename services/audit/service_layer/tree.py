@@ -31,6 +31,7 @@ from services.audit.service_layer.ports import (
     TreeIntegrityError,
     TreeNodes,
 )
+from shared.errors import Kind, Refusal
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +39,15 @@ EXPORT_BATCH = 200
 READ_BATCH = 200
 MAX_HANDED_OVER = 100_000
 """Leaves of appended entries kept for the checkpointer; beyond it, they are read back."""
+
+
+class NoCheckpoint(Refusal):
+    """The log has not signed a checkpoint yet."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "no_checkpoint", "Belum ada checkpoint yang ditandatangani.", Kind.NOT_FOUND
+        )
 
 
 class ProofRefused(Exception):

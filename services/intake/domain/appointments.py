@@ -19,6 +19,7 @@ from enum import StrEnum
 from services.intake.domain.chats import acknowledged_on
 from services.intake.domain.tracking import mask_tracking_number
 from shared.calendar import JAKARTA, WorkingCalendar
+from shared.errors import Kind, Refusal
 from shared.events.envelope import Actor, Event
 from shared.events.models import Applicant, AppointmentBooked, AppointmentCancelled
 from shared.wib import day_label, hours_label, slot_label
@@ -26,16 +27,22 @@ from shared.wib import day_label, hours_label, slot_label
 WEEKEND = frozenset({5, 6})
 
 
-class BookingRefused(ValueError):
+class BookingRefused(Refusal, ValueError):
     """A booking the rules do not allow; `code` is stable, the message plain Indonesian."""
 
     code = "booking_refused"
 
+    def __init__(self, message: str) -> None:
+        super().__init__(self.code, message, Kind.INVALID)
 
-class BookingConflict(ValueError):
+
+class BookingConflict(Refusal, ValueError):
     """A booking that clashes with what is booked already; `code` is stable."""
 
     code = "booking_conflict"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(self.code, message, Kind.CONFLICT)
 
 
 class UnknownServicePoint(BookingRefused):
@@ -522,6 +529,18 @@ class Proof:
     """A phone number the caller proved: a citizen's sign-in, a WhatsApp or SMS sender."""
     service_point: str | None = None
     """A counter officer's service point."""
+
+
+class ProofRequired(Refusal):
+    """A caller who is neither a counter officer nor signed in with a phone showed nothing."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "invalid_request",
+            "Tulis empat angka terakhir NIK (nik_last4), atau masuk dengan nomor HP kunjungan ini.",
+            Kind.INVALID,
+            details={"nik_last4": "Wajib diisi tanpa masuk dengan nomor HP kunjungan ini."},
+        )
 
 
 def access(appointment: Appointment, proof: Proof) -> Access:

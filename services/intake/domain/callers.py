@@ -12,15 +12,19 @@ from enum import StrEnum
 
 from services.intake.domain.citizen_request import CitizenRequest, Submitter
 from services.intake.domain.identity import InvalidIdentity, normalize_phone
+from shared.errors import Kind, Refusal
 from shared.events.envelope import Actor, ActorKind, Channel
 from shared.identity import STAFF_ROLES, Principal, Role
 
 ANONYMOUS = "anonymous"
 
 
-class MissingScope(ValueError):
+class MissingScope(Refusal, ValueError):
     """A village operator without a village, or a counter officer without a service point, in
     their token: they could submit requests nobody could follow up."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__("missing_scope", message, Kind.FORBIDDEN)
 
 
 def submitter(principal: Principal | None, channel: Channel = Channel.API) -> Submitter:
@@ -104,6 +108,31 @@ def visibility(principal: Principal, request: CitizenRequest) -> Visibility:
     if principal.roles & {Role.VILLAGE_OPERATOR, Role.COUNTER_OFFICER}:
         return Visibility.FORBIDDEN
     return Visibility.HIDDEN
+
+
+class RequestNotFound(Refusal):
+    """No request has this id or tracking number, or none the caller may know of."""
+
+    def __init__(self) -> None:
+        super().__init__("not_found", "Permohonan tidak ditemukan.", Kind.NOT_FOUND)
+
+
+class OutsideScope(Refusal):
+    """A request outside a village operator's village or a counter officer's service point."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "forbidden", "Permohonan ini di luar desa atau tempat layanan Anda.", Kind.FORBIDDEN
+        )
+
+
+def admit(seen_as: Visibility) -> None:
+    """Refuses a request the caller may not know of as if absent, and one outside an
+    operator's village or an officer's service point as forbidden."""
+    if seen_as is Visibility.HIDDEN:
+        raise RequestNotFound
+    if seen_as is Visibility.FORBIDDEN:
+        raise OutsideScope
 
 
 def _same(claimed: str | None, recorded: str | None) -> bool:

@@ -10,13 +10,25 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+from shared.errors import Kind, Refusal
 from shared.files import MediaType
 
 
-class UnknownService(LookupError):
-    def __init__(self, code: str) -> None:
-        super().__init__(code)
-        self.code = code
+class UnknownService(Refusal, LookupError):
+    """No service of the catalogue has this code."""
+
+    def __init__(self, service_code: str) -> None:
+        super().__init__(
+            "unknown_service", f"Layanan '{service_code}' tidak dikenal.", Kind.INVALID
+        )
+        self.service_code = service_code
+
+
+class ServiceNotFound(Refusal):
+    """A service's own page asked for by a code the catalogue does not have."""
+
+    def __init__(self) -> None:
+        super().__init__("not_found", "Layanan tidak ditemukan.", Kind.NOT_FOUND)
 
 
 class IntakeChannel(StrEnum):

@@ -23,6 +23,7 @@ from services.intake.domain.identity import (
 )
 from services.intake.domain.text import normalize_name
 from shared.calendar import JAKARTA, WorkingCalendar
+from shared.errors import Kind, Refusal
 from shared.events.envelope import Actor, ActorKind, Channel, Event
 from shared.events.models import (
     Applicant,
@@ -65,25 +66,43 @@ class StatusChange:
     """On a send-back: catalogue codes of the documents the office asked to be sent again."""
 
 
-class InPersonOnly(ValueError):
+class InPersonOnly(Refusal, ValueError):
     """The service needs the citizen at the office (biometrics, QR scan): it is booked, not sent."""
 
-    def __init__(self, code: str) -> None:
-        super().__init__(code)
-        self.code = code
+    def __init__(self, service_code: str) -> None:
+        super().__init__(
+            "in_person_only",
+            f"Layanan {service_code} harus dilakukan langsung di kantor; "
+            "silakan buat janji kunjungan.",
+            Kind.INVALID,
+        )
+        self.service_code = service_code
 
 
-class NotOfferedOnChannel(ValueError):
-    """The catalogue does not offer the service through the channel it came from."""
+class NotOfferedOnChannel(Refusal, ValueError):
+    """The catalogue does not offer the service through the channel it came from, for an
+    application or, with `booking`, for a visit."""
 
-    def __init__(self, code: str, channel: IntakeChannel) -> None:
-        super().__init__(code)
-        self.code = code
+    def __init__(self, service_code: str, channel: IntakeChannel, *, booking: bool = False) -> None:
+        verb = "dipesan" if booking else "diajukan"
+        super().__init__(
+            "channel_not_offered",
+            f"Layanan {service_code} tidak dapat {verb} melalui saluran ini.",
+            Kind.INVALID,
+        )
+        self.service_code = service_code
         self.channel = channel
 
 
-class ConsentRequired(ValueError):
+class ConsentRequired(Refusal, ValueError):
     """Someone submitting for a citizen must record that the citizen agreed to it."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "consent_required",
+            "Pengajuan atas nama warga harus disertai persetujuan warga (consent).",
+            Kind.INVALID,
+        )
 
 
 @dataclass(frozen=True)
@@ -184,7 +203,7 @@ class CitizenRequest:
         """Withdraws the request, which the office has not begun to verify; processing closes
         its case."""
         if self.status is not RequestStatus.SUBMITTED:
-            raise NotCancellable(self.status)
+            raise NotCancellable
         self.events.append(
             RequestCancelled(actor=actor, request_id=self.request_id, cancelled_at=now)
         )
@@ -193,7 +212,7 @@ class CitizenRequest:
         """Sends back a request the office returned for fixing: it is back in verification at
         once, as processing's case will be when it takes the event."""
         if self.status is not RequestStatus.NEEDS_REVISION:
-            raise NotWaitingForFixes(self.status)
+            raise NotWaitingForFixes
         self.events.append(
             RequestResubmitted(actor=actor, request_id=self.request_id, resubmitted_at=now)
         )
@@ -201,20 +220,24 @@ class CitizenRequest:
         self.history.append(StatusChange(status=self.status, at=now))
 
 
-class NotCancellable(ValueError):
+class NotCancellable(Refusal):
     """The office began working on the request: it can no longer be withdrawn."""
 
-    def __init__(self, status: RequestStatus) -> None:
-        super().__init__(status.value)
-        self.status = status
+    def __init__(self) -> None:
+        super().__init__(
+            "verification_started",
+            "Permohonan sudah mulai diverifikasi sehingga tidak dapat dibatalkan.",
+            Kind.CONFLICT,
+        )
 
 
-class NotWaitingForFixes(ValueError):
+class NotWaitingForFixes(Refusal):
     """The office did not ask for anything to be fixed: there is nothing to send back."""
 
-    def __init__(self, status: RequestStatus) -> None:
-        super().__init__(status.value)
-        self.status = status
+    def __init__(self) -> None:
+        super().__init__(
+            "nothing_to_fix", "Permohonan ini tidak sedang menunggu perbaikan.", Kind.CONFLICT
+        )
 
 
 def submit(
@@ -242,9 +265,7 @@ def submit(
         raise NotOfferedOnChannel(service.code, submitter.channel)
     applicant = _applicant(form, service, submitter, catalogue.regency.code)
     if submitter.assisted and not form.consent:
-        raise ConsentRequired(
-            "Pengajuan atas nama warga harus disertai persetujuan warga (consent)."
-        )
+        raise ConsentRequired
     fields = check_fields(service, form.fields, today=now.astimezone(JAKARTA).date())
     owner_phone = submitter.owner_phone or applicant.phone
     expected_at = calendar.due_at(now, deadline)

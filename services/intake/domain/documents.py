@@ -19,6 +19,7 @@ from datetime import datetime
 from services.intake.domain.callers import Visibility, visibility
 from services.intake.domain.catalogue import DocumentRequirement, ServiceDefinition
 from services.intake.domain.citizen_request import CitizenRequest, RequestStatus
+from shared.errors import Kind, Refusal
 from shared.events.envelope import Actor
 from shared.events.models import DocumentAttached, RequestCompleted
 from shared.files import FileRefused, MediaType
@@ -29,16 +30,26 @@ class DocumentRefused(FileRefused):
     """A document that cannot be taken for its request; the message says why in Indonesian."""
 
 
-class UnknownRequirement(DocumentRefused):
+class UnknownRequirement(Refusal, DocumentRefused):
     """The service asks for no document of this code."""
 
+    def __init__(self, message: str) -> None:
+        super().__init__("unknown_requirement", message, Kind.INVALID)
 
-class NotAttachable(DocumentRefused):
+
+class NotAttachable(Refusal, DocumentRefused):
     """The request's status does not let this document come now."""
 
     def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
+        super().__init__(code, message, Kind.CONFLICT)
+
+
+class DocumentNotFound(Refusal):
+    """No document the request holds now has this id (replaced, never attached, or another
+    request's)."""
+
+    def __init__(self) -> None:
+        super().__init__("not_found", "Dokumen tidak ditemukan.", Kind.NOT_FOUND)
 
 
 def requirement_for(service: ServiceDefinition, code: str) -> DocumentRequirement:

@@ -13,17 +13,18 @@ from datetime import date
 from services.intake.domain.catalogue import FieldType, FormField, ServiceDefinition
 from services.intake.domain.identity import InvalidIdentity, validate_nik
 from services.intake.domain.text import InvalidText, normalize_name
+from shared.errors import Kind, Refusal
 
 FAMILY_CARD_PATTERN = r"^[0-9]{16}$"
 _FAMILY_CARD = re.compile(FAMILY_CARD_PATTERN)
 
 
-class InvalidForm(ValueError):
+class InvalidForm(Refusal, ValueError):
     """A field of the form is missing or wrong; `field` names it (the service's own fields as
     `fields.<name>`), the message says why."""
 
     def __init__(self, field: str, reason: str) -> None:
-        super().__init__(reason)
+        super().__init__("invalid_form", reason, Kind.INVALID, details={field: reason})
         self.field = field
 
 

@@ -9,6 +9,8 @@ from enum import StrEnum
 from stdnum.exceptions import InvalidComponent, InvalidFormat, InvalidLength
 from stdnum.id import nik as stdnum_nik
 
+from shared.errors import Kind, Refusal
+
 NIK_PATTERN = r"^[0-9]{16}$"
 """A NIK as the API takes it: the 16 digits, nothing between them."""
 
@@ -25,8 +27,12 @@ _MOBILE = re.compile(r"\+628[0-9]{7,11}")
 _NIK_DIGITS = re.compile(NIK_PATTERN)
 
 
-class InvalidIdentity(ValueError):
-    """Raised with a reason in plain Indonesian."""
+class InvalidIdentity(Refusal, ValueError):
+    """Raised with a reason in plain Indonesian; a ValueError too, so that pydantic validators
+    report it as the field's error."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__("invalid_request", message, Kind.INVALID)
 
 
 def validate_nik(value: str) -> str:

@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 
 from services.intake.domain.citizen_request import CitizenRequest, Submitter
 from services.intake.domain.tracking import mask_tracking_number
+from shared.errors import Kind, Refusal
 
 SUBMISSION_GRACE = timedelta(minutes=5)
 """How long a hold whose request is not stored counts as a submission under way; past it, the
@@ -41,10 +42,8 @@ class OpenApplication:
         )
 
 
-class AlreadyOpen(ValueError):
+class AlreadyOpen(Refusal, ValueError):
     """The NIK has a request for the service that is not closed yet: one is enough."""
-
-    code = "already_open"
 
     def __init__(self, service_code: str, tracking_number: str, *, shown: bool) -> None:
         self.service_code = service_code
@@ -55,9 +54,11 @@ class AlreadyOpen(ValueError):
         else:
             advice = "Nomor lengkapnya ada di SMS/WhatsApp tanda terima ke HP yang didaftarkan."
         super().__init__(
+            "already_open",
             f"NIK ini masih memiliki permohonan {service_code} yang sedang diproses dengan nomor "
             f"{self.tracking_number}. Permohonan baru dapat diajukan setelah permohonan itu "
-            f"selesai. {advice}"
+            f"selesai. {advice}",
+            Kind.CONFLICT,
         )
 
 

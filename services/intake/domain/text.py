@@ -14,6 +14,8 @@ from __future__ import annotations
 import unicodedata
 from functools import cache
 
+from shared.errors import Kind, Refusal
+
 BIDI_CONTROLS = frozenset(
     "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
 )
@@ -28,8 +30,12 @@ _SURROGATE = "Cs"
 _BMP_END = 0x10000
 
 
-class InvalidText(ValueError):
-    """Raised with a reason in plain Indonesian."""
+class InvalidText(Refusal, ValueError):
+    """Raised with a reason in plain Indonesian; a ValueError too, so that pydantic validators
+    report it as the field's error."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__("invalid_request", message, Kind.INVALID)
 
 
 def refusal(character: str, *, one_line: bool = False) -> str | None:

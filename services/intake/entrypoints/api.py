@@ -13,8 +13,9 @@ from fastapi import APIRouter, Depends, Header, Path, Request, Response, status
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, StringConstraints
 
 from services.intake.domain.callers import (
-    MissingScope,
+    RequestNotFound,
     Visibility,
+    admit,
     mask_nik,
     mask_phone,
     submitter,
@@ -26,29 +27,24 @@ from services.intake.domain.catalogue import (
     IntakeChannel,
     ServiceCatalogue,
     ServiceDefinition,
+    ServiceNotFound,
     UnknownService,
 )
 from services.intake.domain.citizen_request import (
     CitizenRequest,
-    ConsentRequired,
-    InPersonOnly,
     NotCancellable,
-    NotOfferedOnChannel,
     NotWaitingForFixes,
     RequestStatus,
     SubmissionForm,
 )
-from services.intake.domain.forms import InvalidForm
 from services.intake.domain.identity import (
     NIK_PATTERN,
     PHONE_PATTERN,
-    InvalidIdentity,
     Sex,
     normalize_phone,
     validate_nik_digits,
 )
-from services.intake.domain.open_applications import AlreadyOpen
-from services.intake.domain.text import InvalidText, name_pattern, normalize_name
+from services.intake.domain.text import name_pattern, normalize_name
 from services.intake.domain.tracking import TRACKING_PATTERN, normalize_tracking_number
 from services.intake.entrypoints.message_caps import CAPPED, admit_message
 from services.intake.service_layer import submission
@@ -63,7 +59,7 @@ from shared.access import CallerDep
 from shared.calendar import WorkingCalendar
 from shared.clock import Clock
 from shared.counts import Counts
-from shared.errors import ApiError
+from shared.errors import Refusal
 from shared.events.envelope import Actor
 from shared.events.models import NotificationChannel
 from shared.files import MediaType
@@ -407,7 +403,6 @@ class ServiceDefinitionView(ServiceView):
         )
 
 
-UNPROCESSABLE = status.HTTP_422_UNPROCESSABLE_CONTENT
 _LOCATION = {
     "Location": {
         "description": "Where the request can be looked up.",
@@ -441,7 +436,7 @@ async def get_service(
     try:
         service = context.catalogue.get(service_code)
     except UnknownService:
-        raise ApiError(status.HTTP_404_NOT_FOUND, "not_found", "Layanan tidak ditemukan.") from None
+        raise ServiceNotFound from None
     return ServiceDefinitionView.of(service)
 
 
@@ -496,61 +491,18 @@ async def submit_request(
         sex=body.sex,
         consent=body.consent,
     )
-    try:
-        who = submitter(caller)
-        await admit_message(context.message_caps, who, body.phone, context.clock())
-        outcome = await submission.submit_request(
-            form=form,
-            submitter=who,
-            idempotency_key=idempotency_key,
-            repository=context.repository,
-            idempotency_keys=context.idempotency_keys,
-            catalogue=context.catalogue,
-            calendar=context.calendar,
-            now=context.clock(),
-        )
-    except UnknownService as exc:
-        raise ApiError(
-            UNPROCESSABLE, "unknown_service", f"Layanan '{exc.code}' tidak dikenal."
-        ) from None
-    except InPersonOnly as exc:
-        raise ApiError(
-            UNPROCESSABLE,
-            "in_person_only",
-            f"Layanan {exc.code} harus dilakukan langsung di kantor; silakan buat janji kunjungan.",
-        ) from None
-    except NotOfferedOnChannel as exc:
-        raise ApiError(
-            UNPROCESSABLE,
-            "channel_not_offered",
-            f"Layanan {exc.code} tidak dapat diajukan melalui saluran ini.",
-        ) from None
-    except ConsentRequired as exc:
-        raise ApiError(UNPROCESSABLE, "consent_required", str(exc)) from None
-    except InvalidForm as exc:
-        raise ApiError(
-            UNPROCESSABLE, "invalid_form", str(exc), details={exc.field: str(exc)}
-        ) from None
-    except (InvalidIdentity, InvalidText) as exc:
-        raise ApiError(UNPROCESSABLE, "invalid_request", str(exc)) from None
-    except MissingScope as exc:
-        raise ApiError(status.HTTP_403_FORBIDDEN, "missing_scope", str(exc)) from None
-    except submission.IdempotencyConflict:
-        raise ApiError(
-            status.HTTP_409_CONFLICT,
-            "idempotency_conflict",
-            "Idempotency-Key ini sudah dipakai untuk permohonan dengan isi yang berbeda.",
-        ) from None
-    except AlreadyOpen as exc:
-        raise ApiError(status.HTTP_409_CONFLICT, exc.code, str(exc)) from None
-    except submission.SubmissionInterrupted:
-        raise ApiError(
-            status.HTTP_503_SERVICE_UNAVAILABLE,
-            "try_again",
-            "Permohonan lain untuk NIK dan layanan ini sedang diproses bersamaan. "
-            "Silakan coba lagi.",
-            {"Retry-After": "1"},
-        ) from None
+    who = submitter(caller)
+    await admit_message(context.message_caps, who, body.phone, context.clock())
+    outcome = await submission.submit_request(
+        form=form,
+        submitter=who,
+        idempotency_key=idempotency_key,
+        repository=context.repository,
+        idempotency_keys=context.idempotency_keys,
+        catalogue=context.catalogue,
+        calendar=context.calendar,
+        now=context.clock(),
+    )
     if not outcome.created:
         response.status_code = status.HTTP_200_OK
     response.headers["Location"] = f"/v1/requests/{outcome.request.request_id}"
@@ -588,15 +540,10 @@ async def _visible(
     403 for one outside an operator's village or an officer's service point."""
     assert caller is not None, "the access table admits only callers with a token"
     request = await submission.get_request(request_id=request_id, repository=context.repository)
-    seen_as = Visibility.HIDDEN if request is None else visibility(caller, request)
-    if request is None or seen_as is Visibility.HIDDEN:
-        raise ApiError(status.HTTP_404_NOT_FOUND, "not_found", "Permohonan tidak ditemukan.")
-    if seen_as is Visibility.FORBIDDEN:
-        raise ApiError(
-            status.HTTP_403_FORBIDDEN,
-            "forbidden",
-            "Permohonan ini di luar desa atau tempat layanan Anda.",
-        )
+    if request is None:
+        raise RequestNotFound
+    seen_as = visibility(caller, request)
+    admit(seen_as)
     return request, seen_as
 
 
@@ -628,10 +575,6 @@ async def cancel_request(
         context,
         lambda request, actor, now: request.cancel(actor, now=now),
         refused=NotCancellable,
-        refusal=(
-            "verification_started",
-            "Permohonan sudah mulai diverifikasi sehingga tidak dapat dibatalkan.",
-        ),
     )
 
 
@@ -663,7 +606,6 @@ async def resubmit_request(
         context,
         lambda request, actor, now: request.resubmit(actor, now=now),
         refused=NotWaitingForFixes,
-        refusal=("nothing_to_fix", "Permohonan ini tidak sedang menunggu perbaikan."),
     )
 
 
@@ -673,24 +615,20 @@ async def _citizen_step(
     context: IntakeContext,
     step: Callable[[CitizenRequest, Actor, datetime], None],
     *,
-    refused: type[Exception],
-    refusal: tuple[str, str],
+    refused: Callable[[], Refusal],
 ) -> RequestView:
     """Takes a step of the citizen (or who submitted for them) on a request they may see;
-    `refusal` (code, message) is the 409 when its status does not allow it, or changed
-    meanwhile."""
+    `refused` is the step's refusal when its status does not allow it, or changed meanwhile."""
     request, seen_as = await _visible(request_id, caller, context)
     now = context.clock()
     actor = submitter(caller).actor
-    try:
-        await submission.act_on_request(
-            request=request,
-            step=lambda request: step(request, actor, now),
-            repository=context.repository,
-            now=now,
-        )
-    except (refused, submission.StatusChanged):
-        raise ApiError(status.HTTP_409_CONFLICT, *refusal) from None
+    await submission.act_on_request(
+        request=request,
+        step=lambda request: step(request, actor, now),
+        refused=refused,
+        repository=context.repository,
+        now=now,
+    )
     return RequestView.of(request, seen_as)
 
 
@@ -715,22 +653,14 @@ async def look_up_request(body: LookupBody, context: ContextDep) -> RequestView:
     """For a citizen who did not sign in: the status, without personal data."""
     request = None
     if re.fullmatch(TRACKING_PATTERN, body.tracking_number):
-        try:
-            request = await submission.look_up(
-                tracking_number=body.tracking_number,
-                nik_last4=body.nik_last4,
-                repository=context.repository,
-                counts=context.counts,
-                wrong_per_hour=context.wrong_lookups_per_hour,
-                now=context.clock(),
-            )
-        except submission.LookupLocked as locked:
-            wait = locked.retry_after_s
-            raise ApiError.retry_later(
-                wait,
-                "locked",
-                f"Nomor pelacakan ini terkunci sementara. Silakan coba lagi dalam {wait} detik.",
-            ) from None
+        request = await submission.look_up(
+            tracking_number=body.tracking_number,
+            nik_last4=body.nik_last4,
+            repository=context.repository,
+            counts=context.counts,
+            wrong_per_hour=context.wrong_lookups_per_hour,
+            now=context.clock(),
+        )
     if request is None:
-        raise ApiError(status.HTTP_404_NOT_FOUND, "not_found", "Permohonan tidak ditemukan.")
+        raise RequestNotFound
     return RequestView.of(request)

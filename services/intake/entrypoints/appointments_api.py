@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Annotated
@@ -15,25 +13,22 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from services.intake.domain.appointments import (
     Appointment,
     AppointmentStatus,
-    BookingConflict,
-    BookingRefused,
     FreeDay,
     Proof,
+    ProofRequired,
     ServicePoint,
     UnknownServicePoint,
     local_day,
 )
 from services.intake.domain.callers import MissingScope, submitter
-from services.intake.domain.catalogue import ServiceCatalogue, UnknownService
-from services.intake.domain.citizen_request import NotOfferedOnChannel
+from services.intake.domain.catalogue import ServiceCatalogue
 from services.intake.domain.identity import (
     NIK_PATTERN,
     PHONE_PATTERN,
-    InvalidIdentity,
     normalize_phone,
     validate_nik_digits,
 )
-from services.intake.domain.text import InvalidText, name_pattern, normalize_name
+from services.intake.domain.text import name_pattern, normalize_name
 from services.intake.domain.tracking import normalize_tracking_number
 from services.intake.entrypoints.message_caps import CAPPED, admit_message
 from services.intake.service_layer import appointments
@@ -41,7 +36,6 @@ from services.intake.service_layer.appointments import Agenda, AppointmentForm
 from services.intake.service_layer.message_caps import MessageCaps
 from shared.access import CallerDep
 from shared.clock import Clock
-from shared.errors import ApiError
 from shared.events.models import NotificationChannel
 from shared.http import error_response, error_responses
 from shared.identity import Principal, Role
@@ -49,7 +43,6 @@ from shared.wib import day_label
 
 Day = date
 """For fields named `date`, whose own name would hide the type in their class body."""
-UNPROCESSABLE = status.HTTP_422_UNPROCESSABLE_CONTENT
 CODE_PATTERN = r"^[A-Z][A-Z0-9_]{0,39}$"
 SLOT_PATTERN = r"^([01][0-9]|2[0-3]):[0-5][0-9]-([01][0-9]|2[0-3]):[0-5][0-9]$"
 
@@ -301,16 +294,15 @@ async def book(
         preferred_channel=body.preferred_channel,
     )
 
-    with _refusals():
-        booker = submitter(caller)
-        await admit_message(context.message_caps, booker, body.phone, context.clock())
-        appointment = await appointments.book_appointment(
-            form=form,
-            booker=booker,
-            catalogue=context.catalogue,
-            agenda=context.agenda,
-            now=context.clock(),
-        )
+    booker = submitter(caller)
+    await admit_message(context.message_caps, booker, body.phone, context.clock())
+    appointment = await appointments.book_appointment(
+        form=form,
+        booker=booker,
+        catalogue=context.catalogue,
+        agenda=context.agenda,
+        now=context.clock(),
+    )
     return _view(appointment, context)
 
 
@@ -345,16 +337,15 @@ async def availability(
 ) -> AvailabilityView:
     """Free places per slot of the next working days, for anyone to choose a visit."""
     now = context.clock()
-    with _refusals():
-        point, free_days = await appointments.availability(
-            service_code=service_code,
-            service_point=service_point,
-            catalogue=context.catalogue,
-            agenda=context.agenda,
-            start=start or local_day(now),
-            days=days,
-            now=now,
-        )
+    point, free_days = await appointments.availability(
+        service_code=service_code,
+        service_point=service_point,
+        catalogue=context.catalogue,
+        agenda=context.agenda,
+        start=start or local_day(now),
+        days=days,
+        now=now,
+    )
     return AvailabilityView(
         service_code=service_code,
         service_point=ServicePointView.of(point),
@@ -374,14 +365,13 @@ async def cancel(
 ) -> AppointmentView:
     """Cancels a visit not yet begun, freeing its place: by its citizen (the NIK's last four
     digits, or signed in with its phone) or a counter officer of its service point."""
-    with _refusals():
-        appointment = await appointments.cancel_appointment(
-            booking_number=normalize_tracking_number(booking_number),
-            proof=_proof(caller, body.nik_last4),
-            actor=submitter(caller).actor,
-            agenda=context.agenda,
-            now=context.clock(),
-        )
+    appointment = await appointments.cancel_appointment(
+        booking_number=normalize_tracking_number(booking_number),
+        proof=_proof(caller, body.nik_last4),
+        actor=submitter(caller).actor,
+        agenda=context.agenda,
+        now=context.clock(),
+    )
     return _view(appointment, context)
 
 
@@ -398,37 +388,27 @@ async def reschedule(
 ) -> AppointmentView:
     """Moves a visit to another slot: a new visit with a new booking number replaces it, and
     its place is freed. Who may, as for cancelling."""
-    with _refusals():
-        appointment = await appointments.reschedule_appointment(
-            booking_number=normalize_tracking_number(booking_number),
-            day=body.date,
-            slot=body.slot,
-            service_point=body.service_point,
-            proof=_proof(caller, body.nik_last4),
-            actor=submitter(caller).actor,
-            agenda=context.agenda,
-            now=context.clock(),
-        )
+    appointment = await appointments.reschedule_appointment(
+        booking_number=normalize_tracking_number(booking_number),
+        day=body.date,
+        slot=body.slot,
+        service_point=body.service_point,
+        proof=_proof(caller, body.nik_last4),
+        actor=submitter(caller).actor,
+        agenda=context.agenda,
+        now=context.clock(),
+    )
     return _view(appointment, context)
 
 
 def _proof(caller: Principal | None, nik_last4: str | None) -> Proof:
     if caller is not None and Role.COUNTER_OFFICER in caller.roles:
         if caller.service_point is None:
-            raise ApiError(
-                status.HTTP_403_FORBIDDEN,
-                "missing_scope",
-                "Token petugas loket tidak memuat tempat layanan.",
-            )
+            raise MissingScope("Token petugas loket tidak memuat tempat layanan.")
         return Proof(service_point=caller.service_point)
     phone = caller.phone_number if caller is not None else None
     if phone is None and nik_last4 is None:
-        raise ApiError(
-            UNPROCESSABLE,
-            "invalid_request",
-            "Tulis empat angka terakhir NIK (nik_last4), atau masuk dengan nomor HP kunjungan ini.",
-            details={"nik_last4": "Wajib diisi tanpa masuk dengan nomor HP kunjungan ini."},
-        )
+        raise ProofRequired
     return Proof(nik_last4=nik_last4, phone=phone)
 
 
@@ -441,51 +421,3 @@ def _view(appointment: Appointment, context: AppointmentsContext) -> Appointment
     except UnknownServicePoint:
         point = ServicePointView(code=code, name=code, address="")
     return AppointmentView.of(appointment, point)
-
-
-@contextmanager
-def _refusals() -> Iterator[None]:
-    """Turns the use cases' refusals into answers with their Indonesian reasons."""
-    try:
-        yield
-    except BookingRefused as exc:
-        raise ApiError(UNPROCESSABLE, exc.code, str(exc)) from None
-    except BookingConflict as exc:
-        raise ApiError(status.HTTP_409_CONFLICT, exc.code, str(exc)) from None
-    except UnknownService as exc:
-        raise ApiError(
-            UNPROCESSABLE, "unknown_service", f"Layanan '{exc.code}' tidak dikenal."
-        ) from None
-    except NotOfferedOnChannel as exc:
-        raise ApiError(
-            UNPROCESSABLE,
-            "channel_not_offered",
-            f"Layanan {exc.code} tidak dapat dipesan melalui saluran ini.",
-        ) from None
-    except (InvalidIdentity, InvalidText) as exc:
-        raise ApiError(UNPROCESSABLE, "invalid_request", str(exc)) from None
-    except MissingScope as exc:
-        raise ApiError(status.HTTP_403_FORBIDDEN, "missing_scope", str(exc)) from None
-    except appointments.NotFound:
-        raise ApiError(
-            status.HTTP_404_NOT_FOUND, "not_found", "Janji kunjungan tidak ditemukan."
-        ) from None
-    except appointments.Forbidden:
-        raise ApiError(
-            status.HTTP_403_FORBIDDEN,
-            "forbidden",
-            "Janji kunjungan ini di luar tempat layanan Anda.",
-        ) from None
-    except appointments.AppointmentChanged:
-        raise ApiError(
-            status.HTTP_409_CONFLICT,
-            "appointment_changed",
-            "Janji kunjungan ini baru saja diubah atau dibatalkan. Silakan periksa kembali.",
-        ) from None
-    except appointments.BookingInterrupted:
-        raise ApiError(
-            status.HTTP_503_SERVICE_UNAVAILABLE,
-            "try_again",
-            "Banyak pemesanan sedang diproses bersamaan. Silakan coba lagi.",
-            {"Retry-After": "1"},
-        ) from None

@@ -12,8 +12,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool
 
 from services.intake.domain.callers import submitter
 from services.intake.domain.complaints import MAX_DESCRIPTION, ComplaintForm, normalize_description
-from services.intake.domain.identity import PHONE_PATTERN, InvalidIdentity, normalize_phone
-from services.intake.domain.text import InvalidText
+from services.intake.domain.identity import PHONE_PATTERN, normalize_phone
 from services.intake.domain.tracking import normalize_tracking_number
 from services.intake.entrypoints.message_caps import CAPPED, admit_message
 from services.intake.service_layer import complaints
@@ -21,11 +20,8 @@ from services.intake.service_layer.message_caps import MessageCaps
 from services.intake.service_layer.ports import ComplaintRepository, RequestRepository
 from shared.access import CallerDep
 from shared.clock import Clock
-from shared.errors import ApiError
 from shared.events.models import ComplaintCategory
 from shared.http import error_responses
-
-UNPROCESSABLE = status.HTTP_422_UNPROCESSABLE_CONTENT
 
 
 @dataclass(frozen=True)
@@ -122,18 +118,13 @@ async def file_complaint(
     )
     filer = submitter(caller)
     await admit_message(context.message_caps, filer, body.phone, context.clock())
-    try:
-        complaint = await complaints.file_complaint(
-            form=form,
-            filer=filer,
-            complaints=context.complaints,
-            requests=context.requests,
-            now=context.clock(),
-        )
-    except complaints.UnknownTrackingNumber as exc:
-        raise ApiError(UNPROCESSABLE, "unknown_tracking_number", str(exc)) from None
-    except (InvalidIdentity, InvalidText) as exc:
-        raise ApiError(UNPROCESSABLE, "invalid_request", str(exc)) from None
+    complaint = await complaints.file_complaint(
+        form=form,
+        filer=filer,
+        complaints=context.complaints,
+        requests=context.requests,
+        now=context.clock(),
+    )
     return ComplaintView(
         complaint_id=UUID(complaint.complaint_id),
         complaint_number=complaint.complaint_number,

@@ -16,21 +16,22 @@ from fastapi import APIRouter, Depends, Path, Query, Request, Response, status
 from pydantic import BaseModel, Field
 
 from services.intake.domain.callers import (
-    MissingScope,
+    RequestNotFound,
     Visibility,
+    admit,
     reader,
     submitter,
     visibility,
 )
 from services.intake.domain.citizen_request import CitizenRequest
-from services.intake.domain.documents import NotAttachable, UnknownRequirement, document_access
+from services.intake.domain.documents import DocumentNotFound, document_access
 from services.intake.entrypoints.api import ContextDep, IntakeContext
 from services.intake.service_layer import documents, submission
 from services.intake.service_layer.ports import DocumentStore
 from shared.access import CallerDep
 from shared.errors import ApiError
-from shared.file_contents import MAX_PAGES, MAX_PIXELS, Unreadable
-from shared.files import EmptyFile, MediaType, TooLarge, UnsupportedType
+from shared.file_contents import MAX_PAGES, MAX_PIXELS
+from shared.files import MediaType, TooLarge, UnsupportedType
 from shared.http import error_response, error_responses
 
 DOCUMENTS_PATH = "/v1/requests/{request_id}/documents"
@@ -175,10 +176,10 @@ async def upload_document(
     officer who handles the request, may send it; once an officer began to verify it, 409."""
     assert caller is not None, "the access table admits only callers with a token"
     request = await _request(request_id, context)
-    _admit(visibility(caller, request))
+    admit(visibility(caller, request))
+    actor = submitter(caller).actor
+    declared = http_request.headers.get("content-length", "")
     try:
-        actor = submitter(caller).actor
-        declared = http_request.headers.get("content-length", "")
         attachment = await documents.attach_document(
             request=request,
             requirement=requirement,
@@ -190,24 +191,6 @@ async def upload_document(
             clock=context.clock,
             declared_bytes=int(declared) if declared.isdigit() else None,
         )
-    except MissingScope as exc:
-        raise ApiError(status.HTTP_403_FORBIDDEN, "missing_scope", str(exc)) from None
-    except UnknownRequirement as exc:
-        raise ApiError(
-            status.HTTP_422_UNPROCESSABLE_CONTENT, "unknown_requirement", str(exc)
-        ) from None
-    except EmptyFile as exc:
-        raise ApiError(status.HTTP_422_UNPROCESSABLE_CONTENT, "empty_document", str(exc)) from None
-    except Unreadable as exc:
-        raise ApiError(status.HTTP_422_UNPROCESSABLE_CONTENT, exc.code, str(exc)) from None
-    except NotAttachable as exc:
-        raise ApiError(status.HTTP_409_CONFLICT, exc.code, str(exc)) from None
-    except submission.StatusChanged:
-        raise ApiError(
-            status.HTTP_409_CONFLICT,
-            "changed_meanwhile",
-            "Permohonan baru saja berubah. Muat ulang lalu kirim lagi.",
-        ) from None
     except UnsupportedType as exc:
         raise ApiError(
             status.HTTP_415_UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", str(exc)
@@ -254,7 +237,7 @@ async def read_document(
     request = await _request(request_id, context)
     case_service_point = request.service_point or files.default_service_point
     seen_as = document_access(caller, request, case_service_point=case_service_point)
-    _admit(seen_as)
+    admit(seen_as)
     found = await documents.read_document(
         request=request,
         document_id=str(document_id),
@@ -264,7 +247,7 @@ async def read_document(
         now=context.clock(),
     )
     if found is None:
-        raise ApiError(status.HTTP_404_NOT_FOUND, "not_found", "Dokumen tidak ditemukan.")
+        raise DocumentNotFound
     document, content = found
     filename = f"{document.requirement}{EXTENSIONS[document.media_type]}"
     return Response(
@@ -283,18 +266,5 @@ async def _request(request_id: UUID, context: IntakeContext) -> CitizenRequest:
         request_id=str(request_id), repository=context.repository
     )
     if request is None:
-        raise ApiError(status.HTTP_404_NOT_FOUND, "not_found", "Permohonan tidak ditemukan.")
+        raise RequestNotFound
     return request
-
-
-def _admit(seen_as: Visibility) -> None:
-    """404 for a request the caller may not know of, as if absent; 403 for one outside an
-    operator's village or an officer's service point."""
-    if seen_as is Visibility.HIDDEN:
-        raise ApiError(status.HTTP_404_NOT_FOUND, "not_found", "Permohonan tidak ditemukan.")
-    if seen_as is Visibility.FORBIDDEN:
-        raise ApiError(
-            status.HTTP_403_FORBIDDEN,
-            "forbidden",
-            "Permohonan ini di luar desa atau tempat layanan Anda.",
-        )

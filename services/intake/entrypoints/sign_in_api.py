@@ -79,24 +79,9 @@ router = APIRouter(prefix="/v1/auth", tags=["sign-in"])
 )
 async def request_code(body: CodeRequestBody, context: ContextDep) -> CodeSentView:
     """Sends a one-time code to the phone by WhatsApp or SMS."""
-    try:
-        sent = await sign_in.send_code(
-            phone=body.phone, channel=body.channel, context=context.sign_in, now=context.clock()
-        )
-    except sign_in.WaitForCode as exc:
-        if exc.reason is sign_in.WaitReason.OFFICE:
-            raise ApiError.retry_later(
-                exc.retry_after_s,
-                "codes_busy",
-                "Terlalu banyak kode masuk dikirim saat ini. Silakan coba lagi dalam "
-                f"{exc.retry_after_s} detik.",
-            ) from None
-        raise ApiError.retry_later(
-            exc.retry_after_s,
-            "try_later",
-            "Kode untuk nomor ini sudah dikirim baru-baru ini atau terlalu sering. Silakan coba "
-            f"lagi dalam {exc.retry_after_s} detik.",
-        ) from None
+    sent = await sign_in.send_code(
+        phone=body.phone, channel=body.channel, context=context.sign_in, now=context.clock()
+    )
     return CodeSentView(
         challenge_id=sent.challenge_id, expires_at=sent.expires_at, locked_until=sent.locked_until
     )

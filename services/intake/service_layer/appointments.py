@@ -51,6 +51,7 @@ from services.intake.domain.text import normalize_name
 from services.intake.domain.tracking import new_tracking_number
 from services.intake.service_layer.ports import AppointmentRepository, SlotPlaces
 from services.intake.service_layer.submission import SOURCE
+from shared.errors import Conflict, Kind, Refusal
 from shared.events.envelope import Actor
 from shared.events.models import Applicant, NotificationChannel
 from shared.identity import Role
@@ -81,20 +82,43 @@ class Agenda:
     rules: BookingRules
 
 
-class NotFound(LookupError):
+class NotFound(Refusal, LookupError):
     """No visit has this booking number, or none the caller may manage."""
 
+    def __init__(self, booking_number: str) -> None:
+        super().__init__("not_found", "Janji kunjungan tidak ditemukan.", Kind.NOT_FOUND)
+        self.booking_number = booking_number
 
-class Forbidden(PermissionError):
+
+class Forbidden(Refusal, PermissionError):
     """An officer of another service point."""
 
+    def __init__(self, booking_number: str) -> None:
+        super().__init__(
+            "forbidden", "Janji kunjungan ini di luar tempat layanan Anda.", Kind.FORBIDDEN
+        )
+        self.booking_number = booking_number
 
-class BookingInterrupted(Exception):
+
+class BookingInterrupted(Refusal):
     """The booking lost a race it can win by trying again."""
 
+    def __init__(self, booking_number: str) -> None:
+        super().__init__(
+            "try_again",
+            "Banyak pemesanan sedang diproses bersamaan. Silakan coba lagi.",
+            Kind.UNAVAILABLE,
+            retry_after_s=1,
+        )
+        self.booking_number = booking_number
 
-class AppointmentChanged(Exception):
+
+def _changed() -> Conflict:
     """The visit was cancelled or rescheduled by someone else meanwhile."""
+    return Conflict(
+        "appointment_changed",
+        "Janji kunjungan ini baru saja diubah atau dibatalkan. Silakan periksa kembali.",
+    )
 
 
 async def book_appointment(
@@ -117,7 +141,7 @@ async def book_appointment(
     if not service.in_person_only:
         raise NotInPerson(service.code)
     if booker.channel not in service.channels:
-        raise NotOfferedOnChannel(service.code, booker.channel)
+        raise NotOfferedOnChannel(service.code, booker.channel, booking=True)
     nik = validate_nik(form.nik)
     if service.residents_only:
         check_resident(nik, catalogue.regency.code)
@@ -169,7 +193,8 @@ async def cancel_appointment(
     *, booking_number: str, proof: Proof, actor: Actor, agenda: Agenda, now: datetime
 ) -> Appointment:
     """Cancels a visit not yet begun, announced with `AppointmentCancelled`; its place and the
-    citizen's hold are free again. Raises NotFound, Forbidden, `NotActive`, AppointmentChanged."""
+    citizen's hold are free again. Raises NotFound, Forbidden, `NotActive`, or a Conflict if
+    someone changed it meanwhile."""
     appointment = await _managed(agenda, booking_number, proof)
     appointment.cancel(actor, now=now)
     await _store(agenda, appointment, expected=AppointmentStatus.BOOKED, now=now)
@@ -222,7 +247,7 @@ async def reschedule_appointment(
     try:
         old.cancel(actor, now=now, replacement=new)
         await _store(agenda, old, expected=AppointmentStatus.BOOKED, now=now)
-    except (NotActive, AppointmentChanged):
+    except (NotActive, Conflict):
         await _give_back(agenda, new, visit, hold=False, place=True)
         raise
     await _confirm(agenda, new, visit, now=now, hold_moves_from=old.booking_number)
@@ -380,7 +405,7 @@ async def _confirm(
     appointment.confirm(now=now)
     try:
         await _store(agenda, appointment, expected=AppointmentStatus.HOLDING, now=now)
-    except AppointmentChanged:
+    except Conflict:
         await _give_back(agenda, appointment, visit, hold=True, place=True, discard=False)
         raise BookingInterrupted(appointment.booking_number) from None
     if hold_moves_from is not None:
@@ -403,7 +428,7 @@ async def _store(
         source=SOURCE,
         time=now,
     ):
-        raise AppointmentChanged(appointment.booking_number)
+        raise _changed()
     appointment.events.clear()
 
 

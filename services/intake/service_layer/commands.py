@@ -120,12 +120,13 @@ async def answer(sms: Message, context: CommandContext, *, now: datetime) -> str
     try:
         return await _carry_out(parse(sms.text, codes), sms, citizen, context, now=now)
     except InPersonOnly as exc:
-        return sms_replies.service_help(context.catalogue.get(exc.code))
+        return sms_replies.service_help(context.catalogue.get(exc.service_code))
     except UnknownService as exc:
-        return sms_replies.refused(f"Layanan {exc.code} tidak dikenal. Ketik BANTUAN.")
+        return sms_replies.refused(f"Layanan {exc.service_code} tidak dikenal. Ketik BANTUAN.")
     except NotOfferedOnChannel as exc:
         return sms_replies.refused(
-            f"Layanan {exc.code} tidak dapat diajukan lewat SMS. Datang ke kantor atau desa."
+            f"Layanan {exc.service_code} tidak dapat diajukan lewat SMS. "
+            "Datang ke kantor atau desa."
         )
     except AlreadyOpen as exc:
         return sms_replies.already_open(exc.service_code, exc.tracking_number, shown=exc.shown)
@@ -229,10 +230,11 @@ async def _withdraw(
         await submission.act_on_request(
             request=request,
             step=lambda request: request.cancel(actor, now=now),
+            refused=NotCancellable,
             repository=context.requests,
             now=now,
         )
-    except (NotCancellable, submission.StatusChanged):
+    except NotCancellable:
         return sms_replies.not_withdrawable(request.tracking_number, request.status)
     return sms_replies.withdrawn(request.tracking_number)
 

@@ -20,15 +20,18 @@ from services.intake.domain.complaints import (
 from services.intake.domain.tracking import TRACKING_PATTERN, normalize_tracking_number
 from services.intake.service_layer.ports import ComplaintRepository, RequestRepository
 from services.intake.service_layer.submission import SOURCE
+from shared.errors import Kind, Refusal
 
 
-class UnknownTrackingNumber(LookupError):
+class UnknownTrackingNumber(Refusal, LookupError):
     """The tracking number given names no request; the message says so in Indonesian."""
 
     def __init__(self, tracking_number: str) -> None:
         super().__init__(
+            "unknown_tracking_number",
             f"Nomor pelacakan {tracking_number} tidak ditemukan. Periksa kembali nomornya, "
-            "atau kirim pengaduan tanpa nomor pelacakan."
+            "atau kirim pengaduan tanpa nomor pelacakan.",
+            Kind.INVALID,
         )
 
 

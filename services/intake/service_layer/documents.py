@@ -18,8 +18,9 @@ from services.intake.domain.documents import (
 )
 from services.intake.service_layer.document_files import Content, store_file
 from services.intake.service_layer.ports import DocumentStore, RequestRepository
-from services.intake.service_layer.submission import SOURCE, StatusChanged
+from services.intake.service_layer.submission import SOURCE
 from shared.clock import Clock
+from shared.errors import Conflict
 from shared.events.envelope import Actor
 from shared.events.models import DocumentViewed
 
@@ -116,7 +117,7 @@ async def _record(
         if reloaded is None:
             break
         request = reloaded
-    raise StatusChanged(request.request_id)
+    raise Conflict("changed_meanwhile", "Permohonan baru saja berubah. Muat ulang lalu kirim lagi.")
 
 
 async def read_document(

@@ -17,6 +17,7 @@ from services.intake.domain.sign_in import Check, CheckOutcome, SignInChallenge,
 from services.intake.service_layer.ports import CitizenTokens, SignInRepository
 from services.intake.service_layer.submission import SOURCE
 from shared.counts import Counts
+from shared.errors import Kind, Refusal
 from shared.events.envelope import Actor, ActorKind, Channel
 from shared.events.models import NotificationChannel, SignInCodeRequested
 
@@ -45,12 +46,17 @@ class WaitReason(StrEnum):
     """The office sent as many codes this minute as it may, to all phones together."""
 
 
-class WaitForCode(Exception):
+class WaitForCode(Refusal):
     """No code is sent now; `retry_after_s` says when one may be."""
 
     def __init__(self, retry_after_s: int, reason: WaitReason = WaitReason.PHONE) -> None:
-        super().__init__(retry_after_s, reason)
-        self.retry_after_s = retry_after_s
+        if reason is WaitReason.OFFICE:
+            code, why = "codes_busy", "Terlalu banyak kode masuk dikirim saat ini."
+        else:
+            code = "try_later"
+            why = "Kode untuk nomor ini sudah dikirim baru-baru ini atau terlalu sering."
+        message = f"{why} Silakan coba lagi dalam {retry_after_s} detik."
+        super().__init__(code, message, Kind.LIMITED, retry_after_s=retry_after_s)
         self.reason = reason
 
 

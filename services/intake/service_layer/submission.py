@@ -29,6 +29,7 @@ from services.intake.service_layer.ports import (
 )
 from shared.calendar import WorkingCalendar
 from shared.counts import HOUR, Counts, seconds_left
+from shared.errors import Kind, Refusal
 from shared.files import FileRefused
 
 log = logging.getLogger(__name__)
@@ -40,13 +41,31 @@ HOLD_ATTEMPTS = 3
 hold of whoever took it over first, which is fresh and so refuses."""
 
 
-class IdempotencyConflict(Exception):
+class IdempotencyConflict(Refusal):
     """The idempotency key was already used for a different submission."""
 
+    def __init__(self, request_id: str) -> None:
+        super().__init__(
+            "idempotency_conflict",
+            "Idempotency-Key ini sudah dipakai untuk permohonan dengan isi yang berbeda.",
+            Kind.CONFLICT,
+        )
+        self.request_id = request_id
 
-class SubmissionInterrupted(Exception):
+
+class SubmissionInterrupted(Refusal):
     """Racing applications for the same NIK and service kept changing the hold; trying again
     settles it."""
+
+    def __init__(self, request_id: str) -> None:
+        super().__init__(
+            "try_again",
+            "Permohonan lain untuk NIK dan layanan ini sedang diproses bersamaan. "
+            "Silakan coba lagi.",
+            Kind.UNAVAILABLE,
+            retry_after_s=1,
+        )
+        self.request_id = request_id
 
 
 @dataclass(frozen=True)
@@ -227,12 +246,17 @@ async def get_request(*, request_id: str, repository: RequestRepository) -> Citi
     return await repository.get(request_id)
 
 
-class LookupLocked(Exception):
+class LookupLocked(Refusal):
     """The tracking number was looked up with wrong digits too often this hour."""
 
     def __init__(self, retry_after_s: int) -> None:
-        super().__init__(retry_after_s)
-        self.retry_after_s = retry_after_s
+        super().__init__(
+            "locked",
+            "Nomor pelacakan ini terkunci sementara. "
+            f"Silakan coba lagi dalam {retry_after_s} detik.",
+            Kind.LIMITED,
+            retry_after_s=retry_after_s,
+        )
 
 
 async def look_up(
@@ -260,19 +284,17 @@ async def look_up(
     return None
 
 
-class StatusChanged(Exception):
-    """The request's status changed while the caller acted on it."""
-
-
 async def act_on_request(
     *,
     request: CitizenRequest,
     step: Callable[[CitizenRequest], None],
+    refused: Callable[[], Refusal],
     repository: RequestRepository,
     now: datetime,
 ) -> None:
     """Takes a citizen's step on their request (withdraw it, send it back fixed) and queues its
-    event for processing, if the status the step was allowed in still holds."""
+    event for processing, if the status the step was allowed in still holds; if it changed
+    meanwhile, the step gets its own refusal (`refused`), the status that allowed it gone."""
     before = request.status
     step(request)
     moved = request.history[-1] if request.status is not before else None
@@ -283,4 +305,4 @@ async def act_on_request(
         source=SOURCE,
         time=now,
     ):
-        raise StatusChanged(request.request_id)
+        raise refused()

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from services.notify.domain.notification import ApprovedTemplate
+from shared.errors import Kind, Refusal
 from shared.events.models import CollectionMethod, DeliveryChannel
 from shared.gsm7 import segments, to_gsm7
 
@@ -125,8 +126,12 @@ class Labels:
         return self.service_points.get(code, code)
 
 
-class UnknownTemplate(KeyError):
+class UnknownTemplate(Refusal, KeyError):
     """No template has this name."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__("unknown_template", "Templat pesan tidak dikenal.", Kind.NOT_FOUND)
+        self.name = name
 
 
 @dataclass(frozen=True)

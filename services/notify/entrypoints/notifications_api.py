@@ -14,10 +14,8 @@ from services.notify.domain.delivery_status import DeliveryRecord, mask_recipien
 from services.notify.service_layer.statuses import (
     HistoryContext,
     MessageHistory,
-    UnknownRequest,
     request_history,
 )
-from shared.errors import ApiError
 from shared.events.models import DeliveryChannel, DeliveryStatus
 from shared.http import error_response, error_responses
 from shared.identity import Principal
@@ -105,14 +103,7 @@ async def notification_history(
     offset: Annotated[int, Query(ge=0, le=10_000)] = 0,
 ) -> HistoryView:
     """Every message about the request, newest first, with what its providers reported."""
-    try:
-        histories = await request_history(
-            request_id=request_id, principal=principal, context=context
-        )
-    except UnknownRequest:
-        raise ApiError(
-            status.HTTP_404_NOT_FOUND, "request_not_found", "Permohonan tidak ditemukan."
-        ) from None
+    histories = await request_history(request_id=request_id, principal=principal, context=context)
     page = histories[offset : offset + limit]
     following = offset + len(page)
     return HistoryView(

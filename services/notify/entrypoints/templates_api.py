@@ -8,8 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request, status
 from pydantic import BaseModel, Field
 
-from services.notify.domain.templates import Templates, UnknownTemplate
-from shared.errors import ApiError
+from services.notify.domain.templates import Templates
 from shared.events.models import DeliveryChannel
 from shared.http import error_response
 
@@ -67,12 +66,7 @@ async def preview(
     channel: Annotated[DeliveryChannel, Query(description="WHATSAPP, SMS or EMAIL.")],
 ) -> PreviewView:
     """One template rendered with the sample values the templates file declares."""
-    try:
-        template = templates.get(name)
-    except UnknownTemplate:
-        raise ApiError(
-            status.HTTP_404_NOT_FOUND, "unknown_template", "Templat pesan tidak dikenal."
-        ) from None
+    template = templates.get(name)
     rendered = templates.preview(name, channel)
     sms = channel is DeliveryChannel.SMS
     approved = rendered.approved_template

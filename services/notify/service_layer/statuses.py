@@ -27,6 +27,7 @@ from services.notify.service_layer.ports import (
     RecipientDirectory,
     UncertainDeliveries,
 )
+from shared.errors import Kind, Refusal
 from shared.events.envelope import Actor, ActorKind, Channel
 from shared.events.models import DeliveryChannel, DeliveryStatus, NotificationHistoryViewed
 from shared.identity import Principal, Role
@@ -41,8 +42,12 @@ HISTORY_STAFF = frozenset(
 whether the office's messages reached them, for the cases of their own service point."""
 
 
-class UnknownRequest(Exception):
+class UnknownRequest(Refusal):
     """No such request, or not the caller's: the two are not told apart."""
+
+    def __init__(self, request_id: str) -> None:
+        super().__init__("request_not_found", "Permohonan tidak ditemukan.", Kind.NOT_FOUND)
+        self.request_id = request_id
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,7 @@ from typing import Protocol
 
 from services.processing.domain.deadlines import Mark, Timer
 from services.processing.domain.priority import Lane, lane_for
+from shared.errors import Kind, Refusal
 from shared.events.envelope import Actor, ActorKind, Channel, Event
 from shared.events.models import (
     Applicant,
@@ -85,17 +86,18 @@ class Calendar(Protocol):
     def at_fraction(self, start: datetime, due: datetime, fraction: float) -> datetime: ...
 
 
-class CaseRefused(Exception):
+class CaseRefused(Refusal):
     """A step the case's state or claim does not allow; the message says why, in Indonesian."""
 
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
+    def __init__(self, code: str, message: str, kind: Kind = Kind.CONFLICT) -> None:
+        super().__init__(code, message, kind)
 
 
 class NotAllowed(CaseRefused):
     """The step is not open to this officer: the case is claimed by another, or not by them."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(code, message, Kind.FORBIDDEN)
 
 
 @dataclass

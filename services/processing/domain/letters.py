@@ -22,6 +22,7 @@ from enum import StrEnum
 from services.processing.domain.case import PROCESSING, Calendar
 from services.processing.domain.deadlines import Mark, Timer
 from shared.calendar import JAKARTA
+from shared.errors import Kind, Refusal
 from shared.events.envelope import Actor, Event
 from shared.events.models import (
     DispositionClosed,
@@ -88,17 +89,43 @@ class LetterPolicy:
     """Share of a disposition's working time after which its holder is reminded."""
 
 
-class LetterRefused(Exception):
-    """A step the letter's state or chain does not allow; the message says why, in Indonesian."""
+OF_WHAT_WAS_SENT = frozenset(
+    {
+        "unknown_instruction",
+        "no_recipient",
+        "self_disposition",
+        "deadline_too_late",
+        "deadline_passed",
+        "note_required",
+        "reason_required",
+        "reply_number_required",
+    }
+)
+"""Refusals of what was sent (invalid), rather than of the letter's state (conflict)."""
 
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
+
+class LetterRefused(Refusal):
+    """A step the letter's state or chain does not allow, or what was sent for it; the message
+    says why, in Indonesian."""
+
+    def __init__(self, code: str, message: str, kind: Kind | None = None) -> None:
+        if kind is None:
+            kind = Kind.INVALID if code in OF_WHAT_WAS_SENT else Kind.CONFLICT
+        super().__init__(code, message, kind)
+
+
+class NoScan(Refusal):
+    """The letter was registered, but no scan of it was attached yet."""
+
+    def __init__(self) -> None:
+        super().__init__("no_scan", "Surat ini belum memiliki pindaian.", Kind.NOT_FOUND)
 
 
 class LetterForbidden(LetterRefused):
-    """The caller may not take this step or read this letter (403)."""
+    """The caller may not take this step or read this letter."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(code, message, Kind.FORBIDDEN)
 
 
 @dataclass(frozen=True)
@@ -492,7 +519,9 @@ class Letter:
         disposition = self.dispositions.get(disposition_id)
         if disposition is None:
             raise LetterRefused(
-                "no_disposition", f"Disposisi {disposition_id} tidak ada pada surat ini."
+                "no_disposition",
+                f"Disposisi {disposition_id} tidak ada pada surat ini.",
+                Kind.NOT_FOUND,
             )
         return disposition
 

@@ -6,7 +6,7 @@ act on one case at once: one wins, the other gets 409 and reads the case again.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Annotated
@@ -15,13 +15,12 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, Path, Query, Request, Response, status
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from services.processing.domain.case import Calendar, Case, CaseRefused, NotAllowed
+from services.processing.domain.case import Calendar, Case
 from services.processing.service_layer import cases, supervision
-from services.processing.service_layer.cases import CaseChanged, CaseNotFound, Officer, Turns
+from services.processing.service_layer.cases import NoServicePoint, Officer, Turns
 from services.processing.service_layer.ports import AtRisk, CaseRepository, WorkQueues
 from shared.access import CallerDep
 from shared.clock import Clock
-from shared.errors import ApiError
 from shared.events.envelope import Actor, ActorKind, Channel
 from shared.events.models import CaseStage, CollectionMethod
 from shared.http import error_response, error_responses
@@ -49,11 +48,7 @@ RequestIdPath = Annotated[UUID, Path(description="The request's id, which is its
 
 def officer(caller: Principal | None) -> Officer:
     if caller is None or caller.service_point is None:
-        raise ApiError(
-            status.HTTP_403_FORBIDDEN,
-            "missing_scope",
-            "Token petugas tidak memuat tempat layanan (service_point).",
-        )
+        raise NoServicePoint
     return Officer(
         actor=Actor(
             kind=ActorKind.STAFF,
@@ -236,13 +231,11 @@ async def claim_next(
 async def read_case(
     request_id: RequestIdPath, context: ContextDep, caller: CallerDep
 ) -> CaseDetails:
-    case = await _run(
-        lambda: cases.view(
-            request_id=str(request_id),
-            officer=officer(caller),
-            repository=context.repository,
-            now=context.clock(),
-        )
+    case = await cases.view(
+        request_id=str(request_id),
+        officer=officer(caller),
+        repository=context.repository,
+        now=context.clock(),
     )
     return CaseDetails(
         **CaseView.of(case).model_dump(),
@@ -257,14 +250,12 @@ async def claim(
     request_id: RequestIdPath, body: ClaimBody, context: ContextDep, caller: CallerDep
 ) -> CaseView:
     """Takes this case ahead of its turn; the reason is recorded for auditors."""
-    case = await _run(
-        lambda: cases.claim(
-            request_id=str(request_id),
-            officer=officer(caller),
-            reason_code=body.reason_code,
-            repository=context.repository,
-            now=context.clock(),
-        )
+    case = await cases.claim(
+        request_id=str(request_id),
+        officer=officer(caller),
+        reason_code=body.reason_code,
+        repository=context.repository,
+        now=context.clock(),
     )
     return CaseView.of(case)
 
@@ -375,34 +366,14 @@ async def _act(
     now: datetime,
     step: Callable[[Case], None],
 ) -> CaseView:
-    case = await _run(
-        lambda: cases.act(
-            request_id=request_id,
-            officer=acting,
-            step=step,
-            repository=context.repository,
-            now=now,
-        )
+    case = await cases.act(
+        request_id=request_id,
+        officer=acting,
+        step=step,
+        repository=context.repository,
+        now=now,
     )
     return CaseView.of(case)
-
-
-async def _run(use_case: Callable[[], Awaitable[Case]]) -> Case:
-    """Runs a use case, turning its refusals into answers the console can act on."""
-    try:
-        return await use_case()
-    except CaseNotFound:
-        raise ApiError(status.HTTP_404_NOT_FOUND, "not_found", "Kasus tidak ditemukan.") from None
-    except NotAllowed as exc:
-        raise ApiError(status.HTTP_403_FORBIDDEN, exc.code, exc.message) from None
-    except CaseRefused as exc:
-        raise ApiError(status.HTTP_409_CONFLICT, exc.code, exc.message) from None
-    except CaseChanged:
-        raise ApiError(
-            status.HTTP_409_CONFLICT,
-            "changed_meanwhile",
-            "Kasus ini baru saja diubah petugas lain. Muat ulang dan coba lagi.",
-        ) from None
 
 
 @supervision_router.get("/at-risk", responses=error_responses(422, 503))

@@ -10,10 +10,10 @@ Two people changing one letter at once: one wins, the other gets 409 and reads i
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Annotated, TypeVar
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Request, Response, status
 from fastapi.responses import StreamingResponse
@@ -25,9 +25,8 @@ from services.processing.domain.letters import (
     Disposition,
     IncomingLetter,
     Letter,
-    LetterForbidden,
     LetterPolicy,
-    LetterRefused,
+    NoScan,
     Official,
     Urgency,
 )
@@ -38,29 +37,15 @@ from services.processing.service_layer.letter_ports import (
     LetterRepository,
     LetterScans,
 )
-from services.processing.service_layer.letters import Held, LetterChanged, LetterNotFound, Staff
+from services.processing.service_layer.letters import Held, Staff
 from shared.access import CallerDep
 from shared.clock import Clock
 from shared.errors import ApiError
-from shared.files import Accepted, EmptyFile, MediaType, TooLarge, UnsupportedType
+from shared.files import Accepted, MediaType, TooLarge, UnsupportedType
 from shared.http import Responses, error_response, error_responses
 from shared.identity import Principal, Role
 
-T = TypeVar("T")
 SCAN_PATH = "/v1/letters/{letter_id}/scan"
-INVALID_INPUT = frozenset(
-    {
-        "unknown_instruction",
-        "no_recipient",
-        "self_disposition",
-        "deadline_too_late",
-        "deadline_passed",
-        "note_required",
-        "reason_required",
-        "reply_number_required",
-    }
-)
-"""Refusals of what was sent (422), rather than of the letter's state (409)."""
 
 
 @dataclass(frozen=True)
@@ -385,15 +370,13 @@ async def register(
     body: LetterBody, context: LettersDep, caller: CallerDep, response: Response
 ) -> LetterView:
     """Registers an incoming letter under the year's next agenda number."""
-    letter = await _run(
-        lambda: letters.register_letter(
-            details=body.details(),
-            staff=staff(caller),
-            repository=context.repository,
-            policy=context.policy,
-            calendar=context.calendar,
-            now=context.clock(),
-        )
+    letter = await letters.register_letter(
+        details=body.details(),
+        staff=staff(caller),
+        repository=context.repository,
+        policy=context.policy,
+        calendar=context.calendar,
+        now=context.clock(),
     )
     response.headers["Location"] = f"/v1/letters/{letter.letter_id}"
     return LetterView.of(letter)
@@ -405,13 +388,11 @@ async def read_letter(
 ) -> LetterView:
     """The letter and its chain. A confidential one only for its clerk, the head of its office
     and those on its chain; the read, or the refused attempt, is recorded for auditors."""
-    letter = await _run(
-        lambda: letters.view(
-            letter_id=letter_id,
-            staff=staff(caller),
-            repository=context.repository,
-            now=context.clock(),
-        )
+    letter = await letters.view(
+        letter_id=letter_id,
+        staff=staff(caller),
+        repository=context.repository,
+        now=context.clock(),
     )
     return LetterView.of(letter)
 
@@ -449,19 +430,15 @@ async def upload_scan(
         name="pindaian surat", media_types=(MediaType.PDF,), max_bytes=context.max_scan_bytes
     )
     try:
-        letter = await _run(
-            lambda: letters.attach_scan(
-                letter_id=letter_id,
-                staff=staff(caller),
-                content=http_request.stream(),
-                rule=rule,
-                scans=context.scans,
-                repository=context.repository,
-                clock=context.clock,
-            )
+        letter = await letters.attach_scan(
+            letter_id=letter_id,
+            staff=staff(caller),
+            content=http_request.stream(),
+            rule=rule,
+            scans=context.scans,
+            repository=context.repository,
+            clock=context.clock,
         )
-    except EmptyFile as exc:
-        raise ApiError(status.HTTP_422_UNPROCESSABLE_CONTENT, "empty_document", str(exc)) from None
     except UnsupportedType as exc:
         raise ApiError(
             status.HTTP_415_UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", str(exc)
@@ -485,17 +462,15 @@ async def read_scan(
 ) -> StreamingResponse:
     """The scanned letter, under the same rules (and records) as reading the letter, sent as it
     is read."""
-    found = await _run(
-        lambda: letters.read_scan(
-            letter_id=letter_id,
-            staff=staff(caller),
-            scans=context.scans,
-            repository=context.repository,
-            now=context.clock(),
-        )
+    found = await letters.read_scan(
+        letter_id=letter_id,
+        staff=staff(caller),
+        scans=context.scans,
+        repository=context.repository,
+        now=context.clock(),
     )
     if found is None:
-        raise ApiError(status.HTTP_404_NOT_FOUND, "no_scan", "Surat ini belum memiliki pindaian.")
+        raise NoScan
     return StreamingResponse(
         found.content,
         media_type=found.media_type,
@@ -644,41 +619,14 @@ async def close_letter(
 async def _act(
     context: LettersContext, acting: Staff, letter_id: str, step: Callable[[Letter], object]
 ) -> LetterView:
-    letter = await _run(
-        lambda: letters.take(
-            letter_id=letter_id,
-            staff=acting,
-            step=step,
-            repository=context.repository,
-            now=context.clock(),
-        )
+    letter = await letters.take(
+        letter_id=letter_id,
+        staff=acting,
+        step=step,
+        repository=context.repository,
+        now=context.clock(),
     )
     return LetterView.of(letter)
-
-
-async def _run(use_case: Callable[[], Awaitable[T]]) -> T:
-    """Runs a use case, turning its refusals into answers the console can act on."""
-    try:
-        return await use_case()
-    except LetterNotFound:
-        raise ApiError(status.HTTP_404_NOT_FOUND, "not_found", "Surat tidak ditemukan.") from None
-    except LetterForbidden as exc:
-        raise ApiError(status.HTTP_403_FORBIDDEN, exc.code, exc.message) from None
-    except LetterRefused as exc:
-        if exc.code == "no_disposition":
-            raise ApiError(status.HTTP_404_NOT_FOUND, exc.code, exc.message) from None
-        code = (
-            status.HTTP_422_UNPROCESSABLE_CONTENT
-            if exc.code in INVALID_INPUT
-            else status.HTTP_409_CONFLICT
-        )
-        raise ApiError(code, exc.code, exc.message) from None
-    except LetterChanged:
-        raise ApiError(
-            status.HTTP_409_CONFLICT,
-            "changed_meanwhile",
-            "Surat ini baru saja diubah orang lain. Muat ulang dan coba lagi.",
-        ) from None
 
 
 def _grouped(late: list[Held], key: Callable[[Held], str]) -> list[OverdueGroup]:

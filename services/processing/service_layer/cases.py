@@ -23,7 +23,7 @@ from services.processing.domain.priority import Lane
 from services.processing.domain.queues import QueueKey, passable
 from services.processing.service_layer.known_cases import CaseFacts, KnownCases
 from services.processing.service_layer.ports import CaseRepository, WorkQueues
-from shared.errors import RetryableError
+from shared.errors import Conflict, Kind, Refusal, RetryableError
 from shared.events.envelope import Actor, Event
 from shared.events.models import (
     CaseReleased,
@@ -152,6 +152,17 @@ async def queue_case(
     await queues.enqueue(QueueKey(facts.service_point, stage, lane), request_id, at)
 
 
+class NoServicePoint(Refusal):
+    """A staff token that names no service point: the officer has no queue or cases to act on."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "missing_scope",
+            "Token petugas tidak memuat tempat layanan (service_point).",
+            Kind.FORBIDDEN,
+        )
+
+
 @dataclass(frozen=True)
 class Officer:
     """A member of staff acting through the console: who, in which roles, where."""
@@ -164,12 +175,19 @@ class Officer:
         return next((role for role in Role if role in self.roles & STAGE_ROLES[stage]), None)
 
 
-class CaseNotFound(Exception):
+class CaseNotFound(Refusal):
     """No case has this id at the officer's service point."""
 
+    def __init__(self, request_id: str) -> None:
+        super().__init__("not_found", "Kasus tidak ditemukan.", Kind.NOT_FOUND)
+        self.request_id = request_id
 
-class CaseChanged(Exception):
-    """Someone else changed the case between reading and writing it."""
+
+def _changed() -> Conflict:
+    """Someone else changed the case between reading and writing it, each time it was tried."""
+    return Conflict(
+        "changed_meanwhile", "Kasus ini baru saja diubah petugas lain. Muat ulang dan coba lagi."
+    )
 
 
 class Turns:
@@ -305,7 +323,7 @@ async def act(
     now: datetime,
 ) -> Case:
     """Applies one officer's step to a case of their service point, or raises CaseRefused,
-    CaseNotFound or CaseChanged.
+    CaseNotFound or, if others kept changing it, Conflict.
 
     A case changed between reading and saving it (another officer's step, or processing noting
     a document) is read again and the step judged anew on what it is now: a step the change
@@ -319,7 +337,7 @@ async def act(
         step(case)
         if await _save(case, revision, repository, now):
             return case
-    raise CaseChanged(request_id)
+    raise _changed()
 
 
 async def claim(
@@ -365,7 +383,7 @@ async def view(
                 repository=repository,
                 now=now,
             )
-        except CaseChanged:
+        except Conflict:
             continue
 
 

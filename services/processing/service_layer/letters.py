@@ -33,6 +33,7 @@ from services.processing.service_layer.letter_ports import (
 )
 from shared.calendar import JAKARTA
 from shared.clock import Clock
+from shared.errors import Conflict, Kind, Refusal
 from shared.events.envelope import Actor
 from shared.files import FileContent, FileRule
 
@@ -40,12 +41,19 @@ VIEW_ATTEMPTS = 20
 STEP_ATTEMPTS = 3
 
 
-class LetterNotFound(Exception):
+class LetterNotFound(Refusal):
     """No letter has this id."""
 
+    def __init__(self, letter_id: str) -> None:
+        super().__init__("not_found", "Surat tidak ditemukan.", Kind.NOT_FOUND)
+        self.letter_id = letter_id
 
-class LetterChanged(Exception):
-    """Someone else changed the letter between reading and writing it."""
+
+def _changed() -> Conflict:
+    """Someone else changed the letter between reading and writing it, each time it was tried."""
+    return Conflict(
+        "changed_meanwhile", "Surat ini baru saja diubah orang lain. Muat ulang dan coba lagi."
+    )
 
 
 @dataclass(frozen=True)
@@ -114,7 +122,8 @@ async def act(
     now: datetime,
 ) -> Letter:
     """Applies one step to the letter as it is, or raises LetterRefused, LetterNotFound or
-    LetterChanged; staff's steps come through `take`, which first checks who takes them."""
+    (if others kept changing it) Conflict; staff's steps come through `take`, which first
+    checks who takes them."""
     return await _change(letter_id, step, STEP_ATTEMPTS, repository, now)
 
 
@@ -274,7 +283,7 @@ async def _change(
             continue
         if not letter.events or await _save(letter, revision, repository, now):
             return letter
-    raise LetterChanged(letter_id)
+    raise _changed()
 
 
 @dataclass(frozen=True)

@@ -191,7 +191,7 @@ def test_an_unknown_code_raises_unknown_service_naming_it() -> None:
     with pytest.raises(UnknownService) as unknown:
         load_catalogue().get("SIM_BARU")
 
-    assert unknown.value.code == "SIM_BARU"
+    assert unknown.value.service_code == "SIM_BARU"
 
 
 def service_with_every_field_type() -> ServiceDefinition:

@@ -99,7 +99,7 @@ def test_an_in_person_service_cannot_be_submitted(code: str) -> None:
     with pytest.raises(InPersonOnly) as refused:
         submit_form(form)
 
-    assert refused.value.code == code
+    assert refused.value.service_code == code
 
 
 def test_an_unknown_service_cannot_be_submitted() -> None:

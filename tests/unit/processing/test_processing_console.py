@@ -12,8 +12,9 @@ from services.processing.domain.case import Case, CaseState
 from services.processing.domain.priority import Lane
 from services.processing.domain.queues import WRITE_GRACE, QueueKey, Slot
 from services.processing.service_layer import cases
-from services.processing.service_layer.cases import CaseChanged, CaseNotFound, Officer, Turns
+from services.processing.service_layer.cases import CaseNotFound, Officer, Turns
 from services.processing.service_layer.known_cases import KnownCases
+from shared.errors import Conflict
 from shared.events.envelope import Actor, ActorKind, Channel, CloudEvent, Event
 from shared.events.models import CaseReleased, CaseStage, RequestCancelled, RequestResubmitted
 from shared.identity import Role
@@ -222,7 +223,7 @@ async def test_a_stale_write_is_a_conflict_and_changes_nothing(office: Office) -
     stale = Stale()
     stale.cases, stale.revisions = office.repository.cases, office.repository.revisions
 
-    with pytest.raises(CaseChanged):
+    with pytest.raises(Conflict, match="Kasus ini baru saja diubah"):
         await cases.claim(
             request_id="req-0",
             officer=second,

@@ -18,6 +18,7 @@ from services.processing.domain.letters import (
 )
 from services.processing.service_layer import letters
 from services.processing.service_layer.letters import Staff
+from shared.errors import Conflict
 from shared.events.envelope import Actor, ActorKind, Channel
 from shared.events.models import LetterRegistered
 from tests.builders import T0
@@ -103,7 +104,7 @@ async def test_a_step_on_a_letter_changed_meanwhile_loses_and_stores_nothing() -
         repository.letters[letter_id] = (stored, revision + 1)
         letter.close(CLERK.actor, "tidak perlu", head_of_office=True, now=T0)
 
-    with pytest.raises(letters.LetterChanged):
+    with pytest.raises(Conflict, match="Surat ini baru saja diubah"):
         await letters.act(
             letter_id=letter_id,
             step=changed_by_someone_else,
