@@ -164,8 +164,8 @@ async def receive_sms(request: Request, context: SmsDep) -> SmsReceipt:
         in_reply_to=message.message_id,
     )
     outbox = [CloudEvent.wrap(reply, source=submission.SOURCE, time=now)]
-    await context.inbound.handled(
+    if await context.inbound.handled(
         provider=PROVIDER, message_id=message.message_id, now=now, outbox=outbox
-    )
-    context.replies_ready(reply.reply_id, outbox)
+    ):
+        context.replies_ready(reply.reply_id, outbox)
     return SmsReceipt(accepted=True)
