@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.request
 import uuid
 from collections.abc import Iterator
 from contextlib import suppress
@@ -96,8 +97,11 @@ class Run:
     started: set[Proc]
     """Every process below the supervisor once it was ready."""
 
+    def pids_of(self, command: str) -> list[int]:
+        return sorted(proc.pid for proc in self.started if command in command_line(proc.pid))
+
     def pid_of(self, command: str) -> int:
-        (pid,) = [proc.pid for proc in self.started if command in command_line(proc.pid)]
+        (pid,) = self.pids_of(command)
         return pid
 
     def wait_gone(self, *, deadline: float) -> list[int]:
@@ -107,8 +111,10 @@ class Run:
 
 
 @pytest.fixture
-def run(tmp_path: Path) -> Iterator[Run]:
-    """`python -m devstack run` on free ports, ready; whatever it leaves is killed afterwards."""
+def run(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Run]:
+    """`python -m devstack run` on free ports, with the options a test names as its parameter,
+    ready; whatever it leaves is killed afterwards."""
+    options: list[str] = getattr(request, "param", [])
     ports = [
         f"--{option}-port={free_port()}"
         for option in (
@@ -120,13 +126,14 @@ def run(tmp_path: Path) -> Iterator[Run]:
     output = tmp_path / "run.out"
     with output.open("w") as out:
         process = subprocess.Popen(
-            [sys.executable, "-m", "devstack", "run", f"--data-dir={tmp_path / 'data'}", *ports],
+            [sys.executable, "-m", "devstack", "run", f"--data-dir={tmp_path / 'data'}", *ports,
+             *options],
             cwd=REPO_ROOT, stdout=out, stderr=subprocess.STDOUT,
             env=os.environ | {MARKER: marker},
         )  # fmt: skip
     started: set[Proc] = set()
     try:
-        deadline = time.monotonic() + 180
+        deadline = time.monotonic() + 300
         while "Press Ctrl-C to stop." not in output.read_text():
             assert process.poll() is None, output.read_text()
             assert time.monotonic() < deadline, output.read_text()
@@ -173,3 +180,29 @@ def test_a_hung_service_and_a_hung_engine_do_not_hold_up_the_stop(run: Run) -> N
     ended = time.monotonic() - stopping_at
     count = len(run.started)
     print(f"exited {exited:.1f} s after SIGTERM, its {count} processes ended by {ended:.1f} s")
+
+
+@pytest.mark.parametrize("run", [["--instances=2", "--kafka-brokers=3"]], indirect=True)
+def test_a_scaled_stack_with_a_hung_instance_and_broker_stops_in_time(run: Run) -> None:
+    """Two instances of each service behind their balancers, and three brokers: all of them
+    end within the limit of one SIGTERM, though an instance and a broker hang."""
+    banner = run.output.read_text()
+    public = re.search(r"^  intake +(http://\S+)$", banner, re.MULTILINE)
+    assert public is not None, banner
+    assert re.search(r"^    intake-2 +http://", banner, re.MULTILINE), banner
+    with urllib.request.urlopen(f"{public.group(1)}/readyz", timeout=5) as ready:
+        assert ready.status == 200
+    assert len(run.pids_of("services.processing")) == 2
+    assert len(run.pids_of("devstack.balancer")) == len(SERVICES)
+    brokers = run.pids_of("kafka.Kafka")
+    assert len(brokers) == 3
+    os.kill(run.pids_of("services.processing")[-1], signal.SIGSTOP)
+    os.kill(brokers[-1], signal.SIGSTOP)
+
+    run.process.send_signal(signal.SIGTERM)
+    stopping_at = time.monotonic()
+    exit_code = run.process.wait(timeout=STOP_LIMIT_S)
+
+    left = run.wait_gone(deadline=stopping_at + STOP_LIMIT_S)
+    assert not left, [command_line(pid) for pid in left]
+    assert exit_code == 0, run.output.read_text()
