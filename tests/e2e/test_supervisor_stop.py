@@ -3,6 +3,7 @@ service and an engine hang, and soon after the supervisor itself is killed with 
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 import shutil
@@ -10,18 +11,19 @@ import signal
 import subprocess
 import sys
 import time
-import urllib.request
 import uuid
 from collections.abc import Iterator
 from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
 import pytest
 
 from devstack.paths import REPO_ROOT
 from devstack.process import free_port
-from devstack.stack import SERVICES
+from devstack.stack import SERVICES, Ports, Stack
+from tests.e2e.conftest import SUBMISSION, eventually
 
 STOP_LIMIT_S = 20.0
 MARKER = "ADMINDUK_SUPERVISOR_TEST"
@@ -183,19 +185,17 @@ def test_a_hung_service_and_a_hung_engine_do_not_hold_up_the_stop(run: Run) -> N
 
 
 @pytest.mark.parametrize("run", [["--instances=2", "--kafka-brokers=3"]], indirect=True)
-def test_a_scaled_stack_with_a_hung_instance_and_broker_stops_in_time(run: Run) -> None:
-    """Two instances of each service behind their balancers, and three brokers: all of them
-    end within the limit of one SIGTERM, though an instance and a broker hang."""
+def test_a_scaled_stack_serves_and_stops_in_time_with_a_hung_instance_and_broker(run: Run) -> None:
+    """Two instances of each service behind their balancers, and three brokers: a request sent
+    to the public port reaches the audit log through the cluster, and every process ends within
+    the limit of one SIGTERM, though an instance and a broker hang."""
     banner = run.output.read_text()
-    public = re.search(r"^  intake +(http://\S+)$", banner, re.MULTILINE)
-    assert public is not None, banner
     assert re.search(r"^    intake-2 +http://", banner, re.MULTILINE), banner
-    with urllib.request.urlopen(f"{public.group(1)}/readyz", timeout=5) as ready:
-        assert ready.status == 200
     assert len(run.pids_of("services.processing")) == 2
     assert len(run.pids_of("devstack.balancer")) == len(SERVICES)
     brokers = run.pids_of("kafka.Kafka")
     assert len(brokers) == 3
+    asyncio.run(submit_and_see_it_audited(run))
     os.kill(run.pids_of("services.processing")[-1], signal.SIGSTOP)
     os.kill(brokers[-1], signal.SIGSTOP)
 
@@ -206,3 +206,30 @@ def test_a_scaled_stack_with_a_hung_instance_and_broker_stops_in_time(run: Run) 
     left = run.wait_gone(deadline=stopping_at + STOP_LIMIT_S)
     assert not left, [command_line(pid) for pid in left]
     assert exit_code == 0, run.output.read_text()
+
+
+async def submit_and_see_it_audited(run: Run) -> None:
+    """Submits a request at the public intake port and waits until the public audit port logs
+    its submission and its case."""
+    banner = run.output.read_text()
+    public = {
+        name: re.search(rf"^  {name} +(http://\S+)$", banner, re.MULTILINE)
+        for name in ("intake", "audit", "issuer")
+    }
+    assert all(public.values()), banner
+    intake, audit, issuer = (match.group(1) for match in public.values() if match)
+    stack = Stack(run.output.parent / "data", Ports(issuer=int(issuer.rsplit(":", 1)[1])))
+    auditor = {"Authorization": f"Bearer {stack.mint_token('auditor')}"}
+    async with httpx.AsyncClient(timeout=10) as http:
+        response = await http.post(f"{intake}/v1/requests", json=SUBMISSION)
+        assert response.status_code == 202, response.text
+        request_id: str = response.json()["request_id"]
+
+        async def logged() -> list[dict[str, object]] | None:
+            entries = await http.get(
+                f"{audit}/v1/audit/entries", params={"subject": request_id}, headers=auditor
+            )
+            found: list[dict[str, object]] = entries.json()["entries"]
+            return found if len(found) >= 2 else None
+
+        await eventually(logged, what="the request and its case in the audit log")
