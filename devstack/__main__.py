@@ -74,6 +74,19 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         "--data-dir", type=Path, default=RUN_DIR, help="where engines keep data and logs"
     )
     run.add_argument("--kafka-bootstrap", help="use this Kafka cluster instead of a local broker")
+    run.add_argument(
+        "--instances",
+        type=positive_int,
+        default=1,
+        help="processes of each service, behind one balanced port per service",
+    )
+    run.add_argument(
+        "--kafka-brokers",
+        type=int,
+        choices=(1, 3),
+        default=1,
+        help="local brokers; 3 replicate every topic three times, on ports of their own",
+    )
     run.add_argument("--mongo-url", help="use this MongoDB instead of a local FerretDB")
     run.add_argument("--kafka-port", type=int, default=defaults.kafka)
     run.add_argument("--kafka-controller-port", type=int, default=defaults.kafka_controller)
@@ -121,7 +134,14 @@ def run(args: argparse.Namespace) -> None:
         issuer=args.issuer_port,
         services={name: getattr(args, f"{name}_port") for name in SERVICES},
     )
-    stack = Stack(run_dir, ports, kafka_bootstrap=args.kafka_bootstrap, mongo_url=args.mongo_url)
+    stack = Stack(
+        run_dir,
+        ports,
+        kafka_bootstrap=args.kafka_bootstrap,
+        mongo_url=args.mongo_url,
+        instances=args.instances,
+        kafka_brokers=args.kafka_brokers,
+    )
     for sig in STOP_SIGNALS:
         signal.signal(sig, request_stop)
     try:
@@ -135,9 +155,15 @@ def run(args: argparse.Namespace) -> None:
 
 def serve(stack: Stack, run_dir: Path) -> None:
     """Starts the stack and runs until a stop signal comes."""
+    brokers = "Kafka" if stack.kafka_brokers == 1 else f"{stack.kafka_brokers} Kafka brokers"
+    services = (
+        "the four services"
+        if stack.instances == 1
+        else (f"{stack.instances} instances of each of the four services")
+    )
     print(
-        "Starting PostgreSQL, FerretDB, Kafka, the message sink, the token issuer "
-        "and the four services ...",
+        f"Starting PostgreSQL, FerretDB, {brokers}, the message sink, the token issuer "
+        f"and {services} ...",
         flush=True,
     )
     stack.start_all()

@@ -6,7 +6,9 @@ take a broker away."""
 from __future__ import annotations
 
 import base64
+import dataclasses
 import hashlib
+import json
 import os
 import re
 import shutil
@@ -308,15 +310,14 @@ class KafkaCluster:
         self, *, libs: Path, data_dir: Path, users: Mapping[str, str], size: int = 3
     ) -> None:
         tls = BrokerTls(data_dir / "tls")
-        voters = tuple(Voter(node_id, free_port(), kafka_uuid()) for node_id in range(1, size + 1))
-        quorum = Quorum(kafka_uuid(), voters)
+        quorum, ports = self._layout(data_dir / "cluster.json", size)
         self.users = users
         self.tls = tls
         self.nodes = {
             voter.node_id: KafkaNode(
                 libs=libs,
                 data_dir=data_dir / f"node-{voter.node_id}",
-                port=free_port(),
+                port=port,
                 controller_port=voter.controller_port,
                 users=users,
                 tls=tls,
@@ -324,9 +325,36 @@ class KafkaCluster:
                 quorum=quorum,
                 max_heap="384m",
             )
-            for voter in voters
+            for voter, port in zip(quorum.voters, ports, strict=True)
         }
         self.processes: dict[int, ManagedProcess] = {}
+
+    @staticmethod
+    def _layout(path: Path, size: int) -> tuple[Quorum, list[int]]:
+        """The quorum and client ports the cluster's storage was formatted for, kept in `path`
+        so that the cluster starts again on the same folder; new ones the first time."""
+        if path.is_file():
+            saved = json.loads(path.read_text())
+            voters = tuple(Voter(**voter) for voter in saved["voters"])
+            if len(voters) != size:
+                raise StartupError(
+                    f"the Kafka cluster in {path.parent} has {len(voters)} brokers, not {size}; "
+                    "remove that folder to start another"
+                )
+            return Quorum(saved["cluster_id"], voters), saved["ports"]
+        quorum = Quorum(
+            kafka_uuid(),
+            tuple(Voter(node_id, free_port(), kafka_uuid()) for node_id in range(1, size + 1)),
+        )
+        ports = [free_port() for _ in quorum.voters]
+        path.parent.mkdir(parents=True, exist_ok=True)
+        saved = {
+            "cluster_id": quorum.cluster_id,
+            "voters": [dataclasses.asdict(voter) for voter in quorum.voters],
+            "ports": ports,
+        }
+        path.write_text(json.dumps(saved))
+        return quorum, ports
 
     @property
     def bootstrap_servers(self) -> str:

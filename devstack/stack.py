@@ -31,7 +31,18 @@ STOP_BUDGET_S = 12.0
 killed, so that a stop ends within 20 s however many processes hang."""
 ENGINE_STOP_ORDER = (("kafka", "ferretdb"), ("postgres",))
 """Stopped after everything else, which needs them to shut down cleanly; FerretDB before the
-PostgreSQL it keeps its data in."""
+PostgreSQL it keeps its data in. A cluster's brokers (`kafka-2`) stop with `kafka`."""
+
+
+def instance_name(service: str, index: int) -> str:
+    """A service's first instance is named as the service, the others `intake-2`..."""
+    return service if index == 1 else f"{service}-{index}"
+
+
+def base_name(process: str) -> str:
+    """What a process is an instance of: `intake` for `intake-2`, `kafka` for `kafka-3`."""
+    name, _, number = process.rpartition("-")
+    return name if name and number.isdigit() else process
 
 
 @dataclass
@@ -82,19 +93,47 @@ class Stack:
         kafka_bootstrap: str | None = None,
         mongo_url: str | None = None,
         service_env: Mapping[str, str] | None = None,
+        instances: int = 1,
+        kafka_brokers: int = 1,
     ) -> None:
+        """`instances` processes of each service share its consumer groups; with more than one,
+        each listens on a port of its own and a balancer serves the service's public port.
+        `kafka_brokers` above one starts a KafkaCluster of that size instead of one node (and
+        topics replicated to every broker); both are ignored for engines given from outside."""
+        if instances < 1 or kafka_brokers < 1:
+            raise ValueError("a stack runs at least one instance of each service and one broker")
         self.run_dir = run_dir
         self._extra_env = dict(service_env or {})
         self.ports = ports
+        self.instances = instances
         self._external_kafka = kafka_bootstrap
         self._external_mongo = mongo_url
         self.processes: dict[str, ManagedProcess] = {}
         self.postgres_scratch: Path | None = None
         self._issuer_keys: SigningKeys | None = None
+        self._instance_ports: dict[tuple[str, int], int] = {}
+        self.kafka_brokers = kafka_brokers
+        self._kafka_cluster: kafka.KafkaCluster | None = None
+
+    @property
+    def kafka_cluster(self) -> kafka.KafkaCluster | None:
+        """The local brokers when there are several (set up on first use), else None."""
+        if self._kafka_cluster is None and self.kafka_brokers > 1 and not self._external_kafka:
+            self._kafka_cluster = kafka.KafkaCluster(
+                libs=kafka.provision(),
+                data_dir=self._kafka_dir,
+                users=self._kafka_passwords(),
+                size=self.kafka_brokers,
+            )
+        return self._kafka_cluster
 
     @property
     def kafka_bootstrap(self) -> str:
-        return self._external_kafka or f"127.0.0.1:{self.ports.kafka}"
+        if self._external_kafka is not None:
+            return self._external_kafka
+        if self.kafka_cluster is not None:
+            return self.kafka_cluster.bootstrap_servers
+        return f"127.0.0.1:{self.ports.kafka}"
 
     @property
     def secrets_dir(self) -> Path:
@@ -144,7 +183,19 @@ class Stack:
         return self.run_dir / "issuer"
 
     def service_url(self, name: str) -> str:
+        """The service's public URL: its only instance, or the balancer in front of them."""
         return f"http://127.0.0.1:{self.ports.services[name]}"
+
+    def instance_port(self, name: str, index: int) -> int:
+        """The port instance `index` (from 1) of a service listens on: the public one when it is
+        the only instance, else one of its own, kept across restarts."""
+        if self.instances == 1 and index == 1:
+            return self.ports.services[name]
+        return self._instance_ports.setdefault((name, index), free_port())
+
+    def instance_url(self, name: str, index: int) -> str:
+        """One instance's own URL, past the balancer."""
+        return f"http://127.0.0.1:{self.instance_port(name, index)}"
 
     def start_engines(self) -> None:
         """Provisions (once) and starts local PostgreSQL, FerretDB and Kafka, unless external
@@ -160,7 +211,10 @@ class Stack:
                 log_path=self.run_dir / "ferretdb" / "ferretdb.log",
             )
             self.processes["ferretdb"] = server.start()
-        if self._external_kafka is None:
+        if self.kafka_cluster is not None:
+            self.kafka_cluster.start()
+            self._hold_brokers()
+        elif self._external_kafka is None:
             node = kafka.KafkaNode(
                 libs=kafka.provision(),
                 data_dir=self._kafka_dir,
@@ -170,6 +224,24 @@ class Stack:
                 tls=BrokerTls(self._kafka_dir / "tls"),
             )
             self.processes["kafka"] = node.start()
+
+    def _hold_brokers(self) -> None:
+        """Lists the cluster's broker processes as `kafka`, `kafka-2`...: stopped with the
+        engines, and current after a broker was killed and started again."""
+        assert self.kafka_cluster is not None
+        for node_id, process in self.kafka_cluster.processes.items():
+            self.processes[instance_name("kafka", node_id)] = process
+
+    def kill_broker(self, node_id: int) -> None:
+        """Ends one broker of the cluster with SIGKILL, as a lost machine would."""
+        assert self.kafka_cluster is not None, "the stack runs one broker"
+        self.kafka_cluster.kill(node_id)
+
+    def start_broker(self, node_id: int) -> None:
+        """Starts a killed broker again on its storage and waits until it serves clients."""
+        assert self.kafka_cluster is not None, "the stack runs one broker"
+        self.kafka_cluster.restart(node_id)
+        self._hold_brokers()
 
     def _postgres_cluster(self) -> postgres.PostgresCluster:
         """The cluster lives in the run folder, unless PostgreSQL's user cannot reach it (pytest's
@@ -268,6 +340,7 @@ class Stack:
             }
         )
         if self._external_kafka is None:
+            env[f"{prefix}_KAFKA_REPLICATION_FACTOR"] = str(self.kafka_brokers)
             env[f"{prefix}_KAFKA_SECURITY_PROTOCOL"] = "SASL_SSL"
             env[f"{prefix}_KAFKA_CA_FILE"] = str(BrokerTls(self._kafka_dir / "tls").ca_file)
         else:
@@ -295,23 +368,71 @@ class Stack:
         service = name.split("_", 1)[0].lower()
         return self.service_env(service).get(name) or local_secret(self.secrets_dir, name)
 
-    def start_service(self, name: str) -> ManagedProcess:
-        """Starts one service as its own process and waits until `/readyz` says ready."""
+    def start_service(self, name: str) -> None:
+        """Starts the service's instances, and their balancer when there are several, and
+        waits until each says ready on `/readyz`."""
+        indexes = range(1, self.instances + 1)
+        for index in indexes:
+            self._launch_instance(name, index)
+        for index in indexes:
+            self._wait_instance_ready(name, index)
+        if self.instances > 1:
+            self._start_balancer(name, indexes)
+
+    def start_instance(self, name: str, index: int) -> None:
+        """Starts one instance of a service (again, after `kill_instance`) on its port and waits
+        until it is ready; an index beyond the stack's `instances` adds one (the balancer does
+        not know it)."""
+        self._launch_instance(name, index)
+        self._wait_instance_ready(name, index)
+
+    def kill_instance(self, name: str, index: int) -> None:
+        """Ends one instance of a service at once with SIGKILL, as a crash would."""
+        self.processes[instance_name(name, index)].kill()
+
+    def _launch_instance(self, name: str, index: int) -> None:
+        process_name = instance_name(name, index)
+        env = self.service_env(name)
+        env[f"{name.upper()}_HTTP_PORT"] = str(self.instance_port(name, index))
         process = ManagedProcess(
-            name,
+            process_name,
             [sys.executable, "-m", f"services.{name}"],
-            log_path=self.run_dir / "logs" / f"{name}.log",
-            env=self.service_env(name),
+            log_path=self.run_dir / "logs" / f"{process_name}.log",
+            env=env,
             cwd=REPO_ROOT,
         )
         process.start()
-        self.processes[name] = process
-        process.wait_until(
-            lambda: http_ok(f"{self.service_url(name)}/readyz"),
+        self.processes[process_name] = process
+
+    def _wait_instance_ready(self, name: str, index: int) -> None:
+        self.processes[instance_name(name, index)].wait_until(
+            lambda: http_ok(f"{self.instance_url(name, index)}/readyz"),
             timeout=SERVICE_READY_TIMEOUT_S,
             what="become ready",
         )
-        return process
+
+    def _start_balancer(self, name: str, indexes: range) -> None:
+        """The service's public port, spread over its instances (`devstack/balancer.py`)."""
+        port = self.ports.services[name]
+        process = ManagedProcess(
+            f"{name} balancer",
+            [
+                sys.executable,
+                "-m",
+                "devstack.balancer",
+                f"--port={port}",
+                *(f"--backend=127.0.0.1:{self.instance_port(name, i)}" for i in indexes),
+            ],
+            log_path=self.run_dir / "logs" / f"{name}_balancer.log",
+            cwd=REPO_ROOT,
+        )
+        process.start()
+        self.processes[f"{name} balancer"] = process
+        process.wait_until(
+            lambda: http_ok(f"{self.service_url(name)}/healthz"),
+            timeout=SERVICE_READY_TIMEOUT_S,
+            what="answer /healthz",
+        )
 
     def start_all(self) -> None:
         self.start_engines()
@@ -324,11 +445,13 @@ class Stack:
         """Stops the named processes (all by default) within STOP_BUDGET_S: the services, the
         message sink and the issuer together, then the engines in ENGINE_STOP_ORDER; each of
         these steps gets an equal share of the time the steps before it left."""
+        if self._kafka_cluster is not None:
+            self._hold_brokers()
         chosen = [name for name in reversed(self.processes) if names is None or name in names]
         engines = {name for step in ENGINE_STOP_ORDER for name in step}
         steps = [
-            [name for name in chosen if name not in engines],
-            *([name for name in chosen if name in step] for step in ENGINE_STOP_ORDER),
+            [name for name in chosen if base_name(name) not in engines],
+            *([name for name in chosen if base_name(name) in step] for step in ENGINE_STOP_ORDER),
         ]
         steps = [step for step in steps if step]
         deadline = time.monotonic() + STOP_BUDGET_S
@@ -341,7 +464,14 @@ class Stack:
             self.postgres_scratch = None
 
     def urls(self) -> dict[str, str]:
-        urls = {name: self.service_url(name) for name in SERVICES}
+        """What `scripts/run` prints: each service's public URL and, when there are several,
+        each instance's own."""
+        urls: dict[str, str] = {}
+        for name in SERVICES:
+            urls[name] = self.service_url(name)
+            if self.instances > 1:
+                for index in range(1, self.instances + 1):
+                    urls[f"  {name}-{index}"] = self.instance_url(name, index)
         urls["message sink"] = self.message_sink_url
         urls["sink (SMTP)"] = f"smtp://127.0.0.1:{self.ports.message_sink_smtp}"
         urls["issuer"] = self.issuer_url

@@ -75,11 +75,13 @@ class FakeInboundMessages:
         message_id: str,
         now: datetime,
         outbox: Sequence[CloudEvent] = (),
-    ) -> None:
+    ) -> bool:
         key = f"{provider}:{message_id}"
-        if self.handled_at.get(key) is None:
-            self.handled_at[key] = now
-            self.outbox.extend(outbox)
+        if self.handled_at.get(key) is not None:
+            return False
+        self.handled_at[key] = now
+        self.outbox.extend(outbox)
+        return True
 
 
 class FakeMediaSource:

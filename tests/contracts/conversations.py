@@ -128,6 +128,17 @@ class InboundMessagesContract:
 
         assert not await inbound.arrived(provider="whatsapp", message_id="wamid.1", now=T0)
 
+    async def test_of_two_marks_of_one_message_only_the_first_says_it_stored(
+        self, inbound: InboundMessages
+    ) -> None:
+        """Two instances that took one delivery at once: only the first may send its reply."""
+        await inbound.arrived(provider="sms", message_id="sms-1", now=T0)
+
+        first = await inbound.handled(provider="sms", message_id="sms-1", now=T0)
+        second = await inbound.handled(provider="sms", message_id="sms-1", now=T0)
+
+        assert (first, second) == (True, False)
+
     async def test_a_message_never_marked_handled_is_handed_out_again(
         self, inbound: InboundMessages
     ) -> None:

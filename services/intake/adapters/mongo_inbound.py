@@ -43,13 +43,13 @@ class MongoInboundMessages:
         message_id: str,
         now: datetime,
         outbox: Sequence[CloudEvent] = (),
-    ) -> None:
+    ) -> bool:
         """Marks the message handled, queueing `outbox` (a reply) in the same write, so that a
         message handled twice over a crash is answered once."""
         update: Document = {"$set": {"handled_at": now}}
         if outbox:
             update = with_outbox(update, outbox, self._cipher)
-        await update_document(
+        return await update_document(
             self._collection, _key(provider, message_id), update, expected={"handled_at": None}
         )
 

@@ -29,15 +29,15 @@ class DeliveryReportContext:
 async def pass_on_report(
     *, reported: DeliveryReported, context: DeliveryReportContext, now: datetime
 ) -> bool:
-    """Queues the status for notify the first time it is reported; False for a repeat."""
+    """Queues the status for notify the first time it is reported; False for a repeat, also
+    one another instance took at the same time."""
     message_id = f"{reported.provider_message_id}:{reported.status.value.lower()}"
     if not await context.inbound.arrived(provider=PROVIDER, message_id=message_id, now=now):
         return False
-    await context.inbound.outgoing.commit(
+    return await context.inbound.outgoing.commit(
         f"{PROVIDER}:{message_id}",
         [reported],
         partial(context.inbound.handled, provider=PROVIDER, message_id=message_id, now=now),
         source=SOURCE,
         time=now,
     )
-    return True

@@ -279,9 +279,10 @@ class InboundMessages(Protocol):
         message_id: str,
         now: datetime,
         outbox: Sequence[CloudEvent] = (),
-    ) -> None:
+    ) -> bool:
         """Records that the message's step is taken, with its reply when the channel keeps no
-        conversation of its own; a message handled before is left as it is."""
+        conversation of its own; a message handled before (by another instance that took the
+        same delivery at once) is left as it is, and False says `outbox` was not stored."""
         ...
 
 

@@ -183,6 +183,24 @@ async def test_a_message_handled_halfway_before_a_crash_makes_one_request(
     assert len(gateway.fakes.requests.requests) == 1
 
 
+async def test_a_message_two_instances_took_at_once_is_answered_once(
+    gateway: Gateway, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The gateway's retry reached a second instance while the first was still handling the
+    message: both pass `arrived`, only the one that marks it handled may send its reply."""
+    await gateway.deliver(APPLY, message_id="sms-99")
+
+    async def not_handled_yet(**_: Any) -> bool:
+        return True
+
+    monkeypatch.setattr(gateway.fakes.inbound, "arrived", not_handled_yet)
+    await gateway.deliver(APPLY, message_id="sms-99")
+
+    woken = gateway.fakes.outbox_ready.events
+    assert [event.type for event in woken].count(ConversationReply.event_type) == 1
+    assert len(gateway.replies()) == 1
+
+
 @pytest.mark.parametrize(
     ("change", "reason"),
     [

@@ -27,13 +27,17 @@ from services.intake.domain import sms_replies
 from services.intake.domain.conversation import Conversation, Text, Unsupported
 from services.intake.domain.sign_in import SignInChallenge
 from services.intake.entrypoints.whatsapp_api import (
+    PROVIDER_ACTOR,
     WEBHOOK_PATH,
     WhatsAppContext,
     parse_messages,
     parse_statuses,
 )
 from services.intake.service_layer.conversations import ConversationContext, MediaRef
-from services.intake.service_layer.delivery_reports import DeliveryReportContext
+from services.intake.service_layer.delivery_reports import (
+    DeliveryReportContext,
+    pass_on_report,
+)
 from shared.calendar import JAKARTA, WorkingCalendar
 from shared.events.envelope import ActorKind, Channel, CloudEvent
 from shared.events.models import (
@@ -107,11 +111,13 @@ class FlakyInbound(FakeInboundMessages):
         message_id: str,
         now: datetime,
         outbox: Sequence[CloudEvent] = (),
-    ) -> None:
+    ) -> bool:
         if self.fail_next:
             self.fail_next = False
             raise AutoReconnect("connection lost")
-        await super().handled(provider=provider, message_id=message_id, now=now, outbox=outbox)
+        return await super().handled(
+            provider=provider, message_id=message_id, now=now, outbox=outbox
+        )
 
 
 class FlakyConversations(FakeConversationRepository):
@@ -935,3 +941,31 @@ async def test_a_visit_is_booked_from_the_chat(whatsapp: WhatsApp) -> None:
     assert appointment.booking_number in whatsapp.replies[-1].text
     [booked] = whatsapp.elsewhere.appointments.outbox
     assert AppointmentBooked.model_validate(booked.data).acknowledged_on == "WHATSAPP"
+
+
+async def test_a_status_two_instances_took_at_once_is_passed_on_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Both passed `arrived` before either marked the status handled: only the one that did
+    wakes the relay, which would otherwise publish events that were never stored."""
+    inbound = FakeInboundMessages()
+    woken = CallCounter()
+    context = DeliveryReportContext(inbound=inbound, outbox_ready=woken)
+    reported = DeliveryReported(
+        actor=PROVIDER_ACTOR,
+        channel=DeliveryChannel.WHATSAPP,
+        provider_message_id=WAMID,
+        status=DeliveryStatus.DELIVERED,
+        at=T0,
+        idempotency_key=KEY,
+    )
+    assert await pass_on_report(reported=reported, context=context, now=T0)
+
+    async def not_handled_yet(**_: Any) -> bool:
+        return True
+
+    monkeypatch.setattr(inbound, "arrived", not_handled_yet)
+    again = await pass_on_report(reported=reported, context=context, now=T0)
+
+    assert again is False
+    assert (woken.calls, len(woken.events), len(inbound.outbox)) == (1, 1, 1)
