@@ -60,12 +60,16 @@ def outside_office_time(at: datetime) -> bool:
 
 
 async def sample_lag(stack: Stack, ledger: Ledger, samples: list[LagSample]) -> None:
-    """Each group's lag every LAG_INTERVAL_S; a sample Kafka does not answer is left out."""
-    async with LagProbe(stack.kafka_access()) as probe:
-        while True:
-            with contextlib.suppress(Exception):
-                offsets = await asyncio.wait_for(probe.sample(), LAG_INTERVAL_S * 5)
-                samples.append((ledger.now_s(), {g: o.lag for g, o in offsets.items()}))
+    """Each group's lag every LAG_INTERVAL_S; while Kafka does not answer, none is taken and the
+    probe is made again, since its clients may not find a restarted broker."""
+    while True:
+        try:
+            async with LagProbe(stack.kafka_access()) as probe:
+                while True:
+                    offsets = await asyncio.wait_for(probe.sample(), LAG_INTERVAL_S * 5)
+                    samples.append((ledger.now_s(), {g: o.lag for g, o in offsets.items()}))
+                    await asyncio.sleep(LAG_INTERVAL_S)
+        except Exception:  # any failure of Kafka's clients: try again
             await asyncio.sleep(LAG_INTERVAL_S)
 
 
@@ -73,7 +77,8 @@ async def settle(mix: Mix, stack: Stack, lag: list[LagSample], timeout_s: float)
     """Until officers find nothing to claim, no group lags and notify has nothing left to send."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
-        quiet = mix.staff_idle_for(IDLE_S) and bool(lag) and not any(lag[-1][1].values())
+        fresh = bool(lag) and mix.ledger.now_s() - lag[-1][0] < 5 * LAG_INTERVAL_S
+        quiet = mix.staff_idle_for(IDLE_S) and fresh and not any(lag[-1][1].values())
         if quiet and await collect.unsettled_notifications(stack) == 0:
             return True
         await asyncio.sleep(2)

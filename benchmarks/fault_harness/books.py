@@ -74,6 +74,8 @@ class Notification:
     status: str
     tried: tuple[str, ...] = ()
     """Channels given up before the current one."""
+    due: bool = True
+    """Whether its next attempt has come: a visit's reminder waits for the day before."""
 
 
 @dataclass(frozen=True)
@@ -233,7 +235,7 @@ def check_messages(records: Records) -> list[Discrepancy]:
         if count > 1
     ]
     for notification in records.notifications:
-        if notification.status not in SETTLED:
+        if notification.status not in SETTLED and notification.due:
             found.append(
                 Discrepancy("not settled", notification.notification_id, notification.status)
             )

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import subprocess
 import sys
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -24,6 +24,7 @@ from benchmarks.fault_harness.books import (
 from benchmarks.fault_harness.ledger import Ledger, Unanswered
 from devstack.paths import REPO_ROOT
 from devstack.stack import SERVICES, Stack
+from services.notify.domain.notification import UNSETTLED
 from shared.events.topics import dead_letter_topic
 from shared.mongo import Document
 
@@ -31,6 +32,18 @@ ALERTS_PAGE = 200
 ENTRIES_PAGE = 1000
 VERIFIER_TIMEOUT_S = 600.0
 KAFKA_TIMEOUT_S = 30.0
+READ_TRIES = 60
+
+
+async def get(http: httpx.AsyncClient, url: str, **kwargs: Any) -> httpx.Response:
+    """A read that waits out an overloaded service's 503s, as its Retry-After asks."""
+    for _ in range(READ_TRIES):
+        response = await http.get(url, **kwargs)
+        if response.status_code not in (429, 503):
+            break
+        await asyncio.sleep(float(response.headers.get("Retry-After", "1")))
+    response.raise_for_status()
+    return response
 
 
 def auditor(stack: Stack) -> dict[str, str]:
@@ -41,12 +54,12 @@ async def audit_entries(http: httpx.AsyncClient, stack: Stack) -> list[AuditEntr
     entries: list[AuditEntry] = []
     after = 0
     while True:
-        page = await http.get(
+        page = await get(
+            http,
             f"{stack.service_url('audit')}/v1/audit/entries",
             params={"after_sequence": after, "limit": ENTRIES_PAGE},
             headers=auditor(stack),
         )
-        page.raise_for_status()
         body = page.json()
         entries += [
             AuditEntry(entry["event_id"], entry["event_type"], entry["subject"])
@@ -61,12 +74,12 @@ async def alerts(http: httpx.AsyncClient, stack: Stack) -> list[Alert]:
     found: list[Alert] = []
     offset: int | None = 0
     while offset is not None:
-        page = await http.get(
+        page = await get(
+            http,
             f"{stack.service_url('audit')}/v1/audit/alerts",
             params={"offset": offset, "limit": ALERTS_PAGE},
             headers=auditor(stack),
         )
-        page.raise_for_status()
         body = page.json()
         found += [
             Alert(
@@ -83,17 +96,19 @@ async def alerts(http: httpx.AsyncClient, stack: Stack) -> list[Alert]:
 
 
 async def sink_messages(http: httpx.AsyncClient, stack: Stack) -> list[SinkMessage]:
-    response = await http.get(f"{stack.message_sink_url}/v1/received")
-    response.raise_for_status()
+    response = await get(http, f"{stack.message_sink_url}/v1/received")
     return [SinkMessage(m["channel"], m["reference"]) for m in response.json()]
 
 
 async def unsettled_notifications(stack: Stack) -> int:
-    """Messages notify still has to send or settle."""
-    client: AsyncMongoClient[Document] = AsyncMongoClient(stack.mongo_url)
+    """Messages notify still has to send or settle by now."""
+    client: AsyncMongoClient[Document] = AsyncMongoClient(stack.mongo_url, tz_aware=True)
     try:
         return await client["adminduk_notify"]["notifications"].count_documents(
-            {"status": {"$in": ["PENDING", "SENDING", "UNCERTAIN"]}}
+            {
+                "status": {"$in": list(UNSETTLED)},
+                "next_attempt_at": {"$lte": datetime.now(UTC)},
+            }
         )
     finally:
         await client.close()
@@ -101,7 +116,8 @@ async def unsettled_notifications(stack: Stack) -> int:
 
 async def stored(stack: Stack) -> tuple[dict[str, str], set[str], list[Notification]]:
     """Intake's requests with their channel, processing's cases, notify's messages."""
-    client: AsyncMongoClient[Document] = AsyncMongoClient(stack.mongo_url)
+    client: AsyncMongoClient[Document] = AsyncMongoClient(stack.mongo_url, tz_aware=True)
+    now = datetime.now(UTC)
     try:
         requests = {
             str(doc["_id"]): str(doc["submitted_by"]["channel"]).upper()
@@ -117,9 +133,10 @@ async def stored(stack: Stack) -> tuple[dict[str, str], set[str], list[Notificat
                 doc["channel"],
                 doc["status"],
                 tuple(item["channel"] for item in doc.get("tried", [])),
+                due=doc["next_attempt_at"] <= now,
             )
             async for doc in client["adminduk_notify"]["notifications"].find(
-                {}, {"channel": 1, "status": 1, "tried": 1}
+                {}, {"channel": 1, "status": 1, "tried": 1, "next_attempt_at": 1}
             )
         ]
     finally:
@@ -160,8 +177,7 @@ async def dead_letters(stack: Stack) -> dict[str, list[str]]:
 async def verify(http: httpx.AsyncClient, stack: Stack) -> tuple[int, str]:
     """The offline verifier over the whole log, trusting only the key."""
     headers = auditor(stack)
-    key = await http.get(f"{stack.service_url('audit')}/v1/audit/key", headers=headers)
-    key.raise_for_status()
+    key = await get(http, f"{stack.service_url('audit')}/v1/audit/key", headers=headers)
     token = headers["Authorization"].removeprefix("Bearer ")
     command = [
         sys.executable,

@@ -41,6 +41,8 @@ LETTER_EVERY = 100
 SEND_BACK_SHARE = 0.1
 DOCUMENTS_WAIT_S = 3.0
 """How long a verifier waits once for documents still on their way before sending it back."""
+FIX_TIMEOUT_S = 180.0
+"""How long a citizen keeps looking for their request's send-back."""
 MENU_KTP_REPRINT = "7"
 """The e-KTP reprint's number in the WhatsApp menu."""
 RETRIES = 8
@@ -136,7 +138,7 @@ class Mix:
         if channel == "counter":
             return self.bearer(
                 "counter_officer", service_point=COUNTER_POINT, subject="counter-harness"
-            ), body
+            ), body | {"consent": True}
         return self.bearer(
             "citizen", subject=f"citizen-{n}", phone_number=e164(body["phone"])
         ), body
@@ -415,19 +417,22 @@ class Mix:
         )
 
     async def fix(self, request_id: str) -> None:
-        """The submitter sends the documents again and resubmits."""
+        """The submitter, once intake shows the send-back, sends documents again and resubmits."""
         owner = self.ledger.owners[request_id]
-        await asyncio.sleep(self.rng.uniform(1, 5))
-        request = await self.call(
-            "request", "GET", f"{self.intake}/v1/requests/{request_id}", headers=owner
-        )
-        if request is None or request.status_code != 200:
+        url = f"{self.intake}/v1/requests/{request_id}"
+        deadline = time.monotonic() + FIX_TIMEOUT_S
+        while time.monotonic() < deadline:
+            await asyncio.sleep(self.rng.uniform(1, 5))
+            request = await self.call("request", "GET", url, headers=owner)
+            if request is None or request.status_code != 200:
+                continue
+            seen = request.json()
+            if seen["status"] != "NEEDS_REVISION":
+                continue
+            again = seen.get("documents_to_send_again") or seen["missing_documents"]
+            await self.send_documents(request_id, owner, list(again))
+            await self.call("resubmit", "POST", f"{url}/resubmit", headers=owner)
             return
-        again = request.json().get("documents_to_send_again") or request.json()["missing_documents"]
-        await self.send_documents(request_id, owner, list(again))
-        await self.call(
-            "resubmit", "POST", f"{self.intake}/v1/requests/{request_id}/resubmit", headers=owner
-        )
 
     def staff_idle_for(self, seconds: float) -> bool:
         """Every officer has found nothing to claim for `seconds`."""

@@ -46,7 +46,7 @@ class Planter:
         headers = self.mix.bearer(
             "counter_officer", service_point=point, subject=f"counter-{point}"
         )
-        return await self.mix.by_api(f"plant {point}", n, headers, form(n))
+        return await self.mix.by_api(f"plant {point}", n, headers, form(n) | {"consent": True})
 
     async def opened(self, request_id: str, headers: dict[str, str]) -> bool:
         """Waits until processing has the case."""
@@ -112,12 +112,7 @@ class Planter:
         point = "PLANT_SELF"
         request_id = await self.counter_submission(point, SELF_NIK_SERIAL)
         officer = self.mix.bearer("verifier", service_point=point, subject=SELF_DEALER)
-        if request_id is None or not await self.opened(request_id, officer):
-            return
-        claimed = await self.mix.call(
-            "plant", "POST", f"{self.mix.processing}/v1/queues/claim-next", headers=officer
-        )
-        if claimed is not None and claimed.status_code == 200:
+        if request_id is not None and await self.claimed(officer):
             self.plant("SELF_DEALING", SELF_DEALER, request_id)
 
     async def send_backs(self) -> None:
