@@ -32,7 +32,7 @@ from benchmarks.fault_harness.books import Discrepancy, check_books
 from benchmarks.fault_harness.chart import LagSample
 from benchmarks.fault_harness.faults import KINDS, Schedule, Settings
 from benchmarks.fault_harness.ledger import Ledger
-from benchmarks.fault_harness.mix import Mix, intake_settings
+from benchmarks.fault_harness.mix import CITIZENS, Mix, intake_settings
 from benchmarks.fault_harness.plant import Planter, staff_directory
 from benchmarks.fault_harness.stack import Faults, ScaleUnavailable, new_stack
 from benchmarks.lag import LagProbe
@@ -93,6 +93,7 @@ async def run(stack: Stack, args: argparse.Namespace, faults: Faults) -> list[Di
         mix = Mix(stack, http, ledger, random.Random(args.seed), args.seed)
         planter = Planter(mix)
         schedule = Schedule(faults, args.settings, ledger, stack.message_sink_url)
+        await mix.sign_in_citizens(CITIZENS)
         sampler = asyncio.create_task(sample_lag(stack, ledger, lag))
         staff = asyncio.create_task(mix.staff())
         print(f"load   {args.submissions} submissions at {args.rate:g}/s", flush=True)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import random
+import re
 import time
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
@@ -41,6 +42,11 @@ LETTER_EVERY = 100
 SEND_BACK_SHARE = 0.1
 DOCUMENTS_WAIT_S = 3.0
 """How long a verifier waits once for documents still on their way before sending it back."""
+STEP_TIMEOUT_S = 300.0
+SIGN_IN_TIMEOUT_S = 30.0
+SIGN_IN_CODE = re.compile(r"Kode masuk Adminduk Anda: (\d{6})")
+CITIZENS = 10
+"""Signed-in citizens of the app, each submitting for several NIKs (their family's)."""
 FIX_TIMEOUT_S = 180.0
 """How long a citizen keeps looking for their request's send-back."""
 MENU_KTP_REPRINT = "7"
@@ -87,6 +93,7 @@ class Mix:
         self.whatsapp_secret = stack.service_secret("INTAKE_WHATSAPP_APP_SECRET")
         self.letters = 0
         self.fixing: set[asyncio.Task[None]] = set()
+        self.citizens: list[tuple[str, dict[str, str]]] = []
 
     # --- calls ---------------------------------------------------------------------------
 
@@ -112,6 +119,41 @@ class Mix:
 
     def bearer(self, role: str, **claims: Any) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.stack.mint_token(role, **claims)}"}
+
+    async def sign_in_citizens(self, count: int) -> None:
+        """Citizens of the app, signed in as they would be: a code by SMS, read at the message
+        sink, sent back for intake's token. Done before any fault, so every one succeeds."""
+        for k in range(count):
+            local = phone(80_000 + k)
+            asked = await self.call(
+                "sign-in",
+                "POST",
+                f"{self.intake}/v1/auth/otp",
+                json={"phone": e164(local), "channel": "SMS"},
+            )
+            if asked is None or asked.status_code != 202:
+                raise RuntimeError(f"no sign-in code for a citizen: {asked}")
+            code = await self.sign_in_code(e164(local))
+            verified = await self.call(
+                "sign-in",
+                "POST",
+                f"{self.intake}/v1/auth/otp/verify",
+                json={"phone": e164(local), "code": code},
+            )
+            if verified is None or verified.status_code != 200:
+                raise RuntimeError(f"a citizen's sign-in code was refused: {verified}")
+            token = verified.json()["access_token"]
+            self.citizens.append((local, {"Authorization": f"Bearer {token}"}))
+
+    async def sign_in_code(self, to: str) -> str:
+        deadline = time.monotonic() + SIGN_IN_TIMEOUT_S
+        while time.monotonic() < deadline:
+            received = await self.http.get(f"{self.stack.message_sink_url}/v1/received")
+            for message in reversed(received.json()):
+                if message["to"] == to and (found := SIGN_IN_CODE.search(message["text"])):
+                    return found.group(1)
+            await asyncio.sleep(0.5)
+        raise RuntimeError(f"no sign-in code reached the message sink in {SIGN_IN_TIMEOUT_S} s")
 
     # --- submissions ---------------------------------------------------------------------
 
@@ -408,13 +450,20 @@ class Mix:
     async def step(
         self, headers: dict[str, str], request_id: str, step: str, body: dict[str, Any] | None
     ) -> httpx.Response | None:
-        return await self.call(
-            step,
-            "POST",
-            f"{self.processing}/v1/cases/{request_id}/{step}",
-            json=body,
-            headers=headers,
-        )
+        """An officer's step on a case they hold, tried until it is answered: a case left
+        claimed would wait for them for ever."""
+        deadline = time.monotonic() + STEP_TIMEOUT_S
+        while True:
+            response = await self.call(
+                step,
+                "POST",
+                f"{self.processing}/v1/cases/{request_id}/{step}",
+                json=body,
+                headers=headers,
+            )
+            answered = response is not None and response.status_code < 500
+            if answered or time.monotonic() > deadline:
+                return response
 
     async def fix(self, request_id: str) -> None:
         """The submitter, once intake shows the send-back, sends documents again and resubmits."""

@@ -103,17 +103,21 @@ def test_chat_applications_are_counted_against_what_intake_stores() -> None:
     ]
 
 
-def test_a_message_twice_on_one_channel_and_one_never_sent_are_reported() -> None:
+def test_a_message_twice_on_one_channel_and_ones_never_sent_are_reported() -> None:
     records = Records(
         notifications=[
             Notification("e1:citizen", "WHATSAPP", "SENT"),
             Notification("e2:citizen", "SMS", "SENT", tried=("WHATSAPP",)),
             Notification("e3:citizen", "SMS", "PENDING"),
+            Notification("e4:reply", "WHATSAPP", "FAILED", tried=("WHATSAPP",)),
+            Notification("e5:reply", "WHATSAPP", "FAILED", tried=("WHATSAPP",)),
+            Notification("e6:reminder", "WHATSAPP", "PENDING", due=False),
         ],
         sink=[
             SinkMessage("WHATSAPP", "e1:citizen:WHATSAPP"),
             SinkMessage("WHATSAPP", "e1:citizen:WHATSAPP"),
             SinkMessage("WHATSAPP", "e2:citizen:WHATSAPP"),
+            SinkMessage("WHATSAPP", "e4:reply:WHATSAPP"),
         ],
     )
 
@@ -121,6 +125,7 @@ def test_a_message_twice_on_one_channel_and_one_never_sent_are_reported() -> Non
         ("sent twice", "e1:citizen:WHATSAPP"),
         ("lost", "e2:citizen"),
         ("not settled", "e3:citizen"),
+        ("failed", "e5:reply"),
     }
 
 
