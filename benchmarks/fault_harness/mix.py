@@ -186,10 +186,17 @@ class Mix:
         ), body
 
     async def by_api(
-        self, channel: str, n: int, headers: dict[str, str], body: dict[str, Any]
+        self,
+        channel: str,
+        n: int,
+        headers: dict[str, str],
+        body: dict[str, Any],
+        *,
+        later: bool = True,
     ) -> str | None:
-        """Submits once, without retrying: a submission not answered 2xx is sent again, by its
-        Idempotency-Key, only once the run has settled (`retry_unanswered`)."""
+        """Submits once: a submission not answered 2xx is sent again, by its Idempotency-Key,
+        once the run has settled (`retry_unanswered`), unless `later` is False (the caller
+        retries at once)."""
         key = f"harness-{self.seed}-{n}"
         sent = headers | {"Idempotency-Key": key}
         response = await self.call(
@@ -202,7 +209,8 @@ class Mix:
         )
         if response is None or response.status_code >= 300:
             first = "no answer" if response is None else str(response.status_code)
-            if response is None or response.status_code >= 500 or response.status_code == 429:
+            unanswered = response is None or response.status_code in (429, *range(500, 600))
+            if later and unanswered:
                 self.ledger.unanswered.append(
                     Unanswered(key, "/v1/requests", body, sent, self._outcome(channel, first))
                 )

@@ -23,6 +23,8 @@ READER = "verifier-bulk-reader"
 BULK_READS = 20
 SEND_BACKS = 3
 OPENED_TIMEOUT_S = 120.0
+SUBMIT_TRIES = 30
+"""A planted request is sent again (same Idempotency-Key) through faults until it is taken."""
 
 
 def staff_directory(path: Path) -> Path:
@@ -46,7 +48,14 @@ class Planter:
         headers = self.mix.bearer(
             "counter_officer", service_point=point, subject=f"counter-{point}"
         )
-        return await self.mix.by_api(f"plant {point}", n, headers, form(n) | {"consent": True})
+        for _ in range(SUBMIT_TRIES):
+            request_id = await self.mix.by_api(
+                f"plant {point}", n, headers, form(n) | {"consent": True}, later=False
+            )
+            if request_id is not None:
+                return request_id
+            await asyncio.sleep(2)
+        return None
 
     async def opened(self, request_id: str, headers: dict[str, str]) -> bool:
         """Waits until processing has the case."""
