@@ -9,6 +9,7 @@ service's process and starting it again, and killing and relaunching the single 
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import os
 import signal
@@ -17,7 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from devstack.process import ManagedProcess, port_open
+from devstack.process import ManagedProcess, descendants, port_open
 from devstack.stack import SERVICES, Ports, Stack
 
 DATABASE_PROCESSES = ("ferretdb", "postgres")
@@ -113,10 +114,14 @@ class Faults:
         self._signal_database(signal.SIGCONT)
 
     def _signal_database(self, sig: signal.Signals) -> None:
+        """Every process of the engine: PostgreSQL's backends each lead a process group of
+        their own, so signalling the server's group alone would leave them serving."""
         for name in DATABASE_PROCESSES:
             process = self.stack.processes.get(name)
             if process is not None and process.pid is not None:
-                os.killpg(process.pid, sig)
+                for pid in (process.pid, *descendants(process.pid)):
+                    with contextlib.suppress(ProcessLookupError):
+                        os.kill(pid, sig)
 
 
 def _relaunch(process: ManagedProcess) -> ManagedProcess:
