@@ -14,7 +14,8 @@ HTTP (`--port`):
   Like Meta, it takes no idempotency key: a message sent twice is recorded twice.
 - `POST /v1/sms`: the SMS gateway (README, "SMS gateway"): a bearer token, `{to, text,
   reference}`, answers 202 `{"message_id"}`; the same `Idempotency-Key` answers the same id
-  and records nothing new, before any fault applies.
+  and records nothing new, before any fault applies (and after a `delay`, should a copy sent
+  meanwhile have been taken).
 - `GET /v1/received[?channel=]`: every message taken, in arrival order: `channel`, `to` (E.164
   for phones, whatever the Cloud API's digits; the address for e-mail), `text` (for a WhatsApp
   template, its approved text filled in, as the citizen reads it), `template` (`name`,
@@ -497,6 +498,9 @@ def create_app(
             return JSONResponse({"message_id": known.message_id}, status_code=202)
 
         def take() -> ReceivedMessage:
+            """Looks the key up again: a retry may have been taken while a fault delayed this."""
+            if (taken := sink.known(DeliveryChannel.SMS, idempotency_key)) is not None:
+                return taken
             return sink.record(
                 ReceivedMessage(
                     channel=DeliveryChannel.SMS,

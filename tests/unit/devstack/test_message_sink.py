@@ -269,6 +269,24 @@ async def test_a_hung_sms_was_taken_and_its_retry_gets_the_same_id_at_once(
     assert retry.json()["message_id"] == taken["message_id"]
 
 
+async def test_a_retry_while_a_delayed_sms_is_still_being_taken_is_taken_once(
+    sink: httpx.AsyncClient,
+) -> None:
+    """A sender that timed out on a slow gateway sends again under the same key; the gateway
+    takes the message once, as it would had the first already been recorded."""
+    await sink.post("/v1/faults", json={"channel": "SMS", "kind": "delay", "delay_s": 0.3})
+    headers = TOKEN | {"Idempotency-Key": "evt-7:citizen:SMS"}
+
+    slow = asyncio.create_task(sink.post("/v1/sms", json=sms(), headers=headers))
+    await asyncio.sleep(0.1)
+    retry = await sink.post("/v1/sms", json=sms(), headers=headers)
+    first = await slow
+
+    [taken] = await received(sink)
+    assert first.status_code == retry.status_code == 202
+    assert first.json()["message_id"] == retry.json()["message_id"] == taken["message_id"]
+
+
 async def test_it_logs_arrivals_without_recipients_or_texts(
     sink: httpx.AsyncClient, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -1,0 +1,321 @@
+"""Checking the books after a load-and-fault run: pure functions over what was collected.
+
+Each check returns the discrepancies it found, one per lost, doubled or half-written thing, each
+naming what it is about, so that a person can follow it up.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from shared.events.models import (
+    CaseApproved,
+    CaseCompleted,
+    CaseOpened,
+    DocumentIssued,
+    RequestSubmitted,
+    RevisionRequested,
+)
+
+ONCE_PER_REQUEST = (
+    RequestSubmitted.event_type,
+    CaseOpened.event_type,
+    CaseApproved.event_type,
+    DocumentIssued.event_type,
+    CaseCompleted.event_type,
+)
+"""Events a request has at most once; of an accepted request the first two exactly once."""
+STEP_EVENTS = {
+    "approve": CaseApproved.event_type,
+    "issue": DocumentIssued.event_type,
+    "complete": CaseCompleted.event_type,
+    "request-revision": RevisionRequested.event_type,
+}
+"""The event an officer's answered (2xx) step must have left in the audit log."""
+SETTLED = frozenset({"SENT", "FAILED", "CANCELLED"})
+
+
+@dataclass(frozen=True)
+class Discrepancy:
+    check: str
+    about: str
+    detail: str
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    event_id: str
+    event_type: str
+    subject: str
+
+
+@dataclass(frozen=True)
+class Refused:
+    """A submission that got no 2xx, and what a retry with its Idempotency-Key answered."""
+
+    key: str
+    first: str
+    """The first answer's status code, or the error's name when none came."""
+    retry: str
+    retry_request_id: str | None = None
+
+    @property
+    def answered(self) -> bool:
+        return self.first.isdigit()
+
+
+@dataclass(frozen=True)
+class Notification:
+    notification_id: str
+    channel: str
+    status: str
+    tried: tuple[str, ...] = ()
+    """Channels given up before the current one."""
+    due: bool = True
+    """Whether its next attempt has come: a visit's reminder waits for the day before."""
+
+
+@dataclass(frozen=True)
+class SinkMessage:
+    channel: str
+    reference: str | None
+
+
+@dataclass(frozen=True)
+class Alert:
+    alert_id: str
+    rule: str
+    about: str
+    officers: tuple[str, ...]
+    occurred_at: datetime
+
+
+@dataclass(frozen=True)
+class Planted:
+    """A violation the harness committed on purpose; `about` None matches any subject."""
+
+    rule: str
+    officer: str | None
+    about: str | None
+
+    def found_in(self, alert: Alert) -> bool:
+        return (
+            alert.rule == self.rule
+            and (self.about is None or alert.about == self.about)
+            and (self.officer is None or self.officer in alert.officers)
+        )
+
+
+@dataclass
+class Records:
+    """What the run did and what the backend holds afterwards."""
+
+    accepted: set[str] = field(default_factory=set)
+    """Request ids answered 2xx by the API, or found again by a retry of an unanswered one."""
+    chat_submissions: int = 0
+    """DAFTAR and WhatsApp confirmations answered 200, whose request ids are not returned."""
+    refused: list[Refused] = field(default_factory=list)
+    steps: list[tuple[str, str]] = field(default_factory=list)
+    """(request id, step) of every officer step answered 2xx."""
+    intake_requests: dict[str, str] = field(default_factory=dict)
+    """Request id → intake channel of every request intake stores."""
+    cases: set[str] = field(default_factory=set)
+    audit: list[AuditEntry] = field(default_factory=list)
+    notifications: list[Notification] = field(default_factory=list)
+    sink: list[SinkMessage] = field(default_factory=list)
+    alerts: list[Alert] = field(default_factory=list)
+    planted: list[Planted] = field(default_factory=list)
+    dead_letters: dict[str, list[str]] = field(default_factory=dict)
+    """Dead-letter topic → the error of each entry."""
+    verifier_exit: int = 0
+    verifier_output: str = ""
+
+
+def check_submissions(records: Records) -> list[Discrepancy]:
+    """Every accepted request (and every one made in a chat) is stored, has a case and its
+    once-only events once each; each officer step answered 2xx left its event."""
+    found: list[Discrepancy] = []
+    by_request: dict[str, Counter[str]] = {}
+    for entry in records.audit:
+        by_request.setdefault(entry.subject, Counter())[entry.event_type] += 1
+    chats = {r for r, channel in records.intake_requests.items() if channel in CHAT_CHANNELS}
+    for request_id in sorted(records.accepted | chats):
+        if request_id not in records.intake_requests:
+            found.append(Discrepancy("lost", request_id, "accepted but not in intake"))
+        if request_id not in records.cases:
+            found.append(Discrepancy("lost", request_id, "accepted but has no case"))
+        events = by_request.get(request_id, Counter())
+        for event_type in ONCE_PER_REQUEST[:2]:
+            if events[event_type] == 0:
+                found.append(Discrepancy("lost", request_id, f"no {event_type} in the audit log"))
+    for request_id, events in sorted(by_request.items()):
+        for event_type in ONCE_PER_REQUEST:
+            if events[event_type] > 1:
+                found.append(
+                    Discrepancy(
+                        "doubled", request_id, f"{event_type} {events[event_type]} times in audit"
+                    )
+                )
+    done = Counter((request_id, STEP_EVENTS[step]) for request_id, step in records.steps)
+    for (request_id, event_type), count in sorted(done.items()):
+        logged = by_request.get(request_id, Counter())[event_type]
+        if logged < count:
+            found.append(
+                Discrepancy("lost", request_id, f"{count} steps answered, {logged} {event_type}")
+            )
+    ids = Counter(entry.event_id for entry in records.audit)
+    found += [
+        Discrepancy("doubled", event_id, f"event in the audit log {count} times")
+        for event_id, count in sorted(ids.items())
+        if count > 1
+    ]
+    return found
+
+
+def check_half_written(records: Records) -> list[Discrepancy]:
+    """A refused submission left nothing: its retry makes a new request, or finds the one an
+    unanswered first try made; every stored request is whole and one the run knows of."""
+    found: list[Discrepancy] = []
+    for refused in records.refused:
+        if refused.answered and refused.retry == "200":
+            found.append(
+                Discrepancy(
+                    "half-written",
+                    refused.key,
+                    f"answered {refused.first}, yet a retry found request "
+                    f"{refused.retry_request_id}",
+                )
+            )
+        elif refused.retry == "409":
+            found.append(
+                Discrepancy(
+                    "half-written", refused.key, f"answered {refused.first}; its NIK is held"
+                )
+            )
+    found += [
+        Discrepancy("half-written", request_id, "stored by intake but has no case")
+        for request_id in sorted(records.intake_requests)
+        if request_id not in records.cases and request_id not in records.accepted
+    ]
+    chats = sum(1 for channel in records.intake_requests.values() if channel in CHAT_CHANNELS)
+    if chats != records.chat_submissions:
+        found.append(
+            Discrepancy(
+                "half-written" if chats > records.chat_submissions else "lost",
+                "SMS and WhatsApp",
+                f"{records.chat_submissions} applications answered, {chats} requests stored",
+            )
+        )
+    strays = [
+        request_id
+        for request_id, channel in records.intake_requests.items()
+        if channel not in CHAT_CHANNELS and request_id not in records.accepted
+    ]
+    found += [
+        Discrepancy("half-written", request_id, "stored, but no submission was accepted for it")
+        for request_id in sorted(strays)
+    ]
+    return found
+
+
+CHAT_CHANNELS = frozenset({"SMS", "WHATSAPP"})
+
+
+def check_messages(records: Records) -> list[Discrepancy]:
+    """Every message settled; one sent is at the provider once on its channel; none twice on
+    one channel. A failed one that a provider took while notify could not tell (a timeout on a
+    channel that does not dedupe, with no status after) did arrive; one no provider took is
+    reported with the channels it tried."""
+    found: list[Discrepancy] = []
+    taken = Counter(message.reference for message in records.sink if message.reference)
+    found += [
+        Discrepancy("sent twice", reference, f"{count} times on one channel")
+        for reference, count in sorted(taken.items())
+        if count > 1
+    ]
+    for notification in records.notifications:
+        if notification.status not in SETTLED and notification.due:
+            found.append(
+                Discrepancy("not settled", notification.notification_id, notification.status)
+            )
+        elif notification.status == "SENT":
+            key = f"{notification.notification_id}:{notification.channel}"
+            if key not in taken:
+                found.append(
+                    Discrepancy(
+                        "lost", notification.notification_id, f"SENT but not at {key}'s provider"
+                    )
+                )
+        elif notification.status == "FAILED" and not any(
+            f"{notification.notification_id}:{channel}" in taken for channel in notification.tried
+        ):
+            route = " → ".join(notification.tried)
+            found.append(
+                Discrepancy("failed", notification.notification_id, f"never taken by {route}")
+            )
+    return found
+
+
+def check_alerts(
+    records: Records, outside_office_time: Callable[[datetime], bool]
+) -> list[Discrepancy]:
+    """Every planted violation raised its alert; every alert is planted, or an action outside
+    office time, which any staff action of a run at night or on a holiday is."""
+    found = [
+        Discrepancy("planted not found", planted.about or planted.rule, _planted(planted))
+        for planted in records.planted
+        if not any(planted.found_in(alert) for alert in records.alerts)
+    ]
+    for alert in records.alerts:
+        if any(planted.found_in(alert) for planted in records.planted):
+            continue
+        if alert.rule == "OFF_HOURS" and outside_office_time(alert.occurred_at):
+            continue
+        found.append(
+            Discrepancy("unexplained alert", alert.alert_id, f"{alert.rule} about {alert.about}")
+        )
+    return found
+
+
+def _planted(planted: Planted) -> str:
+    who = f" by {planted.officer}" if planted.officer else ""
+    return f"{planted.rule}{who} raised no alert"
+
+
+def check_dead_letters(
+    dead_letters: Mapping[str, Sequence[str]], explained: Iterable[str] = ()
+) -> list[Discrepancy]:
+    """Each dead letter whose error is not one the run expected is a discrepancy."""
+    expected = tuple(explained)
+    return [
+        Discrepancy("dead letter", topic, error)
+        for topic, errors in sorted(dead_letters.items())
+        for error in errors
+        if not any(reason in error for reason in expected)
+    ]
+
+
+def check_verifier(records: Records) -> list[Discrepancy]:
+    if records.verifier_exit == 0:
+        return []
+    return [
+        Discrepancy(
+            "audit log", f"verifier exit {records.verifier_exit}", records.verifier_output[-2000:]
+        )
+    ]
+
+
+def check_books(
+    records: Records, outside_office_time: Callable[[datetime], bool]
+) -> list[Discrepancy]:
+    return [
+        *check_submissions(records),
+        *check_half_written(records),
+        *check_messages(records),
+        *check_alerts(records, outside_office_time),
+        *check_dead_letters(records.dead_letters),
+        *check_verifier(records),
+    ]
