@@ -20,7 +20,7 @@ from shared.auth import TrustedIssuer, citizen_issuer
 from shared.config import ServiceSettings
 from shared.crypto import RecipientOpener
 from shared.errors import InvalidConfiguration
-from shared.events.models import DeliveryChannel
+from shared.events.models.values import DeliveryChannel
 
 LOCAL_SURVEY_URL = "http://127.0.0.1:8080/survei"
 """Where a completed request's survey link points outside production, when none is set."""

@@ -25,7 +25,9 @@ from services.intake.service_layer.ports import (
     SlotPlaces,
 )
 from shared.events.envelope import Actor, ActorKind, Channel
-from shared.events.models import Applicant, ComplaintCategory, NotificationChannel
+from shared.events.models.complaints import ComplaintCategory
+from shared.events.models.requests import Applicant
+from shared.events.models.values import NotificationChannel
 from tests.builders import CITIZEN, T0, VALID_NIK, wrapped
 
 POINT = ServicePoint(

@@ -25,7 +25,7 @@ from services.processing.domain.letters import (
 from services.processing.service_layer import deadlines, letters
 from services.processing.service_layer.letters import Staff
 from shared.events.envelope import Actor, ActorKind, Channel
-from shared.events.models import DispositionEscalated, DispositionReminded
+from shared.events.models.letters import DispositionEscalated, DispositionReminded
 from shared.mongo import Document, new_mongo_client
 from tests.builders import T0, cipher
 from tests.fakes import FlatCalendar

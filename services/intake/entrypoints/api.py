@@ -61,7 +61,7 @@ from shared.clock import Clock
 from shared.counts import Counts
 from shared.errors import Refusal
 from shared.events.envelope import Actor
-from shared.events.models import NotificationChannel
+from shared.events.models.values import NotificationChannel
 from shared.files import MediaType
 from shared.http import error_response, error_responses
 from shared.identity import Principal

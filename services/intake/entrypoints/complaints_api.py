@@ -20,7 +20,7 @@ from services.intake.service_layer.message_caps import MessageCaps
 from services.intake.service_layer.ports import ComplaintRepository, RequestRepository
 from shared.access import CallerDep
 from shared.clock import Clock
-from shared.events.models import ComplaintCategory
+from shared.events.models.complaints import ComplaintCategory
 from shared.http import error_responses
 
 

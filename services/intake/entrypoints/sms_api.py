@@ -26,7 +26,8 @@ from services.intake.service_layer.ports import InboundMessages
 from shared.clock import Clock
 from shared.errors import ApiError
 from shared.events.envelope import Actor, ActorKind, Channel
-from shared.events.models import ConversationReply, NotificationChannel
+from shared.events.models.conversations import ConversationReply
+from shared.events.models.values import NotificationChannel
 from shared.http import error_response, error_responses
 from shared.redaction import describe_validation_error
 from shared.signatures import valid_timestamped_signature

@@ -16,7 +16,7 @@ from services.notify.service_layer.statuses import (
     MessageHistory,
     request_history,
 )
-from shared.events.models import DeliveryChannel, DeliveryStatus
+from shared.events.models.values import DeliveryChannel, DeliveryStatus
 from shared.http import error_response, error_responses
 from shared.identity import Principal
 

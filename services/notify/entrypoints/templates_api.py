@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Query, Request, status
 from pydantic import BaseModel, Field
 
 from services.notify.domain.templates import Templates
-from shared.events.models import DeliveryChannel
+from shared.events.models.values import DeliveryChannel
 from shared.http import error_response
 
 router = APIRouter(prefix="/v1/templates", tags=["templates"])

@@ -33,7 +33,7 @@ from services.notify.service_layer.ports import (
     ProviderError,
 )
 from shared.errors import is_transient
-from shared.events.models import DeliveryChannel
+from shared.events.models.values import DeliveryChannel
 from shared.polling import PollingLoop
 from shared.redaction import describe_error
 

@@ -22,7 +22,7 @@ from services.processing.service_layer.ports import AtRisk, CaseRepository, Work
 from shared.access import CallerDep
 from shared.clock import Clock
 from shared.events.envelope import Actor, ActorKind, Channel
-from shared.events.models import CaseStage, CollectionMethod
+from shared.events.models.cases import CaseStage, CollectionMethod
 from shared.http import error_response, error_responses
 from shared.identity import Principal
 

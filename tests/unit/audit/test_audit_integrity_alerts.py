@@ -45,7 +45,8 @@ from services.audit.entrypoints.integrity_api import IntegrityContext
 from services.audit.service_layer.integrity import IntegrityEngine
 from services.audit.service_layer.tree import Checkpointer
 from shared.calendar import WorkingCalendar
-from shared.events.models import IntegrityAlert, RequestSubmitted
+from shared.events.models.integrity import IntegrityAlert
+from shared.events.models.requests import RequestSubmitted
 from shared.http import ReadinessCheck
 from tests.auth import STAFF_KEYS, bearer
 from tests.builders import FAMILY_CARD, FORM_FIELDS, VALID_NIK, request_submitted

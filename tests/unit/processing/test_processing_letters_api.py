@@ -19,7 +19,7 @@ from services.processing.domain.letters import disposition_timers
 from services.processing.entrypoints.letters_api import LettersContext
 from shared.config import load_settings
 from shared.errors import InvalidConfiguration
-from shared.events.models import (
+from shared.events.models.letters import (
     LetterAccessRefused,
     LetterAnswered,
     LetterDisposed,
