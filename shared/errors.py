@@ -56,7 +56,7 @@ def is_transient(exc: BaseException) -> bool:
 
 class Kind(StrEnum):
     """What a refusal says about the asking, in the domain's words; the HTTP layer gives each
-    kind its status in one place (`shared.http`)."""
+    kind its status in one place (`shared.http.error_bodies`)."""
 
     NOT_FOUND = "not_found"
     """Nothing the caller may see has this id."""

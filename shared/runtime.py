@@ -22,7 +22,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from shared.config import S, ServiceSettings, load_settings
 from shared.errors import InvalidConfiguration
 from shared.events.topics import Topic
-from shared.http import ReadinessCheck
+from shared.http.app import ReadinessCheck
 from shared.kafka import KafkaAccess, ensure_topics, kafka_reachable, new_producer
 from shared.logging import configure_logging
 from shared.mongo import Document, mongo_reachable, new_mongo_client

@@ -50,7 +50,8 @@ from shared.auth import KeySource
 from shared.clock import Clock, system_clock
 from shared.crypto import Cipher
 from shared.events.sealing import event_keys
-from shared.http import ReadinessCheck, StreamedBody, Wiring, build_app
+from shared.http.app import ReadinessCheck, Wiring, build_app
+from shared.http.middleware import StreamedBody
 from shared.kafka import service_topics, subscribe
 from shared.mongo import OutboxRelay
 from shared.mongo_counts import MongoCounts

@@ -34,7 +34,7 @@ from services.notify.service_layer.statuses import HistoryContext, StatusContext
 from shared.auth import KeySource
 from shared.clock import Clock, system_clock
 from shared.events.sealing import event_keys
-from shared.http import ReadinessCheck, Wiring, build_app
+from shared.http.app import ReadinessCheck, Wiring, build_app
 from shared.kafka import service_topics, subscribe
 from shared.mongo import OutboxRelay
 from shared.runtime import Worker, connected, running

@@ -38,7 +38,8 @@ from services.processing.templates.monthly_report import ReportNames
 from shared.auth import KeySource
 from shared.clock import Clock, system_clock
 from shared.events.sealing import event_keys
-from shared.http import ReadinessCheck, StreamedBody, Wiring, build_app
+from shared.http.app import ReadinessCheck, Wiring, build_app
+from shared.http.middleware import StreamedBody
 from shared.kafka import service_topics, subscribe
 from shared.mongo import OutboxRelay
 from shared.polling import PollingLoop

@@ -32,7 +32,7 @@ from services.audit.service_layer.stream import (
     LogFeed,
 )
 from shared.errors import ApiError, Kind, Refusal
-from shared.http import error_response, error_responses
+from shared.http.error_bodies import error_response, error_responses
 
 STREAM_PATH = "/v1/audit/stream"
 EVENT_STREAM = "text/event-stream"

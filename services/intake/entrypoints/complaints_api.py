@@ -21,7 +21,7 @@ from services.intake.service_layer.ports import ComplaintRepository, RequestRepo
 from shared.access import CallerDep
 from shared.clock import Clock
 from shared.events.models.complaints import ComplaintCategory
-from shared.http import error_responses
+from shared.http.error_bodies import error_responses
 
 
 @dataclass(frozen=True)

@@ -38,7 +38,7 @@ from shared.errors import ApiError
 from shared.events.envelope import Actor, ActorKind, Channel
 from shared.events.models.conversations import DeliveryReported
 from shared.events.models.values import DeliveryChannel, DeliveryStatus, NotificationChannel
-from shared.http import RETRY_AFTER_S, error_response, error_responses
+from shared.http.error_bodies import RETRY_AFTER_S, error_response, error_responses
 from shared.redaction import describe_validation_error
 from shared.signatures import valid_hub_signature
 

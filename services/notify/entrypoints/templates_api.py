@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 
 from services.notify.domain.templates import Templates
 from shared.events.models.values import DeliveryChannel
-from shared.http import error_response
+from shared.http.error_bodies import error_response
 
 router = APIRouter(prefix="/v1/templates", tags=["templates"])
 

@@ -23,7 +23,7 @@ from shared.access import CallerDep
 from shared.clock import Clock
 from shared.events.envelope import Actor, ActorKind, Channel
 from shared.events.models.cases import CaseStage, CollectionMethod
-from shared.http import error_response, error_responses
+from shared.http.error_bodies import error_response, error_responses
 from shared.identity import Principal
 
 

@@ -24,7 +24,7 @@ from services.processing.service_layer.report import ReportStore
 from services.processing.templates.monthly_report import ReportNames, render
 from shared.clock import Clock
 from shared.errors import ApiError
-from shared.http import error_responses
+from shared.http.error_bodies import error_responses
 
 STATES = ("SUBMITTED", "IN_VERIFICATION", "NEEDS_REVISION", "APPROVED", "ISSUED")
 

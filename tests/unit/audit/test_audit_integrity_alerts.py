@@ -47,7 +47,7 @@ from services.audit.service_layer.tree import Checkpointer
 from shared.calendar import WorkingCalendar
 from shared.events.models.integrity import IntegrityAlert
 from shared.events.models.requests import RequestSubmitted
-from shared.http import ReadinessCheck
+from shared.http.app import ReadinessCheck
 from tests.auth import STAFF_KEYS, bearer
 from tests.builders import FAMILY_CARD, FORM_FIELDS, VALID_NIK, request_submitted
 from tests.contracts.audit import SIGNER

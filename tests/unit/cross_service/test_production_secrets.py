@@ -25,7 +25,7 @@ from shared.config import MissingSecrets, ServiceSettings
 from shared.errors import InvalidConfiguration
 from shared.events.models import EVENT_TYPES
 from shared.events.sealing import topic_sealed
-from shared.http import ReadinessCheck
+from shared.http.app import ReadinessCheck
 from tests.builders import VALID_NIK
 
 PERSONAL_TOPICS = {cls.topic.name for cls in EVENT_TYPES.values() if topic_sealed(cls)}

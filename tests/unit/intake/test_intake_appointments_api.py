@@ -24,7 +24,7 @@ from services.intake.entrypoints.appointments_api import AppointmentsContext
 from services.intake.service_layer.appointments import Agenda
 from shared.access import Counting
 from shared.calendar import WorkingCalendar
-from shared.http import ReadinessCheck
+from shared.http.app import ReadinessCheck
 from tests.auth import STAFF_KEYS, bearer
 from tests.builders import T0
 from tests.fakes import FakeClock, FakeCounts, message_caps

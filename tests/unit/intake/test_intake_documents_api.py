@@ -23,7 +23,7 @@ from services.intake.service_layer.sign_in import SignInContext
 from shared.access import Counting
 from shared.calendar import WorkingCalendar
 from shared.file_contents import MAX_PAGES
-from shared.http import ReadinessCheck
+from shared.http.app import ReadinessCheck
 from tests.auth import STAFF_KEYS, bearer
 from tests.builders import MOBILE, T0
 from tests.documents import (

@@ -45,7 +45,7 @@ from shared.events.models.complaints import ComplaintFiled
 from shared.events.models.conversations import ConversationReply, DeliveryReported
 from shared.events.models.requests import DocumentAttached, RequestSubmitted
 from shared.events.models.values import DeliveryChannel, DeliveryStatus, NotificationChannel
-from shared.http import ReadinessCheck
+from shared.http.app import ReadinessCheck
 from shared.wib import moment_label
 from tests.auth import STAFF_KEYS
 from tests.builders import T0, cipher

@@ -24,7 +24,7 @@ from services.notify.service_layer.statuses import HistoryContext, StatusContext
 from shared.events.envelope import Actor, ActorKind, Channel
 from shared.events.models.notifications import NotificationHistoryViewed
 from shared.events.models.values import DeliveryChannel, DeliveryStatus, NotificationChannel
-from shared.http import ReadinessCheck
+from shared.http.app import ReadinessCheck
 from shared.signatures import timestamped_signature
 from tests.auth import STAFF_KEYS, bearer
 from tests.builders import T0

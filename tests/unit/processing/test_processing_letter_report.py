@@ -28,7 +28,7 @@ from services.processing.domain.letters import (
 from services.processing.entrypoints.letters_report import LETTER_CSV_COLUMNS
 from services.processing.entrypoints.report_api import ReportContext
 from shared.events.envelope import Actor, ActorKind, Channel
-from shared.http import ReadinessCheck
+from shared.http.app import ReadinessCheck
 from tests.auth import STAFF_KEYS, bearer
 from tests.fakes import FakeClock, FlatCalendar
 from tests.fakes_letters import FakeLetterRepository

@@ -25,7 +25,7 @@ from shared.events.models.letters import (
     LetterDisposed,
     LetterViewed,
 )
-from shared.http import ReadinessCheck
+from shared.http.app import ReadinessCheck
 from tests.auth import STAFF_KEYS, bearer
 from tests.builders import T0
 from tests.fakes import FakeClock, FlatCalendar
