@@ -11,7 +11,7 @@ from pydantic_settings import SettingsConfigDict
 from services.notify.adapters.providers import ProviderAccounts
 from services.notify.adapters.sms_gateway import SmsGatewayAccount
 from services.notify.adapters.smtp_email import SmtpServer, TlsMode
-from services.notify.adapters.staff_directory_file import SAMPLE_STAFF_DIRECTORY
+from services.notify.adapters.staff_contacts_file import SAMPLE_STAFF_DIRECTORY
 from services.notify.adapters.templates_file import DEFAULT_TEMPLATES
 from services.notify.adapters.whatsapp_cloud import WhatsAppAccount
 from services.notify.domain.quiet_hours import QuietHours

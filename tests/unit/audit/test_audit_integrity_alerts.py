@@ -17,7 +17,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from services.audit.adapters.staff_directory_file import (
+from services.audit.adapters.staff_identities_file import (
     InvalidStaffDirectory,
     load_staff_directory,
 )

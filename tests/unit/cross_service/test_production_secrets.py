@@ -16,7 +16,7 @@ from services.audit.bootstrap import create_app as audit_app
 from services.audit.config import AuditSettings
 from services.intake.bootstrap import create_app as intake_app
 from services.intake.config import IntakeSettings
-from services.notify.adapters.staff_directory_file import SAMPLE_STAFF_DIRECTORY
+from services.notify.adapters.staff_contacts_file import SAMPLE_STAFF_DIRECTORY
 from services.notify.bootstrap import create_app as notify_app
 from services.notify.config import NotifySettings
 from services.processing.bootstrap import create_app as processing_app

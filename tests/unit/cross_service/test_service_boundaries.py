@@ -108,3 +108,16 @@ def test_domain_modules_import_no_io() -> None:
 
     assert domain_modules()
     assert not reaching, sorted(reaching)
+
+
+def test_entrypoints_reach_adapters_only_through_ports() -> None:
+    """Routes and consumers call use cases; what an adapter is, bootstrap decides."""
+    reaching = {
+        f"{path.relative_to(SERVICES)} imports {module}"
+        for path in SERVICES.rglob("*.py")
+        if "entrypoints" in path.relative_to(SERVICES).parts[:-1]
+        for module in imported_modules(path)
+        if module.startswith("services.") and ".adapters" in module
+    }
+
+    assert not reaching, sorted(reaching)

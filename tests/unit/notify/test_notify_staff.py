@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from services.notify.adapters.staff_directory_file import (
+from services.notify.adapters.staff_contacts_file import (
     SAMPLE_STAFF_DIRECTORY,
     InvalidStaffDirectory,
     load_staff_directory,
