@@ -950,7 +950,8 @@ async def test_a_status_two_instances_took_at_once_is_passed_on_once(
     wakes the relay, which would otherwise publish events that were never stored."""
     inbound = FakeInboundMessages()
     woken = CallCounter()
-    context = DeliveryReportContext(inbound=inbound, outbox_ready=woken)
+    inbound.outgoing.register(woken)
+    context = DeliveryReportContext(inbound=inbound)
     reported = DeliveryReported(
         actor=PROVIDER_ACTOR,
         channel=DeliveryChannel.WHATSAPP,
