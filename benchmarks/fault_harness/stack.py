@@ -76,7 +76,7 @@ class Faults:
 
     def restart_broker(self, node_id: int) -> None:
         if self.kafka_brokers > 1:
-            self.stack.start_broker(node_id)
+            self.stack.start_brokers(node_id)
         else:
             self.stack.processes["kafka"] = _relaunch(self.stack.processes["kafka"])
             _wait_for_port(self.stack.ports.kafka)
@@ -87,8 +87,10 @@ class Faults:
             self.kill_broker(node_id)
 
     def start_kafka(self) -> None:
-        for node_id in range(1, self.kafka_brokers + 1):
-            self.restart_broker(node_id)
+        if self.kafka_brokers > 1:
+            self.stack.start_brokers(*range(1, self.kafka_brokers + 1))
+        else:
+            self.restart_broker(1)
 
     def pause_database(self) -> None:
         """SIGSTOP to the engine's process groups: connections stay open and go silent."""
