@@ -14,7 +14,6 @@ from types import FrameType
 from typing import NoReturn, Protocol
 
 import uvicorn
-from aiokafka import AIOKafkaProducer
 from fastapi import FastAPI
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
@@ -23,7 +22,7 @@ from shared.config import S, ServiceSettings, load_settings
 from shared.errors import InvalidConfiguration
 from shared.events.topics import Topic
 from shared.http import ReadinessCheck
-from shared.kafka import KafkaAccess, ensure_topics, kafka_reachable, new_producer
+from shared.kafka import KafkaAccess, Producer, ensure_topics, kafka_reachable, new_producer
 from shared.logging import configure_logging
 from shared.mongo import Document, mongo_reachable, new_mongo_client
 
@@ -49,7 +48,7 @@ class Worker(Protocol):
 class Infrastructure:
     mongo: AsyncMongoClient[Document]
     db: AsyncDatabase[Document]
-    producer: AIOKafkaProducer
+    producer: Producer
 
     @classmethod
     async def connect(cls, settings: ServiceSettings, topics: Iterable[Topic]) -> Infrastructure:
