@@ -6,8 +6,8 @@ import asyncio
 import copy
 from collections.abc import AsyncIterable, AsyncIterator
 
-from services.processing.domain.letters import Letter
-from services.processing.service_layer.letter_ports import StoredScan
+from services.processing.letters.domain import Letter
+from services.processing.letters.ports import StoredScan
 from shared.events.envelope import CloudEvent
 from shared.outbox import Outbox
 

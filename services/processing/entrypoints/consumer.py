@@ -16,10 +16,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from services.processing.domain.case import Calendar
-from services.processing.domain.letters import LetterPolicy
+from services.processing.letters.domain import LetterPolicy
+from services.processing.letters.ports import LetterIndex, LetterRepository
 from services.processing.service_layer import cases, deadlines, supervision
 from services.processing.service_layer.known_cases import KnownCases
-from services.processing.service_layer.letter_ports import LetterIndex, LetterRepository
 from services.processing.service_layer.ports import AtRisk, DeadlineTimers, WorkQueues
 from services.processing.service_layer.report import ReportStore, record_for_report
 from shared.events.envelope import RequestEvent

@@ -13,13 +13,14 @@ from fastapi import APIRouter, Depends, Query, Request, Response, status
 from pydantic import BaseModel, Field
 
 from services.processing.domain.report import AGEING, MonthlyReport, Row, WorkingTime
-from services.processing.entrypoints.letters_report import (
+from services.processing.letters import service_layer as letters
+from services.processing.letters.ports import LetterArchive
+from services.processing.letters.report_page import (
     LetterSectionView,
     letters_csv,
     letters_html,
 )
-from services.processing.service_layer import letters, report
-from services.processing.service_layer.letter_ports import LetterArchive
+from services.processing.service_layer import report
 from services.processing.service_layer.report import ReportStore
 from services.processing.templates.monthly_report import ReportNames, render
 from shared.clock import Clock

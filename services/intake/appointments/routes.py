@@ -10,7 +10,8 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, Path, Query, Request, status
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-from services.intake.domain.appointments import (
+from services.intake.appointments import service_layer as appointments
+from services.intake.appointments.domain import (
     Appointment,
     AppointmentStatus,
     FreeDay,
@@ -20,6 +21,7 @@ from services.intake.domain.appointments import (
     UnknownServicePoint,
     local_day,
 )
+from services.intake.appointments.service_layer import Agenda, AppointmentForm
 from services.intake.domain.callers import MissingScope, submitter
 from services.intake.domain.catalogue import ServiceCatalogue
 from services.intake.domain.identity import (
@@ -31,8 +33,6 @@ from services.intake.domain.identity import (
 from services.intake.domain.text import name_pattern, normalize_name
 from services.intake.domain.tracking import normalize_tracking_number
 from services.intake.entrypoints.message_caps import CAPPED, admit_message
-from services.intake.service_layer import appointments
-from services.intake.service_layer.appointments import Agenda, AppointmentForm
 from services.intake.service_layer.message_caps import MessageCaps
 from shared.access import CallerDep
 from shared.clock import Clock

@@ -20,7 +20,9 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.processing.domain.case import Calendar
-from services.processing.domain.letters import (
+from services.processing.entrypoints.api import officer
+from services.processing.letters import service_layer as letters
+from services.processing.letters.domain import (
     Confidentiality,
     Disposition,
     IncomingLetter,
@@ -30,14 +32,12 @@ from services.processing.domain.letters import (
     Official,
     Urgency,
 )
-from services.processing.entrypoints.api import officer
-from services.processing.service_layer import letters
-from services.processing.service_layer.letter_ports import (
+from services.processing.letters.ports import (
     LetterIndex,
     LetterRepository,
     LetterScans,
 )
-from services.processing.service_layer.letters import Held, Staff
+from services.processing.letters.service_layer import Held, Staff
 from shared.access import CallerDep
 from shared.clock import Clock
 from shared.errors import ApiError
