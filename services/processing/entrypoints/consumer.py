@@ -65,12 +65,7 @@ class Dependencies:
     calendar: Calendar
     default_service_point: str
     report: ReportStore
-    letters: LetterDependencies | None = None
-
-    def wired_letters(self) -> LetterDependencies:
-        if self.letters is None:
-            raise RuntimeError("letter events came where letters are not wired")
-        return self.letters
+    letters: LetterDependencies
 
 
 subscription: Subscription[Dependencies] = Subscription("processing")
@@ -187,13 +182,13 @@ async def _record(message: Received[RequestEvent], deps: Dependencies) -> None:
 async def on_letter_registered(message: Received[LetterRegistered], deps: Dependencies) -> None:
     """Lists the letter among its office's open ones, for the head of office's overdue view."""
     event = message.data
-    await deps.wired_letters().index.note_open(event.service_point, event.letter_id)
+    await deps.letters.index.note_open(event.service_point, event.letter_id)
 
 
 @subscription.on(LetterDisposed)
 async def on_letter_disposed(message: Received[LetterDisposed], deps: Dependencies) -> None:
     """Puts the letter in its new holder's inbox and sets the disposition's timers."""
-    event, letters = message.data, deps.wired_letters()
+    event, letters = message.data, deps.letters
     await letters.index.note_holder(event.to_official, event.letter_id)
     loaded = await letters.repository.get(event.letter_id)
     if loaded is None:
