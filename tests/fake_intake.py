@@ -9,18 +9,18 @@ from fastapi import FastAPI
 
 from services.intake.adapters.catalogue_file import load_catalogue
 from services.intake.adapters.citizen_tokens import citizen_subject
-from services.intake.adapters.service_points_file import load_service_points
+from services.intake.appointments.domain import BookingRules
+from services.intake.appointments.routes import AppointmentsContext
+from services.intake.appointments.service_layer import Agenda
+from services.intake.appointments.service_points_file import load_service_points
 from services.intake.bootstrap import token_signer
 from services.intake.config import IntakeSettings
-from services.intake.domain.appointments import BookingRules
 from services.intake.domain.message_caps import MessageCapRules
 from services.intake.entrypoints.api import IntakeContext
-from services.intake.entrypoints.appointments_api import AppointmentsContext
 from services.intake.entrypoints.complaints_api import ComplaintsContext
 from services.intake.entrypoints.documents_api import DocumentsContext
 from services.intake.entrypoints.sms_api import SmsWebhookContext
 from services.intake.entrypoints.whatsapp_api import WhatsAppContext
-from services.intake.service_layer.appointments import Agenda
 from services.intake.service_layer.commands import CommandContext
 from services.intake.service_layer.conversations import ConversationContext
 from services.intake.service_layer.delivery_reports import DeliveryReportContext

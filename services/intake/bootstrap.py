@@ -15,7 +15,6 @@ from services.intake.adapters.citizen_tokens import (
     citizen_subject,
     load_signing_key,
 )
-from services.intake.adapters.mongo_appointments import MongoAppointmentRepository, MongoSlotPlaces
 from services.intake.adapters.mongo_complaints import MongoComplaintRepository
 from services.intake.adapters.mongo_conversations import MongoConversationRepository
 from services.intake.adapters.mongo_documents import MongoDocumentStore
@@ -23,14 +22,16 @@ from services.intake.adapters.mongo_idempotency import MongoIdempotencyKeys
 from services.intake.adapters.mongo_inbound import MongoInboundMessages
 from services.intake.adapters.mongo_requests import MongoRequestRepository
 from services.intake.adapters.mongo_sign_in import MongoSignInRepository
-from services.intake.adapters.service_points_file import load_service_points
 from services.intake.adapters.whatsapp_media import WhatsAppMedia, media_client
+from services.intake.appointments import routes as appointments_api
+from services.intake.appointments.domain import BookingRules, ServicePoints
+from services.intake.appointments.mongo import MongoAppointmentRepository, MongoSlotPlaces
+from services.intake.appointments.service_layer import Agenda
+from services.intake.appointments.service_points_file import load_service_points
 from services.intake.config import IntakeSettings
-from services.intake.domain.appointments import BookingRules, ServicePoints
 from services.intake.domain.catalogue import ServiceCatalogue
 from services.intake.entrypoints import (
     api,
-    appointments_api,
     complaints_api,
     documents_api,
     sign_in_api,
@@ -39,7 +40,6 @@ from services.intake.entrypoints import (
 )
 from services.intake.entrypoints.access import ACCESS
 from services.intake.entrypoints.consumer import Dependencies, subscription
-from services.intake.service_layer.appointments import Agenda
 from services.intake.service_layer.commands import CommandContext
 from services.intake.service_layer.conversations import ConversationContext
 from services.intake.service_layer.delivery_reports import DeliveryReportContext

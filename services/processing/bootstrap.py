@@ -14,17 +14,12 @@ from fastapi import FastAPI
 from services.processing.adapters.batching import Batching
 from services.processing.adapters.mongo_at_risk import MongoAtRisk
 from services.processing.adapters.mongo_cases import MongoCaseRepository
-from services.processing.adapters.mongo_letters import (
-    MongoLetterIndex,
-    MongoLetterRepository,
-    MongoLetterScans,
-)
 from services.processing.adapters.mongo_queues import MongoQueues
 from services.processing.adapters.mongo_report import MongoReportStore
 from services.processing.adapters.mongo_timers import MongoTimers
 from services.processing.adapters.report_names_file import load_districts, load_staff_names
 from services.processing.config import ProcessingSettings
-from services.processing.entrypoints import api, letters_api
+from services.processing.entrypoints import api
 from services.processing.entrypoints.access import ACCESS
 from services.processing.entrypoints.consumer import (
     Dependencies,
@@ -32,6 +27,12 @@ from services.processing.entrypoints.consumer import (
     subscription,
 )
 from services.processing.entrypoints.report_api import ReportContext, reports_router
+from services.processing.letters import routes as letters_api
+from services.processing.letters.mongo import (
+    MongoLetterIndex,
+    MongoLetterRepository,
+    MongoLetterScans,
+)
 from services.processing.service_layer import deadlines
 from services.processing.service_layer.known_cases import KnownCases
 from services.processing.templates.monthly_report import ReportNames

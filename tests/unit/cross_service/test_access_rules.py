@@ -31,7 +31,7 @@ from services.processing.bootstrap import create_app as processing_app
 from services.processing.config import ProcessingSettings
 from services.processing.entrypoints.access import ACCESS as PROCESSING_ACCESS
 from services.processing.entrypoints.api import ProcessingContext
-from services.processing.entrypoints.letters_api import LettersContext
+from services.processing.letters.routes import LettersContext
 from shared.access import PROBES, AccessTable, Rule, route_keys
 from shared.config import ServiceSettings
 from shared.http import ReadinessCheck, build_app

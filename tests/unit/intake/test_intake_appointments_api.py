@@ -16,12 +16,12 @@ from fastapi import FastAPI
 
 from services.intake.adapters.catalogue_file import load_catalogue
 from services.intake.adapters.citizen_tokens import CitizenTokenSigner
-from services.intake.adapters.service_points_file import load_service_points
+from services.intake.appointments.domain import BookingRules, ServicePoints
+from services.intake.appointments.routes import AppointmentsContext
+from services.intake.appointments.service_layer import Agenda
+from services.intake.appointments.service_points_file import load_service_points
 from services.intake.bootstrap import create_app, token_signer
 from services.intake.config import IntakeSettings
-from services.intake.domain.appointments import BookingRules, ServicePoints
-from services.intake.entrypoints.appointments_api import AppointmentsContext
-from services.intake.service_layer.appointments import Agenda
 from shared.access import Counting
 from shared.calendar import WorkingCalendar
 from shared.http import ReadinessCheck

@@ -15,8 +15,8 @@ from fastapi import FastAPI
 
 from services.processing.bootstrap import create_app
 from services.processing.config import ProcessingSettings
-from services.processing.domain.letter_report import letter_section
-from services.processing.domain.letters import (
+from services.processing.entrypoints.report_api import ReportContext
+from services.processing.letters.domain import (
     Confidentiality,
     IncomingLetter,
     Letter,
@@ -25,8 +25,8 @@ from services.processing.domain.letters import (
     Urgency,
     register,
 )
-from services.processing.entrypoints.letters_report import LETTER_CSV_COLUMNS
-from services.processing.entrypoints.report_api import ReportContext
+from services.processing.letters.report import letter_section
+from services.processing.letters.report_page import LETTER_CSV_COLUMNS
 from shared.events.envelope import Actor, ActorKind, Channel
 from shared.http import ReadinessCheck
 from tests.auth import STAFF_KEYS, bearer

@@ -15,8 +15,8 @@ from fastapi import FastAPI
 from services.processing.bootstrap import create_app
 from services.processing.config import ProcessingSettings
 from services.processing.domain.deadlines import Mark
-from services.processing.domain.letters import disposition_timers
-from services.processing.entrypoints.letters_api import LettersContext
+from services.processing.letters.domain import disposition_timers
+from services.processing.letters.routes import LettersContext
 from shared.config import load_settings
 from shared.errors import InvalidConfiguration
 from shared.events.models import (
