@@ -55,7 +55,7 @@ async def connect(
     )
     async with (
         connected(settings, topics) as infra,
-        open_providers(settings.provider_accounts(), now=clock) as providers,
+        open_providers(settings.provider_accounts(), clock=clock) as providers,
     ):
         collection = infra.db["notifications"]
         cipher = settings.cipher()
@@ -70,7 +70,7 @@ async def connect(
             repository=repository,
             provider=providers,
             max_attempts=settings.max_delivery_attempts,
-            now=clock,
+            clock=clock,
             quiet_hours=quiet_hours,
             limits=settings.channel_limits(),
             lease=timedelta(seconds=settings.delivery_lease_s),
@@ -88,7 +88,7 @@ async def connect(
         status_context = StatusContext(
             store=statuses,
             notifications=repository,
-            now=clock,
+            clock=clock,
             uncertain=delivery,
             failures=delivery,
         )
@@ -104,7 +104,7 @@ async def connect(
             notifications=repository,
             store=statuses,
             recipients=MongoRecipientDirectory(infra.db["recipients"], cipher),
-            now=clock,
+            clock=clock,
             default_service_point=settings.default_service_point,
         )
 

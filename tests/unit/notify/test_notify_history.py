@@ -71,7 +71,7 @@ class FakeNotify:
         self.statuses = StatusContext(
             store=self.store,
             notifications=self.notifications,
-            now=lambda: T0,
+            clock=lambda: T0,
         )
 
     async def seed(self) -> None:
@@ -121,7 +121,7 @@ class FakeNotify:
             notifications=self.notifications,
             store=self.store,
             recipients=self.recipients,
-            now=lambda: T0,
+            clock=lambda: T0,
             default_service_point=OFFICE,
         )
         app.state.status_webhooks = StatusWebhooks(
