@@ -7,7 +7,7 @@ from datetime import date, datetime
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Path, Query, Request, status
+from fastapi import APIRouter, Depends, Path, Query, status
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from services.intake.domain.appointments import (
@@ -36,6 +36,7 @@ from services.intake.service_layer.appointments import Agenda, AppointmentForm
 from services.intake.service_layer.message_caps import MessageCaps
 from shared.access import CallerDep
 from shared.clock import Clock
+from shared.dependencies import provided
 from shared.events.models import NotificationChannel
 from shared.http import error_response, error_responses
 from shared.identity import Principal, Role
@@ -57,12 +58,7 @@ class AppointmentsContext:
     message_caps: MessageCaps
 
 
-def get_context(request: Request) -> AppointmentsContext:
-    context: AppointmentsContext = request.app.state.appointments
-    return context
-
-
-ContextDep = Annotated[AppointmentsContext, Depends(get_context)]
+ContextDep = Annotated[AppointmentsContext, Depends(provided(AppointmentsContext))]
 
 
 def _optional_phone(value: str | None) -> str | None:
