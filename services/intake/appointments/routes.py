@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query, Request, status
+from fastapi import APIRouter, Depends, Path, Query, status
 
 from services.intake.appointments import service_layer as appointments
 from services.intake.appointments.domain import (
@@ -34,6 +34,7 @@ from services.intake.entrypoints.message_caps import CAPPED, admit_message
 from services.intake.service_layer.message_caps import MessageCaps
 from shared.access import CallerDep
 from shared.clock import Clock
+from shared.dependencies import provided
 from shared.http import error_response, error_responses
 from shared.identity import Principal, Role
 
@@ -48,12 +49,7 @@ class AppointmentsContext:
     message_caps: MessageCaps
 
 
-def get_context(request: Request) -> AppointmentsContext:
-    context: AppointmentsContext = request.app.state.appointments
-    return context
-
-
-ContextDep = Annotated[AppointmentsContext, Depends(get_context)]
+ContextDep = Annotated[AppointmentsContext, Depends(provided(AppointmentsContext))]
 
 
 BOOKING_NUMBER = Path(

@@ -9,7 +9,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request, Response, status
+from fastapi import APIRouter, Depends, Query, Response
 from pydantic import BaseModel, Field
 
 from services.processing.domain.report import AGEING, MonthlyReport, Row, WorkingTime
@@ -24,7 +24,7 @@ from services.processing.service_layer import report
 from services.processing.service_layer.report import ReportStore
 from services.processing.templates.monthly_report import ReportNames, render
 from shared.clock import Clock
-from shared.errors import ApiError
+from shared.dependencies import provided
 from shared.http import error_responses
 
 STATES = ("SUBMITTED", "IN_VERIFICATION", "NEEDS_REVISION", "APPROVED", "ISSUED")
@@ -39,16 +39,10 @@ class ReportContext:
     names: ReportNames = field(default_factory=ReportNames)
 
 
-def get_report_context(request: Request) -> ReportContext:
-    context: ReportContext | None = getattr(request.app.state, "report", None)
-    if context is None:
-        raise ApiError(
-            status.HTTP_503_SERVICE_UNAVAILABLE, "not_ready", "Laporan belum dapat dibaca."
-        )
-    return context
-
-
-ReportContextDep = Annotated[ReportContext, Depends(get_report_context)]
+ReportContextDep = Annotated[
+    ReportContext,
+    Depends(provided(ReportContext, code="not_ready", message="Laporan belum dapat dibaca.")),
+]
 
 
 class ReportSection(StrEnum):

@@ -47,6 +47,7 @@ from services.processing.letters.views import (
 )
 from shared.access import CallerDep
 from shared.clock import Clock
+from shared.dependencies import provided
 from shared.errors import ApiError
 from shared.files import Accepted, MediaType, TooLarge, UnsupportedType
 from shared.http import Responses, error_response, error_responses
@@ -67,12 +68,7 @@ class LettersContext:
     max_scan_bytes: int
 
 
-def get_letters(request: Request) -> LettersContext:
-    context: LettersContext = request.app.state.letters
-    return context
-
-
-LettersDep = Annotated[LettersContext, Depends(get_letters)]
+LettersDep = Annotated[LettersContext, Depends(provided(LettersContext))]
 LetterIdPath = Annotated[
     str, Path(pattern=r"^\d{4}-\d{5}$", description="The letter's agenda id, e.g. 2026-00042.")
 ]

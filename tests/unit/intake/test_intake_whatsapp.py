@@ -39,6 +39,7 @@ from services.intake.service_layer.delivery_reports import (
     pass_on_report,
 )
 from shared.calendar import JAKARTA, WorkingCalendar
+from shared.dependencies import provide
 from shared.events.envelope import ActorKind, Channel, CloudEvent
 from shared.events.models import (
     AppointmentBooked,
@@ -202,23 +203,26 @@ async def running_whatsapp() -> AsyncIterator[WhatsApp]:
 
     @asynccontextmanager
     async def wiring(app: FastAPI) -> AsyncIterator[Mapping[str, ReadinessCheck]]:
-        app.state.whatsapp = WhatsAppContext(
-            app_secret=APP_SECRET.encode(),
-            verify_token=VERIFY_TOKEN,
-            conversations=ConversationContext(
-                conversations=conversations,
-                inbound=inbound,
-                media=media,
-                requests=requests,
-                idempotency_keys=FakeIdempotencyKeys(),
-                documents=documents,
-                catalogue=load_catalogue(),
-                calendar=WorkingCalendar(),
-                citizen_id=partial(citizen_subject, cipher()),
-                commands=elsewhere.commands(),
+        provide(
+            app,
+            WhatsAppContext(
+                app_secret=APP_SECRET.encode(),
+                verify_token=VERIFY_TOKEN,
+                conversations=ConversationContext(
+                    conversations=conversations,
+                    inbound=inbound,
+                    media=media,
+                    requests=requests,
+                    idempotency_keys=FakeIdempotencyKeys(),
+                    documents=documents,
+                    catalogue=load_catalogue(),
+                    calendar=WorkingCalendar(),
+                    citizen_id=partial(citizen_subject, cipher()),
+                    commands=elsewhere.commands(),
+                ),
+                reports=DeliveryReportContext(inbound=inbound),
+                clock=clock,
             ),
-            reports=DeliveryReportContext(inbound=inbound),
-            clock=clock,
         )
         yield {}
 
