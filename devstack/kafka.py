@@ -390,12 +390,14 @@ class KafkaCluster:
         """Ends one node at once with SIGKILL, as a crash or a lost machine would."""
         self.processes.pop(node_id).kill()
 
-    def restart(self, node_id: int) -> None:
-        """Starts a stopped node again on its storage and waits until it serves clients."""
-        node = self.nodes[node_id]
-        log_from = _size(node.log_path)
-        self.processes[node_id] = node.launch()
-        node.wait_ready(self.processes[node_id], log_from=log_from)
+    def restart(self, *node_ids: int) -> None:
+        """Starts stopped nodes again on their storage, all at once (a node alone cannot reach
+        the quorum it needs the others for), and waits until each serves clients."""
+        log_from = {node_id: _size(self.nodes[node_id].log_path) for node_id in node_ids}
+        for node_id in node_ids:
+            self.processes[node_id] = self.nodes[node_id].launch()
+        for node_id in node_ids:
+            self.nodes[node_id].wait_ready(self.processes[node_id], log_from=log_from[node_id])
 
     def stop(self) -> None:
         """Stops every node still running, together."""

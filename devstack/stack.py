@@ -237,10 +237,11 @@ class Stack:
         assert self.kafka_cluster is not None, "the stack runs one broker"
         self.kafka_cluster.kill(node_id)
 
-    def start_broker(self, node_id: int) -> None:
-        """Starts a killed broker again on its storage and waits until it serves clients."""
+    def start_brokers(self, *node_ids: int) -> None:
+        """Starts killed brokers again on their storage, together, and waits until they serve
+        clients."""
         assert self.kafka_cluster is not None, "the stack runs one broker"
-        self.kafka_cluster.restart(node_id)
+        self.kafka_cluster.restart(*node_ids)
         self._hold_brokers()
 
     def _postgres_cluster(self) -> postgres.PostgresCluster:

@@ -23,6 +23,7 @@ from fastapi.routing import APIRoute
 from shared.auth import InvalidToken, TokenVerifier
 from shared.clock import Clock, system_clock
 from shared.counts import MINUTE, Counts, seconds_left, window_start
+from shared.dependencies import provided
 from shared.errors import ApiError
 from shared.identity import STAFF_ROLES, Principal, Role
 
@@ -189,7 +190,7 @@ def _trusted(address: str, trusted: Proxies) -> bool:
 
 @dataclass(frozen=True)
 class Counting:
-    """Where a service with limits counts calls, put on `app.state.counting` by its wiring: the
+    """Where a service with limits counts calls, provided by its wiring: the
     store every instance shares, and the clock that tells the minute."""
 
     counts: Counts
@@ -206,6 +207,9 @@ class Access:
     trusted_proxies: Proxies = ()
 
 
+counting_of = provided(Counting)
+
+
 async def authorize(request: Request) -> Principal | None:
     """Applies the route's rule; the caller (None without a token) is kept on `request.state`."""
     access: Access = request.app.state.access
@@ -220,7 +224,7 @@ async def authorize(request: Request) -> Principal | None:
             status.HTTP_403_FORBIDDEN, "forbidden", "Anda tidak berhak atas layanan ini."
         )
     if rule.rate_limit is not None:
-        counting: Counting = request.app.state.counting
+        counting = counting_of(request)
         limit, caller = limited_as(rule.rate_limit, request, principal, access.trusted_proxies)
         wait = await access.limits.retry_after(
             limit,

@@ -17,7 +17,6 @@ import random
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 
-from aiokafka import AIOKafkaProducer
 from pymongo import ASCENDING, AsyncMongoClient, UpdateOne
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
@@ -28,6 +27,7 @@ from shared.crypto import Cipher
 from shared.events.envelope import CloudEvent
 from shared.events.models import EVENT_TYPES
 from shared.events.sealing import EventKeys
+from shared.kafka import Producer
 from shared.metrics import OUTBOX_PUBLISHED, OperationCounter
 from shared.polling import PollingLoop
 from shared.transient import is_write_conflict
@@ -227,7 +227,7 @@ class OutboxRelay(PollingLoop):
         self,
         *,
         collection: AsyncCollection[Document],
-        producer: AIOKafkaProducer,
+        producer: Producer,
         cipher: Cipher,
         keys: EventKeys,
         sweep_interval_s: float = 30.0,

@@ -9,25 +9,38 @@ import socket
 import sys
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import FrameType
-from typing import NoReturn, Protocol
+from typing import NoReturn, Protocol, TypeVar
 
 import uvicorn
-from aiokafka import AIOKafkaProducer
 from fastapi import FastAPI
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 
+from shared.clock import Clock
 from shared.config import S, ServiceSettings, load_settings
+from shared.crypto import Cipher
 from shared.errors import InvalidConfiguration
+from shared.events.sealing import EventKeys
 from shared.events.topics import Topic
 from shared.http.app import ReadinessCheck
-from shared.kafka import KafkaAccess, ensure_topics, kafka_reachable, new_producer
+from shared.kafka import (
+    KafkaAccess,
+    Producer,
+    ensure_topics,
+    kafka_reachable,
+    new_producer,
+    subscribe,
+)
 from shared.logging import configure_logging
-from shared.mongo import Document, mongo_reachable, new_mongo_client
+from shared.messagebus import Subscription
+from shared.mongo import Document, OutboxRelay, mongo_reachable, new_mongo_client
+from shared.outbox import Outbox
 
 log = logging.getLogger(__name__)
+
+D = TypeVar("D")
 
 EX_CONFIG = 78
 """The exit status of a process refused for its configuration (sysexits.h), so a supervisor
@@ -49,7 +62,7 @@ class Worker(Protocol):
 class Infrastructure:
     mongo: AsyncMongoClient[Document]
     db: AsyncDatabase[Document]
-    producer: AIOKafkaProducer
+    producer: Producer
 
     @classmethod
     async def connect(cls, settings: ServiceSettings, topics: Iterable[Topic]) -> Infrastructure:
@@ -192,3 +205,54 @@ def _running_check(worker: Worker) -> ReadinessCheck:
         return worker.running
 
     return check
+
+
+@dataclass
+class ServiceProcess:
+    """One service process as its feature wirings share it: the connections, the cipher and
+    event keys its outboxes and consumer use, and the background workers each feature adds, kept
+    in the order they start (and stop in reverse, so the consumer, added last, stops first)."""
+
+    settings: ServiceSettings
+    consumer_group: str
+    infra: Infrastructure
+    cipher: Cipher
+    keys: EventKeys
+    clock: Clock
+    workers: dict[str, Worker] = field(default_factory=dict)
+
+    @property
+    def db(self) -> AsyncDatabase[Document]:
+        return self.infra.db
+
+    def relay(self, name: str, collection: str, outbox: Outbox) -> None:
+        """Publishes to Kafka what a store commits to `collection` through its `outbox`."""
+        relay = OutboxRelay(
+            collection=self.infra.db[collection],
+            producer=self.infra.producer,
+            cipher=self.cipher,
+            keys=self.keys,
+        )
+        outbox.register(relay.wake)
+        self.workers[name] = relay
+
+    def add(self, name: str, worker: Worker) -> None:
+        self.workers[name] = worker
+
+    def consume(self, subscription: Subscription[D], dependencies: D) -> None:
+        """The service's consumer group for its subscription, handling with `dependencies`."""
+        self.workers["consumer"] = subscribe(
+            settings=self.settings,
+            group_id=self.consumer_group,
+            subscription=subscription,
+            dependencies=dependencies,
+            clock=self.clock,
+            producer=self.infra.producer,
+            keys=self.keys,
+        )
+
+    @asynccontextmanager
+    async def running(self) -> AsyncIterator[Mapping[str, ReadinessCheck]]:
+        """Runs the workers; yields the readiness checks of the engines and of each worker."""
+        async with running(self.workers) as worker_checks:
+            yield self.infra.readiness_checks() | worker_checks

@@ -9,18 +9,18 @@ from fastapi import FastAPI
 
 from services.intake.adapters.catalogue_file import load_catalogue
 from services.intake.adapters.citizen_tokens import citizen_subject
-from services.intake.adapters.service_points_file import load_service_points
+from services.intake.appointments.domain import BookingRules
+from services.intake.appointments.routes import AppointmentsContext
+from services.intake.appointments.service_layer import Agenda
+from services.intake.appointments.service_points_file import load_service_points
 from services.intake.bootstrap import token_signer
 from services.intake.config import IntakeSettings
-from services.intake.domain.appointments import BookingRules
 from services.intake.domain.message_caps import MessageCapRules
 from services.intake.entrypoints.api import IntakeContext
-from services.intake.entrypoints.appointments_api import AppointmentsContext
 from services.intake.entrypoints.complaints_api import ComplaintsContext
 from services.intake.entrypoints.documents_api import DocumentsContext
 from services.intake.entrypoints.sms_api import SmsWebhookContext
 from services.intake.entrypoints.whatsapp_api import WhatsAppContext
-from services.intake.service_layer.appointments import Agenda
 from services.intake.service_layer.commands import CommandContext
 from services.intake.service_layer.conversations import ConversationContext
 from services.intake.service_layer.delivery_reports import DeliveryReportContext
@@ -29,6 +29,7 @@ from services.intake.service_layer.ports import CitizenTokens
 from services.intake.service_layer.sign_in import SignInContext
 from shared.access import Counting
 from shared.calendar import WorkingCalendar
+from shared.dependencies import provide
 from tests.builders import T0, cipher
 from tests.fakes import (
     CallCounter,
@@ -131,55 +132,68 @@ class FakeIntake:
     def install(self, app: FastAPI) -> None:
         calendar = WorkingCalendar()
         subject_of = partial(citizen_subject, cipher())
-        app.state.context = IntakeContext(
-            repository=self.requests,
-            idempotency_keys=self.idempotency_keys,
-            catalogue=CATALOGUE,
-            sign_in=self.sign_in(),
-            citizen_tokens=self.citizen_tokens,
-            calendar=calendar,
-            clock=self.clock,
-            counts=self.counts,
-            message_caps=self.message_caps,
-            wrong_lookups_per_hour=self.wrong_lookups_per_hour,
-        )
-        app.state.counting = Counting(counts=self.counts, clock=self.clock)
-        app.state.documents = DocumentsContext(
-            store=self.documents, default_service_point="KANTOR_DINAS"
-        )
-        app.state.whatsapp = WhatsAppContext(
-            app_secret=WHATSAPP_APP_SECRET.encode(),
-            verify_token=WHATSAPP_VERIFY_TOKEN,
-            conversations=ConversationContext(
-                conversations=self.conversations,
-                inbound=self.inbound,
-                media=self.media,
-                requests=self.requests,
+        provide(
+            app,
+            IntakeContext(
+                repository=self.requests,
                 idempotency_keys=self.idempotency_keys,
-                documents=self.documents,
                 catalogue=CATALOGUE,
+                sign_in=self.sign_in(),
+                citizen_tokens=self.citizen_tokens,
                 calendar=calendar,
-                citizen_id=subject_of,
-                commands=self.commands(),
+                clock=self.clock,
+                counts=self.counts,
+                message_caps=self.message_caps,
+                wrong_lookups_per_hour=self.wrong_lookups_per_hour,
             ),
-            reports=DeliveryReportContext(inbound=self.inbound),
-            clock=self.clock,
         )
-        app.state.appointments = AppointmentsContext(
-            agenda=self.agenda(),
-            catalogue=CATALOGUE,
-            clock=self.clock,
-            message_caps=self.message_caps,
+        provide(app, Counting(counts=self.counts, clock=self.clock))
+        provide(app, DocumentsContext(store=self.documents, default_service_point="KANTOR_DINAS"))
+        provide(
+            app,
+            WhatsAppContext(
+                app_secret=WHATSAPP_APP_SECRET.encode(),
+                verify_token=WHATSAPP_VERIFY_TOKEN,
+                conversations=ConversationContext(
+                    conversations=self.conversations,
+                    inbound=self.inbound,
+                    media=self.media,
+                    requests=self.requests,
+                    idempotency_keys=self.idempotency_keys,
+                    documents=self.documents,
+                    catalogue=CATALOGUE,
+                    calendar=calendar,
+                    citizen_id=subject_of,
+                    commands=self.commands(),
+                ),
+                reports=DeliveryReportContext(inbound=self.inbound),
+                clock=self.clock,
+            ),
         )
-        app.state.complaints = ComplaintsContext(
-            complaints=self.complaints,
-            requests=self.requests,
-            clock=self.clock,
-            message_caps=self.message_caps,
+        provide(
+            app,
+            AppointmentsContext(
+                agenda=self.agenda(),
+                catalogue=CATALOGUE,
+                clock=self.clock,
+                message_caps=self.message_caps,
+            ),
         )
-        app.state.sms = SmsWebhookContext(
-            secret=SMS_SECRET.encode(),
-            inbound=self.inbound,
-            commands=self.commands(),
-            clock=self.clock,
+        provide(
+            app,
+            ComplaintsContext(
+                complaints=self.complaints,
+                requests=self.requests,
+                clock=self.clock,
+                message_caps=self.message_caps,
+            ),
+        )
+        provide(
+            app,
+            SmsWebhookContext(
+                secret=SMS_SECRET.encode(),
+                inbound=self.inbound,
+                commands=self.commands(),
+                clock=self.clock,
+            ),
         )

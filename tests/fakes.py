@@ -455,7 +455,7 @@ class FakeNotify:
             statuses=StatusContext(
                 store=self.statuses,
                 notifications=self.repository,
-                now=lambda: datetime.now(UTC),
+                clock=lambda: datetime.now(UTC),
             ),
         )
 

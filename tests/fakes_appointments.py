@@ -11,7 +11,7 @@ import dataclasses
 from collections.abc import Sequence
 from datetime import date
 
-from services.intake.domain.appointments import Appointment, AppointmentStatus, SlotKey
+from services.intake.appointments.domain import Appointment, AppointmentStatus, SlotKey
 from services.intake.domain.complaints import Complaint
 from shared.events.envelope import CloudEvent
 from shared.outbox import Outbox

@@ -6,8 +6,10 @@ import asyncio
 import copy
 from collections.abc import AsyncIterable, AsyncIterator
 
-from services.processing.domain.letters import Letter
-from services.processing.service_layer.letter_ports import StoredScan
+from services.processing.config import ProcessingSettings
+from services.processing.entrypoints.consumer import LetterDependencies
+from services.processing.letters.domain import Letter
+from services.processing.letters.ports import StoredScan
 from shared.events.envelope import CloudEvent
 from shared.outbox import Outbox
 
@@ -120,3 +122,12 @@ class FakeLetterIndex:
 
     async def forget_open(self, service_point: str, letter_ids: list[str]) -> None:
         self.sets.get(f"open|{service_point}", set()).difference_update(letter_ids)
+
+
+def fake_letters() -> LetterDependencies:
+    """What processing's consumer needs of letters, in memory, with the default policy."""
+    return LetterDependencies(
+        repository=FakeLetterRepository(),
+        index=FakeLetterIndex(),
+        policy=ProcessingSettings().letter_policy(),
+    )

@@ -34,7 +34,7 @@ from benchmarks.fault_harness.faults import KINDS, Schedule, Settings
 from benchmarks.fault_harness.ledger import Ledger
 from benchmarks.fault_harness.mix import CITIZENS, Mix, intake_settings
 from benchmarks.fault_harness.plant import Planter, staff_directory
-from benchmarks.fault_harness.stack import Faults, ScaleUnavailable, new_stack
+from benchmarks.fault_harness.stack import Faults, new_stack
 from benchmarks.lag import LagProbe
 from benchmarks.load import LOAD_ENV
 from benchmarks.machine import this_machine
@@ -179,15 +179,12 @@ def main() -> None:
         env = HARNESS_ENV | {
             "AUDIT_STAFF_DIRECTORY": str(staff_directory(Path(run_dir) / "staff.json"))
         }
-        try:
-            stack = new_stack(
-                Path(run_dir),
-                instances=args.instances,
-                kafka_brokers=args.kafka_brokers,
-                service_env=env,
-            )
-        except ScaleUnavailable as error:
-            parser.error(str(error))
+        stack = new_stack(
+            Path(run_dir),
+            instances=args.instances,
+            kafka_brokers=args.kafka_brokers,
+            service_env=env,
+        )
         faults = Faults(stack, instances=args.instances, kafka_brokers=args.kafka_brokers)
         try:
             stack.start_all()

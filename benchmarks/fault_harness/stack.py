@@ -2,15 +2,12 @@
 
 Everything the harness needs of `devstack.stack.Stack` beyond starting it and reading its urls is
 here: how many instances and brokers it runs, and how one instance, one broker, the whole of
-Kafka or the database engine is taken down and brought back. Several instances or brokers need a
-`Stack` that takes `instances` and `kafka_brokers`; without them this runs one of each, killing a
-service's process and starting it again, and killing and relaunching the single Kafka node.
+Kafka or the database engine is taken down and brought back.
 """
 
 from __future__ import annotations
 
 import contextlib
-import inspect
 import os
 import signal
 import time
@@ -19,43 +16,36 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from devstack.process import ManagedProcess, descendants, port_open
-from devstack.stack import SERVICES, Ports, Stack
+from devstack.stack import SERVICES, Ports, Stack, instance_name
 
 DATABASE_PROCESSES = ("ferretdb", "postgres")
 """The database engine: FerretDB and the PostgreSQL it keeps its data in, paused together."""
 KAFKA_READY_TIMEOUT_S = 90.0
 
 
-class ScaleUnavailable(RuntimeError):
-    """The stack cannot run what was asked (several instances or brokers) on this branch."""
-
-
 @dataclass(frozen=True)
 class Instance:
-    """One process of a service: `index` counts from 0."""
+    """One process of a service: `index` counts from 1, as the stack's do."""
 
     service: str
     index: int
 
     @property
     def name(self) -> str:
-        return f"{self.service}#{self.index}"
+        return instance_name(self.service, self.index)
 
 
 def new_stack(
     run_dir: Path, *, instances: int, kafka_brokers: int, service_env: Mapping[str, str]
 ) -> Stack:
     """A stack on free ports with `instances` processes per service and `kafka_brokers` brokers."""
-    wanted = {"instances": instances, "kafka_brokers": kafka_brokers}
-    accepted = inspect.signature(Stack).parameters
-    asked = {name: value for name, value in wanted.items() if value != 1}
-    missing = [name for name in asked if name not in accepted]
-    if missing:
-        raise ScaleUnavailable(
-            f"devstack.stack.Stack takes no {', '.join(missing)} here: run with one instance "
-            "and one broker, or on a branch whose Stack runs several"
-        )
-    return Stack(run_dir, Ports.free(), service_env=service_env, **asked)  # type: ignore[arg-type]
+    return Stack(
+        run_dir,
+        Ports.free(),
+        service_env=service_env,
+        instances=instances,
+        kafka_brokers=kafka_brokers,
+    )
 
 
 class Faults:
@@ -67,32 +57,26 @@ class Faults:
         self.kafka_brokers = kafka_brokers
 
     def every_instance(self) -> list[Instance]:
-        return [Instance(name, i) for name in SERVICES for i in range(self.instances)]
+        return [Instance(name, i) for name in SERVICES for i in range(1, self.instances + 1)]
 
     def kill_instance(self, instance: Instance) -> None:
         """SIGKILL, as a crash would."""
-        if self.instances > 1:
-            self.stack.kill_instance(instance.service, instance.index)  # type: ignore[attr-defined]
-        else:
-            self.stack.processes[instance.service].kill()
+        self.stack.kill_instance(instance.service, instance.index)
 
     def restart_instance(self, instance: Instance) -> None:
-        """Starts it again and waits until it is ready."""
-        if self.instances > 1:
-            self.stack.restart_instance(instance.service, instance.index)  # type: ignore[attr-defined]
-        else:
-            self.stack.start_service(instance.service)
+        """Starts it again on its port and waits until it is ready."""
+        self.stack.start_instance(instance.service, instance.index)
 
     def kill_broker(self, node_id: int) -> None:
         """SIGKILL of one broker (node ids count from 1)."""
         if self.kafka_brokers > 1:
-            self.stack.kafka_cluster.kill(node_id)  # type: ignore[attr-defined]
+            self.stack.kill_broker(node_id)
         else:
             self.stack.processes["kafka"].kill()
 
     def restart_broker(self, node_id: int) -> None:
         if self.kafka_brokers > 1:
-            self.stack.kafka_cluster.restart(node_id)  # type: ignore[attr-defined]
+            self.stack.start_brokers(node_id)
         else:
             self.stack.processes["kafka"] = _relaunch(self.stack.processes["kafka"])
             _wait_for_port(self.stack.ports.kafka)
@@ -103,8 +87,10 @@ class Faults:
             self.kill_broker(node_id)
 
     def start_kafka(self) -> None:
-        for node_id in range(1, self.kafka_brokers + 1):
-            self.restart_broker(node_id)
+        if self.kafka_brokers > 1:
+            self.stack.start_brokers(*range(1, self.kafka_brokers + 1))
+        else:
+            self.restart_broker(1)
 
     def pause_database(self) -> None:
         """SIGSTOP to the engine's process groups: connections stay open and go silent."""

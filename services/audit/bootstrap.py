@@ -23,20 +23,22 @@ from services.audit.entrypoints import api, integrity_api, stream_api
 from services.audit.entrypoints.access import ACCESS
 from services.audit.entrypoints.api import AuditContext
 from services.audit.entrypoints.consumer import Dependencies, subscription
-from services.audit.integrity_wiring import integrity_workers, staff_directory
+from services.audit.integrity_wiring import staff_directory, wire_integrity
 from services.audit.service_layer.entries_topic import EntryRelay
 from services.audit.service_layer.log import AuditRecorder
+from services.audit.service_layer.ports import LogEntries
 from services.audit.service_layer.stream import LogFeed
 from services.audit.service_layer.tree import Checkpointer
 from shared.auth import KeySource
 from shared.clock import Clock, system_clock
+from shared.dependencies import provide
 from shared.errors import InvalidConfiguration
 from shared.events.sealing import event_keys
 from shared.events.topics import AUDIT_LOG
 from shared.http.app import ReadinessCheck, Wiring, build_app
-from shared.kafka import service_topics, subscribe
+from shared.kafka import service_topics
 from shared.polling import PollingLoop
-from shared.runtime import Worker, connected, running
+from shared.runtime import ServiceProcess, connected
 
 
 def load_signing_key(text: str) -> Ed25519PrivateKey:
@@ -71,87 +73,123 @@ async def connect(
     *,
     clock: Clock = system_clock,
 ) -> AsyncIterator[Mapping[str, ReadinessCheck]]:
-    key = pseudonym_key(settings)
+    """Connects the engines, then wires each feature in turn around the consumer."""
     topics = service_topics("audit", subscription=subscription, group_id=settings.consumer_group)
     keys = event_keys(settings, service="audit", handled=subscription.events)
     async with connected(settings, topics) as infra:
-        entries = MongoLogEntries(infra.db["entries"])
-        await entries.ensure_indexes()
-        await entries.size()
-        nodes = MongoTreeNodes(infra.db["tree_nodes"])
-        checkpoints = MongoCheckpoints(infra.db["latest_checkpoint"], infra.db["checkpoints"])
-        app.state.audit = AuditContext(
-            entries=entries, nodes=nodes, checkpoints=checkpoints, signer=signer
+        process = ServiceProcess(
+            settings, settings.consumer_group, infra, settings.cipher(), keys, clock
         )
-        checkpointer = Checkpointer(
-            entries=entries, nodes=nodes, checkpoints=checkpoints, signer=signer
+        log = await wire_log(app, process, settings, signer)
+        checkpointer = wire_checkpoints(process, settings, log)
+        feed = wire_stream(app, process, settings, log.entries)
+        process.consume(
+            subscription,
+            Dependencies(recorder=recorder(process, settings, log.entries, checkpointer, feed)),
         )
-        feed = LogFeed(
-            log=entries,
-            max_followers=settings.stream_max_followers,
-            poll_interval_s=settings.stream_poll_interval_s,
-            heartbeat_s=settings.stream_heartbeat_s,
-        )
-        app.state.audit_feed = feed
-        app.state.exit_hooks.append(feed.close)
-        relay = EntryRelay(
-            log=entries,
-            topic=KafkaEntriesTopic(infra.producer, AUDIT_LOG),
-            position=MongoPublishedPosition(infra.db["published"]),
-        )
+        wire_entries_topic(process, settings, log.entries)
+        wire_integrity(app, process, settings, log=log, staff=staff)
+        async with process.running() as checks:
+            yield checks
 
-        def appended(added: Sequence[LogEntry]) -> None:
-            checkpointer.appended(added)
-            feed.appended(added)
 
-        recorder = AuditRecorder(
-            log=entries,
-            pseudonym_key=key.encode(),
-            clock=clock,
-            appended=appended,
-            linger_s=settings.append_linger_s,
-        )
-        consumer = subscribe(
-            settings=settings,
-            group_id=settings.consumer_group,
-            subscription=subscription,
-            dependencies=Dependencies(recorder=recorder),
-            clock=clock,
-            producer=infra.producer,
-            keys=keys,
-        )
-        workers: dict[str, Worker] = {
-            "log_end": PollingLoop(
-                name="log-end",
-                sweep=entries.size,
-                sweep_interval_s=settings.stream_poll_interval_s,
-            ),
-            "checkpoints": PollingLoop(
-                name="checkpoints",
-                sweep=checkpointer.run,
-                sweep_interval_s=settings.checkpoint_interval_s,
-            ),
-            "consumer": consumer,
-            "entries_topic": PollingLoop(
-                name="entries-topic",
-                sweep=relay.run,
-                sweep_interval_s=settings.entries_topic_interval_s,
-            ),
-            "stream": feed,
-        }
-        workers |= integrity_workers(
-            settings,
-            infra,
-            app,
-            entries=entries,
-            nodes=nodes,
-            checkpoints=checkpoints,
-            staff=staff,
-            keys=keys,
-            clock=clock,
-        )
-        async with running(workers) as worker_checks:
-            yield infra.readiness_checks() | worker_checks
+async def wire_log(
+    app: FastAPI, process: ServiceProcess, settings: AuditSettings, signer: NoteSigner
+) -> AuditContext:
+    """The log, its tree and checkpoints, as the auditors read them; the log's end is followed
+    from the database, as other instances append too."""
+    entries = MongoLogEntries(process.db["entries"])
+    await entries.ensure_indexes()
+    await entries.size()
+    log = AuditContext(
+        entries=entries,
+        nodes=MongoTreeNodes(process.db["tree_nodes"]),
+        checkpoints=MongoCheckpoints(process.db["latest_checkpoint"], process.db["checkpoints"]),
+        signer=signer,
+    )
+    provide(app, log)
+    process.add(
+        "log_end",
+        PollingLoop(
+            name="log-end", sweep=entries.size, sweep_interval_s=settings.stream_poll_interval_s
+        ),
+    )
+    return log
+
+
+def wire_checkpoints(
+    process: ServiceProcess, settings: AuditSettings, log: AuditContext
+) -> Checkpointer:
+    """Signs a checkpoint of the tree as entries are appended."""
+    checkpointer = Checkpointer(
+        entries=log.entries, nodes=log.nodes, checkpoints=log.checkpoints, signer=log.signer
+    )
+    process.add(
+        "checkpoints",
+        PollingLoop(
+            name="checkpoints",
+            sweep=checkpointer.run,
+            sweep_interval_s=settings.checkpoint_interval_s,
+        ),
+    )
+    return checkpointer
+
+
+def wire_stream(
+    app: FastAPI, process: ServiceProcess, settings: AuditSettings, entries: LogEntries
+) -> LogFeed:
+    """The auditors' live stream; ended as soon as the process is told to stop."""
+    feed = LogFeed(
+        log=entries,
+        max_followers=settings.stream_max_followers,
+        poll_interval_s=settings.stream_poll_interval_s,
+        heartbeat_s=settings.stream_heartbeat_s,
+    )
+    provide(app, feed)
+    app.state.exit_hooks.append(feed.close)
+    process.add("stream", feed)
+    return feed
+
+
+def recorder(
+    process: ServiceProcess,
+    settings: AuditSettings,
+    entries: LogEntries,
+    checkpointer: Checkpointer,
+    feed: LogFeed,
+) -> AuditRecorder:
+    """Appends every event the consumer hands it, telling the checkpointer and the stream."""
+
+    def appended(added: Sequence[LogEntry]) -> None:
+        checkpointer.appended(added)
+        feed.appended(added)
+
+    return AuditRecorder(
+        log=entries,
+        pseudonym_key=pseudonym_key(settings).encode(),
+        clock=process.clock,
+        appended=appended,
+        linger_s=settings.append_linger_s,
+    )
+
+
+def wire_entries_topic(
+    process: ServiceProcess, settings: AuditSettings, entries: LogEntries
+) -> None:
+    """Publishes the log's entries, in order, to the audit log topic."""
+    relay = EntryRelay(
+        log=entries,
+        topic=KafkaEntriesTopic(process.infra.producer, AUDIT_LOG),
+        position=MongoPublishedPosition(process.db["published"]),
+    )
+    process.add(
+        "entries_topic",
+        PollingLoop(
+            name="entries-topic",
+            sweep=relay.run,
+            sweep_interval_s=settings.entries_topic_interval_s,
+        ),
+    )
 
 
 def create_app(

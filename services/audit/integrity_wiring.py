@@ -1,5 +1,6 @@
 """Wires the integrity alerts into audit's process: the rules' engine as a polling loop, the
-alerts' outbox relay, and the auditors' alerts API context. `bootstrap.connect` calls it."""
+alerts' outbox relay, and the auditors' alerts API context. `bootstrap.connect` calls it
+as one of its feature wirings."""
 
 from __future__ import annotations
 
@@ -12,14 +13,12 @@ from services.audit.adapters.mongo_rule_memory import MongoEngineProgress
 from services.audit.adapters.staff_identities_file import load_staff_directory
 from services.audit.config import AuditSettings
 from services.audit.domain.integrity import Context, StaffIdentity, Thresholds
+from services.audit.entrypoints.api import AuditContext
 from services.audit.entrypoints.integrity_api import IntegrityContext
 from services.audit.service_layer.integrity import IntegrityEngine
-from services.audit.service_layer.ports import CheckpointStore, LogEntries, TreeNodes
-from shared.clock import Clock
-from shared.events.sealing import EventKeys
-from shared.mongo import OutboxRelay
+from shared.dependencies import provide
 from shared.polling import PollingLoop
-from shared.runtime import Infrastructure, Worker
+from shared.runtime import ServiceProcess
 
 log = logging.getLogger(__name__)
 
@@ -41,42 +40,41 @@ def staff_directory(settings: AuditSettings, *, key: bytes) -> dict[str, StaffId
     return load_staff_directory(settings.staff_directory, key=key)
 
 
-def integrity_workers(
-    settings: AuditSettings,
-    infra: Infrastructure,
+def wire_integrity(
     app: FastAPI,
+    process: ServiceProcess,
+    settings: AuditSettings,
     *,
-    entries: LogEntries,
-    nodes: TreeNodes,
-    checkpoints: CheckpointStore,
+    log: AuditContext,
     staff: dict[str, StaffIdentity],
-    keys: EventKeys,
-    clock: Clock,
-) -> dict[str, Worker]:
-    """The alerts' relay, then the engine, in the order they start (and stop in reverse)."""
-    cipher = settings.cipher()
-    collection = infra.db["integrity_alerts"]
-    relay = OutboxRelay(collection=collection, producer=infra.producer, cipher=cipher, keys=keys)
-    alerts = MongoAlerts(collection, cipher)
-    alerts.outgoing.register(relay.wake)
+) -> None:
+    """The alerts' relay, then the engine, in the order they start (and stop in reverse), and
+    the auditors' alerts API."""
+    alerts = MongoAlerts(process.db["integrity_alerts"], process.cipher)
+    process.relay("integrity_alerts_outbox", "integrity_alerts", alerts.outgoing)
     engine = IntegrityEngine(
-        entries=entries,
-        progress=MongoEngineProgress(infra.db["integrity_engine"]),
+        entries=log.entries,
+        progress=MongoEngineProgress(process.db["integrity_engine"]),
         alerts=alerts,
         context=Context(
             thresholds=thresholds(settings),
             calendar=settings.calendar(),
             staff=staff,
         ),
-        clock=clock,
+        clock=process.clock,
     )
-    app.state.integrity = IntegrityContext(
-        alerts=alerts,
-        nodes=nodes,
-        checkpoints=checkpoints,
-        clock=clock,
+    provide(
+        app,
+        IntegrityContext(
+            alerts=alerts,
+            nodes=log.nodes,
+            checkpoints=log.checkpoints,
+            clock=process.clock,
+        ),
     )
-    engine_loop = PollingLoop(
-        name="integrity", sweep=engine.run, sweep_interval_s=settings.integrity_interval_s
+    process.add(
+        "integrity",
+        PollingLoop(
+            name="integrity", sweep=engine.run, sweep_interval_s=settings.integrity_interval_s
+        ),
     )
-    return {"integrity_alerts_outbox": relay, "integrity": engine_loop}

@@ -1,5 +1,6 @@
-"""Wires intake: Mongo repositories, outbox relays to Kafka, the consumer of case steps, the
-catalogue file, citizens' token signing, and the HTTP API."""
+"""Wires intake, one function per feature (requests and sign-in, documents, appointments,
+complaints, the chat and SMS channels), each adding its outbox relays; then the consumer of case
+steps and the HTTP API."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from functools import partial
 
+import httpx
 from fastapi import FastAPI
 
 from services.intake.adapters.catalogue_file import load_catalogue
@@ -15,7 +17,6 @@ from services.intake.adapters.citizen_tokens import (
     citizen_subject,
     load_signing_key,
 )
-from services.intake.adapters.mongo_appointments import MongoAppointmentRepository, MongoSlotPlaces
 from services.intake.adapters.mongo_complaints import MongoComplaintRepository
 from services.intake.adapters.mongo_conversations import MongoConversationRepository
 from services.intake.adapters.mongo_documents import MongoDocumentStore
@@ -23,14 +24,16 @@ from services.intake.adapters.mongo_idempotency import MongoIdempotencyKeys
 from services.intake.adapters.mongo_inbound import MongoInboundMessages
 from services.intake.adapters.mongo_requests import MongoRequestRepository
 from services.intake.adapters.mongo_sign_in import MongoSignInRepository
-from services.intake.adapters.service_points_file import load_service_points
 from services.intake.adapters.whatsapp_media import WhatsAppMedia, media_client
+from services.intake.appointments import routes as appointments_api
+from services.intake.appointments.domain import BookingRules, ServicePoints
+from services.intake.appointments.mongo import MongoAppointmentRepository, MongoSlotPlaces
+from services.intake.appointments.service_layer import Agenda
+from services.intake.appointments.service_points_file import load_service_points
 from services.intake.config import IntakeSettings
-from services.intake.domain.appointments import BookingRules, ServicePoints
 from services.intake.domain.catalogue import ServiceCatalogue
 from services.intake.entrypoints import (
     api,
-    appointments_api,
     complaints_api,
     documents_api,
     sign_in_api,
@@ -39,7 +42,6 @@ from services.intake.entrypoints import (
 )
 from services.intake.entrypoints.access import ACCESS
 from services.intake.entrypoints.consumer import Dependencies, subscription
-from services.intake.service_layer.appointments import Agenda
 from services.intake.service_layer.commands import CommandContext
 from services.intake.service_layer.conversations import ConversationContext
 from services.intake.service_layer.delivery_reports import DeliveryReportContext
@@ -49,13 +51,13 @@ from shared.access import Counting
 from shared.auth import KeySource
 from shared.clock import Clock, system_clock
 from shared.crypto import Cipher
+from shared.dependencies import provide
 from shared.events.sealing import event_keys
 from shared.http.app import ReadinessCheck, Wiring, build_app
 from shared.http.middleware import StreamedBody
-from shared.kafka import service_topics, subscribe
-from shared.mongo import OutboxRelay
+from shared.kafka import service_topics
 from shared.mongo_counts import MongoCounts
-from shared.runtime import Worker, connected, running
+from shared.runtime import ServiceProcess, connected
 
 CODE_PURPOSE = "sign-in-code"
 
@@ -81,6 +83,7 @@ async def connect(
     service_points: ServicePoints,
     clock: Clock = system_clock,
 ) -> AsyncIterator[Mapping[str, ReadinessCheck]]:
+    """Connects the engines, then wires each feature in turn; the consumer comes last."""
     topics = service_topics("intake", subscription=subscription, group_id=settings.consumer_group)
     keys = event_keys(
         settings,
@@ -92,170 +95,197 @@ async def connect(
         connected(settings, topics) as infra,
         media_client(timeout_s=settings.whatsapp_media_timeout_s) as media_http,
     ):
-        requests = infra.db["requests"]
-        sign_ins = infra.db["sign_in_codes"]
-        relay = OutboxRelay(collection=requests, producer=infra.producer, cipher=cipher, keys=keys)
-        sign_in_relay = OutboxRelay(
-            collection=sign_ins, producer=infra.producer, cipher=cipher, keys=keys
+        process = ServiceProcess(settings, settings.consumer_group, infra, cipher, keys, clock)
+        requests = await wire_requests(app, process, settings, catalogue, signer)
+        documents = wire_documents(app, process, settings)
+        agenda = wire_appointments(app, process, settings, requests, service_points)
+        complaints = wire_complaints(app, process, requests)
+        commands = CommandContext(
+            catalogue=catalogue,
+            calendar=requests.calendar,
+            requests=requests.repository,
+            idempotency_keys=requests.idempotency_keys,
+            agenda=agenda,
+            complaints=complaints,
+            subject_of=partial(citizen_subject, cipher),
+            sign_in=requests.sign_in,
         )
-        repository = MongoRequestRepository(
-            requests, infra.db["tracking_numbers"], infra.db["open_applications"], cipher
-        )
-        repository.outgoing.register(relay.wake)
-        idempotency_keys = MongoIdempotencyKeys(infra.db["idempotency_keys"])
-        calendar = settings.calendar()
-        counts = MongoCounts(infra.db["counts"])
-        await counts.ensure_indexes()
-        message_caps = MessageCaps.of(
-            counts,
-            partial(cipher.lookup_hash, purpose=MESSAGE_CAP_PURPOSE),
-            settings.message_cap_rules(),
-        )
-        app.state.counting = Counting(counts=counts, clock=clock)
-        sign_in_repository = MongoSignInRepository(sign_ins, cipher)
-        sign_in_repository.outgoing.register(sign_in_relay.wake)
-        sign_in = SignInContext(
-            repository=sign_in_repository,
+        wire_channels(app, process, settings, requests, commands, documents, media_http)
+        process.consume(subscription, Dependencies(repository=requests.repository))
+        async with process.running() as checks:
+            yield checks
+
+
+async def wire_requests(
+    app: FastAPI,
+    process: ServiceProcess,
+    settings: IntakeSettings,
+    catalogue: ServiceCatalogue,
+    signer: CitizenTokenSigner,
+) -> api.IntakeContext:
+    """Requests and citizens' sign-in, with the counts behind rate limits and message caps;
+    what the other features share."""
+    cipher = process.cipher
+    repository = MongoRequestRepository(
+        process.db["requests"],
+        process.db["tracking_numbers"],
+        process.db["open_applications"],
+        cipher,
+    )
+    process.relay("outbox_relay", "requests", repository.outgoing)
+    sign_ins = MongoSignInRepository(process.db["sign_in_codes"], cipher)
+    process.relay("sign_in_outbox_relay", "sign_in_codes", sign_ins.outgoing)
+    counts = MongoCounts(process.db["counts"])
+    await counts.ensure_indexes()
+    context = api.IntakeContext(
+        repository=repository,
+        idempotency_keys=MongoIdempotencyKeys(process.db["idempotency_keys"]),
+        catalogue=catalogue,
+        sign_in=SignInContext(
+            repository=sign_ins,
             hash_code=lambda challenge_id, code: cipher.lookup_hash(
                 f"{challenge_id}:{code}", purpose=CODE_PURPOSE
             ),
             counts=counts,
             rules=settings.sign_in_rules(),
-        )
-        app.state.context = api.IntakeContext(
-            repository=repository,
-            idempotency_keys=idempotency_keys,
-            catalogue=catalogue,
-            sign_in=sign_in,
-            citizen_tokens=signer,
-            calendar=calendar,
-            clock=clock,
-            counts=counts,
-            message_caps=message_caps,
-            wrong_lookups_per_hour=settings.wrong_lookups_per_hour,
-        )
-        document_store = MongoDocumentStore(
-            infra.db["documents"], infra.db["document_chunks"], cipher
-        )
-        app.state.documents = documents_api.DocumentsContext(
-            store=document_store, default_service_point=settings.default_service_point
-        )
-        appointments = infra.db["appointments"]
-        appointment_relay = OutboxRelay(
-            collection=appointments, producer=infra.producer, cipher=cipher, keys=keys
-        )
-        appointment_repository = MongoAppointmentRepository(
-            appointments, infra.db["appointment_holders"], cipher
-        )
-        appointment_repository.outgoing.register(appointment_relay.wake)
-        app.state.appointments = appointments_api.AppointmentsContext(
-            agenda=Agenda(
-                appointments=appointment_repository,
-                places=MongoSlotPlaces(infra.db["appointment_slots"]),
-                rules=BookingRules(
-                    service_points=service_points,
-                    calendar=calendar,
-                    horizon_days=settings.booking_horizon_days,
-                ),
-            ),
-            catalogue=catalogue,
-            clock=clock,
-            message_caps=message_caps,
-        )
-        complaints = infra.db["complaints"]
-        complaint_relay = OutboxRelay(
-            collection=complaints, producer=infra.producer, cipher=cipher, keys=keys
-        )
-        complaint_repository = MongoComplaintRepository(complaints, cipher)
-        complaint_repository.outgoing.register(complaint_relay.wake)
-        app.state.complaints = complaints_api.ComplaintsContext(
-            complaints=complaint_repository,
-            requests=repository,
-            clock=clock,
-            message_caps=message_caps,
-        )
-        commands = CommandContext(
-            catalogue=catalogue,
-            calendar=calendar,
-            requests=repository,
-            idempotency_keys=idempotency_keys,
-            agenda=app.state.appointments.agenda,
-            complaints=app.state.complaints.complaints,
-            subject_of=partial(citizen_subject, cipher),
-            sign_in=sign_in,
-        )
-        inbound_messages = infra.db["inbound_messages"]
-        inbound = MongoInboundMessages(inbound_messages, cipher)
-        inbound_relay = OutboxRelay(
-            collection=inbound_messages, producer=infra.producer, cipher=cipher, keys=keys
-        )
-        inbound.outgoing.register(inbound_relay.wake)
-        conversations = infra.db["conversations"]
-        conversation_relay = OutboxRelay(
-            collection=conversations, producer=infra.producer, cipher=cipher, keys=keys
-        )
-        conversation_repository = MongoConversationRepository(
-            conversations, infra.db["conversation_documents"], cipher
-        )
-        conversation_repository.outgoing.register(conversation_relay.wake)
-        app.state.whatsapp = whatsapp_api.WhatsAppContext(
-            app_secret=settings.secret("INTAKE_WHATSAPP_APP_SECRET", settings.whatsapp_app_secret)
-            .get_secret_value()
-            .encode(),
-            verify_token=settings.secret(
-                "INTAKE_WHATSAPP_VERIFY_TOKEN", settings.whatsapp_verify_token
-            ).get_secret_value(),
-            conversations=ConversationContext(
-                conversations=conversation_repository,
-                inbound=inbound,
-                media=WhatsAppMedia(
-                    media_http,
-                    graph_url=settings.whatsapp_graph_url,
-                    access_token=settings.secret(
-                        "INTAKE_WHATSAPP_ACCESS_TOKEN", settings.whatsapp_access_token
-                    ).get_secret_value(),
-                    total_timeout_s=settings.whatsapp_media_timeout_s,
-                    media_hosts=settings.whatsapp_media_hosts,
-                ),
-                requests=repository,
-                idempotency_keys=idempotency_keys,
-                documents=document_store,
-                catalogue=catalogue,
-                calendar=calendar,
-                citizen_id=partial(citizen_subject, cipher),
-                commands=commands,
-            ),
-            reports=DeliveryReportContext(inbound=inbound),
-            clock=clock,
-        )
-        app.state.sms = sms_api.SmsWebhookContext(
-            secret=settings.secret("INTAKE_SMS_WEBHOOK_SECRET", settings.sms_webhook_secret)
-            .get_secret_value()
-            .encode(),
+        ),
+        citizen_tokens=signer,
+        calendar=settings.calendar(),
+        clock=process.clock,
+        counts=counts,
+        message_caps=MessageCaps.of(
+            counts,
+            partial(cipher.lookup_hash, purpose=MESSAGE_CAP_PURPOSE),
+            settings.message_cap_rules(),
+        ),
+        wrong_lookups_per_hour=settings.wrong_lookups_per_hour,
+    )
+    provide(app, Counting(counts=counts, clock=process.clock), context)
+    return context
+
+
+def wire_documents(
+    app: FastAPI, process: ServiceProcess, settings: IntakeSettings
+) -> MongoDocumentStore:
+    """Citizens' documents, uploaded to a request or sent in a chat."""
+    store = MongoDocumentStore(
+        process.db["documents"], process.db["document_chunks"], process.cipher
+    )
+    provide(
+        app,
+        documents_api.DocumentsContext(
+            store=store, default_service_point=settings.default_service_point
+        ),
+    )
+    return store
+
+
+def wire_appointments(
+    app: FastAPI,
+    process: ServiceProcess,
+    settings: IntakeSettings,
+    requests: api.IntakeContext,
+    service_points: ServicePoints,
+) -> Agenda:
+    """Visits booked for the services done in person."""
+    appointments = MongoAppointmentRepository(
+        process.db["appointments"], process.db["appointment_holders"], process.cipher
+    )
+    process.relay("appointment_outbox_relay", "appointments", appointments.outgoing)
+    agenda = Agenda(
+        appointments=appointments,
+        places=MongoSlotPlaces(process.db["appointment_slots"]),
+        rules=BookingRules(
+            service_points=service_points,
+            calendar=requests.calendar,
+            horizon_days=settings.booking_horizon_days,
+        ),
+    )
+    provide(
+        app,
+        appointments_api.AppointmentsContext(
+            agenda=agenda,
+            catalogue=requests.catalogue,
+            clock=process.clock,
+            message_caps=requests.message_caps,
+        ),
+    )
+    return agenda
+
+
+def wire_complaints(
+    app: FastAPI, process: ServiceProcess, requests: api.IntakeContext
+) -> MongoComplaintRepository:
+    """Citizens' complaints, illegal fees among them."""
+    complaints = MongoComplaintRepository(process.db["complaints"], process.cipher)
+    process.relay("complaint_outbox_relay", "complaints", complaints.outgoing)
+    provide(
+        app,
+        complaints_api.ComplaintsContext(
+            complaints=complaints,
+            requests=requests.repository,
+            clock=process.clock,
+            message_caps=requests.message_caps,
+        ),
+    )
+    return complaints
+
+
+def wire_channels(
+    app: FastAPI,
+    process: ServiceProcess,
+    settings: IntakeSettings,
+    requests: api.IntakeContext,
+    commands: CommandContext,
+    documents: MongoDocumentStore,
+    media_http: httpx.AsyncClient,
+) -> None:
+    """The WhatsApp and SMS webhooks: conversations, commands and providers' delivery reports."""
+    inbound = MongoInboundMessages(process.db["inbound_messages"], process.cipher)
+    process.relay("inbound_outbox_relay", "inbound_messages", inbound.outgoing)
+    conversations = MongoConversationRepository(
+        process.db["conversations"], process.db["conversation_documents"], process.cipher
+    )
+    process.relay("conversation_outbox_relay", "conversations", conversations.outgoing)
+    whatsapp = whatsapp_api.WhatsAppContext(
+        app_secret=settings.secret("INTAKE_WHATSAPP_APP_SECRET", settings.whatsapp_app_secret)
+        .get_secret_value()
+        .encode(),
+        verify_token=settings.secret(
+            "INTAKE_WHATSAPP_VERIFY_TOKEN", settings.whatsapp_verify_token
+        ).get_secret_value(),
+        conversations=ConversationContext(
+            conversations=conversations,
             inbound=inbound,
+            media=WhatsAppMedia(
+                media_http,
+                graph_url=settings.whatsapp_graph_url,
+                access_token=settings.secret(
+                    "INTAKE_WHATSAPP_ACCESS_TOKEN", settings.whatsapp_access_token
+                ).get_secret_value(),
+                total_timeout_s=settings.whatsapp_media_timeout_s,
+                media_hosts=settings.whatsapp_media_hosts,
+            ),
+            requests=requests.repository,
+            idempotency_keys=requests.idempotency_keys,
+            documents=documents,
+            catalogue=requests.catalogue,
+            calendar=requests.calendar,
+            citizen_id=partial(citizen_subject, process.cipher),
             commands=commands,
-            clock=clock,
-        )
-        consumer = subscribe(
-            settings=settings,
-            group_id=settings.consumer_group,
-            subscription=subscription,
-            dependencies=Dependencies(repository=repository),
-            clock=clock,
-            producer=infra.producer,
-            keys=keys,
-        )
-        workers: dict[str, Worker] = {
-            "outbox_relay": relay,
-            "sign_in_outbox_relay": sign_in_relay,
-            "conversation_outbox_relay": conversation_relay,
-            "inbound_outbox_relay": inbound_relay,
-            "appointment_outbox_relay": appointment_relay,
-            "complaint_outbox_relay": complaint_relay,
-            "consumer": consumer,
-        }
-        async with running(workers) as worker_checks:
-            yield infra.readiness_checks() | worker_checks
+        ),
+        reports=DeliveryReportContext(inbound=inbound),
+        clock=process.clock,
+    )
+    sms = sms_api.SmsWebhookContext(
+        secret=settings.secret("INTAKE_SMS_WEBHOOK_SECRET", settings.sms_webhook_secret)
+        .get_secret_value()
+        .encode(),
+        inbound=inbound,
+        commands=commands,
+        clock=process.clock,
+    )
+    provide(app, whatsapp, sms)
 
 
 def create_app(

@@ -1,7 +1,6 @@
-"""Wires notify: the templates file, the staff directory, Mongo notifications and recipients, the
-consumer of requests, cases, deadlines, visits, complaints, sign-ins, chats, WhatsApp delivery
-statuses and dispositions, the delivery loop, the outbox relay, the SMS gateway's report webhook
-and the templates preview."""
+"""Wires notify, one function per feature (delivery over the providers, delivery statuses and
+the SMS gateway's report webhook, the message history), each adding its outbox relays; then the
+delivery loop, the consumer of every event that becomes a message, and the templates preview."""
 
 from __future__ import annotations
 
@@ -28,16 +27,17 @@ from services.notify.domain.templates import Templates
 from services.notify.entrypoints import notifications_api, status_webhooks, templates_api
 from services.notify.entrypoints.access import ACCESS
 from services.notify.entrypoints.consumer import subscription
-from services.notify.service_layer.delivery import Delivery, DeliveryLoop
+from services.notify.service_layer.delivery import Delivery, DeliveryLoop, DeliveryReady
 from services.notify.service_layer.messages import MessageContext
+from services.notify.service_layer.ports import MessageProvider
 from services.notify.service_layer.statuses import HistoryContext, StatusContext
 from shared.auth import KeySource
 from shared.clock import Clock, system_clock
+from shared.dependencies import provide
 from shared.events.sealing import event_keys
 from shared.http.app import ReadinessCheck, Wiring, build_app
-from shared.kafka import service_topics, subscribe
-from shared.mongo import OutboxRelay
-from shared.runtime import Worker, connected, running
+from shared.kafka import service_topics
+from shared.runtime import ServiceProcess, connected
 
 
 @asynccontextmanager
@@ -49,96 +49,115 @@ async def connect(
     staff: StaffDirectory,
     clock: Clock = system_clock,
 ) -> AsyncIterator[Mapping[str, ReadinessCheck]]:
+    """Connects the engines and the providers, then wires each feature in turn; the consumer
+    comes last."""
     topics = service_topics("notify", subscription=subscription, group_id=settings.consumer_group)
     keys = event_keys(
         settings, service="notify", handled=subscription.events, own=settings.sign_in_code_opener()
     )
     async with (
         connected(settings, topics) as infra,
-        open_providers(settings.provider_accounts(), now=clock) as providers,
+        open_providers(settings.provider_accounts(), clock=clock) as providers,
     ):
-        collection = infra.db["notifications"]
-        cipher = settings.cipher()
-        repository = MongoNotificationRepository(collection, cipher)
-        await repository.ensure_indexes()
-        relay = OutboxRelay(
-            collection=collection, producer=infra.producer, cipher=cipher, keys=keys
+        process = ServiceProcess(
+            settings, settings.consumer_group, infra, settings.cipher(), keys, clock
         )
-        repository.outgoing.register(relay.wake)
-        quiet_hours = settings.quiet()
-        delivery = Delivery(
-            repository=repository,
-            provider=providers,
-            max_attempts=settings.max_delivery_attempts,
-            now=clock,
-            quiet_hours=quiet_hours,
-            limits=settings.channel_limits(),
-            lease=timedelta(seconds=settings.delivery_lease_s),
-            uncertain_window=timedelta(seconds=settings.uncertain_window_s),
-        )
-        delivery_loop = DeliveryLoop(delivery, sweep_interval_s=settings.retry_sweep_interval_s)
-        status_records = infra.db["delivery_statuses"]
-        statuses = MongoDeliveryStatusStore(
-            status_records, infra.db["delivery_status_keys"], cipher
-        )
-        status_relay = OutboxRelay(
-            collection=status_records, producer=infra.producer, cipher=cipher, keys=keys
-        )
-        statuses.outgoing.register(status_relay.wake)
-        status_context = StatusContext(
-            store=statuses,
-            notifications=repository,
-            now=clock,
-            uncertain=delivery,
-            failures=delivery,
-        )
-        app.state.status_webhooks = signed_webhooks(settings, status_context, clock)
-        history_reads = infra.db["history_reads"]
-        reads_relay = OutboxRelay(
-            collection=history_reads, producer=infra.producer, cipher=cipher, keys=keys
-        )
-        history_reads_store = MongoHistoryReads(history_reads, cipher)
-        history_reads_store.outgoing.register(reads_relay.wake)
-        app.state.history = HistoryContext(
-            reads=history_reads_store,
-            notifications=repository,
-            store=statuses,
-            recipients=MongoRecipientDirectory(infra.db["recipients"], cipher),
-            now=clock,
-            default_service_point=settings.default_service_point,
-        )
-
-        def delivery_ready(notification: Notification) -> None:
-            delivery.hold(notification)
-            delivery_loop.wake(notification.notification_id)
-
-        consumer = subscribe(
-            settings=settings,
-            group_id=settings.consumer_group,
-            subscription=subscription,
-            dependencies=MessageContext(
-                repository=repository,
-                recipients=MongoRecipientDirectory(infra.db["recipients"], cipher),
+        delivery = await wire_delivery(process, settings, providers)
+        statuses = wire_statuses(app, process, settings, delivery)
+        recipients = MongoRecipientDirectory(process.db["recipients"], process.cipher)
+        wire_history(app, process, settings, statuses, recipients)
+        delivery_ready = deliver_in_background(process, settings, delivery)
+        process.consume(
+            subscription,
+            MessageContext(
+                repository=delivery.repository,
+                recipients=recipients,
                 templates=templates,
                 delivery_ready=delivery_ready,
-                quiet_hours=quiet_hours,
+                quiet_hours=delivery.quiet_hours,
                 survey_url=settings.survey_link,
-                statuses=status_context,
+                statuses=statuses,
                 staff=staff,
             ),
-            clock=clock,
-            producer=infra.producer,
-            keys=keys,
         )
-        workers: dict[str, Worker] = {
-            "outbox_relay": relay,
-            "status_relay": status_relay,
-            "reads_relay": reads_relay,
-            "delivery": delivery_loop,
-            "consumer": consumer,
-        }
-        async with running(workers) as worker_checks:
-            yield infra.readiness_checks() | worker_checks
+        async with process.running() as checks:
+            yield checks
+
+
+async def wire_delivery(
+    process: ServiceProcess, settings: NotifySettings, providers: MessageProvider
+) -> Delivery:
+    """Notifications and their delivery over the providers, with retries and quiet hours."""
+    repository = MongoNotificationRepository(process.db["notifications"], process.cipher)
+    await repository.ensure_indexes()
+    process.relay("outbox_relay", "notifications", repository.outgoing)
+    return Delivery(
+        repository=repository,
+        provider=providers,
+        max_attempts=settings.max_delivery_attempts,
+        clock=process.clock,
+        quiet_hours=settings.quiet(),
+        limits=settings.channel_limits(),
+        lease=timedelta(seconds=settings.delivery_lease_s),
+        uncertain_window=timedelta(seconds=settings.uncertain_window_s),
+    )
+
+
+def wire_statuses(
+    app: FastAPI, process: ServiceProcess, settings: NotifySettings, delivery: Delivery
+) -> StatusContext:
+    """Delivery statuses, from intake's events and the SMS gateway's report webhook."""
+    store = MongoDeliveryStatusStore(
+        process.db["delivery_statuses"], process.db["delivery_status_keys"], process.cipher
+    )
+    process.relay("status_relay", "delivery_statuses", store.outgoing)
+    statuses = StatusContext(
+        store=store,
+        notifications=delivery.repository,
+        clock=process.clock,
+        uncertain=delivery,
+        failures=delivery,
+    )
+    provide(app, signed_webhooks(settings, statuses, process.clock))
+    return statuses
+
+
+def wire_history(
+    app: FastAPI,
+    process: ServiceProcess,
+    settings: NotifySettings,
+    statuses: StatusContext,
+    recipients: MongoRecipientDirectory,
+) -> None:
+    """A request's messages as citizens and staff read them; each staff read is an event."""
+    reads = MongoHistoryReads(process.db["history_reads"], process.cipher)
+    process.relay("reads_relay", "history_reads", reads.outgoing)
+    provide(
+        app,
+        HistoryContext(
+            reads=reads,
+            notifications=statuses.notifications,
+            store=statuses.store,
+            recipients=recipients,
+            clock=process.clock,
+            default_service_point=settings.default_service_point,
+        ),
+    )
+
+
+def deliver_in_background(
+    process: ServiceProcess, settings: NotifySettings, delivery: Delivery
+) -> DeliveryReady:
+    """The loop that sends what is queued and sweeps for retries; returns how a newly queued
+    notification is handed to it."""
+    loop = DeliveryLoop(delivery, sweep_interval_s=settings.retry_sweep_interval_s)
+    process.add("delivery", loop)
+
+    def delivery_ready(notification: Notification) -> None:
+        delivery.hold(notification)
+        loop.wake(notification.notification_id)
+
+    return delivery_ready
 
 
 def signed_webhooks(
@@ -169,5 +188,5 @@ def create_app(
         staff_keys=staff_keys,
         extra_issuers=[settings.citizen_tokens()],
     )
-    app.state.templates = templates
+    provide(app, templates)
     return app

@@ -1,5 +1,6 @@
-"""Wires processing: Mongo cases and work queues, the consumer of requests and of its own case
-events, the outbox relay to the cases topic, and the staff console API."""
+"""Wires processing, one function per feature (official letters, cases and their queues,
+deadlines, the monthly report), each adding its relays and loops around the consumer of requests
+and of its own case events; then the staff console API."""
 
 from __future__ import annotations
 
@@ -14,17 +15,12 @@ from fastapi import FastAPI
 from services.processing.adapters.batching import Batching
 from services.processing.adapters.mongo_at_risk import MongoAtRisk
 from services.processing.adapters.mongo_cases import MongoCaseRepository
-from services.processing.adapters.mongo_letters import (
-    MongoLetterIndex,
-    MongoLetterRepository,
-    MongoLetterScans,
-)
 from services.processing.adapters.mongo_queues import MongoQueues
 from services.processing.adapters.mongo_report import MongoReportStore
 from services.processing.adapters.mongo_timers import MongoTimers
 from services.processing.adapters.report_names_file import load_districts, load_staff_names
 from services.processing.config import ProcessingSettings
-from services.processing.entrypoints import api, letters_api
+from services.processing.entrypoints import api
 from services.processing.entrypoints.access import ACCESS
 from services.processing.entrypoints.consumer import (
     Dependencies,
@@ -32,18 +28,25 @@ from services.processing.entrypoints.consumer import (
     subscription,
 )
 from services.processing.entrypoints.report_api import ReportContext, reports_router
+from services.processing.letters import routes as letters_api
+from services.processing.letters.mongo import (
+    MongoLetterIndex,
+    MongoLetterRepository,
+    MongoLetterScans,
+)
 from services.processing.service_layer import deadlines
 from services.processing.service_layer.known_cases import KnownCases
 from services.processing.templates.monthly_report import ReportNames
 from shared.auth import KeySource
+from shared.calendar import WorkingCalendar
 from shared.clock import Clock, system_clock
+from shared.dependencies import provide
 from shared.events.sealing import event_keys
 from shared.http.app import ReadinessCheck, Wiring, build_app
 from shared.http.middleware import StreamedBody
-from shared.kafka import service_topics, subscribe
-from shared.mongo import OutboxRelay
+from shared.kafka import service_topics
 from shared.polling import PollingLoop
-from shared.runtime import Worker, connected, running
+from shared.runtime import ServiceProcess, connected
 
 log = logging.getLogger(__name__)
 
@@ -56,109 +59,158 @@ async def connect(
     names: ReportNames,
     clock: Clock = system_clock,
 ) -> AsyncIterator[Mapping[str, ReadinessCheck]]:
+    """Connects the engines, then wires each feature in turn around the consumer."""
     topics = service_topics(
         "processing", subscription=subscription, group_id=settings.consumer_group
     )
-    calendar = settings.calendar()
     keys = event_keys(settings, service="processing", handled=subscription.events)
     async with connected(settings, topics) as infra:
-        collection = infra.db["cases"]
-        cipher = settings.cipher()
-        stored_cases = MongoCaseRepository(collection, cipher)
-        await stored_cases.ensure_indexes()
+        process = ServiceProcess(
+            settings, settings.consumer_group, infra, settings.cipher(), keys, clock
+        )
         batching = Batching(settings.write_batch_max, settings.write_batch_delay_s)
-        report_store = MongoReportStore(
-            infra.db["report_counters"],
-            infra.db["report_deltas"],
+        report = MongoReportStore(
+            process.db["report_counters"],
+            process.db["report_deltas"],
             batching,
-            earlier=infra.db["report_cases"],
+            earlier=process.db["report_cases"],
         )
-        repository = KnownCases(
-            stored_cases, capacity=settings.known_cases, earlier=report_store.progress_kept
+        letters = MongoLetterRepository(
+            process.db["letters"], process.db["agenda_heads"], process.cipher
         )
-        queues = MongoQueues(infra.db["queues"], infra.db["queue_slots"], batching)
-        timers = MongoTimers(infra.db["deadline_timers"], infra.db["deadline_cursor"], batching)
-        await timers.adopt_shards()
-        at_risk = MongoAtRisk(infra.db["at_risk"])
-        relay = OutboxRelay(
-            collection=collection, producer=infra.producer, cipher=cipher, keys=keys
-        )
-        stored_cases.outgoing.register(relay.wake)
-        letters = MongoLetterRepository(infra.db["letters"], infra.db["agenda_heads"], cipher)
-        letter_index = MongoLetterIndex(infra.db["letter_index"])
-        letter_relay = OutboxRelay(
-            collection=infra.db["letters"], producer=infra.producer, cipher=cipher, keys=keys
-        )
-        letters.outgoing.register(letter_relay.wake)
-        letter_policy = settings.letter_policy()
-        app.state.report = ReportContext(
-            store=report_store, calendar=calendar, clock=clock, letters=letters, names=names
-        )
-        app.state.letters = letters_api.LettersContext(
+        calendar = settings.calendar()
+        handling = wire_letters(app, process, settings, calendar, letters)
+        cases = await wire_cases(app, process, settings, calendar, batching, report, handling)
+        process.consume(subscription, cases)
+        wire_deadlines(process, settings, cases, letters)
+        wire_reports(app, process, settings, names, calendar, report, letters)
+        async with process.running() as checks:
+            yield checks
+
+
+def wire_letters(
+    app: FastAPI,
+    process: ServiceProcess,
+    settings: ProcessingSettings,
+    calendar: WorkingCalendar,
+    letters: MongoLetterRepository,
+) -> LetterDependencies:
+    """Official letters: the agenda, dispositions, scans and their deadlines; returns what the
+    consumer handles letter events with."""
+    process.relay("letter_outbox_relay", "letters", letters.outgoing)
+    index = MongoLetterIndex(process.db["letter_index"])
+    policy = settings.letter_policy()
+    provide(
+        app,
+        letters_api.LettersContext(
             repository=letters,
             scans=MongoLetterScans(
-                infra.db["letter_scans"], infra.db["letter_scan_chunks"], cipher
+                process.db["letter_scans"], process.db["letter_scan_chunks"], process.cipher
             ),
-            index=letter_index,
-            policy=letter_policy,
+            index=index,
+            policy=policy,
             calendar=calendar,
-            clock=clock,
+            clock=process.clock,
             due_soon_within=timedelta(hours=settings.letter_due_soon_hours),
             max_scan_bytes=settings.max_letter_scan_bytes,
-        )
-        app.state.context = api.ProcessingContext(
+        ),
+    )
+    return LetterDependencies(repository=letters, index=index, policy=policy)
+
+
+async def wire_cases(
+    app: FastAPI,
+    process: ServiceProcess,
+    settings: ProcessingSettings,
+    calendar: WorkingCalendar,
+    batching: Batching,
+    report: MongoReportStore,
+    letters: LetterDependencies,
+) -> Dependencies:
+    """Cases, their work queues, deadline timers and the at-risk list; returns what the
+    consumer handles requests and case events with."""
+    stored_cases = MongoCaseRepository(process.db["cases"], process.cipher)
+    await stored_cases.ensure_indexes()
+    process.relay("outbox_relay", "cases", stored_cases.outgoing)
+    repository = KnownCases(
+        stored_cases, capacity=settings.known_cases, earlier=report.progress_kept
+    )
+    queues = MongoQueues(process.db["queues"], process.db["queue_slots"], batching)
+    timers = MongoTimers(process.db["deadline_timers"], process.db["deadline_cursor"], batching)
+    await timers.adopt_shards()
+    at_risk = MongoAtRisk(process.db["at_risk"])
+    provide(
+        app,
+        api.ProcessingContext(
             repository=repository,
             queues=queues,
             at_risk=at_risk,
             calendar=calendar,
-            clock=clock,
-        )
-        consumer = subscribe(
-            settings=settings,
-            group_id=settings.consumer_group,
-            subscription=subscription,
-            dependencies=Dependencies(
-                repository=repository,
-                queues=queues,
-                timers=timers,
-                at_risk=at_risk,
-                calendar=calendar,
-                default_service_point=settings.default_service_point,
-                report=report_store,
-                letters=LetterDependencies(
-                    repository=letters,
-                    index=letter_index,
-                    policy=letter_policy,
-                ),
-            ),
-            clock=clock,
-            producer=infra.producer,
-            keys=keys,
-        )
-        deadline_timers = PollingLoop(
+            clock=process.clock,
+        ),
+    )
+    return Dependencies(
+        repository=repository,
+        queues=queues,
+        timers=timers,
+        at_risk=at_risk,
+        calendar=calendar,
+        default_service_point=settings.default_service_point,
+        report=report,
+        letters=letters,
+    )
+
+
+def wire_deadlines(
+    process: ServiceProcess,
+    settings: ProcessingSettings,
+    cases: Dependencies,
+    letters: MongoLetterRepository,
+) -> None:
+    """Fires the deadline timers of cases and letters as their minutes pass."""
+    process.add(
+        "deadline_timers",
+        PollingLoop(
             name="deadline-timers",
             sweep=lambda: deadlines.fire_due(
-                timers=timers,
-                repository=repository,
-                now=clock(),
+                timers=cases.timers,
+                repository=cases.repository,
+                now=process.clock(),
                 letters=letters,
             ),
             sweep_interval_s=settings.deadline_sweep_interval_s,
-        )
-        report_compaction = PollingLoop(
+        ),
+    )
+
+
+def wire_reports(
+    app: FastAPI,
+    process: ServiceProcess,
+    settings: ProcessingSettings,
+    names: ReportNames,
+    calendar: WorkingCalendar,
+    report: MongoReportStore,
+    letters: MongoLetterRepository,
+) -> None:
+    """The monthly evaluation: its counters, compacted in the background, and its pages."""
+    provide(
+        app,
+        ReportContext(
+            store=report,
+            calendar=calendar,
+            clock=process.clock,
+            letters=letters,
+            names=names,
+        ),
+    )
+    process.add(
+        "report_compaction",
+        PollingLoop(
             name="report-compaction",
-            sweep=report_store.compact,
+            sweep=report.compact,
             sweep_interval_s=settings.report_compaction_interval_s,
-        )
-        workers: dict[str, Worker] = {
-            "outbox_relay": relay,
-            "letter_outbox_relay": letter_relay,
-            "consumer": consumer,
-            "deadline_timers": deadline_timers,
-            "report_compaction": report_compaction,
-        }
-        async with running(workers) as worker_checks:
-            yield infra.readiness_checks() | worker_checks
+        ),
+    )
 
 
 def create_app(

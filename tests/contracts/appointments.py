@@ -10,7 +10,7 @@ import asyncio
 import dataclasses
 from datetime import date, time
 
-from services.intake.domain.appointments import (
+from services.intake.appointments.domain import (
     Appointment,
     AppointmentStatus,
     ServicePoint,
@@ -18,12 +18,9 @@ from services.intake.domain.appointments import (
     TimeSlot,
     visit,
 )
+from services.intake.appointments.ports import AppointmentRepository, SlotPlaces
 from services.intake.domain.complaints import Complaint
-from services.intake.service_layer.ports import (
-    AppointmentRepository,
-    ComplaintRepository,
-    SlotPlaces,
-)
+from services.intake.service_layer.ports import ComplaintRepository
 from shared.events.envelope import Actor, ActorKind, Channel
 from shared.events.models.complaints import ComplaintCategory
 from shared.events.models.requests import Applicant

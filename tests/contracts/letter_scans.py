@@ -10,7 +10,7 @@ import os
 
 import pytest
 
-from services.processing.service_layer.letter_ports import LetterScans, StoredScan
+from services.processing.letters.ports import LetterScans, StoredScan
 from tests.contracts.documents import Interrupted, breaking_off
 from tests.documents import PDF, parts
 

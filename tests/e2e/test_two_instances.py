@@ -34,10 +34,10 @@ from tests.e2e.conftest import (
     TINY_PDF,
     audit_entries,
     auditor,
-    eventually,
     sink_messages,
 )
-from tests.unit.test_audit_stream_sse import parse_events
+from tests.polling import eventually
+from tests.unit.audit.test_audit_stream_sse import parse_events
 
 Tokens = Callable[..., dict[str, str]]
 INSTANCES = (1, 2)

@@ -31,6 +31,7 @@ from services.audit.domain.entry import LogEntry, canonical_json
 from services.audit.entrypoints.api import AuditContext
 from services.audit.service_layer.entries_topic import EntryRelay
 from services.audit.service_layer.stream import LogFeed
+from shared.dependencies import provide
 from shared.events.topics import Topic
 from shared.http.app import ReadinessCheck
 from shared.kafka import KafkaAccess
@@ -146,13 +147,16 @@ async def served(db: AsyncDatabase[Document], feed: LogFeed) -> AsyncIterator[st
 
     @asynccontextmanager
     async def wiring(app: FastAPI) -> AsyncIterator[Mapping[str, ReadinessCheck]]:
-        app.state.audit = AuditContext(
-            entries=MongoLogEntries(db["entries"]),
-            nodes=MongoTreeNodes(db["tree_nodes"]),
-            checkpoints=MongoCheckpoints(db["latest"], db["checkpoints"]),
-            signer=SIGNER,
+        provide(
+            app,
+            AuditContext(
+                entries=MongoLogEntries(db["entries"]),
+                nodes=MongoTreeNodes(db["tree_nodes"]),
+                checkpoints=MongoCheckpoints(db["latest"], db["checkpoints"]),
+                signer=SIGNER,
+            ),
         )
-        app.state.audit_feed = feed
+        provide(app, feed)
         try:
             yield {}
         finally:

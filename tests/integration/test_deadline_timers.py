@@ -14,6 +14,7 @@ from services.processing.adapters.mongo_cases import MongoCaseRepository
 from services.processing.adapters.mongo_timers import CHUNK, MongoTimers
 from services.processing.domain.deadlines import Timer, minute_of
 from services.processing.domain.deadlines import timers as timers_of
+from services.processing.letters.mongo import MongoLetterRepository
 from services.processing.service_layer import cases, deadlines
 from shared.events.models.cases import DeadlineBreached, DeadlineWarning
 from shared.mongo import Document, new_mongo_client
@@ -30,13 +31,18 @@ def instance(db: AsyncDatabase[Document]) -> tuple[MongoCaseRepository, MongoTim
     )
 
 
+def letters(db: AsyncDatabase[Document]) -> MongoLetterRepository:
+    return MongoLetterRepository(db["letters"], db["agenda_heads"], cipher())
+
+
 async def test_missed_timers_fire_once_from_two_instances_after_an_outage(
     stack: Stack, mongo_db: AsyncDatabase[Document]
 ) -> None:
     other_client = new_mongo_client(stack.mongo_url)
     try:
+        other_db = other_client[mongo_db.name]
         first = instance(mongo_db)
-        second = instance(other_client[mongo_db.name])
+        second = instance(other_db)
         repository, timers = first
         for number in range(3):
             await cases.open_case_for_request(
@@ -59,7 +65,9 @@ async def test_missed_timers_fire_once_from_two_instances_after_an_outage(
                 calendar=CALENDAR,
                 now=T0,
             )
-        await deadlines.fire_due(timers=timers, repository=repository, now=T0)
+        await deadlines.fire_due(
+            timers=timers, repository=repository, letters=letters(mongo_db), now=T0
+        )
 
         back = T0 + timedelta(days=1, hours=1)
         fired = await asyncio.gather(
@@ -67,9 +75,13 @@ async def test_missed_timers_fire_once_from_two_instances_after_an_outage(
                 deadlines.fire_due(
                     timers=each_timers,
                     repository=each_repository,
+                    letters=letters(each_db),
                     now=back,
                 )
-                for each_repository, each_timers in (first, second)
+                for (each_repository, each_timers), each_db in (
+                    (first, mongo_db),
+                    (second, other_db),
+                )
             )
         )
     finally:

@@ -10,12 +10,12 @@ import pytest
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 
-from services.intake.adapters.mongo_appointments import (
+from services.intake.adapters.mongo_complaints import MongoComplaintRepository
+from services.intake.appointments.mongo import (
     TAKE_ATTEMPTS,
     MongoAppointmentRepository,
     MongoSlotPlaces,
 )
-from services.intake.adapters.mongo_complaints import MongoComplaintRepository
 from services.intake.domain.complaints import Complaint
 from shared.events.models.complaints import ComplaintCategory
 from shared.mongo import Document

@@ -12,9 +12,9 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from devstack.stack import Stack
 from services.processing.adapters.mongo_cases import MongoCaseRepository
-from services.processing.adapters.mongo_letters import MongoLetterRepository
 from services.processing.adapters.mongo_timers import MongoTimers
-from services.processing.domain.letters import (
+from services.processing.letters import service_layer as letters
+from services.processing.letters.domain import (
     Confidentiality,
     IncomingLetter,
     Letter,
@@ -22,8 +22,9 @@ from services.processing.domain.letters import (
     Official,
     Urgency,
 )
-from services.processing.service_layer import deadlines, letters
-from services.processing.service_layer.letters import Staff
+from services.processing.letters.mongo import MongoLetterRepository
+from services.processing.letters.service_layer import Staff
+from services.processing.service_layer import deadlines
 from shared.events.envelope import Actor, ActorKind, Channel
 from shared.events.models.letters import DispositionEscalated, DispositionReminded
 from shared.mongo import Document, new_mongo_client

@@ -15,12 +15,8 @@ import pytest
 from pymongo.asynchronous.database import AsyncDatabase
 
 from devstack.stack import Stack
-from services.processing.adapters.mongo_letters import (
-    MongoLetterIndex,
-    MongoLetterRepository,
-    MongoLetterScans,
-)
-from services.processing.domain.letters import (
+from services.processing.letters import service_layer as letters
+from services.processing.letters.domain import (
     Confidentiality,
     DispositionState,
     IncomingLetter,
@@ -29,8 +25,12 @@ from services.processing.domain.letters import (
     Official,
     Urgency,
 )
-from services.processing.service_layer import letters
-from services.processing.service_layer.letters import Staff
+from services.processing.letters.mongo import (
+    MongoLetterIndex,
+    MongoLetterRepository,
+    MongoLetterScans,
+)
+from services.processing.letters.service_layer import Staff
 from shared.chunks import CHUNK_BYTES
 from shared.events.envelope import Actor, ActorKind, Channel
 from shared.files import Accepted, MediaType, TooLarge

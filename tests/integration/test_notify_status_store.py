@@ -60,7 +60,7 @@ async def test_statuses_racing_and_repeated_are_each_stored_once_with_their_even
     await notifications.add(a_notification())
     woken = CallCounter()
     store.outgoing.register(woken)
-    context = StatusContext(store=store, notifications=notifications, now=lambda: T0)
+    context = StatusContext(store=store, notifications=notifications, clock=lambda: T0)
     reports = [
         report(DeliveryStatus.READ, 3),
         report(DeliveryStatus.DELIVERED, 2, key=None),

@@ -136,7 +136,7 @@ async def test_the_nights_messages_go_out_at_six_in_the_order_they_were_made(
         repository=repository,
         provider=provider,
         max_attempts=3,
-        now=clock,
+        clock=clock,
         quiet_hours=quiet_hours,
         limits={channel: ONE_AT_A_TIME for channel in DeliveryChannel},
     )
@@ -152,7 +152,7 @@ async def test_the_nights_messages_go_out_at_six_in_the_order_they_were_made(
                 mongo_db["delivery_statuses"], mongo_db["delivery_status_keys"], cipher()
             ),
             notifications=repository,
-            now=clock,
+            clock=clock,
         ),
     )
     for n in range(3):
@@ -267,7 +267,7 @@ async def test_of_two_instances_racing_for_one_message_exactly_one_sends_it(
             repository=MongoNotificationRepository(mongo_db["notifications"], cipher()),
             provider=provider,
             max_attempts=3,
-            now=clock,
+            clock=clock,
         )
         for _ in range(2)
     ]

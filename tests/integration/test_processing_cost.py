@@ -31,8 +31,10 @@ from services.processing.adapters.mongo_cases import MongoCaseRepository
 from services.processing.adapters.mongo_queues import MongoQueues
 from services.processing.adapters.mongo_report import MongoReportStore
 from services.processing.adapters.mongo_timers import MongoTimers
+from services.processing.config import ProcessingSettings
 from services.processing.domain.report import month_of
-from services.processing.entrypoints.consumer import Dependencies, subscription
+from services.processing.entrypoints.consumer import Dependencies, LetterDependencies, subscription
+from services.processing.letters.mongo import MongoLetterIndex, MongoLetterRepository
 from services.processing.service_layer import cases, deadlines
 from services.processing.service_layer.cases import Officer
 from services.processing.service_layer.known_cases import KnownCases
@@ -131,6 +133,11 @@ class Processing:
             calendar=CALENDAR,
             default_service_point=POINT,
             report=report,
+            letters=LetterDependencies(
+                repository=MongoLetterRepository(db["letters"], db["agenda_heads"], cipher()),
+                index=MongoLetterIndex(db["letter_index"]),
+                policy=ProcessingSettings().letter_policy(),
+            ),
         )
         return cls(db, deps, relay, report, written)
 
@@ -171,6 +178,7 @@ class Processing:
                 await deadlines.fire_due(
                     timers=self.deps.timers,
                     repository=self.deps.repository,
+                    letters=self.deps.letters.repository,
                     now=NOW + timedelta(minutes=minute, seconds=seconds),
                 )
         with activity(RELAY):

@@ -5,11 +5,10 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 
-from aiokafka import AIOKafkaProducer
-
 from services.audit.domain.entry import LogEntry
 from services.audit.domain.stream import topic_key, topic_record
 from shared.events.topics import Topic
+from shared.kafka import Producer
 
 JSON_HEADERS = [("content-type", b"application/json")]
 
@@ -18,7 +17,7 @@ class KafkaEntriesTopic:
     """Sends through the idempotent producer, which keeps a partition's records in the order
     sent even when it retries; everything goes to partition 0, whatever partitions are added."""
 
-    def __init__(self, producer: AIOKafkaProducer, topic: Topic) -> None:
+    def __init__(self, producer: Producer, topic: Topic) -> None:
         self._producer = producer
         self._topic = topic
 

@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Response
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
@@ -22,6 +22,7 @@ from services.audit.domain.note import NoteSigner, NoteVerifier
 from services.audit.domain.verification import Problem
 from services.audit.service_layer import log, tree
 from services.audit.service_layer.ports import CheckpointStore, LogEntries, TreeNodes
+from shared.dependencies import provided
 from shared.errors import ApiError
 from shared.http.error_bodies import error_response, error_responses
 
@@ -39,12 +40,7 @@ class AuditContext:
     signer: NoteSigner
 
 
-def get_context(request: Request) -> AuditContext:
-    context: AuditContext = request.app.state.audit
-    return context
-
-
-ContextDep = Annotated[AuditContext, Depends(get_context)]
+ContextDep = Annotated[AuditContext, Depends(provided(AuditContext))]
 
 
 def _encoded(hash_: bytes) -> str:

@@ -31,6 +31,7 @@ from services.audit.service_layer.integrity import AlertStore
 from services.audit.service_layer.ports import CheckpointStore, TreeNodes
 from shared.access import CallerDep
 from shared.clock import Clock
+from shared.dependencies import provided
 from shared.errors import ApiError
 from shared.events.envelope import Actor, ActorKind, Channel
 from shared.http.error_bodies import error_responses
@@ -49,12 +50,7 @@ class IntegrityContext:
     clock: Clock
 
 
-def get_context(request: Request) -> IntegrityContext:
-    context: IntegrityContext = request.app.state.integrity
-    return context
-
-
-ContextDep = Annotated[IntegrityContext, Depends(get_context)]
+ContextDep = Annotated[IntegrityContext, Depends(provided(IntegrityContext))]
 AlertIdPath = Annotated[
     str, Path(pattern=r"^[a-z_]{1,40}-\d{1,19}$", description="`{rule}-{index}`.")
 ]

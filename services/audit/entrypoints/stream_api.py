@@ -31,7 +31,8 @@ from services.audit.service_layer.stream import (
     Idle,
     LogFeed,
 )
-from shared.errors import ApiError, Kind, Refusal
+from shared.dependencies import provided
+from shared.errors import ApiError
 from shared.http.error_bodies import error_response, error_responses
 
 STREAM_PATH = "/v1/audit/stream"
@@ -43,14 +44,12 @@ STREAM_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 router = APIRouter(prefix="/v1/audit")
 
 
-def get_feed(request: Request) -> LogFeed:
-    """The process's feed; an app wired without one serves no stream."""
-    feed: LogFeed | None = getattr(request.app.state, "audit_feed", None)
-    if feed is None:
-        raise Refusal(
-            "stream_unavailable", "Aliran log tidak tersedia pada layanan ini.", Kind.UNAVAILABLE
-        )
-    return feed
+feed_of = provided(
+    LogFeed,
+    code="stream_unavailable",
+    message="Aliran log tidak tersedia pada layanan ini.",
+)
+"""The process's feed; an app wired without one serves no stream."""
 
 
 @router.get(
@@ -92,7 +91,7 @@ async def stream(
         ),
     ] = None,
 ) -> StreamingResponse:
-    feed = get_feed(request)
+    feed = feed_of(request)
     try:
         first = first_index(last_event_id=last_event_id, start=start)
         field = LAST_EVENT_ID if last_event_id else FROM

@@ -9,7 +9,7 @@ from datetime import date, datetime
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Header, Path, Request, Response, status
+from fastapi import APIRouter, Depends, Header, Path, Response, status
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, StringConstraints
 
 from services.intake.domain.callers import (
@@ -59,6 +59,7 @@ from shared.access import CallerDep
 from shared.calendar import WorkingCalendar
 from shared.clock import Clock
 from shared.counts import Counts
+from shared.dependencies import provided
 from shared.errors import Refusal
 from shared.events.envelope import Actor
 from shared.events.models.values import NotificationChannel
@@ -83,12 +84,7 @@ class IntakeContext:
     wrong_lookups_per_hour: int = 5
 
 
-def get_context(request: Request) -> IntakeContext:
-    context: IntakeContext = request.app.state.context
-    return context
-
-
-ContextDep = Annotated[IntakeContext, Depends(get_context)]
+ContextDep = Annotated[IntakeContext, Depends(provided(IntakeContext))]
 
 
 def _optional(check: Callable[[str], str]) -> Callable[[str | None], str | None]:

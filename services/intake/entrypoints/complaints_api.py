@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Request, status
+from fastapi import APIRouter, Depends, status
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool
 
 from services.intake.domain.callers import submitter
@@ -20,6 +20,7 @@ from services.intake.service_layer.message_caps import MessageCaps
 from services.intake.service_layer.ports import ComplaintRepository, RequestRepository
 from shared.access import CallerDep
 from shared.clock import Clock
+from shared.dependencies import provided
 from shared.events.models.complaints import ComplaintCategory
 from shared.http.error_bodies import error_responses
 
@@ -34,12 +35,7 @@ class ComplaintsContext:
     message_caps: MessageCaps
 
 
-def get_context(request: Request) -> ComplaintsContext:
-    context: ComplaintsContext = request.app.state.complaints
-    return context
-
-
-ContextDep = Annotated[ComplaintsContext, Depends(get_context)]
+ContextDep = Annotated[ComplaintsContext, Depends(provided(ComplaintsContext))]
 
 
 def _optional_phone(value: str | None) -> str | None:

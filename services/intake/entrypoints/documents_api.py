@@ -29,6 +29,7 @@ from services.intake.entrypoints.api import ContextDep, IntakeContext
 from services.intake.service_layer import documents, submission
 from services.intake.service_layer.ports import DocumentStore
 from shared.access import CallerDep
+from shared.dependencies import provided
 from shared.errors import ApiError
 from shared.file_contents import MAX_PAGES, MAX_PIXELS
 from shared.files import MediaType, TooLarge, UnsupportedType
@@ -47,12 +48,7 @@ class DocumentsContext:
     """Where processing works on requests not submitted at a counter."""
 
 
-def get_documents(request: Request) -> DocumentsContext:
-    context: DocumentsContext = request.app.state.documents
-    return context
-
-
-DocumentsDep = Annotated[DocumentsContext, Depends(get_documents)]
+DocumentsDep = Annotated[DocumentsContext, Depends(provided(DocumentsContext))]
 RequestIdPath = Annotated[
     UUID, Path(description="The request's id, in any spelling of the same UUID.")
 ]

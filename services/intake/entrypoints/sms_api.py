@@ -24,6 +24,7 @@ from services.intake.service_layer import submission
 from services.intake.service_layer.commands import CommandContext, Message, answer
 from services.intake.service_layer.ports import InboundMessages
 from shared.clock import Clock
+from shared.dependencies import provided
 from shared.errors import ApiError
 from shared.events.envelope import Actor, ActorKind, Channel
 from shared.events.models.conversations import ConversationReply
@@ -48,12 +49,7 @@ class SmsWebhookContext:
     clock: Clock
 
 
-def get_sms(request: Request) -> SmsWebhookContext:
-    context: SmsWebhookContext = request.app.state.sms
-    return context
-
-
-SmsDep = Annotated[SmsWebhookContext, Depends(get_sms)]
+SmsDep = Annotated[SmsWebhookContext, Depends(provided(SmsWebhookContext))]
 
 
 class InboundSms(BaseModel):

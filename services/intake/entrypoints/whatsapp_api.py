@@ -34,6 +34,7 @@ from services.intake.service_layer.conversations import (
 from services.intake.service_layer.delivery_reports import DeliveryReportContext, pass_on_report
 from services.intake.service_layer.ports import MEDIA_ID_PATTERN
 from shared.clock import Clock
+from shared.dependencies import provided
 from shared.errors import ApiError
 from shared.events.envelope import Actor, ActorKind, Channel
 from shared.events.models.conversations import DeliveryReported
@@ -71,12 +72,7 @@ class WhatsAppContext:
     clock: Clock
 
 
-def get_whatsapp(request: Request) -> WhatsAppContext:
-    context: WhatsAppContext = request.app.state.whatsapp
-    return context
-
-
-WhatsAppDep = Annotated[WhatsAppContext, Depends(get_whatsapp)]
+WhatsAppDep = Annotated[WhatsAppContext, Depends(provided(WhatsAppContext))]
 
 
 class _Tolerant(BaseModel):

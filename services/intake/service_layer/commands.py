@@ -19,13 +19,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from services.intake.domain import sms_replies
-from services.intake.domain.appointments import (
+from services.intake.appointments import service_layer as appointments
+from services.intake.appointments.domain import (
     BookingConflict,
     BookingRefused,
     FreeDay,
     NotInPerson,
 )
+from services.intake.appointments.service_layer import Agenda, AppointmentForm
+from services.intake.domain import sms_replies
 from services.intake.domain.catalogue import ServiceCatalogue, UnknownService
 from services.intake.domain.chats import ACTOR_CHANNELS
 from services.intake.domain.citizen_request import (
@@ -56,8 +58,7 @@ from services.intake.domain.sms_commands import (
 )
 from services.intake.domain.text import InvalidText
 from services.intake.domain.tracking import TRACKING_PATTERN
-from services.intake.service_layer import appointments, complaints, submission
-from services.intake.service_layer.appointments import Agenda, AppointmentForm
+from services.intake.service_layer import complaints, submission
 from services.intake.service_layer.ports import (
     ComplaintRepository,
     IdempotencyKeyRepository,

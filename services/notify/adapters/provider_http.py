@@ -28,7 +28,7 @@ DELAY_SECONDS = re.compile(r"[0-9]{1,9}")
 """Up to nine digits (about 31 years): a longer value is unreadable, not a wait."""
 
 
-def retry_after(response: httpx.Response, now: Clock) -> timedelta | None:
+def retry_after(response: httpx.Response, clock: Clock) -> timedelta | None:
     """The wait a `Retry-After` asks for, as delay-seconds or an HTTP date; None if absent or
     unreadable, never negative. Delay-seconds are ASCII digits only: `str.isdigit` also takes
     `²`, which `int` then refuses, and an error there would stop delivery altogether."""
@@ -43,7 +43,7 @@ def retry_after(response: httpx.Response, now: Clock) -> timedelta | None:
         return None
     if moment.tzinfo is None:
         return None
-    return max(moment - now(), timedelta(0))
+    return max(moment - clock(), timedelta(0))
 
 
 def is_retryable_status(status: int) -> bool:

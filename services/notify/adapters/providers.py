@@ -46,14 +46,14 @@ class ProviderAccounts:
 
 @asynccontextmanager
 async def open_providers(
-    accounts: ProviderAccounts, *, now: Clock = system_clock
+    accounts: ProviderAccounts, *, clock: Clock = system_clock
 ) -> AsyncIterator[ChannelProviders]:
     """The providers with their HTTP clients, closed when the service stops."""
     async with AsyncExitStack() as clients:
         whatsapp = await clients.enter_async_context(whatsapp_client(accounts.whatsapp))
         sms = await clients.enter_async_context(sms_client(accounts.sms))
         yield ChannelProviders(
-            whatsapp=WhatsAppCloudProvider(whatsapp, accounts.whatsapp, now=now),
-            sms=SmsGatewayProvider(sms, now=now),
-            email=SmtpEmailProvider(accounts.smtp, now=now),
+            whatsapp=WhatsAppCloudProvider(whatsapp, accounts.whatsapp, clock=clock),
+            sms=SmsGatewayProvider(sms, clock=clock),
+            email=SmtpEmailProvider(accounts.smtp, clock=clock),
         )

@@ -28,9 +28,9 @@ class SmsGatewayProvider:
     """Sends one SMS per notification under its idempotency key, so a retry after a lost answer
     sends nothing twice."""
 
-    def __init__(self, client: httpx.AsyncClient, *, now: Clock = system_clock) -> None:
+    def __init__(self, client: httpx.AsyncClient, *, clock: Clock = system_clock) -> None:
         self._client = client
-        self._now = now
+        self._clock = clock
 
     async def send(self, notification: Notification) -> str:
         key = notification.idempotency_key
@@ -51,7 +51,7 @@ class SmsGatewayProvider:
         raise ProviderError(
             reason,
             retryable=retryable,
-            retry_after=retry_after(response, self._now) if retryable else None,
+            retry_after=retry_after(response, self._clock) if retryable else None,
         )
 
 

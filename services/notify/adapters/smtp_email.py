@@ -42,12 +42,12 @@ def message_id(idempotency_key: str, sender: str) -> str:
     return f"<{digest}@{domain}>"
 
 
-def email_message(notification: Notification, *, sender: str, now: Clock) -> EmailMessage:
+def email_message(notification: Notification, *, sender: str, clock: Clock) -> EmailMessage:
     message = EmailMessage()
     message["From"] = sender
     message["To"] = notification.recipient
     message["Subject"] = notification.subject or DEFAULT_SUBJECT
-    message["Date"] = format_datetime(now())
+    message["Date"] = format_datetime(clock())
     message["Message-ID"] = message_id(notification.idempotency_key, sender)
     message.set_content(notification.text, subtype="plain", charset="utf-8")
     return message
@@ -59,13 +59,13 @@ class SmtpEmailProvider:
     timeouts (aiosmtplib's are OSErrors) are retried; a session the server cannot hold as
     configured (no STARTTLS, no AUTH) is not."""
 
-    def __init__(self, server: SmtpServer, *, now: Clock = system_clock) -> None:
+    def __init__(self, server: SmtpServer, *, clock: Clock = system_clock) -> None:
         self._server = server
-        self._now = now
+        self._clock = clock
 
     async def send(self, notification: Notification) -> str:
         server = self._server
-        message = email_message(notification, sender=server.sender, now=self._now)
+        message = email_message(notification, sender=server.sender, clock=self._clock)
         try:
             await aiosmtplib.send(
                 message,

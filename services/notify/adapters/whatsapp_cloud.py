@@ -64,11 +64,11 @@ class WhatsAppCloudProvider:
     code and type, never the number or the text."""
 
     def __init__(
-        self, client: httpx.AsyncClient, account: WhatsAppAccount, *, now: Clock = system_clock
+        self, client: httpx.AsyncClient, account: WhatsAppAccount, *, clock: Clock = system_clock
     ) -> None:
         self._client = client
         self._path = f"/{account.api_version}/{account.phone_number_id}/messages"
-        self._now = now
+        self._clock = clock
 
     async def send(self, notification: Notification) -> str:
         try:
@@ -77,7 +77,7 @@ class WhatsAppCloudProvider:
             raise unreachable("whatsapp", exc) from exc
         if response.is_success:
             return _message_id(response)
-        raise graph_failure(response, now=self._now)
+        raise graph_failure(response, clock=self._clock)
 
 
 def whatsapp_client(account: WhatsAppAccount) -> httpx.AsyncClient:
@@ -100,7 +100,7 @@ def _message_id(response: httpx.Response) -> str:
     return message_id
 
 
-def graph_failure(response: httpx.Response, *, now: Clock) -> ProviderError:
+def graph_failure(response: httpx.Response, *, clock: Clock) -> ProviderError:
     """Maps a Graph error answer: throttling and Meta's own trouble are worth a retry, anything
     else about the message (undeliverable, outside the 24-hour window, template, parameters,
     token) is not, so delivery moves on to the next channel."""
@@ -110,7 +110,7 @@ def graph_failure(response: httpx.Response, *, now: Clock) -> ProviderError:
         reason += f": {kind or 'error'} code {code}" + (f"/{subcode}" if subcode else "")
     retryable = is_retryable_status(response.status_code) or code in THROTTLED | TRANSIENT
     return ProviderError(
-        reason, retryable=retryable, retry_after=retry_after(response, now) if retryable else None
+        reason, retryable=retryable, retry_after=retry_after(response, clock) if retryable else None
     )
 
 

@@ -16,6 +16,7 @@ from services.notify.service_layer.statuses import (
     MessageHistory,
     request_history,
 )
+from shared.dependencies import provided
 from shared.events.models.values import DeliveryChannel, DeliveryStatus
 from shared.http.error_bodies import error_response, error_responses
 from shared.identity import Principal
@@ -23,17 +24,12 @@ from shared.identity import Principal
 router = APIRouter(prefix="/v1/notifications", tags=["notifications"])
 
 
-def get_history(request: Request) -> HistoryContext:
-    context: HistoryContext = request.app.state.history
-    return context
-
-
 def get_principal(request: Request) -> Principal:
     principal: Principal = request.state.principal
     return principal
 
 
-HistoryDep = Annotated[HistoryContext, Depends(get_history)]
+HistoryDep = Annotated[HistoryContext, Depends(provided(HistoryContext))]
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
 
 

@@ -21,6 +21,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationErro
 from services.notify.domain.delivery_status import StatusReport
 from services.notify.service_layer.statuses import StatusContext, take_report
 from shared.clock import Clock
+from shared.dependencies import provided
 from shared.errors import ApiError
 from shared.events.models.values import DeliveryChannel, DeliveryStatus
 from shared.http.error_bodies import RETRY_AFTER_S, error_response, error_responses
@@ -45,12 +46,7 @@ class StatusWebhooks:
     clock: Clock
 
 
-def get_webhooks(request: Request) -> StatusWebhooks:
-    webhooks: StatusWebhooks = request.app.state.status_webhooks
-    return webhooks
-
-
-WebhooksDep = Annotated[StatusWebhooks, Depends(get_webhooks)]
+WebhooksDep = Annotated[StatusWebhooks, Depends(provided(StatusWebhooks))]
 
 
 class _Tolerant(BaseModel):

@@ -5,22 +5,18 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request, status
+from fastapi import APIRouter, Depends, Query, status
 from pydantic import BaseModel, Field
 
 from services.notify.domain.templates import Templates
+from shared.dependencies import provided
 from shared.events.models.values import DeliveryChannel
 from shared.http.error_bodies import error_response
 
 router = APIRouter(prefix="/v1/templates", tags=["templates"])
 
 
-def get_templates(request: Request) -> Templates:
-    templates: Templates = request.app.state.templates
-    return templates
-
-
-TemplatesDep = Annotated[Templates, Depends(get_templates)]
+TemplatesDep = Annotated[Templates, Depends(provided(Templates))]
 
 
 class ApprovedTemplateView(BaseModel):

@@ -15,7 +15,7 @@ import random
 import time
 from collections.abc import Awaitable, Callable, Collection, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import timedelta
 from functools import partial
 
 from services.notify.domain.delivery_status import DeliveryRecord
@@ -32,6 +32,7 @@ from services.notify.service_layer.ports import (
     NotificationRepository,
     ProviderError,
 )
+from shared.clock import Clock
 from shared.events.models.values import DeliveryChannel
 from shared.polling import PollingLoop
 from shared.redaction import describe_error
@@ -72,7 +73,7 @@ class Delivery:
     provider: MessageProvider
     max_attempts: int
     """Per channel."""
-    now: Callable[[], datetime]
+    clock: Clock
     quiet_hours: QuietHours | None = None
     limits: Mapping[DeliveryChannel, ChannelLimit] = field(default_factory=dict)
     resend_safe: Collection[DeliveryChannel] = frozenset({DeliveryChannel.SMS})
@@ -97,7 +98,7 @@ class Delivery:
         self._raise_failure()
         wanted = [key for key in notification_ids if key not in self._running]
         loaded = await asyncio.gather(*map(self._load, wanted))
-        now = self.now()
+        now = self.clock()
         due = [
             notification
             for notification in loaded
@@ -113,7 +114,7 @@ class Delivery:
         self._raise_failure()
         started = 0
         while True:
-            batch = await self.repository.due(self.now(), batch_size, skip=set(self._running))
+            batch = await self.repository.due(self.clock(), batch_size, skip=set(self._running))
             started += self._start_all(batch)
             if len(batch) < batch_size:
                 return started
@@ -134,7 +135,7 @@ class Delivery:
             if notification is None or notification.idempotency_key != idempotency_key:
                 return False
             if not notification.resolve_uncertain(
-                provider_message_id=provider_message_id, now=self.now()
+                provider_message_id=provider_message_id, now=self.clock()
             ):
                 return False
             if await self._record(notification):
@@ -154,7 +155,7 @@ class Delivery:
                 channel=record.channel,
                 provider_message_id=record.provider_message_id,
                 reason=reason,
-                now=self.now(),
+                now=self.clock(),
             ):
                 return
             if await self._record(notification):
@@ -200,7 +201,7 @@ class Delivery:
     async def _advance(self, notification: Notification) -> None:
         """Settles an attempt left in flight or in doubt, then tries the current channel, and
         the next ones at once while the route falls back."""
-        now = self.now()
+        now = self.clock()
         if notification.status is NotificationStatus.SENDING:
             notification.resume_in_flight(
                 resend_safe=notification.channel in self.resend_safe,
@@ -215,9 +216,9 @@ class Delivery:
                 return
         while (
             notification.status is NotificationStatus.PENDING
-            and notification.next_attempt_at <= self.now()
+            and notification.next_attempt_at <= self.clock()
         ):
-            if notification.hold_for_quiet_hours(self.quiet_hours, self.now()):
+            if notification.hold_for_quiet_hours(self.quiet_hours, self.clock()):
                 await self._record(notification)
                 return
             if not await self._attempt(notification):
@@ -229,7 +230,7 @@ class Delivery:
         lane = self._lane(notification.channel)
         async with lane.slots:
             await self.sleep(lane.bucket.reserve(self.monotonic()))
-            notification.start_attempt(now=self.now(), lease=self.lease)
+            notification.start_attempt(now=self.clock(), lease=self.lease)
             if not await self._record(notification):
                 return False
             try:
@@ -237,7 +238,7 @@ class Delivery:
             except ProviderError as exc:
                 self._failed(notification, exc)
             else:
-                notification.mark_sent(provider_message_id=message_id, now=self.now())
+                notification.mark_sent(provider_message_id=message_id, now=self.clock())
         if await self._record(notification):
             return True
         log.warning("attempt on %s was settled elsewhere first", notification.notification_id)
@@ -246,14 +247,14 @@ class Delivery:
     def _failed(self, notification: Notification, error: ProviderError) -> None:
         if error.maybe_accepted and notification.channel not in self.resend_safe:
             notification.mark_uncertain(
-                reason=str(error), now=self.now(), window=self.uncertain_window
+                reason=str(error), now=self.clock(), window=self.uncertain_window
             )
             return
         notification.mark_attempt_failed(
             reason=str(error),
             retryable=error.retryable,
             max_attempts=self.max_attempts,
-            now=self.now(),
+            now=self.clock(),
             retry_after=error.retry_after,
             draw=self.draw,
         )
@@ -265,7 +266,7 @@ class Delivery:
             notification.events,
             partial(self.repository.save, notification),
             source=SOURCE,
-            time=self.now(),
+            time=self.clock(),
         ):
             return False
         notification.events.clear()

@@ -5,7 +5,6 @@ once each and published for audit, and a request's message history for staff and
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
@@ -27,6 +26,7 @@ from services.notify.service_layer.ports import (
     RecipientDirectory,
     UncertainDeliveries,
 )
+from shared.clock import Clock
 from shared.errors import Kind, Refusal
 from shared.events.envelope import Actor, ActorKind, Channel
 from shared.events.models.notifications import NotificationHistoryViewed
@@ -55,7 +55,7 @@ class UnknownRequest(Refusal):
 class StatusContext:
     store: DeliveryStatusStore
     notifications: NotificationRepository
-    now: Callable[[], datetime]
+    clock: Clock
     uncertain: UncertainDeliveries | None = None
     """Settles an attempt whose answer was lost, once a status shows it went out."""
     failures: PermanentFailures | None = None
@@ -80,7 +80,7 @@ async def take_report(*, report: StatusReport, context: StatusContext) -> Delive
             record.events,
             partial(context.store.save, record),
             source=SOURCE,
-            time=context.now(),
+            time=context.clock(),
         ):
             break
     else:
@@ -122,7 +122,7 @@ class HistoryContext:
     notifications: NotificationRepository
     store: DeliveryStatusStore
     recipients: RecipientDirectory
-    now: Callable[[], datetime]
+    clock: Clock
     default_service_point: str
     """Where requests not submitted at a counter are worked on (`ServiceSettings`)."""
 
@@ -196,7 +196,7 @@ async def request_history(
 async def _record_read(
     request_id: str, principal: Principal, *, messages: int, context: HistoryContext
 ) -> None:
-    now = context.now()
+    now = context.clock()
     viewed = NotificationHistoryViewed(
         actor=Actor(
             kind=ActorKind.STAFF,

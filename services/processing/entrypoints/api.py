@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Path, Query, Request, Response, status
+from fastapi import APIRouter, Depends, Path, Query, Response, status
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from services.processing.domain.case import Calendar, Case
@@ -21,6 +21,7 @@ from services.processing.service_layer.cases import NoServicePoint, Officer, Tur
 from services.processing.service_layer.ports import AtRisk, CaseRepository, WorkQueues
 from shared.access import CallerDep
 from shared.clock import Clock
+from shared.dependencies import provided
 from shared.events.envelope import Actor, ActorKind, Channel
 from shared.events.models.cases import CaseStage, CollectionMethod
 from shared.http.error_bodies import error_response, error_responses
@@ -37,12 +38,7 @@ class ProcessingContext:
     turns: Turns = field(default_factory=Turns)
 
 
-def get_context(request: Request) -> ProcessingContext:
-    context: ProcessingContext = request.app.state.context
-    return context
-
-
-ContextDep = Annotated[ProcessingContext, Depends(get_context)]
+ContextDep = Annotated[ProcessingContext, Depends(provided(ProcessingContext))]
 RequestIdPath = Annotated[UUID, Path(description="The request's id, which is its case's id.")]
 
 

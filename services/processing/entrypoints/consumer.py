@@ -16,10 +16,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from services.processing.domain.case import Calendar
-from services.processing.domain.letters import LetterPolicy
+from services.processing.letters.domain import LetterPolicy
+from services.processing.letters.ports import LetterIndex, LetterRepository
 from services.processing.service_layer import cases, deadlines, supervision
 from services.processing.service_layer.known_cases import KnownCases
-from services.processing.service_layer.letter_ports import LetterIndex, LetterRepository
 from services.processing.service_layer.ports import AtRisk, DeadlineTimers, WorkQueues
 from services.processing.service_layer.report import ReportStore, record_for_report
 from shared.events.envelope import RequestEvent
@@ -66,12 +66,7 @@ class Dependencies:
     calendar: Calendar
     default_service_point: str
     report: ReportStore
-    letters: LetterDependencies | None = None
-
-    def wired_letters(self) -> LetterDependencies:
-        if self.letters is None:
-            raise RuntimeError("letter events came where letters are not wired")
-        return self.letters
+    letters: LetterDependencies
 
 
 subscription: Subscription[Dependencies] = Subscription("processing")
@@ -188,13 +183,13 @@ async def _record(message: Received[RequestEvent], deps: Dependencies) -> None:
 async def on_letter_registered(message: Received[LetterRegistered], deps: Dependencies) -> None:
     """Lists the letter among its office's open ones, for the head of office's overdue view."""
     event = message.data
-    await deps.wired_letters().index.note_open(event.service_point, event.letter_id)
+    await deps.letters.index.note_open(event.service_point, event.letter_id)
 
 
 @subscription.on(LetterDisposed)
 async def on_letter_disposed(message: Received[LetterDisposed], deps: Dependencies) -> None:
     """Puts the letter in its new holder's inbox and sets the disposition's timers."""
-    event, letters = message.data, deps.wired_letters()
+    event, letters = message.data, deps.letters
     await letters.index.note_holder(event.to_official, event.letter_id)
     loaded = await letters.repository.get(event.letter_id)
     if loaded is None:

@@ -9,21 +9,22 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request, Response, status
+from fastapi import APIRouter, Depends, Query, Response
 from pydantic import BaseModel, Field
 
 from services.processing.domain.report import AGEING, MonthlyReport, Row, WorkingTime
-from services.processing.entrypoints.letters_report import (
+from services.processing.letters import service_layer as letters
+from services.processing.letters.ports import LetterArchive
+from services.processing.letters.report_page import (
     LetterSectionView,
     letters_csv,
     letters_html,
 )
-from services.processing.service_layer import letters, report
-from services.processing.service_layer.letter_ports import LetterArchive
+from services.processing.service_layer import report
 from services.processing.service_layer.report import ReportStore
 from services.processing.templates.monthly_report import ReportNames, render
 from shared.clock import Clock
-from shared.errors import ApiError
+from shared.dependencies import provided
 from shared.http.error_bodies import error_responses
 
 STATES = ("SUBMITTED", "IN_VERIFICATION", "NEEDS_REVISION", "APPROVED", "ISSUED")
@@ -34,20 +35,14 @@ class ReportContext:
     store: ReportStore
     calendar: WorkingTime
     clock: Clock
-    letters: LetterArchive | None = None
+    letters: LetterArchive
     names: ReportNames = field(default_factory=ReportNames)
 
 
-def get_report_context(request: Request) -> ReportContext:
-    context: ReportContext | None = getattr(request.app.state, "report", None)
-    if context is None:
-        raise ApiError(
-            status.HTTP_503_SERVICE_UNAVAILABLE, "not_ready", "Laporan belum dapat dibaca."
-        )
-    return context
-
-
-ReportContextDep = Annotated[ReportContext, Depends(get_report_context)]
+ReportContextDep = Annotated[
+    ReportContext,
+    Depends(provided(ReportContext, code="not_ready", message="Laporan belum dapat dibaca.")),
+]
 
 
 class ReportSection(StrEnum):
@@ -147,9 +142,7 @@ class MonthlyReportView(BaseModel):
     as_of: datetime = Field(description="The backlog's moment: the month's end, or now.")
     backlog_since: str = Field(description="The backlog counts cases received from this month.")
     rows: list[RowView]
-    letters: LetterSectionView | None = Field(
-        default=None, description="Official letters in the month."
-    )
+    letters: LetterSectionView = Field(description="Official letters in the month.")
 
 
 reports_router = APIRouter(prefix="/v1/reports", tags=["reports"])
@@ -189,26 +182,15 @@ async def monthly(
     result = await report.monthly_report(
         month=month, store=context.store, calendar=context.calendar, now=now
     )
-    letter_section = (
-        None
-        if context.letters is None
-        else await letters.letters_report(
-            month=month, archive=context.letters, calendar=context.calendar, now=now
-        )
+    letter_section = await letters.letters_report(
+        month=month, archive=context.letters, calendar=context.calendar, now=now
     )
     if format is ReportFormat.HTML:
         page = render(result, names=context.names)
-        if letter_section is not None:
-            page = page.replace("</body>", f"{letters_html(letter_section)}\n</body>", 1)
+        page = page.replace("</body>", f"{letters_html(letter_section)}\n</body>", 1)
         return Response(page, media_type="text/html; charset=utf-8")
     if format is ReportFormat.CSV:
         if section is ReportSection.LETTERS:
-            if letter_section is None:
-                raise ApiError(
-                    status.HTTP_503_SERVICE_UNAVAILABLE,
-                    "not_ready",
-                    "Laporan persuratan belum dapat dibaca.",
-                )
             return Response(
                 letters_csv(letter_section),
                 media_type="text/csv; charset=utf-8",
@@ -224,7 +206,7 @@ async def monthly(
         as_of=result.as_of,
         backlog_since=result.backlog_since,
         rows=[RowView.of(row, context.names) for row in result.rows],
-        letters=None if letter_section is None else LetterSectionView.of(letter_section),
+        letters=LetterSectionView.of(letter_section),
     )
     return Response(view.model_dump_json(), media_type="application/json")
 

@@ -15,9 +15,9 @@ from functools import partial
 from services.processing.domain import deadlines
 from services.processing.domain.case import Calendar
 from services.processing.domain.deadlines import MINUTE, Fractions, Timer, minute_of
-from services.processing.domain.letters import Letter, LetterPolicy, disposition_timers
+from services.processing.letters.domain import Letter, LetterPolicy, disposition_timers
+from services.processing.letters.ports import LetterRepository
 from services.processing.service_layer.cases import SOURCE
-from services.processing.service_layer.letter_ports import LetterRepository
 from services.processing.service_layer.ports import CaseRepository, DeadlineTimers
 
 ATTEMPTS = 20
@@ -38,7 +38,7 @@ async def set_deadline_timers(
     deadline the case no longer has fires nothing."""
     planned = deadlines.timers(request_id, start, due_at, calendar)
     for timer in await _kept_or_due(planned, timers, now):
-        await fire(timer, repository=repository, now=max(now, timer.fire_at))
+        await _fire_for_case(timer, repository, max(now, timer.fire_at))
 
 
 async def _kept_or_due(planned: list[Timer], timers: DeadlineTimers, now: datetime) -> list[Timer]:
@@ -53,8 +53,8 @@ async def fire_due(
     *,
     timers: DeadlineTimers,
     repository: CaseRepository,
+    letters: LetterRepository,
     now: datetime,
-    letters: LetterRepository | None = None,
 ) -> int:
     """Fires the timers of every whole minute since the cursor; returns how many fired."""
     fired = 0
@@ -63,7 +63,7 @@ async def fire_due(
     while minute < last:
         following = minute + MINUTE
         for timer in await timers.close(following):
-            fired += await fire(timer, repository=repository, now=now, letters=letters)
+            fired += await fire(timer, repository=repository, letters=letters, now=now)
         await timers.advance(minute, following)
         minute = following
     return fired
@@ -73,15 +73,17 @@ async def fire(
     timer: Timer,
     *,
     repository: CaseRepository,
+    letters: LetterRepository,
     now: datetime,
-    letters: LetterRepository | None = None,
 ) -> int:
     """Records the timer's warning or breach on its case (or its reminder or escalation on its
     letter), once; 1 if it was recorded now."""
     if timer.disposition_id is not None:
-        if letters is None:
-            raise RuntimeError("a letter's timer came due where letters are not wired")
         return await _fire_for_letter(timer, letters, now)
+    return await _fire_for_case(timer, repository, now)
+
+
+async def _fire_for_case(timer: Timer, repository: CaseRepository, now: datetime) -> int:
     for _ in range(ATTEMPTS):
         loaded = await repository.get(timer.request_id)
         if loaded is None:

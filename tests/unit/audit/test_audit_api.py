@@ -18,6 +18,7 @@ from services.audit.domain.note import NoteVerifier
 from services.audit.domain.verification import LogVerifier
 from services.audit.entrypoints.api import AuditContext
 from services.audit.service_layer.tree import Checkpointer
+from shared.dependencies import provide
 from shared.http.app import ReadinessCheck
 from tests.auth import STAFF_KEYS, bearer
 from tests.contracts.audit import SIGNER, log_entries
@@ -28,7 +29,7 @@ from tests.fakes_audit import FakeCheckpoints, FakeLogEntries, FakeTreeNodes
 async def audit_api(context: AuditContext) -> AsyncIterator[httpx.AsyncClient]:
     @asynccontextmanager
     async def wiring(app: FastAPI) -> AsyncIterator[Mapping[str, ReadinessCheck]]:
-        app.state.audit = context
+        provide(app, context)
         yield {}
 
     app = create_app(AuditSettings(), wiring=wiring, staff_keys=STAFF_KEYS)

@@ -45,6 +45,7 @@ from services.audit.entrypoints.integrity_api import IntegrityContext
 from services.audit.service_layer.integrity import IntegrityEngine
 from services.audit.service_layer.tree import Checkpointer
 from shared.calendar import WorkingCalendar
+from shared.dependencies import provide
 from shared.events.models.integrity import IntegrityAlert
 from shared.events.models.requests import RequestSubmitted
 from shared.http.app import ReadinessCheck
@@ -339,8 +340,8 @@ async def integrity_api(
 ) -> AsyncIterator[httpx.AsyncClient]:
     @asynccontextmanager
     async def wiring(app: FastAPI) -> AsyncIterator[Mapping[str, ReadinessCheck]]:
-        app.state.audit = audit
-        app.state.integrity = integrity
+        provide(app, audit)
+        provide(app, integrity)
         yield {}
 
     app = create_app(AuditSettings(), wiring=wiring, staff_keys=STAFF_KEYS)

@@ -21,6 +21,7 @@ from services.audit.bootstrap import create_app
 from services.audit.config import AuditSettings
 from services.audit.entrypoints.api import AuditContext
 from services.audit.service_layer.stream import LogFeed
+from shared.dependencies import provide
 from shared.http.app import ReadinessCheck
 from tests.auth import STAFF_KEYS, bearer
 from tests.contracts.audit import SIGNER, log_entries
@@ -37,11 +38,14 @@ async def stream_api(
 ) -> AsyncIterator[httpx.AsyncClient]:
     @asynccontextmanager
     async def wiring(app: FastAPI) -> AsyncIterator[Mapping[str, ReadinessCheck]]:
-        app.state.audit = AuditContext(
-            entries=log, nodes=FakeTreeNodes(), checkpoints=FakeCheckpoints(), signer=SIGNER
+        provide(
+            app,
+            AuditContext(
+                entries=log, nodes=FakeTreeNodes(), checkpoints=FakeCheckpoints(), signer=SIGNER
+            ),
         )
         if feed is not None:
-            app.state.audit_feed = feed
+            provide(app, feed)
         yield {}
 
     app = create_app(AuditSettings(), wiring=wiring, staff_keys=STAFF_KEYS)

@@ -24,6 +24,7 @@ from services.audit.domain.verification import ExportedEntry
 from services.audit.entrypoints.api import AuditContext
 from services.audit.service_layer.tree import Checkpointer, export_log
 from services.audit.verifier import NOT_CHECKED, TAMPERED, VALID, arguments, main, run
+from shared.dependencies import provide
 from shared.http.app import ReadinessCheck
 from tests.auth import STAFF_KEYS, token
 from tests.contracts.audit import ORIGIN, SIGNER, log_entries
@@ -213,7 +214,7 @@ def test_the_log_comes_from_one_place_and_the_service_needs_a_token(argv: list[s
 async def served(context: AuditContext) -> AsyncIterator[httpx.ASGITransport]:
     @asynccontextmanager
     async def wiring(app: FastAPI) -> AsyncIterator[dict[str, ReadinessCheck]]:
-        app.state.audit = context
+        provide(app, context)
         yield {}
 
     app = create_app(AuditSettings(), wiring=wiring, staff_keys=STAFF_KEYS)

@@ -31,9 +31,10 @@ from services.processing.bootstrap import create_app as processing_app
 from services.processing.config import ProcessingSettings
 from services.processing.entrypoints.access import ACCESS as PROCESSING_ACCESS
 from services.processing.entrypoints.api import ProcessingContext
-from services.processing.entrypoints.letters_api import LettersContext
+from services.processing.letters.routes import LettersContext
 from shared.access import PROBES, AccessTable, Rule, route_keys
 from shared.config import ServiceSettings
+from shared.dependencies import provide
 from shared.http.app import ReadinessCheck, build_app
 from shared.identity import Role
 from tests.auth import STAFF_KEYS, bearer
@@ -72,17 +73,23 @@ def intake() -> FastAPI:
 def audit() -> FastAPI:
     @asynccontextmanager
     async def wiring(app: FastAPI) -> AsyncIterator[Mapping[str, ReadinessCheck]]:
-        app.state.audit = AuditContext(
-            entries=FakeLogEntries(),
-            nodes=FakeTreeNodes(),
-            checkpoints=FakeCheckpoints(),
-            signer=SIGNER,
+        provide(
+            app,
+            AuditContext(
+                entries=FakeLogEntries(),
+                nodes=FakeTreeNodes(),
+                checkpoints=FakeCheckpoints(),
+                signer=SIGNER,
+            ),
         )
-        app.state.integrity = IntegrityContext(
-            alerts=FakeAlerts(),
-            nodes=FakeTreeNodes(),
-            checkpoints=FakeCheckpoints(),
-            clock=FakeClock(T0),
+        provide(
+            app,
+            IntegrityContext(
+                alerts=FakeAlerts(),
+                nodes=FakeTreeNodes(),
+                checkpoints=FakeCheckpoints(),
+                clock=FakeClock(T0),
+            ),
         )
         yield {}
 
@@ -97,22 +104,28 @@ async def nothing(app: FastAPI) -> AsyncIterator[Mapping[str, ReadinessCheck]]:
 def processing() -> FastAPI:
     @asynccontextmanager
     async def wiring(app: FastAPI) -> AsyncIterator[Mapping[str, ReadinessCheck]]:
-        app.state.context = ProcessingContext(
-            repository=FakeCaseRepository(),
-            queues=FakeQueues(),
-            at_risk=FakeAtRisk(),
-            calendar=FlatCalendar(),
-            clock=FakeClock(T0),
+        provide(
+            app,
+            ProcessingContext(
+                repository=FakeCaseRepository(),
+                queues=FakeQueues(),
+                at_risk=FakeAtRisk(),
+                calendar=FlatCalendar(),
+                clock=FakeClock(T0),
+            ),
         )
-        app.state.letters = LettersContext(
-            repository=FakeLetterRepository(),
-            scans=FakeLetterScans(),
-            index=FakeLetterIndex(),
-            policy=ProcessingSettings().letter_policy(),
-            calendar=FlatCalendar(),
-            clock=FakeClock(T0),
-            due_soon_within=timedelta(hours=8),
-            max_scan_bytes=1024,
+        provide(
+            app,
+            LettersContext(
+                repository=FakeLetterRepository(),
+                scans=FakeLetterScans(),
+                index=FakeLetterIndex(),
+                policy=ProcessingSettings().letter_policy(),
+                calendar=FlatCalendar(),
+                clock=FakeClock(T0),
+                due_soon_within=timedelta(hours=8),
+                max_scan_bytes=1024,
+            ),
         )
         yield {}
 

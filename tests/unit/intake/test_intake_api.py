@@ -21,6 +21,7 @@ from services.intake.entrypoints.api import IntakeContext
 from services.intake.service_layer.sign_in import SignInContext
 from shared.access import Counting
 from shared.calendar import WorkingCalendar
+from shared.dependencies import provide
 from shared.http.app import ReadinessCheck
 from shared.http.error_bodies import ErrorBody
 from tests.auth import STAFF_KEYS, bearer
@@ -91,24 +92,27 @@ async def running_intake(
 
     @asynccontextmanager
     async def wiring(app: FastAPI) -> AsyncIterator[Mapping[str, ReadinessCheck]]:
-        app.state.context = IntakeContext(
-            repository=repository,
-            idempotency_keys=idempotency_keys,
-            catalogue=load_catalogue(),
-            sign_in=SignInContext(
-                repository=sign_ins,
-                hash_code=lambda challenge_id, code: f"{challenge_id}:{code}",
+        provide(
+            app,
+            IntakeContext(
+                repository=repository,
+                idempotency_keys=idempotency_keys,
+                catalogue=load_catalogue(),
+                sign_in=SignInContext(
+                    repository=sign_ins,
+                    hash_code=lambda challenge_id, code: f"{challenge_id}:{code}",
+                    counts=counts,
+                    rules=settings.sign_in_rules(),
+                ),
+                citizen_tokens=signer,
+                calendar=WorkingCalendar(),
+                clock=clock,
                 counts=counts,
-                rules=settings.sign_in_rules(),
+                message_caps=message_caps(counts, settings.message_cap_rules()),
+                wrong_lookups_per_hour=settings.wrong_lookups_per_hour,
             ),
-            citizen_tokens=signer,
-            calendar=WorkingCalendar(),
-            clock=clock,
-            counts=counts,
-            message_caps=message_caps(counts, settings.message_cap_rules()),
-            wrong_lookups_per_hour=settings.wrong_lookups_per_hour,
         )
-        app.state.counting = Counting(counts=counts, clock=clock)
+        provide(app, Counting(counts=counts, clock=clock))
         yield checks
 
     settings = IntakeSettings.model_validate(

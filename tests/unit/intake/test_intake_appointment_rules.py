@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
 
-from services.intake.domain.appointments import (
+from services.intake.appointments.domain import (
     Access,
     AppointmentStatus,
     BookingRules,

@@ -16,14 +16,15 @@ from fastapi import FastAPI
 
 from services.intake.adapters.catalogue_file import load_catalogue
 from services.intake.adapters.citizen_tokens import CitizenTokenSigner
-from services.intake.adapters.service_points_file import load_service_points
+from services.intake.appointments.domain import BookingRules, ServicePoints
+from services.intake.appointments.routes import AppointmentsContext
+from services.intake.appointments.service_layer import Agenda
+from services.intake.appointments.service_points_file import load_service_points
 from services.intake.bootstrap import create_app, token_signer
 from services.intake.config import IntakeSettings
-from services.intake.domain.appointments import BookingRules, ServicePoints
-from services.intake.entrypoints.appointments_api import AppointmentsContext
-from services.intake.service_layer.appointments import Agenda
 from shared.access import Counting
 from shared.calendar import WorkingCalendar
+from shared.dependencies import provide
 from shared.http.app import ReadinessCheck
 from tests.auth import STAFF_KEYS, bearer
 from tests.builders import T0
@@ -51,6 +52,7 @@ class Intake:
     appointments: FakeAppointmentRepository
     places: FakeSlotPlaces
     signer: CitizenTokenSigner
+    context: AppointmentsContext
 
     def citizen(self, phone: str = "+6281234567890") -> dict[str, str]:
         token, _ = self.signer.issue(phone=phone, now=datetime.now(UTC))
@@ -65,21 +67,22 @@ async def intake(tmp_path: Path) -> AsyncIterator[Intake]:
     appointments, places = FakeAppointmentRepository(), FakeSlotPlaces()
     catalogue = load_catalogue()
 
+    context = AppointmentsContext(
+        agenda=Agenda(
+            appointments=appointments,
+            places=places,
+            rules=BookingRules(
+                service_points=load_service_points(catalogue), calendar=WorkingCalendar()
+            ),
+        ),
+        catalogue=catalogue,
+        clock=FakeClock(T0),
+        message_caps=message_caps(),
+    )
+
     @asynccontextmanager
     async def wiring(app: FastAPI) -> AsyncIterator[Mapping[str, ReadinessCheck]]:
-        app.state.counting = Counting(counts=FakeCounts(), clock=FakeClock(T0))
-        app.state.appointments = AppointmentsContext(
-            agenda=Agenda(
-                appointments=appointments,
-                places=places,
-                rules=BookingRules(
-                    service_points=load_service_points(catalogue), calendar=WorkingCalendar()
-                ),
-            ),
-            catalogue=catalogue,
-            clock=FakeClock(T0),
-            message_caps=message_caps(),
-        )
+        provide(app, Counting(counts=FakeCounts(), clock=FakeClock(T0)), context)
         yield {}
 
     settings = IntakeSettings(local_secrets_dir=tmp_path / "secrets")
@@ -90,7 +93,9 @@ async def intake(tmp_path: Path) -> AsyncIterator[Intake]:
             transport=httpx.ASGITransport(app=app), base_url="http://intake.test"
         ) as client,
     ):
-        yield Intake(app, client, appointments, places, token_signer(settings, settings.cipher()))
+        yield Intake(
+            app, client, appointments, places, token_signer(settings, settings.cipher()), context
+        )
 
 
 async def test_a_booking_answers_where_and_when_to_come(intake: Intake) -> None:
@@ -327,11 +332,12 @@ async def test_a_visit_at_a_point_since_removed_is_still_shown_and_cancelled(
     intake: Intake,
 ) -> None:
     number = (await intake.book()).json()["booking_number"]
-    context: AppointmentsContext = intake.app.state.appointments
+    context = intake.context
     remaining = [p for p in context.agenda.rules.service_points.all() if p.code != "KEC_MOJOSARI"]
     rules = dataclasses.replace(context.agenda.rules, service_points=ServicePoints(remaining))
-    intake.app.state.appointments = dataclasses.replace(
-        context, agenda=dataclasses.replace(context.agenda, rules=rules)
+    provide(
+        intake.app,
+        dataclasses.replace(context, agenda=dataclasses.replace(context.agenda, rules=rules)),
     )
 
     cancelled = await intake.client.post(

@@ -10,8 +10,7 @@ from typing import Any
 import pytest
 
 from services.intake.adapters.catalogue_file import load_catalogue
-from services.intake.adapters.service_points_file import load_service_points
-from services.intake.domain.appointments import (
+from services.intake.appointments.domain import (
     AlreadyBooked,
     Appointment,
     AppointmentStatus,
@@ -23,10 +22,7 @@ from services.intake.domain.appointments import (
     SlotFull,
     SlotKey,
 )
-from services.intake.domain.callers import submitter
-from services.intake.domain.citizen_request import NotOfferedOnChannel, Submitter
-from services.intake.domain.identity import InvalidIdentity
-from services.intake.service_layer.appointments import (
+from services.intake.appointments.service_layer import (
     Agenda,
     AppointmentForm,
     BookingInterrupted,
@@ -37,6 +33,10 @@ from services.intake.service_layer.appointments import (
     next_free_days,
     reschedule_appointment,
 )
+from services.intake.appointments.service_points_file import load_service_points
+from services.intake.domain.callers import submitter
+from services.intake.domain.citizen_request import NotOfferedOnChannel, Submitter
+from services.intake.domain.identity import InvalidIdentity
 from shared.calendar import WorkingCalendar
 from shared.events.envelope import Actor, ActorKind, Channel, CloudEvent, Event
 from shared.events.models.appointments import AppointmentBooked, AppointmentCancelled

@@ -18,6 +18,7 @@ from services.intake.bootstrap import create_app, token_signer
 from services.intake.config import IntakeSettings
 from services.intake.entrypoints.complaints_api import ComplaintsContext
 from shared.access import Counting
+from shared.dependencies import provide
 from shared.http.app import ReadinessCheck
 from tests.auth import STAFF_KEYS, bearer
 from tests.builders import T0, citizen_request
@@ -53,12 +54,15 @@ async def intake(tmp_path: Path) -> AsyncIterator[Intake]:
 
     @asynccontextmanager
     async def wiring(app: FastAPI) -> AsyncIterator[Mapping[str, ReadinessCheck]]:
-        app.state.counting = Counting(counts=FakeCounts(), clock=FakeClock(T0))
-        app.state.complaints = ComplaintsContext(
-            complaints=complaints,
-            requests=requests,
-            clock=FakeClock(T0),
-            message_caps=message_caps(),
+        provide(app, Counting(counts=FakeCounts(), clock=FakeClock(T0)))
+        provide(
+            app,
+            ComplaintsContext(
+                complaints=complaints,
+                requests=requests,
+                clock=FakeClock(T0),
+                message_caps=message_caps(),
+            ),
         )
         yield {}
 

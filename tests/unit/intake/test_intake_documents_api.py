@@ -22,6 +22,7 @@ from services.intake.entrypoints.documents_api import DocumentsContext
 from services.intake.service_layer.sign_in import SignInContext
 from shared.access import Counting
 from shared.calendar import WorkingCalendar
+from shared.dependencies import provide
 from shared.file_contents import MAX_PAGES
 from shared.http.app import ReadinessCheck
 from tests.auth import STAFF_KEYS, bearer
@@ -96,24 +97,27 @@ async def intake() -> AsyncIterator[Intake]:
 
     @asynccontextmanager
     async def wiring(app: FastAPI) -> AsyncIterator[Mapping[str, ReadinessCheck]]:
-        app.state.context = IntakeContext(
-            repository=repository,
-            idempotency_keys=FakeIdempotencyKeys(),
-            catalogue=CATALOGUE,
-            sign_in=SignInContext(
-                repository=FakeSignInRepository(),
-                hash_code=lambda challenge_id, code: f"{challenge_id}:{code}",
+        provide(
+            app,
+            IntakeContext(
+                repository=repository,
+                idempotency_keys=FakeIdempotencyKeys(),
+                catalogue=CATALOGUE,
+                sign_in=SignInContext(
+                    repository=FakeSignInRepository(),
+                    hash_code=lambda challenge_id, code: f"{challenge_id}:{code}",
+                    counts=counts,
+                    rules=settings.sign_in_rules(),
+                ),
+                citizen_tokens=signer,
+                calendar=WorkingCalendar(),
+                clock=FakeClock(T0),
                 counts=counts,
-                rules=settings.sign_in_rules(),
+                message_caps=message_caps(counts),
             ),
-            citizen_tokens=signer,
-            calendar=WorkingCalendar(),
-            clock=FakeClock(T0),
-            counts=counts,
-            message_caps=message_caps(counts),
         )
-        app.state.counting = Counting(counts=counts, clock=FakeClock(T0))
-        app.state.documents = DocumentsContext(store=store, default_service_point="KANTOR_DINAS")
+        provide(app, Counting(counts=counts, clock=FakeClock(T0)))
+        provide(app, DocumentsContext(store=store, default_service_point="KANTOR_DINAS"))
         yield {}
 
     app = create_app(settings, wiring=wiring, staff_keys=STAFF_KEYS)

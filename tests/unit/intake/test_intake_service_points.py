@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from services.intake.adapters.catalogue_file import load_catalogue
-from services.intake.adapters.service_points_file import (
+from services.intake.appointments.service_points_file import (
     InvalidServicePoints,
     load_service_points,
 )

@@ -14,7 +14,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from services.intake.adapters.service_points_file import load_service_points
+from services.intake.appointments.service_points_file import load_service_points
 from services.intake.bootstrap import create_app, token_signer
 from services.intake.config import IntakeSettings
 from services.intake.domain import sms_replies

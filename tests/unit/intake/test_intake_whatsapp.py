@@ -39,6 +39,7 @@ from services.intake.service_layer.delivery_reports import (
     pass_on_report,
 )
 from shared.calendar import JAKARTA, WorkingCalendar
+from shared.dependencies import provide
 from shared.events.envelope import ActorKind, Channel, CloudEvent
 from shared.events.models.appointments import AppointmentBooked
 from shared.events.models.complaints import ComplaintFiled
@@ -196,23 +197,26 @@ async def running_whatsapp() -> AsyncIterator[WhatsApp]:
 
     @asynccontextmanager
     async def wiring(app: FastAPI) -> AsyncIterator[Mapping[str, ReadinessCheck]]:
-        app.state.whatsapp = WhatsAppContext(
-            app_secret=APP_SECRET.encode(),
-            verify_token=VERIFY_TOKEN,
-            conversations=ConversationContext(
-                conversations=conversations,
-                inbound=inbound,
-                media=media,
-                requests=requests,
-                idempotency_keys=FakeIdempotencyKeys(),
-                documents=documents,
-                catalogue=load_catalogue(),
-                calendar=WorkingCalendar(),
-                citizen_id=partial(citizen_subject, cipher()),
-                commands=elsewhere.commands(),
+        provide(
+            app,
+            WhatsAppContext(
+                app_secret=APP_SECRET.encode(),
+                verify_token=VERIFY_TOKEN,
+                conversations=ConversationContext(
+                    conversations=conversations,
+                    inbound=inbound,
+                    media=media,
+                    requests=requests,
+                    idempotency_keys=FakeIdempotencyKeys(),
+                    documents=documents,
+                    catalogue=load_catalogue(),
+                    calendar=WorkingCalendar(),
+                    citizen_id=partial(citizen_subject, cipher()),
+                    commands=elsewhere.commands(),
+                ),
+                reports=DeliveryReportContext(inbound=inbound),
+                clock=clock,
             ),
-            reports=DeliveryReportContext(inbound=inbound),
-            clock=clock,
         )
         yield {}
 
@@ -944,7 +948,8 @@ async def test_a_status_two_instances_took_at_once_is_passed_on_once(
     wakes the relay, which would otherwise publish events that were never stored."""
     inbound = FakeInboundMessages()
     woken = CallCounter()
-    context = DeliveryReportContext(inbound=inbound, outbox_ready=woken)
+    inbound.outgoing.register(woken)
+    context = DeliveryReportContext(inbound=inbound)
     reported = DeliveryReported(
         actor=PROVIDER_ACTOR,
         channel=DeliveryChannel.WHATSAPP,

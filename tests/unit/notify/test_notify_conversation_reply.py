@@ -47,7 +47,7 @@ async def test_a_reply_is_sent_as_it_is_once_however_often_its_event_arrives() -
         repository=repository,
         provider=provider,
         max_attempts=3,
-        now=FakeClock(T0),
+        clock=FakeClock(T0),
     )
     await delivery.deliver_due()
     await delivery.drain()

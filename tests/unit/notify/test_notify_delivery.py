@@ -58,7 +58,7 @@ async def deliver(
             repository=repository,
             provider=provider,
             max_attempts=max_attempts,
-            now=clock,
+            clock=clock,
             draw=longest_wait,
         )
     )
@@ -102,7 +102,7 @@ async def test_a_handed_over_message_is_sent_without_being_read_back(
         repository=repository,
         provider=provider,
         max_attempts=3,
-        now=clock,
+        clock=clock,
     )
     await queue_receipt(
         submitted=request_submitted("req-1"),
@@ -268,7 +268,7 @@ async def test_named_messages_are_tried_only_while_pending_and_due(
         repository=repository,
         provider=provider,
         max_attempts=3,
-        now=clock,
+        clock=clock,
     )
     tried = await named(delivery, ["due", "later", "done", "unknown"])
 
@@ -307,7 +307,7 @@ async def test_messages_are_sent_concurrently_up_to_the_channels_limit(
             repository=repository,
             provider=provider,
             max_attempts=3,
-            now=clock,
+            clock=clock,
             limits={DeliveryChannel.WHATSAPP: limit},
         )
     )
@@ -327,7 +327,7 @@ async def test_a_held_message_the_sweep_sent_first_is_not_sent_again(
         repository=repository,
         provider=provider,
         max_attempts=3,
-        now=clock,
+        clock=clock,
     )
     await queue_receipt(
         submitted=request_submitted("req-1"),
@@ -355,7 +355,7 @@ async def test_a_retry_that_comes_due_in_quiet_hours_waits_untried_until_six(
         repository=repository,
         provider=provider,
         max_attempts=5,
-        now=clock,
+        clock=clock,
         quiet_hours=QuietHours(),
         draw=longest_wait,
     )
@@ -393,7 +393,7 @@ async def test_answers_go_out_in_quiet_hours(
             repository=repository,
             provider=provider,
             max_attempts=3,
-            now=FakeClock(night),
+            clock=FakeClock(night),
             quiet_hours=QuietHours(),
         )
     )
@@ -434,7 +434,7 @@ async def test_a_backlog_larger_than_a_batch_is_sent_in_one_sweep(
             repository=repository,
             provider=provider,
             max_attempts=3,
-            now=clock,
+            clock=clock,
         ),
         batch_size=3,
     )

@@ -69,7 +69,7 @@ class World:
             repository=self.repository,
             provider=self.provider,
             max_attempts=3,
-            now=self.clock,
+            clock=self.clock,
             lease=LEASE,
             uncertain_window=WINDOW,
             draw=longest_wait,

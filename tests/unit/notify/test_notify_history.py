@@ -21,6 +21,7 @@ from services.notify.domain.delivery_status import StatusReport, mask_recipient
 from services.notify.domain.recipients import Recipients
 from services.notify.entrypoints.status_webhooks import StatusWebhooks
 from services.notify.service_layer.statuses import HistoryContext, StatusContext, take_report
+from shared.dependencies import provide
 from shared.events.envelope import Actor, ActorKind, Channel
 from shared.events.models.notifications import NotificationHistoryViewed
 from shared.events.models.values import DeliveryChannel, DeliveryStatus, NotificationChannel
@@ -67,7 +68,7 @@ class FakeNotify:
         self.statuses = StatusContext(
             store=self.store,
             notifications=self.notifications,
-            now=lambda: T0,
+            clock=lambda: T0,
         )
 
     async def seed(self) -> None:
@@ -112,18 +113,24 @@ class FakeNotify:
     @asynccontextmanager
     async def wiring(self, app: FastAPI) -> AsyncIterator[Mapping[str, ReadinessCheck]]:
         await self.seed()
-        app.state.history = HistoryContext(
-            reads=self.reads,
-            notifications=self.notifications,
-            store=self.store,
-            recipients=self.recipients,
-            now=lambda: T0,
-            default_service_point=OFFICE,
+        provide(
+            app,
+            HistoryContext(
+                reads=self.reads,
+                notifications=self.notifications,
+                store=self.store,
+                recipients=self.recipients,
+                clock=lambda: T0,
+                default_service_point=OFFICE,
+            ),
         )
-        app.state.status_webhooks = StatusWebhooks(
-            sms_secret=SMS_SECRET,
-            statuses=self.statuses,
-            clock=lambda: datetime.now(UTC),
+        provide(
+            app,
+            StatusWebhooks(
+                sms_secret=SMS_SECRET,
+                statuses=self.statuses,
+                clock=lambda: datetime.now(UTC),
+            ),
         )
         yield {}
 

@@ -51,12 +51,12 @@ def account(base_url: str = "http://graph.test") -> WhatsAppAccount:
 
 def whatsapp_answering(handler: Handler) -> WhatsAppCloudProvider:
     client = httpx.AsyncClient(transport=httpx.MockTransport(handler), base_url="http://graph.test")
-    return WhatsAppCloudProvider(client, account(), now=lambda: NOW)
+    return WhatsAppCloudProvider(client, account(), clock=lambda: NOW)
 
 
 def sms_answering(handler: Handler) -> SmsGatewayProvider:
     client = httpx.AsyncClient(transport=httpx.MockTransport(handler), base_url="http://sms.test")
-    return SmsGatewayProvider(client, now=lambda: NOW)
+    return SmsGatewayProvider(client, clock=lambda: NOW)
 
 
 def sms_message(notification_id: str = "evt-1:citizen") -> Notification:

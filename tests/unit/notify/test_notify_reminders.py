@@ -160,7 +160,7 @@ async def test_delivery_sends_the_reminder_when_due_and_never_once_cancelled() -
         repository=notify.repository,
         provider=provider,
         max_attempts=3,
-        now=clock,
+        clock=clock,
     )
 
     async def reminders_sent() -> list[str]:

@@ -173,7 +173,7 @@ def context_with(
     context = StatusContext(
         store=store,
         notifications=notifications,
-        now=lambda: T0,
+        clock=lambda: T0,
         uncertain=recorder,
         failures=recorder,
     )

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from services.intake.adapters.catalogue_file import load_catalogue
-from services.intake.adapters.service_points_file import load_service_points
+from services.intake.appointments.service_points_file import load_service_points
 from services.notify.adapters.templates_file import (
     DEFAULT_TEMPLATES,
     InvalidTemplates,

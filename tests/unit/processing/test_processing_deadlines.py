@@ -13,6 +13,7 @@ from shared.events.models.cases import DeadlineBreached, DeadlineWarning
 from shared.identity import Role
 from tests.builders import T0, request_submitted
 from tests.fakes import FakeCaseRepository, FakeTimers, FlatCalendar
+from tests.fakes_letters import FakeLetterRepository
 
 CALENDAR = FlatCalendar()
 VERIFIER = Actor(kind=ActorKind.STAFF, id="verifier-1", channel=Channel.API)
@@ -80,6 +81,7 @@ async def test_timers_fire_once_each_in_order_of_time() -> None:
         await deadlines.fire_due(
             timers=timers_store,
             repository=repository,
+            letters=FakeLetterRepository(),
             now=T0 + timedelta(hours=hours),
         )
 
@@ -92,7 +94,9 @@ async def test_after_an_outage_the_missed_timers_fire_once_even_from_two_instanc
     repository, timers_store = FakeCaseRepository(), FakeTimers()
     await opened(repository)
     await set_timers(repository, timers_store, now=T0)
-    await deadlines.fire_due(timers=timers_store, repository=repository, now=T0)
+    await deadlines.fire_due(
+        timers=timers_store, repository=repository, letters=FakeLetterRepository(), now=T0
+    )
 
     back_after_two_days = T0 + timedelta(days=2)
     await asyncio.gather(
@@ -100,6 +104,7 @@ async def test_after_an_outage_the_missed_timers_fire_once_even_from_two_instanc
             deadlines.fire_due(
                 timers=timers_store,
                 repository=repository,
+                letters=FakeLetterRepository(),
                 now=back_after_two_days,
             )
             for _ in range(2)
@@ -134,7 +139,8 @@ async def test_no_warning_while_the_citizen_must_act_nor_for_a_deadline_that_mov
     await repository.save(paused, revision=revision, outbox=[])
 
     fired_while_paused = [
-        await deadlines.fire(timer, repository=repository, now=T0) for timer in old_timers
+        await deadlines.fire(timer, repository=repository, letters=FakeLetterRepository(), now=T0)
+        for timer in old_timers
     ]
     loaded = await repository.get("req-1")
     assert loaded is not None
@@ -142,7 +148,8 @@ async def test_no_warning_while_the_citizen_must_act_nor_for_a_deadline_that_mov
     resumed.resubmit(VERIFIER, now=T0 + timedelta(days=2), calendar=CALENDAR)
     await repository.save(resumed, revision=revision, outbox=[])
     fired_after = [
-        await deadlines.fire(timer, repository=repository, now=T0) for timer in old_timers
+        await deadlines.fire(timer, repository=repository, letters=FakeLetterRepository(), now=T0)
+        for timer in old_timers
     ]
 
     assert fired_while_paused == [0, 0, 0]
@@ -161,7 +168,9 @@ async def test_a_finished_case_gets_no_breach() -> None:
     repository.outbox.clear()
     [*_, breach] = timers("req-1", case.opened_at, case.due_at, CALENDAR)
 
-    fired = await deadlines.fire(breach, repository=repository, now=case.due_at)
+    fired = await deadlines.fire(
+        breach, repository=repository, letters=FakeLetterRepository(), now=case.due_at
+    )
 
     assert fired == 0
     assert repository.outbox == []
@@ -178,7 +187,9 @@ async def test_a_warning_names_who_holds_the_case() -> None:
     repository.outbox.clear()
     [half, *_] = timers("req-1", case.opened_at, case.due_at, CALENDAR)
 
-    await deadlines.fire(half, repository=repository, now=half.fire_at)
+    await deadlines.fire(
+        half, repository=repository, letters=FakeLetterRepository(), now=half.fire_at
+    )
 
     [warning] = repository.outbox
     assert warning.data["holder"] == "verifier-1"

@@ -25,6 +25,7 @@ from tests.fakes import (
     FakeTimers,
     FlatCalendar,
 )
+from tests.fakes_letters import fake_letters
 from tests.unit.processing.test_processing_report import FakeReportStore
 
 VERIFIER = Actor(
@@ -178,6 +179,7 @@ async def test_the_consumer_applies_intakes_document_events_to_the_case() -> Non
             calendar=FlatCalendar(),
             default_service_point="KANTOR_DINAS",
             report=FakeReportStore(),
+            letters=fake_letters(),
         ),
         FakeClock(T0),
     )

@@ -30,6 +30,7 @@ from tests.fakes import (
     FakeTimers,
     FlatCalendar,
 )
+from tests.fakes_letters import fake_letters
 from tests.unit.processing.test_processing_report import FakeReportStore
 
 VERIFIER = Officer(
@@ -68,6 +69,7 @@ class Processing:
             calendar=FlatCalendar(),
             default_service_point="KANTOR_DINAS",
             report=report,
+            letters=fake_letters(),
         )
         self.dispatch: Dispatch = subscription.bind(self.deps, FakeClock(T0))
 

@@ -9,15 +9,15 @@ from datetime import date, datetime, timedelta
 
 import pytest
 
-from services.processing.domain.letters import (
+from services.processing.letters import service_layer as letters
+from services.processing.letters.domain import (
     Confidentiality,
     IncomingLetter,
     Letter,
     LetterPolicy,
     Urgency,
 )
-from services.processing.service_layer import letters
-from services.processing.service_layer.letters import Staff
+from services.processing.letters.service_layer import Staff
 from shared.errors import Conflict
 from shared.events.envelope import Actor, ActorKind, Channel
 from shared.events.models.letters import LetterRegistered

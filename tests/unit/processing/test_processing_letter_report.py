@@ -15,8 +15,8 @@ from fastapi import FastAPI
 
 from services.processing.bootstrap import create_app
 from services.processing.config import ProcessingSettings
-from services.processing.domain.letter_report import letter_section
-from services.processing.domain.letters import (
+from services.processing.entrypoints.report_api import ReportContext
+from services.processing.letters.domain import (
     Confidentiality,
     IncomingLetter,
     Letter,
@@ -25,8 +25,9 @@ from services.processing.domain.letters import (
     Urgency,
     register,
 )
-from services.processing.entrypoints.letters_report import LETTER_CSV_COLUMNS
-from services.processing.entrypoints.report_api import ReportContext
+from services.processing.letters.report import letter_section
+from services.processing.letters.report_page import LETTER_CSV_COLUMNS
+from shared.dependencies import provide
 from shared.events.envelope import Actor, ActorKind, Channel
 from shared.http.app import ReadinessCheck
 from tests.auth import STAFF_KEYS, bearer
@@ -155,11 +156,14 @@ async def test_the_report_serves_the_section_as_json_csv_and_html() -> None:
 
     @asynccontextmanager
     async def wiring(app: FastAPI) -> AsyncIterator[Mapping[str, ReadinessCheck]]:
-        app.state.report = ReportContext(
-            store=FakeReportStore(),
-            calendar=CALENDAR,  # type: ignore[arg-type]
-            clock=FakeClock(datetime(2026, 12, 5, tzinfo=UTC)),
-            letters=repository,
+        provide(
+            app,
+            ReportContext(
+                store=FakeReportStore(),
+                calendar=CALENDAR,  # type: ignore[arg-type]
+                clock=FakeClock(datetime(2026, 12, 5, tzinfo=UTC)),
+                letters=repository,
+            ),
         )
         yield {}
 

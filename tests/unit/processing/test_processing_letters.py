@@ -7,7 +7,7 @@ from datetime import date, datetime, timedelta
 import pytest
 
 from services.processing.domain.deadlines import Mark, Timer
-from services.processing.domain.letters import (
+from services.processing.letters.domain import (
     Confidentiality,
     DispositionState,
     IncomingLetter,

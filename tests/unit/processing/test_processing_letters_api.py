@@ -15,9 +15,10 @@ from fastapi import FastAPI
 from services.processing.bootstrap import create_app
 from services.processing.config import ProcessingSettings
 from services.processing.domain.deadlines import Mark
-from services.processing.domain.letters import disposition_timers
-from services.processing.entrypoints.letters_api import LettersContext
+from services.processing.letters.domain import disposition_timers
+from services.processing.letters.routes import LettersContext
 from shared.config import load_settings
+from shared.dependencies import provide
 from shared.errors import InvalidConfiguration
 from shared.events.models.letters import (
     LetterAccessRefused,
@@ -74,15 +75,18 @@ def office() -> Office:
 async def client(office: Office) -> AsyncIterator[httpx.AsyncClient]:
     @asynccontextmanager
     async def wiring(app: FastAPI) -> AsyncIterator[Mapping[str, ReadinessCheck]]:
-        app.state.letters = LettersContext(
-            repository=office.repository,
-            scans=office.scans,
-            index=office.index,
-            policy=ProcessingSettings().letter_policy(),
-            calendar=FlatCalendar(),
-            clock=office.clock,
-            due_soon_within=timedelta(hours=8),
-            max_scan_bytes=64,
+        provide(
+            app,
+            LettersContext(
+                repository=office.repository,
+                scans=office.scans,
+                index=office.index,
+                policy=ProcessingSettings().letter_policy(),
+                calendar=FlatCalendar(),
+                clock=office.clock,
+                due_soon_within=timedelta(hours=8),
+                max_scan_bytes=64,
+            ),
         )
         yield {}
 

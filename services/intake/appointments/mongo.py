@@ -22,7 +22,7 @@ from typing import Any
 
 from pymongo.asynchronous.collection import AsyncCollection
 
-from services.intake.domain.appointments import Appointment, AppointmentStatus, SlotKey
+from services.intake.appointments.domain import Appointment, AppointmentStatus, SlotKey
 from shared.crypto import Cipher
 from shared.events.envelope import Actor, CloudEvent
 from shared.events.models.requests import Applicant

@@ -19,7 +19,7 @@ from typing import Any
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import PyMongoError
 
-from services.processing.domain.letters import (
+from services.processing.letters.domain import (
     Confidentiality,
     Disposition,
     DispositionState,
@@ -30,7 +30,7 @@ from services.processing.domain.letters import (
     Reply,
     Urgency,
 )
-from services.processing.service_layer.letter_ports import StoredScan
+from services.processing.letters.ports import StoredScan
 from shared.chunks import SealedChunks, Written
 from shared.crypto import Cipher
 from shared.events.envelope import CloudEvent

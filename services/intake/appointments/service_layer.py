@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from functools import partial
 
-from services.intake.domain.appointments import (
+from services.intake.appointments.domain import (
     Access,
     AlreadyBooked,
     Appointment,
@@ -39,6 +39,7 @@ from services.intake.domain.appointments import (
     already_booked,
     local_day,
 )
+from services.intake.appointments.ports import AppointmentRepository, SlotPlaces
 from services.intake.domain.catalogue import ServiceCatalogue
 from services.intake.domain.citizen_request import NotOfferedOnChannel, Submitter
 from services.intake.domain.identity import (
@@ -49,7 +50,6 @@ from services.intake.domain.identity import (
 )
 from services.intake.domain.text import normalize_name
 from services.intake.domain.tracking import new_tracking_number
-from services.intake.service_layer.ports import AppointmentRepository, SlotPlaces
 from services.intake.service_layer.submission import SOURCE
 from shared.errors import Conflict, Kind, Refusal
 from shared.events.envelope import Actor

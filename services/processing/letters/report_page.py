@@ -9,7 +9,7 @@ from html import escape
 
 from pydantic import BaseModel, Field
 
-from services.processing.domain.letter_report import HolderFigures, LetterSection
+from services.processing.letters.report import HolderFigures, LetterSection
 
 
 def _hours(seconds: float | None) -> float | None:

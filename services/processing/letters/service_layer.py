@@ -11,8 +11,8 @@ from datetime import datetime, timedelta
 from functools import partial
 
 from services.processing.domain.case import Calendar
-from services.processing.domain.letter_report import LetterSection, letter_section
-from services.processing.domain.letters import (
+from services.processing.domain.report import OfficeTime
+from services.processing.letters.domain import (
     Disposition,
     DispositionState,
     IncomingLetter,
@@ -22,15 +22,15 @@ from services.processing.domain.letters import (
     Official,
     register,
 )
-from services.processing.domain.report import OfficeTime
-from services.processing.service_layer.cases import SOURCE
-from services.processing.service_layer.letter_ports import (
+from services.processing.letters.ports import (
     LetterArchive,
     LetterIndex,
     LetterRepository,
     LetterScans,
     StoredScan,
 )
+from services.processing.letters.report import LetterSection, letter_section
+from services.processing.service_layer.cases import SOURCE
 from shared.calendar import JAKARTA
 from shared.clock import Clock
 from shared.errors import Conflict, Kind, Refusal

@@ -14,8 +14,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from services.processing.domain.letters import Disposition, DispositionState, Letter
 from services.processing.domain.report import OfficeTime, month_of
+from services.processing.letters.domain import Disposition, DispositionState, Letter
 
 
 @dataclass(frozen=True)
