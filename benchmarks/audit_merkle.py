@@ -37,7 +37,8 @@ from services.audit.service_layer.tree import (
     inclusion_proof,
 )
 from shared.events.envelope import Actor, ActorKind, Channel, CloudEvent, Event
-from shared.events.models import NotificationChannel, NotificationSent
+from shared.events.models.notifications import NotificationSent
+from shared.events.models.values import NotificationChannel
 from shared.messagebus import Received
 from shared.metrics import DB_OPERATIONS
 from shared.mongo import new_mongo_client

@@ -30,7 +30,9 @@ from services.processing.service_layer.cases import Officer
 from shared.calendar import WorkingCalendar
 from shared.crypto import Cipher
 from shared.events.envelope import Actor, ActorKind, Channel, CloudEvent
-from shared.events.models import Applicant, CaseStage, NotificationChannel, RequestSubmitted
+from shared.events.models.cases import CaseStage
+from shared.events.models.requests import Applicant, RequestSubmitted
+from shared.events.models.values import NotificationChannel
 from shared.identity import Role
 from shared.metrics import DB_OPERATIONS
 from shared.mongo import new_mongo_client

@@ -47,7 +47,7 @@ from services.audit.domain.integrity import Context, MemoryChanges, Rule, RuleMe
 from services.audit.service_layer.integrity import EngineProgress, IntegrityEngine
 from shared.calendar import JAKARTA, WorkingCalendar
 from shared.events.envelope import CloudEvent
-from shared.events.models import (
+from shared.events.models.cases import (
     CaseApproved,
     CaseClaimed,
     CaseCompleted,
@@ -55,12 +55,12 @@ from shared.events.models import (
     CaseResubmitted,
     CaseVerified,
     CaseViewed,
-    ComplaintFiled,
     DeadlineBreached,
     DocumentIssued,
-    RequestSubmitted,
     RevisionRequested,
 )
+from shared.events.models.complaints import ComplaintFiled
+from shared.events.models.requests import RequestSubmitted
 from shared.mongo import Document
 from shared.outbox import Outbox
 

@@ -38,8 +38,7 @@ from services.processing.domain.report import Trail
 from services.processing.service_layer.report import monthly_report, record_for_report
 from shared.calendar import WorkingCalendar
 from shared.events.envelope import Actor, ActorKind, Channel
-from shared.events.models import (
-    Applicant,
+from shared.events.models.cases import (
     CaseApproved,
     CaseCancelled,
     CaseClaimed,
@@ -50,10 +49,10 @@ from shared.events.models import (
     CaseStage,
     CaseVerified,
     DocumentIssued,
-    NotificationChannel,
-    RequestSubmitted,
     RevisionRequested,
 )
+from shared.events.models.requests import Applicant, RequestSubmitted
+from shared.events.models.values import NotificationChannel
 from shared.metrics import DB_OPERATIONS
 from shared.mongo import Document, new_mongo_client, versioned
 

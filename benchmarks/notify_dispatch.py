@@ -35,7 +35,8 @@ from benchmarks.stats import percentiles
 from devstack.stack import Ports, Stack
 from services.intake.config import IntakeSettings
 from shared.events.envelope import Actor, ActorKind, Channel, CloudEvent
-from shared.events.models import Applicant, NotificationChannel, RequestSubmitted
+from shared.events.models.requests import Applicant, RequestSubmitted
+from shared.events.models.values import NotificationChannel
 from shared.events.sealing import EventKeys, event_keys
 from shared.events.topics import REQUESTS
 from shared.kafka import new_producer

@@ -91,7 +91,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from devstack.process import free_port
 from services.notify.adapters.templates_file import DEFAULT_TEMPLATES, load_templates
 from services.notify.domain.templates import fill
-from shared.events.models import DeliveryChannel
+from shared.events.models.values import DeliveryChannel
 
 log = logging.getLogger("message_sink")
 

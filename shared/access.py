@@ -10,6 +10,7 @@ an allowed route (their own request, their village's) is the use case's business
 from __future__ import annotations
 
 import ipaddress
+import re
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -78,6 +79,11 @@ def route_keys(app: FastAPI) -> list[tuple[str, str]]:
         for method in operations
         if method.upper() in _METHODS
     ]
+
+
+def route_pattern(path: str) -> str:
+    """A declared route path as a regular expression, each `{parameter}` one path segment."""
+    return "[^/]+".join(re.escape(part) for part in re.split(r"\{[^}/]+\}", path))
 
 
 def unruled_routes(app: FastAPI, table: AccessTable) -> list[tuple[str, str]]:

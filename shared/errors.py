@@ -1,12 +1,13 @@
-"""What a failure means: retry it, give up on the event, or refuse a call with a reason."""
+"""What a failure means: retry it, give up on the event, or refuse a call with a reason.
+
+Free of I/O libraries, so that domain modules may raise these; which engine errors pass by
+themselves is `shared/transient.py`.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from enum import StrEnum
-
-from aiokafka.errors import KafkaError
-from pymongo.errors import ConnectionFailure, OperationFailure, PyMongoError
 
 
 class InvalidConfiguration(ValueError):
@@ -22,41 +23,9 @@ class PoisonEvent(Exception):
     """An event a consumer can never handle; it goes straight to the dead-letter topic."""
 
 
-TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
-    ConnectionFailure,
-    KafkaError,
-    TimeoutError,
-    RetryableError,
-)
-"""Failures that pass by themselves: retried with backoff for as long as they last."""
-
-# Server answers that mean "not now": shutting down, stepping down, or lock contention (write
-# conflicts are told apart by `is_write_conflict`).
-TRANSIENT_SERVER_CODES = frozenset({6, 7, 89, 91, 189, 262, 9001, 10107, 11600, 11602, 13435})
-TRANSIENT_LABELS = ("RetryableWriteError", "TransientTransactionError")
-WRITE_CONFLICT = 112
-
-
-def is_write_conflict(exc: BaseException) -> bool:
-    """Another writer changed the document first: MongoDB's WriteConflict, or the local engine's
-    version guard refusing a write based on a stale read (devstack/ferretdb/tables.sql)."""
-    return isinstance(exc, OperationFailure) and (
-        exc.code == WRITE_CONFLICT or "SQLSTATE 40001" in str(exc)
-    )
-
-
-def is_transient(exc: BaseException) -> bool:
-    """Whether retrying the same work later can succeed without anyone changing anything."""
-    if isinstance(exc, TRANSIENT_ERRORS) or is_write_conflict(exc):
-        return True
-    if isinstance(exc, PyMongoError) and any(map(exc.has_error_label, TRANSIENT_LABELS)):
-        return True
-    return isinstance(exc, OperationFailure) and exc.code in TRANSIENT_SERVER_CODES
-
-
 class Kind(StrEnum):
     """What a refusal says about the asking, in the domain's words; the HTTP layer gives each
-    kind its status in one place (`shared.http`)."""
+    kind its status in one place (`shared.http.error_bodies`)."""
 
     NOT_FOUND = "not_found"
     """Nothing the caller may see has this id."""

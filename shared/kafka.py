@@ -31,7 +31,7 @@ from pydantic import ValidationError
 
 from shared.clock import Clock
 from shared.config import ServiceSettings
-from shared.errors import PoisonEvent, is_transient
+from shared.errors import PoisonEvent
 from shared.events.envelope import (
     ATTRIBUTE_HEADER_PREFIX,
     CloudEvent,
@@ -44,6 +44,7 @@ from shared.messagebus import Dispatch, Subscription
 from shared.metrics import EVENTS, counting_operations, event_type_label
 from shared.ordering import CommitTracker, KeyedRunner
 from shared.redaction import describe_error, describe_validation_error, redact
+from shared.transient import is_transient
 
 D = TypeVar("D")
 

@@ -24,13 +24,13 @@ from pymongo.errors import DuplicateKeyError, OperationFailure, PyMongoError
 from pymongo.results import BulkWriteResult
 
 from shared.crypto import Cipher
-from shared.errors import is_write_conflict
 from shared.events.envelope import CloudEvent
 from shared.events.models import EVENT_TYPES
 from shared.events.sealing import EventKeys
 from shared.kafka import Producer
 from shared.metrics import OUTBOX_PUBLISHED, OperationCounter
 from shared.polling import PollingLoop
+from shared.transient import is_write_conflict
 
 Document = dict[str, Any]
 T = TypeVar("T")

@@ -12,9 +12,9 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 
-from shared.errors import is_transient
 from shared.metrics import activity
 from shared.redaction import describe_error
+from shared.transient import is_transient
 
 log = logging.getLogger(__name__)
 

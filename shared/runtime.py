@@ -24,7 +24,7 @@ from shared.crypto import Cipher
 from shared.errors import InvalidConfiguration
 from shared.events.sealing import EventKeys
 from shared.events.topics import Topic
-from shared.http import ReadinessCheck
+from shared.http.app import ReadinessCheck
 from shared.kafka import (
     KafkaAccess,
     Producer,

@@ -30,7 +30,7 @@ from services.processing.domain.deadlines import Timer, minute_of
 from services.processing.domain.queues import QueueKey, Slot
 from shared.counts import MINUTE, window_start
 from shared.events.envelope import CloudEvent
-from shared.events.models import DeliveryChannel
+from shared.events.models.values import DeliveryChannel
 from shared.outbox import Outbox
 
 

@@ -11,14 +11,14 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from shared.events.models import (
+from shared.events.models.cases import (
     CaseApproved,
     CaseCompleted,
     CaseOpened,
     DocumentIssued,
-    RequestSubmitted,
     RevisionRequested,
 )
+from shared.events.models.requests import RequestSubmitted
 
 ONCE_PER_REQUEST = (
     RequestSubmitted.event_type,

@@ -35,7 +35,7 @@ from shared.dependencies import provide
 from shared.errors import InvalidConfiguration
 from shared.events.sealing import event_keys
 from shared.events.topics import AUDIT_LOG
-from shared.http import ReadinessCheck, Wiring, build_app
+from shared.http.app import ReadinessCheck, Wiring, build_app
 from shared.kafka import service_topics
 from shared.polling import PollingLoop
 from shared.runtime import ServiceProcess, connected

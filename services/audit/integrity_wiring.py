@@ -10,7 +10,7 @@ from fastapi import FastAPI
 
 from services.audit.adapters.mongo_alerts import MongoAlerts
 from services.audit.adapters.mongo_rule_memory import MongoEngineProgress
-from services.audit.adapters.staff_directory_file import load_staff_directory
+from services.audit.adapters.staff_identities_file import load_staff_directory
 from services.audit.config import AuditSettings
 from services.audit.domain.integrity import Context, StaffIdentity, Thresholds
 from services.audit.entrypoints.api import AuditContext

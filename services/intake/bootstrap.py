@@ -53,7 +53,8 @@ from shared.clock import Clock, system_clock
 from shared.crypto import Cipher
 from shared.dependencies import provide
 from shared.events.sealing import event_keys
-from shared.http import ReadinessCheck, StreamedBody, Wiring, build_app
+from shared.http.app import ReadinessCheck, Wiring, build_app
+from shared.http.middleware import StreamedBody
 from shared.kafka import service_topics
 from shared.mongo_counts import MongoCounts
 from shared.runtime import ServiceProcess, connected

@@ -18,7 +18,7 @@ from services.notify.adapters.mongo_delivery_status import (
 from services.notify.adapters.mongo_notifications import MongoNotificationRepository
 from services.notify.adapters.mongo_recipients import MongoRecipientDirectory
 from services.notify.adapters.providers import open_providers
-from services.notify.adapters.staff_directory_file import load_staff_directory
+from services.notify.adapters.staff_contacts_file import load_staff_directory
 from services.notify.adapters.templates_file import load_templates
 from services.notify.config import NotifySettings
 from services.notify.domain.notification import Notification
@@ -35,7 +35,7 @@ from shared.auth import KeySource
 from shared.clock import Clock, system_clock
 from shared.dependencies import provide
 from shared.events.sealing import event_keys
-from shared.http import ReadinessCheck, Wiring, build_app
+from shared.http.app import ReadinessCheck, Wiring, build_app
 from shared.kafka import service_topics
 from shared.runtime import ServiceProcess, connected
 

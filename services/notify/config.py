@@ -11,7 +11,7 @@ from pydantic_settings import SettingsConfigDict
 from services.notify.adapters.providers import ProviderAccounts
 from services.notify.adapters.sms_gateway import SmsGatewayAccount
 from services.notify.adapters.smtp_email import SmtpServer, TlsMode
-from services.notify.adapters.staff_directory_file import SAMPLE_STAFF_DIRECTORY
+from services.notify.adapters.staff_contacts_file import SAMPLE_STAFF_DIRECTORY
 from services.notify.adapters.templates_file import DEFAULT_TEMPLATES
 from services.notify.adapters.whatsapp_cloud import WhatsAppAccount
 from services.notify.domain.quiet_hours import QuietHours
@@ -20,7 +20,7 @@ from shared.auth import TrustedIssuer, citizen_issuer
 from shared.config import ServiceSettings
 from shared.crypto import RecipientOpener
 from shared.errors import InvalidConfiguration
-from shared.events.models import DeliveryChannel
+from shared.events.models.values import DeliveryChannel
 
 LOCAL_SURVEY_URL = "http://127.0.0.1:8080/survei"
 """Where a completed request's survey link points outside production, when none is set."""

@@ -71,7 +71,8 @@ class Event(BaseModel):
     """The `data` of an event: immutable, past tense, one class per type and version.
 
     Its `subject` keys it on Kafka, so that one subject's events stay in order. A class that sets
-    `event_type` and `topic` is registered by that alone: nothing else needs listing it for it to
+    `event_type` (and `topic`, itself or through a base class of its topic's events) is
+    registered by that alone: nothing else needs listing it for it to
     be published, consumed, audited and documented.
     """
 
@@ -91,7 +92,7 @@ class Event(BaseModel):
         super().__pydantic_init_subclass__(**kwargs)
         if "event_type" not in cls.__dict__:
             return
-        if not isinstance(cls.__dict__.get("topic"), Topic):
+        if not isinstance(getattr(cls, "topic", None), Topic):
             raise TypeError(f"{cls.__name__} sets event_type but names no topic")
         if cls.event_type in _REGISTRY:
             raise TypeError(f"event type {cls.event_type} is declared twice")

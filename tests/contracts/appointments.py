@@ -22,7 +22,9 @@ from services.intake.appointments.ports import AppointmentRepository, SlotPlaces
 from services.intake.domain.complaints import Complaint
 from services.intake.service_layer.ports import ComplaintRepository
 from shared.events.envelope import Actor, ActorKind, Channel
-from shared.events.models import Applicant, ComplaintCategory, NotificationChannel
+from shared.events.models.complaints import ComplaintCategory
+from shared.events.models.requests import Applicant
+from shared.events.models.values import NotificationChannel
 from tests.builders import CITIZEN, T0, VALID_NIK, wrapped
 
 POINT = ServicePoint(

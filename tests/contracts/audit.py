@@ -22,7 +22,7 @@ from services.audit.service_layer.ports import (
     TreeIntegrityError,
     TreeNodes,
 )
-from shared.events.models import RequestSubmitted
+from shared.events.models.requests import RequestSubmitted
 from tests.builders import T0
 
 ORIGIN = "adminduk.test/audit"

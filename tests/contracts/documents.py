@@ -16,7 +16,7 @@ import pytest
 from services.intake.domain.citizen_request import RequestStatus
 from services.intake.domain.documents import StoredDocument
 from services.intake.service_layer.ports import DocumentStore, RequestRepository
-from shared.events.models import DocumentAttached
+from shared.events.models.requests import DocumentAttached
 from shared.files import MediaType
 from tests.builders import CITIZEN, T0, wrapped
 from tests.documents import PDF, parts, waiting_request

@@ -22,7 +22,7 @@ from services.processing.domain.priority import Lane
 from services.processing.domain.queues import QueueKey
 from services.processing.service_layer.ports import AtRisk, CaseRepository, WorkQueues
 from shared.events.envelope import Actor, ActorKind, Channel
-from shared.events.models import CaseStage
+from shared.events.models.cases import CaseStage
 from shared.identity import Role
 from tests.builders import (
     T0,

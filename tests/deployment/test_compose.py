@@ -31,7 +31,7 @@ from devstack.paths import REPO_ROOT
 from devstack.tls import BrokerTls
 from services.audit.entrypoints import consumer as audit_consumer
 from services.intake.entrypoints import consumer as intake_consumer
-from services.notify.adapters.staff_directory_file import SAMPLE_STAFF_DIRECTORY
+from services.notify.adapters.staff_contacts_file import SAMPLE_STAFF_DIRECTORY
 from services.notify.entrypoints import consumer as notify_consumer
 from services.processing.entrypoints import consumer as processing_consumer
 from shared.crypto import RecipientOpener

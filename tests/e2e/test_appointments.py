@@ -20,7 +20,7 @@ from pymongo.database import Database
 from devstack.stack import Stack
 from services.intake.config import IntakeSettings
 from shared.calendar import JAKARTA, WorkingCalendar
-from shared.events.models import AppointmentBooked, AppointmentCancelled
+from shared.events.models.appointments import AppointmentBooked, AppointmentCancelled
 from shared.mongo import Document
 from tests.e2e.conftest import audit_entries, sign_in, sink_messages
 from tests.polling import eventually

@@ -9,7 +9,8 @@ from typing import Any
 import httpx
 
 from devstack.stack import Stack
-from shared.events.models import CaseOpened, RequestSubmitted
+from shared.events.models.cases import CaseOpened
+from shared.events.models.requests import RequestSubmitted
 from tests.e2e.conftest import SUBMISSION, audit_entries, sink_messages
 from tests.polling import eventually
 

@@ -20,7 +20,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from devstack.stack import Stack
-from shared.events.models import RequestSubmitted
+from shared.events.models.requests import RequestSubmitted
 from tests.e2e.conftest import SUBMISSION, audit_entries, auditor
 from tests.polling import eventually
 

@@ -20,7 +20,7 @@ import pytest
 from aiokafka import AIOKafkaConsumer
 
 from devstack.stack import Stack
-from shared.events.models import RequestSubmitted
+from shared.events.models.requests import RequestSubmitted
 from shared.kafka_acls import AUDITORS
 from tests.e2e.conftest import SUBMISSION, auditor
 from tests.unit.audit.test_audit_stream_sse import parse_events

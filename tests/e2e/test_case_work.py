@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 
 from devstack.stack import Stack
-from shared.events.models import CaseViewed
+from shared.events.models.cases import CaseViewed
 from tests.e2e.conftest import (
     SUBMISSION,
     TINY_PDF,

@@ -7,7 +7,7 @@ from typing import Any
 import httpx
 
 from devstack.stack import Stack
-from shared.events.models import ComplaintFiled
+from shared.events.models.complaints import ComplaintFiled
 from tests.e2e.conftest import SUBMISSION, audit_entries
 from tests.polling import eventually
 

@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 
 from devstack.stack import Stack
-from shared.events.models import DocumentAttached, DocumentViewed, RequestCompleted
+from shared.events.models.requests import DocumentAttached, DocumentViewed, RequestCompleted
 from shared.mongo import new_mongo_client
 from tests.builders import FORM_FIELDS
 from tests.documents import noise_png

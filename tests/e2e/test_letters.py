@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 import httpx
 
 from devstack.stack import Stack
-from shared.events.models import (
+from shared.events.models.letters import (
     DispositionEscalated,
     DispositionFollowedUp,
     LetterAccessRefused,

@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from devstack.stack import Stack
-from shared.events.models import NotificationSent
+from shared.events.models.notifications import NotificationSent
 from shared.mongo import Document, new_mongo_client
 from tests.e2e.conftest import SUBMISSION, audit_entries, sink_messages
 from tests.polling import eventually

@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 
 from devstack.stack import Stack
-from shared.events.models import NotificationSent
+from shared.events.models.notifications import NotificationSent
 from shared.mongo import new_mongo_client
 from tests.e2e.conftest import SUBMISSION, audit_entries, sink_messages
 from tests.polling import eventually

@@ -15,7 +15,7 @@ import httpx
 
 from devstack.stack import Stack
 from services.intake.entrypoints.whatsapp_api import WEBHOOK_PATH
-from shared.events.models import NotificationHistoryViewed, NotificationStatusChanged
+from shared.events.models.notifications import NotificationHistoryViewed, NotificationStatusChanged
 from tests.e2e.conftest import SUBMISSION, audit_entries, sign_in
 from tests.polling import eventually
 from tests.whatsapp_webhooks import body_of, notification, signed, status

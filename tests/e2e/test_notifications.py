@@ -16,7 +16,8 @@ from typing import Any
 import httpx
 
 from devstack.stack import Stack
-from shared.events.models import CaseOpened, NotificationSent
+from shared.events.models.cases import CaseOpened
+from shared.events.models.notifications import NotificationSent
 from shared.mongo import new_mongo_client
 from tests.e2e.conftest import (
     SUBMISSION,

@@ -17,7 +17,9 @@ from typing import Any
 import httpx
 
 from devstack.stack import Stack
-from shared.events.models import CaseOpened, NotificationSent, RequestSubmitted
+from shared.events.models.cases import CaseOpened
+from shared.events.models.notifications import NotificationSent
+from shared.events.models.requests import RequestSubmitted
 from shared.events.topics import CASES, IDENTITY, REQUESTS
 from tests.e2e.conftest import audit_entries, codes_sent, sign_in, sink_messages
 from tests.polling import eventually

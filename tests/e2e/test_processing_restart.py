@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from devstack.stack import Stack
-from shared.events.models import CaseOpened
+from shared.events.models.cases import CaseOpened
 from shared.mongo import new_mongo_client
 from tests.e2e.conftest import SUBMISSION, audit_entries, sink_messages
 from tests.polling import eventually

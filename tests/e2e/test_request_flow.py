@@ -5,7 +5,9 @@ from typing import Any
 import httpx
 
 from devstack.stack import Stack
-from shared.events.models import CaseOpened, NotificationSent, RequestSubmitted
+from shared.events.models.cases import CaseOpened
+from shared.events.models.notifications import NotificationSent
+from shared.events.models.requests import RequestSubmitted
 from tests.e2e.conftest import (
     SUBMISSION,
     audit_entries,

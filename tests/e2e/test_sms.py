@@ -12,7 +12,7 @@ import httpx
 from devstack.stack import Stack
 from services.intake.entrypoints.sms_api import WEBHOOK_PATH
 from services.notify.entrypoints.status_webhooks import SMS_PATH
-from shared.events.models import RequestSubmitted
+from shared.events.models.requests import RequestSubmitted
 from shared.gsm7 import segments
 from shared.signatures import timestamped_signature
 from tests.e2e.conftest import (

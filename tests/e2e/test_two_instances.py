@@ -24,15 +24,10 @@ import pytest
 
 from devstack.stack import SERVICES, Stack, instance_name
 from services.intake.entrypoints.sms_api import WEBHOOK_PATH
-from shared.events.models import (
-    CaseClaimed,
-    CaseOpened,
-    ComplaintFiled,
-    DispositionEscalated,
-    LetterDisposed,
-    LetterRegistered,
-    RequestSubmitted,
-)
+from shared.events.models.cases import CaseClaimed, CaseOpened
+from shared.events.models.complaints import ComplaintFiled
+from shared.events.models.letters import DispositionEscalated, LetterDisposed, LetterRegistered
+from shared.events.models.requests import RequestSubmitted
 from shared.signatures import timestamped_signature
 from tests.e2e.conftest import (
     SUBMISSION,

@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 
 from devstack.stack import Stack
-from shared.events.models import DocumentAttached, RequestSubmitted
+from shared.events.models.requests import DocumentAttached, RequestSubmitted
 from tests.documents import JPEG
 from tests.e2e.conftest import (
     audit_entries,

@@ -25,8 +25,7 @@ from services.audit.service_layer.integrity import IntegrityEngine
 from services.audit.service_layer.log import AuditRecorder
 from shared.calendar import JAKARTA, WorkingCalendar
 from shared.events.envelope import Actor, ActorKind, Channel, Event
-from shared.events.models import (
-    Applicant,
+from shared.events.models.cases import (
     CaseApproved,
     CaseClaimed,
     CaseCompleted,
@@ -36,16 +35,15 @@ from shared.events.models import (
     CaseVerified,
     CaseViewed,
     CollectionMethod,
-    ComplaintCategory,
-    ComplaintFiled,
     DeadlineBreached,
     DeadlineWarning,
-    DispositionEscalated,
     DocumentIssued,
-    NotificationChannel,
-    RequestSubmitted,
     RevisionRequested,
 )
+from shared.events.models.complaints import ComplaintCategory, ComplaintFiled
+from shared.events.models.letters import DispositionEscalated
+from shared.events.models.requests import Applicant, RequestSubmitted
+from shared.events.models.values import NotificationChannel
 from shared.messagebus import Received
 from shared.mongo import Document
 from tests.builders import cipher

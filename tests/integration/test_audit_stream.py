@@ -33,7 +33,7 @@ from services.audit.service_layer.entries_topic import EntryRelay
 from services.audit.service_layer.stream import LogFeed
 from shared.dependencies import provide
 from shared.events.topics import Topic
-from shared.http import ReadinessCheck
+from shared.http.app import ReadinessCheck
 from shared.kafka import KafkaAccess
 from shared.mongo import Document
 from tests.auth import STAFF_KEYS, bearer

@@ -16,7 +16,7 @@ from services.processing.domain.deadlines import Timer, minute_of
 from services.processing.domain.deadlines import timers as timers_of
 from services.processing.letters.mongo import MongoLetterRepository
 from services.processing.service_layer import cases, deadlines
-from shared.events.models import DeadlineBreached, DeadlineWarning
+from shared.events.models.cases import DeadlineBreached, DeadlineWarning
 from shared.mongo import Document, new_mongo_client
 from tests.builders import T0, cipher, request_submitted
 from tests.fakes import CallCounter, FlatCalendar

@@ -9,8 +9,8 @@ import pytest
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import OperationFailure
 
-from shared.errors import is_write_conflict
 from shared.mongo import Document, insert_new, update_document
+from shared.transient import is_write_conflict
 
 CLIENTS = 20
 local_engine_only = pytest.mark.skipif(

@@ -17,7 +17,7 @@ from services.intake.appointments.mongo import (
     MongoSlotPlaces,
 )
 from services.intake.domain.complaints import Complaint
-from shared.events.models import ComplaintCategory
+from shared.events.models.complaints import ComplaintCategory
 from shared.mongo import Document
 from tests.builders import CITIZEN, T0, VALID_NIK, cipher
 from tests.contracts.appointments import (

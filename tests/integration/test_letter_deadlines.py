@@ -26,7 +26,7 @@ from services.processing.letters.mongo import MongoLetterRepository
 from services.processing.letters.service_layer import Staff
 from services.processing.service_layer import deadlines
 from shared.events.envelope import Actor, ActorKind, Channel
-from shared.events.models import DispositionEscalated, DispositionReminded
+from shared.events.models.letters import DispositionEscalated, DispositionReminded
 from shared.mongo import Document, new_mongo_client
 from tests.builders import T0, cipher
 from tests.fakes import FlatCalendar

@@ -15,12 +15,8 @@ from services.notify.adapters.mongo_notifications import ABOUT_INDEX, MongoNotif
 from services.notify.domain.delivery_status import StatusReport
 from services.notify.service_layer.statuses import SOURCE, StatusContext, take_report
 from shared.events.envelope import Actor, ActorKind, Channel, CloudEvent
-from shared.events.models import (
-    DeliveryChannel,
-    DeliveryStatus,
-    NotificationHistoryViewed,
-    NotificationStatusChanged,
-)
+from shared.events.models.notifications import NotificationHistoryViewed, NotificationStatusChanged
+from shared.events.models.values import DeliveryChannel, DeliveryStatus
 from shared.mongo import UNPUBLISHED, Document
 from tests.builders import T0, cipher
 from tests.fakes import CallCounter

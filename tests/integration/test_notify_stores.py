@@ -28,12 +28,9 @@ from services.notify.service_layer.delivery import Delivery
 from services.notify.service_layer.messages import MessageContext
 from services.notify.service_layer.statuses import StatusContext
 from shared.calendar import JAKARTA
-from shared.events.models import (
-    ChannelTried,
-    DeliveryChannel,
-    NotificationChannel,
-    SignInCodeRequested,
-)
+from shared.events.models.identity import SignInCodeRequested
+from shared.events.models.notifications import ChannelTried
+from shared.events.models.values import DeliveryChannel, NotificationChannel
 from shared.mongo import Document
 from tests.builders import CITIZEN, cipher, notification, request_submitted
 from tests.fakes import FakeClock, FakeMessageProvider

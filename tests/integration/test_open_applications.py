@@ -15,7 +15,7 @@ from services.intake.domain.open_applications import AlreadyOpen
 from services.intake.service_layer.submission import SubmissionOutcome, submit_request
 from shared.calendar import WorkingCalendar
 from shared.events.envelope import Actor, ActorKind, Channel
-from shared.events.models import NotificationChannel
+from shared.events.models.values import NotificationChannel
 from shared.mongo import Document
 from tests.builders import FORM_FIELDS, MOBILE, T0, VALID_NIK, cipher
 

@@ -18,7 +18,7 @@ from pydantic import ValidationError
 from shared.clock import system_clock
 from shared.errors import RetryableError
 from shared.events.envelope import CloudEvent
-from shared.events.models import Applicant, RequestSubmitted
+from shared.events.models.requests import Applicant, RequestSubmitted
 from shared.kafka import EventConsumer, KafkaAccess
 from shared.logging import JsonFormatter
 from shared.messagebus import Received, Subscription

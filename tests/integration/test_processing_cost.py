@@ -41,13 +41,8 @@ from services.processing.service_layer.known_cases import KnownCases
 from services.processing.service_layer.report import monthly_report
 from shared.calendar import WorkingCalendar
 from shared.events.envelope import Actor, ActorKind, Channel, CloudEvent, Event
-from shared.events.models import (
-    CaseClaimed,
-    CaseOpened,
-    DocumentAttached,
-    RequestCompleted,
-    RequestSubmitted,
-)
+from shared.events.models.cases import CaseClaimed, CaseOpened
+from shared.events.models.requests import DocumentAttached, RequestCompleted, RequestSubmitted
 from shared.identity import Role
 from shared.metrics import DB_OPERATIONS, activity
 from shared.mongo import Document, OutboxRelay

@@ -20,7 +20,8 @@ from services.processing.service_layer.known_cases import KnownCases
 from services.processing.service_layer.report import Counted, monthly_report, record_for_report
 from shared.calendar import WorkingCalendar
 from shared.events.envelope import Actor, ActorKind, Channel, Event
-from shared.events.models import CaseCompleted, RequestSubmitted, RevisionRequested
+from shared.events.models.cases import CaseCompleted, RevisionRequested
+from shared.events.models.requests import RequestSubmitted
 from shared.identity import Role
 from shared.mongo import Document, new_mongo_client
 from tests.builders import applicant, case, cipher

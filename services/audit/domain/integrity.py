@@ -27,20 +27,18 @@ from typing import Any
 from services.audit.domain.entry import LogEntry
 from shared.calendar import JAKARTA, WorkingCalendar
 from shared.events.envelope import ActorKind
-from shared.events.models import (
-    EVENT_TYPES,
+from shared.events.models import EVENT_TYPES
+from shared.events.models.cases import (
     CaseClaimed,
     CaseOpened,
     CaseReassigned,
     CaseViewed,
-    ComplaintCategory,
-    ComplaintFiled,
     DeadlineBreached,
-    DispositionEscalated,
-    DocumentViewed,
-    RequestSubmitted,
     RevisionRequested,
 )
+from shared.events.models.complaints import ComplaintCategory, ComplaintFiled
+from shared.events.models.letters import DispositionEscalated
+from shared.events.models.requests import DocumentViewed, RequestSubmitted
 from shared.events.topics import INTEGRITY
 
 NO_REASON = "-"

@@ -24,7 +24,7 @@ from services.audit.service_layer import log, tree
 from services.audit.service_layer.ports import CheckpointStore, LogEntries, TreeNodes
 from shared.dependencies import provided
 from shared.errors import ApiError
-from shared.http import error_response, error_responses
+from shared.http.error_bodies import error_response, error_responses
 
 LAST_SEQUENCE = 2**63 - 1
 """The largest sequence number: MongoDB stores integers in at most 8 bytes."""

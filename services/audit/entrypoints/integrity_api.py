@@ -34,7 +34,7 @@ from shared.clock import Clock
 from shared.dependencies import provided
 from shared.errors import ApiError
 from shared.events.envelope import Actor, ActorKind, Channel
-from shared.http import error_responses
+from shared.http.error_bodies import error_responses
 from shared.identity import Principal
 
 MAX_PAGE = 200

@@ -33,7 +33,7 @@ from services.audit.service_layer.stream import (
 )
 from shared.dependencies import provided
 from shared.errors import ApiError
-from shared.http import error_response, error_responses
+from shared.http.error_bodies import error_response, error_responses
 
 STREAM_PATH = "/v1/audit/stream"
 EVENT_STREAM = "text/event-stream"

@@ -39,7 +39,11 @@ from services.audit.service_layer.tree import InclusionProof, ProofRefused, incl
 from shared.clock import Clock
 from shared.errors import Kind, Refusal
 from shared.events.envelope import Actor, CloudEvent, Event
-from shared.events.models import IntegrityAlert, IntegrityAlertAcknowledged, IntegrityAlertResolved
+from shared.events.models.integrity import (
+    IntegrityAlert,
+    IntegrityAlertAcknowledged,
+    IntegrityAlertResolved,
+)
 from shared.outbox import Outbox
 
 SOURCE = "/adminduk/audit"

@@ -19,8 +19,9 @@ from dataclasses import dataclass
 from services.audit.domain.entry import LogEntry
 from services.audit.domain.stream import check_within
 from services.audit.service_layer.ports import LogEntries
-from shared.errors import Kind, Refusal, is_transient
+from shared.errors import Kind, Refusal
 from shared.redaction import describe_error
+from shared.transient import is_transient
 
 log = logging.getLogger(__name__)
 

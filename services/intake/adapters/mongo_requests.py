@@ -18,7 +18,7 @@ from services.intake.domain.citizen_request import CitizenRequest, RequestStatus
 from services.intake.domain.open_applications import OpenApplication
 from shared.crypto import Cipher
 from shared.events.envelope import Actor, CloudEvent
-from shared.events.models import Applicant
+from shared.events.models.requests import Applicant
 from shared.mongo import (
     Document,
     apply_once,

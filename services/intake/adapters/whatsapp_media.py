@@ -18,9 +18,8 @@ import re
 import httpx
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from services.intake.service_layer.ports import MediaTooLarge, MediaUnavailable
+from services.intake.service_layer.ports import MEDIA_ID_PATTERN, MediaTooLarge, MediaUnavailable
 
-MEDIA_ID_PATTERN = r"^[0-9A-Za-z_.-]{1,128}$"
 _MEDIA_ID = re.compile(MEDIA_ID_PATTERN)
 _HEX_SHA256 = re.compile(r"^[0-9a-f]{64}$")
 META_MEDIA_HOSTS = frozenset({"lookaside.fbsbx.com"})

@@ -21,7 +21,8 @@ from services.intake.domain.tracking import mask_tracking_number
 from shared.calendar import JAKARTA, WorkingCalendar
 from shared.errors import Kind, Refusal
 from shared.events.envelope import Actor, Event
-from shared.events.models import Applicant, AppointmentBooked, AppointmentCancelled
+from shared.events.models.appointments import AppointmentBooked, AppointmentCancelled
+from shared.events.models.requests import Applicant
 from shared.wib import day_label, hours_label, slot_label
 
 WEEKEND = frozenset({5, 6})

@@ -25,7 +25,7 @@ from pymongo.asynchronous.collection import AsyncCollection
 from services.intake.appointments.domain import Appointment, AppointmentStatus, SlotKey
 from shared.crypto import Cipher
 from shared.events.envelope import Actor, CloudEvent
-from shared.events.models import Applicant
+from shared.events.models.requests import Applicant
 from shared.mongo import (
     Document,
     insert_new,

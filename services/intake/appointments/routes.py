@@ -35,7 +35,7 @@ from services.intake.service_layer.message_caps import MessageCaps
 from shared.access import CallerDep
 from shared.clock import Clock
 from shared.dependencies import provided
-from shared.http import error_response, error_responses
+from shared.http.error_bodies import error_response, error_responses
 from shared.identity import Principal, Role
 
 

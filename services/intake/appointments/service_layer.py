@@ -53,7 +53,8 @@ from services.intake.domain.tracking import new_tracking_number
 from services.intake.service_layer.submission import SOURCE
 from shared.errors import Conflict, Kind, Refusal
 from shared.events.envelope import Actor
-from shared.events.models import Applicant, NotificationChannel
+from shared.events.models.requests import Applicant
+from shared.events.models.values import NotificationChannel
 from shared.identity import Role
 
 HOLD_ATTEMPTS = 5

@@ -22,7 +22,7 @@ from services.intake.domain.identity import (
     validate_nik_digits,
 )
 from services.intake.domain.text import name_pattern, normalize_name
-from shared.events.models import NotificationChannel
+from shared.events.models.values import NotificationChannel
 from shared.wib import day_label
 
 Day = date

@@ -6,7 +6,7 @@ no receipt of its own: one message, one answer, on the channel it came from."""
 from __future__ import annotations
 
 from shared.events.envelope import Actor, Channel
-from shared.events.models import NotificationChannel
+from shared.events.models.values import NotificationChannel
 
 ACTOR_CHANNELS = {
     NotificationChannel.SMS: Channel.SMS,

@@ -25,13 +25,13 @@ from services.intake.domain.text import normalize_name
 from shared.calendar import JAKARTA, WorkingCalendar
 from shared.errors import Kind, Refusal
 from shared.events.envelope import Actor, ActorKind, Channel, Event
-from shared.events.models import (
+from shared.events.models.requests import (
     Applicant,
-    NotificationChannel,
     RequestCancelled,
     RequestResubmitted,
     RequestSubmitted,
 )
+from shared.events.models.values import NotificationChannel
 from shared.identity import Role
 
 if TYPE_CHECKING:

@@ -15,7 +15,7 @@ from services.intake.domain.identity import InvalidIdentity, normalize_phone
 from services.intake.domain.text import InvalidText, clean_text
 from services.intake.domain.tracking import new_tracking_number
 from shared.events.envelope import Actor, ActorKind, Event
-from shared.events.models import ComplaintCategory, ComplaintFiled
+from shared.events.models.complaints import ComplaintCategory, ComplaintFiled
 
 NUMBER_PREFIX = "ADU-"
 MAX_DESCRIPTION = 2000

@@ -39,7 +39,7 @@ from services.intake.domain.identity import (
 from services.intake.domain.text import InvalidText, normalize_name
 from services.intake.domain.tracking import TRACKING_PATTERN, normalize_tracking_number
 from shared.calendar import JAKARTA
-from shared.events.models import NotificationChannel
+from shared.events.models.values import NotificationChannel
 from shared.files import MediaType
 from shared.wib import moment_label
 

@@ -21,7 +21,7 @@ from services.intake.domain.catalogue import DocumentRequirement, ServiceDefinit
 from services.intake.domain.citizen_request import CitizenRequest, RequestStatus
 from shared.errors import Kind, Refusal
 from shared.events.envelope import Actor
-from shared.events.models import DocumentAttached, RequestCompleted
+from shared.events.models.requests import DocumentAttached, RequestCompleted
 from shared.files import FileRefused, MediaType
 from shared.identity import Principal, Role
 

@@ -4,7 +4,7 @@ what the citizen needs to know in plain Indonesian."""
 from __future__ import annotations
 
 from services.intake.domain.citizen_request import RequestStatus, StatusChange
-from shared.events.models import (
+from shared.events.models.cases import (
     CaseEvent,
     CaseRejected,
     CollectionMethod,

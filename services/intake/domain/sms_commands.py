@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
 
-from shared.events.models import ComplaintCategory
+from shared.events.models.complaints import ComplaintCategory
 
 
 class Keyword(StrEnum):

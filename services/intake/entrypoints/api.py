@@ -62,9 +62,9 @@ from shared.counts import Counts
 from shared.dependencies import provided
 from shared.errors import Refusal
 from shared.events.envelope import Actor
-from shared.events.models import NotificationChannel
+from shared.events.models.values import NotificationChannel
 from shared.files import MediaType
-from shared.http import error_response, error_responses
+from shared.http.error_bodies import error_response, error_responses
 from shared.identity import Principal
 
 

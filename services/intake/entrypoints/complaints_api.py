@@ -21,8 +21,8 @@ from services.intake.service_layer.ports import ComplaintRepository, RequestRepo
 from shared.access import CallerDep
 from shared.clock import Clock
 from shared.dependencies import provided
-from shared.events.models import ComplaintCategory
-from shared.http import error_responses
+from shared.events.models.complaints import ComplaintCategory
+from shared.http.error_bodies import error_responses
 
 
 @dataclass(frozen=True)

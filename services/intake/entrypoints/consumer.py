@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from services.intake.service_layer import progress
 from services.intake.service_layer.ports import RequestRepository
-from shared.events.models import (
+from shared.events.models.cases import (
     CaseApproved,
     CaseCancelled,
     CaseClaimed,

@@ -33,7 +33,7 @@ from shared.dependencies import provided
 from shared.errors import ApiError
 from shared.file_contents import MAX_PAGES, MAX_PIXELS
 from shared.files import MediaType, TooLarge, UnsupportedType
-from shared.http import error_response, error_responses
+from shared.http.error_bodies import error_response, error_responses
 
 DOCUMENTS_PATH = "/v1/requests/{request_id}/documents"
 EXTENSIONS = {MediaType.PDF: ".pdf", MediaType.JPEG: ".jpg", MediaType.PNG: ".png"}

@@ -8,7 +8,7 @@ from services.intake.domain.citizen_request import Submitter
 from services.intake.domain.message_caps import CapReason, MessageCapReached
 from services.intake.service_layer.message_caps import MessageCaps
 from shared.errors import ApiError
-from shared.http import error_response
+from shared.http.error_bodies import error_response
 
 CAPPED = error_response(
     429,

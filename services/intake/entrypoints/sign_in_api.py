@@ -13,8 +13,8 @@ from services.intake.domain.sign_in import CODE_DIGITS, CheckOutcome
 from services.intake.entrypoints.api import ContextDep
 from services.intake.service_layer import sign_in
 from shared.errors import ApiError
-from shared.events.models import NotificationChannel
-from shared.http import error_response, error_responses
+from shared.events.models.values import NotificationChannel
+from shared.http.error_bodies import error_response, error_responses
 
 PhoneNumber = Annotated[str, AfterValidator(normalize_phone)]
 _PHONE = Field(

@@ -27,8 +27,9 @@ from shared.clock import Clock
 from shared.dependencies import provided
 from shared.errors import ApiError
 from shared.events.envelope import Actor, ActorKind, Channel
-from shared.events.models import ConversationReply, NotificationChannel
-from shared.http import error_response, error_responses
+from shared.events.models.conversations import ConversationReply
+from shared.events.models.values import NotificationChannel
+from shared.http.error_bodies import error_response, error_responses
 from shared.redaction import describe_validation_error
 from shared.signatures import valid_timestamped_signature
 

@@ -24,7 +24,6 @@ from fastapi import APIRouter, Depends, Query, Request, status
 from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from services.intake.adapters.whatsapp_media import MEDIA_ID_PATTERN
 from services.intake.domain.conversation import Text, Unsupported
 from services.intake.service_layer.conversations import (
     ConversationContext,
@@ -33,17 +32,14 @@ from services.intake.service_layer.conversations import (
     take_message,
 )
 from services.intake.service_layer.delivery_reports import DeliveryReportContext, pass_on_report
+from services.intake.service_layer.ports import MEDIA_ID_PATTERN
 from shared.clock import Clock
 from shared.dependencies import provided
 from shared.errors import ApiError
 from shared.events.envelope import Actor, ActorKind, Channel
-from shared.events.models import (
-    DeliveryChannel,
-    DeliveryReported,
-    DeliveryStatus,
-    NotificationChannel,
-)
-from shared.http import RETRY_AFTER_S, error_response, error_responses
+from shared.events.models.conversations import DeliveryReported
+from shared.events.models.values import DeliveryChannel, DeliveryStatus, NotificationChannel
+from shared.http.error_bodies import RETRY_AFTER_S, error_response, error_responses
 from shared.redaction import describe_validation_error
 from shared.signatures import valid_hub_signature
 

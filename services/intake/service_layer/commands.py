@@ -67,7 +67,7 @@ from services.intake.service_layer.ports import (
 from services.intake.service_layer.sign_in import SignInContext, prove_phone
 from shared.calendar import WorkingCalendar
 from shared.events.envelope import Actor, ActorKind
-from shared.events.models import NotificationChannel
+from shared.events.models.values import NotificationChannel
 
 REFUSALS = (
     NotUnderstood,

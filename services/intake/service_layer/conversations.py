@@ -73,7 +73,8 @@ from services.intake.service_layer.ports import (
 )
 from shared.calendar import WorkingCalendar
 from shared.events.envelope import Actor, ActorKind
-from shared.events.models import ConversationReply, NotificationChannel
+from shared.events.models.conversations import ConversationReply
+from shared.events.models.values import NotificationChannel
 from shared.file_contents import Unreadable, check_contents
 from shared.files import SNIFF_BYTES, sniff
 

@@ -14,7 +14,7 @@ from functools import partial
 
 from services.intake.service_layer.ports import InboundMessages
 from services.intake.service_layer.submission import SOURCE
-from shared.events.models import DeliveryReported
+from shared.events.models.conversations import DeliveryReported
 
 PROVIDER = "whatsapp-status"
 """The inbound-messages provider the statuses are recorded under, apart from citizens'

@@ -22,7 +22,7 @@ from services.intake.service_layer.submission import SOURCE
 from shared.clock import Clock
 from shared.errors import Conflict
 from shared.events.envelope import Actor
-from shared.events.models import DocumentViewed
+from shared.events.models.requests import DocumentViewed
 
 ATTEMPTS = 5
 """Tries to record a document while other documents of the request arrive at the same moment."""

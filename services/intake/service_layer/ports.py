@@ -231,6 +231,10 @@ class MediaTooLarge(MediaUnavailable):
     """The file is larger than the document it is sent for may be."""
 
 
+MEDIA_ID_PATTERN = r"^[0-9A-Za-z_.-]{1,128}$"
+"""A provider's media id as the webhook admits it and a `MediaSource` fetches it."""
+
+
 class MediaSource(Protocol):
     async def fetch(self, media_id: str, *, max_bytes: int) -> bytes:
         """The bytes of a photo or file a citizen sent; MediaTooLarge past `max_bytes`,

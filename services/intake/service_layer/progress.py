@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from services.intake.domain.progress import shown_at_same_status, status_change
 from services.intake.service_layer.ports import RequestRepository
-from shared.events.models import CaseEvent
+from shared.events.models.cases import CaseEvent
 
 
 async def follow_case(*, event: CaseEvent, event_id: str, repository: RequestRepository) -> None:

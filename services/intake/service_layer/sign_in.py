@@ -19,7 +19,8 @@ from services.intake.service_layer.submission import SOURCE
 from shared.counts import Counts
 from shared.errors import Kind, Refusal
 from shared.events.envelope import Actor, ActorKind, Channel
-from shared.events.models import NotificationChannel, SignInCodeRequested
+from shared.events.models.identity import SignInCodeRequested
+from shared.events.models.values import NotificationChannel
 
 CodeHasher = Callable[[str, str], str]
 """(challenge id, code) → a keyed hash of the code, so that codes are never stored."""

@@ -22,7 +22,7 @@ from pymongo.errors import DuplicateKeyError
 from services.notify.domain.delivery_status import PROGRESS, DeliveryRecord, SeenStatus, record_id
 from shared.crypto import Cipher
 from shared.events.envelope import CloudEvent
-from shared.events.models import DeliveryChannel, DeliveryStatus
+from shared.events.models.values import DeliveryChannel, DeliveryStatus
 from shared.mongo import (
     Document,
     insert_new,

@@ -22,7 +22,8 @@ from services.notify.domain.notification import (
 )
 from shared.crypto import Cipher
 from shared.events.envelope import CloudEvent
-from shared.events.models import ChannelTried, DeliveryChannel
+from shared.events.models.notifications import ChannelTried
+from shared.events.models.values import DeliveryChannel
 from shared.mongo import VERSION, Document, insert_new, outbox_fields, update_document, with_outbox
 from shared.outbox import Outbox
 

@@ -22,7 +22,7 @@ from services.notify.domain.recipients import (
 )
 from shared.crypto import Cipher
 from shared.events.envelope import Actor
-from shared.events.models import NotificationChannel
+from shared.events.models.values import NotificationChannel
 from shared.mongo import Document, retry_write_conflicts, update_document, versioned
 
 STEP_TYPES = {step.event_type: step for step in CASE_STEPS}

@@ -17,7 +17,7 @@ from services.notify.adapters.whatsapp_cloud import (
 from services.notify.domain.notification import Notification
 from services.notify.service_layer.ports import MessageProvider
 from shared.clock import Clock, system_clock
-from shared.events.models import DeliveryChannel
+from shared.events.models.values import DeliveryChannel
 
 
 @dataclass(frozen=True)

@@ -33,7 +33,7 @@ from services.notify.domain.templates import (
     placeholders,
 )
 from shared.errors import InvalidConfiguration
-from shared.events.models import CollectionMethod
+from shared.events.models.cases import CollectionMethod
 from shared.gsm7 import is_gsm7
 
 DEFAULT_TEMPLATES = Path(__file__).resolve().parent.parent / "templates.json"

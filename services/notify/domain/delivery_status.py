@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from shared.events.envelope import Actor, ActorKind, Channel, Event
-from shared.events.models import DeliveryChannel, DeliveryStatus, NotificationStatusChanged
+from shared.events.models.notifications import NotificationStatusChanged
+from shared.events.models.values import DeliveryChannel, DeliveryStatus
 
 PROGRESS = {
     DeliveryStatus.SENT: 0,

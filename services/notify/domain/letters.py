@@ -10,22 +10,20 @@ from types import MappingProxyType
 
 from services.notify.domain.recipients import CaseStep, Recipients
 from services.notify.domain.templates import Labels, Letter
-from shared.events.models import (
-    AppointmentBooked,
-    AppointmentCancelled,
+from shared.events.models.appointments import AppointmentBooked, AppointmentCancelled
+from shared.events.models.cases import (
     CaseApproved,
     CaseCompleted,
     CaseRejected,
-    ComplaintFiled,
     DeadlineBreached,
     DeadlineWarning,
-    DispositionEscalated,
-    DispositionReminded,
     DocumentIssued,
-    RequestSubmitted,
     RevisionRequested,
-    SignInCodeRequested,
 )
+from shared.events.models.complaints import ComplaintFiled
+from shared.events.models.identity import SignInCodeRequested
+from shared.events.models.letters import DispositionEscalated, DispositionReminded
+from shared.events.models.requests import RequestSubmitted
 from shared.wib import day_label, moment_label, slot_label
 
 ABOUT_A_REQUEST = frozenset({"name", "service", "tracking_number"})

@@ -17,13 +17,9 @@ from enum import StrEnum
 
 from services.notify.domain.quiet_hours import QuietHours
 from shared.events.envelope import Actor, Event
-from shared.events.models import (
-    ChannelTried,
-    ConversationReply,
-    DeliveryChannel,
-    NotificationFailed,
-    NotificationSent,
-)
+from shared.events.models.conversations import ConversationReply
+from shared.events.models.notifications import ChannelTried, NotificationFailed, NotificationSent
+from shared.events.models.values import DeliveryChannel
 
 NOTIFY = Actor.system("notify")
 

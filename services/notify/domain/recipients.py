@@ -6,15 +6,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from shared.events.envelope import Actor
-from shared.events.models import (
+from shared.events.models.cases import (
     CaseApproved,
     CaseCompleted,
     CaseRejected,
     DocumentIssued,
-    NotificationChannel,
-    RequestSubmitted,
     RevisionRequested,
 )
+from shared.events.models.requests import RequestSubmitted
+from shared.events.models.values import NotificationChannel
 
 CaseStep = RevisionRequested | CaseApproved | DocumentIssued | CaseRejected | CaseCompleted
 """The steps of a case the citizen is told about."""

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, time, timedelta
 
 from services.notify.domain.notification import Notification, NotificationStatus
 from shared.calendar import JAKARTA
-from shared.events.models import DeliveryChannel
+from shared.events.models.values import DeliveryChannel
 
 REMINDER_TIME = time(8, 0)
 """When, the day before the visit, the reminder goes: early in the office day, outside quiet

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from shared.events.models import DeliveryChannel
+from shared.events.models.values import DeliveryChannel
 
 PHONE_FALLBACK: dict[DeliveryChannel, tuple[DeliveryChannel, ...]] = {
     DeliveryChannel.WHATSAPP: (DeliveryChannel.SMS,),

@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 
 from services.notify.domain.notification import ApprovedTemplate
 from shared.errors import Kind, Refusal
-from shared.events.models import CollectionMethod, DeliveryChannel
+from shared.events.models.cases import CollectionMethod
+from shared.events.models.values import DeliveryChannel
 from shared.gsm7 import segments, to_gsm7
 
 PLACEHOLDER = re.compile(r"\{([a-z][a-z0-9_]*)\}")

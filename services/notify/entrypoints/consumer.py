@@ -7,19 +7,13 @@ from services.notify.domain.recipients import CASE_STEPS, CaseStep
 from services.notify.service_layer import messages
 from services.notify.service_layer.messages import MessageContext
 from services.notify.service_layer.statuses import take_report
-from shared.events.models import (
-    AppointmentBooked,
-    AppointmentCancelled,
-    ComplaintFiled,
-    ConversationReply,
-    DeadlineBreached,
-    DeadlineWarning,
-    DeliveryReported,
-    DispositionEscalated,
-    DispositionReminded,
-    RequestSubmitted,
-    SignInCodeRequested,
-)
+from shared.events.models.appointments import AppointmentBooked, AppointmentCancelled
+from shared.events.models.cases import DeadlineBreached, DeadlineWarning
+from shared.events.models.complaints import ComplaintFiled
+from shared.events.models.conversations import ConversationReply, DeliveryReported
+from shared.events.models.identity import SignInCodeRequested
+from shared.events.models.letters import DispositionEscalated, DispositionReminded
+from shared.events.models.requests import RequestSubmitted
 from shared.messagebus import Received, Subscription
 
 subscription: Subscription[MessageContext] = Subscription("notify")

@@ -17,8 +17,8 @@ from services.notify.service_layer.statuses import (
     request_history,
 )
 from shared.dependencies import provided
-from shared.events.models import DeliveryChannel, DeliveryStatus
-from shared.http import error_response, error_responses
+from shared.events.models.values import DeliveryChannel, DeliveryStatus
+from shared.http.error_bodies import error_response, error_responses
 from shared.identity import Principal
 
 router = APIRouter(prefix="/v1/notifications", tags=["notifications"])

@@ -23,8 +23,8 @@ from services.notify.service_layer.statuses import StatusContext, take_report
 from shared.clock import Clock
 from shared.dependencies import provided
 from shared.errors import ApiError
-from shared.events.models import DeliveryChannel, DeliveryStatus
-from shared.http import RETRY_AFTER_S, error_response, error_responses
+from shared.events.models.values import DeliveryChannel, DeliveryStatus
+from shared.http.error_bodies import RETRY_AFTER_S, error_response, error_responses
 from shared.redaction import describe_validation_error
 from shared.signatures import valid_timestamped_signature
 

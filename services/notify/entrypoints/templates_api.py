@@ -10,8 +10,8 @@ from pydantic import BaseModel, Field
 
 from services.notify.domain.templates import Templates
 from shared.dependencies import provided
-from shared.events.models import DeliveryChannel
-from shared.http import error_response
+from shared.events.models.values import DeliveryChannel
+from shared.http.error_bodies import error_response
 
 router = APIRouter(prefix="/v1/templates", tags=["templates"])
 

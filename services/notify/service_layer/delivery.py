@@ -33,10 +33,10 @@ from services.notify.service_layer.ports import (
     ProviderError,
 )
 from shared.clock import Clock
-from shared.errors import is_transient
-from shared.events.models import DeliveryChannel
+from shared.events.models.values import DeliveryChannel
 from shared.polling import PollingLoop
 from shared.redaction import describe_error
+from shared.transient import is_transient
 
 log = logging.getLogger(__name__)
 

@@ -23,20 +23,14 @@ from services.notify.service_layer.delivery import DeliveryReady
 from services.notify.service_layer.ports import NotificationRepository, RecipientDirectory
 from services.notify.service_layer.statuses import StatusContext
 from shared.errors import RetryableError
-from shared.events.models import (
-    AppointmentBooked,
-    AppointmentCancelled,
-    ComplaintFiled,
-    ConversationReply,
-    DeadlineBreached,
-    DeadlineWarning,
-    DeliveryChannel,
-    DispositionEscalated,
-    DispositionReminded,
-    NotificationChannel,
-    RequestSubmitted,
-    SignInCodeRequested,
-)
+from shared.events.models.appointments import AppointmentBooked, AppointmentCancelled
+from shared.events.models.cases import DeadlineBreached, DeadlineWarning
+from shared.events.models.complaints import ComplaintFiled
+from shared.events.models.conversations import ConversationReply
+from shared.events.models.identity import SignInCodeRequested
+from shared.events.models.letters import DispositionEscalated, DispositionReminded
+from shared.events.models.requests import RequestSubmitted
+from shared.events.models.values import DeliveryChannel, NotificationChannel
 
 log = logging.getLogger(__name__)
 

@@ -10,7 +10,7 @@ from services.notify.domain.delivery_status import DeliveryRecord
 from services.notify.domain.notification import Notification
 from services.notify.domain.recipients import OperatorNotice, ParkedStep, Recipients
 from shared.events.envelope import CloudEvent
-from shared.events.models import DeliveryChannel
+from shared.events.models.values import DeliveryChannel
 from shared.outbox import Outbox
 
 

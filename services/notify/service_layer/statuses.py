@@ -29,7 +29,8 @@ from services.notify.service_layer.ports import (
 from shared.clock import Clock
 from shared.errors import Kind, Refusal
 from shared.events.envelope import Actor, ActorKind, Channel
-from shared.events.models import DeliveryChannel, DeliveryStatus, NotificationHistoryViewed
+from shared.events.models.notifications import NotificationHistoryViewed
+from shared.events.models.values import DeliveryChannel, DeliveryStatus
 from shared.identity import Principal, Role
 
 SOURCE = "/adminduk/notify"

@@ -15,7 +15,7 @@ from pymongo.asynchronous.collection import AsyncCollection
 from services.processing.domain.case import Case, CaseState, Claim, Step
 from shared.crypto import Cipher
 from shared.events.envelope import CloudEvent
-from shared.events.models import Applicant
+from shared.events.models.requests import Applicant
 from shared.identity import Role
 from shared.mongo import Document, insert_applied, update_document, with_outbox
 from shared.outbox import Outbox

@@ -27,8 +27,7 @@ from services.processing.domain.deadlines import Mark, Timer
 from services.processing.domain.priority import Lane, lane_for
 from shared.errors import Kind, Refusal
 from shared.events.envelope import Actor, ActorKind, Channel, Event
-from shared.events.models import (
-    Applicant,
+from shared.events.models.cases import (
     CaseApproved,
     CaseCancelled,
     CaseClaimed,
@@ -46,9 +45,9 @@ from shared.events.models import (
     DeadlineBreached,
     DeadlineWarning,
     DocumentIssued,
-    RequestSubmitted,
     RevisionRequested,
 )
+from shared.events.models.requests import Applicant, RequestSubmitted
 from shared.identity import Role
 
 PROCESSING = Actor.system("processing")

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from services.processing.domain.priority import Lane
-from shared.events.models import CaseStage
+from shared.events.models.cases import CaseStage
 
 WRITE_GRACE = timedelta(seconds=60)
 

@@ -20,7 +20,7 @@ from typing import Protocol
 from services.processing.domain.case import Step, channel_of
 from shared.calendar import JAKARTA
 from shared.events.envelope import ActorKind
-from shared.events.models import (
+from shared.events.models.cases import (
     CaseApproved,
     CaseCancelled,
     CaseCompleted,
@@ -28,9 +28,9 @@ from shared.events.models import (
     CaseRejected,
     CaseVerified,
     DocumentIssued,
-    RequestSubmitted,
     RevisionRequested,
 )
+from shared.events.models.requests import RequestSubmitted
 
 TOTAL, SERVICE, CHANNEL, DISTRICT, OFFICER = "total", "service", "channel", "district", "officer"
 CASE_DIMENSIONS = (SERVICE, CHANNEL, DISTRICT)

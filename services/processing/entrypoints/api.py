@@ -23,8 +23,8 @@ from shared.access import CallerDep
 from shared.clock import Clock
 from shared.dependencies import provided
 from shared.events.envelope import Actor, ActorKind, Channel
-from shared.events.models import CaseStage, CollectionMethod
-from shared.http import error_response, error_responses
+from shared.events.models.cases import CaseStage, CollectionMethod
+from shared.http.error_bodies import error_response, error_responses
 from shared.identity import Principal
 
 

@@ -23,7 +23,7 @@ from services.processing.service_layer.known_cases import KnownCases
 from services.processing.service_layer.ports import AtRisk, DeadlineTimers, WorkQueues
 from services.processing.service_layer.report import ReportStore, record_for_report
 from shared.events.envelope import RequestEvent
-from shared.events.models import (
+from shared.events.models.cases import (
     CaseApproved,
     CaseCancelled,
     CaseClaimed,
@@ -36,15 +36,16 @@ from shared.events.models import (
     CaseVerified,
     DeadlineBreached,
     DeadlineWarning,
-    DocumentAttached,
     DocumentIssued,
-    LetterDisposed,
-    LetterRegistered,
+    RevisionRequested,
+)
+from shared.events.models.letters import LetterDisposed, LetterRegistered
+from shared.events.models.requests import (
+    DocumentAttached,
     RequestCancelled,
     RequestCompleted,
     RequestResubmitted,
     RequestSubmitted,
-    RevisionRequested,
 )
 from shared.messagebus import Received, Subscription
 

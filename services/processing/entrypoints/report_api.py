@@ -25,7 +25,7 @@ from services.processing.service_layer.report import ReportStore
 from services.processing.templates.monthly_report import ReportNames, render
 from shared.clock import Clock
 from shared.dependencies import provided
-from shared.http import error_responses
+from shared.http.error_bodies import error_responses
 
 STATES = ("SUBMITTED", "IN_VERIFICATION", "NEEDS_REVISION", "APPROVED", "ISSUED")
 

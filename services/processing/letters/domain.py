@@ -24,7 +24,7 @@ from services.processing.domain.deadlines import Mark, Timer
 from shared.calendar import JAKARTA
 from shared.errors import Kind, Refusal
 from shared.events.envelope import Actor, Event
-from shared.events.models import (
+from shared.events.models.letters import (
     DispositionClosed,
     DispositionEscalated,
     DispositionFollowedUp,

@@ -50,7 +50,7 @@ from shared.clock import Clock
 from shared.dependencies import provided
 from shared.errors import ApiError
 from shared.files import Accepted, MediaType, TooLarge, UnsupportedType
-from shared.http import Responses, error_response, error_responses
+from shared.http.error_bodies import Responses, error_response, error_responses
 from shared.identity import Principal, Role
 
 SCAN_PATH = "/v1/letters/{letter_id}/scan"

@@ -25,9 +25,8 @@ from services.processing.service_layer.known_cases import CaseFacts, KnownCases
 from services.processing.service_layer.ports import CaseRepository, WorkQueues
 from shared.errors import Conflict, Kind, Refusal, RetryableError
 from shared.events.envelope import Actor, Event
-from shared.events.models import (
-    CaseReleased,
-    CaseStage,
+from shared.events.models.cases import CaseReleased, CaseStage
+from shared.events.models.requests import (
     DocumentAttached,
     RequestCancelled,
     RequestCompleted,

@@ -21,7 +21,7 @@ from services.processing.domain.case import Case, Step
 from services.processing.domain.priority import Lane
 from services.processing.service_layer.ports import CaseRepository
 from shared.events.envelope import CloudEvent
-from shared.events.models import CaseEvent
+from shared.events.models.cases import CaseEvent
 
 CAPACITY = 10_000
 

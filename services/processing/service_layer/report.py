@@ -18,7 +18,8 @@ from services.processing.domain import report
 from services.processing.domain.report import MonthlyReport, OfficeTime, Trail, WorkingTime
 from shared.calendar import JAKARTA
 from shared.events.envelope import Event
-from shared.events.models import CaseEvent, CaseReleased, CaseViewed, RequestSubmitted
+from shared.events.models.cases import CaseEvent, CaseReleased, CaseViewed
+from shared.events.models.requests import RequestSubmitted
 
 BACKLOG_MONTHS = 12
 """How far back the backlog looks: cases received earlier than this are not counted in it."""

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 
 from services.processing.domain.case import Case
 from services.processing.service_layer.ports import AtRisk, CaseRepository
-from shared.events.models import DeadlineBreached, DeadlineWarning
+from shared.events.models.cases import DeadlineBreached, DeadlineWarning
 
 
 async def note_at_risk(

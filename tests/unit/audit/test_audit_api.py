@@ -19,7 +19,7 @@ from services.audit.domain.verification import LogVerifier
 from services.audit.entrypoints.api import AuditContext
 from services.audit.service_layer.tree import Checkpointer
 from shared.dependencies import provide
-from shared.http import ReadinessCheck
+from shared.http.app import ReadinessCheck
 from tests.auth import STAFF_KEYS, bearer
 from tests.contracts.audit import SIGNER, log_entries
 from tests.fakes_audit import FakeCheckpoints, FakeLogEntries, FakeTreeNodes

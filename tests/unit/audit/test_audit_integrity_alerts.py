@@ -17,7 +17,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from services.audit.adapters.staff_directory_file import (
+from services.audit.adapters.staff_identities_file import (
     InvalidStaffDirectory,
     load_staff_directory,
 )
@@ -46,8 +46,9 @@ from services.audit.service_layer.integrity import IntegrityEngine
 from services.audit.service_layer.tree import Checkpointer
 from shared.calendar import WorkingCalendar
 from shared.dependencies import provide
-from shared.events.models import IntegrityAlert, RequestSubmitted
-from shared.http import ReadinessCheck
+from shared.events.models.integrity import IntegrityAlert
+from shared.events.models.requests import RequestSubmitted
+from shared.http.app import ReadinessCheck
 from tests.auth import STAFF_KEYS, bearer
 from tests.builders import FAMILY_CARD, FORM_FIELDS, VALID_NIK, request_submitted
 from tests.contracts.audit import SIGNER

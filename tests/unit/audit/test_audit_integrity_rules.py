@@ -30,19 +30,18 @@ from services.audit.domain.integrity import (
 from services.audit.domain.pseudonym import pseudonym, pseudonymise
 from shared.calendar import WorkingCalendar
 from shared.events.envelope import Actor, ActorKind, Channel, Event
-from shared.events.models import (
+from shared.events.models.cases import (
     CaseClaimed,
     CaseStage,
     CaseVerified,
     CaseViewed,
-    ComplaintCategory,
-    ComplaintFiled,
     DeadlineBreached,
-    DispositionEscalated,
-    IntegrityAlertAcknowledged,
-    RequestSubmitted,
     RevisionRequested,
 )
+from shared.events.models.complaints import ComplaintCategory, ComplaintFiled
+from shared.events.models.integrity import IntegrityAlertAcknowledged
+from shared.events.models.letters import DispositionEscalated
+from shared.events.models.requests import RequestSubmitted
 from tests.builders import CITIZEN, FAMILY_CARD, FORM_FIELDS, SYSTEM, VALID_NIK, applicant
 
 KEY = b"pseudonym-key"

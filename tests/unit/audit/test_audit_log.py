@@ -10,7 +10,8 @@ from services.audit.domain.entry import LogEntry
 from services.audit.domain.pseudonym import PREFIX
 from services.audit.service_layer.log import AuditRecorder, list_entries
 from shared.events.envelope import Event
-from shared.events.models import CaseOpened, RequestSubmitted
+from shared.events.models.cases import CaseOpened
+from shared.events.models.requests import RequestSubmitted
 from shared.messagebus import Received
 from tests.builders import (
     CITIZEN,

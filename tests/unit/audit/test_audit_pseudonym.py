@@ -4,12 +4,10 @@ import copy
 import re
 
 from services.audit.domain.pseudonym import pseudonym, pseudonymise
-from shared.events.models import (
-    CaseOpened,
-    NotificationChannel,
-    NotificationSent,
-    RequestSubmitted,
-)
+from shared.events.models.cases import CaseOpened
+from shared.events.models.notifications import NotificationSent
+from shared.events.models.requests import RequestSubmitted
+from shared.events.models.values import NotificationChannel
 from tests.builders import MOBILE, SYSTEM, T0, VALID_NIK, case_opened, request_submitted
 
 KEY = b"k" * 32

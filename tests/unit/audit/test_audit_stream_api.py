@@ -22,7 +22,7 @@ from services.audit.config import AuditSettings
 from services.audit.entrypoints.api import AuditContext
 from services.audit.service_layer.stream import LogFeed
 from shared.dependencies import provide
-from shared.http import ReadinessCheck
+from shared.http.app import ReadinessCheck
 from tests.auth import STAFF_KEYS, bearer
 from tests.contracts.audit import SIGNER, log_entries
 from tests.fakes_audit import FakeCheckpoints, FakeLogEntries, FakeTreeNodes

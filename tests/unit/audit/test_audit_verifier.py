@@ -25,7 +25,7 @@ from services.audit.entrypoints.api import AuditContext
 from services.audit.service_layer.tree import Checkpointer, export_log
 from services.audit.verifier import NOT_CHECKED, TAMPERED, VALID, arguments, main, run
 from shared.dependencies import provide
-from shared.http import ReadinessCheck
+from shared.http.app import ReadinessCheck
 from tests.auth import STAFF_KEYS, token
 from tests.contracts.audit import ORIGIN, SIGNER, log_entries
 from tests.fakes_audit import FakeCheckpoints, FakeLogEntries, FakeTreeNodes

@@ -35,7 +35,7 @@ from services.processing.letters.routes import LettersContext
 from shared.access import PROBES, AccessTable, Rule, route_keys
 from shared.config import ServiceSettings
 from shared.dependencies import provide
-from shared.http import ReadinessCheck, build_app
+from shared.http.app import ReadinessCheck, build_app
 from shared.identity import Role
 from tests.auth import STAFF_KEYS, bearer
 from tests.builders import T0

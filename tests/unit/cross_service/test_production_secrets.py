@@ -16,7 +16,7 @@ from services.audit.bootstrap import create_app as audit_app
 from services.audit.config import AuditSettings
 from services.intake.bootstrap import create_app as intake_app
 from services.intake.config import IntakeSettings
-from services.notify.adapters.staff_directory_file import SAMPLE_STAFF_DIRECTORY
+from services.notify.adapters.staff_contacts_file import SAMPLE_STAFF_DIRECTORY
 from services.notify.bootstrap import create_app as notify_app
 from services.notify.config import NotifySettings
 from services.processing.bootstrap import create_app as processing_app
@@ -25,7 +25,7 @@ from shared.config import MissingSecrets, ServiceSettings
 from shared.errors import InvalidConfiguration
 from shared.events.models import EVENT_TYPES
 from shared.events.sealing import topic_sealed
-from shared.http import ReadinessCheck
+from shared.http.app import ReadinessCheck
 from tests.builders import VALID_NIK
 
 PERSONAL_TOPICS = {cls.topic.name for cls in EVENT_TYPES.values() if topic_sealed(cls)}

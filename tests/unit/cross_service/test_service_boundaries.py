@@ -33,8 +33,20 @@ def test_no_service_imports_another_services_code() -> None:
     assert not crossings, sorted(crossings)
 
 
-IO_MODULES = ("shared.auth", "shared.mongo", "shared.kafka", "shared.http", "httpx", "jwt")
+IO_MODULES = (
+    "shared.auth",
+    "shared.mongo",
+    "shared.kafka",
+    "shared.http",
+    "shared.transient",
+    "httpx",
+    "jwt",
+    "aiokafka",
+    "pymongo",
+)
 """Modules that talk to engines or the network, or bring libraries that do."""
+
+REPO = SERVICES.parent
 
 
 DOMAIN_MODULES = ("*/domain/*.py", "*/*/domain.py", "processing/letters/report.py")
@@ -42,14 +54,70 @@ DOMAIN_MODULES = ("*/domain/*.py", "*/*/domain.py", "processing/letters/report.p
 `letters/report.py`, the letters section of the monthly report)."""
 
 
+def domain_modules() -> list[Path]:
+    return sorted(path for pattern in DOMAIN_MODULES for path in SERVICES.glob(pattern))
+
+
+def _source(module: str) -> Path | None:
+    """The file of one of the project's own modules, or None for a library."""
+    base = REPO.joinpath(*module.split("."))
+    for candidate in (base.with_suffix(".py"), base / "__init__.py"):
+        if candidate.exists():
+            return candidate
+    return None
+
+
+def _imported_submodules(path: Path) -> list[str]:
+    """`from shared import metrics` names the module `shared.metrics` too."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    return [
+        f"{node.module}.{alias.name}"
+        for node in ast.walk(tree)
+        if isinstance(node, ast.ImportFrom) and node.module
+        for alias in node.names
+    ]
+
+
+def reached_modules(path: Path) -> set[str]:
+    """What a module imports, and what the project's own modules among those import in turn."""
+    found: set[str] = set()
+    pending = [path]
+    seen: set[Path] = set()
+    while pending:
+        current = pending.pop()
+        if current in seen:
+            continue
+        seen.add(current)
+        for module in imported_modules(current):
+            found.add(module)
+            if module.startswith(("shared", "services")) and (source := _source(module)):
+                pending.append(source)
+        pending.extend(filter(None, map(_source, _imported_submodules(current))))
+    return found
+
+
 def test_domain_modules_import_no_io() -> None:
-    domain = [path for pattern in DOMAIN_MODULES for path in SERVICES.glob(pattern)]
+    """Not even through a shared module they use: a domain module raising a `Refusal` must not
+    bring the Kafka or MongoDB client along."""
     reaching = {
-        f"{path.relative_to(SERVICES)} imports {module}"
-        for path in domain
-        for module in imported_modules(path)
+        f"{path.relative_to(SERVICES)} reaches {module}"
+        for path in domain_modules()
+        for module in reached_modules(path)
         if module.startswith(IO_MODULES)
     }
 
-    assert {path.parent.name for path in domain} >= {"domain", "letters", "appointments"}
+    assert {path.parent.name for path in domain_modules()} >= {"domain", "letters", "appointments"}
+    assert not reaching, sorted(reaching)
+
+
+def test_entrypoints_reach_adapters_only_through_ports() -> None:
+    """Routes and consumers call use cases; what an adapter is, bootstrap decides."""
+    reaching = {
+        f"{path.relative_to(SERVICES)} imports {module}"
+        for path in SERVICES.rglob("*.py")
+        if "entrypoints" in path.relative_to(SERVICES).parts[:-1] or path.name == "routes.py"
+        for module in imported_modules(path)
+        if module.startswith("services.") and (".adapters" in module or module.endswith(".mongo"))
+    }
+
     assert not reaching, sorted(reaching)

@@ -18,7 +18,8 @@ from benchmarks.fault_harness.books import (
     check_dead_letters,
     check_messages,
 )
-from shared.events.models import CaseApproved, CaseOpened, RequestSubmitted
+from shared.events.models.cases import CaseApproved, CaseOpened
+from shared.events.models.requests import RequestSubmitted
 
 NOON = datetime(2026, 12, 7, 5, tzinfo=UTC)
 

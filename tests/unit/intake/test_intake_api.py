@@ -22,7 +22,8 @@ from services.intake.service_layer.sign_in import SignInContext
 from shared.access import Counting
 from shared.calendar import WorkingCalendar
 from shared.dependencies import provide
-from shared.http import ErrorBody, ReadinessCheck
+from shared.http.app import ReadinessCheck
+from shared.http.error_bodies import ErrorBody
 from tests.auth import STAFF_KEYS, bearer
 from tests.builders import FORM_FIELDS, T0
 from tests.fakes import (

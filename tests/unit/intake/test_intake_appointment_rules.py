@@ -32,7 +32,7 @@ from services.intake.appointments.domain import (
 )
 from services.intake.domain.tracking import mask_tracking_number
 from shared.calendar import WorkingCalendar
-from shared.events.models import AppointmentBooked, AppointmentCancelled
+from shared.events.models.appointments import AppointmentBooked, AppointmentCancelled
 from tests.builders import CITIZEN, T0
 from tests.contracts.appointments import OFFICER, appointment
 

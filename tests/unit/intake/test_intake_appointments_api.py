@@ -25,7 +25,7 @@ from services.intake.config import IntakeSettings
 from shared.access import Counting
 from shared.calendar import WorkingCalendar
 from shared.dependencies import provide
-from shared.http import ReadinessCheck
+from shared.http.app import ReadinessCheck
 from tests.auth import STAFF_KEYS, bearer
 from tests.builders import T0
 from tests.fakes import FakeClock, FakeCounts, message_caps

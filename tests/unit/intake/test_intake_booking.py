@@ -39,12 +39,9 @@ from services.intake.domain.citizen_request import NotOfferedOnChannel, Submitte
 from services.intake.domain.identity import InvalidIdentity
 from shared.calendar import WorkingCalendar
 from shared.events.envelope import Actor, ActorKind, Channel, CloudEvent, Event
-from shared.events.models import (
-    Applicant,
-    AppointmentBooked,
-    AppointmentCancelled,
-    NotificationChannel,
-)
+from shared.events.models.appointments import AppointmentBooked, AppointmentCancelled
+from shared.events.models.requests import Applicant
+from shared.events.models.values import NotificationChannel
 from shared.identity import Principal, Role
 from tests.builders import T0, VALID_NIK
 from tests.fakes import CallCounter

@@ -23,7 +23,8 @@ from services.intake.domain.identity import InvalidIdentity, Sex
 from services.intake.domain.text import InvalidText
 from shared.calendar import JAKARTA, WorkingCalendar
 from shared.events.envelope import Actor, ActorKind, Channel
-from shared.events.models import Applicant, NotificationChannel, RequestSubmitted
+from shared.events.models.requests import Applicant, RequestSubmitted
+from shared.events.models.values import NotificationChannel
 from shared.identity import Principal, Role
 from tests.builders import CITIZEN, FORM_FIELDS, T0
 

@@ -19,7 +19,7 @@ from services.intake.domain.text import InvalidText
 from services.intake.domain.tracking import ALPHABET
 from services.intake.service_layer import complaints
 from shared.events.envelope import Actor, ActorKind, Channel
-from shared.events.models import ComplaintCategory, ComplaintFiled
+from shared.events.models.complaints import ComplaintCategory, ComplaintFiled
 from shared.identity import Principal, Role
 from tests.builders import T0, citizen_request, wrapped
 from tests.fakes import CallCounter, FakeRequestRepository

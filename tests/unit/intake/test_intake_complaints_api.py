@@ -19,7 +19,7 @@ from services.intake.config import IntakeSettings
 from services.intake.entrypoints.complaints_api import ComplaintsContext
 from shared.access import Counting
 from shared.dependencies import provide
-from shared.http import ReadinessCheck
+from shared.http.app import ReadinessCheck
 from tests.auth import STAFF_KEYS, bearer
 from tests.builders import T0, citizen_request
 from tests.fakes import FakeClock, FakeCounts, FakeRequestRepository, message_caps

@@ -24,7 +24,7 @@ from services.intake.domain.conversation import (
     Turn,
     Unsupported,
 )
-from shared.events.models import NotificationChannel
+from shared.events.models.values import NotificationChannel
 from shared.files import MediaType
 from shared.wib import moment_label
 from tests.builders import T0

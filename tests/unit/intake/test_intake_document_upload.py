@@ -12,7 +12,7 @@ from services.intake.domain.citizen_request import CitizenRequest, RequestStatus
 from services.intake.domain.documents import NotAttachable, StoredDocument
 from services.intake.service_layer.documents import Attachment, attach_document, read_document
 from shared.events.envelope import Actor, ActorKind, Channel
-from shared.events.models import DocumentAttached, DocumentViewed, RequestCompleted
+from shared.events.models.requests import DocumentAttached, DocumentViewed, RequestCompleted
 from shared.file_contents import Unreadable
 from shared.files import TooLarge, UnsupportedType
 from tests.builders import CITIZEN, T0

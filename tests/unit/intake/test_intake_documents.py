@@ -17,7 +17,7 @@ from services.intake.domain.documents import (
     document_access,
     requirement_for,
 )
-from shared.events.models import DocumentAttached, RequestCompleted
+from shared.events.models.requests import DocumentAttached, RequestCompleted
 from shared.files import EmptyFile, FileContent, MediaType, TooLarge, UnsupportedType, sniff
 from shared.identity import Principal, Role
 from tests.builders import CITIZEN, MOBILE, T0

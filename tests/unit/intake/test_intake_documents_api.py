@@ -24,7 +24,7 @@ from shared.access import Counting
 from shared.calendar import WorkingCalendar
 from shared.dependencies import provide
 from shared.file_contents import MAX_PAGES
-from shared.http import ReadinessCheck
+from shared.http.app import ReadinessCheck
 from tests.auth import STAFF_KEYS, bearer
 from tests.builders import MOBILE, T0
 from tests.documents import (

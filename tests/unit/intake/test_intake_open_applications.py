@@ -33,7 +33,7 @@ from services.intake.domain.open_applications import already_open as refusal
 from services.intake.service_layer.submission import SubmissionOutcome, submit_request
 from shared.calendar import WorkingCalendar
 from shared.events.envelope import Actor, ActorKind, Channel, CloudEvent
-from shared.events.models import NotificationChannel
+from shared.events.models.values import NotificationChannel
 from tests.builders import CITIZEN, FORM_FIELDS, MOBILE, T0, VALID_NIK, citizen_request, nik
 from tests.fakes import FakeIdempotencyKeys, FakeRequestRepository
 from tests.unit.intake.test_intake_api import FORM, answering, running_intake

@@ -9,7 +9,7 @@ import pytest
 from services.intake.domain.citizen_request import RequestStatus
 from services.intake.domain.progress import shown_at_same_status, status_change
 from services.intake.service_layer.progress import follow_case
-from shared.events.models import (
+from shared.events.models.cases import (
     CaseClaimed,
     CaseEvent,
     CaseRejected,

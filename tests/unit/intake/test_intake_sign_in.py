@@ -11,7 +11,7 @@ import pytest
 from services.intake.domain import sign_in
 from services.intake.domain.sign_in import CheckOutcome, SignInChallenge
 from services.intake.service_layer.sign_in import CODE_MESSAGES
-from shared.events.models import SignInCodeRequested
+from shared.events.models.identity import SignInCodeRequested
 from tests.builders import T0
 from tests.unit.intake.test_intake_api import FORM, Intake, answering, running_intake
 

@@ -21,14 +21,11 @@ from services.intake.domain import sms_replies
 from services.intake.domain.citizen_request import RequestStatus
 from services.intake.entrypoints.sms_api import WEBHOOK_PATH
 from shared.calendar import JAKARTA
-from shared.events.models import (
-    AppointmentBooked,
-    ComplaintFiled,
-    ConversationReply,
-    RequestCancelled,
-    RequestSubmitted,
-    SignInCodeRequested,
-)
+from shared.events.models.appointments import AppointmentBooked
+from shared.events.models.complaints import ComplaintFiled
+from shared.events.models.conversations import ConversationReply
+from shared.events.models.identity import SignInCodeRequested
+from shared.events.models.requests import RequestCancelled, RequestSubmitted
 from shared.gsm7 import is_gsm7, segments
 from shared.signatures import timestamped_signature
 from tests.auth import STAFF_KEYS

@@ -18,7 +18,7 @@ from services.intake.domain.sms_commands import (
     parse_date,
     service_code,
 )
-from shared.events.models import ComplaintCategory
+from shared.events.models.complaints import ComplaintCategory
 from shared.gsm7 import is_gsm7, segments, septets, to_gsm7
 
 CODES = [service.code for service in load_catalogue().all()]

@@ -22,7 +22,8 @@ from services.intake.service_layer.submission import (
 )
 from shared.calendar import WorkingCalendar
 from shared.events.envelope import CloudEvent
-from shared.events.models import NotificationChannel, RequestSubmitted
+from shared.events.models.requests import RequestSubmitted
+from shared.events.models.values import NotificationChannel
 from tests.builders import CITIZEN, FORM_FIELDS, T0
 from tests.fakes import CallCounter, FakeIdempotencyKeys, FakeRequestRepository
 

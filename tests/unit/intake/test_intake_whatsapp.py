@@ -41,18 +41,12 @@ from services.intake.service_layer.delivery_reports import (
 from shared.calendar import JAKARTA, WorkingCalendar
 from shared.dependencies import provide
 from shared.events.envelope import ActorKind, Channel, CloudEvent
-from shared.events.models import (
-    AppointmentBooked,
-    ComplaintFiled,
-    ConversationReply,
-    DeliveryChannel,
-    DeliveryReported,
-    DeliveryStatus,
-    DocumentAttached,
-    NotificationChannel,
-    RequestSubmitted,
-)
-from shared.http import ReadinessCheck
+from shared.events.models.appointments import AppointmentBooked
+from shared.events.models.complaints import ComplaintFiled
+from shared.events.models.conversations import ConversationReply, DeliveryReported
+from shared.events.models.requests import DocumentAttached, RequestSubmitted
+from shared.events.models.values import DeliveryChannel, DeliveryStatus, NotificationChannel
+from shared.http.app import ReadinessCheck
 from shared.wib import moment_label
 from tests.auth import STAFF_KEYS
 from tests.builders import T0, cipher

@@ -19,7 +19,7 @@ from services.intake.config import IntakeSettings
 from shared.access import RequestLimits
 from shared.config import load_settings
 from shared.errors import InvalidConfiguration
-from shared.http import ReadinessCheck
+from shared.http.app import ReadinessCheck
 from tests.auth import STAFF_KEYS, bearer
 from tests.builders import T0, nik
 from tests.fake_intake import FakeIntake

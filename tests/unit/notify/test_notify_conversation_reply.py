@@ -11,12 +11,9 @@ from services.notify.entrypoints.consumer import subscription
 from services.notify.service_layer.delivery import Delivery
 from shared.calendar import JAKARTA
 from shared.events.envelope import Actor, ActorKind, Channel, CloudEvent
-from shared.events.models import (
-    ConversationReply,
-    DeliveryChannel,
-    NotificationChannel,
-    NotificationSent,
-)
+from shared.events.models.conversations import ConversationReply
+from shared.events.models.notifications import NotificationSent
+from shared.events.models.values import DeliveryChannel, NotificationChannel
 from tests.builders import T0
 from tests.fakes import CallCounter, FakeClock, FakeMessageProvider, FakeNotify
 

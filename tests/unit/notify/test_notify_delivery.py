@@ -12,7 +12,8 @@ from services.notify.domain.rate_limit import ChannelLimit
 from services.notify.service_layer.delivery import Delivery
 from services.notify.service_layer.messages import MessageContext, queue_receipt
 from shared.calendar import JAKARTA
-from shared.events.models import DeliveryChannel, NotificationFailed, NotificationSent
+from shared.events.models.notifications import NotificationFailed, NotificationSent
+from shared.events.models.values import DeliveryChannel
 from tests.builders import T0, notification, request_submitted
 from tests.fakes import (
     CallCounter,

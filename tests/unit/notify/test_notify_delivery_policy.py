@@ -23,12 +23,8 @@ from services.notify.domain.rate_limit import ChannelLimit
 from services.notify.service_layer.delivery import Delivery
 from services.notify.service_layer.ports import ProviderError
 from shared.calendar import JAKARTA
-from shared.events.models import (
-    DeliveryChannel,
-    DeliveryStatus,
-    NotificationFailed,
-    NotificationSent,
-)
+from shared.events.models.notifications import NotificationFailed, NotificationSent
+from shared.events.models.values import DeliveryChannel, DeliveryStatus
 from tests.builders import MOBILE, T0, notification
 from tests.fakes import CallCounter, FakeClock, FakeNotificationRepository
 from tests.polling import eventually

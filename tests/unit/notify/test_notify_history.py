@@ -23,13 +23,9 @@ from services.notify.entrypoints.status_webhooks import StatusWebhooks
 from services.notify.service_layer.statuses import HistoryContext, StatusContext, take_report
 from shared.dependencies import provide
 from shared.events.envelope import Actor, ActorKind, Channel
-from shared.events.models import (
-    DeliveryChannel,
-    DeliveryStatus,
-    NotificationChannel,
-    NotificationHistoryViewed,
-)
-from shared.http import ReadinessCheck
+from shared.events.models.notifications import NotificationHistoryViewed
+from shared.events.models.values import DeliveryChannel, DeliveryStatus, NotificationChannel
+from shared.http.app import ReadinessCheck
 from shared.signatures import timestamped_signature
 from tests.auth import STAFF_KEYS, bearer
 from tests.builders import T0

@@ -16,22 +16,19 @@ from services.notify.domain.recipients import OperatorNotice, Recipients
 from services.notify.entrypoints.consumer import subscription
 from shared.calendar import JAKARTA
 from shared.events.envelope import Actor, ActorKind, Channel, CloudEvent, Event
-from shared.events.models import (
-    AppointmentBooked,
-    AppointmentCancelled,
+from shared.events.models.appointments import AppointmentBooked, AppointmentCancelled
+from shared.events.models.cases import (
     CaseApproved,
     CaseCompleted,
     CaseRejected,
     CollectionMethod,
-    ComplaintCategory,
-    ComplaintFiled,
-    DeliveryChannel,
     DocumentIssued,
-    NotificationChannel,
-    RequestSubmitted,
     RevisionRequested,
-    SignInCodeRequested,
 )
+from shared.events.models.complaints import ComplaintCategory, ComplaintFiled
+from shared.events.models.identity import SignInCodeRequested
+from shared.events.models.requests import RequestSubmitted
+from shared.events.models.values import DeliveryChannel, NotificationChannel
 from shared.messagebus import Dispatch
 from tests.builders import CITIZEN, MOBILE, T0, request_submitted
 from tests.fakes import FakeClock, FakeNotify

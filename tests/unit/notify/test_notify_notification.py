@@ -18,12 +18,8 @@ from services.notify.domain.route import phone_fallback
 from services.notify.service_layer.statuses import MessageHistory
 from shared.calendar import JAKARTA
 from shared.events.envelope import Actor
-from shared.events.models import (
-    ChannelTried,
-    DeliveryChannel,
-    NotificationFailed,
-    NotificationSent,
-)
+from shared.events.models.notifications import ChannelTried, NotificationFailed, NotificationSent
+from shared.events.models.values import DeliveryChannel
 from tests.builders import MOBILE, T0, notification
 
 NOW = T0 + timedelta(minutes=1)

@@ -27,7 +27,7 @@ from services.notify.adapters.whatsapp_cloud import (
 from services.notify.config import NotifySettings
 from services.notify.domain.notification import ApprovedTemplate, Notification
 from services.notify.service_layer.ports import ProviderError
-from shared.events.models import DeliveryChannel
+from shared.events.models.values import DeliveryChannel
 from tests.builders import MOBILE, notification
 
 NOW = datetime(2026, 3, 2, 3, 0, tzinfo=UTC)

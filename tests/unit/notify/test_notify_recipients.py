@@ -8,12 +8,8 @@ import pytest
 from services.notify.domain.recipients import ParkedStep, Recipients
 from services.notify.service_layer.ports import RecipientDirectory
 from shared.events.envelope import Actor, ActorKind, Channel
-from shared.events.models import (
-    CollectionMethod,
-    DocumentIssued,
-    NotificationChannel,
-    RevisionRequested,
-)
+from shared.events.models.cases import CollectionMethod, DocumentIssued, RevisionRequested
+from shared.events.models.values import NotificationChannel
 from tests.builders import CITIZEN, MOBILE, T0, request_submitted
 from tests.fakes import FakeRecipientDirectory
 

@@ -13,12 +13,8 @@ from services.notify.entrypoints.consumer import subscription
 from services.notify.service_layer.delivery import Delivery
 from shared.calendar import JAKARTA
 from shared.events.envelope import CloudEvent, Event
-from shared.events.models import (
-    AppointmentBooked,
-    AppointmentCancelled,
-    DeliveryChannel,
-    NotificationChannel,
-)
+from shared.events.models.appointments import AppointmentBooked, AppointmentCancelled
+from shared.events.models.values import DeliveryChannel, NotificationChannel
 from tests.builders import CITIZEN, MOBILE
 from tests.fakes import FakeClock, FakeMessageProvider, FakeNotify
 

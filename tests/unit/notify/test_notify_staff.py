@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from services.notify.adapters.staff_directory_file import (
+from services.notify.adapters.staff_contacts_file import (
     SAMPLE_STAFF_DIRECTORY,
     InvalidStaffDirectory,
     load_staff_directory,
@@ -24,13 +24,9 @@ from services.notify.entrypoints.consumer import subscription
 from shared.calendar import JAKARTA
 from shared.errors import InvalidConfiguration
 from shared.events.envelope import Actor, CloudEvent, Event
-from shared.events.models import (
-    DeadlineBreached,
-    DeadlineWarning,
-    DeliveryChannel,
-    DispositionEscalated,
-    DispositionReminded,
-)
+from shared.events.models.cases import DeadlineBreached, DeadlineWarning
+from shared.events.models.letters import DispositionEscalated, DispositionReminded
+from shared.events.models.values import DeliveryChannel
 from shared.identity import Role
 from tests.builders import T0, request_submitted
 from tests.fakes import FakeClock, FakeNotify

@@ -20,12 +20,9 @@ from services.notify.entrypoints.consumer import subscription
 from services.notify.entrypoints.status_webhooks import SmsDeliveryReport
 from services.notify.service_layer.statuses import StatusContext, take_report
 from shared.events.envelope import Actor, ActorKind, Channel, CloudEvent
-from shared.events.models import (
-    DeliveryChannel,
-    DeliveryReported,
-    DeliveryStatus,
-    NotificationStatusChanged,
-)
+from shared.events.models.conversations import DeliveryReported
+from shared.events.models.notifications import NotificationStatusChanged
+from shared.events.models.values import DeliveryChannel, DeliveryStatus
 from shared.outbox import Outbox
 from tests.builders import T0
 from tests.fakes import (

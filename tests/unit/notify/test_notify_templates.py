@@ -22,27 +22,22 @@ from services.notify.domain import letters
 from services.notify.domain.recipients import CaseStep, Recipients
 from services.notify.domain.templates import Letter
 from shared.events.envelope import Actor, ActorKind, Channel
-from shared.events.models import (
-    Applicant,
-    AppointmentBooked,
-    AppointmentCancelled,
+from shared.events.models.appointments import AppointmentBooked, AppointmentCancelled
+from shared.events.models.cases import (
     CaseApproved,
     CaseCompleted,
     CaseRejected,
     CollectionMethod,
-    ComplaintCategory,
-    ComplaintFiled,
     DeadlineBreached,
     DeadlineWarning,
-    DeliveryChannel,
-    DispositionEscalated,
-    DispositionReminded,
     DocumentIssued,
-    NotificationChannel,
-    RequestSubmitted,
     RevisionRequested,
-    SignInCodeRequested,
 )
+from shared.events.models.complaints import ComplaintCategory, ComplaintFiled
+from shared.events.models.identity import SignInCodeRequested
+from shared.events.models.letters import DispositionEscalated, DispositionReminded
+from shared.events.models.requests import Applicant, RequestSubmitted
+from shared.events.models.values import DeliveryChannel, NotificationChannel
 from shared.gsm7 import is_gsm7, segments
 from tests.builders import CITIZEN, T0
 

@@ -14,7 +14,7 @@ from fastapi import FastAPI
 from services.notify.adapters.templates_file import DEFAULT_TEMPLATES, InvalidTemplates
 from services.notify.bootstrap import create_app
 from services.notify.config import NotifySettings
-from shared.http import ReadinessCheck
+from shared.http.app import ReadinessCheck
 from tests.auth import STAFF_KEYS, bearer
 
 

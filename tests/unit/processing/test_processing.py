@@ -17,7 +17,7 @@ from services.processing.domain.case import (
 from services.processing.domain.priority import Lane, birth_date, lane_for
 from services.processing.service_layer.cases import open_case_for_request
 from shared.events.envelope import Actor, ActorKind, Channel
-from shared.events.models import (
+from shared.events.models.cases import (
     CaseApproved,
     CaseCancelled,
     CaseClaimed,
@@ -31,9 +31,9 @@ from shared.events.models import (
     CaseViewed,
     CollectionMethod,
     DocumentIssued,
-    NotificationChannel,
     RevisionRequested,
 )
+from shared.events.models.values import NotificationChannel
 from shared.identity import Role
 from tests.builders import T0, request_submitted
 from tests.fakes import CallCounter, FakeCaseRepository, FlatCalendar

@@ -16,7 +16,8 @@ from services.processing.service_layer.cases import CaseNotFound, Officer, Turns
 from services.processing.service_layer.known_cases import KnownCases
 from shared.errors import Conflict
 from shared.events.envelope import Actor, ActorKind, Channel, CloudEvent, Event
-from shared.events.models import CaseReleased, CaseStage, RequestCancelled, RequestResubmitted
+from shared.events.models.cases import CaseReleased, CaseStage
+from shared.events.models.requests import RequestCancelled, RequestResubmitted
 from shared.identity import Role
 from tests.builders import SYSTEM, T0, case_opened, request_submitted
 from tests.fakes import FakeCaseRepository, FakeQueues, FlatCalendar

@@ -9,7 +9,7 @@ from services.processing.domain.case import Case, CaseState
 from services.processing.domain.deadlines import Mark, minute_of, timers
 from services.processing.service_layer import cases, deadlines
 from shared.events.envelope import Actor, ActorKind, Channel
-from shared.events.models import DeadlineBreached, DeadlineWarning
+from shared.events.models.cases import DeadlineBreached, DeadlineWarning
 from shared.identity import Role
 from tests.builders import T0, request_submitted
 from tests.fakes import FakeCaseRepository, FakeTimers, FlatCalendar

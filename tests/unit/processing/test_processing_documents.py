@@ -13,12 +13,8 @@ from services.processing.service_layer.cases import note_documents
 from services.processing.service_layer.known_cases import KnownCases
 from shared.errors import RetryableError
 from shared.events.envelope import Actor, ActorKind, Channel
-from shared.events.models import (
-    CaseVerified,
-    DocumentAttached,
-    RequestCompleted,
-    RevisionRequested,
-)
+from shared.events.models.cases import CaseVerified, RevisionRequested
+from shared.events.models.requests import DocumentAttached, RequestCompleted
 from shared.identity import Role
 from tests.builders import CITIZEN, T0, request_submitted, wrapped
 from tests.fakes import (

@@ -15,7 +15,8 @@ from services.processing.service_layer.known_cases import KnownCases
 from services.processing.service_layer.report import monthly_report
 from shared.calendar import WorkingCalendar
 from shared.events.envelope import Actor, ActorKind, Channel, CloudEvent
-from shared.events.models import CaseClaimed, CaseOpened, DocumentAttached, RequestCompleted
+from shared.events.models.cases import CaseClaimed, CaseOpened
+from shared.events.models.requests import DocumentAttached, RequestCompleted
 from shared.identity import Role
 from shared.messagebus import Dispatch
 from shared.outbox import Outbox

@@ -20,7 +20,7 @@ from services.processing.letters.domain import (
 from services.processing.letters.service_layer import Staff
 from shared.errors import Conflict
 from shared.events.envelope import Actor, ActorKind, Channel
-from shared.events.models import LetterRegistered
+from shared.events.models.letters import LetterRegistered
 from tests.builders import T0
 from tests.fakes import FlatCalendar
 from tests.fakes_letters import FakeLetterRepository

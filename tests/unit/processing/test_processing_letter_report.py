@@ -29,7 +29,7 @@ from services.processing.letters.report import letter_section
 from services.processing.letters.report_page import LETTER_CSV_COLUMNS
 from shared.dependencies import provide
 from shared.events.envelope import Actor, ActorKind, Channel
-from shared.http import ReadinessCheck
+from shared.http.app import ReadinessCheck
 from tests.auth import STAFF_KEYS, bearer
 from tests.fakes import FakeClock, FlatCalendar
 from tests.fakes_letters import FakeLetterRepository

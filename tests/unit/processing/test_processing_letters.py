@@ -22,7 +22,7 @@ from services.processing.letters.domain import (
     register,
 )
 from shared.events.envelope import Actor, ActorKind, Channel
-from shared.events.models import (
+from shared.events.models.letters import (
     DispositionClosed,
     DispositionEscalated,
     DispositionFollowedUp,

@@ -20,13 +20,13 @@ from services.processing.letters.routes import LettersContext
 from shared.config import load_settings
 from shared.dependencies import provide
 from shared.errors import InvalidConfiguration
-from shared.events.models import (
+from shared.events.models.letters import (
     LetterAccessRefused,
     LetterAnswered,
     LetterDisposed,
     LetterViewed,
 )
-from shared.http import ReadinessCheck
+from shared.http.app import ReadinessCheck
 from tests.auth import STAFF_KEYS, bearer
 from tests.builders import T0
 from tests.fakes import FakeClock, FlatCalendar

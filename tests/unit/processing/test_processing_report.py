@@ -18,16 +18,16 @@ from services.processing.service_layer.report import Counted, monthly_report, re
 from services.processing.templates.monthly_report import ReportNames, render
 from shared.calendar import WorkingCalendar
 from shared.events.envelope import Actor, ActorKind, Channel, Event
-from shared.events.models import (
+from shared.events.models.cases import (
     CaseClaimed,
     CaseCompleted,
     CaseEvent,
     CaseRejected,
     CaseResubmitted,
     CaseStage,
-    RequestSubmitted,
     RevisionRequested,
 )
+from shared.events.models.requests import RequestSubmitted
 from tests.builders import applicant
 
 CALENDAR = WorkingCalendar()

@@ -25,7 +25,7 @@ from services.processing.entrypoints.report_api import RowView, to_csv
 from services.processing.templates.monthly_report import ReportNames, render
 from shared.errors import InvalidConfiguration
 from shared.events.envelope import Event
-from shared.events.models import CaseRejected, RevisionRequested
+from shared.events.models.cases import CaseRejected, RevisionRequested
 from tests.unit.processing.test_processing_report import (
     MONDAY,
     VERIFIER,

@@ -10,7 +10,7 @@ import pytest
 from services.processing.domain.case import CaseRefused
 from services.processing.service_layer import cases, supervision
 from shared.events.envelope import Actor, ActorKind, Channel
-from shared.events.models import CaseReassigned, DeadlineBreached, DeadlineWarning
+from shared.events.models.cases import CaseReassigned, DeadlineBreached, DeadlineWarning
 from shared.identity import Role
 from tests.builders import SYSTEM, T0, case, request_submitted
 from tests.fakes import FakeAtRisk, FakeCaseRepository, FlatCalendar

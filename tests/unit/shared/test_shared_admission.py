@@ -15,7 +15,7 @@ from pymongo.errors import NetworkTimeout
 
 from shared.access import AccessTable, public
 from shared.config import ServiceSettings
-from shared.http import ReadinessCheck, build_app
+from shared.http.app import ReadinessCheck, build_app
 from tests.polling import eventually
 
 router = APIRouter()

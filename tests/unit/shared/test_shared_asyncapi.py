@@ -6,25 +6,25 @@ from typing import Any
 from devstack.paths import REPO_ROOT
 from services.asyncapi import SUBSCRIPTIONS
 from shared.events import asyncapi
-from shared.events.models import (
-    EVENT_TYPES,
+from shared.events.models import EVENT_TYPES
+from shared.events.models.cases import (
     CaseApproved,
     CaseCompleted,
     CaseRejected,
-    ConversationReply,
     DeadlineBreached,
     DeadlineWarning,
-    DeliveryReported,
-    DispositionEscalated,
-    DispositionReminded,
-    DocumentAttached,
     DocumentIssued,
+    RevisionRequested,
+)
+from shared.events.models.conversations import ConversationReply, DeliveryReported
+from shared.events.models.identity import SignInCodeRequested
+from shared.events.models.letters import DispositionEscalated, DispositionReminded
+from shared.events.models.requests import (
+    DocumentAttached,
     RequestCancelled,
     RequestCompleted,
     RequestResubmitted,
     RequestSubmitted,
-    RevisionRequested,
-    SignInCodeRequested,
 )
 
 COMMITTED = REPO_ROOT / "docs" / "asyncapi.json"

@@ -10,7 +10,7 @@ from services.audit.bootstrap import create_app
 from services.audit.config import AuditSettings
 from services.audit.entrypoints.api import AuditContext
 from shared.dependencies import provide
-from shared.http import ReadinessCheck
+from shared.http.app import ReadinessCheck
 from tests.auth import STAFF_KEYS, bearer
 from tests.contracts.audit import SIGNER
 from tests.fakes_audit import FakeCheckpoints, FakeLogEntries, FakeTreeNodes

@@ -24,12 +24,10 @@ from shared.config import MissingSecrets
 from shared.crypto import Cipher, RecipientOpener, RecipientSealer, UnreadableSecret
 from shared.errors import PoisonEvent
 from shared.events.envelope import CloudEvent
-from shared.events.models import (
-    EVENT_TYPES,
-    NotificationChannel,
-    RequestSubmitted,
-    SignInCodeRequested,
-)
+from shared.events.models import EVENT_TYPES
+from shared.events.models.identity import SignInCodeRequested
+from shared.events.models.requests import RequestSubmitted
+from shared.events.models.values import NotificationChannel
 from shared.events.sealing import EventKeys, event_keys, needed_topics, sealed_fields
 from shared.events.topics import CASES, IDENTITY, REQUESTS
 from shared.messagebus import Received, Subscription

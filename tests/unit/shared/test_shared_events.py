@@ -9,32 +9,33 @@ import pytest
 from pydantic import ValidationError
 
 from shared.events.envelope import CloudEvent, Event
-from shared.events.models import (
-    EVENT_TYPES,
-    AppointmentBooked,
-    AppointmentCancelled,
-    CaseEvent,
-    CaseOpened,
-    ComplaintFiled,
-    ConversationReply,
-    DeliveryReported,
-    DocumentAttached,
-    DocumentViewed,
+from shared.events.models import EVENT_TYPES
+from shared.events.models.appointments import AppointmentBooked, AppointmentCancelled
+from shared.events.models.cases import CaseEvent, CaseOpened
+from shared.events.models.complaints import ComplaintFiled
+from shared.events.models.conversations import ConversationReply, DeliveryReported
+from shared.events.models.identity import SignInCodeRequested
+from shared.events.models.integrity import (
     IntegrityAlert,
     IntegrityAlertAcknowledged,
     IntegrityAlertResolved,
-    LetterEvent,
-    NotificationChannel,
+)
+from shared.events.models.letters import LetterEvent
+from shared.events.models.notifications import (
     NotificationFailed,
     NotificationHistoryViewed,
     NotificationSent,
     NotificationStatusChanged,
+)
+from shared.events.models.requests import (
+    DocumentAttached,
+    DocumentViewed,
     RequestCancelled,
     RequestCompleted,
     RequestResubmitted,
     RequestSubmitted,
-    SignInCodeRequested,
 )
+from shared.events.models.values import NotificationChannel
 from shared.events.topics import (
     APPOINTMENTS,
     CASES,

@@ -16,7 +16,7 @@ from starlette.types import Message
 
 from shared.access import AccessTable, public
 from shared.config import ServiceSettings
-from shared.http import ReadinessCheck, build_app
+from shared.http.app import ReadinessCheck, build_app
 
 router = APIRouter()
 FAILURES = {

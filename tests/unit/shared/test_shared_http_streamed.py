@@ -11,7 +11,8 @@ from starlette.types import Message
 
 from shared.access import AccessTable, public
 from shared.config import ServiceSettings
-from shared.http import StreamedBody, build_app
+from shared.http.app import build_app
+from shared.http.middleware import StreamedBody
 from tests.unit.shared.test_shared_http_limits import no_wiring
 
 router = APIRouter()

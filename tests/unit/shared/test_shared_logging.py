@@ -16,7 +16,7 @@ from fastapi.responses import PlainTextResponse
 from pydantic import ValidationError
 
 from devstack.process import free_port
-from shared.events.models import Applicant
+from shared.events.models.requests import Applicant
 from shared.logging import JsonFormatter, RedactPersonalData, configure_logging
 from shared.redaction import describe_error, format_exception, redact
 from tests.builders import MOBILE, VALID_NIK

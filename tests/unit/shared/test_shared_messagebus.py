@@ -7,7 +7,9 @@ from pydantic import ValidationError
 
 from shared.errors import PoisonEvent
 from shared.events.envelope import Event
-from shared.events.models import CaseOpened, NotificationSent, RequestSubmitted
+from shared.events.models.cases import CaseOpened
+from shared.events.models.notifications import NotificationSent
+from shared.events.models.requests import RequestSubmitted
 from shared.events.topics import CASES, REQUESTS
 from shared.messagebus import Received, Subscription
 from tests.builders import T0, case_opened, request_submitted, wrapped

@@ -7,7 +7,7 @@ import httpx
 from fastapi import FastAPI
 
 from shared import metrics
-from shared.events.models import RequestSubmitted
+from shared.events.models.requests import RequestSubmitted
 from shared.metrics import HttpMetrics, event_type_label
 
 

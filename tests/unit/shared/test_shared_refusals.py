@@ -13,7 +13,8 @@ from fastapi import APIRouter, FastAPI
 from shared.access import AccessTable, public
 from shared.config import ServiceSettings
 from shared.errors import Conflict, Kind, Refusal
-from shared.http import RETRY_AFTER_S, ReadinessCheck, build_app
+from shared.http.app import ReadinessCheck, build_app
+from shared.http.error_bodies import RETRY_AFTER_S
 
 router = APIRouter()
 ACCESS: AccessTable = {

@@ -1,0 +1,41 @@
+"""Which failures pass by themselves, told apart by the engines' own errors: retried with
+backoff for as long as they last. Apart from `shared/errors.py` because it imports the Kafka and
+MongoDB clients, which domain modules must not."""
+
+from __future__ import annotations
+
+from aiokafka.errors import KafkaError
+from pymongo.errors import ConnectionFailure, OperationFailure, PyMongoError
+
+from shared.errors import RetryableError
+
+TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
+    ConnectionFailure,
+    KafkaError,
+    TimeoutError,
+    RetryableError,
+)
+"""Failures that pass by themselves: retried with backoff for as long as they last."""
+
+# Server answers that mean "not now": shutting down, stepping down, or lock contention (write
+# conflicts are told apart by `is_write_conflict`).
+TRANSIENT_SERVER_CODES = frozenset({6, 7, 89, 91, 189, 262, 9001, 10107, 11600, 11602, 13435})
+TRANSIENT_LABELS = ("RetryableWriteError", "TransientTransactionError")
+WRITE_CONFLICT = 112
+
+
+def is_write_conflict(exc: BaseException) -> bool:
+    """Another writer changed the document first: MongoDB's WriteConflict, or the local engine's
+    version guard refusing a write based on a stale read (devstack/ferretdb/tables.sql)."""
+    return isinstance(exc, OperationFailure) and (
+        exc.code == WRITE_CONFLICT or "SQLSTATE 40001" in str(exc)
+    )
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Whether retrying the same work later can succeed without anyone changing anything."""
+    if isinstance(exc, TRANSIENT_ERRORS) or is_write_conflict(exc):
+        return True
+    if isinstance(exc, PyMongoError) and any(map(exc.has_error_label, TRANSIENT_LABELS)):
+        return True
+    return isinstance(exc, OperationFailure) and exc.code in TRANSIENT_SERVER_CODES
