@@ -25,10 +25,10 @@ from services.audit.domain.alerts import (
     month_of,
 )
 from services.audit.domain.integrity import Rule
-from services.audit.domain.summary_page import render_summary
 from services.audit.service_layer import integrity
 from services.audit.service_layer.integrity import AlertStore
 from services.audit.service_layer.ports import CheckpointStore, TreeNodes
+from services.audit.templates.integrity_summary import render_summary
 from shared.access import CallerDep
 from shared.clock import Clock
 from shared.dependencies import provided

@@ -21,7 +21,7 @@ from pydantic import (
     model_validator,
 )
 
-from services.notify.domain.letters import FORWARDED, PARAMETERS
+from services.notify.domain.messages import FORWARDED, PARAMETERS
 from services.notify.domain.templates import (
     PLACEHOLDER,
     EmailTemplate,

@@ -1,4 +1,4 @@
-"""Message templates, one set per channel, and how a letter is rendered with them.
+"""Message templates, one set per channel, and how a message is rendered with them.
 
 A template names its parameters; its texts use them as `{tracking_number}`. Values are set on
 one line (WhatsApp refuses parameters with line breaks), and an SMS is kept to GSM-7 characters,
@@ -43,7 +43,7 @@ def forwarding_preface(*, name: str, tracking_number: str) -> str:
 
 
 @dataclass(frozen=True)
-class Letter:
+class Message:
     """What to tell someone: a template's name and its parameters' values."""
 
     template: str
@@ -148,9 +148,9 @@ class Templates:
         except KeyError:
             raise UnknownTemplate(name) from None
 
-    def render(self, letter: Letter, channel: DeliveryChannel) -> Rendered:
-        template = self.get(letter.template)
-        values = {name: " ".join(letter.values[name].split()) for name in template.parameters}
+    def render(self, message: Message, channel: DeliveryChannel) -> Rendered:
+        template = self.get(message.template)
+        values = {name: " ".join(message.values[name].split()) for name in template.parameters}
         if channel is DeliveryChannel.WHATSAPP:
             whatsapp = template.whatsapp
             approved = ApprovedTemplate(
@@ -165,17 +165,17 @@ class Templates:
             text=fill(template.email.text, values), subject=fill(template.email.subject, values)
         )
 
-    def render_forwarded(self, letter: Letter, *, name: str, tracking_number: str) -> Rendered:
+    def render_forwarded(self, message: Message, *, name: str, tracking_number: str) -> Rendered:
         """The SMS a village operator or counter officer passes on to the citizen `name`: the
         template's forwarded text, or its citizen's text if it has none, opened with whom it is
         for."""
-        template = self.get(letter.template)
+        template = self.get(message.template)
         sms = template.sms.forwarded or template.sms
-        values = {key: " ".join(letter.values[key].split()) for key in template.parameters}
+        values = {key: " ".join(message.values[key].split()) for key in template.parameters}
         preface = forwarding_preface(name=name, tracking_number=tracking_number)
         return Rendered(text=to_gsm7(preface + fill(sms.text, values)))
 
     def preview(self, name: str, channel: DeliveryChannel) -> Rendered:
         """The template rendered with the sample values its file declares."""
         template = self.get(name)
-        return self.render(Letter(template=name, values=template.sample), channel)
+        return self.render(Message(template=name, values=template.sample), channel)

@@ -12,13 +12,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from services.notify.domain import letters, reminders
+from services.notify.domain import messages, reminders
 from services.notify.domain.notification import Leg, conversation_reply_message, new_message
 from services.notify.domain.quiet_hours import QuietHours
 from services.notify.domain.recipients import CaseStep, OperatorNotice, ParkedStep, Recipients
 from services.notify.domain.route import phone_fallback
 from services.notify.domain.staff import Addressees, StaffDirectory, StaffMember, stale
-from services.notify.domain.templates import Letter, Templates
+from services.notify.domain.templates import Message, Templates
 from services.notify.service_layer.delivery import DeliveryReady
 from services.notify.service_layer.ports import NotificationRepository, RecipientDirectory
 from services.notify.service_layer.statuses import StatusContext
@@ -63,11 +63,11 @@ async def queue_receipt(
     recipients = Recipients.learnt_from(submitted)
     parked = await context.recipients.learn(recipients)
     if submitted.acknowledged_on is None:
-        receipt = letters.receipt(submitted, context.templates.labels)
-        await _tell(context, recipients, event_id=event_id, letter=receipt, now=now)
+        receipt = messages.receipt(submitted, context.templates.labels)
+        await _tell(context, recipients, event_id=event_id, message=receipt, now=now)
     for item in parked:
-        letter = _step_letter(context, item.step, recipients)
-        await _tell(context, recipients, event_id=item.event_id, letter=letter, now=now)
+        message = _step_message(context, item.step, recipients)
+        await _tell(context, recipients, event_id=item.event_id, message=message, now=now)
     if parked:
         await context.recipients.forget_parked(recipients.request_id)
 
@@ -84,8 +84,8 @@ async def queue_case_step(
         recipients = await context.recipients.get(step.request_id)
         if recipients is None:
             raise RetryableError("the request was learnt but not read back yet")
-    letter = _step_letter(context, step, recipients)
-    await _tell(context, recipients, event_id=event_id, letter=letter, now=now)
+    message = _step_message(context, step, recipients)
+    await _tell(context, recipients, event_id=event_id, message=message, now=now)
 
 
 async def queue_appointment_confirmation(
@@ -96,11 +96,11 @@ async def queue_appointment_confirmation(
     booking was made with."""
     if booked.phone is None or booked.acknowledged_on is not None:
         return
-    letter = letters.appointment_confirmation(booked, context.templates.labels)
+    message = messages.appointment_confirmation(booked, context.templates.labels)
     await _queue_to_phone(
         context,
         event_id=event_id,
-        letter=letter,
+        message=message,
         about=booked.appointment_id,
         phone=booked.phone,
         preferred=booked.contact_channel,
@@ -118,7 +118,7 @@ async def queue_appointment_cancellation(
     await _queue_to_phone(
         context,
         event_id=event_id,
-        letter=letters.appointment_cancellation(cancelled, context.templates.labels),
+        message=messages.appointment_cancellation(cancelled, context.templates.labels),
         about=cancelled.appointment_id,
         phone=cancelled.phone,
         preferred=cancelled.contact_channel,
@@ -136,7 +136,7 @@ async def queue_complaint_acknowledgement(
     await _queue(
         context,
         event_id=event_id,
-        letter=letters.complaint_acknowledgement(filed),
+        message=messages.complaint_acknowledgement(filed),
         about=filed.complaint_id,
         to=filed.phone,
         channel=COMPLAINT_CHANNEL,
@@ -153,7 +153,7 @@ async def queue_sign_in_code(
     await _queue_to_phone(
         context,
         event_id=event_id,
-        letter=letters.sign_in_code(requested),
+        message=messages.sign_in_code(requested),
         about=requested.challenge_id,
         phone=requested.phone,
         preferred=requested.channel,
@@ -182,7 +182,7 @@ async def queue_appointment_reminder(
     await _queue_to_phone(
         context,
         event_id=booked.appointment_id,
-        letter=letters.appointment_reminder(booked, context.templates.labels),
+        message=messages.appointment_reminder(booked, context.templates.labels),
         about=booked.appointment_id,
         phone=booked.phone,
         preferred=booked.contact_channel,
@@ -227,7 +227,7 @@ async def queue_case_deadline_notices(
     service = UNKNOWN_SERVICE if recipients is None else labels.service(recipients.service_code)
     holder = None if event.holder is None else context.staff.name_of(event.holder)
     for member in _reachable(addressees, event_id=event_id):
-        letter = letters.case_deadline(
+        message = messages.case_deadline(
             event,
             to=member.name,
             tracking_number=tracking_number,
@@ -236,7 +236,7 @@ async def queue_case_deadline_notices(
             labels=labels,
         )
         await _tell_staff(
-            context, member, event_id=event_id, letter=letter, about=event.request_id, now=now
+            context, member, event_id=event_id, message=message, about=event.request_id, now=now
         )
 
 
@@ -247,9 +247,9 @@ async def queue_disposition_reminder(
     if _too_late(reminded, event_id=event_id, now=now):
         return
     for member in _reachable(context.staff.addressees([reminded.holder]), event_id=event_id):
-        letter = letters.disposition_reminder(reminded, to=member.name)
+        message = messages.disposition_reminder(reminded, to=member.name)
         await _tell_staff(
-            context, member, event_id=event_id, letter=letter, about=reminded.letter_id, now=now
+            context, member, event_id=event_id, message=message, about=reminded.letter_id, now=now
         )
 
 
@@ -262,9 +262,9 @@ async def queue_disposition_escalation(
     holder = context.staff.name_of(escalated.holder)
     addressees = context.staff.addressees([escalated.escalated_to])
     for member in _reachable(addressees, event_id=event_id):
-        letter = letters.disposition_escalation(escalated, to=member.name, holder=holder)
+        message = messages.disposition_escalation(escalated, to=member.name, holder=holder)
         await _tell_staff(
-            context, member, event_id=event_id, letter=letter, about=escalated.letter_id, now=now
+            context, member, event_id=event_id, message=message, about=escalated.letter_id, now=now
         )
 
 
@@ -299,7 +299,7 @@ async def _tell_staff(
     member: StaffMember,
     *,
     event_id: str,
-    letter: Letter,
+    message: Message,
     about: str,
     now: datetime,
 ) -> None:
@@ -310,7 +310,7 @@ async def _tell_staff(
     await _queue(
         context,
         event_id=event_id,
-        letter=letter,
+        message=message,
         about=about,
         to=member.email,
         channel=DeliveryChannel.EMAIL,
@@ -321,8 +321,8 @@ async def _tell_staff(
     )
 
 
-def _step_letter(context: MessageContext, step: CaseStep, recipients: Recipients) -> Letter:
-    return letters.case_step(step, recipients, context.templates.labels, context.survey_url)
+def _step_message(context: MessageContext, step: CaseStep, recipients: Recipients) -> Message:
+    return messages.case_step(step, recipients, context.templates.labels, context.survey_url)
 
 
 async def _tell(
@@ -330,7 +330,7 @@ async def _tell(
     recipients: Recipients,
     *,
     event_id: str,
-    letter: Letter,
+    message: Message,
     now: datetime,
 ) -> None:
     """Messages the citizen; a citizen without a phone, through the village operator or counter
@@ -338,13 +338,13 @@ async def _tell(
     theirs to pass on; without that phone, records what they are owed."""
     if recipients.phone is None:
         if recipients.assisted_contact is None:
-            notice = OperatorNotice(event_id=event_id, template=letter.template)
+            notice = OperatorNotice(event_id=event_id, template=message.template)
             await context.recipients.owe_operator(recipients.request_id, notice)
             return
         await _queue(
             context,
             event_id=event_id,
-            letter=letter,
+            message=message,
             about=recipients.request_id,
             to=recipients.assisted_contact,
             channel=DeliveryChannel.SMS,
@@ -356,7 +356,7 @@ async def _tell(
     await _queue_to_phone(
         context,
         event_id=event_id,
-        letter=letter,
+        message=message,
         about=recipients.request_id,
         phone=recipients.phone,
         preferred=recipients.channel,
@@ -368,7 +368,7 @@ async def _queue_to_phone(
     context: MessageContext,
     *,
     event_id: str,
-    letter: Letter,
+    message: Message,
     about: str,
     phone: str,
     preferred: NotificationChannel,
@@ -380,7 +380,7 @@ async def _queue_to_phone(
     await _queue(
         context,
         event_id=event_id,
-        letter=letter,
+        message=message,
         about=about,
         to=phone,
         channel=first,
@@ -394,7 +394,7 @@ async def _queue(
     context: MessageContext,
     *,
     event_id: str,
-    letter: Letter,
+    message: Message,
     about: str,
     to: str,
     channel: DeliveryChannel,
@@ -407,17 +407,17 @@ async def _queue(
     """Queues one message per event and role, on `channel` to `to`, then on each `fallback`
     channel in turn if the one before is given up, to its address in `addresses` or else to
     `to` (e.g. staff: `channel=EMAIL, to=<e-mail>, fallback=(SMS,), addresses={SMS: <phone>}`).
-    The letter is rendered for each channel; by SMS in its short form for whoever passes it on
+    The message is rendered for each channel; by SMS in its short form for whoever passes it on
     to the citizen `forwarded_for`."""
     route = tuple(
-        _leg(context, letter, leg_channel, (addresses or {}).get(leg_channel, to), forwarded_for)
+        _leg(context, message, leg_channel, (addresses or {}).get(leg_channel, to), forwarded_for)
         for leg_channel in dict.fromkeys((channel, *fallback))
     )
     notification = new_message(
         notification_id=f"{event_id}:{role}",
         about=about,
         route=route,
-        template=letter.template,
+        template=message.template,
         now=now,
         quiet_hours=context.quiet_hours,
     )
@@ -427,17 +427,17 @@ async def _queue(
 
 def _leg(
     context: MessageContext,
-    letter: Letter,
+    message: Message,
     channel: DeliveryChannel,
     to: str,
     forwarded_for: Recipients | None,
 ) -> Leg:
     if forwarded_for is not None and channel is DeliveryChannel.SMS:
         rendered = context.templates.render_forwarded(
-            letter, name=forwarded_for.name, tracking_number=forwarded_for.tracking_number
+            message, name=forwarded_for.name, tracking_number=forwarded_for.tracking_number
         )
     else:
-        rendered = context.templates.render(letter, channel)
+        rendered = context.templates.render(message, channel)
     return Leg(
         channel=channel,
         recipient=to,

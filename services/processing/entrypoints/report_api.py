@@ -15,11 +15,7 @@ from pydantic import BaseModel, Field
 from services.processing.domain.report import AGEING, MonthlyReport, Row, WorkingTime
 from services.processing.letters import service_layer as letters
 from services.processing.letters.ports import LetterArchive
-from services.processing.letters.report_page import (
-    LetterSectionView,
-    letters_csv,
-    letters_html,
-)
+from services.processing.letters.report_views import LetterSectionView, letters_csv
 from services.processing.service_layer import report
 from services.processing.service_layer.report import ReportStore
 from services.processing.templates.monthly_report import ReportNames, render
@@ -186,8 +182,7 @@ async def monthly(
         month=month, archive=context.letters, calendar=context.calendar, now=now
     )
     if format is ReportFormat.HTML:
-        page = render(result, names=context.names)
-        page = page.replace("</body>", f"{letters_html(letter_section)}\n</body>", 1)
+        page = render(result, letter_section, names=context.names)
         return Response(page, media_type="text/html; charset=utf-8")
     if format is ReportFormat.CSV:
         if section is ReportSection.LETTERS:

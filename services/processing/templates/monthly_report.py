@@ -1,5 +1,5 @@
 """The monthly evaluation as one HTML page for the head of office: figures, inline SVG charts and
-tables, in Indonesian, printable on A4. No script runs in it; the charts are drawn here."""
+tables, cases then letters, in Indonesian, printable on A4. No script runs; charts drawn here."""
 
 from __future__ import annotations
 
@@ -17,6 +17,8 @@ from services.processing.domain.report import (
     MonthlyReport,
     Row,
 )
+from services.processing.letters.report import LetterSection
+from services.processing.templates.letters_section import letters_html
 from shared.calendar import JAKARTA
 from shared.wib import MONTHS
 
@@ -56,7 +58,6 @@ DIMENSIONS = {
     DISTRICT: "Per kecamatan",
     OFFICER: "Per petugas",
 }
-OFFICE_DAY_S = 8 * 3600
 
 
 def month_name(month: str) -> str:
@@ -104,7 +105,7 @@ def hours(seconds: float | None) -> str:
     return NONE if seconds is None else f"{number(seconds / 3600, 1)} jam"
 
 
-def render(report: MonthlyReport, *, names: ReportNames) -> str:
+def render(report: MonthlyReport, letters: LetterSection, *, names: ReportNames) -> str:
     totals = report.rows_of(TOTAL)
     total = totals[0] if totals else None
     services = report.rows_of(SERVICE)
@@ -155,6 +156,7 @@ def render(report: MonthlyReport, *, names: ReportNames) -> str:
         f'<p class="meta">Tunggakan menghitung kasus yang diterima sejak '
         f"{month_name(report.backlog_since)}. Perbandingan dengan bulan yang sama tahun lalu "
         "ditampilkan bila datanya ada.</p>",
+        letters_html(letters),
     ]
     return PAGE.format(title=f"Evaluasi Bulanan {month_name(report.month)}", body="\n".join(parts))
 

@@ -39,11 +39,11 @@ from services.audit.domain.integrity import (
 )
 from services.audit.domain.merkle import verify_inclusion
 from services.audit.domain.pseudonym import pseudonym, pseudonymise
-from services.audit.domain.summary_page import render_summary
 from services.audit.entrypoints.api import AuditContext
 from services.audit.entrypoints.integrity_api import IntegrityContext
 from services.audit.service_layer.integrity import IntegrityEngine
 from services.audit.service_layer.tree import Checkpointer
+from services.audit.templates.integrity_summary import render_summary
 from shared.calendar import WorkingCalendar
 from shared.dependencies import provide
 from shared.events.models.integrity import IntegrityAlert

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from services.notify.adapters.templates_file import load_templates
-from services.notify.domain.letters import case_step
+from services.notify.domain.messages import case_step
 from services.notify.domain.notification import Notification
 from services.notify.domain.quiet_hours import QuietHours
 from services.notify.domain.recipients import OperatorNotice, Recipients

@@ -18,9 +18,9 @@ from services.notify.adapters.templates_file import (
     InvalidTemplates,
     load_templates,
 )
-from services.notify.domain import letters
+from services.notify.domain import messages
 from services.notify.domain.recipients import CaseStep, Recipients
-from services.notify.domain.templates import Letter
+from services.notify.domain.templates import Message
 from shared.events.envelope import Actor, ActorKind, Channel
 from shared.events.models.appointments import AppointmentBooked, AppointmentCancelled
 from shared.events.models.cases import (
@@ -94,29 +94,29 @@ def steps(mandatory: list[str]) -> Iterator[CaseStep]:
     yield CaseCompleted(state="COMPLETED", on_time=True, **common)
 
 
-def realistic_letters() -> Iterator[Letter]:
+def realistic_messages() -> Iterator[Message]:
     """Every template, with the longest values each service and service point gives it."""
     for service in CATALOGUE.all():
         if service.in_person_only:
             for point in SERVICE_POINTS.offering(service.code):
-                yield letters.appointment_confirmation(booked(service.code, point.code), LABELS)
+                yield messages.appointment_confirmation(booked(service.code, point.code), LABELS)
                 moved = booked(service.code, point.code, rescheduled_from="apt-0")
-                yield letters.appointment_confirmation(moved, LABELS)
-                yield letters.appointment_reminder(booked(service.code, point.code), LABELS)
-                yield letters.appointment_cancellation(cancelled(service.code, point.code), LABELS)
+                yield messages.appointment_confirmation(moved, LABELS)
+                yield messages.appointment_reminder(booked(service.code, point.code), LABELS)
+                yield messages.appointment_cancellation(cancelled(service.code, point.code), LABELS)
             continue
         mandatory = sorted(service.mandatory_documents)
-        yield letters.receipt(submitted(service.code, []), LABELS)
-        yield letters.receipt(submitted(service.code, mandatory), LABELS)
+        yield messages.receipt(submitted(service.code, []), LABELS)
+        yield messages.receipt(submitted(service.code, mandatory), LABELS)
         recipients = Recipients.learnt_from(submitted(service.code, []))
         for step in steps(mandatory):
-            yield letters.case_step(step, recipients, LABELS, SURVEY_URL)
-    yield letters.complaint_acknowledgement(complaint())
-    yield letters.sign_in_code(sign_in())
-    yield from staff_letters()
+            yield messages.case_step(step, recipients, LABELS, SURVEY_URL)
+    yield messages.complaint_acknowledgement(complaint())
+    yield messages.sign_in_code(sign_in())
+    yield from staff_messages()
 
 
-def staff_letters() -> Iterator[Letter]:
+def staff_messages() -> Iterator[Message]:
     """Every staff notice, with the longest names, services and service points it may carry."""
     common: dict[str, Any] = {"actor": PROCESSING, "at": T0, "due_at": LONGEST_DAY}
     for service in CATALOGUE.all():
@@ -127,7 +127,7 @@ def staff_letters() -> Iterator[Letter]:
                 DeadlineBreached(service_point=point.code, **case, **common),
             ]
             for event in events:
-                yield letters.case_deadline(
+                yield messages.case_deadline(
                     event,
                     to=LONG_NAME,
                     tracking_number="K7M2Q9XP",
@@ -143,11 +143,11 @@ def staff_letters() -> Iterator[Letter]:
     }
     for reason in ("unread", "due_soon"):
         reminded = DispositionReminded(reason=reason, **disposition, **common)
-        yield letters.disposition_reminder(reminded, to=LONG_NAME)
+        yield messages.disposition_reminder(reminded, to=LONG_NAME)
     escalated = DispositionEscalated(
         holder_unit="KANTOR_DINAS", escalated_to="signer-1", **disposition, **common
     )
-    yield letters.disposition_escalation(escalated, to=LONG_NAME, holder=LONG_NAME)
+    yield messages.disposition_escalation(escalated, to=LONG_NAME, holder=LONG_NAME)
 
 
 LABELS = TEMPLATES.labels
@@ -215,8 +215,8 @@ def sign_in() -> SignInCodeRequested:
 
 def test_every_sms_fits_the_segments_its_template_allows_with_realistic_values() -> None:
     rendered = [
-        (letter.template, TEMPLATES.render(letter, DeliveryChannel.SMS).text)
-        for letter in realistic_letters()
+        (message.template, TEMPLATES.render(message, DeliveryChannel.SMS).text)
+        for message in realistic_messages()
     ]
 
     assert {name for name, _ in rendered} == set(TEMPLATES.templates)
@@ -244,7 +244,7 @@ def test_a_receipt_missing_one_document_fits_one_segment_for_every_service() -> 
     for service in CATALOGUE.all():
         for document in service.mandatory_documents:
             text = TEMPLATES.render(
-                letters.receipt(submitted(service.code, [document]), LABELS), DeliveryChannel.SMS
+                messages.receipt(submitted(service.code, [document]), LABELS), DeliveryChannel.SMS
             ).text
             assert segments(text) == 1, text
 
@@ -259,9 +259,9 @@ def test_every_service_document_and_service_point_has_a_short_label() -> None:
 
 
 def test_a_whatsapp_message_names_its_approved_template_with_the_values_in_order() -> None:
-    letter = letters.receipt(submitted("AKTA_MATI", ["SAKSI"]), LABELS)
+    message = messages.receipt(submitted("AKTA_MATI", ["SAKSI"]), LABELS)
 
-    rendered = TEMPLATES.render(letter, DeliveryChannel.WHATSAPP)
+    rendered = TEMPLATES.render(message, DeliveryChannel.WHATSAPP)
 
     approved = rendered.approved_template
     assert approved is not None
@@ -279,7 +279,7 @@ def test_a_whatsapp_message_names_its_approved_template_with_the_values_in_order
 
 
 def test_values_are_set_on_one_line_and_an_sms_in_gsm7() -> None:
-    letter = Letter(
+    message = Message(
         "case_rejected",
         {
             "name": "Siti",
@@ -289,8 +289,8 @@ def test_values_are_set_on_one_line_and_an_sms_in_gsm7() -> None:
         },
     )
 
-    whatsapp = TEMPLATES.render(letter, DeliveryChannel.WHATSAPP)
-    sms = TEMPLATES.render(letter, DeliveryChannel.SMS)
+    whatsapp = TEMPLATES.render(message, DeliveryChannel.WHATSAPP)
+    sms = TEMPLATES.render(message, DeliveryChannel.SMS)
 
     assert whatsapp.approved_template is not None
     assert whatsapp.approved_template.parameters[-1] == (
@@ -435,9 +435,9 @@ def test_staff_notices_and_the_news_of_a_visit_fit_one_sms_segment() -> None:
         "disposition_escalated",
     }
     texts = [
-        TEMPLATES.render(letter, DeliveryChannel.SMS).text
-        for letter in realistic_letters()
-        if letter.template in names
+        TEMPLATES.render(message, DeliveryChannel.SMS).text
+        for message in realistic_messages()
+        if message.template in names
     ]
 
     assert len(texts) > len(names)
@@ -446,7 +446,9 @@ def test_staff_notices_and_the_news_of_a_visit_fit_one_sms_segment() -> None:
 
 
 def test_a_staff_notice_is_an_email_with_an_indonesian_subject() -> None:
-    breach = next(letter for letter in staff_letters() if letter.template == "deadline_breached")
+    breach = next(
+        message for message in staff_messages() if message.template == "deadline_breached"
+    )
 
     rendered = TEMPLATES.render(breach, DeliveryChannel.EMAIL)
 

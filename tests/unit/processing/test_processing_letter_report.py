@@ -26,7 +26,7 @@ from services.processing.letters.domain import (
     register,
 )
 from services.processing.letters.report import letter_section
-from services.processing.letters.report_page import LETTER_CSV_COLUMNS
+from services.processing.letters.report_views import LETTER_CSV_COLUMNS
 from shared.dependencies import provide
 from shared.events.envelope import Actor, ActorKind, Channel
 from shared.http.app import ReadinessCheck

@@ -14,6 +14,7 @@ from services.processing.domain import report
 from services.processing.domain.case import Step, channel_of
 from services.processing.domain.report import Trail, field_key, percentile
 from services.processing.entrypoints.report_api import CSV_COLUMNS, to_csv
+from services.processing.letters.report import LetterSection
 from services.processing.service_layer.report import Counted, monthly_report, record_for_report
 from services.processing.templates.monthly_report import ReportNames, render
 from shared.calendar import WorkingCalendar
@@ -34,6 +35,20 @@ CALENDAR = WorkingCalendar()
 MONDAY = datetime(2026, 11, 2, 1, 0, tzinfo=UTC)  # 08:00 WIB
 VERIFIER = Actor(kind=ActorKind.STAFF, id="ver.ani", role="verifier", channel=Channel.API)
 COUNTER = Actor(kind=ActorKind.STAFF, id="loket-1", role="counter_officer", channel=Channel.API)
+NO_LETTERS = LetterSection(
+    month="2026-11",
+    as_of=datetime(2026, 12, 1, tzinfo=UTC),
+    received=0,
+    answered=0,
+    answered_on_time=0,
+    on_time_rate=None,
+    median_to_first_reading_s=None,
+    median_to_follow_up_s=None,
+    overdue_at_month_end=0,
+    by_unit=[],
+    by_official=[],
+)
+"""The page's letters section for a month without letters."""
 
 
 class FakeReportStore:
@@ -356,7 +371,7 @@ async def test_the_page_is_in_indonesian_with_its_charts_and_figures() -> None:
         ("d1", completed("r1", MONDAY + timedelta(hours=2))),
     )
 
-    page = render(await november(store), names=ReportNames())
+    page = render(await november(store), NO_LETTERS, names=ReportNames())
 
     assert '<html lang="id">' in page
     assert "Evaluasi Bulanan" in page

@@ -28,6 +28,7 @@ from shared.events.envelope import Event
 from shared.events.models.cases import CaseRejected, RevisionRequested
 from tests.unit.processing.test_processing_report import (
     MONDAY,
+    NO_LETTERS,
     VERIFIER,
     FakeReportStore,
     claimed,
@@ -94,7 +95,7 @@ async def test_the_tiles_show_each_count_and_what_its_rate_is_a_share_of() -> No
     result = await the_month_of_the_issue()
     total = row(result, "total", "ALL")
 
-    page = render(result, names=NAMES)
+    page = render(result, NO_LETTERS, names=NAMES)
 
     assert (total.received, total.sent_back, total.completed, total.rejected) == (29, 4, 1, 1)
     assert card(page, "send-back") == ("4", "13,8% dari 29 permohonan diterima bulan ini")
@@ -108,7 +109,7 @@ async def test_a_rate_with_nothing_to_divide_says_so() -> None:
     store = FakeReportStore()
     await record(store, ("s1", submitted("r1", MONDAY)))
 
-    page = render(await november(store), names=NAMES)
+    page = render(await november(store), NO_LETTERS, names=NAMES)
 
     assert card(page, "rejection") == ("0", "belum ada kasus ditutup bulan ini")
     assert card(page, "send-back") == ("0", "0,0% dari 1 permohonan diterima bulan ini")
@@ -117,7 +118,7 @@ async def test_a_rate_with_nothing_to_divide_says_so() -> None:
 async def test_the_tables_show_counts_beside_rates_and_the_json_the_denominators() -> None:
     result = await the_month_of_the_issue()
 
-    page = render(result, names=NAMES)
+    page = render(result, NO_LETTERS, names=NAMES)
     view = RowView.of(row(result, "total", "ALL"), NAMES)
 
     assert "<td>4 (13,8%)</td>" in page
@@ -131,7 +132,7 @@ async def test_the_tables_show_counts_beside_rates_and_the_json_the_denominators
 async def test_officers_and_districts_are_named_from_the_offices_files() -> None:
     result = await the_month_of_the_issue()
 
-    page = render(result, names=NAMES)
+    page = render(result, NO_LETTERS, names=NAMES)
     lines = list(csv.reader(io.StringIO(to_csv(result, NAMES))))
     labels = {(line[0], line[1]): line[2] for line in lines[1:]}
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from types import MappingProxyType
 
 from services.notify.domain.recipients import CaseStep, Recipients
-from services.notify.domain.templates import Labels, Letter
+from services.notify.domain.templates import Labels, Message
 from shared.events.models.appointments import AppointmentBooked, AppointmentCancelled
 from shared.events.models.cases import (
     CaseApproved,
@@ -72,7 +72,7 @@ PARAMETERS = MappingProxyType(
 )
 
 
-def receipt(submitted: RequestSubmitted, labels: Labels) -> Letter:
+def receipt(submitted: RequestSubmitted, labels: Labels) -> Message:
     """The request is in: its tracking number, when to expect it, and what is still missing."""
     values = {
         "name": submitted.applicant.name,
@@ -81,12 +81,12 @@ def receipt(submitted: RequestSubmitted, labels: Labels) -> Letter:
         "expected_date": day_label(submitted.expected_at),
     }
     if not submitted.missing_documents:
-        return Letter("request_received", values)
+        return Message("request_received", values)
     missing = labels.document_list(submitted.missing_documents)
-    return Letter("request_received_documents_missing", values | {"missing_documents": missing})
+    return Message("request_received_documents_missing", values | {"missing_documents": missing})
 
 
-def case_step(step: CaseStep, recipients: Recipients, labels: Labels, survey_url: str) -> Letter:
+def case_step(step: CaseStep, recipients: Recipients, labels: Labels, survey_url: str) -> Message:
     """A step of the request's case: sent back, approved, issued, refused or completed."""
     about = {
         "name": recipients.name,
@@ -95,26 +95,26 @@ def case_step(step: CaseStep, recipients: Recipients, labels: Labels, survey_url
     }
     match step:
         case RevisionRequested(items=items, documents=[]):
-            return Letter("revision_requested", about | {"items": "; ".join(items)})
+            return Message("revision_requested", about | {"items": "; ".join(items)})
         case RevisionRequested(items=items, documents=documents):
             values = {"items": "; ".join(items), "documents": labels.document_list(documents)}
-            return Letter("revision_requested_documents", about | values)
+            return Message("revision_requested_documents", about | values)
         case CaseApproved():
-            return Letter("case_approved", about)
+            return Message("case_approved", about)
         case DocumentIssued(document_number=number, collection=collection):
             values = {
                 "document_number": number,
                 "collection": labels.collection_for(collection, recipients.service_code),
             }
-            return Letter("document_issued", about | values)
+            return Message("document_issued", about | values)
         case CaseRejected(reason=reason):
-            return Letter("case_rejected", about | {"reason": reason})
+            return Message("case_rejected", about | {"reason": reason})
         case CaseCompleted():
             link = f"{survey_url.rstrip('/')}/{recipients.tracking_number}"
-            return Letter("case_completed", about | {"survey_url": link})
+            return Message("case_completed", about | {"survey_url": link})
 
 
-def appointment_confirmation(booked: AppointmentBooked, labels: Labels) -> Letter:
+def appointment_confirmation(booked: AppointmentBooked, labels: Labels) -> Message:
     """A booked visit; one rescheduled says it was moved, since whoever has the booking number
     and the NIK's last four digits may move it, and its citizen should know if it was not them."""
     if booked.rescheduled_from is not None:
@@ -122,20 +122,20 @@ def appointment_confirmation(booked: AppointmentBooked, labels: Labels) -> Lette
     return _about_a_visit("appointment_booked", booked, labels)
 
 
-def appointment_reminder(booked: AppointmentBooked, labels: Labels) -> Letter:
+def appointment_reminder(booked: AppointmentBooked, labels: Labels) -> Message:
     """The day before the visit: when and where, and what to bring."""
     return _about_a_visit("appointment_reminder", booked, labels)
 
 
-def appointment_cancellation(cancelled: AppointmentCancelled, labels: Labels) -> Letter:
+def appointment_cancellation(cancelled: AppointmentCancelled, labels: Labels) -> Message:
     """A visit cancelled, not moved: which one, and whom to call if its citizen did not cancel."""
     return _about_a_visit("appointment_cancelled", cancelled, labels)
 
 
 def _about_a_visit(
     template: str, visit: AppointmentBooked | AppointmentCancelled, labels: Labels
-) -> Letter:
-    return Letter(
+) -> Message:
+    return Message(
         template,
         {
             "name": visit.name,
@@ -147,12 +147,12 @@ def _about_a_visit(
     )
 
 
-def complaint_acknowledgement(filed: ComplaintFiled) -> Letter:
-    return Letter("complaint_filed", {"complaint_number": filed.complaint_number})
+def complaint_acknowledgement(filed: ComplaintFiled) -> Message:
+    return Message("complaint_filed", {"complaint_number": filed.complaint_number})
 
 
-def sign_in_code(requested: SignInCodeRequested) -> Letter:
-    return Letter("sign_in_code", {"code": requested.code})
+def sign_in_code(requested: SignInCodeRequested) -> Message:
+    return Message("sign_in_code", {"code": requested.code})
 
 
 def case_deadline(
@@ -163,7 +163,7 @@ def case_deadline(
     service: str,
     holder: str | None,
     labels: Labels,
-) -> Letter:
+) -> Message:
     """To an officer (`to` is their name): a case's time is running out, or has run out."""
     values = {
         "name": to,
@@ -174,19 +174,21 @@ def case_deadline(
         "where": "-" if event.service_point is None else labels.service_point(event.service_point),
     }
     if isinstance(event, DeadlineBreached):
-        return Letter("deadline_breached", values)
-    return Letter("deadline_warning", values | {"percent": str(event.percent)})
+        return Message("deadline_breached", values)
+    return Message("deadline_warning", values | {"percent": str(event.percent)})
 
 
-def disposition_reminder(reminded: DispositionReminded, *, to: str) -> Letter:
+def disposition_reminder(reminded: DispositionReminded, *, to: str) -> Message:
     """To a disposition's holder: it lies unread for a working day, or its deadline nears."""
     template = "disposition_unread" if reminded.reason == "unread" else "disposition_due_soon"
-    return Letter(template, _about_a_disposition(reminded, to))
+    return Message(template, _about_a_disposition(reminded, to))
 
 
-def disposition_escalation(escalated: DispositionEscalated, *, to: str, holder: str) -> Letter:
+def disposition_escalation(escalated: DispositionEscalated, *, to: str, holder: str) -> Message:
     """To who disposed: the holder let the disposition's deadline pass."""
-    return Letter("disposition_escalated", _about_a_disposition(escalated, to) | {"holder": holder})
+    return Message(
+        "disposition_escalated", _about_a_disposition(escalated, to) | {"holder": holder}
+    )
 
 
 def _about_a_disposition(

@@ -1,0 +1,1 @@
+"""Pages audit renders on the server, in Indonesian."""
