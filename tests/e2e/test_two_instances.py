@@ -29,6 +29,7 @@ from shared.events.models.complaints import ComplaintFiled
 from shared.events.models.letters import DispositionEscalated, LetterDisposed, LetterRegistered
 from shared.events.models.requests import RequestSubmitted
 from shared.signatures import timestamped_signature
+from tests.builders import nik
 from tests.e2e.conftest import (
     SUBMISSION,
     TINY_PDF,
@@ -140,13 +141,15 @@ async def test_a_mixed_journey_on_two_instances_makes_each_effect_once(
             )
             assert sent.status_code == 201, sent.text
 
-    # One SMS application, delivered by the gateway to both intakes at once.
+    # One SMS application, delivered by the gateway to both intakes at once; its NIK is its own,
+    # since one NIK has one open KTP_CETAK application and other tests apply with theirs.
     sms_phone = f"+62857{uuid.uuid4().int % 10**8:08d}"
+    sms_nik = nik(8000 + uuid.uuid4().int % 1999)
     delivery = sms_delivery(
         stack,
         f"sms-two-{uuid.uuid4().hex[:8]}",
         sms_phone,
-        "DAFTAR KTP_CETAK 3516091204800002 Siti Aminah#3516090101080001#HILANG",
+        f"DAFTAR KTP_CETAK {sms_nik} Siti Aminah#3516090101080001#HILANG",
     )
     assert [
         a.status_code for a in await calls.both("intake", "POST", WEBHOOK_PATH, **delivery)
