@@ -47,8 +47,13 @@ class LagProbe:
         self._offsets = AIOKafkaConsumer(**kafka.client_options(), group_id=None)
 
     async def __aenter__(self) -> LagProbe:
-        await self._admin.start()
-        await self._offsets.start()
+        """Closes both clients when either cannot start (Kafka down), so none is left open."""
+        try:
+            await self._admin.start()
+            await self._offsets.start()
+        except BaseException:
+            await self._close()
+            raise
         return self
 
     async def __aexit__(
@@ -57,6 +62,9 @@ class LagProbe:
         exc: BaseException | None,
         traceback: TracebackType | None,
     ) -> None:
+        await self._close()
+
+    async def _close(self) -> None:
         await self._offsets.stop()
         await self._admin.close()
 

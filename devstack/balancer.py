@@ -12,6 +12,7 @@ import argparse
 import asyncio
 import contextlib
 import itertools
+import signal
 import sys
 from collections.abc import Sequence
 
@@ -70,12 +71,41 @@ async def relay(
                 await writer.wait_closed()
 
 
-async def serve(port: int, backends: Backends, host: str = "127.0.0.1") -> None:
-    server = await asyncio.start_server(
-        lambda reader, writer: relay(backends, reader, writer), host, port
-    )
+async def serve(
+    port: int, backends: Backends, host: str = "127.0.0.1", *, until: asyncio.Event | None = None
+) -> None:
+    """Serves until `until` is set (or the task is cancelled), then ends every open relay before
+    returning, so that no connection's coroutine is left to be collected half-way."""
+    relays: set[asyncio.Task[None]] = set()
+
+    async def tracked(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        relays.add(task)
+        try:
+            with contextlib.suppress(asyncio.CancelledError):  # ended by the stop, not an error
+                await relay(backends, reader, writer)
+        finally:
+            relays.discard(task)
+
+    server = await asyncio.start_server(tracked, host, port)
     async with server:
-        await server.serve_forever()
+        try:
+            await (until or asyncio.Event()).wait()
+        finally:
+            server.close()
+            for task in list(relays):
+                task.cancel()
+            await asyncio.gather(*relays, return_exceptions=True)
+
+
+async def serve_until_signalled(port: int, backends: Backends) -> None:
+    """Ends cleanly on SIGTERM or SIGINT, as the stack stops it."""
+    stopped = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stopped.set)
+    await serve(port, backends, until=stopped)
 
 
 def parse_address(text: str) -> tuple[str, int]:
@@ -90,7 +120,7 @@ def main(argv: list[str]) -> int:
         "--backend", type=parse_address, action="append", required=True, help="HOST:PORT"
     )
     args = parser.parse_args(argv)
-    asyncio.run(serve(args.port, Backends(args.backend)))
+    asyncio.run(serve_until_signalled(args.port, Backends(args.backend)))
     return 0
 
 

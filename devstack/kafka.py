@@ -301,6 +301,17 @@ class KafkaNode:
             raise
         return process
 
+    def restart(self) -> ManagedProcess:
+        """Starts the stopped node again on its storage and waits until it serves clients."""
+        log_from = _size(self.log_path)
+        process = self.launch()
+        try:
+            self.wait_ready(process, log_from=log_from)
+        except BaseException:
+            process.stop()
+            raise
+        return process
+
 
 class KafkaCluster:
     """Three (or `size`) combined brokers and controllers on loopback, each with its own ports

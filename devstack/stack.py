@@ -114,6 +114,7 @@ class Stack:
         self._instance_ports: dict[tuple[str, int], int] = {}
         self.kafka_brokers = kafka_brokers
         self._kafka_cluster: kafka.KafkaCluster | None = None
+        self._kafka_node: kafka.KafkaNode | None = None
 
     @property
     def kafka_cluster(self) -> kafka.KafkaCluster | None:
@@ -215,7 +216,7 @@ class Stack:
             self.kafka_cluster.start()
             self._hold_brokers()
         elif self._external_kafka is None:
-            node = kafka.KafkaNode(
+            self._kafka_node = node = kafka.KafkaNode(
                 libs=kafka.provision(),
                 data_dir=self._kafka_dir,
                 port=self.ports.kafka,
@@ -233,16 +234,28 @@ class Stack:
             self.processes[instance_name("kafka", node_id)] = process
 
     def kill_broker(self, node_id: int) -> None:
-        """Ends one broker of the cluster with SIGKILL, as a lost machine would."""
-        assert self.kafka_cluster is not None, "the stack runs one broker"
-        self.kafka_cluster.kill(node_id)
+        """Ends one broker (node ids count from 1) with SIGKILL, as a lost machine would."""
+        if self.kafka_cluster is not None:
+            self.kafka_cluster.kill(node_id)
+            return
+        self._own_node(node_id)
+        self.processes.pop("kafka").kill()
 
     def start_brokers(self, *node_ids: int) -> None:
         """Starts killed brokers again on their storage, together, and waits until they serve
         clients."""
-        assert self.kafka_cluster is not None, "the stack runs one broker"
-        self.kafka_cluster.restart(*node_ids)
-        self._hold_brokers()
+        if self.kafka_cluster is not None:
+            self.kafka_cluster.restart(*node_ids)
+            self._hold_brokers()
+            return
+        for node_id in node_ids:
+            self.processes["kafka"] = self._own_node(node_id).restart()
+
+    def _own_node(self, node_id: int) -> kafka.KafkaNode:
+        """The stack's single broker, the only node id 1."""
+        if self._kafka_node is None or node_id != 1:
+            raise ValueError(f"the stack runs no local broker {node_id}")
+        return self._kafka_node
 
     def _postgres_cluster(self) -> postgres.PostgresCluster:
         """The cluster lives in the run folder, unless PostgreSQL's user cannot reach it (pytest's

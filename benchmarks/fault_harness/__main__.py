@@ -17,6 +17,7 @@ import argparse
 import asyncio
 import contextlib
 import random
+import signal
 import sys
 import tempfile
 import time
@@ -175,6 +176,10 @@ def main() -> None:
     if not 0 < args.submissions <= 9999 * 10:
         parser.error("--submissions must be between 1 and 99,990")
     args.settings = Settings(kinds=kinds, restart_after_s=args.restart_after, outage_s=args.outage)
+    # Stopped by Ctrl-C or SIGTERM, even when started in the background (which ignores SIGINT):
+    # the run ends and the stack is stopped, every process it started with it.
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, signal.default_int_handler)
     with tempfile.TemporaryDirectory(prefix="adminduk-faults-") as run_dir:
         env = HARNESS_ENV | {
             "AUDIT_STAFF_DIRECTORY": str(staff_directory(Path(run_dir) / "staff.json"))
@@ -189,6 +194,9 @@ def main() -> None:
         try:
             stack.start_all()
             found = asyncio.run(run(stack, args, faults))
+        except KeyboardInterrupt:
+            print("stopped before the books were checked", file=sys.stderr)
+            sys.exit(130)
         finally:
             faults.resume_database()
             stack.stop()

@@ -68,6 +68,18 @@ class Refused:
 
 
 @dataclass(frozen=True)
+class Invalid:
+    """A submission sent with a flawed form on purpose, and intake's last answer to it."""
+
+    key: str
+    flaw: str
+    status: str
+    """The status code, or "no answer" when none came through the retries."""
+    reason: str | None = None
+    """The refusal's message, which the citizen or officer reads."""
+
+
+@dataclass(frozen=True)
 class Notification:
     notification_id: str
     channel: str
@@ -118,6 +130,7 @@ class Records:
     chat_submissions: int = 0
     """DAFTAR and WhatsApp confirmations answered 200, whose request ids are not returned."""
     refused: list[Refused] = field(default_factory=list)
+    invalid: list[Invalid] = field(default_factory=list)
     steps: list[tuple[str, str]] = field(default_factory=list)
     """(request id, step) of every officer step answered 2xx."""
     intake_requests: dict[str, str] = field(default_factory=dict)
@@ -221,6 +234,20 @@ def check_half_written(records: Records) -> list[Discrepancy]:
     return found
 
 
+def check_invalid(records: Records) -> list[Discrepancy]:
+    """A flawed form is refused with a reason (4xx other than 429), never taken; what it left
+    behind, if anything, is caught as a stored request no submission was accepted for."""
+    found: list[Discrepancy] = []
+    for sent in records.invalid:
+        if not sent.status.isdigit() or int(sent.status) >= 500 or sent.status == "429":
+            continue
+        if int(sent.status) < 400:
+            found.append(Discrepancy("invalid taken", sent.key, f"{sent.flaw}: {sent.status}"))
+        elif not sent.reason:
+            found.append(Discrepancy("no reason", sent.key, f"{sent.flaw}: {sent.status}"))
+    return found
+
+
 CHAT_CHANNELS = frozenset({"SMS", "WHATSAPP"})
 
 
@@ -314,6 +341,7 @@ def check_books(
     return [
         *check_submissions(records),
         *check_half_written(records),
+        *check_invalid(records),
         *check_messages(records),
         *check_alerts(records, outside_office_time),
         *check_dead_letters(records.dead_letters),

@@ -220,6 +220,7 @@ async def records(
         accepted=accepted,
         chat_submissions=ledger.chat_submissions,
         refused=refused,
+        invalid=list(ledger.invalid),
         steps=list(ledger.steps),
         intake_requests=requests,
         cases=cases,
@@ -241,6 +242,10 @@ def summary(records: Records) -> dict[str, Any]:
         "refused_then_retried": len(records.refused),
         "officer_steps": len(records.steps),
         "intake_requests": len(records.intake_requests),
+        "invalid_refused": sum(
+            1 for sent in records.invalid if sent.status.isdigit() and 400 <= int(sent.status) < 500
+        ),
+        "invalid_sent": len(records.invalid),
         "cases": len(records.cases),
         "audit_entries": len(records.audit),
         "notifications": len(records.notifications),

@@ -4,6 +4,7 @@ and the message providers misbehaving alongside. Each fault's window is recorded
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
@@ -18,6 +19,7 @@ PROVIDER_PHASE_S = 20.0
 PROVIDER_FAULTS = 10
 """Messages per channel each provider phase spoils."""
 PHONE_CHANNELS = ("WHATSAPP", "SMS")
+CONTROL_ATTEMPTS = 10
 
 
 @dataclass(frozen=True)
@@ -98,11 +100,22 @@ class Schedule:
             for label, fault in phases:
                 start = self.ledger.now_s()
                 for channel in PHONE_CHANNELS:
-                    response = await sink.post(
-                        "/v1/faults", json={"channel": channel, "count": PROVIDER_FAULTS, **fault}
-                    )
-                    response.raise_for_status()
+                    body = {"channel": channel, "count": PROVIDER_FAULTS, **fault}
+                    await _persist(functools.partial(sink.post, "/v1/faults", json=body))
                 await asyncio.sleep(PROVIDER_PHASE_S)
-                await sink.delete("/v1/faults")
+                await _persist(lambda: sink.delete("/v1/faults"))
                 self.windows.append(Window(label, start, self.ledger.now_s()))
                 print(f"fault  {label}: {start:.0f}-{self.ledger.now_s():.0f} s", flush=True)
+
+
+async def _persist(call: Callable[[], Awaitable[httpx.Response]]) -> None:
+    """A call to the message sink, tried again while it does not answer: on a loaded machine it
+    may not take a connection for seconds, and a fault left in place would spoil the run."""
+    for attempt in range(CONTROL_ATTEMPTS):
+        try:
+            (await call()).raise_for_status()
+            return
+        except httpx.TransportError:
+            if attempt == CONTROL_ATTEMPTS - 1:
+                raise
+            await asyncio.sleep(2)

@@ -6,7 +6,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from benchmarks.fault_harness.books import Planted
+from benchmarks.fault_harness.books import Invalid, Planted
 
 
 @dataclass(frozen=True)
@@ -40,6 +40,7 @@ class Ledger:
     calls: list[Call] = field(default_factory=list)
     accepted: set[str] = field(default_factory=set)
     unanswered: list[Unanswered] = field(default_factory=list)
+    invalid: list[Invalid] = field(default_factory=list)
     chat_submissions: int = 0
     steps: list[tuple[str, str]] = field(default_factory=list)
     planted: list[Planted] = field(default_factory=list)

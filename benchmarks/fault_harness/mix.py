@@ -20,6 +20,7 @@ from typing import Any
 
 import httpx
 
+from benchmarks.fault_harness.books import Invalid
 from benchmarks.fault_harness.ledger import Call, Ledger, Unanswered
 from devstack.forms import KTP_REPRINT
 from devstack.stack import Stack
@@ -36,6 +37,14 @@ COUNTER_POINT = "MPP_HARNESS"
 VILLAGE = "3516092003"
 WHATSAPP_WEBHOOK = "/v1/channels/whatsapp/webhook"
 CHANNELS = {"api": 0.40, "sms": 0.15, "whatsapp": 0.10, "operator": 0.15, "counter": 0.20}
+INVALID_SHARE = 0.03
+"""Submissions sent with a form intake must refuse (4xx with a reason), and store nothing of."""
+INVALID_FORMS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
+    "a NIK of 15 digits": lambda body: body | {"nik": body["nik"][:15]},
+    "a service not in the catalogue": lambda body: body | {"service_code": "KTP_TIDAK_ADA"},
+    "a required field missing": lambda body: body | {"fields": {"reason": "RUSAK"}},
+    "no name": lambda body: {k: v for k, v in body.items() if k != "name"},
+}
 VISIT_SHARE = 0.05
 COMPLAINT_SHARE = 0.03
 LETTER_EVERY = 100
@@ -158,6 +167,9 @@ class Mix:
     # --- submissions ---------------------------------------------------------------------
 
     async def submit(self, n: int) -> None:
+        if self.rng.random() < INVALID_SHARE:
+            await self.invalid(n)
+            return
         channel = self.rng.choices(list(CHANNELS), weights=list(CHANNELS.values()))[0]
         if channel == "sms":
             await self.by_sms(n)
@@ -220,6 +232,24 @@ class Mix:
         self.ledger.owners[request_id] = headers
         await self.send_documents(request_id, headers, response.json()["missing_documents"])
         return request_id
+
+    async def invalid(self, n: int) -> None:
+        """A counter submission with a form intake must refuse, tried again through faults."""
+        flaw = self.rng.choice(sorted(INVALID_FORMS))
+        headers, body = self._submitter("counter", n)
+        key = f"harness-{self.seed}-{n}"
+        response = await self.call(
+            "submit invalid",
+            "POST",
+            f"{self.intake}/v1/requests",
+            json=INVALID_FORMS[flaw](body),
+            headers=headers | {"Idempotency-Key": key},
+        )
+        if response is None:
+            self.ledger.invalid.append(Invalid(key, flaw, "no answer"))
+            return
+        reason = response.json().get("message") if response.status_code >= 400 else None
+        self.ledger.invalid.append(Invalid(key, flaw, str(response.status_code), reason))
 
     def _outcome(self, channel: str, first: str) -> str:
         calls = [c for c in self.ledger.calls if c.kind == f"submit {channel}"]

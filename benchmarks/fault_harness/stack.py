@@ -10,17 +10,15 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from devstack.process import ManagedProcess, descendants, port_open
+from devstack.process import descendants
 from devstack.stack import SERVICES, Ports, Stack, instance_name
 
 DATABASE_PROCESSES = ("ferretdb", "postgres")
 """The database engine: FerretDB and the PostgreSQL it keeps its data in, paused together."""
-KAFKA_READY_TIMEOUT_S = 90.0
 
 
 @dataclass(frozen=True)
@@ -69,17 +67,10 @@ class Faults:
 
     def kill_broker(self, node_id: int) -> None:
         """SIGKILL of one broker (node ids count from 1)."""
-        if self.kafka_brokers > 1:
-            self.stack.kill_broker(node_id)
-        else:
-            self.stack.processes["kafka"].kill()
+        self.stack.kill_broker(node_id)
 
     def restart_broker(self, node_id: int) -> None:
-        if self.kafka_brokers > 1:
-            self.stack.start_brokers(node_id)
-        else:
-            self.stack.processes["kafka"] = _relaunch(self.stack.processes["kafka"])
-            _wait_for_port(self.stack.ports.kafka)
+        self.stack.start_brokers(node_id)
 
     def stop_kafka(self) -> None:
         """Every broker down at once (SIGKILL: nothing flushed that a crash would not)."""
@@ -87,10 +78,7 @@ class Faults:
             self.kill_broker(node_id)
 
     def start_kafka(self) -> None:
-        if self.kafka_brokers > 1:
-            self.stack.start_brokers(*range(1, self.kafka_brokers + 1))
-        else:
-            self.restart_broker(1)
+        self.stack.start_brokers(*range(1, self.kafka_brokers + 1))
 
     def pause_database(self) -> None:
         """SIGSTOP to the engine's process groups: connections stay open and go silent."""
@@ -108,20 +96,3 @@ class Faults:
                 for pid in (process.pid, *descendants(process.pid)):
                     with contextlib.suppress(ProcessLookupError):
                         os.kill(pid, sig)
-
-
-def _relaunch(process: ManagedProcess) -> ManagedProcess:
-    """The same command again, appending to the same log: the node restarts on its storage."""
-    again = ManagedProcess(
-        process.name, process.cmd, log_path=process.log_path, env=process.env, cwd=process.cwd
-    )
-    again.start()
-    return again
-
-
-def _wait_for_port(port: int) -> None:
-    deadline = time.monotonic() + KAFKA_READY_TIMEOUT_S
-    while not port_open(port):
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"Kafka did not listen on {port} in {KAFKA_READY_TIMEOUT_S:.0f} s")
-        time.sleep(0.2)

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import signal
+import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -79,6 +81,38 @@ async def test_a_client_is_closed_when_no_instance_answers() -> None:
         balancer.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await balancer
+
+
+async def test_the_balancer_ends_cleanly_on_sigterm_with_a_connection_open() -> None:
+    """As the stack stops it: exit status 0 and nothing on stderr, an open relay included."""
+    backend, public = free_port(), free_port()
+    async with instance(b"one", backend):
+        balancer = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "devstack.balancer",
+            f"--port={public}",
+            f"--backend=127.0.0.1:{backend}",
+            stderr=asyncio.subprocess.PIPE,
+        )
+        try:
+            assert await ask(public) == b"one"
+            reader, writer = await asyncio.open_connection("127.0.0.1", public)
+            writer.write(b"held")
+            await writer.drain()
+            assert await reader.readexactly(len(b"one:held")) == b"one:held"
+
+            balancer.send_signal(signal.SIGTERM)
+            _, stderr = await asyncio.wait_for(balancer.communicate(), 10)
+
+            assert balancer.returncode == 0
+            assert stderr.decode() == ""
+            assert await reader.read() == b""
+            writer.close()
+        finally:
+            if balancer.returncode is None:
+                balancer.kill()
+                await balancer.wait()
 
 
 def test_several_instances_each_listen_on_a_port_of_their_own(tmp_path: Path) -> None:

@@ -8,6 +8,7 @@ from benchmarks.fault_harness.books import (
     Alert,
     AuditEntry,
     Discrepancy,
+    Invalid,
     Notification,
     Planted,
     Records,
@@ -89,6 +90,27 @@ def test_an_unanswered_submission_found_by_its_retry_is_fine() -> None:
     records = books(refused=[Refused("key-2", first="ReadTimeout", retry="200")])
 
     assert check_books(records, never) == []
+
+
+def test_a_flawed_form_must_be_refused_with_a_reason_and_leave_nothing() -> None:
+    records = books(
+        intake_requests={"r1": "API", "r2": "API", "r3": "COUNTER"},
+        invalid=[
+            Invalid("key-4", "no name", "422", "Data permohonan tidak valid."),
+            Invalid("key-5", "a NIK of 15 digits", "202"),
+            Invalid("key-6", "no name", "400"),
+            Invalid("key-7", "no name", "503"),
+            Invalid("key-8", "no name", "no answer"),
+        ],
+    )
+
+    found = {(d.check, d.about) for d in check_books(records, never)}
+
+    assert found == {
+        ("invalid taken", "key-5"),
+        ("no reason", "key-6"),
+        ("half-written", "r3"),
+    }
 
 
 def test_chat_applications_are_counted_against_what_intake_stores() -> None:
