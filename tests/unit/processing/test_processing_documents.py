@@ -6,7 +6,8 @@ from datetime import timedelta
 
 import pytest
 
-from services.processing.domain.case import Case, CaseRefused, CaseState, open_case
+from services.processing.domain.case import Case, CaseRefused, CaseState
+from services.processing.domain.case_opening import open_case
 from services.processing.entrypoints.api import CaseView
 from services.processing.entrypoints.consumer import Dependencies, subscription
 from services.processing.service_layer.cases import note_documents
