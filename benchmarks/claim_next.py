@@ -22,7 +22,7 @@ from benchmarks.stats import percentiles
 from devstack.stack import Ports, Stack
 from services.processing.adapters.mongo_cases import MongoCaseRepository
 from services.processing.adapters.mongo_queues import MongoQueues
-from services.processing.domain.case import open_case
+from services.processing.domain.case_opening import open_case
 from services.processing.domain.priority import Lane
 from services.processing.domain.queues import QueueKey
 from services.processing.service_layer import cases

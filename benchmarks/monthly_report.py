@@ -32,9 +32,9 @@ from pymongo.asynchronous.database import AsyncDatabase
 from devstack.stack import Ports, Stack
 from services.processing.adapters.batching import Batching
 from services.processing.adapters.mongo_report import MongoReportStore
-from services.processing.domain import report
+from services.processing.domain import report, report_counting
 from services.processing.domain.case import Step
-from services.processing.domain.report import Trail
+from services.processing.domain.report_counting import Trail
 from services.processing.service_layer.report import monthly_report, record_for_report
 from shared.calendar import WorkingCalendar
 from shared.events.envelope import Actor, ActorKind, Channel
@@ -172,10 +172,10 @@ def generate(requests: int, calendar: WorkingCalendar) -> tuple[dict[str, dict[s
         for event in case_events(rng, request_id):
             events += 1
             if isinstance(event, RequestSubmitted):
-                progress, change = report.submitted(event)
+                progress, change = report_counting.submitted(event)
             else:
                 assert progress is not None
-                progress, maybe = report.stepped(progress, event, calendar)
+                progress, maybe = report_counting.stepped(progress, event, calendar)
                 if maybe is None:
                     continue
                 change = maybe
@@ -252,7 +252,7 @@ class Steps:
 
     def took(self, event: RequestSubmitted | CaseEvent) -> None:
         if isinstance(event, RequestSubmitted):
-            start, _ = report.submitted(event)
+            start, _ = report_counting.submitted(event)
             self.trails[event.request_id] = Trail(start=start, steps=())
             return
         trail = self.trails[event.request_id]

@@ -20,7 +20,7 @@ from services.processing.adapters.mongo_report import MongoReportStore
 from services.processing.adapters.mongo_timers import MongoTimers
 from services.processing.adapters.report_names_file import load_districts, load_staff_names
 from services.processing.config import ProcessingSettings
-from services.processing.entrypoints import api
+from services.processing.entrypoints import api, queues_api, supervision_api
 from services.processing.entrypoints.access import ACCESS
 from services.processing.entrypoints.consumer import (
     Dependencies,
@@ -225,8 +225,8 @@ def create_app(
         settings=settings,
         wiring=wiring or partial(connect, settings, names=names),
         routers=[
-            api.queues_router,
-            api.supervision_router,
+            queues_api.router,
+            supervision_api.router,
             api.router,
             reports_router,
             letters_api.router,

@@ -17,7 +17,8 @@ from services.intake.domain.open_applications import OpenApplication
 from services.intake.service_layer.ports import IdempotencyKeyRepository, RequestRepository
 from services.notify.domain.notification import NotificationStatus
 from services.notify.service_layer.ports import NotificationRepository
-from services.processing.domain.case import Case, CaseState, Claim, open_case
+from services.processing.domain.case import Case, CaseState, Claim
+from services.processing.domain.case_opening import open_case
 from services.processing.domain.priority import Lane
 from services.processing.domain.queues import QueueKey
 from services.processing.service_layer.ports import AtRisk, CaseRepository, WorkQueues

@@ -14,10 +14,11 @@ from pymongo.asynchronous.database import AsyncDatabase
 from devstack.stack import Stack
 from services.processing.adapters.mongo_cases import MongoCaseRepository
 from services.processing.adapters.mongo_report import DIGEST, MongoReportStore
-from services.processing.domain import report
+from services.processing.domain import report_counting
 from services.processing.domain.report import MonthlyReport, Row
 from services.processing.service_layer.known_cases import KnownCases
-from services.processing.service_layer.report import Counted, monthly_report, record_for_report
+from services.processing.service_layer.ports import Counted
+from services.processing.service_layer.report import monthly_report, record_for_report
 from shared.calendar import WorkingCalendar
 from shared.events.envelope import Actor, ActorKind, Channel, Event
 from shared.events.models.cases import CaseCompleted, RevisionRequested
@@ -232,7 +233,7 @@ async def test_a_case_opened_before_cases_kept_their_steps_counts_from_where_it_
         MongoCaseRepository(mongo_db["cases"], cipher()), earlier=store.progress_kept
     )
     await known.add(case("r1"), processed_event_id="s1", outbox=[])
-    start, _ = report.submitted(submitted("r1"))
+    start, _ = report_counting.submitted(submitted("r1"))
     await mongo_db["report_cases"].insert_one(
         {"_id": "r1", **dataclasses.asdict(start), "processed_events": ["s1"], "version": 1}
     )

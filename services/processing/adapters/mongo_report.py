@@ -28,8 +28,8 @@ from collections.abc import Iterable
 from pymongo.asynchronous.collection import AsyncCollection
 
 from services.processing.adapters.batching import AT_ONCE, Batching, GroupCommit
-from services.processing.domain.report import Progress
-from services.processing.service_layer.report import Counted
+from services.processing.domain.report_counting import Progress
+from services.processing.service_layer.ports import Counted
 from shared.mongo import VERSION, Document, insert_new, update_document
 
 FENCE = 4096

@@ -8,7 +8,9 @@ case starts its verification) and verifies it, sends it back or rejects it; the 
 (signer) approves or rejects; an operator issues the document; a counter officer or operator
 completes the case when the citizen has it. An officer claims a case from the stage's queue, acts
 on it, and the case moves to the next stage's queue unclaimed. Only the claimant acts on a
-claimed case. Every step is a method that checks it is allowed and records its event.
+claimed case. Every step is a method that checks it is allowed and records its event. Who
+works each stage, and whose queue a case waits in after a step, is in `case_stages`; how a
+request becomes a case, in `case_opening`.
 
 A case knows which of its request's mandatory documents intake has not received yet, and which
 documents it holds; it is not verified while one is missing (the verifier can still send it back
@@ -23,17 +25,17 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Protocol
 
+from services.processing.domain.case_stages import STAGE_ROLES
 from services.processing.domain.deadlines import Mark, Timer
 from services.processing.domain.priority import Lane, lane_for
 from shared.errors import Kind, Refusal
-from shared.events.envelope import Actor, ActorKind, Channel, Event
+from shared.events.envelope import Actor, Event
 from shared.events.models.cases import (
     CaseApproved,
     CaseCancelled,
     CaseClaimed,
     CaseCompleted,
     CaseEvent,
-    CaseOpened,
     CaseReassigned,
     CaseRejected,
     CaseReleased,
@@ -47,7 +49,7 @@ from shared.events.models.cases import (
     DocumentIssued,
     RevisionRequested,
 )
-from shared.events.models.requests import Applicant, RequestSubmitted
+from shared.events.models.requests import Applicant
 from shared.identity import Role
 
 PROCESSING = Actor.system("processing")
@@ -64,17 +66,8 @@ class CaseState(StrEnum):
     CANCELLED = "CANCELLED"
 
 
-STAGE_ROLES: dict[CaseStage, frozenset[Role]] = {
-    CaseStage.VERIFICATION: frozenset({Role.VERIFIER}),
-    CaseStage.APPROVAL: frozenset({Role.SIGNER}),
-    CaseStage.ISSUANCE: frozenset({Role.OPERATOR}),
-    CaseStage.COMPLETION: frozenset({Role.COUNTER_OFFICER, Role.OPERATOR}),
-}
-"""Who does the work of each stage."""
-
-
 class Calendar(Protocol):
-    """The office's working time (see `calendar.WorkingCalendar`)."""
+    """The office's working time (`calendar.WorkingCalendar`): a pure collaborator, not a port."""
 
     def due_at(self, start: datetime, working_days: int) -> datetime: ...
 
@@ -231,7 +224,7 @@ class Case:
         added to the deadline."""
         if self.state is not CaseState.NEEDS_REVISION or self.paused_remaining is None:
             raise CaseRefused("not_waiting", "Kasus ini tidak sedang menunggu perbaikan.")
-        self.due_at = _to_the_second(calendar.add_working_time(now, self.paused_remaining))
+        self.due_at = to_the_second(calendar.add_working_time(now, self.paused_remaining))
         self.paused_remaining = None
         self.state = CaseState.IN_VERIFICATION
         self._record(CaseResubmitted, actor, now, due_at=self.due_at)
@@ -382,70 +375,7 @@ class Case:
             self.steps.append(Step(kind=event.__name__, state=self.state.value, at=now))
 
 
-def open_case(
-    submitted: RequestSubmitted,
-    *,
-    now: datetime,
-    calendar: Calendar,
-    default_service_point: str,
-) -> Case:
-    """Opens the case for a newly submitted request, waiting in its service point's
-    verification queue, due by the service's deadline in working days."""
-    case = Case(
-        request_id=submitted.request_id,
-        service_code=submitted.service_code,
-        applicant=submitted.applicant,
-        service_point=submitted.actor.service_point or default_service_point,
-        state=CaseState.SUBMITTED,
-        opened_at=now,
-        due_at=_to_the_second(calendar.due_at(now, submitted.deadline_working_days)),
-        missing_documents=set(submitted.missing_documents),
-        submitted_at=submitted.submitted_at,
-        channel=channel_of(submitted.actor),
-    )
-    case.events.append(
-        CaseOpened(
-            actor=PROCESSING,
-            request_id=case.request_id,
-            service_code=case.service_code,
-            state=case.state.value,
-            opened_at=now,
-            due_at=case.due_at,
-            service_point=case.service_point,
-            applicant_name=case.applicant.name,
-            contact_phone=case.applicant.phone,
-            contact_channel=case.applicant.preferred_channel,
-        )
-    )
-    return case
-
-
-def channel_of(submitter: Actor) -> str:
-    """Where a request came in: a village operator, a counter, or the citizen's own channel."""
-    if submitter.kind is ActorKind.OPERATOR:
-        return "VILLAGE_OPERATOR"
-    if submitter.kind is ActorKind.STAFF:
-        return "COUNTER"
-    return {Channel.WHATSAPP: "WHATSAPP", Channel.SMS: "SMS"}.get(submitter.channel, "WEB")
-
-
-def stage_after(event: Event) -> CaseStage | None:
-    """The stage whose queue a case waits in after `event`, if the event leaves it waiting."""
-    if isinstance(event, CaseReleased):
-        return event.stage
-    return _WAITING_AFTER.get(type(event))
-
-
-_WAITING_AFTER: dict[type[Event], CaseStage] = {
-    CaseOpened: CaseStage.VERIFICATION,
-    CaseResubmitted: CaseStage.VERIFICATION,
-    CaseVerified: CaseStage.APPROVAL,
-    CaseApproved: CaseStage.ISSUANCE,
-    DocumentIssued: CaseStage.COMPLETION,
-}
-
-
-def _to_the_second(moment: datetime) -> datetime:
+def to_the_second(moment: datetime) -> datetime:
     """Deadlines are kept to the second, rounded down: stored and compared exactly everywhere,
     and never later than the rules allow."""
     return moment.replace(microsecond=0)

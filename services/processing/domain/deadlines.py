@@ -41,6 +41,8 @@ CASE_MARKS = (Mark.WARNING_50, Mark.WARNING_80, Mark.BREACH)
 
 
 class Fractions(Protocol):
+    """Instants within office time (`WorkingCalendar`): a pure collaborator, not a port."""
+
     def at_fraction(self, start: datetime, due: datetime, fraction: float) -> datetime: ...
 
 

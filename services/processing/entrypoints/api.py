@@ -1,4 +1,6 @@
-"""The staff console's HTTP API: take work, act on cases, read them.
+"""The staff console's case routes (read a case, act on it) and what every console route takes:
+its context and the calling officer. Taking the next case is in `queues_api`, the at-risk list in
+`supervision_api`, a case's views in `case_views`.
 
 Officers act only on cases of their own service point (another's is a 404). Two officers who
 act on one case at once: one wins, the other gets 409 and reads the case again.
@@ -12,18 +14,19 @@ from datetime import datetime
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Path, Query, Response, status
+from fastapi import APIRouter, Depends, Path, status
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from services.processing.domain.case import Calendar, Case
-from services.processing.service_layer import cases, supervision
+from services.processing.entrypoints.case_views import CaseDetails, CaseView
+from services.processing.service_layer import cases
 from services.processing.service_layer.cases import NoServicePoint, Officer, Turns
 from services.processing.service_layer.ports import AtRisk, CaseRepository, WorkQueues
 from shared.access import CallerDep
 from shared.clock import Clock
 from shared.dependencies import provided
 from shared.events.envelope import Actor, ActorKind, Channel
-from shared.events.models.cases import CaseStage, CollectionMethod
+from shared.events.models.cases import CollectionMethod
 from shared.http.error_bodies import error_response, error_responses
 from shared.identity import Principal
 
@@ -56,75 +59,6 @@ def officer(caller: Principal | None) -> Officer:
         roles=caller.roles,
         service_point=caller.service_point,
     )
-
-
-class ClaimView(BaseModel):
-    officer: str = Field(description="Who holds the case.")
-    role: str = Field(description="The role they hold it in.")
-    since: datetime
-
-
-class CaseDocumentView(BaseModel):
-    requirement: str = Field(description="Catalogue code of the requirement it fulfils.")
-    document_id: str = Field(
-        description="Intake's id of the file, read at intake's "
-        "`GET /v1/requests/{request_id}/documents/{document_id}`."
-    )
-
-
-class CaseView(BaseModel):
-    """A case as the console shows it."""
-
-    request_id: str
-    service_code: str
-    state: str = Field(description="SUBMITTED, IN_VERIFICATION, NEEDS_REVISION, APPROVED, …")
-    stage: CaseStage | None = Field(description="The work it waits for; none when finished.")
-    service_point: str
-    opened_at: datetime
-    due_at: datetime = Field(description="The deadline on the office's working-day calendar.")
-    claim: ClaimView | None = Field(description="Who has taken it, if anyone.")
-    documents: list[CaseDocumentView] = Field(description="The documents intake received.")
-    missing_documents: list[str] = Field(
-        description="Catalogue codes of mandatory documents not received yet; the case is not "
-        "verified while any is missing."
-    )
-    documents_complete: bool = Field(description="Whether every mandatory document is there.")
-
-    @classmethod
-    def of(cls, case: Case) -> CaseView:
-        claim = case.claim
-        return cls(
-            request_id=case.request_id,
-            service_code=case.service_code,
-            state=case.state.value,
-            stage=case.stage,
-            service_point=case.service_point,
-            opened_at=case.opened_at,
-            due_at=case.due_at,
-            claim=None
-            if claim is None
-            else ClaimView(officer=claim.officer, role=claim.role.value, since=claim.since),
-            documents=[
-                CaseDocumentView(requirement=requirement, document_id=document_id)
-                for requirement, document_id in sorted(case.documents.items())
-            ],
-            missing_documents=sorted(case.missing_documents),
-            documents_complete=case.documents_complete,
-        )
-
-
-class CaseDetails(CaseView):
-    """A case with the applicant's personal data; every read is recorded for auditors."""
-
-    applicant_name: str
-    applicant_nik: str
-    applicant_phone: str | None
-
-
-class AtRiskView(BaseModel):
-    case: CaseView
-    percent: int = Field(description="Share of the working time passed: 50, 80, or 100 (late).")
-    seconds_left: int = Field(description="Until the deadline by the clock; negative when late.")
 
 
 class ReassignBody(BaseModel):
@@ -185,42 +119,6 @@ STEP_ERRORS = {
 }
 
 router = APIRouter(prefix="/v1/cases", tags=["console"])
-queues_router = APIRouter(prefix="/v1/queues", tags=["console"])
-supervision_router = APIRouter(prefix="/v1/supervision", tags=["supervision"])
-
-
-@queues_router.post(
-    "/claim-next",
-    responses={
-        204: {"description": "Nothing waits for the caller's work."},
-        **error_responses(422, 503),
-    },
-)
-async def claim_next(
-    context: ContextDep,
-    caller: CallerDep,
-    response: Response,
-    stage: Annotated[
-        CaseStage | None,
-        Query(
-            description="Only this stage's queue; else every stage of the caller's roles, in order."
-        ),
-    ] = None,
-) -> CaseView | None:
-    """The oldest waiting case of the caller's work and service point: priority cases first
-    (death certificates, applicants aged 60 or more), then released ones, then the rest."""
-    case = await cases.claim_next(
-        officer=officer(caller),
-        stage=stage,
-        repository=context.repository,
-        queues=context.queues,
-        now=context.clock(),
-        turns=context.turns,
-    )
-    if case is None:
-        response.status_code = status.HTTP_204_NO_CONTENT
-        return None
-    return CaseView.of(case)
 
 
 @router.get("/{request_id}", responses=error_responses(404, 422, 503))
@@ -370,26 +268,6 @@ async def _act(
         now=now,
     )
     return CaseView.of(case)
-
-
-@supervision_router.get("/at-risk", responses=error_responses(422, 503))
-async def at_risk(context: ContextDep, caller: CallerDep) -> list[AtRiskView]:
-    """The supervisor's service point's cases past half of their time, the least time left
-    first, with who holds them."""
-    cases_at_risk = await supervision.cases_at_risk(
-        service_point=officer(caller).service_point,
-        repository=context.repository,
-        at_risk=context.at_risk,
-        now=context.clock(),
-    )
-    return [
-        AtRiskView(
-            case=CaseView.of(item.case),
-            percent=item.percent,
-            seconds_left=int(item.time_left.total_seconds()),
-        )
-        for item in cases_at_risk
-    ]
 
 
 @router.post("/{request_id}/reassign", responses=STEP_ERRORS)

@@ -20,8 +20,8 @@ from services.processing.letters.domain import LetterPolicy
 from services.processing.letters.ports import LetterIndex, LetterRepository
 from services.processing.service_layer import cases, deadlines, supervision
 from services.processing.service_layer.known_cases import KnownCases
-from services.processing.service_layer.ports import AtRisk, DeadlineTimers, WorkQueues
-from services.processing.service_layer.report import ReportStore, record_for_report
+from services.processing.service_layer.ports import AtRisk, DeadlineTimers, ReportStore, WorkQueues
+from services.processing.service_layer.report import record_for_report
 from shared.events.envelope import RequestEvent
 from shared.events.models.cases import (
     CaseApproved,

@@ -17,7 +17,7 @@ from services.processing.letters import service_layer as letters
 from services.processing.letters.ports import LetterArchive
 from services.processing.letters.report_views import LetterSectionView, letters_csv
 from services.processing.service_layer import report
-from services.processing.service_layer.report import ReportStore
+from services.processing.service_layer.ports import ReportStore
 from services.processing.templates.monthly_report import ReportNames, render
 from shared.clock import Clock
 from shared.dependencies import provided

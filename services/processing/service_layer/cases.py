@@ -10,15 +10,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
 
-from services.processing.domain.case import (
-    STAGE_ROLES,
-    Calendar,
-    Case,
-    CaseRefused,
-    NotAllowed,
-    open_case,
-    stage_after,
-)
+from services.processing.domain.case import Calendar, Case, CaseRefused, NotAllowed
+from services.processing.domain.case_opening import open_case
+from services.processing.domain.case_stages import STAGE_ROLES, stage_after
 from services.processing.domain.priority import Lane
 from services.processing.domain.queues import QueueKey, passable
 from services.processing.service_layer.known_cases import CaseFacts, KnownCases

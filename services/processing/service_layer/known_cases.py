@@ -16,7 +16,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from services.processing.domain import report
+from services.processing.domain import report_counting
 from services.processing.domain.case import Case, Step
 from services.processing.domain.priority import Lane
 from services.processing.service_layer.ports import CaseRepository
@@ -25,7 +25,7 @@ from shared.events.models.cases import CaseEvent
 
 CAPACITY = 10_000
 
-EarlierProgress = Callable[[str], Awaitable[report.Progress | None]]
+EarlierProgress = Callable[[str], Awaitable[report_counting.Progress | None]]
 """Where the report stood with a case opened before cases kept their steps, by its id."""
 
 
@@ -35,7 +35,7 @@ class CaseFacts:
     service_point: str
     lane: Lane
     opened_at: datetime
-    start: report.Progress | None
+    start: report_counting.Progress | None
     """How the report first saw the case; None until learnt for a case opened before cases
     kept their steps."""
     steps: tuple[Step, ...]
@@ -47,7 +47,7 @@ class CaseFacts:
     def of(cls, case: Case, revision: int) -> CaseFacts:
         start = None
         if case.submitted_at is not None and case.channel is not None:
-            start = report.opening(
+            start = report_counting.opening(
                 service=case.service_code,
                 channel=case.channel,
                 nik=case.applicant.nik,
@@ -126,14 +126,14 @@ class KnownCases:
         await self.get(request_id)
         return self._facts.get(request_id)
 
-    async def trail(self, event: CaseEvent) -> report.Trail | None:
+    async def trail(self, event: CaseEvent) -> report_counting.Trail | None:
         """The case's trail up to `event` at least; None when its case keeps none."""
         request_id = event.request_id
         known = self._facts.get(request_id)
-        if known is None or not report.holds(known.steps, event):
+        if known is None or not report_counting.holds(known.steps, event):
             await self.get(request_id)
             known = self._facts.get(request_id)
-        if known is None or not report.holds(known.steps, event):
+        if known is None or not report_counting.holds(known.steps, event):
             return None
         start = known.start
         if start is None:
@@ -141,7 +141,7 @@ class KnownCases:
             if start is None:
                 return None
             self._facts[request_id] = replace(known, start=start)
-        return report.Trail(start=start, steps=known.steps)
+        return report_counting.Trail(start=start, steps=known.steps)
 
     def _note(self, case: Case, revision: int) -> None:
         known = self._facts.get(case.request_id)

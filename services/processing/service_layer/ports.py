@@ -1,15 +1,19 @@
-"""The edges processing's use cases talk to; Mongo adapters and test fakes implement them."""
+"""The edges processing's use cases talk to; Mongo adapters (and `KnownCases`, the cache of cases
+in front of them) and test fakes implement them."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
 from services.processing.domain.case import Case
 from services.processing.domain.deadlines import Timer
 from services.processing.domain.queues import QueueKey, Slot
+from services.processing.domain.report_counting import Trail
 from shared.events.envelope import CloudEvent
+from shared.events.models.cases import CaseEvent
 from shared.outbox import Outbox
 
 
@@ -85,4 +89,38 @@ class AtRisk(Protocol):
 
     async def forget(self, service_point: str, request_ids: Iterable[str]) -> None:
         """Takes cases off the list."""
+        ...
+
+
+@dataclass(frozen=True)
+class Counted:
+    """The increments one event adds to its month's counters."""
+
+    event_id: str
+    month: str
+    increments: dict[str, int]
+
+
+class ReportStore(Protocol):
+    """The monthly report's counters, each event counted once."""
+
+    async def count(self, counted: Counted) -> None:
+        """Adds the increments to the month's counters unless this event's were added already;
+        returns once that is stored."""
+        ...
+
+    async def counters(self, months: list[str]) -> dict[str, list[dict[str, object]]]:
+        """The counter documents (rows only) of each month asked for."""
+        ...
+
+    async def backlog(self, first: str, last: str) -> list[dict[str, object]]:
+        """The backlog parts of the counter documents of months `first` to `last`."""
+        ...
+
+
+class Trails(Protocol):
+    """The steps of the cases the report follows (`KnownCases`)."""
+
+    async def trail(self, event: CaseEvent) -> Trail | None:
+        """The trail of the event's case, holding the event; None if the case keeps none."""
         ...

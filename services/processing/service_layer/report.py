@@ -3,19 +3,19 @@ read model, and read a month's report from it.
 
 What an event adds follows from the event and the case's progress before it. That progress is
 not stored by the report: the case keeps its steps with every change it makes (`Case.steps`),
-and the progress before any of its events follows from them (`report.Trail`). Counting an event
-is then one thing to do exactly once, and the store makes it so: it keeps the events it counted
-by id with their increments, so one counted again adds nothing (a redelivery, a second consumer).
+and the progress before any of its events follows from them (`report_counting.Trail`). Counting
+an event is then one thing to do exactly once, and the store makes it so: it keeps the events it
+counted by id with their increments, so one counted again adds nothing (a redelivery, a second
+consumer).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Protocol
 
-from services.processing.domain import report
-from services.processing.domain.report import MonthlyReport, OfficeTime, Trail, WorkingTime
+from services.processing.domain import report, report_counting
+from services.processing.domain.report import MonthlyReport, OfficeTime, WorkingTime
+from services.processing.service_layer.ports import Counted, ReportStore, Trails
 from shared.calendar import JAKARTA
 from shared.events.envelope import Event
 from shared.events.models.cases import CaseEvent, CaseReleased, CaseViewed
@@ -23,37 +23,6 @@ from shared.events.models.requests import RequestSubmitted
 
 BACKLOG_MONTHS = 12
 """How far back the backlog looks: cases received earlier than this are not counted in it."""
-
-
-@dataclass(frozen=True)
-class Counted:
-    """The increments one event adds to its month's counters."""
-
-    event_id: str
-    month: str
-    increments: dict[str, int]
-
-
-class ReportStore(Protocol):
-    async def count(self, counted: Counted) -> None:
-        """Adds the increments to the month's counters unless this event's were added already;
-        returns once that is stored."""
-        ...
-
-    async def counters(self, months: list[str]) -> dict[str, list[dict[str, object]]]:
-        """The counter documents (rows only) of each month asked for."""
-        ...
-
-    async def backlog(self, first: str, last: str) -> list[dict[str, object]]:
-        """The backlog parts of the counter documents of months `first` to `last`."""
-        ...
-
-
-class Trails(Protocol):
-    async def trail(self, event: CaseEvent) -> Trail | None:
-        """The trail of the event's case, holding the event; None if the case keeps none."""
-        ...
-
 
 IGNORED = (CaseReleased, CaseViewed)
 
@@ -63,7 +32,7 @@ async def record_for_report(
 ) -> None:
     """Counts what a request or case event changes in the monthly report, exactly once."""
     if isinstance(event, RequestSubmitted):
-        _, contribution = report.submitted(event)
+        _, contribution = report_counting.submitted(event)
         await store.count(Counted(event_id, contribution.month, contribution.increments))
         return
     if not isinstance(event, CaseEvent) or isinstance(event, IGNORED):
@@ -73,7 +42,7 @@ async def record_for_report(
     if progress is None:
         # A case opened before cases kept their steps: nothing to count its step in.
         return
-    _, change = report.stepped(progress, event, calendar)
+    _, change = report_counting.stepped(progress, event, calendar)
     if change is not None:
         await store.count(Counted(event_id, change.month, change.increments))
 

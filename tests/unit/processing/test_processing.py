@@ -7,13 +7,8 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from services.processing.domain.case import (
-    Case,
-    CaseRefused,
-    CaseState,
-    NotAllowed,
-    open_case,
-)
+from services.processing.domain.case import Case, CaseRefused, CaseState, NotAllowed
+from services.processing.domain.case_opening import open_case
 from services.processing.domain.priority import Lane, birth_date, lane_for
 from services.processing.service_layer.cases import open_case_for_request
 from shared.events.envelope import Actor, ActorKind, Channel

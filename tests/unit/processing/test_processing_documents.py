@@ -6,8 +6,9 @@ from datetime import timedelta
 
 import pytest
 
-from services.processing.domain.case import Case, CaseRefused, CaseState, open_case
-from services.processing.entrypoints.api import CaseView
+from services.processing.domain.case import Case, CaseRefused, CaseState
+from services.processing.domain.case_opening import open_case
+from services.processing.entrypoints.case_views import CaseView
 from services.processing.entrypoints.consumer import Dependencies, subscription
 from services.processing.service_layer.cases import note_documents
 from services.processing.service_layer.known_cases import KnownCases

@@ -10,12 +10,15 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from services.processing.domain import report
-from services.processing.domain.case import Step, channel_of
-from services.processing.domain.report import Trail, field_key, percentile
+from services.processing.domain import report, report_counting
+from services.processing.domain.case import Step
+from services.processing.domain.case_opening import channel_of
+from services.processing.domain.report import field_key, percentile
+from services.processing.domain.report_counting import Trail
 from services.processing.entrypoints.report_api import CSV_COLUMNS, to_csv
 from services.processing.letters.report import LetterSection
-from services.processing.service_layer.report import Counted, monthly_report, record_for_report
+from services.processing.service_layer.ports import Counted
+from services.processing.service_layer.report import monthly_report, record_for_report
 from services.processing.templates.monthly_report import ReportNames, render
 from shared.calendar import WorkingCalendar
 from shared.events.envelope import Actor, ActorKind, Channel, Event
@@ -98,11 +101,11 @@ class CaseSteps:
 
     def took(self, event: Event) -> None:
         if isinstance(event, RequestSubmitted):
-            start, _ = report.submitted(event)
+            start, _ = report_counting.submitted(event)
             self.trails.setdefault(event.request_id, Trail(start=start, steps=()))
         elif isinstance(event, CaseEvent) and event.request_id in self.trails:
             trail = self.trails[event.request_id]
-            if not report.holds(trail.steps, event):
+            if not report_counting.holds(trail.steps, event):
                 step = Step(kind=type(event).__name__, state=event.state, at=event.at)
                 self.trails[event.request_id] = Trail(trail.start, (*trail.steps, step))
 
@@ -185,7 +188,7 @@ def test_channels_and_districts_come_from_the_submitter_and_the_nik() -> None:
     assert channel_of(operator) == "VILLAGE_OPERATOR"
     assert channel_of(COUNTER) == "COUNTER"
     assert channel_of(citizen) == "WHATSAPP"
-    assert report.district_of("3516091204800001") == "3516.09"
+    assert report_counting.district_of("3516091204800001") == "3516.09"
     assert report.key_of_field(field_key("a.b$c%d")) == "a.b$c%d"
 
 
@@ -384,7 +387,7 @@ async def test_the_page_is_in_indonesian_with_its_charts_and_figures() -> None:
 
 
 def test_a_closed_case_adds_nothing_more() -> None:
-    progress, _ = report.submitted(submitted("r1", MONDAY))
+    progress, _ = report_counting.submitted(submitted("r1", MONDAY))
     closed = dataclasses.replace(progress, closed=True)
 
-    assert report.stepped(closed, completed("r1", MONDAY), CALENDAR) == (closed, None)
+    assert report_counting.stepped(closed, completed("r1", MONDAY), CALENDAR) == (closed, None)
