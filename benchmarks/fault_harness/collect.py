@@ -29,7 +29,9 @@ from shared.events.topics import dead_letter_topic
 from shared.mongo import Document
 
 ALERTS_PAGE = 200
-ENTRIES_PAGE = 1000
+ENTRIES_PAGE = 200
+"""Audit reads a page's entries one lookup each (FerretDB serves no range on `_id` from its
+index), so a page of the largest size may outlast its database deadline on a busy machine."""
 VERIFIER_TIMEOUT_S = 600.0
 KAFKA_TIMEOUT_S = 30.0
 READ_TRIES = 60
