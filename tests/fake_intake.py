@@ -15,15 +15,16 @@ from services.intake.appointments.service_layer import Agenda
 from services.intake.appointments.service_points_file import load_service_points
 from services.intake.bootstrap import token_signer
 from services.intake.config import IntakeSettings
+from services.intake.conversations.routes import SmsWebhookContext, WhatsAppContext
+from services.intake.conversations.service_layer import (
+    ConversationContext,
+    DeliveryReportContext,
+)
 from services.intake.domain.message_caps import MessageCapRules
 from services.intake.entrypoints.api import IntakeContext
 from services.intake.entrypoints.complaints_api import ComplaintsContext
 from services.intake.entrypoints.documents_api import DocumentsContext
-from services.intake.entrypoints.sms_api import SmsWebhookContext
-from services.intake.entrypoints.whatsapp_api import WhatsAppContext
 from services.intake.service_layer.commands import CommandContext
-from services.intake.service_layer.conversations import ConversationContext
-from services.intake.service_layer.delivery_reports import DeliveryReportContext
 from services.intake.service_layer.message_caps import MessageCaps
 from services.intake.service_layer.ports import CitizenTokens
 from services.intake.service_layer.sign_in import SignInContext

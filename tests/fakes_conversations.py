@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from services.intake.domain.conversation import Conversation
-from services.intake.service_layer.ports import (
+from services.intake.conversations.domain import Conversation
+from services.intake.conversations.ports import (
     MediaTooLarge,
     MediaUnavailable,
     StoredConversation,

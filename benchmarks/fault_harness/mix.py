@@ -25,7 +25,7 @@ from benchmarks.fault_harness.ledger import Call, Ledger, Unanswered
 from devstack.forms import KTP_REPRINT
 from devstack.stack import Stack
 from services.intake.config import IntakeSettings
-from services.intake.entrypoints.sms_api import WEBHOOK_PATH as SMS_WEBHOOK
+from services.intake.conversations.routes import SMS_WEBHOOK_PATH as SMS_WEBHOOK
 from shared.calendar import JAKARTA
 from shared.signatures import timestamped_signature
 from tests.documents import JPEG, PDF

@@ -1,6 +1,6 @@
 """Wires intake, one function per feature (requests and sign-in, documents, appointments,
-complaints, the chat and SMS channels), each adding its outbox relays; then the consumer of case
-steps and the HTTP API."""
+complaints, conversations on the WhatsApp and SMS webhooks), each adding its outbox relays; then
+the consumer of case steps and the HTTP API."""
 
 from __future__ import annotations
 
@@ -18,33 +18,25 @@ from services.intake.adapters.citizen_tokens import (
     load_signing_key,
 )
 from services.intake.adapters.mongo_complaints import MongoComplaintRepository
-from services.intake.adapters.mongo_conversations import MongoConversationRepository
 from services.intake.adapters.mongo_documents import MongoDocumentStore
 from services.intake.adapters.mongo_idempotency import MongoIdempotencyKeys
-from services.intake.adapters.mongo_inbound import MongoInboundMessages
 from services.intake.adapters.mongo_requests import MongoRequestRepository
 from services.intake.adapters.mongo_sign_in import MongoSignInRepository
-from services.intake.adapters.whatsapp_media import WhatsAppMedia, media_client
 from services.intake.appointments import routes as appointments_api
 from services.intake.appointments.domain import BookingRules, ServicePoints
 from services.intake.appointments.mongo import MongoAppointmentRepository, MongoSlotPlaces
 from services.intake.appointments.service_layer import Agenda
 from services.intake.appointments.service_points_file import load_service_points
 from services.intake.config import IntakeSettings
+from services.intake.conversations import routes as conversations_api
+from services.intake.conversations.mongo import MongoConversationRepository, MongoInboundMessages
+from services.intake.conversations.service_layer import ConversationContext, DeliveryReportContext
+from services.intake.conversations.whatsapp_media import WhatsAppMedia, media_client
 from services.intake.domain.catalogue import ServiceCatalogue
-from services.intake.entrypoints import (
-    api,
-    complaints_api,
-    documents_api,
-    sign_in_api,
-    sms_api,
-    whatsapp_api,
-)
+from services.intake.entrypoints import api, complaints_api, documents_api, sign_in_api
 from services.intake.entrypoints.access import ACCESS
 from services.intake.entrypoints.consumer import Dependencies, subscription
 from services.intake.service_layer.commands import CommandContext
-from services.intake.service_layer.conversations import ConversationContext
-from services.intake.service_layer.delivery_reports import DeliveryReportContext
 from services.intake.service_layer.message_caps import MESSAGE_CAP_PURPOSE, MessageCaps
 from services.intake.service_layer.sign_in import SignInContext
 from shared.access import Counting
@@ -110,7 +102,7 @@ async def connect(
             subject_of=partial(citizen_subject, cipher),
             sign_in=requests.sign_in,
         )
-        wire_channels(app, process, settings, requests, commands, documents, media_http)
+        wire_conversations(app, process, settings, requests, commands, documents, media_http)
         process.consume(subscription, Dependencies(repository=requests.repository))
         async with process.running() as checks:
             yield checks
@@ -231,7 +223,7 @@ def wire_complaints(
     return complaints
 
 
-def wire_channels(
+def wire_conversations(
     app: FastAPI,
     process: ServiceProcess,
     settings: IntakeSettings,
@@ -247,7 +239,7 @@ def wire_channels(
         process.db["conversations"], process.db["conversation_documents"], process.cipher
     )
     process.relay("conversation_outbox_relay", "conversations", conversations.outgoing)
-    whatsapp = whatsapp_api.WhatsAppContext(
+    whatsapp = conversations_api.WhatsAppContext(
         app_secret=settings.secret("INTAKE_WHATSAPP_APP_SECRET", settings.whatsapp_app_secret)
         .get_secret_value()
         .encode(),
@@ -277,7 +269,7 @@ def wire_channels(
         reports=DeliveryReportContext(inbound=inbound),
         clock=process.clock,
     )
-    sms = sms_api.SmsWebhookContext(
+    sms = conversations_api.SmsWebhookContext(
         secret=settings.secret("INTAKE_SMS_WEBHOOK_SECRET", settings.sms_webhook_secret)
         .get_secret_value()
         .encode(),
@@ -305,13 +297,15 @@ def create_app(
             api.router,
             sign_in_api.router,
             documents_api.router,
-            whatsapp_api.router,
-            sms_api.router,
+            conversations_api.router,
             appointments_api.router,
             complaints_api.router,
         ],
         access=ACCESS,
-        unbounded_paths=[whatsapp_api.WEBHOOK_PATH, sms_api.WEBHOOK_PATH],
+        unbounded_paths=[
+            conversations_api.WHATSAPP_WEBHOOK_PATH,
+            conversations_api.SMS_WEBHOOK_PATH,
+        ],
         streamed_routes={
             documents_api.DOCUMENTS_PATH: StreamedBody(
                 max_bytes=settings.max_document_bytes, timeout_s=settings.document_timeout_s

@@ -8,8 +8,8 @@ from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
 from services.intake.adapters.catalogue_file import DEFAULT_CATALOGUE
-from services.intake.adapters.whatsapp_media import META_MEDIA_HOSTS
 from services.intake.appointments.service_points_file import DEFAULT_SERVICE_POINTS
+from services.intake.conversations.whatsapp_media import META_MEDIA_HOSTS
 from services.intake.domain.message_caps import MessageCapRules
 from services.intake.domain.sign_in import SignInRules
 from shared.access import STAFF_LIMIT

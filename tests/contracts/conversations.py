@@ -9,8 +9,8 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 
-from services.intake.domain.conversation import Conversation, HeldDocument, Step
-from services.intake.service_layer.ports import ConversationRepository, InboundMessages
+from services.intake.conversations.domain import Conversation, HeldDocument, Step
+from services.intake.conversations.ports import ConversationRepository, InboundMessages
 from tests.builders import T0, wrapped
 from tests.builders import request_submitted as some_event
 

@@ -18,7 +18,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from devstack.issuer import SigningKeys, mint
 from devstack.stack import Stack
-from services.intake.entrypoints.sms_api import WEBHOOK_PATH as SMS_WEBHOOK_PATH
+from services.intake.conversations.routes import SMS_WEBHOOK_PATH
 from shared.events.models.requests import RequestSubmitted
 from shared.signatures import timestamped_signature
 from tests.e2e.conftest import (

@@ -14,7 +14,7 @@ from uuid import uuid4
 import httpx
 
 from devstack.stack import Stack
-from services.intake.entrypoints.whatsapp_api import WEBHOOK_PATH
+from services.intake.conversations.routes import WHATSAPP_WEBHOOK_PATH as WEBHOOK_PATH
 from shared.events.models.notifications import NotificationHistoryViewed, NotificationStatusChanged
 from tests.e2e.conftest import SUBMISSION, audit_entries, sign_in
 from tests.polling import eventually

@@ -11,7 +11,7 @@ import httpx
 from pymongo.database import Database
 
 from devstack.stack import Stack
-from services.intake.entrypoints.sms_api import WEBHOOK_PATH
+from services.intake.conversations.routes import SMS_WEBHOOK_PATH as WEBHOOK_PATH
 from shared.gsm7 import segments
 from shared.mongo import Document
 from shared.signatures import timestamped_signature

@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 
 from devstack.stack import Stack
-from services.intake.entrypoints.sms_api import WEBHOOK_PATH
+from services.intake.conversations.routes import SMS_WEBHOOK_PATH as WEBHOOK_PATH
 from services.notify.entrypoints.status_webhooks import SMS_PATH
 from shared.events.models.requests import RequestSubmitted
 from shared.gsm7 import segments

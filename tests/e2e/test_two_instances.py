@@ -23,7 +23,7 @@ import httpx
 import pytest
 
 from devstack.stack import SERVICES, Stack, instance_name
-from services.intake.entrypoints.sms_api import WEBHOOK_PATH
+from services.intake.conversations.routes import SMS_WEBHOOK_PATH as WEBHOOK_PATH
 from shared.events.models.cases import CaseClaimed, CaseOpened
 from shared.events.models.complaints import ComplaintFiled
 from shared.events.models.letters import DispositionEscalated, LetterDisposed, LetterRegistered

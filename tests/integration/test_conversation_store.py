@@ -7,8 +7,7 @@ import pytest
 from pymongo.asynchronous.database import AsyncDatabase
 
 from services.intake.adapters.catalogue_file import load_catalogue
-from services.intake.adapters.mongo_conversations import MongoConversationRepository
-from services.intake.adapters.mongo_inbound import MongoInboundMessages
+from services.intake.conversations.mongo import MongoConversationRepository, MongoInboundMessages
 from shared.mongo import Document
 from tests.builders import T0, cipher, wrapped
 from tests.builders import request_submitted as some_event

@@ -15,8 +15,8 @@ import pytest
 
 from devstack import message_sink
 from devstack.message_sink import create_app
-from services.intake.adapters.whatsapp_media import WhatsAppMedia
-from services.intake.service_layer.ports import MediaTooLarge, MediaUnavailable
+from services.intake.conversations.ports import MediaTooLarge, MediaUnavailable
+from services.intake.conversations.whatsapp_media import WhatsAppMedia
 
 PATH = "/v21.0/106540352242922/messages"
 TOKEN = {"Authorization": "Bearer local-token"}

@@ -10,10 +10,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from services.intake.adapters.catalogue_file import load_catalogue
-from services.intake.domain import conversation as chat
-from services.intake.domain.catalogue import ServiceCatalogue
-from services.intake.domain.citizen_request import RequestStatus
-from services.intake.domain.conversation import (
+from services.intake.conversations import replies
+from services.intake.conversations import turns as chat
+from services.intake.conversations.domain import (
+    IDLE_LIMIT,
+    Content,
     Conversation,
     FetchedFile,
     FetchProblem,
@@ -23,7 +24,10 @@ from services.intake.domain.conversation import (
     Text,
     Turn,
     Unsupported,
+    tracking_number_asked,
 )
+from services.intake.domain.catalogue import ServiceCatalogue
+from services.intake.domain.citizen_request import RequestStatus
 from shared.events.models.values import NotificationChannel
 from shared.files import MediaType
 from shared.wib import moment_label
@@ -44,7 +48,7 @@ class Chat:
     conversation: Conversation | None = None
     turns: list[Turn] = field(default_factory=list)
 
-    def send(self, content: chat.Content | str, *, looked_up: LookedUp | None = None) -> Turn:
+    def send(self, content: Content | str, *, looked_up: LookedUp | None = None) -> Turn:
         turn = chat.receive(
             self.conversation,
             Text(content) if isinstance(content, str) else content,
@@ -439,7 +443,7 @@ def test_menu_leaves_the_form_for_the_menu() -> None:
     ],
 )
 def test_the_tracking_number_of_a_status_command(text: str, number: str | None) -> None:
-    assert chat.tracking_number_asked(Text(text)) == number
+    assert tracking_number_asked(Text(text)) == number
 
 
 def test_status_of_an_owned_request_gives_its_status_and_date_only() -> None:
@@ -460,12 +464,12 @@ def test_status_of_an_owned_request_gives_its_status_and_date_only() -> None:
 def test_status_of_an_unknown_or_someone_elses_request_points_to_the_app() -> None:
     turn = Chat().send("STATUS K7M2Q9XP", looked_up=None)
 
-    assert turn.reply == chat.STATUS_UNKNOWN
+    assert turn.reply == replies.STATUS_UNKNOWN
     assert "4 angka terakhir NIK" in turn.reply
 
 
 def test_status_without_a_number_says_how_to_ask() -> None:
-    assert Chat().send("status").reply == chat.STATUS_HOW
+    assert Chat().send("status").reply == replies.STATUS_HOW
 
 
 def test_a_message_of_an_unsupported_kind_is_answered_politely() -> None:
@@ -474,7 +478,7 @@ def test_a_message_of_an_unsupported_kind_is_answered_politely() -> None:
 
     turn = conversation.send(Unsupported("audio"))
 
-    assert turn.reply.startswith(chat.UNSUPPORTED)
+    assert turn.reply.startswith(replies.UNSUPPORTED)
     assert turn.conversation.step is Step.NIK
 
 
@@ -492,20 +496,20 @@ def test_a_file_when_none_is_awaited_is_not_taken() -> None:
 def test_a_conversation_left_alone_for_thirty_minutes_starts_again_with_a_note() -> None:
     conversation = at_documents()
     conversation.send(jpeg("BUKU_NIKAH"))
-    conversation.now += chat.IDLE_LIMIT
+    conversation.now += IDLE_LIMIT
 
     turn = conversation.send("ya")
 
     assert turn.submit is None
     assert turn.conversation.step is Step.MENU
-    assert turn.reply.startswith(chat.EXPIRED)
+    assert turn.reply.startswith(replies.EXPIRED)
     assert turn.drop == ("BUKU_NIKAH",)
     assert chat.awaited_document(conversation.conversation, CATALOGUE, now=conversation.now) is None
 
 
 def test_a_conversation_answered_within_thirty_minutes_goes_on() -> None:
     conversation = at_documents()
-    conversation.now += chat.IDLE_LIMIT - timedelta(seconds=1)
+    conversation.now += IDLE_LIMIT - timedelta(seconds=1)
 
     turn = conversation.send(jpeg("BUKU_NIKAH"))
 
@@ -520,7 +524,7 @@ def test_an_idle_menu_left_alone_gets_the_menu_without_a_note() -> None:
     turn = conversation.send("selamat pagi")
 
     assert turn.conversation.step is Step.MENU
-    assert not turn.reply.startswith(chat.EXPIRED)
+    assert not turn.reply.startswith(replies.EXPIRED)
 
 
 def test_the_first_choice_after_batal_is_taken() -> None:
@@ -543,7 +547,7 @@ def test_a_menu_choice_that_opens_a_conversation_is_taken(before: str | None) ->
     number = menu_number_of("Kartu Keluarga baru")
     if before is not None:
         conversation.send(before)
-        conversation.now += chat.IDLE_LIMIT
+        conversation.now += IDLE_LIMIT
 
     turn = conversation.send(number)
 
@@ -554,14 +558,14 @@ def test_a_menu_choice_that_opens_a_conversation_is_taken(before: str | None) ->
 def test_the_menus_other_entries_are_taken_from_a_new_conversation_too() -> None:
     turn = Chat().send(menu_number_of("Cek status permohonan"))
 
-    assert turn.reply == chat.STATUS_HOW
+    assert turn.reply == replies.STATUS_HOW
     assert turn.conversation.step is Step.MENU
 
 
 def test_a_number_outside_indonesia_is_told_the_service_is_for_indonesian_numbers() -> None:
     turn = Chat(phone="+14155550100").send("halo")
 
-    assert turn.reply == chat.FOREIGN_NUMBER
+    assert turn.reply == replies.FOREIGN_NUMBER
     assert turn.conversation.step is Step.IDLE
 
 

@@ -15,6 +15,8 @@ from services.intake.adapters.catalogue_file import (
     InvalidCatalogue,
     load_catalogue,
 )
+from services.intake.conversations.domain import Conversation, HeldDocument, Step
+from services.intake.conversations.turns import already_open
 from services.intake.domain.citizen_request import (
     CLOSED,
     CitizenRequest,
@@ -23,7 +25,6 @@ from services.intake.domain.citizen_request import (
     SubmissionForm,
     Submitter,
 )
-from services.intake.domain.conversation import Conversation, HeldDocument, Step, already_open
 from services.intake.domain.open_applications import (
     SUBMISSION_GRACE,
     AlreadyOpen,

@@ -17,9 +17,9 @@ from fastapi import FastAPI
 from services.intake.appointments.service_points_file import load_service_points
 from services.intake.bootstrap import create_app, token_signer
 from services.intake.config import IntakeSettings
+from services.intake.conversations.routes import SMS_WEBHOOK_PATH as WEBHOOK_PATH
 from services.intake.domain import sms_replies
 from services.intake.domain.citizen_request import RequestStatus
-from services.intake.entrypoints.sms_api import WEBHOOK_PATH
 from shared.calendar import JAKARTA
 from shared.events.models.appointments import AppointmentBooked
 from shared.events.models.complaints import ComplaintFiled

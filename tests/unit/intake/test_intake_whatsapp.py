@@ -23,21 +23,18 @@ from services.intake.adapters.catalogue_file import load_catalogue
 from services.intake.adapters.citizen_tokens import citizen_subject
 from services.intake.bootstrap import create_app
 from services.intake.config import IntakeSettings
-from services.intake.domain import sms_replies
-from services.intake.domain.conversation import Conversation, Text, Unsupported
-from services.intake.domain.sign_in import SignInChallenge
-from services.intake.entrypoints.whatsapp_api import (
-    PROVIDER_ACTOR,
-    WEBHOOK_PATH,
-    WhatsAppContext,
-    parse_messages,
-    parse_statuses,
-)
-from services.intake.service_layer.conversations import ConversationContext, MediaRef
-from services.intake.service_layer.delivery_reports import (
+from services.intake.conversations.domain import Conversation, Text, Unsupported
+from services.intake.conversations.routes import WHATSAPP_WEBHOOK_PATH as WEBHOOK_PATH
+from services.intake.conversations.routes import WhatsAppContext
+from services.intake.conversations.service_layer import (
+    ConversationContext,
     DeliveryReportContext,
+    MediaRef,
     pass_on_report,
 )
+from services.intake.conversations.views import PROVIDER_ACTOR, parse_messages, parse_statuses
+from services.intake.domain import sms_replies
+from services.intake.domain.sign_in import SignInChallenge
 from shared.calendar import JAKARTA, WorkingCalendar
 from shared.dependencies import provide
 from shared.events.envelope import ActorKind, Channel, CloudEvent

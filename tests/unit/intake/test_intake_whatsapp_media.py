@@ -10,9 +10,9 @@ from collections.abc import Callable
 import httpx
 import pytest
 
-from services.intake.adapters.whatsapp_media import WhatsAppMedia
 from services.intake.config import IntakeSettings
-from services.intake.service_layer.ports import MediaTooLarge, MediaUnavailable
+from services.intake.conversations.ports import MediaTooLarge, MediaUnavailable
+from services.intake.conversations.whatsapp_media import WhatsAppMedia
 from shared.errors import InvalidConfiguration
 
 GRAPH = "https://graph.example/v21.0"

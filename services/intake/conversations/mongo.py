@@ -1,22 +1,31 @@
-"""Chat conversations in MongoDB: one document per phone number, addressed by its keyed hash.
+"""Chat conversations and the messages providers delivered, in MongoDB.
 
-The number itself is never stored in clear: the document's `_id` is a keyed hash of it, and what
-the citizen typed (NIK, name, answers) is sealed. The document also lists the ids of the latest
-messages it took and carries its own outbox of replies, so a step, the message that caused it and
-its reply are one write. Files a conversation received wait, sealed, in
-`conversation_documents` (one document per phone and requirement, by `_id`) until the request
-is submitted; they are kept apart because a file can be as large as several conversations.
+Conversations: one document per phone number, addressed by its keyed hash. The number itself is
+never stored in clear: the document's `_id` is a keyed hash of it, and what the citizen typed
+(NIK, name, answers) is sealed. The document also lists the ids of the latest messages it took
+and carries its own outbox of replies, so a step, the message that caused it and its reply are
+one write. Files a conversation received wait, sealed, in `conversation_documents` (one document
+per phone and requirement, by `_id`) until the request is submitted; they are kept apart because
+a file can be as large as several conversations.
+
+Inbound messages: one small document per message a provider (WhatsApp, SMS) delivered. Providers
+deliver a message again whenever they are not sure it arrived (a webhook answered late or not at
+all), so each delivery is recorded by `_id` `{provider}:{message id}` when it arrives and marked
+once its step is stored; a redelivery of a handled message is then recognised with one lookup by
+`_id`. Provider message ids are not personal data; a channel without a conversation document of
+its own (SMS) queues its reply here, sealed, until the relay has published it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 from pymongo.asynchronous.collection import AsyncCollection
 
-from services.intake.domain.conversation import Conversation, HeldDocument, Step
-from services.intake.service_layer.ports import StoredConversation
+from services.intake.conversations.domain import Conversation, HeldDocument, Step
+from services.intake.conversations.ports import StoredConversation
 from shared.crypto import Cipher
 from shared.events.envelope import CloudEvent
 from shared.mongo import Document, insert_new, outbox_fields, update_document, with_outbox
@@ -141,3 +150,41 @@ def _state_context(document_id: str) -> str:
 
 def _held_context(held_id: str) -> str:
     return f"conversation_documents/{held_id}"
+
+
+class MongoInboundMessages:
+    def __init__(self, collection: AsyncCollection[Document], cipher: Cipher) -> None:
+        self.outgoing = Outbox()
+        self._collection = collection
+        self._cipher = cipher
+
+    async def arrived(self, *, provider: str, message_id: str, now: datetime) -> bool:
+        """A message recorded before but never marked handled (its handler died midway) is
+        handed out again: the conversation itself knows whether it took the step."""
+        key = _key(provider, message_id)
+        document = {"_id": key, "provider": provider, "arrived_at": now, "handled_at": None}
+        if await insert_new(self._collection, document):
+            return True
+        existing = await self._collection.find_one({"_id": key}, {"handled_at": 1})
+        return existing is None or existing["handled_at"] is None
+
+    async def handled(
+        self,
+        *,
+        provider: str,
+        message_id: str,
+        now: datetime,
+        outbox: Sequence[CloudEvent] = (),
+    ) -> bool:
+        """Marks the message handled, queueing `outbox` (a reply) in the same write, so that a
+        message handled twice over a crash is answered once."""
+        update: Document = {"$set": {"handled_at": now}}
+        if outbox:
+            update = with_outbox(update, outbox, self._cipher)
+        return await update_document(
+            self._collection, _key(provider, message_id), update, expected={"handled_at": None}
+        )
+
+
+def _key(provider: str, message_id: str) -> str:
+    return f"{provider}:{message_id}"

@@ -1,5 +1,8 @@
-"""Chat conversations (WhatsApp, SMS): each message a citizen sends is one step and one reply,
-taken exactly once however often the provider delivers it.
+"""Chat messages (WhatsApp, SMS): each message a citizen sends is one step and one reply,
+taken exactly once however often the provider delivers it; and the delivery statuses of the
+office's WhatsApp messages, passed on to notify once each.
+
+On WhatsApp a message is a step of the sender's guided conversation.
 
 Providers deliver a message again when they are not sure it arrived, and no two documents can be
 written at once, so the order of the writes carries the guarantee:
@@ -20,6 +23,10 @@ A crash before 3 leaves no step and no reply: the provider delivers again and it
 A crash after 3 leaves the step taken once: the redelivery finds the message among those the
 conversation took, and only marks it handled. The reply goes to notify through the
 conversation's outbox, never directly.
+
+On SMS a message is one keyword command, its reply queued in the write that marks the delivery
+handled. A WhatsApp delivery status of the office's messages is queued for notify as a
+`DeliveryReported` event the same way; a status delivered again finds the mark.
 """
 
 from __future__ import annotations
@@ -32,7 +39,27 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from functools import partial
 
-from services.intake.domain import conversation as chat
+from services.intake.conversations import turns
+from services.intake.conversations.domain import (
+    Content,
+    Conversation,
+    FetchedFile,
+    FetchProblem,
+    LookedUp,
+    Media,
+    Text,
+    Turn,
+    Unsupported,
+    keyword_command,
+    tracking_number_asked,
+)
+from services.intake.conversations.ports import (
+    ConversationRepository,
+    InboundMessages,
+    MediaSource,
+    MediaTooLarge,
+    MediaUnavailable,
+)
 from services.intake.domain.callers import submitter
 from services.intake.domain.catalogue import (
     DocumentRequirement,
@@ -46,15 +73,6 @@ from services.intake.domain.citizen_request import (
     NotOfferedOnChannel,
     Submitter,
 )
-from services.intake.domain.conversation import (
-    Conversation,
-    FetchedFile,
-    FetchProblem,
-    LookedUp,
-    Text,
-    Turn,
-    Unsupported,
-)
 from services.intake.domain.forms import InvalidForm
 from services.intake.domain.identity import InvalidIdentity
 from services.intake.domain.open_applications import AlreadyOpen
@@ -62,18 +80,13 @@ from services.intake.domain.text import InvalidText
 from services.intake.service_layer import submission
 from services.intake.service_layer.commands import CommandContext, Message, answer
 from services.intake.service_layer.ports import (
-    ConversationRepository,
     DocumentStore,
     IdempotencyKeyRepository,
-    InboundMessages,
-    MediaSource,
-    MediaTooLarge,
-    MediaUnavailable,
     RequestRepository,
 )
 from shared.calendar import WorkingCalendar
-from shared.events.envelope import Actor, ActorKind
-from shared.events.models.conversations import ConversationReply
+from shared.events.envelope import Actor, ActorKind, Channel
+from shared.events.models.conversations import ConversationReply, DeliveryReported
 from shared.events.models.values import NotificationChannel
 from shared.file_contents import Unreadable, check_contents
 from shared.files import SNIFF_BYTES, sniff
@@ -82,6 +95,10 @@ log = logging.getLogger(__name__)
 
 HANDLED_KEPT = 50
 """Message ids a conversation remembers: far more than a provider redelivers meanwhile."""
+SMS_PROVIDER = "sms"
+STATUS_PROVIDER = "whatsapp-status"
+"""The inbound-messages provider the WhatsApp delivery statuses are recorded under, apart from
+citizens' messages."""
 
 
 @dataclass(frozen=True)
@@ -175,8 +192,8 @@ async def _turn(
     now: datetime,
 ) -> Turn:
     content = await _content(message, conversation, context, fetched, now)
-    if chat.keyword_command(content):
-        assert isinstance(content, chat.Text)
+    if keyword_command(content):
+        assert isinstance(content, Text)
         reply = await answer(
             Message(
                 message_id=message.message_id,
@@ -187,10 +204,10 @@ async def _turn(
             context.commands,
             now=now,
         )
-        return chat.answered(conversation, reply, now=now)
-    number = chat.tracking_number_asked(content)
+        return turns.answered(conversation, reply, now=now)
+    number = tracking_number_asked(content)
     looked_up = None if number is None else await _look_up(number, message.phone, context)
-    turn = chat.receive(
+    turn = turns.receive(
         conversation,
         content,
         phone=message.phone,
@@ -210,19 +227,19 @@ async def _content(
     context: ConversationContext,
     fetched: _Fetched,
     now: datetime,
-) -> chat.Content:
+) -> Content:
     """The message as the conversation reads it: a photo or file is fetched only when the
     conversation waits for a document, within that document's size."""
     if not isinstance(message.content, MediaRef):
         return message.content
-    requirement = chat.awaited_document(conversation, context.catalogue, now=now)
+    requirement = turns.awaited_document(conversation, context.catalogue, now=now)
     if requirement is None:
-        return chat.Media()
+        return Media()
     if requirement.code not in fetched.files:
         fetched.files[requirement.code] = await _fetch(
             message.content.media_id, requirement, context.media, provider=message.provider
         )
-    return chat.Media(fetched=fetched.files[requirement.code][0])
+    return Media(fetched=fetched.files[requirement.code][0])
 
 
 async def _fetch(
@@ -297,19 +314,19 @@ async def _submit(
             enclosures=submission.Enclosures(files=held, store=context.documents),
         )
     except (InvalidForm, InvalidIdentity, InvalidText, ConsentRequired) as exc:
-        return chat.refused(turn.conversation, reason=str(exc), now=now)
+        return turns.refused(turn.conversation, reason=str(exc), now=now)
     except (UnknownService, InPersonOnly, NotOfferedOnChannel, submission.IdempotencyConflict):
         reason = "layanan ini tidak dapat diajukan lewat saluran ini."
-        return chat.refused(turn.conversation, reason=reason, now=now)
+        return turns.refused(turn.conversation, reason=reason, now=now)
     except AlreadyOpen as exc:
-        return chat.already_open(
+        return turns.already_open(
             turn.conversation,
             context.catalogue,
             tracking_number=exc.tracking_number,
             shown=exc.shown,
             now=now,
         )
-    return chat.submitted(
+    return turns.submitted(
         turn.conversation,
         context.catalogue,
         tracking_number=outcome.request.tracking_number,
@@ -327,4 +344,52 @@ def _reply(message: InboundMessage, text: str) -> ConversationReply:
         channel=message.channel,
         text=text,
         in_reply_to=message.message_id,
+    )
+
+
+async def take_sms(
+    *, message: Message, inbound: InboundMessages, commands: CommandContext, now: datetime
+) -> None:
+    """Carries out the message's command once, however often it is delivered, and queues the
+    reply for notify to send by SMS."""
+    message_id = message.message_id
+    if not await inbound.arrived(provider=SMS_PROVIDER, message_id=message_id, now=now):
+        return
+    text = await answer(message, commands, now=now)
+    reply = ConversationReply(
+        actor=Actor(kind=ActorKind.SYSTEM, id="intake", channel=Channel.SMS),
+        reply_id=f"{SMS_PROVIDER}:{message_id}",
+        phone=message.sender,
+        channel=NotificationChannel.SMS,
+        text=text,
+        in_reply_to=message_id,
+    )
+    await inbound.outgoing.commit(
+        reply.reply_id,
+        [reply],
+        partial(inbound.handled, provider=SMS_PROVIDER, message_id=message_id, now=now),
+        source=submission.SOURCE,
+        time=now,
+    )
+
+
+@dataclass(frozen=True)
+class DeliveryReportContext:
+    inbound: InboundMessages
+
+
+async def pass_on_report(
+    *, reported: DeliveryReported, context: DeliveryReportContext, now: datetime
+) -> bool:
+    """Queues the status for notify the first time it is reported; False for a repeat, also
+    one another instance took at the same time."""
+    message_id = f"{reported.provider_message_id}:{reported.status.value.lower()}"
+    if not await context.inbound.arrived(provider=STATUS_PROVIDER, message_id=message_id, now=now):
+        return False
+    return await context.inbound.outgoing.commit(
+        f"{STATUS_PROVIDER}:{message_id}",
+        [reported],
+        partial(context.inbound.handled, provider=STATUS_PROVIDER, message_id=message_id, now=now),
+        source=submission.SOURCE,
+        time=now,
     )

@@ -18,7 +18,7 @@ import re
 import httpx
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from services.intake.service_layer.ports import MEDIA_ID_PATTERN, MediaTooLarge, MediaUnavailable
+from services.intake.conversations.ports import MEDIA_ID_PATTERN, MediaTooLarge, MediaUnavailable
 
 _MEDIA_ID = re.compile(MEDIA_ID_PATTERN)
 _HEX_SHA256 = re.compile(r"^[0-9a-f]{64}$")

@@ -1,0 +1,2 @@
+"""Guided chat conversations (WhatsApp) and the SMS channel's webhook: their rules, use cases,
+ports, storage and routes."""
