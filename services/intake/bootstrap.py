@@ -36,6 +36,7 @@ from services.intake.entrypoints import (
     api,
     complaints_api,
     documents_api,
+    requests_api,
     sign_in_api,
     sms_api,
     whatsapp_api,
@@ -303,6 +304,7 @@ def create_app(
         or partial(connect, settings, cipher, signer, catalogue, service_points=service_points),
         routers=[
             api.router,
+            requests_api.router,
             sign_in_api.router,
             documents_api.router,
             whatsapp_api.router,
