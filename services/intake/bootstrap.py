@@ -26,9 +26,10 @@ from services.intake.adapters.mongo_requests import MongoRequestRepository
 from services.intake.adapters.mongo_sign_in import MongoSignInRepository
 from services.intake.adapters.whatsapp_media import WhatsAppMedia, media_client
 from services.intake.appointments import routes as appointments_api
-from services.intake.appointments.domain import BookingRules, ServicePoints
+from services.intake.appointments.agenda import Agenda
+from services.intake.appointments.domain.booking_rules import BookingRules
+from services.intake.appointments.domain.places import ServicePoints
 from services.intake.appointments.mongo import MongoAppointmentRepository, MongoSlotPlaces
-from services.intake.appointments.service_layer import Agenda
 from services.intake.appointments.service_points_file import load_service_points
 from services.intake.config import IntakeSettings
 from services.intake.domain.catalogue import ServiceCatalogue
