@@ -11,7 +11,8 @@ import dataclasses
 from collections.abc import Sequence
 from datetime import date
 
-from services.intake.appointments.domain import Appointment, AppointmentStatus, SlotKey
+from services.intake.appointments.domain.appointment import Appointment, AppointmentStatus
+from services.intake.appointments.domain.places import SlotKey
 from services.intake.domain.complaints import Complaint
 from shared.events.envelope import CloudEvent
 from shared.outbox import Outbox

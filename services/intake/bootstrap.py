@@ -23,9 +23,10 @@ from services.intake.adapters.mongo_idempotency import MongoIdempotencyKeys
 from services.intake.adapters.mongo_requests import MongoRequestRepository
 from services.intake.adapters.mongo_sign_in import MongoSignInRepository
 from services.intake.appointments import routes as appointments_api
-from services.intake.appointments.domain import BookingRules, ServicePoints
+from services.intake.appointments.agenda import Agenda
+from services.intake.appointments.domain.booking_rules import BookingRules
+from services.intake.appointments.domain.places import ServicePoints
 from services.intake.appointments.mongo import MongoAppointmentRepository, MongoSlotPlaces
-from services.intake.appointments.service_layer import Agenda
 from services.intake.appointments.service_points_file import load_service_points
 from services.intake.config import IntakeSettings
 from services.intake.conversations import routes as conversations_api
@@ -33,7 +34,13 @@ from services.intake.conversations.mongo import MongoConversationRepository, Mon
 from services.intake.conversations.service_layer import ConversationContext, DeliveryReportContext
 from services.intake.conversations.whatsapp_media import WhatsAppMedia, media_client
 from services.intake.domain.catalogue import ServiceCatalogue
-from services.intake.entrypoints import api, complaints_api, documents_api, sign_in_api
+from services.intake.entrypoints import (
+    api,
+    complaints_api,
+    documents_api,
+    requests_api,
+    sign_in_api,
+)
 from services.intake.entrypoints.access import ACCESS
 from services.intake.entrypoints.consumer import Dependencies, subscription
 from services.intake.service_layer.commands import CommandContext
@@ -295,6 +302,7 @@ def create_app(
         or partial(connect, settings, cipher, signer, catalogue, service_points=service_points),
         routers=[
             api.router,
+            requests_api.router,
             sign_in_api.router,
             documents_api.router,
             conversations_api.router,

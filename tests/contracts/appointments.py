@@ -10,14 +10,8 @@ import asyncio
 import dataclasses
 from datetime import date, time
 
-from services.intake.appointments.domain import (
-    Appointment,
-    AppointmentStatus,
-    ServicePoint,
-    SlotKey,
-    TimeSlot,
-    visit,
-)
+from services.intake.appointments.domain.appointment import Appointment, AppointmentStatus
+from services.intake.appointments.domain.places import ServicePoint, SlotKey, TimeSlot, visit
 from services.intake.appointments.ports import AppointmentRepository, SlotPlaces
 from services.intake.domain.complaints import Complaint
 from services.intake.service_layer.ports import ComplaintRepository

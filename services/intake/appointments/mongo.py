@@ -22,7 +22,8 @@ from typing import Any
 
 from pymongo.asynchronous.collection import AsyncCollection
 
-from services.intake.appointments.domain import Appointment, AppointmentStatus, SlotKey
+from services.intake.appointments.domain.appointment import Appointment, AppointmentStatus
+from services.intake.appointments.domain.places import SlotKey
 from shared.crypto import Cipher
 from shared.events.envelope import Actor, CloudEvent
 from shared.events.models.requests import Applicant

@@ -7,7 +7,8 @@ from collections.abc import Sequence
 from datetime import date
 from typing import Protocol
 
-from services.intake.appointments.domain import Appointment, AppointmentStatus, SlotKey
+from services.intake.appointments.domain.appointment import Appointment, AppointmentStatus
+from services.intake.appointments.domain.places import SlotKey
 from shared.events.envelope import CloudEvent
 from shared.outbox import Outbox
 

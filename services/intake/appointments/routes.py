@@ -8,14 +8,11 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Query, status
 
 from services.intake.appointments import service_layer as appointments
-from services.intake.appointments.domain import (
-    Appointment,
-    Proof,
-    ProofRequired,
-    UnknownServicePoint,
-    local_day,
-)
-from services.intake.appointments.service_layer import Agenda, AppointmentForm
+from services.intake.appointments.agenda import Agenda
+from services.intake.appointments.domain.appointment import Appointment, Proof, ProofRequired
+from services.intake.appointments.domain.places import local_day
+from services.intake.appointments.domain.refusals import UnknownServicePoint
+from services.intake.appointments.service_layer import AppointmentForm
 from services.intake.appointments.views import (
     CODE_PATTERN,
     AppointmentView,

@@ -22,7 +22,7 @@ from pydantic import (
     model_validator,
 )
 
-from services.intake.appointments.domain import ServicePoint, ServicePoints, TimeSlot
+from services.intake.appointments.domain.places import ServicePoint, ServicePoints, TimeSlot
 from services.intake.domain.catalogue import ServiceCatalogue, UnknownService
 
 DEFAULT_SERVICE_POINTS = Path(__file__).resolve().parent.parent / "service_points.json"

@@ -9,12 +9,8 @@ from uuid import UUID
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-from services.intake.appointments.domain import (
-    Appointment,
-    AppointmentStatus,
-    FreeDay,
-    ServicePoint,
-)
+from services.intake.appointments.domain.appointment import Appointment, AppointmentStatus
+from services.intake.appointments.domain.places import FreeDay, ServicePoint
 from services.intake.domain.identity import (
     NIK_PATTERN,
     PHONE_PATTERN,

@@ -287,27 +287,33 @@ def submit(
         history=[StatusChange(status=RequestStatus.SUBMITTED, at=now)],
         form_digest=_digest(service.code, applicant, fields),
     )
-    request.events.append(
-        RequestSubmitted(
-            actor=submitter.actor,
-            request_id=request_id,
-            service_code=service.code,
-            tracking_number=tracking_number,
-            applicant=applicant,
-            form=fields,
-            consent_recorded=submitter.assisted,
-            assisted_contact=submitter.contact_phone if applicant.phone is None else None,
-            submitted_at=now,
-            deadline_working_days=deadline,
-            expected_at=expected_at,
-            missing_documents=request.missing_documents,
-            acknowledged_on=acknowledged_on(submitter.actor),
-        )
-    )
+    request.events.append(_submitted(request, submitter, deadline))
     request.events.extend(
         document.attached(actor=submitter.actor, replaces=None, now=now) for document in documents
     )
     return request
+
+
+def _submitted(
+    request: CitizenRequest, submitter: Submitter, deadline_working_days: int
+) -> RequestSubmitted:
+    """The event of a request just submitted, naming as missing what did not come with it."""
+    applicant = request.applicant
+    return RequestSubmitted(
+        actor=submitter.actor,
+        request_id=request.request_id,
+        service_code=request.service_code,
+        tracking_number=request.tracking_number,
+        applicant=applicant,
+        form=request.form,
+        consent_recorded=submitter.assisted,
+        assisted_contact=submitter.contact_phone if applicant.phone is None else None,
+        submitted_at=request.submitted_at,
+        deadline_working_days=deadline_working_days,
+        expected_at=request.expected_at,
+        missing_documents=request.missing_documents,
+        acknowledged_on=acknowledged_on(submitter.actor),
+    )
 
 
 def _applicant(

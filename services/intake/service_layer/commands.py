@@ -20,13 +20,14 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from services.intake.appointments import service_layer as appointments
-from services.intake.appointments.domain import (
+from services.intake.appointments.agenda import Agenda
+from services.intake.appointments.domain.places import FreeDay
+from services.intake.appointments.domain.refusals import (
     BookingConflict,
     BookingRefused,
-    FreeDay,
     NotInPerson,
 )
-from services.intake.appointments.service_layer import Agenda, AppointmentForm
+from services.intake.appointments.service_layer import AppointmentForm
 from services.intake.domain import sms_replies
 from services.intake.domain.catalogue import ServiceCatalogue, UnknownService
 from services.intake.domain.chats import ACTOR_CHANNELS

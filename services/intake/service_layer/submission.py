@@ -116,16 +116,11 @@ async def submit_request(
     write as its events, so RequestSubmitted names as missing only what did not come; a file
     the service's rules refuse is left out and stays missing.
     """
-    request_id = str(uuid.uuid4())
-    request = submit(
-        request_id=request_id,
-        tracking_number="",
-        form=form,
-        submitter=submitter,
-        catalogue=catalogue,
-        calendar=calendar,
-        now=now,
+    checked_request = partial(
+        submit, form=form, submitter=submitter, catalogue=catalogue, calendar=calendar, now=now
     )
+    request_id = str(uuid.uuid4())
+    request = checked_request(request_id=request_id, tracking_number="")
     if idempotency_key is not None:
         request_id = await idempotency_keys.claim(
             key_hash=idempotency_key_hash(idempotency_key), request_id=request_id, now=now
@@ -138,15 +133,8 @@ async def submit_request(
         held = OpenApplication(request_id=request_id, tracking_number=tracking_number, held_at=now)
         await _hold_open(repository, request, held, submitter=submitter, now=now)
     documents = await _store_enclosures(enclosures, request_id=request_id, service=service, now=now)
-    request = submit(
-        request_id=request_id,
-        tracking_number=tracking_number,
-        form=form,
-        submitter=submitter,
-        catalogue=catalogue,
-        calendar=calendar,
-        now=now,
-        documents=documents,
+    request = checked_request(
+        request_id=request_id, tracking_number=tracking_number, documents=documents
     )
     if await repository.outgoing.commit(
         request.request_id,
@@ -157,6 +145,13 @@ async def submit_request(
     ):
         return SubmissionOutcome(request=request, created=True)
     await _discard(enclosures, documents)
+    return await _stored_before(repository, request)
+
+
+async def _stored_before(
+    repository: RequestRepository, request: CitizenRequest
+) -> SubmissionOutcome:
+    """The request a retry with the same key stored first, under the id this one wanted."""
     existing = await repository.get(request.request_id)
     if existing is None:
         raise IdempotencyConflict(request.request_id)

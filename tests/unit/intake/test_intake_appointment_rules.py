@@ -7,28 +7,32 @@ from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
 
-from services.intake.appointments.domain import (
+from services.intake.appointments.domain.appointment import (
     Access,
     AppointmentStatus,
-    BookingRules,
-    DateInPast,
     NotActive,
-    NotOfferedHere,
-    OfficeClosed,
     Proof,
+    access,
+)
+from services.intake.appointments.domain.booking_rules import BookingRules
+from services.intake.appointments.domain.places import (
     ServicePoint,
     ServicePoints,
     SlotFull,
     SlotKey,
-    SlotStarted,
     TimeSlot,
+    Visit,
+    describe_free_days,
+    visit,
+)
+from services.intake.appointments.domain.refusals import (
+    DateInPast,
+    NotOfferedHere,
+    OfficeClosed,
+    SlotStarted,
     TooFarAhead,
     UnknownServicePoint,
     UnknownSlot,
-    Visit,
-    access,
-    describe_free_days,
-    visit,
 )
 from services.intake.domain.tracking import mask_tracking_number
 from shared.calendar import WorkingCalendar

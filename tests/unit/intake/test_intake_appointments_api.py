@@ -16,9 +16,10 @@ from fastapi import FastAPI
 
 from services.intake.adapters.catalogue_file import load_catalogue
 from services.intake.adapters.citizen_tokens import CitizenTokenSigner
-from services.intake.appointments.domain import BookingRules, ServicePoints
+from services.intake.appointments.agenda import Agenda
+from services.intake.appointments.domain.booking_rules import BookingRules
+from services.intake.appointments.domain.places import ServicePoints
 from services.intake.appointments.routes import AppointmentsContext
-from services.intake.appointments.service_layer import Agenda
 from services.intake.appointments.service_points_file import load_service_points
 from services.intake.bootstrap import create_app, token_signer
 from services.intake.config import IntakeSettings

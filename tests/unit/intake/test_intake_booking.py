@@ -10,22 +10,18 @@ from typing import Any
 import pytest
 
 from services.intake.adapters.catalogue_file import load_catalogue
-from services.intake.appointments.domain import (
-    AlreadyBooked,
+from services.intake.appointments.agenda import Agenda, BookingInterrupted
+from services.intake.appointments.domain.appointment import (
     Appointment,
     AppointmentStatus,
-    BookingRules,
     NotActive,
-    NotInPerson,
     Proof,
-    SameSlot,
-    SlotFull,
-    SlotKey,
 )
+from services.intake.appointments.domain.booking_rules import BookingRules
+from services.intake.appointments.domain.places import SlotFull, SlotKey
+from services.intake.appointments.domain.refusals import AlreadyBooked, NotInPerson, SameSlot
 from services.intake.appointments.service_layer import (
-    Agenda,
     AppointmentForm,
-    BookingInterrupted,
     Forbidden,
     NotFound,
     book_appointment,
