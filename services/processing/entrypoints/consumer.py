@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from services.processing.domain.case import Calendar
-from services.processing.letters.domain import LetterPolicy
+from services.processing.letters.domain.policy import LetterPolicy
 from services.processing.letters.ports import LetterIndex, LetterRepository
 from services.processing.service_layer import cases, deadlines, supervision
 from services.processing.service_layer.known_cases import KnownCases

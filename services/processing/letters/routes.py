@@ -21,12 +21,9 @@ from fastapi.responses import StreamingResponse
 from services.processing.domain.case import Calendar
 from services.processing.entrypoints.api import officer
 from services.processing.letters import service_layer as letters
-from services.processing.letters.domain import (
-    Letter,
-    LetterPolicy,
-    NoScan,
-    Official,
-)
+from services.processing.letters.domain.letter import Letter
+from services.processing.letters.domain.policy import LetterPolicy
+from services.processing.letters.domain.refusals import NoScan
 from services.processing.letters.ports import (
     LetterIndex,
     LetterRepository,
@@ -286,12 +283,7 @@ async def dispose(
         letter_id,
         lambda letter: letter.dispose(
             acting.actor,
-            by=acting.official,
-            to=[Official(item.official.strip(), item.unit.strip()) for item in body.to],
-            instruction=body.instruction,
-            note=body.note,
-            due_at=body.due_at,
-            parent_id=body.parent_id,
+            body.order(acting.official),
             policy=context.policy,
             head_of_office=acting.heads(letter),
             now=now,

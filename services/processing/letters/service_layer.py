@@ -12,16 +12,12 @@ from functools import partial
 
 from services.processing.domain.case import Calendar
 from services.processing.domain.report import OfficeTime
-from services.processing.letters.domain import (
-    Disposition,
-    DispositionState,
-    IncomingLetter,
-    Letter,
-    LetterForbidden,
-    LetterPolicy,
-    Official,
-    register,
-)
+from services.processing.letters.domain.agenda import register
+from services.processing.letters.domain.details import IncomingLetter
+from services.processing.letters.domain.dispositions import Disposition, DispositionState, Official
+from services.processing.letters.domain.letter import Letter
+from services.processing.letters.domain.policy import LetterPolicy
+from services.processing.letters.domain.refusals import LetterForbidden
 from services.processing.letters.ports import (
     LetterArchive,
     LetterIndex,

@@ -15,7 +15,9 @@ from functools import partial
 from services.processing.domain import deadlines
 from services.processing.domain.case import Calendar
 from services.processing.domain.deadlines import MINUTE, Fractions, Timer, minute_of
-from services.processing.letters.domain import Letter, LetterPolicy, disposition_timers
+from services.processing.letters.domain.dispositions import disposition_timers
+from services.processing.letters.domain.letter import Letter
+from services.processing.letters.domain.policy import LetterPolicy
 from services.processing.letters.ports import LetterRepository
 from services.processing.service_layer.cases import SOURCE
 from services.processing.service_layer.ports import CaseRepository, DeadlineTimers
