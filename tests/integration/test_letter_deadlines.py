@@ -14,6 +14,7 @@ from devstack.stack import Stack
 from services.processing.adapters.mongo_cases import MongoCaseRepository
 from services.processing.adapters.mongo_timers import MongoTimers
 from services.processing.letters import service_layer as letters
+from services.processing.letters import timers as letter_timers
 from services.processing.letters.domain.details import Confidentiality, IncomingLetter
 from services.processing.letters.domain.dispositions import DispositionOrder, Official
 from services.processing.letters.domain.letter import Letter
@@ -100,7 +101,7 @@ async def test_an_unread_disposition_is_reminded_and_escalated_once_after_an_out
             repository=first.letters,
             now=T0,
         )
-        await deadlines.set_disposition_timers(
+        await letter_timers.set_disposition_timers(
             letter=disposed,
             disposition_id="D1",
             timers=first.timers,
