@@ -25,6 +25,7 @@ from services.processing.entrypoints.access import ACCESS
 from services.processing.entrypoints.consumer import Dependencies, subscription
 from services.processing.entrypoints.report_api import ReportContext, reports_router
 from services.processing.letters import routes as letters_api
+from services.processing.letters import step_routes as letter_steps_api
 from services.processing.letters.handlers import LetterDependencies
 from services.processing.letters.mongo import (
     MongoLetterIndex,
@@ -227,6 +228,7 @@ def create_app(
             api.router,
             reports_router,
             letters_api.router,
+            letter_steps_api.steps_router,
         ],
         access=ACCESS,
         staff_keys=staff_keys,

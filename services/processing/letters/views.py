@@ -10,7 +10,7 @@ from services.processing.letters.domain.details import Confidentiality, Incoming
 from services.processing.letters.domain.dispositions import Disposition, DispositionOrder, Official
 from services.processing.letters.domain.letter import Letter
 from services.processing.letters.domain.policy import Urgency
-from services.processing.letters.service_layer import Held
+from services.processing.letters.worklists import Held
 
 
 class LetterBody(BaseModel):
