@@ -7,8 +7,8 @@ import copy
 from collections.abc import AsyncIterable, AsyncIterator
 
 from services.processing.config import ProcessingSettings
-from services.processing.entrypoints.consumer import LetterDependencies
-from services.processing.letters.domain import Letter
+from services.processing.letters.domain.letter import Letter
+from services.processing.letters.handlers import LetterDependencies
 from services.processing.letters.ports import StoredScan
 from shared.events.envelope import CloudEvent
 from shared.outbox import Outbox

@@ -22,13 +22,11 @@ from services.processing.adapters.report_names_file import load_districts, load_
 from services.processing.config import ProcessingSettings
 from services.processing.entrypoints import api, queues_api, supervision_api
 from services.processing.entrypoints.access import ACCESS
-from services.processing.entrypoints.consumer import (
-    Dependencies,
-    LetterDependencies,
-    subscription,
-)
+from services.processing.entrypoints.consumer import Dependencies, subscription
 from services.processing.entrypoints.report_api import ReportContext, reports_router
 from services.processing.letters import routes as letters_api
+from services.processing.letters import step_routes as letter_steps_api
+from services.processing.letters.handlers import LetterDependencies
 from services.processing.letters.mongo import (
     MongoLetterIndex,
     MongoLetterRepository,
@@ -230,6 +228,7 @@ def create_app(
             api.router,
             reports_router,
             letters_api.router,
+            letter_steps_api.steps_router,
         ],
         access=ACCESS,
         staff_keys=staff_keys,

@@ -7,7 +7,7 @@ from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 from services.processing.adapters.report_names_file import DEFAULT_DISTRICTS
-from services.processing.letters.domain import LetterPolicy, Urgency
+from services.processing.letters.domain.policy import LetterPolicy, Urgency
 from shared.config import ServiceSettings
 
 MAX_LETTER_SCAN_BYTES = 50 * 1024 * 1024

@@ -14,14 +14,11 @@ from devstack.stack import Stack
 from services.processing.adapters.mongo_cases import MongoCaseRepository
 from services.processing.adapters.mongo_timers import MongoTimers
 from services.processing.letters import service_layer as letters
-from services.processing.letters.domain import (
-    Confidentiality,
-    IncomingLetter,
-    Letter,
-    LetterPolicy,
-    Official,
-    Urgency,
-)
+from services.processing.letters import timers as letter_timers
+from services.processing.letters.domain.details import Confidentiality, IncomingLetter
+from services.processing.letters.domain.dispositions import DispositionOrder, Official
+from services.processing.letters.domain.letter import Letter
+from services.processing.letters.domain.policy import LetterPolicy, Urgency
 from services.processing.letters.mongo import MongoLetterRepository
 from services.processing.letters.service_layer import Staff
 from services.processing.service_layer import deadlines
@@ -85,12 +82,14 @@ async def test_an_unread_disposition_is_reminded_and_escalated_once_after_an_out
         def dispose(found: Letter) -> None:
             found.dispose(
                 HEAD.actor,
-                by=HEAD.official,
-                to=[Official("kabid", "KANTOR_DINAS")],
-                instruction="TINDAK_LANJUTI",
-                note=None,
-                due_at=T0 + timedelta(days=1),
-                parent_id=None,
+                DispositionOrder(
+                    by=HEAD.official,
+                    to=[Official("kabid", "KANTOR_DINAS")],
+                    instruction="TINDAK_LANJUTI",
+                    note=None,
+                    due_at=T0 + timedelta(days=1),
+                    parent_id=None,
+                ),
                 policy=POLICY,
                 head_of_office=True,
                 now=T0,
@@ -102,7 +101,7 @@ async def test_an_unread_disposition_is_reminded_and_escalated_once_after_an_out
             repository=first.letters,
             now=T0,
         )
-        await deadlines.set_disposition_timers(
+        await letter_timers.set_disposition_timers(
             letter=disposed,
             disposition_id="D1",
             timers=first.timers,

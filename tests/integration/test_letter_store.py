@@ -16,15 +16,14 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from devstack.stack import Stack
 from services.processing.letters import service_layer as letters
-from services.processing.letters.domain import (
-    Confidentiality,
+from services.processing.letters.domain.details import Confidentiality, IncomingLetter
+from services.processing.letters.domain.dispositions import (
+    DispositionOrder,
     DispositionState,
-    IncomingLetter,
-    Letter,
-    LetterPolicy,
     Official,
-    Urgency,
 )
+from services.processing.letters.domain.letter import Letter
+from services.processing.letters.domain.policy import LetterPolicy, Urgency
 from services.processing.letters.mongo import (
     MongoLetterIndex,
     MongoLetterRepository,
@@ -117,12 +116,14 @@ async def test_a_letter_its_chain_and_its_scan_read_back_as_stored_with_texts_se
     def dispose(letter: Letter) -> None:
         letter.dispose(
             head.actor,
-            by=head.official,
-            to=[Official("kabid", "KANTOR_DINAS")],
-            instruction="TINDAK_LANJUTI",
-            note="Hubungi Siti Aminah",
-            due_at=T0 + timedelta(days=3),
-            parent_id=None,
+            DispositionOrder(
+                by=head.official,
+                to=[Official("kabid", "KANTOR_DINAS")],
+                instruction="TINDAK_LANJUTI",
+                note="Hubungi Siti Aminah",
+                due_at=T0 + timedelta(days=3),
+                parent_id=None,
+            ),
             policy=POLICY,
             head_of_office=True,
             now=T0,

@@ -33,7 +33,8 @@ from services.processing.adapters.mongo_report import MongoReportStore
 from services.processing.adapters.mongo_timers import MongoTimers
 from services.processing.config import ProcessingSettings
 from services.processing.domain.report import month_of
-from services.processing.entrypoints.consumer import Dependencies, LetterDependencies, subscription
+from services.processing.entrypoints.consumer import Dependencies, subscription
+from services.processing.letters.handlers import LetterDependencies
 from services.processing.letters.mongo import MongoLetterIndex, MongoLetterRepository
 from services.processing.service_layer import cases, deadlines
 from services.processing.service_layer.cases import Officer

@@ -2,7 +2,7 @@
 a breach at the deadline. Each fires once per deadline: a timer carries the deadline it was set
 for, and one whose deadline moved (the citizen took time to fix something) fires nothing.
 
-The same timers serve the dispositions of official letters (`letters/domain.py`): a
+The same timers serve the dispositions of official letters (`letters/timers.py`): a
 reminder before the deadline, one for a disposition left unread, the escalation at the deadline.
 """
 

@@ -4,8 +4,8 @@ Besides intake's submissions, processing reads its own case events: each step af
 waits for work puts it in that work's queue, and each step that sets a deadline sets its timers,
 so neither a queue nor a timer can miss a case whose step was stored. What these handlers need
 of the case beyond the event they take from `KnownCases`, which the step's own write filled, so
-they read nothing back. Its letter events keep the letters' index (inboxes, open letters) and
-set each disposition's timers, likewise.
+they read nothing back. Its letter events go to the letters' own handlers
+(`letters/handlers.py`), registered on the same subscription after these.
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from services.processing.domain.case import Calendar
-from services.processing.letters.domain import LetterPolicy
-from services.processing.letters.ports import LetterIndex, LetterRepository
+from services.processing.letters import handlers as letter_handlers
+from services.processing.letters.handlers import LetterDependencies
 from services.processing.service_layer import cases, deadlines, supervision
 from services.processing.service_layer.known_cases import KnownCases
 from services.processing.service_layer.ports import AtRisk, DeadlineTimers, ReportStore, WorkQueues
@@ -39,7 +39,6 @@ from shared.events.models.cases import (
     DocumentIssued,
     RevisionRequested,
 )
-from shared.events.models.letters import LetterDisposed, LetterRegistered
 from shared.events.models.requests import (
     DocumentAttached,
     RequestCancelled,
@@ -48,13 +47,6 @@ from shared.events.models.requests import (
     RequestSubmitted,
 )
 from shared.messagebus import Received, Subscription
-
-
-@dataclass(frozen=True)
-class LetterDependencies:
-    repository: LetterRepository
-    index: LetterIndex
-    policy: LetterPolicy
 
 
 @dataclass(frozen=True)
@@ -179,27 +171,4 @@ async def _record(message: Received[RequestEvent], deps: Dependencies) -> None:
     )
 
 
-@subscription.on(LetterRegistered)
-async def on_letter_registered(message: Received[LetterRegistered], deps: Dependencies) -> None:
-    """Lists the letter among its office's open ones, for the head of office's overdue view."""
-    event = message.data
-    await deps.letters.index.note_open(event.service_point, event.letter_id)
-
-
-@subscription.on(LetterDisposed)
-async def on_letter_disposed(message: Received[LetterDisposed], deps: Dependencies) -> None:
-    """Puts the letter in its new holder's inbox and sets the disposition's timers."""
-    event, letters = message.data, deps.letters
-    await letters.index.note_holder(event.to_official, event.letter_id)
-    loaded = await letters.repository.get(event.letter_id)
-    if loaded is None:
-        return
-    await deadlines.set_disposition_timers(
-        letter=loaded[0],
-        disposition_id=event.disposition_id,
-        timers=deps.timers,
-        letters=letters.repository,
-        calendar=deps.calendar,
-        policy=letters.policy,
-        now=message.now,
-    )
+letter_handlers.register(subscription)

@@ -19,17 +19,10 @@ from typing import Any
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import PyMongoError
 
-from services.processing.letters.domain import (
-    Confidentiality,
-    Disposition,
-    DispositionState,
-    IncomingLetter,
-    Letter,
-    LetterState,
-    Official,
-    Reply,
-    Urgency,
-)
+from services.processing.letters.domain.details import Confidentiality, IncomingLetter, Reply
+from services.processing.letters.domain.dispositions import Disposition, DispositionState, Official
+from services.processing.letters.domain.letter import Letter, LetterState
+from services.processing.letters.domain.policy import Urgency
 from services.processing.letters.ports import StoredScan
 from shared.chunks import SealedChunks, Written
 from shared.crypto import Cipher

@@ -6,7 +6,7 @@ from collections.abc import AsyncIterable, AsyncIterator
 from dataclasses import dataclass
 from typing import Protocol
 
-from services.processing.letters.domain import Letter
+from services.processing.letters.domain.letter import Letter
 from shared.events.envelope import CloudEvent
 from shared.outbox import Outbox
 

@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from services.processing.domain.report import OfficeTime, month_of
-from services.processing.letters.domain import Disposition, DispositionState, Letter
+from services.processing.letters.domain.dispositions import Disposition, DispositionState
+from services.processing.letters.domain.letter import Letter
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,6 @@
 """Official letters over HTTP: the clerk registers letters and their scans and replies, the head
-of office disposes them, officials read, pass on, follow up and close their dispositions.
+of office disposes them, officials read, pass on, follow up and close their dispositions (those
+steps in `step_routes.py`).
 
 Officials are staff with a service point (their unit). Only a letter's clerk, the head of its
 office (a signer of the unit that registered it) and those on its chain take steps on it, and a
@@ -21,30 +22,24 @@ from fastapi.responses import StreamingResponse
 from services.processing.domain.case import Calendar
 from services.processing.entrypoints.api import officer
 from services.processing.letters import service_layer as letters
-from services.processing.letters.domain import (
-    Letter,
-    LetterPolicy,
-    NoScan,
-    Official,
-)
+from services.processing.letters import worklists
+from services.processing.letters.domain.policy import LetterPolicy
+from services.processing.letters.domain.refusals import NoScan
 from services.processing.letters.ports import (
     LetterIndex,
     LetterRepository,
     LetterScans,
 )
-from services.processing.letters.service_layer import Held, Staff
+from services.processing.letters.service_layer import Staff
 from services.processing.letters.views import (
-    CloseBody,
-    DisposeBody,
     HeldView,
     InboxView,
     LetterBody,
     LetterView,
-    NoteBody,
     OverdueGroup,
     OverdueView,
-    ReplyBody,
 )
+from services.processing.letters.worklists import Held
 from shared.access import CallerDep
 from shared.clock import Clock
 from shared.dependencies import provided
@@ -117,7 +112,7 @@ router = APIRouter(prefix="/v1/letters", tags=["letters"])
 async def inbox(context: LettersDep, caller: CallerDep) -> InboxView:
     """The caller's dispositions still waiting for them: unread, to follow up, due soon and
     overdue, the earliest deadline first."""
-    found = await letters.inbox(
+    found = await worklists.inbox(
         official_id=staff(caller).actor.id,
         repository=context.repository,
         index=context.index,
@@ -140,7 +135,7 @@ async def overdue(context: LettersDep, caller: CallerDep) -> OverdueView:
     since when, which is what chasing it takes. A confidential letter's disposition and
     follow-up notes are withheld (`notes_withheld`) from every caller: this list is no recorded
     read, so whoever may read them opens the letter, and that read is recorded."""
-    late = await letters.overdue(
+    late = await worklists.overdue(
         service_point=staff(caller).unit,
         repository=context.repository,
         index=context.index,
@@ -270,152 +265,6 @@ async def read_scan(
             "Cache-Control": "no-store",
         },
     )
-
-
-@router.post("/{letter_id}/dispositions", responses=STEP_ERRORS)
-async def dispose(
-    letter_id: LetterIdPath, body: DisposeBody, context: LettersDep, caller: CallerDep
-) -> LetterView:
-    """Disposes the letter to officials: the head of office first, then each holder further
-    down, with an instruction from the office's list and a deadline no later than the one
-    above."""
-    acting, now = staff(caller), context.clock()
-    return await _act(
-        context,
-        acting,
-        letter_id,
-        lambda letter: letter.dispose(
-            acting.actor,
-            by=acting.official,
-            to=[Official(item.official.strip(), item.unit.strip()) for item in body.to],
-            instruction=body.instruction,
-            note=body.note,
-            due_at=body.due_at,
-            parent_id=body.parent_id,
-            policy=context.policy,
-            head_of_office=acting.heads(letter),
-            now=now,
-        ),
-    )
-
-
-@router.post("/{letter_id}/dispositions/{disposition_id}/read", responses=STEP_ERRORS)
-async def read_disposition(
-    letter_id: LetterIdPath,
-    disposition_id: DispositionIdPath,
-    context: LettersDep,
-    caller: CallerDep,
-) -> LetterView:
-    """The holder opens their disposition; it can no longer be withdrawn."""
-    acting, now = staff(caller), context.clock()
-    return await _act(
-        context,
-        acting,
-        letter_id,
-        lambda letter: letter.read(acting.actor, disposition_id, now=now),
-    )
-
-
-@router.post("/{letter_id}/dispositions/{disposition_id}/withdraw", responses=STEP_ERRORS)
-async def withdraw(
-    letter_id: LetterIdPath,
-    disposition_id: DispositionIdPath,
-    context: LettersDep,
-    caller: CallerDep,
-) -> LetterView:
-    """The one who disposed takes an unread disposition back."""
-    acting, now = staff(caller), context.clock()
-    return await _act(
-        context,
-        acting,
-        letter_id,
-        lambda letter: letter.withdraw(acting.actor, disposition_id, now=now),
-    )
-
-
-@router.post("/{letter_id}/dispositions/{disposition_id}/follow-up", responses=STEP_ERRORS)
-async def follow_up(
-    letter_id: LetterIdPath,
-    disposition_id: DispositionIdPath,
-    body: NoteBody,
-    context: LettersDep,
-    caller: CallerDep,
-) -> LetterView:
-    """The holder reports what they did."""
-    acting, now = staff(caller), context.clock()
-    return await _act(
-        context,
-        acting,
-        letter_id,
-        lambda letter: letter.follow_up(acting.actor, disposition_id, body.note, now=now),
-    )
-
-
-@router.post("/{letter_id}/dispositions/{disposition_id}/close", responses=STEP_ERRORS)
-async def close_disposition(
-    letter_id: LetterIdPath,
-    disposition_id: DispositionIdPath,
-    context: LettersDep,
-    caller: CallerDep,
-) -> LetterView:
-    """The holder closes their read disposition: nothing (more) to do."""
-    acting, now = staff(caller), context.clock()
-    return await _act(
-        context,
-        acting,
-        letter_id,
-        lambda letter: letter.close_disposition(acting.actor, disposition_id, now=now),
-    )
-
-
-@router.post("/{letter_id}/reply", responses=STEP_ERRORS)
-async def register_reply(
-    letter_id: LetterIdPath, body: ReplyBody, context: LettersDep, caller: CallerDep
-) -> LetterView:
-    """Registers the outgoing reply under its own number; it closes the letter, so only its
-    clerk, the head of its office or someone on its chain may."""
-    acting, now = staff(caller), context.clock()
-    return await _act(
-        context,
-        acting,
-        letter_id,
-        lambda letter: letter.answer(
-            acting.actor,
-            reply_number=body.reply_number,
-            reply_date=body.reply_date,
-            head_of_office=acting.heads(letter),
-            now=now,
-        ),
-    )
-
-
-@router.post("/{letter_id}/close", responses=STEP_ERRORS)
-async def close_letter(
-    letter_id: LetterIdPath, body: CloseBody, context: LettersDep, caller: CallerDep
-) -> LetterView:
-    """The head of the letter's office closes a letter that needs no reply."""
-    acting, now = staff(caller), context.clock()
-    return await _act(
-        context,
-        acting,
-        letter_id,
-        lambda letter: letter.close(
-            acting.actor, body.reason, head_of_office=acting.heads(letter), now=now
-        ),
-    )
-
-
-async def _act(
-    context: LettersContext, acting: Staff, letter_id: str, step: Callable[[Letter], object]
-) -> LetterView:
-    letter = await letters.take(
-        letter_id=letter_id,
-        staff=acting,
-        step=step,
-        repository=context.repository,
-        now=context.clock(),
-    )
-    return LetterView.of(letter)
 
 
 def _grouped(late: list[Held], key: Callable[[Held], str]) -> list[OverdueGroup]:

@@ -6,14 +6,11 @@ from datetime import date, datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from services.processing.letters.domain import (
-    Confidentiality,
-    Disposition,
-    IncomingLetter,
-    Letter,
-    Urgency,
-)
-from services.processing.letters.service_layer import Held
+from services.processing.letters.domain.details import Confidentiality, IncomingLetter
+from services.processing.letters.domain.dispositions import Disposition, DispositionOrder, Official
+from services.processing.letters.domain.letter import Letter
+from services.processing.letters.domain.policy import Urgency
+from services.processing.letters.worklists import Held
 
 
 class LetterBody(BaseModel):
@@ -74,6 +71,17 @@ class DisposeBody(BaseModel):
         pattern=r"^D\d{1,4}$",
         description="The caller's disposition this passes on; none for the head's first.",
     )
+
+    def order(self, by: Official) -> DispositionOrder:
+        """The disposition as `by` gives it."""
+        return DispositionOrder(
+            by=by,
+            to=[Official(item.official.strip(), item.unit.strip()) for item in self.to],
+            instruction=self.instruction,
+            note=self.note,
+            due_at=self.due_at,
+            parent_id=self.parent_id,
+        )
 
 
 class NoteBody(BaseModel):

@@ -3,24 +3,21 @@
 Firing is safe to run in every processing instance at once and after any outage: timers are
 walked minute by minute from a shared cursor, and a case records each timer it fired, so each
 warning and breach is recorded once. The timers of letters' dispositions go the same way, and
-their letter records them.
+their letter records them (`letters/timers.py`).
 """
 
 from __future__ import annotations
 
-import asyncio
 from datetime import datetime
 from functools import partial
 
 from services.processing.domain import deadlines
-from services.processing.domain.case import Calendar
 from services.processing.domain.deadlines import MINUTE, Fractions, Timer, minute_of
-from services.processing.letters.domain import Letter, LetterPolicy, disposition_timers
 from services.processing.letters.ports import LetterRepository
+from services.processing.letters.timers import fire_on_letter
 from services.processing.service_layer.cases import SOURCE
 from services.processing.service_layer.ports import CaseRepository, DeadlineTimers
-
-ATTEMPTS = 20
+from services.processing.service_layer.scheduling import ATTEMPTS, kept_or_due
 
 
 async def set_deadline_timers(
@@ -37,16 +34,8 @@ async def set_deadline_timers(
     whose minute was walked past while they were being set, fire at once; a timer for a
     deadline the case no longer has fires nothing."""
     planned = deadlines.timers(request_id, start, due_at, calendar)
-    for timer in await _kept_or_due(planned, timers, now):
+    for timer in await kept_or_due(planned, timers, now):
         await _fire_for_case(timer, repository, max(now, timer.fire_at))
-
-
-async def _kept_or_due(planned: list[Timer], timers: DeadlineTimers, now: datetime) -> list[Timer]:
-    """Keeps the timers still to come; returns those to fire now, in order."""
-    later = [timer for timer in planned if timer.fire_at > now]
-    kept = await asyncio.gather(*(timers.schedule(timer) for timer in later))
-    refused = {timer for timer, stored in zip(later, kept, strict=True) if not stored}
-    return [timer for timer in planned if timer.fire_at <= now or timer in refused]
 
 
 async def fire_due(
@@ -79,7 +68,7 @@ async def fire(
     """Records the timer's warning or breach on its case (or its reminder or escalation on its
     letter), once; 1 if it was recorded now."""
     if timer.disposition_id is not None:
-        return await _fire_for_letter(timer, letters, now)
+        return await fire_on_letter(timer, letters, now)
     return await _fire_for_case(timer, repository, now)
 
 
@@ -100,42 +89,3 @@ async def _fire_for_case(timer: Timer, repository: CaseRepository, now: datetime
         ):
             return 1
     raise RuntimeError(f"case {timer.request_id} kept changing while its timer fired")
-
-
-async def set_disposition_timers(
-    *,
-    letter: Letter,
-    disposition_id: str,
-    timers: DeadlineTimers,
-    letters: LetterRepository,
-    calendar: Calendar,
-    policy: LetterPolicy,
-    now: datetime,
-) -> None:
-    """Sets the reminders and the escalation of a disposition (the letter as it is now); those
-    due already fire at once."""
-    disposition = letter.dispositions.get(disposition_id)
-    if disposition is None or not disposition.is_open:
-        return
-    planned = disposition_timers(letter.letter_id, disposition, calendar, policy)
-    for timer in await _kept_or_due(planned, timers, now):
-        await _fire_for_letter(timer, letters, max(now, timer.fire_at))
-
-
-async def _fire_for_letter(timer: Timer, letters: LetterRepository, now: datetime) -> int:
-    for _ in range(ATTEMPTS):
-        loaded = await letters.get(timer.request_id)
-        if loaded is None:
-            return 0
-        letter, revision = loaded
-        if not letter.mark_deadline(timer, now=now):
-            return 0
-        if await letters.outgoing.commit(
-            letter.letter_id,
-            letter.events,
-            partial(letters.save, letter, revision=revision),
-            source=SOURCE,
-            time=now,
-        ):
-            return 1
-    raise RuntimeError(f"letter {timer.request_id} kept changing while its timer fired")

@@ -178,11 +178,28 @@ CLOSED = "kasus ditutup bulan ini"
 COMPLETED = "permohonan selesai bulan ini"
 
 
+Card = tuple[str, str, str, str, str | None]
+"""A summary card: its id, label, figure, what the figure is of, and last year's figure."""
+
+
 def _summary(total: Row | None) -> str:
     if total is None:
         return '<p class="empty">Belum ada data untuk bulan ini.</p>'
+    items = "".join(_card(*card) for card in _cards(total))
+    return (
+        f'<section class="summary">{items}</section>'
+        '<p class="meta" id="rates-explained">Pengembalian untuk perbaikan dihitung per kejadian '
+        "dalam bulan ini dan dibandingkan dengan permohonan yang diterima bulan ini: permohonan "
+        "yang dikembalikan dua kali terhitung dua kali, dan permohonan yang diterima bulan "
+        "sebelumnya ikut terhitung bila dikembalikan bulan ini. Penolakan dihitung dari kasus yang "
+        f"ditutup bulan ini (selesai, ditolak atau dibatalkan): {number(total.closed)} kasus, "
+        f"{number(total.sent_back_cases)} di antaranya pernah dikembalikan.</p>"
+    )
+
+
+def _cards(total: Row) -> list[Card]:
     previous = total.previous
-    cards = [
+    return [
         (
             "received",
             "Diterima",
@@ -234,22 +251,15 @@ def _summary(total: Row | None) -> str:
             None,
         ),
     ]
-    items = "".join(
+
+
+def _card(key: str, name: str, value: str, of: str, before: str | None) -> str:
+    return (
         f'<div class="card"><span class="label">{name}</span>'
         f'<span class="figure" id="figure-{key}">{escape(value)}</span>'
         f'<span class="share" id="share-{key}">{escape(of)}</span>'
         + ("" if before is None else f'<span class="before">tahun lalu: {escape(before)}</span>')
         + "</div>"
-        for key, name, value, of, before in cards
-    )
-    return (
-        f'<section class="summary">{items}</section>'
-        '<p class="meta" id="rates-explained">Pengembalian untuk perbaikan dihitung per kejadian '
-        "dalam bulan ini dan dibandingkan dengan permohonan yang diterima bulan ini: permohonan "
-        "yang dikembalikan dua kali terhitung dua kali, dan permohonan yang diterima bulan "
-        "sebelumnya ikut terhitung bila dikembalikan bulan ini. Penolakan dihitung dari kasus yang "
-        f"ditutup bulan ini (selesai, ditolak atau dibatalkan): {number(total.closed)} kasus, "
-        f"{number(total.sent_back_cases)} di antaranya pernah dikembalikan.</p>"
     )
 
 
@@ -301,59 +311,37 @@ def _bars(
     )
 
 
+OFFICER_COLUMNS = [
+    "Petugas",
+    "Keputusan",
+    "Selesai",
+    "Dikembalikan (% keputusan)",
+    "Ditolak (% keputusan)",
+]
+CASE_COLUMNS = [
+    "",
+    "Diterima",
+    "Selesai",
+    "Tepat waktu (% selesai)",
+    "Median",
+    "P90",
+    "Dikembalikan (% diterima)",
+    "Ditutup",
+    "Ditolak (% ditutup)",
+    "Tunggakan",
+    "> 5 hari kerja",
+    "Diterima tahun lalu",
+]
+
+
 def _table(dimension: str, title: str, rows: list[Row], names: ReportNames) -> str:
     if not rows:
         return ""
     if dimension == OFFICER:
-        head = [
-            "Petugas",
-            "Keputusan",
-            "Selesai",
-            "Dikembalikan (% keputusan)",
-            "Ditolak (% keputusan)",
-        ]
-        body = [
-            [
-                names.label(dimension, row.key),
-                number(row.decisions),
-                number(row.completed),
-                counted(row.sent_back, row.send_back_rate),
-                counted(row.rejected, row.rejection_rate),
-            ]
-            for row in rows
-        ]
+        head, cells = OFFICER_COLUMNS, _officer_cells
     else:
-        head = [
-            "",
-            "Diterima",
-            "Selesai",
-            "Tepat waktu (% selesai)",
-            "Median",
-            "P90",
-            "Dikembalikan (% diterima)",
-            "Ditutup",
-            "Ditolak (% ditutup)",
-            "Tunggakan",
-            "> 5 hari kerja",
-            "Diterima tahun lalu",
-        ]
-        body = [
-            [
-                names.label(dimension, row.key),
-                number(row.received),
-                number(row.completed),
-                counted(row.on_time, row.on_time_rate),
-                hours(row.median_working_s),
-                hours(row.p90_working_s),
-                counted(row.sent_back, row.send_back_rate),
-                number(row.closed),
-                counted(row.rejected, row.rejection_rate),
-                number(row.backlog),
-                number(row.ageing.get("6-10", 0) + row.ageing.get(">10", 0)),
-                NONE if row.previous is None else number(row.previous.received),
-            ]
-            for row in rows
-        ]
+        head, cells = CASE_COLUMNS, _case_cells
+    body = [cells(row, names.label(dimension, row.key)) for row in rows]
     header = "".join(f"<th>{escape(cell)}</th>" for cell in head)
     lines = "".join(
         "<tr>" + "".join(f"<td>{escape(cell)}</td>" for cell in line) + "</tr>" for line in body
@@ -362,6 +350,33 @@ def _table(dimension: str, title: str, rows: list[Row], names: ReportNames) -> s
         f'<section class="table" id="table-{dimension}"><h2>{escape(title)}</h2>'
         f"<table><thead><tr>{header}</tr></thead><tbody>{lines}</tbody></table></section>"
     )
+
+
+def _officer_cells(row: Row, label: str) -> list[str]:
+    return [
+        label,
+        number(row.decisions),
+        number(row.completed),
+        counted(row.sent_back, row.send_back_rate),
+        counted(row.rejected, row.rejection_rate),
+    ]
+
+
+def _case_cells(row: Row, label: str) -> list[str]:
+    return [
+        label,
+        number(row.received),
+        number(row.completed),
+        counted(row.on_time, row.on_time_rate),
+        hours(row.median_working_s),
+        hours(row.p90_working_s),
+        counted(row.sent_back, row.send_back_rate),
+        number(row.closed),
+        counted(row.rejected, row.rejection_rate),
+        number(row.backlog),
+        number(row.ageing.get("6-10", 0) + row.ageing.get(">10", 0)),
+        NONE if row.previous is None else number(row.previous.received),
+    ]
 
 
 PAGE = """<!doctype html>

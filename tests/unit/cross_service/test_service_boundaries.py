@@ -55,8 +55,9 @@ DOMAIN_MODULES = (
     "*/*/domain/*.py",
     "processing/letters/report.py",
 )
-"""A service's `domain/` folder, and the rules of its feature packages (`letters/domain.py`,
-`appointments/domain/`, and `letters/report.py`, the letters section of the monthly report)."""
+"""A service's `domain/` folder, and the rules of its feature packages (the `appointments/domain/`
+and `letters/domain/` packages, and `letters/report.py`, the letters section of the monthly
+report)."""
 
 
 def domain_modules() -> list[Path]:
@@ -116,12 +117,17 @@ def test_domain_modules_import_no_io() -> None:
     assert not reaching, sorted(reaching)
 
 
+FEATURE_ENTRYPOINTS = ("routes.py", "step_routes.py", "handlers.py")
+"""A feature package's entry points: its routes and the handlers of its events."""
+
+
 def test_entrypoints_reach_adapters_only_through_ports() -> None:
     """Routes and consumers call use cases; what an adapter is, bootstrap decides."""
     reaching = {
         f"{path.relative_to(SERVICES)} imports {module}"
         for path in SERVICES.rglob("*.py")
-        if "entrypoints" in path.relative_to(SERVICES).parts[:-1] or path.name == "routes.py"
+        if "entrypoints" in path.relative_to(SERVICES).parts[:-1]
+        or path.name in FEATURE_ENTRYPOINTS
         for module in imported_modules(path)
         if module.startswith("services.") and (".adapters" in module or module.endswith(".mongo"))
     }

@@ -10,13 +10,9 @@ from datetime import date, datetime, timedelta
 import pytest
 
 from services.processing.letters import service_layer as letters
-from services.processing.letters.domain import (
-    Confidentiality,
-    IncomingLetter,
-    Letter,
-    LetterPolicy,
-    Urgency,
-)
+from services.processing.letters.domain.details import Confidentiality, IncomingLetter
+from services.processing.letters.domain.letter import Letter
+from services.processing.letters.domain.policy import LetterPolicy, Urgency
 from services.processing.letters.service_layer import Staff
 from shared.errors import Conflict
 from shared.events.envelope import Actor, ActorKind, Channel

@@ -16,15 +16,11 @@ from fastapi import FastAPI
 from services.processing.bootstrap import create_app
 from services.processing.config import ProcessingSettings
 from services.processing.entrypoints.report_api import ReportContext
-from services.processing.letters.domain import (
-    Confidentiality,
-    IncomingLetter,
-    Letter,
-    LetterPolicy,
-    Official,
-    Urgency,
-    register,
-)
+from services.processing.letters.domain.agenda import register
+from services.processing.letters.domain.details import Confidentiality, IncomingLetter
+from services.processing.letters.domain.dispositions import DispositionOrder, Official
+from services.processing.letters.domain.letter import Letter
+from services.processing.letters.domain.policy import LetterPolicy, Urgency
 from services.processing.letters.report import letter_section
 from services.processing.letters.report_views import LETTER_CSV_COLUMNS
 from shared.dependencies import provide
@@ -73,12 +69,14 @@ def letter(number: int, received: datetime) -> Letter:
 def disposed(found: Letter, to: Official, at: datetime, due: timedelta) -> str:
     [made] = found.dispose(
         actor(HEAD.id),
-        by=HEAD,
-        to=[to],
-        instruction="TINDAK_LANJUTI",
-        note=None,
-        due_at=at + due,
-        parent_id=None,
+        DispositionOrder(
+            by=HEAD,
+            to=[to],
+            instruction="TINDAK_LANJUTI",
+            note=None,
+            due_at=at + due,
+            parent_id=None,
+        ),
         policy=POLICY,
         head_of_office=True,
         now=at,

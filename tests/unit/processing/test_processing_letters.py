@@ -7,20 +7,17 @@ from datetime import date, datetime, timedelta
 import pytest
 
 from services.processing.domain.deadlines import Mark, Timer
-from services.processing.letters.domain import (
-    Confidentiality,
+from services.processing.letters.domain.agenda import register
+from services.processing.letters.domain.details import Confidentiality, IncomingLetter
+from services.processing.letters.domain.dispositions import (
+    DispositionOrder,
     DispositionState,
-    IncomingLetter,
-    Letter,
-    LetterForbidden,
-    LetterPolicy,
-    LetterRefused,
-    LetterState,
     Official,
-    Urgency,
     disposition_timers,
-    register,
 )
+from services.processing.letters.domain.letter import Letter, LetterState
+from services.processing.letters.domain.policy import LetterPolicy, Urgency
+from services.processing.letters.domain.refusals import LetterForbidden, LetterRefused
 from shared.events.envelope import Actor, ActorKind, Channel
 from shared.events.models.letters import (
     DispositionClosed,
@@ -99,12 +96,14 @@ def dispose(
 ) -> str:
     made = letter.dispose(
         actor(by),
-        by=by,
-        to=[to],
-        instruction="TINDAK_LANJUTI",
-        note="Segera siapkan data",
-        due_at=due_at,
-        parent_id=parent_id,
+        DispositionOrder(
+            by=by,
+            to=[to],
+            instruction="TINDAK_LANJUTI",
+            note="Segera siapkan data",
+            due_at=due_at,
+            parent_id=parent_id,
+        ),
         policy=POLICY,
         head_of_office=by is HEAD,
         now=now,
@@ -227,12 +226,14 @@ def test_an_instruction_must_come_from_the_configured_list() -> None:
     with pytest.raises(LetterRefused) as refused:
         letter.dispose(
             actor(HEAD),
-            by=HEAD,
-            to=[KABID],
-            instruction="SESUKA_HATI",
-            note=None,
-            due_at=None,
-            parent_id=None,
+            DispositionOrder(
+                by=HEAD,
+                to=[KABID],
+                instruction="SESUKA_HATI",
+                note=None,
+                due_at=None,
+                parent_id=None,
+            ),
             policy=POLICY,
             head_of_office=True,
             now=T0,
@@ -244,12 +245,14 @@ def test_one_disposition_goes_to_several_officials_each_with_its_own_event() -> 
     letter = registered()
     made = letter.dispose(
         actor(HEAD),
-        by=HEAD,
-        to=[KABID, SEKSI, KABID],
-        instruction="UNTUK_DIKETAHUI",
-        note=None,
-        due_at=None,
-        parent_id=None,
+        DispositionOrder(
+            by=HEAD,
+            to=[KABID, SEKSI, KABID],
+            instruction="UNTUK_DIKETAHUI",
+            note=None,
+            due_at=None,
+            parent_id=None,
+        ),
         policy=POLICY,
         head_of_office=True,
         now=T0,

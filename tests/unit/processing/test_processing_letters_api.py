@@ -15,7 +15,7 @@ from fastapi import FastAPI
 from services.processing.bootstrap import create_app
 from services.processing.config import ProcessingSettings
 from services.processing.domain.deadlines import Mark
-from services.processing.letters.domain import disposition_timers
+from services.processing.letters.domain.dispositions import disposition_timers
 from services.processing.letters.routes import LettersContext
 from shared.config import load_settings
 from shared.dependencies import provide

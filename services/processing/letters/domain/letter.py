@@ -1,35 +1,28 @@
-"""Official letters: an incoming letter, the chain of dispositions that puts it to work, and the
-reply that answers it.
-
-A letter clerk registers the letter; the head of office disposes it to officials, each with an
-instruction and a deadline no later than the letter's; each official may dispose it further down
-(no later than their own deadline), follow it up or close their disposition. A disposition can
-be withdrawn by the one who gave it while it is unread. A registered reply closes the letter.
-Every step is a method that checks it is allowed and records its event naming who acted.
-
-Only the letter's own clerk, the head of its office and those on its chain act on it, whatever
-its confidentiality, and a confidential letter (`terbatas`, `rahasia`) is read only by them; a
-read by them is recorded, and so is a refused read or step by anyone else.
-"""
+"""The letter, the aggregate every step on it goes through: who may read it and act on it, its
+disposition chain, its reply or closing, and the reminders and escalations its timers record."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time
+from datetime import date, datetime
 from enum import StrEnum
 
-from services.processing.domain.case import PROCESSING, Calendar
-from services.processing.domain.deadlines import Mark, Timer
-from shared.calendar import JAKARTA
-from shared.errors import Kind, Refusal
+from services.processing.domain.case import PROCESSING
+from services.processing.domain.deadlines import Timer
+from services.processing.letters.domain.details import Confidentiality, IncomingLetter, Reply
+from services.processing.letters.domain.dispositions import (
+    Disposition,
+    DispositionOrder,
+    DispositionState,
+)
+from services.processing.letters.domain.policy import LetterPolicy
+from services.processing.letters.domain.refusals import LetterForbidden, LetterRefused
+from shared.errors import Kind
 from shared.events.envelope import Actor, Event
 from shared.events.models.letters import (
     DispositionClosed,
-    DispositionEscalated,
     DispositionFollowedUp,
     DispositionRead,
-    DispositionReminded,
     DispositionWithdrawn,
     LetterAccessRefused,
     LetterAnswered,
@@ -42,142 +35,11 @@ from shared.events.models.letters import (
 )
 
 
-class Urgency(StrEnum):
-    BIASA = "biasa"
-    SEGERA = "segera"
-    SANGAT_SEGERA = "sangat_segera"
-
-
-class Confidentiality(StrEnum):
-    BIASA = "biasa"
-    TERBATAS = "terbatas"
-    RAHASIA = "rahasia"
-
-
 class LetterState(StrEnum):
     REGISTERED = "REGISTERED"
     IN_PROGRESS = "IN_PROGRESS"
     ANSWERED = "ANSWERED"
     CLOSED = "CLOSED"
-
-
-class DispositionState(StrEnum):
-    SENT = "sent"
-    READ = "read"
-    FOLLOWED_UP = "followed_up"
-    DISPOSED = "disposed"
-    """Passed further down; the official still answers for it until followed up or closed."""
-    CLOSED = "closed"
-    WITHDRAWN = "withdrawn"
-
-
-OPEN_DISPOSITIONS = frozenset(
-    {DispositionState.SENT, DispositionState.READ, DispositionState.DISPOSED}
-)
-"""Dispositions someone must still act on."""
-
-
-@dataclass(frozen=True)
-class LetterPolicy:
-    """What the office configures: reply deadlines by urgency, in working days, and the
-    instructions a disposition may carry."""
-
-    reply_days: Mapping[Urgency, int]
-    instructions: Mapping[str, str]
-    """Instruction code → its wording, e.g. `TINDAK_LANJUTI` → "Tindak lanjuti"."""
-    reminder_fraction: float = 0.8
-    """Share of a disposition's working time after which its holder is reminded."""
-
-
-OF_WHAT_WAS_SENT = frozenset(
-    {
-        "unknown_instruction",
-        "no_recipient",
-        "self_disposition",
-        "deadline_too_late",
-        "deadline_passed",
-        "note_required",
-        "reason_required",
-        "reply_number_required",
-    }
-)
-"""Refusals of what was sent (invalid), rather than of the letter's state (conflict)."""
-
-
-class LetterRefused(Refusal):
-    """A step the letter's state or chain does not allow, or what was sent for it; the message
-    says why, in Indonesian."""
-
-    def __init__(self, code: str, message: str, kind: Kind | None = None) -> None:
-        if kind is None:
-            kind = Kind.INVALID if code in OF_WHAT_WAS_SENT else Kind.CONFLICT
-        super().__init__(code, message, kind)
-
-
-class NoScan(Refusal):
-    """The letter was registered, but no scan of it was attached yet."""
-
-    def __init__(self) -> None:
-        super().__init__("no_scan", "Surat ini belum memiliki pindaian.", Kind.NOT_FOUND)
-
-
-class LetterForbidden(LetterRefused):
-    """The caller may not take this step or read this letter."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(code, message, Kind.FORBIDDEN)
-
-
-@dataclass(frozen=True)
-class Official:
-    """Someone on a disposition chain: their token subject and unit (service point)."""
-
-    id: str
-    unit: str
-
-
-@dataclass
-class Disposition:
-    id: str
-    parent_id: str | None
-    by: Official
-    to: Official
-    instruction: str
-    note: str | None
-    due_at: datetime
-    sent_at: datetime
-    state: DispositionState = DispositionState.SENT
-    read_at: datetime | None = None
-    followed_up_at: datetime | None = None
-    follow_up_note: str | None = None
-    closed_at: datetime | None = None
-
-    @property
-    def is_open(self) -> bool:
-        return self.state in OPEN_DISPOSITIONS
-
-
-@dataclass(frozen=True)
-class Reply:
-    number: str
-    reply_date: date
-    registered_at: datetime
-    by: str
-
-
-@dataclass(frozen=True)
-class IncomingLetter:
-    """A letter's details as the clerk enters them."""
-
-    sender: str
-    reference_number: str
-    letter_date: date
-    regarding: str
-    classification: str
-    urgency: Urgency
-    confidentiality: Confidentiality
-    reply_due: date | None = None
-    """The reply deadline the letter itself sets, if any."""
 
 
 @dataclass
@@ -198,6 +60,46 @@ class Letter:
     """When it was answered or closed."""
     deadline_marks: set[str] = field(default_factory=set)
     events: list[Event] = field(default_factory=list)
+
+    @classmethod
+    def registered(
+        cls,
+        details: IncomingLetter,
+        *,
+        actor: Actor,
+        year: int,
+        agenda_number: int,
+        service_point: str,
+        due_at: datetime,
+        now: datetime,
+    ) -> Letter:
+        """The letter as the clerk registers it, under its id in the year's agenda."""
+        letter = cls(
+            letter_id=letter_id(year, agenda_number),
+            year=year,
+            agenda_number=agenda_number,
+            details=details,
+            service_point=service_point,
+            registered_by=actor.id,
+            received_at=now,
+            due_at=due_at.replace(microsecond=0),
+        )
+        letter._record(
+            LetterRegistered,
+            actor,
+            now,
+            agenda_number=agenda_number,
+            sender=details.sender,
+            reference_number=details.reference_number,
+            letter_date=details.letter_date,
+            regarding=details.regarding,
+            classification=details.classification,
+            urgency=details.urgency.value,
+            confidentiality=details.confidentiality.value,
+            due_at=letter.due_at,
+            service_point=service_point,
+        )
+        return letter
 
     @property
     def confidential(self) -> bool:
@@ -275,74 +177,26 @@ class Letter:
     def dispose(
         self,
         actor: Actor,
+        order: DispositionOrder,
         *,
-        by: Official,
-        to: Sequence[Official],
-        instruction: str,
-        note: str | None,
-        due_at: datetime | None,
-        parent_id: str | None,
         policy: LetterPolicy,
         head_of_office: bool,
         now: datetime,
     ) -> list[Disposition]:
-        """Disposes the letter to each official in `to`: from the top by the head of office, or
-        further down by the holder of the read disposition `parent_id`."""
+        """Disposes the letter to each official of the order: from the top by the head of
+        office, or further down by the holder of the read disposition the order passes on."""
         self._require_open()
-        if parent_id is None:
-            if not head_of_office:
-                raise LetterForbidden(
-                    "not_head_of_office", "Hanya kepala dinas yang mendisposisikan surat masuk."
-                )
-            limit = self.due_at
-        else:
-            parent = self._held_by(actor, parent_id)
-            if parent.state is DispositionState.SENT:
-                raise LetterRefused("not_read", "Baca disposisi ini dulu sebelum meneruskannya.")
-            if parent.state not in (DispositionState.READ, DispositionState.DISPOSED):
-                raise LetterRefused(
-                    "not_passable", f"Disposisi berstatus {parent.state} tidak dapat diteruskan."
-                )
-            limit = parent.due_at
-        if instruction not in policy.instructions:
-            raise LetterRefused(
-                "unknown_instruction",
-                f"Instruksi {instruction} tidak ada dalam daftar; pilih salah satu dari: "
-                f"{', '.join(sorted(policy.instructions))}.",
-            )
-        recipients = list(dict.fromkeys(to))
-        if not recipients:
-            raise LetterRefused("no_recipient", "Sebutkan paling sedikit satu penerima disposisi.")
-        if any(official.id == by.id for official in recipients):
-            raise LetterRefused(
-                "self_disposition", "Disposisi tidak dapat ditujukan ke diri sendiri."
-            )
-        deadline = limit if due_at is None else due_at.replace(microsecond=0)
-        if deadline > limit:
-            raise LetterRefused(
-                "deadline_too_late",
-                "Batas waktu disposisi tidak boleh melewati batas waktu surat atau disposisi "
-                "di atasnya.",
-            )
-        if deadline <= now:
-            raise LetterRefused("deadline_passed", "Batas waktu disposisi sudah lewat.")
-        text = note.strip() if note and note.strip() else None
+        limit = self._disposal_limit(actor, order.parent_id, head_of_office=head_of_office)
+        recipients = order.recipients(policy.instructions)
+        deadline = order.deadline(limit, now)
         made: list[Disposition] = []
         for official in recipients:
-            disposition = Disposition(
-                id=f"D{len(self.dispositions) + 1}",
-                parent_id=parent_id,
-                by=by,
-                to=official,
-                instruction=instruction,
-                note=text,
-                due_at=deadline,
-                sent_at=now,
-            )
+            next_id = f"D{len(self.dispositions) + 1}"
+            disposition = order.disposition(next_id, official, deadline, now)
             self.dispositions[disposition.id] = disposition
             made.append(disposition)
-        if parent_id is not None:
-            self.dispositions[parent_id].state = DispositionState.DISPOSED
+        if order.parent_id is not None:
+            self.dispositions[order.parent_id].state = DispositionState.DISPOSED
         self.state = LetterState.IN_PROGRESS
         for disposition in made:
             self._record(
@@ -350,11 +204,11 @@ class Letter:
                 actor,
                 now,
                 disposition_id=disposition.id,
-                parent_id=parent_id,
+                parent_id=order.parent_id,
                 to_official=disposition.to.id,
                 to_unit=disposition.to.unit,
-                instruction=instruction,
-                note=text,
+                instruction=order.instruction,
+                note=disposition.note,
                 due_at=deadline,
             )
         return made
@@ -373,14 +227,7 @@ class Letter:
         """The one who disposed takes the disposition back, only while it is unread."""
         self._require_open()
         disposition = self._disposition(disposition_id)
-        if disposition.by.id != actor.id:
-            raise LetterForbidden(
-                "not_disposer", "Hanya pemberi disposisi yang dapat menariknya kembali."
-            )
-        if disposition.state is not DispositionState.SENT:
-            raise LetterRefused(
-                "already_read", "Disposisi yang sudah dibaca tidak dapat ditarik kembali."
-            )
+        disposition.require_withdrawable_by(actor.id)
         disposition.state = DispositionState.WITHDRAWN
         parent_id = disposition.parent_id
         if parent_id is not None and not self._passed_on(parent_id):
@@ -393,11 +240,7 @@ class Letter:
         """The holder reports what they did about the disposition."""
         self._require_open()
         disposition = self._held_by(actor, disposition_id)
-        if disposition.state not in (DispositionState.READ, DispositionState.DISPOSED):
-            raise LetterRefused(
-                "not_followable",
-                f"Disposisi berstatus {disposition.state} tidak dapat ditindaklanjuti.",
-            )
+        disposition.require_followable()
         if not note.strip():
             raise LetterRefused("note_required", "Tuliskan catatan tindak lanjutnya.")
         disposition.state = DispositionState.FOLLOWED_UP
@@ -416,14 +259,7 @@ class Letter:
         """The holder closes a read disposition: nothing (more) to do about it."""
         self._require_open()
         disposition = self._held_by(actor, disposition_id)
-        if disposition.state not in (
-            DispositionState.READ,
-            DispositionState.DISPOSED,
-            DispositionState.FOLLOWED_UP,
-        ):
-            raise LetterRefused(
-                "not_closable", f"Disposisi berstatus {disposition.state} tidak dapat ditutup."
-            )
+        disposition.require_closable()
         disposition.state = DispositionState.CLOSED
         disposition.closed_at = now
         self._record(DispositionClosed, actor, now, disposition_id=disposition_id)
@@ -477,37 +313,29 @@ class Letter:
         if (
             disposition is None
             or not self.is_open
-            or disposition.due_at != timer.due_at
             or key in self.deadline_marks
-            or not disposition.is_open
-            or (timer.mark is Mark.UNREAD and disposition.state is not DispositionState.SENT)
-            or timer.mark not in (Mark.DUE_SOON, Mark.UNREAD, Mark.ESCALATION)
+            or not disposition.waits_at(timer)
         ):
             return False
         self.deadline_marks.add(key)
-        due_at, disposition_id = timer.due_at, disposition.id
-        if timer.mark is Mark.ESCALATION:
-            self._record(
-                DispositionEscalated,
-                PROCESSING,
-                now,
-                disposition_id=disposition_id,
-                holder=disposition.to.id,
-                holder_unit=disposition.to.unit,
-                escalated_to=disposition.by.id,
-                due_at=due_at,
-            )
-        else:
-            self._record(
-                DispositionReminded,
-                PROCESSING,
-                now,
-                disposition_id=disposition_id,
-                holder=disposition.to.id,
-                reason="unread" if timer.mark is Mark.UNREAD else "due_soon",
-                due_at=due_at,
-            )
+        event, data = disposition.notice(timer)
+        self._record(event, PROCESSING, now, **data)
         return True
+
+    def _disposal_limit(
+        self, actor: Actor, parent_id: str | None, *, head_of_office: bool
+    ) -> datetime:
+        """The latest deadline a new disposition may have: the letter's for the head of office's
+        own, its parent's for one passed further down by that parent's holder."""
+        if parent_id is None:
+            if not head_of_office:
+                raise LetterForbidden(
+                    "not_head_of_office", "Hanya kepala dinas yang mendisposisikan surat masuk."
+                )
+            return self.due_at
+        parent = self._held_by(actor, parent_id)
+        parent.require_passable()
+        return parent.due_at
 
     def _passed_on(self, disposition_id: str) -> bool:
         return any(
@@ -553,74 +381,3 @@ class Letter:
 def letter_id(year: int, agenda_number: int) -> str:
     """The letter's id, which is its place in the year's agenda: `2026-00042`."""
     return f"{year}-{agenda_number:05d}"
-
-
-def register(
-    details: IncomingLetter,
-    *,
-    actor: Actor,
-    year: int,
-    agenda_number: int,
-    service_point: str,
-    policy: LetterPolicy,
-    calendar: Calendar,
-    now: datetime,
-) -> Letter:
-    """The registered letter, due by the end of its own reply date in the office's time, or by
-    its urgency's default in working days."""
-    if details.reply_due is not None:
-        due_at = datetime.combine(details.reply_due, time(23, 59, 59), tzinfo=JAKARTA)
-        due_at = due_at.astimezone(UTC)
-        if due_at <= now:
-            raise LetterRefused("deadline_passed", "Batas balasan surat sudah lewat.")
-    else:
-        due_at = calendar.due_at(now, policy.reply_days[details.urgency])
-    letter = Letter(
-        letter_id=letter_id(year, agenda_number),
-        year=year,
-        agenda_number=agenda_number,
-        details=details,
-        service_point=service_point,
-        registered_by=actor.id,
-        received_at=now,
-        due_at=due_at.replace(microsecond=0),
-    )
-    letter._record(
-        LetterRegistered,
-        actor,
-        now,
-        agenda_number=agenda_number,
-        sender=details.sender,
-        reference_number=details.reference_number,
-        letter_date=details.letter_date,
-        regarding=details.regarding,
-        classification=details.classification,
-        urgency=details.urgency.value,
-        confidentiality=details.confidentiality.value,
-        due_at=letter.due_at,
-        service_point=service_point,
-    )
-    return letter
-
-
-def disposition_timers(
-    letter_id: str, disposition: Disposition, calendar: Calendar, policy: LetterPolicy
-) -> list[Timer]:
-    """A disposition's timers: the reminder before the deadline (at the configured share of its
-    working time), the reminder after one working day unread, the escalation at the deadline."""
-    due = disposition.due_at
-    fire_at = {
-        Mark.DUE_SOON: calendar.at_fraction(disposition.sent_at, due, policy.reminder_fraction),
-        Mark.UNREAD: min(calendar.due_at(disposition.sent_at, 1), due),
-        Mark.ESCALATION: due,
-    }
-    return [
-        Timer(
-            request_id=letter_id,
-            mark=mark,
-            due_at=due,
-            fire_at=moment,
-            disposition_id=disposition.id,
-        )
-        for mark, moment in fire_at.items()
-    ]
