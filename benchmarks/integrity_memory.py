@@ -43,7 +43,9 @@ from devstack.stack import Ports, Stack
 from services.audit.adapters.mongo_rule_memory import SUPERSEDED_PER_DELETE, MongoEngineProgress
 from services.audit.domain.alerts import Alert, AlertOrder, AlertStatus, Severity
 from services.audit.domain.entry import LogEntry
-from services.audit.domain.integrity import Context, MemoryChanges, Rule, RuleMemory, Thresholds
+from services.audit.domain.integrity.context import Context, Thresholds
+from services.audit.domain.integrity.findings import Rule
+from services.audit.domain.integrity.memory import MemoryChanges, RuleMemory
 from services.audit.service_layer.integrity import EngineProgress, IntegrityEngine
 from shared.calendar import JAKARTA, WorkingCalendar
 from shared.events.envelope import CloudEvent

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
-from services.audit.domain.integrity import Kind, RuleMemory
+from services.audit.domain.integrity.memory import Kind, RuleMemory
 from services.audit.service_layer.integrity import EngineProgress
 
 Instance = Callable[[], EngineProgress]

@@ -24,7 +24,7 @@ from services.audit.domain.alerts import (
     Severity,
     month_of,
 )
-from services.audit.domain.integrity import Rule
+from services.audit.domain.integrity.findings import Rule
 from services.audit.service_layer import integrity
 from services.audit.service_layer.integrity import AlertStore
 from services.audit.service_layer.ports import CheckpointStore, TreeNodes

@@ -26,14 +26,10 @@ from services.audit.domain.alerts import (
     Severity,
     summarise,
 )
-from services.audit.domain.integrity import (
-    Context,
-    Finding,
-    MemoryChanges,
-    Rule,
-    RuleMemory,
-    evaluate,
-)
+from services.audit.domain.integrity.context import Context
+from services.audit.domain.integrity.findings import Finding, Rule
+from services.audit.domain.integrity.memory import MemoryChanges, RuleMemory
+from services.audit.domain.integrity.rules import evaluate
 from services.audit.service_layer.ports import CheckpointStore, LogEntries, TreeNodes
 from services.audit.service_layer.tree import InclusionProof, ProofRefused, inclusion_proof
 from shared.clock import Clock
