@@ -46,7 +46,8 @@ from services.audit.domain.entry import LogEntry
 from services.audit.domain.integrity.context import Context, Thresholds
 from services.audit.domain.integrity.findings import Rule
 from services.audit.domain.integrity.memory import MemoryChanges, RuleMemory
-from services.audit.service_layer.integrity import EngineProgress, IntegrityEngine
+from services.audit.service_layer.integrity import IntegrityEngine
+from services.audit.service_layer.ports import EngineProgress
 from shared.calendar import JAKARTA, WorkingCalendar
 from shared.events.envelope import CloudEvent
 from shared.events.models.cases import (

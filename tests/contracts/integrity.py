@@ -10,7 +10,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from services.audit.domain.integrity.memory import Kind, RuleMemory
-from services.audit.service_layer.integrity import EngineProgress
+from services.audit.service_layer.ports import EngineProgress
 
 Instance = Callable[[], EngineProgress]
 SEEN = datetime(2025, 3, 3, 1, 30, tzinfo=UTC)

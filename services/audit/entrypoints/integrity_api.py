@@ -26,8 +26,7 @@ from services.audit.domain.alerts import (
 )
 from services.audit.domain.integrity.findings import Rule
 from services.audit.service_layer import integrity
-from services.audit.service_layer.integrity import AlertStore
-from services.audit.service_layer.ports import CheckpointStore, TreeNodes
+from services.audit.service_layer.ports import AlertStore, CheckpointStore, TreeNodes
 from services.audit.templates.integrity_summary import render_summary
 from shared.access import CallerDep
 from shared.clock import Clock
