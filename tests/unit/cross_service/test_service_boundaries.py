@@ -49,9 +49,10 @@ IO_MODULES = (
 REPO = SERVICES.parent
 
 
-DOMAIN_MODULES = ("*/domain/*.py", "*/*/domain.py", "processing/letters/report.py")
-"""A service's `domain/` folder, and the rules of its feature packages (`letters/domain.py`, and
-`letters/report.py`, the letters section of the monthly report)."""
+DOMAIN_MODULES = ("*/domain/**/*.py", "*/*/domain.py", "processing/letters/report.py")
+"""A service's `domain/` folder with its packages (audit's `integrity/`), and the rules of its
+feature packages (`letters/domain.py`, and `letters/report.py`, the letters section of the monthly
+report)."""
 
 
 def domain_modules() -> list[Path]:
