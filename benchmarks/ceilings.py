@@ -29,7 +29,8 @@ from devstack.paths import REPO_ROOT
 from devstack.process import ManagedProcess, free_port
 from devstack.stack import Stack, http_ok
 from shared.events.topics import Topic
-from shared.kafka import KafkaAccess, ensure_topics, new_producer
+from shared.kafka import KafkaAccess, ensure_topics
+from shared.kafka_producer import new_producer
 from shared.mongo import Document, new_mongo_client
 
 CONCURRENCY = 20

@@ -43,8 +43,11 @@ from devstack.stack import Ports, Stack
 from services.audit.adapters.mongo_rule_memory import SUPERSEDED_PER_DELETE, MongoEngineProgress
 from services.audit.domain.alerts import Alert, AlertOrder, AlertStatus, Severity
 from services.audit.domain.entry import LogEntry
-from services.audit.domain.integrity import Context, MemoryChanges, Rule, RuleMemory, Thresholds
-from services.audit.service_layer.integrity import EngineProgress, IntegrityEngine
+from services.audit.domain.integrity.context import Context, Thresholds
+from services.audit.domain.integrity.findings import Rule
+from services.audit.domain.integrity.memory import MemoryChanges, RuleMemory
+from services.audit.service_layer.integrity import IntegrityEngine
+from services.audit.service_layer.ports import EngineProgress
 from shared.calendar import JAKARTA, WorkingCalendar
 from shared.events.envelope import CloudEvent
 from shared.events.models.cases import (

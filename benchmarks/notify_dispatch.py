@@ -39,7 +39,7 @@ from shared.events.models.requests import Applicant, RequestSubmitted
 from shared.events.models.values import NotificationChannel
 from shared.events.sealing import EventKeys, event_keys
 from shared.events.topics import REQUESTS
-from shared.kafka import new_producer
+from shared.kafka_producer import new_producer
 
 CITIZEN = Actor(kind=ActorKind.CITIZEN, id="citizen-bench", channel=Channel.API)
 WAIT_S = 600.0

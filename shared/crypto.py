@@ -11,8 +11,8 @@ Master keys are listed newest first: the first seals, all of them open, so a key
 putting a new one in front and dropping the old one once nothing sealed under it is left. A key
 is 32 random bytes, written as 64 hex characters (`secrets.token_hex(32)`).
 
-`RecipientSealer` and `RecipientOpener` seal to one service's X25519 public key, for a secret
-that its writer must not be able to read back (the sign-in code, which only notify opens).
+Sealing to one service's X25519 public key is in `shared.recipient_crypto`; it writes its values
+with this module's key ids, bound contexts, associated data and base64url.
 """
 
 from __future__ import annotations
@@ -30,7 +30,6 @@ from typing import Any
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes, hmac
-from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM, AESSIV
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
@@ -42,14 +41,12 @@ WRAPPED_KEY_BYTES = NONCE_BYTES + KEY_BYTES + TAG_BYTES
 
 ENVELOPE = "v1"
 STABLE = "s1"
-TO_RECIPIENT = "x1"
 WRAP_INFO = b"adminduk data key wrap v1"
 STABLE_INFO = b"adminduk stable seal v1"
-RECIPIENT_INFO = b"adminduk sealed to recipient v1"
 
-_KID = re.compile(r"[0-9a-f]{8}")
+KEY_ID_PATTERN = re.compile(r"[0-9a-f]{8}")
 _B64URL = re.compile(r"[A-Za-z0-9_-]+")
-_HEX_KEY = re.compile(r"[0-9a-fA-F]{64}")
+HEX_KEY_PATTERN = re.compile(r"[0-9a-fA-F]{64}")
 _HEX = re.compile(r"(?:[0-9a-fA-F]{2})+")
 
 
@@ -100,7 +97,7 @@ class Cipher:
         never repeat it, as it is secret."""
         entries = [entry.strip() for entry in data_keys.split(",")]
         for position, entry in enumerate(entries, start=1):
-            if not _HEX_KEY.fullmatch(entry):
+            if not HEX_KEY_PATTERN.fullmatch(entry):
                 raise ValueError(
                     f"data_keys is malformed: entry {position} is not {2 * KEY_BYTES} hex"
                     " characters (keys are comma-separated, the current one first)"
@@ -132,30 +129,30 @@ class Cipher:
 
     def seal(self, plaintext: bytes, *, context: str) -> str:
         """`plaintext` encrypted under a fresh data key, readable only for the same `context`."""
-        bound = _context(context)
+        bound = bound_context(context)
         master = self._current
         data_key = AESGCM.generate_key(bit_length=8 * KEY_BYTES)
         key_nonce = os.urandom(NONCE_BYTES)
         wrapped = key_nonce + master.wrap.encrypt(
-            key_nonce, data_key, _aad(ENVELOPE, "data key", master.kid, bound)
+            key_nonce, data_key, associated_data(ENVELOPE, "data key", master.kid, bound)
         )
         nonce = os.urandom(NONCE_BYTES)
         ciphertext = nonce + AESGCM(data_key).encrypt(
-            nonce, plaintext, _aad(ENVELOPE, "value", master.kid, bound)
+            nonce, plaintext, associated_data(ENVELOPE, "value", master.kid, bound)
         )
-        return f"{ENVELOPE}.{master.kid}.{_b64(wrapped)}.{_b64(ciphertext)}"
+        return f"{ENVELOPE}.{master.kid}.{to_b64url(wrapped)}.{to_b64url(ciphertext)}"
 
     def seal_stable(self, plaintext: bytes, *, context: str) -> str:
         """`plaintext` encrypted deterministically: equal values in one context give equal text,
         so an item can be found or removed by exact value. Reveals which values are equal."""
-        bound = _context(context)
+        bound = bound_context(context)
         master = self._current
         ciphertext = master.stable.encrypt(plaintext, [STABLE.encode(), master.kid.encode(), bound])
-        return f"{STABLE}.{master.kid}.{_b64(ciphertext)}"
+        return f"{STABLE}.{master.kid}.{to_b64url(ciphertext)}"
 
     def open(self, sealed: str, *, context: str) -> bytes:
         """The plaintext of a value from `seal` or `seal_stable` for this same `context`."""
-        bound = _context(context)
+        bound = bound_context(context)
         if not isinstance(sealed, str):
             raise UnreadableSecret("not a sealed value: expected text")
         parts = sealed.split(".")
@@ -203,7 +200,7 @@ class Cipher:
         master = self._keys.get(kid)
         if master is not None:
             return master
-        if _KID.fullmatch(kid):
+        if KEY_ID_PATTERN.fullmatch(kid):
             raise UnreadableSecret(f"sealed under key id {kid}, which is not configured")
         raise UnreadableSecret("sealed value has a malformed key id")
 
@@ -211,20 +208,20 @@ class Cipher:
         self, kid: str, wrapped_text: str, ciphertext_text: str, bound: bytes
     ) -> bytes:
         master = self._master(kid)
-        wrapped = _unb64(wrapped_text)
-        ciphertext = _unb64(ciphertext_text)
+        wrapped = from_b64url(wrapped_text)
+        ciphertext = from_b64url(ciphertext_text)
         if len(wrapped) != WRAPPED_KEY_BYTES or len(ciphertext) < NONCE_BYTES + TAG_BYTES:
             raise UnreadableSecret("sealed value is truncated or malformed")
         try:
             data_key = master.wrap.decrypt(
                 wrapped[:NONCE_BYTES],
                 wrapped[NONCE_BYTES:],
-                _aad(ENVELOPE, "data key", kid, bound),
+                associated_data(ENVELOPE, "data key", kid, bound),
             )
             return AESGCM(data_key).decrypt(
                 ciphertext[:NONCE_BYTES],
                 ciphertext[NONCE_BYTES:],
-                _aad(ENVELOPE, "value", kid, bound),
+                associated_data(ENVELOPE, "value", kid, bound),
             )
         except InvalidTag:
             raise UnreadableSecret(
@@ -233,7 +230,7 @@ class Cipher:
 
     def _open_stable(self, kid: str, ciphertext_text: str, bound: bytes) -> bytes:
         master = self._master(kid)
-        ciphertext = _unb64(ciphertext_text)
+        ciphertext = from_b64url(ciphertext_text)
         if len(ciphertext) < SIV_BYTES:
             raise UnreadableSecret("sealed value is truncated or malformed")
         try:
@@ -242,131 +239,6 @@ class Cipher:
             raise UnreadableSecret(
                 "sealed value does not open: altered, or sealed for another context"
             ) from None
-
-
-class RecipientSealer:
-    """Seals to one recipient's X25519 public key: whoever holds it seals, only the recipient's
-    private key opens, so a writer cannot read back what it sealed."""
-
-    __slots__ = ("_kid", "_public", "_raw")
-
-    def __init__(self, public_key: bytes) -> None:
-        if not isinstance(public_key, bytes) or len(public_key) != KEY_BYTES:
-            raise ValueError(f"a recipient's public key must be exactly {KEY_BYTES} bytes")
-        self._raw = bytes(public_key)
-        self._public = X25519PublicKey.from_public_bytes(self._raw)
-        self._kid = key_id(self._raw)
-
-    @classmethod
-    def from_hex(cls, public_key: str) -> RecipientSealer:
-        """A sealer from settings text: the public key as 64 hex characters."""
-        text = public_key.strip()
-        if not _HEX_KEY.fullmatch(text):
-            raise ValueError(f"the public key must be {2 * KEY_BYTES} hex characters")
-        return cls(bytes.fromhex(text))
-
-    @property
-    def key_id(self) -> str:
-        return self._kid
-
-    @property
-    def public_key_hex(self) -> str:
-        return self._raw.hex()
-
-    def __repr__(self) -> str:
-        return f"RecipientSealer(key_id={self._kid!r})"
-
-    def seal(self, plaintext: bytes, *, context: str) -> str:
-        """`plaintext` sealed under a key agreed with a fresh ephemeral key, for this `context`."""
-        bound = _context(context)
-        ephemeral = X25519PrivateKey.generate()
-        ephemeral_public = ephemeral.public_key().public_bytes_raw()
-        key = _recipient_key(ephemeral.exchange(self._public), ephemeral_public, self._raw)
-        nonce = os.urandom(NONCE_BYTES)
-        ciphertext = nonce + AESGCM(key).encrypt(
-            nonce, plaintext, _aad(TO_RECIPIENT, self._kid, bound)
-        )
-        return f"{TO_RECIPIENT}.{self._kid}.{_b64(ephemeral_public)}.{_b64(ciphertext)}"
-
-
-class RecipientOpener:
-    """The recipient's X25519 private keys, newest first: the first one's public key is the one
-    writers seal to; all of them open, so a key is rotated like a master key."""
-
-    __slots__ = ("_keys",)
-
-    def __init__(self, private_keys: Sequence[bytes]) -> None:
-        if isinstance(private_keys, bytes | str) or not private_keys:
-            raise ValueError("private_keys must list at least one key, the current one first")
-        keys: dict[str, tuple[X25519PrivateKey, bytes]] = {}
-        for position, raw in enumerate(private_keys, start=1):
-            if not isinstance(raw, bytes) or len(raw) != KEY_BYTES:
-                raise ValueError(f"private key entry {position} must be exactly {KEY_BYTES} bytes")
-            private = X25519PrivateKey.from_private_bytes(raw)
-            public = private.public_key().public_bytes_raw()
-            keys.setdefault(key_id(public), (private, public))
-        self._keys = keys
-
-    @classmethod
-    def from_hex(cls, private_keys: str) -> RecipientOpener:
-        """An opener from settings text: comma-separated hex private keys, the current first."""
-        entries = [entry.strip() for entry in private_keys.split(",")]
-        for position, entry in enumerate(entries, start=1):
-            if not _HEX_KEY.fullmatch(entry):
-                raise ValueError(
-                    f"private keys are malformed: entry {position} is not {2 * KEY_BYTES} hex"
-                    " characters (keys are comma-separated, the current one first)"
-                )
-        return cls([bytes.fromhex(entry) for entry in entries])
-
-    @property
-    def sealer(self) -> RecipientSealer:
-        """Seals to the current key."""
-        _, public = next(iter(self._keys.values()))
-        return RecipientSealer(public)
-
-    def __repr__(self) -> str:
-        return f"RecipientOpener(key_ids={list(self._keys)!r})"
-
-    def open(self, sealed: str, *, context: str) -> bytes:
-        """The plaintext of a value from `RecipientSealer.seal` for this same `context`."""
-        bound = _context(context)
-        if not isinstance(sealed, str):
-            raise UnreadableSecret("not a sealed value: expected text")
-        parts = sealed.split(".")
-        if parts[0] != TO_RECIPIENT or len(parts) != 4:
-            raise UnreadableSecret("not a value sealed to a recipient")
-        kid, ephemeral_text, ciphertext_text = parts[1:]
-        found = self._keys.get(kid)
-        if found is None:
-            if _KID.fullmatch(kid):
-                raise UnreadableSecret(f"sealed to key id {kid}, which is not configured")
-            raise UnreadableSecret("sealed value has a malformed key id")
-        private, public = found
-        ephemeral_public = _unb64(ephemeral_text)
-        ciphertext = _unb64(ciphertext_text)
-        if len(ephemeral_public) != KEY_BYTES or len(ciphertext) < NONCE_BYTES + TAG_BYTES:
-            raise UnreadableSecret("sealed value is truncated or malformed")
-        try:
-            shared = private.exchange(X25519PublicKey.from_public_bytes(ephemeral_public))
-            key = _recipient_key(shared, ephemeral_public, public)
-            return AESGCM(key).decrypt(
-                ciphertext[:NONCE_BYTES], ciphertext[NONCE_BYTES:], _aad(TO_RECIPIENT, kid, bound)
-            )
-        except (InvalidTag, ValueError):
-            raise UnreadableSecret(
-                "sealed value does not open: altered, or sealed for another context"
-            ) from None
-
-
-def _recipient_key(shared: bytes, ephemeral_public: bytes, recipient_public: bytes) -> bytes:
-    """The AES key of one sealed value, bound to both public keys (as in HPKE's key schedule)."""
-    return HKDF(
-        algorithm=hashes.SHA256(),
-        length=KEY_BYTES,
-        salt=ephemeral_public + recipient_public,
-        info=RECIPIENT_INFO,
-    ).derive(shared)
 
 
 def key_id(key: bytes) -> str:
@@ -388,14 +260,14 @@ def _derive(key: bytes, *, info: bytes, length: int) -> bytes:
     return HKDF(algorithm=hashes.SHA256(), length=length, salt=None, info=info).derive(key)
 
 
-def _context(context: str) -> bytes:
+def bound_context(context: str) -> bytes:
     """The context as bytes; an empty one would bind a value to nothing."""
     if not isinstance(context, str) or not context:
         raise ValueError("context must be non-empty text, e.g. a document id and field name")
     return context.encode("utf-8")
 
 
-def _aad(*parts: str | bytes) -> bytes:
+def associated_data(*parts: str | bytes) -> bytes:
     """Associated data with every part length-prefixed, so no two part lists encode alike."""
     encoded = [part.encode("utf-8") if isinstance(part, str) else part for part in parts]
     return b"".join(struct.pack(">I", len(part)) + part for part in encoded)
@@ -405,11 +277,11 @@ def _json(value: Any) -> bytes:
     return json.dumps(value, sort_keys=True, separators=(",", ":")).encode("utf-8")
 
 
-def _b64(data: bytes) -> str:
+def to_b64url(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
 
 
-def _unb64(text: str) -> bytes:
+def from_b64url(text: str) -> bytes:
     """Strict unpadded base64url: any other spelling of the same bytes is refused, so that a
     changed character never goes unnoticed."""
     if not _B64URL.fullmatch(text):
@@ -418,6 +290,6 @@ def _unb64(text: str) -> bytes:
         data = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
     except (binascii.Error, ValueError):
         raise UnreadableSecret("sealed value is truncated or malformed") from None
-    if _b64(data) != text:
+    if to_b64url(data) != text:
         raise UnreadableSecret("sealed value is truncated or malformed")
     return data

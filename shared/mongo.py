@@ -27,7 +27,7 @@ from shared.crypto import Cipher
 from shared.events.envelope import CloudEvent
 from shared.events.models import EVENT_TYPES
 from shared.events.sealing import EventKeys
-from shared.kafka import Producer
+from shared.kafka_producer import Producer
 from shared.metrics import OUTBOX_PUBLISHED, OperationCounter
 from shared.polling import PollingLoop
 from shared.transient import is_write_conflict

@@ -1,6 +1,7 @@
 """Concurrency that keeps order where it matters: per key, and in what may be committed.
 
-Pure asyncio and bookkeeping, no Kafka: the consumer loop in `shared.kafka` builds on these.
+Pure asyncio and bookkeeping, no Kafka: the consumer loop in `shared.kafka_consumer` builds on
+these.
 """
 
 from __future__ import annotations

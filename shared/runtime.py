@@ -25,14 +25,9 @@ from shared.errors import InvalidConfiguration
 from shared.events.sealing import EventKeys
 from shared.events.topics import Topic
 from shared.http.app import ReadinessCheck
-from shared.kafka import (
-    KafkaAccess,
-    Producer,
-    ensure_topics,
-    kafka_reachable,
-    new_producer,
-    subscribe,
-)
+from shared.kafka import KafkaAccess, ensure_topics
+from shared.kafka_consumer import subscribe
+from shared.kafka_producer import Producer, kafka_reachable, new_producer
 from shared.logging import configure_logging
 from shared.messagebus import Subscription
 from shared.mongo import Document, OutboxRelay, mongo_reachable, new_mongo_client

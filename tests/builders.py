@@ -10,13 +10,14 @@ from datetime import UTC, datetime, timedelta
 from services.intake.domain.citizen_request import CitizenRequest, RequestStatus
 from services.notify.domain.notification import Notification, NotificationStatus
 from services.processing.domain.case import Case, CaseState
-from shared.crypto import Cipher, RecipientOpener
+from shared.crypto import Cipher
 from shared.events.envelope import Actor, ActorKind, Channel, CloudEvent, Event
 from shared.events.models import EVENT_TYPES
 from shared.events.models.cases import CaseOpened
 from shared.events.models.requests import Applicant, RequestSubmitted
 from shared.events.models.values import DeliveryChannel, NotificationChannel
 from shared.events.sealing import EventKeys, topic_sealed
+from shared.recipient_crypto import RecipientOpener
 
 T0 = datetime(2025, 3, 3, 1, 30, tzinfo=UTC)
 CITIZEN = Actor(kind=ActorKind.CITIZEN, id="anonymous", channel=Channel.API)

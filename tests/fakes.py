@@ -22,7 +22,7 @@ from services.notify.domain.delivery_status import DeliveryRecord, record_id
 from services.notify.domain.notification import UNSETTLED, Notification, NotificationStatus
 from services.notify.domain.quiet_hours import QuietHours
 from services.notify.domain.recipients import OperatorNotice, ParkedStep, Recipients
-from services.notify.service_layer.messages import MessageContext
+from services.notify.service_layer.outgoing import MessageContext
 from services.notify.service_layer.ports import ProviderError
 from services.notify.service_layer.statuses import StatusContext
 from services.processing.domain.case import Case

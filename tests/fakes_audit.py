@@ -12,7 +12,8 @@ from dataclasses import replace
 from services.audit.domain.alerts import Alert, AlertOrder, AlertStatus, Severity, order_key
 from services.audit.domain.checkpoint import SignedCheckpoint
 from services.audit.domain.entry import LogEntry
-from services.audit.domain.integrity import MemoryChanges, Rule, RuleMemory
+from services.audit.domain.integrity.findings import Rule
+from services.audit.domain.integrity.memory import MemoryChanges, RuleMemory
 from services.audit.domain.merkle import Subtree
 from services.audit.service_layer.ports import TreeIntegrityError
 from shared.events.envelope import CloudEvent

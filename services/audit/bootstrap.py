@@ -17,7 +17,7 @@ from services.audit.adapters.mongo_published import MongoPublishedPosition
 from services.audit.adapters.mongo_tree import MongoCheckpoints, MongoTreeNodes
 from services.audit.config import AuditSettings
 from services.audit.domain.entry import LogEntry
-from services.audit.domain.integrity import StaffIdentity
+from services.audit.domain.integrity.context import StaffIdentity
 from services.audit.domain.note import NoteSigner
 from services.audit.entrypoints import api, integrity_api, stream_api
 from services.audit.entrypoints.access import ACCESS

@@ -6,7 +6,7 @@ from typing import ClassVar
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import SettingsConfigDict
 
-from services.audit.domain.integrity import Thresholds
+from services.audit.domain.integrity.context import Thresholds
 from services.audit.domain.note import valid_key_name
 from shared.config import ServiceSettings
 

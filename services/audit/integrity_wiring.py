@@ -12,7 +12,7 @@ from services.audit.adapters.mongo_alerts import MongoAlerts
 from services.audit.adapters.mongo_rule_memory import MongoEngineProgress
 from services.audit.adapters.staff_identities_file import load_staff_directory
 from services.audit.config import AuditSettings
-from services.audit.domain.integrity import Context, StaffIdentity, Thresholds
+from services.audit.domain.integrity.context import Context, StaffIdentity, Thresholds
 from services.audit.entrypoints.api import AuditContext
 from services.audit.entrypoints.integrity_api import IntegrityContext
 from services.audit.service_layer.integrity import IntegrityEngine

@@ -14,8 +14,8 @@ from services.intake.domain.message_caps import MessageCapRules
 from services.intake.domain.sign_in import SignInRules
 from shared.access import STAFF_LIMIT
 from shared.config import ServiceSettings
-from shared.crypto import RecipientOpener, RecipientSealer
 from shared.errors import InvalidConfiguration
+from shared.recipient_crypto import RecipientOpener, RecipientSealer
 
 
 class IntakeSettings(ServiceSettings):

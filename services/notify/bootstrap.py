@@ -28,7 +28,7 @@ from services.notify.entrypoints import notifications_api, status_webhooks, temp
 from services.notify.entrypoints.access import ACCESS
 from services.notify.entrypoints.consumer import subscription
 from services.notify.service_layer.delivery import Delivery, DeliveryLoop, DeliveryReady
-from services.notify.service_layer.messages import MessageContext
+from services.notify.service_layer.outgoing import MessageContext
 from services.notify.service_layer.ports import MessageProvider
 from services.notify.service_layer.statuses import HistoryContext, StatusContext
 from shared.auth import KeySource

@@ -18,9 +18,9 @@ from services.notify.domain.quiet_hours import QuietHours
 from services.notify.domain.rate_limit import ChannelLimit
 from shared.auth import TrustedIssuer, citizen_issuer
 from shared.config import ServiceSettings
-from shared.crypto import RecipientOpener
 from shared.errors import InvalidConfiguration
 from shared.events.models.values import DeliveryChannel
+from shared.recipient_crypto import RecipientOpener
 
 LOCAL_SURVEY_URL = "http://127.0.0.1:8080/survei"
 """Where a completed request's survey link points outside production, when none is set."""

@@ -52,53 +52,13 @@ def _envelope_schema(model: type[Event]) -> dict[str, Any]:
 
 def document(subscriptions: Sequence[Subscription[Any]]) -> dict[str, Any]:
     models = list(EVENT_TYPES.values())
-    _, definitions = models_json_schema(
-        [(model, "serialization") for model in models], ref_template=SCHEMAS
-    )
-    schemas: dict[str, Any] = dict(definitions["$defs"])
-    schemas["KafkaHeaders"] = HEADERS
-    messages: dict[str, Any] = {}
     channels: dict[str, Any] = {}
     operations: dict[str, Any] = {}
-    for model in models:
-        name = model.__name__
-        schemas[f"{name}Event"] = _envelope_schema(model)
-        messages[name] = {
-            "name": name,
-            "title": model.event_type,
-            "summary": (model.__doc__ or "").strip(),
-            "contentType": STRUCTURED_CONTENT_TYPE,
-            "headers": {"$ref": SCHEMAS.format(model="KafkaHeaders")},
-            "payload": {"$ref": SCHEMAS.format(model=f"{name}Event")},
-            "bindings": {"kafka": {"key": {"type": "string", "description": "The request id."}}},
-        }
-    topics = list(dict.fromkeys(model.topic for model in models))
-    for topic in topics:
+    for topic in dict.fromkeys(model.topic for model in models):
         channel = _channel_id(topic)
-        channel_messages = {
-            model.__name__: {"$ref": f"#/components/messages/{model.__name__}"}
-            for model in models
-            if model.topic == topic
-        }
-        channels[channel] = {
-            "address": topic.name,
-            "messages": channel_messages,
-            "bindings": {"kafka": {"partitions": topic.partitions, "topicConfiguration": {
-                "retention.ms": topic.retention_ms}}},
-        }  # fmt: skip
-        operations[f"{topic.writer}Sends{channel.title()}"] = {
-            "action": "send",
-            "channel": {"$ref": f"#/channels/{channel}"},
-            "messages": _refs(channel, channel_messages),
-        }
-        for subscription in subscriptions:
-            received = [event.__name__ for event in subscription.events if event.topic == topic]
-            if received:
-                operations[f"{subscription.service}Receives{channel.title()}"] = {
-                    "action": "receive",
-                    "channel": {"$ref": f"#/channels/{channel}"},
-                    "messages": _refs(channel, received),
-                }
+        channel_messages = [model.__name__ for model in models if model.topic == topic]
+        channels[channel] = _channel(topic, channel_messages)
+        operations.update(_operations(topic, channel, channel_messages, subscriptions))
     return {
         "asyncapi": "3.0.0",
         "info": {
@@ -115,11 +75,73 @@ def document(subscriptions: Sequence[Subscription[Any]]) -> dict[str, Any]:
         "defaultContentType": STRUCTURED_CONTENT_TYPE,
         "channels": channels,
         "operations": operations,
-        "components": {"messages": messages, "schemas": schemas},
+        "components": {
+            "messages": {model.__name__: _message(model) for model in models},
+            "schemas": _schemas(models),
+        },
     }
 
 
-def _refs(channel: str, names: Sequence[str] | dict[str, Any]) -> list[dict[str, str]]:
+def _schemas(models: Sequence[type[Event]]) -> dict[str, Any]:
+    """The models' data schemas, the Kafka headers, then each model's CloudEvent envelope."""
+    _, definitions = models_json_schema(
+        [(model, "serialization") for model in models], ref_template=SCHEMAS
+    )
+    schemas: dict[str, Any] = dict(definitions["$defs"])
+    schemas["KafkaHeaders"] = HEADERS
+    for model in models:
+        schemas[f"{model.__name__}Event"] = _envelope_schema(model)
+    return schemas
+
+
+def _message(model: type[Event]) -> dict[str, Any]:
+    name = model.__name__
+    return {
+        "name": name,
+        "title": model.event_type,
+        "summary": (model.__doc__ or "").strip(),
+        "contentType": STRUCTURED_CONTENT_TYPE,
+        "headers": {"$ref": SCHEMAS.format(model="KafkaHeaders")},
+        "payload": {"$ref": SCHEMAS.format(model=f"{name}Event")},
+        "bindings": {"kafka": {"key": {"type": "string", "description": "The request id."}}},
+    }
+
+
+def _channel(topic: Topic, message_names: Sequence[str]) -> dict[str, Any]:
+    return {
+        "address": topic.name,
+        "messages": {name: {"$ref": f"#/components/messages/{name}"} for name in message_names},
+        "bindings": {"kafka": {"partitions": topic.partitions, "topicConfiguration": {
+            "retention.ms": topic.retention_ms}}},
+    }  # fmt: skip
+
+
+def _operations(
+    topic: Topic,
+    channel: str,
+    message_names: Sequence[str],
+    subscriptions: Sequence[Subscription[Any]],
+) -> dict[str, Any]:
+    """The topic's writer sending every message, then each service receiving those it reads."""
+    operations: dict[str, Any] = {
+        f"{topic.writer}Sends{channel.title()}": {
+            "action": "send",
+            "channel": {"$ref": f"#/channels/{channel}"},
+            "messages": _refs(channel, message_names),
+        }
+    }
+    for subscription in subscriptions:
+        received = [event.__name__ for event in subscription.events if event.topic == topic]
+        if received:
+            operations[f"{subscription.service}Receives{channel.title()}"] = {
+                "action": "receive",
+                "channel": {"$ref": f"#/channels/{channel}"},
+                "messages": _refs(channel, received),
+            }
+    return operations
+
+
+def _refs(channel: str, names: Sequence[str]) -> list[dict[str, str]]:
     return [{"$ref": f"#/channels/{channel}/messages/{name}"} for name in names]
 
 

@@ -26,9 +26,10 @@ from typing import Any
 from pydantic import BaseModel, SecretStr
 
 from shared.config import MissingSecrets, ServiceSettings, local_secret
-from shared.crypto import Cipher, RecipientOpener, RecipientSealer, UnreadableSecret
+from shared.crypto import Cipher, UnreadableSecret
 from shared.events.envelope import CloudEvent, Event
 from shared.events.models import EVENT_TYPES
+from shared.recipient_crypto import RecipientOpener, RecipientSealer
 
 TOPIC_KEY_SECRET = "ADMINDUK_TOPIC_KEYS_{topic}"
 """The local secret of a topic's keyring outside production, shared by the stack's services."""

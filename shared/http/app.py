@@ -66,16 +66,59 @@ def build_app(
     """
     settings.check_production()
     keys_client = httpx.AsyncClient(timeout=5.0)
-    staff = TrustedIssuer(
+    table = {**PROBES, **access}
+    gate = EngineGate(settings.max_concurrent_requests)
+    app = FastAPI(
+        title=title,
+        lifespan=_lifespan(wiring, gate=gate, keys_client=keys_client),
+        responses=error_responses(500),
+        dependencies=[Depends(authorize)],
+    )
+    app.state.exit_hooks = []
+    """Called as soon as the process is told to stop (`shared.runtime.serve`), before open
+    connections are waited for: what keeps a response open (a stream) ends it then."""
+    app.state.access = Access(
+        table=table,
+        verifier=TokenVerifier(
+            [_staff_issuer(settings, keys=staff_keys, keys_client=keys_client), *extra_issuers]
+        ),
+        limits=RequestLimits(dict(rate_limits or {})),
+        trusted_proxies=settings.proxies,
+    )
+    app.state.engine_gate = gate
+    _add_middleware(
+        app,
+        settings=settings,
+        gate=gate,
+        unbounded_paths=unbounded_paths,
+        streamed=StreamedRoutes(streamed_routes or {}),
+    )
+    install_error_handlers(app)
+    _include_routes(app, routers)
+    _document(app, table)
+    if missing := unruled_routes(app, table):
+        raise RuntimeError(f"routes without an access rule: {missing}")
+    return app
+
+
+def _staff_issuer(
+    settings: ServiceSettings, *, keys: KeySource | None, keys_client: httpx.AsyncClient
+) -> TrustedIssuer:
+    """The configured OpenID Connect issuer of staff tokens; its JWKS unless `keys` are given."""
+    return TrustedIssuer(
         issuer=settings.issuer,
         audience=settings.oidc_audience,
-        keys=staff_keys
+        keys=keys
         or RemoteKeys(issuer=settings.issuer, http=keys_client, jwks_url=settings.oidc_jwks_url),
         grants=STAFF_ROLES,
     )
-    table = {**PROBES, **access}
 
-    gate = EngineGate(settings.max_concurrent_requests)
+
+def _lifespan(
+    wiring: Wiring, *, gate: EngineGate, keys_client: httpx.AsyncClient
+) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
+    """Runs the service's wiring for the app's life, the gate watching Mongo if it is checked;
+    closes the gate and the key client however the wiring ends."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -89,23 +132,19 @@ def build_app(
             await gate.close()
             await keys_client.aclose()
 
-    app = FastAPI(
-        title=title,
-        lifespan=lifespan,
-        responses=error_responses(500),
-        dependencies=[Depends(authorize)],
-    )
-    app.state.exit_hooks = []
-    """Called as soon as the process is told to stop (`shared.runtime.serve`), before open
-    connections are waited for: what keeps a response open (a stream) ends it then."""
-    app.state.access = Access(
-        table=table,
-        verifier=TokenVerifier([staff, *extra_issuers]),
-        limits=RequestLimits(dict(rate_limits or {})),
-        trusted_proxies=settings.proxies,
-    )
-    app.state.engine_gate = gate
-    streamed = StreamedRoutes(streamed_routes or {})
+    return lifespan
+
+
+def _add_middleware(
+    app: FastAPI,
+    *,
+    settings: ServiceSettings,
+    gate: EngineGate,
+    unbounded_paths: Collection[str],
+    streamed: StreamedRoutes,
+) -> None:
+    """Metrics and the request limits, from the outermost (added last): metrics, the body's
+    limits, engine admission, the database deadline."""
     app.add_middleware(
         DatabaseDeadline,
         timeout_s=settings.database_timeout_s,
@@ -127,15 +166,14 @@ def build_app(
         streamed=streamed,
     )
     app.add_middleware(HttpMetrics)
-    install_error_handlers(app)
+
+
+def _include_routes(app: FastAPI, routers: Sequence[APIRouter]) -> None:
+    """The health probes and metrics every service answers, then the service's own routes."""
     app.include_router(health_router())
     app.include_router(metrics.router)
     for router in routers:
         app.include_router(router)
-    _document(app, table)
-    if missing := unruled_routes(app, table):
-        raise RuntimeError(f"routes without an access rule: {missing}")
-    return app
 
 
 UNGATED_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})

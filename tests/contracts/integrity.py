@@ -9,8 +9,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
-from services.audit.domain.integrity import Kind, RuleMemory
-from services.audit.service_layer.integrity import EngineProgress
+from services.audit.domain.integrity.memory import Kind, RuleMemory
+from services.audit.service_layer.ports import EngineProgress
 
 Instance = Callable[[], EngineProgress]
 SEEN = datetime(2025, 3, 3, 1, 30, tzinfo=UTC)

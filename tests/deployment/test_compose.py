@@ -34,9 +34,9 @@ from services.intake.entrypoints import consumer as intake_consumer
 from services.notify.adapters.staff_contacts_file import SAMPLE_STAFF_DIRECTORY
 from services.notify.entrypoints import consumer as notify_consumer
 from services.processing.entrypoints import consumer as processing_consumer
-from shared.crypto import RecipientOpener
 from shared.events.sealing import needed_topics
 from shared.kafka import min_insync_replicas
+from shared.recipient_crypto import RecipientOpener
 from tests.e2e.conftest import SUBMISSION
 
 COMPOSE_FILE = REPO_ROOT / "docker-compose.yml"

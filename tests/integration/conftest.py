@@ -11,7 +11,8 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from devstack.stack import Stack
 from shared.events.topics import DAY_MS, Topic
-from shared.kafka import KafkaAccess, ensure_topics, new_producer
+from shared.kafka import KafkaAccess, ensure_topics
+from shared.kafka_producer import new_producer
 from shared.mongo import Document, new_mongo_client
 
 TopicFactory = Callable[..., Awaitable[Topic]]

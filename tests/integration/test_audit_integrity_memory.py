@@ -14,7 +14,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from devstack.stack import Stack
 from services.audit.adapters.mongo_rule_memory import ENGINE, MongoEngineProgress
-from services.audit.domain.integrity import RuleMemory
+from services.audit.domain.integrity.memory import RuleMemory
 from shared.mongo import Document
 from tests.contracts.integrity import SEEN, EngineProgressContract, Instance, remembered
 

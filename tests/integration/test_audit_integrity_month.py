@@ -19,7 +19,8 @@ from services.audit.adapters.mongo_alerts import MongoAlerts
 from services.audit.adapters.mongo_log import MongoLogEntries
 from services.audit.adapters.mongo_rule_memory import MongoEngineProgress
 from services.audit.domain.alerts import Alert, AlertOrder, Severity, order_key
-from services.audit.domain.integrity import Context, Rule, StaffIdentity, Thresholds
+from services.audit.domain.integrity.context import Context, StaffIdentity, Thresholds
+from services.audit.domain.integrity.findings import Rule
 from services.audit.domain.pseudonym import pseudonym
 from services.audit.service_layer.integrity import IntegrityEngine
 from services.audit.service_layer.log import AuditRecorder

@@ -12,7 +12,8 @@ from prometheus_client import REGISTRY
 
 from shared.events.envelope import CloudEvent
 from shared.events.topics import Topic
-from shared.kafka import EventConsumer, KafkaAccess
+from shared.kafka import KafkaAccess
+from shared.kafka_consumer import EventConsumer
 from tests.integration.conftest import TopicFactory, read_all
 from tests.polling import eventually
 

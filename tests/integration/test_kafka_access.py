@@ -21,8 +21,9 @@ from aiokafka.errors import (
 
 from devstack.stack import Stack
 from shared.events.topics import AUDIT_LOG, CASES, IDENTITY, REQUESTS
-from shared.kafka import KafkaAccess, ensure_topics, new_producer
+from shared.kafka import KafkaAccess, ensure_topics
 from shared.kafka_acls import AUDITORS
+from shared.kafka_producer import new_producer
 
 
 @pytest.fixture(scope="module", autouse=True)

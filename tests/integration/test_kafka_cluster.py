@@ -23,7 +23,8 @@ from aiokafka.errors import KafkaError
 from devstack import kafka as devstack_kafka
 from devstack.kafka import ADMIN, KafkaCluster
 from shared.events.topics import DAY_MS, Topic
-from shared.kafka import KafkaAccess, ensure_topics, new_producer
+from shared.kafka import KafkaAccess, ensure_topics
+from shared.kafka_producer import new_producer
 from tests.polling import eventually
 
 REPLICAS = 3

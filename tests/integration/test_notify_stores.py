@@ -25,7 +25,7 @@ from services.notify.domain.rate_limit import ChannelLimit
 from services.notify.domain.recipients import OperatorNotice, Recipients
 from services.notify.service_layer import messages
 from services.notify.service_layer.delivery import Delivery
-from services.notify.service_layer.messages import MessageContext
+from services.notify.service_layer.outgoing import MessageContext
 from services.notify.service_layer.statuses import StatusContext
 from shared.calendar import JAKARTA
 from shared.events.models.identity import SignInCodeRequested

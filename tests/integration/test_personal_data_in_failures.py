@@ -19,7 +19,8 @@ from shared.clock import system_clock
 from shared.errors import RetryableError
 from shared.events.envelope import CloudEvent
 from shared.events.models.requests import Applicant, RequestSubmitted
-from shared.kafka import EventConsumer, KafkaAccess
+from shared.kafka import KafkaAccess
+from shared.kafka_consumer import EventConsumer
 from shared.logging import JsonFormatter
 from shared.messagebus import Received, Subscription
 from tests.builders import MOBILE, VALID_NIK, request_submitted, wrapped

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from services.audit.domain.entry import LogEntry
 from services.audit.domain.stream import topic_key, topic_record
 from shared.events.topics import Topic
-from shared.kafka import Producer
+from shared.kafka_producer import Producer
 
 JSON_HEADERS = [("content-type", b"application/json")]
 

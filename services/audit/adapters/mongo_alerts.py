@@ -16,7 +16,7 @@ from pymongo import ASCENDING, DESCENDING
 from pymongo.asynchronous.collection import AsyncCollection
 
 from services.audit.domain.alerts import RANK, Alert, AlertOrder, AlertStatus, Severity, rules_of
-from services.audit.domain.integrity import Rule
+from services.audit.domain.integrity.findings import Rule
 from shared.crypto import Cipher
 from shared.events.envelope import CloudEvent
 from shared.mongo import Document, insert_new, outbox_fields, update_document, with_outbox

@@ -36,7 +36,7 @@ from pymongo import DeleteOne
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import BulkWriteError
 
-from services.audit.domain.integrity import MemoryChanges, RuleMemory
+from services.audit.domain.integrity.memory import MemoryChanges, RuleMemory
 from shared.mongo import Document, insert_new, update_document
 
 ENGINE = "engine"

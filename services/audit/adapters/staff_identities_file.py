@@ -16,7 +16,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, StringConstraints, TypeAdapter, ValidationError
 
-from services.audit.domain.integrity import StaffIdentity
+from services.audit.domain.integrity.context import StaffIdentity
 from services.audit.domain.pseudonym import pseudonym
 from shared.errors import InvalidConfiguration
 

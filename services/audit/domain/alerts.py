@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
 
-from services.audit.domain.integrity import Finding, Rule
+from services.audit.domain.integrity.findings import Finding, Rule
 from shared.calendar import JAKARTA
 from shared.errors import Kind, Refusal
 

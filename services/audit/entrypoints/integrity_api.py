@@ -24,10 +24,9 @@ from services.audit.domain.alerts import (
     Severity,
     month_of,
 )
-from services.audit.domain.integrity import Rule
+from services.audit.domain.integrity.findings import Rule
 from services.audit.service_layer import integrity
-from services.audit.service_layer.integrity import AlertStore
-from services.audit.service_layer.ports import CheckpointStore, TreeNodes
+from services.audit.service_layer.ports import AlertStore, CheckpointStore, TreeNodes
 from services.audit.templates.integrity_summary import render_summary
 from shared.access import CallerDep
 from shared.clock import Clock

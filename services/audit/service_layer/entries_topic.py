@@ -9,27 +9,10 @@ published again (at least once, keyed by index, so consumers drop an index they 
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
-from typing import Protocol
 
-from services.audit.domain.entry import LogEntry
-from services.audit.service_layer.ports import LogEntries
+from services.audit.service_layer.ports import EntriesTopic, LogEntries, PublishedPosition
 
 log = logging.getLogger(__name__)
-
-
-class EntriesTopic(Protocol):
-    async def publish(self, entries: Sequence[LogEntry]) -> None:
-        """Returns once every entry is on the topic, in the order given."""
-
-
-class PublishedPosition(Protocol):
-    async def get(self) -> int:
-        """The index of the first entry not yet known to be on the topic."""
-
-    async def advance(self, *, from_index: int, to_index: int) -> bool:
-        """Moves the position forward if it still is `from_index`; False if another relay moved
-        it meanwhile."""
 
 
 class EntryRelay:

@@ -12,87 +12,34 @@ other starts again from the new position.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from functools import partial
-from typing import Protocol
 
-from services.audit.domain.alerts import (
-    Alert,
-    AlertOrder,
-    AlertStatus,
-    ServicePointSummary,
-    Severity,
-    summarise,
+from services.audit.domain.alerts import Alert, ServicePointSummary, summarise
+from services.audit.domain.integrity.context import Context
+from services.audit.domain.integrity.findings import Finding
+from services.audit.domain.integrity.memory import RuleMemory
+from services.audit.domain.integrity.rules import evaluate
+from services.audit.service_layer.ports import (
+    AlertStore,
+    CheckpointStore,
+    EngineProgress,
+    LogEntries,
+    TreeNodes,
 )
-from services.audit.domain.integrity import (
-    Context,
-    Finding,
-    MemoryChanges,
-    Rule,
-    RuleMemory,
-    evaluate,
-)
-from services.audit.service_layer.ports import CheckpointStore, LogEntries, TreeNodes
 from services.audit.service_layer.tree import InclusionProof, ProofRefused, inclusion_proof
 from shared.clock import Clock
 from shared.errors import Kind, Refusal
-from shared.events.envelope import Actor, CloudEvent, Event
+from shared.events.envelope import Actor, Event
 from shared.events.models.integrity import (
     IntegrityAlert,
     IntegrityAlertAcknowledged,
     IntegrityAlertResolved,
 )
-from shared.outbox import Outbox
 
 SOURCE = "/adminduk/audit"
-
-
-class AlertStore(Protocol):
-    outgoing: Outbox
-
-    async def add(self, alert: Alert, outbox: Sequence[CloudEvent]) -> bool:
-        """Stores a new alert with its events; False if one with its id exists."""
-        ...
-
-    async def get(self, alert_id: str) -> Alert | None: ...
-
-    async def extend(self, alert: Alert) -> None:
-        """Gives the stored alert `alert`'s evidence and summary, whatever its status."""
-        ...
-
-    async def change(self, before: Alert, after: Alert, outbox: Sequence[CloudEvent]) -> bool:
-        """Replaces the alert with `after` if it is still in `before`'s status; False if not."""
-        ...
-
-    async def find(
-        self,
-        *,
-        status: AlertStatus | None,
-        rule: Rule | None,
-        service_point: str | None,
-        month: str | None,
-        offset: int,
-        limit: int,
-        severity: Severity | None = None,
-        order: AlertOrder = AlertOrder.NEWEST,
-    ) -> list[Alert]:
-        """Alerts matching every given filter, in `order` (`order_key`)."""
-        ...
-
-
-class EngineProgress(Protocol):
-    async def load(self) -> tuple[int, RuleMemory]:
-        """The saved position and the memory: every part saved, perhaps ahead of the position."""
-        ...
-
-    async def save(self, position: int, changes: MemoryChanges, *, previous: int) -> bool:
-        """Saves the changed parts, then moves the position to `position` if the stored one is
-        still `previous`; False if another instance moved it. The parts are saved either way:
-        each holds what the entries up to `position` showed, and a load gets the newest saved
-        state of each part, so what an instance behind saves never hides what another saved."""
-        ...
 
 
 class IntegrityEngine:

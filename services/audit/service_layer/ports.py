@@ -1,13 +1,19 @@
-"""The edges audit's use cases talk to: the entries, the tree's nodes and the checkpoints."""
+"""The edges audit's use cases talk to: the entries, the tree's nodes, the checkpoints, the
+entries topic and its published position, the integrity alerts and the engine's progress."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Collection, Mapping, Sequence
 from typing import Protocol
 
+from services.audit.domain.alerts import Alert, AlertOrder, AlertStatus, Severity
 from services.audit.domain.checkpoint import SignedCheckpoint
 from services.audit.domain.entry import LogEntry
+from services.audit.domain.integrity.findings import Rule
+from services.audit.domain.integrity.memory import MemoryChanges, RuleMemory
 from services.audit.domain.merkle import Subtree
+from shared.events.envelope import CloudEvent
+from shared.outbox import Outbox
 
 
 class TreeIntegrityError(Exception):
@@ -72,4 +78,64 @@ class CheckpointStore(Protocol):
 
     async def history(self) -> list[SignedCheckpoint]:
         """Every checkpoint that was the latest, by tree size."""
+        ...
+
+
+class EntriesTopic(Protocol):
+    async def publish(self, entries: Sequence[LogEntry]) -> None:
+        """Returns once every entry is on the topic, in the order given."""
+
+
+class PublishedPosition(Protocol):
+    async def get(self) -> int:
+        """The index of the first entry not yet known to be on the topic."""
+
+    async def advance(self, *, from_index: int, to_index: int) -> bool:
+        """Moves the position forward if it still is `from_index`; False if another relay moved
+        it meanwhile."""
+
+
+class AlertStore(Protocol):
+    outgoing: Outbox
+
+    async def add(self, alert: Alert, outbox: Sequence[CloudEvent]) -> bool:
+        """Stores a new alert with its events; False if one with its id exists."""
+        ...
+
+    async def get(self, alert_id: str) -> Alert | None: ...
+
+    async def extend(self, alert: Alert) -> None:
+        """Gives the stored alert `alert`'s evidence and summary, whatever its status."""
+        ...
+
+    async def change(self, before: Alert, after: Alert, outbox: Sequence[CloudEvent]) -> bool:
+        """Replaces the alert with `after` if it is still in `before`'s status; False if not."""
+        ...
+
+    async def find(
+        self,
+        *,
+        status: AlertStatus | None,
+        rule: Rule | None,
+        service_point: str | None,
+        month: str | None,
+        offset: int,
+        limit: int,
+        severity: Severity | None = None,
+        order: AlertOrder = AlertOrder.NEWEST,
+    ) -> list[Alert]:
+        """Alerts matching every given filter, in `order` (`order_key`)."""
+        ...
+
+
+class EngineProgress(Protocol):
+    async def load(self) -> tuple[int, RuleMemory]:
+        """The saved position and the memory: every part saved, perhaps ahead of the position."""
+        ...
+
+    async def save(self, position: int, changes: MemoryChanges, *, previous: int) -> bool:
+        """Saves the changed parts, then moves the position to `position` if the stored one is
+        still `previous`; False if another instance moved it. The parts are saved either way:
+        each holds what the entries up to `position` showed, and a load gets the newest saved
+        state of each part, so what an instance behind saves never hides what another saved."""
         ...

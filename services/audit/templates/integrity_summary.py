@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from html import escape
 
 from services.audit.domain.alerts import AlertStatus, ServicePointSummary
-from services.audit.domain.integrity import Rule
+from services.audit.domain.integrity.findings import Rule
 
 RULE_LABELS = {
     Rule.QUEUE_JUMP: "Menyerobot antrean",

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from services.notify.domain.delivery_status import StatusReport
 from services.notify.domain.recipients import CASE_STEPS, CaseStep
-from services.notify.service_layer import messages
-from services.notify.service_layer.messages import MessageContext
+from services.notify.service_layer import messages, staff_notices
+from services.notify.service_layer.outgoing import MessageContext
 from services.notify.service_layer.statuses import take_report
 from shared.events.models.appointments import AppointmentBooked, AppointmentCancelled
 from shared.events.models.cases import DeadlineBreached, DeadlineWarning
@@ -65,7 +65,7 @@ async def on_appointment_cancelled(
 async def on_case_deadline(
     message: Received[DeadlineWarning | DeadlineBreached], context: MessageContext
 ) -> None:
-    await messages.queue_case_deadline_notices(
+    await staff_notices.queue_case_deadline_notices(
         event=message.data, event_id=message.event_id, context=context, now=message.now
     )
 
@@ -74,7 +74,7 @@ async def on_case_deadline(
 async def on_disposition_reminded(
     message: Received[DispositionReminded], context: MessageContext
 ) -> None:
-    await messages.queue_disposition_reminder(
+    await staff_notices.queue_disposition_reminder(
         reminded=message.data, event_id=message.event_id, context=context, now=message.now
     )
 
@@ -83,7 +83,7 @@ async def on_disposition_reminded(
 async def on_disposition_escalated(
     message: Received[DispositionEscalated], context: MessageContext
 ) -> None:
-    await messages.queue_disposition_escalation(
+    await staff_notices.queue_disposition_escalation(
         escalated=message.data, event_id=message.event_id, context=context, now=message.now
     )
 

@@ -1,58 +1,29 @@
-"""Notify's use cases: the message each event sends, to whom, once.
+"""Notify's use cases for citizens: the message each event sends them, to whom, once.
 
-A message's id is the event's id and the recipient's role, and the repository refuses a second
-with one id, so a redelivered event queues nothing new. A request's later steps are addressed
-from what its `RequestSubmitted` said; a step that overtakes it is parked until then.
+A request's later steps are addressed from what its `RequestSubmitted` said; a step that
+overtakes it is parked until then. Staff notices are in `staff_notices.py`; how a message is
+queued, in `outgoing.py`.
 """
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Mapping
-from dataclasses import dataclass, field
 from datetime import datetime
 
 from services.notify.domain import messages, reminders
-from services.notify.domain.notification import Leg, conversation_reply_message, new_message
-from services.notify.domain.quiet_hours import QuietHours
+from services.notify.domain.notification import conversation_reply_message
 from services.notify.domain.recipients import CaseStep, OperatorNotice, ParkedStep, Recipients
-from services.notify.domain.route import phone_fallback
-from services.notify.domain.staff import Addressees, StaffDirectory, StaffMember, stale
-from services.notify.domain.templates import Message, Templates
-from services.notify.service_layer.delivery import DeliveryReady
-from services.notify.service_layer.ports import NotificationRepository, RecipientDirectory
-from services.notify.service_layer.statuses import StatusContext
+from services.notify.domain.templates import Message
+from services.notify.service_layer.outgoing import MessageContext, queue_message, queue_to_phone
 from shared.errors import RetryableError
 from shared.events.models.appointments import AppointmentBooked, AppointmentCancelled
-from shared.events.models.cases import DeadlineBreached, DeadlineWarning
 from shared.events.models.complaints import ComplaintFiled
 from shared.events.models.conversations import ConversationReply
 from shared.events.models.identity import SignInCodeRequested
-from shared.events.models.letters import DispositionEscalated, DispositionReminded
 from shared.events.models.requests import RequestSubmitted
-from shared.events.models.values import DeliveryChannel, NotificationChannel
-
-log = logging.getLogger(__name__)
+from shared.events.models.values import DeliveryChannel
 
 COMPLAINT_CHANNEL = DeliveryChannel.SMS
 """A complaint does not say how its citizen wants to hear back; every phone takes SMS."""
-UNKNOWN_SERVICE = "permohonan"
-"""How a staff notice names the service of a request notify never learnt."""
-
-
-@dataclass(frozen=True)
-class MessageContext:
-    repository: NotificationRepository
-    recipients: RecipientDirectory
-    templates: Templates
-    delivery_ready: DeliveryReady
-    quiet_hours: QuietHours | None
-    survey_url: str
-    """Where citizens rate the service; a completed request's link adds its tracking number."""
-    statuses: StatusContext
-    """Where the delivery statuses intake passes on are recorded."""
-    staff: StaffDirectory = field(default_factory=StaffDirectory)
-    """Who staff notices go to; none known until bootstrap gives the office's directory."""
 
 
 async def queue_receipt(
@@ -97,7 +68,7 @@ async def queue_appointment_confirmation(
     if booked.phone is None or booked.acknowledged_on is not None:
         return
     message = messages.appointment_confirmation(booked, context.templates.labels)
-    await _queue_to_phone(
+    await queue_to_phone(
         context,
         event_id=event_id,
         message=message,
@@ -115,7 +86,7 @@ async def queue_appointment_cancellation(
     visit moved is told by its new booking instead."""
     if cancelled.phone is None or cancelled.rescheduled_to is not None:
         return
-    await _queue_to_phone(
+    await queue_to_phone(
         context,
         event_id=event_id,
         message=messages.appointment_cancellation(cancelled, context.templates.labels),
@@ -133,7 +104,7 @@ async def queue_complaint_acknowledgement(
     did; an anonymous one is answered no one."""
     if filed.anonymous or filed.phone is None or filed.acknowledged_on is not None:
         return
-    await _queue(
+    await queue_message(
         context,
         event_id=event_id,
         message=messages.complaint_acknowledgement(filed),
@@ -150,7 +121,7 @@ async def queue_sign_in_code(
     """Queues a citizen's one-time code, unless it expired on the way."""
     if requested.expires_at <= now:
         return
-    await _queue_to_phone(
+    await queue_to_phone(
         context,
         event_id=event_id,
         message=messages.sign_in_code(requested),
@@ -179,7 +150,7 @@ async def queue_appointment_reminder(
     due = reminders.reminder_due(booked.starts_at, now=now)
     if booked.phone is None or due is None:
         return
-    await _queue_to_phone(
+    await queue_to_phone(
         context,
         event_id=booked.appointment_id,
         message=messages.appointment_reminder(booked, context.templates.labels),
@@ -207,120 +178,6 @@ async def cancel_appointment_reminder(
     await context.repository.cancel(reminder_id)
 
 
-async def queue_case_deadline_notices(
-    *,
-    event: DeadlineWarning | DeadlineBreached,
-    event_id: str,
-    context: MessageContext,
-    now: datetime,
-) -> None:
-    """E-mails the officer holding the case (if anyone) and the supervisors of its service
-    point that its time is running out, or has run out."""
-    if _too_late(event, event_id=event_id, now=now):
-        return
-    addressees = context.staff.of_case_deadline(
-        holder=event.holder, service_point=event.service_point
-    )
-    recipients = await context.recipients.get(event.request_id)
-    tracking_number = event.request_id if recipients is None else recipients.tracking_number
-    labels = context.templates.labels
-    service = UNKNOWN_SERVICE if recipients is None else labels.service(recipients.service_code)
-    holder = None if event.holder is None else context.staff.name_of(event.holder)
-    for member in _reachable(addressees, event_id=event_id):
-        message = messages.case_deadline(
-            event,
-            to=member.name,
-            tracking_number=tracking_number,
-            service=service,
-            holder=holder,
-            labels=labels,
-        )
-        await _tell_staff(
-            context, member, event_id=event_id, message=message, about=event.request_id, now=now
-        )
-
-
-async def queue_disposition_reminder(
-    *, reminded: DispositionReminded, event_id: str, context: MessageContext, now: datetime
-) -> None:
-    """E-mails a disposition's holder that it lies unread, or that its deadline nears."""
-    if _too_late(reminded, event_id=event_id, now=now):
-        return
-    for member in _reachable(context.staff.addressees([reminded.holder]), event_id=event_id):
-        message = messages.disposition_reminder(reminded, to=member.name)
-        await _tell_staff(
-            context, member, event_id=event_id, message=message, about=reminded.letter_id, now=now
-        )
-
-
-async def queue_disposition_escalation(
-    *, escalated: DispositionEscalated, event_id: str, context: MessageContext, now: datetime
-) -> None:
-    """E-mails who disposed that the holder let the disposition's deadline pass."""
-    if _too_late(escalated, event_id=event_id, now=now):
-        return
-    holder = context.staff.name_of(escalated.holder)
-    addressees = context.staff.addressees([escalated.escalated_to])
-    for member in _reachable(addressees, event_id=event_id):
-        message = messages.disposition_escalation(escalated, to=member.name, holder=holder)
-        await _tell_staff(
-            context, member, event_id=event_id, message=message, about=escalated.letter_id, now=now
-        )
-
-
-def _too_late(
-    event: DeadlineWarning | DeadlineBreached | DispositionReminded | DispositionEscalated,
-    *,
-    event_id: str,
-    now: datetime,
-) -> bool:
-    if not stale(event.at, now=now):
-        return False
-    log.info("staff notice not sent: its step is over a day old", extra={"event_id": event_id})
-    return True
-
-
-def _reachable(addressees: Addressees, *, event_id: str) -> tuple[StaffMember, ...]:
-    """The addressees the directory knows; those it lacks are logged by subject, so the office
-    can add them (their notices of this event are not sent)."""
-    for subject in addressees.unknown:
-        log.warning(
-            "staff notice not sent: %s is not in the staff directory",
-            subject,
-            extra={"event_id": event_id},
-        )
-    if not addressees.members and not addressees.unknown:
-        log.warning("staff notice sent to no one: no addressee", extra={"event_id": event_id})
-    return addressees.members
-
-
-async def _tell_staff(
-    context: MessageContext,
-    member: StaffMember,
-    *,
-    event_id: str,
-    message: Message,
-    about: str,
-    now: datetime,
-) -> None:
-    """By e-mail, with the SMS fallback of a member whose directory entry has a phone; like
-    every message that can wait, held through quiet hours: nothing is worked on at night."""
-    fallback = () if member.phone is None else (DeliveryChannel.SMS,)
-    addresses = {} if member.phone is None else {DeliveryChannel.SMS: member.phone}
-    await _queue(
-        context,
-        event_id=event_id,
-        message=message,
-        about=about,
-        to=member.email,
-        channel=DeliveryChannel.EMAIL,
-        fallback=fallback,
-        addresses=addresses,
-        now=now,
-        role=member.notice_role,
-    )
-
-
 def _step_message(context: MessageContext, step: CaseStep, recipients: Recipients) -> Message:
     return messages.case_step(step, recipients, context.templates.labels, context.survey_url)
 
@@ -341,7 +198,7 @@ async def _tell(
             notice = OperatorNotice(event_id=event_id, template=message.template)
             await context.recipients.owe_operator(recipients.request_id, notice)
             return
-        await _queue(
+        await queue_message(
             context,
             event_id=event_id,
             message=message,
@@ -353,7 +210,7 @@ async def _tell(
             forwarded_for=recipients,
         )
         return
-    await _queue_to_phone(
+    await queue_to_phone(
         context,
         event_id=event_id,
         message=message,
@@ -361,87 +218,4 @@ async def _tell(
         phone=recipients.phone,
         preferred=recipients.channel,
         now=now,
-    )
-
-
-async def _queue_to_phone(
-    context: MessageContext,
-    *,
-    event_id: str,
-    message: Message,
-    about: str,
-    phone: str,
-    preferred: NotificationChannel,
-    now: datetime,
-    role: str = "citizen",
-) -> None:
-    """A citizen's message: on the channel they prefer, then on what every phone takes."""
-    first = DeliveryChannel.of(preferred)
-    await _queue(
-        context,
-        event_id=event_id,
-        message=message,
-        about=about,
-        to=phone,
-        channel=first,
-        fallback=phone_fallback(first),
-        now=now,
-        role=role,
-    )
-
-
-async def _queue(
-    context: MessageContext,
-    *,
-    event_id: str,
-    message: Message,
-    about: str,
-    to: str,
-    channel: DeliveryChannel,
-    now: datetime,
-    role: str = "citizen",
-    forwarded_for: Recipients | None = None,
-    fallback: tuple[DeliveryChannel, ...] = (),
-    addresses: Mapping[DeliveryChannel, str] | None = None,
-) -> None:
-    """Queues one message per event and role, on `channel` to `to`, then on each `fallback`
-    channel in turn if the one before is given up, to its address in `addresses` or else to
-    `to` (e.g. staff: `channel=EMAIL, to=<e-mail>, fallback=(SMS,), addresses={SMS: <phone>}`).
-    The message is rendered for each channel; by SMS in its short form for whoever passes it on
-    to the citizen `forwarded_for`."""
-    route = tuple(
-        _leg(context, message, leg_channel, (addresses or {}).get(leg_channel, to), forwarded_for)
-        for leg_channel in dict.fromkeys((channel, *fallback))
-    )
-    notification = new_message(
-        notification_id=f"{event_id}:{role}",
-        about=about,
-        route=route,
-        template=message.template,
-        now=now,
-        quiet_hours=context.quiet_hours,
-    )
-    if await context.repository.add(notification):
-        context.delivery_ready(notification)
-
-
-def _leg(
-    context: MessageContext,
-    message: Message,
-    channel: DeliveryChannel,
-    to: str,
-    forwarded_for: Recipients | None,
-) -> Leg:
-    if forwarded_for is not None and channel is DeliveryChannel.SMS:
-        rendered = context.templates.render_forwarded(
-            message, name=forwarded_for.name, tracking_number=forwarded_for.tracking_number
-        )
-    else:
-        rendered = context.templates.render(message, channel)
-    return Leg(
-        channel=channel,
-        recipient=to,
-        text=rendered.text,
-        subject=rendered.subject,
-        approved_template=rendered.approved_template,
     )

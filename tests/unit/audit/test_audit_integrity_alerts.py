@@ -30,13 +30,9 @@ from services.audit.domain.alerts import (
     AlertTransitionRefused,
     summarise,
 )
-from services.audit.domain.integrity import (
-    Context,
-    Finding,
-    MemoryChanges,
-    Rule,
-    Thresholds,
-)
+from services.audit.domain.integrity.context import Context, Thresholds
+from services.audit.domain.integrity.findings import Finding, Rule
+from services.audit.domain.integrity.memory import MemoryChanges
 from services.audit.domain.merkle import verify_inclusion
 from services.audit.domain.pseudonym import pseudonym, pseudonymise
 from services.audit.entrypoints.api import AuditContext

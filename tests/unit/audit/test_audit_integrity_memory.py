@@ -10,17 +10,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from services.audit.domain.integrity import (
-    Context,
-    Finding,
-    Kind,
-    MemoryChanges,
-    Rule,
-    RuleMemory,
-    StaffIdentity,
-    Thresholds,
-    evaluate,
-)
+from services.audit.domain.integrity.context import Context, StaffIdentity, Thresholds
+from services.audit.domain.integrity.findings import Finding, Rule
+from services.audit.domain.integrity.memory import Kind, MemoryChanges, RuleMemory
+from services.audit.domain.integrity.rules import evaluate
 from services.audit.domain.pseudonym import pseudonym
 from services.audit.service_layer.integrity import IntegrityEngine
 from shared.calendar import WorkingCalendar

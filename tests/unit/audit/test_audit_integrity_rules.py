@@ -9,14 +9,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from services.audit.domain.entry import LogEntry
-from services.audit.domain.integrity import (
-    Context,
-    Finding,
-    Rule,
-    RuleMemory,
-    StaffIdentity,
-    Step,
-    Thresholds,
+from services.audit.domain.integrity.context import Context, StaffIdentity, Step, Thresholds
+from services.audit.domain.integrity.findings import Finding, Rule
+from services.audit.domain.integrity.memory import RuleMemory
+from services.audit.domain.integrity.rules import (
     bulk_reads,
     deadline_breaches,
     evaluate,

@@ -50,14 +50,14 @@ REPO = SERVICES.parent
 
 
 DOMAIN_MODULES = (
-    "*/domain/*.py",
+    "*/domain/**/*.py",
     "*/*/domain.py",
-    "*/*/domain/*.py",
+    "*/*/domain/**/*.py",
     "processing/letters/report.py",
 )
-"""A service's `domain/` folder, and the rules of its feature packages (the `appointments/domain/`
-and `letters/domain/` packages, and `letters/report.py`, the letters section of the monthly
-report)."""
+"""A service's `domain/` folder with its packages (audit's `integrity/`), and the rules of its
+feature packages (the `appointments/domain/` and `letters/domain/` packages, and
+`letters/report.py`, the letters section of the monthly report)."""
 
 
 def domain_modules() -> list[Path]:

@@ -10,7 +10,8 @@ from services.notify.domain.notification import Notification, NotificationStatus
 from services.notify.domain.quiet_hours import QuietHours
 from services.notify.domain.rate_limit import ChannelLimit
 from services.notify.service_layer.delivery import Delivery
-from services.notify.service_layer.messages import MessageContext, queue_receipt
+from services.notify.service_layer.messages import queue_receipt
+from services.notify.service_layer.outgoing import MessageContext
 from shared.calendar import JAKARTA
 from shared.events.models.notifications import NotificationFailed, NotificationSent
 from shared.events.models.values import DeliveryChannel

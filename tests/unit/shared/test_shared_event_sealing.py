@@ -21,7 +21,7 @@ from services.notify.entrypoints import consumer as notify_consumer
 from services.processing.config import ProcessingSettings
 from services.processing.entrypoints import consumer as processing_consumer
 from shared.config import MissingSecrets
-from shared.crypto import Cipher, RecipientOpener, RecipientSealer, UnreadableSecret
+from shared.crypto import Cipher, UnreadableSecret
 from shared.errors import PoisonEvent
 from shared.events.envelope import CloudEvent
 from shared.events.models import EVENT_TYPES
@@ -31,6 +31,7 @@ from shared.events.models.values import NotificationChannel
 from shared.events.sealing import EventKeys, event_keys, needed_topics, sealed_fields
 from shared.events.topics import CASES, IDENTITY, REQUESTS
 from shared.messagebus import Received, Subscription
+from shared.recipient_crypto import RecipientOpener, RecipientSealer
 from tests.builders import CITIZEN, T0, VALID_NIK, request_submitted, wrapped
 
 OLD_KEY = "a1" * 32

@@ -2,7 +2,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from shared.kafka import in_time_order, min_insync_replicas
+from shared.kafka import min_insync_replicas
+from shared.kafka_consumer import in_time_order
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,8 @@ import pytest
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaConnectionError, OutOfOrderSequenceNumber
 
-from shared.kafka import KafkaAccess, Producer
+from shared.kafka import KafkaAccess
+from shared.kafka_producer import Producer
 
 
 class FakeSender:

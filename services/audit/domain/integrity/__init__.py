@@ -1,0 +1,1 @@
+"""The integrity rules over the audit log, what they remember and what they find."""
