@@ -18,11 +18,18 @@ from services.processing.domain.report import (
     Row,
 )
 from services.processing.letters.report import LetterSection
+from services.processing.templates.figures import (
+    NONE,
+    counted,
+    hours,
+    month_name,
+    number,
+    percent,
+    share,
+)
 from services.processing.templates.letters_section import letters_html
 from shared.calendar import JAKARTA
-from shared.wib import MONTHS
 
-NONE = "\N{EN DASH}"
 """Shown where there is no figure."""
 SERVICES = {
     "KK_BARU": "KK baru",
@@ -60,10 +67,6 @@ DIMENSIONS = {
 }
 
 
-def month_name(month: str) -> str:
-    return f"{MONTHS[int(month[5:]) - 1]} {month[:4]}"
-
-
 @dataclass(frozen=True)
 class ReportNames:
     """What the office calls its districts and officers, from its files, held in memory: the
@@ -89,20 +92,6 @@ class ReportNames:
         if dimension == OFFICER:
             return self.officers.get(key, key)
         return key
-
-
-def number(value: float, decimals: int = 0) -> str:
-    """Indonesian style: 1.234.567 and 12,5."""
-    text = f"{value:,.{decimals}f}"
-    return text.replace(",", "_").replace(".", ",").replace("_", ".")
-
-
-def percent(value: float | None) -> str:
-    return NONE if value is None else f"{number(value * 100, 1)}%"
-
-
-def hours(seconds: float | None) -> str:
-    return NONE if seconds is None else f"{number(seconds / 3600, 1)} jam"
 
 
 def render(report: MonthlyReport, letters: LetterSection, *, names: ReportNames) -> str:
@@ -159,18 +148,6 @@ def render(report: MonthlyReport, letters: LetterSection, *, names: ReportNames)
         letters_html(letters),
     ]
     return PAGE.format(title=f"Evaluasi Bulanan {month_name(report.month)}", body="\n".join(parts))
-
-
-def share(rate: float | None, whole: int, of: str) -> str:
-    """A rate with what it is a share of: `13,8% dari 29 permohonan diterima bulan ini`."""
-    if whole == 0:
-        return f"belum ada {of}"
-    return f"{percent(rate)} dari {number(whole)} {of}"
-
-
-def counted(part: int, rate: float | None) -> str:
-    """A count and its rate, for a table cell: `4 (13,8%)`."""
-    return f"{number(part)} ({percent(rate)})"
 
 
 RECEIVED = "permohonan diterima bulan ini"
