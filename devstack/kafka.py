@@ -38,6 +38,9 @@ POM = PACKAGE_DIR / "kafka" / "pom.xml"
 LOG4J_CONFIG = PACKAGE_DIR / "kafka" / "log4j2.yaml"
 MIN_JAVA = 17
 READY_TIMEOUT_S = 60.0
+RESTART_READY_TIMEOUT_S = 240.0
+"""A node killed with SIGKILL first recovers the logs it had not flushed, which on a busy machine
+takes minutes, not the seconds of a clean start."""
 ADMIN = "admin"
 """The super user that creates topics' ACLs; the services are users of their own."""
 STOP_TIMEOUT_S = 15.0
@@ -275,14 +278,16 @@ class KafkaNode:
         process.start()
         return process
 
-    def wait_ready(self, process: ManagedProcess, *, log_from: int) -> None:
+    def wait_ready(
+        self, process: ManagedProcess, *, log_from: int, timeout: float = READY_TIMEOUT_S
+    ) -> None:
         """Waits until the node serves clients: its port open and its log, from `log_from` on
         (the log is appended to across starts), saying so."""
         process.wait_until(
             lambda: (
                 port_open(self.port) and "Kafka Server started" in _read(self.log_path, log_from)
             ),
-            timeout=READY_TIMEOUT_S,
+            timeout=timeout,
             what="become ready",
         )
 
@@ -306,7 +311,7 @@ class KafkaNode:
         log_from = _size(self.log_path)
         process = self.launch()
         try:
-            self.wait_ready(process, log_from=log_from)
+            self.wait_ready(process, log_from=log_from, timeout=RESTART_READY_TIMEOUT_S)
         except BaseException:
             process.stop()
             raise
@@ -408,7 +413,9 @@ class KafkaCluster:
         for node_id in node_ids:
             self.processes[node_id] = self.nodes[node_id].launch()
         for node_id in node_ids:
-            self.nodes[node_id].wait_ready(self.processes[node_id], log_from=log_from[node_id])
+            self.nodes[node_id].wait_ready(
+                self.processes[node_id], log_from=log_from[node_id], timeout=RESTART_READY_TIMEOUT_S
+            )
 
     def stop(self) -> None:
         """Stops every node still running, together."""
