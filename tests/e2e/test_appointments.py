@@ -162,7 +162,7 @@ async def test_of_many_citizens_racing_for_the_last_place_exactly_one_gets_it(
         assert "Hari terdekat yang masih ada tempat" in refused["message"]
     # Beyond the requests intake admits at once, the rest are told to come back.
     busy = [answer for answer in answers if answer.status_code == 503]
-    assert all(answer.json()["error"] == "busy" for answer in busy)
+    assert all(answer.json()["error"] == "busy" for answer in busy), [a.json() for a in busy]
     assert all(int(answer.headers["Retry-After"]) > 0 for answer in busy)
     left = await free_places(http, backend, point="KEC_MOJOSARI", day=day, slot="11:00-12:00")
     assert left == 0
