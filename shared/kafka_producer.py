@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from functools import partial
 from typing import Any
 
 from aiokafka import AIOKafkaProducer
@@ -28,16 +29,18 @@ class Producer:
     """The service's idempotent producer, renewed when a fatal error ended its sender.
 
     A broker that lost a producer's sequence (an outage of the whole cluster) answers
-    OutOfOrderSequenceNumber, and aiokafka's sender then fails that send and every later one; a
-    new producer gets a new producer id and numbers its records afresh. What the old one had not
-    delivered its callers send again, as after any failed send (relays keep items until
-    acknowledged, and consumers deduplicate).
+    OutOfOrderSequenceNumber. aiokafka then either fails the send itself, its sender having
+    stopped, or fails the delivery, and every later batch of that partition alike, its sequence
+    being out of step for good. Either way a new producer gets a new producer id and numbers its
+    records afresh. What the old one had not delivered its callers send again, as after any
+    failed send (relays keep items until acknowledged, and consumers deduplicate).
     """
 
     def __init__(self, kafka: KafkaAccess) -> None:
         self._kafka = kafka
         self._current = self._new()
         self._renewing = asyncio.Lock()
+        self._renewals: set[asyncio.Task[None]] = set()
 
     def _new(self) -> AIOKafkaProducer:
         return AIOKafkaProducer(
@@ -74,10 +77,28 @@ class Producer:
             )
         except FATAL_TO_PRODUCER as error:
             await self._renew(current, error)
-            queued = await self._current.send(
-                topic, value, key=key, partition=partition, headers=headers
-            )
+            current = self._current
+            queued = await current.send(topic, value, key=key, partition=partition, headers=headers)
+        queued.add_done_callback(partial(self._delivered, current))
         return queued
+
+    def _delivered(self, producer: AIOKafkaProducer, delivery: asyncio.Future[Any]) -> None:
+        """A delivery failed for good renews its producer, so that the caller's next try goes
+        out under a new producer id; a callback, as nearly every delivery succeeds."""
+        if delivery.cancelled():
+            return
+        error = delivery.exception()
+        if isinstance(error, FATAL_TO_PRODUCER):
+            renewal = asyncio.ensure_future(self._renew_when_possible(producer, error))
+            self._renewals.add(renewal)
+            renewal.add_done_callback(self._renewals.discard)
+
+    async def _renew_when_possible(self, dead: AIOKafkaProducer, error: KafkaError) -> None:
+        """Kafka may still be away: the next failed delivery or send tries again."""
+        try:
+            await self._renew(dead, error)
+        except Exception as failure:
+            log.warning("the Kafka producer could not be renewed yet: %s", describe_error(failure))
 
     async def send_and_wait(
         self,

@@ -22,6 +22,10 @@ TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
 TRANSIENT_SERVER_CODES = frozenset({6, 7, 89, 91, 189, 262, 9001, 10107, 11600, 11602, 13435})
 TRANSIENT_LABELS = ("RetryableWriteError", "TransientTransactionError")
 WRITE_CONFLICT = 112
+CURSOR_NOT_FOUND = 43
+INTERNAL_ERROR = 1
+LOST_CONNECTION = "run exits"
+"""How FerretDB words an InternalError whose client connection ended under a live cursor."""
 
 
 def is_write_conflict(exc: BaseException) -> bool:
@@ -38,4 +42,14 @@ def is_transient(exc: BaseException) -> bool:
         return True
     if isinstance(exc, PyMongoError) and any(map(exc.has_error_label, TRANSIENT_LABELS)):
         return True
-    return isinstance(exc, OperationFailure) and exc.code in TRANSIENT_SERVER_CODES
+    return isinstance(exc, OperationFailure) and (
+        exc.code in TRANSIENT_SERVER_CODES or _lost_cursor(exc)
+    )
+
+
+def _lost_cursor(exc: OperationFailure) -> bool:
+    """A cursor the engine no longer holds (its connection ended, a timeout or a restart):
+    reading again from the start finds what it would have given."""
+    return exc.code == CURSOR_NOT_FOUND or (
+        exc.code == INTERNAL_ERROR and LOST_CONNECTION in str(exc)
+    )

@@ -16,14 +16,24 @@ from aiokafka.errors import KafkaConnectionError, OutOfOrderSequenceNumber
 
 from shared.kafka import KafkaAccess
 from shared.kafka_producer import Producer
+from tests.polling import eventually
 
 
 class FakeSender:
     """Stands in for one AIOKafkaProducer: `dead` makes every send fail as a dead sender's do."""
 
-    def __init__(self, *, dead: bool = False, starts: bool = True) -> None:
+    def __init__(
+        self,
+        *,
+        dead: bool = False,
+        starts: bool = True,
+        delivery_fails: type[Exception] | None = None,
+    ) -> None:
         self.dead = dead
         self.starts = starts
+        self.delivery_fails = delivery_fails
+        """Takes sends but fails each delivery with this, as a partition whose sequence the
+        broker lost (OutOfOrderSequenceNumber) or a broker gone (KafkaConnectionError)."""
         self.started = False
         self.stopped = False
         self.sent: list[bytes | None] = []
@@ -40,8 +50,11 @@ class FakeSender:
         await asyncio.sleep(0)
         if self.dead:
             raise OutOfOrderSequenceNumber()
-        self.sent.append(value)
         done: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        if self.delivery_fails is not None:
+            done.set_exception(self.delivery_fails())
+            return done
+        self.sent.append(value)
         done.set_result(len(self.sent))
         return done
 
@@ -97,3 +110,31 @@ async def test_a_producer_that_cannot_start_yet_leaves_the_next_send_to_try_agai
     assert fresh.sent == [b"second"]
     assert dead.stopped
     assert unreachable.stopped
+
+
+async def test_a_delivery_failed_out_of_sequence_renews_the_producer_for_the_next_try() -> None:
+    out_of_step, fresh = FakeSender(delivery_fails=OutOfOrderSequenceNumber), FakeSender()
+    producer = ScriptedProducer(out_of_step, fresh)
+    await producer.start()
+
+    with pytest.raises(OutOfOrderSequenceNumber):
+        await producer.send_and_wait("topic", b"event")
+    await eventually(lambda: fresh.started, what="a new producer started")
+
+    assert await producer.send_and_wait("topic", b"event") == 1
+    assert fresh.sent == [b"event"]
+    assert out_of_step.stopped
+    assert producer.made == [out_of_step, fresh]
+
+
+async def test_a_delivery_failed_otherwise_keeps_the_producer() -> None:
+    away, spare = FakeSender(delivery_fails=KafkaConnectionError), FakeSender()
+    producer = ScriptedProducer(away, spare)
+    await producer.start()
+
+    with pytest.raises(KafkaConnectionError):
+        await producer.send_and_wait("topic", b"event")
+    await asyncio.sleep(0.05)
+
+    assert producer.made == [away]
+    assert not away.stopped
