@@ -37,7 +37,7 @@ from shared.kafka import SCRAM_MECHANISM, KafkaAccess, min_insync_replicas
 POM = PACKAGE_DIR / "kafka" / "pom.xml"
 LOG4J_CONFIG = PACKAGE_DIR / "kafka" / "log4j2.yaml"
 MIN_JAVA = 17
-READY_TIMEOUT_S = 60.0
+READY_TIMEOUT_S = 120.0
 RESTART_READY_TIMEOUT_S = 240.0
 """A node killed with SIGKILL first recovers the logs it had not flushed, which on a busy machine
 takes minutes, not the seconds of a clean start."""
