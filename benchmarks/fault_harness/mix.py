@@ -117,7 +117,6 @@ class Mix:
         """One call, tried again through faults; None if no answer ever came."""
         response: httpx.Response | None = None
         for attempt in range(RETRIES if retry else 1):
-            begun = time.time()
             try:
                 async with self.in_flight:
                     begun = time.time()
