@@ -74,6 +74,7 @@ async def connect(
                 recipients=recipients,
                 templates=templates,
                 delivery_ready=delivery_ready,
+                claim_first_attempt=delivery.claim_first_attempt,
                 quiet_hours=delivery.quiet_hours,
                 survey_url=settings.survey_link,
                 statuses=statuses,

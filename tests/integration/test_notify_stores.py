@@ -145,6 +145,7 @@ async def test_the_nights_messages_go_out_at_six_in_the_order_they_were_made(
         recipients=MongoRecipientDirectory(mongo_db["recipients"], cipher()),
         templates=load_templates(),
         delivery_ready=delivery.hold,
+        claim_first_attempt=delivery.claim_first_attempt,
         quiet_hours=quiet_hours,
         survey_url="https://survei.adminduk.example",
         statuses=StatusContext(

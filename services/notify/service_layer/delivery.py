@@ -15,7 +15,7 @@ import random
 import time
 from collections.abc import Awaitable, Callable, Collection, Mapping
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from functools import partial
 
 from services.notify.domain.delivery_status import DeliveryRecord
@@ -45,6 +45,8 @@ RESOLVE_ATTEMPTS = 5
 
 DeliveryReady = Callable[[Notification], None]
 """Hands a stored, pending notification to the delivery loop, which then need not read it back."""
+FirstClaim = Callable[[Notification], None]
+"""Marks a new notification's first attempt in flight, if it may be, before it is first stored."""
 
 
 DEFAULT_LIMIT = ChannelLimit(rate_per_s=10.0, burst=10.0, concurrency=8)
@@ -67,6 +69,10 @@ class Delivery:
     one message per key); on the others it is held as uncertain for `uncertain_window`, settled
     by `resolve_uncertain` when a delivery status arrives, else given up for the next channel
     (`Notification.give_up_uncertain` says why).
+
+    On a `resend_safe` channel a new message's first attempt is claimed by its insert
+    (`claim_first_attempt`), saving the write before the call: a resend there is harmless, so a
+    claim lost with its instance is simply made again when its lease ends.
     """
 
     repository: NotificationRepository
@@ -88,6 +94,17 @@ class Delivery:
     _lanes: dict[DeliveryChannel, _Lane] = field(default_factory=dict, init=False)
     _failure: BaseException | None = field(default=None, init=False)
 
+    def claim_first_attempt(self, notification: Notification) -> None:
+        """Marks a new message in flight before it is first stored, if it is due at once on a
+        channel where a resend is harmless; `hold` then starts it without writing first."""
+        now = self.clock()
+        if (
+            notification.status is NotificationStatus.PENDING
+            and notification.channel in self.resend_safe
+            and notification.next_attempt_at <= now
+        ):
+            notification.start_attempt(now=now, lease=self.lease)
+
     def hold(self, notification: Notification) -> None:
         """Keeps a just-stored notification for its first attempt, saving a read; a stale copy
         is harmless, as its write would be refused."""
@@ -97,15 +114,18 @@ class Delivery:
         """Starts on the named messages that have something due; returns how many."""
         self._raise_failure()
         wanted = [key for key in notification_ids if key not in self._running]
-        loaded = await asyncio.gather(*map(self._load, wanted))
+        held = {key: self._held.pop(key) for key in wanted if key in self._held}
+        stored = await asyncio.gather(
+            *(self.repository.get(key) for key in wanted if key not in held)
+        )
         now = self.clock()
+        # A held message in flight is one this instance claimed when it stored it.
         due = [
             notification
-            for notification in loaded
-            if notification is not None
-            and notification.status in UNSETTLED
-            and notification.next_attempt_at <= now
+            for notification in held.values()
+            if notification.status is NotificationStatus.SENDING or _due(notification, now)
         ]
+        due += [item for item in stored if item is not None and _due(item, now)]
         return self._start_all(due)
 
     async def deliver_due(self, batch_size: int = 50) -> int:
@@ -162,10 +182,6 @@ class Delivery:
                 self._start_all([notification])
                 return
 
-    async def _load(self, notification_id: str) -> Notification | None:
-        held = self._held.pop(notification_id, None)
-        return held if held is not None else await self.repository.get(notification_id)
-
     def _start_all(self, notifications: list[Notification]) -> int:
         started = 0
         for notification in notifications:
@@ -202,7 +218,10 @@ class Delivery:
         """Settles an attempt left in flight or in doubt, then tries the current channel, and
         the next ones at once while the route falls back."""
         now = self.clock()
-        if notification.status is NotificationStatus.SENDING:
+        if notification.status is NotificationStatus.SENDING and notification.next_attempt_at > now:
+            if not await self._attempt(notification):
+                return
+        elif notification.status is NotificationStatus.SENDING:
             notification.resume_in_flight(
                 resend_safe=notification.channel in self.resend_safe,
                 now=now,
@@ -230,9 +249,10 @@ class Delivery:
         lane = self._lane(notification.channel)
         async with lane.slots:
             await self.sleep(lane.bucket.reserve(self.monotonic()))
-            notification.start_attempt(now=self.clock(), lease=self.lease)
-            if not await self._record(notification):
-                return False
+            if not self._claim_holds(notification):
+                notification.start_attempt(now=self.clock(), lease=self.lease)
+                if not await self._record(notification):
+                    return False
             try:
                 message_id = await self.provider.send(notification)
             except ProviderError as exc:
@@ -243,6 +263,14 @@ class Delivery:
             return True
         log.warning("attempt on %s was settled elsewhere first", notification.notification_id)
         return False
+
+    def _claim_holds(self, notification: Notification) -> bool:
+        """Whether the attempt was claimed when the message was stored, long enough ago that
+        its lease outlasts the call; a claim that waited in its lane is renewed instead."""
+        return (
+            notification.status is NotificationStatus.SENDING
+            and notification.next_attempt_at - self.clock() >= self.lease / 2
+        )
 
     def _failed(self, notification: Notification, error: ProviderError) -> None:
         if error.maybe_accepted and notification.channel not in self.resend_safe:
@@ -280,6 +308,10 @@ class Delivery:
                 bucket=TokenBucket(rate_per_s=limit.rate_per_s, burst=limit.burst),
             )
         return self._lanes[channel]
+
+
+def _due(notification: Notification, now: datetime) -> bool:
+    return notification.status in UNSETTLED and notification.next_attempt_at <= now
 
 
 class DeliveryLoop(PollingLoop):

@@ -13,7 +13,12 @@ from services.notify.domain import messages, reminders
 from services.notify.domain.notification import conversation_reply_message
 from services.notify.domain.recipients import CaseStep, OperatorNotice, ParkedStep, Recipients
 from services.notify.domain.templates import Message
-from services.notify.service_layer.outgoing import MessageContext, queue_message, queue_to_phone
+from services.notify.service_layer.outgoing import (
+    MessageContext,
+    hand_over,
+    queue_message,
+    queue_to_phone,
+)
 from shared.errors import RetryableError
 from shared.events.models.appointments import AppointmentBooked, AppointmentCancelled
 from shared.events.models.complaints import ComplaintFiled
@@ -136,9 +141,7 @@ async def queue_conversation_reply(
     *, reply: ConversationReply, event_id: str, context: MessageContext, now: datetime
 ) -> None:
     """Queues intake's answer to a citizen's chat message."""
-    notification = conversation_reply_message(event_id, reply, now=now)
-    if await context.repository.add(notification):
-        context.delivery_ready(notification)
+    await hand_over(context, conversation_reply_message(event_id, reply, now=now))
 
 
 async def queue_appointment_reminder(

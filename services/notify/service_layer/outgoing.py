@@ -11,13 +11,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from services.notify.domain.notification import Leg, new_message
+from services.notify.domain.notification import Leg, Notification, new_message
 from services.notify.domain.quiet_hours import QuietHours
 from services.notify.domain.recipients import Recipients
 from services.notify.domain.route import phone_fallback
 from services.notify.domain.staff import StaffDirectory
 from services.notify.domain.templates import Message, Templates
-from services.notify.service_layer.delivery import DeliveryReady
+from services.notify.service_layer.delivery import DeliveryReady, FirstClaim
 from services.notify.service_layer.ports import NotificationRepository, RecipientDirectory
 from services.notify.service_layer.statuses import StatusContext
 from shared.events.models.values import DeliveryChannel, NotificationChannel
@@ -36,6 +36,16 @@ class MessageContext:
     """Where the delivery statuses intake passes on are recorded."""
     staff: StaffDirectory = field(default_factory=StaffDirectory)
     """Who staff notices go to; none known until bootstrap gives the office's directory."""
+    claim_first_attempt: FirstClaim = lambda notification: None
+    """Lets delivery claim a new message's first attempt as it is stored (`Delivery`); by
+    default every attempt is claimed by a write of its own."""
+
+
+async def hand_over(context: MessageContext, notification: Notification) -> None:
+    """Stores a new message, once per id, and hands it to delivery."""
+    context.claim_first_attempt(notification)
+    if await context.repository.add(notification):
+        context.delivery_ready(notification)
 
 
 async def queue_to_phone(
@@ -95,8 +105,7 @@ async def queue_message(
         now=now,
         quiet_hours=context.quiet_hours,
     )
-    if await context.repository.add(notification):
-        context.delivery_ready(notification)
+    await hand_over(context, notification)
 
 
 def _leg(

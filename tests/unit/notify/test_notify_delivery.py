@@ -81,7 +81,10 @@ async def named(delivery: Delivery, notification_ids: list[str]) -> int:
 def handing_to(repository: FakeNotificationRepository, delivery: Delivery) -> MessageContext:
     """The message use cases storing in `repository` and handing over to `delivery`."""
     return dataclasses.replace(
-        FakeNotify().context, repository=repository, delivery_ready=delivery.hold
+        FakeNotify().context,
+        repository=repository,
+        delivery_ready=delivery.hold,
+        claim_first_attempt=delivery.claim_first_attempt,
     )
 
 

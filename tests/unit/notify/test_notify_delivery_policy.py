@@ -23,6 +23,7 @@ from services.notify.domain.rate_limit import ChannelLimit
 from services.notify.service_layer.delivery import Delivery
 from services.notify.service_layer.ports import ProviderError
 from shared.calendar import JAKARTA
+from shared.events.envelope import CloudEvent
 from shared.events.models.notifications import NotificationFailed, NotificationSent
 from shared.events.models.values import DeliveryChannel, DeliveryStatus
 from tests.builders import MOBILE, T0, notification
@@ -389,3 +390,113 @@ async def test_a_failure_report_of_another_provider_message_changes_nothing(
 
     assert (world.stored().status, world.stored().channel) == (NotificationStatus.SENT, WHATSAPP)
     assert len(world.provider.accepted) == 1
+
+
+class SavesCounted(FakeNotificationRepository):
+    """Records the status of each write after the insert."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.saves: list[tuple[NotificationStatus, datetime]] = []
+
+    async def save(self, notification: Notification, outbox: list[CloudEvent]) -> bool:
+        self.saves.append((notification.status, notification.next_attempt_at))
+        return await super().save(notification, outbox)
+
+
+def sms(notification_id: str = "n-1", *, next_attempt_at: datetime = T0) -> Notification:
+    base = notification(notification_id, next_attempt_at=next_attempt_at)
+    return dataclasses.replace(base, channel=SMS)
+
+
+async def store_new(world: World, delivery: Delivery, new: Notification) -> None:
+    """As the message use cases do: claim, insert, hand over."""
+    delivery.claim_first_attempt(new)
+    assert await world.repository.add(new)
+    delivery.hold(new)
+
+
+@pytest.fixture
+def counted(world: World) -> SavesCounted:
+    world.repository = SavesCounted()
+    world.repository.outgoing.register(world.outbox_ready)
+    return world.repository
+
+
+async def test_a_new_sms_is_claimed_by_its_insert_and_sent_with_one_write(
+    world: World, counted: SavesCounted
+) -> None:
+    delivery = world.delivery()
+    await store_new(world, delivery, sms())
+    assert (world.stored().status, world.stored().next_attempt_at) == (
+        NotificationStatus.SENDING,
+        T0 + LEASE,
+    )
+
+    assert await delivery.deliver(["n-1"]) == 1
+    await delivery.drain()
+
+    assert world.provider.calls == [(SMS, "n-1:SMS")]
+    assert [status for status, _ in counted.saves] == [NotificationStatus.SENT]
+    assert world.events() == [NotificationSent.event_type]
+
+
+async def test_a_new_whatsapp_message_is_written_in_flight_before_its_call(
+    world: World, counted: SavesCounted
+) -> None:
+    delivery = world.delivery()
+    await store_new(world, delivery, notification("n-1"))
+    assert world.stored().status is NotificationStatus.PENDING
+
+    assert await delivery.deliver(["n-1"]) == 1
+    await delivery.drain()
+
+    assert world.provider.calls == [(WHATSAPP, "n-1:WHATSAPP")]
+    assert [status for status, _ in counted.saves] == [
+        NotificationStatus.SENDING,
+        NotificationStatus.SENT,
+    ]
+
+
+async def test_a_message_not_due_yet_is_not_claimed(world: World) -> None:
+    later = sms(next_attempt_at=T0 + timedelta(hours=9))
+    world.delivery().claim_first_attempt(later)
+
+    assert (later.status, later.next_attempt_at) == (
+        NotificationStatus.PENDING,
+        T0 + timedelta(hours=9),
+    )
+
+
+async def test_a_claim_lost_with_its_instance_is_sent_under_its_key_once_its_lease_ends(
+    world: World,
+) -> None:
+    await store_new(world, world.delivery(), sms())
+
+    assert await world.sweep() == 0
+    world.clock.advance(LEASE)
+    assert await world.sweep() == 1
+
+    assert world.provider.calls == [(SMS, "n-1:SMS")]
+    assert world.stored().status is NotificationStatus.SENT
+
+
+async def test_a_claim_held_up_in_its_lane_is_renewed_before_its_call(
+    world: World, counted: SavesCounted
+) -> None:
+    async def throttled(_: float) -> None:
+        world.clock.advance(LEASE * 0.6)
+
+    delivery = world.delivery(sleep=throttled)
+    await store_new(world, delivery, sms())
+
+    assert await delivery.deliver(["n-1"]) == 1
+    await delivery.drain()
+
+    renewed_at = T0 + LEASE * 0.6
+    assert counted.saves[0] == (NotificationStatus.SENDING, renewed_at + LEASE)
+    assert [status for status, _ in counted.saves] == [
+        NotificationStatus.SENDING,
+        NotificationStatus.SENT,
+    ]
+    assert world.provider.calls == [(SMS, "n-1:SMS")]
