@@ -23,7 +23,7 @@ from fastapi.routing import APIRoute
 from shared.auth import InvalidToken, TokenVerifier
 from shared.clock import Clock, system_clock
 from shared.counts import MINUTE, Counts, seconds_left, window_start
-from shared.dependencies import provided
+from shared.dependencies import context_of
 from shared.errors import ApiError
 from shared.identity import STAFF_ROLES, Principal, Role
 
@@ -207,9 +207,6 @@ class Access:
     trusted_proxies: Proxies = ()
 
 
-counting_of = provided(Counting)
-
-
 async def authorize(request: Request) -> Principal | None:
     """Applies the route's rule; the caller (None without a token) is kept on `request.state`."""
     access: Access = request.app.state.access
@@ -224,7 +221,7 @@ async def authorize(request: Request) -> Principal | None:
             status.HTTP_403_FORBIDDEN, "forbidden", "Anda tidak berhak atas layanan ini."
         )
     if rule.rate_limit is not None:
-        counting = counting_of(request)
+        counting = context_of(request, Counting)
         limit, caller = limited_as(rule.rate_limit, request, principal, access.trusted_proxies)
         wait = await access.limits.retry_after(
             limit,
@@ -264,7 +261,7 @@ def _unauthenticated(message: str) -> ApiError:
     )
 
 
-def caller(request: Request) -> Principal | None:
+async def caller(request: Request) -> Principal | None:
     principal: Principal | None = request.state.principal
     return principal
 

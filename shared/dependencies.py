@@ -4,7 +4,7 @@ ask for it by type (`Annotated[X, Depends(provided(X))]`), so no route reads an 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
 from fastapi import FastAPI, Request
@@ -25,17 +25,26 @@ def provide(app: FastAPI, *contexts: object) -> None:
 
 def provided(
     kind: type[T], *, code: str = "not_ready", message: str = NOT_READY
-) -> Callable[[Request], T]:
-    """A FastAPI dependency on the app's context of type `kind`. An app wired without one (a
-    process or test that leaves the feature out) refuses as unavailable with `code`, `message`."""
+) -> Callable[[Request], Awaitable[T]]:
+    """A FastAPI dependency on the app's context of type `kind` (see `context_of`). A coroutine,
+    so FastAPI calls it in the event loop instead of on a worker thread, a thread switch per
+    request."""
 
-    def dependency(request: Request) -> T:
-        context = _provided(request.app).get(kind)
-        if not isinstance(context, kind):
-            raise Refusal(code, message, Kind.UNAVAILABLE)
-        return context
+    async def dependency(request: Request) -> T:
+        return context_of(request, kind, code=code, message=message)
 
     return dependency
+
+
+def context_of(
+    request: Request, kind: type[T], *, code: str = "not_ready", message: str = NOT_READY
+) -> T:
+    """The app's context of type `kind`. An app wired without one (a process or test that leaves
+    the feature out) refuses as unavailable with `code`, `message`."""
+    context = _provided(request.app).get(kind)
+    if not isinstance(context, kind):
+        raise Refusal(code, message, Kind.UNAVAILABLE)
+    return context
 
 
 def _provided(app: FastAPI) -> dict[type, object]:

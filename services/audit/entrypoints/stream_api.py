@@ -31,7 +31,7 @@ from services.audit.service_layer.stream import (
     Idle,
     LogFeed,
 )
-from shared.dependencies import provided
+from shared.dependencies import context_of
 from shared.errors import ApiError
 from shared.http.error_bodies import error_response, error_responses
 
@@ -44,12 +44,8 @@ STREAM_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 router = APIRouter(prefix="/v1/audit")
 
 
-feed_of = provided(
-    LogFeed,
-    code="stream_unavailable",
-    message="Aliran log tidak tersedia pada layanan ini.",
-)
-"""The process's feed; an app wired without one serves no stream."""
+NO_FEED = "Aliran log tidak tersedia pada layanan ini."
+"""An app wired without the process's feed serves no stream."""
 
 
 @router.get(
@@ -91,7 +87,7 @@ async def stream(
         ),
     ] = None,
 ) -> StreamingResponse:
-    feed = feed_of(request)
+    feed = context_of(request, LogFeed, code="stream_unavailable", message=NO_FEED)
     try:
         first = first_index(last_event_id=last_event_id, start=start)
         field = LAST_EVENT_ID if last_event_id else FROM

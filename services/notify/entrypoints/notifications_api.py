@@ -24,7 +24,7 @@ from shared.identity import Principal
 router = APIRouter(prefix="/v1/notifications", tags=["notifications"])
 
 
-def get_principal(request: Request) -> Principal:
+async def get_principal(request: Request) -> Principal:
     principal: Principal = request.state.principal
     return principal
 
