@@ -18,6 +18,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from pymongo.errors import ConnectionFailure, PyMongoError
 from starlette.exceptions import HTTPException
+from starlette.requests import ClientDisconnect
 
 from shared.access import (
     retry_after_header,
@@ -287,6 +288,15 @@ async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+async def _client_gone(request: Request, exc: Exception) -> JSONResponse:
+    """A client that hung up while sending its body (gave up, or its connection was cut) is not
+    a failure of the service: nothing of the request was stored, and it hears no answer."""
+    return JSONResponse(
+        error_body("client_disconnected", "Permintaan terputus sebelum isinya diterima."),
+        status_code=status.HTTP_400_BAD_REQUEST,
+    )
+
+
 def install_error_handlers(app: FastAPI) -> None:
     """Every refusal and failure answers JSON with a stable code; none leaks internals."""
     app.add_exception_handler(RequestValidationError, _validation_error)
@@ -294,4 +304,5 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ApiError, _api_error)
     app.add_exception_handler(Refusal, _domain_refusal)
     app.add_exception_handler(PyMongoError, _storage_failure)
+    app.add_exception_handler(ClientDisconnect, _client_gone)
     app.add_exception_handler(Exception, _unexpected)

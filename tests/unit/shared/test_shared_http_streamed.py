@@ -52,13 +52,20 @@ def app() -> FastAPI:
 
 
 async def call(
-    path: str, parts: list[bytes], *, declared: int | None = None, hang: bool = False
+    path: str,
+    parts: list[bytes],
+    *,
+    declared: int | None = None,
+    hang: bool = False,
+    hang_up: bool = False,
 ) -> list[Message]:
-    """One request through the app, its body in `parts`, then a client that may stop sending."""
+    """One request through the app, its body in `parts`, then a client that may stop sending
+    (`hang`) or hang up (`hang_up`) before the body's end."""
     read_parts.clear()
     sent: list[Message] = []
+    unfinished = hang or hang_up
     pending: list[Message] = [
-        {"type": "http.request", "body": part, "more_body": hang or n < len(parts) - 1}
+        {"type": "http.request", "body": part, "more_body": unfinished or n < len(parts) - 1}
         for n, part in enumerate(parts)
     ]
 
@@ -130,6 +137,15 @@ async def test_a_streamed_body_that_stops_arriving_gets_408_after_its_own_time()
     assert body["error"] == "body_timeout"
     assert (b"connection", b"close") in sent[0]["headers"]
     assert asyncio.get_running_loop().time() - started < 2
+
+
+async def test_a_client_that_hangs_up_midway_is_answered_400_not_a_server_error() -> None:
+    sent = await call("/files/kk", [b"a" * 10, b"b" * 10], hang_up=True)
+
+    status, body = answer(sent)
+    assert status == 400
+    assert body["error"] == "client_disconnected"
+    assert read_parts == [10, 10]
 
 
 async def test_every_other_route_keeps_the_usual_limit() -> None:
