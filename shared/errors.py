@@ -19,6 +19,12 @@ class RetryableError(Exception):
     """A handler lost a race it can win by trying again (e.g. two appenders at one position)."""
 
 
+class AwaitingEarlierEvent(RetryableError):
+    """A handler needs what another event of its key brings, and that event has not been handled
+    yet: it overtook it on the way (e.g. a request's document before the request). The consumer
+    lets the events behind it go first, so the one it waits for can arrive."""
+
+
 class PoisonEvent(Exception):
     """An event a consumer can never handle; it goes straight to the dead-letter topic."""
 

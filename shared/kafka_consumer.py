@@ -9,6 +9,7 @@ import heapq
 import json
 import logging
 from collections.abc import Iterable, Iterator
+from enum import Enum
 from typing import TypeVar
 
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, ConsumerRecord, TopicPartition
@@ -17,7 +18,7 @@ from pydantic import ValidationError
 
 from shared.clock import Clock
 from shared.config import ServiceSettings
-from shared.errors import PoisonEvent
+from shared.errors import AwaitingEarlierEvent, PoisonEvent
 from shared.events.envelope import (
     ATTRIBUTE_HEADER_PREFIX,
     CloudEvent,
@@ -50,6 +51,15 @@ def in_time_order(
     return heapq.merge(*batches, key=lambda record: record.timestamp)
 
 
+class _Outcome(Enum):
+    HANDLED = "handled"
+    """Handled, or dead-lettered: its offset may be committed."""
+    DEFERRED = "deferred"
+    """Awaits a later event of its key: queued again behind it."""
+    STOPPED = "stopped"
+    """Stopping cut its retries short: it is handled again after a restart."""
+
+
 class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
     """Before partitions move to another consumer, finishes and commits what was taken from them."""
 
@@ -67,7 +77,10 @@ class EventConsumer:
     """Feeds events to a handler, concurrently across keys and in order within a key.
 
     Up to `concurrency` events are handled at once; events with the same Kafka key (one request)
-    strictly one after the other, in offset order. A partition's offset is committed only up to
+    strictly one after the other, in offset order, except one that awaits another event of its
+    key not handled yet (`AwaitingEarlierEvent`: it overtook that event, e.g. written by two
+    instances): it is queued again behind the events taken after it, so it cannot hold up the
+    one it waits for. A partition's offset is committed only up to
     its first event not yet handled, so a crash at any moment loses nothing; what is redelivered
     the idempotent handlers recognise.
 
@@ -170,21 +183,29 @@ class EventConsumer:
     def _take(self, record: ConsumerRecord[bytes, bytes]) -> None:
         partition = TopicPartition(record.topic, record.partition)
         self._progress.take(partition, record.offset)
+        deferrals = 0
 
         async def job() -> bool:
+            nonlocal deferrals
+            if deferrals:
+                await asyncio.sleep(self._backoff(deferrals))
             if self._stopping.is_set():
                 return False
             try:
-                handled = await self._process(record)
+                outcome = await self._process(record)
             except Exception as exc:
                 # Only the dead-letter send can get here; the service must not run on without it.
                 self._failure = exc
                 self._stopping.set()
                 return False
-            if handled:
+            if outcome is _Outcome.DEFERRED:
+                deferrals += 1
+                self._runner.submit(record.key, job)
+                return True
+            if outcome is _Outcome.HANDLED:
                 self._progress.finish(partition, record.offset)
             self._room.set()
-            return handled
+            return outcome is _Outcome.HANDLED
 
         self._runner.submit(record.key, job)
 
@@ -204,15 +225,16 @@ class EventConsumer:
         else:
             self._progress.committed(positions)
 
-    async def _process(self, record: ConsumerRecord[bytes, bytes]) -> bool:
-        """Handles or dead-letters one record; False when stopping cut a transient retry short."""
+    async def _process(self, record: ConsumerRecord[bytes, bytes]) -> _Outcome:
+        """Handles or dead-letters one record, or defers it behind the later events of its key
+        when it awaits one of them; STOPPED when stopping cut a transient retry short."""
         try:
             event = CloudEvent.from_kafka(record.value, record.headers)
         except NotACloudEvent as exc:
             await self._send_to_dead_letter(
                 record, _claimed_type(record), f"not a CloudEvent: {exc}"
             )
-            return True
+            return _Outcome.HANDLED
         failures = 0
         retries = 0
         while True:
@@ -220,26 +242,33 @@ class EventConsumer:
                 with counting_operations(self._group_id):
                     await self._handle(event)
                 EVENTS.labels(self._group_id, event_type_label(event.type), "handled").inc()
-                return True
+                return _Outcome.HANDLED
             except ValidationError as exc:
                 await self._send_to_dead_letter(
                     record,
                     event.type,
                     f"cannot handle {event.type}: {describe_validation_error(exc)}",
                 )
-                return True
+                return _Outcome.HANDLED
             except PoisonEvent as exc:
                 await self._send_to_dead_letter(
                     record, event.type, f"cannot handle {event.type}: {exc}"
                 )
-                return True
+                return _Outcome.HANDLED
+            except AwaitingEarlierEvent as exc:
+                if self._runner.has_successor(record.key):
+                    log.info("%s waits behind later events: %s", event.type, exc)
+                    return _Outcome.DEFERRED
+                log.warning("%s waits, retrying: %s", event.type, exc)
+                if self._stopping.is_set():
+                    return _Outcome.STOPPED
             except Exception as exc:
                 if is_transient(exc):
                     log.warning(
                         "transient failure on %s, retrying: %s", event.type, describe_error(exc)
                     )
                     if self._stopping.is_set():
-                        return False
+                        return _Outcome.STOPPED
                 else:
                     failures += 1
                     log.exception(
@@ -247,9 +276,12 @@ class EventConsumer:
                     )
                     if failures >= self._max_attempts:
                         await self._send_to_dead_letter(record, event.type, describe_error(exc))
-                        return True
+                        return _Outcome.HANDLED
             retries += 1
-            await asyncio.sleep(min(self._retry_backoff_s * 2 ** min(retries, 6), 10.0))
+            await asyncio.sleep(self._backoff(retries))
+
+    def _backoff(self, retries: int) -> float:
+        return float(min(self._retry_backoff_s * 2 ** min(retries, 6), 10.0))
 
     async def _send_to_dead_letter(
         self, record: ConsumerRecord[bytes, bytes], event_type: str, error: str

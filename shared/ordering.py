@@ -109,6 +109,10 @@ class KeyedRunner:
         task.add_done_callback(lambda done: self._finished(key, done))
         return task
 
+    def has_successor(self, key: Hashable) -> bool:
+        """Asked from a running job: whether a later job of its key waits behind it."""
+        return self._tails.get(key) is not asyncio.current_task()
+
     def _finished(self, key: Hashable, task: asyncio.Task[bool]) -> None:
         self._tasks.discard(task)
         if self._tails.get(key) is task:

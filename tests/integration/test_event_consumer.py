@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from prometheus_client import REGISTRY
 
+from shared.errors import AwaitingEarlierEvent
 from shared.events.envelope import CloudEvent
 from shared.events.topics import Topic
 from shared.kafka import KafkaAccess
@@ -221,6 +222,41 @@ async def test_a_held_key_lets_other_keys_of_its_partition_pass_and_holds_the_co
     finally:
         release.set()
         await loop.stop()
+
+
+async def test_an_event_awaiting_a_later_one_of_its_key_lets_it_pass_and_then_is_handled(
+    kafka: KafkaAccess, producer: AIOKafkaProducer, new_topic: TopicFactory
+) -> None:
+    """Two documents of a request published before the request itself (their writers raced):
+    each waits for the request without holding it up, and the commit waits for them."""
+    topic, dead_letter = await new_topic(partitions=1), await new_topic(partitions=1)
+    group = f"group-{uuid.uuid4().hex[:8]}"
+    handled: list[int] = []
+
+    async def handle(received: CloudEvent) -> None:
+        n = received.data["n"]
+        if n != 0 and 0 not in handled:
+            raise AwaitingEarlierEvent("the request is not in yet")
+        handled.append(n)
+
+    for n in (1, 2, 0):
+        await publish(producer, topic.name, event(n))
+    loop = consumer(kafka, producer, group_id=group, topic=topic,
+                    dead_letter=dead_letter, handle=handle)  # fmt: skip
+    await loop.start()
+    try:
+        await eventually(lambda: len(handled) == 3, what="the request, then its documents")
+
+        async def all_committed() -> bool:
+            return await committed_offset(kafka, group, topic) == 3
+
+        await eventually(all_committed, what="the commit past all three")
+    finally:
+        await loop.stop()
+
+    assert handled == [0, 1, 2]
+    assert handled_count(group, "other", "handled") == 3
+    assert handled_count(group, "other", "dead_lettered") == 0
 
 
 async def test_events_of_different_keys_are_handled_concurrently(

@@ -17,7 +17,7 @@ from services.processing.domain.priority import Lane
 from services.processing.domain.queues import QueueKey, passable
 from services.processing.service_layer.known_cases import CaseFacts, KnownCases
 from services.processing.service_layer.ports import CaseRepository, WorkQueues
-from shared.errors import Conflict, Kind, Refusal, RetryableError
+from shared.errors import AwaitingEarlierEvent, Conflict, Kind, Refusal
 from shared.events.envelope import Actor, Event
 from shared.events.models.cases import CaseReleased, CaseStage
 from shared.events.models.requests import (
@@ -67,7 +67,7 @@ async def cancel_case(
     while True:
         loaded = await repository.get(cancelled.request_id)
         if loaded is None:
-            raise RetryableError(f"case {cancelled.request_id} is not opened yet")
+            raise AwaitingEarlierEvent(f"case {cancelled.request_id} is not opened yet")
         case, revision = loaded
         try:
             case.cancel(cancelled.actor, now=now)
@@ -89,7 +89,7 @@ async def resume_case(
     while True:
         loaded = await repository.get(resubmitted.request_id)
         if loaded is None:
-            raise RetryableError(f"case {resubmitted.request_id} is not opened yet")
+            raise AwaitingEarlierEvent(f"case {resubmitted.request_id} is not opened yet")
         case, revision = loaded
         try:
             case.resubmit(resubmitted.actor, now=now, calendar=calendar)
@@ -114,7 +114,7 @@ async def note_documents(
             request_id, event.requirement, event.document_id, event.replaces
         )
         if noted is None:
-            raise RetryableError(f"case {request_id} is not opened yet")
+            raise AwaitingEarlierEvent(f"case {request_id} is not opened yet")
         return
     known = await repository.facts(request_id)
     if known is not None and not known.missing and known.documents >= set(event.documents):
@@ -122,7 +122,7 @@ async def note_documents(
     while True:
         loaded = await repository.get(request_id)
         if loaded is None:
-            raise RetryableError(f"case {request_id} is not opened yet")
+            raise AwaitingEarlierEvent(f"case {request_id} is not opened yet")
         case, revision = loaded
         if not case.note_complete(event.documents):
             return

@@ -12,7 +12,7 @@ from services.processing.entrypoints.case_views import CaseView
 from services.processing.entrypoints.consumer import Dependencies, subscription
 from services.processing.service_layer.cases import note_documents
 from services.processing.service_layer.known_cases import KnownCases
-from shared.errors import RetryableError
+from shared.errors import AwaitingEarlierEvent
 from shared.events.envelope import Actor, ActorKind, Channel
 from shared.events.models.cases import CaseVerified, RevisionRequested
 from shared.events.models.requests import DocumentAttached, RequestCompleted
@@ -162,7 +162,7 @@ async def test_a_redelivered_document_event_writes_nothing() -> None:
 
 
 async def test_a_document_for_a_case_not_opened_yet_is_retried() -> None:
-    with pytest.raises(RetryableError):
+    with pytest.raises(AwaitingEarlierEvent):
         await note_documents(
             event=attached("KK", "doc-1"), repository=KnownCases(FakeCaseRepository())
         )

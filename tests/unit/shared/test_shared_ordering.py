@@ -124,3 +124,33 @@ async def test_a_job_whose_predecessor_gave_up_gives_up_without_running() -> Non
     assert ran == ["first"]
     assert first.result() is False
     assert after.result() is False
+
+
+async def test_a_job_knows_whether_a_later_job_of_its_key_waits_behind_it() -> None:
+    runner = KeyedRunner(limit=4)
+    started = asyncio.Event()
+    release = asyncio.Event()
+    seen: dict[str, bool] = {}
+
+    async def first() -> bool:
+        started.set()
+        await release.wait()
+        seen["first"] = runner.has_successor("a")
+        return True
+
+    async def last() -> bool:
+        seen["last"] = runner.has_successor("a")
+        return True
+
+    async def other() -> bool:
+        seen["other"] = runner.has_successor("b")
+        return True
+
+    runner.submit("a", first)
+    await started.wait()
+    runner.submit("a", last)
+    runner.submit("b", other)
+    release.set()
+    await runner.drain()
+
+    assert seen == {"first": True, "last": False, "other": False}
