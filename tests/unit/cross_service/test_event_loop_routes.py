@@ -15,7 +15,7 @@ from tests.unit.cross_service.test_api_documents import APPS
 
 
 def runs_in_the_loop(call: Callable[..., Any]) -> bool:
-    for function in (call, getattr(call, "__call__", None)):
+    for function in (call, type(call).__call__):
         if inspect.iscoroutinefunction(function) or inspect.isasyncgenfunction(function):
             return True
     return False
