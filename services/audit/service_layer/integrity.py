@@ -7,7 +7,9 @@ and the triggering entry and are inserted only if new, so a restart between stor
 saving the position raises each of them once: the same entries, replayed on the saved memory
 (which may hold them already: the rules are idempotent by entry index), find the same alerts.
 Of two audit instances, the one whose save still names the position it started from wins; the
-other starts again from the new position.
+other stands aside for `stand_aside` before it loads the new position's memory and tries again,
+so that the two do not each read the whole log and, turn about, the whole memory: the one that
+wins goes on, and the other takes over within that time if it stops.
 """
 
 from __future__ import annotations
@@ -54,6 +56,7 @@ class IntegrityEngine:
         context: Context,
         clock: Clock,
         batch: int = 500,
+        stand_aside: timedelta = timedelta(seconds=30),
     ) -> None:
         self._entries = entries
         self._progress = progress
@@ -61,7 +64,9 @@ class IntegrityEngine:
         self._context = context
         self._clock = clock
         self._batch = batch
+        self._stand_aside = stand_aside
         self._held: tuple[int, RuleMemory] | None = None
+        self._aside_until: datetime | None = None
 
     async def run(self) -> int:
         """Reads every entry not yet read, in batches; returns how many alerts it raised."""
@@ -71,6 +76,8 @@ class IntegrityEngine:
         return raised
 
     async def _next_batch(self) -> int | None:
+        if self._aside_until is not None and self._clock() < self._aside_until:
+            return None
         position, memory = await self._memory()
         end = min(self._entries.end(), position + self._batch)
         entries = await self._entries.following(position, end) if end > position else []
@@ -102,6 +109,7 @@ class IntegrityEngine:
             self._held = (end, memory)
         else:
             self._held = None
+            self._aside_until = self._clock() + self._stand_aside
         return raised
 
     async def _memory(self) -> tuple[int, RuleMemory]:

@@ -32,7 +32,7 @@ from services.audit.domain.alerts import (
 )
 from services.audit.domain.integrity.context import Context, Thresholds
 from services.audit.domain.integrity.findings import Finding, Rule
-from services.audit.domain.integrity.memory import MemoryChanges
+from services.audit.domain.integrity.memory import MemoryChanges, RuleMemory
 from services.audit.domain.merkle import verify_inclusion
 from services.audit.domain.pseudonym import pseudonym, pseudonymise
 from services.audit.entrypoints.api import AuditContext
@@ -296,6 +296,49 @@ async def test_a_restart_after_storing_alerts_but_before_saving_repeats_and_lose
     assert alerts.by_id == crashed_alerts
     assert sorted(alerts.by_id) == ["queue_jump-3", "repeated_send_backs-2"]
     assert len(alerts.outbox) == 2
+
+
+class CountedLoads(FakeProgress):
+    def __init__(self) -> None:
+        super().__init__()
+        self.loads = 0
+
+    async def load(self) -> tuple[int, RuleMemory]:
+        self.loads += 1
+        return await super().load()
+
+
+async def test_the_instance_that_lost_a_save_stands_aside_then_takes_over_if_left_alone() -> None:
+    log = Log()
+    for _ in range(3):
+        log.add(sent_back("req-2", officer()))
+    entries, progress, alerts = await logged(log), CountedLoads(), FakeAlerts()
+    clock = FakeClock(RAISED)
+
+    def instance() -> IntegrityEngine:
+        return IntegrityEngine(
+            entries=entries, progress=progress, alerts=alerts, context=CONTEXT, clock=clock
+        )
+
+    async def more(request_id: str) -> None:
+        log.add(claimed(request_id, officer(), out_of_order=True))
+        await entries.append(log.entries[-1:])
+
+    first, second = instance(), instance()
+    await first.run()
+    await more("req-1")
+    await second.run()
+    await first.run()  # its save names position 3, which the second moved on: lost
+    await more("req-3")
+    loads = progress.loads
+
+    assert await first.run() == 0
+    assert (progress.loads, progress.position) == (loads, 4)
+
+    clock.advance(timedelta(seconds=30))
+    assert await first.run() == 1
+    assert (progress.loads, progress.position) == (loads + 1, 5)
+    assert sorted(alerts.by_id) == ["queue_jump-3", "queue_jump-4", "repeated_send_backs-2"]
 
 
 async def test_off_hours_actions_raise_one_alert_per_officer_and_day_with_every_action() -> None:
