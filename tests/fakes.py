@@ -67,6 +67,7 @@ class FakeRequestRepository:
         self.tracking_numbers: dict[str, str] = {}
         self.open_applications: dict[tuple[str, str], OpenApplication] = {}
         self.processed_events: set[str] = set()
+        self.case_step_at: dict[str, datetime] = {}
         self.outbox: list[CloudEvent] = []
         self.outgoing = Outbox()
 
@@ -114,7 +115,10 @@ class FakeRequestRepository:
             return False
         if stored.status is change.status and not even_if_current:
             return False
+        if change.at < self.case_step_at.get(request_id, change.at):
+            return False
         self.processed_events.add(event_id)
+        self.case_step_at[request_id] = change.at
         self.requests[request_id] = dataclasses.replace(
             stored, status=change.status, history=[*stored.history, change]
         )

@@ -100,6 +100,28 @@ class RequestRepositoryContract:
         assert loaded.history == [change]
         assert is_utc(loaded.history[0].at)
 
+    async def test_a_case_step_older_than_the_last_recorded_one_changes_nothing(
+        self, repository: RequestRepository
+    ) -> None:
+        await repository.add(citizen_request("req-1"), [])
+        approved = StatusChange(status=RequestStatus.APPROVED, at=T0 + timedelta(hours=2))
+        late = StatusChange(status=RequestStatus.IN_VERIFICATION, at=T0 + timedelta(hours=1))
+        same_moment = StatusChange(status=RequestStatus.ISSUED, at=T0 + timedelta(hours=2))
+
+        recorded = await repository.record_progress(
+            "req-1", "evt-2", approved, even_if_current=False
+        )
+        overtaken = await repository.record_progress("req-1", "evt-1", late, even_if_current=False)
+        beside = await repository.record_progress(
+            "req-1", "evt-3", same_moment, even_if_current=False
+        )
+
+        assert (recorded, overtaken, beside) == (True, False, True)
+        loaded = await repository.get("req-1")
+        assert loaded is not None
+        assert loaded.status is RequestStatus.ISSUED
+        assert loaded.history == [approved, same_moment]
+
     async def test_progress_at_the_current_status_is_recorded_only_if_asked_to(
         self, repository: RequestRepository
     ) -> None:

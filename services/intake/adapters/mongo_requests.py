@@ -31,6 +31,9 @@ from shared.outbox import Outbox
 
 OWNER_PURPOSE = "request-owner"
 OPEN_PURPOSE = "open-application"
+CASE_STEP_AT = "case_step_at"
+"""When the last case step recorded was taken: a step taken before it arrived late (its case's
+events were published by two processing instances) and would set an outdated status."""
 
 
 class MongoRequestRepository:
@@ -184,14 +187,18 @@ class MongoRequestRepository:
         self, request_id: str, event_id: str, change: StatusChange, *, even_if_current: bool
     ) -> bool:
         """Moves the request to a new status once per case event, in one write with the status
-        checked by its filter; False if seen before, already at that status or unknown."""
+        checked by its filter; False if seen before, already at that status, older than the
+        case step last recorded (it overtook a later one on the way), or unknown."""
+        expected: Document = {CASE_STEP_AT: {"$not": {"$gt": change.at}}}
+        if not even_if_current:
+            expected["status"] = {"$ne": change.status.value}
         return await apply_once(
             self._collection,
             document_id=request_id,
             event_id=event_id,
-            changes={"status": change.status.value},
+            changes={"status": change.status.value, CASE_STEP_AT: change.at},
             cipher=self._cipher,
-            expected=None if even_if_current else {"status": {"$ne": change.status.value}},
+            expected=expected,
             appended={"history": self._change(request_id, change)},
         )
 

@@ -62,9 +62,9 @@ class RequestRepository(Protocol):
     async def record_progress(
         self, request_id: str, event_id: str, change: StatusChange, *, even_if_current: bool
     ) -> bool:
-        """Sets the new status and adds it to the history, once per event and, unless
-        `even_if_current`, only if the request's status is another, in one write; False
-        otherwise or if the request is unknown."""
+        """Sets the new status and adds it to the history, once per event, unless a later case
+        step was recorded already and, unless `even_if_current`, only if the request's status is
+        another, in one write; False otherwise or if the request is unknown."""
         ...
 
     async def attach_document(
