@@ -32,6 +32,10 @@ class AuditSettings(ServiceSettings):
     """How often audit looks up the log's end for entries other audit instances appended."""
     append_linger_s: float = Field(default=0.1, ge=0)
     """How long an arriving event waits for others to share its write to the log."""
+    consumer_concurrency: int = Field(default=500, ge=1, le=1000)
+    """Events taken at once: each waits only for the log's next write, which takes all of them
+    (up to a batch of 500), so it bounds the batch; at the services' 32 a log that fell behind
+    caught up 32 entries a write."""
     entries_topic_interval_s: float = Field(default=1.0, gt=0)
     """How often the entries appended since are published to the entries topic, in one go."""
     stream_heartbeat_s: float = Field(default=15.0, gt=0)
