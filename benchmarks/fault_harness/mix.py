@@ -117,20 +117,27 @@ class Mix:
         """One call, tried again through faults; None if no answer ever came."""
         response: httpx.Response | None = None
         for attempt in range(RETRIES if retry else 1):
-            try:
-                async with self.in_flight:
-                    begun = time.time()
-                    response = await self.http.request(method, url, **kwargs)
-                outcome = str(response.status_code)
-            except httpx.HTTPError as error:
-                response, outcome = None, type(error).__name__
-            self.ledger.calls.append(
-                Call(begun - self.ledger.started, kind, outcome, time.time() - begun)
-            )
+            response, _ = await self.attempt(kind, method, url, **kwargs)
             if response is not None and response.status_code < 500 and response.status_code != 429:
                 return response
             await asyncio.sleep(min(2**attempt, 8))
         return response
+
+    async def attempt(
+        self, kind: str, method: str, url: str, **kwargs: Any
+    ) -> tuple[httpx.Response | None, str]:
+        """One try, recorded: its answer, and its outcome (the status, or the error's name)."""
+        try:
+            async with self.in_flight:
+                begun = time.time()
+                response = await self.http.request(method, url, **kwargs)
+            outcome = str(response.status_code)
+        except httpx.HTTPError as error:
+            response, outcome = None, type(error).__name__
+        self.ledger.calls.append(
+            Call(begun - self.ledger.started, kind, outcome, time.time() - begun)
+        )
+        return response, outcome
 
     def bearer(self, role: str, **claims: Any) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.stack.mint_token(role, **claims)}"}
@@ -217,21 +224,13 @@ class Mix:
         retries at once)."""
         key = f"harness-{self.seed}-{n}"
         sent = headers | {"Idempotency-Key": key}
-        response = await self.call(
-            f"submit {channel}",
-            "POST",
-            f"{self.intake}/v1/requests",
-            retry=False,
-            json=body,
-            headers=sent,
+        response, outcome = await self.attempt(
+            f"submit {channel}", "POST", f"{self.intake}/v1/requests", json=body, headers=sent
         )
         if response is None or response.status_code >= 300:
-            first = "no answer" if response is None else str(response.status_code)
             unanswered = response is None or response.status_code in (429, *range(500, 600))
             if later and unanswered:
-                self.ledger.unanswered.append(
-                    Unanswered(key, "/v1/requests", body, sent, self._outcome(channel, first))
-                )
+                self.ledger.unanswered.append(Unanswered(key, "/v1/requests", body, sent, outcome))
             return None
         request_id = str(response.json()["request_id"])
         self.ledger.accepted.add(request_id)
@@ -256,10 +255,6 @@ class Mix:
             return
         reason = response.json().get("message") if response.status_code >= 400 else None
         self.ledger.invalid.append(Invalid(key, flaw, str(response.status_code), reason))
-
-    def _outcome(self, channel: str, first: str) -> str:
-        calls = [c for c in self.ledger.calls if c.kind == f"submit {channel}"]
-        return calls[-1].outcome if calls else first
 
     async def send_documents(
         self, request_id: str, headers: dict[str, str], missing: list[str]
