@@ -104,6 +104,11 @@ def whatsapp_then_sms(
     return dataclasses.replace(base, fallbacks=(SMS_LEG,))
 
 
+def sms(notification_id: str = "n-1", *, next_attempt_at: datetime = T0) -> Notification:
+    base = notification(notification_id, next_attempt_at=next_attempt_at)
+    return dataclasses.replace(base, channel=SMS)
+
+
 def permanent(reason: str = "whatsapp error 131026") -> ProviderError:
     return ProviderError(reason, retryable=False)
 
@@ -185,8 +190,7 @@ def in_flight(base: Notification, *, since: datetime) -> Notification:
 async def test_an_sms_left_in_flight_is_resent_under_its_key_once_the_lease_ends(
     world: World,
 ) -> None:
-    sms = dataclasses.replace(notification("n-1"), channel=SMS)
-    await world.repository.add(in_flight(sms, since=T0))
+    await world.repository.add(in_flight(sms(), since=T0))
 
     assert await world.sweep() == 0
     world.clock.advance(LEASE)
@@ -256,7 +260,7 @@ async def test_a_whatsapp_timeout_is_held_in_doubt_and_an_sms_timeout_retried(
     world: World,
 ) -> None:
     await world.repository.add(whatsapp_then_sms("wa"))
-    await world.repository.add(dataclasses.replace(notification("sms"), channel=SMS))
+    await world.repository.add(sms("sms"))
     timeout = ProviderError("provider timed out", retryable=True, maybe_accepted=True)
     world.provider.fail(WHATSAPP, timeout)
     world.provider.fail(SMS, timeout)
@@ -299,7 +303,7 @@ async def test_a_slow_whatsapp_holds_up_neither_sms_nor_the_loop(world: World) -
 
     world.provider = HangingWhatsApp()
     await world.repository.add(notification("wa"))
-    await world.repository.add(dataclasses.replace(notification("sms"), channel=SMS))
+    await world.repository.add(sms("sms"))
     delivery = world.delivery()
 
     assert await asyncio.wait_for(delivery.deliver_due(), timeout=1) == 2
@@ -315,7 +319,7 @@ async def test_a_slow_whatsapp_holds_up_neither_sms_nor_the_loop(world: World) -
 
 async def test_each_channel_is_held_to_its_rate(world: World) -> None:
     for n in range(3):
-        await world.repository.add(dataclasses.replace(notification(f"s-{n}"), channel=SMS))
+        await world.repository.add(sms(f"s-{n}"))
     await world.repository.add(notification("wa"))
     waits: list[float] = []
 
@@ -402,11 +406,6 @@ class SavesCounted(FakeNotificationRepository):
     async def save(self, notification: Notification, outbox: list[CloudEvent]) -> bool:
         self.saves.append((notification.status, notification.next_attempt_at))
         return await super().save(notification, outbox)
-
-
-def sms(notification_id: str = "n-1", *, next_attempt_at: datetime = T0) -> Notification:
-    base = notification(notification_id, next_attempt_at=next_attempt_at)
-    return dataclasses.replace(base, channel=SMS)
 
 
 async def store_new(world: World, delivery: Delivery, new: Notification) -> None:
