@@ -195,7 +195,11 @@ def _is_set(value: object) -> bool:
 
 
 def local_secret(directory: Path, name: str) -> str:
-    """Reads a development secret from `directory`, creating it (owner-only) on first use."""
+    """Reads a development secret from `directory`, creating it (owner-only) on first use.
+
+    Processes started together (several instances) may all find it missing: the first to link
+    its file in place wins and the others read that one, so that every process holds the same
+    key (a key replaced after another process read it would seal what that one cannot open)."""
     path = directory / name
     if path.is_file() and (stored := path.read_text().strip()):
         return stored
@@ -205,5 +209,12 @@ def local_secret(directory: Path, name: str) -> str:
     descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(descriptor, "w") as file:
         file.write(value)
-    partial.replace(path)
+    try:
+        os.link(partial, path)
+    except FileExistsError:
+        if stored := path.read_text().strip():
+            return stored
+        partial.replace(path)
+    finally:
+        partial.unlink(missing_ok=True)
     return value

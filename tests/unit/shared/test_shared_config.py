@@ -33,6 +33,23 @@ def test_a_local_secret_keeps_its_value(tmp_path: Path) -> None:
     assert local_secret(tmp_path, "OTHER_KEY") != first
 
 
+def test_a_local_secret_made_meanwhile_by_another_process_is_the_one_kept(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    theirs = "0f" * 32
+
+    def made_by_another_process_meanwhile(nbytes: int) -> str:
+        if not (tmp_path / "KEY").exists():
+            (tmp_path / "KEY").write_text(theirs)
+        return "ab" * nbytes
+
+    monkeypatch.setattr("shared.config.secrets.token_hex", made_by_another_process_meanwhile)
+
+    assert local_secret(tmp_path, "KEY") == theirs
+    assert (tmp_path / "KEY").read_text() == theirs
+    assert [p.name for p in tmp_path.iterdir()] == ["KEY"]
+
+
 def test_a_local_secret_written_by_hand_is_read_without_its_newline(tmp_path: Path) -> None:
     (tmp_path / "KEY").write_text("from-the-operator\n")
 
