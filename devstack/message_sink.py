@@ -16,9 +16,10 @@ HTTP (`--port`):
   reference}`, answers 202 `{"message_id"}`; the same `Idempotency-Key` answers the same id
   and records nothing new, before any fault applies (and after a `delay`, should a copy sent
   meanwhile have been taken).
-- `GET /v1/received[?channel=]`: every message taken, in arrival order: `channel`, `to` (E.164
-  for phones, whatever the Cloud API's digits; the address for e-mail), `text` (for a WhatsApp
-  template, its approved text filled in, as the citizen reads it), `template` (`name`,
+- `GET /v1/received[?channel=][&to=]`: every message taken (to `to` only, if given), in
+  arrival order: `channel`, `to` (E.164 for phones, whatever the Cloud API's digits; the
+  address for e-mail), `text` (for a WhatsApp template, its approved text filled in, as the
+  citizen reads it), `template` (`name`,
   `language`, `parameters`) or null, `subject` (e-mail), `reference` (the sender's key: the SMS
   `Idempotency-Key`, WhatsApp's `biz_opaque_callback_data`, the e-mail's `Message-ID`) and
   `message_id` (the provider id it answered) and `received_at` (when it was taken).
@@ -520,8 +521,14 @@ def create_app(
         return JSONResponse({"message_id": outcome.message_id}, status_code=202)
 
     @app.get("/v1/received")
-    async def received(channel: DeliveryChannel | None = None) -> list[ReceivedMessage]:
-        return [m for m in sink.received if channel is None or m.channel is channel]
+    async def received(
+        channel: DeliveryChannel | None = None, to: str | None = None
+    ) -> list[ReceivedMessage]:
+        return [
+            m
+            for m in sink.received
+            if (channel is None or m.channel is channel) and (to is None or m.to == to)
+        ]
 
     @app.post("/v1/faults", status_code=204)
     async def add_fault(fault: Fault) -> None:

@@ -25,7 +25,8 @@ class Call:
 
 @dataclass(frozen=True)
 class Unanswered:
-    """A submission without a 2xx: sent again, with its Idempotency-Key, once the run settled."""
+    """A submission without a 2xx: sent again, with its Idempotency-Key, once the run settled.
+    `headers` are the caller's own (an app citizen's as they are then)."""
 
     key: str
     path: str

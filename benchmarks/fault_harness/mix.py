@@ -14,6 +14,7 @@ import random
 import re
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from functools import cache
 from typing import Any
@@ -56,6 +57,12 @@ SIGN_IN_TIMEOUT_S = 30.0
 SIGN_IN_CODE = re.compile(r"Kode masuk Adminduk Anda: (\d{6})")
 CITIZENS = 10
 """Signed-in citizens of the app, each submitting for several NIKs (their family's)."""
+SIGN_IN_AGAIN_S = 600.0
+"""A citizen's token lasts 15 minutes: the app signs in again well before, and a minute after
+a sign-in that failed (under a fault)."""
+SIGN_IN_RETRY_S = 60.0
+SHIFT_S = 8 * 3600
+"""Staff tokens last a working day, the longest a run may take."""
 FIX_TIMEOUT_S = 180.0
 """How long a citizen keeps looking for their request's send-back."""
 MENU_KTP_REPRINT = "7"
@@ -93,6 +100,16 @@ def form(n: int) -> dict[str, Any]:
     return {**KTP_REPRINT, "nik": nik(n), "name": f"Warga {n}", "phone": phone(n)}
 
 
+@dataclass
+class AppCitizen:
+    """A citizen signed in to the app. `headers` is renewed in place when they sign in again,
+    so that the requests recorded with it stay theirs to follow up."""
+
+    local: str
+    headers: dict[str, str]
+    sign_in_due: float = field(default_factory=lambda: time.monotonic() + SIGN_IN_AGAIN_S)
+
+
 class Mix:
     def __init__(
         self, stack: Stack, http: httpx.AsyncClient, ledger: Ledger, rng: random.Random, seed: int
@@ -107,7 +124,7 @@ class Mix:
         self.letters = 0
         self.fixing: set[asyncio.Task[None]] = set()
         self.in_flight = asyncio.Semaphore(IN_FLIGHT)
-        self.citizens: list[tuple[str, dict[str, str]]] = []
+        self.citizens: list[AppCitizen] = []
 
     # --- calls ---------------------------------------------------------------------------
 
@@ -140,42 +157,68 @@ class Mix:
         return response, outcome
 
     def bearer(self, role: str, **claims: Any) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.stack.mint_token(role, **claims)}"}
+        token = self.stack.mint_token(role, lifetime_s=SHIFT_S, **claims)
+        return {"Authorization": f"Bearer {token}"}
 
     async def sign_in_citizens(self, count: int) -> None:
-        """Citizens of the app, signed in as they would be: a code by SMS, read at the message
-        sink, sent back for intake's token. Done before any fault, so every one succeeds."""
+        """Citizens of the app, signed in before any fault, so every one succeeds."""
         for k in range(count):
             local = phone(80_000 + k)
-            asked = await self.call(
-                "sign-in",
-                "POST",
-                f"{self.intake}/v1/auth/otp",
-                json={"phone": e164(local), "channel": "SMS"},
-            )
-            if asked is None or asked.status_code != 202:
-                raise RuntimeError(f"no sign-in code for a citizen: {asked}")
-            code = await self.sign_in_code(e164(local))
-            verified = await self.call(
-                "sign-in",
-                "POST",
-                f"{self.intake}/v1/auth/otp/verify",
-                json={"phone": e164(local), "code": code},
-            )
-            if verified is None or verified.status_code != 200:
-                raise RuntimeError(f"a citizen's sign-in code was refused: {verified}")
-            token = verified.json()["access_token"]
-            self.citizens.append((local, {"Authorization": f"Bearer {token}"}))
+            token = await self.sign_in(local)
+            self.citizens.append(AppCitizen(local, {"Authorization": f"Bearer {token}"}))
 
-    async def sign_in_code(self, to: str) -> str:
+    async def citizen(self, n: int) -> AppCitizen:
+        """The app citizen submitting the n-th form, signed in again when their token is due."""
+        citizen = self.citizens[n % len(self.citizens)]
+        if time.monotonic() >= citizen.sign_in_due:
+            citizen.sign_in_due = time.monotonic() + SIGN_IN_AGAIN_S
+            try:
+                token = await self.sign_in(citizen.local)
+            except (RuntimeError, httpx.HTTPError):
+                citizen.sign_in_due = time.monotonic() + SIGN_IN_RETRY_S
+            else:
+                citizen.headers["Authorization"] = f"Bearer {token}"
+        return citizen
+
+    async def sign_in(self, local: str) -> str:
+        """A citizen's token, got as the app gets it: a code by SMS, read at the message sink,
+        sent back to intake."""
+        already = len(await self.received(e164(local)))
+        asked = await self.call(
+            "sign-in",
+            "POST",
+            f"{self.intake}/v1/auth/otp",
+            json={"phone": e164(local), "channel": "SMS"},
+        )
+        if asked is None or asked.status_code != 202:
+            raise RuntimeError(f"no sign-in code for a citizen: {asked}")
+        code = await self.sign_in_code(e164(local), after=already)
+        verified = await self.call(
+            "sign-in",
+            "POST",
+            f"{self.intake}/v1/auth/otp/verify",
+            json={"phone": e164(local), "code": code},
+        )
+        if verified is None or verified.status_code != 200:
+            raise RuntimeError(f"a citizen's sign-in code was refused: {verified}")
+        return str(verified.json()["access_token"])
+
+    async def sign_in_code(self, to: str, *, after: int) -> str:
+        """The code in the first sign-in message to `to` past the `after` it had already got."""
         deadline = time.monotonic() + SIGN_IN_TIMEOUT_S
         while time.monotonic() < deadline:
-            received = await self.http.get(f"{self.stack.message_sink_url}/v1/received")
-            for message in reversed(received.json()):
-                if message["to"] == to and (found := SIGN_IN_CODE.search(message["text"])):
+            for message in (await self.received(to))[after:]:
+                if found := SIGN_IN_CODE.search(message["text"]):
                     return found.group(1)
             await asyncio.sleep(0.5)
         raise RuntimeError(f"no sign-in code reached the message sink in {SIGN_IN_TIMEOUT_S} s")
+
+    async def received(self, to: str) -> list[dict[str, Any]]:
+        listed = await self.http.get(
+            f"{self.stack.message_sink_url}/v1/received", params={"to": to}
+        )
+        messages: list[dict[str, Any]] = listed.json()
+        return messages
 
     # --- submissions ---------------------------------------------------------------------
 
@@ -189,10 +232,12 @@ class Mix:
         elif channel == "whatsapp":
             await self.by_whatsapp(n)
         else:
-            headers, body = self._submitter(channel, n)
+            headers, body = await self._submitter(channel, n)
             await self.by_api(channel, n, headers, body)
 
-    def _submitter(self, channel: str, n: int) -> tuple[dict[str, str], dict[str, Any]]:
+    async def _submitter(self, channel: str, n: int) -> tuple[dict[str, str], dict[str, Any]]:
+        """The caller's headers (an app citizen's are kept signed in, so a request's owner can
+        still follow it up later) and the form they send."""
         body = form(n)
         if channel == "operator":
             headers = self.bearer(
@@ -206,9 +251,7 @@ class Mix:
             return self.bearer(
                 "counter_officer", service_point=COUNTER_POINT, subject="counter-harness"
             ), body | {"consent": True}
-        return self.bearer(
-            "citizen", subject=f"citizen-{n}", phone_number=e164(body["phone"])
-        ), body
+        return (await self.citizen(n)).headers, body
 
     async def by_api(
         self,
@@ -230,7 +273,9 @@ class Mix:
         if response is None or response.status_code >= 300:
             unanswered = response is None or response.status_code in (429, *range(500, 600))
             if later and unanswered:
-                self.ledger.unanswered.append(Unanswered(key, "/v1/requests", body, sent, outcome))
+                self.ledger.unanswered.append(
+                    Unanswered(key, "/v1/requests", body, headers, outcome)
+                )
             return None
         request_id = str(response.json()["request_id"])
         self.ledger.accepted.add(request_id)
@@ -241,7 +286,7 @@ class Mix:
     async def invalid(self, n: int) -> None:
         """A counter submission with a form intake must refuse, tried again through faults."""
         flaw = self.rng.choice(sorted(INVALID_FORMS))
-        headers, body = self._submitter("counter", n)
+        headers, body = await self._submitter("counter", n)
         key = f"harness-{self.seed}-{n}"
         response = await self.call(
             "submit invalid",
@@ -430,7 +475,11 @@ class Mix:
         answers: list[tuple[Unanswered, str, str | None]] = []
         for sent in self.ledger.unanswered:
             response = await self.call(
-                "retry", "POST", f"{self.intake}{sent.path}", json=sent.body, headers=sent.headers
+                "retry",
+                "POST",
+                f"{self.intake}{sent.path}",
+                json=sent.body,
+                headers=sent.headers | {"Idempotency-Key": sent.key},
             )
             status = "no answer" if response is None else str(response.status_code)
             request_id = None

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from benchmarks.fault_harness.books import (
+    SEND_BACKS_ALERTED,
     Alert,
     AuditEntry,
     Discrepancy,
@@ -167,6 +168,18 @@ def test_alerts_match_planted_violations_and_off_hours_explain_themselves() -> N
         ("planted not found", "SELF_DEALING"),
         ("unexplained alert", "queue_jump-5"),
     }
+
+
+def test_a_request_the_mix_sent_back_as_often_as_the_rule_counts_explains_its_alert() -> None:
+    alerts = [
+        Alert(f"repeated_send_backs-{n}", "REPEATED_SEND_BACKS", about, (), NOON)
+        for n, about in enumerate(("r1", "r2"))
+    ]
+    steps = [("r1", "request-revision")] * SEND_BACKS_ALERTED + [("r2", "request-revision")]
+
+    found = check_alerts(Records(alerts=alerts, steps=steps), never)
+
+    assert [(d.check, d.about) for d in found] == [("unexplained alert", "repeated_send_backs-1")]
 
 
 def test_dead_letters_are_reported_unless_explained() -> None:

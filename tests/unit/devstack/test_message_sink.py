@@ -173,6 +173,16 @@ async def test_the_sms_gateway_takes_one_message_per_idempotency_key(
     assert [m["reference"] for m in await received(sink, "SMS")] == ["a", "b"]
 
 
+async def test_the_received_list_narrows_to_one_recipient(sink: httpx.AsyncClient) -> None:
+    for to, key in (("+6281234567890", "a"), ("+6281299990001", "b"), ("+6281234567890", "c")):
+        sent = await sink.post("/v1/sms", json=sms(to=to), headers=TOKEN | {"Idempotency-Key": key})
+        assert sent.status_code == 202
+
+    response = await sink.get("/v1/received", params={"to": "+6281234567890"})
+
+    assert [m["reference"] for m in response.json()] == ["a", "c"]
+
+
 async def test_an_sms_that_is_no_message_gets_422_naming_fields_not_values(
     sink: httpx.AsyncClient,
 ) -> None:
