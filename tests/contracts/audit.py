@@ -102,6 +102,17 @@ class LogEntriesContract:
         assert await repository.append([second]) == 1
         assert [entry.event_id async for entry in repository.entries()] == ["evt-0", "evt-1"]
 
+    async def test_a_large_append_stops_at_an_event_logged_already_leaving_no_gap(
+        self, repository: LogEntries
+    ) -> None:
+        await repository.append(log_entries("a"))
+        batch = log_entries(*(f"r{n}" for n in range(1, 301)), start=1)
+        batch[2] = dataclasses.replace(batch[2], event_id="evt-0")
+
+        assert await repository.append(batch) == 2
+        assert await repository.size() == 3
+        assert [entry.subject async for entry in repository.entries()] == ["a", "r1", "r2"]
+
     async def test_entries_come_in_index_order_whatever_the_order_of_appends(
         self, repository: LogEntries
     ) -> None:

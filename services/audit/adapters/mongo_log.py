@@ -1,6 +1,6 @@
 """The log's entries in MongoDB: one document per entry, its `_id` the entry's leaf index.
 
-Indexes have no gaps (each append takes the next ones, in one ordered insert), so the size of the
+Indexes have no gaps (each append takes the next ones, in ordered inserts), so the size of the
 log is found by looking up `_id`s, and a page is a set of lookups by `_id`: the local engine
 answers those from an index, where a range query or a sort would scan the whole log.
 
@@ -23,6 +23,10 @@ from services.audit.domain.entry import LogEntry
 from shared.mongo import Document
 
 DUPLICATE_KEY = 11000
+ORDERED_CHUNK = 100
+"""Entries per insert. FerretDB inserts an ordered batch 100 documents at a time and, after a
+duplicate in one hundred, goes on with the next, reporting those too as inserted: a batch
+beyond 100 that met an event logged already would leave a gap in the indexes."""
 READ_BATCH = 200
 RECENT_ENTRIES = 10_000
 
@@ -72,20 +76,27 @@ class MongoLogEntries:
         return await self._collection.find_one({"_id": index}, {"_id": 1}) is not None
 
     async def append(self, entries: Sequence[LogEntry]) -> int:
-        if not entries:
-            return 0
-        added = len(entries)
-        try:
-            documents = [_document(entry) for entry in entries]
-            await self._collection.insert_many(documents, ordered=True)
-        except BulkWriteError as exc:
-            if any(error.get("code") != DUPLICATE_KEY for error in exc.details["writeErrors"]):
-                raise
-            added = exc.details["nInserted"]
+        added = 0
+        for first in range(0, len(entries), ORDERED_CHUNK):
+            chunk = entries[first : first + ORDERED_CHUNK]
+            inserted = await self._insert_in_order(chunk)
+            added += inserted
+            if inserted < len(chunk):
+                break
         self._remember(entries[:added])
         if added and entries[0].index == self._size:
             self._size = entries[added - 1].index + 1
         return added
+
+    async def _insert_in_order(self, entries: Sequence[LogEntry]) -> int:
+        """How many of `entries` were inserted, up to the first whose index or event is taken."""
+        try:
+            await self._collection.insert_many(map(_document, entries), ordered=True)
+        except BulkWriteError as exc:
+            if any(error.get("code") != DUPLICATE_KEY for error in exc.details["writeErrors"]):
+                raise
+            return int(exc.details["nInserted"])
+        return len(entries)
 
     async def following(self, start: int, stop: int) -> list[LogEntry]:
         """Those held in memory are not read again; the others are looked up by `_id`."""
