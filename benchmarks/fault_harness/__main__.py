@@ -101,9 +101,18 @@ async def run(stack: Stack, args: argparse.Namespace, faults: Faults) -> list[Di
         await asyncio.gather(mix.run(args.submissions, args.rate), schedule.run(), planter.all())
         print(f"load   done at {ledger.now_s():.0f} s; settling", flush=True)
         settled = await settle(mix, stack, lag, args.settle_timeout)
+        print(
+            f"load   {'settled' if settled else 'not settled'} at {ledger.now_s():.0f} s; "
+            f"sending {len(ledger.unanswered)} unanswered submissions again",
+            flush=True,
+        )
         retried = await mix.retry_unanswered()
         await planter.bulk_reads(outside_office_time(datetime.now().astimezone()))
-        settled = await settle(mix, stack, lag, args.settle_timeout) and settled
+        again = await settle(mix, stack, lag, args.settle_timeout)
+        print(
+            f"load   {'settled' if again else 'not settled'} at {ledger.now_s():.0f} s", flush=True
+        )
+        settled = settled and again
         mix.staff_done.set()
         await staff
         await asyncio.sleep(2 * LAG_INTERVAL_S)
