@@ -64,10 +64,15 @@ class Refused:
     """The first answer's status code, or the error's name when none came."""
     retry: str
     retry_request_id: str | None = None
+    first_error: str | None = None
+    """The first answer's error code, if it had one."""
 
     @property
-    def answered(self) -> bool:
-        return self.first.isdigit()
+    def outcome_known(self) -> bool:
+        """The first answer said nothing was stored: any answer but none, and but a 503
+        `unavailable`, which says the database did not answer in time (a write sent before
+        may still land, and the retry with the same key finds it)."""
+        return self.first.isdigit() and (self.first, self.first_error) != ("503", "unavailable")
 
 
 @dataclass(frozen=True)
@@ -192,17 +197,17 @@ def check_submissions(records: Records) -> list[Discrepancy]:
 
 
 def check_half_written(records: Records) -> list[Discrepancy]:
-    """A refused submission left nothing: its retry makes a new request, or finds the one an
-    unanswered first try made; every stored request is whole and one the run knows of."""
+    """A refused submission left nothing: its retry makes a new request, or finds the one a
+    first try of unknown outcome made; every stored request is whole and one the run knows of."""
     found: list[Discrepancy] = []
     for refused in records.refused:
-        if refused.answered and refused.retry == "200":
+        if refused.outcome_known and refused.retry == "200":
+            answer = " ".join(filter(None, (refused.first, refused.first_error)))
             found.append(
                 Discrepancy(
                     "half-written",
                     refused.key,
-                    f"answered {refused.first}, yet a retry found request "
-                    f"{refused.retry_request_id}",
+                    f"answered {answer}, yet a retry found request {refused.retry_request_id}",
                 )
             )
         elif refused.retry == "409":

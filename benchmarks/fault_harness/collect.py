@@ -214,7 +214,7 @@ async def records(
     accepted = set(ledger.accepted)
     refused: list[Refused] = []
     for sent, status, request_id in retried:
-        refused.append(Refused(sent.key, sent.first, status, request_id))
+        refused.append(Refused(sent.key, sent.first, status, request_id, sent.first_error))
         if request_id is not None:
             accepted.add(request_id)
     verifier_exit, verifier_output = await verify(http, stack)

@@ -33,6 +33,8 @@ class Unanswered:
     body: dict[str, Any]
     headers: dict[str, str]
     first: str
+    first_error: str | None = None
+    """The error code of the first answer's body, if it had one."""
 
 
 @dataclass

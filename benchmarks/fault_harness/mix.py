@@ -96,6 +96,15 @@ def e164(local: str) -> str:
     return "+62" + local[1:]
 
 
+def error_code(response: httpx.Response | None) -> str | None:
+    """The `error` of an answer's JSON body, if it has one."""
+    try:
+        body = response.json() if response is not None else None
+    except ValueError:
+        return None
+    return str(body["error"]) if isinstance(body, dict) and "error" in body else None
+
+
 def form(n: int) -> dict[str, Any]:
     return {**KTP_REPRINT, "nik": nik(n), "name": f"Warga {n}", "phone": phone(n)}
 
@@ -274,7 +283,7 @@ class Mix:
             unanswered = response is None or response.status_code in (429, *range(500, 600))
             if later and unanswered:
                 self.ledger.unanswered.append(
-                    Unanswered(key, "/v1/requests", body, headers, outcome)
+                    Unanswered(key, "/v1/requests", body, headers, outcome, error_code(response))
                 )
             return None
         request_id = str(response.json()["request_id"])

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import pytest
+
 from benchmarks.fault_harness.books import (
     SEND_BACKS_ALERTED,
     Alert,
@@ -79,7 +81,9 @@ def test_an_approval_answered_but_not_logged_is_lost() -> None:
 def test_a_refused_submission_that_left_a_request_is_half_written() -> None:
     records = books(
         intake_requests={"r1": "API", "r2": "API", "r3": "API"},
-        refused=[Refused("key-3", first="503", retry="200", retry_request_id="r3")],
+        refused=[
+            Refused("key-3", first="503", retry="200", retry_request_id="r3", first_error="busy")
+        ],
     )
 
     found = {(d.check, d.about) for d in check_books(records, never)}
@@ -87,8 +91,13 @@ def test_a_refused_submission_that_left_a_request_is_half_written() -> None:
     assert found == {("half-written", "key-3"), ("half-written", "r3")}
 
 
-def test_an_unanswered_submission_found_by_its_retry_is_fine() -> None:
-    records = books(refused=[Refused("key-2", first="ReadTimeout", retry="200")])
+@pytest.mark.parametrize(
+    ("first", "error"), [("ReadTimeout", None), ("503", "unavailable")], ids=["none", "timed out"]
+)
+def test_a_submission_of_unknown_outcome_found_by_its_retry_is_fine(
+    first: str, error: str | None
+) -> None:
+    records = books(refused=[Refused("key-2", first=first, retry="200", first_error=error)])
 
     assert check_books(records, never) == []
 
