@@ -25,6 +25,7 @@ from shared.access import (
     route_pattern,
 )
 from shared.errors import ApiError, Kind, Refusal
+from shared.transient import is_transient
 
 log = logging.getLogger(__name__)
 
@@ -265,13 +266,18 @@ async def _domain_refusal(request: Request, exc: Exception) -> JSONResponse:
 
 async def _storage_failure(request: Request, exc: Exception) -> JSONResponse:
     """Unreachable or too slow is a 503 to try again later, and new work waits until the
-    database answers again; any other database error is a 500."""
+    database answers again; an error that passes by itself (a write conflict, a cursor the
+    engine lost) is a 503 too; any other database error is a 500, logged."""
     assert isinstance(exc, PyMongoError)
-    if not (isinstance(exc, ConnectionFailure) or exc.timeout):
-        return await _unexpected(request, exc)
-    log.warning("database unreachable while serving %s: %r", request.url.path, exc)
-    request.app.state.engine_gate.timed_out()
-    return engine_refused(stalled=True)
+    if isinstance(exc, ConnectionFailure) or exc.timeout:
+        log.warning("database unreachable while serving %s: %r", request.url.path, exc)
+        request.app.state.engine_gate.timed_out()
+        return engine_refused(stalled=True)
+    if is_transient(exc):
+        log.warning("database busy while serving %s: %r", request.url.path, exc)
+        return engine_refused(stalled=False)
+    log.error("database failure while serving %s", request.url.path, exc_info=exc)
+    return await _unexpected(request, exc)
 
 
 def engine_refused(*, stalled: bool) -> JSONResponse:

@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
-from pymongo.errors import ServerSelectionTimeoutError
+from pymongo.errors import OperationFailure, ServerSelectionTimeoutError
 
 from services.intake.adapters.catalogue_file import load_catalogue
 from services.intake.adapters.citizen_tokens import CitizenTokenSigner
@@ -578,6 +578,39 @@ async def test_an_unreachable_database_is_a_503_asking_to_retry(
     assert response.status_code == 503
     assert response.headers["Retry-After"] == "5"
     assert response.json()["error"] == "unavailable"
+
+
+async def test_a_database_error_that_passes_by_itself_is_a_503_busy(
+    intake: Intake, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def conflicted(*args: object, **kwargs: object) -> bool:
+        raise OperationFailure("WriteConflict", code=112)
+
+    monkeypatch.setattr(intake.repository, "add", conflicted)
+
+    response = await intake.client.post("/v1/requests", json=FORM)
+
+    assert response.status_code == 503
+    assert response.headers["Retry-After"] == "5"
+    assert response.json()["error"] == "busy"
+
+
+async def test_any_other_database_error_is_a_500_logged_for_the_operators(
+    intake: Intake, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    async def refused(*args: object, **kwargs: object) -> bool:
+        raise OperationFailure("secret internals", code=2)
+
+    monkeypatch.setattr(intake.repository, "add", refused)
+
+    response = await intake.client.post("/v1/requests", json=FORM)
+
+    assert response.status_code == 500
+    assert response.json()["error"] == "internal_error"
+    assert "secret internals" not in response.text
+    [logged] = [r for r in caplog.records if r.levelname == "ERROR"]
+    assert logged.exc_info is not None
+    assert "/v1/requests" in logged.getMessage()
 
 
 async def test_an_unexpected_failure_is_a_500_that_reveals_nothing(
