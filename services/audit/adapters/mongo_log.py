@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Collection, Sequence
-from dataclasses import asdict
 
 from pymongo import ASCENDING
 from pymongo.asynchronous.collection import AsyncCollection
@@ -146,7 +145,7 @@ class MongoLogEntries:
 
 
 def _document(entry: LogEntry) -> Document:
-    document = asdict(entry)
+    document = entry.field_values()
     document["_id"] = document.pop("index")
     return document
 

@@ -7,7 +7,7 @@ keys sorted, no spaces, UTF-8. Changing any field of an entry, or moving it, cha
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass, fields
 from typing import Any
 
 from services.audit.domain import merkle
@@ -31,8 +31,13 @@ class LogEntry:
         """The entry's number counted from 1, so that a tree of n leaves holds entries 1 to n."""
         return self.index + 1
 
+    def field_values(self) -> dict[str, Any]:
+        """Its fields by name, `data` shared rather than copied: `asdict` copies it deeply, which
+        took a third of audit's time appending a batch."""
+        return dict(vars(self))
+
     def canonical(self) -> bytes:
-        return canonical_json(asdict(self))
+        return canonical_json(self.field_values())
 
     def leaf_hash(self) -> bytes:
         return merkle.leaf_hash(self.canonical())

@@ -14,7 +14,6 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from dataclasses import asdict
 
 from services.audit.domain.entry import LogEntry
 from services.audit.domain.verification import (
@@ -34,7 +33,7 @@ def to_line(record: Record) -> str:
     elif isinstance(record, ExportedEntry):
         recorded = record.recorded_leaf_hash
         fields = {
-            "entry": asdict(record.entry),
+            "entry": record.entry.field_values(),
             "leaf_hash": None if recorded is None else _encode(recorded),
         }
     else:

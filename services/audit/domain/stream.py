@@ -11,7 +11,6 @@ from __future__ import annotations
 import base64
 import json
 import re
-from dataclasses import asdict
 
 from services.audit.domain.entry import LogEntry
 
@@ -82,6 +81,6 @@ def topic_record(entry: LogEntry) -> bytes:
     record = {
         "index": entry.index,
         "leaf_hash": base64.b64encode(entry.leaf_hash()).decode(),
-        "entry": asdict(entry),
+        "entry": entry.field_values(),
     }
     return json.dumps(record, ensure_ascii=False, separators=(",", ":")).encode()
