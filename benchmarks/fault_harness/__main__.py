@@ -51,8 +51,6 @@ HARNESS_ENV = {
 """The load's env, with provider timeouts and the wait for an uncertain message's status cut so
 that a run settles in minutes; the delay fault outlasts the timeout."""
 LAG_INTERVAL_S = 2.0
-IDLE_S = 20.0
-"""Officers finding nothing to claim this long, and no consumer lag: the backend has settled."""
 
 
 def outside_office_time(at: datetime) -> bool:
@@ -75,11 +73,12 @@ async def sample_lag(stack: Stack, ledger: Ledger, samples: list[LagSample]) -> 
 
 
 async def settle(mix: Mix, stack: Stack, lag: list[LagSample], timeout_s: float) -> bool:
-    """Until officers find nothing to claim, no group lags and notify has nothing left to send."""
+    """Until no group lags and notify has nothing left to send. Cases still waiting in the
+    officers' queues do not count: an office's queues are seldom empty."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         fresh = bool(lag) and mix.ledger.now_s() - lag[-1][0] < 5 * LAG_INTERVAL_S
-        quiet = mix.staff_idle_for(IDLE_S) and fresh and not any(lag[-1][1].values())
+        quiet = fresh and not any(lag[-1][1].values())
         if quiet and await collect.unsettled_notifications(stack) == 0:
             return True
         await asyncio.sleep(2)
@@ -99,7 +98,10 @@ async def run(stack: Stack, args: argparse.Namespace, faults: Faults) -> list[Di
         staff = asyncio.create_task(mix.staff())
         print(f"load   {args.submissions} submissions at {args.rate:g}/s", flush=True)
         await asyncio.gather(mix.run(args.submissions, args.rate), schedule.run(), planter.all())
-        print(f"load   done at {ledger.now_s():.0f} s; settling", flush=True)
+        mix.staff_done.set()
+        await staff
+        await mix.fixes_done()
+        print(f"load   done at {ledger.now_s():.0f} s, officers gone home; settling", flush=True)
         settled = await settle(mix, stack, lag, args.settle_timeout)
         print(
             f"load   {'settled' if settled else 'not settled'} at {ledger.now_s():.0f} s; "
@@ -113,8 +115,6 @@ async def run(stack: Stack, args: argparse.Namespace, faults: Faults) -> list[Di
             f"load   {'settled' if again else 'not settled'} at {ledger.now_s():.0f} s", flush=True
         )
         settled = settled and again
-        mix.staff_done.set()
-        await staff
         await asyncio.sleep(2 * LAG_INTERVAL_S)
         sampler.cancel()
         with contextlib.suppress(asyncio.CancelledError):

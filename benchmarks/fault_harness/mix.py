@@ -71,6 +71,8 @@ IN_FLIGHT = 96
 """Calls under way at once, below the client's connections: past it a call waits its turn here,
 as behind a client's pool. Left to httpx's pool, thousands of calls queued behind a killed
 instance made each new one cost a scan of the queue, until the harness did nothing else."""
+RETRYING_CLIENTS = 8
+"""Clients sending their unanswered submissions again at once, once the run has settled."""
 RETRIES = 8
 """Tries of one call through a fault (5xx, 429 or no answer), with a backoff from 1 s up to 8 s:
 a client that gives up after a minute."""
@@ -127,7 +129,6 @@ class Mix:
         self.intake = stack.service_url("intake")
         self.processing = stack.service_url("processing")
         self.staff_done = asyncio.Event()
-        self.idle_since: dict[str, float] = {}
         self.sms_secret = stack.service_secret("INTAKE_SMS_WEBHOOK_SECRET").encode()
         self.whatsapp_secret = stack.service_secret("INTAKE_WHATSAPP_APP_SECRET")
         self.letters = 0
@@ -479,23 +480,30 @@ class Mix:
         await asyncio.gather(*tasks)
 
     async def retry_unanswered(self) -> list[tuple[Unanswered, str, str | None]]:
-        """Each submission without a 2xx, sent again as a client would: its retry's status and
-        the request it names."""
-        answers: list[tuple[Unanswered, str, str | None]] = []
-        for sent in self.ledger.unanswered:
-            response = await self.call(
-                "retry",
-                "POST",
-                f"{self.intake}{sent.path}",
-                json=sent.body,
-                headers=sent.headers | {"Idempotency-Key": sent.key},
-            )
+        """Each submission without a 2xx, sent again as its client would (several clients at
+        once): its retry's status and the request it names."""
+        clients = asyncio.Semaphore(RETRYING_CLIENTS)
+
+        async def retry(sent: Unanswered) -> tuple[Unanswered, str, str | None]:
+            async with clients:
+                response = await self.call(
+                    "retry",
+                    "POST",
+                    f"{self.intake}{sent.path}",
+                    json=sent.body,
+                    headers=sent.headers | {"Idempotency-Key": sent.key},
+                )
             status = "no answer" if response is None else str(response.status_code)
             request_id = None
             if response is not None and response.status_code in (200, 202):
                 request_id = str(response.json()["request_id"])
-            answers.append((sent, status, request_id))
-        return answers
+            return sent, status, request_id
+
+        return list(await asyncio.gather(*map(retry, self.ledger.unanswered)))
+
+    async def fixes_done(self) -> None:
+        """Waits for the citizens still fixing a request sent back to them."""
+        await asyncio.gather(*self.fixing)
 
     # --- staff -----------------------------------------------------------------------------
 
@@ -516,10 +524,8 @@ class Mix:
                 "claim-next", "POST", f"{self.processing}/v1/queues/claim-next", headers=headers
             )
             if claimed is None or claimed.status_code != 200:
-                self.idle_since.setdefault(subject, time.monotonic())
                 await asyncio.sleep(1.0)
                 continue
-            self.idle_since.pop(subject, None)
             await self.work(role, headers, claimed.json()["request_id"])
 
     async def work(self, role: str, headers: dict[str, str], request_id: str) -> None:
@@ -579,14 +585,6 @@ class Mix:
             await self.send_documents(request_id, owner, list(again))
             await self.call("resubmit", "POST", f"{url}/resubmit", headers=owner)
             return
-
-    def staff_idle_for(self, seconds: float) -> bool:
-        """Every officer has found nothing to claim for `seconds`."""
-        count = 2 * sum(STAFF_ROLES.values())
-        now = time.monotonic()
-        return len(self.idle_since) == count and all(
-            now - since >= seconds for since in self.idle_since.values()
-        )
 
 
 @cache
