@@ -108,7 +108,9 @@ async def run(stack: Stack, args: argparse.Namespace, faults: Faults) -> list[Di
             f"sending {len(ledger.unanswered)} unanswered submissions again",
             flush=True,
         )
+        await mix.sign_in_again()
         retried = await mix.retry_unanswered()
+        await mix.redeliver()
         await planter.bulk_reads(outside_office_time(datetime.now().astimezone()))
         again = await settle(mix, stack, lag, args.settle_timeout)
         print(

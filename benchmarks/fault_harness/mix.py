@@ -13,10 +13,10 @@ import json
 import random
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from functools import cache
+from functools import cache, partial
 from typing import Any
 
 import httpx
@@ -73,6 +73,8 @@ as behind a client's pool. Left to httpx's pool, thousands of calls queued behin
 instance made each new one cost a scan of the queue, until the harness did nothing else."""
 RETRYING_CLIENTS = 8
 """Clients sending their unanswered submissions again at once, once the run has settled."""
+RETRY_TIMEOUT_S = 600.0
+"""How long such a client keeps waiting out a rate limit (429, `Retry-After`)."""
 RETRIES = 8
 """Tries of one call through a fault (5xx, 429 or no answer), with a backoff from 1 s up to 8 s:
 a client that gives up after a minute."""
@@ -135,6 +137,7 @@ class Mix:
         self.fixing: set[asyncio.Task[None]] = set()
         self.in_flight = asyncio.Semaphore(IN_FLIGHT)
         self.citizens: list[AppCitizen] = []
+        self.undelivered: list[Callable[[], Awaitable[bool]]] = []
 
     # --- calls ---------------------------------------------------------------------------
 
@@ -170,6 +173,11 @@ class Mix:
         token = self.stack.mint_token(role, lifetime_s=SHIFT_S, **claims)
         return {"Authorization": f"Bearer {token}"}
 
+    async def sign_in_again(self) -> None:
+        """Every app citizen signs in again, as one back in the app after a while does."""
+        for citizen in self.citizens:
+            await self.renew(citizen)
+
     async def sign_in_citizens(self, count: int) -> None:
         """Citizens of the app, signed in before any fault, so every one succeeds."""
         for k in range(count):
@@ -181,14 +189,18 @@ class Mix:
         """The app citizen submitting the n-th form, signed in again when their token is due."""
         citizen = self.citizens[n % len(self.citizens)]
         if time.monotonic() >= citizen.sign_in_due:
-            citizen.sign_in_due = time.monotonic() + SIGN_IN_AGAIN_S
-            try:
-                token = await self.sign_in(citizen.local)
-            except (RuntimeError, httpx.HTTPError):
-                citizen.sign_in_due = time.monotonic() + SIGN_IN_RETRY_S
-            else:
-                citizen.headers["Authorization"] = f"Bearer {token}"
+            await self.renew(citizen)
         return citizen
+
+    async def renew(self, citizen: AppCitizen) -> None:
+        """Signs the citizen in again; after a failure (under a fault) tries again later."""
+        citizen.sign_in_due = time.monotonic() + SIGN_IN_AGAIN_S
+        try:
+            token = await self.sign_in(citizen.local)
+        except (RuntimeError, httpx.HTTPError):
+            citizen.sign_in_due = time.monotonic() + SIGN_IN_RETRY_S
+        else:
+            citizen.headers["Authorization"] = f"Bearer {token}"
 
     async def sign_in(self, local: str) -> str:
         """A citizen's token, got as the app gets it: a code by SMS, read at the message sink,
@@ -326,8 +338,23 @@ class Mix:
 
     async def by_sms(self, n: int) -> None:
         command = f"DAFTAR KTP_CETAK {nik(n)} Warga {n}#3516090101080001#RUSAK"
-        if await self.sms(phone(n), f"sms-{self.seed}-{n}", command):
+        await self.chat_submission(partial(self.sms, phone(n), f"sms-{self.seed}-{n}", command))
+
+    async def chat_submission(self, deliver: Callable[[], Awaitable[bool]]) -> None:
+        """A chat message that submits, counted once answered 200; one that never was through
+        the faults is delivered again once the run has settled, as providers redeliver a
+        webhook for hours."""
+        if await deliver():
             self.ledger.chat_submissions += 1
+        else:
+            self.undelivered.append(deliver)
+
+    async def redeliver(self) -> None:
+        """The chat submissions not answered 200, delivered again by their provider."""
+        undelivered, self.undelivered = self.undelivered, []
+        for delivered in await asyncio.gather(*(deliver() for deliver in undelivered)):
+            if delivered:
+                self.ledger.chat_submissions += 1
 
     async def sms(self, sender: str, message_id: str, text_: str) -> bool:
         """A gateway's delivery, redelivered (same id) until it is answered 200."""
@@ -396,8 +423,7 @@ class Mix:
             if not await self.whatsapp(sender, mid, image(sender, mid, put.json()["id"])):
                 return
         mid = f"wamid.{self.seed}.{n}.ya"
-        if await self.whatsapp(sender, mid, text(sender, mid, "YA")):
-            self.ledger.chat_submissions += 1
+        await self.chat_submission(partial(self.whatsapp, sender, mid, text(sender, mid, "YA")))
 
     # --- visits, complaints, letters -----------------------------------------------------
 
@@ -485,14 +511,21 @@ class Mix:
         clients = asyncio.Semaphore(RETRYING_CLIENTS)
 
         async def retry(sent: Unanswered) -> tuple[Unanswered, str, str | None]:
+            deadline = time.monotonic() + RETRY_TIMEOUT_S
             async with clients:
-                response = await self.call(
-                    "retry",
-                    "POST",
-                    f"{self.intake}{sent.path}",
-                    json=sent.body,
-                    headers=sent.headers | {"Idempotency-Key": sent.key},
-                )
+                while True:
+                    response = await self.call(
+                        "retry",
+                        "POST",
+                        f"{self.intake}{sent.path}",
+                        json=sent.body,
+                        headers=sent.headers | {"Idempotency-Key": sent.key},
+                    )
+                    if response is None or response.status_code != 429:
+                        break
+                    if time.monotonic() > deadline:
+                        break
+                    await asyncio.sleep(float(response.headers.get("Retry-After", "5")))
             status = "no answer" if response is None else str(response.status_code)
             request_id = None
             if response is not None and response.status_code in (200, 202):
