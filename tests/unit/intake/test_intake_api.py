@@ -565,34 +565,27 @@ async def test_readyz_is_503_and_names_the_failing_check() -> None:
     }
 
 
-async def test_an_unreachable_database_is_a_503_asking_to_retry(
-    intake: Intake, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize(
+    ("failure", "error"),
+    [
+        (ServerSelectionTimeoutError("no servers"), "unavailable"),
+        (OperationFailure("WriteConflict", code=112), "busy"),
+    ],
+    ids=["unreachable", "passes by itself"],
+)
+async def test_a_database_that_cannot_do_it_now_is_a_503_asking_to_retry(
+    intake: Intake, monkeypatch: pytest.MonkeyPatch, failure: Exception, error: str
 ) -> None:
-    async def unreachable(*args: object, **kwargs: object) -> bool:
-        raise ServerSelectionTimeoutError("no servers")
+    async def failing(*args: object, **kwargs: object) -> bool:
+        raise failure
 
-    monkeypatch.setattr(intake.repository, "add", unreachable)
+    monkeypatch.setattr(intake.repository, "add", failing)
 
     response = await intake.client.post("/v1/requests", json=FORM)
 
     assert response.status_code == 503
     assert response.headers["Retry-After"] == "5"
-    assert response.json()["error"] == "unavailable"
-
-
-async def test_a_database_error_that_passes_by_itself_is_a_503_busy(
-    intake: Intake, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    async def conflicted(*args: object, **kwargs: object) -> bool:
-        raise OperationFailure("WriteConflict", code=112)
-
-    monkeypatch.setattr(intake.repository, "add", conflicted)
-
-    response = await intake.client.post("/v1/requests", json=FORM)
-
-    assert response.status_code == 503
-    assert response.headers["Retry-After"] == "5"
-    assert response.json()["error"] == "busy"
+    assert response.json()["error"] == error
 
 
 async def test_any_other_database_error_is_a_500_logged_for_the_operators(
