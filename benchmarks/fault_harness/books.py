@@ -94,6 +94,8 @@ class Notification:
     status: str
     tried: tuple[str, ...] = ()
     """Channels given up before the current one."""
+    last_error: str = ""
+    """Why the last channel given up was, as notify stored it."""
     due: bool = True
     """Whether its next attempt has come: a visit's reminder waits for the day before."""
 
@@ -289,7 +291,11 @@ def check_messages(records: Records) -> list[Discrepancy]:
         ):
             route = " → ".join(notification.tried)
             found.append(
-                Discrepancy("failed", notification.notification_id, f"never taken by {route}")
+                Discrepancy(
+                    "failed",
+                    notification.notification_id,
+                    f"never taken by {route}: {notification.last_error}",
+                )
             )
     return found
 

@@ -136,9 +136,10 @@ async def stored(stack: Stack) -> tuple[dict[str, str], set[str], list[Notificat
                 doc["status"],
                 tuple(item["channel"] for item in doc.get("tried", [])),
                 due=doc["next_attempt_at"] <= now,
+                last_error=str(doc.get("last_error", "")),
             )
             async for doc in client["adminduk_notify"]["notifications"].find(
-                {}, {"channel": 1, "status": 1, "tried": 1, "next_attempt_at": 1}
+                {}, {"channel": 1, "status": 1, "tried": 1, "next_attempt_at": 1, "last_error": 1}
             )
         ]
     finally:

@@ -42,6 +42,8 @@ log = logging.getLogger(__name__)
 
 SOURCE = "/adminduk/notify"
 RESOLVE_ATTEMPTS = 5
+FIRST_READ_BACK_S = 0.5
+LAST_READ_BACK_S = 5.0
 
 DeliveryReady = Callable[[Notification], None]
 """Hands a stored, pending notification to the delivery loop, which then need not read it back."""
@@ -288,7 +290,31 @@ class Delivery:
         )
 
     async def _record(self, notification: Notification) -> bool:
-        """Stores the notification and its new events if nothing changed it since it was read."""
+        """Stores the notification and its new events if nothing changed it since it was read.
+
+        A write whose answer was lost (the engine paused, the driver gave the operation up) may
+        still land. Left to the sweep, an attempt claimed but never made would end its lease
+        looking sent, and on a channel that does not dedupe be given up though it never went
+        out. So once the engine answers again, the notification is read back: a write that
+        landed is taken as done, one that did not is made again (and read back again if it is
+        refused, as the lost one may have landed in between), for as long as a lease."""
+        deadline = self.monotonic() + self.lease.total_seconds()
+        made_again = False
+        while True:
+            try:
+                saved = await self._commit(notification)
+            except Exception as exc:
+                if not is_transient(exc) or self.monotonic() > deadline:
+                    raise
+            else:
+                if saved or not made_again or self.monotonic() > deadline:
+                    return saved
+            landed = await self._landed(notification, deadline)
+            if landed is not None:
+                return landed
+            made_again = True
+
+    async def _commit(self, notification: Notification) -> bool:
         if not await self.repository.outgoing.commit(
             notification.notification_id,
             notification.events,
@@ -300,6 +326,29 @@ class Delivery:
         notification.events.clear()
         return True
 
+    async def _landed(self, notification: Notification, deadline: float) -> bool | None:
+        """Whether a write whose answer was lost is stored (its events then wait in the
+        outbox for the relay's sweep), False if another writer's is, None if none is."""
+        wait = FIRST_READ_BACK_S
+        while True:
+            await self.sleep(wait)
+            try:
+                stored = await self.repository.get(notification.notification_id)
+                break
+            except Exception as exc:
+                if not is_transient(exc) or self.monotonic() > deadline:
+                    raise
+                wait = min(wait * 2, LAST_READ_BACK_S)
+        if stored is None:
+            return False
+        if stored.version == notification.version:
+            return None
+        if stored.version == notification.version + 1 and _stored_as(stored, notification):
+            notification.version = stored.version
+            notification.events.clear()
+            return True
+        return False
+
     def _lane(self, channel: DeliveryChannel) -> _Lane:
         if channel not in self._lanes:
             limit = self.limits.get(channel, DEFAULT_LIMIT)
@@ -308,6 +357,19 @@ class Delivery:
                 bucket=TokenBucket(rate_per_s=limit.rate_per_s, burst=limit.burst),
             )
         return self._lanes[channel]
+
+
+def _stored_as(stored: Notification, written: Notification) -> bool:
+    """Whether the stored notification is the one written, to the millisecond the engine keeps
+    of a time."""
+    return (
+        stored.status is written.status
+        and stored.channel is written.channel
+        and stored.attempts == written.attempts
+        and stored.provider_message_id == written.provider_message_id
+        and stored.tried == written.tried
+        and abs(stored.next_attempt_at - written.next_attempt_at) < timedelta(milliseconds=1)
+    )
 
 
 def _due(notification: Notification, now: datetime) -> bool:

@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from pymongo.errors import AutoReconnect, ServerSelectionTimeoutError
 
 from services.notify.domain.delivery_status import DeliveryRecord, SeenStatus
 from services.notify.domain.notification import (
@@ -499,3 +500,110 @@ async def test_a_claim_held_up_in_its_lane_is_renewed_before_its_call(
         NotificationStatus.SENT,
     ]
     assert world.provider.calls == [(SMS, "n-1:SMS")]
+
+
+class AnswersLost(FakeNotificationRepository):
+    """The engine of a pause: the next writes' answers are lost, some after they landed (a
+    cancelled operation the engine still ran), others before; reads fail `reads_lost` times."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.writes: list[str] = []
+        """"landed" or "dropped", in the order the next writes go."""
+        self.reads_lost = 0
+
+    async def save(self, notification: Notification, outbox: list[CloudEvent]) -> bool:
+        outcome = self.writes.pop(0) if self.writes else "answered"
+        if outcome == "dropped":
+            raise AutoReconnect("connection pool paused")
+        saved = await super().save(notification, outbox)
+        if outcome == "landed":
+            notification.version -= 1
+            raise AutoReconnect("operation cancelled")
+        return saved
+
+    async def get(self, notification_id: str) -> Notification | None:
+        if self.reads_lost:
+            self.reads_lost -= 1
+            raise ServerSelectionTimeoutError("timed out")
+        return await super().get(notification_id)
+
+
+@pytest.fixture
+def pausing(world: World) -> AnswersLost:
+    world.repository = AnswersLost()
+    world.repository.outgoing.register(world.outbox_ready)
+    return world.repository
+
+
+async def no_wait(_: float) -> None:
+    return None
+
+
+@pytest.mark.parametrize("claim", ["landed", "dropped"])
+async def test_a_whatsapp_claim_whose_answer_was_lost_is_sent_once_when_the_engine_is_back(
+    world: World, pausing: AnswersLost, claim: str
+) -> None:
+    await world.repository.add(notification("n-1"))
+    pausing.writes = [claim]
+    pausing.reads_lost = 3
+
+    assert await world.sweep(world.delivery(sleep=no_wait)) == 1
+
+    assert world.provider.calls == [(WHATSAPP, "n-1:WHATSAPP")]
+    stored = world.stored()
+    assert (stored.status, stored.provider_message_id) == (NotificationStatus.SENT, "whatsapp-1")
+    assert world.events() == [NotificationSent.event_type]
+
+
+async def test_an_outcome_whose_answer_was_lost_after_it_landed_is_recorded_once(
+    world: World, pausing: AnswersLost
+) -> None:
+    await world.repository.add(notification("n-1"))
+    pausing.writes = ["answered", "landed"]
+
+    assert await world.sweep(world.delivery(sleep=no_wait)) == 1
+
+    assert world.provider.calls == [(WHATSAPP, "n-1:WHATSAPP")]
+    assert world.stored().status is NotificationStatus.SENT
+    assert world.events() == [NotificationSent.event_type]
+    assert world.outbox_ready.calls == 0, "its event waits in the outbox for the relay's sweep"
+    assert await world.sweep() == 0
+
+
+async def test_a_lost_claim_is_not_made_again_over_another_instances_claim(
+    world: World, pausing: AnswersLost
+) -> None:
+    await world.repository.add(notification("n-1"))
+    pausing.writes = ["dropped"]
+    rival = world.delivery()
+
+    async def rival_claims_meanwhile(_: float) -> None:
+        if world.stored().status is NotificationStatus.PENDING:
+            await rival.deliver(["n-1"])
+            await rival.drain()
+
+    assert await world.sweep(world.delivery(sleep=rival_claims_meanwhile)) == 1
+
+    assert world.provider.calls == [(WHATSAPP, "n-1:WHATSAPP")]
+    assert world.stored().status is NotificationStatus.SENT
+
+
+async def test_a_write_lost_for_longer_than_a_lease_is_left_to_the_sweep(
+    world: World, pausing: AnswersLost
+) -> None:
+    await world.repository.add(notification("n-1"))
+    pausing.writes = ["dropped"]
+    pausing.reads_lost = 1_000
+
+    async def time_passes(seconds: float) -> None:
+        world.clock.advance(timedelta(seconds=seconds))
+
+    ticks = iter(range(0, 10_000, 5))
+    delivery = world.delivery(sleep=time_passes, monotonic=lambda: float(next(ticks)))
+
+    assert await world.sweep(delivery) == 1
+
+    assert world.provider.calls == []
+    assert world.stored().status is NotificationStatus.PENDING
+    assert pausing.reads_lost > 900, "it gave up within a lease, not after every read"
