@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -49,6 +50,19 @@ DB_OPERATIONS_PER_EVENT = Histogram(
     buckets=(0, 1, 2, 3, 4, 5, 6, 8, 10, 15, 20, 50),
 )
 
+DB_POOL_CLEARED = Counter(
+    "adminduk_db_pool_cleared_total",
+    "Times the MongoDB driver dropped every connection of its pool and refused new operations "
+    "until its next check of the engine: after a network error, or a new connection's handshake "
+    "that ran past the operation's deadline.",
+)
+DB_CONNECTIONS_OPENED = Counter(
+    "adminduk_db_connections_opened_total",
+    "Connections the MongoDB driver opened to the engine, each with its handshake.",
+)
+
+log = logging.getLogger(__name__)
+
 _activity: ContextVar[str] = ContextVar("adminduk_activity", default="other")
 _tally: ContextVar[list[int] | None] = ContextVar("adminduk_operation_tally", default=None)
 _HANDSHAKES = frozenset({"hello", "ismaster", "isMaster"})
@@ -69,6 +83,46 @@ class OperationCounter(monitoring.CommandListener):
         return None
 
     def failed(self, event: monitoring.CommandFailedEvent) -> None:
+        return None
+
+
+class PoolWatch(monitoring.ConnectionPoolListener):
+    """Counts the connections a Mongo client opens and the times it clears its pool."""
+
+    def pool_created(self, event: monitoring.PoolCreatedEvent) -> None:
+        return None
+
+    def pool_ready(self, event: monitoring.PoolReadyEvent) -> None:
+        return None
+
+    def pool_cleared(self, event: monitoring.PoolClearedEvent) -> None:
+        DB_POOL_CLEARED.inc()
+        log.warning("the database driver cleared its connection pool to %s:%s", *event.address)
+
+    def pool_closed(self, event: monitoring.PoolClosedEvent) -> None:
+        return None
+
+    def connection_created(self, event: monitoring.ConnectionCreatedEvent) -> None:
+        DB_CONNECTIONS_OPENED.inc()
+
+    def connection_ready(self, event: monitoring.ConnectionReadyEvent) -> None:
+        return None
+
+    def connection_closed(self, event: monitoring.ConnectionClosedEvent) -> None:
+        return None
+
+    def connection_check_out_started(
+        self, event: monitoring.ConnectionCheckOutStartedEvent
+    ) -> None:
+        return None
+
+    def connection_check_out_failed(self, event: monitoring.ConnectionCheckOutFailedEvent) -> None:
+        return None
+
+    def connection_checked_out(self, event: monitoring.ConnectionCheckedOutEvent) -> None:
+        return None
+
+    def connection_checked_in(self, event: monitoring.ConnectionCheckedInEvent) -> None:
         return None
 
 

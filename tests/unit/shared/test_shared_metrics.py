@@ -4,7 +4,10 @@ import random
 import string
 
 import httpx
+import pytest
 from fastapi import FastAPI
+from prometheus_client import REGISTRY
+from pymongo import monitoring
 
 from shared import metrics
 from shared.events.models.requests import RequestSubmitted
@@ -43,3 +46,15 @@ def test_event_types_are_labelled_by_name_only_when_an_event_class_declares_them
     assert event_type_label(RequestSubmitted.event_type) == RequestSubmitted.event_type
     assert event_type_label("unreadable") == "unreadable"
     assert event_type_label("id.go.adminduk.made.up.v9") == "other"
+
+
+CLEARED = "adminduk_db_pool_cleared_total"
+
+
+def test_a_cleared_connection_pool_is_counted_and_logged(caplog: pytest.LogCaptureFixture) -> None:
+    before = REGISTRY.get_sample_value(CLEARED) or 0.0
+
+    metrics.PoolWatch().pool_cleared(monitoring.PoolClearedEvent(("127.0.0.1", 27017), None))
+
+    assert REGISTRY.get_sample_value(CLEARED) == before + 1
+    assert "cleared its connection pool to 127.0.0.1:27017" in caplog.text
