@@ -472,8 +472,18 @@ class FakeMessageProvider:
         self.sent: list[Notification] = []
         self._failures: list[ProviderError] = []
 
-    def fail_next(self, times: int, *, retryable: bool, reason: str = "provider down") -> None:
-        self._failures += [ProviderError(reason, retryable=retryable) for _ in range(times)]
+    def fail_next(
+        self,
+        times: int,
+        *,
+        retryable: bool,
+        reason: str = "provider down",
+        maybe_accepted: bool = False,
+    ) -> None:
+        self._failures += [
+            ProviderError(reason, retryable=retryable, maybe_accepted=maybe_accepted)
+            for _ in range(times)
+        ]
 
     async def send(self, notification: Notification) -> str:
         self.attempts.append(dataclasses.replace(notification, events=[]))

@@ -25,6 +25,8 @@ NOTIFY = Actor.system("notify")
 
 FIRST_RETRY = timedelta(seconds=2)
 LONGEST_RETRY = timedelta(minutes=10)
+SMS_LONGEST = 1600
+"""The SMS gateway's longest text, in characters (ten concatenated parts)."""
 ANSWERS = frozenset({"sign_in_code", "conversation_reply"})
 """Templates of what a citizen is waiting for at that moment: sent even in quiet hours."""
 
@@ -298,13 +300,19 @@ def conversation_reply_message(
     event_id: str, reply: ConversationReply, *, now: datetime
 ) -> Notification:
     """Intake's answer in a citizen's chat, sent as it is on the channel they wrote on: the
-    citizen wrote within the day, so WhatsApp takes free text."""
+    citizen wrote within the day, so WhatsApp takes free text.
+
+    A WhatsApp reply goes on by SMS to the same number if WhatsApp does not take it, or cannot
+    tell whether it did: an answer the citizen is waiting for must arrive, and a connection
+    dropped mid-call is all it takes on a channel that does not dedupe."""
+    channel = DeliveryChannel.of(reply.channel)
+    route: tuple[Leg, ...] = (Leg(channel=channel, recipient=reply.phone, text=reply.text),)
+    if channel is DeliveryChannel.WHATSAPP and len(reply.text) <= SMS_LONGEST:
+        route += (Leg(channel=DeliveryChannel.SMS, recipient=reply.phone, text=reply.text),)
     return new_message(
         notification_id=f"{event_id}:reply",
         about=reply.reply_id,
-        route=(
-            Leg(channel=DeliveryChannel.of(reply.channel), recipient=reply.phone, text=reply.text),
-        ),
+        route=route,
         template="conversation_reply",
         now=now,
         quiet_hours=None,

@@ -1,11 +1,12 @@
 """Intake's replies in a citizen's chat: notify sends each as it is, once per event, on the
-channel the citizen wrote on, through its consumer like every other event."""
+channel the citizen wrote on (a WhatsApp one going on by SMS if WhatsApp did not take it),
+through its consumer like every other event."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from services.notify.domain.notification import NotificationStatus
+from services.notify.domain.notification import SMS_LONGEST, NotificationStatus
 from services.notify.domain.quiet_hours import QuietHours
 from services.notify.entrypoints.consumer import subscription
 from services.notify.service_layer.delivery import Delivery
@@ -20,13 +21,15 @@ from tests.fakes import CallCounter, FakeClock, FakeMessageProvider, FakeNotify
 TEXT = "Selamat datang di layanan Dispendukcapil.\n\nBalas dengan angka pilihan Anda:\n1. Akta"
 
 
-def reply(channel: NotificationChannel = NotificationChannel.WHATSAPP) -> CloudEvent:
+def reply(
+    channel: NotificationChannel = NotificationChannel.WHATSAPP, text: str = TEXT
+) -> CloudEvent:
     event = ConversationReply(
         actor=Actor(kind=ActorKind.SYSTEM, id="intake", channel=Channel.WHATSAPP),
         reply_id="reply-1",
         phone="+6281234567890",
         channel=channel,
-        text=TEXT,
+        text=text,
         in_reply_to="wamid.1",
     )
     return CloudEvent.wrap(event, source="/adminduk/intake", time=T0)
@@ -88,3 +91,53 @@ async def test_a_reply_at_night_goes_out_at_once() -> None:
     stored = await notify.repository.get(f"{event.id}:reply")
     assert stored is not None
     assert stored.next_attempt_at == night
+
+
+async def test_a_whatsapp_reply_no_one_can_say_went_out_goes_on_by_sms_once() -> None:
+    notify = FakeNotify()
+    dispatch = subscription.bind(notify.context, FakeClock(T0))
+    event = reply()
+    await dispatch(event)
+    provider = FakeMessageProvider()
+    provider.fail_next(1, retryable=True, maybe_accepted=True, reason="whatsapp unreachable")
+    clock = FakeClock(T0)
+    delivery = Delivery(
+        repository=notify.repository, provider=provider, max_attempts=3, clock=clock
+    )
+
+    for _ in range(2):
+        await delivery.deliver_due()
+        await delivery.drain()
+        clock.advance(delivery.uncertain_window)
+
+    assert [(item.channel, item.text) for item in provider.attempts] == [
+        (DeliveryChannel.WHATSAPP, TEXT),
+        (DeliveryChannel.SMS, TEXT),
+    ]
+    stored = await notify.repository.get(f"{event.id}:reply")
+    assert stored is not None
+    assert (stored.status, stored.channel) == (NotificationStatus.SENT, DeliveryChannel.SMS)
+
+
+async def test_a_reply_too_long_for_an_sms_has_no_sms_to_go_on_by() -> None:
+    notify = FakeNotify()
+    dispatch = subscription.bind(notify.context, FakeClock(T0))
+    long_reply = reply(text="x" * (SMS_LONGEST + 1))
+
+    await dispatch(long_reply)
+
+    stored = await notify.repository.get(f"{long_reply.id}:reply")
+    assert stored is not None
+    assert stored.fallbacks == ()
+
+
+async def test_an_sms_reply_has_no_other_channel() -> None:
+    notify = FakeNotify()
+    dispatch = subscription.bind(notify.context, FakeClock(T0))
+    event = reply(NotificationChannel.SMS)
+
+    await dispatch(event)
+
+    stored = await notify.repository.get(f"{event.id}:reply")
+    assert stored is not None
+    assert stored.fallbacks == ()
