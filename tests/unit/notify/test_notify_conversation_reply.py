@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from services.notify.domain.notification import SMS_LONGEST, NotificationStatus
+from services.notify.domain.notification import SMS_LONGEST, Notification, NotificationStatus
 from services.notify.domain.quiet_hours import QuietHours
 from services.notify.entrypoints.consumer import subscription
 from services.notify.service_layer.delivery import Delivery
@@ -69,16 +69,20 @@ async def test_a_reply_is_sent_as_it_is_once_however_often_its_event_arrives() -
     assert [item.type for item in outbox_ready.events] == [NotificationSent.event_type]
 
 
-async def test_a_reply_goes_out_on_the_channel_the_citizen_wrote_on() -> None:
+async def stored_reply(event: CloudEvent) -> Notification:
+    """The message notify stored for a reply's event, taken by day."""
     notify = FakeNotify()
-    dispatch = subscription.bind(notify.context, FakeClock(T0))
-    event = reply(NotificationChannel.SMS)
-
-    await dispatch(event)
-
+    await subscription.bind(notify.context, FakeClock(T0))(event)
     stored = await notify.repository.get(f"{event.id}:reply")
     assert stored is not None
+    return stored
+
+
+async def test_a_reply_goes_out_on_the_channel_the_citizen_wrote_on_and_sms_has_no_other() -> None:
+    stored = await stored_reply(reply(NotificationChannel.SMS))
+
     assert stored.channel is DeliveryChannel.SMS
+    assert stored.fallbacks == ()
 
 
 async def test_a_reply_at_night_goes_out_at_once() -> None:
@@ -120,24 +124,6 @@ async def test_a_whatsapp_reply_no_one_can_say_went_out_goes_on_by_sms_once() ->
 
 
 async def test_a_reply_too_long_for_an_sms_has_no_sms_to_go_on_by() -> None:
-    notify = FakeNotify()
-    dispatch = subscription.bind(notify.context, FakeClock(T0))
-    long_reply = reply(text="x" * (SMS_LONGEST + 1))
+    stored = await stored_reply(reply(text="x" * (SMS_LONGEST + 1)))
 
-    await dispatch(long_reply)
-
-    stored = await notify.repository.get(f"{long_reply.id}:reply")
-    assert stored is not None
-    assert stored.fallbacks == ()
-
-
-async def test_an_sms_reply_has_no_other_channel() -> None:
-    notify = FakeNotify()
-    dispatch = subscription.bind(notify.context, FakeClock(T0))
-    event = reply(NotificationChannel.SMS)
-
-    await dispatch(event)
-
-    stored = await notify.repository.get(f"{event.id}:reply")
-    assert stored is not None
     assert stored.fallbacks == ()
