@@ -26,6 +26,9 @@ CURSOR_NOT_FOUND = 43
 INTERNAL_ERROR = 1
 LOST_CONNECTION = "run exits"
 """How FerretDB words an InternalError whose client connection ended under a live cursor."""
+PAST_DEADLINE = "i/o timeout"
+"""How FerretDB words an InternalError whose PostgreSQL query ran past the operation's deadline
+(the driver's `maxTimeMS`), where MongoDB answers MaxTimeMSExpired."""
 
 
 def is_write_conflict(exc: BaseException) -> bool:
@@ -43,7 +46,19 @@ def is_transient(exc: BaseException) -> bool:
     if isinstance(exc, PyMongoError) and any(map(exc.has_error_label, TRANSIENT_LABELS)):
         return True
     return isinstance(exc, OperationFailure) and (
-        exc.code in TRANSIENT_SERVER_CODES or _lost_cursor(exc)
+        exc.code in TRANSIENT_SERVER_CODES or _lost_cursor(exc) or past_deadline(exc)
+    )
+
+
+def past_deadline(exc: BaseException) -> bool:
+    """The engine gave up on the operation when its time ran out: as much a timeout as the
+    driver's own, and like it a write so cut off may still land."""
+    if not isinstance(exc, PyMongoError):
+        return False
+    return exc.timeout or (
+        isinstance(exc, OperationFailure)
+        and exc.code == INTERNAL_ERROR
+        and PAST_DEADLINE in str(exc)
     )
 
 

@@ -25,7 +25,7 @@ from shared.access import (
     route_pattern,
 )
 from shared.errors import ApiError, Kind, Refusal
-from shared.transient import is_transient
+from shared.transient import is_transient, past_deadline
 
 log = logging.getLogger(__name__)
 
@@ -269,7 +269,7 @@ async def _storage_failure(request: Request, exc: Exception) -> JSONResponse:
     database answers again; an error that passes by itself (a write conflict, a cursor the
     engine lost) is a 503 too; any other database error is a 500, logged."""
     assert isinstance(exc, PyMongoError)
-    if isinstance(exc, ConnectionFailure) or exc.timeout:
+    if isinstance(exc, ConnectionFailure) or past_deadline(exc):
         log.warning("database unreachable while serving %s: %r", request.url.path, exc)
         request.app.state.engine_gate.timed_out()
         return engine_refused(stalled=True)

@@ -22,6 +22,12 @@ router = APIRouter()
 FAILURES = {
     "network-timeout": NetworkTimeout("timed out"),
     "execution-timeout": ExecutionTimeout("operation exceeded time limit", code=50),
+    "engine-deadline": OperationFailure(
+        "[msg_insert.go:110 handler.(*Handler).MsgInsert] [collection.go:260"
+        " postgresql.(*collection).InsertAll] timeout: read tcp 127.0.0.1:41234->127.0.0.1:5432:"
+        " i/o timeout",
+        code=1,
+    ),
     "other": OperationFailure("bad command", code=2),
 }
 ACCESS: AccessTable = {
@@ -143,7 +149,7 @@ async def test_a_requests_database_work_has_a_deadline_unless_its_route_is_unbou
     assert unbounded is None
 
 
-@pytest.mark.parametrize("kind", ["network-timeout", "execution-timeout"])
+@pytest.mark.parametrize("kind", ["network-timeout", "execution-timeout", "engine-deadline"])
 async def test_a_database_that_does_not_answer_in_time_is_a_503_to_retry(
     client: httpx.AsyncClient, kind: str
 ) -> None:
