@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,6 +15,10 @@ TABLES_SQL = SOURCE_DIR / "tables.sql"
 """Makes concurrent updates of one document safe and lookups by `_id` indexed; run in FerretDB's
 database before it starts."""
 READY_TIMEOUT_S = 30.0
+GC_PERCENT = "400"
+"""Go's collector at its default (100) took about 13% of FerretDB's CPU under load, collecting
+every ~150 ms around a live heap of 11 MB; letting the heap grow to five times that before a
+collection costs some 40 MB and makes about a quarter as many collections."""
 
 
 def provision(cache_dir: Path = CACHE_DIR) -> Path:
@@ -59,6 +64,7 @@ class FerretDBServer:
                 f"--postgresql-url={self.postgresql_url}",
             ],
             log_path=self.log_path,
+            env={**os.environ, "GOGC": GC_PERCENT},
         )
         process.start()
         try:

@@ -17,6 +17,8 @@ KTP_REPRINT: dict[str, Any] = {
 
 def load_form(n: int) -> dict[str, Any]:
     """The n-th request of a load: the KTP_CETAK form, for a NIK of its own (up to 9,999), since
-    a NIK holds one open application per service."""
+    a NIK holds one open application per service, and a phone of its own, as citizens have: one
+    phone for all would make its daily message count one document every submission rewrites."""
     nik = KTP_REPRINT["nik"][:12] + f"{n % 9999 + 1:04d}"
-    return {**KTP_REPRINT, "nik": nik, "name": f"Warga {n}"}
+    phone = KTP_REPRINT["phone"][:4] + f"{n % 10**8:08d}"
+    return {**KTP_REPRINT, "nik": nik, "name": f"Warga {n}", "phone": phone}
