@@ -60,11 +60,6 @@ AUDIT_READ_TIMEOUT_S = 60.0
 """For reading the run's entries once the backlog drained (or did not, in time)."""
 
 
-def submission(n: int) -> dict[str, Any]:
-    """The n-th request's body: a NIK and a name of its own."""
-    return load_form(n)
-
-
 @dataclass(frozen=True)
 class Step:
     figures: RunFigures
@@ -102,6 +97,9 @@ class Bench:
         self.auditor = auditor(stack)
         self.audit = AuditTimes(stack.service_url("audit"), self.auditor)
         self.ceilings: dict[str, Ceiling] = {}
+        self.offered = 0
+        """Forms sent by the steps so far: the next step's citizens are new ones, since a NIK
+        whose application is open is refused another."""
         self.idle_cpu_per_s: dict[str, float] = {}
 
     async def measure_ceilings(self) -> None:
@@ -120,13 +118,15 @@ class Bench:
             before = await operations(http, self.stack)
         await monitor.start()
         try:
+            first = self.offered
             run = await open_loop(
                 base_url=self.stack.service_url("intake"),
                 path="/v1/requests",
-                body=submission,
+                body=lambda n: load_form(first + n),
                 rate=rate,
                 duration_s=duration_s,
             )
+            self.offered += len(run.sent)
             accepted = [sent.request_id for sent in run.sent if sent.request_id]
             drained = await monitor.wait_until_drained(
                 EVENTS_WRITTEN_PER_REQUEST * len(accepted), self.drain_timeout_s
