@@ -126,6 +126,25 @@ class PoolWatch(monitoring.ConnectionPoolListener):
         return None
 
 
+class EngineWatch(monitoring.ServerListener):
+    """Logs the error for which the driver stopped trusting the engine. A network error marks the
+    engine unknown and clears the pool in one step, and the pool's event does not say why. The
+    same failure again (each check of an engine that stays away) is logged once."""
+
+    def opened(self, event: monitoring.ServerOpeningEvent) -> None:
+        return None
+
+    def description_changed(self, event: monitoring.ServerDescriptionChangedEvent) -> None:
+        error = event.new_description.error
+        if error is not None and repr(error) != repr(event.previous_description.error):
+            log.warning(
+                "the database driver marked %s:%s unknown after %r", *event.server_address, error
+            )
+
+    def closed(self, event: monitoring.ServerClosedEvent) -> None:
+        return None
+
+
 @contextmanager
 def activity(name: str) -> Iterator[None]:
     """Attributes the database commands sent inside the block (and its tasks) to `name`."""

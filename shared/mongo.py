@@ -28,7 +28,7 @@ from shared.events.envelope import CloudEvent
 from shared.events.models import EVENT_TYPES
 from shared.events.sealing import EventKeys
 from shared.kafka_producer import Producer
-from shared.metrics import OUTBOX_PUBLISHED, OperationCounter, PoolWatch
+from shared.metrics import OUTBOX_PUBLISHED, EngineWatch, OperationCounter, PoolWatch
 from shared.polling import PollingLoop
 from shared.transient import is_write_conflict
 
@@ -63,7 +63,7 @@ def new_mongo_client(url: str) -> AsyncMongoClient[Document]:
         tz_aware=True,
         serverSelectionTimeoutMS=5000,
         maxPoolSize=MAX_CONNECTIONS,
-        event_listeners=[OperationCounter(), PoolWatch()],
+        event_listeners=[OperationCounter(), PoolWatch(), EngineWatch()],
     )
 
 

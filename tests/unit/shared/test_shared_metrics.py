@@ -8,6 +8,8 @@ import pytest
 from fastapi import FastAPI
 from prometheus_client import REGISTRY
 from pymongo import monitoring
+from pymongo.errors import AutoReconnect
+from pymongo.server_description import ServerDescription
 
 from shared import metrics
 from shared.events.models.requests import RequestSubmitted
@@ -58,3 +60,25 @@ def test_a_cleared_connection_pool_is_counted_and_logged(caplog: pytest.LogCaptu
 
     assert REGISTRY.get_sample_value(CLEARED) == before + 1
     assert "cleared its connection pool to 127.0.0.1:27017" in caplog.text
+
+
+def test_the_error_that_made_the_driver_distrust_the_engine_is_logged(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    address = ("127.0.0.1", 27017)
+    lost = ServerDescription(address, error=AutoReconnect("127.0.0.1:27017: connection reset"))
+
+    metrics.EngineWatch().description_changed(
+        monitoring.ServerDescriptionChangedEvent(ServerDescription(address), lost, address, None)
+    )
+    again = ServerDescription(address, error=AutoReconnect("127.0.0.1:27017: connection reset"))
+    metrics.EngineWatch().description_changed(
+        monitoring.ServerDescriptionChangedEvent(lost, again, address, None)
+    )
+    metrics.EngineWatch().description_changed(
+        monitoring.ServerDescriptionChangedEvent(again, ServerDescription(address), address, None)
+    )
+
+    [logged] = caplog.records
+    assert "marked 127.0.0.1:27017 unknown after AutoReconnect" in logged.getMessage()
+    assert "connection reset" in logged.getMessage()
