@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 from services.notify.domain.quiet_hours import QuietHours
+from services.notify.domain.route import phone_fallback
 from shared.events.envelope import Actor, Event
 from shared.events.models.conversations import ConversationReply
 from shared.events.models.notifications import ChannelTried, NotificationFailed, NotificationSent
@@ -302,13 +303,16 @@ def conversation_reply_message(
     """Intake's answer in a citizen's chat, sent as it is on the channel they wrote on: the
     citizen wrote within the day, so WhatsApp takes free text.
 
-    A WhatsApp reply goes on by SMS to the same number if WhatsApp does not take it, or cannot
-    tell whether it did: an answer the citizen is waiting for must arrive, and a connection
-    dropped mid-call is all it takes on a channel that does not dedupe."""
+    A WhatsApp reply goes on by SMS to the same number (`phone_fallback`) if WhatsApp does not
+    take it, or cannot tell whether it did: an answer the citizen is waiting for must arrive, and
+    a connection dropped mid-call is all it takes on a channel that does not dedupe. A fallback
+    that cannot carry the whole text is left out."""
     channel = DeliveryChannel.of(reply.channel)
-    route: tuple[Leg, ...] = (Leg(channel=channel, recipient=reply.phone, text=reply.text),)
-    if channel is DeliveryChannel.WHATSAPP and len(reply.text) <= SMS_LONGEST:
-        route += (Leg(channel=DeliveryChannel.SMS, recipient=reply.phone, text=reply.text),)
+    route = tuple(
+        Leg(channel=leg, recipient=reply.phone, text=reply.text)
+        for leg in (channel, *phone_fallback(channel))
+        if leg is channel or _carries(leg, reply.text)
+    )
     return new_message(
         notification_id=f"{event_id}:reply",
         about=reply.reply_id,
@@ -317,3 +321,7 @@ def conversation_reply_message(
         now=now,
         quiet_hours=None,
     )
+
+
+def _carries(channel: DeliveryChannel, text: str) -> bool:
+    return channel is not DeliveryChannel.SMS or len(text) <= SMS_LONGEST
