@@ -55,16 +55,15 @@ def past_deadline(exc: BaseException) -> bool:
     driver's own, and like it a write so cut off may still land."""
     if not isinstance(exc, PyMongoError):
         return False
-    return exc.timeout or (
-        isinstance(exc, OperationFailure)
-        and exc.code == INTERNAL_ERROR
-        and PAST_DEADLINE in str(exc)
-    )
+    return exc.timeout or _engine_internal(exc, PAST_DEADLINE)
 
 
 def _lost_cursor(exc: OperationFailure) -> bool:
     """A cursor the engine no longer holds (its connection ended, a timeout or a restart):
     reading again from the start finds what it would have given."""
-    return exc.code == CURSOR_NOT_FOUND or (
-        exc.code == INTERNAL_ERROR and LOST_CONNECTION in str(exc)
-    )
+    return exc.code == CURSOR_NOT_FOUND or _engine_internal(exc, LOST_CONNECTION)
+
+
+def _engine_internal(exc: BaseException, wording: str) -> bool:
+    """FerretDB's InternalError with `wording` in it: it tells its failures apart only in words."""
+    return isinstance(exc, OperationFailure) and exc.code == INTERNAL_ERROR and wording in str(exc)
