@@ -53,8 +53,8 @@ DB_OPERATIONS_PER_EVENT = Histogram(
 DB_POOL_CLEARED = Counter(
     "adminduk_db_pool_cleared_total",
     "Times the MongoDB driver dropped every connection of its pool and refused new operations "
-    "until its next check of the engine: after a network error, or a new connection's handshake "
-    "that ran past the operation's deadline.",
+    "until its next check of the engine: after a failed check, or a network error of an "
+    "operation (the error is logged).",
 )
 DB_CONNECTIONS_OPENED = Counter(
     "adminduk_db_connections_opened_total",
