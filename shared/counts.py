@@ -3,6 +3,7 @@ instance of a service sees them: request limits, sign-in codes sent, wrong look-
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 from typing import Final, Protocol
 
@@ -41,7 +42,9 @@ class SharedAllowance:
     Each instance reserves `block` units at a time with one `Counts.add`, then hands them out
     from memory, so most takes cost no database operation. Units an instance reserved but did not
     use are lost with its window: the cap errs on the safe side by at most `block` per instance.
-    Once the window's cap is spent, the instance asks no more until the next window.
+    Once the window's cap is spent, the instance asks no more until the next window. Takes that
+    arrive while a block is being reserved wait for it rather than each reserving one of their
+    own, which would cost an operation each and lose all but the last block.
     """
 
     def __init__(
@@ -55,19 +58,21 @@ class SharedAllowance:
         self._current: datetime | None = None
         self._left = 0
         self._spent = False
+        self._reserving = asyncio.Lock()
 
     async def take(self, now: datetime) -> bool:
         """True if one more unit fits in the window holding `now`."""
-        start = window_start(now, self._window)
-        if start != self._current:
-            self._current, self._left, self._spent = start, 0, False
-        if self._left == 0 and not self._spent:
-            reserved = await self._counts.add(
-                self._name, "all", now=now, window=self._window, by=self._block
-            )
-            self._left = max(0, min(self._block, self._limit - (reserved - self._block)))
-            self._spent = reserved >= self._limit
-        if self._left == 0:
-            return False
-        self._left -= 1
-        return True
+        async with self._reserving:
+            start = window_start(now, self._window)
+            if start != self._current:
+                self._current, self._left, self._spent = start, 0, False
+            if self._left == 0 and not self._spent:
+                reserved = await self._counts.add(
+                    self._name, "all", now=now, window=self._window, by=self._block
+                )
+                self._left = max(0, min(self._block, self._limit - (reserved - self._block)))
+                self._spent = reserved >= self._limit
+            if self._left == 0:
+                return False
+            self._left -= 1
+            return True

@@ -3,7 +3,8 @@ and the routes' answers."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+import asyncio
+from datetime import datetime, timedelta
 
 from services.intake.domain.callers import submitter
 from services.intake.domain.citizen_request import Submitter
@@ -71,6 +72,26 @@ async def test_one_instance_gets_the_whole_allowance_when_alone() -> None:
 
     assert granted == [True] * 25 + [False] * 5
     assert counts.commands == 3
+
+
+async def test_takes_arriving_together_share_one_reservation() -> None:
+    counts = SlowCounts()
+    alone = SharedAllowance(counts, "messages-office", limit=25, block=10, window=MINUTE)
+
+    granted = await asyncio.gather(*(alone.take(T0) for _ in range(30)))
+
+    assert granted.count(True) == 25
+    assert counts.commands == 3
+
+
+class SlowCounts(FakeCounts):
+    """Answers after other tasks have run, as the database does."""
+
+    async def add(
+        self, name: str, key: str, *, now: datetime, window: timedelta = MINUTE, by: int = 1
+    ) -> int:
+        await asyncio.sleep(0.001)
+        return await super().add(name, key, now=now, window=window, by=by)
 
 
 async def test_a_phone_over_its_cap_gets_429_and_nothing_is_stored() -> None:
