@@ -142,9 +142,12 @@ class PostgresCluster:
 
     @property
     def url(self) -> str:
+        """FerretDB's connection string, through the cluster's Unix socket: each operation makes
+        three or four round trips to PostgreSQL, and a socket costs both sides less than TCP on
+        loopback."""
         return (
-            f"postgres://{SUPERUSER}@127.0.0.1:{self.port}/{DATABASE}"
-            f"?pool_max_conns={FERRETDB_POOL_SIZE}"
+            f"postgres://{SUPERUSER}@/{DATABASE}?host={self.socket_dir}&port={self.port}"
+            f"&pool_max_conns={FERRETDB_POOL_SIZE}"
             f"&pool_max_conn_lifetime={FERRETDB_CONNECTION_LIFETIME}"
             f"&pool_max_conn_idle_time={FERRETDB_CONNECTION_IDLE_TIME}&pool_health_check_period=2s"
         )

@@ -169,7 +169,11 @@ class Stack:
 
     @property
     def mongo_url(self) -> str:
-        return self._external_mongo or f"mongodb://127.0.0.1:{self.ports.mongo}/"
+        return self._external_mongo or ferretdb.socket_url(self._mongo_socket)
+
+    @property
+    def _mongo_socket(self) -> Path:
+        return self.run_dir / "ferretdb" / "mongodb.sock"
 
     @property
     def message_sink_url(self) -> str:
@@ -209,6 +213,7 @@ class Stack:
                 binary=ferretdb.provision(),
                 postgresql_url=cluster.url,
                 port=self.ports.mongo,
+                socket=self._mongo_socket,
                 log_path=self.run_dir / "ferretdb" / "ferretdb.log",
             )
             self.processes["ferretdb"] = server.start()

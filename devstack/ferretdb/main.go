@@ -15,13 +15,14 @@ import (
 
 func main() {
 	listen := flag.String("listen-addr", "127.0.0.1:27017", "TCP address to listen on")
+	unix := flag.String("listen-unix", "", "Unix socket path to listen on as well, if given")
 	postgresqlURL := flag.String(
 		"postgresql-url", "postgres://127.0.0.1:5432/ferretdb", "PostgreSQL connection string",
 	)
 	flag.Parse()
 
 	server, err := ferretdb.New(&ferretdb.Config{
-		Listener:      ferretdb.ListenerConfig{TCP: *listen},
+		Listener:      ferretdb.ListenerConfig{TCP: *listen, Unix: *unix},
 		Handler:       "postgresql",
 		PostgreSQLURL: *postgresqlURL,
 	})

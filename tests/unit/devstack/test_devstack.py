@@ -13,8 +13,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from pymongo.uri_parser import parse_uri
 
-from devstack import kafka, postgres
+from devstack import ferretdb, kafka, postgres
 from devstack.process import Account, ManagedProcess, StartupError, free_port, port_open
 from devstack.stack import SERVICES, Ports, Stack
 
@@ -233,9 +234,19 @@ def test_the_cluster_trusts_loopback_only_and_keeps_fsync_on(tmp_path: Path) -> 
     assert {"listen_addresses=127.0.0.1", "port=5999", "fsync=on"} <= options
     assert f"unix_socket_directories={tmp_path / 'socket'}" in options
     assert cluster.url == (
-        "postgres://ferretdb@127.0.0.1:5999/ferretdb?pool_max_conns=300"
+        f"postgres://ferretdb@/ferretdb?host={tmp_path / 'socket'}&port=5999&pool_max_conns=300"
         "&pool_max_conn_lifetime=10m&pool_max_conn_idle_time=1m&pool_health_check_period=2s"
     )
+
+
+def test_services_reach_the_local_engine_through_its_unix_socket(tmp_path: Path) -> None:
+    socket = tmp_path / "run dir" / "mongodb.sock"
+
+    assert parse_uri(ferretdb.socket_url(socket))["nodelist"] == [(str(socket), None)]
+    stack = Stack(tmp_path / "run", Ports())
+    assert parse_uri(stack.mongo_url)["nodelist"] == [
+        (str(tmp_path / "run" / "ferretdb" / "mongodb.sock"), None)
+    ]
 
 
 def test_the_local_stack_names_its_services_environment(
