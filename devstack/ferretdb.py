@@ -20,6 +20,8 @@ GC_PERCENT = "400"
 """Go's collector at its default (100) took about 13% of FerretDB's CPU under load, collecting
 every ~150 ms around a live heap of 11 MB; letting the heap grow to five times that before a
 collection costs some 40 MB and makes about a quarter as many collections."""
+SOCKET_PATH_MAX = 107
+"""Bytes in a Unix socket's path on Linux (`sun_path` holds 108, the last a NUL)."""
 
 
 def provision(cache_dir: Path = CACHE_DIR) -> Path:
@@ -62,6 +64,11 @@ class FerretDBServer:
 
     def start(self) -> ManagedProcess:
         """Starts the server and waits until it accepts connections."""
+        if len(os.fsencode(self.socket)) > SOCKET_PATH_MAX:
+            raise StartupError(
+                f"FerretDB's socket path is over {SOCKET_PATH_MAX} bytes, the most a Unix socket"
+                f" takes: {self.socket}; run from a shorter folder"
+            )
         self.socket.parent.mkdir(parents=True, exist_ok=True)
         self.socket.unlink(missing_ok=True)
         process = ManagedProcess(

@@ -249,6 +249,20 @@ def test_services_reach_the_local_engine_through_its_unix_socket(tmp_path: Path)
     ]
 
 
+def test_a_socket_path_too_long_for_linux_is_refused_before_starting(tmp_path: Path) -> None:
+    server = ferretdb.FerretDBServer(
+        binary=tmp_path / "ferretdb",
+        postgresql_url="postgres://ferretdb@/ferretdb",
+        port=free_port(),
+        socket=tmp_path / ("x" * 120) / "mongodb.sock",
+        log_path=tmp_path / "ferretdb.log",
+    )
+
+    with pytest.raises(StartupError, match="over 107 bytes"):
+        server.start()
+    assert not (tmp_path / ("x" * 120)).exists()
+
+
 def test_the_local_stack_names_its_services_environment(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
