@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import re
 from collections.abc import Collection, Mapping
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 
 import pymongo
@@ -179,8 +180,11 @@ class DatabaseDeadline:
 
     When the engine stops answering, a request then fails as unreachable (503 with Retry-After)
     within that time, instead of waiting on an open connection for as long as the outage lasts.
-    A streamed route, whose database work happens while its body arrives, has the time its body
-    may take added.
+    A streamed route's deadline runs while the app works, not while it waits for the client's
+    bytes: it starts again after each part of the body. Its work before and after the body is
+    bounded as any other route's; a deadline stretched over the body's whole allowance let the
+    driver retry one operation against a stalled engine for minutes, each failure clearing its
+    connection pool again.
     """
 
     def __init__(
@@ -199,10 +203,43 @@ class DatabaseDeadline:
         if scope["type"] != "http" or scope["path"] in self.unbounded_paths:
             await self.app(scope, receive, send)
             return
-        streamed = self.streamed.match(scope["path"])
-        extra = 0.0 if streamed is None else streamed.timeout_s
-        with pymongo.timeout(self.timeout_s + extra):
-            await self.app(scope, receive, send)
+        if self.streamed.match(scope["path"]) is None:
+            with pymongo.timeout(self.timeout_s):
+                await self.app(scope, receive, send)
+            return
+        deadline = _RestartingDeadline(self.timeout_s)
+
+        async def receive_outside_deadline() -> Message:
+            deadline.stop()
+            try:
+                return await receive()
+            finally:
+                deadline.start()
+
+        deadline.start()
+        try:
+            await self.app(scope, receive_outside_deadline, send)
+        finally:
+            deadline.stop()
+
+
+class _RestartingDeadline:
+    """A driver deadline that can be stopped and started afresh within one request's task (the
+    driver keeps it in context variables, which the app's awaits share)."""
+
+    def __init__(self, timeout_s: float) -> None:
+        self._timeout_s = timeout_s
+        self._running: AbstractContextManager[None] | None = None
+
+    def start(self) -> None:
+        if self._running is None:
+            self._running = pymongo.timeout(self._timeout_s)
+            self._running.__enter__()
+
+    def stop(self) -> None:
+        if self._running is not None:
+            running, self._running = self._running, None
+            running.__exit__(None, None, None)
 
 
 async def _disconnected() -> Message:

@@ -26,12 +26,13 @@ read_parts: list[int] = []
 
 @router.post("/files/{name}")
 async def upload(name: str, request: Request) -> dict[str, float | int | None]:
+    before = _csot.remaining()
     size = 0
     async for part in request.stream():
         if part:
             read_parts.append(len(part))
             size += len(part)
-    return {"size": size, "deadline": _csot.remaining()}
+    return {"size": size, "before_body": before, "deadline": _csot.remaining()}
 
 
 @router.post("/files/{name}/notes")
@@ -39,8 +40,10 @@ async def notes(name: str, body: dict[str, str]) -> dict[str, str]:
     return body
 
 
-def app() -> FastAPI:
-    settings = ServiceSettings(max_body_bytes=100, body_timeout_s=5, database_timeout_s=2.0)
+def app(database_timeout_s: float = 2.0) -> FastAPI:
+    settings = ServiceSettings(
+        max_body_bytes=100, body_timeout_s=5, database_timeout_s=database_timeout_s
+    )
     return build_app(
         title="test",
         settings=settings,
@@ -58,6 +61,8 @@ async def call(
     declared: int | None = None,
     hang: bool = False,
     hang_up: bool = False,
+    part_every_s: float = 0.0,
+    database_timeout_s: float = 2.0,
 ) -> list[Message]:
     """One request through the app, its body in `parts`, then a client that may stop sending
     (`hang`) or hang up (`hang_up`) before the body's end."""
@@ -71,6 +76,7 @@ async def call(
 
     async def receive() -> Message:
         if pending:
+            await asyncio.sleep(part_every_s)
             return pending.pop(0)
         if hang:
             await asyncio.sleep(3600)
@@ -87,7 +93,7 @@ async def call(
         "scheme": "http", "path": path, "raw_path": path.encode(), "query_string": b"",
         "root_path": "", "headers": headers, "client": ("127.0.0.1", 1), "server": ("test", 80),
     }  # fmt: skip
-    await asyncio.wait_for(app()(scope, receive, send), 5)
+    await asyncio.wait_for(app(database_timeout_s)(scope, receive, send), 5)
     return sent
 
 
@@ -104,11 +110,17 @@ async def test_a_streamed_route_reads_a_body_past_the_usual_limit_part_by_part()
     assert read_parts == [400, 400, 200]
 
 
-async def test_its_database_deadline_allows_for_the_time_its_body_may_take() -> None:
-    _, body = answer(await call("/files/kk", [b"a"]))
+async def test_its_database_deadline_runs_while_it_works_not_while_its_body_arrives() -> None:
+    """The body takes half as long again as the database's deadline; the work before and after
+    it each have the whole deadline, as any other route's work does."""
+    sent = await call("/files/kk", [b"a", b"b", b"c"], part_every_s=0.15, database_timeout_s=0.3)
 
+    status, body = answer(sent)
+    assert status == 200
+    assert isinstance(body["before_body"], float)
+    assert 0.2 < body["before_body"] <= 0.3
     assert isinstance(body["deadline"], float)
-    assert 2.0 < body["deadline"] <= 2.5
+    assert 0.2 < body["deadline"] <= 0.3
 
 
 async def test_a_streamed_body_over_its_limit_is_refused_without_reading_the_rest() -> None:
