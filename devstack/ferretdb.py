@@ -58,10 +58,6 @@ class FerretDBServer:
     socket: Path
     log_path: Path
 
-    @property
-    def url(self) -> str:
-        return socket_url(self.socket)
-
     def start(self) -> ManagedProcess:
         """Starts the server and waits until it accepts connections."""
         if len(os.fsencode(self.socket)) > SOCKET_PATH_MAX:
