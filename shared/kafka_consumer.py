@@ -8,7 +8,7 @@ import contextlib
 import heapq
 import json
 import logging
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from enum import Enum
 from typing import TypeVar
 
@@ -30,7 +30,7 @@ from shared.events.topics import Topic, dead_letter_topic
 from shared.kafka import KafkaAccess
 from shared.kafka_producer import Producer
 from shared.messagebus import Dispatch, Subscription
-from shared.metrics import EVENTS, counting_operations, event_type_label
+from shared.metrics import EVENTS, HANDED_OVER, counting_operations, event_type_label
 from shared.ordering import CommitTracker, KeyedRunner
 from shared.redaction import describe_error, describe_validation_error, redact
 from shared.transient import is_transient
@@ -38,6 +38,11 @@ from shared.transient import is_transient
 D = TypeVar("D")
 
 log = logging.getLogger(__name__)
+
+REBALANCE_TIMEOUT_MS = 30_000
+"""How long the group waits for its members to rejoin: a member first finishes the events in
+hand, each within the engine's deadline. aiokafka's default, the 10 s session timeout, dropped a
+member still finishing them from the group, whose return then started another rebalance."""
 
 
 def in_time_order(
@@ -57,17 +62,18 @@ class _Outcome(Enum):
     DEFERRED = "deferred"
     """Awaits a later event of its key: queued again behind it."""
     STOPPED = "stopped"
-    """Stopping cut its retries short: it is handled again after a restart."""
+    """Stopping or a hand-over cut its retries short: it is handled again after a restart, or
+    by the partition's new owner."""
 
 
 class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
-    """Before partitions move to another consumer, finishes and commits what was taken from them."""
+    """Before partitions move to another consumer, hands them over (`EventConsumer.hand_over`)."""
 
     def __init__(self, owner: EventConsumer) -> None:
         self._owner = owner
 
     async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
-        await self._owner.settle(revoked)
+        await self._owner.hand_over(revoked)
 
     async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
         return None
@@ -110,6 +116,7 @@ class EventConsumer:
             group_id=group_id,
             enable_auto_commit=False,
             auto_offset_reset="earliest",
+            rebalance_timeout_ms=REBALANCE_TIMEOUT_MS,
         )
         self._topics = [topic.name for topic in topics]
         self._group_id = group_id
@@ -122,6 +129,9 @@ class EventConsumer:
         self._commit_interval_s = commit_interval_s
         self._runner = KeyedRunner(concurrency)
         self._progress: CommitTracker[TopicPartition] = CommitTracker()
+        self._tenures: dict[TopicPartition, int] = {}
+        """How often each partition was handed over: an event taken in an earlier tenure is
+        read again by whoever owns its partition now."""
         self._room = asyncio.Event()
         self._stopping = asyncio.Event()
         self._failure: BaseException | None = None
@@ -144,13 +154,23 @@ class EventConsumer:
     def running(self) -> bool:
         return self._task is not None and not self._task.done()
 
-    async def settle(self, partitions: set[TopicPartition] | None = None) -> None:
-        """Waits for every event taken to be handled (or given up), commits, and forgets
-        `partitions`."""
+    async def hand_over(self, revoked: set[TopicPartition]) -> None:
+        """Lets go of the revoked partitions' events not started yet, finishes those in hand,
+        commits, and forgets the partitions.
+
+        The new owner reads what was let go again from the commit. Working through a backlog of
+        taken events first held the whole group's rebalance up for as long, until the group
+        dropped this member. aiokafka revokes every partition at each rebalance.
+        """
+        for partition in revoked:
+            self._tenures[partition] = self._tenures.get(partition, 0) + 1
+        await self.settle()
+        HANDED_OVER.labels(self._group_id).inc(self._progress.forget(revoked))
+
+    async def settle(self) -> None:
+        """Waits for every event taken to be handled (or given up), and commits."""
         await self._runner.drain()
         await self._commit()
-        if partitions:
-            self._progress.forget(partitions)
 
     async def _run(self) -> None:
         try:
@@ -183,16 +203,20 @@ class EventConsumer:
     def _take(self, record: ConsumerRecord[bytes, bytes]) -> None:
         partition = TopicPartition(record.topic, record.partition)
         self._progress.take(partition, record.offset)
+        tenure = self._tenures.get(partition, 0)
         deferrals = 0
+
+        def let_go() -> bool:
+            return self._stopping.is_set() or self._tenures.get(partition, 0) != tenure
 
         async def job() -> bool:
             nonlocal deferrals
             if deferrals:
                 await asyncio.sleep(self._backoff(deferrals))
-            if self._stopping.is_set():
+            if let_go():
                 return False
             try:
-                outcome = await self._process(record)
+                outcome = await self._process(record, let_go)
             except Exception as exc:
                 # Only the dead-letter send can get here; the service must not run on without it.
                 self._failure = exc
@@ -225,9 +249,12 @@ class EventConsumer:
         else:
             self._progress.committed(positions)
 
-    async def _process(self, record: ConsumerRecord[bytes, bytes]) -> _Outcome:
+    async def _process(
+        self, record: ConsumerRecord[bytes, bytes], let_go: Callable[[], bool]
+    ) -> _Outcome:
         """Handles or dead-letters one record, or defers it behind the later events of its key
-        when it awaits one of them; STOPPED when stopping cut a transient retry short."""
+        when it awaits one of them; STOPPED when stopping or a hand-over (`let_go`) cut its
+        retries short."""
         try:
             event = CloudEvent.from_kafka(record.value, record.headers)
         except NotACloudEvent as exc:
@@ -260,14 +287,14 @@ class EventConsumer:
                     log.info("%s waits behind later events: %s", event.type, exc)
                     return _Outcome.DEFERRED
                 log.warning("%s waits, retrying: %s", event.type, exc)
-                if self._stopping.is_set():
+                if let_go():
                     return _Outcome.STOPPED
             except Exception as exc:
                 if is_transient(exc):
                     log.warning(
                         "transient failure on %s, retrying: %s", event.type, describe_error(exc)
                     )
-                    if self._stopping.is_set():
+                    if let_go():
                         return _Outcome.STOPPED
                 else:
                     failures += 1

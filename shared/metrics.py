@@ -20,6 +20,12 @@ EVENTS = Counter(
     "Events a consumer group took from Kafka, by type and outcome (handled, dead_lettered).",
     ["group", "type", "outcome"],
 )
+HANDED_OVER = Counter(
+    "adminduk_events_handed_over_total",
+    "Events a consumer group took from Kafka and let go of, not started, when their partition "
+    "moved to another consumer at a rebalance; the new owner reads them again.",
+    ["group"],
+)
 OUTBOX_PUBLISHED = Counter(
     "adminduk_outbox_published_total",
     "Outbox items published to Kafka, by collection.",

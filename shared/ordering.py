@@ -74,11 +74,15 @@ class CommitTracker(Generic[P]):
     def committed(self, positions: dict[P, int]) -> None:
         self._committed.update(positions)
 
-    def forget(self, partitions: set[P]) -> None:
-        """Drops partitions this consumer no longer owns."""
+    def forget(self, partitions: set[P]) -> int:
+        """Drops partitions this consumer no longer owns; returns how many of their events
+        taken were not finished."""
+        unfinished = 0
         for partition in partitions:
-            self._partitions.pop(partition, None)
+            if (progress := self._partitions.pop(partition, None)) is not None:
+                unfinished += progress.open
             self._committed.pop(partition, None)
+        return unfinished
 
     @property
     def open(self) -> int:

@@ -49,6 +49,7 @@ def consumer(
     topic: Topic,
     dead_letter: Topic,
     handle: Callable[[CloudEvent], Awaitable[None]],
+    concurrency: int = 32,
 ) -> EventConsumer:
     return EventConsumer(
         kafka=kafka,
@@ -59,6 +60,7 @@ def consumer(
         dead_letter=dead_letter,
         max_attempts=3,
         retry_backoff_s=0.01,
+        concurrency=concurrency,
     )
 
 
@@ -168,6 +170,62 @@ async def test_stop_lets_the_event_in_hand_finish_and_commit(
     await second.start()
     await eventually(lambda: again == [8], what="the next event handled by the second consumer")
     await second.stop()
+
+
+async def test_a_member_joining_a_busy_group_takes_its_share_of_the_backlog_at_once(
+    kafka: KafkaAccess, producer: AIOKafkaProducer, new_topic: TopicFactory
+) -> None:
+    """The member handing partitions over lets go of the events it took and has not started,
+    rather than working through them first while the whole group waits."""
+    topic, dead_letter = await new_topic(partitions=2), await new_topic(partitions=1)
+    group = f"group-{uuid.uuid4().hex[:8]}"
+    handled: list[tuple[str, int]] = []
+
+    def slowly(member: str) -> Callable[[CloudEvent], Awaitable[None]]:
+        async def handle(received: CloudEvent) -> None:
+            await asyncio.sleep(0.05)
+            handled.append((member, received.data["n"]))
+
+        return handle
+
+    backlog = 200
+    await asyncio.gather(
+        *[
+            await producer.send(
+                topic.name,
+                event(n, subject=f"req-{n}").to_json_bytes(),
+                key=f"req-{n}".encode(),
+                headers=CloudEvent.structured_headers(),
+            )
+            for n in range(backlog)
+        ]
+    )
+    members = [
+        consumer(
+            kafka,
+            producer,
+            group_id=group,
+            topic=topic,
+            dead_letter=dead_letter,
+            handle=slowly(member),
+            concurrency=1,
+        )
+        for member in ("first", "second")
+    ]
+    await members[0].start()
+    try:
+        await eventually(lambda: bool(handled), what="the first member at work on the backlog")
+        await members[1].start()
+        await eventually(lambda: len(handled) >= backlog, what="the whole backlog handled")
+    finally:
+        await asyncio.gather(*(member.stop() for member in members))
+
+    numbers = [n for _, n in handled]
+    assert sorted(numbers) == list(range(backlog)), "each event handled exactly once"
+    taken_over = sum(1 for member, _ in handled if member == "second")
+    assert taken_over > 0, "the joining member took none of the backlog"
+    handed_over = REGISTRY.get_sample_value("adminduk_events_handed_over_total", {"group": group})
+    assert handed_over, "no event counted as handed over"
 
 
 async def committed_offset(kafka: KafkaAccess, group: str, topic: Topic) -> int | None:

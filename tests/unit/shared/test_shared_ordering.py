@@ -51,7 +51,7 @@ def test_the_tracker_reports_only_positions_that_moved_since_the_last_commit() -
     assert tracker.uncommitted() == {"p0": 2}
     assert tracker.open == 1
 
-    tracker.forget({"p1"})
+    assert tracker.forget({"p1", "p2"}) == 1
     assert tracker.open == 0
 
 
