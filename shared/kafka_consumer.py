@@ -40,9 +40,9 @@ D = TypeVar("D")
 log = logging.getLogger(__name__)
 
 REBALANCE_TIMEOUT_MS = 30_000
-"""How long the group waits for its members to rejoin: a member first finishes the events in
-hand, each within the engine's deadline. aiokafka's default, the 10 s session timeout, dropped a
-member still finishing them from the group, whose return then started another rebalance."""
+"""How long the group waits for its members to rejoin, each first finishing the events it has in
+hand. aiokafka's default, the 10 s session timeout, dropped a member still finishing them from the
+group, whose return then started another rebalance."""
 
 
 def in_time_order(

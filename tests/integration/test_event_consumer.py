@@ -190,15 +190,7 @@ async def test_a_member_joining_a_busy_group_takes_its_share_of_the_backlog_at_o
 
     backlog = 200
     await asyncio.gather(
-        *[
-            await producer.send(
-                topic.name,
-                event(n, subject=f"req-{n}").to_json_bytes(),
-                key=f"req-{n}".encode(),
-                headers=CloudEvent.structured_headers(),
-            )
-            for n in range(backlog)
-        ]
+        *(publish(producer, topic.name, event(n, subject=f"req-{n}")) for n in range(backlog))
     )
     members = [
         consumer(
