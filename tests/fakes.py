@@ -10,12 +10,14 @@ import copy
 import dataclasses
 from collections.abc import AsyncIterable, Collection, Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
+from hashlib import sha256
 
 from services.intake.domain.citizen_request import CitizenRequest, RequestStatus, StatusChange
 from services.intake.domain.documents import StoredDocument
 from services.intake.domain.message_caps import MessageCapRules
 from services.intake.domain.open_applications import OpenApplication
 from services.intake.domain.sign_in import SignInChallenge
+from services.intake.domain.tracking import tracking_number_for
 from services.intake.service_layer.message_caps import MessageCaps
 from services.notify.adapters.templates_file import load_templates
 from services.notify.domain.delivery_status import DeliveryRecord, record_id
@@ -64,18 +66,12 @@ class FakeClock:
 class FakeRequestRepository:
     def __init__(self) -> None:
         self.requests: dict[str, CitizenRequest] = {}
-        self.tracking_numbers: dict[str, str] = {}
         self.open_applications: dict[tuple[str, str], OpenApplication] = {}
+        self.numbers_given = 0
         self.processed_events: set[str] = set()
         self.case_step_at: dict[str, datetime] = {}
         self.outbox: list[CloudEvent] = []
         self.outgoing = Outbox()
-
-    async def reserve_tracking_number(self, tracking_number: str, request_id: str) -> bool:
-        if tracking_number in self.tracking_numbers:
-            return False
-        self.tracking_numbers[tracking_number] = request_id
-        return True
 
     async def hold_open(
         self, nik: str, service_code: str, held: OpenApplication, *, replacing: str | None
@@ -124,12 +120,17 @@ class FakeRequestRepository:
         )
         return True
 
+    async def new_tracking_number(self) -> str:
+        self.numbers_given += 1
+        return tracking_number_for(
+            self.numbers_given, lambda text: sha256(text.encode()).hexdigest()
+        )
+
     async def find_by_tracking_number(self, tracking_number: str) -> CitizenRequest | None:
-        request_id = self.tracking_numbers.get(tracking_number)
-        request = None if request_id is None else await self.get(request_id)
-        if request is None or request.tracking_number != tracking_number:
-            return None
-        return request
+        for request_id, request in self.requests.items():
+            if request.tracking_number == tracking_number:
+                return await self.get(request_id)
+        return None
 
     async def add(self, request: CitizenRequest, outbox: list[CloudEvent]) -> bool:
         if request.request_id in self.requests:

@@ -127,10 +127,11 @@ async def wire_requests(
     cipher = process.cipher
     repository = MongoRequestRepository(
         process.db["requests"],
-        process.db["tracking_numbers"],
+        process.db["tracking_sequence"],
         process.db["open_applications"],
         cipher,
     )
+    await repository.ensure_indexes()
     process.relay("outbox_relay", "requests", repository.outgoing)
     sign_ins = MongoSignInRepository(process.db["sign_in_codes"], cipher)
     process.relay("sign_in_outbox_relay", "sign_in_codes", sign_ins.outgoing)

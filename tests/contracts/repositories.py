@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import re
 from datetime import datetime, timedelta
 
 import pytest
 
 from services.intake.domain.citizen_request import CitizenRequest, RequestStatus, StatusChange
 from services.intake.domain.open_applications import OpenApplication
+from services.intake.domain.tracking import TRACKING_PATTERN
 from services.intake.service_layer.ports import IdempotencyKeyRepository, RequestRepository
 from services.notify.domain.notification import NotificationStatus
 from services.notify.service_layer.ports import NotificationRepository
@@ -152,40 +154,25 @@ class RequestRepositoryContract:
 
         assert await repository.get("req-2") is None
 
-    async def test_a_tracking_number_is_tied_to_one_request_only(
+    async def test_every_tracking_number_given_is_new_and_well_formed(
         self, repository: RequestRepository
     ) -> None:
-        assert await repository.reserve_tracking_number("K7M2Q9XP", "req-1") is True
+        numbers = [await repository.new_tracking_number() for _ in range(250)]
 
-        assert await repository.reserve_tracking_number("K7M2Q9XP", "req-2") is False
-        assert await repository.reserve_tracking_number("P9Q2M7KX", "req-2") is True
+        assert len(set(numbers)) == len(numbers)
+        assert all(re.fullmatch(TRACKING_PATTERN, number) for number in numbers)
 
     async def test_a_request_is_found_by_the_tracking_number_it_was_stored_with(
         self, repository: RequestRepository
     ) -> None:
         request = citizen_request("req-1", tracking_number="K7M2Q9XP")
-        await repository.reserve_tracking_number("K7M2Q9XP", "req-1")
         await repository.add(request, [])
+        await repository.add(citizen_request("req-2", tracking_number="Q2M7KXP9"), [])
 
         assert await repository.find_by_tracking_number("K7M2Q9XP") == dataclasses.replace(
             request, events=[]
         )
         assert await repository.find_by_tracking_number("P9Q2M7KX") is None
-
-    async def test_a_number_reserved_by_a_submission_that_did_not_store_it_finds_nothing(
-        self, repository: RequestRepository
-    ) -> None:
-        """A crash after reserving, then a retry of the same request that reserved another."""
-        await repository.reserve_tracking_number("K7M2Q9XP", "req-1")
-        await repository.reserve_tracking_number("P9Q2M7KX", "req-1")
-        await repository.reserve_tracking_number("Q2M7KXP9", "req-2")
-        await repository.add(citizen_request("req-1", tracking_number="P9Q2M7KX"), [])
-
-        assert await repository.find_by_tracking_number("K7M2Q9XP") is None
-        assert await repository.find_by_tracking_number("Q2M7KXP9") is None
-        found = await repository.find_by_tracking_number("P9Q2M7KX")
-        assert found is not None
-        assert found.request_id == "req-1"
 
     async def test_a_nik_holds_one_open_application_per_service(
         self, repository: RequestRepository

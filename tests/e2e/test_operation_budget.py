@@ -26,9 +26,9 @@ BUDGETS = {"intake": 3.0, "processing": 6.0, "notify": 5.5, "audit": 4.0}
 """Engine operations of each service's background work per request. Notify's goal is 5; it
 spends about 4.9, and how many of its outbox clears share a command varies from run to run."""
 TOTAL_BUDGET = 18.0
-HTTP_BUDGETS = {"intake": 9.5, "processing": 7.5}
-"""Engine operations of the HTTP calls per request: at intake a submission (3: its tracking
-number, the NIK's open application, the request) and two documents (3 each), with room for a
+HTTP_BUDGETS = {"intake": 8.5, "processing": 7.5}
+"""Engine operations of the HTTP calls per request: at intake a submission (2: the NIK's open
+application, the request with its tracking number) and two documents (3 each), with room for a
 write conflict retried; at processing claim-next (about 7)."""
 IDLE_BUDGET_PER_S = 20.0
 IDLE_S = 10.0

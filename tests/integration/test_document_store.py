@@ -38,7 +38,7 @@ class TestMongoRequestDocuments(RequestDocumentsContract):
     def repository(self, mongo_db: AsyncDatabase[Document]) -> MongoRequestRepository:
         return MongoRequestRepository(
             mongo_db["requests"],
-            mongo_db["tracking_numbers"],
+            mongo_db["tracking_sequence"],
             mongo_db["open_applications"],
             cipher(),
         )

@@ -34,8 +34,9 @@ async def test_of_racing_submissions_of_one_nik_and_service_exactly_one_is_store
     mongo_db: AsyncDatabase[Document],
 ) -> None:
     repository = MongoRequestRepository(
-        mongo_db["requests"], mongo_db["tracking_numbers"], mongo_db["open_applications"], cipher()
+        mongo_db["requests"], mongo_db["tracking_sequence"], mongo_db["open_applications"], cipher()
     )
+    await repository.ensure_indexes()
     keys = MongoIdempotencyKeys(mongo_db["idempotency_keys"])
 
     async def submit(n: int) -> SubmissionOutcome:

@@ -2,35 +2,49 @@
 
 Personal data (the applicant, the owner's phone number, the form's fingerprint) is stored sealed;
 a keyed hash of the owner's number sits beside it for finding a citizen's requests by value.
-Tracking numbers are kept in their own small collection, addressed by `_id`, and so are the
-holds on a NIK's one open application per service: `_id` a keyed hash of the NIK and the service
-code, naming the request, its tracking number and when it was held.
+A request is found by its tracking number through an index on it. Tracking numbers come from
+one shared sequence, which each instance takes in blocks (`TrackingSequence`), each turned into
+its number by a keyed permutation. The holds on a NIK's one open application per service are
+kept in their own small collection: `_id` a keyed hash of the NIK and the service code, naming
+the request, its tracking number and when it was held.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping
+from functools import partial
 from typing import Any
 
+from pymongo import ASCENDING, ReturnDocument
 from pymongo.asynchronous.collection import AsyncCollection
+from pymongo.errors import DuplicateKeyError
 
 from services.intake.domain.citizen_request import CitizenRequest, RequestStatus, StatusChange
 from services.intake.domain.open_applications import OpenApplication
+from services.intake.domain.tracking import tracking_number_for
 from shared.crypto import Cipher
 from shared.events.envelope import Actor, CloudEvent
 from shared.events.models.requests import Applicant
 from shared.mongo import (
+    VERSION,
     Document,
     apply_once,
     insert_new,
     outbox_fields,
+    retry_write_conflicts,
     update_document,
     with_outbox,
 )
 from shared.outbox import Outbox
 
 OWNER_PURPOSE = "request-owner"
+TRACKING_PURPOSE = "tracking-number"
 OPEN_PURPOSE = "open-application"
+TRACKING_NUMBER = "tracking_number"
+SEQUENCE_BLOCK = 100
+"""Sequence numbers an instance takes at once: one write per block, and a restart skips at most
+a block's unused numbers of the 8.5e11 there are."""
 CASE_STEP_AT = "case_step_at"
 """When the last case step recorded was taken: a step taken before it arrived late (its case's
 events were published by two processing instances) and would set an outdated status."""
@@ -40,20 +54,22 @@ class MongoRequestRepository:
     def __init__(
         self,
         collection: AsyncCollection[Document],
-        tracking_numbers: AsyncCollection[Document],
+        sequences: AsyncCollection[Document],
         open_applications: AsyncCollection[Document],
         cipher: Cipher,
     ) -> None:
         self.outgoing = Outbox()
         self._collection = collection
-        self._tracking_numbers = tracking_numbers
+        self._sequence = TrackingSequence(sequences)
         self._open_applications = open_applications
         self._cipher = cipher
+        self._keyed_hash = partial(cipher.lookup_hash, purpose=TRACKING_PURPOSE)
 
-    async def reserve_tracking_number(self, tracking_number: str, request_id: str) -> bool:
-        return await insert_new(
-            self._tracking_numbers, {"_id": tracking_number, "request_id": request_id}
-        )
+    async def ensure_indexes(self) -> None:
+        await self._collection.create_index([(TRACKING_NUMBER, ASCENDING)])
+
+    async def new_tracking_number(self) -> str:
+        return tracking_number_for(await self._sequence.next(), self._keyed_hash)
 
     def _open_id(self, nik: str, service_code: str) -> str:
         return self._cipher.lookup_hash(nik, purpose=OPEN_PURPOSE) + "|" + service_code
@@ -120,13 +136,10 @@ class MongoRequestRepository:
         return None if document is None else self._request(document)
 
     async def find_by_tracking_number(self, tracking_number: str) -> CitizenRequest | None:
-        entry = await self._tracking_numbers.find_one({"_id": tracking_number})
-        if entry is None:
-            return None
-        request = await self.get(entry["request_id"])
-        if request is None or request.tracking_number != tracking_number:
-            return None
-        return request
+        document = await self._collection.find_one(
+            {TRACKING_NUMBER: tracking_number}, {"outbox": 0}
+        )
+        return None if document is None else self._request(document)
 
     def _request(self, document: Document) -> CitizenRequest:
         personal: dict[str, Any] = self._cipher.open_json(
@@ -244,3 +257,42 @@ def _note(request_id: str) -> str:
 
 def _personal(request_id: str) -> str:
     return f"requests/{request_id}/personal"
+
+
+class TrackingSequence:
+    """The requests' sequence numbers, shared by every instance and taken in blocks: a block is
+    one atomic raise of the shared counter, so no two instances ever hold the same number."""
+
+    def __init__(
+        self, collection: AsyncCollection[Document], *, block: int = SEQUENCE_BLOCK
+    ) -> None:
+        self._collection = collection
+        self._block = block
+        self._next = self._end = 0
+        self._taking = asyncio.Lock()
+
+    async def next(self) -> int:
+        async with self._taking:
+            if self._next == self._end:
+                self._end = await self._take_block()
+                self._next = self._end - self._block
+            self._next += 1
+            return self._next - 1
+
+    async def _take_block(self) -> int:
+        """The end of a block just taken; its numbers are the `block` before it."""
+        while True:
+            try:
+                counter = await retry_write_conflicts(
+                    lambda: self._collection.find_one_and_update(
+                        {"_id": "requests"},
+                        {"$inc": {"next": self._block, VERSION: 1}},
+                        upsert=True,
+                        return_document=ReturnDocument.AFTER,
+                    )
+                )
+            except DuplicateKeyError:
+                continue  # another instance made the counter first
+            if counter is None:
+                raise RuntimeError("the sequence counter was not made by its upsert")
+            return int(counter["next"])

@@ -18,12 +18,12 @@ from shared.outbox import Outbox
 class RequestRepository(Protocol):
     outgoing: Outbox
 
-    async def reserve_tracking_number(self, tracking_number: str, request_id: str) -> bool:
-        """Ties a tracking number to a request id; False if the number is taken."""
+    async def new_tracking_number(self) -> str:
+        """A tracking number no other request was or will be given."""
         ...
 
     async def find_by_tracking_number(self, tracking_number: str) -> CitizenRequest | None:
-        """The request a tracking number was given to."""
+        """The request stored with this tracking number."""
         ...
 
     async def hold_open(

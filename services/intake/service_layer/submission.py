@@ -20,7 +20,6 @@ from services.intake.domain.citizen_request import (
 )
 from services.intake.domain.documents import StoredDocument, requirement_for
 from services.intake.domain.open_applications import OpenApplication, already_open
-from services.intake.domain.tracking import new_tracking_number
 from services.intake.service_layer.document_files import store_file
 from services.intake.service_layer.ports import (
     DocumentStore,
@@ -105,7 +104,7 @@ async def submit_request(
     Request ids are random, never derived from what a caller sends. A key is tied to a fresh id
     before the request is stored under it; a retry after a crash in between finds the key's id
     and stores the request then. A form the rules refuse ties no key. The tracking number is
-    tied to the id just before the request is stored, so every stored request has one.
+    the repository's next, which no other request shares, so storing it needs no write of its own.
 
     Unless the service allows several, the NIK's one open application for the service is held
     for the id next (`AlreadyOpen` if another request holds it), before anything else is
@@ -127,7 +126,7 @@ async def submit_request(
         )
         if (existing := await repository.get(request_id)) is not None:
             return _retried(existing, request.form_digest)
-    tracking_number = await _reserve_tracking_number(repository, request_id)
+    tracking_number = await repository.new_tracking_number()
     service = catalogue.get(form.service_code)
     if not service.several_open_allowed:
         held = OpenApplication(request_id=request_id, tracking_number=tracking_number, held_at=now)
@@ -226,14 +225,6 @@ def _retried(existing: CitizenRequest, form_digest: str) -> SubmissionOutcome:
     if existing.form_digest != form_digest:
         raise IdempotencyConflict(existing.request_id)
     return SubmissionOutcome(request=existing, created=False)
-
-
-async def _reserve_tracking_number(repository: RequestRepository, request_id: str) -> str:
-    """A fresh number; a clash (one in a billion at a million requests) draws another."""
-    while True:
-        tracking_number = new_tracking_number()
-        if await repository.reserve_tracking_number(tracking_number, request_id):
-            return tracking_number
 
 
 async def get_request(*, request_id: str, repository: RequestRepository) -> CitizenRequest | None:

@@ -123,7 +123,6 @@ def test_a_description_must_say_something_visible_within_bounds(text: str, reaso
 async def test_filing_ties_the_complaint_to_the_request_of_its_tracking_number() -> None:
     store, requests, ready = FakeComplaintRepository(), FakeRequestRepository(), CallCounter()
     store.outgoing.register(ready)
-    await requests.reserve_tracking_number("K7M2Q9XP", "req-1")
     await requests.add(citizen_request("req-1"), [])
 
     complaint = await complaints.file_complaint(

@@ -49,7 +49,6 @@ class Intake:
 @pytest.fixture
 async def intake(tmp_path: Path) -> AsyncIterator[Intake]:
     complaints, requests = FakeComplaintRepository(), FakeRequestRepository()
-    await requests.reserve_tracking_number("K7M2Q9XP", "req-1")
     await requests.add(citizen_request("req-1"), [])
 
     @asynccontextmanager

@@ -85,7 +85,9 @@ async def test_a_new_request_is_stored_with_its_event_and_the_relay_is_woken(
     request_id = outcome.request.request_id
     assert await repository.get(request_id) == dataclasses.replace(outcome.request, events=[])
     assert outbox_ready.keys == [request_id]
-    assert repository.tracking_numbers == {outcome.request.tracking_number: request_id}
+    found = await repository.find_by_tracking_number(outcome.request.tracking_number)
+    assert found is not None
+    assert found.request_id == request_id
     [event] = repository.outbox
     assert event.type == RequestSubmitted.event_type
     assert event.subject == request_id
