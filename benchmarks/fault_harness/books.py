@@ -145,6 +145,8 @@ class Records:
     """(request id, step) of every officer step answered 2xx."""
     intake_requests: dict[str, str] = field(default_factory=dict)
     """Request id → intake channel of every request intake stores."""
+    tracking_numbers: dict[str, str] = field(default_factory=dict)
+    """Request id → tracking number of every request intake stores."""
     cases: set[str] = field(default_factory=set)
     audit: list[AuditEntry] = field(default_factory=list)
     notifications: list[Notification] = field(default_factory=list)
@@ -196,6 +198,18 @@ def check_submissions(records: Records) -> list[Discrepancy]:
         if count > 1
     ]
     return found
+
+
+def check_tracking_numbers(records: Records) -> list[Discrepancy]:
+    """No tracking number was given to two requests."""
+    holders: dict[str, list[str]] = {}
+    for request_id, number in records.tracking_numbers.items():
+        holders.setdefault(number, []).append(request_id)
+    return [
+        Discrepancy("doubled", number, f"tracking number of {', '.join(sorted(ids))}")
+        for number, ids in sorted(holders.items())
+        if len(ids) > 1
+    ]
 
 
 def check_half_written(records: Records) -> list[Discrepancy]:
@@ -360,6 +374,7 @@ def check_books(
 ) -> list[Discrepancy]:
     return [
         *check_submissions(records),
+        *check_tracking_numbers(records),
         *check_half_written(records),
         *check_invalid(records),
         *check_messages(records),

@@ -116,15 +116,21 @@ async def unsettled_notifications(stack: Stack) -> int:
         await client.close()
 
 
-async def stored(stack: Stack) -> tuple[dict[str, str], set[str], list[Notification]]:
-    """Intake's requests with their channel, processing's cases, notify's messages."""
+async def stored(
+    stack: Stack,
+) -> tuple[dict[str, str], dict[str, str], set[str], list[Notification]]:
+    """Intake's requests with their channel and with their tracking number, processing's cases,
+    notify's messages."""
     client: AsyncMongoClient[Document] = AsyncMongoClient(stack.mongo_url, tz_aware=True)
     now = datetime.now(UTC)
     try:
-        requests = {
-            str(doc["_id"]): str(doc["submitted_by"]["channel"]).upper()
-            async for doc in client["adminduk_intake"]["requests"].find({}, {"submitted_by": 1})
-        }
+        requests: dict[str, str] = {}
+        numbers: dict[str, str] = {}
+        async for doc in client["adminduk_intake"]["requests"].find(
+            {}, {"submitted_by": 1, "tracking_number": 1}
+        ):
+            requests[str(doc["_id"])] = str(doc["submitted_by"]["channel"]).upper()
+            numbers[str(doc["_id"])] = str(doc["tracking_number"])
         cases = {
             str(doc["_id"])
             async for doc in client["adminduk_processing"]["cases"].find({}, {"_id": 1})
@@ -144,7 +150,7 @@ async def stored(stack: Stack) -> tuple[dict[str, str], set[str], list[Notificat
         ]
     finally:
         await client.close()
-    return requests, cases, notifications
+    return requests, numbers, cases, notifications
 
 
 async def dead_letters(stack: Stack) -> dict[str, list[str]]:
@@ -211,7 +217,7 @@ async def records(
     ledger: Ledger,
     retried: list[tuple[Unanswered, str, str | None]],
 ) -> Records:
-    requests, cases, notifications = await stored(stack)
+    requests, tracking_numbers, cases, notifications = await stored(stack)
     accepted = set(ledger.accepted)
     refused: list[Refused] = []
     for sent, status, request_id in retried:
@@ -226,6 +232,7 @@ async def records(
         invalid=list(ledger.invalid),
         steps=list(ledger.steps),
         intake_requests=requests,
+        tracking_numbers=tracking_numbers,
         cases=cases,
         audit=await audit_entries(http, stack),
         notifications=notifications,

@@ -64,6 +64,15 @@ def test_a_lost_request_is_reported() -> None:
     assert len(found) == 4
 
 
+def test_a_tracking_number_given_to_two_requests_is_reported() -> None:
+    records = books(tracking_numbers={"r1": "K7M2Q9XP", "r2": "K7M2Q9XP"})
+
+    found = check_books(records, never)
+
+    assert found == [Discrepancy("doubled", "K7M2Q9XP", "tracking number of r1, r2")]
+    assert check_books(books(tracking_numbers={"r1": "K7M2Q9XP", "r2": "P9Q2M7KX"}), never) == []
+
+
 def test_a_doubled_event_is_reported() -> None:
     doubled = AuditEntry("r2-opened-again", CaseOpened.event_type, "r2")
 
