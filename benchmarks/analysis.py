@@ -58,6 +58,12 @@ class CpuCost:
     """The same, less what the kind would have used idle: the cost the requests added."""
     share_of_machine: float
     """The stack's CPU time over what all CPUs could give in the window."""
+    stack_ms_per_offered: float
+    """The stack's CPU per request sent, accepted or not: at a rate that fills the machine, a
+    run that refuses more spends the same CPU on fewer accepted requests, so runs compare here."""
+    stolen_percent: float
+    """CPU time the hypervisor gave other machines, in % of all CPUs over the window: a run with
+    more of it does the same work with less."""
 
 
 @dataclass(frozen=True)
@@ -185,6 +191,10 @@ class RunAnalysis:
             ms_per_request=_per_request(seconds, len(self.accepted)),
             above_idle_ms_per_request=_per_request(added, len(self.accepted)),
             share_of_machine=seconds[STACK_TOTAL] / (self.cpus * window_s) if window_s else 0.0,
+            stack_ms_per_offered=_per_request(seconds, len(self.run.sent)).get(STACK_TOTAL, 0.0),
+            stolen_percent=100 * (last.stolen_s - first.stolen_s) / (self.cpus * window_s)
+            if window_s
+            else 0.0,
         )
 
     def _notified_growth(self) -> float:

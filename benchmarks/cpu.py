@@ -68,6 +68,16 @@ def cpu_seconds(groups: Mapping[str, int]) -> dict[str, float]:
     return used
 
 
+def stolen_seconds() -> float:
+    """CPU seconds the hypervisor gave other machines since boot, over all CPUs (`steal` in
+    proc(5)'s /proc/stat); 0 where the kernel does not count it."""
+    try:
+        fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()
+    except OSError:
+        return 0.0
+    return int(fields[8]) / CLOCK_TICKS_PER_S if len(fields) > 8 else 0.0
+
+
 def process_groups(stack: Stack) -> dict[str, int]:
     """Each stack process kind and its process group id (its leader's pid)."""
     return {

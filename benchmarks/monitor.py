@@ -7,7 +7,7 @@ import contextlib
 import time
 from dataclasses import dataclass
 
-from benchmarks.cpu import cpu_seconds, process_groups
+from benchmarks.cpu import cpu_seconds, process_groups, stolen_seconds
 from benchmarks.lag import LAST_GROUP, GroupOffsets, LagProbe
 from devstack.stack import Stack
 
@@ -20,6 +20,8 @@ class Sample:
     """Wall-clock (epoch) time, to line samples up with requests and audit times."""
     offsets: dict[str, GroupOffsets]
     cpu_s: dict[str, float]
+    stolen_s: float
+    """`stolen_seconds` at the time: CPU time this machine did not get."""
 
 
 class Monitor:
@@ -33,7 +35,9 @@ class Monitor:
 
     async def _sample(self) -> None:
         offsets = await self._probe.sample()
-        self.samples.append(Sample(time.time(), offsets, cpu_seconds(self._groups)))
+        self.samples.append(
+            Sample(time.time(), offsets, cpu_seconds(self._groups), stolen_seconds())
+        )
 
     async def _run(self) -> None:
         while True:

@@ -142,8 +142,9 @@ def print_figures(figures: RunFigures) -> None:
     cpu = figures.cpu
     _line(
         f"CPU over {cpu.window_s:.1f} s",
-        f"stack used {cpu.share_of_machine:.0%} of the machine; ms per accepted request "
-        "(all, above idle) and idle use:",
+        f"stack used {cpu.share_of_machine:.0%} of the machine, the hypervisor took "
+        f"{cpu.stolen_percent:.1f}% of it; {cpu.stack_ms_per_offered:.1f} ms per request sent; "
+        "ms per accepted request (all, above idle) and idle use:",
     )
     for kind, ms in sorted(cpu.ms_per_request.items(), key=lambda item: -item[1]):
         _line(
