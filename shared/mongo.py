@@ -17,7 +17,7 @@ import random
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 
-from pymongo import ASCENDING, AsyncMongoClient, UpdateOne
+from pymongo import ASCENDING, AsyncMongoClient, ReturnDocument, UpdateOne
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError, OperationFailure, PyMongoError
@@ -117,6 +117,32 @@ async def update_document(
         lambda: collection.update_one({**(expected or {}), "_id": document_id}, versioned(update))
     )
     return result.modified_count == 1
+
+
+async def upsert_document(
+    collection: AsyncCollection[Document], document_id: str, update: Document
+) -> Document:
+    """Applies `update` (which raises the version itself) to document `document_id`, making it
+    if there is none, and returns the document as the update left it.
+
+    Of two writers making one document at once, one makes it and the other's insert clashes; that
+    one is applied again, as an update of the document just made.
+    """
+    while True:
+        try:
+            document: Document | None = await retry_write_conflicts(
+                lambda: collection.find_one_and_update(
+                    {"_id": document_id},
+                    update,
+                    upsert=True,
+                    return_document=ReturnDocument.AFTER,
+                )
+            )
+        except DuplicateKeyError:
+            continue
+        if document is None:
+            raise RuntimeError(f"{collection.name} {document_id} was not made by its upsert")
+        return document
 
 
 def outbox_entry(event: CloudEvent, cipher: Cipher) -> Document:

@@ -9,12 +9,11 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from pymongo import ASCENDING, ReturnDocument
+from pymongo import ASCENDING
 from pymongo.asynchronous.collection import AsyncCollection
-from pymongo.errors import DuplicateKeyError
 
 from shared.counts import MINUTE, window_start
-from shared.mongo import VERSION, Document, retry_write_conflicts
+from shared.mongo import VERSION, Document, upsert_document
 
 ENDS = "until"
 
@@ -37,22 +36,13 @@ class MongoCounts:
     ) -> int:
         start = window_start(now, window)
         document_id = counter_id(name, key, start)
-        while True:
-            try:
-                counter = await retry_write_conflicts(
-                    lambda: self._collection.find_one_and_update(
-                        {"_id": document_id},
-                        {"$inc": {"n": by, VERSION: 1}, "$setOnInsert": {ENDS: start + window}},
-                        upsert=True,
-                        return_document=ReturnDocument.AFTER,
-                    )
-                )
-            except DuplicateKeyError:
-                continue  # another instance made the window's counter first
-            if counter is None:
-                raise RuntimeError(f"counter {document_id} was not made by its upsert")
-            await self._sweep(now)
-            return int(counter["n"])
+        counter = await upsert_document(
+            self._collection,
+            document_id,
+            {"$inc": {"n": by, VERSION: 1}, "$setOnInsert": {ENDS: start + window}},
+        )
+        await self._sweep(now)
+        return int(counter["n"])
 
     async def get(self, name: str, key: str, *, now: datetime, window: timedelta = MINUTE) -> int:
         counter = await self._collection.find_one(

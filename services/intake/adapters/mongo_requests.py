@@ -16,9 +16,8 @@ from collections.abc import Mapping
 from functools import partial
 from typing import Any
 
-from pymongo import ASCENDING, ReturnDocument
+from pymongo import ASCENDING
 from pymongo.asynchronous.collection import AsyncCollection
-from pymongo.errors import DuplicateKeyError
 
 from services.intake.domain.citizen_request import CitizenRequest, RequestStatus, StatusChange
 from services.intake.domain.open_applications import OpenApplication
@@ -32,8 +31,8 @@ from shared.mongo import (
     apply_once,
     insert_new,
     outbox_fields,
-    retry_write_conflicts,
     update_document,
+    upsert_document,
     with_outbox,
 )
 from shared.outbox import Outbox
@@ -281,18 +280,7 @@ class TrackingSequence:
 
     async def _take_block(self) -> int:
         """The end of a block just taken; its numbers are the `block` before it."""
-        while True:
-            try:
-                counter = await retry_write_conflicts(
-                    lambda: self._collection.find_one_and_update(
-                        {"_id": "requests"},
-                        {"$inc": {"next": self._block, VERSION: 1}},
-                        upsert=True,
-                        return_document=ReturnDocument.AFTER,
-                    )
-                )
-            except DuplicateKeyError:
-                continue  # another instance made the counter first
-            if counter is None:
-                raise RuntimeError("the sequence counter was not made by its upsert")
-            return int(counter["next"])
+        counter = await upsert_document(
+            self._collection, "requests", {"$inc": {"next": self._block, VERSION: 1}}
+        )
+        return int(counter["next"])

@@ -16,14 +16,18 @@ import asyncio
 from collections import defaultdict
 from datetime import datetime
 
-from pymongo import ReturnDocument
 from pymongo.asynchronous.collection import AsyncCollection
-from pymongo.errors import DuplicateKeyError
 
 from services.processing.adapters.batching import AT_ONCE, Batching, GroupCommit
 from services.processing.domain.priority import Lane
 from services.processing.domain.queues import QueueKey, Slot
-from shared.mongo import VERSION, Document, insert_new, retry_write_conflicts, update_document
+from shared.mongo import (
+    VERSION,
+    Document,
+    insert_new,
+    update_document,
+    upsert_document,
+)
 
 Entry = tuple[QueueKey, str, datetime]
 
@@ -61,23 +65,14 @@ class MongoQueues:
 
     async def _take_slot_numbers(self, key: QueueKey, count: int) -> int:
         """The first of `count` consecutive slot numbers, taken from the queue's tail."""
-        while True:
-            try:
-                queue = await retry_write_conflicts(
-                    lambda: self._queues.find_one_and_update(
-                        {"_id": key.id},
-                        {"$inc": {"tail": count, VERSION: 1}, "$setOnInsert": {"head": 0}},
-                        upsert=True,
-                        return_document=ReturnDocument.AFTER,
-                    )
-                )
-            except DuplicateKeyError:
-                continue  # two first batches of a new queue at once: the other made the queue
-            if queue is None:
-                raise RuntimeError(f"queue {key.id} was not made by its upsert")
-            if int(queue["tail"]) == count:
-                await self._make_lanes_beside(key)
-            return int(queue["tail"]) - count
+        queue = await upsert_document(
+            self._queues,
+            key.id,
+            {"$inc": {"tail": count, VERSION: 1}, "$setOnInsert": {"head": 0}},
+        )
+        if int(queue["tail"]) == count:
+            await self._make_lanes_beside(key)
+        return int(queue["tail"]) - count
 
     async def _make_lanes_beside(self, key: QueueKey) -> None:
         """Makes the (empty) other lanes of a new queue's stage, so that officers taking work,

@@ -20,13 +20,19 @@ import asyncio
 from collections import defaultdict
 from datetime import datetime
 
-from pymongo import ReturnDocument
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import DuplicateKeyError
 
 from services.processing.adapters.batching import AT_ONCE, Batching, GroupCommit
 from services.processing.domain.deadlines import Mark, Timer, minute_of
-from shared.mongo import Document, insert_new, retry_write_conflicts, update_document, versioned
+from shared.mongo import (
+    Document,
+    insert_new,
+    retry_write_conflicts,
+    update_document,
+    upsert_document,
+    versioned,
+)
 
 CURSOR = "cursor"
 CHUNK = 32
@@ -123,21 +129,7 @@ class MongoTimers:
             chunk += 1
 
     async def _close(self, chunk: str) -> Document:
-        while True:
-            try:
-                document: Document | None = await retry_write_conflicts(
-                    lambda: self._buckets.find_one_and_update(
-                        {"_id": chunk},
-                        versioned({"$set": {"closed": True}}),
-                        upsert=True,
-                        return_document=ReturnDocument.AFTER,
-                    )
-                )
-            except DuplicateKeyError:
-                continue  # a timer made the document meanwhile
-            if document is None:
-                raise RuntimeError(f"timer document {chunk} was not made by its upsert")
-            return document
+        return await upsert_document(self._buckets, chunk, versioned({"$set": {"closed": True}}))
 
     async def adopt_shards(self) -> int:
         """Moves the timers of the sharded layout that are still to fire into their minutes'
