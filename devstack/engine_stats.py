@@ -1,10 +1,12 @@
-"""What the local engine's PostgreSQL did underneath: rows read, sequential scans by collection,
-open connections. Read with the cluster's own `psql`, for the budget test and benchmarks."""
+"""What the local engines did underneath: PostgreSQL's rows read, sequential scans by collection
+and open connections (read with the cluster's own `psql`), and the Kafka broker's write calls;
+for the budget test and benchmarks."""
 
 from __future__ import annotations
 
 import subprocess
 from collections import Counter
+from pathlib import Path
 
 from devstack import postgres
 from devstack.stack import Stack
@@ -36,6 +38,20 @@ def connections(stack: Stack) -> int:
         stack, "select count(*) from pg_stat_activity where datname = current_database()"
     )
     return int(count) - 1
+
+
+def broker_writes(stack: Stack) -> int:
+    """Write calls the local Kafka broker made so far, its threads together (`syscw` of
+    /proc/PID/io): one per TLS record to a client, so they count fetch answers by the partitions
+    in them, besides the log's own writes."""
+    pid = stack.processes["kafka"].pid
+    if pid is None:
+        raise RuntimeError("the stack's Kafka broker is not running")
+    for line in Path(f"/proc/{pid}/io").read_text().splitlines():
+        name, _, value = line.partition(":")
+        if name == "syscw":
+            return int(value)
+    raise RuntimeError(f"/proc/{pid}/io has no syscw")
 
 
 def rows_read(stack: Stack) -> int:

@@ -59,6 +59,11 @@ class ServiceSettings(BaseSettings):
     """Requests doing database work at once; beyond, a request is refused with 503 at once."""
     http_idle_timeout_s: int = Field(default=5, ge=1)
     consumer_concurrency: int = Field(default=32, ge=1, le=1000)
+    consumer_fetch_wait_ms: int = Field(default=0, ge=0, le=5000)
+    """How long the broker may hold a fetch to gather events for it; 0 answers as soon as one
+    event is there, for consumers a citizen waits on. Every answer carries each partition the
+    consumer reads, each in a TLS record and a socket write of its own, so a consumer that
+    fetches per event costs the broker and itself that much per event."""
     oidc_issuer: str | None = None
     oidc_audience: str = "adminduk"
     oidc_jwks_url: str | None = None

@@ -110,9 +110,11 @@ class EventConsumer:
         concurrency: int = 32,
         max_in_flight: int = 1000,
         commit_interval_s: float = 0.2,
+        fetch_wait_ms: int = 0,
     ) -> None:
         self._consumer = AIOKafkaConsumer(
             **kafka.client_options(),
+            **fetch_options(fetch_wait_ms),
             group_id=group_id,
             enable_auto_commit=False,
             auto_offset_reset="earliest",
@@ -352,7 +354,20 @@ def subscribe(
         producer=producer,
         dead_letter=dead_letter_topic(group_id),
         concurrency=settings.consumer_concurrency,
+        fetch_wait_ms=settings.consumer_fetch_wait_ms,
     )
+
+
+GATHERED_BYTES = 1024 * 1024
+"""What a fetch that may wait gathers before the broker answers early: more than a backlog
+fills only when the consumer is behind, and then at once."""
+
+
+def fetch_options(wait_ms: int) -> dict[str, int]:
+    """aiokafka's fetch settings for a consumer whose fetches may wait `wait_ms` (0: not)."""
+    if wait_ms == 0:
+        return {"fetch_min_bytes": 1}
+    return {"fetch_min_bytes": GATHERED_BYTES, "fetch_max_wait_ms": wait_ms}
 
 
 def _claimed_type(record: ConsumerRecord[bytes, bytes]) -> str:

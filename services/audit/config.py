@@ -32,6 +32,9 @@ class AuditSettings(ServiceSettings):
     """How often audit looks up the log's end for entries other audit instances appended."""
     append_linger_s: float = Field(default=0.1, ge=0)
     """How long an arriving event waits for others to share its write to the log."""
+    consumer_fetch_wait_ms: int = Field(default=500, ge=0, le=5000)
+    """The log's writes gather events anyway (`append_linger_s`); fetches that gather them too
+    spare the broker a fetch per event over every topic's partitions."""
     consumer_concurrency: int = Field(default=500, ge=1, le=1000)
     """Events taken at once: each waits only for the log's next write, which takes all of them
     (up to a batch of 500), so it bounds the batch; at the services' 32 a log that fell behind

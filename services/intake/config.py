@@ -26,6 +26,9 @@ class IntakeSettings(ServiceSettings):
     http_port: int = 8001
     mongo_database: str = "adminduk_intake"
     consumer_group: str = "intake"
+    consumer_fetch_wait_ms: int = Field(default=500, ge=0, le=5000)
+    """It follows case steps into the requests a citizen looks up, where half a second goes
+    unseen; it reads every case event to find them."""
     citizen_signing_key: SecretStr | None = None
     citizen_issuer: str = "urn:adminduk:intake:citizens"
     catalogue_file: Path = DEFAULT_CATALOGUE

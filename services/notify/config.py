@@ -41,6 +41,9 @@ class NotifySettings(ServiceSettings):
     http_port: int = 8003
     mongo_database: str = "adminduk_notify"
     consumer_group: str = "notify"
+    consumer_fetch_wait_ms: int = Field(default=100, ge=0, le=5000)
+    """Citizens wait for its messages, a sign-in code above all, so its fetches gather for no
+    longer than goes unnoticed; from ten events a second on, each fetch brings several."""
     whatsapp_base_url: str = "https://graph.facebook.com"
     whatsapp_api_version: str = Field(default="v21.0", pattern=r"^v\d+\.\d+$")
     whatsapp_phone_number_id: str | None = Field(default=None, pattern=r"^\d+$")

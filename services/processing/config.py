@@ -32,6 +32,9 @@ class ProcessingSettings(ServiceSettings):
     http_port: int = 8002
     mongo_database: str = "adminduk_processing"
     consumer_group: str = "processing"
+    consumer_fetch_wait_ms: int = Field(default=500, ge=0, le=5000)
+    """A case is opened for staff, who see it within a second or two; its handlers already wait
+    up to `write_batch_delay_s` for their batch write."""
 
     required_in_production: ClassVar[tuple[str, ...]] = (
         *ServiceSettings.required_in_production,

@@ -3,7 +3,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from shared.kafka import min_insync_replicas
-from shared.kafka_consumer import in_time_order
+from shared.kafka_consumer import fetch_options, in_time_order
 
 
 @dataclass(frozen=True)
@@ -40,3 +40,14 @@ def test_in_time_order_of_nothing_is_nothing() -> None:
 
 def test_an_acknowledged_event_is_on_a_majority_of_replicas() -> None:
     assert [min_insync_replicas(replicas) for replicas in (1, 2, 3, 5)] == [1, 2, 2, 3]
+
+
+def test_a_consumer_that_may_wait_lets_the_broker_gather_events_for_that_long() -> None:
+    options = fetch_options(250)
+
+    assert options["fetch_max_wait_ms"] == 250
+    assert options["fetch_min_bytes"] >= 1024 * 1024
+
+
+def test_a_consumer_that_may_not_wait_is_answered_at_its_first_event() -> None:
+    assert fetch_options(0) == {"fetch_min_bytes": 1}
