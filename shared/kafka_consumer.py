@@ -359,8 +359,8 @@ def subscribe(
 
 
 GATHERED_BYTES = 1024 * 1024
-"""What a fetch that may wait gathers before the broker answers early: more than a backlog
-fills only when the consumer is behind, and then at once."""
+"""What a waiting fetch gathers before the broker answers it early: only a consumer that fell
+behind finds that much, and it is then answered at once."""
 
 
 def fetch_options(wait_ms: int) -> dict[str, int]:
