@@ -45,6 +45,7 @@ from benchmarks.report import (
     print_figures,
     write_json,
 )
+from devstack.engine_stats import broker_writes
 from devstack.forms import load_form
 from devstack.operations import Operations, breakdown, difference, operations
 from devstack.stack import Ports, Stack
@@ -66,6 +67,11 @@ class Step:
     series: Series
     operations: dict[str, Operations]
     """Engine operations each service sent during the step (polling included), by activity."""
+    broker_writes: int
+    """Write calls of the Kafka broker during the step: one per TLS record it sent."""
+
+    def broker_writes_per_request(self) -> float:
+        return self.broker_writes / max(self.figures.accepted, 1)
 
     def operations_per_request(self) -> dict[str, dict[str, float]]:
         """Per accepted request, by service: the total, then each activity and command."""
@@ -85,6 +91,8 @@ class Step:
         for service, counts in self.operations.items():
             print(f"  {service}: {counts.total() / accepted:.2f}")
             print(breakdown(counts, accepted))
+        writes = self.broker_writes_per_request()
+        print(f"Kafka broker writes      {writes:.0f} per accepted request")
 
 
 class Bench:
@@ -116,6 +124,7 @@ class Bench:
         monitor = Monitor(self.stack, probe)
         async with httpx.AsyncClient(timeout=10) as http:
             before = await operations(http, self.stack)
+        writes_before = broker_writes(self.stack)
         await monitor.start()
         try:
             first = self.offered
@@ -135,6 +144,7 @@ class Bench:
             await monitor.stop()
         async with httpx.AsyncClient(timeout=10) as http:
             spent = difference(await operations(http, self.stack), before)
+        writes = broker_writes(self.stack) - writes_before
         read = await self.audit.wait_for(accepted, AUDIT_READ_TIMEOUT_S)
         analysis = RunAnalysis(
             run,
@@ -143,7 +153,7 @@ class Bench:
             cpus=self.machine.cpus,
             idle_cpu_per_s=self.idle_cpu_per_s,
         )
-        return Step(analysis.figures(drained=drained and read), analysis.series(), spent)
+        return Step(analysis.figures(drained=drained and read), analysis.series(), spent, writes)
 
     def settings(self, **given: object) -> dict[str, object]:
         return {
@@ -182,6 +192,7 @@ async def single(bench: Bench, rate: float, duration_s: float, out: Path) -> Non
             "ceilings": bench.ceilings,
             "figures": step.figures,
             "operations_per_request": step.operations_per_request(),
+            "kafka_broker_writes_per_request": step.broker_writes_per_request(),
             "comparisons": rows,
             "audit_log": log_check,
             "series": step.series,
@@ -227,6 +238,7 @@ async def sweep(bench: Bench, rates: list[float], duration_s: float, out: Path) 
                     "figures": step.figures,
                     "series": step.series,
                     "operations_per_request": step.operations_per_request(),
+                    "kafka_broker_writes_per_request": step.broker_writes_per_request(),
                 }
                 for step in steps
             ],
